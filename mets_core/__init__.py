@@ -1,0 +1,29 @@
+"""METS: zero-shot ECG reading with a frozen language model.
+
+Public API (kept stable): read_ecg, ECG, ECGReadError, METS, Match, ReportIndex.
+Heavy modules (torch, transformers) are imported on first use so `import mets_core` stays fast.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+
+from .ecg import ECG, ECGReadError, STANDARD_LEADS
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "read_ecg": "mets_core.readers",
+    "METS": "mets_core.mets",
+    "Match": "mets_core.mets",
+    "ReportIndex": "mets_core.index",
+    "preprocess": "mets_core.preprocess",
+    "measure": "mets_core.measure",
+}
+
+__all__ = ["ECG", "ECGReadError", "STANDARD_LEADS", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mets_core' has no attribute {name!r}")

@@ -1,0 +1,135 @@
+"""The one record type that flows through every step: reader -> preprocessing -> encoder -> dashboard.
+
+An ``ECG`` always holds the twelve standard leads in standard order. Leads the recording does not
+have are rows of zeros with ``lead_mask`` False: they are *masked*, never invented.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+STANDARD_LEADS: tuple[str, ...] = (
+    "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
+)
+
+# Every spelling of a lead name met in the PhysioNet databases we read, mapped to the standard twelve.
+# Keys are compared after `_normalise_name` (lower case, no spaces/dots/underscores/hyphens-at-ends).
+# Modified / monitoring leads (MLII, CM5, ...) are mapped to the standard lead they approximate: this is
+# what cardiologists do when reading Holter strips, and the model sees them as that lead.
+LEAD_ALIASES: dict[str, str] = {
+    # limb leads: Roman, German "D" (Ableitung), Arabic, monitoring "ML"
+    "i": "I", "di": "I", "d1": "I", "1": "I", "leadi": "I", "lead1": "I", "mli": "I",
+    "ii": "II", "dii": "II", "d2": "II", "2": "II", "leadii": "II", "lead2": "II", "mlii": "II",
+    "iii": "III", "diii": "III", "d3": "III", "3": "III", "leadiii": "III", "lead3": "III", "mliii": "III",
+    "avr": "aVR", "leadavr": "aVR",
+    "avl": "aVL", "leadavl": "aVL",
+    "avf": "aVF", "leadavf": "aVF",
+    # precordial leads and their monitoring approximations (CM = chest-manubrium, CC = chest-chest)
+    "v1": "V1", "modv1": "V1", "mv1": "V1", "cm1": "V1", "leadv1": "V1",
+    "v2": "V2", "cm2": "V2", "mv2": "V2", "leadv2": "V2",
+    "v3": "V3", "cm3": "V3", "mv3": "V3", "leadv3": "V3",
+    "v4": "V4", "cm4": "V4", "mv4": "V4", "leadv4": "V4",
+    "v5": "V5", "cm5": "V5", "cc5": "V5", "ml5": "V5", "mv5": "V5", "leadv5": "V5",
+    "v6": "V6", "cm6": "V6", "mv6": "V6", "leadv6": "V6",
+    # single-lead handheld devices (AliveCor, CinC 2017 "ECG") record lead I
+    "ecg": "I",
+}
+
+
+def _normalise_name(name: str) -> str:
+    return re.sub(r"[\s._]", "", str(name)).lower()
+
+
+def standard_lead(name: str) -> str | None:
+    """The standard lead a recorded lead name stands for, or None if it is not one of the twelve."""
+    return LEAD_ALIASES.get(_normalise_name(name))
+
+
+class ECGReadError(ValueError):
+    """An input could not be read as an ECG. The message says what was wrong and what is accepted."""
+
+
+@dataclass
+class ECG:
+    signal: np.ndarray                      # float32, (12, n_samples), mV, standard lead order
+    fs: float                               # sampling rate, Hz
+    lead_mask: np.ndarray                   # bool, (12,), True where the lead was recorded
+    name: str = "ecg"
+    metadata: dict[str, str] = field(default_factory=dict)   # header comments, source, original lead names
+
+    def __post_init__(self) -> None:
+        self.signal = np.asarray(self.signal, dtype=np.float32)
+        self.lead_mask = np.asarray(self.lead_mask, dtype=bool)
+        if self.signal.ndim != 2 or self.signal.shape[0] != len(STANDARD_LEADS):
+            raise ECGReadError(f"ECG signal must be (12, n_samples), got shape {self.signal.shape}")
+        if self.lead_mask.shape != (len(STANDARD_LEADS),):
+            raise ECGReadError(f"lead_mask must have 12 entries, got shape {self.lead_mask.shape}")
+        if not self.lead_mask.any():
+            raise ECGReadError("ECG has none of the twelve standard leads")
+        if not np.isfinite(self.fs) or self.fs <= 0:
+            raise ECGReadError(f"sampling rate must be a positive number of Hz, got {self.fs!r}")
+
+    @property
+    def leads(self) -> list[str]:
+        """Names of the standard leads present in the recording."""
+        return [lead for lead, present in zip(STANDARD_LEADS, self.lead_mask) if present]
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.signal.shape[1])
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.n_samples / self.fs
+
+    def lead(self, name: str) -> np.ndarray:
+        """One lead's samples in mV (raises KeyError if that lead was not recorded)."""
+        std = standard_lead(name) or name
+        i = STANDARD_LEADS.index(std) if std in STANDARD_LEADS else -1
+        if i < 0 or not self.lead_mask[i]:
+            raise KeyError(f"lead {name!r} is not present; present leads: {', '.join(self.leads)}")
+        return self.signal[i]
+
+    @classmethod
+    def from_leads(cls, signals: np.ndarray, lead_names: list[str], fs: float, name: str = "ecg",
+                   metadata: dict[str, str] | None = None) -> "ECG":
+        """Build an ECG from (n_leads, n_samples) mV data and the recorded lead names.
+
+        Leads are mapped through LEAD_ALIASES; leads that are not one of the twelve (Frank X/Y/Z, ...)
+        are dropped and listed in metadata["dropped_leads"]. If two recorded leads map to the same
+        standard lead, the first wins (its name is kept in metadata["lead_sources"]).
+        """
+        signals = np.asarray(signals)
+        if signals.ndim != 2 or signals.shape[0] != len(lead_names):
+            raise ECGReadError(
+                f"expected one row per lead name ({len(lead_names)} names), got array of shape {signals.shape}")
+        if signals.shape[1] < 1:
+            raise ECGReadError("the recording has 0 samples")
+        out = np.zeros((len(STANDARD_LEADS), signals.shape[1]), dtype=np.float32)
+        mask = np.zeros(len(STANDARD_LEADS), dtype=bool)
+        sources, dropped = [], []
+        for row, raw in zip(signals, lead_names):
+            std = standard_lead(raw)
+            if std is None:
+                dropped.append(str(raw))
+                continue
+            i = STANDARD_LEADS.index(std)
+            if mask[i]:
+                dropped.append(str(raw))
+                continue
+            out[i] = row
+            mask[i] = True
+            sources.append(f"{std}={raw}")
+        if not mask.any():
+            raise ECGReadError(
+                f"none of the lead names {list(map(str, lead_names))} is one of the twelve standard leads; "
+                f"accepted names include I II III aVR aVL aVF V1-V6 and spellings such as "
+                f"i, DI, D3, avr, MLII, CM5, ECG (see mets_core.ecg.LEAD_ALIASES)")
+        meta = dict(metadata or {})
+        meta["lead_sources"] = " ".join(sources)
+        if dropped:
+            meta["dropped_leads"] = " ".join(dropped)
+        return cls(signal=out, fs=float(fs), lead_mask=mask, name=name, metadata=meta)
