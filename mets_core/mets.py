@@ -1,0 +1,395 @@
+"""`METS`: the user-facing model. ECG(s) and text in, L2-normalised embeddings in one space out.
+
+    model = METS.from_pretrained()                   # the repo's weights/ (or $METS_WEIGHTS, or a folder)
+    model.rank(ecg, ["atrial fibrillation", "sinus rhythm"])   # -> [Match(prompt, similarity, probability)]
+
+It bundles what a checkpoint needs to be used the way it was trained: the METSModel weights, the frozen
+text encoder's name, the preprocessing settings and the prompt templates (all in config.json).
+
+Caches (all in memory, none written to disk: uploaded ECGs are patient data):
+  - ECG embeddings keyed by sha256 of (signal bytes, rate, lead mask, preprocessing), so re-ranking with a
+    new prompt does not re-embed the ECG;
+  - prompt embeddings keyed by (phrase, kind); raw text embeddings in the TextEncoder's LRU.
+Both ECG and prompt caches are dropped automatically when the weights change (any in-place update bumps
+a tensor's version counter, which we watch), so training with a METS around the model stays correct.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .checkpoint import CheckpointError, load_checkpoint, load_state_dict_checked, read_config, save_checkpoint
+from .ecg import ECG
+from .model import METSModel, ModelConfig
+from .preprocess import PreprocessConfig, preprocess, window_layout, windows
+from .prompts import apply_templates, clean_phrase, default_templates, format_report
+from .text import DEFAULT_TEXT_MODEL, TextEncoder
+
+WEIGHTS_ENV = "METS_WEIGHTS"
+
+
+def default_weights_dir() -> Path:
+    """$METS_WEIGHTS if set, else the `weights/` folder of the repository this package lives in."""
+    env = os.environ.get(WEIGHTS_ENV)
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
+
+
+@dataclass(frozen=True)
+class Match:
+    prompt: str          # as given
+    similarity: float    # cosine between the ECG and the prompt embedding, in [-1, 1]
+    probability: float   # softmax over the prompts of this call, at the model's temperature
+
+
+@dataclass
+class Saliency:
+    """Why an ECG is similar to a prompt. Signals are on the preprocessed grid (fs Hz, same length)."""
+    prompt: str
+    similarity: float
+    fs: float
+    lead_mask: np.ndarray            # (12,) bool
+    gradient_x_input: np.ndarray     # (12, n_samples): d similarity / d input x input; zeros for absent leads
+    lead_occlusion: np.ndarray       # (12,): similarity drop when the lead is zeroed; NaN for absent leads
+    segment_occlusion: np.ndarray    # (n_segments,): similarity drop when all leads are zeroed in a segment
+    segment_s: float                 # segment length in seconds (1 s; longer for records over 60 s)
+
+
+class METS:
+    def __init__(self, model: METSModel, preprocess_cfg: PreprocessConfig | None = None,
+                 text_model: str | None = None, templates: dict | None = None,
+                 text_encoder: TextEncoder | None = None, text_max_length: int = 128,
+                 training: dict | None = None, source: str | None = None, weights_sha256: str | None = None):
+        self.model = model.eval()
+        self.preprocess_cfg = preprocess_cfg or PreprocessConfig()
+        self.text_model = text_model or (text_encoder.name if text_encoder else DEFAULT_TEXT_MODEL)
+        self.text_max_length = text_max_length
+        self.templates = templates or default_templates()
+        self.training = training or {}
+        self.source = source                   # folder it was loaded from, if any
+        self.weights_sha256 = weights_sha256   # identifies the weights (an index remembers it)
+        self._text_encoder = text_encoder
+        if text_encoder is not None:
+            self._check_text_dim(text_encoder)
+        self._ecg_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._prompt_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._cache_version: int | None = None
+        self.cache_size = 512
+
+    # ----------------------------------------------------------------------------- construction
+
+    @classmethod
+    def random_init(cls, config: dict | str | os.PathLike | None = None, seed: int = 0,
+                    text_encoder: TextEncoder | None = None) -> "METS":
+        """An untrained model (for tests and chance-level floors). `config`: a METS config dict or JSON file
+        ({"model": {...}, "preprocess": {...}, "text_model": ...}); None = the defaults."""
+        if config is not None and not isinstance(config, dict):
+            config = json.loads(Path(config).read_text(encoding="utf-8"))
+        config = config or {}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = METSModel(ModelConfig.from_dict(config.get("model")))
+        return cls(model, PreprocessConfig.from_dict(config.get("preprocess")),
+                   text_model=config.get("text_model"), templates=config.get("templates"),
+                   text_encoder=text_encoder, text_max_length=config.get("text_max_length", 128),
+                   training=config.get("training"))
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike | None = None, text_encoder: TextEncoder | None = None
+                        ) -> "METS":
+        """Load a checkpoint folder (None -> `default_weights_dir()`). Never unpickles; verifies the hash."""
+        folder = Path(path) if path is not None else default_weights_dir()
+        if path is None and not (folder / "config.json").is_file():
+            raise CheckpointError(
+                f"no default METS weights at {folder} yet: train a model and save it there "
+                f"(METS.save_pretrained), set ${WEIGHTS_ENV} to a checkpoint folder, or pass one")
+        config = read_config(folder)
+        try:
+            model = METSModel(ModelConfig.from_dict(config.get("model")))
+            pp = PreprocessConfig.from_dict(config.get("preprocess"))
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"{folder}/config.json describes no valid model: {err}") from err
+        state_dict, config = load_checkpoint(folder)
+        load_state_dict_checked(model, state_dict, where=str(folder))
+        return cls(model, pp, text_model=config.get("text_model"), templates=config.get("templates"),
+                   text_encoder=text_encoder, text_max_length=config.get("text_max_length", 128),
+                   training=config.get("training"), source=str(folder),
+                   weights_sha256=config.get("weights_sha256"))
+
+    def config(self) -> dict:
+        return {"model": self.model.cfg.to_dict(), "preprocess": self.preprocess_cfg.to_dict(),
+                "text_model": self.text_model, "text_max_length": self.text_max_length,
+                "templates": self.templates, "training": self.training}
+
+    def save_pretrained(self, directory: str | os.PathLike, training: dict | None = None,
+                        extra_files: dict[str, str | bytes] | None = None) -> Path:
+        """Write model.safetensors + config.json (atomically). `training`: a summary stored in the config."""
+        if training is not None:
+            self.training = dict(training)
+        written = save_checkpoint(directory, self.model.state_dict(), self.config(), extra_files)
+        self.weights_sha256 = written["weights_sha256"]
+        return Path(directory)
+
+    # ------------------------------------------------------------------------------ text encoder
+
+    @property
+    def text_encoder(self) -> TextEncoder:
+        """Loaded on first use (about a second), so ECG-only work never pays for it."""
+        if self._text_encoder is None:
+            enc = TextEncoder(self.text_model, max_length=self.text_max_length)
+            self._check_text_dim(enc)
+            self._text_encoder = enc
+        return self._text_encoder
+
+    def _check_text_dim(self, enc: TextEncoder) -> None:
+        if enc.hidden_size != self.model.cfg.text_dim:
+            raise CheckpointError(
+                f"text model {enc.name!r} gives {enc.hidden_size}-d embeddings but this model's text "
+                f"projection expects {self.model.cfg.text_dim}-d (config model.text_dim)")
+
+    # ------------------------------------------------------------------------------------ caches
+
+    def _weights_version(self) -> int:
+        # Every in-place update of a tensor (optimizer step, load_state_dict, BN statistics) bumps its
+        # version counter; counters only grow, so their sum changes whenever any weight changed.
+        return sum(t._version for t in self.model.state_dict(keep_vars=True).values())
+
+    def _sync_caches(self) -> None:
+        v = self._weights_version()
+        if v != self._cache_version:
+            self._ecg_cache.clear()
+            self._prompt_cache.clear()
+            self._cache_version = v
+
+    def clear_caches(self) -> None:
+        self._ecg_cache.clear()
+        self._prompt_cache.clear()
+
+    def _put(self, cache: OrderedDict, key, value) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > self.cache_size:
+            cache.popitem(last=False)
+
+    def _ecg_key(self, ecg: ECG) -> str:
+        h = hashlib.sha256()
+        h.update(np.ascontiguousarray(ecg.signal, dtype=np.float32).tobytes())
+        h.update(np.asarray(ecg.lead_mask, dtype=bool).tobytes())
+        h.update(f"{ecg.fs!r}|{ecg.signal.shape}|{self.preprocess_cfg!r}".encode())
+        return h.hexdigest()
+
+    @contextlib.contextmanager
+    def _eval(self):
+        """Eval mode for inference, restoring the previous mode (a trainer may hold this model)."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            yield
+        finally:
+            self.model.train(was_training)
+
+    # ------------------------------------------------------------------------------------- ECGs
+
+    def _encode_windows(self, x: np.ndarray, mask: np.ndarray, batch_size: int) -> torch.Tensor:
+        """(n_win, 12, T) -> (n_win, d) L2-normalised window embeddings."""
+        out = []
+        with self._eval(), torch.inference_mode():
+            for b in range(0, len(x), batch_size):
+                z = self.model.encode_ecg(torch.from_numpy(x[b:b + batch_size]),
+                                          torch.from_numpy(mask[b:b + batch_size]))
+                out.append(F.normalize(z.float(), dim=-1))
+        return torch.cat(out)
+
+    def embed_ecg(self, ecg_or_list: ECG | list[ECG], batch_size: int = 64) -> np.ndarray:
+        """ECG or list of ECGs -> float32 (n, d), L2-normalised. A record longer than the model window is
+        the normalised mean of its sliding-window embeddings."""
+        ecgs = [ecg_or_list] if isinstance(ecg_or_list, ECG) else list(ecg_or_list)
+        for e in ecgs:
+            if not isinstance(e, ECG):
+                raise TypeError(f"embed_ecg expects mets_core.ECG objects (see mets_core.read_ecg), "
+                                f"got {type(e).__name__}")
+        self._sync_caches()
+        keys = [self._ecg_key(e) for e in ecgs]
+        todo = [keys.index(k) for k in dict.fromkeys(keys) if k not in self._ecg_cache]
+        pending: list[tuple[int, np.ndarray, np.ndarray]] = []   # (ecg index, windows, mask)
+
+        def flush() -> None:
+            if not pending:
+                return
+            x = np.concatenate([w for _, w, _ in pending])
+            m = np.concatenate([np.broadcast_to(mk, (len(w), 12)) for _, w, mk in pending]).astype(bool)
+            z = self._encode_windows(x, m, batch_size)
+            start = 0
+            for i, w, _ in pending:
+                v = F.normalize(z[start:start + len(w)].mean(0), dim=-1).numpy()
+                self._put(self._ecg_cache, keys[i], v)
+                start += len(w)
+            pending.clear()
+
+        for i in todo:
+            w, m = windows(preprocess(ecgs[i], self.preprocess_cfg), self.preprocess_cfg)
+            pending.append((i, w, m))
+            if sum(len(p[1]) for p in pending) >= batch_size:
+                flush()
+        flush()
+        d = self.model.cfg.proj_dim
+        if not ecgs:
+            return np.empty((0, d), dtype=np.float32)
+        return np.stack([self._ecg_cache[k] for k in keys]).astype(np.float32)
+
+    # ------------------------------------------------------------------------------------- text
+
+    def _project(self, raw: np.ndarray) -> np.ndarray:
+        with self._eval(), torch.inference_mode():
+            return F.normalize(self.model.project_text(torch.from_numpy(raw)), dim=-1).numpy()
+
+    def embed_text(self, texts: list[str], cache_dir: str | os.PathLike | None = None) -> np.ndarray:
+        """Raw texts (no template) -> float32 (m, d), L2-normalised. `cache_dir`: persist the frozen text
+        encoder's outputs there (for fixed corpora)."""
+        if isinstance(texts, str):
+            raise TypeError("embed_text expects a list of strings, e.g. [\"sinus rhythm\"]")
+        if not texts:
+            return np.empty((0, self.model.cfg.proj_dim), dtype=np.float32)
+        enc = self.text_encoder
+        raw = enc.encode(list(texts)) if cache_dir is None else enc.encode_cached(list(texts), cache_dir)
+        return self._project(raw)
+
+    def embed_report(self, reports: list[str], cache_dir: str | os.PathLike | None = None) -> np.ndarray:
+        """Reports phrased as in pretraining ("The report of the ECG is that ...") -> (m, d)."""
+        return self.embed_text([format_report(r, self.templates) for r in reports], cache_dir=cache_dir)
+
+    def embed_prompts(self, phrases: list[str], kind: str = "diagnostic") -> np.ndarray:
+        """Clinician phrases -> (m, d): each phrase through the template ensemble of `kind`, the
+        normalised mean of the normalised template embeddings. Cached per (phrase, kind)."""
+        if isinstance(phrases, str):
+            raise TypeError("embed_prompts expects a list of phrases, e.g. [\"atrial fibrillation\"]")
+        self._sync_caches()
+        keys = [(clean_phrase(p), kind) for p in phrases]
+        todo = [k for k in dict.fromkeys(keys) if k not in self._prompt_cache]
+        if todo:
+            sentences = [apply_templates(p, kind, self.templates) for p, _ in todo]
+            n_tpl = len(sentences[0])
+            z = self._project(self.text_encoder.encode([s for group in sentences for s in group]))
+            z = z.reshape(len(todo), n_tpl, -1).mean(axis=1)
+            z /= np.linalg.norm(z, axis=1, keepdims=True).clip(min=1e-12)
+            for k, v in zip(todo, z):
+                self._put(self._prompt_cache, k, v.astype(np.float32))
+        if not keys:
+            return np.empty((0, self.model.cfg.proj_dim), dtype=np.float32)
+        return np.stack([self._prompt_cache[k] for k in keys])
+
+    # ------------------------------------------------------------------------------------ rank
+
+    @property
+    def logit_scale(self) -> float:
+        """1/temperature used for the softmax over prompts."""
+        with torch.no_grad():
+            return float(self.model.scale())
+
+    def rank(self, ecg: ECG, prompts: list[str], kind: str = "diagnostic") -> list[Match]:
+        """Prompts sorted by cosine similarity to the ECG, best first, with softmax probabilities over
+        exactly these prompts. Similarities are not diagnoses."""
+        if isinstance(prompts, str):
+            prompts = [prompts]
+        if not prompts:
+            raise ValueError("rank needs at least one prompt, e.g. [\"sinus rhythm\", \"atrial fibrillation\"]")
+        e = self.embed_ecg(ecg)[0]
+        sims = self.embed_prompts(list(prompts), kind) @ e
+        logits = self.logit_scale * sims.astype(np.float64)
+        prob = np.exp(logits - logits.max())
+        prob /= prob.sum()
+        order = np.argsort(-sims, kind="stable")
+        return [Match(str(prompts[i]), float(sims[i]), float(prob[i])) for i in order]
+
+    # -------------------------------------------------------------------------------- saliency
+
+    def _aggregate(self, z: torch.Tensor) -> torch.Tensor:
+        return F.normalize(F.normalize(z, dim=-1).mean(0), dim=-1)
+
+    def saliency(self, ecg: ECG, prompt: str, kind: str = "diagnostic", occlusion: bool = True,
+                 batch_size: int = 64) -> Saliency:
+        """Attribution of similarity(ECG, prompt) to the preprocessed input.
+
+        gradient x input over the whole record (all its windows, aggregated as in embed_ecg); occlusion:
+        the similarity drop when one lead, or all leads during one segment, are set to zero (the value the
+        encoder sees for an absent lead). Cost: (1 + 12 + n_segments) forward passes for a 10 s record."""
+        cfg = self.preprocess_cfg
+        pp = preprocess(ecg, cfg)
+        n, fs = pp.n_samples, cfg.fs
+        layout = window_layout(n, cfg)
+        p = torch.from_numpy(self.embed_prompts([prompt], kind)[0])
+        mask = torch.from_numpy(pp.lead_mask)
+        T = cfg.n_samples
+
+        sig = torch.from_numpy(pp.signal.copy()).requires_grad_(True)
+        with self._eval(), torch.enable_grad():
+            w = torch.stack([F.pad(sig[:, s:e], (d, T - d - (e - s))) for s, e, d in layout])
+            z = self.model.encode_ecg(w, mask.expand(len(layout), -1))
+            sim = self._aggregate(z) @ p
+            (grad,) = torch.autograd.grad(sim, sig)   # not .backward(): leaves the weights' .grad alone
+        gxi = (grad * sig).detach().numpy()
+        gxi[~pp.lead_mask] = 0.0
+        base = float(sim.detach())
+
+        lead_occ = np.full(12, np.nan, dtype=np.float32)
+        seg_s = max(1.0, float(np.ceil(n / fs / 60.0)))
+        seg_len = int(round(seg_s * fs))
+        n_seg = int(np.ceil(n / seg_len))
+        seg_occ = np.zeros(n_seg, dtype=np.float32)
+        if occlusion:
+            W, _ = windows(pp, cfg)
+            zb = self._encode_windows(W, np.broadcast_to(pp.lead_mask, (len(W), 12)).copy(), batch_size)
+            variants: list[tuple[str, int, list[int], np.ndarray]] = []   # (what, which, windows, data)
+            for i in np.flatnonzero(pp.lead_mask):
+                Wv = W.copy()
+                Wv[:, i] = 0.0
+                variants.append(("lead", int(i), list(range(len(W))), Wv))
+            for j in range(n_seg):
+                a, b = j * seg_len, min(n, (j + 1) * seg_len)
+                ks, parts = [], []
+                for k, (s, e, d) in enumerate(layout):
+                    lo, hi = max(a, s), min(b, e)
+                    if lo < hi:
+                        wk = W[k].copy()
+                        wk[:, lo - s + d:hi - s + d] = 0.0
+                        ks.append(k)
+                        parts.append(wk)
+                variants.append(("segment", j, ks, np.stack(parts)))
+            x = np.concatenate([v[3] for v in variants])
+            m = np.broadcast_to(pp.lead_mask, (len(x), 12)).copy()
+            znew = self._encode_windows(x, m, batch_size)
+            start = 0
+            for what, which, ks, data in variants:
+                zv = zb.clone()
+                zv[ks] = znew[start:start + len(ks)]
+                start += len(ks)
+                drop = base - float(self._aggregate(zv) @ p)
+                if what == "lead":
+                    lead_occ[which] = drop
+                else:
+                    seg_occ[which] = drop
+        return Saliency(prompt=str(prompt), similarity=base, fs=fs, lead_mask=pp.lead_mask.copy(),
+                        gradient_x_input=gxi.astype(np.float32), lead_occlusion=lead_occ,
+                        segment_occlusion=seg_occ, segment_s=seg_s)
+
+    # ------------------------------------------------------------------------------------ info
+
+    def info(self) -> dict:
+        n_params = sum(p.numel() for p in self.model.parameters())
+        return {"source": self.source, "weights_sha256": self.weights_sha256,
+                "parameters": n_params, "embedding_dim": self.model.cfg.proj_dim,
+                "temperature": 1.0 / self.logit_scale, "text_model": self.text_model,
+                "model": self.model.cfg.to_dict(), "preprocess": self.preprocess_cfg.to_dict(),
+                "training": self.training}
+
+    def __repr__(self) -> str:
+        return (f"METS(source={self.source!r}, text_model={self.text_model!r}, "
+                f"dim={self.model.cfg.proj_dim}, fs={self.preprocess_cfg.fs:g})")

@@ -1,0 +1,138 @@
+"""The METS model, top to bottom (nanoGPT style): config -> ResNet1d-18 ECG encoder -> two projections.
+
+    ECG windows (n, 12, T) --ResNet1d-18--> (n, 8w) --ecg_proj--> (n, proj_dim)
+    frozen text embeddings (m, text_dim) ------------text_proj--> (m, proj_dim)
+    similarity = cosine; logits = exp(logit_scale) * cosine (exp clamped at 100, as in CLIP)
+
+The text encoder itself is frozen and lives outside the module (mets_core/text.py): the model only sees its
+mean-pooled output, which is what makes text embeddings of a fixed corpus cacheable.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class ModelConfig:
+    in_leads: int = 12
+    width: int = 64                      # channels of the first stage; stages are w, 2w, 4w, 8w
+    layers: list[int] = field(default_factory=lambda: [2, 2, 2, 2])   # BasicBlocks per stage (ResNet-18)
+    stem_kernel: int = 7
+    kernel_size: int = 3
+    proj_dim: int = 128
+    text_dim: int = 384                  # hidden size of the frozen text encoder (MiniLM-L6: 384)
+    temperature_init: float = 0.07
+    max_logit_scale: float = 100.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "ModelConfig":
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown model settings {unknown}; known: {sorted(known)}")
+        cfg = cls(**d)
+        if len(cfg.layers) != 4 or min(cfg.layers) < 1 or cfg.width < 1:
+            raise ValueError(f"layers must be 4 positive block counts and width positive, got {cfg}")
+        return cfg
+
+
+# ------------------------------------------------------------------------------------- ECG encoder
+
+class BasicBlock1d(nn.Module):
+    """ResNet BasicBlock with 1-D convolutions: conv-bn-relu-conv-bn + shortcut, relu."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int, k: int):
+        super().__init__()
+        self.conv1 = nn.Conv1d(c_in, c_out, k, stride=stride, padding=k // 2, bias=False)
+        self.bn1 = nn.BatchNorm1d(c_out)
+        self.conv2 = nn.Conv1d(c_out, c_out, k, stride=1, padding=k // 2, bias=False)
+        self.bn2 = nn.BatchNorm1d(c_out)
+        self.shortcut = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv1d(c_in, c_out, 1, stride=stride, bias=False),
+                                          nn.BatchNorm1d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNet1d(nn.Module):
+    """ResNet-18 with 1-D kernels: stem (conv k=7 s=2, bn, relu, maxpool s=2), 4 stages, global average pool."""
+
+    def __init__(self, in_leads: int = 12, width: int = 64, layers: list[int] = (2, 2, 2, 2),
+                 stem_kernel: int = 7, kernel_size: int = 3):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv1d(in_leads, width, stem_kernel, stride=2, padding=stem_kernel // 2, bias=False),
+            nn.BatchNorm1d(width),
+            nn.ReLU(inplace=True),
+            nn.MaxPool1d(3, stride=2, padding=1),
+        )
+        stages, c_in = [], width
+        for i, n_blocks in enumerate(layers):
+            c_out = width * 2 ** i
+            blocks = [BasicBlock1d(c_in, c_out, stride=1 if i == 0 else 2, k=kernel_size)]
+            blocks += [BasicBlock1d(c_out, c_out, stride=1, k=kernel_size) for _ in range(n_blocks - 1)]
+            stages.append(nn.Sequential(*blocks))
+            c_in = c_out
+        self.stages = nn.Sequential(*stages)
+        self.out_dim = c_in
+        for m in self.modules():  # torchvision's ResNet initialisation
+            if isinstance(m, nn.Conv1d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm1d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:   # (n, leads, T) -> (n, 8w)
+        return self.stages(self.stem(x)).mean(dim=-1)
+
+
+def resnet1d18(in_leads: int = 12, width: int = 64) -> ResNet1d:
+    return ResNet1d(in_leads, width, [2, 2, 2, 2])
+
+
+# ------------------------------------------------------------------------------------------- METS
+
+class METSModel(nn.Module):
+    def __init__(self, cfg: ModelConfig | dict | None = None):
+        super().__init__()
+        cfg = cfg if isinstance(cfg, ModelConfig) else ModelConfig.from_dict(cfg)
+        self.cfg = cfg
+        self.ecg_encoder = ResNet1d(cfg.in_leads, cfg.width, cfg.layers, cfg.stem_kernel, cfg.kernel_size)
+        self.ecg_proj = nn.Linear(self.ecg_encoder.out_dim, cfg.proj_dim)
+        self.text_proj = nn.Linear(cfg.text_dim, cfg.proj_dim)
+        # log of 1/temperature, as in CLIP; learnable
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / cfg.temperature_init)))
+
+    def encode_ecg(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """(n, 12, T) windows [+ (n, 12) lead mask] -> (n, proj_dim), not normalised.
+
+        Multiplying by the mask guarantees absent leads are zeros whatever the caller put there."""
+        if mask is not None:
+            x = x * mask.to(x.dtype).unsqueeze(-1)
+        return self.ecg_proj(self.ecg_encoder(x))
+
+    def project_text(self, t_raw: torch.Tensor) -> torch.Tensor:
+        """(m, text_dim) frozen mean-pooled text embeddings -> (m, proj_dim), not normalised."""
+        return self.text_proj(t_raw)
+
+    def scale(self) -> torch.Tensor:
+        """The logit multiplier exp(logit_scale) = 1/temperature, clamped at max_logit_scale."""
+        return self.logit_scale.clamp(max=math.log(self.cfg.max_logit_scale)).exp()
+
+    def forward(self, x: torch.Tensor, t_raw: torch.Tensor, mask: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """-> (ecg_emb (n,d), text_emb (m,d), scale): what `loss.clip_loss` takes."""
+        return self.encode_ecg(x, mask), self.project_text(t_raw), self.scale()
