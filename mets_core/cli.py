@@ -8,6 +8,7 @@ from importlib import import_module
 # Modules that add sub-commands. Each defines register(subparsers) and sets a `func(args) -> int` default.
 COMMAND_MODULES = [
     "mets_core.commands",          # rank, retrieve, info
+    "mets_core.training.commands",  # train, evaluate
 ]
 
 

@@ -1,0 +1,87 @@
+"""Training configuration: JSON data merged over these defaults. Unknown keys are errors (a typo must not
+silently train with the default). Relative paths are relative to the current directory."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+DEFAULTS: dict = {
+    "corpus": "corpus",                 # corpus folder (mets corpus build)
+    "out": "runs/default",              # run folder: metrics.jsonl, state/, best/, last/
+    "seed": 0,
+    "model": {"width": 64, "proj_dim": 128},          # mets_core.model.ModelConfig fields
+    "text_model": None,                 # HF id or folder; None = offline all-MiniLM-L6-v2
+    "text_cache": None,                 # folder for cached raw report embeddings; None = <corpus>/text_cache
+    "report_template": None,            # None = prompts.json "pretraining" ("The report of the ECG is that {text}")
+    "preprocess": {"normalise": "zscore"},             # mets_core.preprocess.PreprocessConfig fields
+    "optimizer": {"lr": 1e-3, "weight_decay": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8,
+                  "warmup_steps": 200, "min_lr_ratio": 0.05, "grad_clip": 1.0},
+    "batch_size": 64,                   # global batch (split evenly over DDP ranks)
+    "epochs": 30,
+    "max_steps": None,                  # stop after this many optimizer steps (smoke runs); None = all epochs
+    "bf16": True,                       # bf16 autocast (CPU and CUDA)
+    "soft_targets": True,               # identical reports in a batch are all positives (clip_loss text_ids)
+    "lead_dropout": {"p": 0.5, "kinds": ["single", "pair", "limb"]},
+    "checkpoint_every": 500,            # steps between resumable training-state checkpoints
+    "log_every": 10,                    # steps between train-loss lines in metrics.jsonl
+    "val_batch_size": 256,
+    "num_workers": 0,                   # 0 = load batches in the main process (memmap gather is cheap)
+    "threads": None,                    # torch intra-op threads; None = torch's default
+    "device": "auto",                   # auto | cpu | cuda
+    "progress": True,                   # tqdm progress bar on rank 0
+}
+
+
+class ConfigError(ValueError):
+    """A training config is malformed; the message names the key and what is accepted."""
+
+
+def _merge(base: dict, over: dict, where: str) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if key.startswith("_"):          # "_comment" and friends
+            continue
+        if key not in base:
+            raise ConfigError(f"unknown training setting {where}{key!r}; known: {sorted(k for k in base)}")
+        if isinstance(base[key], dict) and key not in ("model", "preprocess"):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}{key!r} must be an object, got {type(value).__name__}")
+            out[key] = _merge(base[key], value, f"{where}{key}.")
+        elif key in ("model", "preprocess"):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}{key!r} must be an object, got {type(value).__name__}")
+            out[key] = {**base[key], **value}   # checked by ModelConfig / PreprocessConfig.from_dict
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def make_config(overrides: dict | None = None) -> dict:
+    """DEFAULTS with `overrides` merged in (nested objects merge key by key), validated."""
+    cfg = _merge(DEFAULTS, overrides or {}, "")
+    for key in ("batch_size", "epochs", "checkpoint_every", "log_every", "val_batch_size"):
+        if not isinstance(cfg[key], int) or cfg[key] < 1:
+            raise ConfigError(f"{key} must be a positive integer, got {cfg[key]!r}")
+    if cfg["max_steps"] is not None and (not isinstance(cfg["max_steps"], int) or cfg["max_steps"] < 1):
+        raise ConfigError(f"max_steps must be a positive integer or null, got {cfg['max_steps']!r}")
+    if not 0.0 <= float(cfg["lead_dropout"]["p"]) <= 1.0:
+        raise ConfigError(f"lead_dropout.p must be within 0..1, got {cfg['lead_dropout']['p']!r}")
+    if cfg["device"] not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"device must be auto, cpu or cuda, got {cfg['device']!r}")
+    return cfg
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> dict:
+    """Read a JSON training config and merge it (then `overrides`) over DEFAULTS."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"training config {path} does not exist") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"training config {path} is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"training config {path} must hold a JSON object")
+    cfg = make_config(data)
+    return make_config({**cfg, **(overrides or {})}) if overrides else cfg

@@ -1,0 +1,211 @@
+"""The pretraining corpus as training batches: memmapped signals, per-batch normalisation, lead dropout.
+
+The corpus folder (written by `mets corpus build`, see mets_core/corpus) holds filtered signals in mV at the
+corpus rate; normalisation happens here, per batch, with exactly the arithmetic of
+`preprocess.normalise` so a window seen in training and the same window uploaded in the dashboard reach the
+encoder identically.
+
+Every random choice (epoch order, lead dropout) is a pure function of (seed, epoch, batch, rank): a run
+resumed at batch b of epoch e sees exactly the batches an uninterrupted run would have seen.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..ecg import STANDARD_LEADS
+from ..preprocess import PreprocessConfig
+
+LIMB_LEADS = [STANDARD_LEADS.index(n) for n in ("I", "II", "III", "aVR", "aVL", "aVF")]
+WINDOW_COLUMNS = ("idx", "source", "record", "patient", "start_s", "split", "report", "statements", "n_leads")
+
+
+class CorpusError(ValueError):
+    """The corpus folder is missing, incomplete or inconsistent. The message says what and where."""
+
+
+@dataclass
+class Corpus:
+    """A corpus folder: signals (memmap, float16 mV), lead masks, one row of metadata per window."""
+    path: Path
+    signals: np.ndarray            # (N, 12, T) float16, memmapped
+    lead_mask: np.ndarray          # (N, 12) bool
+    reports: list[str]             # (N,)
+    statements: list[list[str]]    # (N,) statement ids per window
+    patients: np.ndarray           # (N,) str
+    split: np.ndarray              # (N,) str: train | val
+    meta: dict                     # corpus.json
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Corpus":
+        path = Path(path)
+        need = ["signals.npy", "lead_mask.npy", "windows.csv", "corpus.json"]
+        missing = [n for n in need if not (path / n).is_file()]
+        if missing:
+            raise CorpusError(f"{path} is not a corpus folder: missing {', '.join(missing)} "
+                              f"(build one with `mets corpus build --data-dir DIR --out {path}`)")
+        meta = json.loads((path / "corpus.json").read_text(encoding="utf-8"))
+        signals = np.load(path / "signals.npy", mmap_mode="r")
+        lead_mask = np.load(path / "lead_mask.npy").astype(bool)
+        with open(path / "windows.csv", newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            absent = [c for c in ("idx", "patient", "split", "report", "statements") if c not in (reader.fieldnames or [])]
+            if absent:
+                raise CorpusError(f"{path / 'windows.csv'} lacks columns {absent}; expected {list(WINDOW_COLUMNS)}")
+            rows = list(reader)
+        n = len(rows)
+        if signals.ndim != 3 or signals.shape[0] != n or signals.shape[1] != 12 or lead_mask.shape != (n, 12):
+            raise CorpusError(f"{path}: signals {signals.shape}, lead_mask {lead_mask.shape} and windows.csv "
+                              f"({n} rows) disagree; expected (N,12,T), (N,12), N rows")
+        if [int(r["idx"]) for r in rows] != list(range(n)):
+            raise CorpusError(f"{path / 'windows.csv'}: idx column must be 0..N-1 in order")
+        split = np.array([r["split"] for r in rows])
+        bad = sorted(set(split) - {"train", "val"})
+        if bad:
+            raise CorpusError(f"{path / 'windows.csv'}: split must be train or val, found {bad}")
+        return cls(path=path, signals=signals, lead_mask=lead_mask,
+                   reports=[r["report"] for r in rows],
+                   statements=[[s for s in r["statements"].split(";") if s] for r in rows],
+                   patients=np.array([r["patient"] for r in rows]), split=split, meta=meta)
+
+    def __len__(self) -> int:
+        return len(self.reports)
+
+    @property
+    def fs(self) -> float:
+        return float(self.meta["fs"])
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.signals.shape[2])
+
+    @property
+    def statement_phrases(self) -> dict[str, str]:
+        """Statement id -> canonical phrase (the corpus vocabulary)."""
+        vocab = self.meta.get("statements") or self.meta.get("vocabulary") or {}
+        return {k: (v if isinstance(v, str) else v.get("phrase") or v.get("canonical")) for k, v in vocab.items()}
+
+    def indices(self, split: str) -> np.ndarray:
+        return np.flatnonzero(self.split == split)
+
+    def check_matches(self, pre: PreprocessConfig) -> None:
+        """The model's input geometry must be the corpus's: the corpus is not resampled at training time."""
+        if abs(self.fs - pre.fs) > 1e-6 or self.n_samples != pre.n_samples:
+            raise CorpusError(f"corpus {self.path} has fs={self.fs:g} Hz and T={self.n_samples} samples, but the "
+                              f"preprocess config asks for fs={pre.fs:g} Hz, T={pre.n_samples}: rebuild the corpus "
+                              f"or change the config")
+
+
+def unique_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """(distinct texts in first-seen order, id of each input text): identical reports share one id."""
+    first: dict[str, int] = {}
+    ids = np.fromiter((first.setdefault(t, len(first)) for t in texts), dtype=np.int64, count=len(texts))
+    return list(first), ids
+
+
+# ---------------------------------------------------------------------------------------- batches
+
+def normalise_batch(x: torch.Tensor, mask: torch.Tensor, pre: PreprocessConfig) -> torch.Tensor:
+    """Batched twin of `preprocess.normalise` on (n, 12, T) float32 windows: same arithmetic, same clip."""
+    if pre.normalise == "zscore":
+        mean = x.mean(dim=-1, keepdim=True)
+        std = x.std(dim=-1, keepdim=True, unbiased=False)
+        x = torch.where(std > 1e-6, (x - mean) / std.clamp_min(1e-6), torch.zeros((), dtype=x.dtype))
+    x = x.clamp(-pre.clip, pre.clip)
+    return x * mask.unsqueeze(-1).to(x.dtype)
+
+
+def drop_leads(mask: np.ndarray, p: float, kinds: list[str], rng: np.random.Generator) -> np.ndarray:
+    """Lead-dropout augmentation: with probability p per window, keep only a subset of its present leads.
+
+    kinds (chosen uniformly per dropped window): "single" one random present lead; "pair" two random present
+    leads; "limb" the limb leads only (I, II, III, aVR, aVL, aVF). A window whose present leads cannot form
+    the chosen subset (e.g. "limb" on a V1-only window) keeps what it has. Never leaves a window empty.
+    """
+    out = mask.copy()
+    if p <= 0 or not kinds:
+        return out
+    drop = rng.random(len(mask)) < p
+    choice = rng.integers(len(kinds), size=len(mask))
+    for i in np.flatnonzero(drop):
+        present = np.flatnonzero(mask[i])
+        kind = kinds[choice[i]]
+        if kind == "single":
+            keep = rng.choice(present, size=1, replace=False)
+        elif kind == "pair":
+            keep = rng.choice(present, size=min(2, len(present)), replace=False)
+        elif kind == "limb":
+            keep = np.intersect1d(present, LIMB_LEADS)
+            if len(keep) == 0:
+                keep = present
+        else:
+            raise ValueError(f"unknown lead-dropout kind {kind!r}; known: single, pair, limb")
+        out[i] = False
+        out[i, keep] = True
+    return out
+
+
+def epoch_order(n: int, seed: int, epoch: int, world_size: int = 1, rank: int = 0) -> np.ndarray:
+    """This rank's share of epoch `epoch`'s shuffled order over n training windows (positions 0..n-1).
+
+    torch's DistributedSampler semantics (shuffle with seed+epoch, drop the tail so every rank gets the same
+    count, rank r takes every world_size-th index), made a pure function so resuming needs only (epoch, batch).
+    """
+    sampler = torch.utils.data.DistributedSampler(range(n), num_replicas=world_size, rank=rank, shuffle=True,
+                                                  seed=seed, drop_last=True)
+    sampler.set_epoch(epoch)
+    return np.fromiter(iter(sampler), dtype=np.int64)
+
+
+class TrainBatches(torch.utils.data.Dataset):
+    """Item b = batch b of one epoch for one rank: (x (B,12,T) float32 normalised, mask (B,12), text_ids (B,)).
+
+    Map-style over batch numbers so a DataLoader (num_workers > 0) or a plain loop (num_workers = 0) can start
+    at any batch. Windows are gathered from the memmap in sorted order (sequential reads), then put back in
+    the shuffled order.
+    """
+
+    def __init__(self, corpus: Corpus, train_idx: np.ndarray, text_ids: np.ndarray, pre: PreprocessConfig,
+                 batch_size: int, seed: int, epoch: int, world_size: int = 1, rank: int = 0,
+                 lead_dropout_p: float = 0.0, lead_dropout_kinds: list[str] | None = None):
+        self.corpus, self.train_idx, self.text_ids, self.pre = corpus, train_idx, text_ids, pre
+        self.batch_size, self.seed, self.epoch, self.rank = batch_size, seed, epoch, rank
+        self.p, self.kinds = lead_dropout_p, list(lead_dropout_kinds or [])
+        self.order = train_idx[epoch_order(len(train_idx), seed, epoch, world_size, rank)]
+
+    def __len__(self) -> int:
+        return len(self.order) // self.batch_size     # the ragged tail is dropped (a tiny contrastive batch is noise)
+
+    def __getitem__(self, b: int):
+        idx = self.order[b * self.batch_size:(b + 1) * self.batch_size]
+        srt = np.argsort(idx, kind="stable")
+        inv = np.empty_like(srt)
+        inv[srt] = np.arange(len(srt))
+        x = torch.from_numpy(np.asarray(self.corpus.signals[idx[srt]], dtype=np.float32)[inv])
+        rng = np.random.default_rng([self.seed, self.epoch, b, self.rank])
+        mask = drop_leads(self.corpus.lead_mask[idx], self.p, self.kinds, rng)
+        mask_t = torch.from_numpy(mask)
+        return normalise_batch(x, mask_t, self.pre), mask_t, torch.from_numpy(self.text_ids[idx])
+
+
+def batches_from(dataset: TrainBatches, start: int, num_workers: int):
+    """Iterate batches start..end of an epoch, in the main process or in worker processes."""
+    if num_workers <= 0:
+        return (dataset[b] for b in range(start, len(dataset)))
+    return iter(torch.utils.data.DataLoader(dataset, batch_size=None, sampler=range(start, len(dataset)),
+                                            num_workers=num_workers, persistent_workers=False,
+                                            prefetch_factor=4))
+
+
+def eval_batches(corpus: Corpus, idx: np.ndarray, pre: PreprocessConfig, batch_size: int):
+    """(x, mask) batches over windows idx, in order, normalised, no augmentation."""
+    for s in range(0, len(idx), batch_size):
+        part = idx[s:s + batch_size]
+        x = torch.from_numpy(np.asarray(corpus.signals[part], dtype=np.float32))
+        mask = torch.from_numpy(corpus.lead_mask[part])
+        yield normalise_batch(x, mask, pre), mask

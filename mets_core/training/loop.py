@@ -1,0 +1,301 @@
+"""The training loop (nanoGPT style: one plain function, config-driven). `train(config, resume)`.
+
+What one run writes into its folder (config "out"):
+  metrics.jsonl   one JSON object per line: {"kind": "train", step, epoch, loss, lr, samples_per_s, ...} every
+                  `log_every` steps, {"kind": "val", epoch, step, loss, R@1, R@5, macro_auc, auc{...}} per epoch
+  state/          resumable training state every `checkpoint_every` steps and at each epoch end (state.py)
+  best/           METS checkpoint (model.safetensors + config.json) with the best validation macro AUC
+  last/           METS checkpoint at the end of training
+  ranks/rank<r>.json  each rank's final weights digest (DDP ranks must agree)
+  config.json     the resolved run config
+
+The ECG encoder, both projections and the temperature train; the text model is frozen and its embeddings of
+all corpus reports are computed once (cached on disk), so a step costs only the ECG encoder.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..loss import clip_loss
+from ..model import METSModel, ModelConfig
+from ..preprocess import PreprocessConfig
+from ..prompts import apply_templates, default_templates
+from .config import ConfigError, make_config
+from .data import Corpus, TrainBatches, batches_from, unique_texts
+from .distributed import World, init_world
+from .state import find_training_state, load_training_state, save_training_state
+from .validate import autocast, validate
+
+# Settings that must not change between a run and its resumption (they decide which batches and which
+# numbers follow). Others (epochs, max_steps, logging, workers) may change on resume.
+RESUME_FIXED = ("corpus", "seed", "model", "preprocess", "text_model", "report_template", "optimizer",
+                "batch_size", "bf16", "soft_targets", "lead_dropout")
+
+
+def lr_at(step: int, total_steps: int, lr: float, warmup_steps: int, min_lr_ratio: float) -> float:
+    """Linear warmup for `warmup_steps`, then cosine decay to lr * min_lr_ratio at `total_steps`."""
+    if step < warmup_steps:
+        return lr * (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return lr * (min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def state_dict_sha256(state_dict: dict[str, torch.Tensor]) -> str:
+    """Digest of a state dict's names, dtypes, shapes and bytes (order-independent)."""
+    h = hashlib.sha256()
+    for k in sorted(state_dict):
+        t = state_dict[k].detach().cpu().contiguous()
+        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def build_optimizer(model: torch.nn.Module, opt: dict) -> torch.optim.AdamW:
+    """AdamW; weight decay on conv/linear weights only (not on biases, norms or the temperature)."""
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": opt["weight_decay"]},
+                              {"params": no_decay, "weight_decay": 0.0}],
+                             lr=opt["lr"], betas=tuple(opt["betas"]), eps=opt["eps"])
+
+
+class MetricsLog:
+    """metrics.jsonl writer (rank 0). On resume, lines the killed run wrote after its last state are dropped,
+    so the file reads as if the run had never been interrupted."""
+
+    def __init__(self, path: Path, enabled: bool):
+        self.path, self.enabled = path, enabled
+
+    def truncate_after(self, step: int, epoch: int) -> None:
+        if not self.enabled or not self.path.exists():
+            return
+        keep = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:      # a line cut by the kill
+                continue
+            if (rec.get("kind") == "val" and rec["epoch"] < epoch) or (rec.get("kind") != "val" and rec["step"] <= step):
+                keep.append(line)
+        self.path.write_text("".join(k + "\n" for k in keep), encoding="utf-8")
+
+    def write(self, record: dict) -> None:
+        if self.enabled:
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+
+
+def report_embeddings(texts: list[str], template: str, text_model, cache_dir: Path, world: World):
+    """Frozen raw embeddings (U, hidden) of the templated distinct reports, computed once and cached on disk
+    (rank 0 computes, the other ranks then read the cache). Returns (encoder, embeddings)."""
+    from ..text import TextEncoder
+    encoder = TextEncoder(text_model)
+    templated = [template.replace("{text}", t.strip()) for t in texts]
+    if world.is_main:
+        emb = encoder.encode_cached(templated, cache_dir)
+    world.barrier()
+    if not world.is_main:
+        emb = encoder.encode_cached(templated, cache_dir)
+    return encoder, emb
+
+
+def save_model(folder: Path, model: METSModel, cfg: dict, text_model_name: str, templates: dict,
+               training: dict) -> None:
+    """A METS checkpoint (loadable with METS.from_pretrained) of the current weights."""
+    from ..mets import METS
+    was_training = model.training          # METS() puts its model in eval mode; the loop continues training
+    METS(model, PreprocessConfig.from_dict(cfg["preprocess"]), text_model=text_model_name,
+         templates=templates).save_pretrained(folder, training=training)
+    model.train(was_training)
+
+
+def train(config: dict, resume: bool = False,
+          on_step: Callable[[int, float], None] | None = None) -> dict:
+    """Train per `config` (see config.DEFAULTS). `resume=True` continues from <out>/state exactly where the
+    last checkpoint left off. `on_step(step, loss)` is called after every optimizer step (hooks for callers
+    such as recipes and tests). Returns a summary {steps, best, last_val, out}."""
+    cfg = make_config(config)
+    world = init_world(cfg["device"])
+    try:
+        return _train(cfg, resume, world, on_step)
+    finally:
+        world.close()
+
+
+def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
+    from tqdm import tqdm
+
+    if cfg["threads"]:
+        torch.set_num_threads(int(cfg["threads"]))
+    out = Path(cfg["out"])
+    state_dir = out / "state"
+    existing = find_training_state(state_dir)
+    if resume and existing is None:
+        raise ConfigError(f"--resume: no training state in {state_dir} to resume from")
+    if not resume and existing is not None:
+        raise ConfigError(f"{out} already holds a training state; pass --resume to continue it, or choose "
+                          f"another output folder")
+    if world.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    world.barrier()
+
+    pre = PreprocessConfig.from_dict(cfg["preprocess"])
+    corpus = Corpus.open(cfg["corpus"])
+    corpus.check_matches(pre)
+    templates = default_templates()
+    if cfg["report_template"]:
+        templates["pretraining"] = cfg["report_template"]
+    texts, text_ids = unique_texts(corpus.reports)
+    cache_dir = Path(cfg["text_cache"] or Path(cfg["corpus"]) / "text_cache")
+    encoder, text_raw_np = report_embeddings(texts, templates["pretraining"], cfg["text_model"], cache_dir, world)
+    text_raw = torch.from_numpy(text_raw_np).to(world.device)
+
+    train_idx, val_idx = corpus.indices("train"), corpus.indices("val")
+    if len(train_idx) == 0:
+        raise ConfigError(f"corpus {corpus.path} has no training windows")
+    # zero-shot prompts for the validation AUC: each statement's canonical phrase through the templates
+    phrases = corpus.statement_phrases
+    statement_ids = sorted(phrases)
+    statement_raw = None
+    if world.is_main and len(val_idx):
+        sentences = [apply_templates(phrases[s], "diagnostic", templates) for s in statement_ids]
+        flat = encoder.encode([t for ss in sentences for t in ss])
+        statement_raw = torch.from_numpy(flat.reshape(len(statement_ids), -1, flat.shape[-1])).to(world.device)
+
+    torch.manual_seed(cfg["seed"])
+    model_cfg = ModelConfig.from_dict({**cfg["model"], "text_dim": encoder.hidden_size})
+    model = METSModel(model_cfg).to(world.device)
+    optimizer = build_optimizer(model, cfg["optimizer"])
+
+    if cfg["batch_size"] % world.world_size:
+        raise ConfigError(f"batch_size {cfg['batch_size']} must divide evenly over {world.world_size} ranks")
+    local_bs = cfg["batch_size"] // world.world_size
+
+    def epoch_batches(epoch: int) -> TrainBatches:
+        return TrainBatches(corpus, train_idx, text_ids, pre, local_bs, cfg["seed"], epoch, world.world_size,
+                            world.rank, cfg["lead_dropout"]["p"], cfg["lead_dropout"]["kinds"])
+
+    steps_per_epoch = len(epoch_batches(0))
+    if steps_per_epoch == 0:
+        raise ConfigError(f"batch_size {cfg['batch_size']} is larger than the {len(train_idx)} training windows")
+    total_steps = cfg["epochs"] * steps_per_epoch
+    if cfg["max_steps"]:
+        total_steps = min(total_steps, cfg["max_steps"])
+
+    log = MetricsLog(out / "metrics.jsonl", world.is_main)
+    step, start_epoch, start_batch, best = 0, 0, 0, None
+    if resume:
+        doc = load_training_state(existing, model, optimizer)
+        changed = [k for k in RESUME_FIXED if doc["config"].get(k) != cfg.get(k)]
+        if changed:
+            raise ConfigError(f"cannot resume {out}: settings {changed} differ from the interrupted run's")
+        if doc["world_size"] != world.world_size:
+            raise ConfigError(f"cannot resume {out}: it ran on {doc['world_size']} processes, now {world.world_size}")
+        pos = doc["position"]
+        step, start_epoch, start_batch, best = pos["step"], pos["epoch"], pos["batch"], doc["best"]
+        log.truncate_after(step, start_epoch)
+    elif world.is_main:
+        (out / "config.json").write_text(json.dumps(cfg, indent=1), encoding="utf-8")
+
+    ddp = model
+    if world.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+        ddp = DistributedDataParallel(model, device_ids=[world.local_rank] if world.device.type == "cuda" else None)
+
+    def save_state(epoch: int, batch: int) -> None:
+        if world.is_main:
+            save_training_state(state_dir, model, optimizer, {"step": step, "epoch": epoch, "batch": batch},
+                                {"best": best, "config": cfg, "world_size": world.world_size})
+
+    def summary(extra: dict) -> dict:
+        return {"steps": step, "corpus": str(corpus.path), "train_windows": int(len(train_idx)),
+                "val_windows": int(len(val_idx)), "batch_size": cfg["batch_size"], "seed": cfg["seed"],
+                "lead_dropout": cfg["lead_dropout"], **extra}
+
+    opt = cfg["optimizer"]
+    bar = tqdm(total=total_steps, initial=step, disable=not (world.is_main and cfg["progress"]),
+               desc="train", unit="step", dynamic_ncols=True)
+    last_val, done = None, step >= total_steps
+    t_log, n_log, data_wait = time.perf_counter(), 0, 0.0
+    for epoch in range(start_epoch, cfg["epochs"]):
+        if done:
+            break
+        dataset = epoch_batches(epoch)
+        first = start_batch if epoch == start_epoch else 0
+        model.train()
+        batch_no = first
+        it = batches_from(dataset, first, cfg["num_workers"])
+        while batch_no < len(dataset):
+            t0 = time.perf_counter()
+            x, mask, tid = next(it)
+            data_wait += time.perf_counter() - t0
+            x, mask, tid = x.to(world.device, non_blocking=True), mask.to(world.device), tid.to(world.device)
+            lr = lr_at(step, total_steps, opt["lr"], opt["warmup_steps"], opt["min_lr_ratio"])
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with autocast(world.device, cfg["bf16"]):
+                ecg_emb, text_emb, scale = ddp(x, text_raw[tid], mask)
+            loss = clip_loss(ecg_emb.float(), text_emb.float(), scale.float(), tid if cfg["soft_targets"] else None)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if opt["grad_clip"]:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), opt["grad_clip"])
+            optimizer.step()
+            step += 1
+            batch_no += 1
+            n_log += len(x) * world.world_size
+            loss_value = world.mean(float(loss.detach()))
+            if step % cfg["log_every"] == 0 or step == total_steps:
+                dt = time.perf_counter() - t_log
+                rate = n_log / dt if dt > 0 else float("nan")
+                log.write({"kind": "train", "step": step, "epoch": epoch, "batch": batch_no, "loss": loss_value,
+                           "lr": lr, "temperature": float(1.0 / model.scale().item()), "samples_per_s": rate,
+                           "data_wait_frac": data_wait / dt if dt > 0 else 0.0})
+                bar.set_postfix(loss=f"{loss_value:.4f}", samples_per_s=f"{rate:.0f}", lr=f"{lr:.2e}")
+                t_log, n_log, data_wait = time.perf_counter(), 0, 0.0
+            bar.update(1)
+            if step % cfg["checkpoint_every"] == 0:
+                save_state(epoch, batch_no)
+            if on_step is not None:
+                on_step(step, loss_value)
+            if step >= total_steps:
+                done = True
+                break
+        # validation: every epoch end, and once when max_steps stops the run mid-epoch
+        if world.is_main and len(val_idx):
+            val = validate(model, corpus, val_idx, text_raw, text_ids, statement_ids, statement_raw, pre,
+                           cfg["val_batch_size"], cfg["batch_size"], world.device, cfg["bf16"], cfg["soft_targets"])
+            last_val = {"kind": "val", "epoch": epoch, "step": step, **val}
+            log.write(last_val)
+            bar.write(f"epoch {epoch}: val loss {val['loss']:.4f}  R@1 {val['R@1']:.3f}  R@5 {val['R@5']:.3f}  "
+                      f"macro AUC {val['macro_auc'] if val['macro_auc'] is None else round(val['macro_auc'], 4)}")
+            score = val["macro_auc"] if val["macro_auc"] is not None else -val["loss"]
+            if best is None or score > best["score"]:
+                best = {"score": score, "epoch": epoch, "step": step, "macro_auc": val["macro_auc"],
+                        "loss": val["loss"], "R@1": val["R@1"], "R@5": val["R@5"]}
+                save_model(out / "best", model, cfg, encoder.name, templates,
+                           summary({"best": best, "selected_by": "validation macro AUC"}))
+        if batch_no >= len(dataset):
+            save_state(epoch + 1, 0)
+        else:
+            save_state(epoch, batch_no)
+        world.barrier()
+    bar.close()
+
+    if world.is_main:
+        save_model(out / "last", model, cfg, encoder.name, templates, summary({"best": best, "last_val": last_val}))
+    digest = state_dict_sha256(model.state_dict())
+    (out / "ranks").mkdir(exist_ok=True)
+    (out / "ranks" / f"rank{world.rank}.json").write_text(
+        json.dumps({"rank": world.rank, "world_size": world.world_size, "step": step, "weights_sha256": digest}),
+        encoding="utf-8")
+    world.barrier()
+    return {"steps": step, "best": best, "last_val": last_val, "out": str(out), "weights_sha256": digest}

@@ -1,0 +1,90 @@
+"""Validation of a model on the corpus's validation windows: contrastive loss, retrieval, zero-shot AUC.
+
+Shared by the training loop (each epoch) and `mets evaluate`, so the numbers in metrics.jsonl and in the
+evaluation table come from the same code.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..loss import clip_loss
+from ..preprocess import PreprocessConfig
+from .data import Corpus, eval_batches
+from .metrics import cosine, macro, retrieval_recall, roc_auc
+
+
+def autocast(device: torch.device, bf16: bool):
+    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+@torch.no_grad()
+def embed_windows(model, corpus: Corpus, idx: np.ndarray, pre: PreprocessConfig, batch_size: int,
+                  device: torch.device, bf16: bool) -> torch.Tensor:
+    """(n, d) float32 ECG embeddings (not normalised) of corpus windows idx, in eval mode."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for x, mask in eval_batches(corpus, idx, pre, batch_size):
+        with autocast(device, bf16):
+            out.append(model.encode_ecg(x.to(device), mask.to(device)).float())
+    model.train(was_training)
+    return torch.cat(out) if out else torch.empty(0, model.cfg.proj_dim)
+
+
+@torch.no_grad()
+def prompt_embeddings(model, raw: torch.Tensor) -> torch.Tensor:
+    """raw (n_prompts, n_templates, text_dim) frozen embeddings of each prompt's templated sentences ->
+    (n_prompts, d): mean of the L2-normalised projected sentences, normalised again (prompts.py's ensemble)."""
+    proj = F.normalize(model.project_text(raw.reshape(-1, raw.shape[-1])).float(), dim=-1)
+    return F.normalize(proj.reshape(raw.shape[0], raw.shape[1], -1).mean(dim=1), dim=-1)
+
+
+def zero_shot_auc(ecg_emb: np.ndarray, prompt_emb: np.ndarray, labels: np.ndarray, names: list[str]) -> dict:
+    """Per-label AUC of cosine(ECG, prompt) against labels (n, n_labels) bool; None where a class is absent."""
+    sims = cosine(ecg_emb, prompt_emb)
+    return {name: roc_auc(labels[:, j], sims[:, j]) for j, name in enumerate(names)}
+
+
+@torch.no_grad()
+def validate(model, corpus: Corpus, val_idx: np.ndarray, text_raw: torch.Tensor, text_ids: np.ndarray,
+             statement_ids: list[str], statement_raw: torch.Tensor, pre: PreprocessConfig, batch_size: int,
+             loss_batch_size: int, device: torch.device, bf16: bool, soft_targets: bool = True) -> dict:
+    """Validation metrics on windows val_idx.
+
+    text_raw (U, text_dim): frozen embeddings of every distinct (templated) report; text_ids (N,) the report
+    of each corpus window. statement_raw (S, n_templates, text_dim): each statement's canonical phrase through
+    the zero-shot templates.
+    - loss: the training loss over consecutive batches of `loss_batch_size` in a fixed shuffled order;
+    - R@1 / R@5: ECG -> its report among the distinct validation reports (identical text = hit);
+    - auc/<statement>, macro_auc: zero-shot, score = cosine(ECG, statement prompt), labels = statement ids.
+    """
+    ecg = embed_windows(model, corpus, val_idx, pre, batch_size, device, bf16)
+    vt, true_col = np.unique(text_ids[val_idx], return_inverse=True)
+    text_emb = model.project_text(text_raw[torch.from_numpy(vt).to(text_raw.device)]).float()
+
+    order = np.random.default_rng(0).permutation(len(val_idx))
+    losses, weights = [], []
+    for s in range(0, len(order) - 1, loss_batch_size):      # a batch of one has no negatives
+        part = torch.from_numpy(order[s:s + loss_batch_size]).to(ecg.device)
+        if len(part) < 2:
+            continue
+        tid = torch.from_numpy(true_col).to(ecg.device)[part]
+        loss = clip_loss(ecg[part], text_emb[tid], model.scale().float(), tid if soft_targets else None)
+        losses.append(float(loss))
+        weights.append(len(part))
+    out: dict = {"loss": float(np.average(losses, weights=weights)) if losses else None}
+
+    e = ecg.cpu().numpy()
+    out.update(retrieval_recall(cosine(e, text_emb.cpu().numpy()), true_col, ks=(1, 5)))
+    out["n_windows"], out["n_reports"] = int(len(val_idx)), int(len(vt))
+
+    labels = np.array([[sid in corpus.statements[i] for sid in statement_ids] for i in val_idx], dtype=bool)
+    prompts = prompt_embeddings(model, statement_raw).cpu().numpy()
+    aucs = zero_shot_auc(e, prompts, labels.reshape(len(val_idx), len(statement_ids)), statement_ids)
+    out["auc"] = aucs
+    out["macro_auc"] = macro(aucs.values())
+    return out
