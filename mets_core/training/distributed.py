@@ -35,6 +35,13 @@ class World:
         dist.all_reduce(t)
         return float(t.item()) / self.world_size
 
+    def sync_buffers(self, model: torch.nn.Module) -> None:
+        """Copy rank 0's buffers (BatchNorm running statistics) to every rank. DDP does this at the start of
+        each forward; after the last step each rank still holds the statistics of its own last batch."""
+        if self.distributed:
+            for buf in model.buffers():
+                dist.broadcast(buf, src=0)
+
     def close(self) -> None:
         if self.distributed and dist.is_initialized():
             dist.destroy_process_group()

@@ -133,6 +133,8 @@ def train(config: dict, resume: bool = False,
 def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     from tqdm import tqdm
 
+    if cfg["batch_size"] % world.world_size:
+        raise ConfigError(f"batch_size {cfg['batch_size']} must divide evenly over {world.world_size} ranks")
     if cfg["threads"]:
         torch.set_num_threads(int(cfg["threads"]))
     out = Path(cfg["out"])
@@ -175,8 +177,6 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     model = METSModel(model_cfg).to(world.device)
     optimizer = build_optimizer(model, cfg["optimizer"])
 
-    if cfg["batch_size"] % world.world_size:
-        raise ConfigError(f"batch_size {cfg['batch_size']} must divide evenly over {world.world_size} ranks")
     local_bs = cfg["batch_size"] // world.world_size
 
     def epoch_batches(epoch: int) -> TrainBatches:
@@ -290,6 +290,7 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
         world.barrier()
     bar.close()
 
+    world.sync_buffers(model)
     if world.is_main:
         save_model(out / "last", model, cfg, encoder.name, templates, summary({"best": best, "last_val": last_val}))
     digest = state_dict_sha256(model.state_dict())
