@@ -63,7 +63,7 @@ def locate_corpus(data_dir: str, corpus_dir: str) -> Path:
     folder = Path(corpus_dir)
     if (folder / "corpus.json").is_file():
         return folder
-    from ..corpus import build_corpus   # the corpus builder (issue 3, item 1)
+    from ..corpus.build import build_corpus   # the corpus builder (issue 3, item 1)
     print(f"building the corpus from {data_dir} into {folder} (once)...", file=sys.stderr)
     build_corpus(data_dir, folder)
     return folder
