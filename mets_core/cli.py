@@ -9,6 +9,7 @@ from importlib import import_module
 COMMAND_MODULES = [
     "mets_core.commands",          # rank, retrieve, info
     "mets_core.training.commands",  # train, evaluate
+    "mets_core.download",          # download (PhysioNet databases)
 ]
 
 
