@@ -58,6 +58,24 @@ def state_dict_sha256(state_dict: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, mask: torch.Tensor,
+               text_raw: torch.Tensor, text_ids: torch.Tensor | None, lr: float, grad_clip: float | None,
+               bf16: bool) -> torch.Tensor:
+    """One optimizer step on one batch: forward (bf16 autocast), CLIP loss in float32, backward, clip, step.
+    `model` may be DDP-wrapped (its forward is METSModel.forward)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    with autocast(x.device, bf16):
+        ecg_emb, text_emb, scale = model(x, text_raw, mask)
+    loss = clip_loss(ecg_emb.float(), text_emb.float(), scale.float(), text_ids)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return loss.detach()
+
+
 def build_optimizer(model: torch.nn.Module, opt: dict) -> torch.optim.AdamW:
     """AdamW; weight decay on conv/linear weights only (not on biases, norms or the temperature)."""
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
@@ -239,16 +257,8 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
             data_wait += time.perf_counter() - t0
             x, mask, tid = x.to(world.device, non_blocking=True), mask.to(world.device), tid.to(world.device)
             lr = lr_at(step, total_steps, opt["lr"], opt["warmup_steps"], opt["min_lr_ratio"])
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            with autocast(world.device, cfg["bf16"]):
-                ecg_emb, text_emb, scale = ddp(x, text_raw[tid], mask)
-            loss = clip_loss(ecg_emb.float(), text_emb.float(), scale.float(), tid if cfg["soft_targets"] else None)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if opt["grad_clip"]:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), opt["grad_clip"])
-            optimizer.step()
+            loss = train_step(ddp, optimizer, x, mask, text_raw[tid], tid if cfg["soft_targets"] else None, lr,
+                              opt["grad_clip"], cfg["bf16"])
             step += 1
             batch_no += 1
             n_log += len(x) * world.world_size

@@ -1,0 +1,117 @@
+"""Training throughput: the real `mets train` step (memmap gather, per-batch normalisation, lead dropout,
+text-embedding gather, forward/backward/AdamW) vs the bare step on random tensors already in memory
+(same model, batch, bf16 setting, same `train_step`). Target: real >= 0.8 x bare.
+
+    python benchmarks/train_throughput.py [--corpus corpus] [--batch-size 64] [--steps 20] [--rounds 3]
+
+Uses the real corpus folder when it exists (its report embeddings come from the on-disk text cache, computed
+once if missing); otherwise a synthetic corpus of the same geometry (said so in the output). Rounds alternate
+real and bare so load from other processes hits both; the medians are reported.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mets_core.model import METSModel, ModelConfig                      # noqa: E402
+from mets_core.preprocess import PreprocessConfig                      # noqa: E402
+from mets_core.prompts import default_templates                        # noqa: E402
+from mets_core.training.config import make_config                      # noqa: E402
+from mets_core.training.data import Corpus, TrainBatches, batches_from, unique_texts   # noqa: E402
+from mets_core.training.distributed import World                       # noqa: E402
+from mets_core.training.loop import build_optimizer, report_embeddings, train_step     # noqa: E402
+from mets_core.training.synthetic import write_synthetic_corpus        # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", default="corpus")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=20, help="timed steps per round and mode")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--no-bf16", action="store_true")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--num-workers", type=int, default=0)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = make_config({"batch_size": args.batch_size, "num_workers": args.num_workers, "bf16": not args.no_bf16,
+                       "model": {"width": args.width}})
+    bf16 = cfg["bf16"]
+
+    tmp = None
+    corpus_dir = Path(args.corpus)
+    synthetic = not (corpus_dir / "corpus.json").is_file()
+    if synthetic:
+        tmp = tempfile.TemporaryDirectory()
+        corpus_dir = write_synthetic_corpus(Path(tmp.name) / "synthetic", n_patients=128, windows_per_patient=16)
+    corpus = Corpus.open(corpus_dir)
+    pre = PreprocessConfig.from_dict(cfg["preprocess"])
+    corpus.check_matches(pre)
+    texts, text_ids = unique_texts(corpus.reports)
+    t0 = time.perf_counter()
+    encoder, raw = report_embeddings(texts, default_templates()["pretraining"], cfg["text_model"],
+                                     corpus_dir / "text_cache", World())
+    text_secs = time.perf_counter() - t0
+    text_raw = torch.from_numpy(raw)
+
+    torch.manual_seed(0)
+    model = METSModel(ModelConfig.from_dict({**cfg["model"], "text_dim": encoder.hidden_size}))
+    optimizer = build_optimizer(model, cfg["optimizer"])
+    B, T = args.batch_size, corpus.n_samples
+    train_idx = corpus.indices("train")
+
+    epoch = {"n": 0}
+    def real_batches():
+        while True:
+            ds = TrainBatches(corpus, train_idx, text_ids, pre, B, cfg["seed"], epoch["n"], 1, 0,
+                              cfg["lead_dropout"]["p"], cfg["lead_dropout"]["kinds"])
+            yield from batches_from(ds, 0, cfg["num_workers"])
+            epoch["n"] += 1
+    real_it = real_batches()
+    g = torch.Generator().manual_seed(0)
+    bare = (torch.randn(B, 12, T, generator=g), torch.ones(B, 12, dtype=torch.bool),
+            torch.randn(B, encoder.hidden_size, generator=g), None)
+
+    def run(mode: str, steps: int) -> float:
+        t = time.perf_counter()
+        for _ in range(steps):
+            if mode == "real":
+                x, mask, tid = next(real_it)
+                batch = (x, mask, text_raw[tid], tid)
+            else:
+                batch = bare
+            train_step(model, optimizer, *batch, lr=1e-4, grad_clip=1.0, bf16=bf16)
+        return steps * B / (time.perf_counter() - t)
+
+    run("bare", 3)
+    run("real", 3)
+    rates = {"real": [], "bare": []}
+    for _ in range(args.rounds):
+        for mode in ("bare", "real"):
+            rates[mode].append(run(mode, args.steps))
+    real, bare_rate = statistics.median(rates["real"]), statistics.median(rates["bare"])
+    print(f"corpus: {corpus_dir} ({'SYNTHETIC stand-in, no real corpus found' if synthetic else 'real'}), "
+          f"{len(train_idx)} training windows, {len(texts)} distinct reports "
+          f"(report embeddings ready in {text_secs:.1f} s)")
+    print(f"model width {args.width}, batch {B}, 12 x {T}, bf16 autocast {bf16}, torch threads "
+          f"{torch.get_num_threads()}, num_workers {cfg['num_workers']}, {args.rounds} rounds x {args.steps} steps")
+    print(f"bare encoder step (random tensors): {bare_rate:8.1f} samples/s   rounds {np.round(rates['bare'], 1).tolist()}")
+    print(f"real training step (with loading):  {real:8.1f} samples/s   rounds {np.round(rates['real'], 1).tolist()}")
+    print(f"ratio real / bare: {real / bare_rate:.3f}  (target >= 0.8)")
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
