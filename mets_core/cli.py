@@ -10,6 +10,7 @@ COMMAND_MODULES = [
     "mets_core.commands",          # rank, retrieve, info
     "mets_core.training.commands",  # train, evaluate
     "mets_core.download",          # download (PhysioNet databases)
+    "mets_core.corpus.commands",    # corpus build
 ]
 
 
