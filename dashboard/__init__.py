@@ -1,0 +1,1 @@
+"""The METS clinician dashboard (Streamlit). Run with `streamlit run dashboard/app.py`."""

@@ -1,0 +1,186 @@
+"""Getting ECGs in: uploads (grouped into records), built-in demos, PhysioNet records, corpus thumbnails.
+
+Reading is mets_core's job (`read_ecg`); this module only decides which uploaded files belong together and
+turns failures into messages for the page. Uploaded bytes stay in memory.
+"""
+from __future__ import annotations
+
+import posixpath
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from mets_core.ecg import ECG, ECGReadError
+
+# Files of one WFDB record share its name: rec.hea + rec.dat (or .mat, Challenge); annotation files too.
+WFDB_EXTENSIONS = {".hea", ".dat", ".mat", ".atr", ".ann", ".qrs", ".q1c", ".q2c", ".pu", ".pu0", ".pu1",
+                   ".i", ".ii", ".iii", ".avr", ".avl", ".avf", ".v1", ".v2", ".v3", ".v4", ".v5", ".v6"}
+NEEDS_RATE = {".csv", ".txt", ".tsv", ".npy", ".npz"}     # formats that may not state a sampling rate
+PHYSIONET_TIMEOUT_S = 30.0
+
+
+@dataclass
+class LoadResult:
+    ecgs: list[ECG]
+    errors: list[tuple[str, str]]     # (what was uploaded, what went wrong)
+
+
+def group_uploads(files: list[tuple[str, bytes]]) -> list[tuple[str, list[tuple[str, bytes]]]]:
+    """[(display name, [(filename, bytes), ...])]: WFDB files grouped by record name, others one by one."""
+    groups: OrderedDict[str, list[tuple[str, bytes]]] = OrderedDict()
+    for filename, data in files:
+        name = PurePosixPath(str(filename).replace("\\", "/")).name or "upload"
+        suffix = Path(name).suffix.lower()
+        stem = Path(name).stem
+        key = f"wfdb:{stem}" if suffix in WFDB_EXTENSIONS else f"file:{name}"
+        if key.startswith("file:") and key in groups:      # same file twice: keep both, reader will say
+            key = f"{key}#{len(groups)}"
+        groups.setdefault(key, []).append((name, data))
+    out = []
+    for key, members in groups.items():
+        if key.startswith("wfdb:"):
+            names = [n for n, _ in members]
+            if not any(n.lower().endswith(".hea") for n in names):
+                # a signal file alone: let the reader explain (it says a .hea is needed)
+                out.append((" + ".join(names), members))
+                continue
+            out.append((key[5:], members))
+        else:
+            out.append((members[0][0], members))
+    return out
+
+
+def read_uploads(files: list[tuple[str, bytes]], fs: float | None = None) -> LoadResult:
+    """Read every record in an upload; a bad one gives a message and does not stop the others."""
+    from mets_core import read_ecg
+
+    result = LoadResult([], [])
+    for name, members in group_uploads(files):
+        suffix = Path(members[0][0]).suffix.lower()
+        rate = fs if (fs and len(members) == 1 and suffix in NEEDS_RATE) else None
+        what = " + ".join(n for n, _ in members)
+        try:
+            ecg = read_ecg(members if len(members) > 1 else members[0][1],
+                           name=name if len(members) > 1 else members[0][0], fs=rate)
+        except ECGReadError as err:
+            result.errors.append((what, str(err)))
+            continue
+        except Exception as err:   # a reader bug must not take the page down; say what kind of failure
+            result.errors.append((what, f"could not be read ({type(err).__name__}). Accepted: WFDB .hea + "
+                                        f".dat (or .mat), a .zip of one, CSV, NumPy .npy/.npz, DICOM."))
+            continue
+        if len(members) == 1 and ecg.name in ("", "ecg", None):
+            ecg.name = Path(members[0][0]).stem
+        ecg.metadata.setdefault("uploaded_files", what)
+        result.ecgs.append(ecg)
+    return result
+
+
+# ----------------------------------------------------------------------------------------- PhysioNet
+
+def split_physionet(database: str, record: str) -> tuple[str, str, str]:
+    """('ludb/1.0.1', 'data', '1') from database 'ludb/1.0.1/data' (or 'ludb') and record '1'
+    (or 'data/1'). The version is resolved by wfdb when the database has none."""
+    db = database.strip().strip("/")
+    rec = record.strip().strip("/")
+    if not db or not rec:
+        raise ValueError("give a database (e.g. ludb, mitdb, ptb-xl/1.0.3) and a record (e.g. data/1, 100)")
+    if ".." in db.split("/") or ".." in rec.split("/"):
+        raise ValueError("database and record names cannot contain '..'")
+    parts = db.split("/")
+    rec_dir, rec_name = posixpath.split(rec)
+    if len(parts) > 2:                       # 'ludb/1.0.1/data' -> folder inside the database
+        rec_dir = posixpath.join(*parts[2:], rec_dir) if rec_dir else posixpath.join(*parts[2:])
+        parts = parts[:2]
+    return "/".join(parts), rec_dir, rec_name
+
+
+def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIMEOUT_S) -> ECG:
+    """Download a PhysioNet record (header through wfdb, signal files by URL, all in memory) and read it
+    with read_ecg. Raises ECGReadError with a clear message when offline or when the record is unknown."""
+    db, rec_dir, rec_name = split_physionet(database, record)
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(_download_record, db, rec_dir, rec_name)
+    try:
+        files = future.result(timeout=timeout_s)
+    except FutureTimeout:
+        raise ECGReadError(f"PhysioNet did not answer within {timeout_s:.0f} s; check the internet connection, "
+                           f"or download the record and upload its .hea and .dat files") from None
+    except ECGReadError:
+        raise
+    except Exception as err:
+        text = str(err)
+        if any(s in text for s in ("resolve", "Connection", "Max retries", "timed out", "Network")):
+            raise ECGReadError("PhysioNet cannot be reached (no internet connection?). Download the record "
+                               "elsewhere and upload its .hea and .dat files, or use a built-in demo.") from None
+        raise ECGReadError(f"could not open {db}/{posixpath.join(rec_dir, rec_name)} on PhysioNet: "
+                           f"{type(err).__name__}: {text[:300]}") from None
+    finally:
+        pool.shutdown(wait=False)
+    from mets_core import read_ecg
+    ecg = read_ecg(files, name=rec_name)
+    ecg.name = f"{db.split('/')[0]}/{posixpath.join(rec_dir, rec_name)}"
+    ecg.metadata["source"] = f"PhysioNet {db}"
+    return ecg
+
+
+def _download_record(db: str, rec_dir: str, rec_name: str) -> list[tuple[str, bytes]]:
+    import requests
+    import wfdb
+    from wfdb.io import download
+
+    if len(db.split("/")) == 1:
+        db = f"{db}/{download.get_version(db)}"
+    pn_dir = posixpath.join(db, rec_dir) if rec_dir else db
+    header = wfdb.rdheader(rec_name, pn_dir=pn_dir)              # wfdb parses the header
+    base = posixpath.join(download.config.db_index_url, pn_dir)
+    names = [f"{rec_name}.hea"] + sorted({f for f in (header.file_name or []) if f})
+    files = []
+    for fname in names:
+        resp = requests.get(posixpath.join(base, fname), timeout=20)
+        if resp.status_code == 404:
+            raise ECGReadError(f"PhysioNet has no file {pn_dir}/{fname}")
+        resp.raise_for_status()
+        files.append((fname, resp.content))
+    return files
+
+
+# --------------------------------------------------------------------------- corpus ECG thumbnails
+
+def resolve_source(data_dir: Path | None, source_id: str) -> Path | None:
+    """The header file of a corpus record in the user's data folder, or None.
+
+    Source ids are '<database>/<record path>' (e.g. 'ludb/1', 'ptbxl/records500/06000/06000_hr',
+    'mitdb/100'), optionally with a ':<start s>' excerpt suffix or '#' window suffix. Looked up as
+    <data>/<database>/<record path>.hea, then <data>/<database>/**/<record name>.hea."""
+    if data_dir is None or not source_id:
+        return None
+    sid = str(source_id).split("#")[0]
+    sid = sid.split(":")[0] if ":" in sid and not sid.startswith(("/", ".")) else sid
+    parts = [p for p in sid.replace("\\", "/").split("/") if p and p != ".."]
+    if len(parts) < 2:
+        return None
+    db = data_dir / parts[0]
+    if not db.is_dir():
+        return None
+    direct = db.joinpath(*parts[1:]).with_suffix(".hea")
+    if direct.is_file():
+        return direct
+    for candidate in _headers(str(db)).get(parts[-1], []):
+        return Path(candidate)
+    return None
+
+
+_HEADER_CACHE: dict[str, dict[str, list[str]]] = {}
+
+
+def _headers(db_dir: str) -> dict[str, list[str]]:
+    """Record name -> header paths in a database folder (scanned once per server)."""
+    if db_dir not in _HEADER_CACHE:
+        found: dict[str, list[str]] = {}
+        for path in Path(db_dir).rglob("*.hea"):
+            found.setdefault(path.stem, []).append(str(path))
+        _HEADER_CACHE[db_dir] = found
+    return _HEADER_CACHE[db_dir]

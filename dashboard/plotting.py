@@ -1,0 +1,264 @@
+"""ECG paper in Plotly: the tracing as a clinician reads it.
+
+Conventions (docs: shared background): 25 mm/s and 10 mm/mV by default; small box 1 mm (0.04 s x 0.1 mV),
+big box 5 mm (0.2 s x 0.5 mV); a 1 mV calibration pulse at the start of each row; the standard 3 x 4 layout
+(I aVR V1 V4 / II aVL V2 V5 / III aVF V3 V6, 2.5 s each) plus a 10 s lead II rhythm strip, or 12 x 1.
+
+The figure is drawn in millimetres of paper (x: time x speed, y: mV x gain) with the y axis locked to the x
+axis, so a small box stays square when zooming. It is built to stay fast with any recording: one trace
+per row (segments joined by None), the whole grid as two line traces (minor, major), the calibration pulses
+as one trace, and the signal min/max-decimated to what the screen can show. Decimation is for display only:
+the model and the measurements always get the full-rate signal.
+Absent leads are left blank with a "not recorded" label: never drawn, never invented.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from mets_core.ecg import ECG, STANDARD_LEADS
+
+LAYOUT_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
+RHYTHM_LEAD = "II"
+SPEEDS = (25, 50)                 # mm/s
+GAINS = (5, 10, 20)               # mm/mV
+PAGE_WIDTH_MM = 280               # what is in view at first; at 50 mm/s pan to see the rest
+POINTS_PER_MM = 8                 # display resolution after min/max decimation (~2 points per screen pixel)
+PIXELS_PER_MM = 4.0               # assumed on-screen scale, to size the figure's height
+
+PAPER_BG = "#fffafa"
+MINOR_GRID = "#f6d3d3"
+MAJOR_GRID = "#e6a1a1"
+INK = "#141414"
+LABEL = "#2a2a2a"
+ABSENT = "#9a8f8f"
+SALIENCY_SCALE = [[0.0, "rgba(255,140,0,0)"], [0.25, "rgba(255,140,0,0.12)"], [1.0, "rgba(230,90,0,0.6)"]]
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+def decimate_minmax(y: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, values) keeping each bucket's minimum and maximum in time order: peaks survive."""
+    y = np.asarray(y, dtype=np.float32)
+    n = len(y)
+    if factor <= 1 or n <= 2 * factor:
+        return np.arange(n), y
+    m = n // factor
+    blocks = y[: m * factor].reshape(m, factor)
+    lo, hi = blocks.argmin(axis=1), blocks.argmax(axis=1)
+    first, second = np.minimum(lo, hi), np.maximum(lo, hi)
+    base = np.arange(m) * factor
+    idx = np.stack([base + first, base + second], axis=1).reshape(-1)
+    if m * factor < n:
+        idx = np.concatenate([idx, [n - 1]])
+    return idx, y[idx]
+
+
+def _display_factor(fs: float, speed: float) -> int:
+    """Samples per bucket so that the decimated signal has ~POINTS_PER_MM points per mm of paper."""
+    samples_per_mm = fs / speed
+    return max(1, int(math.floor(samples_per_mm * 2 / POINTS_PER_MM)))
+
+
+def _grid_trace(width: float, height: float, step: float, color: float, w: float, name: str) -> go.Scatter:
+    xs, ys = [], []
+    for x in np.arange(0.0, width + 1e-6, step):
+        xs += [x, x, None]
+        ys += [0.0, height, None]
+    for y in np.arange(0.0, height + 1e-6, step):
+        xs += [0.0, width, None]
+        ys += [y, y, None]
+    return go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=w), hoverinfo="skip",
+                      showlegend=False, name=name)
+
+
+def _calibration(x0: float, baseline: float, gain: float, speed: float) -> tuple[list, list]:
+    """A 1 mV, 0.2 s square pulse starting at x0 (mm) on `baseline` (mm)."""
+    w = 0.2 * speed
+    top = baseline + gain
+    lead_in = 0.08 * speed
+    return ([x0, x0 + lead_in, x0 + lead_in, x0 + lead_in + w, x0 + lead_in + w, x0 + 2 * lead_in + w, None],
+            [baseline, baseline, top, top, baseline, baseline, None])
+
+
+class _Row:
+    """Accumulates one row's segments into a single None-separated trace."""
+
+    def __init__(self):
+        self.x: list = []
+        self.y: list = []
+
+    def add(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x.extend(x.tolist())
+        self.x.append(None)
+        self.y.extend(y.tolist())
+        self.y.append(None)
+
+
+def _segment(ecg: ECG, lead: str, t0: float, t1: float) -> np.ndarray | None:
+    i = STANDARD_LEADS.index(lead)
+    if not ecg.lead_mask[i]:
+        return None
+    a, b = int(round(t0 * ecg.fs)), int(round(t1 * ecg.fs))
+    x = ecg.signal[i, max(0, a):min(ecg.n_samples, b)]
+    if len(x) == 0:
+        return None
+    x = np.nan_to_num(x, nan=0.0)
+    return x - np.median(x)          # display only: centre the segment on its row
+
+
+def _lead_importance(saliency, lead: str, n_bins: int, t0: float, t1: float) -> np.ndarray:
+    """|gradient x input| of one lead, averaged in n_bins bins of [t0, t1) s, scaled by the global scale."""
+    i = STANDARD_LEADS.index(lead)
+    g = np.abs(np.asarray(saliency.gradient_x_input[i], dtype=np.float32))
+    scale = saliency_scale(saliency)
+    edges = np.linspace(t0, t1, n_bins + 1) * saliency.fs
+    out = np.zeros(n_bins, dtype=np.float32)
+    for k in range(n_bins):
+        a, b = int(edges[k]), max(int(edges[k]) + 1, int(edges[k + 1]))
+        if a < len(g):
+            out[k] = float(g[a:min(b, len(g))].mean())
+    return np.clip(out / scale, 0.0, 1.0) if scale > 0 else out
+
+
+def saliency_scale(saliency) -> float:
+    """A robust maximum of |gradient x input| over present leads (99th percentile)."""
+    g = np.abs(np.asarray(saliency.gradient_x_input, dtype=np.float32))[np.asarray(saliency.lead_mask, bool)]
+    if g.size == 0:
+        return 0.0
+    return float(np.percentile(g, 99)) or float(g.max())
+
+
+# ------------------------------------------------------------------------------------------ the figure
+
+def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25, start_s: float = 0.0,
+              saliency=None, height_px: int | None = None) -> go.Figure:
+    """The ECG on paper. layout "3x4" (+ lead II rhythm strip) or "12x1"; gain mm/mV; speed mm/s;
+    start_s: where the 10 s page starts in a longer recording; saliency: a mets_core Saliency to overlay."""
+    if layout not in ("3x4", "12x1"):
+        raise ValueError("layout must be '3x4' or '12x1'")
+    start_s = float(min(max(0.0, start_s), max(0.0, ecg.duration - 0.5)))
+    page_s = min(10.0, ecg.duration - start_s)
+    cal_w = (0.2 + 2 * 0.08) * speed
+    x0 = 2.0 + cal_w + 2.0                      # where the tracing starts (mm), after the calibration pulse
+    if layout == "3x4":
+        rows = [list(r) for r in LAYOUT_3X4] + [[RHYTHM_LEAD]]
+        pitch = max(20.0, 3.0 * gain)
+    else:
+        rows = [[lead] for lead in STANDARD_LEADS]
+        pitch = max(15.0, 2.0 * gain)
+    height = pitch * len(rows)
+    width = x0 + page_s * speed + 4.0
+    # round the paper to whole big boxes
+    width, height = 5.0 * math.ceil(width / 5.0), 5.0 * math.ceil(height / 5.0)
+    factor = _display_factor(ecg.fs, speed)
+
+    traces: list[go.BaseTraceType] = []
+    annotations = []
+    cal_x, cal_y = [], []
+    sep_x, sep_y = [], []
+    row_traces = []
+    for r, leads in enumerate(rows):
+        centre = height - (r + 0.5) * pitch
+        cx, cy = _calibration(2.0, centre, gain, speed)
+        cal_x += cx
+        cal_y += cy
+        seg_s = page_s / len(leads)
+        row = _Row()
+        heat_x, heat_z = [], []
+        for c, lead in enumerate(leads):
+            t0 = start_s + c * seg_s
+            t1 = t0 + seg_s
+            xs = x0 + (t0 - start_s) * speed
+            if c > 0:      # the short vertical mark printers put between columns
+                sep_x += [xs, xs, None]
+                sep_y += [centre - 0.25 * pitch, centre + 0.25 * pitch, None]
+            seg = _segment(ecg, lead, t0, t1)
+            label_y = centre + 0.36 * pitch
+            if seg is None:
+                annotations.append(dict(x=xs + 1.5, y=label_y, text=f"<i>{lead} — not recorded</i>",
+                                        showarrow=False, xanchor="left", font=dict(size=12, color=ABSENT)))
+            else:
+                idx, vals = decimate_minmax(seg, factor)
+                row.add(xs + idx / ecg.fs * speed, centre + vals * gain)
+                annotations.append(dict(x=xs + 1.5, y=label_y, text=f"<b>{lead}</b>", showarrow=False,
+                                        xanchor="left", font=dict(size=13, color=LABEL)))
+            if saliency is not None:
+                n_bins = max(1, int(round(seg_s / 0.1)))          # 0.1 s bins
+                present = STANDARD_LEADS.index(lead)
+                imp = (_lead_importance(saliency, lead, n_bins, t0, t1)
+                       if saliency.lead_mask[present] else np.zeros(n_bins, np.float32))
+                heat_x += list(xs + (np.arange(n_bins) + 0.5) * seg_s / n_bins * speed)
+                heat_z += imp.tolist()
+        if saliency is not None and heat_x:
+            traces.append(go.Heatmap(x=heat_x, y=[centre - pitch / 2, centre + pitch / 2],
+                                     z=[heat_z, heat_z], zmin=0, zmax=1, colorscale=SALIENCY_SCALE,
+                                     showscale=False, hoverinfo="skip", zsmooth=False))
+        row_traces.append(go.Scatter(x=row.x, y=row.y, mode="lines", line=dict(color=INK, width=1.1),
+                                     hoverinfo="skip", showlegend=False, name=" ".join(leads)))
+
+    traces.append(_grid_trace(width, height, 1.0, MINOR_GRID, 0.5, "minor grid"))
+    traces.append(_grid_trace(width, height, 5.0, MAJOR_GRID, 1.0, "major grid"))
+    traces.append(go.Scatter(x=cal_x + sep_x, y=cal_y + sep_y, mode="lines", line=dict(color=INK, width=1.3),
+                             hoverinfo="skip", showlegend=False, name="calibration 1 mV"))
+    traces += row_traces
+    footer = f"{speed:g} mm/s   {gain:g} mm/mV   {ecg.fs:g} Hz"
+    if start_s > 0 or ecg.duration > 10.0:
+        footer += f"   showing {start_s:.1f}–{start_s + page_s:.1f} s of {ecg.duration:.1f} s"
+    annotations.append(dict(x=width - 1, y=1.5, text=footer, showarrow=False, xanchor="right", yanchor="bottom",
+                            font=dict(size=11, color="#7a5c5c")))
+
+    fig = go.Figure(data=traces)
+    view_w = min(width, PAGE_WIDTH_MM)
+    fig.update_layout(
+        annotations=annotations,
+        plot_bgcolor=PAPER_BG, paper_bgcolor=PAPER_BG,
+        margin=dict(l=4, r=4, t=4, b=4),
+        height=height_px or int(min(1800, max(260, height * PIXELS_PER_MM * 1100 / (view_w * PIXELS_PER_MM)))),
+        dragmode="pan", showlegend=False, hovermode=False,
+        xaxis=dict(range=[0, view_w], showgrid=False, zeroline=False, showticklabels=False, fixedrange=False,
+                   constrain="domain"),
+        yaxis=dict(range=[0, height], showgrid=False, zeroline=False, showticklabels=False,
+                   scaleanchor="x", scaleratio=1, constrain="domain"),
+        uirevision=f"{layout}-{gain}-{speed}",
+    )
+    return fig
+
+
+def thumbnail(ecg: ECG, lead: str | None = None, seconds: float = 10.0, height_px: int = 90) -> go.Figure:
+    """A small static strip of one lead (default II, else the first present) on ECG paper."""
+    lead = lead if lead in ecg.leads else (RHYTHM_LEAD if RHYTHM_LEAD in ecg.leads else ecg.leads[0])
+    speed, gain = 25.0, 10.0
+    seconds = min(seconds, ecg.duration)
+    seg = _segment(ecg, lead, 0.0, seconds)
+    width, height = 5.0 * math.ceil(seconds * speed / 5.0), 25.0
+    idx, vals = decimate_minmax(seg, max(1, int(ecg.fs / speed * 2 / 3)))
+    fig = go.Figure([
+        _grid_trace(width, height, 5.0, MAJOR_GRID, 0.6, "major grid"),
+        go.Scatter(x=idx / ecg.fs * speed, y=height / 2 + vals * gain, mode="lines",
+                   line=dict(color=INK, width=0.9), hoverinfo="skip", showlegend=False),
+    ])
+    fig.update_layout(
+        plot_bgcolor=PAPER_BG, paper_bgcolor=PAPER_BG, margin=dict(l=0, r=0, t=0, b=0), height=height_px,
+        showlegend=False, hovermode=False,
+        annotations=[dict(x=1, y=height - 1, text=f"<b>{lead}</b>", showarrow=False, xanchor="left",
+                          yanchor="top", font=dict(size=10, color=LABEL))],
+        xaxis=dict(range=[0, width], visible=False, fixedrange=True),
+        yaxis=dict(range=[0, height], visible=False, fixedrange=True),
+    )
+    return fig
+
+
+def occlusion_bars(labels: list[str], drops: np.ndarray, title: str, height_px: int = 220) -> go.Figure:
+    """Similarity drop when a lead (or a second) is hidden: positive = it raised the score."""
+    drops = np.asarray(drops, dtype=float)
+    colors = ["#c0561c" if (np.isfinite(d) and d > 0) else "#8aa4b1" for d in drops]
+    fig = go.Figure(go.Bar(x=labels, y=np.nan_to_num(drops), marker_color=colors,
+                           hovertemplate="%{x}: %{y:+.4f}<extra></extra>"))
+    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=height_px,
+                      margin=dict(l=40, r=10, t=34, b=30), plot_bgcolor="#ffffff", paper_bgcolor="#ffffff",
+                      yaxis=dict(title="cosine drop", zeroline=True, zerolinecolor="#999", gridcolor="#eee"),
+                      xaxis=dict(type="category"))
+    return fig

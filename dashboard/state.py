@@ -1,0 +1,185 @@
+"""Server-wide resources and per-session state of the dashboard.
+
+- The engine (METS model + report index) is loaded once per server with `st.cache_resource`, keyed by the
+  weights folder and its config's modification time (new weights in place -> reloaded; a failure is
+  remembered as a message, not raised, so the rest of the page keeps working).
+- ECG embeddings and prompt embeddings are cached inside `METS` (ECG by signal hash, prompts by phrase), so
+  editing prompts re-ranks without re-embedding the ECG. Model calls hold one lock: Streamlit serves
+  sessions from threads and the model's caches are shared.
+- Loaded ECGs live in `st.session_state` (memory only). Uploaded bytes are never written to disk or logged.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+
+from mets_core.ecg import ECG
+
+DATA_ENV = "METS_DATA_DIR"
+WEIGHTS_ENV = "METS_WEIGHTS"
+WARMUP_PROMPTS = ("sinus rhythm",)
+
+
+@dataclass
+class Engine:
+    weights_dir: Path
+    model: object | None = None          # mets_core.METS
+    index: object | None = None          # mets_core.ReportIndex
+    error: str | None = None             # why there is no model
+    index_error: str | None = None       # why there is no retrieval
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def model_card(self) -> str | None:
+        path = self.weights_dir / "MODEL_CARD.md"
+        try:
+            return path.read_text(encoding="utf-8") if path.is_file() else None
+        except OSError:
+            return None
+
+
+def weights_dir() -> Path:
+    from mets_core.mets import default_weights_dir   # honours $METS_WEIGHTS
+    return default_weights_dir()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def get_engine() -> Engine:
+    folder = weights_dir()
+    return _load_engine(str(folder), _mtime(folder / "config.json"), _mtime(folder / "index" / "index.json"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _load_engine(folder: str, config_mtime: float, index_mtime: float) -> Engine:
+    from mets_core.checkpoint import CheckpointError
+    from mets_core.mets import METS
+
+    engine = Engine(Path(folder))
+    if not (engine.weights_dir / "config.json").is_file():
+        engine.error = (f"No model weights at {folder}. Put a METS checkpoint there (model.safetensors + "
+                        f"config.json) or set ${WEIGHTS_ENV} to a checkpoint folder, then reload the page.")
+        return engine
+    try:
+        model = METS.from_pretrained(folder)
+        model.embed_prompts(list(WARMUP_PROMPTS))      # load the frozen text encoder now, not on first rank
+        engine.model = model
+    except CheckpointError as err:
+        engine.error = f"The model weights at {folder} could not be loaded: {err}"
+        return engine
+    except Exception as err:   # e.g. the text model is not installed
+        engine.error = f"The model at {folder} could not be started: {type(err).__name__}: {err}"
+        return engine
+    index_dir = engine.weights_dir / "index"
+    if not index_dir.is_dir():
+        engine.index_error = (f"These weights ship no report index ({index_dir} is missing), so there is "
+                              f"nothing to retrieve from.")
+        return engine
+    try:
+        from mets_core.index import ReportIndex
+        engine.index = ReportIndex.load(index_dir, model=model)
+    except Exception as err:
+        engine.index_error = f"The report index at {index_dir} could not be loaded: {err}"
+    return engine
+
+
+# ------------------------------------------------------------------------------------- loaded ECGs
+
+@dataclass
+class Record:
+    key: str            # content hash: identifies the ECG in every cache
+    ecg: ECG
+    origin: str         # "upload", "demo", "physionet"
+    label: str          # unique display name in this session
+
+    @property
+    def synthetic(self) -> bool:
+        return self.ecg.metadata.get("source_format") == "synthetic"
+
+
+def ecg_key(ecg: ECG) -> str:
+    h = hashlib.sha256()
+    h.update(memoryview(ecg.signal.astype("float32", copy=False).tobytes()))
+    h.update(repr((float(ecg.fs), ecg.lead_mask.tolist())).encode())
+    return h.hexdigest()[:24]
+
+
+def records() -> dict[str, Record]:
+    return st.session_state.setdefault("records", {})
+
+
+def add_record(ecg: ECG, origin: str) -> Record:
+    recs = records()
+    key = ecg_key(ecg)
+    if key in recs:
+        st.session_state["current"] = key
+        return recs[key]
+    labels = {r.label for r in recs.values()}
+    label, n = ecg.name or "ECG", 2
+    while label in labels:
+        label, n = f"{ecg.name} ({n})", n + 1
+    rec = Record(key, ecg, origin, label)
+    recs[key] = rec
+    st.session_state["current"] = key
+    return rec
+
+
+def current_record() -> Record | None:
+    recs = records()
+    key = st.session_state.get("current")
+    if key in recs:
+        return recs[key]
+    return next(reversed(recs.values()), None) if recs else None
+
+
+def remove_record(key: str) -> None:
+    records().pop(key, None)
+    st.session_state.get("saliency", {}).pop(key, None)
+    if st.session_state.get("current") == key:
+        st.session_state["current"] = next(reversed(records()), None) if records() else None
+
+
+def data_dir() -> Path | None:
+    """The user's folder of source databases (for retrieval thumbnails): sidebar setting, else $METS_DATA_DIR."""
+    value = (st.session_state.get("data_dir") or os.environ.get(DATA_ENV) or "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_dir() else None
+
+
+# ---------------------------------------------------------------------------------- cached results
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def measurements(key: str, _ecg: ECG):
+    """mets_core.measure for the ECG identified by `key` (cached in memory, per content hash)."""
+    from mets_core.measure import measure
+    return measure(_ecg)
+
+
+def rank(engine: Engine, rec: Record, prompts: list[str]):
+    with engine.lock:
+        return engine.model.rank(rec.ecg, prompts)
+
+
+def saliency(engine: Engine, rec: Record, prompt: str):
+    cache = st.session_state.setdefault("saliency", {}).setdefault(rec.key, {})
+    if prompt not in cache:
+        with engine.lock:
+            cache[prompt] = engine.model.saliency(rec.ecg, prompt)
+    return cache[prompt]
+
+
+def search(engine: Engine, query, k: int):
+    with engine.lock:
+        return engine.index.search(engine.model, query, k)
