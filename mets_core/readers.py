@@ -47,6 +47,7 @@ import re
 import stat
 import threading
 import uuid
+import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -75,9 +76,12 @@ ACCEPTED_LEAD_NAMES = (
     "I II III aVR aVL aVF V1-V6 and spellings such as i, DI, D3, avr, AVR, MLII, CM5, ECG "
     "(see mets_core.ecg.LEAD_ALIASES)")
 
+# 'NAME[/SEGMENTS] N_SIGNALS [FS[/COUNTER_FS][(BASE)] [N_SAMPLES ...]]', the first line of a WFDB header
+_WFDB_RECORD_LINE = re.compile(r"^\s*[^\s,;]+(/\d+)?\s+\d+(\s+\d+(\.\d+)?(/\d+(\.\d+)?)?(\(\d+(\.\d+)?\))?)?(\s|$)")
 _UNNAMED = "uploaded data"       # file name of raw bytes given without a name
 _CSV_EXTENSIONS = {".csv", ".tsv", ".txt"}
 _DICOM_EXTENSIONS = {".dcm", ".dicom"}
+_KNOWN_EXTENSIONS = {".hea", ".dat", ".mat", ".zip", ".npy", ".npz", *_CSV_EXTENSIONS, *_DICOM_EXTENSIONS}
 _ANNOTATION_EXTENSIONS = {".atr", ".ann", ".q1c", ".q2c", ".qt1", ".qt2", ".pu", ".pu0", ".pu1", ".man",
                           ".qrs", ".ari"}
 # Files that travel with WFDB records (annotations, lists, checksums) and are ignored when reading signals.
@@ -206,7 +210,7 @@ def _is_npz(filename: str, data: bytes) -> bool:
         return True
     try:
         names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except Exception:
         return False
     return bool(names) and all(n.endswith(".npy") for n in names)
 
@@ -215,7 +219,7 @@ def _expand_archives(files: dict[str, bytes]) -> dict[str, bytes]:
     """Unpack uploaded zips (one level: a zip inside a zip is refused); .npz stays whole."""
     out: dict[str, bytes] = {}
     for filename, data in files.items():
-        if _is_zip(data) and not _is_npz(filename, data):
+        if data and (_is_zip(data) or filename.lower().endswith(".zip")) and not _is_npz(filename, data):
             for inner_name, inner in _unzip(data, filename).items():
                 if _is_zip(inner) and not _is_npz(inner_name, inner):
                     raise ECGReadError(f"{filename!r} contains another zip archive ({inner_name!r}); "
@@ -237,8 +241,9 @@ def _unzip(data: bytes, archive: str) -> dict[str, bytes]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
-        raise ECGReadError(f"{archive!r} is not a readable zip archive ({e}); accepted: {ACCEPTED_FORMATS}") from None
+    except Exception as e:      # zipfile raises several types on garbage
+        raise ECGReadError(f"{archive!r} is not a readable zip archive ({_brief(e)}); "
+                           f"accepted: {ACCEPTED_FORMATS}") from None
     if len(infos) > MAX_ZIP_ENTRIES:
         raise ECGReadError(f"{archive!r} holds {len(infos)} entries; at most {MAX_ZIP_ENTRIES} are accepted")
     wanted, total = [], 0
@@ -263,10 +268,11 @@ def _unzip(data: bytes, archive: str) -> dict[str, bytes]:
             if len(content) != info.file_size:
                 raise ECGReadError(f"{archive!r}: member {info.filename!r} does not match its declared size")
             _add_unique(out, base, content)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as e:
-        if isinstance(e, ECGReadError):
-            raise
-        raise ECGReadError(f"{archive!r} is a damaged zip archive ({e})") from None
+    except ECGReadError:
+        raise
+    except Exception as e:      # zipfile, zlib, bz2 and lzma each raise their own errors on damaged data
+        raise ECGReadError(f"{archive!r} is a damaged zip archive ({_brief(e)}); upload an "
+                           f"intact .zip") from None
     if not out:
         raise ECGReadError(f"{archive!r} is empty; it must hold a {ACCEPTED_FORMATS}")
     return out
@@ -281,7 +287,7 @@ def _read_files(files: dict[str, bytes], name: str | None, lead_names: list[str]
     headers = sorted(k for k in files if k.lower().endswith(".hea"))
     if headers:
         record = _choose_record(files, headers, name)
-        return _read_wfdb(files, record, name or record, lead_names, fs)
+        return _read_wfdb(files, record, _display_name(name) or record, lead_names, fs)
     data_files = [k for k in files if _kind(k, files[k]) != "annotation"]
     if len(data_files) != 1:
         listed = ", ".join(sorted(files)[:10]) or "none"
@@ -289,7 +295,7 @@ def _read_files(files: dict[str, bytes], name: str | None, lead_names: list[str]
                            f"{ACCEPTED_FORMATS}")
     filename = data_files[0]
     data = files[filename]
-    display = name or (Path(filename).stem if filename != _UNNAMED else "ecg")
+    display = _display_name(name) or (Path(filename).stem if filename != _UNNAMED else "ecg")
     kind = _kind(filename, data)
     if not data:
         raise ECGReadError(f"{filename!r} is empty (0 bytes); accepted: {ACCEPTED_FORMATS}")
@@ -305,6 +311,13 @@ def _read_files(files: dict[str, bytes], name: str | None, lead_names: list[str]
                 else f"the format of {filename!r} is not recognised (not a zip, .npy, DICOM or text file)")
         raise ECGReadError(f"{what}; accepted: {ACCEPTED_FORMATS}")
     return readers[kind](data, filename, display, lead_names, fs)
+
+
+def _display_name(name: str | None) -> str | None:
+    """The ECG's name: the caller's name, without the extension when it is a file name we read."""
+    if name and Path(name).suffix.lower() in _KNOWN_EXTENSIONS:
+        return Path(name).stem
+    return name
 
 
 def _kind(filename: str, data: bytes) -> str:
@@ -337,7 +350,7 @@ def _kind(filename: str, data: bytes) -> str:
     if text is None:
         return "unknown"
     first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
-    if re.fullmatch(r"\s*\S+\s+\d+(\s+[\d.]+(/[\d.]+)?(\(\S*\))?)?(\s+\d+)?.*", first) and "," not in first:
+    if _WFDB_RECORD_LINE.match(first):
         return "wfdb-header"
     return "csv"
 
@@ -355,6 +368,12 @@ def _as_text(data: bytes) -> str | None:
 
 # --------------------------------------------------------------------------------------------------
 # Common finishing: limits, missing samples, lead mapping
+
+def _brief(error: Exception) -> str:
+    """A library's error, shortened for our message (it may quote file content at length)."""
+    text = str(error)
+    return f"{type(error).__name__}: {text[:200]}{'...' if len(text) > 200 else ''}"
+
 
 def _check_fs(fs: float, where: str) -> None:
     if not np.isfinite(fs) or not (MIN_FS <= fs <= MAX_FS):
@@ -526,7 +545,7 @@ def _rdheader(root: str, record: str, rd_segments: bool = False):
         raise ECGReadError(f"record {record!r}: the header names the segment file {str(e)!r}, which is "
                            f"missing; upload every file of the record") from None
     except Exception as e:  # wfdb raises bare Exception/IndexError/ValueError on bad headers
-        raise ECGReadError(f"{record + '.hea'!r} is not a valid WFDB header ({type(e).__name__}: {e}); "
+        raise ECGReadError(f"{record + '.hea'!r} is not a valid WFDB header ({_brief(e)}); "
                            f"a WFDB header starts with a record line 'NAME N_SIGNALS FS N_SAMPLES' "
                            f"followed by one line per signal") from None
 
@@ -569,6 +588,7 @@ def _read_wfdb(files: dict[str, bytes], record: str, display: str, lead_names: l
     if not files[record + ".hea"].strip():
         raise ECGReadError(f"{record + '.hea'!r} is empty (0 bytes); a WFDB header starts with a record line "
                            f"'NAME N_SIGNALS FS N_SAMPLES' followed by one line per signal")
+    _check_record_line(files[record + ".hea"], record)
     root = _UploadFileSystem.mount(_header_bundle(files))
     try:
         hdr = _rdheader(root, record, rd_segments=True)
@@ -585,20 +605,35 @@ def _read_wfdb(files: dict[str, bytes], record: str, display: str, lead_names: l
         spf = max([max(s.samps_per_frame or [1]) for s in signal_headers] or [1])
         _check_channels(n_sig, sig_len * spf, where)
         for seg in signal_headers:
-            _check_signal_files(files, seg, record, where)
+            if len(seg.file_name or []) != int(seg.n_sig or 0):
+                raise ECGReadError(f"{where}: the header declares {seg.n_sig} signals but has "
+                                   f"{len(seg.file_name or [])} signal lines; a WFDB header needs one line per "
+                                   f"signal after its record line")
+        missing = set().union(*(_check_signal_files(files, seg, where) for seg in signal_headers))
+        channels = list(range(n_sig))
+        if missing:
+            # A missing file that holds only non-standard channels (PTB's .xyz Frank leads) is skipped and
+            # noted; one that holds a standard lead is an upload mistake and refused.
+            if not single:
+                _missing_signal_file(sorted(missing)[0], where)
+            names = _override_names([str(n or "") for n in (hdr.sig_name or [])], lead_names, n_sig, where)
+            lost = [c for c in channels if hdr.file_name[c] in missing]
+            needed = [hdr.file_name[c] for c in lost if standard_lead(names[c]) is not None]
+            if needed or len(lost) == n_sig:
+                _missing_signal_file((needed or sorted(missing))[0], where)
+            channels = [c for c in channels if c not in lost]
         try:
-            rec = wfdb.rdrecord(f"{root}/{record}", m2s=True)
-        except ECGReadError:
-            raise
+            rec = wfdb.rdrecord(f"{root}/{record}", m2s=True, channels=channels)
         except Exception as e:
-            raise ECGReadError(f"wfdb could not decode {where} ({type(e).__name__}: {e}); accepted: "
+            raise ECGReadError(f"wfdb could not decode {where} ({_brief(e)}); accepted: "
                                f"{ACCEPTED_FORMATS}") from None
     finally:
         _UploadFileSystem.unmount(root)
     if rec.p_signal is None or rec.p_signal.ndim != 2 or rec.p_signal.shape[1] == 0:
         raise ECGReadError(f"{where} holds no signals")
     names = [str(n) if n is not None else "" for n in (rec.sig_name or [""] * rec.p_signal.shape[1])]
-    names = _override_names(names, lead_names, len(names), where)
+    if lead_names is not None:
+        names = [_override_names(names, lead_names, n_sig, where)[c] for c in channels]
     signals = rec.p_signal.T.astype(np.float64)
     units = list(rec.units or ["mV"] * len(names))
     for i, unit in enumerate(units):
@@ -608,8 +643,39 @@ def _read_wfdb(files: dict[str, bytes], record: str, display: str, lead_names: l
     fmts = sorted({str(f) for s in signal_headers for f in (s.fmt or [])})
     meta = {"source_format": "wfdb", "record_name": record, "wfdb_format": ",".join(fmts),
             "units": " ".join(str(u) for u in units), "comments": "\n".join(rec.comments or []),
-            "files": " ".join(sorted(files))}
+            "files": " ".join(_files_used(record, hdr, signal_headers, files))}
+    if missing:
+        meta["missing_signal_files"] = " ".join(sorted(missing))
     return _finish(signals, names, fs, display, meta, where)
+
+
+_RECORD_LINE_FIELDS = [re.compile(p) for p in (
+    r"[^\s/]+(/\d+)?",                                     # record name [/number of segments]
+    r"\d+",                                                # number of signals
+    r"\d+(\.\d*)?(e\d+)?(/\d+(\.\d*)?)?(\(-?\d+(\.\d*)?\))?",  # fs [/counter fs [(base counter)]]
+    r"\d+",                                                # number of samples
+)]
+
+
+def _check_record_line(header: bytes, record: str) -> None:
+    """wfdb fills fields it cannot parse with defaults (e.g. 250 Hz); a garbled record line must not
+    silently become a valid record, so its numeric fields are checked to be numbers first."""
+    lines = [ln.strip() for ln in header.decode("ascii", errors="ignore").splitlines()]
+    line = next((ln for ln in lines if ln and not ln.startswith("#")), "")
+    fields = line.split()
+    bad = [f for f, pattern in zip(fields, _RECORD_LINE_FIELDS) if not pattern.fullmatch(f)]
+    if len(fields) < 2 or bad:
+        raise ECGReadError(f"{record + '.hea'!r} is not a valid WFDB header: its record line {line[:80]!r} "
+                           f"{'has the malformed field ' + repr(bad[0]) if bad else 'is incomplete'}; a WFDB "
+                           f"header starts with a record line 'NAME N_SIGNALS FS N_SAMPLES' followed by one "
+                           f"line per signal")
+
+
+def _files_used(record: str, hdr, signal_headers, files: dict[str, bytes]) -> list[str]:
+    used = {record + ".hea"}
+    used.update(s + ".hea" for s in (getattr(hdr, "seg_name", None) or []) if s + ".hea" in files)
+    used.update(f for seg in signal_headers for f in (seg.file_name or []) if f in files)
+    return sorted(used)
 
 
 def _infer_sig_len(files: dict[str, bytes], hdr, where: str) -> int:
@@ -630,9 +696,11 @@ def _missing_signal_file(fname: str, where: str) -> None:
                        f".hea together with its signal file(s) (several files, or one .zip)")
 
 
-def _check_signal_files(files: dict[str, bytes], hdr, record: str, where: str) -> None:
-    """Each signal file named by the header exists, has a known format and holds every declared sample."""
+def _check_signal_files(files: dict[str, bytes], hdr, where: str) -> set[str]:
+    """The signal files a header names that are missing; those present must have a known format and hold
+    every declared sample."""
     sig_len = int(hdr.sig_len or 0)
+    missing = set()
     by_file: dict[str, list[int]] = {}
     for i, fname in enumerate(hdr.file_name or []):
         by_file.setdefault(fname, []).append(i)
@@ -641,7 +709,8 @@ def _check_signal_files(files: dict[str, bytes], hdr, record: str, where: str) -
             raise ECGReadError(f"{where}: the header names the signal file {fname!r}; only plain file names "
                                f"in the same folder as the header are accepted")
         if fname not in files:
-            _missing_signal_file(fname, where)
+            missing.add(fname)
+            continue
         fmt = str(hdr.fmt[chans[0]])
         if fmt not in _wfdb_signal.DAT_FMTS:
             raise ECGReadError(f"{where}: signal format {fmt!r} is not a WFDB format; accepted: "
@@ -655,6 +724,7 @@ def _check_signal_files(files: dict[str, bytes], hdr, record: str, where: str) -
             raise ECGReadError(f"{where}: signal file {fname!r} is truncated: the header declares {sig_len} "
                                f"samples of {len(chans)} channel(s) in format {fmt} ({needed} bytes) but the "
                                f"file has {have} bytes; upload the complete file")
+    return missing
 
 
 # --------------------------------------------------------------------------------------------------
@@ -767,7 +837,7 @@ def _csv_rows(text: str, where: str) -> tuple[list[str], list[list[str]]]:
     try:
         return comments, list(csv.reader(body, delimiter=delimiter, skipinitialspace=True))
     except csv.Error as e:
-        raise ECGReadError(f"{where} is not valid CSV ({e}); expected {ACCEPTED_CSV}") from None
+        raise ECGReadError(f"{where} is not valid CSV ({_brief(e)}); expected {ACCEPTED_CSV}") from None
 
 
 def _csv_rate(fs: float | None, comments: list[str], time: np.ndarray | None, filename: str, where: str) -> float:
@@ -883,7 +953,7 @@ def _load_npy(data: bytes, where: str) -> np.ndarray:
         else:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
     except Exception as e:
-        raise ECGReadError(f"{where} is not a valid .npy array ({e}); accepted: {ACCEPTED_NUMPY}") from None
+        raise ECGReadError(f"{where} is not a valid .npy array ({_brief(e)}); accepted: {ACCEPTED_NUMPY}") from None
     if dtype.hasobject or dtype.kind not in "iuf" or dtype.fields is not None:
         raise ECGReadError(f"{where} holds an array of dtype {dtype}; accepted: {ACCEPTED_NUMPY}")
     n_items = int(np.prod(shape, dtype=np.int64)) if shape else 1
@@ -895,7 +965,7 @@ def _load_npy(data: bytes, where: str) -> np.ndarray:
     try:
         return np.load(fp, allow_pickle=False)
     except Exception as e:
-        raise ECGReadError(f"{where} could not be loaded ({e}); accepted: {ACCEPTED_NUMPY}") from None
+        raise ECGReadError(f"{where} could not be loaded ({_brief(e)}); accepted: {ACCEPTED_NUMPY}") from None
 
 
 def _orient(arr: np.ndarray, n_names: int | None, where: str) -> np.ndarray:
@@ -976,7 +1046,7 @@ def _read_npz(data: bytes, filename: str, display: str, lead_names: list[str] | 
             leads_arr = np.load(io.BytesIO(members["leads"]), allow_pickle=False)
         except Exception as e:
             raise ECGReadError(f"{where}: entry 'leads' must be a unicode string array, e.g. "
-                               f"np.array(['I', 'II']) ({e})") from None
+                               f"np.array(['I', 'II']) ({_brief(e)})") from None
         if leads_arr.dtype.kind not in "US" or leads_arr.ndim != 1:
             raise ECGReadError(f"{where}: entry 'leads' must be a 1-D unicode string array, e.g. np.array(['I', 'II'])")
         stored_names = [x.decode() if isinstance(x, bytes) else str(x) for x in leads_arr.tolist()]
@@ -1017,18 +1087,43 @@ def _dicom_label(channel) -> str:
     return label
 
 
+_DICOM_LOCK = threading.Lock()
+
+
 def _read_dicom(data: bytes, filename: str, display: str, lead_names: list[str] | None, fs: float | None) -> ECG:
-    where = f"DICOM file {filename!r}"
+    """pydicom reports invalid values by logging and warning them, values included; uploads are never
+    logged, so its reading validation is switched off (under a lock: it is a global setting) while an
+    upload is decoded, and any other warning is silenced."""
     try:
         import pydicom
-        from pydicom.waveforms.numpy_handler import multiplex_array
     except ImportError:  # pragma: no cover - pydicom is a dependency
         raise ECGReadError("reading DICOM needs pydicom (pip install pydicom)") from None
+    settings = pydicom.config.settings
+    with _DICOM_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        saved, settings.reading_validation_mode = settings.reading_validation_mode, pydicom.config.IGNORE
+        try:
+            return _decode_dicom(data, filename, display, lead_names, fs)
+        except ECGReadError:
+            raise
+        except Exception as e:     # pydicom raises many types on damaged files, often only on element access
+            raise ECGReadError(f"DICOM file {filename!r} could not be decoded ({_brief(e)}); accepted: "
+                               f"DICOM ECG waveform files (12-lead, general or ambulatory ECG)") from None
+        finally:
+            settings.reading_validation_mode = saved
+
+
+def _decode_dicom(data: bytes, filename: str, display: str, lead_names: list[str] | None,
+                  fs: float | None) -> ECG:
+    import pydicom
+    from pydicom.waveforms.numpy_handler import multiplex_array
+
+    where = f"DICOM file {filename!r}"
     try:
         ds = pydicom.dcmread(io.BytesIO(data))
         groups = list(ds.get("WaveformSequence") or [])
     except Exception as e:
-        raise ECGReadError(f"{filename!r} is not a readable DICOM file ({type(e).__name__}: {e}); "
+        raise ECGReadError(f"{filename!r} is not a readable DICOM file ({_brief(e)}); "
                            f"accepted: {ACCEPTED_FORMATS}") from None
     if not groups:
         raise ECGReadError(f"{where} has no waveform (WaveformSequence); only DICOM ECG waveform files "
@@ -1046,7 +1141,7 @@ def _read_dicom(data: bytes, filename: str, display: str, lead_names: list[str] 
         channels = list(group.ChannelDefinitionSequence)
         n_bytes = len(group.WaveformData)
     except Exception as e:
-        raise ECGReadError(f"{where}: waveform group {index} lacks a required element ({e}); a DICOM ECG needs "
+        raise ECGReadError(f"{where}: waveform group {index} lacks a required element ({_brief(e)}); a DICOM ECG needs "
                            f"NumberOfWaveformChannels, NumberOfWaveformSamples, SamplingFrequency, "
                            f"WaveformBitsAllocated, ChannelDefinitionSequence and WaveformData") from None
     _check_fs(rate, where)
@@ -1061,7 +1156,7 @@ def _read_dicom(data: bytes, filename: str, display: str, lead_names: list[str] 
     try:
         arr = multiplex_array(ds, index, as_raw=False).T.astype(np.float64)    # (channels, samples)
     except Exception as e:
-        raise ECGReadError(f"{where}: the waveform could not be decoded ({type(e).__name__}: {e})") from None
+        raise ECGReadError(f"{where}: the waveform could not be decoded ({_brief(e)})") from None
     units = []
     for i, ch in enumerate(channels):
         seq = ch.get("ChannelSensitivityUnitsSequence")

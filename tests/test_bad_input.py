@@ -1,0 +1,406 @@
+"""Bad input: every case gives an ECGReadError whose message says what was wrong and what is accepted.
+
+No other exception type may escape read_ecg for bad input; the fuzz tests at the end feed random and
+mutated files to check that.
+"""
+from __future__ import annotations
+
+import io
+import re
+import stat
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mets_core import ECG, ECGReadError, read_ecg
+from mets_core.readers import MAX_UPLOAD_BYTES
+
+from conftest import make_dicom, record_files
+
+ACCEPTED = "accepted"        # every format error names what is accepted
+
+
+@pytest.fixture(scope="module")
+def ludb1(data_dir):
+    """LUDB record 1 as an upload: {'1.hea': ..., '1.dat': ...} (12 leads, 500 Hz, 5000 samples)."""
+    return {name: data for name, data in record_files(data_dir / "ludb" / "data" / "1")
+            if name.endswith((".hea", ".dat"))}
+
+
+def _with_record_line(hea: bytes, new_line: str) -> bytes:
+    lines = hea.decode().splitlines()
+    lines[0] = new_line
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _raises(source, *patterns, **kwargs) -> str:
+    with pytest.raises(ECGReadError) as info:
+        read_ecg(source, **kwargs)
+    message = str(info.value)
+    for pattern in patterns:
+        assert re.search(pattern, message, re.S), f"{pattern!r} not in {message!r}"
+    return message
+
+
+# --- empty, random, wrong type --------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["x.csv", "x.npy", "x.npz", "x.dcm", "x.zip", "x.txt", None])
+def test_empty_file(tmp_path, name):
+    _raises(b"", "empty|0 bytes", ACCEPTED, name=name)
+    if name:
+        (tmp_path / name).write_bytes(b"")
+        _raises(tmp_path / name, "empty|0 bytes")
+
+
+def test_empty_wfdb_files(ludb1):
+    _raises([("1.hea", b""), ("1.dat", ludb1["1.dat"])], "'1.hea' is empty", "record line")
+    _raises([("1.hea", ludb1["1.hea"]), ("1.dat", b"")], "truncated", "5000 samples")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_bytes(seed):
+    data = np.random.default_rng(seed).bytes(5000)
+    _raises(data, ACCEPTED)
+    for name in ("r.hea", "r.dat", "r.csv", "r.npy", "r.npz", "r.dcm", "r.zip", "r.mat"):
+        _raises(data, name=name)
+
+
+@pytest.mark.parametrize("name", ["ecg.png", "ecg.pdf", "report.docx", "ecg.xml", "ecg.edf"])
+def test_wrong_extension(name, ludb1):
+    _raises(ludb1["1.dat"][:4000], rf"file type '\.{name.split('.')[1]}'.* not supported", "WFDB", "CSV", "DICOM",
+            name=name)
+
+
+def test_content_that_does_not_fit_its_extension(ludb1):
+    _raises(ludb1["1.dat"], "not a text CSV", ACCEPTED, name="ecg.csv")
+    _raises(b"I,II\n1,2\n3,4\n", "not a valid .npy", name="ecg.npy")
+    _raises(b"I,II\n1,2\n3,4\n", "not a readable DICOM", name="ecg.dcm")
+    _raises(b"I,II\n1,2\n3,4\n", "not a readable zip", name="ecg.zip")
+
+
+@pytest.mark.parametrize("source", [None, 42, 3.5, object(), [("a.csv", "text, not bytes")], [b"no name"], []])
+def test_wrong_source_type(source):
+    _raises(source, "path|bytes|no files")
+
+
+def test_bad_arguments(ludb1):
+    _raises(list(ludb1.items()), "lead_names must be a list of strings", lead_names="I")
+    _raises(list(ludb1.items()), "fs must be a number", fs="fast")
+    _raises(list(ludb1.items()), "sampled at 500 Hz but the fs argument says 250 Hz", fs=250)
+    _raises(list(ludb1.items()), "lead_names has 2 names but .* 12 channels", lead_names=["I", "II"])
+
+
+def test_missing_path(tmp_path):
+    _raises(tmp_path / "nothing.hea", "no such file")
+    _raises(tmp_path, "is not a file")
+
+
+# --- WFDB headers and signal files ----------------------------------------------------------------
+
+def test_truncated_dat(ludb1, tmp_path):
+    dat = ludb1["1.dat"]
+    message = _raises([("1.hea", ludb1["1.hea"]), ("1.dat", dat[: len(dat) // 2])],
+                      r"'1\.dat' is truncated", "5000 samples of 12 channel", f"{len(dat) // 2} bytes")
+    assert "upload the complete file" in message
+    (tmp_path / "1.hea").write_bytes(ludb1["1.hea"])
+    (tmp_path / "1.dat").write_bytes(dat[:-1])
+    _raises(tmp_path / "1.hea", "truncated")
+
+
+def test_header_naming_a_missing_dat(ludb1, tmp_path):
+    _raises([("1.hea", ludb1["1.hea"])], r"names the signal file '1\.dat', which is missing", r"\.hea together")
+    _raises(ludb1["1.hea"], r"names the signal file '1\.dat', which is missing", name="1.hea")
+    _raises(ludb1["1.hea"], "looks like a WFDB header", "signal file")      # unnamed bytes: sniffed
+    (tmp_path / "1.hea").write_bytes(ludb1["1.hea"])
+    _raises(tmp_path / "1.hea", r"'1\.dat', which is missing")
+    _raises([("1.dat", ludb1["1.dat"])], "without its header", r"'1\.hea'")
+
+
+def test_header_naming_a_file_outside_its_folder(ludb1, tmp_path):
+    hea = ludb1["1.hea"].replace(b"1.dat", b"../1.dat")
+    outside = "only plain file names|not a valid WFDB header"     # wfdb's own syntax check may refuse it first
+    _raises([("1.hea", hea), ("1.dat", ludb1["1.dat"])], outside)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "1.dat").write_bytes(ludb1["1.dat"])
+    (tmp_path / "sub" / "1.hea").write_bytes(hea)
+    _raises(tmp_path / "sub" / "1.hea", outside)
+
+
+@pytest.mark.parametrize("line,patterns", [
+    ("1 12 0 5000", [r"0 Hz", r"50 Hz to 10000 Hz"]),
+    ("1 12 20 5000", [r"20 Hz", r"50 Hz to 10000 Hz"]),
+    ("1 12 40000 5000", [r"40000 Hz", r"50 Hz to 10000 Hz"]),
+    ("1 12 500 0", [r"no samples", r"at least 2 samples"]),
+    ("1 12 500 1", [r"a single sample", r"at least 2 samples"]),
+    ("1 12 500 1800001", [r"1\.00 h long", r"at most 1 h"]),
+    ("1 0 500 5000", [r"declares no signals|not a valid WFDB header"]),
+    ("1 12 fast 5000", [r"not a valid WFDB header", r"malformed field 'fast'", r"record line"]),
+    ("1 12 500 5e3x", [r"not a valid WFDB header", r"malformed field '5e3x'"]),
+    ("1", [r"not a valid WFDB header", r"incomplete"]),
+    ("garbage", [r"not a valid WFDB header", r"record line"]),
+])
+def test_bad_record_line(ludb1, line, patterns):
+    _raises([("1.hea", _with_record_line(ludb1["1.hea"], line)), ("1.dat", ludb1["1.dat"])], *patterns)
+
+
+def test_header_with_fewer_signal_lines_than_declared(ludb1):
+    lines = ludb1["1.hea"].decode().splitlines()
+    del lines[3:6]
+    _raises([("1.hea", "\n".join(lines).encode()), ("1.dat", ludb1["1.dat"])], "WFDB")
+
+
+def test_unknown_signal_format(ludb1):
+    _raises([("1.hea", ludb1["1.hea"].replace(b"1.dat 16 ", b"1.dat 999 ")), ("1.dat", ludb1["1.dat"])],
+            "WFDB")
+
+
+def test_thirty_minutes_read_but_over_an_hour_refused(data_dir):
+    files = dict(record_files(data_dir / "mitdb" / "101"))
+    assert read_ecg(files).duration == pytest.approx(650000 / 360)            # 30 min: a valid record
+    files["101.hea"] = files["101.hea"].replace(b"101 2 360 650000", b"101 2 360 2000000")
+    _raises(files, r"1\.54 h long", "at most 1 h", "cut the record")
+
+
+def test_wfdb_invalid_samples(ludb1):
+    """WFDB's invalid-sample code (-32768 in format 16) becomes NaN: short gaps are filled, dead leads masked."""
+    dat = np.frombuffer(ludb1["1.dat"], dtype="<i2").reshape(5000, 12).copy()
+    dat[1000:1003, 0] = -32768                   # a 3-sample gap in lead i
+    dat[:, 6] = -32768                           # v1 entirely invalid
+    ecg = read_ecg([("1.hea", ludb1["1.hea"]), ("1.dat", dat.tobytes())])
+    assert "V1" not in ecg.leads and len(ecg.leads) == 11
+    assert ecg.metadata["interpolated_samples"] == "i:3"
+    assert np.isfinite(ecg.signal).all()
+    dat[:] = -32768
+    _raises([("1.hea", ludb1["1.hea"]), ("1.dat", dat.tobytes())], "no usable lead", "NaN")
+
+
+# --- CSV ------------------------------------------------------------------------------------------
+
+def test_csv_unknown_columns():
+    data = b"time,I,II,pleth,resp\n" + b"".join(f"{i / 500},0.1,0.2,80,3\n".encode() for i in range(100))
+    message = _raises(data, "'pleth', 'resp'", "not ECG leads", "aVR", "V1-V6", "time", "lead_names",
+                      name="monitor.csv")
+    assert "MLII" in message          # the accepted spellings are listed
+
+
+def test_csv_nans():
+    rows = "\n".join(",".join(["nan"] * 3) for _ in range(100))
+    _raises(("I,II,V1\n" + rows).encode(), "no usable lead", "NaN", name="n.csv", fs=500)
+    _raises(b"I,II\n0.1,abc\n0.2,0.3\n", r"'abc', which is not a number", name="t.csv", fs=500)
+
+
+def test_csv_single_sample_and_no_rows():
+    _raises(b"time,I,II\n0,0.1,0.2\n", "a single sample", "at least 2 samples", name="one.csv")
+    _raises(b"time,I,II\n", "no samples", name="none.csv")
+    _raises(b"# only a comment\n", "no data rows", "header row", name="c.csv")
+
+
+def test_csv_time_column_problems():
+    uneven = b"time,I\n" + b"".join(f"{t},0.1\n".encode() for t in [0, 0.002, 0.004, 0.012, 0.014, 0.016])
+    _raises(uneven, "not evenly spaced", "fs=", name="u.csv")
+    backwards = b"time,I\n0.004,0.1\n0.002,0.1\n0.000,0.1\n"
+    _raises(backwards, "must increase", name="b.csv")
+    too_slow = b"time,I\n" + b"".join(f"{i * 0.1},0.1\n".encode() for i in range(50))
+    _raises(too_slow, "10 Hz", "50 Hz to 10000 Hz", name="s.csv")
+
+
+def test_csv_ragged_rows():
+    _raises(b"I,II\n0.1,0.2\n0.3\n0.4,0.5\n", "row 2 has 1 cells but the header has 2", name="r.csv", fs=500)
+
+
+# --- NumPy ----------------------------------------------------------------------------------------
+
+def _npy(arr, allow_pickle=False) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=allow_pickle)
+    return buf.getvalue()
+
+
+def test_npy_never_unpickles():
+    data = _npy(np.array([{"evil": 1}, 2], dtype=object), allow_pickle=True)
+    _raises(data, "dtype object", "never unpickled", name="p.npy", fs=500)
+    buf = io.BytesIO()
+    np.savez(buf, signal=np.zeros((12, 1000)), fs=500, leads=np.array(["I", 2], dtype=object))
+    _raises(buf.getvalue(), "'leads' must be a unicode string array", name="p.npz")
+
+
+def test_npy_declaring_a_huge_array_is_refused_before_allocation():
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (12, 10 ** 12)})
+    buf.write(b"\0" * 800)
+    _raises(buf.getvalue(), "truncated", r"\(12, 1000000000000\)", name="huge.npy", fs=500)
+
+
+@pytest.mark.parametrize("shape,pattern", [
+    ((12, 1), "shape"), ((1, 1), "shape"), ((12, 12), "shape"), ((20, 30), "at most 12 leads"),
+    ((2, 3, 400), "shape"), ((0, 12), "shape"),
+])
+def test_npy_bad_shapes(shape, pattern):
+    _raises(_npy(np.zeros(shape)), pattern, name="x.npy", fs=500)
+
+
+def test_npy_all_nan_and_bad_dtype():
+    _raises(_npy(np.full((12, 1000), np.nan)), "no usable lead", name="x.npy", fs=500)
+    _raises(_npy(np.zeros((12, 1000), dtype=complex)), "dtype complex", name="x.npy", fs=500)
+    _raises(_npy(np.array(["a", "b"])), "dtype", name="x.npy", fs=500)
+
+
+# --- archives -------------------------------------------------------------------------------------
+
+def _zip(entries, symlinks=()) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries:
+            zf.writestr(name, data)
+        for name, target in symlinks:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("bad_name", ["../1.dat", "rec/../../1.dat", "/etc/1.dat", "..\\..\\1.dat", "C:/1.dat"])
+def test_zip_with_unsafe_names(ludb1, bad_name):
+    data = _zip([("1.hea", ludb1["1.hea"]), (bad_name, ludb1["1.dat"])])
+    _raises(data, "unsafe file name", "plain names")
+
+
+def test_zip_with_symlink(ludb1):
+    _raises(_zip([("1.hea", ludb1["1.hea"])], symlinks=[("1.dat", "/etc/passwd")]), "symbolic link")
+
+
+def test_nested_zip(ludb1):
+    inner = _zip(list(ludb1.items()))
+    _raises(_zip([("inner.zip", inner)]), "nested archives are not accepted")
+
+
+def test_zip_bomb_is_refused_from_declared_sizes():
+    buf = io.BytesIO()
+    chunk = bytes(1 << 20)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("1.dat", "w", force_zip64=True) as member:
+            for _ in range(MAX_UPLOAD_BYTES // len(chunk) + 10):      # 110 MB of zeros -> ~110 kB zipped
+                member.write(chunk)
+    assert len(buf.getvalue()) < 1 << 20
+    _raises(buf.getvalue(), "unpacks to more than 100 MB", "declared")
+
+
+def test_zip_with_too_many_entries():
+    _raises(_zip([(f"f{i}.atr", b"x") for i in range(1001)]), "1001 entries", "at most 1000")
+
+
+def test_zip_with_nothing_usable():
+    _raises(_zip([("RECORDS", b"1\n"), ("__MACOSX/._1.hea", b"x")]), "empty")
+    _raises(_zip([("a.csv", b"I\n1\n2\n"), ("b.csv", b"I\n1\n2\n")]), "expected one ECG file, got 2")
+
+
+# --- size limits ----------------------------------------------------------------------------------
+
+def test_200_mb_file_is_refused_before_reading(tmp_path, monkeypatch):
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as f:
+        f.truncate(200 * 1024 * 1024)                      # sparse: no disk space, no time
+    hea = tmp_path / "big.hea"
+    hea.write_text("big 12 500 5000\n" + "".join(f"big.dat 16 200 16 0 0 0 0 {n}\n" for n in
+                                                  "I II III aVR aVL aVF V1 V2 V3 V4 V5 V6".split()))
+    with open(tmp_path / "big.dat", "wb") as f:
+        f.truncate(200 * 1024 * 1024)
+    huge = memoryview(np.zeros(200 * 1024 * 1024, dtype=np.uint8))   # lazily mapped zeros
+    _raises(huge, "200 MB", "at most 100 MB")
+    _raises([("big.dat", huge), ("big.hea", hea.read_bytes())], "200 MB", "at most 100 MB")
+    import builtins
+    real_open = builtins.open
+
+    def guarded_open(file, *args, **kwargs):
+        if str(file).endswith(("big.csv", "big.dat")):
+            raise AssertionError("a file over the size limit was opened")
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    _raises(big, r"'big\.csv' is 200 MB", "at most 100 MB")
+    _raises(hea, r"'big\.dat' is 200 MB", "at most 100 MB")
+
+
+# --- DICOM ----------------------------------------------------------------------------------------
+
+def test_dicom_problems():
+    sig = np.zeros((12, 1000))
+    good = make_dicom(sig, with_median=False)
+    assert isinstance(read_ecg(good, name="ok.dcm"), ECG)
+    _raises(good[: len(good) - 4000], "truncated|could not|not a readable", name="cut.dcm")
+    _raises(make_dicom(sig, fs=0.0, with_median=False), "0 Hz", "50 Hz to 10000 Hz", name="zero.dcm")
+    _raises(make_dicom(sig, units="mmHg", with_median=False), "'mmHg'", "mV, uV", name="bp.dcm")
+
+    import pydicom
+    ds = pydicom.dcmread(io.BytesIO(good))
+    del ds.WaveformSequence
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    _raises(buf.getvalue(), "no waveform", "ECG waveform", name="image.dcm")
+
+
+def test_dicom_reading_neither_logs_nor_warns(caplog):
+    """pydicom reports invalid values in logs and warnings (often quoting them); uploads are never logged."""
+    import pydicom
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                       # pydicom warns while writing the bad value
+        data = make_dicom(np.zeros((12, 1000)), with_median=False, rhythm_label="SECRET-VALUE-0123456789")
+    with pytest.warns(UserWarning, match="exceeds the maximum length"):      # plain pydicom complains
+        pydicom.dcmread(io.BytesIO(data)).WaveformSequence[0].MultiplexGroupLabel
+    caplog.clear()
+    caplog.set_level("DEBUG")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ecg = read_ecg(data, name="x.dcm")
+    assert ecg.metadata["dicom_group"] == "SECRET-VALUE-0123456789"
+    assert not caught and not caplog.records
+
+
+# --- fuzzing: nothing but ECGReadError may escape -------------------------------------------------
+
+FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@FUZZ
+@given(data=st.binary(max_size=3000),
+       name=st.sampled_from([None, "x.hea", "x.dat", "x.csv", "x.npy", "x.npz", "x.dcm", "x.zip", "x.mat", "x"]))
+def test_fuzz_random_files(data, name):
+    try:
+        read_ecg(data, name=name, fs=500)
+    except ECGReadError:
+        pass
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_mutated_header(ludb1, data):
+    """Random edits of a real header (with its real .dat) either read or give ECGReadError."""
+    text = ludb1["1.hea"].decode()
+    tokens = re.split(r"(\s+)", text)
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(tokens) - 1))
+        tokens[i] = data.draw(st.sampled_from(["0", "-1", "1e9", "nan", "", "x", "16", "212", "8", "1.dat",
+                                               "99999999999", "500/0", "(", "mV", "#", "\n"]))
+    try:
+        ecg = read_ecg([("1.hea", "".join(tokens).encode()), ("1.dat", ludb1["1.dat"])])
+    except ECGReadError:
+        return
+    assert ecg.signal.shape[0] == 12 and np.isfinite(ecg.signal).all()
+
+
+@FUZZ
+@given(cut=st.integers(0, 10000), flip=st.integers(0, 10000))
+def test_fuzz_damaged_zip(ludb1, cut, flip):
+    data = bytearray(_zip(list(ludb1.items())))
+    data = data[: len(data) - cut % len(data)]
+    if data:
+        data[flip % len(data)] ^= 0xFF
+    try:
+        read_ecg(bytes(data))
+    except ECGReadError:
+        pass
