@@ -233,6 +233,7 @@ def build_corpus(data_dir: str | Path, out_dir: str | Path, opts: BuildOptions |
             ecg = condition(raw, opts.fs, opts.highpass_hz, opts.lowpass_hz)
         except Exception as exc:  # noqa: BLE001 - one unreadable record must not stop the build
             failed.append((spec.source, spec.record, f"{type(exc).__name__}: {exc}"))
+            _log(verbose, f"  {spec.source}/{spec.record}: not read, its windows are left out ({failed[-1][2]})")
             continue
         lead_row = rate_lead(raw)
         for k in by_spec[si]:

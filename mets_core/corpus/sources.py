@@ -340,12 +340,14 @@ def scan_qtdb(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> Sou
 
 def scan_cinc2017(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> SourceScan:
     scan = SourceScan("cinc2017", folder)
-    refs = sorted(folder.rglob("REFERENCE*.csv"))
+    # the newest label revision wins: REFERENCE-v3.csv over REFERENCE.csv
+    refs = sorted(folder.rglob("REFERENCE*.csv"),
+                  key=lambda p: (int(m.group(1)) if (m := re.search(r"v(\d+)", p.stem)) else 0, str(p)))
     if not refs:
         scan.notes.append("no REFERENCE.csv: CinC 2017 records have no labels and are skipped")
         return scan
     labels: dict[str, str] = {}
-    with open(refs[-1], newline="", encoding="utf-8") as fh:   # REFERENCE-v3.csv sorts after REFERENCE.csv
+    with open(refs[-1], newline="", encoding="utf-8") as fh:
         for row in csv.reader(fh):
             if len(row) >= 2:
                 labels[row[0].strip()] = row[1].strip()
@@ -509,5 +511,9 @@ def scan_sources(data_dir: str | Path, sources: list[str] | None = None, maps: d
         if folder is None:
             absent.append(name)
             continue
-        scans.append(SCANNERS[name](folder, maps, ctx, only=(only or {}).get(name), limit=max_records))
+        wanted = (only or {}).get(name)
+        scan = SCANNERS[name](folder, maps, ctx, only=wanted, limit=max_records)
+        seen = {r.record for r in scan.records} | {r.path.stem for r in scan.records} | {r for r, _ in scan.skipped}
+        scan.skipped += [(r, "requested but not found in the data folder") for r in sorted(set(wanted or ()) - seen)]
+        scans.append(scan)
     return scans, absent
