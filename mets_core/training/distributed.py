@@ -56,6 +56,8 @@ def init_world(device: str = "auto") -> World:
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if use_cuda:
+        torch.backends.cudnn.benchmark = False        # deterministic given a seed, as on CPU
+        torch.backends.cudnn.deterministic = True
         torch.cuda.set_device(local_rank)
         dev = torch.device("cuda", local_rank)
     else:

@@ -222,6 +222,8 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
         log.truncate_after(step, start_epoch)
     elif world.is_main:
         (out / "config.json").write_text(json.dumps(cfg, indent=1), encoding="utf-8")
+        (out / "metrics.jsonl").unlink(missing_ok=True)   # a fresh run: a log left by a run that never
+                                                           # reached its first state is not continued
 
     ddp = model
     if world.distributed:
