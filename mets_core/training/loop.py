@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -208,6 +209,7 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     if cfg["max_steps"]:
         total_steps = min(total_steps, cfg["max_steps"])
 
+    opt = cfg["optimizer"]
     log = MetricsLog(out / "metrics.jsonl", world.is_main)
     step, start_epoch, start_batch, best = 0, 0, 0, None
     if resume:
@@ -217,6 +219,9 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
             raise ConfigError(f"cannot resume {out}: settings {changed} differ from the interrupted run's")
         if doc["world_size"] != world.world_size:
             raise ConfigError(f"cannot resume {out}: it ran on {doc['world_size']} processes, now {world.world_size}")
+        if doc["scheduler"]["total_steps"] != total_steps:
+            print(f"note: the schedule's horizon changed from {doc['scheduler']['total_steps']} to {total_steps} "
+                  f"steps (epochs/max_steps changed): the run continues on the new cosine", file=sys.stderr)
         pos = doc["position"]
         step, start_epoch, start_batch, best = pos["step"], pos["epoch"], pos["batch"], doc["best"]
         log.truncate_after(step, start_epoch)
@@ -232,15 +237,18 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
 
     def save_state(epoch: int, batch: int) -> None:
         if world.is_main:
+            # the schedule is a pure function of the step (lr_at), so its state is the step and its horizon
+            scheduler = {"kind": "linear warmup + cosine", "step": step, "total_steps": total_steps,
+                         "next_lr": lr_at(step, total_steps, opt["lr"], opt["warmup_steps"], opt["min_lr_ratio"])}
             save_training_state(state_dir, model, optimizer, {"step": step, "epoch": epoch, "batch": batch},
-                                {"best": best, "config": cfg, "world_size": world.world_size})
+                                {"best": best, "config": cfg, "world_size": world.world_size,
+                                 "scheduler": scheduler})
 
     def summary(extra: dict) -> dict:
         return {"steps": step, "corpus": str(corpus.path), "train_windows": int(len(train_idx)),
                 "val_windows": int(len(val_idx)), "batch_size": cfg["batch_size"], "seed": cfg["seed"],
                 "lead_dropout": cfg["lead_dropout"], **extra}
 
-    opt = cfg["optimizer"]
     bar = tqdm(total=total_steps, initial=step, disable=not (world.is_main and cfg["progress"]),
                desc="train", unit="step", dynamic_ncols=True)
     last_val, done = None, step >= total_steps
