@@ -68,6 +68,7 @@ MAX_TOTAL_SAMPLES = 50_000_000           # channels x samples (12 leads, 1 h at 
 MAX_ZIP_ENTRIES = 1000
 MAX_MISSING_FRACTION = 0.10              # a lead missing more than this is treated as absent
 UV_AMPLITUDE_THRESHOLD = 20.0            # see module docstring
+MAX_ABS_MV = 10_000.0                    # 10 V: beyond any ECG, even with a DC electrode offset
 
 ACCEPTED_FORMATS = (
     "WFDB record (.hea with its .dat, or PhysioNet Challenge .hea with its .mat), a .zip holding one, "
@@ -189,13 +190,18 @@ def _check_size(n_bytes: int, what: str) -> None:
                            f"is accepted (one ECG of up to {MAX_DURATION_S / 3600:g} h)")
 
 
-def _safe_basename(filename: str) -> str:
-    """The file name without folders; names that climb out of their folder are refused."""
+def _check_safe_path(filename: str) -> list[str]:
+    """The parts of a relative path; absolute paths and paths that climb out of their folder are refused."""
     parts = filename.replace("\\", "/").split("/")
     if filename.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", filename) or ".." in parts:
         raise ECGReadError(f"unsafe file name {filename!r} (absolute or containing '..'); "
                            f"file names must be plain names such as 'rec.hea'")
-    base = parts[-1].strip()
+    return parts
+
+
+def _safe_basename(filename: str) -> str:
+    """The file name without folders (see _check_safe_path)."""
+    base = _check_safe_path(filename)[-1].strip()
     if not base:
         raise ECGReadError(f"empty file name {filename!r}")
     return base
@@ -248,10 +254,13 @@ def _unzip(data: bytes, archive: str) -> dict[str, bytes]:
         raise ECGReadError(f"{archive!r} holds {len(infos)} entries; at most {MAX_ZIP_ENTRIES} are accepted")
     wanted, total = [], 0
     for info in infos:
-        base = _safe_basename(info.filename)          # refuses ../ and absolute names
+        _check_safe_path(info.filename)               # refuses ../ and absolute names
         if stat.S_ISLNK(info.external_attr >> 16):
             raise ECGReadError(f"{archive!r} contains a symbolic link ({info.filename!r}); links are not accepted")
-        if info.is_dir() or info.filename.startswith("__MACOSX/") or _IGNORED_NAMES.match(base):
+        if info.is_dir():
+            continue
+        base = _safe_basename(info.filename)
+        if info.filename.startswith("__MACOSX/") or _IGNORED_NAMES.match(base):
             continue
         if info.flag_bits & 0x1:
             raise ECGReadError(f"{archive!r} is encrypted ({info.filename!r}); upload an unencrypted zip")
@@ -406,9 +415,15 @@ def _finish(signals: np.ndarray, names: list[str], fs: float, name: str, meta: d
     """(n_leads, n_samples) mV -> ECG: missing samples handled, names mapped, limits checked."""
     _check_fs(fs, where)
     _check_length(signals.shape[1], fs, where)
-    signals = np.array(signals, dtype=np.float64)   # own copy: filled in place below
+    signals = np.asarray(signals, dtype=np.float64)
     finite = np.isfinite(signals)
+    peak = float(np.max(np.abs(signals), where=finite, initial=0.0))
+    if peak > MAX_ABS_MV:
+        raise ECGReadError(f"{where} holds values up to {peak:.3g} mV after unit "
+                           f"conversion, which no ECG reaches (accepted: within +-{MAX_ABS_MV:g} mV); check the "
+                           f"units (mV or uV) or the gain in the header")
     if not finite.all():
+        signals = signals.copy()                     # filled in place below
         keep, absent, filled = [], [], []
         for row, ok, lead in zip(signals, finite, names):
             n_missing = int((~ok).sum())
@@ -1157,16 +1172,19 @@ def _decode_dicom(data: bytes, filename: str, display: str, lead_names: list[str
         arr = multiplex_array(ds, index, as_raw=False).T.astype(np.float64)    # (channels, samples)
     except Exception as e:
         raise ECGReadError(f"{where}: the waveform could not be decoded ({_brief(e)})") from None
+    names = _override_names([_dicom_label(ch) for ch in channels], lead_names, n_ch, where)
     units = []
     for i, ch in enumerate(channels):
         seq = ch.get("ChannelSensitivityUnitsSequence")
-        unit = str(seq[0].get("CodeValue", "")) if seq else "uV"   # DICOM ECG default: microvolts
-        factor = _to_mv_factor(unit)
-        if factor is None:
-            raise ECGReadError(f"{where}: channel {i + 1} is in {unit!r}; accepted voltage units: mV, uV, V")
-        arr[i] *= factor
-        units.append(unit)
-    names = _override_names([_dicom_label(ch) for ch in channels], lead_names, n_ch, where)
+        units.append(str(seq[0].get("CodeValue", "")) if seq else "uV")   # DICOM ECG default: microvolts
+    voltage = [i for i, unit in enumerate(units) if _to_mv_factor(unit) is not None]
+    if not voltage:
+        raise ECGReadError(f"{where}: no channel is a voltage (units {', '.join(map(repr, sorted(set(units))))}); "
+                           f"an ECG's channels are in mV, uV or V")
+    for i in voltage:
+        arr[i] *= _to_mv_factor(units[i])
     meta = {"source_format": "dicom", "record_name": Path(filename).stem, "files": filename,
             "units": " ".join(units), "dicom_group": labels[index] or str(index)}
-    return _finish(arr, names, rate, display, meta, where)
+    if len(voltage) < n_ch:    # e.g. respiration or blood pressure recorded beside the leads
+        meta["non_voltage_channels"] = " ".join(f"{names[i]}({units[i]})" for i in range(n_ch) if i not in voltage)
+    return _finish(arr[voltage], [names[i] for i in voltage], rate, display, meta, where)

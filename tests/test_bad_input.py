@@ -13,10 +13,11 @@ import zipfile
 
 import numpy as np
 import pytest
+import wfdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mets_core import ECG, ECGReadError, read_ecg
+from mets_core import ECG, ECGReadError, STANDARD_LEADS, read_ecg
 from mets_core.readers import MAX_UPLOAD_BYTES
 
 from conftest import make_dicom, record_files
@@ -25,10 +26,19 @@ ACCEPTED = "accepted"        # every format error names what is accepted
 
 
 @pytest.fixture(scope="module")
-def ludb1(data_dir):
-    """LUDB record 1 as an upload: {'1.hea': ..., '1.dat': ...} (12 leads, 500 Hz, 5000 samples)."""
-    return {name: data for name, data in record_files(data_dir / "ludb" / "data" / "1")
-            if name.endswith((".hea", ".dat"))}
+def rec1(tmp_path_factory):
+    """A valid 12-lead WFDB record written by wfdb, as an upload {'1.hea': ..., '1.dat': ...}: 500 Hz,
+    5000 samples, format 16, LUDB-style lead names i ... v6. Synthetic, so these tests need no data folder."""
+    folder = tmp_path_factory.mktemp("rec1")
+    t = np.arange(5000) / 500
+    sig = np.stack([np.sin(2 * np.pi * (1 + 0.1 * k) * t) * (0.3 + 0.1 * k) for k in range(12)], axis=1)
+    names = ["i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6"]
+    wfdb.wrsamp("1", fs=500, units=["mV"] * 12, sig_name=names, d_signal=np.round(sig * 1000).astype(int),
+                fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(folder),
+                comments=["<age>: 51", "Rhythm: Sinus rhythm."])
+    files = {"1.hea": (folder / "1.hea").read_bytes(), "1.dat": (folder / "1.dat").read_bytes()}
+    assert read_ecg(list(files.items())).leads == list(STANDARD_LEADS)    # valid as written
+    return files
 
 
 def _with_record_line(hea: bytes, new_line: str) -> bytes:
@@ -56,9 +66,9 @@ def test_empty_file(tmp_path, name):
         _raises(tmp_path / name, "empty|0 bytes")
 
 
-def test_empty_wfdb_files(ludb1):
-    _raises([("1.hea", b""), ("1.dat", ludb1["1.dat"])], "'1.hea' is empty", "record line")
-    _raises([("1.hea", ludb1["1.hea"]), ("1.dat", b"")], "truncated", "5000 samples")
+def test_empty_wfdb_files(rec1):
+    _raises([("1.hea", b""), ("1.dat", rec1["1.dat"])], "'1.hea' is empty", "record line")
+    _raises([("1.hea", rec1["1.hea"]), ("1.dat", b"")], "truncated", "5000 samples")
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -70,13 +80,13 @@ def test_random_bytes(seed):
 
 
 @pytest.mark.parametrize("name", ["ecg.png", "ecg.pdf", "report.docx", "ecg.xml", "ecg.edf"])
-def test_wrong_extension(name, ludb1):
-    _raises(ludb1["1.dat"][:4000], rf"file type '\.{name.split('.')[1]}'.* not supported", "WFDB", "CSV", "DICOM",
+def test_wrong_extension(name, rec1):
+    _raises(rec1["1.dat"][:4000], rf"file type '\.{name.split('.')[1]}'.* not supported", "WFDB", "CSV", "DICOM",
             name=name)
 
 
-def test_content_that_does_not_fit_its_extension(ludb1):
-    _raises(ludb1["1.dat"], "not a text CSV", ACCEPTED, name="ecg.csv")
+def test_content_that_does_not_fit_its_extension(rec1):
+    _raises(rec1["1.dat"], "not a text CSV", ACCEPTED, name="ecg.csv")
     _raises(b"I,II\n1,2\n3,4\n", "not a valid .npy", name="ecg.npy")
     _raises(b"I,II\n1,2\n3,4\n", "not a readable DICOM", name="ecg.dcm")
     _raises(b"I,II\n1,2\n3,4\n", "not a readable zip", name="ecg.zip")
@@ -87,11 +97,11 @@ def test_wrong_source_type(source):
     _raises(source, "path|bytes|no files")
 
 
-def test_bad_arguments(ludb1):
-    _raises(list(ludb1.items()), "lead_names must be a list of strings", lead_names="I")
-    _raises(list(ludb1.items()), "fs must be a number", fs="fast")
-    _raises(list(ludb1.items()), "sampled at 500 Hz but the fs argument says 250 Hz", fs=250)
-    _raises(list(ludb1.items()), "lead_names has 2 names but .* 12 channels", lead_names=["I", "II"])
+def test_bad_arguments(rec1):
+    _raises(list(rec1.items()), "lead_names must be a list of strings", lead_names="I")
+    _raises(list(rec1.items()), "fs must be a number", fs="fast")
+    _raises(list(rec1.items()), "sampled at 500 Hz but the fs argument says 250 Hz", fs=250)
+    _raises(list(rec1.items()), "lead_names has 2 names but .* 12 channels", lead_names=["I", "II"])
 
 
 def test_missing_path(tmp_path):
@@ -101,31 +111,31 @@ def test_missing_path(tmp_path):
 
 # --- WFDB headers and signal files ----------------------------------------------------------------
 
-def test_truncated_dat(ludb1, tmp_path):
-    dat = ludb1["1.dat"]
-    message = _raises([("1.hea", ludb1["1.hea"]), ("1.dat", dat[: len(dat) // 2])],
+def test_truncated_dat(rec1, tmp_path):
+    dat = rec1["1.dat"]
+    message = _raises([("1.hea", rec1["1.hea"]), ("1.dat", dat[: len(dat) // 2])],
                       r"'1\.dat' is truncated", "5000 samples of 12 channel", f"{len(dat) // 2} bytes")
     assert "upload the complete file" in message
-    (tmp_path / "1.hea").write_bytes(ludb1["1.hea"])
+    (tmp_path / "1.hea").write_bytes(rec1["1.hea"])
     (tmp_path / "1.dat").write_bytes(dat[:-1])
     _raises(tmp_path / "1.hea", "truncated")
 
 
-def test_header_naming_a_missing_dat(ludb1, tmp_path):
-    _raises([("1.hea", ludb1["1.hea"])], r"names the signal file '1\.dat', which is missing", r"\.hea together")
-    _raises(ludb1["1.hea"], r"names the signal file '1\.dat', which is missing", name="1.hea")
-    _raises(ludb1["1.hea"], "looks like a WFDB header", "signal file")      # unnamed bytes: sniffed
-    (tmp_path / "1.hea").write_bytes(ludb1["1.hea"])
+def test_header_naming_a_missing_dat(rec1, tmp_path):
+    _raises([("1.hea", rec1["1.hea"])], r"names the signal file '1\.dat', which is missing", r"\.hea together")
+    _raises(rec1["1.hea"], r"names the signal file '1\.dat', which is missing", name="1.hea")
+    _raises(rec1["1.hea"], "looks like a WFDB header", "signal file")      # unnamed bytes: sniffed
+    (tmp_path / "1.hea").write_bytes(rec1["1.hea"])
     _raises(tmp_path / "1.hea", r"'1\.dat', which is missing")
-    _raises([("1.dat", ludb1["1.dat"])], "without its header", r"'1\.hea'")
+    _raises([("1.dat", rec1["1.dat"])], "without its header", r"'1\.hea'")
 
 
-def test_header_naming_a_file_outside_its_folder(ludb1, tmp_path):
-    hea = ludb1["1.hea"].replace(b"1.dat", b"../1.dat")
+def test_header_naming_a_file_outside_its_folder(rec1, tmp_path):
+    hea = rec1["1.hea"].replace(b"1.dat", b"../1.dat")
     outside = "only plain file names|not a valid WFDB header"     # wfdb's own syntax check may refuse it first
-    _raises([("1.hea", hea), ("1.dat", ludb1["1.dat"])], outside)
+    _raises([("1.hea", hea), ("1.dat", rec1["1.dat"])], outside)
     (tmp_path / "sub").mkdir()
-    (tmp_path / "1.dat").write_bytes(ludb1["1.dat"])
+    (tmp_path / "1.dat").write_bytes(rec1["1.dat"])
     (tmp_path / "sub" / "1.hea").write_bytes(hea)
     _raises(tmp_path / "sub" / "1.hea", outside)
 
@@ -143,18 +153,18 @@ def test_header_naming_a_file_outside_its_folder(ludb1, tmp_path):
     ("1", [r"not a valid WFDB header", r"incomplete"]),
     ("garbage", [r"not a valid WFDB header", r"record line"]),
 ])
-def test_bad_record_line(ludb1, line, patterns):
-    _raises([("1.hea", _with_record_line(ludb1["1.hea"], line)), ("1.dat", ludb1["1.dat"])], *patterns)
+def test_bad_record_line(rec1, line, patterns):
+    _raises([("1.hea", _with_record_line(rec1["1.hea"], line)), ("1.dat", rec1["1.dat"])], *patterns)
 
 
-def test_header_with_fewer_signal_lines_than_declared(ludb1):
-    lines = ludb1["1.hea"].decode().splitlines()
+def test_header_with_fewer_signal_lines_than_declared(rec1):
+    lines = rec1["1.hea"].decode().splitlines()
     del lines[3:6]
-    _raises([("1.hea", "\n".join(lines).encode()), ("1.dat", ludb1["1.dat"])], "WFDB")
+    _raises([("1.hea", "\n".join(lines).encode()), ("1.dat", rec1["1.dat"])], "WFDB")
 
 
-def test_unknown_signal_format(ludb1):
-    _raises([("1.hea", ludb1["1.hea"].replace(b"1.dat 16 ", b"1.dat 999 ")), ("1.dat", ludb1["1.dat"])],
+def test_unknown_signal_format(rec1):
+    _raises([("1.hea", rec1["1.hea"].replace(b"1.dat 16 ", b"1.dat 999 ")), ("1.dat", rec1["1.dat"])],
             "WFDB")
 
 
@@ -165,17 +175,24 @@ def test_thirty_minutes_read_but_over_an_hour_refused(data_dir):
     _raises(files, r"1\.54 h long", "at most 1 h", "cut the record")
 
 
-def test_wfdb_invalid_samples(ludb1):
+def test_implausible_amplitudes(rec1):
+    """A gain that turns samples into volts, or numbers in an unexpected unit, is not read as an ECG."""
+    hea = rec1["1.hea"].replace(b"1.dat 16 1000.0(0)/mV", b"1.dat 16 0.001(0)/mV", 1)
+    _raises([("1.hea", hea), ("1.dat", rec1["1.dat"])], "values up to .* mV", "units .* gain")
+    _raises(_npy(np.full((12, 1000), 5e7)), "values up to", name="x.npy", fs=500)
+
+
+def test_wfdb_invalid_samples(rec1):
     """WFDB's invalid-sample code (-32768 in format 16) becomes NaN: short gaps are filled, dead leads masked."""
-    dat = np.frombuffer(ludb1["1.dat"], dtype="<i2").reshape(5000, 12).copy()
+    dat = np.frombuffer(rec1["1.dat"], dtype="<i2").reshape(5000, 12).copy()
     dat[1000:1003, 0] = -32768                   # a 3-sample gap in lead i
     dat[:, 6] = -32768                           # v1 entirely invalid
-    ecg = read_ecg([("1.hea", ludb1["1.hea"]), ("1.dat", dat.tobytes())])
+    ecg = read_ecg([("1.hea", rec1["1.hea"]), ("1.dat", dat.tobytes())])
     assert "V1" not in ecg.leads and len(ecg.leads) == 11
     assert ecg.metadata["interpolated_samples"] == "i:3"
     assert np.isfinite(ecg.signal).all()
     dat[:] = -32768
-    _raises([("1.hea", ludb1["1.hea"]), ("1.dat", dat.tobytes())], "no usable lead", "NaN")
+    _raises([("1.hea", rec1["1.hea"]), ("1.dat", dat.tobytes())], "no usable lead", "NaN")
 
 
 # --- CSV ------------------------------------------------------------------------------------------
@@ -264,17 +281,17 @@ def _zip(entries, symlinks=()) -> bytes:
 
 
 @pytest.mark.parametrize("bad_name", ["../1.dat", "rec/../../1.dat", "/etc/1.dat", "..\\..\\1.dat", "C:/1.dat"])
-def test_zip_with_unsafe_names(ludb1, bad_name):
-    data = _zip([("1.hea", ludb1["1.hea"]), (bad_name, ludb1["1.dat"])])
+def test_zip_with_unsafe_names(rec1, bad_name):
+    data = _zip([("1.hea", rec1["1.hea"]), (bad_name, rec1["1.dat"])])
     _raises(data, "unsafe file name", "plain names")
 
 
-def test_zip_with_symlink(ludb1):
-    _raises(_zip([("1.hea", ludb1["1.hea"])], symlinks=[("1.dat", "/etc/passwd")]), "symbolic link")
+def test_zip_with_symlink(rec1):
+    _raises(_zip([("1.hea", rec1["1.hea"])], symlinks=[("1.dat", "/etc/passwd")]), "symbolic link")
 
 
-def test_nested_zip(ludb1):
-    inner = _zip(list(ludb1.items()))
+def test_nested_zip(rec1):
+    inner = _zip(list(rec1.items()))
     _raises(_zip([("inner.zip", inner)]), "nested archives are not accepted")
 
 
@@ -333,7 +350,8 @@ def test_dicom_problems():
     assert isinstance(read_ecg(good, name="ok.dcm"), ECG)
     _raises(good[: len(good) - 4000], "truncated|could not|not a readable", name="cut.dcm")
     _raises(make_dicom(sig, fs=0.0, with_median=False), "0 Hz", "50 Hz to 10000 Hz", name="zero.dcm")
-    _raises(make_dicom(sig, units="mmHg", with_median=False), "'mmHg'", "mV, uV", name="bp.dcm")
+    _raises(make_dicom(sig, units="mmHg", with_median=False), "no channel is a voltage", "'mmHg'", "mV, uV",
+            name="bp.dcm")
 
     import pydicom
     ds = pydicom.dcmread(io.BytesIO(good))
@@ -378,16 +396,16 @@ def test_fuzz_random_files(data, name):
 
 @FUZZ
 @given(data=st.data())
-def test_fuzz_mutated_header(ludb1, data):
+def test_fuzz_mutated_header(rec1, data):
     """Random edits of a real header (with its real .dat) either read or give ECGReadError."""
-    text = ludb1["1.hea"].decode()
+    text = rec1["1.hea"].decode()
     tokens = re.split(r"(\s+)", text)
     for _ in range(data.draw(st.integers(1, 3))):
         i = data.draw(st.integers(0, len(tokens) - 1))
         tokens[i] = data.draw(st.sampled_from(["0", "-1", "1e9", "nan", "", "x", "16", "212", "8", "1.dat",
                                                "99999999999", "500/0", "(", "mV", "#", "\n"]))
     try:
-        ecg = read_ecg([("1.hea", "".join(tokens).encode()), ("1.dat", ludb1["1.dat"])])
+        ecg = read_ecg([("1.hea", "".join(tokens).encode()), ("1.dat", rec1["1.dat"])])
     except ECGReadError:
         return
     assert ecg.signal.shape[0] == 12 and np.isfinite(ecg.signal).all()
@@ -395,8 +413,8 @@ def test_fuzz_mutated_header(ludb1, data):
 
 @FUZZ
 @given(cut=st.integers(0, 10000), flip=st.integers(0, 10000))
-def test_fuzz_damaged_zip(ludb1, cut, flip):
-    data = bytearray(_zip(list(ludb1.items())))
+def test_fuzz_damaged_zip(rec1, cut, flip):
+    data = bytearray(_zip(list(rec1.items())))
     data = data[: len(data) - cut % len(data)]
     if data:
         data[flip % len(data)] ^= 0xFF

@@ -462,3 +462,49 @@ def test_dicom_millivolt_channels_and_partial_leads():
     ecg = read_ecg(data, name="three.dcm")
     assert ecg.leads == ["II", "V2", "V4"]
     np.testing.assert_allclose(ecg.lead("V4"), sig[2], atol=6e-4)
+
+
+def test_dicom_non_voltage_channels_are_left_out():
+    sig = _synthetic(3, n=1000).T
+    data = make_dicom(sig * 1000, labels=["Lead II", "Lead V1", "Respiration"], with_median=False)
+    import pydicom
+    ds = pydicom.dcmread(io.BytesIO(data))
+    ds.WaveformSequence[0].ChannelDefinitionSequence[2].ChannelSensitivityUnitsSequence[0].CodeValue = "Ohm"
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    ecg = read_ecg(buf.getvalue(), name="resp.dcm")
+    assert ecg.leads == ["II", "V1"] and ecg.metadata["non_voltage_channels"] == "Respiration(Ohm)"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Multi-segment WFDB records and zips as archivers write them
+
+def test_multi_segment_record(tmp_path):
+    digital = np.round(_synthetic(2, n=2000) * 200).astype(np.int64)
+    for i, part in enumerate((digital[:1200], digital[1200:])):
+        wfdb.wrsamp(f"seg{i + 1}", fs=500, units=["mV", "mV"], sig_name=["II", "V1"], d_signal=part,
+                    fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(tmp_path))
+    (tmp_path / "multi.hea").write_text("multi/2 2 500 2000\nseg1 1200\nseg2 800\n# two segments\n")
+    ref = wfdb.rdrecord(str(tmp_path / "multi"))
+    ecg = read_ecg(tmp_path / "multi.hea")
+    assert ecg.name == "multi" and ecg.n_samples == 2000 and ecg.metadata["comments"] == "two segments"
+    np.testing.assert_array_equal(ecg.lead("V1"), ref.p_signal[:, 1].astype(np.float32))
+    files = [(p.name, p.read_bytes()) for p in tmp_path.iterdir()]
+    _same(read_ecg(files), ecg)                            # segment headers are not records of their own
+    with pytest.raises(ECGReadError, match=r"segment file 'seg2\.hea', which is missing"):
+        read_ecg([f for f in files if f[0] != "seg2.hea"])
+    with pytest.raises(ECGReadError, match=r"signal file 'seg2\.dat', which is missing"):
+        read_ecg([f for f in files if f[0] != "seg2.dat"])
+
+
+def test_zip_with_folder_entries(data_dir):
+    """Archivers (zip -r, Finder, Windows) store folder entries too."""
+    files = record_files(data_dir / "cpsc2021" / "data_101_6")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("upload/"), b"")
+        zf.writestr(zipfile.ZipInfo("upload/record/"), b"")
+        for name, data in files:
+            zf.writestr(f"upload/record/{name}", data)
+        zf.writestr("__MACOSX/upload/._data_101_6.hea", b"\0\5\x16\7")
+    _same(read_ecg(buf.getvalue()), read_ecg(data_dir / "cpsc2021" / "data_101_6"))
