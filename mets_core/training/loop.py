@@ -295,9 +295,11 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
                            cfg["val_batch_size"], cfg["batch_size"], world.device, cfg["bf16"], cfg["soft_targets"])
             last_val = {"kind": "val", "epoch": epoch, "step": step, **val}
             log.write(last_val)
-            bar.write(f"epoch {epoch}: val loss {val['loss']:.4f}  R@1 {val['R@1']:.3f}  R@5 {val['R@5']:.3f}  "
-                      f"macro AUC {val['macro_auc'] if val['macro_auc'] is None else round(val['macro_auc'], 4)}")
-            score = val["macro_auc"] if val["macro_auc"] is not None else -val["loss"]
+            fmt = lambda v: "n/a" if v is None else f"{v:.4f}"
+            bar.write(f"epoch {epoch}: val loss {fmt(val['loss'])}  R@1 {fmt(val['R@1'])}  R@5 {fmt(val['R@5'])}  "
+                      f"macro AUC {fmt(val['macro_auc'])}")
+            # selection: macro AUC; a validation set without any two-class statement falls back to the loss
+            score = val["macro_auc"] if val["macro_auc"] is not None else -(val["loss"] or 0.0)
             if best is None or score > best["score"]:
                 best = {"score": score, "epoch": epoch, "step": step, "macro_auc": val["macro_auc"],
                         "loss": val["loss"], "R@1": val["R@1"], "R@5": val["R@5"]}
