@@ -99,12 +99,12 @@ def sidebar() -> str:
              "Files stay in memory and are never saved.")
     with sb.expander("Built-in demo ECGs (synthetic)"):
         choice = st.selectbox("Demo", list(DEMOS), key="demo_choice", label_visibility="collapsed")
-        if st.button("Open demo", key="demo_open", use_container_width=True):
+        if st.button("Open demo", key="demo_open", width="stretch"):
             _load_demo(choice)
     with sb.expander("Open a PhysioNet record"):
         st.text_input("Database", key="pn_db", placeholder="ludb/1.0.1/data  or  mitdb")
         st.text_input("Record", key="pn_record", placeholder="1  or  100")
-        st.button("Download and open", key="pn_open", on_click=_open_physionet, use_container_width=True)
+        st.button("Download and open", key="pn_open", on_click=_open_physionet, width="stretch")
         st.caption("Needs internet access to physionet.org.")
 
     recs = state.records()

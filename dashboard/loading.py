@@ -149,27 +149,42 @@ def _download_record(db: str, rec_dir: str, rec_name: str) -> list[tuple[str, by
 
 # --------------------------------------------------------------------------- corpus ECG thumbnails
 
-def resolve_source(data_dir: Path | None, source_id: str) -> Path | None:
-    """The header file of a corpus record in the user's data folder, or None.
+def resolve_source(data_dir: Path | None, source_id: str) -> tuple[Path, float] | None:
+    """(header file, start second) of a corpus record in the user's data folder, or None.
 
-    Source ids are '<database>/<record path>' (e.g. 'ludb/1', 'ptbxl/records500/06000/06000_hr',
-    'mitdb/100'), optionally with a ':<start s>' excerpt suffix or '#' window suffix. Looked up as
-    <data>/<database>/<record path>.hea, then <data>/<database>/**/<record name>.hea."""
+    Source ids are '<database>/<record path>' (e.g. 'ludb/1', 'mitdb/100', 'ptbxl/6000' with PTB-XL's
+    ecg_id), optionally with the window's start as ':<seconds>' or '@<seconds>'. Looked up as
+    <data>/<database>/<record path>.hea, then by record name anywhere under <data>/<database>/ (PTB-XL ids
+    also as the native '06000_hr' / '06000_lr' names)."""
     if data_dir is None or not source_id:
         return None
-    sid = str(source_id).split("#")[0]
-    sid = sid.split(":")[0] if ":" in sid and not sid.startswith(("/", ".")) else sid
-    parts = [p for p in sid.replace("\\", "/").split("/") if p and p != ".."]
+    sid, start = str(source_id).split("#")[0], 0.0
+    for sep in ("@", ":"):
+        if sep in sid:
+            sid, _, tail = sid.partition(sep)
+            try:
+                start = float(tail)
+            except ValueError:
+                start = 0.0
+            break
+    parts = [p for p in sid.replace("\\", "/").split("/") if p and p not in ("..", ".")]
     if len(parts) < 2:
         return None
-    db = data_dir / parts[0]
+    db = Path(data_dir) / parts[0]
     if not db.is_dir():
         return None
-    direct = db.joinpath(*parts[1:]).with_suffix(".hea")
+    direct = db.joinpath(*parts[1:])
+    direct = direct.with_name(direct.name + ".hea")
     if direct.is_file():
-        return direct
-    for candidate in _headers(str(db)).get(parts[-1], []):
-        return Path(candidate)
+        return direct, start
+    name = parts[-1]
+    names = [name]
+    if name.isdigit():
+        names += [f"{int(name):05d}_hr", f"{int(name):05d}_lr"]
+    index = _headers(str(db))
+    for candidate in names:
+        if index.get(candidate):
+            return Path(index[candidate][0]), start
     return None
 
 

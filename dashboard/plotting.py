@@ -227,12 +227,14 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
     return fig
 
 
-def thumbnail(ecg: ECG, lead: str | None = None, seconds: float = 10.0, height_px: int = 90) -> go.Figure:
+def thumbnail(ecg: ECG, lead: str | None = None, seconds: float = 10.0, start_s: float = 0.0,
+              height_px: int = 90) -> go.Figure:
     """A small static strip of one lead (default II, else the first present) on ECG paper."""
     lead = lead if lead in ecg.leads else (RHYTHM_LEAD if RHYTHM_LEAD in ecg.leads else ecg.leads[0])
     speed, gain = 25.0, 10.0
-    seconds = min(seconds, ecg.duration)
-    seg = _segment(ecg, lead, 0.0, seconds)
+    start_s = min(max(0.0, float(start_s)), max(0.0, ecg.duration - 1.0))
+    seconds = min(seconds, ecg.duration - start_s)
+    seg = _segment(ecg, lead, start_s, start_s + seconds)
     width, height = 5.0 * math.ceil(seconds * speed / 5.0), 25.0
     idx, vals = decimate_minmax(seg, max(1, int(ecg.fs / speed * 2 / 3)))
     fig = go.Figure([

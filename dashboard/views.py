@@ -161,7 +161,7 @@ def tracing_panel(rec: Record, engine: Engine) -> None:
             sal = _saliency(engine, rec, overlay_prompt)
     fig = plotting.ecg_paper(ecg, layout="3x4" if layout.startswith("3") else "12x1", gain=gain, speed=speed,
                              start_s=start, saliency=sal)
-    st.plotly_chart(fig, use_container_width=True, key="paper",
+    st.plotly_chart(fig, width="stretch", key="paper",
                     config={"displaylogo": False, "scrollZoom": True,
                             "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
                             "toImageButtonOptions": {"filename": "ecg"}})
@@ -253,10 +253,10 @@ def why_panel(rec: Record, engine: Engine, matches: list | None) -> None:
     present = [i for i in range(12) if sal.lead_mask[i]]
     st.plotly_chart(plotting.occlusion_bars([STANDARD_LEADS[i] for i in present],
                                             sal.lead_occlusion[present], "Score drop when each lead is hidden"),
-                    use_container_width=True, config={"displayModeBar": False}, key="why_leads")
+                    width="stretch", config={"displayModeBar": False}, key="why_leads")
     seg_labels = [f"{k * sal.segment_s:g}–{(k + 1) * sal.segment_s:g} s" for k in range(len(sal.segment_occlusion))]
     st.plotly_chart(plotting.occlusion_bars(seg_labels, sal.segment_occlusion, "Score drop when each second is hidden"),
-                    use_container_width=True, config={"displayModeBar": False}, key="why_secs")
+                    width="stretch", config={"displayModeBar": False}, key="why_secs")
     top = [STANDARD_LEADS[i] for i in present if np.isfinite(sal.lead_occlusion[i]) and sal.lead_occlusion[i] > 0]
     top = sorted(top, key=lambda lead: -sal.lead_occlusion[STANDARD_LEADS.index(lead)])[:3]
     st.caption(f"Cosine to “{prompt}”: {sal.similarity:+.3f}. "
@@ -265,14 +265,11 @@ def why_panel(rec: Record, engine: Engine, matches: list | None) -> None:
 
 # ---------------------------------------------------------------------------------------- retrieval
 
-def _hits_html(hits, kind: str) -> str:
-    rows = []
-    for i, (report, sim, source_id) in enumerate(hits, 1):
-        db, _, rec = str(source_id).partition("/")
-        rows.append(f'<div class="hit-row" data-kind="{kind}"><div class="hit-sim">{sim:+.3f}</div>'
-                    f'<div class="hit-body"><div class="hit-src"><span class="db">{esc(db or "corpus")}</span> '
-                    f'{esc(rec or source_id)}</div><div class="hit-report">{esc(report)}</div></div></div>')
-    return "".join(rows)
+def _hit_html(rank: int, report: str, sim: float, source_id: str, kind: str) -> str:
+    db, _, rec = str(source_id).partition("/")
+    return (f'<div class="hit-row" data-kind="{kind}" data-rank="{rank}"><div class="hit-sim">{sim:+.3f}</div>'
+            f'<div class="hit-body"><div class="hit-src"><span class="db">{esc(db or "corpus")}</span> '
+            f'{esc(rec or source_id)}</div><div class="hit-report">{esc(report)}</div></div></div>')
 
 
 def retrieval_panel(rec: Record, engine: Engine) -> None:
@@ -286,49 +283,44 @@ def retrieval_panel(rec: Record, engine: Engine) -> None:
     if engine.index is None:
         st.info(engine.index_error or "No report index is available.")
         return
-    c1, c2 = st.columns([1, 1], gap="large")
+    c1, c2 = st.columns([1.25, 1], gap="large")
     with c1:
         k = st.slider("Reports to show", 3, 20, 5, key="k_hits")
         with guard("Retrieval"):
             hits = search(engine, rec.ecg, k)
-            st.markdown(f'<div class="hit-list" data-testid="mets-retrieval"><div class="hit-cap">Nearest '
-                        f'{len(hits)} of {len(engine.index):,} reports to this ECG (cosine)</div>'
-                        f'{_hits_html(hits, "ecg")}</div>', unsafe_allow_html=True)
             folder = data_dir()
-            shown = 0
-            if folder is not None and hits:
-                for report, sim, source_id in hits:
-                    path = resolve_source(folder, source_id)
-                    if path is None:
-                        continue
-                    strip = _thumbnail(str(path))
-                    if strip is not None:
-                        if shown == 0:
-                            st.caption("Their own ECGs, from your data folder:")
-                        st.caption(f"{source_id} · cos {sim:+.3f}")
-                        st.plotly_chart(strip, use_container_width=True, config={"staticPlot": True},
-                                        key=f"thumb_{shown}")
-                        shown += 1
-            if not shown:
-                st.caption("ECG thumbnails of the hits appear when their source database is in your data folder "
-                           "(sidebar: Settings, or $METS_DATA_DIR).")
+            st.markdown(f'<div class="hit-cap">Nearest {len(hits)} of {len(engine.index):,} corpus reports to '
+                        f'this ECG (cosine){" · ECG of the hit on the right when your data folder has it" if folder else ""}'
+                        f'</div>', unsafe_allow_html=True)
+            for i, (report, sim, source_id) in enumerate(hits, 1):
+                resolved = resolve_source(folder, source_id) if folder is not None else None
+                strip = _thumbnail(str(resolved[0]), resolved[1]) if resolved else None
+                if strip is None:
+                    st.markdown(_hit_html(i, report, sim, source_id, "ecg"), unsafe_allow_html=True)
+                    continue
+                a, b = st.columns([1.5, 1])
+                a.markdown(_hit_html(i, report, sim, source_id, "ecg"), unsafe_allow_html=True)
+                b.plotly_chart(strip, width="stretch", config={"staticPlot": True}, key=f"thumb_{i}")
+            if folder is None:
+                st.caption("Set a data folder (sidebar: Settings, or $METS_DATA_DIR) holding the source databases "
+                           "to see each hit's own ECG.")
     with c2:
         query = st.text_input("Search the corpus by text", key="corpus_query",
                               placeholder="e.g. inferior myocardial infarction")
         if query.strip():
             with guard("Text search"):
                 hits = search(engine, query.strip()[:500], k)
-                st.markdown(f'<div class="hit-list" data-testid="mets-text-search"><div class="hit-cap">'
-                            f'Reports nearest to “{esc(query.strip()[:80])}”</div>'
-                            f'{_hits_html(hits, "text")}</div>', unsafe_allow_html=True)
+                st.markdown(f'<div class="hit-cap">Reports nearest to “{esc(query.strip()[:80])}”</div>'
+                            + "".join(_hit_html(i, r, s, sid, "text") for i, (r, s, sid) in enumerate(hits, 1)),
+                            unsafe_allow_html=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _thumbnail(path: str):
+def _thumbnail(path: str, start_s: float = 0.0):
     """A lead II strip of a corpus record in the user's data folder (None if it cannot be read)."""
     from mets_core import read_ecg
     try:
-        return plotting.thumbnail(read_ecg(path))
+        return plotting.thumbnail(read_ecg(path), start_s=start_s)
     except Exception:
         return None
 
@@ -376,7 +368,7 @@ def batch_page(recs: list[Record], engine: Engine) -> None:
     if progress is not None:
         progress.empty()
     df = pd.DataFrame(rows)
-    st.dataframe(df, use_container_width=True, hide_index=True, key="batch_table")
+    st.dataframe(df, width="stretch", hide_index=True, key="batch_table")
     buf = io.StringIO()
     df.to_csv(buf, index=False)
     st.download_button("Download CSV", buf.getvalue().encode("utf-8"), file_name="mets_batch.csv",

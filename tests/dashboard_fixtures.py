@@ -7,9 +7,14 @@ $METS_DATA_DIR) when LUDB is available, else a fixed list of typical report sent
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:          # the dashboard package is run from the repo, not installed
+    sys.path.insert(0, str(REPO))
 
 FALLBACK_REPORTS = [
     "sinus rhythm. normal ECG.",

@@ -1,0 +1,308 @@
+"""Page logic of the dashboard through Streamlit's AppTest (no browser).
+
+The app runs on a real random-init checkpoint saved with save_pretrained (scores are meaningless, the
+plumbing is real) plus a report index built with it. Uploads go through the app's test hook
+st.session_state["pending_uploads"], which feeds the very function the file uploader's callback uses.
+Every test also checks that no exception reached the page.
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dashboard_fixtures import FALLBACK_REPORTS, ludb_dir, make_test_weights, synthetic_csv
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+FIRST_RUN_TIMEOUT = 180     # the first run loads torch, the model and the text encoder
+RUN_TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    return make_test_weights(tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture
+def app(weights, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.setenv("METS_WEIGHTS", str(weights))
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.run(timeout=FIRST_RUN_TIMEOUT)
+    assert not at.exception
+    return at
+
+
+def a_wfdb_upload() -> list[tuple[str, bytes]]:
+    """LUDB record 1 as the browser would send it (.hea + .dat), or a synthetic CSV without data."""
+    ludb = ludb_dir()
+    if ludb is None:
+        return [("synthetic.csv", synthetic_csv())]
+    return [("1.hea", (ludb / "1.hea").read_bytes()), ("1.dat", (ludb / "1.dat").read_bytes())]
+
+
+def upload(at, files):
+    at.session_state["pending_uploads"] = files
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def markdown_html(at) -> str:
+    return "\n".join(str(m.value) for m in at.markdown)
+
+
+def rank_rows(at) -> int:
+    return markdown_html(at).count('class="rank-row')
+
+
+def hit_rows(at, kind="ecg") -> int:
+    return markdown_html(at).count(f'class="hit-row" data-kind="{kind}"')
+
+
+def errors(at) -> list[str]:
+    return [str(e.value) for e in at.error]
+
+
+# ------------------------------------------------------------------------------------------------ tests
+
+def test_empty_page_invites_an_ecg_and_shows_the_disclaimer(app):
+    html = markdown_html(app)
+    assert "Open an ECG to begin" in html
+    assert "not a medical device" in html.lower()
+    assert not errors(app)
+
+
+def test_upload_shows_rate_leads_measurements_tracing_ranking_and_retrieval(app):
+    from mets_core.prompts import PRESETS
+    upload(app, a_wfdb_upload())
+    html = markdown_html(app)
+    assert not errors(app), errors(app)
+    assert "Hz</b>" in html and "12 of 12 leads recorded" in html
+    assert 'data-testid="mets-measurements"' in html and "Heart rate" in html
+    assert len(app.get("plotly_chart")) >= 1
+    assert rank_rows(app) == len(PRESETS["Rhythm"])
+    assert "Scores are similarities, not diagnoses" in html
+    assert hit_rows(app) == 5                       # the "Reports to show" default
+    assert len(app.session_state["last_ranking"]) == len(PRESETS["Rhythm"])
+
+
+def test_editing_prompts_reranks_without_reembedding_the_ecg(app):
+    from dashboard import state
+    upload(app, a_wfdb_upload())
+    engine = state.get_engine()
+    calls = []
+    original = engine.model._encode_windows
+    engine.model._encode_windows = lambda *a, **k: (calls.append(1), original(*a, **k))[1]
+    try:
+        app.text_area(key="prompts_text").input("atrial fibrillation\nsinus rhythm\nleft bundle branch block").run()
+        assert not app.exception
+        assert rank_rows(app) == 3
+        ranked = [p for p, _, _ in app.session_state["last_ranking"]]
+        assert sorted(ranked) == sorted(["atrial fibrillation", "sinus rhythm", "left bundle branch block"])
+        probs = [p for _, _, p in app.session_state["last_ranking"]]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-6)
+        sims = [s for _, s, _ in app.session_state["last_ranking"]]
+        assert sims == sorted(sims, reverse=True)
+        app.text_area(key="prompts_text").input("sinus rhythm\nsinus bradycardia").run()
+        assert rank_rows(app) == 2
+        assert calls == [], "the ECG was re-embedded although only the prompts changed"
+    finally:
+        engine.model._encode_windows = original
+
+
+def test_preset_sets_replace_the_prompts(app):
+    from mets_core.prompts import PRESETS
+    upload(app, a_wfdb_upload())
+    name = "Conduction" if "Conduction" in PRESETS else list(PRESETS)[-1]
+    app.selectbox(key="preset").set_value(name).run()
+    assert not app.exception
+    assert rank_rows(app) == len(PRESETS[name])
+
+
+def test_corrupt_upload_shows_a_clear_message_and_the_next_upload_works(app):
+    upload(app, [("broken.dat", b"\x00\x01garbage" * 10)])
+    msgs = errors(app)
+    assert len(msgs) == 1 and "broken.dat" in msgs[0] and "could not be opened" in msgs[0]
+    assert ".hea" in msgs[0]           # says what is needed
+    upload(app, a_wfdb_upload())
+    assert not errors(app)
+    assert rank_rows(app) > 0
+
+
+@pytest.mark.parametrize("files,expect", [
+    ([("empty.csv", b"")], "empty"),
+    ([("rec.hea", b"rec 12 500 5000\nrec.dat 16 200 16 0 0 0 0 I\n")], "rec"),
+    ([("noise.npy", b"not a numpy file at all")], "noise.npy"),
+    ([("bad.zip", b"PK\x03\x04 truncated zip")], "bad.zip"),
+    ([("table.csv", b"foo,bar\n1,2\n3,4\n")], "table.csv"),
+    ([("picture.png", b"\x89PNG\r\n\x1a\n" + b"0" * 100)], "picture.png"),
+])
+def test_bad_inputs_give_a_message_not_a_crash(app, files, expect):
+    upload(app, files)
+    msgs = errors(app)
+    assert msgs, "a bad upload must show a message"
+    assert expect.lower() in " ".join(msgs).lower()
+    assert "Traceback" not in " ".join(msgs)
+
+
+def test_several_ecgs_at_once_grouped_by_record_name_and_batch_csv(app):
+    files = [("synthetic.csv", synthetic_csv())]
+    ludb = ludb_dir()
+    if ludb is not None:
+        for rec in ("2", "3"):
+            files += [(f"{rec}.dat", (ludb / f"{rec}.dat").read_bytes()), (f"{rec}.hea", (ludb / f"{rec}.hea").read_bytes())]
+    upload(app, files)
+    assert not errors(app), errors(app)
+    expected = 1 + (2 if ludb is not None else 0)
+    assert len(app.session_state["records"]) == expected
+    app.radio(key="page").set_value("Batch").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert len(table) == expected
+    assert {"top 1", "cos 1", "p 1", "HR (bpm)"} <= set(table.columns)
+    assert "download" in str(app.get("download_button")[0].proto).lower() or app.get("download_button")
+
+
+def test_retrieval_list_and_free_text_search(app):
+    upload(app, a_wfdb_upload())
+    app.slider(key="k_hits").set_value(8).run()
+    assert hit_rows(app) == 8
+    app.text_input(key="corpus_query").input("left ventricular hypertrophy").run()
+    assert not app.exception
+    assert hit_rows(app, "text") == 8
+    html = markdown_html(app)
+    source = "ludb" if ludb_dir() is not None else "demo"
+    assert f'<span class="db">{source}</span>' in html
+    if ludb_dir() is None:
+        assert any(r.split(".")[0] in html for r in FALLBACK_REPORTS)
+
+
+def test_why_overlay_puts_saliency_on_the_tracing(app):
+    upload(app, a_wfdb_upload())
+    app.text_area(key="prompts_text").input("sinus rhythm\natrial fibrillation\nST elevation").run()
+    app.selectbox(key="why_prompt").set_value("ST elevation")
+    app.toggle(key="why_overlay").set_value(True).run()
+    assert not app.exception, app.exception
+    assert not errors(app), errors(app)
+    charts = app.get("plotly_chart")
+    specs = [json.loads(c.proto.spec) for c in charts]
+    paper = specs[0]
+    assert sum(t.get("type") == "heatmap" for t in paper["data"]) == 4      # 3 rows + rhythm strip
+    assert len(charts) >= 3                                               # + lead and second occlusion bars
+    assert "Cosine to “ST elevation”" in " ".join(str(c.value) for c in app.caption)
+
+
+def test_demo_is_labelled_synthetic_and_missing_leads_are_shown_absent(app):
+    from dashboard.demo import DEMOS
+    title = next(t for t in DEMOS if "limb leads only" in t)
+    app.selectbox(key="demo_choice").set_value(title)
+    app.button(key="demo_open").click().run()
+    assert not app.exception
+    html = markdown_html(app)
+    assert "SYNTHETIC" in html and "6 of 12 leads recorded" in html
+    assert html.count('lead-chip off') == 6
+    paper = json.loads(app.get("plotly_chart")[0].proto.spec)
+    labels = [a["text"] for a in paper["layout"]["annotations"]]
+    assert sum("not recorded" in t for t in labels) == 6
+
+
+def test_layout_gain_and_speed_controls(app):
+    upload(app, a_wfdb_upload())
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    h_3x4 = spec["layout"]["yaxis"]["range"][1]
+    app.radio(key="layout").set_value("12×1").run()
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    labels = [a["text"] for a in spec["layout"]["annotations"] if a["text"].startswith("<b>")]
+    assert len(labels) == 12 and spec["layout"]["yaxis"]["range"][1] != h_3x4
+    app.radio(key="gain").set_value(20)
+    app.radio(key="speed").set_value(50).run()
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert "50 mm/s" in " ".join(a["text"] for a in spec["layout"]["annotations"])
+    assert "20 mm/mV" in " ".join(a["text"] for a in spec["layout"]["annotations"])
+
+
+def test_model_card_page_says_research_use(app):
+    app.radio(key="page").set_value("Model card").run()
+    assert not app.exception
+    html = markdown_html(app)
+    assert "Research use only" in html and "Not a medical device" in html
+    assert "Test checkpoint" in html
+
+
+def test_physionet_offline_gives_a_clear_message(app):
+    app.text_input(key="pn_db").input("ludb/1.0.1/data")
+    app.text_input(key="pn_record").input("1")
+    app.button(key="pn_open").click().run(timeout=90)
+    assert not app.exception
+    if app.session_state["records"]:          # online: the record opened
+        return
+    msg = " ".join(errors(app))
+    assert "PhysioNet" in msg
+
+
+def test_missing_weights_show_a_clear_page_and_tracing_still_works(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.setenv("METS_WEIGHTS", str(tmp_path / "nowhere"))
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.run(timeout=FIRST_RUN_TIMEOUT)
+    assert not at.exception
+    assert any("Model unavailable" in e and "METS_WEIGHTS" in e for e in errors(at))
+    upload(at, a_wfdb_upload())
+    assert len(at.get("plotly_chart")) == 1 and "Heart rate" in markdown_html(at)
+    assert rank_rows(at) == 0
+
+
+def test_corrupt_weights_are_reported_not_crashed(tmp_path, monkeypatch, weights):
+    from streamlit.testing.v1 import AppTest
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text((weights / "config.json").read_text())
+    data = (weights / "model.safetensors").read_bytes()
+    (bad / "model.safetensors").write_bytes(data[: len(data) // 3])
+    monkeypatch.setenv("METS_WEIGHTS", str(bad))
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.run(timeout=FIRST_RUN_TIMEOUT)
+    assert not at.exception
+    assert any("could not be loaded" in e for e in errors(at))
+
+
+def test_zip_upload_and_grouping_helpers():
+    from dashboard.loading import group_uploads
+    groups = group_uploads([("a.hea", b"1"), ("b.csv", b"2"), ("a.dat", b"3"), ("c.dat", b"4"), ("b.csv", b"5")])
+    names = [name for name, _ in groups]
+    assert names[0] == "a" and [n for n, _ in groups[0][1]] == ["a.hea", "a.dat"]
+    assert "b.csv" in names and "c.dat" in names and len(groups) == 4
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("x.csv", synthetic_csv(seconds=4))
+    from dashboard.loading import read_uploads
+    result = read_uploads([("x.zip", buf.getvalue())])
+    assert not result.errors and result.ecgs[0].n_samples == 1000
+
+
+def test_resolve_source_finds_corpus_records(tmp_path):
+    from dashboard.loading import resolve_source
+    (tmp_path / "ludb" / "data").mkdir(parents=True)
+    (tmp_path / "ludb" / "data" / "7.hea").write_text("7 1 500 10\n")
+    (tmp_path / "ptbxl" / "records500" / "06000").mkdir(parents=True)
+    (tmp_path / "ptbxl" / "records500" / "06000" / "06000_hr.hea").write_text("x\n")
+    assert resolve_source(tmp_path, "ludb/data/7") == (tmp_path / "ludb" / "data" / "7.hea", 0.0)
+    assert resolve_source(tmp_path, "ludb/7:2.5")[1] == 2.5
+    assert resolve_source(tmp_path, "ptbxl/6000")[0].name == "06000_hr.hea"
+    assert resolve_source(tmp_path, "mitdb/100") is None
+    assert resolve_source(tmp_path, "../../etc/passwd") is None
+    assert resolve_source(None, "ludb/7") is None
+
+
+def test_parse_prompts():
+    from dashboard.views import MAX_PROMPTS, parse_prompts
+    prompts, warnings = parse_prompts("  sinus   rhythm \n\nSinus rhythm\natrial fibrillation\n")
+    assert prompts == ["sinus rhythm", "atrial fibrillation"] and not warnings
+    prompts, warnings = parse_prompts("\n".join(f"p{i}" for i in range(MAX_PROMPTS + 5)))
+    assert len(prompts) == MAX_PROMPTS and warnings
+    assert np.isclose(len(parse_prompts("x" * 1000)[0][0]), 200)
