@@ -12,7 +12,8 @@
 * DICOM 12-lead ECG waveform files (pydicom).
 
 Every failure is an ``ECGReadError`` (a ``ValueError``) whose message says what was wrong and what is
-accepted; errors of wfdb, numpy, pandas and pydicom on bad input are wrapped, never leaked.
+accepted; errors of wfdb, zipfile, numpy and pydicom on bad input are wrapped, never leaked. Nothing read
+is logged (pydicom's value-quoting validation warnings are switched off while an upload is decoded).
 
 Rules the readers apply (so that nothing is guessed silently):
 
@@ -33,8 +34,15 @@ Rules the readers apply (so that nothing is guessed silently):
   than ``MAX_MISSING_FRACTION`` of its samples missing, is treated as absent (masked); shorter gaps are
   filled by linear interpolation and counted in ``metadata["interpolated_samples"]``. If no lead is
   left the input is refused.
+* Amplitudes: after unit conversion no value may exceed ``MAX_ABS_MV`` (a wrong gain or unit, not an ECG).
 * Lead names are mapped by ``mets_core.ecg.LEAD_ALIASES``; non-standard leads (Frank X/Y/Z, QTDB's
-  ``ECG1``/``D4``/``V1-V2``) are dropped. ``lead_names=`` renames the recorded channels in order.
+  ``ECG1``/``D4``/``V1-V2``) are dropped. ``lead_names=`` renames the recorded channels in order. A
+  WFDB signal file named by the header but absent is refused if it holds a standard lead, and skipped
+  (``metadata["missing_signal_files"]``) if it holds only non-standard ones (PTB's ``.xyz`` Frank leads).
+  DICOM channels that are not voltages (respiration, pressure) are left out.
+* Metadata: ``source_format``, ``record_name``, ``files``, ``units``, ``comments`` (WFDB header comments),
+  ``lead_sources``/``dropped_leads`` (from ``ECG.from_leads``) and the notes above. No patient identifiers
+  are copied from DICOM files.
 * NumPy arrays without lead names are accepted only with exactly twelve leads, taken in the standard
   order I II III aVR aVL aVF V1-V6 (the convention of PTB-XL and the PhysioNet Challenges).
 """
@@ -875,6 +883,10 @@ def _csv_rate(fs: float | None, comments: list[str], time: np.ndarray | None, fi
     for src, other in others:
         if abs(other - rate) > 0.01 * rate:
             raise ECGReadError(f"{where}: {first} says {rate:g} Hz but {src} says {other:g} Hz; make them agree")
+    if first == "the time column" and rate < MIN_FS <= rate * 1000 <= MAX_FS:
+        raise ECGReadError(f"{where}: the time column gives {rate:g} Hz if it is in seconds, outside the "
+                           f"accepted {MIN_FS:g} Hz to {MAX_FS:g} Hz; if it is in milliseconds, name it "
+                           f"'time_ms' or 'ms'")
     _check_fs(rate, f"{where} ({first})")
     return rate
 

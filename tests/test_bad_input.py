@@ -223,6 +223,8 @@ def test_csv_time_column_problems():
     _raises(backwards, "must increase", name="b.csv")
     too_slow = b"time,I\n" + b"".join(f"{i * 0.1},0.1\n".encode() for i in range(50))
     _raises(too_slow, "10 Hz", "50 Hz to 10000 Hz", name="s.csv")
+    in_ms = b"time,I\n" + b"".join(f"{i * 2},0.1\n".encode() for i in range(50))
+    _raises(in_ms, "0.5 Hz if it is in seconds", "time_ms", name="ms.csv")
 
 
 def test_csv_ragged_rows():
