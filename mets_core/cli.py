@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "mets_core.training.commands",  # train, evaluate
     "mets_core.download",          # download (PhysioNet databases)
     "mets_core.corpus.commands",    # corpus build
+    "mets_core.ptbxl.commands",    # ptbxl translate-report/text-check; train --recipe, evaluate --protocol
 ]
 
 
