@@ -508,3 +508,28 @@ def test_zip_with_folder_entries(data_dir):
             zf.writestr(f"upload/record/{name}", data)
         zf.writestr("__MACOSX/upload/._data_101_6.hea", b"\0\5\x16\7")
     _same(read_ecg(buf.getvalue()), read_ecg(data_dir / "cpsc2021" / "data_101_6"))
+
+
+def test_concurrent_uploads_do_not_mix(data_dir):
+    """Dashboard sessions read uploads in parallel threads; each read sees only its own files, and no
+    upload stays in memory after its read, whether it succeeded or failed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mets_core.readers import _UploadFileSystem
+
+    records = ["ludb/data/1", "mitdb/203", "cpsc2021/data_101_6", "challenge2021/HR06001"]
+    expected = {r: read_ecg(data_dir / r) for r in records}
+    uploads = {r: record_files(data_dir / r) for r in records}
+
+    def read(record):
+        if record == "broken":
+            with pytest.raises(ECGReadError):
+                read_ecg([(n, d[:100]) for n, d in uploads["ludb/data/1"]])
+            return None
+        return record, read_ecg(uploads[record])
+
+    with ThreadPoolExecutor(4) as pool:
+        for result in pool.map(read, (records + ["broken"]) * 3):
+            if result:
+                _same(result[1], expected[result[0]])
+    assert _UploadFileSystem._bundles == {}
