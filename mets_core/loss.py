@@ -2,10 +2,16 @@
 
 Pair i (ECG i, report i) is the positive; every other report in the batch is a negative for ECG i and vice
 versa. Machine-written reports repeat a lot ("sinus rhythm. normal ecg" is a large share of PTB-XL), so a
-batch often holds the same text twice; with plain targets the model is then pushed to tell identical texts
-apart, which it cannot. Pass `text_ids` (equal id = identical text, e.g. from `text_group_ids`) to treat all
-pairs with an identical text as positives: the target of row i is spread uniformly over the columns whose
-text equals text i. With all ids distinct this is exactly the plain loss. Default off.
+batch often holds the same report twice. `text_ids` (equal id = same report, e.g. from `text_group_ids`)
+makes all pairs sharing a report positives: the target of row i is spread uniformly over the columns with
+the same id. Default off; with all ids distinct it is exactly the plain loss.
+
+What it does and does not change (checked in tests/test_loss.py): when duplicate reports get *identical*
+embeddings (a frozen, deterministic text encoder and one template), their logit columns are equal and
+cross-entropy is linear in its target, so the soft-target loss equals the plain loss, value and gradient:
+the plain loss does not push identical texts apart, it only has a floor of log(copies). Soft targets matter
+when the same report is embedded differently within a batch (sampled templates, text augmentation,
+dropout in a trainable text tower): the plain loss would then push the two versions apart.
 """
 from __future__ import annotations
 

@@ -1,0 +1,289 @@
+import numpy as np
+import pytest
+import torch
+
+import mets_core
+from mets_core.checkpoint import CheckpointError
+from mets_core.ecg import ECG, STANDARD_LEADS
+from mets_core.index import Hit, ReportIndex, ReportIndexError
+from mets_core.mets import METS, Match
+from mets_core.preprocess import preprocess, to_model_input
+from mets_core.prompts import PRESETS, apply_templates, clean_phrase, default_templates, format_report, load_prompts
+from mets_core.text import DEFAULT_TEXT_MODEL, TextEncoder, TextModelError, resolve_text_model
+
+from ludb_pairs import shared_data_dir, ludb_ecg, wfdb_ecg
+
+PROMPTS = ["sinus rhythm", "atrial fibrillation", "left ventricular hypertrophy", "right bundle branch block",
+           "inferior myocardial infarction"]
+
+
+@pytest.fixture(scope="module")
+def text_encoder():
+    return TextEncoder()
+
+
+@pytest.fixture(scope="module")
+def model(text_encoder):
+    return METS.random_init(seed=0, text_encoder=text_encoder)
+
+
+@pytest.fixture(scope="module")
+def small(text_encoder):
+    return METS.random_init({"model": {"width": 16}}, seed=0, text_encoder=text_encoder)
+
+
+def synthetic_ecg(seconds=10.0, fs=500.0, leads=STANDARD_LEADS, seed=0) -> ECG:
+    """A crude beating waveform (spikes every 0.8 s + noise), enough to exercise the pipeline."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    beat = np.exp(-((t % 0.8) - 0.3) ** 2 / (2 * 0.01 ** 2))
+    x = np.stack([beat * (1 + 0.1 * k) + 0.05 * rng.standard_normal(n) for k in range(len(leads))])
+    return ECG.from_leads(x, list(leads), fs)
+
+
+def unit_rows(a):
+    return np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------------ text
+
+def test_default_text_model_resolves_to_the_bundled_offline_copy():
+    name, source, local = resolve_text_model(None)
+    assert name == DEFAULT_TEXT_MODEL
+    assert local and source.endswith("model")
+    assert resolve_text_model(DEFAULT_TEXT_MODEL) == (name, source, local)
+
+
+def test_a_folder_without_a_model_is_a_clear_error(tmp_path):
+    with pytest.raises(TextModelError, match="could not load text model"):
+        TextEncoder(tmp_path)
+
+
+def test_text_encoder_mean_pooling_and_caches(text_encoder, tmp_path, monkeypatch):
+    a = text_encoder.encode(["sinus rhythm", "atrial fibrillation", "sinus rhythm"])
+    assert a.shape == (3, 384) and a.dtype == np.float32
+    assert np.array_equal(a[0], a[2]) and not np.allclose(a[0], a[1])
+    # mean pooling computed by hand for one text
+    tok = text_encoder.tokenizer(["atrial fibrillation"], return_tensors="pt")
+    with torch.no_grad():
+        hidden = text_encoder.model(**tok).last_hidden_state[0]
+    assert np.allclose(a[1], hidden.mean(0).numpy(), atol=1e-5)
+    # padding in a batch does not change a text's embedding
+    b = text_encoder._encode_uncached(["atrial fibrillation", "a much longer sentence about the ECG"], 8)
+    assert np.allclose(b[0], a[1], atol=1e-5)
+    # on-disk cache: a second encoder reads the corpus back without running the transformer
+    corpus = ["normal ECG", "sinus bradycardia", "left axis deviation"]
+    first = text_encoder.encode_cached(corpus, tmp_path)
+    assert len(list(tmp_path.glob("text-*.safetensors"))) == 1
+    other = TextEncoder()
+    monkeypatch.setattr(other, "_encode_uncached", lambda *a, **k: pytest.fail("cache miss"))
+    assert np.array_equal(other.encode_cached(corpus[::-1], tmp_path), first[::-1])
+
+
+# --------------------------------------------------------------------------------------------- prompts
+
+def test_prompts_are_data_with_the_paper_templates():
+    p = load_prompts()
+    assert p["pretraining"] == "The report of the ECG is that {text}"
+    assert p["zero_shot"]["diagnostic"] == "The ECG of {label}, a type of diagnostic."
+    assert p["zero_shot"]["form"] == "The ECG of {label}, a type of form."
+    assert "The ECG of atrial fibrillation, a type of diagnostic." in apply_templates("atrial fibrillation.")
+    assert set(PRESETS) >= {"Rhythm", "Conduction", "Ischemia / infarction", "Hypertrophy", "Ectopy"}
+    assert all(PRESETS.values())
+    assert apply_templates("{0} odd {label}")[0] == "{0} odd {label}"    # user braces stay literal
+    assert format_report("sinus rhythm.") == "The report of the ECG is that sinus rhythm."
+    with pytest.raises(ValueError, match="some text"):
+        clean_phrase("  . ")
+    with pytest.raises(ValueError, match="unknown prompt kind"):
+        apply_templates("x", kind="astrology")
+
+
+# ------------------------------------------------------------------------------------------- embedding
+
+def test_embeddings_are_normalised_and_in_one_space(model):
+    ecg = synthetic_ecg()
+    e = model.embed_ecg(ecg)
+    t = model.embed_text(["sinus rhythm", "atrial fibrillation"])
+    assert e.shape == (1, 128) and t.shape == (2, 128) and e.dtype == np.float32
+    assert unit_rows(e) and unit_rows(t)
+    assert model.embed_ecg([ecg, synthetic_ecg(seed=1), ecg]).shape == (3, 128)
+    with pytest.raises(TypeError):
+        model.embed_text("sinus rhythm")
+    with pytest.raises(TypeError, match="read_ecg"):
+        model.embed_ecg(np.zeros((12, 5000)))
+
+
+def test_prompt_embedding_is_the_normalised_mean_of_its_templates(model):
+    p = model.embed_prompts(["atrial fibrillation"])[0]
+    sentences = apply_templates("atrial fibrillation", "diagnostic", model.templates)
+    assert len(sentences) >= 3
+    mean = model.embed_text(sentences).mean(0)
+    assert np.allclose(p, mean / np.linalg.norm(mean), atol=1e-5)
+    assert not np.allclose(p, model.embed_prompts(["atrial fibrillation"], kind="rhythm")[0])
+
+
+def test_rank_sorted_with_probabilities_at_the_model_temperature(model):
+    ecg = synthetic_ecg()
+    ranked = model.rank(ecg, PROMPTS)
+    assert [type(m) for m in ranked] == [Match] * 5
+    assert sorted(m.prompt for m in ranked) == sorted(PROMPTS)
+    sims = [m.similarity for m in ranked]
+    assert sims == sorted(sims, reverse=True)
+    assert sum(m.probability for m in ranked) == pytest.approx(1.0, abs=1e-9)
+    # recomputed independently from the public embeddings
+    cos = model.embed_prompts(PROMPTS) @ model.embed_ecg(ecg)[0]
+    logits = cos / 0.07                                   # untrained: temperature still at its init
+    expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    by_prompt = {m.prompt: m for m in ranked}
+    for prompt, c, p in zip(PROMPTS, cos, expected):
+        assert by_prompt[prompt].similarity == pytest.approx(float(c), abs=1e-5)
+        assert by_prompt[prompt].probability == pytest.approx(float(p), abs=1e-5)
+    with pytest.raises(ValueError, match="at least one prompt"):
+        model.rank(ecg, [])
+
+
+def test_reranking_reuses_the_ecg_embedding(model, monkeypatch):
+    ecg = synthetic_ecg(seed=7)
+    model.rank(ecg, PROMPTS[:2])
+    monkeypatch.setattr("mets_core.mets.preprocess", lambda *a, **k: pytest.fail("ECG embedded twice"))
+    model.rank(ecg, PROMPTS[2:] + ["a brand new prompt"])
+
+
+def test_caches_follow_the_weights(text_encoder):
+    m = METS.random_init({"model": {"width": 8}}, seed=0, text_encoder=text_encoder)
+    ecg = synthetic_ecg()
+    e0, p0 = m.embed_ecg(ecg), m.embed_prompts(["sinus rhythm"])
+    with torch.no_grad():
+        m.model.ecg_proj.weight.mul_(-1.0)
+        m.model.ecg_proj.bias.mul_(-1.0)
+        m.model.text_proj.bias.add_(1.0)
+    assert np.allclose(m.embed_ecg(ecg), -e0, atol=1e-5)          # not the stale cached vector
+    assert not np.allclose(m.embed_prompts(["sinus rhythm"]), p0)
+
+
+def test_eleven_lead_one_lead_and_two_lead_ecgs_embed(small):
+    full = synthetic_ecg()
+    eleven = ECG.from_leads(full.signal[:11], list(STANDARD_LEADS[:11]), full.fs)
+    one = ECG.from_leads(full.signal[:1], ["I"], full.fs)
+    two = ECG.from_leads(full.signal[[1, 10]], ["MLII", "V5"], full.fs)
+    e = small.embed_ecg([full, eleven, one, two])
+    assert e.shape == (4, 128) and np.isfinite(e).all() and unit_rows(e)
+    assert not np.allclose(e[0], e[2])   # the missing leads are masked, not filled in
+
+
+def test_thirty_minute_record_embeds_as_mean_of_sliding_windows(small):
+    ecg = synthetic_ecg(seconds=1800.0, fs=360.0, leads=["MLII", "V1"])
+    e = small.embed_ecg(ecg)[0]
+    x, mask, owner = to_model_input(ecg, small.preprocess_cfg)
+    assert len(x) == 359 and (owner == 0).all()
+    with torch.no_grad():
+        z = small.model.eval().encode_ecg(torch.from_numpy(x), torch.from_numpy(mask))
+        z = torch.nn.functional.normalize(z, dim=-1).mean(0)
+    assert np.allclose(e, (z / z.norm()).numpy(), atol=1e-5)
+
+
+def test_save_and_load_reproduce_embeddings_exactly(model, text_encoder, tmp_path):
+    ecg = synthetic_ecg(seed=3)
+    model.save_pretrained(tmp_path / "m", training={"note": "random init"})
+    loaded = METS.from_pretrained(tmp_path / "m", text_encoder=text_encoder)
+    assert np.array_equal(loaded.embed_ecg(ecg), model.embed_ecg(ecg))
+    assert np.array_equal(loaded.embed_text(["sinus rhythm"]), model.embed_text(["sinus rhythm"]))
+    assert [m.prompt for m in loaded.rank(ecg, PROMPTS)] == [m.prompt for m in model.rank(ecg, PROMPTS)]
+    assert loaded.config()["training"] == {"note": "random init"}
+    assert loaded.text_model == DEFAULT_TEXT_MODEL and loaded.weights_sha256 == model.weights_sha256
+
+
+def test_save_and_load_without_a_shared_text_encoder(tmp_path):
+    m = METS.random_init({"model": {"width": 8}}, seed=2)
+    m.save_pretrained(tmp_path / "m")
+    loaded = METS.from_pretrained(str(tmp_path / "m"))
+    assert np.array_equal(loaded.embed_text(["normal ECG"]), m.embed_text(["normal ECG"]))
+
+
+def test_default_weights_missing_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("METS_WEIGHTS", str(tmp_path / "not_trained_yet"))
+    with pytest.raises(CheckpointError, match="no default METS weights"):
+        METS.from_pretrained()
+    assert mets_core.METS is METS and mets_core.Match is Match and mets_core.ReportIndex is ReportIndex
+
+
+def test_text_dim_mismatch_is_a_clear_error(text_encoder):
+    with pytest.raises(CheckpointError, match="384-d embeddings"):
+        METS.random_init({"model": {"width": 8, "text_dim": 768}}, text_encoder=text_encoder)
+
+
+# -------------------------------------------------------------------------------------------- saliency
+
+def test_saliency_shapes_and_consistency(small):
+    ecg = ECG.from_leads(synthetic_ecg().signal[[0, 1, 6]], ["I", "II", "V1"], 500.0)
+    s = small.saliency(ecg, "atrial fibrillation")
+    assert s.gradient_x_input.shape == (12, 1000) and s.fs == 100.0
+    assert not s.gradient_x_input[~s.lead_mask].any() and s.gradient_x_input[s.lead_mask].any()
+    assert s.similarity == pytest.approx(next(m.similarity for m in small.rank(ecg, ["atrial fibrillation"])),
+                                         abs=1e-5)
+    assert np.isnan(s.lead_occlusion[~s.lead_mask]).all() and np.isfinite(s.lead_occlusion[s.lead_mask]).all()
+    assert s.segment_occlusion.shape == (10,) and s.segment_s == 1.0
+    # occluding lead I = the same ECG with lead I zeroed, computed independently
+    pp = preprocess(ecg, small.preprocess_cfg)
+    x = torch.from_numpy(pp.signal.copy())[None]
+    x[0, 0] = 0
+    with torch.no_grad():
+        z = torch.nn.functional.normalize(small.model.eval().encode_ecg(x, torch.from_numpy(pp.lead_mask)[None]), dim=-1)
+    p = small.embed_prompts(["atrial fibrillation"])[0]
+    assert s.lead_occlusion[0] == pytest.approx(s.similarity - float(z[0].numpy() @ p), abs=1e-5)
+
+
+# ----------------------------------------------------------------------------------------------- index
+
+def test_index_build_search_save_load(model, tmp_path):
+    reports = ["sinus rhythm. normal ecg.", "atrial fibrillation with rapid ventricular response",
+               "left bundle branch block", "sinus bradycardia, left ventricular hypertrophy"]
+    index = ReportIndex.build(model, reports, ["a", "b", "c", "d"])
+    hits = index.search("left bundle branch block", k=2)
+    assert hits[0] == Hit("left bundle branch block", pytest.approx(1.0, abs=1e-5), "c")
+    assert len(hits) == 2 and hits[0].similarity >= hits[1].similarity
+    ecg_hits = index.search(model, synthetic_ecg(), 10)                 # the other calling form
+    assert len(ecg_hits) == 4 and [h.similarity for h in ecg_hits] == sorted((h.similarity for h in ecg_hits), reverse=True)
+    index.save(tmp_path / "idx")
+    loaded = ReportIndex.load(tmp_path / "idx", model=model)
+    assert loaded.reports == reports and loaded.source_ids == ["a", "b", "c", "d"]
+    assert np.allclose(loaded.embeddings, index.embeddings, atol=1e-3)      # float16 on disk
+    assert [h.source_id for h in loaded.search(synthetic_ecg(), k=4)] == [h.source_id for h in ecg_hits]
+
+
+def test_index_refuses_a_model_with_other_weights(model, text_encoder, tmp_path):
+    model.save_pretrained(tmp_path / "m")
+    index = ReportIndex.build(model, ["normal ecg"])
+    index.save(tmp_path / "idx")
+    other = METS.random_init(seed=1, text_encoder=text_encoder)
+    other.save_pretrained(tmp_path / "other")
+    with pytest.raises(ReportIndexError, match="rebuild the index"):
+        ReportIndex.load(tmp_path / "idx", model=other)
+    with pytest.raises(ReportIndexError, match="not a report index"):
+        ReportIndex.load(tmp_path / "nothing")
+
+
+def test_top_k_of_50000_matches_a_full_sort():
+    rng = np.random.default_rng(0)
+    emb = rng.standard_normal((50_000, 128)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    index = ReportIndex([f"r{i}" for i in range(50_000)], emb)
+    q = emb[123] + 0.1 * rng.standard_normal(128).astype(np.float32)
+    q /= np.linalg.norm(q)
+    hits = index.search_embedding(q, k=10)
+    assert [h.report for h in hits] == [f"r{i}" for i in np.argsort(-(emb @ q))[:10]]
+    assert hits[0].report == "r123"
+
+
+# --------------------------------------------------------------------------------------- real records
+
+def test_real_records_of_every_lead_layout_embed(small):
+    d = shared_data_dir()
+    ecgs = [ludb_ecg(1), wfdb_ecg(d / "ptbdb" / "patient200_s0405_re"),   # 12 leads at 500 Hz / 1 kHz
+            wfdb_ecg(sorted((d / "cinc2017").glob("*.hea"))[0].with_suffix("")),  # 1 lead, 300 Hz
+            wfdb_ecg(d / "mitdb" / "101")]                                  # 2 leads, 360 Hz, 30 min
+    e = small.embed_ecg(ecgs)
+    assert e.shape == (4, 128) and np.isfinite(e).all() and unit_rows(e)
+    ranked = small.rank(ecgs[0], PROMPTS)
+    assert len(ranked) == 5 and sum(m.probability for m in ranked) == pytest.approx(1.0)
