@@ -1,0 +1,113 @@
+"""Start the real dashboard (`streamlit run dashboard/app.py`) on 127.0.0.1 and drive Debian chromium.
+
+Shared by tests/test_e2e_browser.py and benchmarks/dashboard.py. Never runs `playwright install`: the
+browser is /usr/bin/chromium.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+UPLOAD_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
+PROMPTS_BOX = 'textarea[aria-label^="Prompts, one per line"]'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(weights: Path, data_dir: str | None = None, timeout_s: float = 120.0):
+    """Yields (url, seconds until the server answered its health check)."""
+    port = free_port()
+    env = dict(os.environ, METS_WEIGHTS=str(weights), PYTHONUNBUFFERED="1")
+    if data_dir:
+        env["METS_DATA_DIR"] = data_dir
+    else:
+        env.pop("METS_DATA_DIR", None)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"),
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{out[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.perf_counter() - t0 > timeout_s:
+                raise RuntimeError(f"streamlit did not answer on {url} within {timeout_s:.0f} s")
+            time.sleep(0.2)
+        yield url, time.perf_counter() - t0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)     # the group we started (start_new_session), nothing else
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+@contextlib.contextmanager
+def browser(width: int = 1500, height: int = 1100):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = b.new_page(viewport={"width": width, "height": height})
+            yield page
+        finally:
+            b.close()
+
+
+def upload_files(page, paths_or_payloads) -> None:
+    """Drop files on the (current) uploader. Items: paths, or dicts {name, mimeType, buffer}."""
+    page.locator(UPLOAD_INPUT).first.set_input_files(paths_or_payloads)
+
+
+def set_prompts(page, prompts: list[str]) -> None:
+    box = page.locator(PROMPTS_BOX).first
+    box.fill("\n".join(prompts))
+    box.press("Control+Enter")
+
+
+def rank_count(page) -> int:
+    return page.locator(".rank-row").count()
+
+
+def full_screenshot(page, path: Path) -> None:
+    """Streamlit scrolls inside its main block: grow the viewport to the content, then shoot."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], section.main, "
+        "[data-testid=\"stAppViewContainer\"]')].map(e => e.scrollHeight), document.body.scrollHeight)")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(6000, max(size["height"], int(height) + 40))})
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)

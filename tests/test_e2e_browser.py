@@ -1,0 +1,133 @@
+"""End to end in a real browser: `streamlit run dashboard/app.py` on 127.0.0.1, driven by Debian chromium
+through Python playwright (never `playwright install`).
+
+Upload a WFDB pair (.hea + .dat of LUDB record 1 from METS_DATA_DIR; a synthetic CSV when that is unset),
+see the ranking for the default preset, type three prompts and see exactly three ranked rows, see the
+retrieval list with its default five rows, turn on the saliency overlay, upload a corrupt file and see
+the error, then upload another ECG and see it read and ranked. Screenshots go to artifacts/e2e/.
+
+The app runs on a random-init checkpoint + index made by the test (until the trained weights land);
+scores are meaningless, the plumbing is real.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv
+from e2e_server import (CHROMIUM, browser, full_screenshot, rank_count, set_prompts, streamlit_server,
+                        upload_files)
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "e2e"
+WAIT_MS = 120_000
+
+
+def _skip_reason() -> str | None:
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} is missing: install Debian chromium (apt-get install chromium); never `playwright install`"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed (pip install -e '.[test]')"
+    return None
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    weights = make_test_weights(tmp_path_factory.mktemp("e2e_weights"))
+    with streamlit_server(weights, data_dir=os.environ.get("METS_DATA_DIR")) as (url, _):
+        yield url
+
+
+def _wait_rows(page, selector: str, n: int) -> None:
+    page.wait_for_function(
+        "([sel, n]) => document.querySelectorAll(sel).length === n "
+        "&& !document.querySelector('[data-stale=\"true\"] ' + sel)", arg=[selector, n], timeout=WAIT_MS)
+
+
+def _wait_idle(page) -> None:
+    """Until Streamlit has finished the current script run (the status widget disappears)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT_MS)
+
+
+def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tmp_path):
+    from mets_core.prompts import PRESETS
+
+    ludb = ludb_dir()
+    if ludb is not None:
+        first = [str(ludb / "1.hea"), str(ludb / "1.dat")]
+        first_title, second_title = "1", "synthetic"
+    else:
+        first = [{"name": "synthetic.csv", "mimeType": "text/csv", "buffer": synthetic_csv()}]
+        first_title, second_title = "synthetic", "second"
+    second = [{"name": f"{second_title}.csv", "mimeType": "text/csv", "buffer": synthetic_csv(seconds=8)}]
+
+    with browser() as page:
+        page.goto(server)
+        page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
+        full_screenshot(page, ARTIFACTS / "0_start.png")
+
+        # 1. a WFDB pair (or CSV): tracing, measurements, ranking of the default preset, retrieval
+        upload_files(page, first)
+        _wait_rows(page, ".rank-row", len(PRESETS["Rhythm"]))
+        _wait_idle(page)
+        assert page.locator(".rec-title").first.inner_text().startswith(first_title)
+        assert "Hz" in page.locator(".rec-meta").first.inner_text()
+        assert page.locator(".js-plotly-plot").count() >= 1
+        assert page.get_by_text("Scores are similarities, not diagnoses").count() >= 1
+
+        # 2. three prompts typed by the user -> exactly three ranked rows; retrieval list of five
+        prompts = ["atrial fibrillation", "sinus rhythm", "left ventricular hypertrophy"]
+        set_prompts(page, prompts)
+        _wait_rows(page, ".rank-row", 3)
+        _wait_idle(page)
+        shown = [page.locator(".rank-row .rank-prompt").nth(i).inner_text() for i in range(3)]
+        assert sorted(shown) == sorted(prompts)
+        _wait_rows(page, '.hit-row[data-kind="ecg"]', 5)
+        full_screenshot(page, ARTIFACTS / "1_paper_ranking_retrieval.png")
+
+        # 3. why: saliency overlay for the top prompt
+        page.get_by_text("Show on the tracing (saliency overlay)").click()
+        page.get_by_text("Orange shading").wait_for(timeout=WAIT_MS)
+        _wait_idle(page)
+        assert page.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image").count() >= 1 \
+            or page.locator(".js-plotly-plot").first.evaluate(
+                "el => el.data.filter(t => t.type === 'heatmap').length") >= 1
+        full_screenshot(page, ARTIFACTS / "2_saliency.png")
+
+        # 4. a corrupt upload: a clear message, the page keeps working
+        upload_files(page, [{"name": "corrupt.dat", "mimeType": "application/octet-stream",
+                             "buffer": b"\x00\xffnot an ECG" * 50}])
+        page.get_by_text("could not be opened").wait_for(timeout=WAIT_MS)
+        _wait_idle(page)
+        alert = page.locator('[data-testid="stAlert"]').filter(has_text="corrupt.dat").first.inner_text()
+        assert ".hea" in alert
+        assert "Traceback" not in page.content()
+        full_screenshot(page, ARTIFACTS / "3_corrupt_upload.png")
+
+        # 5. the next upload still works (and the typed prompts are kept)
+        upload_files(page, second)
+        page.wait_for_function(
+            "t => [...document.querySelectorAll('.rec-title')].some(e => e.innerText.startsWith(t))",
+            arg=second_title, timeout=WAIT_MS)
+        _wait_rows(page, ".rank-row", 3)
+        _wait_idle(page)
+        assert page.locator('[data-testid="stAlert"]').filter(has_text="could not be opened").count() == 0
+        full_screenshot(page, ARTIFACTS / "4_next_upload.png")
+
+        # 6. batch table of both ECGs, and the model card
+        page.get_by_text("Batch", exact=True).click()
+        page.get_by_text("Download CSV").wait_for(timeout=WAIT_MS)
+        _wait_idle(page)
+        full_screenshot(page, ARTIFACTS / "5_batch.png")
+        page.get_by_text("Model card", exact=True).click()
+        page.get_by_text("Research use only. Not a medical device.").wait_for(timeout=WAIT_MS)
+        full_screenshot(page, ARTIFACTS / "6_model_card.png")
+        assert "Traceback" not in page.content()
