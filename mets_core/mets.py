@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,9 @@ class METS:
         self._prompt_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._cache_version: int | None = None
         self.cache_size = 512
+        # One METS is shared by all dashboard sessions (threads): caches and the lazy text encoder are
+        # guarded; forwards run one at a time, which on 2 cores costs nothing.
+        self._lock = threading.RLock()
 
     # ----------------------------------------------------------------------------- construction
 
@@ -143,11 +147,12 @@ class METS:
     @property
     def text_encoder(self) -> TextEncoder:
         """Loaded on first use (about a second), so ECG-only work never pays for it."""
-        if self._text_encoder is None:
-            enc = TextEncoder(self.text_model, max_length=self.text_max_length)
-            self._check_text_dim(enc)
-            self._text_encoder = enc
-        return self._text_encoder
+        with self._lock:
+            if self._text_encoder is None:
+                enc = TextEncoder(self.text_model, max_length=self.text_max_length)
+                self._check_text_dim(enc)
+                self._text_encoder = enc
+            return self._text_encoder
 
     def _check_text_dim(self, enc: TextEncoder) -> None:
         if enc.hidden_size != self.model.cfg.text_dim:
@@ -216,34 +221,35 @@ class METS:
             if not isinstance(e, ECG):
                 raise TypeError(f"embed_ecg expects mets_core.ECG objects (see mets_core.read_ecg), "
                                 f"got {type(e).__name__}")
-        self._sync_caches()
-        keys = [self._ecg_key(e) for e in ecgs]
-        todo = [keys.index(k) for k in dict.fromkeys(keys) if k not in self._ecg_cache]
-        pending: list[tuple[int, np.ndarray, np.ndarray]] = []   # (ecg index, windows, mask)
+        with self._lock:
+            self._sync_caches()
+            keys = [self._ecg_key(e) for e in ecgs]
+            found = {k: self._ecg_cache[k] for k in dict.fromkeys(keys) if k in self._ecg_cache}
+            todo = [keys.index(k) for k in dict.fromkeys(keys) if k not in found]
+            pending: list[tuple[int, np.ndarray, np.ndarray]] = []   # (ecg index, windows, mask)
 
-        def flush() -> None:
-            if not pending:
-                return
-            x = np.concatenate([w for _, w, _ in pending])
-            m = np.concatenate([np.broadcast_to(mk, (len(w), 12)) for _, w, mk in pending]).astype(bool)
-            z = self._encode_windows(x, m, batch_size)
-            start = 0
-            for i, w, _ in pending:
-                v = F.normalize(z[start:start + len(w)].mean(0), dim=-1).numpy()
-                self._put(self._ecg_cache, keys[i], v)
-                start += len(w)
-            pending.clear()
+            def flush() -> None:
+                if not pending:
+                    return
+                x = np.concatenate([w for _, w, _ in pending])
+                m = np.concatenate([np.broadcast_to(mk, (len(w), 12)) for _, w, mk in pending]).astype(bool)
+                z = self._encode_windows(x, m, batch_size)
+                start = 0
+                for i, w, _ in pending:
+                    found[keys[i]] = F.normalize(z[start:start + len(w)].mean(0), dim=-1).numpy()
+                    self._put(self._ecg_cache, keys[i], found[keys[i]])
+                    start += len(w)
+                pending.clear()
 
-        for i in todo:
-            w, m = windows(preprocess(ecgs[i], self.preprocess_cfg), self.preprocess_cfg)
-            pending.append((i, w, m))
-            if sum(len(p[1]) for p in pending) >= batch_size:
-                flush()
-        flush()
-        d = self.model.cfg.proj_dim
+            for i in todo:
+                w, m = windows(preprocess(ecgs[i], self.preprocess_cfg), self.preprocess_cfg)
+                pending.append((i, w, m))
+                if sum(len(p[1]) for p in pending) >= batch_size:
+                    flush()
+            flush()
         if not ecgs:
-            return np.empty((0, d), dtype=np.float32)
-        return np.stack([self._ecg_cache[k] for k in keys]).astype(np.float32)
+            return np.empty((0, self.model.cfg.proj_dim), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
 
     # ------------------------------------------------------------------------------------- text
 
@@ -259,8 +265,9 @@ class METS:
         if not texts:
             return np.empty((0, self.model.cfg.proj_dim), dtype=np.float32)
         enc = self.text_encoder
-        raw = enc.encode(list(texts)) if cache_dir is None else enc.encode_cached(list(texts), cache_dir)
-        return self._project(raw)
+        with self._lock:
+            raw = enc.encode(list(texts)) if cache_dir is None else enc.encode_cached(list(texts), cache_dir)
+            return self._project(raw)
 
     def embed_report(self, reports: list[str], cache_dir: str | os.PathLike | None = None) -> np.ndarray:
         """Reports phrased as in pretraining ("The report of the ECG is that ...") -> (m, d)."""
@@ -271,20 +278,23 @@ class METS:
         normalised mean of the normalised template embeddings. Cached per (phrase, kind)."""
         if isinstance(phrases, str):
             raise TypeError("embed_prompts expects a list of phrases, e.g. [\"atrial fibrillation\"]")
-        self._sync_caches()
         keys = [(clean_phrase(p), kind) for p in phrases]
-        todo = [k for k in dict.fromkeys(keys) if k not in self._prompt_cache]
-        if todo:
-            sentences = [apply_templates(p, kind, self.templates) for p, _ in todo]
-            n_tpl = len(sentences[0])
-            z = self._project(self.text_encoder.encode([s for group in sentences for s in group]))
-            z = z.reshape(len(todo), n_tpl, -1).mean(axis=1)
-            z /= np.linalg.norm(z, axis=1, keepdims=True).clip(min=1e-12)
-            for k, v in zip(todo, z):
-                self._put(self._prompt_cache, k, v.astype(np.float32))
+        with self._lock:
+            self._sync_caches()
+            found = {k: self._prompt_cache[k] for k in dict.fromkeys(keys) if k in self._prompt_cache}
+            todo = [k for k in dict.fromkeys(keys) if k not in found]
+            if todo:
+                sentences = [apply_templates(p, kind, self.templates) for p, _ in todo]
+                n_tpl = len(sentences[0])
+                z = self._project(self.text_encoder.encode([s for group in sentences for s in group]))
+                z = z.reshape(len(todo), n_tpl, -1).mean(axis=1)
+                z /= np.linalg.norm(z, axis=1, keepdims=True).clip(min=1e-12)
+                for k, v in zip(todo, z):
+                    found[k] = v.astype(np.float32)
+                    self._put(self._prompt_cache, k, found[k])
         if not keys:
             return np.empty((0, self.model.cfg.proj_dim), dtype=np.float32)
-        return np.stack([self._prompt_cache[k] for k in keys])
+        return np.stack([found[k] for k in keys])
 
     # ------------------------------------------------------------------------------------ rank
 
@@ -321,6 +331,10 @@ class METS:
         gradient x input over the whole record (all its windows, aggregated as in embed_ecg); occlusion:
         the similarity drop when one lead, or all leads during one segment, are set to zero (the value the
         encoder sees for an absent lead). Cost: (1 + 12 + n_segments) forward passes for a 10 s record."""
+        with self._lock:
+            return self._saliency(ecg, prompt, kind, occlusion, batch_size)
+
+    def _saliency(self, ecg: ECG, prompt: str, kind: str, occlusion: bool, batch_size: int) -> Saliency:
         cfg = self.preprocess_cfg
         pp = preprocess(ecg, cfg)
         n, fs = pp.n_samples, cfg.fs

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import uuid
 from collections import OrderedDict
 from pathlib import Path
@@ -82,6 +83,7 @@ class TextEncoder:
         self._memory_size = memory_cache_size
         self._disk: dict[bytes, np.ndarray] = {}
         self._disk_shards_loaded: set[str] = set()
+        self._lock = threading.RLock()   # shared by dashboard sessions (threads)
 
     def __repr__(self) -> str:
         return f"TextEncoder({self.name!r}, hidden_size={self.hidden_size}, max_length={self.max_length})"
@@ -107,6 +109,10 @@ class TextEncoder:
         """list of m strings -> float32 (m, hidden_size) raw mean-pooled embeddings (memory LRU cached)."""
         if isinstance(texts, str):
             raise TypeError("encode expects a list of strings, not a single string")
+        with self._lock:
+            return self._encode_memory(texts, batch_size)
+
+    def _encode_memory(self, texts: list[str], batch_size: int) -> np.ndarray:
         texts = [str(t) for t in texts]
         found = {t: self._memory[t] for t in dict.fromkeys(texts) if t in self._memory}
         missing = [t for t in dict.fromkeys(texts) if t not in found]
@@ -156,8 +162,11 @@ class TextEncoder:
         Meant for fixed corpora: the first call computes and writes the missing texts as one new shard
         (written to a temporary name, then renamed, so a killed run leaves no half shard); later calls
         and later processes read them back."""
+        with self._lock:
+            return self._encode_disk(texts, Path(cache_dir), batch_size)
+
+    def _encode_disk(self, texts: list[str], cache_dir: Path, batch_size: int) -> np.ndarray:
         from safetensors.numpy import save_file
-        cache_dir = Path(cache_dir)
         cache_dir.mkdir(parents=True, exist_ok=True)
         self._load_disk(cache_dir)
         texts = [str(t) for t in texts]

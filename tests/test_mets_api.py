@@ -287,3 +287,26 @@ def test_real_records_of_every_lead_layout_embed(small):
     assert e.shape == (4, 128) and np.isfinite(e).all() and unit_rows(e)
     ranked = small.rank(ecgs[0], PROMPTS)
     assert len(ranked) == 5 and sum(m.probability for m in ranked) == pytest.approx(1.0)
+
+
+def test_more_ecgs_than_the_cache_holds(text_encoder):
+    m = METS.random_init({"model": {"width": 8}}, seed=0, text_encoder=text_encoder)
+    m.cache_size = 2
+    ecgs = [synthetic_ecg(seed=s) for s in range(5)]
+    together = m.embed_ecg(ecgs)
+    m.clear_caches()
+    one_by_one = np.concatenate([m.embed_ecg(e) for e in ecgs])
+    assert np.allclose(together, one_by_one, atol=1e-6) and len(m._ecg_cache) == 2
+
+
+def test_concurrent_sessions_get_the_same_answers(small):
+    from concurrent.futures import ThreadPoolExecutor
+    ecgs = [synthetic_ecg(seed=s) for s in range(4)]
+    prompt_sets = [[f"{p} {i}" for p in PROMPTS] for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda a: small.rank(*a), zip(ecgs, prompt_sets)))
+    small.clear_caches()
+    sequential = [small.rank(e, p) for e, p in zip(ecgs, prompt_sets)]
+    for par, seq in zip(parallel, sequential):
+        assert [m.prompt for m in par] == [m.prompt for m in seq]
+        assert np.allclose([m.similarity for m in par], [m.similarity for m in seq], atol=1e-5)
