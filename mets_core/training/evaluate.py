@@ -22,6 +22,8 @@ from .metrics import cosine, macro, roc_auc
 from .validate import embed_windows
 
 EVAL_LABELS_FILE = Path(__file__).with_name("eval_labels.json")
+# An AUC over fewer positive windows than this is reported but flagged, and left out of the "reliable" macro.
+MIN_POSITIVES = 10
 
 
 def load_eval_labels(path: str | Path | None = None) -> list[dict]:
@@ -86,6 +88,8 @@ def evaluate_zero_shot(mets, corpus: Corpus, labels: list[dict] | None = None, s
         "n_patients": int(len(set(corpus.patients[idx]))),
         "labels": per_label,
         "macro_auc": macro(v["auc"] for v in per_label.values()),
+        "macro_auc_min_positives": macro(v["auc"] for v in per_label.values() if v["n_positive"] >= MIN_POSITIVES),
+        "min_positives": MIN_POSITIVES,
         "n_single_label_windows": int(single.sum()),
         "top1_accuracy": float((pred == truth).mean()) if single.any() else None,
         "balanced_top1_accuracy": macro(v["top1_accuracy"] for v in per_label.values()),
@@ -97,7 +101,7 @@ def format_table(results: dict[str, dict]) -> str:
     """Side-by-side table of one or more evaluate_zero_shot results (column name -> result)."""
     names = list(results)
     first = results[names[0]]
-    label_w = max(len(p) for p in first["labels"]) + 2
+    label_w = max(len(p) for p in first["labels"]) + 4
 
     def num(v):
         return "   n/a" if v is None else f"{v:6.3f}"
@@ -107,14 +111,19 @@ def format_table(results: dict[str, dict]) -> str:
     for phrase, row in first["labels"].items():
         cells = "".join(f"  {'':>12}{num(results[n]['labels'][phrase]['auc'])} {num(results[n]['labels'][phrase]['top1_accuracy'])}"
                         for n in names)
-        lines.append(f"{phrase:<{label_w}}{row['n_positive']:>7}{row['n_single']:>7}{cells}")
+        flag = " *" if row["n_positive"] < first["min_positives"] else ""
+        lines.append(f"{phrase + flag:<{label_w}}{row['n_positive']:>7}{row['n_single']:>7}{cells}")
     lines.append("-" * len(head))
     lines.append(f"{'macro AUC / balanced top-1':<{label_w + 14}}" + "".join(
         f"  {'':>12}{num(results[n]['macro_auc'])} {num(results[n]['balanced_top1_accuracy'])}" for n in names))
+    lines.append(f"{'macro AUC, labels with >= %d positives' % first['min_positives']:<{label_w + 14}}" + "".join(
+        f"  {'':>12}{num(results[n]['macro_auc_min_positives'])}       " for n in names))
     lines.append(f"{'top-1 accuracy (single-label windows)':<{label_w + 14}}" + "".join(
         f"  {'':>19}{num(results[n]['top1_accuracy'])}" for n in names))
     lines.append(f"{first['split']} split: {first['n_windows']} windows of {first['n_patients']} patients; "
                  f"{first['n_single_label_windows']} carry exactly one label. Scores are cosine similarities.")
+    if any(r["n_positive"] < first["min_positives"] for r in first["labels"].values()):
+        lines.append(f"* fewer than {first['min_positives']} positive windows: that AUC is too noisy to compare")
     if first["unknown_statements"]:
         lines.append(f"warning: statement ids not in the corpus vocabulary: {', '.join(first['unknown_statements'])}")
     return "\n".join(lines)
