@@ -17,7 +17,7 @@ import pytest
 from mets_core.cli import main as cli_main
 from mets_core.corpus import BuildOptions, CorpusBuildError, Finding, Vocabulary, build_corpus
 from mets_core.corpus.annotations import Annotations, window_findings
-from mets_core.corpus.build import WINDOW_COLUMNS, add_rate, window_starts
+from mets_core.corpus.build import WINDOW_COLUMNS, _truncate_npy, add_rate, window_starts
 from mets_core.corpus.sources import load_label_maps, mitdb_patient, parse_territories, qtdb_patient
 from mets_core.corpus.split import split_patients
 
@@ -80,6 +80,19 @@ def test_window_layout_cap_padding_and_tail():
     assert starts == [s for s, _ in window_starts(n, 1000, 60, np.random.default_rng(1))]
 
 
+@pytest.mark.parametrize("n_rows,keep", [(10, 9), (5, 3), (100001, 99999)])
+def test_truncate_npy_keeps_the_first_rows(tmp_path, n_rows, keep):
+    path = tmp_path / "x.npy"
+    a = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(n_rows, 2, 3))
+    a[:] = np.arange(n_rows * 6, dtype=np.float32).reshape(n_rows, 2, 3) % 1000
+    expected = np.array(a[:keep])
+    del a
+    _truncate_npy(path, keep)
+    b = np.load(path, mmap_mode="r")
+    assert b.shape == (keep, 2, 3) and b.dtype == np.float16 and np.array_equal(b, expected)
+    assert path.stat().st_size == b.offset + keep * 2 * 3 * 2        # no stale tail left in the file
+
+
 def test_rate_statements():
     ids = lambda fs: [f.id for f in fs]  # noqa: E731
     assert ids(add_rate([Finding("sinus_rhythm")], 52.0, True, VOCAB)) == ["sinus_bradycardia"]
@@ -126,21 +139,55 @@ def test_patient_ids_link_records_of_one_person():
     assert qtdb_patient("sel803") != mitdb_patient("803") and qtdb_patient("sele0104").startswith("qtdb:")
 
 
-def test_split_is_patient_wise_stratified_and_seeded():
+def test_split_is_patient_wise_stratified_in_windows_and_seeded():
     rng = np.random.default_rng(0)
-    labels = {f"p{i}": {f"s{j}" for j in range(8) if rng.random() < 0.15} | {"common"} for i in range(200)}
-    a = split_patients(labels, 0.2, seed=3)
-    assert a == split_patients(labels, 0.2, seed=3) and a != split_patients(labels, 0.2, seed=4)
-    assert set(a) == set(labels) and set(a.values()) == {"train", "val"}
-    assert 0.15 < sum(v == "val" for v in a.values()) / len(a) < 0.25
-    per_label = defaultdict(Counter)
-    for p, labs in labels.items():
-        for lab in labs:
-            per_label[lab][a[p]] += 1
-    for lab, c in per_label.items():
-        assert c["val"] >= 1 and c["train"] >= 1, (lab, c)
-    rare = {"q0": {"rare"}, "q1": {"rare"}, "q2": {"rare"}, **{f"r{i}": {"x"} for i in range(20)}}
-    assert sum(split_patients(rare, 0.2, 0)[p] == "val" for p in ("q0", "q1", "q2")) >= 1
+    windows = {}
+    for i in range(300):
+        n = int(rng.choice([1, 3, 60], p=[0.5, 0.4, 0.1]))          # LUDB-, CinC- and MIT-BIH-sized patients
+        labs = Counter({f"s{j}": int(rng.integers(1, n + 1)) for j in range(8) if rng.random() < 0.15})
+        labs["__all_windows__"] = n
+        windows[f"p{i}"] = labs
+    a = split_patients(windows, 0.2, seed=3)
+    assert a == split_patients(windows, 0.2, seed=3) and a != split_patients(windows, 0.2, seed=4)
+    assert set(a) == set(windows) and set(a.values()) == {"train", "val"}
+    val_windows = sum(c["__all_windows__"] for p, c in windows.items() if a[p] == "val")
+    assert 0.17 < val_windows / sum(c["__all_windows__"] for c in windows.values()) < 0.23
+    for lab in (f"s{j}" for j in range(8)):
+        holders = [p for p, c in windows.items() if c[lab]]
+        share = sum(windows[p][lab] for p in holders if a[p] == "val") / sum(windows[p][lab] for p in holders)
+        assert 0.08 < share < 0.4, (lab, share)
+    # a statement of three small patients next to many others still reaches validation;
+    # a statement of a single patient stays in training
+    rare = {"q0": Counter(rare=1), "q1": Counter(rare=1), "q2": Counter(rare=1), "solo": Counter(only=5),
+            **{f"r{i}": Counter(x=3) for i in range(40)}}
+    b = split_patients(rare, 0.2, 0)
+    assert sum(b[p] == "val" for p in ("q0", "q1", "q2")) >= 1 and b["solo"] == "train"
+
+
+def test_build_on_a_folder_with_one_database(tmp_path):
+    """A user's folder holding only an LUDB-like database: absent ones are skipped and said so; a window
+    nothing can be said about (flat signal, no diagnosis) is dropped and the files stay consistent."""
+    import wfdb
+
+    folder = tmp_path / "data" / "ludb"
+    folder.mkdir(parents=True)
+    t = np.arange(5000) / 500.0
+    beat = np.exp(-((t % 0.8) - 0.4) ** 2 / 0.0004)          # a spike train at 75 bpm, in mV
+    leads = ["i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6"]
+    wfdb.wrsamp("1", fs=500, units=["mV"] * 12, sig_name=leads, p_signal=np.tile(beat, (12, 1)).T,
+                fmt=["16"] * 12, comments=["<diagnoses>:", "Rhythm: Atrial fibrillation."], write_dir=str(folder))
+    wfdb.wrsamp("2", fs=500, units=["mV"] * 12, sig_name=leads, p_signal=np.zeros((5000, 12)),
+                fmt=["16"] * 12, comments=["<diagnoses>:"], write_dir=str(folder))
+    out = tmp_path / "corpus"
+    meta = build_corpus(tmp_path / "data", out, BuildOptions(), verbose=False)
+    assert meta["n_windows"] == 1 and meta["n_windows_dropped_without_statement"] == 1
+    assert set(meta["absent_sources"]) == {"ptbdb", "mitdb", "qtdb", "cinc2017", "cpsc2021", "challenge2021", "ptbxl"}
+    assert np.load(out / "signals.npy", mmap_mode="r").shape == (1, 12, 1000)
+    assert np.load(out / "lead_mask.npy").shape == (1, 12)
+    with open(out / "windows.csv", newline="", encoding="utf-8") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["record"] == "1" and row["split"] == "train" and row["statements"].split(";")[0] == "afib"
+    assert "normal_rate" not in row["statements"] and "ptbdb" in (out / "CORPUS_CARD.md").read_text()
 
 
 # -------------------------------------------------------------------------------- real data builds

@@ -22,6 +22,7 @@ and the same data folder give byte-identical output files.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -38,7 +39,7 @@ from .annotations import window_findings
 from .card import write_card
 from .signals import condition, measure_rate, rate_lead, read_record, resampled_length
 from .sources import SOURCES, RecordSpec, load_label_maps, scan_sources
-from .split import split_patients
+from .split import ALL as ALL_WINDOWS, split_patients
 from .vocabulary import Finding, Vocabulary
 
 BUILDER_VERSION = "1.0"
@@ -158,7 +159,8 @@ def plan_corpus(data_dir: Path, opts: BuildOptions, vocab: Vocabulary, maps: dic
                 findings, ann_rate, counts = list(spec.findings), None, {}
                 if spec.annotations is not None:
                     wf, ann_rate, counts = window_findings(spec.annotations, s0, e0, maps, spec.source)
-                    findings += wf
+                    # an annotated rate is known now, so its statements take part in the split
+                    findings = add_rate(findings + wf, ann_rate, spec.rate_upgrade, vocab)
                 _, labels = vocab.resolve(findings)
                 plans.append(WindowPlan(spec=len(specs) - 1, start=start, pad=pad, findings=findings,
                                         ann_rate=ann_rate, beat_counts=counts, labels=labels))
@@ -198,12 +200,12 @@ def build_corpus(data_dir: str | Path, out_dir: str | Path, opts: BuildOptions |
         raise CorpusBuildError(f"no usable records found in {data_dir} (looked for: "
                                f"{', '.join(opts.sources or SOURCES)}; absent: {', '.join(absent) or 'none'})")
 
-    # patient-wise split, stratified over the planned statements and the source
-    patient_labels: dict[str, set[str]] = defaultdict(set)
+    # patient-wise split, stratified (in windows) over the planned statements and the source
+    patient_windows: dict[str, Counter] = defaultdict(Counter)
     for p in plans:
         spec = specs[p.spec]
-        patient_labels[spec.patient] |= set(p.labels) | {f"source:{spec.source}"}
-    side = split_patients(patient_labels, opts.val_fraction, opts.seed)
+        patient_windows[spec.patient].update(p.labels + [f"source:{spec.source}", ALL_WINDOWS])
+    side = split_patients(patient_windows, opts.val_fraction, opts.seed)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     work = out_dir / ".building"
@@ -241,18 +243,19 @@ def build_corpus(data_dir: str | Path, out_dir: str | Path, opts: BuildOptions |
             window = np.zeros((len(STANDARD_LEADS), T), dtype=np.float32)
             seg = ecg.signal[:, p.start:p.start + T - p.pad]
             window[:, p.pad:p.pad + seg.shape[1]] = seg
-            hr, hr_source = p.ann_rate, "annotations" if p.ann_rate is not None else None
+            hr, hr_source, findings = p.ann_rate, "annotations" if p.ann_rate is not None else None, p.findings
             if hr is None and spec.measure_rate:
                 s0, e0 = _source_span(spec, p.start, p.pad, opts)
                 hr = measure_rate(raw.signal[lead_row, s0:e0], raw.fs)
                 hr_source = "measured" if hr is not None else None
-            findings = add_rate(p.findings, hr, spec.rate_upgrade, vocab)
+                findings = add_rate(p.findings, hr, spec.rate_upgrade, vocab)
             report, labels = vocab.render(findings, _rng(opts.seed, "report", spec.source, spec.record, p.start))
             if not report:
                 no_statement += 1
                 continue
-            signals[k] = window.astype(np.float16)
-            lead_mask[k] = ecg.lead_mask
+            # written compacted: a window without statement leaves no hole (row <= k always)
+            signals[len(kept)] = window.astype(np.float16)
+            lead_mask[len(kept)] = ecg.lead_mask
             kept.append(k)
             start_s = p.start / opts.fs
             rows.append({"source": spec.source, "record": spec.record, "patient": spec.patient,
@@ -270,18 +273,10 @@ def build_corpus(data_dir: str | Path, out_dir: str | Path, opts: BuildOptions |
     if n == 0:
         shutil.rmtree(work, ignore_errors=True)
         raise CorpusBuildError("every planned window failed to read or had no statement; nothing written")
-    if n < len(plans):                   # compact: drop windows of unreadable records / without statements
-        final = np.lib.format.open_memmap(work / "signals.compact.npy", mode="w+", dtype=np.float16,
-                                          shape=(n, len(STANDARD_LEADS), T))
-        for a in range(0, n, 1024):
-            final[a:a + 1024] = signals[kept[a:a + 1024]]
-        final.flush()
-        del final
-        del signals
-        os.replace(work / "signals.compact.npy", work / "signals.npy")
-    else:
-        del signals
-    lead_mask = lead_mask[kept]
+    del signals
+    if n < len(plans):                   # some windows were dropped: cut the unused tail off the file
+        _truncate_npy(work / "signals.npy", n)
+    lead_mask = lead_mask[:n]
     for i, (row, det) in enumerate(zip(rows, details)):
         row["idx"] = i
         det["idx"] = i
@@ -305,6 +300,35 @@ def build_corpus(data_dir: str | Path, out_dir: str | Path, opts: BuildOptions |
     _log(verbose, f"corpus: {n} windows, {meta['n_patients']} patients -> {out_dir} "
                   f"({time.perf_counter() - t0:.1f} s)")
     return meta
+
+
+def _truncate_npy(path: Path, n: int) -> None:
+    """Keep the first n rows of a .npy file in place: rewrite its header for the new shape and cut the
+    file (copying through a new file only if the header would change length)."""
+    fmt = np.lib.format
+    with open(path, "rb") as fh:
+        version = fmt.read_magic(fh)
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran, dtype = read_header(fh)
+        data_at = fh.tell()
+    new_shape = (n, *shape[1:])
+    row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+    header = {"descr": fmt.dtype_to_descr(dtype), "fortran_order": fortran, "shape": new_shape}
+    buf = io.BytesIO()
+    (fmt.write_array_header_1_0 if version == (1, 0) else fmt.write_array_header_2_0)(buf, header)
+    if buf.tell() == data_at:
+        with open(path, "r+b") as fh:
+            fh.write(buf.getvalue())
+            fh.truncate(data_at + n * row_bytes)
+        return
+    src = np.load(path, mmap_mode="r")
+    tmp = path.with_name(path.name + ".tmp")
+    dst = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=new_shape)
+    for a in range(0, n, 1024):
+        dst[a:a + 1024] = src[a:min(n, a + 1024)]
+    dst.flush()
+    del dst, src
+    os.replace(tmp, path)
 
 
 def _lead_set(mask_row: np.ndarray) -> str:

@@ -1,72 +1,81 @@
-"""Patient-wise train/validation split, stratified over statements (iterative stratification).
+"""Patient-wise train/validation split, stratified over statements, counted in windows.
 
-Every window of a patient lands on the same side. Patients are assigned rarest-label first (Sechidis et
-al., 2011, "On the stratification of multi-label data"): for the label with the fewest unassigned patients,
-each of its patients goes to the side that still needs that label most, so a statement seen in >= 2
-patients gets validation patients whenever the fraction allows (and at least one when it is seen in >= 3).
-Deterministic: the only randomness is a seeded shuffle of the (sorted) patient list and tie-breaks.
+Every window of a patient lands on the same side. Patients differ enormously in size (a MIT-BIH patient
+brings 60 windows, a CinC patient 3), so the split balances *windows*, not patients: each label
+(statement id, source, and all windows) aims at `val_fraction` of its windows in validation.
+
+Greedy, in the spirit of iterative stratification (Sechidis et al. 2011): patients are placed one at a
+time, those holding the rarest label first and bigger ones first within it, each on the side where it most
+reduces sum over its labels of ((windows - target) / windows of that label)^2. Falling short of the
+validation target costs `VAL_SHORTFALL_WEIGHT` times more than overshooting it. On top, the first patient
+of a label on a side earns `COVERAGE_BONUS`: in validation for labels held by >= `MIN_PATIENTS_FOR_VAL`
+patients (so every such statement can be evaluated), in training for labels held by >= 2 patients. A label
+held by one patient stays in training (the model sees it).
+
+Deterministic: the only randomness is a seeded permutation breaking ties in the order and the side choice.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 
 SIDES = ("train", "val")
+ALL = "__all_windows__"
+ALL_WEIGHT = 4.0              # the overall window fraction weighs as much as a few statements together
+VAL_SHORTFALL_WEIGHT = 4.0
+COVERAGE_BONUS = 0.05
+MIN_PATIENTS_FOR_VAL = 3
 
 
-def split_patients(patient_labels: dict[str, set[str]], val_fraction: float, seed: int) -> dict[str, str]:
-    """patient -> 'train' | 'val'. Labels may include non-statement strata (e.g. 'source:mitdb')."""
+def _cost(side: str, have: float, target: float) -> float:
+    short, over = max(0.0, target - have), max(0.0, have - target)
+    return (VAL_SHORTFALL_WEIGHT if side == "val" else 1.0) * short * short + over * over
+
+
+def split_patients(patient_windows: dict[str, Counter], val_fraction: float, seed: int) -> dict[str, str]:
+    """patient -> 'train' | 'val'. `patient_windows[p][label]` = windows of patient p carrying label
+    (labels may include strata such as 'source:mitdb'). The patient's total window count is read from
+    the label '__all_windows__' (default: its largest label count)."""
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    rng = np.random.default_rng(seed)
-    patients = sorted(patient_labels)
-    order = [patients[i] for i in rng.permutation(len(patients))]
+    patients = sorted(patient_windows)
     if val_fraction == 0.0:
         return {p: "train" for p in patients}
+    counts: dict[str, Counter] = {}
+    for p in patients:
+        c = Counter({lab: n for lab, n in patient_windows[p].items() if n > 0})
+        c[ALL] = c.get(ALL) or max(c.values(), default=1)
+        counts[p] = c
+    total: Counter = Counter()
+    n_patients: Counter = Counter()
+    for c in counts.values():
+        total.update(c)
+        n_patients.update(c.keys())
     frac = {"train": 1.0 - val_fraction, "val": val_fraction}
+    target = {s: {lab: n * frac[s] for lab, n in total.items()} for s in SIDES}
+    min_patients = {"train": 2, "val": MIN_PATIENTS_FOR_VAL}
+    have = {s: defaultdict(float) for s in SIDES}
 
-    label_count: dict[str, int] = defaultdict(int)
-    for p in order:
-        for lab in patient_labels[p]:
-            label_count[lab] += 1
-    need = {s: {lab: n * frac[s] for lab, n in label_count.items()} for s in SIDES}
-    # a label seen in >= 3 patients must reach validation at least once
-    for lab, n in label_count.items():
-        if n >= 3:
-            need["val"][lab] = max(need["val"][lab], 1.0)
-            need["train"][lab] = n - need["val"][lab]
-    need_total = {s: len(order) * frac[s] for s in SIDES}
+    rng = np.random.default_rng(seed)
+    tiebreak = dict(zip(patients, rng.permutation(len(patients))))
+    order = sorted(patients, key=lambda p: (min(n_patients[lab] for lab in counts[p]), -counts[p][ALL],
+                                            tiebreak[p]))
 
-    unassigned = {p: set(patient_labels[p]) for p in order}
-    by_label: dict[str, list[str]] = defaultdict(list)
-    for p in order:
-        for lab in patient_labels[p]:
-            by_label[lab].append(p)
+    def increase(p: str, side: str) -> float:
+        inc = 0.0
+        for lab, n in counts[p].items():
+            a, t = have[side][lab], target[side][lab]
+            w = ALL_WEIGHT if lab == ALL else 1.0
+            inc += w * (_cost(side, a + n, t) - _cost(side, a, t)) / (total[lab] ** 2)
+            if a == 0 and n_patients[lab] >= min_patients[side]:
+                inc -= COVERAGE_BONUS
+        return inc
+
     out: dict[str, str] = {}
-
-    def assign(p: str, side: str) -> None:
+    for p in order:
+        side = min(SIDES, key=lambda s: (increase(p, s), rng.random()))
         out[p] = side
-        for lab in unassigned.pop(p):
-            need[side][lab] -= 1
-        need_total[side] -= 1
-
-    def pick(lab: str | None) -> str:
-        def key(side):
-            return (need[side][lab] if lab is not None else 0.0, need_total[side], rng.random())
-        return max(SIDES, key=key)
-
-    while unassigned:
-        remaining = defaultdict(int)
-        for labs in unassigned.values():
-            for lab in labs:
-                remaining[lab] += 1
-        if not remaining:                     # patients without labels: balance by count
-            for p in [p for p in order if p in unassigned]:
-                assign(p, pick(None))
-            break
-        lab = min(remaining, key=lambda k: (remaining[k], k))
-        for p in by_label[lab]:
-            if p in unassigned:
-                assign(p, pick(lab))
+        for lab, n in counts[p].items():
+            have[side][lab] += n
     return out
