@@ -156,12 +156,13 @@ def cmd_evaluate_protocol(args, fallback) -> int:
     try:
         models = load_models(args)
         results = {name: run_protocol(args.protocol, model, args.data_dir, seed=args.sample_seed,
-                                      prompts=args.prompts, records=args.records)
+                                      prompts=args.prompts, records=args.records, n_per_class=args.n_per_class)
                    for name, model in models.items()}
     except (CheckpointError, PTBXLError, FileNotFoundError, ValueError) as err:
         _error("mets evaluate", err)
         return 2
     payload = {"protocol": args.protocol, "prompts": args.prompts, "sample_seed": args.sample_seed,
+               "n_per_class": args.n_per_class,
                "models": {name: (m.source or "random-init") for name, m in models.items()}, "results": results}
     _emit_json(args, payload, format_results(args.protocol, results))
     return 0
@@ -219,5 +220,7 @@ def register(subparsers) -> None:
                           help="with --protocol mitbih: records to draw beats from (default: all with .atr, "
                                "paced 102 104 107 217 excluded)")
     evaluate.add_argument("--sample-seed", type=int, default=0, help="with --protocol: sampling seed (default 0)")
+    evaluate.add_argument("--n-per-class", type=int, help="with --protocol mets/mitbih: ECGs or beats per class "
+                                                          "(default: the paper's 200 / 100)")
     evaluate_fallback = evaluate.get_default("func")
     evaluate.set_defaults(func=lambda a: cmd_evaluate_protocol(a, evaluate_fallback))

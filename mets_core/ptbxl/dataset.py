@@ -115,6 +115,8 @@ def read_statements(path: str | Path) -> dict[str, Statement]:
 def labels_of(scp_codes: dict[str, float], statements: dict[str, Statement], level: str,
               min_likelihood: float = 0.0) -> set[str]:
     """The labels of one record at one level (statements with likelihood >= min_likelihood)."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown label level {level!r}; levels: {', '.join(LEVELS)}")
     out: set[str] = set()
     for code, likelihood in scp_codes.items():
         st = statements.get(code)
@@ -132,8 +134,6 @@ def labels_of(scp_codes: dict[str, float], statements: dict[str, Statement], lev
             out.add(code)
         elif level == "rhythm" and st.rhythm:
             out.add(code)
-        elif level not in LEVELS:
-            raise ValueError(f"unknown label level {level!r}; levels: {', '.join(LEVELS)}")
     return out
 
 

@@ -266,9 +266,9 @@ def run_mitbih(model, mitdb_dir: str | Path, records: list[str] | None = None, s
 def locate(data_dir: str | Path, what: str) -> Path:
     """The PTB-XL or MIT-BIH folder: DIR itself, or DIR/ptbxl, DIR/mitdb (the layout of `mets download`)."""
     root = Path(data_dir).expanduser()
-    marker, sub = {"ptbxl": ("ptbxl_database.csv", "ptbxl"), "mitdb": ("100.hea", "mitdb")}[what]
+    sub = {"ptbxl": "ptbxl", "mitdb": "mitdb"}[what]
     for folder in (root, root / sub):
-        if what == "ptbxl" and (folder / marker).is_file():
+        if what == "ptbxl" and (folder / "ptbxl_database.csv").is_file():
             return folder
         if what == "mitdb" and any(folder.glob("*.atr")):
             return folder
@@ -278,13 +278,13 @@ def locate(data_dir: str | Path, what: str) -> Path:
 
 
 def run_protocol(name: str, model, data_dir: str | Path, seed: int = 0, prompts: str = "paper",
-                 records: list[str] | None = None) -> dict:
+                 records: list[str] | None = None, n_per_class: int | None = None) -> dict:
     if name == "mets":
-        return run_mets_protocol(model, PTBXL(locate(data_dir, "ptbxl")), seed, prompts)
+        return run_mets_protocol(model, PTBXL(locate(data_dir, "ptbxl")), seed, prompts, n_per_class)
     if name == "ptbxl-auc":
         return run_ptbxl_auc(model, PTBXL(locate(data_dir, "ptbxl")), prompts)
     if name == "mitbih":
-        return run_mitbih(model, locate(data_dir, "mitdb"), records, seed, prompts)
+        return run_mitbih(model, locate(data_dir, "mitdb"), records, seed, prompts, n_per_class)
     raise ValueError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}")
 
 
