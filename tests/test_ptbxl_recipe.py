@@ -20,7 +20,7 @@ def test_recipe_holds_the_paper_hyper_parameters():
     t = r["training"]
     assert r["data"]["pretrain_folds"] == [1, 2, 3, 4, 5, 6, 7, 8, 9] and r["data"]["translate"] is False
     assert t["model"]["proj_dim"] == 128 and t["batch_size"] == 32 and t["epochs"] == 50
-    assert t["optimizer"]["lr"] == 1e-3 and t["optimizer"]["weight_decay"] == 1e-3
+    assert t["optimizer"]["lr"] == 1e-3 and t["optimizer"]["weight_decay"] == 1e-3 and t["optimizer"]["name"] == "adam"
     assert t["report_template"] == "The report of the ECG is that {text}"
     assert load_recipe("ptbxl-mets", {"data": {"translate": True}})["data"]["translate"] is True
     with pytest.raises(RecipeError, match="both pretraining and validation"):

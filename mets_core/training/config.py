@@ -16,7 +16,8 @@ DEFAULTS: dict = {
     "report_template": None,            # None = prompts.json "pretraining" ("The report of the ECG is that {text}")
     "preprocess": {"normalise": "zscore"},             # mets_core.preprocess.PreprocessConfig fields
     "optimizer": {"lr": 1e-3, "weight_decay": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8,
-                  "warmup_steps": 200, "min_lr_ratio": 0.05, "grad_clip": 1.0},
+                  "warmup_steps": 200, "min_lr_ratio": 0.05, "grad_clip": 1.0,
+                  "name": "adamw"},         # adamw (decoupled decay) | adam (L2 decay, the METS paper's)
     "batch_size": 64,                   # global batch (split evenly over DDP ranks)
     "epochs": 30,
     "max_steps": None,                  # stop after this many optimizer steps (smoke runs); None = all epochs

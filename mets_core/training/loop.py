@@ -77,13 +77,17 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torc
     return loss.detach()
 
 
-def build_optimizer(model: torch.nn.Module, opt: dict) -> torch.optim.AdamW:
-    """AdamW; weight decay on conv/linear weights only (not on biases, norms or the temperature)."""
+def build_optimizer(model: torch.nn.Module, opt: dict) -> torch.optim.Optimizer:
+    """AdamW (or Adam with L2 decay when opt["name"] is "adam", as in the METS paper); weight decay on
+    conv/linear weights only (not on biases, norms or the temperature)."""
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": opt["weight_decay"]},
-                              {"params": no_decay, "weight_decay": 0.0}],
-                             lr=opt["lr"], betas=tuple(opt["betas"]), eps=opt["eps"])
+    if opt.get("name", "adamw") not in ("adamw", "adam"):
+        raise ConfigError(f"optimizer.name must be adamw or adam, got {opt.get('name')!r}")
+    cls = torch.optim.Adam if opt.get("name") == "adam" else torch.optim.AdamW
+    return cls([{"params": decay, "weight_decay": opt["weight_decay"]},
+                {"params": no_decay, "weight_decay": 0.0}],
+               lr=opt["lr"], betas=tuple(opt["betas"]), eps=opt["eps"])
 
 
 class MetricsLog:
