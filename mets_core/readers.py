@@ -185,11 +185,20 @@ def _collect_path(path: Path) -> dict[str, bytes]:
 
 def _read_file(path: Path) -> bytes:
     try:
-        _check_size(path.stat().st_size, f"file {path.name!r}")
+        size = path.stat().st_size
+        _check_size(size, f"file {path.name!r}")
         with open(path, "rb") as f:
-            return f.read(MAX_UPLOAD_BYTES + 1)
+            # read(n) allocates n bytes up front: ask for the stated size, then go on in small steps
+            # (a file that grew since stat, or one that states 0 bytes) until EOF or just over the limit
+            chunks = [f.read(size + 1)]
+            total = len(chunks[0])
+            while total <= MAX_UPLOAD_BYTES and (chunk := f.read(min(1 << 20, MAX_UPLOAD_BYTES + 1 - total))):
+                chunks.append(chunk)
+                total += len(chunk)
     except OSError as e:
         raise ECGReadError(f"cannot read {str(path)!r}: {e.strerror or e}") from None
+    _check_size(total, f"file {path.name!r}")
+    return b"".join(chunks)
 
 
 def _check_size(n_bytes: int, what: str) -> None:
