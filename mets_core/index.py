@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from .checkpoint import atomic_folder
+from .checkpoint import CheckpointError, _check_safetensors_header, atomic_folder
 from .ecg import ECG
 
 if TYPE_CHECKING:
@@ -84,6 +84,10 @@ class ReportIndex:
         if not meta_path.is_file() or not emb_path.is_file():
             raise ReportIndexError(f"{directory} is not a report index (needs {INDEX_FILE} and {EMBEDDINGS_FILE}); "
                               f"build one with ReportIndex.build(model, reports).save(dir)")
+        try:
+            _check_safetensors_header(emb_path)     # a pickle or torch.save zip is named and refused unread
+        except CheckpointError as err:
+            raise ReportIndexError(str(err)) from None
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             emb = load_file(str(emb_path))["embeddings"]

@@ -64,7 +64,8 @@ class TextEncoder:
         hf_logging.disable_progress_bar()   # no "Loading weights" bars in CLI output
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-            self.model = AutoModel.from_pretrained(source, local_files_only=local_only)
+            # use_safetensors: a folder holding only pytorch_model.bin (a pickle) is refused, never unpickled
+            self.model = AutoModel.from_pretrained(source, local_files_only=local_only, use_safetensors=True)
         except (OSError, ValueError) as err:
             hint = ("this machine may be offline: pass a local folder holding config.json + weights + "
                     "tokenizer files, or install the offline default with "
