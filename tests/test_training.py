@@ -95,7 +95,7 @@ def test_normalise_batch_matches_inference_normalise():
     mask[2, 6:] = False
     x[2, 6:] = 0.0
     pre = PreprocessConfig()
-    got = normalise_batch(torch.from_numpy(x), torch.from_numpy(mask), pre).numpy()
+    got = normalise_batch(torch.from_numpy(x.copy()), torch.from_numpy(mask), pre).numpy()
     for i in range(3):
         want = normalise(ECG(x[i], 100.0, mask[i]), pre.normalise, pre.clip).signal
         np.testing.assert_allclose(got[i], want, atol=2e-5)
