@@ -90,7 +90,15 @@ def record_header(rec: Record) -> None:
     if notes or extra:
         with st.expander("Recording details from the file"):
             if notes:
-                st.text(notes[:4000])
+                # Header comments can carry names, birth dates or record numbers: shown only on request,
+                # per ECG (nothing of them reaches the browser until then).
+                if st.toggle("Show header comments", key=f"show_comments_{rec.key}", value=False,
+                             help="WFDB/CSV header comments may contain patient identifiers."):
+                    st.text(notes[:4000])
+                else:
+                    n_lines = len(notes.splitlines())
+                    st.caption(f"{n_lines} header comment line{'s' if n_lines != 1 else ''} hidden: they may "
+                               f"contain patient identifiers.")
             for k, v in extra.items():
                 st.caption(f"{k.replace('_', ' ')}: {str(v)[:400]}")
 
