@@ -165,11 +165,12 @@ def _collect_path(path: Path) -> dict[str, bytes]:
         raise ECGReadError(f"{str(path)!r} is not a file; give a {ACCEPTED_FORMATS}")
     if suffix in (".dat", ".mat") and path.with_suffix(".hea").is_file():
         path, suffix = path.with_suffix(".hea"), ".hea"                  # signal file -> its header
-    files = {path.name: _read_file(path)}
+    first = path.stem + ".hea" if suffix == ".hea" else path.name     # 'REC.HEA' is read as 'REC.hea'
+    files = {first: _read_file(path)}
     if suffix != ".hea":
         return files
     # a header: also read the files it names (signal files; segment headers and theirs), size-checked
-    total, pending = len(files[path.name]), [path.name]
+    total, pending = len(files[first]), [first]
     while pending:
         for needed in _wfdb_files_named(files, pending.pop()):
             sibling = path.parent / needed
@@ -310,7 +311,10 @@ def _unzip(data: bytes, archive: str) -> dict[str, bytes]:
 def _read_files(files: dict[str, bytes], name: str | None, lead_names: list[str] | None,
                 fs: float | None) -> ECG:
     files = {k: v for k, v in files.items() if not _IGNORED_NAMES.match(k)}
-    headers = sorted(k for k in files if k.lower().endswith(".hea"))
+    for k in [k for k in files if k.lower().endswith(".hea") and not k.endswith(".hea")]:
+        if k[:-4] + ".hea" not in files:         # 'REC.HEA' (DOS-era names): wfdb opens 'REC.hea'
+            files[k[:-4] + ".hea"] = files.pop(k)
+    headers = sorted(k for k in files if k.endswith(".hea"))
     if headers:
         record = _choose_record(files, headers, name)
         return _read_wfdb(files, record, _display_name(name) or record, lead_names, fs)
@@ -712,6 +716,9 @@ def _files_used(record: str, hdr, signal_headers, files: dict[str, bytes]) -> li
 
 def _infer_sig_len(files: dict[str, bytes], hdr, where: str) -> int:
     """Length of a record whose header omits it, from its first signal file's size (as wfdb does)."""
+    if not hdr.file_name or not hdr.fmt:
+        raise ECGReadError(f"{where}: the header has no signal lines (and no number of samples); a WFDB header "
+                           f"needs one line per signal after its record line")
     fname, fmt = hdr.file_name[0], str(hdr.fmt[0])
     if fname not in files:
         _missing_signal_file(fname, where)

@@ -184,11 +184,24 @@ def _random_bytes(seed: int, n: int) -> bytes:
 
 # ---------------------------------------------------------------------------------------- the bank
 
+class Quiet(dict):
+    """A dict of files whose repr lists names, not megabytes (hypothesis prints a failing test's arguments)."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} entries: {', '.join(map(str, list(self)[:8]))}{', ...' if len(self) > 8 else ''}>"
+
+
 @dataclass
 class Sample:
     fmt: str                                  # outcome label: wfdb, wfdb-mat, csv, npy, npz, dicom, zip
-    files: list[tuple[str, bytes]]
+    files: list[tuple[str, bytes]] = field(repr=False)
     kwargs: dict = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def record(rec1) -> Quiet:
+    """test_bad_input's synthetic 12-lead WFDB upload {'1.hea': ..., '1.dat': ...}, quietly printed."""
+    return Quiet(rec1)
 
 
 def _wfdb_synthetic(folder: Path, name: str, fmt: str, leads: list[str], fs: float, n: int) -> list[tuple[str, bytes]]:
@@ -267,7 +280,7 @@ def bank(rec1, tmp_path_factory) -> dict[str, Sample]:
             assert_valid_ecg(read_ecg(sample.files, **sample.kwargs))
         else:
             assert_valid_ecg(read_ecg(sample.files[0][1], name=sample.files[0][0], **sample.kwargs))
-    return out
+    return Quiet(out)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -738,14 +751,14 @@ METHODS = [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.
 
 
 @pytest.fixture(scope="module")
-def zip_payloads(rec1) -> dict[str, bytes]:
+def zip_payloads(rec1) -> Quiet:
     record = sorted(rec1.items())
     nested1 = zip_entries([("inner.zip", zip_entries(record))])
     nested2 = zip_entries([("mid.zip", nested1)])
-    return {"hea": rec1["1.hea"], "dat": rec1["1.dat"], "csv": synthetic_csv(seconds=2),
+    return Quiet({"hea": rec1["1.hea"], "dat": rec1["1.dat"], "csv": synthetic_csv(seconds=2),
             "npy": _npy(_synthetic(12, 1000, 500.0).T), "nested1": nested1, "nested2": nested2,
             "nested3": zip_entries([("top.zip", nested2)]), "empty": b"", "random": _random_bytes(1, 3000),
-            "bomb": deflate_bomb(MAX_UPLOAD_BYTES + (8 << 20))}
+            "bomb": deflate_bomb(MAX_UPLOAD_BYTES + (8 << 20))})
 
 
 def deflate_bomb(n_bytes: int, name: str = "1.dat") -> bytes:
@@ -844,13 +857,13 @@ def _make_node(path: Path, kind: str, content: bytes, outside: Path) -> None:
 @fuzz("paths")
 @given(hea=st.sampled_from(NODE_KINDS), dat=st.sampled_from(NODE_KINDS),
        target=st.sampled_from(["1.hea", "1", "1.dat", ".", "1.csv"]))
-def test_fuzz_paths_symlinks_and_special_files(rec1, hea, dat, target):
+def test_fuzz_paths_symlinks_and_special_files(record, hea, dat, target):
     """read_ecg(path) where the header or signal file is a symlink (to /dev/zero, a loop, outside the
     folder, dangling), a FIFO (opening it would block forever), a folder, or a sparse 100 MB file."""
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as outside:
         folder = Path(tmp)
-        _make_node(folder / "1.hea", hea, rec1["1.hea"], Path(outside))
-        _make_node(folder / "1.dat", dat, rec1["1.dat"], Path(outside))
+        _make_node(folder / "1.hea", hea, record["1.hea"], Path(outside))
+        _make_node(folder / "1.dat", dat, record["1.dat"], Path(outside))
         check_read("paths", "path", folder / target)
 
 
@@ -944,6 +957,23 @@ def test_reading_a_path_allocates_the_file_size_not_the_upload_limit(tmp_path, r
         ecg = read_ecg(tmp_path / "1.hea")
     assert_valid_ecg(ecg)
     assert report.peak_bytes < 16 * 2**20
+
+
+def test_upper_case_header_extension(rec1, tmp_path):
+    """Regression (found by the slow fuzz profile): an upload or path named '1.HEA' raised KeyError."""
+    upload = [("1.HEA", rec1["1.hea"]), ("1.dat", rec1["1.dat"])]
+    assert_valid_ecg(read_ecg(upload))
+    assert_valid_ecg(read_ecg(zip_entries(upload)))
+    (tmp_path / "1.HEA").write_bytes(rec1["1.hea"])
+    (tmp_path / "1.dat").write_bytes(rec1["1.dat"])
+    assert_valid_ecg(read_ecg(tmp_path / "1.HEA"))
+
+
+def test_header_without_length_or_signal_lines(rec1):
+    """Regression (found by the slow fuzz profile): a record line without a length and no signal lines
+    raised TypeError while the length was inferred from the signal file."""
+    for header in (b"1 1 500\n", b"1 0 500\n", b"1 12 500\n# comment only\n"):
+        _refused([("1.hea", header), ("1.dat", rec1["1.dat"])], "no signal lines|declares no signals")
 
 
 def test_fifo_and_device_paths_do_not_block(tmp_path, rec1):
