@@ -41,14 +41,18 @@ def _take_uploads(files: list[tuple[str, bytes]]) -> None:
 
 
 def _on_upload() -> None:
-    """Uploader callback: read the dropped files, then give the uploader a fresh key (empties it)."""
-    key = f"uploader_{st.session_state.get('uploader_gen', 0)}"
-    files = st.session_state.get(key) or []
+    """Uploader callback: read the newly dropped files (the uploader keeps listing earlier ones; files
+    removed from it stay open until closed in the sidebar)."""
+    files = st.session_state.get("uploader") or []
+    seen = st.session_state.setdefault("uploads_seen", set())
+    new = [f for f in files if f.file_id not in seen]
+    seen.update(f.file_id for f in new)
+    if not new:
+        return
     try:
-        _take_uploads([(f.name, f.getvalue()) for f in files])
+        _take_uploads([(f.name, f.getvalue()) for f in new])
     except Exception as err:  # noqa: BLE001
         st.session_state["load_errors"] = [("upload", f"could not be read ({type(err).__name__})")]
-    st.session_state["uploader_gen"] = st.session_state.get("uploader_gen", 0) + 1
 
 
 def _load_demo(title: str) -> None:
@@ -91,9 +95,8 @@ def sidebar() -> str:
     page = sb.radio("View", PAGES, key="page", horizontal=True, label_visibility="collapsed")
 
     sb.markdown("##### Open an ECG")
-    gen = st.session_state.get("uploader_gen", 0)
     sb.file_uploader(
-        "Upload ECG files", accept_multiple_files=True, key=f"uploader_{gen}", on_change=_on_upload,
+        "Upload ECG files", accept_multiple_files=True, key="uploader", on_change=_on_upload,
         help="WFDB: drop the .hea together with its .dat (or Challenge .mat); several records at once are "
              "grouped by record name. Also .zip, CSV (header row of lead names), NumPy .npy/.npz, DICOM. "
              "Files stay in memory and are never saved.")
@@ -162,10 +165,20 @@ def reader_page(engine: state.Engine) -> None:
         return
     with views.guard("The recording header"):
         views.record_header(rec)
-    with views.guard("Measurements"):
-        views.measurements_panel(state.measurements(rec.key, rec.ecg))
+    measurements_slot = st.empty()      # filled after the ranking: the tracing and scores show first
     with views.guard("The tracing"):
         views.tracing_panel(rec, engine)
+    ranking_and_why(rec, engine)
+    with measurements_slot.container(), views.guard("Measurements"):
+        views.measurements_panel(state.measurements(rec.key, rec.ecg))
+    st.divider()
+    retrieval(rec, engine)
+
+
+# Fragments: editing prompts (or the retrieval controls) reruns only that part of the page, so the
+# tracing is not rebuilt; the overlay switch asks for a full rerun because it changes the tracing.
+@st.fragment
+def ranking_and_why(rec: state.Record, engine: state.Engine) -> None:
     left, right = st.columns([1.25, 1], gap="large")
     matches = None
     with left:
@@ -174,7 +187,12 @@ def reader_page(engine: state.Engine) -> None:
     with right:
         with views.guard("The explanation"):
             views.why_panel(rec, engine, matches)
-    st.divider()
+    if st.session_state.pop("full_rerun", False):
+        st.rerun()
+
+
+@st.fragment
+def retrieval(rec: state.Record, engine: state.Engine) -> None:
     with views.guard("Retrieval"):
         views.retrieval_panel(rec, engine)
 
@@ -189,6 +207,7 @@ def main() -> None:
                 unsafe_allow_html=True)
     with st.spinner("Loading the model (once per server)…"):
         engine = state.get_engine()
+        state.warm_up_measurements()
     if engine.error:
         st.error(f"**Model unavailable.** {engine.error} Tracing and measurements still work; ranking, "
                  f"explanations and retrieval need the model.", icon="🛑")

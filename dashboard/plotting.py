@@ -6,7 +6,7 @@ big box 5 mm (0.2 s x 0.5 mV); a 1 mV calibration pulse at the start of each row
 
 The figure is drawn in millimetres of paper (x: time x speed, y: mV x gain) with the y axis locked to the x
 axis, so a small box stays square when zooming. It is built to stay fast with any recording: one trace
-per row (segments joined by None), the whole grid as two line traces (minor, major), the calibration pulses
+per row (segments separated by NaN, which breaks the line), the whole grid as two line traces (minor, major), the calibration pulses
 as one trace, and the signal min/max-decimated to what the screen can show. Decimation is for display only:
 the model and the measurements always get the full-rate signal.
 Absent leads are left blank with a "not recorded" label: never drawn, never invented.
@@ -62,14 +62,14 @@ def _display_factor(fs: float, speed: float) -> int:
     return max(1, int(math.floor(samples_per_mm * 2 / POINTS_PER_MM)))
 
 
-def _grid_trace(width: float, height: float, step: float, color: float, w: float, name: str) -> go.Scatter:
-    xs, ys = [], []
-    for x in np.arange(0.0, width + 1e-6, step):
-        xs += [x, x, None]
-        ys += [0.0, height, None]
-    for y in np.arange(0.0, height + 1e-6, step):
-        xs += [0.0, width, None]
-        ys += [y, y, None]
+def _grid_trace(width: float, height: float, step: float, color: str, w: float, name: str) -> go.Scatter:
+    """All grid lines of one kind as one trace: (x0, x1, NaN) triples; NaN breaks the line."""
+    vx = np.arange(0.0, width + 1e-6, step)
+    hy = np.arange(0.0, height + 1e-6, step)
+    xs = np.concatenate([np.stack([vx, vx, np.full_like(vx, np.nan)], 1).ravel(),
+                         np.tile([0.0, width, np.nan], len(hy))])
+    ys = np.concatenate([np.tile([0.0, height, np.nan], len(vx)),
+                         np.stack([hy, hy, np.full_like(hy, np.nan)], 1).ravel()])
     return go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=w), hoverinfo="skip",
                       showlegend=False, name=name)
 
@@ -84,17 +84,20 @@ def _calibration(x0: float, baseline: float, gain: float, speed: float) -> tuple
 
 
 class _Row:
-    """Accumulates one row's segments into a single None-separated trace."""
+    """Accumulates one row's segments into a single trace (NaN between segments breaks the line)."""
 
     def __init__(self):
-        self.x: list = []
-        self.y: list = []
+        self.x: list[np.ndarray] = []
+        self.y: list[np.ndarray] = []
 
     def add(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.x.extend(x.tolist())
-        self.x.append(None)
-        self.y.extend(y.tolist())
-        self.y.append(None)
+        self.x += [np.asarray(x, dtype=np.float64), np.array([np.nan])]
+        self.y += [np.asarray(y, dtype=np.float64), np.array([np.nan])]
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.x:
+            return np.array([]), np.array([])
+        return np.round(np.concatenate(self.x), 2), np.round(np.concatenate(self.y), 3)
 
 
 def _segment(ecg: ECG, lead: str, t0: float, t1: float) -> np.ndarray | None:
@@ -196,7 +199,8 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
             traces.append(go.Heatmap(x=heat_x, y=[centre - pitch / 2, centre + pitch / 2],
                                      z=[heat_z, heat_z], zmin=0, zmax=1, colorscale=SALIENCY_SCALE,
                                      showscale=False, hoverinfo="skip", zsmooth=False))
-        row_traces.append(go.Scatter(x=row.x, y=row.y, mode="lines", line=dict(color=INK, width=1.1),
+        rx, ry = row.arrays()
+        row_traces.append(go.Scatter(x=rx, y=ry, mode="lines", line=dict(color=INK, width=1.1),
                                      hoverinfo="skip", showlegend=False, name=" ".join(leads)))
 
     traces.append(_grid_trace(width, height, 1.0, MINOR_GRID, 0.5, "minor grid"))

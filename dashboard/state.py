@@ -72,7 +72,10 @@ def _load_engine(folder: str, config_mtime: float, index_mtime: float) -> Engine
         return engine
     try:
         model = METS.from_pretrained(folder)
-        model.embed_prompts(list(WARMUP_PROMPTS))      # load the frozen text encoder now, not on first rank
+        # load the frozen text encoder now, and embed the preset prompts once, so that the first ranking
+        # and every preset switch cost no text encoding
+        from mets_core.prompts import PRESETS
+        model.embed_prompts(list(dict.fromkeys(list(WARMUP_PROMPTS) + [p for ps in PRESETS.values() for p in ps])))
         engine.model = model
     except CheckpointError as err:
         engine.error = f"The model weights at {folder} could not be loaded: {err}"
@@ -159,6 +162,18 @@ def data_dir() -> Path | None:
 
 
 # ---------------------------------------------------------------------------------- cached results
+
+@st.cache_resource(show_spinner=False)
+def warm_up_measurements() -> bool:
+    """Import neurokit2 and run one measurement at server start, not on a clinician's first upload."""
+    import numpy as np
+
+    from mets_core.measure import measure
+    t = np.arange(2500) / 250.0
+    beat = np.exp(-((t % 0.8) - 0.4) ** 2 / 2e-4)          # a plain spike train, 75 bpm
+    measure(ECG.from_leads(beat[None, :], ["II"], 250.0))
+    return True
+
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def measurements(key: str, _ecg: ECG):

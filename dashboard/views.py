@@ -248,8 +248,12 @@ def why_panel(rec: Record, engine: Engine, matches: list | None) -> None:
     options = [m.prompt for m in matches]
     if st.session_state.get("why_prompt") not in options:
         st.session_state["why_prompt"] = options[0]
-    st.selectbox("Prompt to explain", options, key="why_prompt")
-    st.toggle("Show on the tracing (saliency overlay)", key="why_overlay")
+    def tracing_changes():
+        st.session_state["full_rerun"] = True
+
+    st.selectbox("Prompt to explain", options, key="why_prompt",
+                 on_change=lambda: st.session_state.get("why_overlay") and tracing_changes())
+    st.toggle("Show on the tracing (saliency overlay)", key="why_overlay", on_change=tracing_changes)
     explain = st.session_state.get("why_overlay") or st.button("Explain this score", key="why_go")
     prompt = st.session_state["why_prompt"]
     cached = prompt in st.session_state.get("saliency", {}).get(rec.key, {})

@@ -1,0 +1,168 @@
+"""ECG paper geometry: grid, calibration, layout, gain/speed, decimation for display only, absent leads."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dashboard_fixtures import REPO  # noqa: F401  (puts the repo on sys.path for `dashboard`)
+from dashboard import plotting
+from mets_core.ecg import ECG, STANDARD_LEADS
+
+
+def _ecg(fs=500, seconds=10.0, leads=STANDARD_LEADS, spike_at=None):
+    n = int(fs * seconds)
+    t = np.arange(n) / fs
+    rows = []
+    for k, _ in enumerate(leads):
+        x = 0.1 * np.sin(2 * np.pi * 1.2 * t) + 0.01 * k
+        if spike_at is not None:
+            x[int(spike_at * fs)] = 1.7      # a one-sample 1.7 mV spike: must survive decimation
+        rows.append(x)
+    return ECG.from_leads(np.array(rows), list(leads), fs, name="test")
+
+
+def _gap(v) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v))
+
+
+def _values(seq) -> np.ndarray:
+    return np.array([v for v in seq if not _gap(v)], float)
+
+
+def _traces(fig, name):
+    return [t for t in fig.data if t.name == name]
+
+
+def _lines(trace):
+    """Segments of a None-separated line trace as (x0, y0, x1, y1)."""
+    xs, ys = list(trace.x), list(trace.y)
+    out, cur = [], []
+    for x, y in zip(xs + [None], ys + [None]):
+        if _gap(x):
+            if len(cur) >= 2:
+                out.append((cur[0][0], cur[0][1], cur[-1][0], cur[-1][1]))
+            cur = []
+        else:
+            cur.append((x, y))
+    return out
+
+
+def test_grid_is_1mm_and_5mm_and_square():
+    fig = plotting.ecg_paper(_ecg())
+    minor, major = _traces(fig, "minor grid")[0], _traces(fig, "major grid")[0]
+    xs_minor = sorted({round(a, 6) for a, _, c, _ in _lines(minor) if a == c})
+    xs_major = sorted({round(a, 6) for a, _, c, _ in _lines(major) if a == c})
+    assert np.allclose(np.diff(xs_minor), 1.0) and np.allclose(np.diff(xs_major), 5.0)
+    ys_major = sorted({round(b, 6) for _, b, _, d in _lines(major) if b == d})
+    assert np.allclose(np.diff(ys_major), 5.0)
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1
+
+
+@pytest.mark.parametrize("gain,speed", [(10, 25), (5, 25), (20, 50)])
+def test_calibration_pulse_is_1mv_by_200ms(gain, speed):
+    fig = plotting.ecg_paper(_ecg(), gain=gain, speed=speed)
+    cal = _traces(fig, "calibration 1 mV")[0]
+    x, y = np.array([v for v in cal.x[:6]], float), np.array([v for v in cal.y[:6]], float)
+    assert y.max() - y.min() == pytest.approx(gain)              # 1 mV at `gain` mm/mV
+    top = x[y == y.max()]
+    assert top.max() - top.min() == pytest.approx(0.2 * speed)   # 0.2 s at `speed` mm/s
+    n_pulses = sum(1 for v in cal.x if v is None)
+    assert n_pulses >= 4                                          # one per row (3 rows + rhythm strip) + marks
+
+
+def test_3x4_layout_has_standard_order_and_rhythm_strip():
+    fig = plotting.ecg_paper(_ecg())
+    labels = [a.text.replace("<b>", "").replace("</b>", "") for a in fig.layout.annotations if a.text.startswith("<b>")]
+    assert labels == ["I", "aVR", "V1", "V4", "II", "aVL", "V2", "V5", "III", "aVF", "V3", "V6", "II"]
+    rows = [t for t in fig.data if t.name and t.name not in ("minor grid", "major grid", "calibration 1 mV")]
+    assert len(rows) == 4                          # one trace per row: fast
+    assert len(fig.data) <= 8
+    rhythm = _values(rows[3].x)
+    assert rhythm.max() - rhythm.min() == pytest.approx(10 * 25, abs=0.5)   # 10 s at 25 mm/s
+    first = _values(rows[0].x)
+    seg = [np.array(s, float) for s in _split(rows[0].x)]
+    assert len(seg) == 4 and all(s.max() - s.min() == pytest.approx(2.5 * 25, abs=0.5) for s in seg)
+    assert first.min() > 0
+
+
+def _split(values):
+    out, cur = [], []
+    for v in list(values) + [None]:
+        if _gap(v):
+            if cur:
+                out.append(cur)
+            cur = []
+        else:
+            cur.append(v)
+    return out
+
+
+def test_12x1_layout_and_speed_doubles_paper():
+    fig = plotting.ecg_paper(_ecg(), layout="12x1")
+    rows = [t for t in fig.data if t.name in STANDARD_LEADS]
+    assert [t.name for t in rows] == list(STANDARD_LEADS)
+    w25 = np.nanmax(_traces(fig, "major grid")[0].x)
+    fig50 = plotting.ecg_paper(_ecg(), layout="12x1", speed=50)
+    w50 = np.nanmax(_traces(fig50, "major grid")[0].x)
+    assert w50 > 1.8 * w25 - 40
+    assert fig50.layout.xaxis.range[1] <= plotting.PAGE_WIDTH_MM       # pan to see the rest
+
+
+def test_gain_scales_amplitude():
+    e = _ecg(spike_at=1.0)
+    for gain in (5, 10, 20):
+        fig = plotting.ecg_paper(e, layout="12x1", gain=gain)
+        lead_i = [t for t in fig.data if t.name == "I"][0]
+        y = _values(lead_i.y)
+        centre = np.median(y)
+        assert y.max() - centre == pytest.approx(1.7 * gain, rel=0.05)
+
+
+def test_decimation_keeps_peaks_and_limits_points():
+    e = _ecg(fs=1000, spike_at=3.333)
+    fig = plotting.ecg_paper(e)
+    n_points = sum(len(t.x) for t in fig.data if t.name and "grid" not in t.name)
+    assert n_points < 12 * 2.5 * 1000 / 2               # far fewer than the raw samples
+    rhythm = [t for t in fig.data if t.name == "II"][0]
+    y = _values(rhythm.y)
+    assert y.max() - np.median(y) == pytest.approx(1.7 * 10, rel=0.05)
+    idx, vals = plotting.decimate_minmax(np.r_[np.zeros(500), 5.0, np.zeros(499)], 10)
+    assert vals.max() == 5.0 and np.all(np.diff(idx) >= 0)
+    assert len(idx) == 200
+
+
+def test_absent_leads_are_labelled_and_not_drawn():
+    e = _ecg(leads=("I", "II", "III", "aVR", "aVL", "aVF"))
+    fig = plotting.ecg_paper(e)
+    absent = [a.text for a in fig.layout.annotations if "not recorded" in a.text]
+    assert len(absent) == 6 and all(any(v in t for t in absent) for v in ("V1", "V6"))
+    row0 = [t for t in fig.data if t.name == "I aVR V1 V4"][0]
+    assert len(_split(row0.x)) == 2                      # only I and aVR drawn in the first row
+
+
+def test_long_record_pages_and_footer():
+    e = _ecg(seconds=30)
+    fig = plotting.ecg_paper(e, start_s=12.0)
+    footer = fig.layout.annotations[-1].text
+    assert "12.0–22.0 s of 30.0 s" in footer
+
+
+def test_saliency_overlay_adds_one_heatmap_per_row():
+    from types import SimpleNamespace
+    e = _ecg()
+    g = np.zeros((12, 1000), np.float32)
+    g[1, 300:320] = 1.0                                   # lead II, 3.0-3.2 s
+    sal = SimpleNamespace(gradient_x_input=g, fs=100.0, lead_mask=np.ones(12, bool))
+    fig = plotting.ecg_paper(e, saliency=sal)
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heat) == 4
+    z_row2 = np.array(heat[1].z[0])                       # second row: II aVL V2 V5; II is 0-2.5 s
+    assert z_row2.max() == 0.0
+    z_rhythm = np.array(heat[3].z[0])                     # rhythm strip II 0-10 s, 0.1 s bins
+    assert z_rhythm.argmax() in (30, 31) and z_rhythm.max() == pytest.approx(1.0)
+
+
+def test_thumbnail_is_small_and_static():
+    fig = plotting.thumbnail(_ecg(), start_s=2.0)
+    assert fig.layout.height <= 120 and fig.layout.xaxis.fixedrange
+    assert fig.data[1].x[-1] == pytest.approx(10 * 25 - 25 * 2.0 - 25 / 500 * 3, abs=5)
