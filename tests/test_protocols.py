@@ -11,7 +11,8 @@ import pytest
 from mets_core import cli
 from mets_core.ptbxl.dataset import PTBXL
 from mets_core.ptbxl.protocols import (PACED_RECORDS, beat_window, classification_metrics, load_protocols,
-                                       mitbih_records, read_beat_window, run_mitbih, run_ptbxl_auc, sample_beats,
+                                       mitbih_records, read_beat_window, run_mets_protocol, run_mitbih, run_ptbxl_auc,
+                                       sample_beats,
                                        sample_single_label)
 
 DATA = os.environ.get("METS_DATA_DIR")
@@ -125,14 +126,15 @@ def test_mitbih_window_holds_the_beat_and_runs_end_to_end(tmp_path, model):
 
 @needs_data
 def test_ptbxl_protocols_run_on_the_records_present(tmp_path, model):
-    out = tmp_path / "mets.json"
-    assert cli.main(["evaluate", "--protocol", "mets", "--data-dir", DATA, "--random-init", "--json", str(out)]) == 0
-    doc = json.loads(out.read_text())["results"]["random-init"]
     ds = PTBXL(Path(DATA) / "ptbxl")
+    doc = json.loads(json.dumps(run_mets_protocol(model, ds, seed=0)))     # JSON-serialisable
     present = set(ds.available_ids([10]))
     for task in ("superclass", "form", "rhythm"):
         assert set(doc[task]["evaluated_ids"]) <= present          # only fold-10 records with signals
         assert doc[task]["n_evaluated"] == len(doc[task]["evaluated_ids"])
+        assert sum(doc[task]["n_sampled"].values()) <= 1000
     auc = run_ptbxl_auc(model, ds)
     assert set(auc["evaluated_ids"]) == present and auc["superclass"]["n_classes"] == 5
+    assert auc["subclass"]["n_classes"] == 23 and auc["form"]["n_classes"] == 19 and auc["rhythm"]["n_classes"] == 12
+    # a folder without PTB-XL: one clear line, exit code 2
     assert cli.main(["evaluate", "--protocol", "mets", "--data-dir", str(tmp_path), "--random-init"]) == 2
