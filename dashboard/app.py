@@ -92,7 +92,7 @@ def sidebar() -> str:
     sb.markdown('<div class="brand">METS <span>ECG reader</span></div>'
                 '<div class="brand-sub">zero-shot ECG–text similarity · research use only</div>',
                 unsafe_allow_html=True)
-    page = sb.radio("View", PAGES, key="page", horizontal=True, label_visibility="collapsed")
+    page = sb.radio("View", PAGES, key="page", label_visibility="collapsed")
 
     sb.markdown("##### Open an ECG")
     sb.file_uploader(

@@ -61,6 +61,9 @@ CSS = """
   margin: 1rem 0; color: #34464f;}
 .banner-warn {background: #fff4dc; border: 1px solid #f1d9a6; padding: .7rem 1rem; border-radius: 6px;
   color: #5a3d00; margin-bottom: 1rem;}
+.glance {border-collapse: collapse; margin: .2rem 0 1rem 0; font-size: .88rem;}
+.glance th {text-align: left; color: #5b6b73; font-weight: 600; padding: .2rem 1.2rem .2rem 0;}
+.glance td {color: #1d2b33; padding: .2rem 0; font-variant-numeric: tabular-nums;}
 h4 {margin-top: .6rem !important;}
 </style>
 """

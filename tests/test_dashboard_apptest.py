@@ -31,6 +31,7 @@ def weights(tmp_path_factory):
 def app(weights, monkeypatch):
     from streamlit.testing.v1 import AppTest
     monkeypatch.setenv("METS_WEIGHTS", str(weights))
+    monkeypatch.setenv("METS_TORCH_THREADS", "0")     # AppTest runs in pytest's process: leave torch alone
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
     at.run(timeout=FIRST_RUN_TIMEOUT)
     assert not at.exception
@@ -248,6 +249,7 @@ def test_physionet_offline_gives_a_clear_message(app):
 def test_missing_weights_show_a_clear_page_and_tracing_still_works(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
     monkeypatch.setenv("METS_WEIGHTS", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("METS_TORCH_THREADS", "0")
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
     at.run(timeout=FIRST_RUN_TIMEOUT)
     assert not at.exception
@@ -265,6 +267,7 @@ def test_corrupt_weights_are_reported_not_crashed(tmp_path, monkeypatch, weights
     data = (weights / "model.safetensors").read_bytes()
     (bad / "model.safetensors").write_bytes(data[: len(data) // 3])
     monkeypatch.setenv("METS_WEIGHTS", str(bad))
+    monkeypatch.setenv("METS_TORCH_THREADS", "0")
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
     at.run(timeout=FIRST_RUN_TIMEOUT)
     assert not at.exception
