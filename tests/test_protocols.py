@@ -138,3 +138,20 @@ def test_ptbxl_protocols_run_on_the_records_present(tmp_path, model):
     assert auc["subclass"]["n_classes"] == 23 and auc["form"]["n_classes"] == 19 and auc["rhythm"]["n_classes"] == 12
     # a folder without PTB-XL: one clear line, exit code 2
     assert cli.main(["evaluate", "--protocol", "mets", "--data-dir", str(tmp_path), "--random-init"]) == 2
+
+
+def test_pretraining_exposure_reads_the_corpus_the_checkpoint_names(tmp_path):
+    from mets_core.ptbxl.protocols import pretraining_exposure
+    (tmp_path / "windows.csv").write_text(
+        "idx,source,record,patient,start_s,split,report,statements,n_leads\n"
+        "0,mitdb,101,101,0,train,r,,2\n1,mitdb,101,101,10,train,r,,2\n2,mitdb,108,108,0,val,r,,2\n"
+        "3,ptbxl,06000_hr,1,0,train,r,,12\n")
+
+    class Model:
+        training = {"corpus": str(tmp_path)}
+    assert pretraining_exposure(Model(), "mitdb", ["101", "108", "232"]) == {
+        "status": "partly seen", "corpus": str(tmp_path), "train": ["101"], "val": ["108"], "absent": ["232"]}
+    assert pretraining_exposure(Model(), "mitdb", ["108"])["status"] == "unseen"
+    assert pretraining_exposure(Model(), "ptbxl", [6000])["status"] == "seen"
+    Model.training = {"corpus": str(tmp_path / "gone")}
+    assert pretraining_exposure(Model(), "mitdb", ["101"])["status"] == "unknown"

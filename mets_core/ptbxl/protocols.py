@@ -144,7 +144,8 @@ def run_mets_protocol(model, dataset: PTBXL, seed: int = 0, prompts: str = "pape
         pred = [classes[j] for j in sims.argmax(axis=1)] if len(present) else []
         metrics = classification_metrics([truth[i] for i in present], pred, classes)
         out[task] = {"n_sampled": {c: len(v) for c, v in drawn.items()}, "n_evaluated": len(present),
-                     "evaluated_ids": present, **metrics}
+                     "evaluated_ids": present, "pretraining": pretraining_exposure(model, "ptbxl", present),
+                     **metrics}
     return out
 
 
@@ -166,6 +167,7 @@ def run_ptbxl_auc(model, dataset: PTBXL, prompts: str = "paper") -> dict:
         out[level] = {"n_evaluated": len(ids), "n_classes": len(classes), "n_classes_scored": len(defined),
                       "macro_auc": macro(auc.values()), "auc": auc}
     out["evaluated_ids"] = ids
+    out["pretraining"] = pretraining_exposure(model, "ptbxl", ids)
     return out
 
 
@@ -258,7 +260,45 @@ def run_mitbih(model, mitdb_dir: str | Path, records: list[str] | None = None, s
     metrics = classification_metrics([b.label for b in beats], pred, classes)
     counts = {c: sum(b.label == c for b in beats) for c in classes}
     return {"records": names, "window_s": spec["window_s"], "n_sampled": counts, "n_evaluated": len(beats),
-            **metrics}
+            "pretraining": pretraining_exposure(model, "mitdb", names), **metrics}
+
+
+# ---------------------------------------------------------------------------------------- exposure
+
+def _record_key(name: str) -> str:
+    """'06000_hr', 'records500/06000/06000_hr', '6000' -> '6000'; '101' -> '101'."""
+    stem = Path(str(name)).name
+    for suffix in ("_hr", "_lr"):
+        stem = stem[:-len(suffix)] if stem.endswith(suffix) else stem
+    return str(int(stem)) if stem.isdigit() else stem
+
+
+def pretraining_exposure(model, source: str, records: list) -> dict:
+    """Were these records in the model's pretraining? Read from the windows.csv of the corpus the checkpoint
+    names (training.corpus). {"status": "seen" | "partly seen" | "unseen" | "unknown", "train": [...],
+    "val": [...], "absent": [...]}: "train" records were trained on, "val" ones only validated on."""
+    training = getattr(model, "training", None) or {}
+    if not training and getattr(model, "source", None) is None:
+        return {"status": "unseen", "why": "an untrained (random-init) model", "train": [], "val": [], "absent": []}
+    corpus = training.get("corpus")
+    if not corpus:
+        return {"status": "unknown", "why": "the checkpoint does not name its pretraining corpus"}
+    table = Path(corpus) / "windows.csv"
+    if not table.is_file():
+        return {"status": "unknown", "why": f"the pretraining corpus {corpus} is not on this machine"}
+    import csv
+
+    split: dict[str, set[str]] = {}
+    with open(table, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("source") == source:
+                split.setdefault(_record_key(row["record"]), set()).add(row.get("split", "train"))
+    keys = [_record_key(r) for r in records]
+    train = sorted({k for k in keys if "train" in split.get(k, ())})
+    val = sorted({k for k in keys if k in split and "train" not in split[k]})
+    absent = sorted({k for k in keys if k not in split})
+    status = "seen" if train and not (val or absent) else "unseen" if not train else "partly seen"
+    return {"status": status, "corpus": str(corpus), "train": train, "val": val, "absent": absent}
 
 
 # ---------------------------------------------------------------------------------------- locate data
@@ -300,11 +340,22 @@ def _f(x) -> str:
     return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.3f}"
 
 
+def _exposure(e: dict | None) -> str:
+    if not e or e["status"] == "unknown":
+        return "records in pretraining: unknown"
+    if e["status"] == "unseen":
+        return "records UNSEEN in pretraining"
+    return (f"records SEEN in pretraining ({len(e['train'])} trained on"
+            + (f", {len(e['val'])} validation only" if e["val"] else "")
+            + (f", {len(e['absent'])} absent" if e["absent"] else "") + ")")
+
+
 def format_results(protocol: str, results: dict[str, dict]) -> str:
     """results: model column name -> protocol output."""
     lines = []
     if protocol in ("mets", "mitbih"):
-        head = f"{'model':14s} {'task':11s} {'n':>5s} {'acc':>6s} {'P':>6s} {'R':>6s} {'F1':>6s} {'F1(P,R)':>8s}   paper acc/P/R/F1"
+        head = (f"{'model':14s} {'task':11s} {'n':>5s} {'acc':>6s} {'P':>6s} {'R':>6s} {'F1':>6s} {'F1(P,R)':>8s}   "
+                f"paper acc/P/R/F1")
         lines += [head, "-" * len(head)]
         for name, res in results.items():
             tasks = res.items() if protocol == "mets" else [("mitbih", res)]
@@ -312,13 +363,13 @@ def format_results(protocol: str, results: dict[str, dict]) -> str:
                 paper = "/".join(f"{v:.3f}" for v in PAPER[task])
                 lines.append(f"{name[:14]:14s} {task:11s} {r['n_evaluated']:5d} {_f(r['accuracy']):>6s} "
                              f"{_f(r['macro_precision']):>6s} {_f(r['macro_recall']):>6s} {_f(r['macro_f1']):>6s} "
-                             f"{_f(r['f1_of_macro_pr']):>8s}   {paper}")
+                             f"{_f(r['f1_of_macro_pr']):>8s}   {paper}   {_exposure(r.get('pretraining'))}")
     else:
         head = f"{'model':14s} {'level':11s} {'n':>5s} {'classes scored':>15s} {'macro AUC':>10s}"
         lines += [head, "-" * len(head)]
         for name, res in results.items():
             for level, r in res.items():
-                if level == "evaluated_ids":
+                if level in ("evaluated_ids", "pretraining"):
                     continue
                 lines.append(f"{name[:14]:14s} {level:11s} {r['n_evaluated']:5d} "
                              f"{r['n_classes_scored']:>7d} of {r['n_classes']:<5d} {_f(r['macro_auc']):>10s}")
