@@ -6,7 +6,6 @@ Hooks, not copies: `register` must run after mets_core.training.commands (COMMAN
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
