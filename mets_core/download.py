@@ -279,15 +279,19 @@ def download_database(name: str, to: str | Path, *, version: str | None = None, 
 
         with tqdm(total=len(files), unit="file", desc=f"{name} {db_dir}", disable=not progress,
                   file=sys.stderr) as bar, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for rel, status in pool.map(one, files):
-                if status == "skipped":
-                    summary.skipped.append(rel)
-                else:
-                    summary.downloaded.append(rel)
-                    if status == "resumed":
-                        summary.resumed.append(rel)
-                bar.update(1)
-                bar.set_postfix_str(f"{summary.bytes / 1e6:.1f} MB", refresh=False)
+            try:
+                for rel, status in pool.map(one, files):
+                    if status == "skipped":
+                        summary.skipped.append(rel)
+                    else:
+                        summary.downloaded.append(rel)
+                        if status == "resumed":
+                            summary.resumed.append(rel)
+                    bar.update(1)
+                    bar.set_postfix_str(f"{summary.bytes / 1e6:.1f} MB", refresh=False)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)     # stop at the first failure
+                raise
         return summary
     finally:
         download.set_db_index_url(previous)
@@ -325,6 +329,10 @@ def cmd_download(args) -> int:
                                         progress=not args.no_progress)
         except DownloadError as err:
             print(f"mets download: {name}: {err}", file=sys.stderr)
+            status = 1
+            continue
+        except OSError as err:                       # e.g. --to not writable, disk full
+            print(f"mets download: {name}: cannot write into {args.to}: {err}", file=sys.stderr)
             status = 1
             continue
         print(summary.line())
