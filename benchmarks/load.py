@@ -1,0 +1,315 @@
+"""Load: N concurrent clinicians in real browser sessions (one Chromium, N contexts), printed, never asserted.
+
+    .venv/bin/python benchmarks/load.py [--sessions 8] [--rounds 3] [--weights DIR] [--json out.json]
+
+Each session, for each round, uploads an ECG no other session sees (LUDB WFDB pairs from $METS_DATA_DIR,
+else distinct synthetic CSVs) and then types a prompt set no other session types. It records
+
+  upload -> ranking   from dropping the files until the page shows this ECG's title and a ranking of the
+                      prompts in the box (the previous round's, or the default preset) with no stale rows;
+  prompts -> ranking  from typing the new prompts (Ctrl+Enter) until exactly those prompts are ranked;
+
+and reads every ranking off the page (prompt order and the printed cosines). Afterwards this process loads
+the same weights with METS, reads the same bytes with the dashboard's own reader (dashboard.loading) and
+ranks the same prompts: every page must show the answer for its own ECG and prompts (top prompt, order,
+cosines to the printed 3 decimals). Any difference is cross-talk (or a wrong answer) and is counted, as
+are error messages and tracebacks on any page. Server memory: VmRSS sampled every 0.25 s and VmHWM (peak
+resident set since start) of the `streamlit run` process, from /proc. Loopback only (127.0.0.1); bounded by
+--rounds and --time-limit.
+
+tests/test_reliability_load.py runs this with 8 sessions x 2 rounds and asserts correctness (not speed).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
+
+from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv  # noqa: E402
+from e2e_server import CHROMIUM, CHROMIUM_ARGS, PROMPTS_BOX, UPLOAD_INPUT  # noqa: E402
+from reliability_support import proc_memory, served  # noqa: E402
+
+WAIT_MS = 240_000
+PROMPT_POOL = [
+    "sinus rhythm", "atrial fibrillation", "left bundle branch block", "right bundle branch block",
+    "sinus bradycardia", "sinus tachycardia", "first degree AV block", "left ventricular hypertrophy",
+    "ST elevation", "inferior myocardial infarction", "premature ventricular contractions", "atrial flutter",
+    "paced rhythm", "normal ECG", "T wave inversion", "left axis deviation", "anterior myocardial infarction",
+    "low QRS voltage", "incomplete right bundle branch block", "early repolarisation",
+]
+
+
+@dataclass
+class Upload:
+    title: str                                   # the ECG's name on the page
+    files: list[tuple[str, bytes]]               # as the browser sends them
+
+    def payload(self) -> list[dict]:
+        return [{"name": n, "mimeType": "application/octet-stream", "buffer": b} for n, b in self.files]
+
+
+@dataclass
+class Observation:
+    session: int
+    round: int
+    step: str                                    # "upload" | "prompts"
+    upload: int                                  # index into the uploads
+    prompts: list[str]
+    seconds: float
+    shown: list[tuple[str, float]]               # (prompt, printed cosine), in page order
+    errors: list[str] = field(default_factory=list)
+
+
+def make_uploads(n: int) -> list[Upload]:
+    """n different ECGs: LUDB records 1..n (WFDB .hea + .dat), else synthetic CSVs of different lengths."""
+    ludb = ludb_dir()
+    if ludb is not None and n <= 200:
+        return [Upload(str(i), [(f"{i}.hea", (ludb / f"{i}.hea").read_bytes()),
+                                (f"{i}.dat", (ludb / f"{i}.dat").read_bytes())]) for i in range(1, n + 1)]
+    return [Upload(f"load{i}", [(f"load{i}.csv", synthetic_csv(seconds=4.0 + 0.25 * i, fs=250))]) for i in range(n)]
+
+
+def prompt_sets(n: int, size: int = 3) -> list[list[str]]:
+    """n different prompt sets (no two equal as sets), spread over the pool."""
+    combos = list(itertools.combinations(PROMPT_POOL, size))
+    step = max(1, len(combos) // n)
+    return [list(combos[(k * step + k * 7) % len(combos)]) for k in range(n)]
+
+
+# --------------------------------------------------------------------------------------- one session
+
+JS_RANKED = """([title, want]) => {
+    const titles = [...document.querySelectorAll('.rec-title')].map(e => e.innerText.trim().split(/\\s+/)[0]);
+    if (!titles.includes(title)) return false;
+    if (document.querySelector('[data-stale="true"] .rank-row')) return false;
+    if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+    const rows = [...document.querySelectorAll('.rank-row .rank-prompt')].map(e => e.innerText);
+    return rows.length === want.length && want.every(p => rows.includes(p));
+}"""
+JS_READ = """() => [...document.querySelectorAll('.rank-row')].map(r => [
+    r.querySelector('.rank-prompt').innerText, r.querySelector('.rank-cos').innerText])"""
+JS_ERRORS = """() => [
+    ...[...document.querySelectorAll('[data-testid="stException"]')].map(e => 'exception: ' + e.innerText),
+    ...[...document.querySelectorAll('[data-testid="stAlert"]')].map(e => e.innerText)
+        .filter(t => /could not|went wrong|unavailable|error/i.test(t)).map(t => 'alert: ' + t),
+    ...(document.body.innerText.includes('Traceback') ? ['Traceback on the page'] : [])]"""
+
+
+async def _read(page) -> list[tuple[str, float]]:
+    rows = await page.evaluate(JS_READ)
+    return [(p, float(c.replace("cos", "").strip())) for p, c in rows]
+
+
+async def _session(browser, url: str, index: int, plan: list[tuple[int, list[str]]], uploads: list[Upload],
+                   default_prompts: list[str], out: list[Observation], deadline: float) -> None:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    try:
+        await page.goto(url)
+        await page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
+        current = list(default_prompts)
+        for rnd, (u, prompts) in enumerate(plan):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"session {index}: time limit reached before round {rnd}")
+            t0 = time.perf_counter()
+            await page.locator(UPLOAD_INPUT).first.set_input_files(uploads[u].payload())
+            await page.wait_for_function(JS_RANKED, arg=[uploads[u].title, current], timeout=WAIT_MS,
+                                         polling=100)
+            dt = time.perf_counter() - t0
+            out.append(Observation(index, rnd, "upload", u, list(current), dt, await _read(page),
+                                   await page.evaluate(JS_ERRORS)))
+            box = page.locator(PROMPTS_BOX).first
+            t0 = time.perf_counter()
+            await box.fill("\n".join(prompts))
+            await box.press("Control+Enter")
+            await page.wait_for_function(JS_RANKED, arg=[uploads[u].title, prompts], timeout=WAIT_MS, polling=100)
+            dt = time.perf_counter() - t0
+            out.append(Observation(index, rnd, "prompts", u, list(prompts), dt, await _read(page),
+                                   await page.evaluate(JS_ERRORS)))
+            current = list(prompts)
+    finally:
+        await context.close()
+
+
+async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], sets: list[list[str]],
+                 default_prompts: list[str], pid: int, time_limit_s: float) -> tuple[list[Observation], dict]:
+    from playwright.async_api import async_playwright
+
+    memory = {"rss_samples": []}
+    stop = asyncio.Event()
+
+    async def sample():
+        while not stop.is_set():
+            try:
+                memory["rss_samples"].append(proc_memory(pid)["VmRSS"])
+            except OSError:
+                pass
+            await asyncio.sleep(0.25)
+
+    observations: list[Observation] = []
+    deadline = time.monotonic() + time_limit_s
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            # one warm-up visit, so the first session does not also pay for loading the model
+            warm = await browser.new_page()
+            await warm.goto(url)
+            await warm.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
+            await warm.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                                         timeout=WAIT_MS)
+            await warm.close()
+            memory["rss_before_load"] = proc_memory(pid)["VmRSS"]
+            sampler = asyncio.create_task(sample())
+            t0 = time.perf_counter()
+            plans = [[(s + sessions * r, sets[s + sessions * r]) for r in range(rounds)] for s in range(sessions)]
+            results = await asyncio.gather(
+                *(_session(browser, url, s, plans[s], uploads, default_prompts, observations, deadline)
+                  for s in range(sessions)), return_exceptions=True)
+            memory["wall_s"] = time.perf_counter() - t0
+            stop.set()
+            await sampler
+        finally:
+            await browser.close()
+    memory["failures"] = [f"{type(r).__name__}: {str(r)[:300]}" for r in results if isinstance(r, BaseException)]
+    return observations, memory
+
+
+# ------------------------------------------------------------------------------------- verification
+
+def expected_rankings(weights: Path, observations: list[Observation], uploads: list[Upload]) -> dict:
+    """(upload, prompts) -> [(prompt, cosine)] computed here with METS on the same bytes, best first."""
+    from dashboard.loading import read_uploads
+    from mets_core import METS
+
+    model = METS.from_pretrained(weights)
+    ecgs: dict[int, object] = {}
+    out = {}
+    for ob in observations:
+        if ob.upload not in ecgs:
+            result = read_uploads(uploads[ob.upload].files)
+            assert not result.errors and len(result.ecgs) == 1, result.errors
+            ecgs[ob.upload] = result.ecgs[0]
+        key = (ob.upload, tuple(ob.prompts))
+        if key not in out:
+            out[key] = [(m.prompt, m.similarity) for m in model.rank(ecgs[ob.upload], ob.prompts)]
+    return out
+
+
+def verify(observations: list[Observation], expected: dict, tol: float = 1.5e-3) -> list[str]:
+    """Mismatches between what each page showed and what METS gives for that session's own ECG + prompts."""
+    problems = []
+    for ob in observations:
+        want = expected[(ob.upload, tuple(ob.prompts))]
+        where = f"session {ob.session} round {ob.round} ({ob.step}, ECG #{ob.upload})"
+        if [p for p, _ in ob.shown] != [p for p, _ in want]:
+            # equal cosines to 3 decimals may legitimately swap places; anything else is a wrong answer
+            if sorted(p for p, _ in ob.shown) != sorted(p for p, _ in want) or any(
+                    abs(c - dict(want)[p]) > tol for p, c in ob.shown):
+                problems.append(f"{where}: shown order {[p for p, _ in ob.shown]} != expected {[p for p, _ in want]}")
+                continue
+        for p, c in ob.shown:
+            if abs(c - dict(want)[p]) > tol:
+                problems.append(f"{where}: {p!r} shown cos {c:+.3f}, expected {dict(want)[p]:+.4f}")
+        problems += [f"{where}: {e[:200]}" for e in ob.errors]
+    return problems
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: float = 900.0,
+             data_dir: str | None = None, log_path: Path | None = None) -> dict:
+    """Start the dashboard, drive `sessions` x `rounds`, verify every ranking; returns the figures."""
+    from mets_core.prompts import PRESETS
+    from dashboard.views import DEFAULT_PRESET
+
+    uploads = make_uploads(sessions * rounds)
+    sets = prompt_sets(sessions * rounds)
+    default_prompts = list(PRESETS[DEFAULT_PRESET])
+    log_path = log_path or Path(tempfile.mkdtemp(prefix="mets_load_")) / "server.log"
+    with served(weights, log_path, data_dir=data_dir) as server:
+        observations, memory = asyncio.run(_drive(server.url, sessions, rounds, uploads, sets, default_prompts,
+                                                  server.pid, time_limit_s))
+        memory.update(server.memory())
+        startup_s = server.startup_s
+        server_log = server.log()
+    expected = expected_rankings(weights, observations, uploads)
+    problems = verify(observations, expected)
+    up = [o.seconds for o in observations if o.step == "upload"]
+    pr = [o.seconds for o in observations if o.step == "prompts"]
+    return {
+        "sessions": sessions, "rounds": rounds, "uploads": "LUDB WFDB pairs" if ludb_dir() else "synthetic CSV",
+        "observations": len(observations), "expected_observations": 2 * sessions * rounds,
+        "upload_to_ranking_s": {"p50": percentile(up, 0.5), "p95": percentile(up, 0.95), "max": max(up, default=0),
+                                "n": len(up)},
+        "prompts_to_ranking_s": {"p50": percentile(pr, 0.5), "p95": percentile(pr, 0.95), "max": max(pr, default=0),
+                                 "n": len(pr)},
+        "wall_s": memory.get("wall_s"),
+        "server_startup_s": startup_s,
+        "server_rss_before_load_mib": memory.get("rss_before_load", 0) / 2**20,
+        "server_rss_peak_sampled_mib": max(memory["rss_samples"], default=0) / 2**20,
+        "server_vmhwm_mib": memory.get("VmHWM", 0) / 2**20,
+        "server_rss_end_mib": memory.get("VmRSS", 0) / 2**20,
+        "problems": problems, "session_failures": memory["failures"],
+        "traceback_in_server_log": "Traceback" in server_log,
+        "cpus": os.cpu_count(),
+        "_observations": observations, "_expected": expected,     # for tests; not written to --json
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--weights", help="checkpoint folder (default: $METS_WEIGHTS, weights/, else a random-init "
+                                      "checkpoint + index made here: same architecture, same cost)")
+    ap.add_argument("--time-limit", type=float, default=900.0, help="seconds for all sessions together")
+    ap.add_argument("--json", help="also write the figures here")
+    args = ap.parse_args()
+    if not os.path.exists(CHROMIUM):
+        sys.exit(f"{CHROMIUM} is missing: apt-get install chromium (never `playwright install`)")
+    weights = Path(args.weights or os.environ.get("METS_WEIGHTS") or "")
+    if not args.weights and not os.environ.get("METS_WEIGHTS"):
+        weights = REPO / "weights"
+        if not (weights / "config.json").is_file():
+            weights = make_test_weights(Path(tempfile.mkdtemp(prefix="mets_load_weights_")))
+            print(f"(no trained weights: a random-init checkpoint + index in {weights})")
+    res = run_load(weights, args.sessions, args.rounds, args.time_limit, data_dir=os.environ.get("METS_DATA_DIR"))
+    up, pr = res["upload_to_ranking_s"], res["prompts_to_ranking_s"]
+    print(f"\n{res['sessions']} concurrent browser sessions x {res['rounds']} rounds ({res['uploads']}; "
+          f"{res['cpus']} CPUs; one Chromium, {res['sessions']} contexts; loopback)")
+    print(f"  upload -> ranking   p50 {up['p50']:.2f} s   p95 {up['p95']:.2f} s   max {up['max']:.2f} s   n={up['n']}")
+    print(f"  prompts -> ranking  p50 {pr['p50']:.2f} s   p95 {pr['p95']:.2f} s   max {pr['max']:.2f} s   n={pr['n']}")
+    print(f"  wall time {res['wall_s']:.1f} s; server start {res['server_startup_s']:.1f} s")
+    print(f"  server memory: {res['server_rss_before_load_mib']:.0f} MiB before load, peak sampled "
+          f"{res['server_rss_peak_sampled_mib']:.0f} MiB, VmHWM {res['server_vmhwm_mib']:.0f} MiB, "
+          f"end {res['server_rss_end_mib']:.0f} MiB")
+    print(f"  answers checked against METS in this process: {res['observations']} of "
+          f"{res['expected_observations']}; problems: {len(res['problems'])}; failed sessions: "
+          f"{len(res['session_failures'])}; traceback in server log: {res['traceback_in_server_log']}")
+    for p in res["problems"][:20] + res["session_failures"]:
+        print("   ", p)
+    if args.json:
+        Path(args.json).write_text(json.dumps({k: v for k, v in res.items() if not k.startswith("_")}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Load: 8 concurrent real browser sessions (one Chromium, 8 contexts), each uploading its own ECG and
+ranking its own prompts for 2 rounds; every page must show the answer for its own ECG and prompts.
+
+The work is benchmarks/load.py (run_load): it starts the dashboard with tests/e2e_server.py on 127.0.0.1,
+drives the sessions concurrently, reads each ranking off its page and compares it with METS run in this
+process on the same bytes and prompts. Here the figures are printed and correctness is asserted; speed and
+memory are reported by the benchmark (docs/reliability.md), never asserted.
+"""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from dashboard_fixtures import make_test_weights
+from reliability_support import REPO
+
+pytestmark = pytest.mark.browser
+SESSIONS, ROUNDS = 8, 2
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location("mets_load_benchmark", REPO / "benchmarks" / "load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module                  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def load_run(tmp_path_factory):
+    from e2e_server import CHROMIUM
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: install Debian chromium (apt-get install chromium); never "
+                    f"`playwright install`")
+    pytest.importorskip("playwright", reason="the playwright Python package is not installed")
+    bench = _load_benchmark()
+    weights = make_test_weights(tmp_path_factory.mktemp("load_weights"))
+    res = bench.run_load(weights, sessions=SESSIONS, rounds=ROUNDS, time_limit_s=720,
+                         data_dir=os.environ.get("METS_DATA_DIR"),
+                         log_path=tmp_path_factory.mktemp("load_log") / "server.log")
+    up, pr = res["upload_to_ranking_s"], res["prompts_to_ranking_s"]
+    print(f"\n{SESSIONS} sessions x {ROUNDS} rounds ({res['uploads']}): upload->ranking p50 {up['p50']:.2f} s "
+          f"p95 {up['p95']:.2f} s; prompts->ranking p50 {pr['p50']:.2f} s p95 {pr['p95']:.2f} s; server VmHWM "
+          f"{res['server_vmhwm_mib']:.0f} MiB")
+    return bench, res
+
+
+def test_every_session_gets_the_answer_for_its_own_ecg_and_prompts(load_run):
+    bench, res = load_run
+    assert not res["session_failures"], res["session_failures"]
+    assert res["observations"] == res["expected_observations"] == 2 * SESSIONS * ROUNDS
+    uploads = {(o.session, o.round): o.upload for o in res["_observations"]}
+    assert len(set(uploads.values())) == SESSIONS * ROUNDS             # every session had its own ECGs
+    prompts = {tuple(sorted(o.prompts)) for o in res["_observations"] if o.step == "prompts"}
+    assert len(prompts) == SESSIONS * ROUNDS                           # and its own prompt sets
+    assert not res["problems"], "\n".join(res["problems"][:20])
+    assert not res["traceback_in_server_log"]
+
+
+def test_the_check_would_see_cross_talk(load_run):
+    """The verification must be able to fail: swapping two sessions' pages (what a shared cache keyed on the
+    wrong thing would do) is reported."""
+    bench, res = load_run
+    obs = copy.deepcopy(res["_observations"])
+    a = next(o for o in obs if o.session == 0 and o.step == "prompts")
+    b = next(o for o in obs if o.session == 1 and o.step == "prompts")
+    a.shown, b.shown = b.shown, a.shown
+    assert len(bench.verify(obs, res["_expected"])) >= 2
+    obs = copy.deepcopy(res["_observations"])
+    c = next(o for o in obs if o.session == 2 and o.step == "upload" and o.round == 1)
+    d = next(o for o in obs if o.session == 3 and o.step == "upload" and o.round == 1)
+    c.shown, d.shown = d.shown, c.shown                                 # same prompts, other ECG
+    assert bench.verify(obs, res["_expected"])
