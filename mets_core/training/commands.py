@@ -26,7 +26,8 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="databases folder: the corpus built from it is located (or built) in "
                                       "--corpus-out")
     p.add_argument("--corpus-out", default="corpus", help="where --data-dir's corpus lives or is built "
-                                                          "(default: ./corpus)")
+                                                          "(default: ./corpus; a corpus already there is used "
+                                                          "as is)")
     p.add_argument("--random-init", action="store_true",
                    help="also evaluate a random-init model of the same architecture (the chance floor)")
     p.add_argument("--labels", help="label -> statement mapping (default mets_core/training/eval_labels.json)")
