@@ -115,7 +115,9 @@ def sidebar() -> str:
         sb.markdown("##### Loaded ECGs")
         keys = list(recs)
         current = state.current_record()
-        sb.selectbox("Current ECG", keys, index=keys.index(current.key) if current else 0,
+        if current is not None:      # follow the newest load (a widget's own state would keep the old one)
+            st.session_state["current_select"] = current.key
+        sb.selectbox("Current ECG", keys,
                      format_func=lambda k: recs[k].label if k in recs else k, key="current_select",
                      on_change=lambda: st.session_state.update(current=st.session_state["current_select"]),
                      label_visibility="collapsed")

@@ -57,8 +57,9 @@ DEMOS: dict[str, Demo] = {d.title: d for d in (
 
 def _simulate_lead(shape: tuple[float, ...], ptp_mv: float, heart_rate: float, seed: int) -> np.ndarray:
     import neurokit2 as nk
-    x = np.asarray(nk.ecg_simulate(duration=SECONDS, sampling_rate=FS, heart_rate=heart_rate, method="ecgsyn",
-                                   random_state=seed, ai=shape, ti=_TIMINGS, bi=_WIDTHS), dtype=np.float64)
+    # one extra second, dropped: ECGSYN starts with a transient that looks like an artefact
+    x = np.asarray(nk.ecg_simulate(duration=SECONDS + 1, sampling_rate=FS, heart_rate=heart_rate, method="ecgsyn",
+                                   random_state=seed, ai=shape, ti=_TIMINGS, bi=_WIDTHS), dtype=np.float64)[FS:]
     x = x - np.median(x)          # ECGSYN rescales to [-0.4, 1.2]; put the isoelectric line at 0
     return x * (ptp_mv / max(np.ptp(x), 1e-9))
 

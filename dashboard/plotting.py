@@ -165,9 +165,10 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
     row_traces = []
     for r, leads in enumerate(rows):
         centre = height - (r + 0.5) * pitch
-        cx, cy = _calibration(2.0, centre, gain, speed)
-        cal_x += cx
-        cal_y += cy
+        if any(ecg.lead_mask[STANDARD_LEADS.index(lead)] for lead in leads):   # no pulse on an empty row
+            cx, cy = _calibration(2.0, centre, gain, speed)
+            cal_x += cx
+            cal_y += cy
         seg_s = page_s / len(leads)
         row = _Row()
         heat_x, heat_z = [], []
@@ -179,15 +180,16 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
                 sep_x += [xs, xs, None]
                 sep_y += [centre - 0.25 * pitch, centre + 0.25 * pitch, None]
             seg = _segment(ecg, lead, t0, t1)
-            label_y = centre + 0.36 * pitch
+            label_y = centre + 0.4 * pitch
             if seg is None:
                 annotations.append(dict(x=xs + 1.5, y=label_y, text=f"<i>{lead} — not recorded</i>",
                                         showarrow=False, xanchor="left", font=dict(size=12, color=ABSENT)))
             else:
                 idx, vals = decimate_minmax(seg, factor)
                 row.add(xs + idx / ecg.fs * speed, centre + vals * gain)
-                annotations.append(dict(x=xs + 1.5, y=label_y, text=f"<b>{lead}</b>", showarrow=False,
-                                        xanchor="left", font=dict(size=13, color=LABEL)))
+                annotations.append(dict(x=xs + 1.0, y=label_y, text=f"<b>{lead}</b>", showarrow=False,
+                                        xanchor="left", font=dict(size=13, color=LABEL),
+                                        bgcolor="rgba(255,250,250,0.85)", borderpad=1))
             if saliency is not None:
                 n_bins = max(1, int(round(seg_s / 0.1)))          # 0.1 s bins
                 present = STANDARD_LEADS.index(lead)

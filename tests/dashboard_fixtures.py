@@ -72,13 +72,12 @@ def make_test_weights(folder: Path, seed: int = 0) -> Path:
 
 
 def synthetic_csv(seconds: float = 10.0, fs: int = 250) -> bytes:
-    """A 12-lead CSV with a time column (so it states its rate), from neurokit2's simulator."""
-    import neurokit2 as nk
-    x = nk.ecg_simulate(duration=seconds, sampling_rate=fs, heart_rate=65, random_state=4)
-    leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
-    scale = np.array([0.7, 1.0, 0.3, -0.8, 0.2, 0.6, -0.5, 0.4, 0.9, 1.2, 1.1, 0.9])
-    t = np.arange(len(x)) / fs
-    lines = ["time," + ",".join(leads)]
-    for k in range(len(x)):
-        lines.append(f"{t[k]:.4f}," + ",".join(f"{x[k] * s:.4f}" for s in scale))
+    """A 12-lead CSV with a time column (so it states its rate): the dashboard's synthetic demo ECG."""
+    from dashboard.demo import DEMOS, make_demo
+    ecg = make_demo(next(iter(DEMOS)))
+    step = int(round(ecg.fs / fs))
+    x = ecg.signal[:, : int(seconds * ecg.fs): step]
+    t = np.arange(x.shape[1]) / fs
+    lines = ["time," + ",".join(ecg.leads)]
+    lines += [f"{t[k]:.4f}," + ",".join(f"{v:.4f}" for v in x[:, k]) for k in range(x.shape[1])]
     return ("\n".join(lines) + "\n").encode()

@@ -116,6 +116,20 @@ def test_editing_prompts_reranks_without_reembedding_the_ecg(app):
         engine.model._encode_windows = original
 
 
+def test_newest_ecg_is_shown_and_the_sidebar_switches_between_loaded_ecgs(app):
+    from dashboard.demo import DEMOS
+    upload(app, a_wfdb_upload())
+    first = app.session_state["current"]
+    app.selectbox(key="demo_choice").set_value(next(iter(DEMOS)))
+    app.button(key="demo_open").click().run()
+    assert app.selectbox(key="current_select").value == app.session_state["current"] != first
+    assert "SYNTHETIC" in markdown_html(app)
+    app.selectbox(key="current_select").set_value(first).run()
+    assert app.session_state["current"] == first and "SYNTHETIC" not in markdown_html(app)
+    app.button(key="close_ecg").click().run()
+    assert not app.exception and len(app.session_state["records"]) == 1
+
+
 def test_preset_sets_replace_the_prompts(app):
     from mets_core.prompts import PRESETS
     upload(app, a_wfdb_upload())

@@ -80,7 +80,8 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
         _wait_idle(page)
         assert page.locator(".rec-title").first.inner_text().startswith(first_title)
         assert "Hz" in page.locator(".rec-meta").first.inner_text()
-        assert page.locator(".js-plotly-plot").count() >= 1
+        page.locator(".js-plotly-plot").first.wait_for(timeout=WAIT_MS)          # the ECG paper
+        page.get_by_text("Heart rate").first.wait_for(timeout=WAIT_MS)             # measurements
         assert page.get_by_text("Scores are similarities, not diagnoses").count() >= 1
 
         # 2. three prompts typed by the user -> exactly three ranked rows; retrieval list of five

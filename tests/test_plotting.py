@@ -138,6 +138,11 @@ def test_absent_leads_are_labelled_and_not_drawn():
     assert len(absent) == 6 and all(any(v in t for t in absent) for v in ("V1", "V6"))
     row0 = [t for t in fig.data if t.name == "I aVR V1 V4"][0]
     assert len(_split(row0.x)) == 2                      # only I and aVR drawn in the first row
+    fig = plotting.ecg_paper(e, layout="12x1")
+    cal = _traces(fig, "calibration 1 mV")[0]
+    tops = [y for y in cal.y if y is not None]
+    assert sum(1 for v in cal.x if v is None) == 6       # no calibration pulse on the six empty rows
+    assert len(tops) == 6 * 6
 
 
 def test_long_record_pages_and_footer():
