@@ -10,8 +10,9 @@ COMMAND_MODULES = [
     "mets_core.commands",          # rank, retrieve, info
     "mets_core.training.commands",  # train, evaluate
     "mets_core.download",          # download (PhysioNet databases)
-    "mets_core.corpus.commands",    # corpus build
     "mets_core.ptbxl.commands",    # ptbxl translate-report/text-check; train --recipe, evaluate --protocol
+    "mets_core.corpus.commands",    # corpus build
+    "mets_core.training.export",   # export (run -> shippable weights folder + report index)
 ]
 
 
