@@ -19,7 +19,7 @@ def best_val(run: Path) -> dict | None:
 def main(runs: list[str]) -> int:
     print("| run | best epoch | val macro AUC | val loss | R@1 | R@5 |")
     print("|---|---|---|---|---|---|")
-    for r in runs:
+    for r in [r for r in runs if Path(r).is_dir()]:
         v = best_val(Path(r))
         if v is None:
             print(f"| {Path(r).name} | (no validation yet) | | | | |")
