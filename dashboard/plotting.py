@@ -121,7 +121,7 @@ def _lead_importance(saliency, lead: str, n_bins: int, t0: float, t1: float) -> 
     out = np.zeros(n_bins, dtype=np.float32)
     for k in range(n_bins):
         a, b = int(edges[k]), max(int(edges[k]) + 1, int(edges[k + 1]))
-        if a < len(g):
+        if 0 <= a < len(g):
             out[k] = float(g[a:min(b, len(g))].mean())
     return np.clip(out / scale, 0.0, 1.0) if scale > 0 else out
 
@@ -137,9 +137,10 @@ def saliency_scale(saliency) -> float:
 # ------------------------------------------------------------------------------------------ the figure
 
 def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25, start_s: float = 0.0,
-              saliency=None, height_px: int | None = None) -> go.Figure:
+              saliency=None, saliency_offset_s: float = 0.0, height_px: int | None = None) -> go.Figure:
     """The ECG on paper. layout "3x4" (+ lead II rhythm strip) or "12x1"; gain mm/mV; speed mm/s;
-    start_s: where the 10 s page starts in a longer recording; saliency: a mets_core Saliency to overlay."""
+    start_s: where the 10 s page starts in a longer recording; saliency: a mets_core Saliency to overlay,
+    computed on the recording from saliency_offset_s on."""
     if layout not in ("3x4", "12x1"):
         raise ValueError("layout must be '3x4' or '12x1'")
     start_s = float(min(max(0.0, start_s), max(0.0, ecg.duration - 0.5)))
@@ -193,7 +194,7 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
             if saliency is not None:
                 n_bins = max(1, int(round(seg_s / 0.1)))          # 0.1 s bins
                 present = STANDARD_LEADS.index(lead)
-                imp = (_lead_importance(saliency, lead, n_bins, t0, t1)
+                imp = (_lead_importance(saliency, lead, n_bins, t0 - saliency_offset_s, t1 - saliency_offset_s)
                        if saliency.lead_mask[present] else np.zeros(n_bins, np.float32))
                 heat_x += list(xs + (np.arange(n_bins) + 0.5) * seg_s / n_bins * speed)
                 heat_z += imp.tolist()

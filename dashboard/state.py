@@ -24,6 +24,7 @@ DATA_ENV = "METS_DATA_DIR"
 WEIGHTS_ENV = "METS_WEIGHTS"
 THREADS_ENV = "METS_TORCH_THREADS"     # torch intra-op threads of the server; 0 = leave torch's default
 WARMUP_PROMPTS = ("sinus rhythm",)
+MAX_RECORDS = 100                      # ECGs open at once in one browser session
 
 
 @dataclass
@@ -159,6 +160,8 @@ def add_record(ecg: ECG, origin: str) -> Record:
         label, n = f"{ecg.name} ({n})", n + 1
     rec = Record(key, ecg, origin, label)
     recs[key] = rec
+    while len(recs) > MAX_RECORDS:          # memory bound per session: the oldest ECG is closed
+        remove_record(next(iter(recs)))
     st.session_state["current"] = key
     return rec
 
@@ -213,12 +216,31 @@ def rank(engine: Engine, rec: Record, prompts: list[str]):
         return engine.model.rank(rec.ecg, prompts)
 
 
+SALIENCY_MAX_S = 60.0    # longer records are explained on the 10 s page on screen (cost grows with length)
+
+
+def saliency_window(rec: Record) -> tuple[float, float]:
+    """(start, end) seconds of the recording that "Why" explains: all of it, or the page on screen."""
+    if rec.ecg.duration <= SALIENCY_MAX_S:
+        return 0.0, rec.ecg.duration
+    start = float(st.session_state.get(f"start_{rec.key}", 0.0))
+    return start, min(rec.ecg.duration, start + 10.0)
+
+
 def saliency(engine: Engine, rec: Record, prompt: str):
+    """mets_core's saliency of `prompt` for the record (or its page on screen); cached per session."""
+    start, end = saliency_window(rec)
     cache = st.session_state.setdefault("saliency", {}).setdefault(rec.key, {})
-    if prompt not in cache:
+    key = (prompt, start)
+    if key not in cache:
+        ecg = rec.ecg
+        if (start, end) != (0.0, ecg.duration):
+            a, b = int(round(start * ecg.fs)), int(round(end * ecg.fs))
+            ecg = ECG(signal=ecg.signal[:, a:b], fs=ecg.fs, lead_mask=ecg.lead_mask, name=ecg.name,
+                      metadata=dict(ecg.metadata))
         with engine.lock:
-            cache[prompt] = engine.model.saliency(rec.ecg, prompt)
-    return cache[prompt]
+            cache[key] = engine.model.saliency(ecg, prompt)
+    return cache[key]
 
 
 def search(engine: Engine, query, k: int):

@@ -167,8 +167,9 @@ def tracing_panel(rec: Record, engine: Engine) -> None:
     if overlay_prompt and engine.model is not None:
         with guard("The saliency overlay"):
             sal = _saliency(engine, rec, overlay_prompt)
+    from .state import saliency_window
     fig = plotting.ecg_paper(ecg, layout="3x4" if layout.startswith("3") else "12x1", gain=gain, speed=speed,
-                             start_s=start, saliency=sal)
+                             start_s=start, saliency=sal, saliency_offset_s=saliency_window(rec)[0])
     st.plotly_chart(fig, width="stretch", key="paper",
                     config={"displaylogo": False, "scrollZoom": True,
                             "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
@@ -256,17 +257,23 @@ def why_panel(rec: Record, engine: Engine, matches: list | None) -> None:
     st.toggle("Show on the tracing (saliency overlay)", key="why_overlay", on_change=tracing_changes)
     explain = st.session_state.get("why_overlay") or st.button("Explain this score", key="why_go")
     prompt = st.session_state["why_prompt"]
-    cached = prompt in st.session_state.get("saliency", {}).get(rec.key, {})
+    cached = any(k[0] == prompt for k in st.session_state.get("saliency", {}).get(rec.key, {}))
     if not (explain or cached):
         st.caption("Occlusion: the similarity is recomputed with each lead, and each second, hidden. "
                    "A positive bar means that part of the ECG raised the score.")
         return
+    from .state import saliency_window
     sal = _saliency(engine, rec, prompt)
+    w0, w1 = saliency_window(rec)
+    if (w0, w1) != (0.0, rec.ecg.duration):
+        st.caption(f"This long recording is explained on the page on screen, {w0:.1f}–{w1:.1f} s "
+                   f"(the similarity below is of that page).")
     present = [i for i in range(12) if sal.lead_mask[i]]
     st.plotly_chart(plotting.occlusion_bars([STANDARD_LEADS[i] for i in present],
                                             sal.lead_occlusion[present], "Score drop when each lead is hidden"),
                     width="stretch", config={"displayModeBar": False}, key="why_leads")
-    seg_labels = [f"{k * sal.segment_s:g}–{(k + 1) * sal.segment_s:g} s" for k in range(len(sal.segment_occlusion))]
+    seg_labels = [f"{w0 + k * sal.segment_s:g}–{w0 + (k + 1) * sal.segment_s:g} s"
+                  for k in range(len(sal.segment_occlusion))]
     st.plotly_chart(plotting.occlusion_bars(seg_labels, sal.segment_occlusion, "Score drop when each second is hidden"),
                     width="stretch", config={"displayModeBar": False}, key="why_secs")
     top = [STANDARD_LEADS[i] for i in present if np.isfinite(sal.lead_occlusion[i]) and sal.lead_occlusion[i] > 0]

@@ -212,6 +212,25 @@ def test_why_overlay_puts_saliency_on_the_tracing(app):
     assert "Cosine to “ST elevation”" in " ".join(str(c.value) for c in app.caption)
 
 
+def test_long_record_pages_and_is_explained_on_the_page_on_screen(app):
+    import neurokit2 as nk
+    fs, seconds = 125, 90
+    x = nk.ecg_simulate(duration=seconds, sampling_rate=fs, heart_rate=70, random_state=2)
+    rows = [f"{k / fs:.4f},{v:.4f},{0.6 * v:.4f}" for k, v in enumerate(x)]
+    upload(app, [("holter.csv", ("time,II,V5\n" + "\n".join(rows) + "\n").encode())])
+    assert not errors(app), errors(app)
+    key = app.session_state["current"]
+    app.slider(key=f"start_{key}").set_value(40.0).run()
+    footer = json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]["annotations"][-1]["text"]
+    assert "40.0–50.0 s of 90.0 s" in footer
+    app.text_area(key="prompts_text").input("sinus rhythm\natrial fibrillation").run()
+    app.toggle(key="why_overlay").set_value(True).run()
+    assert not app.exception and not errors(app), errors(app)
+    captions = " ".join(str(c.value) for c in app.caption)
+    assert "explained on the page on screen, 40.0–50.0 s" in captions
+    assert "40–41 s" in json.dumps([json.loads(c.proto.spec) for c in app.get("plotly_chart")], ensure_ascii=False)
+
+
 def test_demo_is_labelled_synthetic_and_missing_leads_are_shown_absent(app):
     from dashboard.demo import DEMOS
     title = next(t for t in DEMOS if "limb leads only" in t)
