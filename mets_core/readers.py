@@ -74,6 +74,8 @@ MAX_DURATION_S = 3600.0                  # one hour
 MAX_CHANNELS = 64                        # channels in one record (PTB has 15, 12-lead Holters 12)
 MAX_TOTAL_SAMPLES = 50_000_000           # channels x samples (12 leads, 1 h at 1 kHz = 43.2 M)
 MAX_ZIP_ENTRIES = 1000
+MAX_HEADER_BYTES = 1024 * 1024           # a WFDB header is a few kB of text (PTB's, with its clinical notes, 3 kB)
+MAX_SEGMENTS = 1000                      # segments of one multi-segment WFDB record
 MAX_MISSING_FRACTION = 0.10              # a lead missing more than this is treated as absent
 UV_AMPLITUDE_THRESHOLD = 20.0            # see module docstring
 MAX_ABS_MV = 10_000.0                    # 10 V: beyond any ECG, even with a DC electrode offset
@@ -569,9 +571,28 @@ if f"{_UploadFileSystem.protocol}://" not in _coreio.CLOUD_PROTOCOLS:
 
 
 def _header_bundle(files: dict[str, bytes]) -> dict[str, bytes]:
-    """Headers decoded the way wfdb decodes local ones (ASCII, undecodable bytes dropped)."""
-    return {k: (v.decode("ascii", errors="ignore").encode("ascii") if k.lower().endswith(".hea") else v)
-            for k, v in files.items()}
+    """Headers decoded the way wfdb decodes local ones (ASCII, undecodable bytes dropped), each checked
+    for size and number of lines first: wfdb parses signal lines slowly (about 0.2 ms each), so a header
+    of a million lines would hold a server thread for minutes."""
+    out = {}
+    for k, v in files.items():
+        if k.lower().endswith(".hea"):
+            _check_header_size(k, v)
+            v = v.decode("ascii", errors="ignore").encode("ascii")
+        out[k] = v
+    return out
+
+
+def _check_header_size(filename: str, header: bytes) -> None:
+    if len(header) > MAX_HEADER_BYTES:
+        raise ECGReadError(f"{filename!r} is {len(header) / 2**20:.1f} MB; a WFDB header is a short text file "
+                           f"(at most {MAX_HEADER_BYTES // 2**20} MB is accepted)")
+    lines = [ln for ln in header.splitlines() if ln.strip() and not ln.lstrip().startswith(b"#")]
+    segmented = bool(lines) and re.match(rb"^\s*[^\s/]+/\d+", lines[0]) is not None
+    limit = MAX_SEGMENTS if segmented else MAX_CHANNELS
+    if len(lines) - 1 > limit:
+        raise ECGReadError(f"{filename!r} has {len(lines) - 1} {'segment' if segmented else 'signal'} lines; at "
+                           f"most {limit} {'segments' if segmented else 'channels'} are accepted")
 
 
 def _rdheader(root: str, record: str, rd_segments: bool = False):
@@ -722,10 +743,10 @@ def _infer_sig_len(files: dict[str, bytes], hdr, where: str) -> int:
     fname, fmt = hdr.file_name[0], str(hdr.fmt[0])
     if fname not in files:
         _missing_signal_file(fname, where)
-    if fmt not in _wfdb_signal.BYTES_PER_SAMPLE:
+    spf = sum(s or 1 for f, s in zip(hdr.file_name, hdr.samps_per_frame) if f == fname)
+    if not _wfdb_signal.BYTES_PER_SAMPLE.get(fmt) or spf <= 0:      # FLAC (508/516/524) has no fixed size
         raise ECGReadError(f"{where}: the header gives no length and format {fmt} has no fixed sample size; "
                            f"add the number of samples to the record line")
-    spf = sum(s or 1 for f, s in zip(hdr.file_name, hdr.samps_per_frame) if f == fname)
     data_bytes = len(files[fname]) - int(hdr.byte_offset[0] or 0)
     return int(data_bytes / (_wfdb_signal.BYTES_PER_SAMPLE[fmt] * spf))
 

@@ -886,7 +886,7 @@ def test_header_declaring_a_billion_samples_or_5000_leads_is_refused_before_read
     (tmp_path / "1.dat").write_bytes(rec1["1.dat"])
     _refused(tmp_path / "1.hea", r"h long|at most")
     many = "1 5000 500 5000\n" + "".join(f"1.dat 16 200 16 0 0 0 0 V{k}\n" for k in range(5000))
-    _refused([("1.hea", many.encode()), ("1.dat", rec1["1.dat"])], r"5000 channels; at most 64")
+    _refused([("1.hea", many.encode()), ("1.dat", rec1["1.dat"])], r"5000 (channels|signal lines).*at most 64")
     _refused([("1.hea", b"1 0 500 5000\n"), ("1.dat", rec1["1.dat"])], r"no signals|not a valid WFDB header")
     for fs in ("-500", "1e9", "nan"):
         _refused([("1.hea", "\n".join([f"1 12 {fs} 5000", *lines[1:]]).encode()), ("1.dat", rec1["1.dat"])],
@@ -974,6 +974,29 @@ def test_header_without_length_or_signal_lines(rec1):
     raised TypeError while the length was inferred from the signal file."""
     for header in (b"1 1 500\n", b"1 0 500\n", b"1 12 500\n# comment only\n"):
         _refused([("1.hea", header), ("1.dat", rec1["1.dat"])], "no signal lines|declares no signals")
+
+
+def test_huge_headers_are_refused_before_wfdb_parses_them(rec1, tmp_path):
+    """Regression (found by the slow fuzz profile, a case over its time bound): wfdb parses signal lines at
+    ~0.2 ms each, so a header of 5,000 lines took 1 s and one of a million would hold a server thread for
+    minutes. Headers are now checked for size and line count first."""
+    for newline in ("\n", "\r", "\r\n"):
+        many = newline.join(["1 20000 500 5000"] + ["1.dat 16 200 16 0 0 0 0 I"] * 20000) + newline
+        with bounded_case(1.0, 64 * 2**20) as report:
+            _refused([("1.hea", many.encode()), ("1.dat", rec1["1.dat"])], "20000 signal lines; at most 64")
+        assert report.seconds < 1.0
+    _refused([("1.hea", rec1["1.hea"] + b"# " + b"x" * (2 << 20) + b"\n"), ("1.dat", rec1["1.dat"])],
+             "2.0 MB; a WFDB header is a short text file")
+    segments = "m/5000 12 500 5000\n" + "".join("s 1\n" for _ in range(5000))
+    (tmp_path / "m.hea").write_text(segments)
+    _refused(tmp_path / "m.hea", "5000 segment lines; at most 1000")
+
+
+def test_flac_header_without_length(tmp_path):
+    """Regression (found by the slow fuzz profile): a FLAC-format header without a length divided by zero
+    while inferring the length."""
+    hea = b"flac 2 500\nflac.dat 508 200 8 0 0 0 0 I\nflac.dat 508 200 8 0 0 0 0 II\n"
+    _refused([("flac.hea", hea), ("flac.dat", bytes(100))], "no fixed sample size")
 
 
 def test_fifo_and_device_paths_do_not_block(tmp_path, rec1):
