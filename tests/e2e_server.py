@@ -30,8 +30,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(weights: Path, data_dir: str | None = None, timeout_s: float = 120.0):
-    """Yields (url, seconds until the server answered its health check)."""
+def streamlit_server(weights: Path, data_dir: str | None = None, timeout_s: float = 120.0,
+                     log_path: Path | None = None):
+    """Yields (url, seconds until the server answered its health check). The server's output goes to
+    log_path when given (it never contains uploaded data: the app logs none)."""
     port = free_port()
     env = dict(os.environ, METS_WEIGHTS=str(weights), PYTHONUNBUFFERED="1")
     if data_dir:
@@ -42,14 +44,15 @@ def streamlit_server(weights: Path, data_dir: str | None = None, timeout_s: floa
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         while True:
             if proc.poll() is not None:
-                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{out[-3000:]}")
+                out = Path(log_path).read_text(errors="replace")[-3000:] if log_path else "(no log_path given)"
+                raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{out}")
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
                     if resp.status == 200:
@@ -69,8 +72,8 @@ def streamlit_server(weights: Path, data_dir: str | None = None, timeout_s: floa
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
-        if proc.stdout:
-            proc.stdout.close()
+        if log_path:
+            log.close()
 
 
 @contextlib.contextmanager

@@ -41,7 +41,9 @@ def server(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     weights = make_test_weights(tmp_path_factory.mktemp("e2e_weights"))
-    with streamlit_server(weights, data_dir=os.environ.get("METS_DATA_DIR")) as (url, _):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with streamlit_server(weights, data_dir=os.environ.get("METS_DATA_DIR"),
+                          log_path=ARTIFACTS / "streamlit.log") as (url, _):
         yield url
 
 
