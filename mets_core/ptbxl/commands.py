@@ -192,7 +192,7 @@ def register(subparsers) -> None:
     c.add_argument("--text-model", action="append", metavar="ID_OR_DIR",
                    help="text encoder(s) to compare (repeatable; default the offline all-MiniLM-L6-v2)")
     c.add_argument("--reports", nargs="+", default=list(REPORT_VARIANTS), choices=["original", "translated", "cleaned"],
-                   help="report variants (default: original translated)")
+                   help="report variants (default: original cleaned translated)")
     c.add_argument("--cache-dir", help="embedding cache (default $METS_CACHE/text or ~/.cache/mets/text)")
     c.add_argument("--json", nargs="?", const="-", metavar="FILE", help="JSON to FILE (or stdout)")
     c.set_defaults(func=cmd_text_check)

@@ -35,7 +35,7 @@ SUPERCLASS_PHRASES = {
     "CD": "conduction disturbance",
     "HYP": "hypertrophy",
 }
-REPORT_VARIANTS = ("original", "translated")
+REPORT_VARIANTS = ("original", "cleaned", "translated")
 
 
 def default_cache_dir() -> Path:
