@@ -104,6 +104,11 @@ def measure(ecg: ECG) -> Measurements:
         return out
     out.interval_lead, c, rp = lead, cleaned[lead], peaks[lead]
     out.n_beats = int(len(rp))
+    # Beats are simultaneous in all leads: rate every lead's quality again on the interval lead's beats. A
+    # lead's own detector can count tall T waves as beats (V2-V3), which would wrongly call it unusable.
+    for other in cleaned:
+        if other != lead and np.ptp(cleaned[other]) > 1e-6:
+            out.lead_quality[other], out.lead_sqi[other] = _rate_on_beats(nk, cleaned[other], rp, fs)
 
     rr = _plausible(np.diff(rp) / fs * 1000.0, "rr")
     if rr is None:
@@ -167,6 +172,17 @@ def _clean_and_rate(nk, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarra
     if sqi < TEMPLATE_SQI_MIN:
         quality = "Unacceptable"
     return c, rp, quality, round(sqi, 3)
+
+
+def _rate_on_beats(nk, c: np.ndarray, rp: np.ndarray, fs: float) -> tuple[str, float]:
+    sqi = _template_sqi(c, rp, fs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            quality = str(nk.ecg_quality(c, rpeaks=rp, sampling_rate=fs, method="zhao2018", approach="fuzzy"))
+        except Exception:
+            quality = "Unacceptable"
+    return ("Unacceptable" if sqi < TEMPLATE_SQI_MIN else quality), round(sqi, 3)
 
 
 def _template_sqi(c: np.ndarray, rp: np.ndarray, fs: float) -> float:
