@@ -2,6 +2,8 @@
 
 Public API (kept stable): read_ecg, ECG, ECGReadError, METS, Match, ReportIndex.
 Heavy modules (torch, transformers) are imported on first use so `import mets_core` stays fast.
+Submodules (mets_core.preprocess, mets_core.measure, ...) are imported by their own names; no function here
+shares a name with a submodule, so importing one never shadows the other.
 """
 from __future__ import annotations
 
@@ -16,8 +18,6 @@ _LAZY = {
     "METS": "mets_core.mets",
     "Match": "mets_core.mets",
     "ReportIndex": "mets_core.index",
-    "preprocess": "mets_core.preprocess",
-    "measure": "mets_core.measure",
 }
 
 __all__ = ["ECG", "ECGReadError", "STANDARD_LEADS", *_LAZY]

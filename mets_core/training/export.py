@@ -19,7 +19,8 @@ def source_ids(corpus_dir: Path) -> tuple[list[str], list[str]]:
     with open(corpus_dir / "windows.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     reports = [r["report"] for r in rows]
-    ids = [f"{r['source']}:{r['record']}@{float(r['start_s']):g}s" for r in rows]
+    # `database/record:start_s` is the id form the dashboard resolves to a thumbnail of the hit's own ECG
+    ids = [f"{r['source']}/{r['record']}:{float(r['start_s']):g}" for r in rows]
     return reports, ids
 
 
