@@ -706,7 +706,7 @@ def test_fuzz_dicom(dicom_seed, data):
         what = data.draw(st.sampled_from(sorted(DICOM_EDITS) + sorted(CHANNEL_EDITS) + ["delete", "cut", "drop"]))
         if what in DICOM_EDITS:
             setattr(group, what, data.draw(st.sampled_from(DICOM_EDITS[what])))
-        elif what in CHANNEL_EDITS:
+        elif what in CHANNEL_EDITS and group.get("ChannelDefinitionSequence"):
             channel = group.ChannelDefinitionSequence[data.draw(st.integers(0, 11)) % len(group.ChannelDefinitionSequence)]
             value = data.draw(st.sampled_from(CHANNEL_EDITS[what]))
             if what == "units":
