@@ -19,7 +19,9 @@ Rules the readers apply (so that nothing is guessed silently):
 
 * Limits, checked before anything large is read or allocated: each file and the whole upload at most
   ``MAX_UPLOAD_BYTES``; a sampling rate in [``MIN_FS``, ``MAX_FS``] Hz; at least 2 samples; at most
-  ``MAX_DURATION_S`` seconds; at most ``MAX_CHANNELS`` channels and ``MAX_TOTAL_SAMPLES`` samples.
+  ``MAX_DURATION_S`` seconds; at most ``MAX_CHANNELS`` channels and ``MAX_TOTAL_SAMPLES`` samples; a WFDB
+  header at most ``MAX_HEADER_BYTES`` with at most ``MAX_CHANNELS`` signal lines (``MAX_SEGMENTS`` segment
+  lines), checked before wfdb parses it.
 * Units. WFDB and DICOM declare their units, which are converted to mV. CSV columns may carry a unit
   suffix (``II (uV)``, ``V1_mV``, ``I [µV]``), a ``# units=uV`` comment, or a units row under the header;
   NPZ files a ``units`` entry. Without any of these the numbers are taken as mV unless their typical peak
