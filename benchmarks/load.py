@@ -286,13 +286,16 @@ def main() -> None:
     args = ap.parse_args()
     if not os.path.exists(CHROMIUM):
         sys.exit(f"{CHROMIUM} is missing: apt-get install chromium (never `playwright install`)")
+    scratch = tempfile.TemporaryDirectory(prefix="mets_load_")      # made-up weights and the server log
     weights = Path(args.weights or os.environ.get("METS_WEIGHTS") or "")
     if not args.weights and not os.environ.get("METS_WEIGHTS"):
         weights = REPO / "weights"
         if not (weights / "config.json").is_file():
-            weights = make_test_weights(Path(tempfile.mkdtemp(prefix="mets_load_weights_")))
-            print(f"(no trained weights: a random-init checkpoint + index in {weights})")
-    res = run_load(weights, args.sessions, args.rounds, args.time_limit, data_dir=os.environ.get("METS_DATA_DIR"))
+            weights = make_test_weights(Path(scratch.name) / "weights")
+            print("(no trained weights: a random-init checkpoint + index, same architecture and cost)")
+    with scratch:
+        res = run_load(weights, args.sessions, args.rounds, args.time_limit, data_dir=os.environ.get("METS_DATA_DIR"),
+                       log_path=Path(scratch.name) / "server.log")
     up, pr = res["upload_to_ranking_s"], res["prompts_to_ranking_s"]
     print(f"\n{res['sessions']} concurrent browser sessions x {res['rounds']} rounds ({res['uploads']}; "
           f"{res['cpus']} CPUs; one Chromium, {res['sessions']} contexts; loopback)")
