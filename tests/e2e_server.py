@@ -23,6 +23,17 @@ UPLOAD_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
 PROMPTS_BOX = 'textarea[aria-label^="Prompts, one per line"]'
 
 
+
+def browser_skip_reason() -> str | None:
+    """Why real-browser tests cannot run here (None when they can)."""
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} is missing: install Debian chromium (apt-get install chromium); never `playwright install`"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed (pip install -e '.[test]')"
+    return None
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv
-from e2e_server import (CHROMIUM, browser, full_screenshot, rank_count, set_prompts, streamlit_server,
+from e2e_server import (browser, browser_skip_reason, full_screenshot, rank_count, set_prompts, streamlit_server,
                         upload_files)
 
 pytestmark = pytest.mark.browser
@@ -25,19 +25,11 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "e2e"
 WAIT_MS = 120_000
 
 
-def _skip_reason() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} is missing: install Debian chromium (apt-get install chromium); never `playwright install`"
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "the playwright Python package is not installed (pip install -e '.[test]')"
-    return None
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    reason = _skip_reason()
+    reason = browser_skip_reason()
     if reason:
         pytest.skip(reason)
     weights = make_test_weights(tmp_path_factory.mktemp("e2e_weights"))

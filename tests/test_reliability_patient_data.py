@@ -159,14 +159,8 @@ def test_apptest_session_writes_and_logs_nothing_and_hides_comments(weights, mon
 # ------------------------------------------------------------------------------------------- browser
 
 def _chromium_missing() -> str | None:
-    from e2e_server import CHROMIUM
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} is missing: install Debian chromium (apt-get install chromium); never `playwright install`"
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "the playwright Python package is not installed (pip install -e '.[test]')"
-    return None
+    from e2e_server import browser_skip_reason
+    return browser_skip_reason()
 
 
 @pytest.mark.browser

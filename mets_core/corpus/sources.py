@@ -184,6 +184,15 @@ def _clean_line(line: str) -> str:
 NORMAL_WHEN_ONLY = {"sinus_rhythm", "normal_axis", "vertical_axis", "horizontal_axis"}
 
 
+
+def _readable_headers(scan: "SourceScan", paths):
+    """(path, header) for each path whose header parses; the others are listed in scan.skipped with the reason."""
+    for path in paths:
+        try:
+            yield path, _Header(path)
+        except Exception as exc:  # noqa: BLE001 - any unreadable header is skipped with its reason
+            scan.skipped.append((path.stem, f"unreadable header: {exc}"))
+
 def scan_ludb(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> SourceScan:
     scan = SourceScan("ludb", folder)
     table: dict[str, list[str]] = {}
@@ -199,12 +208,7 @@ def scan_ludb(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> Sou
                 table[str(row.get("ID", "")).strip()] = lines
     else:
         scan.notes.append("ludb.csv not found: diagnoses from the header comments only")
-    for path in _select(_header_paths(folder, r"\d+"), only, limit):
-        try:
-            h = _Header(path)
-        except Exception as exc:  # noqa: BLE001 - any unreadable header is skipped with its reason
-            scan.skipped.append((path.stem, f"unreadable header: {exc}"))
-            continue
+    for path, h in _readable_headers(scan, _select(_header_paths(folder, r"\d+"), only, limit)):
         lines = [_clean_line(c) for c in h.comments]
         lines = [ln for ln in lines if ln and not ln.startswith("<")]
         lines = list(dict.fromkeys(lines + table.get(path.stem, [])))
@@ -238,12 +242,7 @@ _PTB_FINGERPRINT_KEYS = ("age", "sex", "reason for admission", "acute infarction
 def scan_ptbdb(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> SourceScan:
     scan = SourceScan("ptbdb", folder)
     m = maps["ptbdb"]
-    for path in _select(_header_paths(folder), only, limit):
-        try:
-            h = _Header(path)
-        except Exception as exc:  # noqa: BLE001
-            scan.skipped.append((path.stem, f"unreadable header: {exc}"))
-            continue
+    for path, h in _readable_headers(scan, _select(_header_paths(folder), only, limit)):
         f = h.fields()
         findings: list[Finding] = []
         notes: list[str] = []
@@ -293,12 +292,7 @@ def _annotated(scan: SourceScan, path: Path, h: _Header, maps: dict, default_rhy
 
 def scan_mitdb(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> SourceScan:
     scan = SourceScan("mitdb", folder)
-    for path in _select(_header_paths(folder, r"\d{3}"), only, limit):
-        try:
-            h = _Header(path)
-        except Exception as exc:  # noqa: BLE001
-            scan.skipped.append((path.stem, f"unreadable header: {exc}"))
-            continue
+    for path, h in _readable_headers(scan, _select(_header_paths(folder, r"\d{3}"), only, limit)):
         ann = _annotated(scan, path, h, maps)
         notes = [] if ann else ["no .atr annotations: rhythm unknown, rate measured"]
         scan.records.append(_spec("mitdb", path, mitdb_patient(path.stem), h, annotations=ann,
@@ -318,12 +312,7 @@ def scan_qtdb(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> Sou
     scan.notes.append("QTDB leads named ECG1/ECG2 are unknown leads: where none of a record's leads maps to "
                       "a standard lead, ECG1 is used as lead II (an approximation, noted per window) and ECG2 "
                       "is dropped; otherwise only the mapped leads are kept")
-    for path in _select(_header_paths(folder, r"sel\w+"), only, limit):
-        try:
-            h = _Header(path)
-        except Exception as exc:  # noqa: BLE001
-            scan.skipped.append((path.stem, f"unreadable header: {exc}"))
-            continue
+    for path, h in _readable_headers(scan, _select(_header_paths(folder, r"sel\w+"), only, limit)):
         lead_names, notes = None, []
         if not any(standard_lead(n) for n in h.sig_name):
             lead_names = ["II"] + [f"unmapped:{n}" for n in h.sig_name[1:]]
@@ -369,12 +358,7 @@ def scan_cinc2017(folder: Path, maps: dict, ctx: dict, only=None, limit=None) ->
 
 def scan_cpsc2021(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> SourceScan:
     scan = SourceScan("cpsc2021", folder)
-    for path in _select(_header_paths(folder, r"data_\d+_\d+"), only, limit):
-        try:
-            h = _Header(path)
-        except Exception as exc:  # noqa: BLE001
-            scan.skipped.append((path.stem, f"unreadable header: {exc}"))
-            continue
+    for path, h in _readable_headers(scan, _select(_header_paths(folder, r"data_\d+_\d+"), only, limit)):
         kind = " ".join(h.comments).strip().lower()
         findings = _targets(maps["cpsc2021_header"].get(kind, []))
         # paroxysmal records start in non-AF rhythm before their first rhythm label
@@ -413,12 +397,7 @@ def ptbxl_patients(ctx: dict) -> dict[int, int]:
 def scan_challenge2021(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> SourceScan:
     scan = SourceScan("challenge2021", folder)
     linked = ptbxl_patients(ctx)
-    for path in _select(_header_paths(folder), only, limit):
-        try:
-            h = _Header(path)
-        except Exception as exc:  # noqa: BLE001
-            scan.skipped.append((path.stem, f"unreadable header: {exc}"))
-            continue
+    for path, h in _readable_headers(scan, _select(_header_paths(folder), only, limit)):
         codes = [c.strip() for c in h.fields().get("dx", "").split(",") if c.strip()]
         findings, notes = [], []
         for code in codes:
