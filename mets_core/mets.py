@@ -69,6 +69,13 @@ class METS:
                  text_model: str | None = None, templates: dict | None = None,
                  text_encoder: TextEncoder | None = None, text_max_length: int = 128,
                  training: dict | None = None, source: str | None = None, weights_sha256: str | None = None):
+        self._ecg_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._prompt_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._cache_version: int | None = None
+        self.cache_size = 512
+        # One METS is shared by all dashboard sessions (threads): caches and the lazy text encoder are
+        # guarded; forwards run one at a time, which on 2 cores costs nothing.
+        self._lock = threading.RLock()
         self.model = model.eval()
         self.preprocess_cfg = preprocess_cfg or PreprocessConfig()
         self.text_model = text_model or (text_encoder.name if text_encoder else DEFAULT_TEXT_MODEL)
@@ -80,13 +87,6 @@ class METS:
         self._text_encoder = text_encoder
         if text_encoder is not None:
             self._check_text_dim(text_encoder)
-        self._ecg_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._prompt_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-        self._cache_version: int | None = None
-        self.cache_size = 512
-        # One METS is shared by all dashboard sessions (threads): caches and the lazy text encoder are
-        # guarded; forwards run one at a time, which on 2 cores costs nothing.
-        self._lock = threading.RLock()
 
     # ----------------------------------------------------------------------------- construction
 
@@ -141,6 +141,18 @@ class METS:
         written = save_checkpoint(directory, self.model.state_dict(), self.config(), extra_files)
         self.weights_sha256 = written["weights_sha256"]
         return Path(directory)
+
+    @property
+    def templates(self) -> dict:
+        """Prompt templates (mets_core/prompts.json shape)."""
+        return self._templates
+
+    @templates.setter
+    def templates(self, value: dict) -> None:
+        # prompt embeddings are cached per phrase and depend on the templates: new templates, fresh cache
+        with self._lock:
+            self._templates = value
+            self._prompt_cache.clear()
 
     # ------------------------------------------------------------------------------ text encoder
 

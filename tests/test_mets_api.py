@@ -162,6 +162,17 @@ def test_caches_follow_the_weights(text_encoder):
     assert not np.allclose(m.embed_prompts(["sinus rhythm"]), p0)
 
 
+def test_caches_follow_the_templates(text_encoder):
+    m = METS.random_init({"model": {"width": 8}}, seed=0, text_encoder=text_encoder)
+    before = m.embed_prompts(["sinus rhythm"])[0]
+    paper_only = {**m.templates, "ensembles": {k: [v[0]] for k, v in m.templates["ensembles"].items()}}
+    m.templates = paper_only                                       # one template instead of the ensemble
+    after = m.embed_prompts(["sinus rhythm"])[0]
+    expected = m.embed_text([paper_only["ensembles"]["diagnostic"][0].replace("{label}", "sinus rhythm")])[0]
+    assert np.allclose(after, expected, atol=1e-5)                 # computed with the new templates
+    assert not np.allclose(after, before)                          # not the stale cached vector
+
+
 def test_eleven_lead_one_lead_and_two_lead_ecgs_embed(small):
     full = synthetic_ecg()
     eleven = ECG.from_leads(full.signal[:11], list(STANDARD_LEADS[:11]), full.fs)
