@@ -62,7 +62,7 @@ def get_engine() -> Engine:
     return _load_engine(str(folder), _mtime(folder / "config.json"), _mtime(folder / "index" / "index.json"))
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=1)   # replaced weights: drop the old engine
 def _load_engine(folder: str, config_mtime: float, index_mtime: float) -> Engine:
     from mets_core.checkpoint import CheckpointError
     from mets_core.mets import METS

@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from mets_core.ecg import ECGReadError, STANDARD_LEADS
+from mets_core.prompts import clean_phrase
 
 from . import plotting
 from .state import Engine, Record
@@ -48,6 +49,11 @@ def parse_prompts(text: str) -> tuple[list[str], list[str]]:
         p = " ".join(line.split())
         if not p or p.lower() in seen:
             continue
+        try:
+            clean_phrase(p)
+        except ValueError:          # a line of only full stops: nothing to embed
+            warnings.append(f"the line {p!r} has no words and was skipped")
+            continue
         if len(p) > MAX_PROMPT_CHARS:
             p = p[:MAX_PROMPT_CHARS]
             warnings.append(f"a prompt longer than {MAX_PROMPT_CHARS} characters was shortened")
@@ -60,7 +66,7 @@ def parse_prompts(text: str) -> tuple[list[str], list[str]]:
 
 
 def current_prompts() -> list[str]:
-    from mets_core.prompts import PRESETS
+    from mets_core.prompts import PRESETS, clean_phrase
     text = st.session_state.get("prompts_text")
     if text is None:
         text = "\n".join(PRESETS.get(DEFAULT_PRESET, []))

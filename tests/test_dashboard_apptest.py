@@ -342,3 +342,6 @@ def test_parse_prompts():
     prompts, warnings = parse_prompts("\n".join(f"p{i}" for i in range(MAX_PROMPTS + 5)))
     assert len(prompts) == MAX_PROMPTS and warnings
     assert np.isclose(len(parse_prompts("x" * 1000)[0][0]), 200)
+    # a line of only full stops has nothing to embed: skipped with a warning, the other prompts still rank
+    prompts, warnings = parse_prompts("atrial fibrillation\n...\n")
+    assert prompts == ["atrial fibrillation"] and "no words" in warnings[0]

@@ -28,6 +28,8 @@ def export_model(run_dir: str | Path, corpus_dir: str | Path, out_dir: str | Pat
                  card: str | Path | None = None, checkpoint: str = "best") -> Path:
     run_dir, corpus_dir, out_dir = Path(run_dir), Path(corpus_dir), Path(out_dir)
     mets = METS.from_pretrained(run_dir / checkpoint)
+    # the folder is replaced as a whole: keep the card it already ships unless a new one is given
+    card = card or (out_dir / "MODEL_CARD.md" if (out_dir / "MODEL_CARD.md").is_file() else None)
     extra = {"MODEL_CARD.md": Path(card).read_text(encoding="utf-8")} if card else None
     mets.save_pretrained(out_dir, extra_files=extra)
     reports, ids = source_ids(corpus_dir)
