@@ -231,7 +231,7 @@ def saliency(engine: Engine, rec: Record, prompt: str):
     """mets_core's saliency of `prompt` for the record (or its page on screen); cached per session."""
     start, end = saliency_window(rec)
     cache = st.session_state.setdefault("saliency", {}).setdefault(rec.key, {})
-    key = (prompt, start)
+    key = (prompt, start, engine.model.weights_sha256)   # replaced weights explain afresh
     if key not in cache:
         ecg = rec.ecg
         if (start, end) != (0.0, ecg.duration):

@@ -502,7 +502,8 @@ def _infer_uv(signals: np.ndarray) -> bool:
 def _apply_inferred_units(signals: np.ndarray, meta: dict[str, str]) -> np.ndarray:
     if _infer_uv(signals):
         meta["units"] = f"uV (inferred: typical amplitude above {UV_AMPLITUDE_THRESHOLD:g})"
-        return signals * 1e-3
+        with np.errstate(invalid="ignore", over="ignore"):   # non-finite samples are judged after scaling
+            return signals * 1e-3
     meta["units"] = f"mV (inferred: typical amplitude at most {UV_AMPLITUDE_THRESHOLD:g})"
     return signals
 
