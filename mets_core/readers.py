@@ -9,7 +9,10 @@
 * a ``.zip`` holding one record (or one file of another format);
 * CSV: a header row of lead names, an optional time column, mV or µV;
 * NumPy ``.npy`` / ``.npz`` (never unpickled);
-* DICOM 12-lead ECG waveform files (pydicom).
+* DICOM 12-lead ECG waveform files (pydicom);
+* hospital and device exports, one module each in ``mets_core.formats``: GE MUSE XML, Philips Sierra XML
+  (incl. XLI-compressed), HL7 aECG XML (XML parsed with entities and external references refused),
+  EDF/EDF+/BDF (edfio).
 
 Every failure is an ``ECGReadError`` (a ``ValueError``) whose message says what was wrong and what is
 accepted; errors of wfdb, zipfile, numpy and pydicom on bad input are wrapped, never leaked. Nothing read
@@ -84,7 +87,8 @@ MAX_ABS_MV = 10_000.0                    # 10 V: beyond any ECG, even with a DC 
 
 ACCEPTED_FORMATS = (
     "WFDB record (.hea with its .dat, or PhysioNet Challenge .hea with its .mat), a .zip holding one, "
-    "CSV with a header row of lead names, NumPy .npy/.npz, DICOM 12-lead ECG waveform (.dcm)")
+    "CSV with a header row of lead names, NumPy .npy/.npz, DICOM 12-lead ECG waveform (.dcm), "
+    "GE MUSE / Philips / HL7 aECG XML (.xml), EDF/EDF+/BDF (.edf/.bdf)")
 ACCEPTED_LEAD_NAMES = (
     "I II III aVR aVL aVF V1-V6 and spellings such as i, DI, D3, avr, AVR, MLII, CM5, ECG "
     "(see mets_core.ecg.LEAD_ALIASES)")
@@ -94,7 +98,12 @@ _WFDB_RECORD_LINE = re.compile(r"^\s*[^\s,;]+(/\d+)?\s+\d+(\s+\d+(\.\d+)?(/\d+(\
 _UNNAMED = "uploaded data"       # file name of raw bytes given without a name
 _CSV_EXTENSIONS = {".csv", ".tsv", ".txt"}
 _DICOM_EXTENSIONS = {".dcm", ".dicom"}
-_KNOWN_EXTENSIONS = {".hea", ".dat", ".mat", ".zip", ".npy", ".npz", *_CSV_EXTENSIONS, *_DICOM_EXTENSIONS}
+_XML_EXTENSIONS = {".xml"}
+_EDF_EXTENSIONS = {".edf", ".bdf", ".rec"}
+_KNOWN_EXTENSIONS = {".hea", ".dat", ".mat", ".zip", ".npy", ".npz", *_CSV_EXTENSIONS, *_DICOM_EXTENSIONS,
+                     *_XML_EXTENSIONS, *_EDF_EXTENSIONS}
+# file extensions an upload widget should offer (the dashboard's list)
+UPLOAD_EXTENSIONS = sorted(e.lstrip(".") for e in _KNOWN_EXTENSIONS)
 _ANNOTATION_EXTENSIONS = {".atr", ".ann", ".q1c", ".q2c", ".qt1", ".qt2", ".pu", ".pu0", ".pu1", ".man",
                           ".qrs", ".ari"}
 # Files that travel with WFDB records (annotations, lists, checksums) and are ignored when reading signals.
@@ -339,12 +348,35 @@ def _read_files(files: dict[str, bytes], name: str | None, lead_names: list[str]
     if kind == "wfdb-header":
         raise ECGReadError(f"{filename!r} looks like a WFDB header, which needs its signal file: upload "
                            f"the .hea together with its .dat/.mat")
+    if kind == "xml-unknown":
+        raise ECGReadError(f"{filename!r} is an XML file but not a GE MUSE (<RestingECG>), Philips "
+                           f"(<restingecgdata>) or HL7 aECG (<AnnotatedECG>) ECG; accepted: {ACCEPTED_FORMATS}")
+    if kind in _FORMAT_MODULES:
+        return _read_format(kind, data, filename, display, lead_names, fs)
     readers = {"csv": _read_csv, "npy": _read_npy, "npz": _read_npz, "dicom": _read_dicom}
     if kind not in readers:
         what = (f"file type {Path(filename).suffix!r} of {filename!r} is not supported" if Path(filename).suffix
-                else f"the format of {filename!r} is not recognised (not a zip, .npy, DICOM or text file)")
+                else f"the format of {filename!r} is not recognised (not a zip, .npy, DICOM, XML, EDF or "
+                     f"text file)")
         raise ECGReadError(f"{what}; accepted: {ACCEPTED_FORMATS}")
     return readers[kind](data, filename, display, lead_names, fs)
+
+
+_FORMAT_MODULES = ("muse", "philips", "hl7aecg", "edf")
+
+
+def _read_format(kind: str, data: bytes, filename: str, display: str, lead_names: list[str] | None,
+                 fs: float | None) -> ECG:
+    """A format of ``mets_core.formats``: decoded there, finished here under the shared rules."""
+    from .formats import read
+    channels = read(kind, data, filename)
+    where = f"{filename!r}"
+    _check_fs(channels.fs, where)
+    _check_agrees(fs, channels.fs, where)
+    _check_channels(len(channels.names), channels.signals.shape[1], where)
+    names = _override_names(channels.names, lead_names, len(channels.names), where)
+    meta = {"record_name": Path(filename).stem, "files": filename, **channels.metadata}
+    return _finish(channels.signals, names, channels.fs, display, meta, where)
 
 
 def _display_name(name: str | None) -> str | None:
@@ -371,9 +403,19 @@ def _kind(filename: str, data: bytes) -> str:
         return "npz"
     if ext in _DICOM_EXTENSIONS:
         return "dicom"
+    if ext in _XML_EXTENSIONS or ext in _EDF_EXTENSIONS:
+        from .formats import sniff
+        found = sniff(filename, data)
+        if ext in _EDF_EXTENSIONS:
+            return "edf"        # edfio says what is wrong with a damaged header
+        return found or "xml-unknown"
     if ext and ext != ".bin":
         return "unknown"
     # no extension (raw bytes): sniff the content
+    from .formats import sniff
+    found = sniff(filename, data)
+    if found:
+        return found
     if data[:6] == b"\x93NUMPY":
         return "npy"
     if _is_zip(data):

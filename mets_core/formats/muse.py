@@ -1,0 +1,88 @@
+"""GE MUSE XML (``<RestingECG>``), as MUSE and GE MAC carts export resting ECGs.
+
+Layout: ``RestingECG/Waveform`` elements, each with ``WaveformType`` (``Rhythm``: the full 10 s recording;
+``Median``: one representative beat per lead), ``SampleBase`` (Hz) and ``SampleExponent`` (rate =
+base x 10^exponent), and one ``LeadData`` per lead: ``LeadID``, ``LeadAmplitudeUnitsPerBit``,
+``LeadAmplitudeUnits`` (MICROVOLTS), ``LeadSampleSize`` (bytes per sample, 2), ``LeadSampleCountTotal``
+and ``WaveFormData`` (base64 of little-endian signed integers). MUSE stores the 8 independent leads
+I, II, V1-V6; III, aVR, aVL and aVF are derived from I and II (Einthoven, Goldberger) unless stored.
+No patient demographics are read.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ecg import ECGReadError
+from . import _xml
+from ._common import Channels, b64decode, derive_limb_leads, number, stack, to_mv_factor
+
+WAVEFORMS = ("Rhythm", "Median")
+
+
+def read(data: bytes, filename: str, waveform: str = "Rhythm") -> Channels:
+    """The ``waveform`` ('Rhythm' by default; 'Median' for the representative beats) of a MUSE file.
+    Without a rhythm waveform the median beats are read, and ``metadata['muse_waveform']`` says so."""
+    where = f"GE MUSE XML file {filename!r}"
+    root = _xml.parse(data, where)
+    if root.tag != "RestingECG":
+        raise ECGReadError(f"{where}: the root element is <{root.tag}>, not <RestingECG>")
+    waveforms = {(_xml.text(w, "WaveformType") or "").capitalize(): w for w in root.findall("Waveform")}
+    if not waveforms:
+        raise ECGReadError(f"{where} holds no <Waveform>; a MUSE resting ECG has a Rhythm and a Median waveform")
+    chosen = waveform.capitalize() if waveform.capitalize() in waveforms else next(
+        (w for w in WAVEFORMS if w in waveforms), None)
+    if chosen is None:
+        raise ECGReadError(f"{where} has waveforms of type {sorted(waveforms)}; accepted: {', '.join(WAVEFORMS)}")
+    wf = waveforms[chosen]
+    where_wf = f"{where} ({chosen} waveform)"
+    base = number(_xml.text(wf, "SampleBase"), "SampleBase (the sampling rate)", where_wf)
+    exponent = number(_xml.text(wf, "SampleExponent") or "0", "SampleExponent", where_wf)
+    if abs(exponent) > 6:
+        raise ECGReadError(f"{where_wf}: SampleExponent {exponent:g} gives no plausible sampling rate")
+    fs = base * 10.0 ** exponent
+    rows, names, units = [], [], []
+    leads = wf.findall("LeadData")
+    if not leads:
+        raise ECGReadError(f"{where_wf} has no <LeadData>: no lead was stored")
+    for lead in leads:
+        rows.append(_lead_samples(lead, where_wf))
+        names.append(_xml.text(lead, "LeadID") or "")
+        units.append(_xml.text(lead, "LeadAmplitudeUnits") or "MICROVOLTS")
+    meta = {"source_format": "ge-muse-xml", "muse_waveform": chosen,
+            "units": " ".join(sorted(set(units))) + " (declared, with each lead's units per bit)",
+            "waveforms_in_file": " ".join(sorted(waveforms))}
+    version = _xml.text(root, "MuseInfo/MuseVersion")
+    if version:
+        meta["muse_version"] = version
+    derive_limb_leads(rows, names, meta)
+    return Channels(stack(rows), names, fs, meta)
+
+
+def _lead_samples(lead, where: str) -> np.ndarray:
+    lead_id = _xml.text(lead, "LeadID") or "?"
+    where = f"{where} lead {lead_id}"
+    size = int(number(_xml.text(lead, "LeadSampleSize") or "2", "LeadSampleSize", where))
+    if size not in (1, 2, 4):
+        raise ECGReadError(f"{where}: LeadSampleSize {size} is not 1, 2 or 4 bytes")
+    unit = _xml.text(lead, "LeadAmplitudeUnits") or "MICROVOLTS"
+    factor = to_mv_factor(unit)
+    if factor is None:
+        raise ECGReadError(f"{where}: LeadAmplitudeUnits is {unit!r}, not a voltage; accepted: MICROVOLTS, "
+                           f"MILLIVOLTS, VOLTS")
+    per_bit = number(_xml.text(lead, "LeadAmplitudeUnitsPerBit") or "1", "LeadAmplitudeUnitsPerBit", where)
+    if per_bit <= 0:
+        raise ECGReadError(f"{where}: LeadAmplitudeUnitsPerBit is {per_bit:g}; it must be positive "
+                           f"(typically 4.88 microvolts per bit)")
+    raw = b64decode(_xml.text(lead, "WaveFormData"), where)
+    if len(raw) % size:
+        raise ECGReadError(f"{where}: the waveform data are {len(raw)} bytes, not a whole number of "
+                           f"{size}-byte samples; the file is damaged")
+    samples = np.frombuffer(raw, dtype=f"<i{size}").astype(np.float64)
+    declared = _xml.text(lead, "LeadSampleCountTotal")
+    if declared is not None:
+        n = int(number(declared, "LeadSampleCountTotal", where))
+        if samples.size < n:
+            raise ECGReadError(f"{where} is truncated: LeadSampleCountTotal is {n} but the data hold "
+                               f"{samples.size} samples")
+        samples = samples[:n]
+    return samples * per_bit * factor
