@@ -98,7 +98,8 @@ def sidebar() -> str:
     sb.file_uploader(
         "Upload ECG files", accept_multiple_files=True, key="uploader", on_change=_on_upload,
         help="WFDB: drop the .hea together with its .dat (or Challenge .mat); several records at once are "
-             "grouped by record name. Also .zip, CSV (header row of lead names), NumPy .npy/.npz, DICOM. "
+             "grouped by record name. Also .zip, CSV (header row of lead names), NumPy .npy/.npz, DICOM, "
+             "GE MUSE / Philips / HL7 aECG XML, EDF/BDF. "
              "Files stay in memory and are never saved.")
     with sb.expander("Built-in demo ECGs (synthetic)"):
         choice = st.selectbox("Demo", list(DEMOS), key="demo_choice", label_visibility="collapsed")
