@@ -67,9 +67,14 @@ from pathlib import Path, PurePosixPath
 
 import fsspec
 import numpy as np
-import wfdb
-from wfdb.io import _coreio
-from wfdb.io import _signal as _wfdb_signal
+
+with warnings.catch_warnings():
+    # wfdb builds its annotation tables at import with DataFrame.set_index(inplace=True), which pandas >= 3.1
+    # deprecates (one warning per table); nothing of ours can change that call, so only it is silenced.
+    warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.set_index", category=Warning)
+    import wfdb
+    from wfdb.io import _coreio
+    from wfdb.io import _signal as _wfdb_signal
 
 from .ecg import ECG, ECGReadError, STANDARD_LEADS, standard_lead
 

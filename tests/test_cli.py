@@ -23,6 +23,10 @@ def model_dir(tmp_path_factory):
     return d
 
 
+def flags(prompts):
+    return [a for p in prompts for a in ("--prompt", p)]
+
+
 def write_csv(path, fs=250.0, seconds=10.0):
     t = np.arange(int(fs * seconds)) / fs
     beat = np.exp(-((t % 0.8) - 0.3) ** 2 / (2 * 0.01 ** 2))
@@ -33,7 +37,7 @@ def write_csv(path, fs=250.0, seconds=10.0):
 
 def test_rank_json_on_a_real_record(model_dir, capsys):
     record = shared_data_dir() / "ludb" / "data" / "1"
-    rc = main(["rank", str(record), "--model", str(model_dir), "--json", "--prompt", *PROMPTS])
+    rc = main(["rank", str(record), "--model", str(model_dir), "--json", *flags(PROMPTS)])
     out = capsys.readouterr()
     assert rc == 0 and out.err == ""
     [result] = json.loads(out.out)
@@ -53,19 +57,21 @@ def test_a_bad_record_gets_one_error_line_and_the_others_their_answer(model_dir,
     bad.write_text("this is not a header\n")
     missing = tmp_path / "missing.csv"
     rc = main(["rank", str(bad), str(good), str(missing), "--model", str(model_dir), "--json",
-               "-p", "sinus rhythm", "atrial fibrillation"])
+               "-p", "sinus rhythm", "-p", "atrial fibrillation"])
     out = capsys.readouterr()
     assert rc == 1
     err_lines = out.err.strip().splitlines()
     assert len(err_lines) == 2
-    assert err_lines[0].startswith(f"mets: {bad}: ") and err_lines[1].startswith(f"mets: {missing}: ")
+    # names that match nothing are reported first, before the model loads; then unreadable records
+    assert err_lines[0] == f"mets: {missing}: no such file or folder"
+    assert err_lines[1].startswith(f"mets: {bad}: ") and err_lines[1].count(str(bad)) == 1
     results = json.loads(out.out)
-    assert [("error" in r) for r in results] == [True, False, True]
+    assert [("error" in r) for r in results] == [True, False]
     assert len(results[1]["matches"]) == 2 and results[1]["leads"] == ["I", "II", "V1"]
 
 
 def test_rank_table_output(model_dir, tmp_path, capsys):
-    rc = main(["rank", str(write_csv(tmp_path / "a.csv")), "--model", str(model_dir), "-p", *PROMPTS[:3]])
+    rc = main(["rank", str(write_csv(tmp_path / "a.csv")), "--model", str(model_dir), *flags(PROMPTS[:3])])
     out = capsys.readouterr().out
     assert rc == 0 and "similarity" in out and "probability" in out
     assert all(p in out for p in PROMPTS[:3])
