@@ -1,0 +1,94 @@
+"""`mets` speed: help, one record end to end, a dataset with --out, against the bare read + batched encode.
+
+    python benchmarks/cli_speed.py [--data DIR] [--n 100] [--repeat 3]
+
+DIR defaults to $METS_DATA_DIR/ludb/data (12-lead, 10 s, 500 Hz: the shape of a PTB-XL record). Prints:
+- `mets --help` and a usage error (median wall time of subprocess runs);
+- one 12-lead record ranked end to end (`mets rank REC -p ...`, a fresh process, model load included);
+- N records with `mets rank ... --out results.csv` (fresh process; the ECGs/s of the scoring loop as the
+  command reports it, and the wall time including start-up);
+- in this process, on the same records: bare sequential read_ecg and one batched embed_ecg pass
+  (the throughput a perfect pipeline on these cores could reach), and the ratio CLI / bare;
+- the PTB-XL-sized job (21,837 records) estimated from the CLI's rate plus its start-up.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+METS = [sys.executable, "-m", "mets_core.cli"]
+PROMPTS = ["sinus rhythm", "atrial fibrillation", "left ventricular hypertrophy", "right bundle branch block",
+           "inferior myocardial infarction"]
+PTBXL_RECORDS = 21_837
+
+
+def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    return time.perf_counter() - t, proc
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=None)
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    data = Path(args.data or Path(os.environ.get("METS_DATA_DIR", "../shared/data")) / "ludb" / "data")
+    records = sorted(str(p) for p in data.glob("*.hea"))[: args.n]
+    if not records:
+        sys.exit(f"no .hea records in {data}; pass --data DIR")
+    flags = [a for p in PROMPTS for a in ("-p", p)]
+
+    help_s = statistics.median(timed(METS + ["--help"])[0] for _ in range(args.repeat))
+    usage_s = statistics.median(timed(METS + ["rank"])[0] for _ in range(args.repeat))
+    one = [timed(METS + ["rank", records[0], *flags])[0] for _ in range(args.repeat)]
+    print(f"mets --help                 {help_s:6.2f} s (median of {args.repeat})")
+    print(f"mets rank (usage error)     {usage_s:6.2f} s")
+    print(f"one 12-lead record, e2e     {statistics.median(one):6.2f} s (median of {args.repeat}; model and text "
+          f"encoder load included)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "results.csv"
+        wall, proc = timed(METS + ["rank", *records, *flags, "--out", str(out), "--no-progress"])
+        if proc.returncode != 0:
+            sys.exit(proc.stderr)
+        m = re.search(r"in ([\d.]+) s, ([\d.]+) ECGs/s", proc.stderr)
+        loop_s, cli_rate = float(m.group(1)), float(m.group(2))
+        rows = out.read_text().count("\n") - 1
+    startup = wall - loop_s
+    print(f"{len(records)} records --out csv     {wall:6.2f} s wall ({rows} rows): start-up {startup:.2f} s + "
+          f"scoring {loop_s:.2f} s = {cli_rate:.1f} ECGs/s")
+
+    sys.path.insert(0, str(ROOT))
+    from mets_core import read_ecg
+    from mets_core.mets import METS as Model
+    model = Model.from_pretrained()
+    model.embed_ecg([read_ecg(records[0])])                 # warm-up (first forward pass)
+    model.clear_caches()
+    t = time.perf_counter()
+    ecgs = [read_ecg(r) for r in records]
+    read_s = time.perf_counter() - t
+    t = time.perf_counter()
+    model.embed_ecg(ecgs, batch_size=64)
+    encode_s = time.perf_counter() - t
+    bare = len(ecgs) / (read_s + encode_s)
+    print(f"bare read (sequential)      {read_s / len(ecgs) * 1000:6.1f} ms/ECG")
+    print(f"bare batched encode         {encode_s / len(ecgs) * 1000:6.1f} ms/ECG (preprocess + encoder, batch 64)")
+    print(f"bare read + encode          {bare:6.1f} ECGs/s")
+    print(f"CLI / bare throughput       {cli_rate / bare:6.2f}")
+    est = startup + PTBXL_RECORDS / cli_rate
+    print(f"PTB-XL-sized job estimate   {est / 60:6.1f} min ({PTBXL_RECORDS:,} records at {cli_rate:.1f} ECGs/s "
+          f"+ {startup:.1f} s start-up)")
+
+
+if __name__ == "__main__":
+    main()
