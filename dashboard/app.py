@@ -24,7 +24,7 @@ st.set_page_config(page_title="METS ECG reader", page_icon="❤", layout="wide",
 from dashboard import state, views  # noqa: E402
 from dashboard.styles import CSS  # noqa: E402
 
-PAGES = ("Reader", "Batch", "Model card")
+PAGES = ("Reader", "Compare", "Batch", "Model card")
 
 
 # ------------------------------------------------------------------------------------------ loading
@@ -36,8 +36,13 @@ def _take_uploads(files: list[tuple[str, bytes]]) -> None:
     result = read_uploads(files, fs=float(fs) if fs else None)
     for ecg in result.ecgs:
         state.add_record(ecg, "upload")
-    st.session_state["load_errors"] = result.errors
+    st.session_state["load_errors"] = [(what, for_clinicians(msg)) for what, msg in result.errors]
     st.session_state["load_ok"] = [e.name for e in result.ecgs]
+
+
+def for_clinicians(message: str) -> str:
+    from dashboard.loading import for_clinicians as words
+    return words(message)
 
 
 def _on_upload() -> None:
@@ -92,6 +97,8 @@ def sidebar() -> str:
     sb.markdown('<div class="brand">METS <span>ECG reader</span></div>'
                 '<div class="brand-sub">zero-shot ECG–text similarity · research use only</div>',
                 unsafe_allow_html=True)
+    if st.session_state.get("page_request") in PAGES:      # e.g. a batch row opened: go to the Reader
+        st.session_state["page"] = st.session_state.pop("page_request")
     page = sb.radio("View", PAGES, key="page", label_visibility="collapsed")
 
     sb.markdown("##### Open an ECG")
@@ -143,7 +150,8 @@ def sidebar() -> str:
 # ------------------------------------------------------------------------------------------- pages
 
 def load_messages() -> None:
-    for what, message in st.session_state.get("load_errors", []):
+    """Messages about the last load, shown once: the next action (or another page) clears them."""
+    for what, message in st.session_state.pop("load_errors", None) or []:
         st.error(f"**{what}** could not be opened. {message}", icon="⚠️")
 
 
@@ -168,26 +176,53 @@ def reader_page(engine: state.Engine) -> None:
         return
     with views.guard("The recording header"):
         views.record_header(rec)
-    measurements_slot = st.empty()      # filled after the ranking: the tracing and scores show first
+    if state.is_long(rec):
+        with views.guard("Page navigation"):
+            views.page_navigation(rec)
+    ecg, scope = state.scoped(rec)
+    m = None
+    with views.guard("Measurements"):
+        m = scoped_measurements(rec)
     with views.guard("The tracing"):
-        views.tracing_panel(rec, engine)
-    ranking_and_why(rec, engine)
-    with measurements_slot.container(), views.guard("Measurements"):
-        views.measurements_panel(state.measurements(rec.key, rec.ecg))
+        views.tracing_panel(rec, engine, m)
+    if m is not None:
+        with views.guard("Measurements"):
+            views.measurements_panel(m, scope_words(rec, m))
+            with st.expander("Median beats: where the intervals were measured"):
+                views.median_beats_panel(m)
+    ranking_and_why(rec, engine, ecg, scope)
     st.divider()
-    retrieval(rec, engine)
+    retrieval(rec, engine, ecg, scope)
+    with views.guard("The printable report"):
+        views.report_download(rec, engine, m, scope)
+
+
+def scoped_measurements(rec: state.Record):
+    if state.is_long(rec) and not state.whole_record_view(rec):
+        return state.page_measurements(rec.key, state.page_start(rec), state.PAGE_S, rec.ecg)
+    return state.measurements(rec.key, rec.ecg)
+
+
+def scope_words(rec: state.Record, m) -> str:
+    if not state.is_long(rec):
+        return ""
+    return (f"Measured on {state.hms(m.start_s)}–{state.hms(m.start_s + m.seconds_analysed)}"
+            + (" (the whole-recording summary measures the first minute)" if state.whole_record_view(rec) else
+               " (the page on screen)"))
 
 
 # Fragments: editing prompts (or the retrieval controls) reruns only that part of the page, so the
 # tracing is not rebuilt; the overlay switch asks for a full rerun because it changes the tracing.
 @st.fragment
-def ranking_and_why(rec: state.Record, engine: state.Engine) -> None:
-    left, right = st.columns([1.25, 1], gap="large")
+def ranking_and_why(rec: state.Record, engine: state.Engine, ecg, scope: str) -> None:
+    left, right = st.columns([1.35, 1], gap="large")
     matches = None
     with left:
         with views.guard("Ranking"):
-            matches = views.ranking_panel(rec, engine)
+            matches = views.ranking_panel(rec, engine, ecg=ecg, scope=scope)
     with right:
+        with views.guard("The file's own labels"):
+            views.file_labels_panel(rec)
         with views.guard("The explanation"):
             views.why_panel(rec, engine, matches)
     if st.session_state.pop("full_rerun", False):
@@ -195,9 +230,9 @@ def ranking_and_why(rec: state.Record, engine: state.Engine) -> None:
 
 
 @st.fragment
-def retrieval(rec: state.Record, engine: state.Engine) -> None:
+def retrieval(rec: state.Record, engine: state.Engine, ecg, scope: str) -> None:
     with views.guard("Retrieval"):
-        views.retrieval_panel(rec, engine)
+        views.retrieval_panel(rec, engine, ecg=ecg, scope=scope)
 
 
 def main() -> None:
@@ -214,8 +249,13 @@ def main() -> None:
     if engine.error:
         st.error(f"**Model unavailable.** {engine.error} Tracing and measurements still work; ranking, "
                  f"explanations and retrieval need the model.", icon="🛑")
+    if st.session_state.get("last_page") != page:       # a message belongs to the page it was shown on
+        st.session_state["last_page"] = page
+        st.session_state.pop("nav_error", None)
     load_messages()
-    if page == "Batch":
+    if page == "Compare":
+        views.compare_page(state.records(), engine)
+    elif page == "Batch":
         views.batch_page(list(state.records().values()), engine)
     elif page == "Model card":
         views.model_card_page(engine)

@@ -78,6 +78,33 @@ def read_uploads(files: list[tuple[str, bytes]], fs: float | None = None) -> Loa
     return result
 
 
+# Readers speak to programmers ("pass fs=500 to read_ecg"); the page speaks to the person at the screen.
+_CLINICIAN_WORDS = (
+    (r"pass fs=500 \(Hz\) to read_ecg", "set the sampling rate in the sidebar (Settings: “Sampling rate for "
+                                        "CSV/NumPy files”), e.g. 500"),
+    (r"pass fs=500 to read_ecg", "set the sampling rate in the sidebar (Settings: “Sampling rate for CSV/NumPy "
+                                 "files”), e.g. 500"),
+    (r"drop the time column and pass fs=", "remove the time column and set the sampling rate in the sidebar "
+                                          "(Settings)"),
+    (r"\.? ?Pass lead_names=\[\.\.\.\] to read_ecg to name the channels \(one name per recorded channel, in "
+     r"order\)", ". Rename the channels in the file to standard lead names (I, II, III, aVR, aVL, aVF, V1–V6)"),
+    (r"pass lead_names=\[\.\.\.\] \(one per lead, in order\)", "give the leads names (I, II, III, aVR, aVL, "
+                                                          "aVF, V1–V6) in the file"),
+    (r"or pass lead_names=\[\.\.\.\] to name the signal columns", "or rename those columns to lead names (I, "
+                                                                "II, …, V6)"),
+    (r"pass lead_names=\[\.\.\.\]", "name the columns after the leads (I, II, …, V6)"),
+    (r"\bthe fs argument\b", "the sampling rate set in the sidebar"),
+)
+
+
+def for_clinicians(message: str) -> str:
+    """A reader's error message with programming advice replaced by what to do on this page."""
+    import re
+    for pattern, words in _CLINICIAN_WORDS:
+        message = re.sub(pattern, words, message)
+    return message
+
+
 # ----------------------------------------------------------------------------------------- PhysioNet
 
 def split_physionet(database: str, record: str) -> tuple[str, str, str]:

@@ -29,11 +29,14 @@ POINTS_PER_MM = 8                 # display resolution after min/max decimation 
 PIXELS_PER_MM = 4.0               # assumed on-screen scale, to size the figure's height
 
 PAPER_BG = "#fffafa"
-MINOR_GRID = "#f6d3d3"
-MAJOR_GRID = "#e6a1a1"
+MINOR_GRID = "#eebcbc"            # visible 1 mm grid (was 1.3:1 against the paper)
+MAJOR_GRID = "#d98080"
 INK = "#141414"
 LABEL = "#2a2a2a"
-ABSENT = "#9a8f8f"
+ABSENT = "#6b5f5f"                # "not recorded" text: >= 4.5:1 on the paper
+FOOTER_INK = "#5e4343"
+MARK_COLOURS = ("#0b5394", "#6a1b9a", "#00695c", "#8a4b00")   # fiducial ticks (also told apart by dash)
+MARK_DASHES = ("solid", "dot", "dash", "dashdot")
 SALIENCY_SCALE = [[0.0, "rgba(255,140,0,0)"], [0.25, "rgba(255,140,0,0.12)"], [1.0, "rgba(230,90,0,0.6)"]]
 
 
@@ -94,6 +97,16 @@ class _Row:
         self.x += [np.asarray(x, dtype=np.float64), np.array([np.nan])]
         self.y += [np.asarray(y, dtype=np.float64), np.array([np.nan])]
 
+    def read_out(self, t_s: np.ndarray, mv: np.ndarray) -> None:
+        """What the cursor reads at each point: recording time (s) and amplitude (mV, segment-centred)."""
+        self.t = getattr(self, "t", []) + [np.asarray(t_s, dtype=np.float64), np.array([np.nan])]
+        self.mv = getattr(self, "mv", []) + [np.asarray(mv, dtype=np.float64), np.array([np.nan])]
+
+    def readout(self) -> np.ndarray | None:
+        if not getattr(self, "t", None):
+            return None
+        return np.stack([np.round(np.concatenate(self.t), 3), np.round(np.concatenate(self.mv), 3)], axis=1)
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         if not self.x:
             return np.array([]), np.array([])
@@ -137,18 +150,26 @@ def saliency_scale(saliency) -> float:
 # ------------------------------------------------------------------------------------------ the figure
 
 def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25, start_s: float = 0.0,
-              saliency=None, saliency_offset_s: float = 0.0, height_px: int | None = None) -> go.Figure:
-    """The ECG on paper. layout "3x4" (+ lead II rhythm strip) or "12x1"; gain mm/mV; speed mm/s;
-    start_s: where the 10 s page starts in a longer recording; saliency: a mets_core Saliency to overlay,
-    computed on the recording from saliency_offset_s on."""
-    if layout not in ("3x4", "12x1"):
-        raise ValueError("layout must be '3x4' or '12x1'")
+              saliency=None, saliency_offset_s: float = 0.0, height_px: int | None = None,
+              rhythm_lead: str = RHYTHM_LEAD, marks: dict[str, list[float]] | None = None) -> go.Figure:
+    """The ECG on paper. layout "3x4" (+ a rhythm strip of `rhythm_lead`), "12x1", or "recorded" (one full
+    row per recorded lead: 1-3 lead records); gain mm/mV; speed mm/s; start_s: where the 10 s page starts
+    in a longer recording; saliency: a mets_core Saliency to overlay, computed on the recording from
+    saliency_offset_s on; marks: {"QRS onset": [t_s, ...], ...} fiducial times (s, recording time) drawn as
+    ticks under the tracing. Hovering a trace reads out time (s) and amplitude (mV)."""
+    if layout not in ("3x4", "12x1", "recorded"):
+        raise ValueError("layout must be '3x4', '12x1' or 'recorded'")
+    if rhythm_lead not in STANDARD_LEADS:
+        rhythm_lead = RHYTHM_LEAD
     start_s = float(min(max(0.0, start_s), max(0.0, ecg.duration - 0.5)))
     page_s = min(10.0, ecg.duration - start_s)
     cal_w = (0.2 + 2 * 0.08) * speed
     x0 = 2.0 + cal_w + 2.0                      # where the tracing starts (mm), after the calibration pulse
     if layout == "3x4":
-        rows = [list(r) for r in LAYOUT_3X4] + [[RHYTHM_LEAD]]
+        rows = [list(r) for r in LAYOUT_3X4] + [[rhythm_lead]]
+        pitch = max(20.0, 3.0 * gain)
+    elif layout == "recorded":
+        rows = [[lead] for lead in ecg.leads] or [[RHYTHM_LEAD]]
         pitch = max(20.0, 3.0 * gain)
     else:
         rows = [[lead] for lead in STANDARD_LEADS]
@@ -164,6 +185,8 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
     cal_x, cal_y = [], []
     sep_x, sep_y = [], []
     row_traces = []
+    mark_x: dict[str, list] = {}
+    mark_y: dict[str, list] = {}
     for r, leads in enumerate(rows):
         centre = height - (r + 0.5) * pitch
         if any(ecg.lead_mask[STANDARD_LEADS.index(lead)] for lead in leads):   # no pulse on an empty row
@@ -184,12 +207,18 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
             label_y = centre + 0.4 * pitch
             if seg is None:
                 annotations.append(dict(x=xs + 1.5, y=label_y, text=f"<i>{lead} — not recorded</i>",
-                                        showarrow=False, xanchor="left", font=dict(size=12, color=ABSENT)))
+                                        showarrow=False, xanchor="left", font=dict(size=14, color=ABSENT)))
             else:
                 idx, vals = decimate_minmax(seg, factor)
                 row.add(xs + idx / ecg.fs * speed, centre + vals * gain)
+                row.read_out(t0 + idx / ecg.fs, vals)
+                for name, times in (marks or {}).items():
+                    for t in times:
+                        if t0 <= t < t1:
+                            mark_x.setdefault(name, []).extend([xs + (t - t0) * speed] * 2 + [None])
+                            mark_y.setdefault(name, []).extend([centre - 0.45 * pitch, centre - 0.3 * pitch, None])
                 annotations.append(dict(x=xs + 1.0, y=label_y, text=f"<b>{lead}</b>", showarrow=False,
-                                        xanchor="left", font=dict(size=13, color=LABEL),
+                                        xanchor="left", font=dict(size=14, color=LABEL),
                                         bgcolor="rgba(255,250,250,0.85)", borderpad=1))
             if saliency is not None:
                 n_bins = max(1, int(round(seg_s / 0.1)))          # 0.1 s bins
@@ -204,18 +233,24 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
                                      showscale=False, hoverinfo="skip", zsmooth=False))
         rx, ry = row.arrays()
         row_traces.append(go.Scatter(x=rx, y=ry, mode="lines", line=dict(color=INK, width=1.1),
-                                     hoverinfo="skip", showlegend=False, name=" ".join(leads)))
+                                     customdata=row.readout(), showlegend=False, name=" ".join(leads),
+                                     hovertemplate="%{customdata[0]:.3f} s · %{customdata[1]:.2f} mV"
+                                                   "<extra>" + " ".join(leads) + "</extra>"))
 
     traces.append(_grid_trace(width, height, 1.0, MINOR_GRID, 0.5, "minor grid"))
     traces.append(_grid_trace(width, height, 5.0, MAJOR_GRID, 1.0, "major grid"))
     traces.append(go.Scatter(x=cal_x + sep_x, y=cal_y + sep_y, mode="lines", line=dict(color=INK, width=1.3),
                              hoverinfo="skip", showlegend=False, name="calibration 1 mV"))
     traces += row_traces
+    for k, (name, xs_) in enumerate(mark_x.items()):
+        traces.append(go.Scatter(x=xs_, y=mark_y[name], mode="lines", name=name, showlegend=False,
+                                 line=dict(color=MARK_COLOURS[k % len(MARK_COLOURS)], width=1.6,
+                                           dash=MARK_DASHES[k % len(MARK_DASHES)]), hoverinfo="skip"))
     footer = f"{speed:g} mm/s   {gain:g} mm/mV   {ecg.fs:g} Hz"
     if start_s > 0 or ecg.duration > 10.0:
         footer += f"   showing {start_s:.1f}–{start_s + page_s:.1f} s of {ecg.duration:.1f} s"
     annotations.append(dict(x=width - 1, y=1.5, text=footer, showarrow=False, xanchor="right", yanchor="bottom",
-                            font=dict(size=11, color="#7a5c5c")))
+                            font=dict(size=14, color=FOOTER_INK), bgcolor="rgba(255,250,250,0.9)"))
 
     fig = go.Figure(data=traces)
     view_w = min(width, PAGE_WIDTH_MM)
@@ -224,7 +259,8 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
         plot_bgcolor=PAPER_BG, paper_bgcolor=PAPER_BG,
         margin=dict(l=4, r=4, t=4, b=4),
         height=height_px or int(min(1800, max(260, height * PIXELS_PER_MM * 1100 / (view_w * PIXELS_PER_MM)))),
-        dragmode="pan", showlegend=False, hovermode=False,
+        dragmode="pan", showlegend=False, hovermode="closest", hoverdistance=8,
+        hoverlabel=dict(bgcolor="#ffffff", font=dict(size=14, color=INK)),
         xaxis=dict(range=[0, view_w], showgrid=False, zeroline=False, showticklabels=False, fixedrange=False,
                    constrain="domain"),
         yaxis=dict(range=[0, height], showgrid=False, zeroline=False, showticklabels=False,
@@ -270,4 +306,91 @@ def occlusion_bars(labels: list[str], drops: np.ndarray, title: str, height_px: 
                       margin=dict(l=40, r=10, t=34, b=30), plot_bgcolor="#ffffff", paper_bgcolor="#ffffff",
                       yaxis=dict(title="cosine drop", zeroline=True, zerolinecolor="#999", gridcolor="#eee"),
                       xaxis=dict(type="category"))
+    return fig
+
+
+# --------------------------------------------------------------------------------------- calipers
+
+def caliper_readout(x_mm: tuple[float, float], y_mm: tuple[float, float], speed: float, gain: float) -> dict:
+    """A box drawn on the paper (mm) -> interval (ms), rate (bpm, if that interval were an RR) and amplitude
+    (mV). Paper units do not depend on the zoom: 1 mm = 1/speed s horizontally, 1/gain mV vertically."""
+    dx = abs(float(x_mm[1]) - float(x_mm[0]))
+    dy = abs(float(y_mm[1]) - float(y_mm[0]))
+    ms = dx / float(speed) * 1000.0
+    return {"interval_ms": ms, "rate_bpm": 60000.0 / ms if ms > 0 else None, "amplitude_mv": dy / float(gain)}
+
+
+# ------------------------------------------------------------------------------------- median beats
+
+FIDUCIAL_NAMES = {"p_on": "P onset", "qrs_on": "QRS onset", "qrs_off": "QRS end", "t_end": "T end"}
+
+
+def median_beats(m, speed: float = 50.0, gain: float = 10.0, columns: int = 6) -> go.Figure | None:
+    """Every lead's median beat on ECG paper (default 50 mm/s to see the boundaries), with the global
+    fiducial points the intervals were measured from drawn as labelled vertical lines."""
+    beats = getattr(m, "median_beats", None) or {}
+    if not beats or not m.median_fs:
+        return None
+    leads = [ld for ld in STANDARD_LEADS if ld in beats]
+    n = len(next(iter(beats.values())))
+    cell_w = n / m.median_fs * speed + 4.0
+    cell_h = 30.0
+    rows = math.ceil(len(leads) / columns)
+    width, height = cell_w * min(columns, len(leads)), cell_h * rows
+    xs, ys, vx, vy, ann = [], [], {}, {}, []
+    for k, lead in enumerate(leads):
+        c, r = k % columns, k // columns
+        x0, centre = c * cell_w + 2.0, height - (r + 0.55) * cell_h
+        y = np.asarray(beats[lead], dtype=float)
+        r_idx = int(round(m.median_r_s * m.median_fs))
+        base = float(np.median(y[: max(1, r_idx // 3)]))
+        xs += list(x0 + np.arange(n) / m.median_fs * speed) + [None]
+        ys += list(centre + (y - base) * gain) + [None]
+        ann.append(dict(x=x0, y=centre + 0.42 * cell_h, text=f"<b>{lead}</b>", showarrow=False, xanchor="left",
+                        font=dict(size=14, color=LABEL)))
+        for key, t in m.fiducials_s.items():
+            xf = x0 + (m.median_r_s + t) * speed
+            vx.setdefault(key, []).extend([xf, xf, None])
+            vy.setdefault(key, []).extend([centre - 0.45 * cell_h, centre + 0.35 * cell_h, None])
+    traces = [_grid_trace(width, height, 1.0, MINOR_GRID, 0.4, "minor grid"),
+              _grid_trace(width, height, 5.0, MAJOR_GRID, 0.9, "major grid"),
+              go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=INK, width=1.2), hoverinfo="skip",
+                         showlegend=False, name="median beats")]
+    for k, key in enumerate(k for k in FIDUCIAL_NAMES if k in vx):
+        traces.append(go.Scatter(x=vx[key], y=vy[key], mode="lines", name=FIDUCIAL_NAMES[key],
+                                 line=dict(color=MARK_COLOURS[k % 4], width=1.6, dash=MARK_DASHES[k % 4]),
+                                 hoverinfo="name", showlegend=True))
+    fig = go.Figure(traces)
+    fig.update_layout(
+        annotations=ann, plot_bgcolor=PAPER_BG, paper_bgcolor=PAPER_BG, margin=dict(l=4, r=4, t=4, b=4),
+        height=int(min(900, max(200, height * 4.2 * 1100 / (width * 4.2) + 40))), hovermode="closest",
+        legend=dict(orientation="h", y=-0.02, yanchor="top", font=dict(size=14)), dragmode=False,
+        xaxis=dict(range=[0, width], visible=False, fixedrange=True, constrain="domain"),
+        yaxis=dict(range=[0, height], visible=False, fixedrange=True, scaleanchor="x", scaleratio=1,
+                   constrain="domain"))
+    return fig
+
+
+def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, page: tuple[float, float], duration: float,
+                        bin_s: float | None = None) -> go.Figure:
+    """Heart rate over the whole recording (median per bin), the page on screen shaded; clicking a point
+    selects its time (the dashboard jumps there)."""
+    beat_s, bpm = np.asarray(beat_s, float), np.asarray(bpm, float)
+    bin_s = bin_s or max(2.0, duration / 600.0)
+    edges = np.arange(0.0, duration + bin_s, bin_s)
+    which = np.digitize(beat_s, edges) - 1
+    t, hr = [], []
+    for b in range(len(edges) - 1):
+        v = bpm[(which == b) & np.isfinite(bpm)]
+        t.append(edges[b] + bin_s / 2)
+        hr.append(float(np.median(v)) if len(v) else None)
+    fig = go.Figure(go.Scatter(x=t, y=hr, mode="lines+markers", marker=dict(size=5, color="#1f6f8b"),
+                               line=dict(color="#1f6f8b", width=1.4), connectgaps=False, name="heart rate",
+                               hovertemplate="%{x:.0f} s: %{y:.0f} bpm — click to open this page<extra></extra>"))
+    fig.add_vrect(x0=page[0], x1=page[1], fillcolor="rgba(224,168,0,0.30)", line_width=0)
+    fig.update_layout(height=170, margin=dict(l=50, r=10, t=8, b=36), plot_bgcolor="#ffffff",
+                      paper_bgcolor="#ffffff", showlegend=False, clickmode="event+select", dragmode=False,
+                      font=dict(size=14, color="#1d2b33"),
+                      xaxis=dict(title="time (s)", range=[0, duration], gridcolor="#e3e8eb", fixedrange=True),
+                      yaxis=dict(title="bpm", gridcolor="#e3e8eb", fixedrange=True))
     return fig

@@ -152,8 +152,14 @@ def add_record(ecg: ECG, origin: str) -> Record:
     recs = records()
     key = ecg_key(ecg)
     if key in recs:
-        st.session_state["current"] = key
-        return recs[key]
+        if (ecg.name or "ECG") == recs[key].ecg.name or origin != "upload":
+            st.session_state["current"] = key
+            return recs[key]
+        # the same signal under another name (e.g. a copy of a file): its own entry, its own name
+        n = 2
+        while f"{key}-{n}" in recs:
+            n += 1
+        key = f"{key}-{n}"
     labels = {r.label for r in recs.values()}
     label, n = ecg.name or "ECG", 2
     while label in labels:
@@ -211,20 +217,84 @@ def measurements(key: str, _ecg: ECG):
     return measure(_ecg)
 
 
-def rank(engine: Engine, rec: Record, prompts: list[str]):
+def rank(engine: Engine, rec: Record, prompts: list[str], ecg: ECG | None = None):
+    """The model's ranking of `prompts` for the record, or for `ecg` (a stretch of it) when given."""
     with engine.lock:
-        return engine.model.rank(rec.ecg, prompts)
+        return engine.model.rank(ecg if ecg is not None else rec.ecg, prompts)
+
+
+# ------------------------------------------------------------------------------ what is on screen
+
+PAGE_S = 10.0               # one page of the tracing
+LONG_RECORD_S = 10.5        # longer recordings are paged
+
+
+def page_start(rec: Record) -> float:
+    return float(st.session_state.get(f"start_{rec.key}", 0.0))
+
+
+def set_page_start(rec: Record, start: float) -> None:
+    top = max(0.0, rec.ecg.duration - PAGE_S)
+    st.session_state[f"start_{rec.key}"] = float(min(max(0.0, round(start, 1)), top))
+
+
+def is_long(rec: Record) -> bool:
+    return rec.ecg.duration > LONG_RECORD_S
+
+
+def whole_record_view(rec: Record) -> bool:
+    """True when the user chose the whole-recording summary instead of the page on screen."""
+    return bool(st.session_state.get(f"whole_{rec.key}", False))
+
+
+def crop(ecg: ECG, start: float, end: float) -> ECG:
+    a, b = int(round(start * ecg.fs)), int(round(end * ecg.fs))
+    meta = dict(ecg.metadata)
+    meta["cropped_from_s"] = f"{start:.3f}"
+    return ECG(signal=ecg.signal[:, a:b], fs=ecg.fs, lead_mask=ecg.lead_mask, name=ecg.name, metadata=meta)
+
+
+def scoped(rec: Record) -> tuple[ECG, str]:
+    """(the ECG that measurements, ranking, "why" and retrieval use, words saying which stretch it is)."""
+    if not is_long(rec):
+        return rec.ecg, ""
+    if whole_record_view(rec):
+        return rec.ecg, f"Whole recording, 0:00:00–{hms(rec.ecg.duration)} (model: average of its 10 s windows)"
+    start = page_start(rec)
+    end = min(rec.ecg.duration, start + PAGE_S)
+    return crop(rec.ecg, start, end), f"Page on screen, {hms(start)}–{hms(end)}"
+
+
+def hms(seconds: float) -> str:
+    seconds = max(0.0, float(seconds))
+    h, rem = divmod(int(seconds), 3600)
+    m, s = divmod(rem, 60)
+    frac = seconds - int(seconds)
+    return f"{h}:{m:02d}:{s:02d}" + (f".{int(round(frac * 10)) % 10}" if frac >= 0.05 else "")
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def page_measurements(key: str, start: float, seconds: float, _ecg: ECG):
+    from mets_core.measure import measure
+    return measure(_ecg, start_s=start, seconds=seconds)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def heart_rate_trend(key: str, _ecg: ECG):
+    from mets_core.measure import heart_rate_trend as trend
+    return trend(_ecg)
 
 
 SALIENCY_MAX_S = 60.0    # longer records are explained on the 10 s page on screen (cost grows with length)
 
 
 def saliency_window(rec: Record) -> tuple[float, float]:
-    """(start, end) seconds of the recording that "Why" explains: all of it, or the page on screen."""
-    if rec.ecg.duration <= SALIENCY_MAX_S:
+    """(start, end) seconds of the recording that "Why" explains: the page on screen for a long recording
+    (also in the whole-recording view when it is longer than SALIENCY_MAX_S), else all of it."""
+    if not is_long(rec) or (whole_record_view(rec) and rec.ecg.duration <= SALIENCY_MAX_S):
         return 0.0, rec.ecg.duration
-    start = float(st.session_state.get(f"start_{rec.key}", 0.0))
-    return start, min(rec.ecg.duration, start + 10.0)
+    start = page_start(rec)
+    return start, min(rec.ecg.duration, start + PAGE_S)
 
 
 def saliency(engine: Engine, rec: Record, prompt: str):

@@ -1,38 +1,55 @@
-"""Conventional ECG measurements with neurokit2: rate, intervals, frontal axis, per-lead signal quality.
+"""Conventional ECG measurements you can check: rate, intervals from median beats, QTc three ways, frontal
+axis, plausibility checks, limb-lead reversal, per-lead signal and noise quality.
 
 ``measure(ecg) -> Measurements``. Every number is measured on the recording or is ``None`` ("not
-measurable"), with the reason in ``Measurements.notes``: a number is never guessed or filled in.
+measurable"), with the reason in ``Measurements.notes``: a number is never guessed or filled in. The
+fiducial points every interval came from are returned (``fiducials_s``, ``median_beats``) so that a reader
+can see them drawn on the median beats and on the tracing and check them.
 
 How each value is obtained (and why)
 - R peaks: ``nk.ecg_clean`` (0.5 Hz high-pass, powerline notch) + ``nk.ecg_peaks`` on one *interval lead*:
   the first present lead, in the order II, V5, I, V6, V2, ... (lead II first, as in the rhythm strip), whose
   signal quality is not "Unacceptable" and that has at least ``MIN_BEATS`` detected beats.
-- Heart rate and RR: median RR interval of that lead; HR = 60 000 / median RR (ms).
-- QRS onset and offset: neurokit2's DWT boundaries of the QRS are systematically ~40 ms too wide against
-  LUDB's cardiologist annotations, so QRS limits are found from the slope envelope instead: the smoothed
-  |dV/dt| around each R peak, with the QRS being the run of samples (gaps < 20 ms allowed) containing the
-  R peak where the slope exceeds ``QRS_SLOPE_FRACTION`` of the beat's maximum slope.
-- P onset: neurokit2 DWT delineation (``ECG_P_Onsets``), paired with the beat's QRS onset.
-  PR interval = QRS onset - P onset (the clinical PR: start of P to start of QRS).
-- T end: from the T peak (the largest deflection from the PQ baseline after the QRS), the point of
-  steepest descent; T end is where the slope falls below ``T_SLOPE_FRACTION`` of that steepest slope.
-  A T wave smaller than 0.05 mV has no measurable end. QT = T end - QRS onset.
-- QTc: Bazett, QTc = QT / sqrt(RR in s) (the formula ECG machines print; it over-corrects at high rates).
-- Frontal axis: atan2 of the net QRS area (integral from QRS onset to offset, above the PQ baseline) in
-  aVF and in I, median over beats. Needs both I and aVF.
-- Each interval is the median over beats whose value is physiologically possible (PR 60-400 ms, QRS
-  40-250 ms, QT 200-700 ms); fewer than ``MIN_BEATS`` such beats gives None.
+- Heart rate and RR: median RR interval of that lead; HR = 60 000 / median RR (ms). RR irregularity: the
+  coefficient of variation of RR and the mean successive difference (``rr_cv``, ``rr_irregular``).
+- Median beat per lead: every recorded lead of acceptable quality is cut around the interval lead's R peaks
+  (beats are simultaneous in all leads) and the sample-wise median over beats whose preceding RR is within
+  20 % of the median RR (premature beats left out; all beats when the rhythm is irregular).
+- QRS onset and offset (global): on each lead's median beat, the smoothed |dV/dt| around R, with the QRS being
+  the run of samples (gaps < 20 ms bridged) containing R where the slope exceeds ``QRS_SLOPE_FRACTION`` of
+  its maximum (neurokit2's DWT boundaries are ~40 ms too wide against LUDB's cardiologists). The global onset
+  is an early lead's onset and the global offset a late lead's offset (``GLOBAL_ONSET_QUANTILE``; a robust
+  earliest/latest over leads: one noisy lead cannot widen the QRS).
+- T end: per lead, from the T peak (largest deflection from the PQ baseline after the QRS), the point of
+  steepest descent; T end is where the slope falls below ``T_SLOPE_FRACTION`` of that steepest slope. A T
+  wave smaller than 0.05 mV has no measurable end. Global T end: a late lead's T end.
+- P onset: neurokit2 DWT delineation (``ECG_P_Onsets``) of the interval lead, beat by beat, relative to R;
+  the median. PR is reported only when P waves are found in most beats at a consistent distance from the
+  QRS and the rhythm is not irregularly irregular (AF): otherwise "no consistent P waves".
+- QT = T end - QRS onset. QTc: Bazett (QT/RR^1/2, what ECG machines print; over-corrects at high rates),
+  Fridericia (QT/RR^1/3) and Framingham (QT + 154 ms x (1 - RR)), RR in s.
+- Plausibility: each interval is a median over physiologically possible values (PR 60-400 ms, QRS 40-250
+  ms, QT 200-700 ms) and a QT that is not shorter than the RR interval is rejected; warnings in
+  ``Measurements.warnings``.
+- Frontal axis: atan2 of the net QRS area (QRS onset to offset, above the PQ baseline) of the median beats
+  of aVF and I. Needs both.
+- Limb-lead reversal: lead I with a negative QRS and P wave while QRS and P are upright in aVR suggests
+  left/right arm electrodes swapped (or dextrocardia); without P waves nothing is said (pacing and right axis
+  deviation also make I negative); a near-flat I, II or III (< 15 % of the others' amplitude) suggests a
+  leg (neutral) electrode swapped with an arm electrode.
 - Per-lead signal quality: ``nk.ecg_quality(method="zhao2018", approach="fuzzy")`` ("Excellent",
-  "Barely acceptable", "Unacceptable"; kurtosis, QRS-band power and baseline power SQIs), gated by a
-  template-matching SQI (Orphanidou et al. 2015, IEEE JBHI 19:832): the mean correlation of each beat
-  (-0.2 s..+0.4 s around R) with the average beat, in ``Measurements.lead_sqi``; below
-  ``TEMPLATE_SQI_MIN`` = 0.66 (their threshold) the lead is "Unacceptable" whatever zhao2018 says
-  (zhao2018 alone rates white noise "Excellent"). "Not recorded" for absent leads. Nothing is measured
-  when every recorded lead is unacceptable.
+  "Barely acceptable", "Unacceptable"), gated by a template-matching SQI (Orphanidou et al. 2015, IEEE JBHI
+  19:832): the mean correlation of each beat with the average beat, in ``Measurements.lead_sqi``; below
+  ``TEMPLATE_SQI_MIN`` = 0.66 the lead is "Unacceptable". Noise the two miss is measured directly
+  (``lead_noise``): muscle/high-frequency noise = RMS of the raw signal minus its 35 Hz low-pass outside the
+  QRS complexes; baseline wander = range of the raw signal's 0.7 Hz low-pass. Above
+  ``MUSCLE_NOISE_MV``/``WANDER_MV`` an "Excellent" lead becomes "Barely acceptable", above twice that
+  "Unacceptable". "Not recorded" for absent leads.
 
-Long recordings are measured on their first ``MAX_SECONDS`` seconds (stated in the notes).
+Long recordings are measured on their first ``MAX_SECONDS`` seconds (stated in the notes); the dashboard
+measures the page on screen by passing that stretch.
 The thresholds were chosen on LUDB records 1, 8, 15, ... (every 7th); tests/test_measure.py checks them
-on the other LUDB records.
+on the other LUDB records, and benchmarks/measure_validation.py prints the error table (LUDB, QTDB).
 """
 from __future__ import annotations
 
@@ -52,8 +69,16 @@ T_SLOPE_FRACTION = 0.15
 MIN_T_AMPLITUDE_MV = 0.05
 TEMPLATE_SQI_MIN = 0.66
 MIN_SQI_BEATS = 4
+GLOBAL_ONSET_QUANTILE = 0.2        # global QRS onset: 20th percentile of the leads' onsets; offsets/T end: 80th
 PLAUSIBLE_MS = {"pr": (60.0, 400.0), "qrs": (40.0, 250.0), "qt": (200.0, 700.0), "rr": (200.0, 3000.0)}
+PR_SPREAD_MAX_MS = 40.0            # P onset to R: interquartile range over beats above this = no consistent P
+P_FOUND_MIN_SHARE = 0.6            # share of beats with a P onset found, for a PR to be reported
+RR_IRREGULAR_CV = 0.10             # RR coefficient of variation above which the rhythm is called irregular
+MUSCLE_NOISE_MV = 0.04             # RMS of > 35 Hz content outside the QRS
+WANDER_MV = 0.6                    # range of the < 0.7 Hz baseline
 QUALITY_NOT_RECORDED = "Not recorded"
+QUALITY_WORDS = {"Excellent": "good", "Barely acceptable": "fair", "Unacceptable": "unusable",
+                 QUALITY_NOT_RECORDED: "not recorded"}
 
 
 @dataclass
@@ -63,37 +88,74 @@ class Measurements:
     pr_ms: float | None = None
     qrs_ms: float | None = None
     qt_ms: float | None = None
-    qtc_ms: float | None = None
+    qtc_ms: float | None = None                # Bazett (what ECG machines print)
     qtc_formula: str = "Bazett"
+    qtc_fridericia_ms: float | None = None
+    qtc_framingham_ms: float | None = None
     axis_deg: float | None = None
-    interval_lead: str | None = None          # the lead rate and intervals were measured in
+    rr_cv: float | None = None                 # RR standard deviation / mean
+    rr_irregular: bool | None = None
+    p_waves: bool | None = None                # consistent P waves before the QRS
+    interval_lead: str | None = None          # the lead R peaks (rate, beats) were found in
     n_beats: int = 0                           # beats detected in that lead
+    n_median_beats: int = 0                    # beats that went into the median beats
     seconds_analysed: float = 0.0
+    start_s: float = 0.0                       # where the analysed stretch starts in the recording
     lead_quality: dict[str, str] = field(default_factory=dict)   # every standard lead -> quality label
     lead_sqi: dict[str, float] = field(default_factory=dict)     # recorded leads -> template-matching SQI
+    lead_noise: dict[str, str] = field(default_factory=dict)     # recorded leads -> noise found, in words
+    fiducials_s: dict[str, float] = field(default_factory=dict)  # p_on, qrs_on, qrs_off, t_end: s from R
+    median_beats: dict[str, list[float]] = field(default_factory=dict)   # lead -> median beat (mV)
+    median_fs: float = 0.0
+    median_r_s: float = 0.0                    # where R lies in each median beat (s from its start)
+    r_peaks_s: list[float] = field(default_factory=list)          # beats found, s from the recording's start
+    limb_lead_reversal: str | None = None      # a suspected electrode reversal, in words
+    warnings: list[str] = field(default_factory=list)            # plausibility warnings, in words
     notes: dict[str, str] = field(default_factory=dict)          # why a value is None, and caveats
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def quality_words(self) -> dict[str, str]:
+        return {lead: QUALITY_WORDS.get(q, q) for lead, q in self.lead_quality.items()}
 
-def measure(ecg: ECG) -> Measurements:
-    """Measure rate, intervals, axis and per-lead quality of an ECG (None where not measurable)."""
+
+def qtc_bazett(qt_ms: float, rr_ms: float) -> float:
+    return qt_ms / math.sqrt(rr_ms / 1000.0)
+
+
+def qtc_fridericia(qt_ms: float, rr_ms: float) -> float:
+    return qt_ms / (rr_ms / 1000.0) ** (1.0 / 3.0)
+
+
+def qtc_framingham(qt_ms: float, rr_ms: float) -> float:
+    return qt_ms + 154.0 * (1.0 - rr_ms / 1000.0)
+
+
+def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Measurements:
+    """Measure rate, intervals, axis and per-lead quality of an ECG (None where not measurable), on the
+    stretch [start_s, start_s + seconds) of the recording."""
     import neurokit2 as nk  # heavy import, only when measuring
 
     fs = float(ecg.fs)
-    n = min(ecg.n_samples, int(MAX_SECONDS * fs))
-    out = Measurements(seconds_analysed=round(n / fs, 3))
-    if ecg.n_samples > n:
-        out.notes["length"] = f"measured on the first {MAX_SECONDS:.0f} s of {ecg.duration:.0f} s"
+    a = int(max(0.0, min(float(start_s), ecg.duration)) * fs)
+    n = min(ecg.n_samples - a, int(seconds * fs))
+    out = Measurements(seconds_analysed=round(n / fs, 3), start_s=round(a / fs, 3))
+    if ecg.n_samples > n and a == 0:
+        out.notes["length"] = f"measured on the first {n / fs:.0f} s of {ecg.duration:.0f} s"
+    elif ecg.n_samples > n:
+        out.notes["length"] = f"measured on {a / fs:.1f}-{(a + n) / fs:.1f} s of {ecg.duration:.0f} s"
 
+    raw: dict[str, np.ndarray] = {}
     cleaned: dict[str, np.ndarray] = {}
     peaks: dict[str, np.ndarray] = {}
     for i, lead in enumerate(STANDARD_LEADS):
         if not ecg.lead_mask[i]:
             out.lead_quality[lead] = QUALITY_NOT_RECORDED
             continue
-        x = np.asarray(ecg.signal[i, :n], dtype=float)
+        x = np.asarray(ecg.signal[i, a:a + n], dtype=float)
+        raw[lead] = x
         cleaned[lead], peaks[lead], out.lead_quality[lead], out.lead_sqi[lead] = _clean_and_rate(nk, x, fs)
 
     lead = _choose_interval_lead(peaks, out.lead_quality)
@@ -102,50 +164,111 @@ def measure(ecg: ECG) -> Measurements:
         for key in ("rate", "pr", "qrs", "qt", "qtc", "axis"):
             out.notes[key] = why
         return out
-    out.interval_lead, c, rp = lead, cleaned[lead], peaks[lead]
+    out.interval_lead, rp = lead, peaks[lead]
     out.n_beats = int(len(rp))
+    out.r_peaks_s = [round(float(r) / fs + a / fs, 4) for r in rp]
     # Beats are simultaneous in all leads: rate every lead's quality again on the interval lead's beats. A
     # lead's own detector can count tall T waves as beats (V2-V3), which would wrongly call it unusable.
     for other in cleaned:
         if other != lead and np.ptp(cleaned[other]) > 1e-6:
             out.lead_quality[other], out.lead_sqi[other] = _rate_on_beats(nk, cleaned[other], rp, fs)
+    for other in raw:
+        _rate_noise(out, other, raw[other], rp, fs)
+    if out.lead_quality.get(lead) == "Unacceptable":
+        out.warnings.append(f"lead {lead}, used to find the beats, is noisy: check the beats on the tracing")
 
-    rr = _plausible(np.diff(rp) / fs * 1000.0, "rr")
+    rr_all = np.diff(rp) / fs * 1000.0
+    rr = _plausible(rr_all, "rr")
     if rr is None:
         out.notes["rate"] = "RR intervals outside 200-3000 ms"
     else:
         out.rr_ms = rr
         out.heart_rate_bpm = 60000.0 / rr
+        good = rr_all[(rr_all >= 200) & (rr_all <= 3000)]
+        if len(good) >= 3:
+            out.rr_cv = float(np.std(good) / np.mean(good))
+            out.rr_irregular = bool(out.rr_cv > RR_IRREGULAR_CV)
 
-    beats = _qrs_and_t_limits(c, rp, fs)
-    qrs_on = np.array([b[0] for b in beats], dtype=float)
-    qrs_off = np.array([b[1] for b in beats], dtype=float)
-    t_end = np.array([b[2] for b in beats], dtype=float)
-    out.qrs_ms = _plausible((qrs_off - qrs_on) / fs * 1000.0, "qrs")
-    out.qt_ms = _plausible((t_end - qrs_on) / fs * 1000.0, "qt")
-    out.pr_ms = _plausible((qrs_on - _p_onsets(nk, c, rp, qrs_on, fs)) / fs * 1000.0, "pr")
+    usable = [ld for ld in cleaned if out.lead_quality.get(ld) != "Unacceptable"] or [lead]
+    beats, r_index = _median_beats({ld: cleaned[ld] for ld in usable}, rp, fs, out.rr_irregular)
+    if not beats:
+        for key in ("pr", "qrs", "qt", "qtc", "axis"):
+            out.notes[key] = "too few whole beats for a median beat"
+        return _rounded(out)
+    out.n_median_beats = beats.pop("__n__")
+    out.median_fs, out.median_r_s = fs, r_index / fs
+    out.median_beats = {ld: np.round(v, 4).tolist() for ld, v in beats.items()}
+
+    limits = {ld: _qrs_limits(v, r_index, fs) for ld, v in beats.items()}
+    limits = {ld: v for ld, v in limits.items() if v is not None}
+    if not limits:
+        for key in ("qrs", "qt", "qtc", "axis"):
+            out.notes[key] = "QRS limits not found on the median beats"
+    else:
+        on = float(np.quantile([v[0] for v in limits.values()], GLOBAL_ONSET_QUANTILE))
+        off = float(np.quantile([v[1] for v in limits.values()], 1 - GLOBAL_ONSET_QUANTILE))
+        out.fiducials_s["qrs_on"] = (on - r_index) / fs
+        out.fiducials_s["qrs_off"] = (off - r_index) / fs
+        out.qrs_ms = _one_plausible((off - on) / fs * 1000.0, "qrs")
+        if out.qrs_ms is None:
+            out.notes["qrs"] = f"QRS width {(off - on) / fs * 1000:.0f} ms is outside 40-250 ms: not reported"
+        rr_samples = (out.rr_ms or 1000.0) / 1000.0 * fs
+        ends = [e for ld, v in beats.items() if ld in limits
+                and math.isfinite(e := _t_end(v, r_index, limits[ld][0], limits[ld][1], rr_samples, fs))]
+        if ends:
+            t_end = float(np.quantile(ends, 1 - GLOBAL_ONSET_QUANTILE))
+            out.fiducials_s["t_end"] = (t_end - r_index) / fs
+            qt = (t_end - on) / fs * 1000.0
+            out.qt_ms = _one_plausible(qt, "qt")
+            if out.qt_ms is None:
+                out.notes["qt"] = f"QT {qt:.0f} ms is outside 200-700 ms: not reported"
+            elif out.rr_ms is not None and out.qt_ms >= 0.95 * out.rr_ms:
+                out.notes["qt"] = (f"QT {out.qt_ms:.0f} ms is not shorter than the RR interval "
+                                   f"({out.rr_ms:.0f} ms): the T end is not reliable")
+                out.qt_ms = None
+        else:
+            out.notes["qt"] = "T wave end not found (flat or noisy T)"
+        if lead in beats:
+            _p_wave(nk, out, cleaned[lead], rp, fs, on - r_index)
+        if "I" in beats and "aVF" in beats:
+            out.axis_deg = _frontal_axis(beats["I"], beats["aVF"], on, off, fs)
+            if out.axis_deg is None:
+                out.notes["axis"] = "net QRS area not measurable in I and aVF"
+        else:
+            out.notes["axis"] = "needs leads I and aVF of acceptable quality"
+        out.limb_lead_reversal = _limb_reversal(beats, on, off, r_index, fs, out.fiducials_s.get("p_on"))
     for key, value, why in (("qrs", out.qrs_ms, "QRS limits not found"),
-                            ("qt", out.qt_ms, "T wave end not found (flat or noisy T)"),
-                            ("pr", out.pr_ms, "P wave onset not found (no P waves, e.g. AF, or noise)")):
+                            ("qt", out.qt_ms, "T wave end not found (flat or noisy T)")):
         if value is None:
-            out.notes[key] = why
+            out.notes.setdefault(key, why)
     if out.qt_ms is not None and out.rr_ms is not None:
-        out.qtc_ms = out.qt_ms / math.sqrt(out.rr_ms / 1000.0)
+        out.qtc_ms = qtc_bazett(out.qt_ms, out.rr_ms)
+        out.qtc_fridericia_ms = qtc_fridericia(out.qt_ms, out.rr_ms)
+        out.qtc_framingham_ms = qtc_framingham(out.qt_ms, out.rr_ms)
+        if out.heart_rate_bpm and out.heart_rate_bpm > 100:
+            out.warnings.append("heart rate above 100 bpm: Bazett over-corrects; prefer Fridericia or Framingham")
+        elif out.heart_rate_bpm and out.heart_rate_bpm < 50:
+            out.warnings.append("heart rate below 50 bpm: Bazett under-corrects; prefer Fridericia or Framingham")
+        if out.rr_irregular:
+            out.warnings.append("irregular rhythm: QTc from the median RR is approximate")
     elif out.qt_ms is not None:
         out.notes["qtc"] = "needs a measurable RR"
     else:
         out.notes["qtc"] = "needs a measurable QT"
+    if out.qrs_ms is not None and out.qrs_ms >= 120 and len(limits) < 3:
+        out.warnings.append("wide QRS measured in fewer than 3 leads: check it on the median beats")
+    return _rounded(out)
 
-    if "I" in cleaned and "aVF" in cleaned:
-        out.axis_deg = _frontal_axis(cleaned["I"], cleaned["aVF"], qrs_on, qrs_off, fs)
-        if out.axis_deg is None:
-            out.notes["axis"] = "net QRS area not measurable in I and aVF"
-    else:
-        out.notes["axis"] = "needs leads I and aVF"
-    for attr in ("heart_rate_bpm", "rr_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "axis_deg"):
+
+def _rounded(out: Measurements) -> Measurements:
+    for attr in ("heart_rate_bpm", "rr_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms",
+                 "qtc_framingham_ms", "axis_deg"):
         value = getattr(out, attr)
         if value is not None:
             setattr(out, attr, round(float(value), 1))
+    if out.rr_cv is not None:
+        out.rr_cv = round(out.rr_cv, 3)
+    out.fiducials_s = {k: round(float(v), 4) for k, v in out.fiducials_s.items()}
     return out
 
 
@@ -185,6 +308,38 @@ def _rate_on_beats(nk, c: np.ndarray, rp: np.ndarray, fs: float) -> tuple[str, f
     return ("Unacceptable" if sqi < TEMPLATE_SQI_MIN else quality), round(sqi, 3)
 
 
+def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs: float) -> None:
+    """Muscle (high-frequency) noise and baseline wander of the raw lead; downgrade its quality label."""
+    from scipy.signal import butter, sosfiltfilt
+
+    if not np.all(np.isfinite(x)) or len(x) < int(2 * fs) or np.ptp(x) < 1e-6:
+        return
+    found, level = [], 0
+    if fs > 80:
+        sos = butter(4, min(35.0, 0.45 * fs) / (fs / 2), btype="low", output="sos")
+        hf = x - sosfiltfilt(sos, x)
+        keep = np.ones(len(x), bool)
+        half = int(0.08 * fs)
+        for r in rp:
+            keep[max(0, r - half):r + half] = False
+        rms = float(np.sqrt(np.mean(hf[keep] ** 2))) if keep.sum() > fs else float(np.sqrt(np.mean(hf ** 2)))
+        if rms > MUSCLE_NOISE_MV:
+            found.append(f"muscle noise {rms:.2f} mV")
+            level = max(level, 2 if rms > 2 * MUSCLE_NOISE_MV else 1)
+    sos = butter(2, 0.7 / (fs / 2), btype="low", output="sos")
+    wander = float(np.ptp(sosfiltfilt(sos, x - np.median(x))))
+    if wander > WANDER_MV:
+        found.append(f"baseline wander {wander:.1f} mV")
+        level = max(level, 2 if wander > 2 * WANDER_MV else 1)
+    if not found:
+        return
+    out.lead_noise[lead] = ", ".join(found)
+    order = ["Excellent", "Barely acceptable", "Unacceptable"]
+    current = out.lead_quality.get(lead, "Excellent")
+    if current in order:
+        out.lead_quality[lead] = order[max(order.index(current), level)]
+
+
 def _template_sqi(c: np.ndarray, rp: np.ndarray, fs: float) -> float:
     """Mean correlation of each beat with the average beat (Orphanidou et al. 2015)."""
     before, after = int(0.2 * fs), int(0.4 * fs)
@@ -212,53 +367,79 @@ def _plausible(values_ms: np.ndarray, kind: str) -> float | None:
     return float(np.median(v)) if len(v) >= MIN_BEATS else None
 
 
+def _one_plausible(value_ms: float, kind: str) -> float | None:
+    lo, hi = PLAUSIBLE_MS[kind]
+    return float(value_ms) if math.isfinite(value_ms) and lo <= value_ms <= hi else None
+
+
+def _median_beats(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float, irregular: bool | None
+                  ) -> tuple[dict, int]:
+    """{lead: median beat} cut [R - pre, R + post] around the interval lead's beats, and R's index."""
+    rr = np.diff(rp)
+    if len(rr) == 0:
+        return {}, 0
+    med = float(np.median(rr))
+    pre = int(min(0.4 * fs, 0.45 * med))
+    post = int(min(0.75 * fs, 0.95 * med))
+    chosen = []
+    for k, r in enumerate(rp):
+        if r - pre < 0 or r + post > min(len(x) for x in leads.values()):
+            continue
+        prev_rr = rr[k - 1] if k > 0 else (rr[0] if len(rr) else med)
+        if irregular or abs(prev_rr - med) <= 0.2 * med:
+            chosen.append(r)
+    if len(chosen) < MIN_BEATS:
+        chosen = [r for r in rp if r - pre >= 0 and r + post <= min(len(x) for x in leads.values())]
+    if len(chosen) < MIN_BEATS:
+        return {}, pre
+    out: dict = {ld: np.median(np.stack([x[r - pre:r + post] for r in chosen]), axis=0) for ld, x in leads.items()}
+    out["__n__"] = len(chosen)
+    return out, pre
+
+
 def _slope_envelope(c: np.ndarray, fs: float) -> np.ndarray:
     k = max(1, int(round(0.01 * fs)))
     return np.convolve(np.abs(np.gradient(c)), np.ones(k) / k, mode="same")
 
 
-def _qrs_and_t_limits(c: np.ndarray, rp: np.ndarray, fs: float) -> list[tuple[float, float, float]]:
-    """Per beat: (QRS onset, QRS offset, T end) in samples; NaN where not found."""
-    d = _slope_envelope(c, fs)
+def _qrs_limits(beat: np.ndarray, r: int, fs: float) -> tuple[float, float] | None:
+    """(QRS onset, offset) in samples of a median beat whose R lies at index r; None when not found."""
+    d = _slope_envelope(beat, fs)
     gap = int(round(0.02 * fs))
-    beats = []
-    for k, r in enumerate(rp):
-        a, b = max(0, r - int(0.12 * fs)), min(len(c), r + int(0.14 * fs))
-        seg = d[a:b]
-        if len(seg) < 3 or seg.max() <= 0:
-            beats.append((math.nan, math.nan, math.nan))
-            continue
-        above = np.flatnonzero(seg > QRS_SLOPE_FRACTION * seg.max())
-        i = j = r - a
-        while True:   # walk left through supra-threshold samples, bridging gaps shorter than 20 ms
-            prev = above[above < i]
-            if len(prev) == 0 or i - prev[-1] > gap:
-                break
-            i = prev[-1]
-        while True:
-            nxt = above[above > j]
-            if len(nxt) == 0 or nxt[0] - j > gap:
-                break
-            j = nxt[0]
-        on, off = a + i, a + j
-        if i == 0 or j >= len(seg) - 1:          # the QRS runs into the search window's edge
-            beats.append((math.nan, math.nan, math.nan))
-            continue
-        beats.append((float(on), float(off), _t_end(c, d, rp, k, on, off, fs)))
-    return beats
+    a, b = max(0, r - int(0.12 * fs)), min(len(beat), r + int(0.14 * fs))
+    seg = d[a:b]
+    if len(seg) < 3 or seg.max() <= 0:
+        return None
+    above = np.flatnonzero(seg > QRS_SLOPE_FRACTION * seg.max())
+    # start from the steepest point near R (R of another lead's detector can sit on a flat top)
+    i = j = int(np.argmax(seg[max(0, r - a - int(0.03 * fs)):r - a + int(0.03 * fs)])) + max(0, r - a - int(0.03 * fs))
+    while True:   # walk left through supra-threshold samples, bridging gaps shorter than 20 ms
+        prev = above[above < i]
+        if len(prev) == 0 or i - prev[-1] > gap:
+            break
+        i = prev[-1]
+    while True:
+        nxt = above[above > j]
+        if len(nxt) == 0 or nxt[0] - j > gap:
+            break
+        j = nxt[0]
+    if i == 0 or j >= len(seg) - 1:          # the QRS runs into the search window's edge
+        return None
+    return float(a + i), float(a + j)
 
 
-def _t_end(c, d, rp, k, on, off, fs) -> float:
-    r = rp[k]
-    rr = (rp[k + 1] - r) if k + 1 < len(rp) else (r - rp[k - 1] if k > 0 else fs)
-    ta, tb = off + int(0.06 * fs), min(len(c), r + int(min(0.6 * fs, 0.7 * rr)))
+def _t_end(beat: np.ndarray, r: int, on: float, off: float, rr: float, fs: float) -> float:
+    """T end (samples) of a median beat, NaN when the T wave is too small or its end is not found."""
+    d = _slope_envelope(beat, fs)
+    on, off = int(on), int(off)
+    ta, tb = off + int(0.06 * fs), min(len(beat), r + int(min(0.6 * fs, 0.7 * rr)))
     if tb - ta <= int(0.05 * fs):
         return math.nan
-    baseline = float(np.median(c[max(0, on - int(0.03 * fs)):on + 1]))
-    tp = ta + int(np.argmax(np.abs(c[ta:tb] - baseline)))
-    if abs(c[tp] - baseline) < MIN_T_AMPLITUDE_MV:
+    baseline = float(np.median(beat[max(0, on - int(0.03 * fs)):on + 1]))
+    tp = ta + int(np.argmax(np.abs(beat[ta:tb] - baseline)))
+    if abs(beat[tp] - baseline) < MIN_T_AMPLITUDE_MV:
         return math.nan
-    end = min(len(c), tp + int(0.2 * fs))
+    end = min(len(beat), tp + int(0.2 * fs))
     if end - tp < 3:
         return math.nan
     steepest = tp + int(np.argmax(d[tp:end]))
@@ -266,40 +447,124 @@ def _t_end(c, d, rp, k, on, off, fs) -> float:
     return float(steepest + below[0]) if len(below) else math.nan
 
 
-def _p_onsets(nk, c: np.ndarray, rp: np.ndarray, qrs_on: np.ndarray, fs: float) -> np.ndarray:
-    """P onset (samples) paired with each beat's QRS onset; NaN where DWT finds none."""
+def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float) -> None:
+    """P onset relative to R from DWT, beat by beat; PR only when P waves are consistent."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             _, waves = nk.ecg_delineate(c, rp, sampling_rate=fs, method="dwt")
             candidates = np.asarray(waves.get("ECG_P_Onsets", []), dtype=float)
         except Exception:
-            return np.full(len(rp), math.nan)
+            candidates = np.zeros(0)
     candidates = candidates[np.isfinite(candidates)]
-    out = np.full(len(rp), math.nan)
-    for k, on in enumerate(qrs_on):
-        if not np.isfinite(on):
-            continue
+    rel = []
+    for k, r in enumerate(rp):
+        on = r + qrs_on_from_r
         lo = max(rp[k - 1] if k > 0 else 0, on - 0.45 * fs)
         inside = candidates[(candidates > lo) & (candidates < on - 0.04 * fs)]
         if len(inside):
-            out[k] = inside.max()
-    return out
+            rel.append(float(inside.max()) - r)
+    share = len(rel) / max(1, len(rp))
+    spread = (float(np.subtract(*np.percentile(rel, [75, 25]))) / fs * 1000.0) if len(rel) >= 3 else math.inf
+    if out.rr_irregular and (share < P_FOUND_MIN_SHARE or spread > PR_SPREAD_MAX_MS / 2):
+        out.p_waves = False
+        out.notes["pr"] = ("no consistent P waves in an irregular rhythm (as in atrial fibrillation): "
+                           "PR not applicable")
+        return
+    if share < P_FOUND_MIN_SHARE or len(rel) < MIN_BEATS:
+        out.p_waves = False
+        out.notes["pr"] = f"P waves found before only {share:.0%} of the beats (no P waves, or noise)"
+        return
+    if spread > PR_SPREAD_MAX_MS:
+        out.p_waves = False
+        out.notes["pr"] = (f"the P wave's distance to the QRS varies by {spread:.0f} ms between beats: no "
+                           f"single PR (AV dissociation, wandering pacemaker, or noise)")
+        return
+    out.p_waves = True
+    p_on = float(np.median(rel))
+    out.fiducials_s["p_on"] = p_on / fs
+    pr = (qrs_on_from_r - p_on) / fs * 1000.0
+    out.pr_ms = _one_plausible(pr, "pr")
+    if out.pr_ms is None:
+        out.notes["pr"] = f"PR {pr:.0f} ms is outside 60-400 ms: not reported"
 
 
-def _frontal_axis(lead_i, lead_avf, qrs_on, qrs_off, fs) -> float | None:
-    areas = []
-    for on, off in zip(qrs_on, qrs_off):
-        if not (np.isfinite(on) and np.isfinite(off)) or off <= on:
-            continue
-        on, off = int(on), int(off)
-        pre = slice(max(0, on - int(0.03 * fs)), on + 1)
-        a_i = float(np.sum(lead_i[on:off + 1] - np.median(lead_i[pre]))) / fs
-        a_f = float(np.sum(lead_avf[on:off + 1] - np.median(lead_avf[pre]))) / fs
-        areas.append((a_i, a_f))
-    if len(areas) < MIN_BEATS:
+def _frontal_axis(lead_i, lead_avf, on, off, fs) -> float | None:
+    on, off = int(on), int(off)
+    if off <= on:
         return None
-    a_i, a_f = np.median(np.array(areas), axis=0)
+    pre = slice(max(0, on - int(0.03 * fs)), on + 1)
+    a_i = float(np.sum(lead_i[on:off + 1] - np.median(lead_i[pre]))) / fs
+    a_f = float(np.sum(lead_avf[on:off + 1] - np.median(lead_avf[pre]))) / fs
     if abs(a_i) < 1e-6 and abs(a_f) < 1e-6:
         return None
     return math.degrees(math.atan2(a_f, a_i))
+
+
+def _net(beat: np.ndarray, a: int, b: int, base_at: int, fs: float) -> float:
+    base = float(np.median(beat[max(0, base_at - int(0.03 * fs)):base_at + 1]))
+    return float(np.sum(beat[a:b + 1] - base)) / fs
+
+
+def _limb_reversal(beats: dict, on: float, off: float, r: int, fs: float, p_on_s: float | None) -> str | None:
+    on, off = int(on), int(off)
+    if "I" in beats and "aVR" in beats:
+        qrs_i, qrs_avr = _net(beats["I"], on, off, on, fs), _net(beats["aVR"], on, off, on, fs)
+        # the P wave decides: a negative QRS in I alone is common with pacing or right axis deviation
+        p_neg = False
+        if p_on_s is not None:
+            p0 = max(0, r + int(p_on_s * fs))
+            p1 = max(p0 + 1, on - int(0.02 * fs))
+            p_neg = _net(beats["I"], p0, p1, p0, fs) < 0 < _net(beats["aVR"], p0, p1, p0, fs)
+        if qrs_i < 0 and qrs_avr > 0 and p_neg:
+            return ("lead I is inverted and aVR upright: left and right arm electrodes may be swapped "
+                    "(or dextrocardia); check the electrodes")
+    amps = {ld: float(np.ptp(beats[ld][on:off + 1])) for ld in ("I", "II", "III") if ld in beats}
+    if len(amps) == 3:
+        for ld, amp in amps.items():
+            others = [v for k, v in amps.items() if k != ld]
+            if amp < 0.15 * min(others) and min(others) > 0.3:
+                return (f"lead {ld} is almost flat while the other limb leads are not: a leg electrode may be "
+                        f"swapped with an arm electrode; check the electrodes")
+    return None
+
+
+@dataclass
+class HeartRateTrend:
+    """Beat-to-beat heart rate of a whole recording, for an overview: beat times (s) and rate (bpm)."""
+    lead: str | None
+    beat_s: np.ndarray          # time of each beat (s from the start)
+    bpm: np.ndarray             # 60 / RR ending at that beat; NaN where the RR is implausible
+    note: str = ""
+
+
+def heart_rate_trend(ecg: ECG, max_seconds: float = 24 * 3600.0) -> HeartRateTrend:
+    """R peaks of the whole recording (first present lead in INTERVAL_LEAD_ORDER with beats found) and the
+    instantaneous heart rate at each beat. For an overview only: rates are not validated beat by beat."""
+    import neurokit2 as nk
+
+    fs = float(ecg.fs)
+    n = min(ecg.n_samples, int(max_seconds * fs))
+    for lead in INTERVAL_LEAD_ORDER:
+        i = STANDARD_LEADS.index(lead)
+        if not ecg.lead_mask[i]:
+            continue
+        x = np.nan_to_num(np.asarray(ecg.signal[i, :n], dtype=float))
+        if np.ptp(x) < 1e-6 or n < 2 * fs:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                c = nk.ecg_clean(x, sampling_rate=fs)
+                _, info = nk.ecg_peaks(c, sampling_rate=fs)
+            except Exception:  # noqa: BLE001 - try the next lead
+                continue
+        rp = np.asarray(info["ECG_R_Peaks"], dtype=int)
+        if len(rp) < MIN_BEATS + 1:
+            continue
+        rr = np.diff(rp) / fs
+        bpm = 60.0 / rr
+        lo, hi = PLAUSIBLE_MS["rr"]
+        bpm[(rr * 1000 < lo) | (rr * 1000 > hi)] = np.nan
+        return HeartRateTrend(lead, rp[1:] / fs, bpm)
+    return HeartRateTrend(None, np.zeros(0), np.zeros(0), "no lead with detectable beats")

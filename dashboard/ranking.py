@@ -1,0 +1,120 @@
+"""The ranking as a clinician should read it: no Streamlit here, only what is shown and in which words.
+
+A model `Match` has `prompt`, `similarity`, `probability` (softmax among the phrases given) and, with weights
+that carry a reference population, `percentile` (where this ECG's similarity falls among reference ECGs the
+model was not trained on), `known` (the phrase is close to something the model learned), `validation_auc`
+(how well the model separated that statement on validation patients), `expansion` (the statement phrases the
+prompt was scored as) and `statement`. Older weights lack the new fields: they are read with getattr and
+the page says what it cannot tell instead of guessing.
+
+Headline order: phrases that *stand out* (known, percentile >= STANDS_OUT_PERCENTILE), else "no confident
+match". Rows are ordered by percentile (similarity where there is none); softmax is a secondary
+"relative among these" number; phrases the model does not know are listed apart, never ranked.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+try:   # the model's own threshold when it publishes one
+    from mets_core.mets import STANDS_OUT_PERCENTILE  # type: ignore[attr-defined]
+except Exception:  # noqa: BLE001
+    STANDS_OUT_PERCENTILE = 90.0
+
+AUC_VALIDATED = 0.80     # at or above: "validated"
+AUC_FAIR = 0.70          # at or above: "fair"; below: "weak"
+
+
+@dataclass(frozen=True)
+class Row:
+    prompt: str
+    similarity: float
+    probability: float
+    percentile: float | None
+    known: bool | None
+    auc: float | None
+    expansion: tuple[str, ...]
+    statement: str | None
+
+    @property
+    def stands_out(self) -> bool:
+        return self.known is not False and self.percentile is not None and self.percentile >= STANDS_OUT_PERCENTILE
+
+    @property
+    def reliability(self) -> tuple[str, str, str]:
+        """(level, words, explanation): level is "good" | "fair" | "weak" | "none"."""
+        return reliability(self.auc)
+
+    @property
+    def percentile_words(self) -> str:
+        if self.percentile is None:
+            return "no reference"
+        p = max(0.0, min(100.0, self.percentile))
+        return f"higher than {p:.0f}% of reference ECGs"
+
+
+def reliability(auc: float | None) -> tuple[str, str, str]:
+    if auc is None or auc != auc:
+        return ("none", "not validated",
+                "The model was not tested on this statement: treat the score with extra caution.")
+    if auc >= AUC_VALIDATED:
+        return ("good", f"validated: AUC {auc:.2f}",
+                f"On validation patients the model separated this statement well (AUC {auc:.2f}; 1.0 is "
+                f"perfect, 0.5 is chance).")
+    if auc >= AUC_FAIR:
+        return ("fair", f"fair: AUC {auc:.2f}",
+                f"On validation patients the model separated this statement moderately (AUC {auc:.2f}; 1.0 "
+                f"is perfect, 0.5 is chance).")
+    return ("weak", f"weak: AUC {auc:.2f}",
+            f"On validation patients the model was close to chance for this statement (AUC {auc:.2f}; 1.0 is "
+            f"perfect, 0.5 is chance): do not rely on it.")
+
+
+def to_row(match) -> Row:
+    def num(name):
+        v = getattr(match, name, None)
+        try:
+            return None if v is None else float(v)
+        except (TypeError, ValueError):
+            return None
+    known = getattr(match, "known", None)
+    expansion = getattr(match, "expansion", None) or ()
+    return Row(prompt=str(match.prompt), similarity=float(match.similarity), probability=float(match.probability),
+               percentile=num("percentile"), known=None if known is None else bool(known), auc=num("validation_auc"),
+               expansion=tuple(str(e) for e in expansion), statement=getattr(match, "statement", None))
+
+
+@dataclass
+class RankingView:
+    rows: list[Row]            # known (or unknown-to-tell) phrases, best first
+    unknown: list[Row]         # phrases the model does not know: listed apart
+    has_reference: bool        # the weights give percentiles
+
+    @property
+    def standing_out(self) -> list[Row]:
+        return [r for r in self.rows if r.stands_out]
+
+    @property
+    def headline(self) -> str:
+        if not self.rows:
+            return "None of these phrases is known to the model."
+        if not self.has_reference:
+            return ("These weights carry no reference population, so nothing can be called a confident "
+                    "match: the scores below only compare these phrases with each other.")
+        out = self.standing_out
+        if not out:
+            return (f"No confident match: no phrase scores higher than {STANDS_OUT_PERCENTILE:.0f}% of the "
+                    f"reference ECGs.")
+        names = ", ".join(f"“{r.prompt}”" for r in out[:3]) + (" …" if len(out) > 3 else "")
+        return f"Stands out from the reference ECGs: {names}."
+
+
+def build_view(matches) -> RankingView:
+    rows = [to_row(m) for m in matches]
+    unknown = [r for r in rows if r.known is False]
+    ranked = [r for r in rows if r.known is not False]
+    has_reference = any(r.percentile is not None for r in rows)
+    if has_reference:
+        ranked.sort(key=lambda r: (-(r.percentile if r.percentile is not None else -1.0), -r.similarity))
+    else:
+        ranked.sort(key=lambda r: -r.similarity)
+    return RankingView(ranked, unknown, has_reference)

@@ -1,0 +1,289 @@
+"""What an ECG file itself says about the patient: its own diagnostic labels, age and sex, in plain words.
+
+``file_labels(ecg) -> FileLabels``. Read from the header comments the readers keep in
+``ecg.metadata["comments"]`` (memory only: nothing here is logged or written).
+
+Decoded sources
+- PhysioNet/CinC Challenge 2020/2021 headers: ``# Dx: 426177001,713426002`` -> SNOMED CT concept ids, named
+  from ``SNOMED_CT`` (the Challenges' diagnosis codes, in plain clinical words);
+- PTB-XL SCP-ECG statements: ``scp_codes: {'NORM': 100.0, 'SR': 0.0}`` or ``SCP: NORM, SR`` -> ``SCP_ECG``
+  (the 71 statements of PTB-XL's scp_statements.csv, with the statement likelihood when given);
+- LUDB: the free-text lines after ``<diagnoses>:`` (already English, cleaned up);
+- PTB Diagnostic DB and other WFDB/CSV headers: lines whose key says they are a diagnosis
+  (``Reason for admission``, ``Acute infarction (localization)``, ``Diagnosis``, ``Rhythm``, ...).
+- Age and sex from ``Age:``/``<age>:``/``age:`` and ``Sex:``/``<sex>:``/``sex:`` lines.
+
+A code this module does not know is still shown, as "SNOMED CT code N (not in this decoder's table)":
+labels are never dropped silently. Other comment lines are only counted (``other_lines``): free text can
+carry names or record numbers, so the dashboard shows them on request only.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+from .ecg import ECG
+
+# SNOMED CT concept ids used as diagnoses by the PhysioNet/CinC Challenges 2020-2021, in plain words.
+SNOMED_CT: dict[str, str] = {
+    "426783006": "sinus rhythm",
+    "426177001": "sinus bradycardia",
+    "427084000": "sinus tachycardia",
+    "427393009": "sinus arrhythmia",
+    "164889003": "atrial fibrillation",
+    "164890007": "atrial flutter",
+    "195080001": "atrial fibrillation and flutter",
+    "713422000": "atrial tachycardia",
+    "426761007": "supraventricular tachycardia",
+    "67198005": "paroxysmal supraventricular tachycardia",
+    "164895002": "ventricular tachycardia",
+    "425856008": "paroxysmal ventricular tachycardia",
+    "164896001": "ventricular fibrillation",
+    "426627000": "bradycardia",
+    "17366009": "atrial arrhythmia",
+    "10370003": "paced rhythm",
+    "251268003": "atrial pacing",
+    "426995002": "junctional escape beats",
+    "426648003": "junctional tachycardia",
+    "426664006": "accelerated junctional rhythm",
+    "75532003": "ventricular escape beats",
+    "81898007": "ventricular escape rhythm",
+    "61277005": "accelerated idioventricular rhythm",
+    "60423000": "sinus node dysfunction",
+    "5609005": "sinus arrest",
+    "50799005": "atrioventricular dissociation",
+    "59118001": "right bundle branch block",
+    "713427006": "complete right bundle branch block",
+    "713426002": "incomplete right bundle branch block",
+    "164909002": "left bundle branch block",
+    "733534002": "complete left bundle branch block",
+    "251120003": "incomplete left bundle branch block",
+    "6374002": "bundle branch block",
+    "445118002": "left anterior fascicular block",
+    "445211001": "left posterior fascicular block",
+    "698252002": "non-specific intraventricular conduction delay",
+    "233917008": "atrioventricular block",
+    "270492004": "first degree AV block",
+    "195042002": "second degree AV block",
+    "54016002": "second degree AV block, Mobitz I (Wenckebach)",
+    "28189009": "second degree AV block, Mobitz II",
+    "27885002": "third degree (complete) AV block",
+    "74390002": "Wolff-Parkinson-White pattern",
+    "164947007": "prolonged PR interval",
+    "49578007": "short PR interval",
+    "284470004": "premature atrial contractions",
+    "63593006": "supraventricular premature beats",
+    "427172004": "premature ventricular contractions",
+    "17338001": "ventricular premature beats",
+    "164884008": "ventricular ectopic beats",
+    "11157007": "ventricular bigeminy",
+    "251180001": "ventricular trigeminy",
+    "251173003": "atrial bigeminy",
+    "39732003": "left axis deviation",
+    "47665007": "right axis deviation",
+    "164873001": "left ventricular hypertrophy",
+    "55827005": "left ventricular hypertrophy",
+    "89792004": "right ventricular hypertrophy",
+    "67741000119109": "left atrial enlargement",
+    "446813000": "left atrial enlargement",
+    "446358003": "right atrial enlargement",
+    "164865005": "myocardial infarction",
+    "57054005": "acute myocardial infarction",
+    "54329005": "anterior myocardial infarction",
+    "164867002": "old myocardial infarction",
+    "164861001": "myocardial ischaemia",
+    "413444003": "acute myocardial ischaemia",
+    "426434006": "anterior ischaemia",
+    "425419005": "inferior ischaemia",
+    "425623009": "lateral ischaemia",
+    "164934002": "T wave abnormality",
+    "59931005": "T wave inversion",
+    "55930002": "ST segment changes",
+    "428750005": "non-specific ST-T abnormality",
+    "164930006": "ST interval abnormality",
+    "429622005": "ST depression",
+    "164931005": "ST elevation",
+    "164917005": "abnormal Q waves",
+    "251146004": "low QRS voltage",
+    "111975006": "prolonged QT interval",
+    "365413008": "poor R wave progression",
+    "164912004": "P wave change",
+    "164937009": "U wave abnormality",
+    "251199001": "counterclockwise rotation",
+    "251198002": "clockwise rotation",
+}
+
+# The 71 SCP-ECG statements of PTB-XL (scp_statements.csv), in plain words.
+SCP_ECG: dict[str, str] = {
+    "NORM": "normal ECG", "SR": "sinus rhythm", "AFIB": "atrial fibrillation", "STACH": "sinus tachycardia",
+    "SARRH": "sinus arrhythmia", "SBRAD": "sinus bradycardia", "PACE": "paced rhythm",
+    "SVARR": "supraventricular arrhythmia", "BIGU": "bigeminy", "AFLT": "atrial flutter",
+    "SVTAC": "supraventricular tachycardia", "PSVT": "paroxysmal supraventricular tachycardia",
+    "TRIGU": "trigeminy",
+    "IMI": "inferior myocardial infarction", "ASMI": "anteroseptal myocardial infarction",
+    "ILMI": "inferolateral myocardial infarction", "AMI": "anterior myocardial infarction",
+    "ALMI": "anterolateral myocardial infarction", "LMI": "lateral myocardial infarction",
+    "IPLMI": "inferoposterolateral myocardial infarction", "IPMI": "inferoposterior myocardial infarction",
+    "PMI": "posterior myocardial infarction",
+    "LVH": "left ventricular hypertrophy", "RVH": "right ventricular hypertrophy",
+    "SEHYP": "septal hypertrophy", "VCLVH": "voltage criteria for left ventricular hypertrophy",
+    "LAO/LAE": "left atrial enlargement", "RAO/RAE": "right atrial enlargement",
+    "LAFB": "left anterior fascicular block", "LPFB": "left posterior fascicular block",
+    "IRBBB": "incomplete right bundle branch block", "CRBBB": "complete right bundle branch block",
+    "ILBBB": "incomplete left bundle branch block", "CLBBB": "complete left bundle branch block",
+    "IVCD": "non-specific intraventricular conduction delay", "WPW": "Wolff-Parkinson-White pattern",
+    "1AVB": "first degree AV block", "2AVB": "second degree AV block",
+    "3AVB": "third degree (complete) AV block", "LPR": "prolonged PR interval",
+    "ISC_": "non-specific ischaemic changes", "ISCAL": "ischaemia in anterolateral leads",
+    "ISCIN": "ischaemia in inferior leads", "ISCIL": "ischaemia in inferolateral leads",
+    "ISCAS": "ischaemia in anteroseptal leads", "ISCLA": "ischaemia in lateral leads",
+    "ISCAN": "ischaemia in anterior leads",
+    "INJAS": "subendocardial injury in anteroseptal leads", "INJAL": "subendocardial injury in anterolateral leads",
+    "INJIN": "subendocardial injury in inferior leads", "INJLA": "subendocardial injury in lateral leads",
+    "INJIL": "subendocardial injury in inferolateral leads",
+    "NDT": "non-diagnostic T wave abnormalities", "NST_": "non-specific ST changes",
+    "DIG": "digitalis effect", "LNGQT": "prolonged QT interval", "ANEUR": "ST-T changes of ventricular aneurysm",
+    "EL": "electrolyte disturbance or drug effect", "ABQRS": "abnormal QRS", "PVC": "premature ventricular contractions",
+    "STD_": "non-specific ST depression", "QWAVE": "Q waves present", "LOWT": "low amplitude T waves",
+    "NT_": "non-specific T wave changes", "PAC": "premature atrial contractions",
+    "INVT": "inverted T waves", "LVOLT": "low QRS voltages in the frontal and horizontal leads",
+    "HVOLT": "high QRS voltage", "TAB_": "T wave abnormality", "STE_": "non-specific ST elevation",
+    "PRC(S)": "premature complexes",
+}
+
+# header keys (lower-case, before the colon) whose value is a diagnosis in free text
+DIAGNOSIS_KEYS = ("reason for admission", "acute infarction (localization)", "former infarction (localization)",
+                  "additional diagnoses", "diagnosis", "diagnoses", "diagnose", "interpretation", "rhythm",
+                  "statement", "statements", "report", "findings")
+NOT_GIVEN = {"", "n/a", "na", "nan", "none", "unknown", "no", "-", "?"}
+
+_KEY_VALUE = re.compile(r"^\s*<?\s*([A-Za-z][A-Za-z _()/.-]*?)\s*>?\s*:\s*(.*)$")
+_CODE = re.compile(r"^\d{5,18}$")
+
+
+@dataclass(frozen=True)
+class FileLabel:
+    text: str              # plain words
+    source: str            # "SNOMED CT", "SCP-ECG", "header text"
+    code: str | None = None
+    known: bool = True     # False: a code this decoder has no name for
+    likelihood: float | None = None   # PTB-XL's statement likelihood (%), where given
+
+
+@dataclass
+class FileLabels:
+    labels: list[FileLabel] = field(default_factory=list)
+    age: str | None = None
+    sex: str | None = None
+    other_lines: int = 0   # comment lines that are neither labels nor age/sex (shown only on request)
+
+    @property
+    def empty(self) -> bool:
+        return not self.labels and self.age is None and self.sex is None
+
+
+def decode_snomed(codes: str) -> list[FileLabel]:
+    out = []
+    for code in re.split(r"[,;\s]+", codes.strip()):
+        if not code:
+            continue
+        if code in SNOMED_CT:
+            out.append(FileLabel(SNOMED_CT[code], "SNOMED CT", code))
+        elif _CODE.match(code):
+            out.append(FileLabel(f"SNOMED CT code {code} (not in this decoder's table)", "SNOMED CT", code,
+                                 known=False))
+    return out
+
+
+def decode_scp(value: str) -> list[FileLabel]:
+    """"{'NORM': 100.0, 'SR': 0.0}" (PTB-XL's scp_codes column) or "NORM, SR"."""
+    value = value.strip()
+    items: list[tuple[str, float | None]]
+    if value.startswith("{"):
+        try:
+            parsed = ast.literal_eval(value)     # a literal only: no code is ever run
+        except (ValueError, SyntaxError):
+            parsed = {}
+        items = [(str(k), float(v) if isinstance(v, (int, float)) else None)
+                 for k, v in (parsed.items() if isinstance(parsed, dict) else [])]
+    else:
+        items = [(c, None) for c in re.split(r"[,;\s]+", value) if c]
+    out = []
+    for code, likelihood in items:
+        code_u = code.upper()
+        if code_u in SCP_ECG:
+            out.append(FileLabel(SCP_ECG[code_u], "SCP-ECG", code_u, likelihood=likelihood))
+        else:
+            out.append(FileLabel(f"SCP-ECG statement {code} (not in this decoder's table)", "SCP-ECG", code,
+                                 known=False, likelihood=likelihood))
+    return out
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.split()).strip(" .;")
+
+
+def _sex(value: str) -> str | None:
+    v = value.strip().lower()
+    if v in ("m", "male", "man", "0"):
+        return "male"
+    if v in ("f", "female", "woman", "w", "1"):
+        return "female"
+    return None
+
+
+def _age(value: str) -> str | None:
+    v = value.strip()
+    m = re.match(r"^(\d{1,3})(?:\.\d+)?\s*(?:y|yr|yrs|years?)?$", v, re.I)
+    if m and 0 <= int(m.group(1)) <= 130:
+        return m.group(1)
+    return None
+
+
+def file_labels(ecg: ECG) -> FileLabels:
+    """The file's own labels, age and sex (see the module docstring for what is decoded)."""
+    out = FileLabels()
+    lines = [ln.strip().lstrip("#%").strip() for ln in str(ecg.metadata.get("comments", "")).splitlines()]
+    in_diagnoses = False
+    seen: set[tuple[str, str]] = set()
+
+    def add(labels: list[FileLabel]) -> None:
+        for lab in labels:
+            if (lab.source, lab.text.lower()) not in seen:
+                seen.add((lab.source, lab.text.lower()))
+                out.labels.append(lab)
+
+    for line in lines:
+        if not line:
+            continue
+        match = _KEY_VALUE.match(line)
+        key = match.group(1).strip().lower() if match else ""
+        value = match.group(2).strip() if match else line
+        if key == "age":
+            out.age = _age(value) or out.age
+            in_diagnoses = False
+            continue
+        if key == "sex":
+            out.sex = _sex(value) or out.sex
+            in_diagnoses = False
+            continue
+        if key == "dx":
+            add(decode_snomed(value))
+            continue
+        if key in ("scp_codes", "scp codes", "scp"):
+            add(decode_scp(value))
+            continue
+        if key == "diagnoses" and not value:          # LUDB: the diagnoses follow, one per line
+            in_diagnoses = True
+            continue
+        if in_diagnoses:
+            add([FileLabel(_plain(line), "header text")])
+            continue
+        if key in DIAGNOSIS_KEYS and value.lower().strip(" .") not in NOT_GIVEN:
+            add([FileLabel(_plain(value), "header text")])
+            continue
+        if key in ("rx", "hx", "sx") and value.lower() in NOT_GIVEN:
+            continue                                   # the Challenges' empty placeholders
+        out.other_lines += 1
+    return out
