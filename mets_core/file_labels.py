@@ -280,8 +280,9 @@ def file_labels(ecg: ECG) -> FileLabels:
         if in_diagnoses:
             add([FileLabel(_plain(line), "header text")])
             continue
-        if key in DIAGNOSIS_KEYS and value.lower().strip(" .") not in NOT_GIVEN:
-            add([FileLabel(_plain(value), "header text")])
+        if key in DIAGNOSIS_KEYS:
+            if value.lower().strip(" .") not in NOT_GIVEN:     # "Former infarction: no" says nothing
+                add([FileLabel(_plain(value), "header text")])
             continue
         if key in ("rx", "hx", "sx") and value.lower() in NOT_GIVEN:
             continue                                   # the Challenges' empty placeholders

@@ -33,7 +33,7 @@ How each value is obtained (and why)
   ``Measurements.warnings``.
 - Frontal axis: atan2 of the net QRS area (QRS onset to offset, above the PQ baseline) of the median beats
   of aVF and I. Needs both.
-- Limb-lead reversal: lead I with a negative QRS and P wave while QRS and P are upright in aVR suggests
+- Limb-lead reversal: lead I with a negative QRS and a negative P wave (main deflection below -0.02 mV) suggests
   left/right arm electrodes swapped (or dextrocardia); without P waves nothing is said (pacing and right axis
   deviation also make I negative); a near-flat I, II or III (< 15 % of the others' amplitude) suggests a
   leg (neutral) electrode swapped with an arm electrode.
@@ -42,7 +42,8 @@ How each value is obtained (and why)
   19:832): the mean correlation of each beat with the average beat, in ``Measurements.lead_sqi``; below
   ``TEMPLATE_SQI_MIN`` = 0.66 the lead is "Unacceptable". Noise the two miss is measured directly
   (``lead_noise``): muscle/high-frequency noise = RMS of the raw signal minus its 35 Hz low-pass outside the
-  QRS complexes; baseline wander = range of the raw signal's 0.7 Hz low-pass. Above
+  QRS complexes; baseline wander = range of the raw signal's level in the PR segment (80 ms before R) over
+  the beats. Above
   ``MUSCLE_NOISE_MV``/``WANDER_MV`` an "Excellent" lead becomes "Barely acceptable", above twice that
   "Unacceptable". "Not recorded" for absent leads.
 
@@ -190,7 +191,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
             out.rr_irregular = bool(out.rr_cv > RR_IRREGULAR_CV)
 
     usable = [ld for ld in cleaned if out.lead_quality.get(ld) != "Unacceptable"] or [lead]
-    beats, r_index = _median_beats({ld: cleaned[ld] for ld in usable}, rp, fs, out.rr_irregular)
+    beats, r_index = _median_beats(cleaned, rp, fs, out.rr_irregular)     # every lead: axis, reversal, display
     if not beats:
         for key in ("pr", "qrs", "qt", "qtc", "axis"):
             out.notes[key] = "too few whole beats for a median beat"
@@ -199,7 +200,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     out.median_fs, out.median_r_s = fs, r_index / fs
     out.median_beats = {ld: np.round(v, 4).tolist() for ld, v in beats.items()}
 
-    limits = {ld: _qrs_limits(v, r_index, fs) for ld, v in beats.items()}
+    limits = {ld: _qrs_limits(v, r_index, fs) for ld, v in beats.items() if ld in usable}
     limits = {ld: v for ld, v in limits.items() if v is not None}
     if not limits:
         for key in ("qrs", "qt", "qtc", "axis"):
@@ -326,8 +327,11 @@ def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs:
         if rms > MUSCLE_NOISE_MV:
             found.append(f"muscle noise {rms:.2f} mV")
             level = max(level, 2 if rms > 2 * MUSCLE_NOISE_MV else 1)
-    sos = butter(2, 0.7 / (fs / 2), btype="low", output="sos")
-    wander = float(np.ptp(sosfiltfilt(sos, x - np.median(x))))
+    # baseline = the PR segment's level (just before each QRS), so that the waves themselves do not count
+    half_w = max(1, int(0.01 * fs))
+    levels = [float(np.median(x[r - int(0.08 * fs) - half_w:r - int(0.08 * fs) + half_w + 1]))
+              for r in rp if r - int(0.08 * fs) - half_w >= 0]
+    wander = float(np.ptp(levels)) if len(levels) >= 2 else 0.0
     if wander > WANDER_MV:
         found.append(f"baseline wander {wander:.1f} mV")
         level = max(level, 2 if wander > 2 * WANDER_MV else 1)
@@ -508,16 +512,14 @@ def _net(beat: np.ndarray, a: int, b: int, base_at: int, fs: float) -> float:
 
 def _limb_reversal(beats: dict, on: float, off: float, r: int, fs: float, p_on_s: float | None) -> str | None:
     on, off = int(on), int(off)
-    if "I" in beats and "aVR" in beats:
-        qrs_i, qrs_avr = _net(beats["I"], on, off, on, fs), _net(beats["aVR"], on, off, on, fs)
+    if "I" in beats and p_on_s is not None:
         # the P wave decides: a negative QRS in I alone is common with pacing or right axis deviation
-        p_neg = False
-        if p_on_s is not None:
-            p0 = max(0, r + int(p_on_s * fs))
-            p1 = max(p0 + 1, on - int(0.02 * fs))
-            p_neg = _net(beats["I"], p0, p1, p0, fs) < 0 < _net(beats["aVR"], p0, p1, p0, fs)
-        if qrs_i < 0 and qrs_avr > 0 and p_neg:
-            return ("lead I is inverted and aVR upright: left and right arm electrodes may be swapped "
+        p0 = max(0, r + int(p_on_s * fs))
+        p1 = max(p0 + 1, on - int(0.02 * fs))
+        dev = beats["I"][p0:p1] - beats["I"][p0]
+        p_peak = float(dev[int(np.argmax(np.abs(dev)))]) if len(dev) else 0.0     # the P wave's main deflection
+        if _net(beats["I"], on, off, on, fs) < 0 and p_peak < -0.02:
+            return ("P wave and QRS are negative in lead I: left and right arm electrodes may be swapped "
                     "(or dextrocardia); check the electrodes")
     amps = {ld: float(np.ptp(beats[ld][on:off + 1])) for ld in ("I", "II", "III") if ld in beats}
     if len(amps) == 3:

@@ -187,7 +187,7 @@ def test_white_noise_gets_no_numbers():
 def test_axis_needs_leads_i_and_avf():
     m = measure(_simulated(70, leads=("II", "V5")))
     assert m.heart_rate_bpm is not None
-    assert m.axis_deg is None and m.notes["axis"] == "needs leads I and aVF"
+    assert m.axis_deg is None and m.notes["axis"].startswith("needs leads I and aVF")
     assert m.lead_quality["I"] == "Not recorded"
 
 
@@ -207,3 +207,88 @@ def test_long_record_is_measured_on_its_first_minute():
     assert m.seconds_analysed == pytest.approx(60.0)
     assert "first 60 s" in m.notes["length"]
     assert isinstance(m, Measurements) and m.to_dict()["heart_rate_bpm"] is not None
+
+
+# --- checkable measurements: median beats, three QTc formulas, plausibility, reversal, noise ----------------
+
+def test_three_qtc_formulas_follow_from_the_reported_qt_and_rr():
+    m = measure(_simulated(75, leads=("II", "V5", "I")))
+    assert m.qt_ms is not None and m.rr_ms is not None
+    rr = m.rr_ms / 1000.0
+    assert m.qtc_ms == pytest.approx(m.qt_ms / math.sqrt(rr), abs=0.2)
+    assert m.qtc_fridericia_ms == pytest.approx(m.qt_ms / rr ** (1 / 3), abs=0.2)
+    assert m.qtc_framingham_ms == pytest.approx(m.qt_ms + 154 * (1 - rr), abs=0.2)
+
+
+def test_median_beats_and_fiducials_are_returned_in_order():
+    m = measure(_simulated(70, leads=("II", "V5", "I")))
+    assert set(m.median_beats) == {"II", "V5", "I"} and m.n_median_beats >= 8
+    f = m.fiducials_s
+    assert f["p_on"] < f["qrs_on"] < 0 < f["qrs_off"] < f["t_end"]
+    assert m.qrs_ms == pytest.approx((f["qrs_off"] - f["qrs_on"]) * 1000, abs=2.5)
+    assert len(m.r_peaks_s) == m.n_beats
+
+
+def test_irregular_rhythm_without_p_waves_gets_no_pr():
+    """Beats at irregular intervals with the P wave cut away (as in AF): PR must not be reported."""
+    import neurokit2 as nk
+    fs = 500
+    beat = nk.ecg_simulate(duration=3.0, sampling_rate=fs, heart_rate=60, random_state=4)
+    r = fs + int(np.argmax(beat[fs:2 * fs]))
+    template = beat[r - int(0.06 * fs): r + int(0.45 * fs)]      # QRS + T, no P
+    rng = np.random.default_rng(0)
+    x = np.zeros(12 * fs)
+    t = int(0.3 * fs)
+    while t + len(template) < len(x):
+        x[t:t + len(template)] += template - template[0]
+        t += int(rng.uniform(0.45, 1.1) * fs)
+    x += rng.normal(scale=0.01, size=len(x))
+    m = measure(ECG.from_leads(np.stack([x, x * 0.8]), ["II", "V5"], fs))
+    assert m.rr_irregular is True
+    assert m.pr_ms is None and m.p_waves is False
+    assert "P" in m.notes["pr"]
+
+
+@needs_ludb
+def test_swapped_arm_electrodes_are_flagged_and_the_original_is_not():
+    import wfdb
+    flagged_swapped = flagged_original = 0
+    for record in (3, 5, 10, 12, 17, 20):
+        rec = wfdb.rdrecord(str(LUDB / str(record)))
+        x = {n.lower(): rec.p_signal[:, k] for k, n in enumerate(rec.sig_name)}
+        ecg = ECG.from_leads(rec.p_signal.T, rec.sig_name, rec.fs)
+        # left/right arm swapped: I inverted, II <-> III, aVR <-> aVL, aVF unchanged
+        swapped = ECG.from_leads(np.stack([-x["i"], x["iii"], x["ii"], x["avl"], x["avr"], x["avf"]]),
+                                 ["I", "II", "III", "aVR", "aVL", "aVF"], rec.fs)
+        flagged_original += measure(ecg).limb_lead_reversal is not None
+        flagged_swapped += measure(swapped).limb_lead_reversal is not None
+    assert flagged_original == 0
+    assert flagged_swapped >= 4          # a P wave too small or absent (record 12) cannot decide
+
+
+def test_muscle_noise_is_reported_and_downgrades_the_lead():
+    clean = _simulated(70, leads=("II", "V5"))
+    noisy_signal = clean.signal.copy()
+    rng = np.random.default_rng(1)
+    v5 = STANDARD_LEADS.index("V5")
+    noisy_signal[v5] += rng.normal(scale=0.12, size=noisy_signal.shape[1])     # broadband "EMG" on V5
+    noisy = ECG(signal=noisy_signal, fs=clean.fs, lead_mask=clean.lead_mask)
+    m = measure(noisy)
+    assert "muscle noise" in m.lead_noise.get("V5", "")
+    assert m.lead_quality["V5"] != "Excellent"
+    assert "V5" not in measure(clean).lead_noise
+    assert m.quality_words["V5"] in ("fair", "unusable")
+
+
+def test_a_stretch_of_a_long_recording_is_measured_where_asked():
+    m = measure(_simulated(60, seconds=90), start_s=40.0, seconds=10.0)
+    assert m.start_s == pytest.approx(40.0) and m.seconds_analysed == pytest.approx(10.0)
+    assert all(40.0 <= t <= 50.0 for t in m.r_peaks_s)
+    assert "40.0-50.0 s" in m.notes["length"]
+
+
+def test_heart_rate_trend_of_a_whole_recording():
+    from mets_core.measure import heart_rate_trend
+    trend = heart_rate_trend(_simulated(75, seconds=120, fs=250))
+    assert trend.lead == "II" and len(trend.beat_s) >= 140
+    assert np.nanmedian(trend.bpm) == pytest.approx(75, abs=3)
