@@ -40,10 +40,8 @@ HELP = {
 
 def _error(what: str, err: BaseException | str) -> None:
     msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    for quoted in (repr(what), f"'{what}'", what):      # the record is named once, at the front
-        if msg.startswith(quoted + ": ") or msg.startswith(quoted + " "):
-            msg = msg[len(quoted):].lstrip(": ")
-            break
+    for quoted in (repr(what), f"'{what}'"):     # the full path is named once, at the front
+        msg = msg.replace(f": {quoted}", "").replace(f" {quoted}", " it")
     print(f"mets: {what}: {msg}", file=sys.stderr)
 
 

@@ -20,9 +20,12 @@ is logged (pydicom's value-quoting validation warnings are switched off while an
 
 Rules the readers apply (so that nothing is guessed silently):
 
-* Limits, checked before anything large is read or allocated: each file and the whole upload at most
-  ``MAX_UPLOAD_BYTES``; a sampling rate in [``MIN_FS``, ``MAX_FS``] Hz; at least 2 samples; at most
-  ``MAX_DURATION_S`` seconds; at most ``MAX_CHANNELS`` channels and ``MAX_TOTAL_SAMPLES`` samples; a WFDB
+* Limits, checked before anything large is read or allocated: each uploaded file and the whole upload at
+  most ``MAX_UPLOAD_BYTES`` (files read from a path: ``MAX_FILE_BYTES``, so that a 24-hour Holter in
+  16-bit samples opens); a sampling rate in [``MIN_FS``, ``MAX_FS``] Hz; at least 2 samples; at most
+  ``MAX_CHANNELS`` channels, ``MAX_TOTAL_SAMPLES`` recorded samples and ``MAX_SAMPLES_PER_LEAD`` samples per
+  lead (memory: an ``ECG`` holds twelve float32 rows, 1.1 GB at that length; a 24-hour Holter at 250 Hz has
+  21.6 M); ``MAX_DURATION_S`` is only an outer bound on plausible recordings (14 days); a WFDB
   header at most ``MAX_HEADER_BYTES`` with at most ``MAX_CHANNELS`` signal lines (``MAX_SEGMENTS`` segment
   lines), checked before wfdb parses it.
 * Units. WFDB and DICOM declare their units, which are converted to mV. CSV columns may carry a unit
@@ -79,10 +82,12 @@ with warnings.catch_warnings():
 from .ecg import ECG, ECGReadError, STANDARD_LEADS, standard_lead
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024     # per file and per upload (also the cap on a zip's unpacked size)
+MAX_FILE_BYTES = 256 * 1024 * 1024       # per file and per record read from a path (24 h x 3 leads x 250 Hz x 2 B)
 MIN_FS, MAX_FS = 50.0, 10_000.0          # Hz
-MAX_DURATION_S = 3600.0                  # one hour
+MAX_DURATION_S = 14 * 24 * 3600.0        # outer bound (patch Holters record up to 14 days); samples cap first
 MAX_CHANNELS = 64                        # channels in one record (PTB has 15, 12-lead Holters 12)
-MAX_TOTAL_SAMPLES = 50_000_000           # channels x samples (12 leads, 1 h at 1 kHz = 43.2 M)
+MAX_TOTAL_SAMPLES = 80_000_000           # recorded channels x samples (3 leads, 24 h at 250 Hz = 64.8 M)
+MAX_SAMPLES_PER_LEAD = 24_000_000        # 24 h at 250 Hz = 21.6 M; the ECG's 12 float32 rows take 1.15 GB
 MAX_ZIP_ENTRIES = 1000
 MAX_HEADER_BYTES = 1024 * 1024           # a WFDB header is a few kB of text (PTB's, with its clinical notes, 3 kB)
 MAX_SEGMENTS = 1000                      # segments of one multi-segment WFDB record
@@ -196,7 +201,7 @@ def _collect_path(path: Path) -> dict[str, bytes]:
                 continue    # missing or not a plain name: reported when the record is read
             files[needed] = _read_file(sibling)
             total += len(files[needed])
-            _check_size(total, f"record {path.stem!r}")
+            _check_size(total, f"record {path.stem!r}", MAX_FILE_BYTES)
             if needed.lower().endswith(".hea"):
                 pending.append(needed)
     return files
@@ -205,25 +210,26 @@ def _collect_path(path: Path) -> dict[str, bytes]:
 def _read_file(path: Path) -> bytes:
     try:
         size = path.stat().st_size
-        _check_size(size, f"file {path.name!r}")
+        _check_size(size, f"file {path.name!r}", MAX_FILE_BYTES)
         with open(path, "rb") as f:
             # read(n) allocates n bytes up front: ask for the stated size, then go on in small steps
             # (a file that grew since stat, or one that states 0 bytes) until EOF or just over the limit
             chunks = [f.read(size + 1)]
             total = len(chunks[0])
-            while total <= MAX_UPLOAD_BYTES and (chunk := f.read(min(1 << 20, MAX_UPLOAD_BYTES + 1 - total))):
+            while total <= MAX_FILE_BYTES and (chunk := f.read(min(1 << 20, MAX_FILE_BYTES + 1 - total))):
                 chunks.append(chunk)
                 total += len(chunk)
     except OSError as e:
         raise ECGReadError(f"cannot read {str(path)!r}: {e.strerror or e}") from None
-    _check_size(total, f"file {path.name!r}")
+    _check_size(total, f"file {path.name!r}", MAX_FILE_BYTES)
     return b"".join(chunks)
 
 
-def _check_size(n_bytes: int, what: str) -> None:
-    if n_bytes > MAX_UPLOAD_BYTES:
-        raise ECGReadError(f"{what} is {n_bytes / 2**20:.0f} MB; at most {MAX_UPLOAD_BYTES / 2**20:.0f} MB "
-                           f"is accepted (one ECG of up to {MAX_DURATION_S / 3600:g} h)")
+def _check_size(n_bytes: int, what: str, limit: int = MAX_UPLOAD_BYTES) -> None:
+    if n_bytes > limit:
+        raise ECGReadError(f"{what} is {n_bytes / 2**20:.0f} MB; at most {limit / 2**20:.0f} MB is accepted"
+                           + (" in an upload (read longer records from a file path, e.g. with the mets command)"
+                              if limit == MAX_UPLOAD_BYTES else ""))
 
 
 def _check_safe_path(filename: str) -> list[str]:
@@ -348,11 +354,12 @@ def _read_files(files: dict[str, bytes], name: str | None, lead_names: list[str]
     if not data:
         raise ECGReadError(f"{filename!r} is empty (0 bytes); accepted: {ACCEPTED_FORMATS}")
     if kind == "wfdb-signal":
-        raise ECGReadError(f"{filename!r} is a WFDB signal file without its header: upload it together "
-                           f"with {Path(filename).stem + '.hea'!r} (several files, or one .zip)")
+        raise ECGReadError(f"{filename!r} is a WFDB signal file without its header: it needs "
+                           f"{Path(filename).stem + '.hea'!r} beside it (in the same folder, the same upload, "
+                           f"or one .zip)")
     if kind == "wfdb-header":
-        raise ECGReadError(f"{filename!r} looks like a WFDB header, which needs its signal file: upload "
-                           f"the .hea together with its .dat/.mat")
+        raise ECGReadError(f"{filename!r} looks like a WFDB header, which needs its signal file "
+                           f"(.dat/.mat) beside it")
     if kind == "xml-unknown":
         raise ECGReadError(f"{filename!r} is an XML file but not a GE MUSE (<RestingECG>), Philips "
                            f"(<restingecgdata>) or HL7 aECG (<AnnotatedECG>) ECG; accepted: {ACCEPTED_FORMATS}")
@@ -466,10 +473,11 @@ def _check_length(n_samples: int, fs: float, where: str) -> None:
     if n_samples < 2:
         what = "no samples" if n_samples <= 0 else "a single sample"
         raise ECGReadError(f"{where} holds {what}; an ECG needs at least 2 samples "
-                           f"(accepted: up to {MAX_DURATION_S / 3600:g} h at {MIN_FS:g}-{MAX_FS:g} Hz)")
-    if n_samples / fs > MAX_DURATION_S:
-        raise ECGReadError(f"{where} is {n_samples / fs / 3600:.2f} h long ({n_samples} samples at {fs:g} Hz); "
-                           f"at most {MAX_DURATION_S / 3600:g} h is accepted: cut the record first")
+                           f"(accepted: {MIN_FS:g}-{MAX_FS:g} Hz, up to {MAX_SAMPLES_PER_LEAD:,} samples per lead)")
+    if n_samples > MAX_SAMPLES_PER_LEAD or n_samples / fs > MAX_DURATION_S:
+        raise ECGReadError(f"{where} is {n_samples / fs / 3600:.2f} h long ({n_samples:,} samples per lead at "
+                           f"{fs:g} Hz); at most {MAX_SAMPLES_PER_LEAD:,} samples per lead are accepted (24 h "
+                           f"at 250 Hz): cut or downsample the record first")
 
 
 def _check_channels(n_channels: int, n_samples: int, where: str) -> None:
@@ -650,7 +658,8 @@ def _rdheader(root: str, record: str, rd_segments: bool = False):
         return wfdb.rdheader(f"{root}/{record}", rd_segments=rd_segments)
     except FileNotFoundError as e:
         raise ECGReadError(f"record {record!r}: the header names the segment file {str(e)!r}, which is "
-                           f"missing; upload every file of the record") from None
+                           f"missing; every file of the record is needed (in the same folder, the same upload, "
+                           f"or one .zip)") from None
     except Exception as e:  # wfdb raises bare Exception/IndexError/ValueError on bad headers
         raise ECGReadError(f"{record + '.hea'!r} is not a valid WFDB header ({_brief(e)}); "
                            f"a WFDB header starts with a record line 'NAME N_SIGNALS FS N_SAMPLES' "
@@ -660,6 +669,8 @@ def _rdheader(root: str, record: str, rd_segments: bool = False):
 def _wfdb_files_named(files: dict[str, bytes], header_name: str) -> list[str]:
     """Names of the files a header refers to (signal files, segment headers and their signal files)."""
     record = header_name[: -len(".hea")]
+    if not files.get(header_name, b"").strip():
+        return []           # an empty header names nothing; reading it says that it is empty
     root = _UploadFileSystem.mount(_header_bundle(files))
     try:
         hdr = _rdheader(root, record)
@@ -730,7 +741,10 @@ def _read_wfdb(files: dict[str, bytes], record: str, display: str, lead_names: l
                 _missing_signal_file((needed or sorted(missing))[0], where)
             channels = [c for c in channels if c not in lost]
         try:
-            rec = wfdb.rdrecord(f"{root}/{record}", m2s=True, channels=channels)
+            if not single and getattr(hdr, "layout", None) == "fixed" and any(s is None for s in hdr.segments):
+                rec = _rdrecord_fixed_with_gaps(root, hdr, n_sig)
+            else:
+                rec = wfdb.rdrecord(f"{root}/{record}", m2s=True, channels=channels)
         except Exception as e:
             raise ECGReadError(f"wfdb could not decode {where} ({_brief(e)}); accepted: "
                                f"{ACCEPTED_FORMATS}") from None
@@ -754,6 +768,27 @@ def _read_wfdb(files: dict[str, bytes], record: str, display: str, lead_names: l
     if missing:
         meta["missing_signal_files"] = " ".join(sorted(missing))
     return _finish(signals, names, fs, display, meta, where)
+
+
+def _rdrecord_fixed_with_gaps(root: str, hdr, n_sig: int):
+    """A fixed-layout multi-segment record with null segments ('~'), which wfdb cannot combine: the
+    segments one after the other, each null segment a gap of missing samples (NaN) of its length, so the
+    one missing-sample rule of ``_finish`` applies (short gaps interpolated, leads mostly missing masked)."""
+    from types import SimpleNamespace
+    parts, first = [], None
+    for seg_name, seg_len in zip(hdr.seg_name, hdr.seg_len):
+        if seg_name == "~":
+            parts.append(np.full((int(seg_len), n_sig), np.nan))
+            continue
+        seg = wfdb.rdrecord(f"{root}/{seg_name}")
+        if seg.p_signal is None or seg.p_signal.shape[1] != n_sig:
+            raise ValueError(f"segment {seg_name!r} does not hold the record's {n_sig} signals")
+        first = first or seg
+        parts.append(seg.p_signal[: int(seg_len)])
+    if first is None:
+        raise ValueError("every segment is a null segment ('~'): the record holds no samples")
+    return SimpleNamespace(p_signal=np.concatenate(parts), sig_name=first.sig_name, units=first.units,
+                           comments=list(hdr.comments or []))
 
 
 _RECORD_LINE_FIELDS = [re.compile(p) for p in (
@@ -802,8 +837,8 @@ def _infer_sig_len(files: dict[str, bytes], hdr, where: str) -> int:
 
 
 def _missing_signal_file(fname: str, where: str) -> None:
-    raise ECGReadError(f"{where}: the header names the signal file {fname!r}, which is missing; upload the "
-                       f".hea together with its signal file(s) (several files, or one .zip)")
+    raise ECGReadError(f"{where}: the header names the signal file {fname!r}, which is missing; the .hea needs "
+                       f"its signal file(s) beside it (in the same folder, the same upload, or one .zip)")
 
 
 def _check_signal_files(files: dict[str, bytes], hdr, where: str) -> set[str]:
@@ -815,6 +850,8 @@ def _check_signal_files(files: dict[str, bytes], hdr, where: str) -> set[str]:
     for i, fname in enumerate(hdr.file_name or []):
         by_file.setdefault(fname, []).append(i)
     for fname, chans in by_file.items():
+        if fname == "~":
+            continue    # WFDB's "no file": the signal lines of a layout header, or a null signal
         if fname != PurePosixPath(fname).name or fname in ("", ".", ".."):
             raise ECGReadError(f"{where}: the header names the signal file {fname!r}; only plain file names "
                                f"in the same folder as the header are accepted")
@@ -833,7 +870,7 @@ def _check_signal_files(files: dict[str, bytes], hdr, where: str) -> set[str]:
         if have < needed:
             raise ECGReadError(f"{where}: signal file {fname!r} is truncated: the header declares {sig_len} "
                                f"samples of {len(chans)} channel(s) in format {fmt} ({needed} bytes) but the "
-                               f"file has {have} bytes; upload the complete file")
+                               f"file has {have} bytes; the complete file is needed")
     return missing
 
 
@@ -1015,7 +1052,7 @@ def _read_csv(data: bytes, filename: str, display: str, lead_names: list[str] | 
         raise ECGReadError(f"{where} has no lead columns; accepted: {ACCEPTED_CSV}")
     if len(data_rows) < 2:
         raise ECGReadError(f"{where} holds {'a single sample' if data_rows else 'no samples'}; an ECG needs "
-                           f"at least 2 samples (accepted: up to {MAX_DURATION_S / 3600:g} h)")
+                           f"at least 2 samples")
     _check_channels(len(signal_cols), len(data_rows), where)
     values = np.empty((len(signal_cols), len(data_rows)))
     for r, row in enumerate(data_rows):

