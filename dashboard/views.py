@@ -147,14 +147,14 @@ def file_labels_panel(rec: Record) -> None:
                 f'tool.</div></div>', unsafe_allow_html=True)
     phrases = [lab.text for lab in labels.labels if lab.known and lab.source != "header text"] or \
               [lab.text.split(":")[-1].strip() for lab in labels.labels if lab.source == "header text"]
-    if phrases and st.button("Rank the file's own labels", key=f"rank_file_labels_{rec.key}",
-                             help="Puts these labels in the phrase box so you can compare them with the model."):
-        current = st.session_state.get("prompts_text", "")
-        if current.strip():
-            st.session_state["custom_prompts"] = current
+    def use_labels():
         st.session_state["prompts_text"] = "\n".join(dict.fromkeys(p for p in phrases if p))
+        st.session_state["custom_prompts"] = st.session_state["prompts_text"]
         st.session_state["preset"] = CUSTOM
-        st.session_state["full_rerun"] = True
+
+    if phrases:
+        st.button("Rank the file's own labels", key=f"rank_file_labels_{rec.key}", on_click=use_labels,
+                  help="Puts these labels in the phrase box so you can compare them with the model.")
 
 
 # ------------------------------------------------------------------------------------- measurements
@@ -609,7 +609,8 @@ def retrieval_panel(rec: Record, engine: Engine, ecg=None, scope: str = "") -> N
             st.markdown(f'<div class="hit-cap">Nearest {len(hits)} of {len(engine.index):,} corpus reports to '
                         f'this ECG (similarity){" · ECG of the hit on the right when your data folder has it" if folder else ""}'
                         f'</div>', unsafe_allow_html=True)
-            for i, (report, sim, source_id) in enumerate(hits, 1):
+            for i, hit in enumerate(hits, 1):
+                report, sim, source_id = hit[0], hit[1], hit[2]      # Hit may carry more fields
                 resolved = resolve_source(folder, source_id) if folder is not None else None
                 strip = _thumbnail(str(resolved[0]), resolved[1]) if resolved else None
                 if strip is None:
@@ -628,7 +629,7 @@ def retrieval_panel(rec: Record, engine: Engine, ecg=None, scope: str = "") -> N
             with guard("Text search"):
                 hits = search(engine, query.strip()[:500], k)
                 st.markdown(f'<div class="hit-cap">Reports nearest to “{esc(query.strip()[:80])}”</div>'
-                            + "".join(_hit_html(i, r, s, sid, "text") for i, (r, s, sid) in enumerate(hits, 1)),
+                            + "".join(_hit_html(i, h[0], h[1], h[2], "text") for i, h in enumerate(hits, 1)),
                             unsafe_allow_html=True)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from dashboard_fixtures import REPO  # noqa: F401  (puts the repo on sys.path for `dashboard`)
 from dashboard import plotting
+from dashboard.plotting import ecg_paper
 from mets_core.ecg import ECG, STANDARD_LEADS
 
 
@@ -171,3 +172,96 @@ def test_thumbnail_is_small_and_static():
     fig = plotting.thumbnail(_ecg(), start_s=2.0)
     assert fig.layout.height <= 120 and fig.layout.xaxis.fixedrange
     assert fig.data[1].x[-1] == pytest.approx(10 * 25 - 25 * 2.0 - 25 / 500 * 3, abs=5)
+
+
+# --- reading-room additions: calipers, cursor readout, rhythm lead, recorded-leads layout, median beats, PDF ---
+
+def test_caliper_reads_interval_rate_and_amplitude_from_paper_mm():
+    from dashboard.plotting import caliper_readout
+    r = caliper_readout((10.0, 30.0), (5.0, 15.0), speed=25, gain=10)      # 20 mm wide, 10 mm high
+    assert r["interval_ms"] == pytest.approx(800.0) and r["rate_bpm"] == pytest.approx(75.0)
+    assert r["amplitude_mv"] == pytest.approx(1.0)
+    assert caliper_readout((0, 20), (0, 10), speed=50, gain=20)["interval_ms"] == pytest.approx(400.0)
+
+
+def test_cursor_readout_is_time_and_millivolts():
+    ecg = _ecg()
+    fig = ecg_paper(ecg, layout="12x1", start_s=0.0)
+    row = next(t for t in fig.data if t.name == "II")
+    data = np.asarray(row.customdata, dtype=float)
+    assert data.shape[1] == 2 and "mV" in row.hovertemplate and " s" in row.hovertemplate
+    ok = np.isfinite(data[:, 0])
+    assert data[ok, 0].min() >= 0 and data[ok, 0].max() <= 10.0
+
+
+def test_rhythm_strip_lead_is_selectable_and_recorded_layout_draws_only_recorded_leads():
+    ecg = _ecg()
+    fig = ecg_paper(ecg, layout="3x4", rhythm_lead="V1")
+    assert fig.data[-1].name == "V1" or any(t.name == "V1" for t in fig.data)
+    two = ECG.from_leads(ecg.signal[[1, 10]], ["II", "V5"], ecg.fs)
+    fig = ecg_paper(two, layout="recorded")
+    texts = [a["text"] for a in fig.layout.annotations]
+    assert not any("not recorded" in t for t in texts)
+    assert sum(t.startswith("<b>") for t in texts) == 2
+
+
+def test_fiducial_marks_are_drawn_under_beats_in_view():
+    ecg = _ecg()
+    fig = ecg_paper(ecg, layout="12x1", marks={"QRS onset": [1.0, 2.0, 30.0]})
+    mark = next(t for t in fig.data if t.name == "QRS onset")
+    xs = [x for x in mark.x if x is not None]
+    assert len(xs) == 2 * 2 * 12          # 2 beats in view x 2 points x 12 rows; 30 s is off the page
+
+
+def test_median_beats_figure_has_one_line_per_fiducial():
+    from dashboard.plotting import median_beats
+    from mets_core.measure import measure
+    import neurokit2 as nk
+    x = nk.ecg_simulate(duration=10, sampling_rate=500, heart_rate=70, random_state=1)
+    m = measure(ECG.from_leads(np.stack([x, x, x]), ["I", "II", "V5"], 500))
+    fig = median_beats(m)
+    names = {t.name for t in fig.data}
+    assert {"P onset", "QRS onset", "QRS end", "T end"} <= names
+
+
+def _pdf_paths(pdf: bytes):
+    """(line width, [(x0, y0, x1, y1), ...]) of every stroked straight segment in the PDF's content streams."""
+    import re
+    import zlib
+    segments = []
+    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            text = zlib.decompress(raw).decode("latin-1")
+        except zlib.error:
+            continue
+        width, last = None, None
+        tokens = text.split()
+        for i, tok in enumerate(tokens):
+            if tok == "w":
+                width = float(tokens[i - 1])
+            elif tok == "m":
+                last = (float(tokens[i - 2]), float(tokens[i - 1]))
+            elif tok == "l" and last is not None:
+                cur = (float(tokens[i - 2]), float(tokens[i - 1]))
+                if width is not None:
+                    segments.append((width, last + cur))
+                last = cur
+    return segments
+
+
+def test_pdf_report_is_a4_and_its_grid_is_to_scale():
+    from dashboard.report import build_pdf
+    pdf = build_pdf(_ecg(), "test ECG")
+    assert pdf.startswith(b"%PDF")
+    assert b"/MediaBox [ 0 0 841.889764 595.275591 ]" in pdf or b"841.88" in pdf      # A4 landscape, points
+    mm = 72.0 / 25.4
+    vertical = {}
+    for width, (x0, y0, x1, y1) in _pdf_paths(pdf):
+        if abs(x0 - x1) < 1e-3 and abs(y1 - y0) > 100 * mm:        # full-height grid lines
+            vertical.setdefault(width, set()).add(round(x0, 3))
+    widths = sorted(w for w in vertical if len(vertical[w]) > 20)
+    assert len(widths) >= 2, vertical.keys()
+    major = np.diff(sorted(vertical[widths[-1]]))
+    minor = np.diff(sorted(vertical[widths[0]]))
+    assert np.allclose(major, 5 * mm, atol=0.01), major[:5]         # 5 mm boxes, measured in PDF points
+    assert np.allclose(minor, 1 * mm, atol=0.01), minor[:5]
