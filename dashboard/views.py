@@ -424,15 +424,16 @@ def ranking_html(view, scope: str = "") -> str:
         width = max(0.0, min(100.0, pct)) if pct is not None else 0.0
         mark = ('<span class="so-mark" title="stands out from the reference ECGs">▲ stands out</span>'
                 if r.stands_out else "")
+        shown_exp = [e for e in r.expansion if e.lower() != r.prompt.lower()]
         expansion = (f'<div class="rank-exp" title="The phrase was scored as these statements the model '
                      f'knows">scored as: {esc("; ".join(r.expansion[:6]))}{" …" if len(r.expansion) > 6 else ""}'
-                     f'</div>' if r.expansion else "")
+                     f'</div>' if shown_exp else "")
         pct_text = (f"{pct:.0f}<span class=\"unit\">th pct</span>" if pct is not None else "—")
         rows.append(
             f'<div class="rank-row{" top" if r.stands_out else ""}" data-rank="{i}" '
             f'data-percentile="{"" if pct is None else f"{pct:.1f}"}">'
             f'<div class="rank-n">{i}</div>'
-            f'<div class="rank-prompt">{esc(r.prompt)} {mark}{expansion}</div>'
+            f'<div class="rank-phrase"><span class="rank-prompt">{esc(r.prompt)}</span> {mark}{expansion}</div>'
             f'<div class="rank-bar" role="img" aria-label="{esc(r.percentile_words)}" '
             f'title="{esc(r.percentile_words)}: percentile of this ECG\'s similarity among reference ECGs the '
             f'model was not trained on"><div class="rank-fill" style="width:{width:.1f}%"></div>'
@@ -489,7 +490,7 @@ def prompt_controls(presets: dict) -> None:
 
     st.selectbox("Phrase set", options, key="preset", on_change=use_preset,
                  help="A preset replaces the phrases below; what you typed is kept under “custom”.")
-    st.text_area("Phrases, one per line (Ctrl+Enter or click outside to re-rank)", key="prompts_text",
+    st.text_area("Prompts, one per line: the phrases to compare with the ECG (Ctrl+Enter or click outside to re-rank)", key="prompts_text",
                  height=160, on_change=edited)
     with st.expander("Save or load a phrase set"):
         text = st.session_state.get("prompts_text", "")
