@@ -31,12 +31,19 @@ class ReportIndexError(ValueError):
 class Hit(NamedTuple):
     report: str
     similarity: float
-    source_id: str
+    source_id: str           # the first ECG with this text (database/record:start_s)
+    n_ecgs: int = 1          # how many ECGs of the indexed corpora have exactly this text
+    sources: tuple[str, ...] = ()   # the databases they come from
+
+
+def _database(source_id: str) -> str:
+    return source_id.split("/", 1)[0].split(":", 1)[0]
 
 
 class ReportIndex:
     def __init__(self, reports: list[str], embeddings: np.ndarray, source_ids: list[str] | None = None,
-                 model: "METS | None" = None, weights_sha256: str | None = None):
+                 model: "METS | None" = None, weights_sha256: str | None = None,
+                 counts: list[int] | None = None, sources: list[list[str]] | None = None):
         emb = np.asarray(embeddings, dtype=np.float32)
         reports = [str(r) for r in reports]
         source_ids = [str(s) for s in source_ids] if source_ids is not None else [str(i) for i in range(len(reports))]
@@ -46,6 +53,8 @@ class ReportIndex:
         self.reports = reports
         self.embeddings = np.ascontiguousarray(emb)
         self.source_ids = source_ids
+        self.counts = [int(c) for c in counts] if counts is not None else [1] * len(reports)
+        self.sources = [tuple(x) for x in sources] if sources is not None else [(_database(i),) for i in source_ids]
         self.model = model                    # the METS used by search() when none is passed
         self.weights_sha256 = weights_sha256 if weights_sha256 is not None else getattr(model, "weights_sha256", None)
 
@@ -58,9 +67,25 @@ class ReportIndex:
     @classmethod
     def build(cls, model: "METS", reports: list[str], source_ids: list[str] | None = None,
               cache_dir: str | os.PathLike | None = None) -> "ReportIndex":
-        """Embed `reports` with the pretraining template. `cache_dir` keeps the frozen text encoder's outputs
-        (so rebuilding after retraining only re-runs the cheap projection)."""
-        return cls(reports, model.embed_report(list(reports), cache_dir=cache_dir), source_ids, model=model)
+        """Embed `reports` with the pretraining template; identical texts become one entry that remembers
+        how many ECGs had it, from which databases, and the first one's source id (so a search never returns
+        the same text twice). `cache_dir` keeps the frozen text encoder's outputs (so rebuilding after
+        retraining only re-runs the cheap projection)."""
+        reports = [str(r) for r in reports]
+        source_ids = [str(s) for s in source_ids] if source_ids is not None else [str(i) for i in range(len(reports))]
+        slot: dict[str, int] = {}
+        unique, ids, counts, databases = [], [], [], []
+        for text, sid in zip(reports, source_ids):
+            k = slot.setdefault(text, len(slot))
+            if k == len(unique):                     # first ECG with this text
+                unique.append(text)
+                ids.append(sid)
+                counts.append(0)
+                databases.append({})
+            counts[k] += 1
+            databases[k][_database(sid)] = None
+        return cls(unique, model.embed_report(unique, cache_dir=cache_dir), ids, model=model, counts=counts,
+                   sources=[list(d) for d in databases])
 
     # ------------------------------------------------------------------------------------ files
 
@@ -72,7 +97,8 @@ class ReportIndex:
             save_file({"embeddings": self.embeddings.astype(dtype)}, str(tmp / EMBEDDINGS_FILE))
             meta = {"format": "mets-report-index", "version": 1, "count": len(self),
                     "dim": int(self.embeddings.shape[1]), "weights_sha256": self.weights_sha256,
-                    "reports": self.reports, "source_ids": self.source_ids}
+                    "reports": self.reports, "source_ids": self.source_ids, "counts": self.counts,
+                    "sources": [list(x) for x in self.sources]}
             (tmp / INDEX_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         return Path(directory)
 
@@ -95,7 +121,8 @@ class ReportIndex:
             raise ReportIndexError(f"{directory}: damaged index ({type(err).__name__}: {err})") from err
         if emb.shape[0] != len(meta.get("reports", [])):
             raise ReportIndexError(f"{directory}: {emb.shape[0]} embeddings for {len(meta.get('reports', []))} reports")
-        index = cls(meta["reports"], emb, meta.get("source_ids"), weights_sha256=meta.get("weights_sha256"))
+        index = cls(meta["reports"], emb, meta.get("source_ids"), weights_sha256=meta.get("weights_sha256"),
+                    counts=meta.get("counts"), sources=meta.get("sources"))
         if model is not None:
             index.bind(model)
         return index
@@ -123,7 +150,7 @@ class ReportIndex:
             return []
         top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
         top = top[np.argsort(-sims[top], kind="stable")]
-        return [Hit(self.reports[i], float(sims[i]), self.source_ids[i]) for i in top]
+        return [Hit(self.reports[i], float(sims[i]), self.source_ids[i], self.counts[i], self.sources[i]) for i in top]
 
     def search(self, *args, k: int = 10, model: "METS | None" = None) -> list[Hit]:
         """search(ecg_or_text, k=10) with the bound model, or search(model, ecg_or_text, k=10).

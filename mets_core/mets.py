@@ -30,12 +30,34 @@ import torch.nn.functional as F
 
 from .checkpoint import CheckpointError, load_checkpoint, load_state_dict_checked, read_config, save_checkpoint
 from .ecg import ECG
+from .knowledge import REFERENCE_FILE, STANDS_OUT_PERCENTILE, Expansion, Knowledge, percentile
 from .model import METSModel, ModelConfig
 from .preprocess import PreprocessConfig, preprocess, window_layout, windows
 from .prompts import apply_templates, clean_phrase, default_templates, format_report
 from .text import DEFAULT_TEXT_MODEL, TextEncoder
 
 WEIGHTS_ENV = "METS_WEIGHTS"
+MIN_REFERENCE = 50          # fewer reference ECGs of the upload's lead-set kind: compare with all of them
+
+
+def _unit(z: np.ndarray) -> np.ndarray:
+    return z / np.linalg.norm(z, axis=-1, keepdims=True).clip(min=1e-12)
+
+
+def load_reference(folder: Path, dim: int) -> dict | None:
+    """reference.safetensors of a weights folder -> {"embeddings": (n, dim) float32 unit rows, "n_leads"}."""
+    path = Path(folder) / REFERENCE_FILE
+    if not path.is_file():
+        return None
+    from safetensors.numpy import load_file
+    try:
+        data = load_file(str(path))
+    except Exception as err:  # noqa: BLE001 - a damaged optional file must say so, not crash
+        raise CheckpointError(f"{path} is not a readable safetensors file ({err}); re-export the weights") from None
+    emb = data.get("embeddings")
+    if emb is None or emb.ndim != 2 or emb.shape[1] != dim or "n_leads" not in data:
+        raise CheckpointError(f"{path} must hold 'embeddings' (n, {dim}) and 'n_leads' (n,); re-export the weights")
+    return {"embeddings": _unit(emb.astype(np.float32)), "n_leads": data["n_leads"].astype(np.int64)}
 
 
 def default_weights_dir() -> Path:
@@ -48,7 +70,18 @@ def default_weights_dir() -> Path:
 class Match:
     prompt: str          # as given
     similarity: float    # cosine between the ECG and the prompt embedding, in [-1, 1]
-    probability: float   # softmax over the prompts of this call, at the model's temperature
+    probability: float   # softmax over the prompts of this call, at the model's temperature: a relative view
+    percentile: float | None = None      # 0-100: share of reference ECGs (validation ECGs the model was not
+                                         # trained on) less similar to this prompt; None: no reference stored
+    known: bool | None = None            # the phrase is close to what the model learned (None: undetermined)
+    validation_auc: float | None = None  # the model's validation AUC for the statement/class it maps to
+    expansion: tuple[str, ...] = ()      # the member statements it was scored as; () = the phrase as typed
+    statement: str | None = None         # the statement or class it maps to
+
+    @property
+    def stands_out(self) -> bool:
+        """Known and at or above STANDS_OUT_PERCENTILE of the reference ECGs."""
+        return bool(self.known) and self.percentile is not None and self.percentile >= STANDS_OUT_PERCENTILE
 
 
 @dataclass
@@ -68,7 +101,8 @@ class METS:
     def __init__(self, model: METSModel, preprocess_cfg: PreprocessConfig | None = None,
                  text_model: str | None = None, templates: dict | None = None,
                  text_encoder: TextEncoder | None = None, text_max_length: int = 128,
-                 training: dict | None = None, source: str | None = None, weights_sha256: str | None = None):
+                 training: dict | None = None, source: str | None = None, weights_sha256: str | None = None,
+                 knowledge: Knowledge | None = None, reference: dict | None = None):
         self._ecg_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._prompt_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._cache_version: int | None = None
@@ -87,6 +121,9 @@ class METS:
         self._text_encoder = text_encoder
         if text_encoder is not None:
             self._check_text_dim(text_encoder)
+        # what prompts stand for and how they validated (knowledge.py); reference ECG embeddings for percentiles
+        self.knowledge = knowledge or Knowledge.load(None)
+        self.reference = reference          # {"embeddings": (n, d) float32, "n_leads": (n,) int} or None
 
     # ----------------------------------------------------------------------------- construction
 
@@ -126,7 +163,8 @@ class METS:
         return cls(model, pp, text_model=config.get("text_model"), templates=config.get("templates"),
                    text_encoder=text_encoder, text_max_length=config.get("text_max_length", 128),
                    training=config.get("training"), source=str(folder),
-                   weights_sha256=config.get("weights_sha256"))
+                   weights_sha256=config.get("weights_sha256"), knowledge=Knowledge.load(folder),
+                   reference=load_reference(folder, model.cfg.proj_dim))
 
     def config(self) -> dict:
         return {"model": self.model.cfg.to_dict(), "preprocess": self.preprocess_cfg.to_dict(),
@@ -285,24 +323,34 @@ class METS:
         """Reports phrased as in pretraining ("The report of the ECG is that ...") -> (m, d)."""
         return self.embed_text([format_report(r, self.templates) for r in reports], cache_dir=cache_dir)
 
-    def embed_prompts(self, phrases: list[str], kind: str = "diagnostic") -> np.ndarray:
-        """Clinician phrases -> (m, d): each phrase through the template ensemble of `kind`, the
-        normalised mean of the normalised template embeddings. Cached per (phrase, kind)."""
+    def embed_prompts(self, phrases: list[str], kind: str = "diagnostic", expand: bool = True) -> np.ndarray:
+        """Clinician phrases -> (m, d). A phrase that names a known statement or class (knowledge.py) is the
+        normalised mean of its member statements' embeddings, each the mean of that statement's phrasings;
+        any other phrase (or every phrase with expand=False) goes through the template ensemble of `kind`:
+        the normalised mean of the normalised template embeddings. Cached per (phrase, kind, expand)."""
         if isinstance(phrases, str):
             raise TypeError("embed_prompts expects a list of phrases, e.g. [\"atrial fibrillation\"]")
-        keys = [(clean_phrase(p), kind) for p in phrases]
+        keys = [(clean_phrase(p), kind, bool(expand)) for p in phrases]
         with self._lock:
             self._sync_caches()
             found = {k: self._prompt_cache[k] for k in dict.fromkeys(keys) if k in self._prompt_cache}
             todo = [k for k in dict.fromkeys(keys) if k not in found]
             if todo:
-                sentences = [apply_templates(p, kind, self.templates) for p, _ in todo]
+                # every prompt is a list of groups of phrasings: one group per member statement
+                groups = [[[p]] if not e or not (x := self.knowledge.expand(p)).members
+                          else [list(m[1]) for m in x.members] for p, _, e in todo]
+                flat = [ph for g in groups for member in g for ph in member]
+                sentences = [apply_templates(ph, kind, self.templates) for ph in flat]
                 n_tpl = len(sentences[0])
                 z = self._project(self.text_encoder.encode([s for group in sentences for s in group]))
-                z = z.reshape(len(todo), n_tpl, -1).mean(axis=1)
-                z /= np.linalg.norm(z, axis=1, keepdims=True).clip(min=1e-12)
-                for k, v in zip(todo, z):
-                    found[k] = v.astype(np.float32)
+                z = _unit(z.reshape(len(flat), n_tpl, -1).mean(axis=1))      # one vector per phrasing
+                at = 0
+                for k, g in zip(todo, groups):
+                    members = []
+                    for member in g:
+                        members.append(_unit(z[at:at + len(member)].mean(axis=0, keepdims=True))[0])
+                        at += len(member)
+                    found[k] = _unit(np.mean(members, axis=0, keepdims=True))[0].astype(np.float32)
                     self._put(self._prompt_cache, k, found[k])
         if not keys:
             return np.empty((0, self.model.cfg.proj_dim), dtype=np.float32)
@@ -316,20 +364,57 @@ class METS:
         with torch.no_grad():
             return float(self.model.scale())
 
+    def known(self, phrases: list[str]) -> list[bool | None]:
+        """Whether each phrase is close to what the model learned: a phrase that names a known statement or
+        class is; a free phrase is when its nearest known phrasing (frozen text model) reaches the threshold
+        stored with the weights; None when the weights carry no threshold."""
+        out: list[bool | None] = [True if self.knowledge.expand(p).target else None for p in phrases]
+        free = [i for i, v in enumerate(out) if v is None]
+        threshold = self.knowledge.known_threshold
+        if free and threshold is not None:
+            with self._lock:
+                enc = self.text_encoder
+                near = self.knowledge.nearest_known(enc.encode([clean_phrase(phrases[i]) for i in free]), enc.encode)
+            for i, v in zip(free, near):
+                out[i] = bool(v >= threshold)
+        return out
+
+    def percentiles(self, ecg: ECG, prompt_embeddings: np.ndarray, similarities: np.ndarray) -> np.ndarray | None:
+        """Where the ECG's similarities fall among the reference ECGs' (0-100), judged against reference ECGs
+        with the same kind of lead set (12-lead vs fewer leads) when there are enough of them."""
+        if self.reference is None:
+            return None
+        ref, n_leads = self.reference["embeddings"], self.reference["n_leads"]
+        same = (n_leads == 12) == (int(ecg.lead_mask.sum()) == 12)
+        if same.sum() >= MIN_REFERENCE:
+            ref = ref[same]
+        return percentile(similarities, ref @ prompt_embeddings.T)
+
     def rank(self, ecg: ECG, prompts: list[str], kind: str = "diagnostic") -> list[Match]:
-        """Prompts sorted by cosine similarity to the ECG, best first, with softmax probabilities over
-        exactly these prompts. Similarities are not diagnoses."""
+        """Prompts best first: known phrases before unknown ones, then by percentile among the reference
+        ECGs (by similarity when the weights have no reference). Each Match also carries the softmax over
+        exactly these prompts (a relative view), the expansion the prompt was scored as, and the model's
+        validation AUC for what it maps to. Similarities are not diagnoses."""
         if isinstance(prompts, str):
             prompts = [prompts]
         if not prompts:
             raise ValueError("rank needs at least one prompt, e.g. [\"sinus rhythm\", \"atrial fibrillation\"]")
         e = self.embed_ecg(ecg)[0]
-        sims = self.embed_prompts(list(prompts), kind) @ e
+        emb = self.embed_prompts(list(prompts), kind)
+        sims = emb @ e
         logits = self.logit_scale * sims.astype(np.float64)
         prob = np.exp(logits - logits.max())
         prob /= prob.sum()
-        order = np.argsort(-sims, kind="stable")
-        return [Match(str(prompts[i]), float(sims[i]), float(prob[i])) for i in order]
+        pct = self.percentiles(ecg, emb, sims)
+        known = self.known(list(prompts))
+        expansions: list[Expansion] = [self.knowledge.expand(p) for p in prompts]
+        key = [(0 if known[i] is not False else 1, -(pct[i] if pct is not None else sims[i]), -sims[i])
+               for i in range(len(prompts))]
+        order = sorted(range(len(prompts)), key=key.__getitem__)
+        return [Match(str(prompts[i]), float(sims[i]), float(prob[i]),
+                      percentile=None if pct is None else float(pct[i]), known=known[i],
+                      validation_auc=self.knowledge.validation_auc(expansions[i].target),
+                      expansion=expansions[i].phrases, statement=expansions[i].name) for i in order]
 
     # -------------------------------------------------------------------------------- saliency
 

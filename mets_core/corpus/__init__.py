@@ -7,7 +7,10 @@
                        (0.5-40 Hz), NOT normalised; absent leads are zero rows
   lead_mask.npy        bool (N, 12), True where the lead was recorded (standard lead order)
   windows.csv          idx, source, record, patient, start_s, split (train|val), report,
-                       statements (";"-joined statement ids = the window's multi-label ground truth), n_leads
+                       statements (";"-joined statement ids = the window's multi-label ground truth), n_leads,
+                       report_original, report_statements, form (mv|zscore) -- see build.WINDOW_COLUMNS.
+                       PTB-XL rows carry PTB-XL's own report (translated) and its strat_fold side
+                       (1-8 train, 9 val; fold 10 is never read); both of its signal forms are read
   corpus.json          fs, window_s, seed, n_windows, statements (id -> canonical phrase), counts,
                        builder_version, per-source records/skips/notes, options
   CORPUS_CARD.md       counts per statement, source, lead set and split; patients per split

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..ecg import STANDARD_LEADS
+from ..ptbxl.translate import translate_report
 from .annotations import window_findings
 from .card import write_card
 from .signals import condition, measure_rate, rate_lead, read_record, resampled_length
@@ -43,7 +44,13 @@ from .split import ALL as ALL_WINDOWS, split_patients
 from .vocabulary import Finding, Vocabulary
 
 BUILDER_VERSION = "1.0"
-WINDOW_COLUMNS = ("idx", "source", "record", "patient", "start_s", "split", "report", "statements", "n_leads")
+# report: the text the model is trained on by default (a database's own report, translated to English, or
+# the generated one); report_original: the database's report as written (else the generated one);
+# report_statements: the report generated from the statement ids (every source has one). form: "mv" or
+# "zscore" (band-passed and z-scored per lead by a third party: no absolute amplitude).
+WINDOW_COLUMNS = ("idx", "source", "record", "patient", "start_s", "split", "report", "statements", "n_leads",
+                  "report_original", "report_statements", "form")
+REPORT_COLUMNS = ("report", "report_original", "report_statements")
 BRADY_BELOW = 60.0      # bpm
 TACHY_ABOVE = 100.0     # bpm
 _SINUS = {"sinus_rhythm", "sinus_bradycardia", "sinus_tachycardia", "sinus_arrhythmia"}
@@ -205,7 +212,10 @@ def build_corpus(data_dir: str | Path, out_dir: str | Path, opts: BuildOptions |
     for p in plans:
         spec = specs[p.spec]
         patient_windows[spec.patient].update(p.labels + [f"source:{spec.source}", ALL_WINDOWS])
-    side = split_patients(patient_windows, opts.val_fraction, opts.seed)
+    # a database with its own patient-wise folds (PTB-XL) fixes its patients' side; the rest are split here
+    fixed = {specs[p.spec].patient: specs[p.spec].split for p in plans if specs[p.spec].split}
+    side = split_patients({p: c for p, c in patient_windows.items() if p not in fixed}, opts.val_fraction, opts.seed)
+    side.update(fixed)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     work = out_dir / ".building"
@@ -249,10 +259,12 @@ def build_corpus(data_dir: str | Path, out_dir: str | Path, opts: BuildOptions |
                 hr = measure_rate(raw.signal[lead_row, s0:e0], raw.fs)
                 hr_source = "measured" if hr is not None else None
                 findings = add_rate(p.findings, hr, spec.rate_upgrade, vocab)
-            report, labels = vocab.render(findings, _rng(opts.seed, "report", spec.source, spec.record, p.start))
-            if not report:
+            generated, labels = vocab.render(findings, _rng(opts.seed, "report", spec.source, spec.record, p.start))
+            if not generated:
                 no_statement += 1
                 continue
+            own = spec.report or ""
+            report = (translate_report(own) if own else "") or generated
             # written compacted: a window without statement leaves no hole (row <= k always)
             signals[len(kept)] = window.astype(np.float16)
             lead_mask[len(kept)] = ecg.lead_mask
@@ -260,7 +272,8 @@ def build_corpus(data_dir: str | Path, out_dir: str | Path, opts: BuildOptions |
             start_s = p.start / opts.fs
             rows.append({"source": spec.source, "record": spec.record, "patient": spec.patient,
                          "start_s": f"{start_s:.3f}", "split": side[spec.patient], "report": report,
-                         "statements": ";".join(labels), "n_leads": int(ecg.lead_mask.sum())})
+                         "statements": ";".join(labels), "n_leads": int(ecg.lead_mask.sum()),
+                         "report_original": own or generated, "report_statements": generated, "form": spec.form})
             details.append({"record": f"{spec.source}/{spec.record}", "fs_source": spec.fs,
                             "leads": " ".join(ecg.leads), "lead_sources": ecg.metadata.get("lead_sources", ""),
                             "pad_s": round(p.pad / opts.fs, 3),
@@ -373,7 +386,8 @@ def _corpus_json(opts: BuildOptions, vocab: Vocabulary, scans, absent, rows, lea
         "val_fraction": opts.val_fraction,
         "max_windows_per_record": opts.max_windows_per_record,
         "band_pass_hz": [opts.highpass_hz, opts.lowpass_hz],
-        "signal_units": "mV, resampled and band-pass filtered, not normalised; absent leads are zeros",
+        "signal_units": "mV, resampled and band-pass filtered, not normalised; absent leads are zeros; "
+                        "rows whose form is 'zscore' are z-scored per lead (no absolute amplitude)",
         "leads": list(STANDARD_LEADS),
         "n_windows": len(rows),
         "n_patients": len({r["patient"] for r in rows}),
@@ -388,6 +402,7 @@ def _corpus_json(opts: BuildOptions, vocab: Vocabulary, scans, absent, rows, lea
             "windows_by_split": dict(sorted(Counter(r["split"] for r in rows).items())),
             "patients_by_split": split_patients_,
             "windows_by_lead_set": dict(sorted(lead_sets.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "windows_by_form": dict(sorted(Counter(r["form"] for r in rows).items())),
         },
         "sources": src,
         "absent_sources": absent,

@@ -20,7 +20,14 @@ from .sources import RecordSpec
 
 
 def read_record(spec: RecordSpec) -> ECG:
-    """The record at its own rate, in mV, on the twelve standard leads (unmapped leads dropped)."""
+    """The record at its own rate on the twelve standard leads (unmapped leads dropped): mV, except the
+    z-scored form (spec.form "zscore", a (12, n) .npy in standard lead order) whose units are standard
+    deviations of each lead; its metadata says so."""
+    if spec.form == "zscore":
+        signal = np.load(spec.path, allow_pickle=False).astype(np.float32)
+        signal = np.nan_to_num(signal, nan=0.0, posinf=0.0, neginf=0.0)
+        return ECG(signal=signal, fs=spec.fs, lead_mask=np.abs(signal).max(axis=1) > 0,
+                   name=f"{spec.source}/{spec.record}", metadata={"units": "z-score per lead (not mV)"})
     return read_ecg(spec.path, name=f"{spec.source}/{spec.record}", lead_names=spec.lead_names)
 
 

@@ -28,9 +28,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import wfdb
 
 from ..ecg import standard_lead
+from ..ptbxl.dataset import TEST_FOLDS, VALIDATION_FOLDS
 from .annotations import Annotations, read_annotations
 from .vocabulary import Finding
 
@@ -74,6 +76,9 @@ class RecordSpec:
     measure_rate: bool = True             # run R-peak detection when annotations give no rate
     rate_upgrade: bool = False            # "sinus rhythm" + brady/tachy rate -> sinus brady/tachycardia
     notes: list[str] = field(default_factory=list)
+    report: str | None = None             # the record's own report text (PTB-XL), used instead of a generated one
+    split: str | None = None              # fixed side ("train" / "val") from the database's own folds
+    form: str = "mv"                      # "mv", or "zscore": band-passed and z-scored per lead, not mV
 
 
 @dataclass
@@ -380,6 +385,27 @@ def _ptbxl_table(data_dir: Path) -> tuple[Path, list[dict]] | None:
         return found[0].parent, list(csv.DictReader(fh))
 
 
+def ptbxl_folds(ctx: dict) -> dict[int, int]:
+    """PTB-XL ecg_id -> strat_fold, from ptbxl_database.csv (cached in ctx)."""
+    if "ptbxl_folds" not in ctx:
+        table = _ptbxl_table(ctx["data_dir"])
+        out = {}
+        for row in (table[1] if table else []):
+            try:
+                out[_int(row["ecg_id"])] = _int(row["strat_fold"])
+            except (KeyError, ValueError):
+                continue
+        ctx["ptbxl_folds"] = out
+    return ctx["ptbxl_folds"]
+
+
+def ptbxl_side(fold: int | None) -> str | None:
+    """PTB-XL's patient-wise strat_fold -> corpus side: 1-8 train, 9 val, 10 (the test fold) never read."""
+    if fold is None:
+        return None
+    return "test" if fold in TEST_FOLDS else "val" if fold in VALIDATION_FOLDS else "train"
+
+
 def ptbxl_patients(ctx: dict) -> dict[int, int]:
     """PTB-XL ecg_id -> patient_id, from ptbxl_database.csv (cached in ctx)."""
     if "ptbxl_patients" not in ctx:
@@ -406,41 +432,95 @@ def scan_challenge2021(folder: Path, maps: dict, ctx: dict, only=None, limit=Non
             else:
                 notes.append(f"SNOMED code {code} not in the vocabulary map, ignored")
         m = re.fullmatch(r"HR(\d+)", path.stem)
+        side = None
         if m and int(m.group(1)) in linked:
             patient = f"ptbxl:{linked[int(m.group(1))]}"
             notes.append(f"same ECG as PTB-XL ecg_id {int(m.group(1))}: patient linked to PTB-XL")
+            side = ptbxl_side(ptbxl_folds(ctx).get(int(m.group(1))))
+            if side == "test":          # a copy of a PTB-XL test-fold ECG stays out like the original
+                scan.skipped.append((path.stem, "copy of a PTB-XL fold-10 (test) ECG: not read"))
+                continue
         else:
             patient = f"challenge2021:{path.stem}"
-        scan.records.append(_spec("challenge2021", path, patient, h, findings=findings, notes=notes))
+        scan.records.append(_spec("challenge2021", path, patient, h, findings=findings, notes=notes, split=side))
     return scan
 
 
+def _scp_classes(root: Path) -> dict[str, str]:
+    """SCP code -> PTB-XL diagnostic_class (NORM MI STTC CD HYP), from scp_statements.csv when present."""
+    path = root / "scp_statements.csv"
+    if not path.is_file():
+        return {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if not rows or "diagnostic_class" not in rows[0]:
+        return {}
+    col = rows[0].index("diagnostic_class")
+    return {r[0].strip(): r[col].strip() for r in rows[1:] if len(r) > col and r[0].strip() and r[col].strip()}
+
+
+def _ptbxl_signal(root: Path, row: dict) -> tuple[Path, str] | None:
+    """Where this PTB-XL row's signal is: the WFDB record (500 Hz preferred, then 100 Hz; mV) or else the
+    z-scored form zscore100/NNNNN/NNNNN.npy (band-passed and z-scored per lead: not mV)."""
+    for col in ("filename_hr", "filename_lr"):
+        rel = (row.get(col) or "").strip()
+        if rel and (root / (rel + ".hea")).is_file():
+            return root / rel, "mv"
+    ecg_id = _int(row["ecg_id"])
+    npy = root / "zscore100" / f"{ecg_id // 1000 * 1000:05d}" / f"{ecg_id:05d}.npy"
+    return (npy, "zscore") if npy.is_file() else None
+
+
 def scan_ptbxl(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> SourceScan:
+    """PTB-XL: every row with a signal in either form, with its own report and its SCP statements mapped
+    onto the vocabulary (plus the diagnostic superclass ids). The side comes from strat_fold (1-8 train,
+    9 validation); fold 10 is PTB-XL's test fold and is never read."""
     scan = SourceScan("ptbxl", folder)
     table = _ptbxl_table(ctx["data_dir"])
     if table is None:
         scan.notes.append("no ptbxl_database.csv: PTB-XL skipped")
         return scan
     root, rows = table
-    candidates = []
+    classes = _scp_classes(root)
+    candidates, test_fold = [], 0
     for row in rows:
-        for col in ("filename_hr", "filename_lr"):
-            rel = (row.get(col) or "").strip()
-            if rel and (root / (rel + ".hea")).is_file():
-                candidates.append((root / rel, row))
-                break
-    candidates.sort(key=lambda c: _natural(c[0].stem))
+        found = _ptbxl_signal(root, row)
+        if found is None:
+            continue
+        try:
+            fold = _int(row["strat_fold"])
+        except (KeyError, ValueError):
+            fold = None
+        if ptbxl_side(fold) == "test":
+            test_fold += 1
+            continue
+        candidates.append((*found, row, ptbxl_side(fold)))
+    candidates.sort(key=lambda c: _int(c[2]["ecg_id"]))
     if only is not None:
-        candidates = [c for c in candidates if c[0].stem in only or str(_int(c[1]["ecg_id"])) in only]
+        candidates = [c for c in candidates if c[0].stem in only or str(_int(c[2]["ecg_id"])) in only]
     if limit:
         candidates = candidates[:limit]
-    scan.notes.append(f"{len(rows)} rows in ptbxl_database.csv, {len(candidates)} with signals in the folder")
-    for path, row in candidates:
-        try:
-            h = _Header(path)
-        except Exception as exc:  # noqa: BLE001
-            scan.skipped.append((path.stem, f"unreadable header: {exc}"))
-            continue
+    forms = {f: sum(c[1] == f for c in candidates) for f in ("mv", "zscore")}
+    scan.notes.append(f"{len(rows)} rows in ptbxl_database.csv; {len(candidates)} with signals in folds 1-9 "
+                      f"({forms['mv']} in mV, {forms['zscore']} z-scored); {test_fold} of the test fold 10 not read")
+    for path, form, row, side in candidates:
+        if form == "mv":
+            try:
+                h = _Header(path)
+            except Exception as exc:  # noqa: BLE001
+                scan.skipped.append((path.stem, f"unreadable header: {exc}"))
+                continue
+            fs, n_samples = h.fs, h.n_samples
+        else:
+            try:
+                shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+            except Exception as exc:  # noqa: BLE001
+                scan.skipped.append((path.stem, f"unreadable array: {exc}"))
+                continue
+            if len(shape) != 2 or shape[0] != 12:
+                scan.skipped.append((path.stem, f"array of shape {shape}, expected (12, n)"))
+                continue
+            fs, n_samples = 100.0, int(shape[1])
         findings, notes = [], []
         try:
             codes = ast.literal_eval(row.get("scp_codes") or "{}")
@@ -452,6 +532,7 @@ def scan_ptbxl(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> So
                 findings += _targets(maps["scp"][code])
             else:
                 notes.append(f"SCP code {code} not in the vocabulary map, ignored")
+            findings += _targets(maps["scp_class"].get(classes.get(code, ""), []))
         axis = (row.get("heart_axis") or "").strip()
         findings += _targets(maps["ptbxl_axis"].get(axis, []))
         if (row.get("pacemaker") or "").strip():
@@ -463,8 +544,9 @@ def scan_ptbxl(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> So
         except (KeyError, ValueError):
             patient = f"ptbxl:ecg{path.stem}"
         scan.records.append(RecordSpec(source="ptbxl", record=str(_int(row["ecg_id"])), path=path,
-                                       patient=patient, fs=h.fs, n_samples=h.n_samples, findings=findings,
-                                       notes=notes))
+                                       patient=patient, fs=fs, n_samples=n_samples, findings=findings,
+                                       notes=notes, measure_rate=False, report=" ".join(str(row.get("report") or "").split()),
+                                       split=side, form=form))
     return scan
 
 

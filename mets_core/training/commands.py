@@ -92,7 +92,7 @@ def load_models(args: argparse.Namespace) -> dict:
 def evaluate_command(args: argparse.Namespace) -> int:
     from ..checkpoint import CheckpointError
     from .data import Corpus, CorpusError
-    from .evaluate import evaluate_zero_shot, format_table, load_eval_labels
+    from .evaluate import evaluate_label_sets, format_table, load_eval_labels
     try:
         if args.corpus:
             corpus_dir = Path(args.corpus)
@@ -105,14 +105,23 @@ def evaluate_command(args: argparse.Namespace) -> int:
         corpus = Corpus.open(corpus_dir)
         labels = load_eval_labels(args.labels)
         models = load_models(args)
-        results = {name: evaluate_zero_shot(m, corpus, labels, split=args.split) for name, m in models.items()}
+        by_model = {name: evaluate_label_sets(m, corpus, labels, split=args.split) for name, m in models.items()}
     except (CorpusError, CheckpointError, ValueError, FileNotFoundError) as err:
         print(f"mets evaluate: {err}", file=sys.stderr)
         return 2
+    # one result per model; with PTB-XL in the corpus, its label sets sit beside the open-database one
+    sets = list(next(iter(by_model.values())))
+    results = {}
+    for name, per_set in by_model.items():
+        first = per_set[sets[0]]
+        results[name] = {**first, "label_set": sets[0],
+                         "sets": {k: v for k, v in per_set.items()}}
     if args.json == "-":
         print(json.dumps(results, indent=1))
         return 0
-    print(format_table(results))
+    for set_name in sets:
+        print(f"== {set_name} ==")
+        print(format_table({name: by_model[name][set_name] for name in by_model}))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
         print(f"wrote {args.json}")

@@ -24,6 +24,18 @@ DEFAULTS: dict = {
     "bf16": True,                       # bf16 autocast (CPU and CUDA)
     "soft_targets": True,               # identical reports in a batch are all positives (clip_loss text_ids)
     "lead_dropout": {"p": 0.5, "kinds": ["single", "pair", "limb"]},
+    "report_column": "report",          # text paired with each window: report | report_original | report_statements
+    "source_weights": {},               # source -> share of its training windows drawn per epoch (1 = all once;
+                                        # 0.25 = a fresh quarter each epoch; 2 = twice); unlisted sources: 1
+    "exclude_forms": [],                # signal forms left out of training and validation, e.g. ["zscore"]
+    "augment": {"shift_s": 0.0,         # random shift of each window by up to +-shift_s seconds (zero fill)
+                "scale": 0.0,           # amplitude x U(1-scale, 1+scale) per window
+                "wander": 0.0,          # baseline wander: a 0.05-0.5 Hz sinusoid per lead, amplitude up to
+                                        # wander x the lead's standard deviation
+                "noise": 0.0},          # white noise, standard deviation noise x the lead's
+    "select_on": None,                  # label sets whose mean macro AUC picks best/ (None = every set present;
+                                        # see evaluate.LABEL_SETS)
+    "patience": None,                   # stop after this many epochs without a better selection score
     "checkpoint_every": 500,            # steps between resumable training-state checkpoints
     "log_every": 10,                    # steps between train-loss lines in metrics.jsonl
     "val_batch_size": 256,
@@ -45,7 +57,11 @@ def _merge(base: dict, over: dict, where: str) -> dict:
             continue
         if key not in base:
             raise ConfigError(f"unknown training setting {where}{key!r}; known: {sorted(k for k in base)}")
-        if isinstance(base[key], dict) and key not in ("model", "preprocess"):
+        if key == "source_weights":      # free keys: source names
+            if not isinstance(value, dict) or not all(isinstance(v, (int, float)) and v >= 0 for v in value.values()):
+                raise ConfigError(f"source_weights must map source names to numbers >= 0, got {value!r}")
+            out[key] = dict(value)
+        elif isinstance(base[key], dict) and key not in ("model", "preprocess"):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}{key!r} must be an object, got {type(value).__name__}")
             out[key] = _merge(base[key], value, f"{where}{key}.")
@@ -68,6 +84,11 @@ def make_config(overrides: dict | None = None) -> dict:
         raise ConfigError(f"max_steps must be a positive integer or null, got {cfg['max_steps']!r}")
     if not 0.0 <= float(cfg["lead_dropout"]["p"]) <= 1.0:
         raise ConfigError(f"lead_dropout.p must be within 0..1, got {cfg['lead_dropout']['p']!r}")
+    if cfg["report_column"] not in ("report", "report_original", "report_statements"):
+        raise ConfigError(f"report_column must be report, report_original or report_statements, "
+                          f"got {cfg['report_column']!r}")
+    if cfg["patience"] is not None and (not isinstance(cfg["patience"], int) or cfg["patience"] < 1):
+        raise ConfigError(f"patience must be a positive integer or null, got {cfg['patience']!r}")
     if cfg["device"] not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {cfg['device']!r}")
     return cfg

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import csv
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..corpus.build import REPORT_COLUMNS, WINDOW_COLUMNS
 from ..ecg import STANDARD_LEADS
 from ..preprocess import PreprocessConfig
 
 LIMB_LEADS = [STANDARD_LEADS.index(n) for n in ("I", "II", "III", "aVR", "aVL", "aVF")]
-WINDOW_COLUMNS = ("idx", "source", "record", "patient", "start_s", "split", "report", "statements", "n_leads")
 
 
 class CorpusError(ValueError):
@@ -40,10 +41,16 @@ class Corpus:
     patients: np.ndarray           # (N,) str
     split: np.ndarray              # (N,) str: train | val
     meta: dict                     # corpus.json
+    sources: np.ndarray | None = None   # (N,) str: the database of each window
+    forms: np.ndarray | None = None     # (N,) str: "mv" or "zscore" (older corpora: all "mv")
 
     @classmethod
-    def open(cls, path: str | Path) -> "Corpus":
+    def open(cls, path: str | Path, report_column: str = "report") -> "Corpus":
+        """`report_column`: which text each window is paired with (build.REPORT_COLUMNS: the report as
+        trained by default, the database's original text, or the report generated from the statements)."""
         path = Path(path)
+        if report_column not in REPORT_COLUMNS:
+            raise CorpusError(f"report_column must be one of {', '.join(REPORT_COLUMNS)}, got {report_column!r}")
         need = ["signals.npy", "lead_mask.npy", "windows.csv", "corpus.json"]
         missing = [n for n in need if not (path / n).is_file()]
         if missing:
@@ -68,10 +75,15 @@ class Corpus:
         bad = sorted(set(split) - {"train", "val"})
         if bad:
             raise CorpusError(f"{path / 'windows.csv'}: split must be train or val, found {bad}")
+        if rows and report_column not in rows[0]:
+            raise CorpusError(f"{path / 'windows.csv'} has no {report_column!r} column (an older corpus?): "
+                              f"rebuild it with `mets corpus build` or train on 'report'")
         return cls(path=path, signals=signals, lead_mask=lead_mask,
-                   reports=[r["report"] for r in rows],
+                   reports=[r[report_column] for r in rows],
                    statements=[[s for s in r["statements"].split(";") if s] for r in rows],
-                   patients=np.array([r["patient"] for r in rows]), split=split, meta=meta)
+                   patients=np.array([r["patient"] for r in rows]), split=split, meta=meta,
+                   sources=np.array([r.get("source") or "" for r in rows]),
+                   forms=np.array([r.get("form") or "mv" for r in rows]))
 
     def __len__(self) -> int:
         return len(self.reports)
@@ -164,6 +176,57 @@ def drop_leads(mask: np.ndarray, p: float, kinds: list[str], rng: np.random.Gene
     return out
 
 
+def weighted_windows(train_idx: np.ndarray, sources: np.ndarray, weights: dict[str, float], seed: int,
+                     epoch: int) -> np.ndarray:
+    """The training windows of one epoch when sources are weighted: source s contributes
+    round(weights[s] x its windows) (unlisted sources: all once), whole copies first, then a fresh seeded
+    draw without replacement for the fraction. A pure function of (seed, epoch), so resuming is exact."""
+    if not weights:
+        return train_idx
+    parts = []
+    for s in sorted(set(sources[train_idx])):
+        idx = train_idx[sources[train_idx] == s]
+        w = float(weights.get(s, 1.0))
+        whole, frac = int(w), w - int(w)
+        rng = np.random.default_rng([seed, epoch, zlib.crc32(s.encode("utf-8"))])
+        parts += [idx] * whole
+        n = int(round(frac * len(idx)))
+        if n:
+            parts.append(np.sort(rng.choice(idx, size=n, replace=False)))
+    return np.concatenate(parts) if parts else train_idx[:0]
+
+
+def augment_batch(x: torch.Tensor, settings: dict, fs: float, rng: np.random.Generator) -> torch.Tensor:
+    """Signal augmentation of (B, 12, T) windows, in place, before normalisation (see config.DEFAULTS
+    "augment"): random shift with zero fill, amplitude scaling, baseline wander and white noise relative to
+    each lead's spread. Absent leads are zeros and stay zeros (the wander/noise are multiplied by the spread)."""
+    B, L, T = x.shape
+    shift = int(round(float(settings.get("shift_s", 0.0)) * fs))
+    if shift > 0:
+        for i, k in enumerate(rng.integers(-shift, shift + 1, size=B)):
+            if k > 0:
+                x[i, :, k:] = x[i, :, :-k].clone()
+                x[i, :, :k] = 0.0
+            elif k < 0:
+                x[i, :, :k] = x[i, :, -k:].clone()
+                x[i, :, k:] = 0.0
+    scale = float(settings.get("scale", 0.0))
+    if scale > 0:
+        x.mul_(torch.from_numpy(rng.uniform(1 - scale, 1 + scale, size=(B, 1, 1)).astype(np.float32)))
+    wander, noise = float(settings.get("wander", 0.0)), float(settings.get("noise", 0.0))
+    if wander > 0 or noise > 0:
+        spread = x.std(dim=-1, keepdim=True)
+        if wander > 0:
+            t = torch.arange(T, dtype=torch.float32) / fs
+            freq = torch.from_numpy(rng.uniform(0.05, 0.5, size=(B, L, 1)).astype(np.float32))
+            phase = torch.from_numpy(rng.uniform(0, 2 * np.pi, size=(B, L, 1)).astype(np.float32))
+            amp = torch.from_numpy(rng.uniform(0, wander, size=(B, L, 1)).astype(np.float32))
+            x.add_(amp * spread * torch.sin(2 * np.pi * freq * t + phase))
+        if noise > 0:
+            x.add_(noise * spread * torch.from_numpy(rng.standard_normal((B, L, T)).astype(np.float32)))
+    return x
+
+
 def epoch_order(n: int, seed: int, epoch: int, world_size: int = 1, rank: int = 0) -> np.ndarray:
     """This rank's share of epoch `epoch`'s shuffled order over n training windows (positions 0..n-1).
 
@@ -185,10 +248,15 @@ class TrainBatches(torch.utils.data.Dataset):
 
     def __init__(self, corpus: Corpus, train_idx: np.ndarray, text_ids: np.ndarray, pre: PreprocessConfig,
                  batch_size: int, seed: int, epoch: int, world_size: int = 1, rank: int = 0,
-                 lead_dropout_p: float = 0.0, lead_dropout_kinds: list[str] | None = None):
-        self.corpus, self.train_idx, self.text_ids, self.pre = corpus, train_idx, text_ids, pre
+                 lead_dropout_p: float = 0.0, lead_dropout_kinds: list[str] | None = None,
+                 source_weights: dict[str, float] | None = None, augment: dict | None = None):
+        self.corpus, self.text_ids, self.pre = corpus, text_ids, pre
         self.batch_size, self.seed, self.epoch, self.rank = batch_size, seed, epoch, rank
         self.p, self.kinds = lead_dropout_p, list(lead_dropout_kinds or [])
+        self.augment = {k: v for k, v in (augment or {}).items() if v}
+        if source_weights and corpus.sources is not None:
+            train_idx = weighted_windows(train_idx, corpus.sources, source_weights, seed, epoch)
+        self.train_idx = train_idx
         self.order = train_idx[epoch_order(len(train_idx), seed, epoch, world_size, rank)]
 
     def __len__(self) -> int:
@@ -200,6 +268,8 @@ class TrainBatches(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, b, self.rank])
         mask = drop_leads(self.corpus.lead_mask[idx], self.p, self.kinds, rng)
         mask_t = torch.from_numpy(mask)
+        if self.augment:
+            augment_batch(x, self.augment, self.pre.fs, np.random.default_rng([self.seed, self.epoch, b, self.rank, 1]))
         return normalise_batch(x, mask_t, self.pre), mask_t, torch.from_numpy(self.text_ids[idx])
 
 

@@ -26,14 +26,42 @@ EVAL_LABELS_FILE = Path(__file__).with_name("eval_labels.json")
 MIN_POSITIVES = 10
 
 
-def load_eval_labels(path: str | Path | None = None) -> list[dict]:
-    """[{"label": phrase, "statements": [corpus statement ids]}, ...] from eval_labels.json (or `path`)."""
+def load_eval_labels(path: str | Path | None = None, key: str = "labels") -> list[dict]:
+    """[{"label": phrase, "statements": [corpus statement ids]}, ...] from eval_labels.json (or `path`);
+    `key` picks the list ("labels": the open-database phrases, "ptbxl_superclass")."""
     data = json.loads(Path(path or EVAL_LABELS_FILE).read_text(encoding="utf-8"))
-    labels = data["labels"] if isinstance(data, dict) else data
+    labels = (data.get(key) or []) if isinstance(data, dict) else data
     for item in labels:
         if not item.get("label") or not item.get("statements"):
             raise ValueError(f"eval label entries need a 'label' phrase and a non-empty 'statements' list: {item}")
     return labels
+
+
+# The label sets a model is judged on, each on its own windows of the split:
+#   open              eval_labels.json "labels" (15 clinician phrases) on the windows of the open databases
+#   ptbxl_superclass  PTB-XL's 5 diagnostic superclasses on the PTB-XL windows
+#   ptbxl_statements  every vocabulary statement with >= MIN_POSITIVES positive PTB-XL windows in the split,
+#                     by its canonical phrase (superclass ids excluded), on the PTB-XL windows
+LABEL_SETS = ("open", "ptbxl_superclass", "ptbxl_statements")
+
+
+def label_sets(corpus: Corpus, idx: np.ndarray, labels: list[dict] | None = None) -> dict[str, tuple[list[dict], np.ndarray]]:
+    """set name -> (labels, boolean mask over idx of the windows it is judged on); empty sets left out."""
+    is_ptbxl = np.array([corpus.sources[i] == "ptbxl" for i in idx], dtype=bool) if len(idx) else np.zeros(0, bool)
+    out = {}
+    if (~is_ptbxl).any():
+        out["open"] = (labels or load_eval_labels(), ~is_ptbxl)
+    if is_ptbxl.any():
+        out["ptbxl_superclass"] = (load_eval_labels(key="ptbxl_superclass"), is_ptbxl)
+        phrases = corpus.statement_phrases
+        counts: dict[str, int] = {}
+        for i in idx[is_ptbxl]:
+            for sid in corpus.statements[i]:
+                counts[sid] = counts.get(sid, 0) + 1
+        chosen = [sid for sid in phrases if counts.get(sid, 0) >= MIN_POSITIVES and not sid.startswith("class_")]
+        if chosen:
+            out["ptbxl_statements"] = ([{"label": phrases[sid], "statements": [sid]} for sid in chosen], is_ptbxl)
+    return out
 
 
 def _plain(text: str) -> str:
@@ -48,21 +76,27 @@ def label_matrix(corpus: Corpus, idx: np.ndarray, labels: list[dict]) -> np.ndar
 
 
 def evaluate_zero_shot(mets, corpus: Corpus, labels: list[dict] | None = None, split: str = "val",
-                       batch_size: int = 256) -> dict:
-    """Zero-shot numbers of a `METS` model on the corpus's `split` windows (see the module docstring)."""
+                       batch_size: int = 256, windows: np.ndarray | None = None,
+                       ecg_embeddings: np.ndarray | None = None) -> dict:
+    """Zero-shot numbers of a `METS` model on the corpus's `split` windows (see the module docstring).
+    `windows`: a boolean mask over the split's windows to judge on (default all); `ecg_embeddings`: the
+    split's window embeddings when already computed (evaluate_label_sets embeds once for every set)."""
     labels = labels or load_eval_labels()
     pre = mets.preprocess_cfg
     corpus.check_matches(pre)
     idx = corpus.indices(split)
     if len(idx) == 0:
         raise CorpusError(f"corpus {corpus.path} has no {split!r} windows to evaluate on")
+    if ecg_embeddings is None:
+        ecg_embeddings = embed_windows(mets.model, corpus, idx, pre, batch_size, torch.device("cpu"), bf16=False).numpy()
+    if windows is not None:
+        idx, ecg_embeddings = idx[windows], ecg_embeddings[windows]
     vocab = corpus.statement_phrases
     unknown = sorted({s for item in labels for s in item["statements"] if vocab and s not in vocab})
     train_reports = {_plain(corpus.reports[i]) for i in corpus.indices("train")}
     phrases = [item["label"] for item in labels]
 
-    ecg = embed_windows(mets.model, corpus, idx, pre, batch_size, torch.device("cpu"), bf16=False).numpy()
-    sims = cosine(ecg, mets.embed_prompts(phrases))
+    sims = cosine(ecg_embeddings, mets.embed_prompts(phrases))
     y = label_matrix(corpus, idx, labels)
     single = y.sum(axis=1) == 1
     truth = y[single].argmax(axis=1)
@@ -95,6 +129,19 @@ def evaluate_zero_shot(mets, corpus: Corpus, labels: list[dict] | None = None, s
         "balanced_top1_accuracy": macro(v["top1_accuracy"] for v in per_label.values()),
         "unknown_statements": unknown,
     }
+
+
+def evaluate_label_sets(mets, corpus: Corpus, labels: list[dict] | None = None, split: str = "val",
+                        batch_size: int = 256) -> dict[str, dict]:
+    """evaluate_zero_shot for every label set of LABEL_SETS present in the corpus (each on its own
+    windows), embedding the split's windows once."""
+    idx = corpus.indices(split)
+    if len(idx) == 0:
+        raise CorpusError(f"corpus {corpus.path} has no {split!r} windows to evaluate on")
+    corpus.check_matches(mets.preprocess_cfg)
+    emb = embed_windows(mets.model, corpus, idx, mets.preprocess_cfg, batch_size, torch.device("cpu"), bf16=False).numpy()
+    return {name: evaluate_zero_shot(mets, corpus, set_labels, split, batch_size, windows=mask, ecg_embeddings=emb)
+            for name, (set_labels, mask) in label_sets(corpus, idx, labels).items()}
 
 
 def format_table(results: dict[str, dict]) -> str:

@@ -31,6 +31,7 @@ from ..preprocess import PreprocessConfig
 from ..prompts import apply_templates, default_templates
 from .config import ConfigError, make_config
 from .data import Corpus, TrainBatches, batches_from, unique_texts
+from .evaluate import label_sets
 from .distributed import World, init_world
 from .state import find_training_state, load_training_state, save_training_state
 from .validate import autocast, validate
@@ -38,7 +39,8 @@ from .validate import autocast, validate
 # Settings that must not change between a run and its resumption (they decide which batches and which
 # numbers follow). Others (epochs, max_steps, logging, workers) may change on resume.
 RESUME_FIXED = ("corpus", "seed", "model", "preprocess", "text_model", "report_template", "optimizer",
-                "batch_size", "bf16", "soft_targets", "lead_dropout")
+                "batch_size", "bf16", "soft_targets", "lead_dropout", "report_column", "source_weights",
+                "exclude_forms", "augment", "select_on")
 
 
 def lr_at(step: int, total_steps: int, lr: float, warmup_steps: int, min_lr_ratio: float) -> float:
@@ -173,7 +175,7 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     world.barrier()
 
     pre = PreprocessConfig.from_dict(cfg["preprocess"])
-    corpus = Corpus.open(cfg["corpus"])
+    corpus = Corpus.open(cfg["corpus"], cfg["report_column"])
     corpus.check_matches(pre)
     templates = default_templates()
     if cfg["report_template"]:
@@ -184,16 +186,28 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     text_raw = torch.from_numpy(text_raw_np).to(world.device)
 
     train_idx, val_idx = corpus.indices("train"), corpus.indices("val")
+    if cfg["exclude_forms"] and corpus.forms is not None:
+        keep = ~np.isin(corpus.forms, list(cfg["exclude_forms"]))
+        train_idx, val_idx = train_idx[keep[train_idx]], val_idx[keep[val_idx]]
     if len(train_idx) == 0:
         raise ConfigError(f"corpus {corpus.path} has no training windows")
     # zero-shot prompts for the validation AUC: each statement's canonical phrase through the templates
     phrases = corpus.statement_phrases
     statement_ids = sorted(phrases)
     statement_raw = None
+    val_sets: dict = {}
     if world.is_main and len(val_idx):
         sentences = [apply_templates(phrases[s], "diagnostic", templates) for s in statement_ids]
         flat = encoder.encode([t for ss in sentences for t in ss])
         statement_raw = torch.from_numpy(flat.reshape(len(statement_ids), -1, flat.shape[-1])).to(world.device)
+        # the clinician label sets that select the best epoch (the ones `mets evaluate` reports)
+        for name, (labels, window_mask) in label_sets(corpus, val_idx).items():
+            if cfg["select_on"] is not None and name not in cfg["select_on"]:
+                continue
+            sentences = [apply_templates(item["label"], "diagnostic", templates) for item in labels]
+            flat = encoder.encode([t for ss in sentences for t in ss])
+            val_sets[name] = (labels, window_mask,
+                              torch.from_numpy(flat.reshape(len(labels), -1, flat.shape[-1])).to(world.device))
 
     torch.manual_seed(cfg["seed"])
     model_cfg = ModelConfig.from_dict({**cfg["model"], "text_dim": encoder.hidden_size})
@@ -204,7 +218,8 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
 
     def epoch_batches(epoch: int) -> TrainBatches:
         return TrainBatches(corpus, train_idx, text_ids, pre, local_bs, cfg["seed"], epoch, world.world_size,
-                            world.rank, cfg["lead_dropout"]["p"], cfg["lead_dropout"]["kinds"])
+                            world.rank, cfg["lead_dropout"]["p"], cfg["lead_dropout"]["kinds"],
+                            cfg["source_weights"], cfg["augment"])
 
     steps_per_epoch = len(epoch_batches(0))
     if steps_per_epoch == 0:
@@ -296,19 +311,31 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
         # validation: every epoch end, and once when max_steps stops the run mid-epoch
         if world.is_main and len(val_idx):
             val = validate(model, corpus, val_idx, text_raw, text_ids, statement_ids, statement_raw, pre,
-                           cfg["val_batch_size"], cfg["batch_size"], world.device, cfg["bf16"], cfg["soft_targets"])
+                           cfg["val_batch_size"], cfg["batch_size"], world.device, cfg["bf16"], cfg["soft_targets"],
+                           val_sets)
             last_val = {"kind": "val", "epoch": epoch, "step": step, **val}
             log.write(last_val)
             fmt = lambda v: "n/a" if v is None else f"{v:.4f}"
+            sets = "  ".join(f"{k} {fmt(v['macro_auc'])}" for k, v in val["sets"].items())
             bar.write(f"epoch {epoch}: val loss {fmt(val['loss'])}  R@1 {fmt(val['R@1'])}  R@5 {fmt(val['R@5'])}  "
-                      f"macro AUC {fmt(val['macro_auc'])}")
-            # selection: macro AUC; a validation set without any two-class statement falls back to the loss
-            score = val["macro_auc"] if val["macro_auc"] is not None else -(val["loss"] or 0.0)
+                      f"macro AUC {fmt(val['macro_auc'])}  {sets}")
+            # selection: the mean macro AUC of the clinician label sets (else of all statements); a validation
+            # set without any two-class label falls back to the loss
+            score = val["select_score"] if val["select_score"] is not None else -(val["loss"] or 0.0)
             if best is None or score > best["score"]:
                 best = {"score": score, "epoch": epoch, "step": step, "macro_auc": val["macro_auc"],
+                        "sets": {k: v["macro_auc"] for k, v in val["sets"].items()},
                         "loss": val["loss"], "R@1": val["R@1"], "R@5": val["R@5"]}
                 save_model(out / "best", model, cfg, encoder.name, templates,
-                           summary({"best": best, "selected_by": "validation macro AUC"}))
+                           summary({"best": best, "selected_by": "validation macro AUC of the label sets "
+                                                                 + ", ".join(val["sets"]) if val["sets"] else
+                                                                 "validation macro AUC"}))
+            elif cfg["patience"] and epoch - best["epoch"] >= cfg["patience"]:
+                bar.write(f"early stop: no better validation score for {cfg['patience']} epochs "
+                          f"(best epoch {best['epoch']})")
+                done = True
+        if cfg["patience"]:                 # rank 0 decided; every rank stops together
+            done = world.mean(float(done)) > 0
         if batch_no >= len(dataset):
             save_state(epoch + 1, 0)
         else:

@@ -1,0 +1,156 @@
+"""What a typed prompt stands for, and how far to trust its score.
+
+Three questions a clinician's prompt raises, answered here from data (never from the ECG):
+
+1. *What does it mean?* `Knowledge.expand(phrase)`: a phrase that names a known class ("conduction
+   disturbance", PTB-XL's diagnostic classes and common groupings, knowledge.json "classes"), a vocabulary
+   statement ("left bundle branch block", mets_core/corpus/statements.json) or one of their synonyms,
+   abbreviations and SNOMED CT names (knowledge.json "synonyms") is scored as the ensemble of its member
+   statements' phrasings; any other phrase goes through the prompt templates as typed.
+   A frozen sentence model places umbrella terms badly ("conduction disturbance" is far from "left bundle
+   branch block" in its space), which is why the expansion exists.
+2. *Does the model know it?* `Knowledge.known(phrase)`: an expanded phrase is known; a free phrase is known
+   when its nearest known phrasing (cosine in the frozen text model's space) reaches the threshold the export
+   set between on-topic and off-topic calibration phrases. "banana" is not known.
+3. *How good is the model at it?* `Knowledge.validation_auc(target)`: the AUC measured on the validation
+   ECGs when the weights were exported (weights/knowledge.json), for statements and classes with enough
+   positives; None = not validated.
+
+The percentile (where an ECG's similarity falls among reference ECGs) lives with the embeddings in mets.py;
+the reference embeddings are in the weights folder (reference.safetensors).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TABLES_PATH = Path(__file__).with_name("knowledge.json")
+STATEMENTS_PATH = Path(__file__).parent / "corpus" / "statements.json"
+WEIGHTS_KNOWLEDGE_FILE = "knowledge.json"      # in a weights folder: validation AUCs, known threshold
+REFERENCE_FILE = "reference.safetensors"       # in a weights folder: reference ECG embeddings
+STANDS_OUT_PERCENTILE = 90.0                   # a known prompt "stands out" for an ECG at or above this
+MIN_VALIDATION_POSITIVES = 10                  # fewer positive validation ECGs: the AUC is not reported
+
+
+def normalise_phrase(text: str) -> str:
+    """Lower case, every run of non-alphanumerics one space: 'ST/T-change.' -> 'st t change'."""
+    return re.sub(r"[^0-9a-z]+", " ", str(text).lower()).strip()
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """How a prompt is scored. target: a statement id or class name (None: the phrase as typed);
+    name: its plain name; members: (statement id, its phrasings) whose ensemble is the prompt."""
+    target: str | None
+    name: str | None
+    members: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        """The member statements' names, for display ("scored as: ...")."""
+        return tuple(m[1][0] for m in self.members)
+
+
+class Knowledge:
+    def __init__(self, tables: dict, statements: dict, weights_data: dict | None = None):
+        self.classes: dict[str, dict] = tables.get("classes", {})
+        self.calibration: dict = tables.get("calibration", {})
+        self.statements = statements             # id -> {"canonical", "phrases", "label_only", ...}
+        self.weights_data = weights_data or {}
+        self._lookup: dict[str, str] = {}        # normalised phrase -> statement id or class name
+        for sid, st in statements.items():
+            if sid.startswith("class_"):         # label-only superclass truths: reached through classes
+                continue
+            for p in [st["canonical"], *st.get("phrases", [])]:
+                self._lookup.setdefault(normalise_phrase(p), sid)
+        for name in self.classes:                # a class name wins over a statement of the same words
+            self._lookup[normalise_phrase(name)] = name
+        for phrase, target in tables.get("synonyms", {}).items():
+            if target not in statements and target not in self.classes:
+                raise ValueError(f"knowledge.json: synonym {phrase!r} -> unknown target {target!r}")
+            self._lookup[normalise_phrase(phrase)] = target
+        self._known_emb: np.ndarray | None = None
+
+    @classmethod
+    def load(cls, weights_dir: str | Path | None = None) -> "Knowledge":
+        tables = json.loads(TABLES_PATH.read_text(encoding="utf-8"))
+        statements = json.loads(STATEMENTS_PATH.read_text(encoding="utf-8"))["statements"]
+        data = None
+        if weights_dir is not None and (Path(weights_dir) / WEIGHTS_KNOWLEDGE_FILE).is_file():
+            data = json.loads((Path(weights_dir) / WEIGHTS_KNOWLEDGE_FILE).read_text(encoding="utf-8"))
+        return cls(tables, statements, data)
+
+    # ------------------------------------------------------------------------------ expansion
+
+    def phrasings(self, sid: str) -> tuple[str, ...]:
+        st = self.statements[sid]
+        return tuple(dict.fromkeys([st["canonical"], *st.get("phrases", [])]))
+
+    def expand(self, phrase: str) -> Expansion:
+        target = self._lookup.get(normalise_phrase(phrase))
+        if target is None:
+            return Expansion(None, None)
+        if target in self.classes:
+            members = self.classes[target]["members"]
+            return Expansion(target, target, tuple((m, self.phrasings(m)) for m in members))
+        return Expansion(target, self.statements[target]["canonical"], ((target, self.phrasings(target)),))
+
+    def truth(self, target: str) -> list[str]:
+        """Statement ids that make an ECG positive for a target (a class's 'truth', else its members)."""
+        if target in self.classes:
+            return list(self.classes[target].get("truth") or self.classes[target]["members"])
+        return [target]
+
+    def targets(self) -> list[str]:
+        """Every statement id (not label-only superclass truths) and class name a prompt can map to."""
+        return [s for s in self.statements if not s.startswith("class_")] + list(self.classes)
+
+    # ------------------------------------------------------------------------------ known
+
+    def known_phrasings(self) -> list[str]:
+        out = dict.fromkeys(self._lookup)
+        return list(out)
+
+    @property
+    def known_threshold(self) -> float | None:
+        return self.weights_data.get("known_threshold")
+
+    def nearest_known(self, raw: np.ndarray, encode) -> np.ndarray:
+        """Cosine of each raw (frozen, unprojected) phrase embedding to its nearest known phrasing.
+        `encode`: texts -> raw embeddings (the model's frozen text encoder)."""
+        if self._known_emb is None:
+            emb = np.asarray(encode(self.known_phrasings()), dtype=np.float32)
+            self._known_emb = emb / np.linalg.norm(emb, axis=1, keepdims=True).clip(min=1e-12)
+        q = np.asarray(raw, dtype=np.float32)
+        q = q / np.linalg.norm(q, axis=1, keepdims=True).clip(min=1e-12)
+        return (q @ self._known_emb.T).max(axis=1)
+
+    # ------------------------------------------------------------------------------ validation
+
+    def validation_auc(self, target: str | None) -> float | None:
+        if target is None:
+            return None
+        row = self.weights_data.get("validation", {}).get(target)
+        if not row or row.get("auc") is None or row.get("n_positive", 0) < MIN_VALIDATION_POSITIVES:
+            return None
+        return float(row["auc"])
+
+
+def percentile(similarities: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """similarities (m,) of one ECG to m prompts; reference (n_ref, m) of reference ECGs to the same prompts
+    -> (m,) percentiles 0-100 (share of reference ECGs below, ties counted half)."""
+    below = (reference < similarities[None, :]).mean(axis=0)
+    ties = (reference == similarities[None, :]).mean(axis=0)
+    return 100.0 * (below + 0.5 * ties)
+
+
+def choose_threshold(on_topic: np.ndarray, off_topic: np.ndarray) -> float:
+    """The cut between two score samples with the best balanced accuracy (midpoint between neighbours)."""
+    values = np.unique(np.concatenate([on_topic, off_topic]))
+    cuts = np.concatenate([[values[0] - 1e-6], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-6]])
+    acc = [((on_topic >= c).mean() + (off_topic < c).mean()) / 2 for c in cuts]
+    return float(cuts[int(np.argmax(acc))])
