@@ -36,6 +36,10 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", nargs="?", const="-", metavar="FILE",
                    help="write the results as JSON to FILE (or to stdout instead of the table when no FILE)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random-init model")
+    p.add_argument("--no-expand", action="store_true",
+                   help="score every label phrase through the templates as typed (no knowledge expansion)")
+    p.add_argument("--exclude-forms", nargs="+", choices=["mv", "zscore"],
+                   help="leave windows of these signal forms out (zscore: judge on the mV ECGs only)")
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -105,7 +109,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
         corpus = Corpus.open(corpus_dir)
         labels = load_eval_labels(args.labels)
         models = load_models(args)
-        by_model = {name: evaluate_label_sets(m, corpus, labels, split=args.split) for name, m in models.items()}
+        by_model = {name: evaluate_label_sets(m, corpus, labels, split=args.split, expand=not args.no_expand,
+                                              exclude_forms=args.exclude_forms or ())
+                    for name, m in models.items()}
     except (CorpusError, CheckpointError, ValueError, FileNotFoundError) as err:
         print(f"mets evaluate: {err}", file=sys.stderr)
         return 2

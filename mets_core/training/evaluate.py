@@ -77,10 +77,12 @@ def label_matrix(corpus: Corpus, idx: np.ndarray, labels: list[dict]) -> np.ndar
 
 def evaluate_zero_shot(mets, corpus: Corpus, labels: list[dict] | None = None, split: str = "val",
                        batch_size: int = 256, windows: np.ndarray | None = None,
-                       ecg_embeddings: np.ndarray | None = None) -> dict:
+                       ecg_embeddings: np.ndarray | None = None, expand: bool = True) -> dict:
     """Zero-shot numbers of a `METS` model on the corpus's `split` windows (see the module docstring).
     `windows`: a boolean mask over the split's windows to judge on (default all); `ecg_embeddings`: the
-    split's window embeddings when already computed (evaluate_label_sets embeds once for every set)."""
+    split's window embeddings when already computed (evaluate_label_sets embeds once for every set);
+    `expand`: score phrases that name a known statement or class as their members' ensemble (knowledge.py),
+    as the dashboard does; False = every phrase through the templates as typed."""
     labels = labels or load_eval_labels()
     pre = mets.preprocess_cfg
     corpus.check_matches(pre)
@@ -96,7 +98,7 @@ def evaluate_zero_shot(mets, corpus: Corpus, labels: list[dict] | None = None, s
     train_reports = {_plain(corpus.reports[i]) for i in corpus.indices("train")}
     phrases = [item["label"] for item in labels]
 
-    sims = cosine(ecg_embeddings, mets.embed_prompts(phrases))
+    sims = cosine(ecg_embeddings, mets.embed_prompts(phrases, expand=expand))
     y = label_matrix(corpus, idx, labels)
     single = y.sum(axis=1) == 1
     truth = y[single].argmax(axis=1)
@@ -128,20 +130,29 @@ def evaluate_zero_shot(mets, corpus: Corpus, labels: list[dict] | None = None, s
         "top1_accuracy": float((pred == truth).mean()) if single.any() else None,
         "balanced_top1_accuracy": macro(v["top1_accuracy"] for v in per_label.values()),
         "unknown_statements": unknown,
+        "expanded": bool(expand),
     }
 
 
 def evaluate_label_sets(mets, corpus: Corpus, labels: list[dict] | None = None, split: str = "val",
-                        batch_size: int = 256) -> dict[str, dict]:
+                        batch_size: int = 256, expand: bool = True, exclude_forms=()) -> dict[str, dict]:
     """evaluate_zero_shot for every label set of LABEL_SETS present in the corpus (each on its own
-    windows), embedding the split's windows once."""
+    windows), embedding the split's windows once. `exclude_forms`: signal forms left out (["zscore"]: the
+    mV windows only, to compare an mV model and a z-score model on the same ECGs)."""
     idx = corpus.indices(split)
+    keep = ~np.isin(corpus.forms[idx], list(exclude_forms)) if exclude_forms and corpus.forms is not None \
+        else np.ones(len(idx), dtype=bool)
     if len(idx) == 0:
         raise CorpusError(f"corpus {corpus.path} has no {split!r} windows to evaluate on")
     corpus.check_matches(mets.preprocess_cfg)
     emb = embed_windows(mets.model, corpus, idx, mets.preprocess_cfg, batch_size, torch.device("cpu"), bf16=False).numpy()
-    return {name: evaluate_zero_shot(mets, corpus, set_labels, split, batch_size, windows=mask, ecg_embeddings=emb)
-            for name, (set_labels, mask) in label_sets(corpus, idx, labels).items()}
+    out = {}
+    for name, (set_labels, mask) in label_sets(corpus, idx[keep], labels).items():
+        windows = np.zeros(len(idx), dtype=bool)
+        windows[np.flatnonzero(keep)[mask]] = True
+        out[name] = evaluate_zero_shot(mets, corpus, set_labels, split, batch_size, windows=windows,
+                                       ecg_embeddings=emb, expand=expand)
+    return out
 
 
 def format_table(results: dict[str, dict]) -> str:
