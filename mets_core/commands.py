@@ -690,4 +690,20 @@ def cmd_info(args) -> int:
                               or "no training summary in this checkpoint"))
     print("index         " + (f"{info['index']['reports']} reports at {info['index']['path']}"
                               if info["index"] else "none"))
+    cal = info.get("calibration")
+    if not cal:
+        print("calibration   none: no percentiles, known-phrase check or validation AUCs with these weights")
+        return 0
+    for source, counts in (cal.get("training_data") or {}).items():
+        print(f"data          {source:14s} " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    sup = cal.get("superclass_auc") or {}
+    if sup:
+        print(f"validation    superclass macro AUC {cal['superclass_macro_auc']:.3f} ("
+              + ", ".join(f"{k} {v:.3f}" for k, v in sup.items()) + ")")
+    if cal.get("statement_macro_auc") is not None:
+        print(f"validation    {cal['statements_validated']} statements with >= 10 positive validation ECGs: "
+              f"macro AUC {cal['statement_macro_auc']:.3f}; weak (AUC < 0.7): {', '.join(cal['weak']) or 'none'}")
+    ref = cal.get("reference") or {}
+    print(f"reference     {ref.get('n_windows')} validation windows ({ref.get('twelve_lead')} 12-lead) for "
+          f"percentiles; known-phrase threshold {cal.get('known_threshold'):.3f} (from the weights' knowledge.json)")
     return 0

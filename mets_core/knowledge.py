@@ -34,6 +34,8 @@ WEIGHTS_KNOWLEDGE_FILE = "knowledge.json"      # in a weights folder: validation
 REFERENCE_FILE = "reference.safetensors"       # in a weights folder: reference ECG embeddings
 STANDS_OUT_PERCENTILE = 90.0                   # a known prompt "stands out" for an ECG at or above this
 MIN_VALIDATION_POSITIVES = 10                  # fewer positive validation ECGs: the AUC is not reported
+WEAK_AUC = 0.7                                 # a validated statement below this is "weak" (model card, UI)
+SUPERCLASS_NAMES = ("normal ECG", "myocardial infarction", "ST/T change", "conduction disturbance", "hypertrophy")
 
 
 def normalise_phrase(text: str) -> str:
@@ -138,6 +140,24 @@ class Knowledge:
         if not row or row.get("auc") is None or row.get("n_positive", 0) < MIN_VALIDATION_POSITIVES:
             return None
         return float(row["auc"])
+
+
+    def summary(self) -> dict | None:
+        """What the weights' knowledge.json says, in brief (for `mets info`); None without one."""
+        if not self.weights_data:
+            return None
+        validated = {t: r for t, r in self.weights_data.get("validation", {}).items()
+                     if r.get("auc") is not None and r.get("n_positive", 0) >= MIN_VALIDATION_POSITIVES}
+        superclasses = {t: validated[t]["auc"] for t in SUPERCLASS_NAMES if t in validated}
+        statements = [r["auc"] for t, r in validated.items() if t in self.statements]
+        return {"superclass_auc": superclasses,
+                "superclass_macro_auc": float(np.mean(list(superclasses.values()))) if superclasses else None,
+                "statements_validated": len(statements),
+                "statement_macro_auc": float(np.mean(statements)) if statements else None,
+                "weak": sorted(t for t, r in validated.items() if r["auc"] < WEAK_AUC),
+                "known_threshold": self.known_threshold,
+                "reference": self.weights_data.get("reference"),
+                "training_data": self.weights_data.get("training_data")}
 
 
 def percentile(similarities: np.ndarray, reference: np.ndarray) -> np.ndarray:

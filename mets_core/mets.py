@@ -499,7 +499,7 @@ class METS:
                 "parameters": n_params, "embedding_dim": self.model.cfg.proj_dim,
                 "temperature": 1.0 / self.logit_scale, "text_model": self.text_model,
                 "model": self.model.cfg.to_dict(), "preprocess": self.preprocess_cfg.to_dict(),
-                "training": self.training}
+                "training": self.training, "calibration": self.knowledge.summary()}
 
     def __repr__(self) -> str:
         return (f"METS(source={self.source!r}, text_model={self.text_model!r}, "

@@ -70,9 +70,24 @@ def calibrate(mets, corpus: Corpus, exclude_forms=(), batch_size: int = 256) -> 
         "known_calibration": {"ecg_phrases_known": float((on >= threshold).mean()),
                               "other_phrases_unknown": float((off < threshold).mean()),
                               "n_ecg_phrases": len(on), "n_other_phrases": len(off)},
+        "training_data": _training_data(corpus, exclude_forms),
         "reference": {"n_windows": int(len(idx)), "split": "val",
                       "by_source": dict(sorted(Counter(map(str, sources)).items())),
                       "twelve_lead": int((n_leads == 12).sum())},
     }
     reference = {"embeddings": emb.astype(np.float16), "n_leads": n_leads.astype(np.int16)}
     return data, reference
+
+
+def _training_data(corpus: Corpus, exclude_forms=()) -> dict:
+    """Windows per source, split, signal form and lead set (12-lead or fewer) of the corpus."""
+    keep = ~np.isin(corpus.forms, list(exclude_forms)) if exclude_forms and corpus.forms is not None \
+        else np.ones(len(corpus), dtype=bool)
+    twelve = corpus.lead_mask.sum(axis=1) == 12
+    out: dict = {}
+    for i in np.flatnonzero(keep):
+        row = out.setdefault(str(corpus.sources[i]), Counter())
+        row[f"{corpus.split[i]} windows"] += 1
+        row[f"{corpus.split[i]} {'12-lead' if twelve[i] else '<12 leads'}"] += 1
+        row[f"form {corpus.forms[i]}"] += 1
+    return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}

@@ -24,7 +24,8 @@ DEFAULTS: dict = {
     "bf16": True,                       # bf16 autocast (CPU and CUDA)
     "soft_targets": True,               # identical reports in a batch are all positives (clip_loss text_ids)
     "lead_dropout": {"p": 0.5, "kinds": ["single", "pair", "limb"]},
-    "report_column": "report",          # text paired with each window: report | report_original | report_statements
+    "report_column": "report",          # text paired with each window: report | report_original | report_statements,
+                                        # or a list of them (one drawn per window and epoch; validation: the first)
     "source_weights": {},               # source -> share of its training windows drawn per epoch (1 = all once;
                                         # 0.25 = a fresh quarter each epoch; 2 = twice); unlisted sources: 1
     "exclude_forms": [],                # signal forms left out of training and validation, e.g. ["zscore"]
@@ -84,9 +85,11 @@ def make_config(overrides: dict | None = None) -> dict:
         raise ConfigError(f"max_steps must be a positive integer or null, got {cfg['max_steps']!r}")
     if not 0.0 <= float(cfg["lead_dropout"]["p"]) <= 1.0:
         raise ConfigError(f"lead_dropout.p must be within 0..1, got {cfg['lead_dropout']['p']!r}")
-    if cfg["report_column"] not in ("report", "report_original", "report_statements"):
-        raise ConfigError(f"report_column must be report, report_original or report_statements, "
-                          f"got {cfg['report_column']!r}")
+    columns = [cfg["report_column"]] if isinstance(cfg["report_column"], str) else cfg["report_column"]
+    if not isinstance(columns, list) or not columns or \
+            any(c not in ("report", "report_original", "report_statements") for c in columns):
+        raise ConfigError(f"report_column must be report, report_original or report_statements (or a list of "
+                          f"them: one drawn per window and epoch), got {cfg['report_column']!r}")
     if cfg["patience"] is not None and (not isinstance(cfg["patience"], int) or cfg["patience"] < 1):
         raise ConfigError(f"patience must be a positive integer or null, got {cfg['patience']!r}")
     if cfg["device"] not in ("auto", "cpu", "cuda"):

@@ -43,14 +43,18 @@ class Corpus:
     meta: dict                     # corpus.json
     sources: np.ndarray | None = None   # (N,) str: the database of each window
     forms: np.ndarray | None = None     # (N,) str: "mv" or "zscore" (older corpora: all "mv")
+    report_variants: list[list[str]] | None = None   # one list per report column asked for (reports = the first)
 
     @classmethod
-    def open(cls, path: str | Path, report_column: str = "report") -> "Corpus":
+    def open(cls, path: str | Path, report_column: str | list[str] = "report") -> "Corpus":
         """`report_column`: which text each window is paired with (build.REPORT_COLUMNS: the report as
-        trained by default, the database's original text, or the report generated from the statements)."""
+        trained by default, the database's original text, or the report generated from the statements); a
+        list of columns keeps each as a variant (training draws one per window and epoch)."""
         path = Path(path)
-        if report_column not in REPORT_COLUMNS:
-            raise CorpusError(f"report_column must be one of {', '.join(REPORT_COLUMNS)}, got {report_column!r}")
+        columns = [report_column] if isinstance(report_column, str) else list(report_column)
+        bad = [c for c in columns if c not in REPORT_COLUMNS] or ([] if columns else ["(none)"])
+        if bad:
+            raise CorpusError(f"report_column must be one or more of {', '.join(REPORT_COLUMNS)}, got {bad}")
         need = ["signals.npy", "lead_mask.npy", "windows.csv", "corpus.json"]
         missing = [n for n in need if not (path / n).is_file()]
         if missing:
@@ -75,11 +79,13 @@ class Corpus:
         bad = sorted(set(split) - {"train", "val"})
         if bad:
             raise CorpusError(f"{path / 'windows.csv'}: split must be train or val, found {bad}")
-        if rows and report_column not in rows[0]:
-            raise CorpusError(f"{path / 'windows.csv'} has no {report_column!r} column (an older corpus?): "
+        missing = [c for c in columns if rows and c not in rows[0]]
+        if missing:
+            raise CorpusError(f"{path / 'windows.csv'} has no {missing[0]!r} column (an older corpus?): "
                               f"rebuild it with `mets corpus build` or train on 'report'")
+        variants = [[r[c] for r in rows] for c in columns]
         return cls(path=path, signals=signals, lead_mask=lead_mask,
-                   reports=[r[report_column] for r in rows],
+                   reports=variants[0], report_variants=variants,
                    statements=[[s for s in r["statements"].split(";") if s] for r in rows],
                    patients=np.array([r["patient"] for r in rows]), split=split, meta=meta,
                    sources=np.array([r.get("source") or "" for r in rows]),
@@ -270,7 +276,12 @@ class TrainBatches(torch.utils.data.Dataset):
         mask_t = torch.from_numpy(mask)
         if self.augment:
             augment_batch(x, self.augment, self.pre.fs, np.random.default_rng([self.seed, self.epoch, b, self.rank, 1]))
-        return normalise_batch(x, mask_t, self.pre), mask_t, torch.from_numpy(self.text_ids[idx])
+        if self.text_ids.ndim == 2:          # report variants: one drawn per window (text augmentation)
+            which = np.random.default_rng([self.seed, self.epoch, b, self.rank, 2]).integers(len(self.text_ids), size=len(idx))
+            tid = self.text_ids[which, idx]
+        else:
+            tid = self.text_ids[idx]
+        return normalise_batch(x, mask_t, self.pre), mask_t, torch.from_numpy(tid)
 
 
 def batches_from(dataset: TrainBatches, start: int, num_workers: int):

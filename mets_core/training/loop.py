@@ -180,7 +180,10 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     templates = default_templates()
     if cfg["report_template"]:
         templates["pretraining"] = cfg["report_template"]
-    texts, text_ids = unique_texts(corpus.reports)
+    variants = corpus.report_variants or [corpus.reports]
+    texts, text_ids = unique_texts([t for v in variants for t in v])
+    variant_ids = text_ids.reshape(len(variants), len(corpus))     # row 0: the first column (validation's)
+    text_ids = variant_ids[0]
     cache_dir = Path(cfg["text_cache"] or Path(cfg["corpus"]) / "text_cache")
     encoder, text_raw_np = report_embeddings(texts, templates["pretraining"], cfg["text_model"], cache_dir, world)
     text_raw = torch.from_numpy(text_raw_np).to(world.device)
@@ -200,24 +203,22 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
         sentences = [apply_templates(phrases[s], "diagnostic", templates) for s in statement_ids]
         flat = encoder.encode([t for ss in sentences for t in ss])
         statement_raw = torch.from_numpy(flat.reshape(len(statement_ids), -1, flat.shape[-1])).to(world.device)
-        # the clinician label sets that select the best epoch (the ones `mets evaluate` reports)
-        for name, (labels, window_mask) in label_sets(corpus, val_idx).items():
-            if cfg["select_on"] is not None and name not in cfg["select_on"]:
-                continue
-            sentences = [apply_templates(item["label"], "diagnostic", templates) for item in labels]
-            flat = encoder.encode([t for ss in sentences for t in ss])
-            val_sets[name] = (labels, window_mask,
-                              torch.from_numpy(flat.reshape(len(labels), -1, flat.shape[-1])).to(world.device))
+        # the clinician label sets that select the best epoch (the ones `mets evaluate` reports), their
+        # phrases scored as the product scores them (METS.embed_prompts: knowledge expansion, templates)
+        val_sets = {name: (labels, window_mask) for name, (labels, window_mask) in label_sets(corpus, val_idx).items()
+                    if cfg["select_on"] is None or name in cfg["select_on"]}
 
     torch.manual_seed(cfg["seed"])
     model_cfg = ModelConfig.from_dict({**cfg["model"], "text_dim": encoder.hidden_size})
     model = METSModel(model_cfg).to(world.device)
     optimizer = build_optimizer(model, cfg["optimizer"])
+    from ..mets import METS
+    scorer = METS(model, pre, text_encoder=encoder, templates=templates) if val_sets else None
 
     local_bs = cfg["batch_size"] // world.world_size
 
     def epoch_batches(epoch: int) -> TrainBatches:
-        return TrainBatches(corpus, train_idx, text_ids, pre, local_bs, cfg["seed"], epoch, world.world_size,
+        return TrainBatches(corpus, train_idx, variant_ids if len(variants) > 1 else text_ids, pre, local_bs, cfg["seed"], epoch, world.world_size,
                             world.rank, cfg["lead_dropout"]["p"], cfg["lead_dropout"]["kinds"],
                             cfg["source_weights"], cfg["augment"])
 
@@ -312,7 +313,7 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
         if world.is_main and len(val_idx):
             val = validate(model, corpus, val_idx, text_raw, text_ids, statement_ids, statement_raw, pre,
                            cfg["val_batch_size"], cfg["batch_size"], world.device, cfg["bf16"], cfg["soft_targets"],
-                           val_sets)
+                           val_sets, scorer)
             last_val = {"kind": "val", "epoch": epoch, "step": step, **val}
             log.write(last_val)
             fmt = lambda v: "n/a" if v is None else f"{v:.4f}"

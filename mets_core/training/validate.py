@@ -53,7 +53,7 @@ def zero_shot_auc(ecg_emb: np.ndarray, prompt_emb: np.ndarray, labels: np.ndarra
 def validate(model, corpus: Corpus, val_idx: np.ndarray, text_raw: torch.Tensor, text_ids: np.ndarray,
              statement_ids: list[str], statement_raw: torch.Tensor, pre: PreprocessConfig, batch_size: int,
              loss_batch_size: int, device: torch.device, bf16: bool, soft_targets: bool = True,
-             label_sets: dict | None = None) -> dict:
+             label_sets: dict | None = None, scorer=None) -> dict:
     """Validation metrics on windows val_idx.
 
     text_raw (U, text_dim): frozen embeddings of every distinct (templated) report; text_ids (N,) the report
@@ -90,10 +90,11 @@ def validate(model, corpus: Corpus, val_idx: np.ndarray, text_raw: torch.Tensor,
     out["macro_auc"] = macro(aucs.values())
     # the clinician label sets (evaluate.label_sets), each judged on its own windows: what selection uses
     out["sets"] = {}
-    for name, (labels, window_mask, raw) in (label_sets or {}).items():
+    # (scorer: a METS around this model, so a phrase is embedded exactly as the product embeds it)
+    for name, (labels, window_mask) in (label_sets or {}).items():
         y = np.array([[bool(set(item["statements"]) & set(corpus.statements[i])) for item in labels]
                       for i in val_idx[window_mask]], dtype=bool).reshape(int(window_mask.sum()), len(labels))
-        set_aucs = zero_shot_auc(e[window_mask], prompt_embeddings(model, raw).cpu().numpy(), y,
+        set_aucs = zero_shot_auc(e[window_mask], scorer.embed_prompts([item["label"] for item in labels]), y,
                                  [item["label"] for item in labels])
         out["sets"][name] = {"macro_auc": macro(set_aucs.values()), "auc": set_aucs}
     set_macros = [v["macro_auc"] for v in out["sets"].values() if v["macro_auc"] is not None]
