@@ -560,7 +560,7 @@ def test_concurrent_uploads_do_not_mix(data_dir):
     upload stays in memory after its read, whether it succeeded or failed."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from mets_core.readers import _UploadFileSystem
+    from mets_core.readers.wfdb_adapter import UploadFileSystem
 
     records = ["ludb/data/1", "mitdb/203", "cpsc2021/data_101_6", "challenge2021/HR06001"]
     expected = {r: read_ecg(data_dir / r) for r in records}
@@ -577,4 +577,4 @@ def test_concurrent_uploads_do_not_mix(data_dir):
         for result in pool.map(read, (records + ["broken"]) * 3):
             if result:
                 _same(result[1], expected[result[0]])
-    assert _UploadFileSystem._bundles == {}
+    assert UploadFileSystem.mounted() == 0
