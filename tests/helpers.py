@@ -143,6 +143,24 @@ def synthetic_signal(n_leads: int = 3, n: int = 2000, fs: float = 500.0, seed: i
     return sig + 0.01 * rng.standard_normal(sig.shape)
 
 
+WRITTEN_BY_WFDB = ["16", "24", "32", "80", "508", "516", "524"]
+# formats wfdb reads but cannot write: the test packs the samples itself (the reader still decodes with wfdb)
+PACKED_HERE = {
+    "61": lambda d: d.astype(">i2").tobytes(),                              # big-endian 16 bit
+    "160": lambda d: (d + 32768).astype("<u2").tobytes(),                   # offset binary 16 bit
+    "212": lambda d: _pack_212(d),                                          # two 12-bit samples in 3 bytes
+}
+
+
+def _pack_212(digital: np.ndarray) -> bytes:
+    flat = (digital.reshape(-1) & 0xFFF).astype(np.uint16)
+    if flat.size % 2:
+        flat = np.append(flat, 0)
+    a, b = flat[0::2], flat[1::2]
+    out = np.stack([a & 0xFF, ((a >> 8) & 0x0F) | (((b >> 8) & 0x0F) << 4), b & 0xFF], axis=1)
+    return out.astype(np.uint8).tobytes()
+
+
 def wfdb_12lead_upload(folder: Path) -> dict[str, bytes]:
     """A valid 12-lead WFDB record written by wfdb, as an upload {'1.hea': ..., '1.dat': ...}: 500 Hz,
     5000 samples, format 16, LUDB-style lead names i ... v6. Synthetic, so it needs no data folder."""

@@ -15,7 +15,7 @@ import wfdb
 from mets_core import ECG, ECGReadError, STANDARD_LEADS, read_ecg
 from mets_core.ecg import standard_lead
 
-from helpers import assert_same_ecg, synthetic_signal
+from helpers import PACKED_HERE, WRITTEN_BY_WFDB, assert_same_ecg, synthetic_signal
 
 # ---------------------------------------------------------------------------------------------------
 # Real records
@@ -148,24 +148,6 @@ def test_nonstandard_leads_are_dropped_and_listed(data_dir):
 
 # ---------------------------------------------------------------------------------------------------
 # Every WFDB signal format, written by wfdb itself
-
-WRITTEN_BY_WFDB = ["16", "24", "32", "80", "508", "516", "524"]
-# formats wfdb reads but cannot write: the test packs the samples itself (the reader still decodes with wfdb)
-PACKED_HERE = {
-    "61": lambda d: d.astype(">i2").tobytes(),                              # big-endian 16 bit
-    "160": lambda d: (d + 32768).astype("<u2").tobytes(),                   # offset binary 16 bit
-    "212": lambda d: _pack_212(d),                                          # two 12-bit samples in 3 bytes
-}
-
-
-def _pack_212(digital: np.ndarray) -> bytes:
-    flat = (digital.reshape(-1) & 0xFFF).astype(np.uint16)
-    if flat.size % 2:
-        flat = np.append(flat, 0)
-    a, b = flat[0::2], flat[1::2]
-    out = np.stack([a & 0xFF, ((a >> 8) & 0x0F) | (((b >> 8) & 0x0F) << 4), b & 0xFF], axis=1)
-    return out.astype(np.uint8).tobytes()
-
 
 @pytest.mark.parametrize("fmt", WRITTEN_BY_WFDB + list(PACKED_HERE))
 def test_wfdb_formats(tmp_path, fmt):

@@ -51,11 +51,10 @@ from mets_core import ECG, ECGReadError, STANDARD_LEADS, read_ecg
 from mets_core.readers import MAX_ABS_MV, MAX_DURATION_S, MAX_FS, MAX_UPLOAD_BYTES, MIN_FS
 
 from dashboard_fixtures import synthetic_csv
-from helpers import (CodeRunningPickle, csv_bytes, make_dicom, npy_bytes, npz_bytes, pickle_payload, record_files,
-                     synthetic_signal)
+from helpers import (PACKED_HERE, CodeRunningPickle, csv_bytes, make_dicom, npy_bytes, npz_bytes, pickle_payload,
+                     record_files, synthetic_signal)
 from helpers import zip_bytes as zip_entries
 from reliability_support import bounded_case, max_rss_bytes
-from test_readers_wfdb import PACKED_HERE
 
 # ------------------------------------------------------------------------------------------ profiles
 
