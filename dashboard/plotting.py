@@ -5,7 +5,9 @@ big box 5 mm (0.2 s x 0.5 mV); a 1 mV calibration pulse at the start of each row
 (I aVR V1 V4 / II aVL V2 V5 / III aVF V3 V6, 2.5 s each) plus a 10 s lead II rhythm strip, or 12 x 1.
 
 The figure is drawn in millimetres of paper (x: time x speed, y: mV x gain) with the y axis locked to the x
-axis, so a small box stays square when zooming. It is built to stay fast with any recording: one trace
+axis, so a small box stays square when zooming. It is built from layers on one ``Paper`` (grid, calibration, traces, overlays:
+saliency and fiducial marks, footer), each a function returning Plotly traces and annotations, so a new
+overlay is one function. It is built to stay fast with any recording: one trace
 per row (segments separated by NaN, which breaks the line), the whole grid as two line traces (minor, major), the calibration pulses
 as one trace, and the signal min/max-decimated to what the screen can show. Decimation is for display only:
 the model and the measurements always get the full-rate signal.
@@ -14,6 +16,7 @@ Absent leads are left blank with a "not recorded" label: never drawn, never inve
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -147,16 +150,51 @@ def saliency_scale(saliency) -> float:
     return float(np.percentile(g, 99)) or float(g.max())
 
 
-# ------------------------------------------------------------------------------------------ the figure
+# ------------------------------------------------------------------------------------------ the paper
 
-def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25, start_s: float = 0.0,
-              saliency=None, saliency_offset_s: float = 0.0, height_px: int | None = None,
-              rhythm_lead: str = RHYTHM_LEAD, marks: dict[str, list[float]] | None = None) -> go.Figure:
-    """The ECG on paper. layout "3x4" (+ a rhythm strip of `rhythm_lead`), "12x1", or "recorded" (one full
-    row per recorded lead: 1-3 lead records); gain mm/mV; speed mm/s; start_s: where the 10 s page starts
-    in a longer recording; saliency: a mets_core Saliency to overlay, computed on the recording from
-    saliency_offset_s on; marks: {"QRS onset": [t_s, ...], ...} fiducial times (s, recording time) drawn as
-    ticks under the tracing. Hovering a trace reads out time (s) and amplitude (mV)."""
+@dataclass(frozen=True)
+class Cell:
+    """One lead's place on the paper: its row's centre (mm), where it starts (mm) and the recording
+    time it shows [t0, t1) (s)."""
+    row: int
+    lead: str
+    centre: float
+    x: float
+    t0: float
+    t1: float
+    seconds: float                # t1 - t0, as the page divides it
+
+
+@dataclass(frozen=True)
+class Paper:
+    """The geometry every layer draws on: rows of leads, millimetres of paper, the page's time span."""
+    rows: list[list[str]]
+    pitch: float                  # mm between row centres
+    width: float                  # mm, whole big boxes
+    height: float
+    x0: float                     # mm where the tracing starts, after the calibration pulse
+    start_s: float
+    page_s: float
+    gain: float                   # mm/mV
+    speed: float                  # mm/s
+
+    def centre(self, r: int) -> float:
+        return self.height - (r + 0.5) * self.pitch
+
+    def cells(self, r: int) -> list[Cell]:
+        leads = self.rows[r]
+        seg_s = self.page_s / len(leads)
+        out = []
+        for c, lead in enumerate(leads):
+            t0 = self.start_s + c * seg_s
+            out.append(Cell(r, lead, self.centre(r), self.x0 + (t0 - self.start_s) * self.speed, t0, t0 + seg_s,
+                            seg_s))
+        return out
+
+
+def paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25, start_s: float = 0.0,
+          rhythm_lead: str = RHYTHM_LEAD) -> Paper:
+    """The paper for a page of ``ecg`` (see ``ecg_paper`` for the arguments)."""
     if layout not in ("3x4", "12x1", "recorded"):
         raise ValueError("layout must be '3x4', '12x1' or 'recorded'")
     if rhythm_lead not in STANDARD_LEADS:
@@ -164,7 +202,7 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
     start_s = float(min(max(0.0, start_s), max(0.0, ecg.duration - 0.5)))
     page_s = min(10.0, ecg.duration - start_s)
     cal_w = (0.2 + 2 * 0.08) * speed
-    x0 = 2.0 + cal_w + 2.0                      # where the tracing starts (mm), after the calibration pulse
+    x0 = 2.0 + cal_w + 2.0
     if layout == "3x4":
         rows = [list(r) for r in LAYOUT_3X4] + [[rhythm_lead]]
         pitch = max(20.0, 3.0 * gain)
@@ -174,100 +212,154 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
     else:
         rows = [[lead] for lead in STANDARD_LEADS]
         pitch = max(15.0, 2.0 * gain)
-    height = pitch * len(rows)
-    width = x0 + page_s * speed + 4.0
+    width, height = x0 + page_s * speed + 4.0, pitch * len(rows)
     # round the paper to whole big boxes
     width, height = 5.0 * math.ceil(width / 5.0), 5.0 * math.ceil(height / 5.0)
-    factor = _display_factor(ecg.fs, speed)
+    return Paper(rows, pitch, width, height, x0, start_s, page_s, gain, speed)
 
-    traces: list[go.BaseTraceType] = []
-    annotations = []
-    cal_x, cal_y = [], []
-    sep_x, sep_y = [], []
-    row_traces = []
-    mark_x: dict[str, list] = {}
-    mark_y: dict[str, list] = {}
-    for r, leads in enumerate(rows):
-        centre = height - (r + 0.5) * pitch
+
+# ------------------------------------------------------------------------------------------ layers
+# Each layer draws one thing on the paper and returns (traces, annotations); ``ecg_paper`` stacks them.
+
+Layer = tuple[list, list[dict]]   # (Plotly traces, annotations)
+
+
+def grid_layer(p: Paper) -> Layer:
+    """The 1 mm and 5 mm grid."""
+    return [_grid_trace(p.width, p.height, 1.0, MINOR_GRID, 0.5, "minor grid"),
+            _grid_trace(p.width, p.height, 5.0, MAJOR_GRID, 1.0, "major grid")], []
+
+
+def calibration_layer(p: Paper, ecg: ECG) -> Layer:
+    """A 1 mV pulse at the start of every row holding a recorded lead, and the marks between columns."""
+    xs, ys = [], []
+    for r, leads in enumerate(p.rows):
         if any(ecg.lead_mask[STANDARD_LEADS.index(lead)] for lead in leads):   # no pulse on an empty row
-            cx, cy = _calibration(2.0, centre, gain, speed)
-            cal_x += cx
-            cal_y += cy
-        seg_s = page_s / len(leads)
+            cx, cy = _calibration(2.0, p.centre(r), p.gain, p.speed)
+            xs += cx
+            ys += cy
+    for r in range(len(p.rows)):
+        for cell in p.cells(r)[1:]:      # the short vertical mark printers put between columns
+            xs += [cell.x, cell.x, None]
+            ys += [cell.centre - 0.25 * p.pitch, cell.centre + 0.25 * p.pitch, None]
+    return [go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=INK, width=1.3), hoverinfo="skip",
+                       showlegend=False, name="calibration 1 mV")], []
+
+
+def trace_layer(p: Paper, ecg: ECG) -> Layer:
+    """One trace per row (cursor reads time and mV) and each lead's label, or "not recorded"."""
+    factor = _display_factor(ecg.fs, p.speed)
+    traces, annotations = [], []
+    for r, leads in enumerate(p.rows):
         row = _Row()
-        heat_x, heat_z = [], []
-        for c, lead in enumerate(leads):
-            t0 = start_s + c * seg_s
-            t1 = t0 + seg_s
-            xs = x0 + (t0 - start_s) * speed
-            if c > 0:      # the short vertical mark printers put between columns
-                sep_x += [xs, xs, None]
-                sep_y += [centre - 0.25 * pitch, centre + 0.25 * pitch, None]
-            seg = _segment(ecg, lead, t0, t1)
-            label_y = centre + 0.4 * pitch
+        for cell in p.cells(r):
+            seg = _segment(ecg, cell.lead, cell.t0, cell.t1)
+            label_y = cell.centre + 0.4 * p.pitch
             if seg is None:
-                annotations.append(dict(x=xs + 1.5, y=label_y, text=f"<i>{lead} — not recorded</i>",
+                annotations.append(dict(x=cell.x + 1.5, y=label_y, text=f"<i>{cell.lead} — not recorded</i>",
                                         showarrow=False, xanchor="left", font=dict(size=14, color=ABSENT)))
-            else:
-                idx, vals = decimate_minmax(seg, factor)
-                row.add(xs + idx / ecg.fs * speed, centre + vals * gain)
-                row.read_out(t0 + idx / ecg.fs, vals)
-                for name, times in (marks or {}).items():
-                    for t in times:
-                        if t0 <= t < t1:
-                            mark_x.setdefault(name, []).extend([xs + (t - t0) * speed] * 2 + [None])
-                            mark_y.setdefault(name, []).extend([centre - 0.45 * pitch, centre - 0.3 * pitch, None])
-                annotations.append(dict(x=xs + 1.0, y=label_y, text=f"<b>{lead}</b>", showarrow=False,
-                                        xanchor="left", font=dict(size=14, color=LABEL),
-                                        bgcolor="rgba(255,250,250,0.85)", borderpad=1))
-            if saliency is not None:
-                n_bins = max(1, int(round(seg_s / 0.1)))          # 0.1 s bins
-                present = STANDARD_LEADS.index(lead)
-                imp = (_lead_importance(saliency, lead, n_bins, t0 - saliency_offset_s, t1 - saliency_offset_s)
-                       if saliency.lead_mask[present] else np.zeros(n_bins, np.float32))
-                heat_x += list(xs + (np.arange(n_bins) + 0.5) * seg_s / n_bins * speed)
-                heat_z += imp.tolist()
-        if saliency is not None and heat_x:
-            traces.append(go.Heatmap(x=heat_x, y=[centre - pitch / 2, centre + pitch / 2],
+                continue
+            idx, vals = decimate_minmax(seg, factor)
+            row.add(cell.x + idx / ecg.fs * p.speed, cell.centre + vals * p.gain)
+            row.read_out(cell.t0 + idx / ecg.fs, vals)
+            annotations.append(dict(x=cell.x + 1.0, y=label_y, text=f"<b>{cell.lead}</b>", showarrow=False,
+                                    xanchor="left", font=dict(size=14, color=LABEL),
+                                    bgcolor="rgba(255,250,250,0.85)", borderpad=1))
+        rx, ry = row.arrays()
+        traces.append(go.Scatter(x=rx, y=ry, mode="lines", line=dict(color=INK, width=1.1),
+                                 customdata=row.readout(), showlegend=False, name=" ".join(leads),
+                                 hovertemplate="%{customdata[0]:.3f} s · %{customdata[1]:.2f} mV"
+                                               "<extra>" + " ".join(leads) + "</extra>"))
+    return traces, annotations
+
+
+def saliency_layer(p: Paper, saliency, offset_s: float = 0.0) -> Layer:
+    """Where the model looked: |gradient x input| in 0.1 s bins behind each row (``saliency`` computed on
+    the recording from ``offset_s`` on)."""
+    traces = []
+    for r in range(len(p.rows)):
+        heat_x, heat_z = [], []
+        for cell in p.cells(r):
+            seg_s = cell.seconds
+            n_bins = max(1, int(round(seg_s / 0.1)))
+            imp = (_lead_importance(saliency, cell.lead, n_bins, cell.t0 - offset_s, cell.t1 - offset_s)
+                   if saliency.lead_mask[STANDARD_LEADS.index(cell.lead)] else np.zeros(n_bins, np.float32))
+            heat_x += list(cell.x + (np.arange(n_bins) + 0.5) * seg_s / n_bins * p.speed)
+            heat_z += imp.tolist()
+        if heat_x:
+            centre = p.centre(r)
+            traces.append(go.Heatmap(x=heat_x, y=[centre - p.pitch / 2, centre + p.pitch / 2],
                                      z=[heat_z, heat_z], zmin=0, zmax=1, colorscale=SALIENCY_SCALE,
                                      showscale=False, hoverinfo="skip", zsmooth=False))
-        rx, ry = row.arrays()
-        row_traces.append(go.Scatter(x=rx, y=ry, mode="lines", line=dict(color=INK, width=1.1),
-                                     customdata=row.readout(), showlegend=False, name=" ".join(leads),
-                                     hovertemplate="%{customdata[0]:.3f} s · %{customdata[1]:.2f} mV"
-                                                   "<extra>" + " ".join(leads) + "</extra>"))
+    return traces, []
 
-    traces.append(_grid_trace(width, height, 1.0, MINOR_GRID, 0.5, "minor grid"))
-    traces.append(_grid_trace(width, height, 5.0, MAJOR_GRID, 1.0, "major grid"))
-    traces.append(go.Scatter(x=cal_x + sep_x, y=cal_y + sep_y, mode="lines", line=dict(color=INK, width=1.3),
-                             hoverinfo="skip", showlegend=False, name="calibration 1 mV"))
-    traces += row_traces
-    for k, (name, xs_) in enumerate(mark_x.items()):
-        traces.append(go.Scatter(x=xs_, y=mark_y[name], mode="lines", name=name, showlegend=False,
-                                 line=dict(color=MARK_COLOURS[k % len(MARK_COLOURS)], width=1.6,
-                                           dash=MARK_DASHES[k % len(MARK_DASHES)]), hoverinfo="skip"))
-    footer = f"{speed:g} mm/s   {gain:g} mm/mV   {ecg.fs:g} Hz"
-    if start_s > 0 or ecg.duration > 10.0:
-        footer += f"   showing {start_s:.1f}–{start_s + page_s:.1f} s of {ecg.duration:.1f} s"
-    annotations.append(dict(x=width - 1, y=1.5, text=footer, showarrow=False, xanchor="right", yanchor="bottom",
-                            font=dict(size=14, color=FOOTER_INK), bgcolor="rgba(255,250,250,0.9)"))
 
-    fig = go.Figure(data=traces)
-    view_w = min(width, PAGE_WIDTH_MM)
+def marks_layer(p: Paper, ecg: ECG, marks: dict[str, list[float]]) -> Layer:
+    """Fiducial times ({"QRS onset": [t_s, ...]}, recording time) as ticks under the recorded leads."""
+    mark_x: dict[str, list] = {}
+    mark_y: dict[str, list] = {}
+    for r in range(len(p.rows)):
+        for cell in p.cells(r):
+            if _segment(ecg, cell.lead, cell.t0, cell.t1) is None:
+                continue
+            for name, times in marks.items():
+                for t in times:
+                    if cell.t0 <= t < cell.t1:
+                        mark_x.setdefault(name, []).extend([cell.x + (t - cell.t0) * p.speed] * 2 + [None])
+                        mark_y.setdefault(name, []).extend([cell.centre - 0.45 * p.pitch,
+                                                            cell.centre - 0.3 * p.pitch, None])
+    return [go.Scatter(x=xs, y=mark_y[name], mode="lines", name=name, showlegend=False,
+                       line=dict(color=MARK_COLOURS[k % len(MARK_COLOURS)], width=1.6,
+                                 dash=MARK_DASHES[k % len(MARK_DASHES)]), hoverinfo="skip")
+            for k, (name, xs) in enumerate(mark_x.items())], []
+
+
+def footer_layer(p: Paper, ecg: ECG) -> Layer:
+    """Speed, gain, rate and, for a page of a longer recording, which part is shown."""
+    footer = f"{p.speed:g} mm/s   {p.gain:g} mm/mV   {ecg.fs:g} Hz"
+    if p.start_s > 0 or ecg.duration > 10.0:
+        footer += f"   showing {p.start_s:.1f}–{p.start_s + p.page_s:.1f} s of {ecg.duration:.1f} s"
+    return [], [dict(x=p.width - 1, y=1.5, text=footer, showarrow=False, xanchor="right", yanchor="bottom",
+                     font=dict(size=14, color=FOOTER_INK), bgcolor="rgba(255,250,250,0.9)")]
+
+
+def figure(p: Paper, layers: list[Layer], uirevision: str = "", height_px: int | None = None) -> go.Figure:
+    """The layers, bottom first, on a figure drawn to the paper's scale."""
+    fig = go.Figure(data=[t for traces, _ in layers for t in traces])
+    view_w = min(p.width, PAGE_WIDTH_MM)
     fig.update_layout(
-        annotations=annotations,
+        annotations=[a for _, annotations in layers for a in annotations],
         plot_bgcolor=PAPER_BG, paper_bgcolor=PAPER_BG,
         margin=dict(l=4, r=4, t=4, b=4),
-        height=height_px or int(min(1800, max(260, height * PIXELS_PER_MM * 1100 / (view_w * PIXELS_PER_MM)))),
+        height=height_px or int(min(1800, max(260, p.height * PIXELS_PER_MM * 1100 / (view_w * PIXELS_PER_MM)))),
         dragmode="pan", showlegend=False, hovermode="closest", hoverdistance=8,
         hoverlabel=dict(bgcolor="#ffffff", font=dict(size=14, color=INK)),
         xaxis=dict(range=[0, view_w], showgrid=False, zeroline=False, showticklabels=False, fixedrange=False,
                    constrain="domain"),
-        yaxis=dict(range=[0, height], showgrid=False, zeroline=False, showticklabels=False,
+        yaxis=dict(range=[0, p.height], showgrid=False, zeroline=False, showticklabels=False,
                    scaleanchor="x", scaleratio=1, constrain="domain"),
-        uirevision=f"{layout}-{gain}-{speed}",
+        uirevision=uirevision,
     )
     return fig
+
+
+def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25, start_s: float = 0.0,
+              saliency=None, saliency_offset_s: float = 0.0, height_px: int | None = None,
+              rhythm_lead: str = RHYTHM_LEAD, marks: dict[str, list[float]] | None = None) -> go.Figure:
+    """The ECG on paper. layout "3x4" (+ a rhythm strip of `rhythm_lead`), "12x1", or "recorded" (one full
+    row per recorded lead: 1-3 lead records); gain mm/mV; speed mm/s; start_s: where the 10 s page starts
+    in a longer recording; saliency: a mets_core Saliency to overlay, computed on the recording from
+    saliency_offset_s on; marks: {"QRS onset": [t_s, ...], ...} fiducial times (s, recording time) drawn as
+    ticks under the tracing. Hovering a trace reads out time (s) and amplitude (mV).
+
+    Composed of layers, bottom first: saliency, grid, calibration, traces, marks, footer. Another overlay is
+    one more function returning (traces, annotations) from the ``Paper``."""
+    p = paper(ecg, layout, gain, speed, start_s, rhythm_lead)
+    layers = [saliency_layer(p, saliency, saliency_offset_s)] if saliency is not None else []
+    traces, labels = trace_layer(p, ecg)
+    layers += [grid_layer(p), calibration_layer(p, ecg), (traces, []), marks_layer(p, ecg, marks or {}),
+               ([], labels), footer_layer(p, ecg)]
+    return figure(p, layers, uirevision=f"{layout}-{gain}-{speed}", height_px=height_px)
 
 
 def thumbnail(ecg: ECG, lead: str | None = None, seconds: float = 10.0, start_s: float = 0.0,

@@ -2,9 +2,9 @@
 
 Where files come from: wfdb's database index URL (`wfdb.io.download.config.db_index_url`, PhysioNet's
 https://physionet.org/files/ unless changed with `wfdb.set_db_index_url` or `--base-url`), laid out as
-PhysioNet publishes: `<index>/<slug>/<version>/<path>`. Transfers use wfdb's HTTP layer (`wfdb.io._url`,
-a requests session with byte-range support), so a mirror that works for `wfdb.rdrecord(pn_dir=...)` works
-here.
+PhysioNet publishes: `<index>/<slug>/<version>/<path>`. Transfers use wfdb's HTTP layer (a requests session
+with byte-range support, reached through `mets_core.readers.wfdb_adapter.open_range`), so a mirror that works
+for `wfdb.rdrecord(pn_dir=...)` works here.
 
 Which files: every file of the database's published `SHA256SUMS.txt` (minus `--exclude` globs; `*.zip`
 bundles are excluded by default), each verified against its published checksum. A database (or mirror)
@@ -26,6 +26,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .readers import wfdb_adapter
 
 # name -> (PhysioNet slug, version, what it is)
 DATABASES: dict[str, tuple[str, str, str]] = {
@@ -61,14 +63,9 @@ class DownloadSummary:
                 f"{self.verified_by}; in {self.folder}")
 
 
-def _urls():
-    from wfdb.io import _url, download
-    return _url, download
-
-
 def index_url() -> str:
     """wfdb's current database index URL."""
-    return _urls()[1].config.db_index_url
+    return wfdb_adapter.database_index_url()
 
 
 def _network_error(err: BaseException, url: str) -> DownloadError:
@@ -81,24 +78,22 @@ def _network_error(err: BaseException, url: str) -> DownloadError:
 
 def _get(url: str) -> bytes | None:
     """The whole resource, or None on 404."""
-    _url, _ = _urls()
     import requests
     try:
-        with _url.RangeTransfer(url, 0, None) as xfer:
+        with wfdb_adapter.open_range(url, 0, None) as xfer:
             return xfer.content()[1]
-    except _url.NetFileNotFoundError:
+    except wfdb_adapter.RemoteFileNotFound:
         return None
     except (requests.exceptions.RequestException, OSError) as err:
         raise _network_error(err, url) from None
 
 
 def _remote_size(url: str) -> int | None:
-    _url, _ = _urls()
     import requests
     try:
-        with _url.RangeTransfer(url, 0, 0) as xfer:      # HEAD
+        with wfdb_adapter.open_range(url, 0, 0) as xfer:      # HEAD
             return xfer.file_size
-    except _url.NetFileNotFoundError:
+    except wfdb_adapter.RemoteFileNotFound:
         raise DownloadError(f"{url} does not exist on the server (404)") from None
     except (requests.exceptions.RequestException, OSError) as err:
         raise _network_error(err, url) from None
@@ -132,8 +127,8 @@ def sha256_of(path: Path) -> str:
 def _wfdb_file_list(db_dir: str) -> list[str]:
     """wfdb's listing of a database without SHA256SUMS.txt: RECORDS, the headers' signal files and the
     ANNOTATORS' annotation files (what `wfdb.dl_database` downloads)."""
-    import wfdb
-    _url, download = _urls()
+    wfdb = wfdb_adapter.wfdb()
+    download = wfdb.io.download
     records = download.get_record_list(db_dir)
     nested: list[str] = []
     for rec in records:
@@ -142,7 +137,7 @@ def _wfdb_file_list(db_dir: str) -> list[str]:
         else:
             nested.append(rec)
     annotators = download.get_annotators(db_dir, "all") or []
-    files = [f for f in ("RECORDS", "ANNOTATORS") if _exists(posixpath.join(download.config.db_index_url,
+    files = [f for f in ("RECORDS", "ANNOTATORS") if _exists(posixpath.join(index_url(),
                                                                                db_dir, f))]
     for rec in nested:
         folder, base = posixpath.split(rec)
@@ -159,17 +154,16 @@ def _wfdb_file_list(db_dir: str) -> list[str]:
         else:
             files += [posixpath.join(folder, f) for f in header.file_name or []]
         for ann in annotators:
-            if _exists(posixpath.join(download.config.db_index_url, db_dir, f"{rec}.{ann}")):
+            if _exists(posixpath.join(index_url(), db_dir, f"{rec}.{ann}")):
                 files.append(f"{rec}.{ann}")
     return list(dict.fromkeys(files))
 
 
 def _exists(url: str) -> bool:
-    _url, _ = _urls()
     try:
-        with _url.RangeTransfer(url, 0, 0):
+        with wfdb_adapter.open_range(url, 0, 0):
             return True
-    except _url.NetFileNotFoundError:
+    except wfdb_adapter.RemoteFileNotFound:
         return False
 
 
@@ -181,14 +175,13 @@ def _selected(path: str, include: list[str], exclude: list[str]) -> bool:
 
 def _fetch(url: str, dest: Path, expected_sha: str | None, expected_size: int | None, on_bytes) -> str:
     """Download url -> dest via dest.part (continued if present). Returns "downloaded" or "resumed"."""
-    _url, _ = _urls()
     import requests
     part = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
     offset = part.stat().st_size if part.exists() else 0
     status = "resumed" if offset else "downloaded"
     try:
-        with _url.RangeTransfer(url, offset, None) as xfer:
+        with wfdb_adapter.open_range(url, offset, None) as xfer:
             with open(part, "r+b" if offset else "wb") as fh:
                 first = True
                 for start, chunk in xfer.iter_chunks():
@@ -202,7 +195,7 @@ def _fetch(url: str, dest: Path, expected_sha: str | None, expected_size: int | 
                         first = False
                     fh.write(chunk)
                     on_bytes(len(chunk))
-    except _url.NetFileNotFoundError:
+    except wfdb_adapter.RemoteFileNotFound:
         raise DownloadError(f"{url} is listed but does not exist on the server (404)") from None
     except (requests.exceptions.RequestException, OSError) as err:
         raise _network_error(err, url) from None
@@ -230,12 +223,11 @@ def download_database(name: str, to: str | Path, *, version: str | None = None, 
         raise DownloadError(f"unknown database {name!r}; available: {', '.join(DATABASES)}")
     slug, default_version, _ = DATABASES[name]
     db_dir = f"{slug}/{version or default_version}"
-    _url, download = _urls()
-    previous = download.config.db_index_url
+    previous = wfdb_adapter.database_index_url()
     if base_url:
-        download.set_db_index_url(base_url.rstrip("/") + "/")
+        wfdb_adapter.set_database_index_url(base_url.rstrip("/") + "/")
     try:
-        root = download.config.db_index_url.rstrip("/")
+        root = wfdb_adapter.database_index_url().rstrip("/")
         url = f"{root}/{db_dir}"
         folder = Path(to).expanduser() / name
         include = list(include or [])
@@ -294,7 +286,7 @@ def download_database(name: str, to: str | Path, *, version: str | None = None, 
                 raise
         return summary
     finally:
-        download.set_db_index_url(previous)
+        wfdb_adapter.set_database_index_url(previous)
 
 
 # ------------------------------------------------------------------------------------------- CLI

@@ -22,9 +22,7 @@ import numpy as np
 from scipy import signal as sps
 
 from .ecg import ECG, ECGReadError
-
-MIN_FS = 50.0        # Hz; below this the QRS complex (~10-40 Hz content) is not represented
-MAX_FS = 10_000.0    # Hz; above this is not an ECG recorder we know of
+from .readers.limits import MAX_FS, MIN_FS  # noqa: F401  (one set of limits: the readers'; re-exported here)
 
 
 @dataclass(frozen=True)

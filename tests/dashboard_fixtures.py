@@ -6,11 +6,12 @@ index's reports are LUDB's own diagnoses (source ids 'ludb/<record>', so thumbna
 $METS_DATA_DIR) when LUDB is available, else a fixed list of typical report sentences ('demo/<n>')."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from helpers import data_dir_or_none
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:          # the dashboard package is run from the repo, not installed
@@ -37,9 +38,8 @@ FALLBACK_REPORTS = [
 
 
 def ludb_dir() -> Path | None:
-    data = os.environ.get("METS_DATA_DIR")
-    path = Path(data) / "ludb" / "data" if data else None
-    return path if path is not None and (path / "1.hea").is_file() else None
+    data = data_dir_or_none("ludb/data/1.hea")
+    return data / "ludb" / "data" if data else None
 
 
 def corpus(n_ludb: int = 24) -> tuple[list[str], list[str]]:

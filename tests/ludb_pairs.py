@@ -2,21 +2,15 @@
 data folder is not configured)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
 
 from mets_core.ecg import ECG
 
+from helpers import require_data
+
 
 def shared_data_dir() -> Path:
-    d = os.environ.get("METS_DATA_DIR")
-    if not d:
-        pytest.skip("METS_DATA_DIR is not set: real-record tests need the shared PhysioNet data folder")
-    if not Path(d).is_dir():
-        pytest.skip(f"METS_DATA_DIR={d} is not a folder")
-    return Path(d)
+    return require_data()
 
 
 def wfdb_ecg(path: Path) -> ECG:

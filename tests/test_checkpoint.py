@@ -1,6 +1,5 @@
 import json
 import os
-import pickle
 
 import pytest
 import torch
@@ -8,6 +7,8 @@ import torch
 from mets_core.checkpoint import (CheckpointError, atomic_folder, load_checkpoint, load_state_dict_checked,
                                   save_checkpoint, sha256_file)
 from mets_core.model import METSModel, ModelConfig
+
+from helpers import pickle_payload
 
 SMALL = {"width": 8, "proj_dim": 16}
 
@@ -39,23 +40,12 @@ def test_round_trip_is_exact_and_hash_is_recorded(ckpt):
     assert all(torch.equal(other.state_dict()[k], own[k]) for k in own)
 
 
-class _Evil:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (exec, (f"open({str(self.marker)!r}, 'w').write('pwned')",))
-
-
-@pytest.mark.parametrize("kind", ["pickle", "pickle0", "torch.save"])
+@pytest.mark.parametrize("kind", ["pickle-protocol-4", "pickle-protocol-0", "torch.save"])
 def test_pickles_are_refused_and_never_executed(ckpt, tmp_path, kind):
     d, model = ckpt
     marker = tmp_path / "executed"
     weights = d / "model.safetensors"
-    if kind == "torch.save":
-        torch.save({"w": _Evil(marker)}, weights)
-    else:
-        weights.write_bytes(pickle.dumps(_Evil(marker), protocol=0 if kind == "pickle0" else 4))
+    weights.write_bytes(pickle_payload(kind, marker))
     cfg = json.loads((d / "config.json").read_text())
     cfg["weights_sha256"] = sha256_file(weights)           # even with a matching hash
     (d / "config.json").write_text(json.dumps(cfg))

@@ -7,7 +7,6 @@ checksums; MIT-BIH has no SHA256SUMS.txt here, which exercises wfdb's RECORDS/he
 from __future__ import annotations
 
 import http.server
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -17,8 +16,9 @@ import pytest
 from mets_core import cli
 from mets_core.download import DownloadError, download_database, parse_sha256sums, sha256_of
 
-DATA = os.environ.get("METS_DATA_DIR")
-needs_data = pytest.mark.skipif(not DATA, reason="METS_DATA_DIR is not set (real PhysioNet records needed)")
+from helpers import data_dir_or_none, needs_data
+
+DATA = data_dir_or_none("ludb", "mitdb")
 LUDB_RECORDS = ("1", "2", "3")
 
 
@@ -84,7 +84,7 @@ def _ludb_mirror(root: Path) -> dict[str, str]:
     return keep
 
 
-@needs_data
+@needs_data("ludb", "mitdb")
 def test_downloads_verifies_and_skips_complete_files(server, tmp_path):
     root, base, requests = server
     keep = _ludb_mirror(root)
@@ -105,7 +105,7 @@ def test_downloads_verifies_and_skips_complete_files(server, tmp_path):
     assert [p for _, p, _ in requests] == ["/files/ludb/1.0.1/SHA256SUMS.txt"]   # nothing re-transferred
 
 
-@needs_data
+@needs_data("ludb", "mitdb")
 def test_resumes_a_partial_file_with_a_range_request(server, tmp_path):
     root, base, requests = server
     _ludb_mirror(root)
@@ -120,7 +120,7 @@ def test_resumes_a_partial_file_with_a_range_request(server, tmp_path):
     assert ("GET", "/files/ludb/1.0.1/data/2.dat", "bytes=1000-") in requests
 
 
-@needs_data
+@needs_data("ludb", "mitdb")
 def test_corrupted_file_is_a_clear_checksum_error(server, tmp_path, capsys):
     root, base, _ = server
     _ludb_mirror(root)
@@ -137,7 +137,7 @@ def test_corrupted_file_is_a_clear_checksum_error(server, tmp_path, capsys):
     assert code == 1 and len(err) == 1 and "SHA256 mismatch" in err[0]
 
 
-@needs_data
+@needs_data("ludb", "mitdb")
 def test_database_without_sha256sums_uses_wfdb_listing(server, tmp_path):
     root, base, _ = server
     dst = root / "files" / "mitdb" / "1.0.0"

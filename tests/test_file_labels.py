@@ -1,14 +1,13 @@
 """mets_core.file_labels: a file's own diagnosis labels, age and sex, decoded into plain words."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from mets_core.ecg import ECG
 from mets_core.file_labels import SCP_ECG, SNOMED_CT, file_labels
+
+from helpers import data_dir_or_none, needs_data
 
 
 def _ecg(comments: str) -> ECG:
@@ -64,12 +63,10 @@ def test_snomed_table_names_are_plain_words():
     assert all(name and name == name.strip() and "_" not in name for name in SNOMED_CT.values())
 
 
-@pytest.mark.skipif(not os.environ.get("METS_DATA_DIR") or
-                    not (Path(os.environ.get("METS_DATA_DIR", "")) / "challenge2021" / "HR06002.hea").is_file(),
-                    reason="METS_DATA_DIR is unset or has no challenge2021/HR06002: real-header test skipped")
+@needs_data("challenge2021/HR06002.hea")
 def test_real_challenge_record():
     from mets_core import read_ecg
-    folder = Path(os.environ["METS_DATA_DIR"]) / "challenge2021"
+    folder = data_dir_or_none() / "challenge2021"
     ecg = read_ecg([(n, (folder / n).read_bytes()) for n in ("HR06002.hea", "HR06002.mat")])
     labels = file_labels(ecg)
     assert labels.age == "29" and labels.sex == "male"

@@ -17,8 +17,6 @@ bounds would test annotation noise. The slope thresholds in measure.py were chos
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,11 +24,11 @@ import pytest
 from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.measure import Measurements, measure
 
-DATA = os.environ.get("METS_DATA_DIR")
-LUDB = Path(DATA) / "ludb" / "data" if DATA else None
-needs_ludb = pytest.mark.skipif(
-    LUDB is None or not (LUDB / "1.hea").exists(),
-    reason="METS_DATA_DIR is unset or has no ludb/data: real-record measurement tests need LUDB")
+from helpers import data_dir_or_none, needs_data
+
+DATA = data_dir_or_none("ludb/data/1.hea")
+LUDB = DATA / "ludb" / "data" if DATA else None
+needs_ludb = needs_data("ludb/data/1.hea")
 HELD_OUT = [i for i in range(3, 201, 3) if i % 7 != 1]   # 57 records, none used to choose thresholds
 
 

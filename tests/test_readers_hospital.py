@@ -65,7 +65,7 @@ def test_muse_median_only_and_sample_exponent(sig):
     whole = muse_xml(beat, fs=500, sample_exponent=1).replace(b"<WaveformType>Rhythm", b"<WaveformType>Median")
     ecg = read_ecg(whole, name="median.xml")
     assert ecg.metadata["muse_waveform"] == "Median" and ecg.fs == 500 and ecg.n_samples == 600
-    from mets_core.formats import muse
+    from mets_core.readers import muse
     rhythm_and_median = muse_xml({k: sig[k] for k in EIGHT}, median=beat)
     assert muse.read(rhythm_and_median, "x.xml", waveform="Median").signals.shape[1] == 600
 

@@ -28,40 +28,20 @@ from mets_core.checkpoint import CheckpointError, sha256_file
 from mets_core.index import ReportIndex, ReportIndexError
 from mets_core.mets import default_weights_dir
 
+from helpers import pickle_payload
+
 SMALL = {"model": {"width": 8, "proj_dim": 16}}
-PAYLOADS = ["pickle-protocol-0", "pickle-protocol-2", "pickle-protocol-5", "torch.save", "numpy-object"]
-
-
-class _Evil:
-    """Unpickling this runs code that creates `marker`."""
-
-    def __init__(self, marker: Path):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (exec, (f"open({self.marker!r}, 'w').write('executed')",))
-
-
-def code_carrying(kind: str, marker: Path) -> bytes:
-    evil = _Evil(marker)
-    if kind.startswith("pickle-protocol-"):
-        return pickle.dumps({"weight": evil}, protocol=int(kind.rsplit("-", 1)[1]))
-    buf = io.BytesIO()
-    if kind == "torch.save":
-        torch.save({"ecg_proj.weight": evil}, buf)
-    else:
-        np.save(buf, np.array([evil, 1.0], dtype=object), allow_pickle=True)
-    return buf.getvalue()
+PAYLOADS = ["pickle-protocol-0", "pickle-protocol-2", "pickle-protocol-5", "torch.save", "npy-object-array"]
 
 
 def test_the_payloads_do_execute_when_unpickled(tmp_path):
     """The test is only meaningful if unpickling these bytes really creates the marker."""
     for kind in PAYLOADS:
         marker = tmp_path / f"ran-{kind}"
-        data = code_carrying(kind, marker)
+        data = pickle_payload(kind, marker)
         if kind == "torch.save":
             torch.load(io.BytesIO(data), weights_only=False)
-        elif kind == "numpy-object":
+        elif kind == "npy-object-array":
             np.load(io.BytesIO(data), allow_pickle=True)
         else:
             pickle.loads(data)
@@ -86,7 +66,7 @@ def _rehash(folder: Path) -> None:
 @pytest.mark.parametrize("kind", PAYLOADS)
 def test_code_as_model_weights_is_refused_and_never_run(checkpoint, tmp_path, kind):
     marker = tmp_path / "executed"
-    (checkpoint / "model.safetensors").write_bytes(code_carrying(kind, marker))
+    (checkpoint / "model.safetensors").write_bytes(pickle_payload(kind, marker))
     _rehash(checkpoint)
     with pytest.raises(CheckpointError, match=r"pickle|zip archive|not a valid safetensors") as info:
         METS.from_pretrained(checkpoint)
@@ -97,7 +77,7 @@ def test_code_as_model_weights_is_refused_and_never_run(checkpoint, tmp_path, ki
 @pytest.mark.parametrize("kind", ["pickle-protocol-0", "pickle-protocol-5"])
 def test_code_as_checkpoint_config_is_refused(checkpoint, tmp_path, kind):
     marker = tmp_path / "executed"
-    (checkpoint / "config.json").write_bytes(code_carrying(kind, marker))
+    (checkpoint / "config.json").write_bytes(pickle_payload(kind, marker))
     with pytest.raises(CheckpointError, match="not valid JSON"):
         METS.from_pretrained(checkpoint)
     assert not marker.exists()
@@ -117,7 +97,7 @@ def index_dir(tmp_path) -> Path:
 @pytest.mark.parametrize("kind", PAYLOADS)
 def test_code_as_index_embeddings_is_refused_and_never_run(index_dir, tmp_path, kind):
     marker = tmp_path / "executed"
-    (index_dir / "embeddings.safetensors").write_bytes(code_carrying(kind, marker))
+    (index_dir / "embeddings.safetensors").write_bytes(pickle_payload(kind, marker))
     with pytest.raises(ReportIndexError, match=r"pickle|zip archive|not a valid safetensors"):
         ReportIndex.load(index_dir)
     assert not marker.exists()
@@ -126,7 +106,7 @@ def test_code_as_index_embeddings_is_refused_and_never_run(index_dir, tmp_path, 
 @pytest.mark.parametrize("kind", ["pickle-protocol-0", "pickle-protocol-5", "torch.save"])
 def test_code_as_index_metadata_is_refused_and_never_run(index_dir, tmp_path, kind):
     marker = tmp_path / "executed"
-    (index_dir / "index.json").write_bytes(code_carrying(kind, marker))
+    (index_dir / "index.json").write_bytes(pickle_payload(kind, marker))
     with pytest.raises(ReportIndexError, match="damaged index"):
         ReportIndex.load(index_dir)
     assert not marker.exists()
@@ -142,10 +122,10 @@ def test_code_in_a_training_state_is_never_run(tmp_path, member):
     folder = tmp_path / "state"
     save_training_state(folder, model, opt, {"step": 1}, {})
     marker = tmp_path / "executed"
-    (folder / member).write_bytes(code_carrying("torch.save", marker))
+    (folder / member).write_bytes(pickle_payload("torch.save", marker))
     with pytest.raises(Exception, match=r"(?i)header|safetensor|invalid"):
         load_training_state(folder, model, opt)
-    (folder / member).write_bytes(code_carrying("pickle-protocol-5", marker))
+    (folder / member).write_bytes(pickle_payload("pickle-protocol-5", marker))
     with pytest.raises(Exception, match=r"(?i)header|safetensor|invalid"):
         load_training_state(folder, model, opt)
     assert not marker.exists()
@@ -159,11 +139,11 @@ def test_code_in_the_corpus_arrays_is_never_run(tmp_path):
     (folder / "windows.csv").write_text("idx,patient,split,report,statements\n0,p1,train,sinus rhythm.,NORM\n")
     marker = tmp_path / "executed"
     np.save(folder / "lead_mask.npy", np.ones((1, 12), dtype=bool))
-    (folder / "signals.npy").write_bytes(code_carrying("numpy-object", marker))
+    (folder / "signals.npy").write_bytes(pickle_payload("npy-object-array", marker))
     with pytest.raises(ValueError, match=r"Python objects|allow_pickle"):
         Corpus.open(folder)
     np.save(folder / "signals.npy", np.zeros((1, 12, 1000), dtype=np.float16))
-    (folder / "lead_mask.npy").write_bytes(code_carrying("numpy-object", marker))
+    (folder / "lead_mask.npy").write_bytes(pickle_payload("npy-object-array", marker))
     with pytest.raises(ValueError, match=r"Python objects|allow_pickle"):
         Corpus.open(folder)
     assert not marker.exists()
@@ -184,9 +164,9 @@ def test_code_in_the_text_embedding_cache_is_ignored_not_run(text_encoder, tmp_p
     assert shards
     marker = tmp_path / "executed"
     for shard in shards:
-        shard.write_bytes(code_carrying("torch.save", marker))
+        shard.write_bytes(pickle_payload("torch.save", marker))
     (cache / (shards[0].name.rsplit("-", 1)[0] + "-planted.safetensors")).write_bytes(
-        code_carrying("pickle-protocol-5", marker))
+        pickle_payload("pickle-protocol-5", marker))
     from mets_core.text import TextEncoder
     fresh = TextEncoder()                                   # a new process would read the shards again
     got = fresh.encode_cached(["sinus rhythm"], cache)
@@ -210,7 +190,7 @@ def test_a_text_model_folder_with_pickled_weights_is_refused(tmp_path):
         if (source / name).is_file():
             shutil.copy(source / name, folder / name)
     marker = tmp_path / "executed"
-    (folder / "pytorch_model.bin").write_bytes(code_carrying("torch.save", marker))
+    (folder / "pytorch_model.bin").write_bytes(pickle_payload("torch.save", marker))
     with pytest.raises(TextModelError, match="model.safetensors"):
         TextEncoder(folder)
     assert not marker.exists()

@@ -29,6 +29,7 @@ from mets_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoi
 from mets_core.model import METSModel, ModelConfig
 
 from dashboard_fixtures import make_test_weights, synthetic_csv
+from helpers import pickle_payload
 from reliability_support import REPO
 
 SMALL = {"width": 8, "proj_dim": 16}
@@ -169,14 +170,6 @@ def good_weights(tmp_path_factory) -> Path:
     return make_test_weights(tmp_path_factory.mktemp("fault_weights"))
 
 
-class _Evil:
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (exec, (f"open({self.marker!r}, 'w').write('executed')",))
-
-
 def break_weights(kind: str, good: Path, folder: Path, marker: Path) -> Path:
     """A weights folder broken in one way; returns the path to give as METS_WEIGHTS."""
     if kind == "missing":
@@ -187,7 +180,7 @@ def break_weights(kind: str, good: Path, folder: Path, marker: Path) -> Path:
         return folder / "weights.txt"
     shutil.copytree(good, folder)
     if kind == "pickled-weights":
-        torch.save({"ecg_proj.weight": _Evil(marker)}, folder / "model.safetensors")
+        (folder / "model.safetensors").write_bytes(pickle_payload("torch.save", marker, key="ecg_proj.weight"))
     elif kind == "garbage-config":
         (folder / "config.json").write_bytes(b"\x80\x04garbage{")
     elif kind == "half-written":                   # what a save killed before config.json leaves behind
@@ -273,7 +266,7 @@ def test_browser_weights_missing_then_corrupt_then_repaired(good_weights, tmp_pa
         folder.mkdir()
         for f in ("config.json", "MODEL_CARD.md"):
             shutil.copyfile(good_weights / f, folder / f)
-        torch.save({"ecg_proj.weight": _Evil(marker)}, folder / "model.safetensors")
+        (folder / "model.safetensors").write_bytes(pickle_payload("torch.save", marker, key="ecg_proj.weight"))
         check(page, "refusing to load it", ranks=False)                       # 2. a pickle as weights
         time.sleep(0.05)
         shutil.copyfile(good_weights / "model.safetensors", folder / "model.safetensors")

@@ -32,7 +32,6 @@ import io
 import json
 import math
 import os
-import pickle
 import stat
 import struct
 import tempfile
@@ -51,12 +50,11 @@ from hypothesis import strategies as st
 from mets_core import ECG, ECGReadError, STANDARD_LEADS, read_ecg
 from mets_core.readers import MAX_ABS_MV, MAX_DURATION_S, MAX_FS, MAX_UPLOAD_BYTES, MIN_FS
 
-from conftest import make_dicom, record_files
 from dashboard_fixtures import synthetic_csv
+from helpers import (PACKED_HERE, CodeRunningPickle, csv_bytes, make_dicom, npy_bytes, npz_bytes, pickle_payload,
+                     record_files, synthetic_signal)
+from helpers import zip_bytes as zip_entries
 from reliability_support import bounded_case, max_rss_bytes
-from test_bad_input import _zip as zip_entries          # (entries, symlinks=()) -> zip bytes
-from test_bad_input import rec1                          # noqa: F401  (fixture: a synthetic 12-lead WFDB upload)
-from test_readers import PACKED_HERE, _csv, _npy, _npz, _synthetic
 
 # ------------------------------------------------------------------------------------------ profiles
 
@@ -206,7 +204,7 @@ def record(rec1) -> Quiet:
 
 def _wfdb_synthetic(folder: Path, name: str, fmt: str, leads: list[str], fs: float, n: int) -> list[tuple[str, bytes]]:
     """A WFDB record in format `fmt`, written by wfdb (or packed with test_readers' packers)."""
-    sig = _synthetic(len(leads), n, fs)
+    sig = synthetic_signal(len(leads), n, fs)
     bits = {"80": 8, "508": 8, "212": 12}.get(fmt, 16)
     gain = (2 ** (bits - 1) - 2) / 2.0
     digital = np.round(sig * gain).astype(np.int64)
@@ -249,7 +247,7 @@ def bank(rec1, tmp_path_factory) -> dict[str, Sample]:
         pass
     seg = folder / "multi"
     seg.mkdir()
-    digital = np.round(_synthetic(2, n=2000) * 200).astype(np.int64)
+    digital = np.round(synthetic_signal(2, n=2000) * 200).astype(np.int64)
     for i, part in enumerate((digital[:1200], digital[1200:])):
         wfdb.wrsamp(f"seg{i + 1}", fs=500, units=["mV", "mV"], sig_name=["II", "V1"], d_signal=part,
                     fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(seg))
@@ -257,12 +255,12 @@ def bank(rec1, tmp_path_factory) -> dict[str, Sample]:
     out["wfdb-multisegment"] = Sample("wfdb", [(p.name, p.read_bytes()) for p in sorted(seg.iterdir())])
     out["challenge-mat"] = Sample("wfdb-mat", _challenge_mat(rec1))
     out["csv-time"] = Sample("csv", [("syn.csv", synthetic_csv(seconds=3))])
-    sig = _synthetic(3, 1500, 500.0)
-    out["csv-uv-comment"] = Sample("csv", [("uv.csv", _csv(["II (uV)", "V1", "V6"], list(sig.T * 1000),
+    sig = synthetic_signal(3, 1500, 500.0)
+    out["csv-uv-comment"] = Sample("csv", [("uv.csv", csv_bytes(["II (uV)", "V1", "V6"], list(sig.T * 1000),
                                                            comments=("fs=500", "units=uV"), sep=";"))])
-    twelve = _synthetic(12, 2000, 500.0).T
-    out["npy"] = Sample("npy", [("x.npy", _npy(twelve))], {"fs": 500.0})
-    out["npz"] = Sample("npz", [("x.npz", _npz(signal=twelve[:3] * 1000, fs=np.array(500.0),
+    twelve = synthetic_signal(12, 2000, 500.0).T
+    out["npy"] = Sample("npy", [("x.npy", npy_bytes(twelve))], {"fs": 500.0})
+    out["npz"] = Sample("npz", [("x.npz", npz_bytes(signal=twelve[:3] * 1000, fs=np.array(500.0),
                                               leads=np.array(["I", "II", "V3"]), units=np.array("uV")))])
     out["dicom"] = Sample("dicom", [("x.dcm", make_dicom(twelve * 1000, with_median=True))])
     out["zip-wfdb"] = Sample("zip", [("rec.zip", zip_entries(sorted(rec1.items())))])
@@ -570,16 +568,6 @@ DTYPES = ["<f8", "<f8", "<f4", ">f8", "<f2", "<i2", "<i8", "|u1", "|b1", "<c16",
 DIMS = [0, 1, 2, 11, 12, 13, 2000, 3000, 10 ** 6, 10 ** 9, 2 ** 62, -1]
 
 
-class _Evil:
-    """Unpickling this creates a file: proof that something was executed."""
-
-    def __init__(self, marker: str):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (exec, (f"open({self.marker!r}, 'w').write('executed')",))
-
-
 @pytest.fixture(scope="module")
 def pickle_marker(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("pickle") / "executed"
@@ -604,7 +592,7 @@ def npy_files(draw, marker: str):
         arr = arr.astype(dtype)
         if draw(st.booleans()) and arr.size and arr.dtype.kind == "f":
             arr.reshape(-1)[draw(st.integers(0, arr.size - 1))] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
-        return _npy(np.asfortranarray(arr) if draw(st.booleans()) else arr)
+        return npy_bytes(np.asfortranarray(arr) if draw(st.booleans()) else arr)
     descr = draw(st.sampled_from(DTYPES))
     shape = draw(st.lists(st.sampled_from(DIMS), max_size=3))
     head = _npy_header(descr, shape, draw(st.booleans()), draw(st.sampled_from([1, 2])))
@@ -620,9 +608,7 @@ def npy_files(draw, marker: str):
 
 
 def _npy_pickle(marker: str) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.array([_Evil(marker), 1], dtype=object), allow_pickle=True)
-    return buf.getvalue()
+    return pickle_payload("npy-object-array", marker)
 
 
 @st.composite
@@ -636,7 +622,7 @@ def npz_files(draw, marker: str):
     if fs_choice == "pickle":
         members["fs"] = _npy_pickle(marker)
     elif fs_choice != "absent":
-        members["fs"] = _npy(fs_values[fs_choice])
+        members["fs"] = npy_bytes(fs_values[fs_choice])
     leads = draw(st.sampled_from(["none", "three", "twelve", "bytes", "2d", "object", "junk"]))
     lead_values = {"three": np.array(["I", "II", "V3"]), "twelve": np.array(list(STANDARD_LEADS)),
                    "bytes": np.array([b"I", b"II", b"V3"]), "2d": np.array([["I", "II"], ["V1", "V2"]]),
@@ -644,12 +630,12 @@ def npz_files(draw, marker: str):
     if leads == "object":
         members["leads"] = _npy_pickle(marker)
     elif leads != "none":
-        members["leads"] = _npy(lead_values[leads])
+        members["leads"] = npy_bytes(lead_values[leads])
     units = draw(st.sampled_from(["none", "mV", "uV", "V", "parsec", "", "number"]))
     if units == "number":
-        members["units"] = _npy(np.array(3.0))
+        members["units"] = npy_bytes(np.array(3.0))
     elif units != "none":
-        members["units"] = _npy(np.array(units))
+        members["units"] = npy_bytes(np.array(units))
     if draw(st.integers(0, 4)) == 0:
         members["notes.txt"] = b"free text"
     buf = io.BytesIO()
@@ -677,7 +663,7 @@ def test_fuzz_numpy(pickle_marker, data):
 
 @pytest.fixture(scope="module")
 def dicom_seed() -> bytes:
-    return make_dicom(_synthetic(12, 2500, 500.0).T * 1000, with_median=True)
+    return make_dicom(synthetic_signal(12, 2500, 500.0).T * 1000, with_median=True)
 
 
 DICOM_EDITS = {
@@ -756,7 +742,7 @@ def zip_payloads(rec1) -> Quiet:
     nested1 = zip_entries([("inner.zip", zip_entries(record))])
     nested2 = zip_entries([("mid.zip", nested1)])
     return Quiet({"hea": rec1["1.hea"], "dat": rec1["1.dat"], "csv": synthetic_csv(seconds=2),
-            "npy": _npy(_synthetic(12, 1000, 500.0).T), "nested1": nested1, "nested2": nested2,
+            "npy": npy_bytes(synthetic_signal(12, 1000, 500.0).T), "nested1": nested1, "nested2": nested2,
             "nested3": zip_entries([("top.zip", nested2)]), "empty": b"", "random": _random_bytes(1, 3000),
             "bomb": deflate_bomb(MAX_UPLOAD_BYTES + (8 << 20))})
 
@@ -943,7 +929,7 @@ def test_zip_bombs_are_refused_without_unpacking(rec1):
 def test_npy_pickle_is_never_executed(pickle_marker):
     _refused(_npy_pickle(str(pickle_marker)), "dtype object", name="evil.npy", fs=500)
     buf = io.BytesIO()
-    np.savez(buf, signal=np.zeros((12, 1000)), fs=np.array(500.0), leads=np.array([_Evil(str(pickle_marker))] * 12, dtype=object))
+    np.savez(buf, signal=np.zeros((12, 1000)), fs=np.array(500.0), leads=np.array([CodeRunningPickle(pickle_marker)] * 12, dtype=object))
     _refused(buf.getvalue(), "'leads' must be", name="evil.npz")
     assert not pickle_marker.exists()
 

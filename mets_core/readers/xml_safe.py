@@ -1,4 +1,4 @@
-"""Safe XML parsing for the XML ECG formats.
+"""Safe XML parsing for the XML ECG formats (GE MUSE, Philips, HL7 aECG), and the helpers they share.
 
 defusedxml over the standard library's expat: entity declarations (billion laughs, quadratic blow-up)
 and external entities or DTDs (XXE, network fetches) are refused before anything is expanded or fetched.
@@ -8,8 +8,12 @@ readers match local names (``{urn:hl7-org:v3}sequence`` -> ``sequence``).
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import xml.etree.ElementTree as _stdlib_et
+
+import numpy as np
 
 from ..ecg import ECGReadError
 
@@ -24,11 +28,12 @@ def root_name(data: bytes) -> str | None:
     return m.group(1).decode("ascii", "replace").split(":")[-1] if m else None
 
 
-def parse(data: bytes, where: str) -> _stdlib_et.Element:
+def parse(data: bytes, where: str, root: str | None = None) -> _stdlib_et.Element:
+    """The document's root element, namespaces removed; ``root``: the local name it must have."""
     import defusedxml.ElementTree as safe_et
     from defusedxml import DefusedXmlException
     try:
-        root = safe_et.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        document = safe_et.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as e:
         raise ECGReadError(f"{where} declares XML entities or external references ({type(e).__name__}), which "
                            f"are refused for safety; ECG XML exports do not need them") from None
@@ -36,15 +41,49 @@ def parse(data: bytes, where: str) -> _stdlib_et.Element:
         raise ECGReadError(f"{where} is not well-formed XML ({e}); the file may be truncated or damaged") from None
     except (ValueError, RecursionError) as e:
         raise ECGReadError(f"{where} could not be parsed as XML ({type(e).__name__})") from None
-    for el in root.iter():
+    for el in document.iter():
         if isinstance(el.tag, str) and "}" in el.tag:
             el.tag = el.tag.rsplit("}", 1)[1]
         if any("}" in k for k in el.attrib):
             el.attrib = {k.rsplit("}", 1)[-1]: v for k, v in el.attrib.items()}
-    return root
+    if root is not None and document.tag != root:
+        raise ECGReadError(f"{where}: the root element is <{document.tag}>, not <{root}>")
+    return document
 
 
 def text(el, path: str) -> str | None:
     """Stripped text of the first element at ``path`` under ``el``, or None."""
     found = el.find(path)
     return found.text.strip() if found is not None and found.text is not None else None
+
+
+def b64decode(text: str | None, where: str) -> bytes:
+    """Strict base64 (whitespace allowed): a truncated or damaged block is an error, never half-read."""
+    if text is None or not text.strip():
+        raise ECGReadError(f"{where} holds no waveform data")
+    compact = "".join(text.split())
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ECGReadError(f"{where}: the base64 waveform data are damaged or truncated ({e}); "
+                           f"export the file again") from None
+
+
+def number(text: str | None, what: str, where: str) -> float:
+    try:
+        value = float(str(text).strip())
+    except (TypeError, ValueError):
+        raise ECGReadError(f"{where}: {what} is {text!r}, which is not a number") from None
+    if not np.isfinite(value):
+        raise ECGReadError(f"{where}: {what} is {text!r}, which is not a finite number")
+    return value
+
+
+def stack(rows: list[np.ndarray]) -> np.ndarray:
+    """Rows of possibly different lengths as one array, shorter rows padded with NaN (missing samples: the
+    one missing-sample rule of ``channels.fill_missing`` then applies)."""
+    n = max(len(r) for r in rows)
+    out = np.full((len(rows), n), np.nan)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out

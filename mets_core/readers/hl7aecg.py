@@ -13,18 +13,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..ecg import ECGReadError
-from . import _xml
-from ._common import Channels, number, stack, to_mv_factor
+from . import xml_safe
+from .channels import Channels, to_mv_factor, with_caller_hints
+from .limits import MAX_TOTAL_SAMPLES
+from .xml_safe import number, stack
 
 LEAD_PREFIX = "MDC_ECG_LEAD_"
-MAX_DIGITS = 50_000_000
 
 
-def read(data: bytes, filename: str) -> Channels:
+def read(data: bytes, filename: str, lead_names: list[str] | None = None,
+         fs_given: float | None = None) -> Channels:
     where = f"HL7 aECG file {filename!r}"
-    root = _xml.parse(data, where)
-    if root.tag != "AnnotatedECG":
-        raise ECGReadError(f"{where}: the root element is <{root.tag}>, not <AnnotatedECG>")
+    root = xml_safe.parse(data, where, "AnnotatedECG")
     series = root.findall("component/series")
     if not series:
         raise ECGReadError(f"{where} has no component/series; an aECG holds its waveforms in series")
@@ -45,7 +45,8 @@ def read(data: bytes, filename: str) -> Channels:
     meta = {"source_format": "hl7-aecg", "units": "declared per lead (origin and scale units)",
             "aecg_series": (code.get("code") if code is not None else None) or "first series",
             "aecg_sequence_sets": f"{used} of {len(sets)} read"}
-    return Channels(stack(rows), names, fs, meta)
+    return with_caller_hints(Channels(stack(rows), names, fs, meta, repr(filename)),
+                             lead_names, fs_given)
 
 
 def _read_set(sequence_set, where: str) -> tuple[float, list[str], list[np.ndarray]]:
@@ -64,7 +65,7 @@ def _read_set(sequence_set, where: str) -> tuple[float, list[str], list[np.ndarr
         if not code.upper().startswith(LEAD_PREFIX):
             continue                       # other sequences (e.g. respiration) are not ECG leads
         lead = code[len(LEAD_PREFIX):]
-        samples = _lead_values(value, f"{where} lead {lead}", MAX_DIGITS - total)
+        samples = _lead_values(value, f"{where} lead {lead}", MAX_TOTAL_SAMPLES - total)
         total += samples.size
         names.append(lead)
         rows.append(samples)
@@ -96,7 +97,7 @@ def _lead_values(value, where: str, budget: int) -> np.ndarray:
         raise ECGReadError(f"{where} has no <digits> (no samples)")
     tokens = digits_el.text.split()
     if len(tokens) > budget:
-        raise ECGReadError(f"{where}: the file holds more than {MAX_DIGITS:,} samples in all; too large")
+        raise ECGReadError(f"{where}: the file holds more than {MAX_TOTAL_SAMPLES:,} samples in all; too large")
     try:
         digits = np.array(tokens, dtype=np.float64)
     except ValueError:

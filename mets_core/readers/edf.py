@@ -16,9 +16,8 @@ from collections import Counter
 import numpy as np
 
 from ..ecg import ECGReadError, standard_lead
-from ._common import Channels, to_mv_factor
-
-MAX_SAMPLES = 50_000_000
+from .channels import Channels, to_mv_factor, with_caller_hints
+from .limits import MAX_TOTAL_SAMPLES
 _PREFIX = re.compile(r"^\s*(ecg|ekg)[\s._:-]*", re.I)
 
 
@@ -32,7 +31,8 @@ def lead_of(label: str) -> str | None:
     return std
 
 
-def read(data: bytes, filename: str) -> Channels:
+def read(data: bytes, filename: str, lead_names: list[str] | None = None,
+         fs_given: float | None = None) -> Channels:
     import edfio
     bdf = data[:8] == b"\xffBIOSEMI"
     kind = "BDF" if bdf else "EDF"
@@ -65,8 +65,8 @@ def read(data: bytes, filename: str) -> Channels:
     other_rate = [f"{s.label.strip()}({s.sampling_frequency:g} Hz)" for s, _ in leads if s.sampling_frequency != fs]
     leads = [(s, std) for s, std in leads if s.sampling_frequency == fs]
     n = int(round(fs * edf.duration))
-    if n * len(leads) > MAX_SAMPLES:
-        raise ECGReadError(f"{where} holds {len(leads)} leads x {n:,} samples; at most {MAX_SAMPLES:,} samples "
+    if n * len(leads) > MAX_TOTAL_SAMPLES:
+        raise ECGReadError(f"{where} holds {len(leads)} leads x {n:,} samples; at most {MAX_TOTAL_SAMPLES:,} samples "
                            f"in all are accepted")
     rows, names, units = [], [], []
     for s, std in leads:
@@ -90,4 +90,5 @@ def read(data: bytes, filename: str) -> Channels:
     if other_rate:
         meta["leads_at_other_rates"] = " ".join(other_rate)
     length = min(len(r) for r in rows)
-    return Channels(np.stack([r[:length] for r in rows]), names, fs, meta)
+    return with_caller_hints(Channels(np.stack([r[:length] for r in rows]), names, fs, meta, repr(filename)),
+                             lead_names, fs_given)

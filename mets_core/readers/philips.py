@@ -17,18 +17,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..ecg import ECGReadError, standard_lead
-from . import _xml
-from ._common import Channels, b64decode, number, stack
+from . import xml_safe
+from .channels import Channels, with_caller_hints
+from .xml_safe import b64decode, number, stack
 
 MAX_XLI_CHUNKS = 64
 STANDARD_ORDER = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
-def read(data: bytes, filename: str) -> Channels:
+def read(data: bytes, filename: str, lead_names: list[str] | None = None,
+         fs_given: float | None = None) -> Channels:
     where = f"Philips XML file {filename!r}"
-    root = _xml.parse(data, where)
-    if root.tag != "restingecgdata":
-        raise ECGReadError(f"{where}: the root element is <{root.tag}>, not <restingecgdata>")
+    root = xml_safe.parse(data, where, "restingecgdata")
     signal = root.find("dataacquisition/signalcharacteristics")
     waves = root.find("waveforms/parsedwaveforms")
     if waves is None:
@@ -37,8 +37,8 @@ def read(data: bytes, filename: str) -> Channels:
         raise ECGReadError(f"{where} lacks {'<signalcharacteristics>' if signal is None else '<parsedwaveforms>'}; "
                            f"a Philips resting ECG has dataacquisition/signalcharacteristics and "
                            f"waveforms/parsedwaveforms")
-    fs = number(_xml.text(signal, "samplingrate") or waves.get("samplespersecond"), "the sampling rate", where)
-    resolution_text = _xml.text(signal, "signalresolution") or _xml.text(signal, "resolution")
+    fs = number(xml_safe.text(signal, "samplingrate") or waves.get("samplespersecond"), "the sampling rate", where)
+    resolution_text = xml_safe.text(signal, "signalresolution") or xml_safe.text(signal, "resolution")
     if resolution_text is None:
         raise ECGReadError(f"{where}: signalcharacteristics has no <signalresolution> (microvolts per bit), so "
                            f"the amplitudes cannot be scaled")
@@ -56,7 +56,7 @@ def read(data: bytes, filename: str) -> Channels:
     raw = b64decode(waves.text, f"{where} <parsedwaveforms>")
     method = (waves.get("compressmethod") or waves.get("compression") or "").strip()
     meta = {"source_format": "philips-xml", "units": f"uV ({uv_per_bit:g} per bit, declared)"}
-    version = _xml.text(root, "documentinfo/documentversion")
+    version = xml_safe.text(root, "documentinfo/documentversion")
     if version:
         meta["philips_version"] = version
     if method.upper() == "XLI":
@@ -76,12 +76,13 @@ def read(data: bytes, filename: str) -> Channels:
         _rebuild_limb_leads(leads, labels, where)
     meta["philips_limb_leads"] = "rebuilt from stored residuals" if residual else "stored as recorded"
     signals = stack([np.asarray(lead[:n_samples], dtype=np.float64) for lead in leads]) * uv_per_bit * 1e-3
-    return Channels(signals, labels, fs, meta)
+    return with_caller_hints(Channels(signals, labels, fs, meta, repr(filename)),
+                             lead_names, fs_given)
 
 
 def _labels(signal, waves, where: str) -> list[str]:
     text = (waves.get("leadlabels") or "").split()
-    count = waves.get("numberofleads") or _xml.text(signal, "numberchannelsallocated")
+    count = waves.get("numberofleads") or xml_safe.text(signal, "numberchannelsallocated")
     n = int(number(count, "numberofleads", where)) if count is not None else len(text)
     if not 1 <= n <= 64:
         raise ECGReadError(f"{where}: numberofleads is {n}; accepted: 1 to 64")
@@ -89,7 +90,7 @@ def _labels(signal, waves, where: str) -> list[str]:
         if len(text) < n:
             raise ECGReadError(f"{where}: leadlabels names {len(text)} leads but numberofleads is {n}")
         return text[:n]
-    acquisition = (_xml.text(signal, "acquisitiontype") or "").upper()
+    acquisition = (xml_safe.text(signal, "acquisitiontype") or "").upper()
     if acquisition in ("STD-12", "10-WIRE") and n >= 12:   # the cart's standard order, as sierraecg assumes
         return list(STANDARD_ORDER) + [f"Channel {i + 1}" for i in range(12, n)]
     raise ECGReadError(f"{where} names no leads (no leadlabels attribute, acquisition type "

@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ecg import ECGReadError
-from . import _xml
-from ._common import Channels, b64decode, derive_limb_leads, number, stack, to_mv_factor
+from ..ecg import ECGReadError, standard_lead
+from . import xml_safe
+from .channels import Channels, to_mv_factor, with_caller_hints
+from .xml_safe import b64decode, number, stack
 
 WAVEFORMS = ("Rhythm", "Median")
 
 
-def read(data: bytes, filename: str, waveform: str = "Rhythm") -> Channels:
+def read(data: bytes, filename: str, lead_names: list[str] | None = None,
+         fs_given: float | None = None, *, waveform: str = "Rhythm") -> Channels:
     """The ``waveform`` ('Rhythm' by default; 'Median' for the representative beats) of a MUSE file.
+    ``lead_names``/``fs_given``: the caller's names and rate (``read_ecg``'s arguments).
     Without a rhythm waveform the median beats are read, and ``metadata['muse_waveform']`` says so."""
     where = f"GE MUSE XML file {filename!r}"
-    root = _xml.parse(data, where)
-    if root.tag != "RestingECG":
-        raise ECGReadError(f"{where}: the root element is <{root.tag}>, not <RestingECG>")
-    waveforms = {(_xml.text(w, "WaveformType") or "").capitalize(): w for w in root.findall("Waveform")}
+    root = xml_safe.parse(data, where, "RestingECG")
+    waveforms = {(xml_safe.text(w, "WaveformType") or "").capitalize(): w for w in root.findall("Waveform")}
     if not waveforms:
         raise ECGReadError(f"{where} holds no <Waveform>; a MUSE resting ECG has a Rhythm and a Median waveform")
     chosen = waveform.capitalize() if waveform.capitalize() in waveforms else next(
@@ -35,8 +36,8 @@ def read(data: bytes, filename: str, waveform: str = "Rhythm") -> Channels:
         raise ECGReadError(f"{where} has waveforms of type {sorted(waveforms)}; accepted: {', '.join(WAVEFORMS)}")
     wf = waveforms[chosen]
     where_wf = f"{where} ({chosen} waveform)"
-    base = number(_xml.text(wf, "SampleBase"), "SampleBase (the sampling rate)", where_wf)
-    exponent = number(_xml.text(wf, "SampleExponent") or "0", "SampleExponent", where_wf)
+    base = number(xml_safe.text(wf, "SampleBase"), "SampleBase (the sampling rate)", where_wf)
+    exponent = number(xml_safe.text(wf, "SampleExponent") or "0", "SampleExponent", where_wf)
     if abs(exponent) > 6:
         raise ECGReadError(f"{where_wf}: SampleExponent {exponent:g} gives no plausible sampling rate")
     fs = base * 10.0 ** exponent
@@ -46,39 +47,40 @@ def read(data: bytes, filename: str, waveform: str = "Rhythm") -> Channels:
         raise ECGReadError(f"{where_wf} has no <LeadData>: no lead was stored")
     for lead in leads:
         rows.append(_lead_samples(lead, where_wf))
-        names.append(_xml.text(lead, "LeadID") or "")
-        units.append(_xml.text(lead, "LeadAmplitudeUnits") or "MICROVOLTS")
+        names.append(xml_safe.text(lead, "LeadID") or "")
+        units.append(xml_safe.text(lead, "LeadAmplitudeUnits") or "MICROVOLTS")
     meta = {"source_format": "ge-muse-xml", "muse_waveform": chosen,
             "units": " ".join(sorted(set(units))) + " (declared, with each lead's units per bit)",
             "waveforms_in_file": " ".join(sorted(waveforms))}
-    version = _xml.text(root, "MuseInfo/MuseVersion")
+    version = xml_safe.text(root, "MuseInfo/MuseVersion")
     if version:
         meta["muse_version"] = version
     derive_limb_leads(rows, names, meta)
-    return Channels(stack(rows), names, fs, meta)
+    return with_caller_hints(Channels(stack(rows), names, fs, meta, repr(filename)),
+                             lead_names, fs_given)
 
 
 def _lead_samples(lead, where: str) -> np.ndarray:
-    lead_id = _xml.text(lead, "LeadID") or "?"
+    lead_id = xml_safe.text(lead, "LeadID") or "?"
     where = f"{where} lead {lead_id}"
-    size = int(number(_xml.text(lead, "LeadSampleSize") or "2", "LeadSampleSize", where))
+    size = int(number(xml_safe.text(lead, "LeadSampleSize") or "2", "LeadSampleSize", where))
     if size not in (1, 2, 4):
         raise ECGReadError(f"{where}: LeadSampleSize {size} is not 1, 2 or 4 bytes")
-    unit = _xml.text(lead, "LeadAmplitudeUnits") or "MICROVOLTS"
+    unit = xml_safe.text(lead, "LeadAmplitudeUnits") or "MICROVOLTS"
     factor = to_mv_factor(unit)
     if factor is None:
         raise ECGReadError(f"{where}: LeadAmplitudeUnits is {unit!r}, not a voltage; accepted: MICROVOLTS, "
                            f"MILLIVOLTS, VOLTS")
-    per_bit = number(_xml.text(lead, "LeadAmplitudeUnitsPerBit") or "1", "LeadAmplitudeUnitsPerBit", where)
+    per_bit = number(xml_safe.text(lead, "LeadAmplitudeUnitsPerBit") or "1", "LeadAmplitudeUnitsPerBit", where)
     if per_bit <= 0:
         raise ECGReadError(f"{where}: LeadAmplitudeUnitsPerBit is {per_bit:g}; it must be positive "
                            f"(typically 4.88 microvolts per bit)")
-    raw = b64decode(_xml.text(lead, "WaveFormData"), where)
+    raw = b64decode(xml_safe.text(lead, "WaveFormData"), where)
     if len(raw) % size:
         raise ECGReadError(f"{where}: the waveform data are {len(raw)} bytes, not a whole number of "
                            f"{size}-byte samples; the file is damaged")
     samples = np.frombuffer(raw, dtype=f"<i{size}").astype(np.float64)
-    declared = _xml.text(lead, "LeadSampleCountTotal")
+    declared = xml_safe.text(lead, "LeadSampleCountTotal")
     if declared is not None:
         n = int(number(declared, "LeadSampleCountTotal", where))
         if samples.size < n:
@@ -86,3 +88,22 @@ def _lead_samples(lead, where: str) -> np.ndarray:
                                f"{samples.size} samples")
         samples = samples[:n]
     return samples * per_bit * factor
+
+
+def derive_limb_leads(signals: list[np.ndarray], names: list[str], meta: dict[str, str]) -> None:
+    """Add III, aVR, aVL, aVF from I and II (Einthoven, Goldberger) when the file stores only the
+    independent leads, as GE MUSE does. In place; noted in ``meta['derived_leads']``."""
+    std = [standard_lead(n) for n in names]
+    if "I" not in std or "II" not in std:
+        return
+    i, ii = signals[std.index("I")], signals[std.index("II")]
+    n = min(len(i), len(ii))
+    i, ii = i[:n], ii[:n]
+    derived = {"III": ii - i, "aVR": -(i + ii) / 2, "aVL": i - ii / 2, "aVF": ii - i / 2}
+    added = [lead for lead in derived if lead not in std]
+    for lead in added:
+        signals.append(derived[lead])
+        names.append(lead)
+    if added:
+        meta["derived_leads"] = " ".join(added) + " (from I and II: III=II-I, aVR=-(I+II)/2, " \
+                                                  "aVL=I-II/2, aVF=II-I/2)"

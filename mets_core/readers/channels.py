@@ -1,0 +1,124 @@
+"""What every format module returns (``Channels``), and the shared rules that turn it into the one ``ECG``.
+
+A format module decodes bytes into recorded channels in mV, their names as the file spells them, the
+sampling rate and metadata. ``to_ecg`` then applies, the same for every format: the limits of
+``limits.py``, the one rule for missing samples (``fill_missing``), the amplitude bound and the lead-name
+mapping of ``ECG.from_leads``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..ecg import ECG, ECGReadError, standard_lead
+from .limits import (MAX_ABS_MV, MAX_MISSING_FRACTION, UV_AMPLITUDE_THRESHOLD, check_agrees, check_channels,
+                     check_fs, check_length, override_names)
+
+
+@dataclass
+class Channels:
+    """Recorded channels as a format stores them, before the shared rules apply."""
+    signals: np.ndarray                 # float64 (n_channels, n_samples), mV; NaN where a sample is missing
+    names: list[str]                    # recorded channel names, one per row
+    fs: float                           # Hz
+    metadata: dict[str, str] = field(default_factory=dict)
+    where: str = "the file"             # how messages name the source, e.g. "CSV file 'rec.csv'"
+
+
+def with_caller_hints(channels: Channels, lead_names: list[str] | None, fs: float | None) -> Channels:
+    """For a format that names its channels and carries its rate: the caller's ``fs`` must agree with the
+    file's; the caller's ``lead_names`` (one per channel, in order) replace the file's names."""
+    check_fs(channels.fs, channels.where)
+    check_agrees(fs, channels.fs, channels.where)
+    check_channels(len(channels.names), channels.signals.shape[1], channels.where)
+    channels.names = override_names(channels.names, lead_names, len(channels.names), channels.where)
+    return channels
+
+
+def to_ecg(channels: Channels, name: str) -> ECG:
+    """Channels -> ECG named ``name``: limits checked, missing samples handled, names mapped."""
+    signals, names, fs, meta, where = channels.signals, channels.names, channels.fs, channels.metadata, channels.where
+    check_fs(fs, where)
+    check_length(signals.shape[1], fs, where)
+    check_channels(signals.shape[0], signals.shape[1], where)
+    signals = np.asarray(signals, dtype=np.float64)
+    finite = np.isfinite(signals)
+    peak = float(np.max(np.abs(signals), where=finite, initial=0.0))
+    if peak > MAX_ABS_MV:
+        raise ECGReadError(f"{where} holds values up to {peak:.3g} mV after unit "
+                           f"conversion, which no ECG reaches (accepted: within +-{MAX_ABS_MV:g} mV); check the "
+                           f"units (mV or uV) or the gain in the header")
+    if not finite.all():
+        signals, keep, notes = fill_missing(signals)
+        if not keep.any():
+            raise ECGReadError(f"{where} has no usable lead: every lead is missing (NaN/inf) in more than "
+                               f"{MAX_MISSING_FRACTION:.0%} of its samples; accepted: finite numbers, "
+                               f"with short gaps (they are interpolated)")
+        absent = [f"{lead}:{note}" for lead, note, k in zip(names, notes, keep) if note and not k]
+        filled = [f"{lead}:{note}" for lead, note, k in zip(names, notes, keep) if note and k]
+        if absent:
+            meta["absent_leads_missing_data"] = " ".join(absent)
+        if filled:
+            meta["interpolated_samples"] = " ".join(filled)
+        signals = signals[keep]
+        names = [n for n, k in zip(names, keep) if k]
+    try:
+        return ECG.from_leads(signals.astype(np.float32), names, fs, name=name, metadata=meta)
+    except ECGReadError as e:
+        if not any(standard_lead(n) for n in names):
+            raise ECGReadError(f"{where}: {e}. Pass lead_names=[...] to read_ecg to name the channels "
+                               f"(one name per recorded channel, in order)") from None
+        raise
+
+
+def fill_missing(signals: np.ndarray, max_fraction: float = MAX_MISSING_FRACTION
+                 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The one rule for missing samples (NaN/inf): a row missing more than ``max_fraction`` of its samples
+    (or all of them) is unusable; shorter gaps are filled by linear interpolation.
+
+    Returns (filled copy, usable rows (bool array), a note per row: '' when nothing was missing,
+    'n_missing' for a filled row, 'n_missing/n_samples' for an unusable one).
+    """
+    signals = np.array(signals, dtype=np.float64)
+    keep = np.ones(signals.shape[0], dtype=bool)
+    notes = [""] * signals.shape[0]
+    index = np.arange(signals.shape[1])
+    for i, row in enumerate(signals):
+        ok = np.isfinite(row)
+        n_missing = int((~ok).sum())
+        if n_missing == 0:
+            continue
+        if n_missing > max_fraction * row.size or not ok.any():
+            keep[i], notes[i] = False, f"{n_missing}/{row.size}"
+            continue
+        row[~ok] = np.interp(index[~ok], index[ok], row[ok])
+        notes[i] = str(n_missing)
+    return signals, keep, notes
+
+
+def to_mv_factor(unit: str | None) -> float | None:
+    """Multiplier from a declared voltage unit to mV; None if the unit is not a voltage."""
+    u = (unit or "").strip().lower().replace("μ", "u").replace("µ", "u")
+    return {"mv": 1.0, "millivolt": 1.0, "millivolts": 1.0, "uv": 1e-3, "microvolt": 1e-3,
+            "microvolts": 1e-3, "v": 1e3, "volt": 1e3, "volts": 1e3, "nv": 1e-6, "nanovolts": 1e-6}.get(u)
+
+
+def infer_uv(signals: np.ndarray) -> bool:
+    """True if unit-less numbers are µV rather than mV (the units rule of ``mets_core.readers``)."""
+    amps = []
+    for row in signals:
+        row = row[np.isfinite(row)]
+        if row.size:
+            amps.append(np.percentile(np.abs(row - np.median(row)), 99))
+    return bool(amps) and float(np.median(amps)) > UV_AMPLITUDE_THRESHOLD
+
+
+def apply_inferred_units(signals: np.ndarray, meta: dict[str, str]) -> np.ndarray:
+    """Unit-less numbers in mV (scaled if ``infer_uv``); ``meta['units']`` says which rule decided."""
+    if infer_uv(signals):
+        meta["units"] = f"uV (inferred: typical amplitude above {UV_AMPLITUDE_THRESHOLD:g})"
+        with np.errstate(invalid="ignore", over="ignore"):   # non-finite samples are judged after scaling
+            return signals * 1e-3
+    meta["units"] = f"mV (inferred: typical amplitude at most {UV_AMPLITUDE_THRESHOLD:g})"
+    return signals

@@ -1,0 +1,150 @@
+"""NumPy ``.npy`` arrays and ``.npz`` archives, never unpickled; an ``.npy`` header is checked against the data
+size before numpy allocates the array.
+
+Arrays without lead names are accepted only with exactly twelve leads, taken in the standard order
+I II III aVR aVL aVF V1-V6 (the convention of PTB-XL and the PhysioNet Challenges). The sampling rate comes
+from ``fs=`` or an ``fs`` entry of the ``.npz``; units from a ``units`` entry, else the inferred-units rule.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from ..ecg import ECGReadError, STANDARD_LEADS
+from .channels import Channels, apply_inferred_units, to_mv_factor
+from .limits import MAX_TOTAL_SAMPLES, brief, check_fs, check_length, override_names
+from .upload import unzip
+
+ACCEPTED_NUMPY = ("a numeric 2-D array, (leads, samples) or (samples, leads) with at most 12 leads; "
+                  ".npz entries 'signal' (that array), 'fs' (Hz), optional 'leads' (names, a unicode array) "
+                  "and 'units' ('mV' or 'uV'); files are never unpickled")
+
+
+def _load_npy(data: bytes, where: str) -> np.ndarray:
+    """One .npy array, its header checked against the data size before numpy allocates it."""
+    fp = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+    except Exception as e:
+        raise ECGReadError(f"{where} is not a valid .npy array ({brief(e)}); accepted: {ACCEPTED_NUMPY}") from None
+    if dtype.hasobject or dtype.kind not in "iuf" or dtype.fields is not None:
+        raise ECGReadError(f"{where} holds an array of dtype {dtype}; accepted: {ACCEPTED_NUMPY}")
+    n_items = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if n_items * dtype.itemsize > len(data) - fp.tell():
+        raise ECGReadError(f"{where} is truncated: its header declares shape {shape} but the data are shorter")
+    if n_items > MAX_TOTAL_SAMPLES:
+        raise ECGReadError(f"{where} declares {n_items:,} values; at most {MAX_TOTAL_SAMPLES:,} are accepted")
+    fp.seek(0)
+    try:
+        return np.load(fp, allow_pickle=False)
+    except Exception as e:
+        raise ECGReadError(f"{where} could not be loaded ({brief(e)}); accepted: {ACCEPTED_NUMPY}") from None
+
+
+def _orient(arr: np.ndarray, n_names: int | None, where: str) -> np.ndarray:
+    """(leads, samples) from either orientation."""
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2:
+        raise ECGReadError(f"{where} holds an array of shape {arr.shape}; accepted: {ACCEPTED_NUMPY}")
+    a, b = arr.shape
+    if n_names is not None:
+        if a == n_names and b != n_names:
+            return arr
+        if b == n_names and a != n_names:
+            return arr.T
+        if a == b == n_names:
+            raise ECGReadError(f"{where}: the array is {a} x {b}, so it is unclear which axis holds the leads; "
+                               f"give more samples than leads")
+        raise ECGReadError(f"{where}: {n_names} lead names given but the array has shape {arr.shape}")
+    if a <= 12 < b:
+        return arr
+    if b <= 12 < a:
+        return arr.T
+    raise ECGReadError(f"{where}: an array of shape {arr.shape} is not (leads, samples) or (samples, leads) "
+                       f"with at most 12 leads and more samples than leads; accepted: {ACCEPTED_NUMPY}")
+
+
+def _numpy_names(n_leads: int, lead_names: list[str] | None, where: str, meta: dict[str, str]) -> list[str]:
+    if lead_names is not None:
+        return override_names([], lead_names, n_leads, where)
+    if n_leads == len(STANDARD_LEADS):
+        meta["lead_order"] = "assumed standard order I II III aVR aVL aVF V1-V6 (no names in the file)"
+        return list(STANDARD_LEADS)
+    raise ECGReadError(f"{where} holds {n_leads} leads without names; pass lead_names=[...] (one per lead, in "
+                       f"order), or store a 'leads' entry in an .npz; only 12 unnamed leads are taken in the "
+                       f"standard order I II III aVR aVL aVF V1-V6")
+
+
+def _numpy_fs(fs: float | None, stored: float | None, where: str) -> float:
+    if fs is not None and stored is not None and abs(fs - stored) > 0.01 * stored:
+        raise ECGReadError(f"{where} stores fs={stored:g} Hz but the fs argument says {fs:g} Hz; make them agree")
+    rate = fs if fs is not None else stored
+    if rate is None:
+        raise ECGReadError(f"{where} does not say its sampling rate; pass fs=500 (Hz) to read_ecg, or store an "
+                           f"'fs' entry in an .npz")
+    return float(rate)
+
+
+def read_npy(data: bytes, filename: str, lead_names: list[str] | None = None, fs: float | None = None) -> Channels:
+    where = f"NumPy file {filename!r}"
+    arr = _load_npy(data, where)
+    meta = {"source_format": "npy", "record_name": Path(filename).stem, "files": filename}
+    signals = _orient(arr, len(lead_names) if lead_names else None, where).astype(np.float64)
+    names = _numpy_names(signals.shape[0], lead_names, where, meta)
+    rate = _numpy_fs(fs, None, where)
+    check_fs(rate, where)
+    check_length(signals.shape[1], rate, where)
+    signals = apply_inferred_units(signals, meta)
+    return Channels(signals, names, rate, meta, where)
+
+
+def read_npz(data: bytes, filename: str, lead_names: list[str] | None = None, fs: float | None = None) -> Channels:
+    where = f"NumPy archive {filename!r}"
+    members = {Path(k).stem: v for k, v in unzip(data, filename).items() if k.endswith(".npy")}
+    signal_key = next((k for k in ("signal", "signals", "ecg") if k in members), None)
+    if signal_key is None:
+        raise ECGReadError(f"{where} has entries {sorted(members)}; expected {ACCEPTED_NUMPY}")
+    arr = _load_npy(members[signal_key], f"{where} entry {signal_key!r}")
+    meta = {"source_format": "npz", "record_name": Path(filename).stem, "files": filename}
+    stored_fs = None
+    if "fs" in members:
+        fs_arr = _load_npy(members["fs"], f"{where} entry 'fs'")
+        if fs_arr.size != 1:
+            raise ECGReadError(f"{where}: entry 'fs' must be a single number of Hz, got shape {fs_arr.shape}")
+        stored_fs = float(fs_arr.reshape(-1)[0])
+    stored_names = None
+    if "leads" in members:
+        try:
+            leads_arr = np.load(io.BytesIO(members["leads"]), allow_pickle=False)
+        except Exception as e:
+            raise ECGReadError(f"{where}: entry 'leads' must be a unicode string array, e.g. "
+                               f"np.array(['I', 'II']) ({brief(e)})") from None
+        if leads_arr.dtype.kind not in "US" or leads_arr.ndim != 1:
+            raise ECGReadError(f"{where}: entry 'leads' must be a 1-D unicode string array, e.g. np.array(['I', 'II'])")
+        stored_names = [x.decode() if isinstance(x, bytes) else str(x) for x in leads_arr.tolist()]
+    names_in = lead_names if lead_names is not None else stored_names
+    signals = _orient(arr, len(names_in) if names_in else None, where).astype(np.float64)
+    names = _numpy_names(signals.shape[0], names_in, where, meta)
+    rate = _numpy_fs(fs, stored_fs, where)
+    check_fs(rate, where)
+    check_length(signals.shape[1], rate, where)
+    if "units" in members:
+        try:
+            unit = str(np.load(io.BytesIO(members["units"]), allow_pickle=False).reshape(-1)[0])
+        except Exception:
+            unit = None
+        factor = to_mv_factor(unit)
+        if factor is None:
+            raise ECGReadError(f"{where}: entry 'units' must be 'mV', 'uV' or 'V', got {unit!r}")
+        signals = signals * factor
+        meta["units"] = f"{unit} (declared)"
+    else:
+        signals = apply_inferred_units(signals, meta)
+    return Channels(signals, names, rate, meta, where)

@@ -1,0 +1,294 @@
+"""WFDB records (``.hea`` + ``.dat`` in any format wfdb reads; PhysioNet Challenge ``.hea`` + ``.mat``),
+single- and multi-segment, always decoded by wfdb itself.
+
+Uploaded bytes stay in memory: they are served to ``wfdb.rdrecord`` through the in-memory filesystem of
+``wfdb_adapter``, never written to disk. Each header of an upload is checked (size, number of lines, the
+numeric fields of its record line) and parsed once; what it declares (rate, length, channels, signal files
+and their sizes) is checked before wfdb decodes the samples. A signal file named by the header but absent is
+refused if it holds a standard lead, and skipped (``metadata["missing_signal_files"]``) if it holds only
+non-standard ones (PTB's ``.xyz`` Frank leads). Null segments (``~``) of multi-segment records are gaps of
+missing samples.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..ecg import ECGReadError, standard_lead
+from . import wfdb_adapter
+from .channels import Channels, to_mv_factor
+from .limits import (ACCEPTED_FORMATS, MAX_CHANNELS, MAX_HEADER_BYTES, MAX_SEGMENTS, brief, check_agrees,
+                     check_channels, check_fs, check_length, override_names)
+from .wfdb_adapter import UploadFileSystem
+
+_RECORD_LINE_FIELDS = [re.compile(p) for p in (
+    r"[^\s/]+(/\d+)?",                                     # record name [/number of segments]
+    r"\d+",                                                # number of signals
+    r"\d+(\.\d*)?(e\d+)?(/\d+(\.\d*)?)?(\(-?\d+(\.\d*)?\))?",  # fs [/counter fs [(base counter)]]
+    r"\d+",                                                # number of samples
+)]
+HEADER_FORMAT = ("a WFDB header starts with a record line 'NAME N_SIGNALS FS N_SAMPLES' followed by one line "
+                 "per signal")
+
+
+class _Mounted:
+    """The files of one upload served to wfdb while the ``with`` block runs; each header is checked and
+    parsed at most once (``header``)."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files = files
+        self._headers: dict[str, object] = {}
+
+    def __enter__(self) -> "_Mounted":
+        # headers decoded the way wfdb decodes local ones (ASCII, undecodable bytes dropped)
+        self.root = UploadFileSystem.mount({k: v.decode("ascii", errors="ignore").encode("ascii")
+                                            if k.lower().endswith(".hea") else v for k, v in self.files.items()})
+        return self
+
+    def __exit__(self, *exc) -> None:
+        UploadFileSystem.unmount(self.root)
+
+    def header(self, record: str):
+        """wfdb's parse of ``record.hea`` (a Record or MultiRecord without its segments)."""
+        if record not in self._headers:
+            data = self.files[record + ".hea"]
+            _check_header_size(record + ".hea", data)
+            _check_record_line(data, record)
+            try:
+                self._headers[record] = wfdb_adapter.wfdb().rdheader(f"{self.root}/{record}")
+            except Exception as e:  # wfdb raises bare Exception/IndexError/ValueError on bad headers
+                raise ECGReadError(f"{record + '.hea'!r} is not a valid WFDB header ({brief(e)}); "
+                                   f"{HEADER_FORMAT}") from None
+        return self._headers[record]
+
+    def segments(self, record: str, hdr) -> list:
+        """The segment headers of a multi-segment record, None for a null segment ('~')."""
+        out = []
+        for seg in hdr.seg_name or []:
+            if seg == "~":
+                out.append(None)
+            elif seg + ".hea" not in self.files:
+                raise ECGReadError(f"record {record!r}: the header names the segment file {seg + '.hea'!r}, which "
+                                   f"is missing; every file of the record is needed (in the same folder, the same "
+                                   f"upload, or one .zip)")
+            else:
+                out.append(self.header(seg))
+        return out
+
+    def files_named(self, record: str) -> list[str]:
+        """Names of the files a header refers to (signal files, segment headers)."""
+        if not self.files.get(record + ".hea", b"").strip():
+            return []           # an empty header names nothing; reading it says that it is empty
+        hdr = self.header(record)
+        names = list(dict.fromkeys(getattr(hdr, "file_name", None) or []))
+        names += [seg + ".hea" for seg in getattr(hdr, "seg_name", None) or [] if seg and seg != "~"]
+        return [n for n in names if n]
+
+
+def files_named(files: dict[str, bytes], header_name: str) -> list[str]:
+    """Names of the files the header ``header_name`` refers to (to read a record's files from a folder)."""
+    with _Mounted(files) as upload:
+        return upload.files_named(header_name[: -len(".hea")])
+
+
+def read(files: dict[str, bytes], name: str | None, lead_names: list[str] | None,
+         fs_given: float | None) -> tuple[str, Channels]:
+    """(record name, its channels) of the one record in ``files`` (or the record ``name`` among several)."""
+    headers = sorted(k for k in files if k.endswith(".hea"))
+    with _Mounted(files) as upload:
+        record = _choose_record(upload, headers, name)
+        return record, _read_record(upload, record, lead_names, fs_given)
+
+
+def _choose_record(upload: _Mounted, headers: list[str], name: str | None) -> str:
+    records = [h[: -len(".hea")] for h in headers]
+    if len(records) == 1:
+        return records[0]
+    # segment headers of a multi-segment record are not records of their own
+    segments: set[str] = set()
+    for r in records:
+        segments.update(n[: -len(".hea")] for n in upload.files_named(r) if n.endswith(".hea"))
+    top = [r for r in records if r not in segments]
+    if len(top) == 1:
+        return top[0]
+    if name and (name in top or name.removesuffix(".hea") in top):
+        return name.removesuffix(".hea")
+    raise ECGReadError(f"the upload holds {len(top)} WFDB records ({', '.join(top[:10])}"
+                       f"{', ...' if len(top) > 10 else ''}); upload one record, or pass its name as name=")
+
+
+def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs_given: float | None) -> Channels:
+    files = upload.files
+    where = f"WFDB record {record!r}"
+    if not files[record + ".hea"].strip():
+        raise ECGReadError(f"{record + '.hea'!r} is empty (0 bytes); {HEADER_FORMAT}")
+    hdr = upload.header(record)
+    single = isinstance(hdr, wfdb_adapter.wfdb().Record)
+    segments = None if single else upload.segments(record, hdr)
+    signal_headers = [hdr] if single else [s for s in segments if s is not None]
+    n_sig = int(hdr.n_sig or 0)
+    fs = float(hdr.fs) if hdr.fs is not None else float("nan")
+    check_fs(fs, f"the header of {where}")
+    check_agrees(fs_given, fs, where)
+    if hdr.sig_len is None and single:
+        hdr.sig_len = _infer_sig_len(files, hdr, where)
+    sig_len = int(hdr.sig_len or 0)
+    check_length(sig_len, fs, f"{where} (as declared in its header)")
+    spf = max([max(s.samps_per_frame or [1]) for s in signal_headers] or [1])
+    check_channels(n_sig, sig_len * spf, where)
+    for seg in signal_headers:
+        if len(seg.file_name or []) != int(seg.n_sig or 0):
+            raise ECGReadError(f"{where}: the header declares {seg.n_sig} signals but has "
+                               f"{len(seg.file_name or [])} signal lines; a WFDB header needs one line per "
+                               f"signal after its record line")
+    missing = set().union(*(_check_signal_files(files, seg, where) for seg in signal_headers))
+    channels = list(range(n_sig))
+    if missing:
+        # A missing file that holds only non-standard channels (PTB's .xyz Frank leads) is skipped and
+        # noted; one that holds a standard lead is an upload mistake and refused.
+        if not single:
+            _missing_signal_file(sorted(missing)[0], where)
+        names = override_names([str(n or "") for n in (hdr.sig_name or [])], lead_names, n_sig, where)
+        lost = [c for c in channels if hdr.file_name[c] in missing]
+        needed = [hdr.file_name[c] for c in lost if standard_lead(names[c]) is not None]
+        if needed or len(lost) == n_sig:
+            _missing_signal_file((needed or sorted(missing))[0], where)
+        channels = [c for c in channels if c not in lost]
+    try:
+        if not single and getattr(hdr, "layout", None) == "fixed" and any(s is None for s in segments):
+            rec = _rdrecord_fixed_with_gaps(upload.root, hdr, n_sig)
+        else:
+            rec = wfdb_adapter.wfdb().rdrecord(f"{upload.root}/{record}", m2s=True, channels=channels)
+    except Exception as e:
+        raise ECGReadError(f"wfdb could not decode {where} ({brief(e)}); accepted: "
+                           f"{ACCEPTED_FORMATS}") from None
+    if rec.p_signal is None or rec.p_signal.ndim != 2 or rec.p_signal.shape[1] == 0:
+        raise ECGReadError(f"{where} holds no signals")
+    names = [str(n) if n is not None else "" for n in (rec.sig_name or [""] * rec.p_signal.shape[1])]
+    if lead_names is not None:
+        names = [override_names(names, lead_names, n_sig, where)[c] for c in channels]
+    signals = rec.p_signal.T.astype(np.float64)
+    units = list(rec.units or ["mV"] * len(names))
+    for i, unit in enumerate(units):
+        factor = to_mv_factor(unit or "mV")
+        if factor is not None and factor != 1.0:
+            signals[i] *= factor
+    fmts = sorted({str(f) for s in signal_headers for f in (s.fmt or [])})
+    meta = {"source_format": "wfdb", "record_name": record, "wfdb_format": ",".join(fmts),
+            "units": " ".join(str(u) for u in units), "comments": "\n".join(rec.comments or []),
+            "files": " ".join(_files_used(record, hdr, signal_headers, files))}
+    if missing:
+        meta["missing_signal_files"] = " ".join(sorted(missing))
+    return Channels(signals, names, fs, meta, where)
+
+
+def _check_header_size(filename: str, header: bytes) -> None:
+    """wfdb parses signal lines slowly (about 0.2 ms each): a header of a million lines would hold a
+    server thread for minutes, so its size and number of lines are checked first."""
+    if len(header) > MAX_HEADER_BYTES:
+        raise ECGReadError(f"{filename!r} is {len(header) / 2**20:.1f} MB; a WFDB header is a short text file "
+                           f"(at most {MAX_HEADER_BYTES // 2**20} MB is accepted)")
+    lines = [ln for ln in header.splitlines() if ln.strip() and not ln.lstrip().startswith(b"#")]
+    segmented = bool(lines) and re.match(rb"^\s*[^\s/]+/\d+", lines[0]) is not None
+    limit = MAX_SEGMENTS if segmented else MAX_CHANNELS
+    if len(lines) - 1 > limit:
+        raise ECGReadError(f"{filename!r} has {len(lines) - 1} {'segment' if segmented else 'signal'} lines; at "
+                           f"most {limit} {'segments' if segmented else 'channels'} are accepted")
+
+
+def _check_record_line(header: bytes, record: str) -> None:
+    """wfdb fills fields it cannot parse with defaults (e.g. 250 Hz); a garbled record line must not
+    silently become a valid record, so its numeric fields are checked to be numbers first."""
+    lines = [ln.strip() for ln in header.decode("ascii", errors="ignore").splitlines()]
+    line = next((ln for ln in lines if ln and not ln.startswith("#")), "")
+    fields = line.split()
+    bad = [f for f, pattern in zip(fields, _RECORD_LINE_FIELDS) if not pattern.fullmatch(f)]
+    if len(fields) < 2 or bad:
+        raise ECGReadError(f"{record + '.hea'!r} is not a valid WFDB header: its record line {line[:80]!r} "
+                           f"{'has the malformed field ' + repr(bad[0]) if bad else 'is incomplete'}; "
+                           f"{HEADER_FORMAT}")
+
+
+def _rdrecord_fixed_with_gaps(root: str, hdr, n_sig: int):
+    """A fixed-layout multi-segment record with null segments ('~'), which wfdb cannot combine: the
+    segments one after the other, each null segment a gap of missing samples (NaN) of its length, so the
+    one missing-sample rule (``channels.fill_missing``) applies."""
+    parts, first = [], None
+    for seg_name, seg_len in zip(hdr.seg_name, hdr.seg_len):
+        if seg_name == "~":
+            parts.append(np.full((int(seg_len), n_sig), np.nan))
+            continue
+        seg = wfdb_adapter.wfdb().rdrecord(f"{root}/{seg_name}")
+        if seg.p_signal is None or seg.p_signal.shape[1] != n_sig:
+            raise ValueError(f"segment {seg_name!r} does not hold the record's {n_sig} signals")
+        first = first or seg
+        parts.append(seg.p_signal[: int(seg_len)])
+    if first is None:
+        raise ValueError("every segment is a null segment ('~'): the record holds no samples")
+    return SimpleNamespace(p_signal=np.concatenate(parts), sig_name=first.sig_name, units=first.units,
+                           comments=list(hdr.comments or []))
+
+
+def _files_used(record: str, hdr, signal_headers, files: dict[str, bytes]) -> list[str]:
+    used = {record + ".hea"}
+    used.update(s + ".hea" for s in (getattr(hdr, "seg_name", None) or []) if s + ".hea" in files)
+    used.update(f for seg in signal_headers for f in (seg.file_name or []) if f in files)
+    return sorted(used)
+
+
+def _infer_sig_len(files: dict[str, bytes], hdr, where: str) -> int:
+    """Length of a record whose header omits it, from its first signal file's size (as wfdb does)."""
+    if not hdr.file_name or not hdr.fmt:
+        raise ECGReadError(f"{where}: the header has no signal lines (and no number of samples); a WFDB header "
+                           f"needs one line per signal after its record line")
+    fname, fmt = hdr.file_name[0], str(hdr.fmt[0])
+    if fname not in files:
+        _missing_signal_file(fname, where)
+    spf = sum(s or 1 for f, s in zip(hdr.file_name, hdr.samps_per_frame) if f == fname)
+    size = wfdb_adapter.bytes_per_sample(fmt)
+    if not size or spf <= 0:      # FLAC (508/516/524) has no fixed size
+        raise ECGReadError(f"{where}: the header gives no length and format {fmt} has no fixed sample size; "
+                           f"add the number of samples to the record line")
+    data_bytes = len(files[fname]) - int(hdr.byte_offset[0] or 0)
+    return int(data_bytes / (size * spf))
+
+
+def _missing_signal_file(fname: str, where: str) -> None:
+    raise ECGReadError(f"{where}: the header names the signal file {fname!r}, which is missing; the .hea needs "
+                       f"its signal file(s) beside it (in the same folder, the same upload, or one .zip)")
+
+
+def _check_signal_files(files: dict[str, bytes], hdr, where: str) -> set[str]:
+    """The signal files a header names that are missing; those present must have a known format and hold
+    every declared sample."""
+    sig_len = int(hdr.sig_len or 0)
+    missing = set()
+    by_file: dict[str, list[int]] = {}
+    for i, fname in enumerate(hdr.file_name or []):
+        by_file.setdefault(fname, []).append(i)
+    for fname, chans in by_file.items():
+        if fname == "~":
+            continue    # WFDB's "no file": the signal lines of a layout header, or a null signal
+        if fname != PurePosixPath(fname).name or fname in ("", ".", ".."):
+            raise ECGReadError(f"{where}: the header names the signal file {fname!r}; only plain file names "
+                               f"in the same folder as the header are accepted")
+        if fname not in files:
+            missing.add(fname)
+            continue
+        fmt = str(hdr.fmt[chans[0]])
+        if fmt not in wfdb_adapter.signal_formats():
+            raise ECGReadError(f"{where}: signal format {fmt!r} is not a WFDB format; accepted: "
+                               f"{', '.join(wfdb_adapter.signal_formats())}")
+        if wfdb_adapter.is_compressed(fmt):
+            continue   # FLAC: size is not fixed; wfdb checks the stream itself
+        spf = sum(int(hdr.samps_per_frame[c] or 1) for c in chans)
+        needed = int(hdr.byte_offset[chans[0]] or 0) + wfdb_adapter.required_bytes(fmt, sig_len * spf)
+        have = len(files[fname])
+        if have < needed:
+            raise ECGReadError(f"{where}: signal file {fname!r} is truncated: the header declares {sig_len} "
+                               f"samples of {len(chans)} channel(s) in format {fmt} ({needed} bytes) but the "
+                               f"file has {have} bytes; the complete file is needed")
+    return missing
