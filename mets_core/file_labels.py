@@ -241,6 +241,11 @@ def _age(value: str) -> str | None:
     return None
 
 
+# header keys that identify a person: such a line ends a diagnosis block and is only counted, never shown
+IDENTIFYING_KEYS = frozenset({"patient", "name", "dob", "birth", "date of birth", "born", "mrn", "id", "patient id",
+                              "record number", "address", "phone", "ssn", "insurance", "surname", "first name"})
+
+
 def file_labels(ecg: ECG) -> FileLabels:
     """The file's own labels, age and sex (see the module docstring for what is decoded)."""
     out = FileLabels()
@@ -260,6 +265,10 @@ def file_labels(ecg: ECG) -> FileLabels:
         match = _KEY_VALUE.match(line)
         key = match.group(1).strip().lower() if match else ""
         value = match.group(2).strip() if match else line
+        if key in IDENTIFYING_KEYS or key.split(" ")[0] in IDENTIFYING_KEYS:
+            out.other_lines += 1                       # a name, birth date or record number: never shown
+            in_diagnoses = False
+            continue
         if key == "age":
             out.age = _age(value) or out.age
             in_diagnoses = False

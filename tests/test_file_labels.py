@@ -71,3 +71,13 @@ def test_real_challenge_record():
     labels = file_labels(ecg)
     assert labels.age == "29" and labels.sex == "male"
     assert "incomplete right bundle branch block" in [lab.text for lab in labels.labels]
+
+
+def test_identifying_lines_are_never_labels_even_inside_a_diagnosis_block():
+    import numpy as np
+    from mets_core.ecg import ECG
+    comments = "<age>: 61\n<sex>: M\n<diagnoses>:\nRhythm: Sinus rhythm.\nPatient: Doe^Jane\nDOB: 1950-01-01 MRN 123\nName: X"
+    labels = file_labels(ECG(np.zeros((12, 100)), 100.0, np.ones(12, bool), metadata={"comments": comments}))
+    shown = " ".join(lab.text for lab in labels.labels)
+    assert "Sinus rhythm" in shown and "Doe" not in shown and "1950" not in shown and "X" not in shown.split()
+    assert labels.other_lines == 3
