@@ -15,13 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-try:   # the model's own threshold when it publishes one
-    from mets_core.mets import STANDS_OUT_PERCENTILE  # type: ignore[attr-defined]
-except Exception:  # noqa: BLE001
-    STANDS_OUT_PERCENTILE = 90.0
-
-AUC_VALIDATED = 0.80     # at or above: "validated"
-AUC_FAIR = 0.70          # at or above: "fair"; below: "weak"
+# one home for the "stands out" percentile and the reliability cut-offs: the engine's knowledge module
+from mets_core.knowledge import AUC_FAIR, AUC_VALIDATED, STANDS_OUT_PERCENTILE
 
 
 @dataclass(frozen=True)

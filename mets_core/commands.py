@@ -469,13 +469,26 @@ def _print_rank(r: dict) -> None:
     matches = r["matches"]
     if matches:
         width = max(len(m["prompt"]) for m in matches)
-        has_pct = any("percentile" in m for m in matches)
-        print(f"  {'prompt':<{width}}  similarity  probability" + ("  percentile" if has_pct else ""))
+        has_pct = any(m.get("percentile") is not None for m in matches)
+        if has_pct:
+            # the headline: a prompt "stands out" when it scores at or above STANDS_OUT_PERCENTILE of the
+            # reference ECGs; otherwise no prompt is crowned
+            from .knowledge import STANDS_OUT_PERCENTILE, reliability_label
+            out = [m["prompt"] for m in matches if (m.get("percentile") or 0) >= STANDS_OUT_PERCENTILE]
+            print("  stands out: " + ", ".join(out) if out else
+                  f"  no confident match: no prompt is above the {STANDS_OUT_PERCENTILE:g}th percentile of the "
+                  f"reference ECGs")
+        from .knowledge import reliability_label
+        print(f"  {'prompt':<{width}}  " + ("percentile  " if has_pct else "") +
+              "reliability            similarity  relative among these")
         for m in matches:
-            pct = f"  {m['percentile']:10.1f}" if m.get("percentile") is not None else ("  " + " " * 10 if has_pct else "")
-            line = f"  {m['prompt']:<{width}}  {m['similarity']:+10.4f}  {m['probability']:11.4f}{pct}"
-            if m.get("expansion"):
-                line += f"  (as: {'; '.join(m['expansion'])})"
+            pct = f"{m['percentile']:10.1f}  " if m.get("percentile") is not None else (" " * 12 if has_pct else "")
+            line = (f"  {m['prompt']:<{width}}  {pct}{reliability_label(m.get('validation_auc')):<21}  "
+                    f"{m['similarity']:+10.4f}  {m['probability']:19.4f}")
+            expansion = m.get("expansion") or []
+            if expansion and [e.lower() for e in expansion] != [m["prompt"].lower()]:
+                more = f" +{len(expansion) - 3} more" if len(expansion) > 3 else ""
+                line += f"  (scored as: {'; '.join(expansion[:3])}{more})"
             print(line.rstrip())
     if r.get("not_known"):
         print("  not known to the model (not ranked): " + ", ".join(m["prompt"] for m in r["not_known"]))

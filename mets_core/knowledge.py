@@ -34,7 +34,9 @@ WEIGHTS_KNOWLEDGE_FILE = "knowledge.json"      # in a weights folder: validation
 REFERENCE_FILE = "reference.safetensors"       # in a weights folder: reference ECG embeddings
 STANDS_OUT_PERCENTILE = 90.0                   # a known prompt "stands out" for an ECG at or above this
 MIN_VALIDATION_POSITIVES = 10                  # fewer positive validation ECGs: the AUC is not reported
-WEAK_AUC = 0.7                                 # a validated statement below this is "weak" (model card, UI)
+AUC_VALIDATED = 0.80                           # validation AUC at or above: "validated"
+AUC_FAIR = 0.70                                # at or above: "fair"; below: "weak" (CLI, dashboard, card)
+WEAK_AUC = AUC_FAIR
 SUPERCLASS_NAMES = ("normal ECG", "myocardial infarction", "ST/T change", "conduction disturbance", "hypertrophy")
 
 
@@ -158,6 +160,15 @@ class Knowledge:
                 "known_threshold": self.known_threshold,
                 "reference": self.weights_data.get("reference"),
                 "training_data": self.weights_data.get("training_data")}
+
+
+def reliability_label(auc: float | None) -> str:
+    """The model's validation AUC for what a prompt maps to, in words: "validated: AUC 0.91", "fair: ...",
+    "weak: ...", or "not validated"."""
+    if auc is None or auc != auc:
+        return "not validated"
+    word = "validated" if auc >= AUC_VALIDATED else "fair" if auc >= AUC_FAIR else "weak"
+    return f"{word}: AUC {auc:.2f}"
 
 
 def percentile(similarities: np.ndarray, reference: np.ndarray) -> np.ndarray:
