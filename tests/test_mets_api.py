@@ -115,12 +115,16 @@ def test_embeddings_are_normalised_and_in_one_space(model):
 
 
 def test_prompt_embedding_is_the_normalised_mean_of_its_templates(model):
-    p = model.embed_prompts(["atrial fibrillation"])[0]
+    # as typed (expand=False; a known statement is otherwise scored as its phrasings, see test_knowledge.py)
+    p = model.embed_prompts(["atrial fibrillation"], expand=False)[0]
     sentences = apply_templates("atrial fibrillation", "diagnostic", model.templates)
     assert len(sentences) >= 3
     mean = model.embed_text(sentences).mean(0)
     assert np.allclose(p, mean / np.linalg.norm(mean), atol=1e-5)
-    assert not np.allclose(p, model.embed_prompts(["atrial fibrillation"], kind="rhythm")[0])
+    assert not np.allclose(p, model.embed_prompts(["atrial fibrillation"], kind="rhythm", expand=False)[0])
+    free = model.embed_prompts(["irregular narrow complexes"])[0]          # not a known phrase: templates
+    mean = model.embed_text(apply_templates("irregular narrow complexes", "diagnostic", model.templates)).mean(0)
+    assert np.allclose(free, mean / np.linalg.norm(mean), atol=1e-5)
 
 
 def test_rank_sorted_with_probabilities_at_the_model_temperature(model):
@@ -164,10 +168,10 @@ def test_caches_follow_the_weights(text_encoder):
 
 def test_caches_follow_the_templates(text_encoder):
     m = METS.random_init({"model": {"width": 8}}, seed=0, text_encoder=text_encoder)
-    before = m.embed_prompts(["sinus rhythm"])[0]
+    before = m.embed_prompts(["sinus rhythm"], expand=False)[0]
     paper_only = {**m.templates, "ensembles": {k: [v[0]] for k, v in m.templates["ensembles"].items()}}
     m.templates = paper_only                                       # one template instead of the ensemble
-    after = m.embed_prompts(["sinus rhythm"])[0]
+    after = m.embed_prompts(["sinus rhythm"], expand=False)[0]
     expected = m.embed_text([paper_only["ensembles"]["diagnostic"][0].replace("{label}", "sinus rhythm")])[0]
     assert np.allclose(after, expected, atol=1e-5)                 # computed with the new templates
     assert not np.allclose(after, before)                          # not the stale cached vector
@@ -252,7 +256,8 @@ def test_index_build_search_save_load(model, tmp_path):
                "left bundle branch block", "sinus bradycardia, left ventricular hypertrophy"]
     index = ReportIndex.build(model, reports, ["a", "b", "c", "d"])
     hits = index.search("left bundle branch block", k=2)
-    assert hits[0] == Hit("left bundle branch block", pytest.approx(1.0, abs=1e-5), "c")
+    assert hits[0][:3] == ("left bundle branch block", pytest.approx(1.0, abs=1e-5), "c")
+    assert hits[0] == Hit("left bundle branch block", pytest.approx(1.0, abs=1e-5), "c", 1, ("c",))
     assert len(hits) == 2 and hits[0].similarity >= hits[1].similarity
     ecg_hits = index.search(model, synthetic_ecg(), 10)                 # the other calling form
     assert len(ecg_hits) == 4 and [h.similarity for h in ecg_hits] == sorted((h.similarity for h in ecg_hits), reverse=True)
