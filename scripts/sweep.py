@@ -85,9 +85,8 @@ def main() -> int:
     out = Path(sweep["out"])
     if not args.table_only:
         todo = []
-        for name, over in sweep["settings"].items():
-            if args.only and name not in args.only:
-                continue
+        for name in (args.only or list(sweep["settings"])):       # --only: in the order given
+            over = sweep["settings"][name]
             for seed in args.seeds or sweep["seeds"]:
                 cfg = merged(merged(sweep["base"], over), {"seed": seed, "out": str(out / name / f"seed{seed}")})
                 todo.append((cfg, out / name / f"seed{seed}"))
