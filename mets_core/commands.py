@@ -604,7 +604,8 @@ def cmd_retrieve(args) -> int:
 
     def score(good):
         emb = model.embed_ecg([ecg for _, ecg in good], batch_size=max(args.batch_size, 1))
-        return [{"reports": [{"report": h.report, "similarity": h.similarity, "source_id": h.source_id}
+        return [{"reports": [{"report": h.report, "similarity": h.similarity, "source_id": h.source_id,
+                             "n_ecgs": getattr(h, "n_ecgs", 1), "sources": list(getattr(h, "sources", ()))}
                              for h in index.search_embedding(e, k=args.k)]} for e in emb]
 
     to_row = _retrieve_row if suffix != ".jsonl" else (lambda rec, r: r)
@@ -620,7 +621,8 @@ def cmd_retrieve(args) -> int:
             continue
         print(r["record"])
         for h in r["reports"]:
-            print(f"  {h['similarity']:+.4f}  [{h['source_id']}]  {h['report']}")
+            many = f" and {h['n_ecgs'] - 1} more ECGs ({', '.join(h['sources'])})" if h.get("n_ecgs", 1) > 1 else ""
+            print(f"  {h['similarity']:+.4f}  [{h['source_id']}{many}]  {h['report']}")
     return status
 
 
