@@ -72,23 +72,18 @@ class PreprocessConfig:
 # ---------------------------------------------------------------------------------------------- steps
 
 def fill_gaps(ecg: ECG) -> ECG:
-    """Linearly interpolate NaN/inf samples inside each lead; a lead with no finite sample becomes absent."""
-    x = ecg.signal
-    bad = ~np.isfinite(x)
-    if not bad.any():
+    """NaN/inf samples by the readers' one rule (`readers.channels.fill_missing`): short gaps interpolated
+    linearly, a lead missing more than the limit becomes absent. After `read_ecg` there is nothing to do; this
+    is for ECGs built by hand."""
+    from .readers.channels import fill_missing
+
+    if np.isfinite(ecg.signal).all():
         return ecg
-    x = x.copy()
-    mask = ecg.lead_mask.copy()
-    t = np.arange(x.shape[1])
-    for i in np.flatnonzero(bad.any(axis=1)):
-        ok = ~bad[i]
-        if not ok.any() or not mask[i]:
-            x[i] = 0.0
-            mask[i] = False
-            continue
-        x[i, ~ok] = np.interp(t[~ok], t[ok], x[i, ok])
+    x, usable, _ = fill_missing(ecg.signal)
+    mask = ecg.lead_mask & usable
     if not mask.any():
-        raise ECGReadError("every lead of the ECG is NaN/infinite: there is no signal to read")
+        raise ECGReadError("every lead of the ECG is missing (NaN/infinite) too often: there is no signal to read")
+    x = np.where(mask[:, None], x, 0.0).astype(np.float32)
     return replace(ecg, signal=x, lead_mask=mask, metadata=dict(ecg.metadata))
 
 
