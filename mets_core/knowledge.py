@@ -32,6 +32,7 @@ TABLES_PATH = Path(__file__).with_name("knowledge.json")
 STATEMENTS_PATH = Path(__file__).parent / "corpus" / "statements.json"
 WEIGHTS_KNOWLEDGE_FILE = "knowledge.json"      # in a weights folder: validation AUCs, known threshold
 REFERENCE_FILE = "reference.safetensors"       # in a weights folder: reference ECG embeddings
+KNOWN_PHRASINGS_FILE = "known_phrasings.safetensors"   # raw embeddings of the known phrasings (a cache)
 STANDS_OUT_PERCENTILE = 90.0                   # a known prompt "stands out" for an ECG at or above this
 MIN_VALIDATION_POSITIVES = 10                  # fewer positive validation ECGs: the AUC is not reported
 AUC_VALIDATED = 0.80                           # validation AUC at or above: "validated"
@@ -86,6 +87,13 @@ class Knowledge:
         data = None
         if weights_dir is not None and (Path(weights_dir) / WEIGHTS_KNOWLEDGE_FILE).is_file():
             data = json.loads((Path(weights_dir) / WEIGHTS_KNOWLEDGE_FILE).read_text(encoding="utf-8"))
+            phrasings = Path(weights_dir) / KNOWN_PHRASINGS_FILE
+            if phrasings.is_file():
+                from safetensors.numpy import load_file
+                try:
+                    data["_known_embeddings"] = load_file(str(phrasings))["embeddings"]
+                except Exception:  # noqa: BLE001 - an unreadable cache is recomputed, never trusted
+                    pass
         return cls(tables, statements, data)
 
     # ------------------------------------------------------------------------------ expansion
@@ -123,12 +131,22 @@ class Knowledge:
     def known_threshold(self) -> float | None:
         return self.weights_data.get("known_threshold")
 
+    def known_embeddings(self, encode) -> np.ndarray:
+        """Unit raw embeddings of known_phrasings(): the copy stored with the weights when it was made from
+        the same phrasings (saves encoding ~600 phrases at every start), else computed with `encode`."""
+        if self._known_emb is None:
+            stored = self.weights_data.get("_known_embeddings")
+            if stored is not None and self.weights_data.get("known_phrasings") == self.known_phrasings():
+                emb = np.asarray(stored, dtype=np.float32)
+            else:
+                emb = np.asarray(encode(self.known_phrasings()), dtype=np.float32)
+            self._known_emb = emb / np.linalg.norm(emb, axis=1, keepdims=True).clip(min=1e-12)
+        return self._known_emb
+
     def nearest_known(self, raw: np.ndarray, encode) -> np.ndarray:
         """Cosine of each raw (frozen, unprojected) phrase embedding to its nearest known phrasing.
         `encode`: texts -> raw embeddings (the model's frozen text encoder)."""
-        if self._known_emb is None:
-            emb = np.asarray(encode(self.known_phrasings()), dtype=np.float32)
-            self._known_emb = emb / np.linalg.norm(emb, axis=1, keepdims=True).clip(min=1e-12)
+        self.known_embeddings(encode)
         q = np.asarray(raw, dtype=np.float32)
         q = q / np.linalg.norm(q, axis=1, keepdims=True).clip(min=1e-12)
         return (q @ self._known_emb.T).max(axis=1)

@@ -48,3 +48,8 @@ def test_export_writes_weights_index_calibration_and_keeps_the_card(tmp_path):
     assert np.allclose(np.linalg.norm(loaded.reference["embeddings"], axis=1), 1, atol=1e-2)
     knowledge = json.loads((out / "knowledge.json").read_text())
     assert isinstance(knowledge["known_threshold"], float) and knowledge["reference"]["n_windows"] == len(val)
+    # the known phrasings' embeddings travel with the weights and equal what the text model gives now
+    stored = loaded.knowledge.known_embeddings(lambda texts: (_ for _ in ()).throw(AssertionError("recomputed")))
+    fresh = loaded.text_encoder.encode(knowledge["known_phrasings"][:5])
+    fresh /= np.linalg.norm(fresh, axis=1, keepdims=True)
+    assert np.allclose(stored[:5], fresh, atol=2e-3)

@@ -29,8 +29,9 @@ def validation_windows(corpus: Corpus, exclude_forms=()) -> np.ndarray:
     return idx
 
 
-def calibrate(mets, corpus: Corpus, exclude_forms=(), batch_size: int = 256) -> tuple[dict, dict]:
-    """(knowledge.json content, reference arrays) for `mets` on the corpus's validation windows."""
+def calibrate(mets, corpus: Corpus, exclude_forms=(), batch_size: int = 256) -> tuple[dict, dict, dict]:
+    """(knowledge.json content, reference arrays, known-phrasing embeddings) for `mets` on the corpus's
+    validation windows."""
     knowledge = mets.knowledge
     idx = validation_windows(corpus, exclude_forms)
     emb = embed_windows(mets.model, corpus, idx, mets.preprocess_cfg, batch_size, torch.device("cpu"), False).numpy()
@@ -75,8 +76,9 @@ def calibrate(mets, corpus: Corpus, exclude_forms=(), batch_size: int = 256) -> 
                       "by_source": dict(sorted(Counter(map(str, sources)).items())),
                       "twelve_lead": int((n_leads == 12).sum())},
     }
+    data["known_phrasings"] = knowledge.known_phrasings()
     reference = {"embeddings": emb.astype(np.float16), "n_leads": n_leads.astype(np.int16)}
-    return data, reference
+    return data, reference, {"embeddings": knowledge.known_embeddings(enc.encode).astype(np.float16)}
 
 
 def _training_data(corpus: Corpus, exclude_forms=()) -> dict:

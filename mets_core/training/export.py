@@ -58,10 +58,11 @@ def export_model(run_dir: str | Path, corpus_dir: str | Path, out_dir: str | Pat
     mets = METS.from_pretrained(run_dir / checkpoint)
     run_cfg = json.loads((run_dir / "config.json").read_text(encoding="utf-8")) if (run_dir / "config.json").is_file() else {}
     corpus = Corpus.open(corpus_dir)
-    knowledge, reference = calibrate(mets, corpus, run_cfg.get("exclude_forms") or ())
+    knowledge, reference, known = calibrate(mets, corpus, run_cfg.get("exclude_forms") or ())
     # the folder is replaced as a whole: keep the card it already ships unless a new one is given
     card = card or (out_dir / "MODEL_CARD.md" if (out_dir / "MODEL_CARD.md").is_file() else None)
-    extra = {"knowledge.json": json.dumps(knowledge, indent=1), "reference.safetensors": safetensors_bytes(reference)}
+    extra = {"knowledge.json": json.dumps(knowledge, indent=1), "reference.safetensors": safetensors_bytes(reference),
+             "known_phrasings.safetensors": safetensors_bytes(known)}
     if card:
         extra["MODEL_CARD.md"] = Path(card).read_text(encoding="utf-8")
     mets.save_pretrained(out_dir, extra_files=extra)
