@@ -35,11 +35,17 @@ def run_one(cfg: dict, run_dir: Path) -> str:
     if (run_dir / "last" / "config.json").is_file():
         return f"{run_dir}: done before"
     run_dir.mkdir(parents=True, exist_ok=True)
+    lock = run_dir / ".sweep-lock"          # another sweep process is training this run (remove if stale)
+    try:
+        lock.open("x").close()
+    except FileExistsError:
+        return f"{run_dir}: taken by another sweep process ({lock})"
     (run_dir / "train_config.json").write_text(json.dumps(cfg, indent=1))
     resume = ["--resume"] if (run_dir / "state").is_dir() else []
     with open(run_dir / "train.log", "a") as log:
         rc = subprocess.call([sys.executable, "-m", "mets_core.cli", "train", "--config",
                               str(run_dir / "train_config.json"), *resume], stdout=log, stderr=subprocess.STDOUT)
+    lock.unlink(missing_ok=True)
     return f"{run_dir}: exit {rc}"
 
 
