@@ -184,7 +184,8 @@ def test_rank_shows_percentile_expansion_and_lists_unknown_phrases_apart(model_d
     prompts = ["-p", "atrial fibrillation", "-p", "sinus rhythm", "-p", "purple ecg"]
     assert main(["rank", rec, *prompts]) == 0
     text = capsys.readouterr().out
-    assert "percentile" in text and "91.5" in text and "(as: afib; irregular rhythm)" in text
+    assert "percentile" in text and "91.5" in text and "(scored as: afib; irregular rhythm)" in text
+    assert "stands out: atrial fibrillation" in text and "validated: AUC 0.95" in text and "not validated" in text
     assert "not known to the model (not ranked): purple ecg" in text
     assert main(["rank", rec, *prompts, "--json"]) == 0
     [r] = json.loads(capsys.readouterr().out)
