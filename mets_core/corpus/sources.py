@@ -385,18 +385,19 @@ def _ptbxl_table(data_dir: Path) -> tuple[Path, list[dict]] | None:
         return found[0].parent, list(csv.DictReader(fh))
 
 
-def ptbxl_folds(ctx: dict) -> dict[int, int]:
-    """PTB-XL ecg_id -> strat_fold, from ptbxl_database.csv (cached in ctx)."""
-    if "ptbxl_folds" not in ctx:
+def ptbxl_column(ctx: dict, column: str) -> dict[int, int]:
+    """PTB-XL ecg_id -> a whole-number column (patient_id, strat_fold) of ptbxl_database.csv (cached in ctx)."""
+    key = f"ptbxl_{column}"
+    if key not in ctx:
         table = _ptbxl_table(ctx["data_dir"])
         out = {}
         for row in (table[1] if table else []):
             try:
-                out[_int(row["ecg_id"])] = _int(row["strat_fold"])
+                out[_int(row["ecg_id"])] = _int(row[column])
             except (KeyError, ValueError):
                 continue
-        ctx["ptbxl_folds"] = out
-    return ctx["ptbxl_folds"]
+        ctx[key] = out
+    return ctx[key]
 
 
 def ptbxl_side(fold: int | None) -> str | None:
@@ -406,23 +407,9 @@ def ptbxl_side(fold: int | None) -> str | None:
     return "test" if fold in TEST_FOLDS else "val" if fold in VALIDATION_FOLDS else "train"
 
 
-def ptbxl_patients(ctx: dict) -> dict[int, int]:
-    """PTB-XL ecg_id -> patient_id, from ptbxl_database.csv (cached in ctx)."""
-    if "ptbxl_patients" not in ctx:
-        table = _ptbxl_table(ctx["data_dir"])
-        out = {}
-        for row in (table[1] if table else []):
-            try:
-                out[_int(row["ecg_id"])] = _int(row["patient_id"])
-            except (KeyError, ValueError):
-                continue
-        ctx["ptbxl_patients"] = out
-    return ctx["ptbxl_patients"]
-
-
 def scan_challenge2021(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> SourceScan:
     scan = SourceScan("challenge2021", folder)
-    linked = ptbxl_patients(ctx)
+    linked = ptbxl_column(ctx, "patient_id")
     for path, h in _readable_headers(scan, _select(_header_paths(folder), only, limit)):
         codes = [c.strip() for c in h.fields().get("dx", "").split(",") if c.strip()]
         findings, notes = [], []
@@ -436,7 +423,7 @@ def scan_challenge2021(folder: Path, maps: dict, ctx: dict, only=None, limit=Non
         if m and int(m.group(1)) in linked:
             patient = f"ptbxl:{linked[int(m.group(1))]}"
             notes.append(f"same ECG as PTB-XL ecg_id {int(m.group(1))}: patient linked to PTB-XL")
-            side = ptbxl_side(ptbxl_folds(ctx).get(int(m.group(1))))
+            side = ptbxl_side(ptbxl_column(ctx, "strat_fold").get(int(m.group(1))))
             if side == "test":          # a copy of a PTB-XL test-fold ECG stays out like the original
                 scan.skipped.append((path.stem, "copy of a PTB-XL fold-10 (test) ECG: not read"))
                 continue
