@@ -99,7 +99,7 @@ JS_RANKED = """([title, want]) => {
     return rows.length === want.length && want.every(p => rows.includes(p));
 }"""
 JS_READ = """() => [...document.querySelectorAll('.rank-row')].map(r => [
-    r.querySelector('.rank-prompt').innerText, r.querySelector('.rank-cos').innerText])"""
+    r.querySelector('.rank-prompt').innerText, r.dataset.similarity])"""
 JS_ERRORS = """() => [
     ...[...document.querySelectorAll('[data-testid="stException"]')].map(e => 'exception: ' + e.innerText),
     ...[...document.querySelectorAll('[data-testid="stAlert"]')].map(e => e.innerText)
@@ -109,7 +109,7 @@ JS_ERRORS = """() => [
 
 async def _read(page) -> list[tuple[str, float]]:
     rows = await page.evaluate(JS_READ)
-    return [(p, float(c.replace("cos", "").strip())) for p, c in rows]
+    return [(p, float(c)) for p, c in rows]
 
 
 async def _session(browser, url: str, index: int, plan: list[tuple[int, list[str]]], uploads: list[Upload],

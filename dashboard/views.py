@@ -431,7 +431,7 @@ def ranking_html(view, scope: str = "") -> str:
         pct_text = (f"{pct:.0f}<span class=\"unit\">th pct</span>" if pct is not None else "—")
         rows.append(
             f'<div class="rank-row{" top" if r.stands_out else ""}" data-rank="{i}" '
-            f'data-percentile="{"" if pct is None else f"{pct:.1f}"}">'
+            f'data-percentile="{"" if pct is None else f"{pct:.1f}"}" data-similarity="{r.similarity:.6f}">'
             f'<div class="rank-n">{i}</div>'
             f'<div class="rank-phrase"><span class="rank-prompt">{esc(r.prompt)}</span> {mark}{expansion}</div>'
             f'<div class="rank-bar" role="img" aria-label="{esc(r.percentile_words)}" '

@@ -78,7 +78,11 @@ BUDGET = {
 }
 MIN_SLOW_CASES = 10_000
 CASE_TIME_S = float(os.environ.get("METS_FUZZ_CASE_TIMEOUT", "20"))   # generous: 2 shared CPU cores
-RSS_GROWTH_BOUND = 1536 * 2**20          # the whole module: peak RSS growth over its start
+# the whole module: peak RSS growth over its start. One accepted record may hold MAX_TOTAL_SAMPLES samples
+# (a 24-hour Holter); reading it holds them as float64 and as the float32 ECG at once (12 B per sample), on
+# top of ~1 GiB of interpreter, wfdb and hypothesis working memory.
+from mets_core.readers import limits as _limits  # noqa: E402
+RSS_GROWTH_BOUND = 2**30 + 12 * _limits.MAX_TOTAL_SAMPLES
 
 _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
            HealthCheck.function_scoped_fixture, HealthCheck.large_base_example]
