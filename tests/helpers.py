@@ -230,3 +230,15 @@ def make_dicom(signal_uv: np.ndarray, fs: float = 500.0, labels=DICOM_LEADS, sen
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
+
+
+def write_cli_model(folder: Path, reports: list[str]) -> Path:
+    """A small random-init checkpoint (width 16) with a report index of `reports` (ids r1, r2, ...): what the
+    CLI tests load. Scores are meaningless; the commands' plumbing is what they check."""
+    from mets_core.index import ReportIndex
+    from mets_core.mets import METS
+
+    m = METS.random_init({"model": {"width": 16}}, seed=0)
+    m.save_pretrained(folder, training={"corpus": "none (random init, for tests)"})
+    ReportIndex.build(m, reports, [f"r{i + 1}" for i in range(len(reports))]).save(Path(folder) / "index")
+    return Path(folder)

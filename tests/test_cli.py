@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
+from helpers import write_cli_model
 from mets_core.cli import main
-from mets_core.index import ReportIndex
 from mets_core.mets import METS
 
 from ludb_pairs import shared_data_dir
@@ -15,12 +15,8 @@ PROMPTS = ["sinus rhythm", "atrial fibrillation", "left ventricular hypertrophy"
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cli") / "model"
-    m = METS.random_init({"model": {"width": 16}}, seed=0)
-    m.save_pretrained(d, training={"corpus": "none (random init, for tests)"})
-    ReportIndex.build(m, ["sinus rhythm. normal ecg.", "atrial fibrillation", "left bundle branch block"],
-                      ["r1", "r2", "r3"]).save(d / "index")
-    return d
+    return write_cli_model(tmp_path_factory.mktemp("cli") / "model",
+                           ["sinus rhythm. normal ecg.", "atrial fibrillation", "left bundle branch block"])
 
 
 def flags(prompts):

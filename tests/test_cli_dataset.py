@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from hospital_files import muse_xml, synthetic_12lead
+from helpers import write_cli_model
 from mets_core.cli import main
 from mets_core.commands import expand_records
 from mets_core.mets import METS
@@ -20,13 +21,7 @@ EIGHT = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cli_dataset") / "model"
-    m = METS.random_init({"model": {"width": 16}}, seed=0)
-    m.save_pretrained(d, training={"corpus": "none (random init, for tests)"})
-    from mets_core.index import ReportIndex
-    ReportIndex.build(m, ["sinus rhythm.", "atrial fibrillation", "left bundle branch block"],
-                      ["r1", "r2", "r3"]).save(d / "index")
-    return d
+    return write_cli_model(tmp_path_factory.mktemp("cli_dataset") / "model", ["sinus rhythm.", "atrial fibrillation", "left bundle branch block"])
 
 
 @pytest.fixture(scope="module")

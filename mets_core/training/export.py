@@ -65,8 +65,7 @@ def export_model(run_dir: str | Path, corpus_dir: str | Path, out_dir: str | Pat
              "known_phrasings.safetensors": safetensors_bytes(known)}
     if card:
         extra["MODEL_CARD.md"] = Path(card).read_text(encoding="utf-8")
-    mets.save_pretrained(out_dir, extra_files=extra)
-    mets = METS.from_pretrained(out_dir)
+    mets.save_pretrained(out_dir, extra_files=extra)     # sets mets.weights_sha256, which the index records
     reports, ids = source_ids(corpus_dir)
     if data_dir is not None:
         more, more_ids = ptbxl_reports(data_dir)
