@@ -5,6 +5,7 @@ have are rows of zeros with ``lead_mask`` False: they are *masked*, never invent
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -84,6 +85,18 @@ class ECG:
     def duration(self) -> float:
         """Length in seconds."""
         return self.n_samples / self.fs
+
+    def content_hash(self) -> str:
+        """SHA-256 (hex) of what the model sees: samples, rate and lead mask; the name and metadata are not part of it.
+
+        The one content hash of the project: the engine's caches and the dashboard's record store both key
+        on it, so the same signal is recognised whatever file it came from.
+        """
+        h = hashlib.sha256()
+        h.update(np.ascontiguousarray(self.signal, dtype=np.float32).tobytes())
+        h.update(np.asarray(self.lead_mask, dtype=bool).tobytes())
+        h.update(f"{float(self.fs)!r}|{self.signal.shape}".encode())
+        return h.hexdigest()
 
     def lead(self, name: str) -> np.ndarray:
         """One lead's samples in mV (raises KeyError if that lead was not recorded)."""
