@@ -98,7 +98,7 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     text.text(12, 20, DISCLAIMER, fontsize=7.5, va="top", wrap=True)
     text.text(12, 12, f"Model: {model_version}"[:160], fontsize=7, va="top")
     buf = io.BytesIO()
-    fig.savefig(buf, format="pdf", metadata={"Title": f"METS ECG report", "Creator": "METS dashboard"})
+    fig.savefig(buf, format="pdf", metadata={"Title": "METS ECG report", "Creator": "METS dashboard"})
     return buf.getvalue()
 
 

@@ -6,6 +6,8 @@ ECG use that one.)
 """
 from __future__ import annotations
 
+import functools
+
 import io
 import os
 import pickle
@@ -136,11 +138,18 @@ def assert_same_ecg(a, b) -> None:
 
 
 def synthetic_signal(n_leads: int = 3, n: int = 2000, fs: float = 500.0, seed: int = 0) -> np.ndarray:
-    """(n, n_leads) ECG-like mV values: a few sines plus noise (for exact round trips through a format)."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n) / fs
-    sig = np.stack([np.sin(2 * np.pi * (1.1 + k) * t) * (0.5 + 0.2 * k) for k in range(n_leads)], axis=1)
-    return sig + 0.01 * rng.standard_normal(sig.shape)
+    """(n, n_leads) ECG values in mV (the first n_leads standard leads) from the project's one synthetic-ECG
+    generator, mets_core.simulate.simulate_ecg (for exact round trips through a format). Memoised: the
+    generator integrates a model per lead, and many tests ask for the same signal."""
+    return _simulated(n_leads, n, float(fs), seed).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _simulated(n_leads: int, n: int, fs: float, seed: int) -> np.ndarray:
+    from mets_core.ecg import STANDARD_LEADS
+    from mets_core.simulate import simulate_ecg
+    ecg = simulate_ecg(duration_s=n / fs, fs=int(round(fs)), leads=STANDARD_LEADS[:n_leads], seed=seed)
+    return ecg.signal[ecg.lead_mask].T.astype(np.float64)[:n]
 
 
 WRITTEN_BY_WFDB = ["16", "24", "32", "80", "508", "516", "524"]

@@ -1,0 +1,71 @@
+"""Compare two ECGs (serial ECGs of one patient, or any two): side by side on the same paper scale, with
+their measurements and the ranking of the same phrases, and the differences."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import engine as engines
+from dashboard import plotting, session
+from dashboard.engine import Engine
+from dashboard.panels import prompts, tracing
+from dashboard.panels.common import guard
+from dashboard.ranking import build_view
+
+COMPARE_FIELDS = (("Heart rate (bpm)", "heart_rate_bpm"), ("PR (ms)", "pr_ms"), ("QRS (ms)", "qrs_ms"),
+                  ("QT (ms)", "qt_ms"), ("QTc Bazett (ms)", "qtc_ms"), ("QTc Fridericia (ms)", "qtc_fridericia_ms"),
+                  ("QTc Framingham (ms)", "qtc_framingham_ms"), ("Frontal axis (°)", "axis_deg"))
+
+
+def compare_page(engine: Engine, recs: dict) -> None:
+
+    st.markdown("### Compare two ECGs")
+    if len(recs) < 2:
+        st.info("Open two ECGs (e.g. serial ECGs of one patient) to compare them side by side.")
+        return
+    keys = list(recs)
+    label = lambda k: recs[k].label if k in recs else k  # noqa: E731
+    c1, c2 = st.columns(2)
+    a = c1.selectbox("Earlier / first ECG", keys, index=max(0, len(keys) - 2), format_func=label, key="cmp_a")
+    b = c2.selectbox("Later / second ECG", keys, index=len(keys) - 1, format_func=label, key="cmp_b")
+    ra, rb = recs[a], recs[b]
+    gain, speed = tracing.paper_scale()
+    for col, rec in ((c1, ra), (c2, rb)):
+        with col, guard(f"The tracing of {rec.label}"):
+            mode = "recorded" if int(rec.ecg.lead_mask.sum()) <= 3 else "12x1"
+            st.plotly_chart(plotting.ecg_paper(rec.ecg, layout=mode, gain=gain, speed=speed),
+                            width="stretch", key=f"cmp_paper_{'ab'[rec is rb]}",
+                            config={"displaylogo": False, "scrollZoom": False})
+    st.caption(f"Both on the same paper scale: {speed} mm/s, {gain} mm/mV (change them on the Reader page).")
+    ma, mb = engines.measurements(ra.key, ra.ecg), engines.measurements(rb.key, rb.ecg)
+    rows = []
+    for name, attr in COMPARE_FIELDS:
+        va, vb = getattr(ma, attr, None), getattr(mb, attr, None)
+        rows.append({"measurement": name, ra.label: va, rb.label + " ": vb,
+                     "difference (second − first)": None if va is None or vb is None else round(vb - va, 1)})
+    st.markdown("#### Measurements")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="cmp_meas")
+    if engine.model is None:
+        return
+    phrases = prompts.current()
+    if not phrases:
+        return
+    va, vb = build_view(engine.rank(ra.ecg, phrases)), build_view(engine.rank(rb.ecg, phrases))
+    by_b = {r.prompt: r for r in vb.rows + vb.unknown}
+    table = []
+    for r in va.rows:
+        other = by_b.get(r.prompt)
+        use_pct = r.percentile is not None and other is not None and other.percentile is not None
+        first = r.percentile if use_pct else r.similarity
+        second = (other.percentile if use_pct else other.similarity) if other is not None else None
+        table.append({"phrase": r.prompt, "score": "percentile" if use_pct else "similarity",
+                      ra.label: round(first, 3), rb.label + " ": None if second is None else round(second, 3),
+                      "difference": None if second is None else round(second - first, 3),
+                      "reliability": r.reliability[1]})
+    st.markdown("#### Ranking of the same phrases")
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="cmp_rank")
+    if va.unknown:
+        st.caption("Not known to the model (not ranked): " + ", ".join(r.prompt for r in va.unknown))
+
+
+compare_page(engines.get_engine(), session.records())

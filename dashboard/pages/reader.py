@@ -1,0 +1,109 @@
+"""The reading room: one ECG on paper with its measurements, the ranking of the phrases typed, the file's
+own labels, why a phrase scored as it did, similar reports of the corpus and the printable report.
+
+Redrawing only what changed: the tracing with its controls, the ranking with "why", and retrieval are
+fragments (a gain, a phrase or a "reports to show" change reruns only its own part); page navigation of a
+long recording changes the stretch everything describes, so it redraws the page.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import engine as engines
+from dashboard import session
+from dashboard.panels import header, measurements, navigation, prompts, ranking, report, retrieval, tracing, why
+from dashboard.panels.common import guard
+
+
+def empty_state() -> None:
+    from dashboard.demo import DEMOS
+    from dashboard.panels.sidebar import open_demo
+
+    st.markdown(
+        '<div class="empty"><h3>Open an ECG to begin</h3>'
+        '<p>Use the sidebar: <b>upload</b> files (WFDB .hea + .dat, Challenge .hea + .mat, .zip, CSV, NumPy, '
+        'DICOM; several at once), open a <b>synthetic demo</b>, or download a <b>PhysioNet</b> record.</p>'
+        '<p>You will see the 12 leads on ECG paper, automated intervals, a live ranking of any phrases you '
+        'type, why a phrase scored as it did, and the most similar reports of the pretraining corpus.</p>'
+        '</div>', unsafe_allow_html=True)
+    st.button("Open the synthetic demo ECG", key="empty_demo", type="primary", on_click=open_demo,
+              args=(next(iter(DEMOS)),))
+
+
+def scoped_measurements(rec: session.Record, scope: session.Scope):
+    if rec.is_long and not scope.whole:
+        return engines.measurements(rec.key, rec.ecg, scope.start_s, session.PAGE_S)
+    return engines.measurements(rec.key, rec.ecg)
+
+
+def measured_where(rec: session.Record, m, scope: session.Scope) -> str:
+    if not rec.is_long:
+        return ""
+    return (f"Measured on {session.hms(m.start_s)}–{session.hms(m.start_s + m.seconds_analysed)}"
+            + (" (the whole-recording summary measures the first minute)" if scope.whole else
+               " (the page on screen)"))
+
+
+@st.fragment
+def tracing_fragment(engine: engines.Engine, rec: session.Record, start_s: float, m) -> None:
+    with guard("The tracing"):
+        sal, sal_key, prompt = None, (), why.overlay_prompt()
+        if prompt and engine.model is not None:
+            with guard("The saliency overlay"):
+                sal = why.explain(engine, rec, prompt)
+                sal_key = (prompt, session.saliency_window(rec), engine.model.weights_sha256)
+        tracing.tracing_panel(rec, start_s, m, saliency=sal, saliency_key=sal_key,
+                              saliency_offset_s=session.saliency_window(rec)[0], overlay_prompt=prompt)
+
+
+@st.fragment
+def ranking_fragment(engine: engines.Engine, rec: session.Record, scope: session.Scope):
+    left, right = st.columns([1.35, 1], gap="large")
+    result = None
+    with left:
+        st.markdown("#### How well the ECG matches each phrase")
+        with guard("Ranking"):
+            phrases = prompts.prompt_controls()
+            result = ranking.ranking_panel(engine, scope.ecg, phrases, scope.words)
+    with right:
+        with guard("The file's own labels"):
+            header.file_labels_panel(rec, rank_these=prompts.replace)
+        with guard("The explanation"):
+            why.why_panel(engine, rec, [m.prompt for m in result[0]] if result else [])
+    return result
+
+
+@st.fragment
+def retrieval_fragment(engine: engines.Engine, scope: session.Scope) -> None:
+    with guard("Retrieval"):
+        retrieval.retrieval_panel(engine, scope.ecg, scope.words, folder=session.data_dir())
+
+
+def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
+    if rec is None:
+        empty_state()
+        return
+    with guard("The recording header"):
+        header.record_header(rec)
+    if rec.is_long:
+        with guard("Page navigation"):
+            navigation.page_navigation(rec, engines.heart_rate_trend(rec.key, rec.ecg))
+    scope = session.scope(rec)
+    m = None
+    with guard("Measurements"):
+        m = scoped_measurements(rec, scope)
+    tracing_fragment(engine, rec, scope.start_s, m)
+    if m is not None:
+        with guard("Measurements"):
+            measurements.measurements_panel(m, measured_where(rec, m, scope))
+            with st.expander("Median beats: where the intervals were measured"):
+                measurements.median_beats_panel(m)
+    result = ranking_fragment(engine, rec, scope)
+    st.divider()
+    retrieval_fragment(engine, scope)
+    with guard("The printable report"):
+        report.report_download(rec, engine, m, result[1] if result else None, scope.words, scope.start_s,
+                               tracing.rhythm_lead())
+
+
+reader_page(engines.get_engine(), session.current_record())

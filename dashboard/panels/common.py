@@ -1,0 +1,34 @@
+"""What every panel uses: a guard that turns a failure into a message, and HTML escaping."""
+from __future__ import annotations
+
+import html
+from contextlib import contextmanager
+
+import streamlit as st
+
+from mets_core.ecg import ECGReadError
+
+DISCLAIMER = ("Research use only — not a medical device. Scores are similarities between the ECG and "
+              "each phrase under the model, not diagnoses.")
+
+
+@contextmanager
+def guard(what: str):
+    """Show a failure of one panel as a message in the page; never let a traceback reach the browser."""
+    try:
+        yield
+    except ECGReadError as err:
+        st.error(f"{what}: {err}")
+    except Exception as err:  # noqa: BLE001 - the page must survive any panel's failure
+        detail = str(err).splitlines()[0][:300] if str(err) else ""
+        st.error(f"{what} failed ({type(err).__name__}{': ' + detail if detail else ''}). "
+                 f"The rest of the page still works.")
+
+
+def esc(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def duration_words(seconds: float) -> str:
+    from ..session import hms
+    return f"{seconds:.1f} s" if seconds < 60 else f"{hms(seconds)} ({seconds:,.0f} s)"

@@ -1,0 +1,86 @@
+"""The record's header (name, rate, duration, leads, age and sex) and the file's own labels."""
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+from mets_core.ecg import STANDARD_LEADS
+
+from ..session import Record
+from .common import duration_words, esc
+
+
+def file_labels_of(rec: Record):
+    from mets_core.file_labels import file_labels
+    try:
+        return file_labels(rec.ecg)
+    except Exception:  # noqa: BLE001 - the header is a convenience, never a reason to fail the page
+        return None
+
+
+def record_header(rec: Record) -> None:
+    ecg = rec.ecg
+    n_present = int(ecg.lead_mask.sum())
+    chips = "".join(
+        f'<span class="lead-chip {"on" if present else "off"}" title="{"recorded" if present else "not recorded"}">'
+        f'{lead}{"" if present else " <span class=sr>not recorded</span>"}</span>'
+        for lead, present in zip(STANDARD_LEADS, ecg.lead_mask))
+    badges = ""
+    if rec.synthetic:
+        badges += '<span class="badge synthetic">SYNTHETIC — not a patient</span>'
+    badges += f'<span class="badge origin">{esc(rec.origin)}</span>'
+    labels = file_labels_of(rec)
+    who = " · ".join(x for x in (f"age {labels.age}" if labels.age else "",
+                                 labels.sex or "") if x) if labels is not None else ""
+    st.markdown(
+        f'<div class="rec-head" data-testid="mets-record" data-leads="{n_present}"><div class="rec-title">'
+        f'{esc(rec.label)} {badges}</div>'
+        f'<div class="rec-meta">{"<b>" + esc(who) + "</b> · " if who else ""}<b>{ecg.fs:g} Hz</b> · '
+        f'{esc(duration_words(ecg.duration))} · '
+        f'{n_present} of 12 leads recorded · {ecg.n_samples:,} samples per lead</div>'
+        f'<div class="lead-chips">{chips}</div></div>', unsafe_allow_html=True)
+    notes = ecg.metadata.get("comments", "").strip()
+    extra = {k: v for k, v in ecg.metadata.items() if k in ("lead_sources", "dropped_leads", "units", "source",
+                                                             "uploaded_files", "source_format")}
+    if notes or extra:
+        with st.expander("Recording details from the file"):
+            if notes:
+                # Header comments can carry names, birth dates or record numbers: shown only on request,
+                # per ECG (nothing of them reaches the browser until then).
+                if st.toggle("Show header comments", key=f"show_comments_{rec.key}", value=False,
+                             help="WFDB/CSV header comments may contain patient identifiers."):
+                    st.text(notes[:4000])
+                else:
+                    n_lines = len(notes.splitlines())
+                    st.caption(f"{n_lines} header comment line{'s' if n_lines != 1 else ''} hidden: they may "
+                               f"contain patient identifiers.")
+            for k, v in extra.items():
+                st.caption(f"{k.replace('_', ' ')}: {str(v)[:400]}")
+
+
+def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None]) -> None:
+    """What the file itself says (its own diagnosis codes decoded into words), beside the ranking; a button
+    hands the labels to `rank_these` (the prompt box's public setter)."""
+    labels = file_labels_of(rec)
+    st.markdown("#### What the file says")
+    if labels is None or not labels.labels:
+        st.markdown('<div class="file-labels none" data-testid="mets-file-labels">This file carries no diagnosis '
+                    'labels the reader recognises.</div>', unsafe_allow_html=True)
+        return
+    items = []
+    for lab in labels.labels:
+        src = lab.source + (f" {lab.code}" if lab.code else "")
+        like = f" ({lab.likelihood:.0f}% likely)" if lab.likelihood else ""
+        items.append(f'<li class="{"" if lab.known else "undecoded"}" title="{esc(src)}">{esc(lab.text)}{esc(like)}'
+                     f'<span class="src"> · {esc(lab.source)}</span></li>')
+    st.markdown(f'<div class="file-labels" data-testid="mets-file-labels"><ul>{"".join(items)}</ul>'
+                f'<div class="fl-note">As written in the file (codes decoded into words); not checked by this '
+                f'tool.</div></div>', unsafe_allow_html=True)
+    phrases = [lab.text for lab in labels.labels if lab.known and lab.source != "header text"] or \
+              [lab.text.split(":")[-1].strip() for lab in labels.labels if lab.source == "header text"]
+    phrases = list(dict.fromkeys(p for p in phrases if p))
+    if phrases:
+        st.button("Rank the file's own labels", key=f"rank_file_labels_{rec.key}", on_click=rank_these,
+                  args=(phrases,), help="Puts these labels in the phrase box so you can compare them with the "
+                                        "model.")

@@ -1,0 +1,92 @@
+"""Measurements as a clinician checks them: the intervals (with why one is not given), electrode and
+noise alerts, signal quality per lead in words and shapes, and the median beats with their fiducial marks."""
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from mets_core.ecg import STANDARD_LEADS
+
+from .. import plotting
+from .common import esc
+
+
+def _fmt(value, unit: str, digits: int = 0) -> str | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return f"{value:.{digits}f}{unit}"
+
+
+QUALITY_SHAPES = {"Excellent": ("●", "good", "q-good"), "Barely acceptable": ("◐", "fair", "q-fair"),
+                  "Unacceptable": ("✕", "unusable", "q-bad"), "Not recorded": ("○", "absent", "q-none")}
+
+
+def measurements_panel(m, scope: str = "") -> None:
+    cells = [
+        ("Heart rate", _fmt(m.heart_rate_bpm, " bpm"), m.notes.get("rate"), ""),
+        ("RR", _fmt(m.rr_ms, " ms"), m.notes.get("rate"),
+         "irregular" if getattr(m, "rr_irregular", None) else ""),
+        ("PR", _fmt(m.pr_ms, " ms"), m.notes.get("pr"), ""),
+        ("QRS", _fmt(m.qrs_ms, " ms"), m.notes.get("qrs"), ""),
+        ("QT", _fmt(m.qt_ms, " ms"), m.notes.get("qt"), ""),
+        ("QTc Bazett", _fmt(m.qtc_ms, " ms"), m.notes.get("qtc"), ""),
+        ("QTc Fridericia", _fmt(getattr(m, "qtc_fridericia_ms", None), " ms"), m.notes.get("qtc"), ""),
+        ("QTc Framingham", _fmt(getattr(m, "qtc_framingham_ms", None), " ms"), m.notes.get("qtc"), ""),
+        ("Frontal axis", _fmt(m.axis_deg, "°"), m.notes.get("axis"), ""),
+    ]
+    html_cells = []
+    for label, value, note, flag in cells:
+        if value is None:
+            short = "not applicable" if note and "not applicable" in note else "not measurable"
+            html_cells.append(f'<div class="meas na" title="{esc(note or short)}">'
+                              f'<div class="meas-label">{esc(label)}</div>'
+                              f'<div class="meas-value">{short}</div>'
+                              f'<div class="meas-note">{esc(note or "")}</div></div>')
+        else:
+            html_cells.append(f'<div class="meas"><div class="meas-label">{esc(label)}</div>'
+                              f'<div class="meas-value">{esc(value)}</div>'
+                              + (f'<div class="meas-note">{esc(flag)}</div>' if flag else "") + '</div>')
+    scope_html = f'<div class="rank-scope">{esc(scope)}</div>' if scope else ""
+    st.markdown(f'{scope_html}<div class="meas-row" data-testid="mets-measurements">{"".join(html_cells)}</div>',
+                unsafe_allow_html=True)
+    alerts = []
+    if getattr(m, "limb_lead_reversal", None):
+        alerts.append(f'<div class="alert" data-testid="mets-reversal">⚠ <b>Check the electrodes:</b> '
+                      f'{esc(m.limb_lead_reversal)}.</div>')
+    for w in getattr(m, "warnings", []) or []:
+        alerts.append(f'<div class="caveat">ⓘ {esc(w)}</div>')
+    if alerts:
+        st.markdown("".join(alerts), unsafe_allow_html=True)
+    quality_chips = []
+    noise = getattr(m, "lead_noise", {}) or {}
+    for lead in STANDARD_LEADS:
+        q = m.lead_quality.get(lead, "Not recorded")
+        shape, word, cls = QUALITY_SHAPES.get(q, ("?", q, "q-none"))
+        sqi = m.lead_sqi.get(lead)
+        tip = (f"{lead}: {word}" + (f"; {noise[lead]}" if lead in noise else "")
+               + (f" (beat-to-beat similarity {sqi:.2f})" if sqi is not None else ""))
+        quality_chips.append(f'<span class="qchip {cls}" title="{esc(tip)}" aria-label="{esc(tip)}">'
+                             f'{shape} {lead}</span>')
+    where = (f"beats found in lead {m.interval_lead}; intervals from the median of "
+             f"{getattr(m, 'n_median_beats', 0) or m.n_beats} beats over all good leads, "
+             f"{m.seconds_analysed:g} s" if m.interval_lead else "no lead was good enough to measure")
+    noisy = [f"{lead}: {v}" for lead, v in noise.items()]
+    st.markdown(
+        f'<div class="meas-foot">Automated; {esc(where)} — check them on the median beats below. '
+        f'Signal quality per lead: {"".join(quality_chips)} '
+        f'<span class="legend">● good ◐ fair ✕ unusable ○ absent</span>'
+        + (f'<div class="noise">Noise: {esc("; ".join(noisy))}</div>' if noisy else "") + '</div>',
+        unsafe_allow_html=True)
+
+
+def median_beats_panel(m) -> None:
+    fig = plotting.median_beats(m)
+    if fig is None:
+        st.caption("No median beats: too few clean beats to build them.")
+        return
+    st.plotly_chart(fig, width="stretch", key="median_beats", config={"displayModeBar": False,
+                                                                       "scrollZoom": False})
+    st.caption("Median beat of each good lead (50 mm/s, 10 mm/mV). Vertical lines: the global P onset, QRS "
+               "onset, QRS end and T end the intervals were measured from; the same marks are drawn under "
+               "each beat of the tracing.")

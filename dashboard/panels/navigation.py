@@ -1,0 +1,71 @@
+"""Long recordings: previous/next page, a time box (h:mm:ss), a heart-rate overview to click, and the
+choice between the page on screen and the whole recording for measurements, ranking and "why"."""
+from __future__ import annotations
+
+import streamlit as st
+
+from .. import plotting, session
+from ..session import PAGE_S, Record, hms
+from .common import esc
+
+
+def _typed_time(rec: Record) -> None:
+    text = st.session_state.get(f"goto_{rec.key}", "").strip()
+    try:
+        parts = [float(p) for p in text.split(":")]
+        seconds = sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
+    except ValueError:
+        st.session_state["nav_error"] = (f"“{text}” is not a time. Type it as h:mm:ss, m:ss or seconds, "
+                                         f"e.g. 0:12:30.")
+        return
+    st.session_state["nav_error"] = None
+    session.set_page_start(rec, seconds)
+
+
+def page_navigation(rec: Record, trend) -> None:
+    """`trend`: mets_core.measure.heart_rate_trend of the whole recording."""
+    ecg = rec.ecg
+    start = session.page_start(rec)
+
+    def step(delta):
+        session.set_page_start(rec, session.page_start(rec) + delta)
+
+    c1, c2, c3, c4, c5 = st.columns([1, 1, 1.6, 3.2, 2.2])
+    c1.button("◀ Previous", key=f"prev_{rec.key}", on_click=step, args=(-PAGE_S,), disabled=start <= 0,
+              help="The previous 10 s page")
+    c2.button("Next ▶", key=f"next_{rec.key}", on_click=step, args=(PAGE_S,),
+              disabled=start + PAGE_S >= ecg.duration, help="The next 10 s page")
+    c3.text_input("Go to (h:mm:ss)", key=f"goto_{rec.key}", on_change=_typed_time, args=(rec,),
+                  placeholder=hms(start))
+    c4.markdown(f'<div class="page-span" data-testid="mets-page-span" data-start-s="{start:g}">Showing <b>'
+                f'{hms(start)}–{hms(min(ecg.duration, start + PAGE_S))}</b> of {esc(hms(ecg.duration))}</div>',
+                unsafe_allow_html=True)
+    c5.toggle("Whole-recording summary", key=f"whole_{rec.key}",
+              help="Off: measurements, ranking, “why” and similar reports follow the page on screen. On: "
+                   "they describe the whole recording (the ranking averages all 10 s windows).")
+    if st.session_state.get("nav_error"):
+        st.error(st.session_state["nav_error"])
+    if trend.lead is None:
+        st.caption("Heart-rate overview unavailable: no beats could be found.")
+        return
+    fig = plotting.heart_rate_overview(trend.beat_s, trend.bpm, (start, min(ecg.duration, start + PAGE_S)),
+                                       ecg.duration)
+    event = st.plotly_chart(fig, width="stretch", key=f"hr_overview_{rec.key}", on_select="rerun",
+                            selection_mode="points", config={"displayModeBar": False, "scrollZoom": False})
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "points", []) or []
+    if points:
+        t = float(points[0].get("x", start))
+        target = max(0.0, t - PAGE_S / 2)
+        if abs(target - st.session_state.get(f"jumped_{rec.key}", -1.0)) > 1e-6:
+            st.session_state[f"jumped_{rec.key}"] = target
+            session.set_page_start(rec, target)
+            st.rerun()
+    st.caption(f"Heart rate over the whole recording (lead {trend.lead}, median per "
+               f"{max(2.0, ecg.duration / 600.0):.0f} s); the shaded band is the page on screen. Click a point "
+               f"to open that moment.")
+
+
+def clear_message() -> None:
+    """A navigation message belongs to the page it was shown on."""
+    st.session_state.pop("nav_error", None)

@@ -1,0 +1,123 @@
+"""The phrase box: presets ("custom" once edited; a preset never silently discards typed phrases), the
+phrases typed, and saving/loading a phrase set as a JSON file. Other panels and pages read the phrases with
+`current()` and replace them with `replace()`; only this module touches the box's session keys."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from mets_core.prompts import PRESETS, clean_phrase
+
+MAX_PROMPTS = 60
+MAX_PROMPT_CHARS = 200
+DEFAULT_PRESET = "Rhythm"
+CUSTOM = "custom"
+
+
+def parse_prompts(text: str) -> tuple[list[str], list[str]]:
+    """(prompts, warnings): one prompt per line, blank lines and duplicates dropped, capped."""
+    prompts, seen, warnings = [], set(), []
+    for line in (text or "").splitlines():
+        p = " ".join(line.split())
+        if not p or p.lower() in seen:
+            continue
+        try:
+            clean_phrase(p)
+        except ValueError:          # a line of only full stops: nothing to embed
+            warnings.append(f"the line {p!r} has no words and was skipped")
+            continue
+        if len(p) > MAX_PROMPT_CHARS:
+            p = p[:MAX_PROMPT_CHARS]
+            warnings.append(f"a prompt longer than {MAX_PROMPT_CHARS} characters was shortened")
+        seen.add(p.lower())
+        prompts.append(p)
+    if len(prompts) > MAX_PROMPTS:
+        warnings.append(f"only the first {MAX_PROMPTS} of {len(prompts)} prompts are ranked")
+        prompts = prompts[:MAX_PROMPTS]
+    return prompts, warnings
+
+
+def current() -> list[str]:
+    """The phrases in the box (the default preset before the box was ever shown)."""
+    text = st.session_state.get("prompts_text")
+    if text is None:
+        text = "\n".join(PRESETS.get(DEFAULT_PRESET, []))
+    return parse_prompts(text)[0]
+
+
+def replace(phrases: list[str]) -> None:
+    """Put `phrases` in the box (as a custom set); e.g. the file's own labels."""
+    text = "\n".join(dict.fromkeys(p for p in phrases if p))
+    st.session_state["prompts_text"] = text
+    st.session_state["custom_prompts"] = text
+    st.session_state["preset"] = CUSTOM
+
+
+def prompt_controls(presets: dict = PRESETS) -> list[str]:
+    """The preset box, the phrase box and the save/load expander; returns the phrases to rank."""
+    if "prompts_text" not in st.session_state:
+        st.session_state["prompts_text"] = "\n".join(presets.get(DEFAULT_PRESET, []))
+        st.session_state["preset"] = DEFAULT_PRESET if DEFAULT_PRESET in presets else CUSTOM
+    options = [CUSTOM] + list(presets)
+
+    def use_preset():
+        name = st.session_state.get("preset")
+        current = st.session_state.get("prompts_text", "")
+        if not _is_a_preset(current, presets) and current.strip():
+            st.session_state["custom_prompts"] = current          # kept: choosing "custom" brings it back
+        if name in presets:
+            st.session_state["prompts_text"] = "\n".join(presets[name])
+        elif name == CUSTOM and st.session_state.get("custom_prompts"):
+            st.session_state["prompts_text"] = st.session_state["custom_prompts"]
+
+    def edited():
+        text = st.session_state.get("prompts_text", "")
+        st.session_state["preset"] = _is_a_preset(text, presets) or CUSTOM
+        if st.session_state["preset"] == CUSTOM:
+            st.session_state["custom_prompts"] = text
+
+    st.selectbox("Phrase set", options, key="preset", on_change=use_preset,
+                 help="A preset replaces the phrases below; what you typed is kept under “custom”.")
+    st.text_area("Prompts, one per line: the phrases to compare with the ECG (Ctrl+Enter or click outside to re-rank)", key="prompts_text",
+                 height=160, on_change=edited)
+    with st.expander("Save or load a phrase set"):
+        text = st.session_state.get("prompts_text", "")
+        data = json.dumps({"format": "mets-prompt-set", "version": 1,
+                           "prompts": parse_prompts(text)[0]}, indent=1).encode("utf-8")
+        st.download_button("Download this phrase set (JSON)", data, file_name="mets_phrases.json",
+                           mime="application/json", key="prompts_save")
+        st.file_uploader("Load a phrase set (JSON)", type=["json"], key="prompts_load",
+                         on_change=_load_prompt_set)
+        if st.session_state.get("prompts_load_error"):
+            st.error(st.session_state["prompts_load_error"])
+    prompts, warnings = parse_prompts(st.session_state.get("prompts_text", ""))
+    for w in warnings:
+        st.caption(f"Note: {w}")
+    return prompts
+
+
+def _is_a_preset(text: str, presets: dict) -> str | None:
+    mine = [p.lower() for p in parse_prompts(text)[0]]
+    for name, phrases in presets.items():
+        if mine == [p.lower() for p in phrases]:
+            return name
+    return None
+
+
+def _load_prompt_set() -> None:
+    f = st.session_state.get("prompts_load")
+    st.session_state["prompts_load_error"] = None
+    if f is None:
+        return
+    try:
+        data = json.loads(f.getvalue()[:1_000_000].decode("utf-8"))
+        prompts = data["prompts"] if isinstance(data, dict) else data
+        if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+            raise ValueError
+    except Exception:  # noqa: BLE001
+        st.session_state["prompts_load_error"] = (
+            f"“{f.name}” is not a phrase set. Load a file saved with “Download this phrase set”, or a JSON "
+            f"list of phrases such as [\"atrial fibrillation\", \"sinus rhythm\"].")
+        return
+    replace(parse_prompts("\n".join(prompts))[0])

@@ -1,0 +1,80 @@
+"""The ranking of the phrases for the stretch on screen, as a clinician should read it (dashboard.ranking
+decides what is shown; this panel draws it). Public contract of the rendered list: each ranked row carries
+data-testid="mets-rank-row", data-rank, data-prompt, data-percentile, data-similarity and data-stands-out;
+unknown phrases are listed apart under data-testid="mets-unknown"."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ..engine import Engine
+from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view
+from .common import esc
+
+
+def ranking_panel(engine: Engine, ecg, prompts: list[str], scope: str = "") -> tuple[list, RankingView] | None:
+    """Ranks `prompts` for `ecg` (the stretch on screen) and shows it; returns (matches, view), or None when
+    there is nothing to rank."""
+    if engine.model is None:
+        st.info("Ranking needs the model, which is not available (see the message at the top).")
+        return None
+    if not prompts:
+        st.info("Type at least one phrase, e.g. “atrial fibrillation”.")
+        return None
+    matches = engine.rank(ecg, prompts)
+    view = build_view(matches)
+    st.markdown(ranking_html(view, scope), unsafe_allow_html=True)
+    st.markdown('<div class="reminder">Scores are similarities between the ECG and each phrase, not '
+                'diagnoses. “Stands out” means this ECG is more similar to the phrase than '
+                f'{STANDS_OUT_PERCENTILE:.0f}% of reference ECGs the model never trained on.</div>',
+                unsafe_allow_html=True)
+    return matches, view
+
+
+def ranking_html(view, scope: str = "") -> str:
+    head_cls = "stands" if view.standing_out else "none"
+    rows = []
+    for i, r in enumerate(view.rows, 1):
+        level, words, why = r.reliability
+        pct = r.percentile
+        width = max(0.0, min(100.0, pct)) if pct is not None else 0.0
+        mark = ('<span class="so-mark" title="stands out from the reference ECGs">▲ stands out</span>'
+                if r.stands_out else "")
+        shown_exp = [e for e in r.expansion if e.lower() != r.prompt.lower()]
+        expansion = (f'<div class="rank-exp" title="The phrase was scored as these statements the model '
+                     f'knows">scored as: {esc("; ".join(r.expansion[:6]))}{" …" if len(r.expansion) > 6 else ""}'
+                     f'</div>' if shown_exp else "")
+        pct_text = (f"{pct:.0f}<span class=\"unit\">th pct</span>" if pct is not None else "—")
+        rows.append(
+            f'<div class="rank-row{" top" if r.stands_out else ""}" data-testid="mets-rank-row" data-rank="{i}" '
+            f'data-prompt="{esc(r.prompt)}" data-stands-out="{str(r.stands_out).lower()}" '
+            f'data-percentile="{"" if pct is None else f"{pct:.1f}"}" data-similarity="{r.similarity:.6f}">'
+            f'<div class="rank-n">{i}</div>'
+            f'<div class="rank-phrase"><span class="rank-prompt">{esc(r.prompt)}</span> {mark}{expansion}</div>'
+            f'<div class="rank-bar" role="img" aria-label="{esc(r.percentile_words)}" '
+            f'title="{esc(r.percentile_words)}: percentile of this ECG\'s similarity among reference ECGs the '
+            f'model was not trained on"><div class="rank-fill" style="width:{width:.1f}%"></div>'
+            f'<div class="rank-tick" style="left:{STANDS_OUT_PERCENTILE:.0f}%"></div></div>'
+            f'<div class="rank-pct">{pct_text}</div>'
+            f'<div class="rel rel-{level}" title="{esc(why)}">{_REL_ICON[level]} {esc(words)}</div>'
+            f'<div class="rank-p" title="softmax probability among only these {len(view.rows) + len(view.unknown)} '
+            f'phrases (cosine similarity {r.similarity:+.3f}); adding or removing a phrase changes it">'
+            f'{100 * r.probability:.0f}%</div></div>')
+    unknown = ""
+    if view.unknown:
+        items = "".join(f'<li class="unknown-row" data-prompt="{esc(r.prompt)}">{esc(r.prompt)}</li>' for r in view.unknown)
+        unknown = (f'<div class="unknown" data-testid="mets-unknown"><b>Not known to the model</b> — not ranked: '
+                   f'nothing the model learned is close to {"this phrase" if len(view.unknown) == 1 else "these phrases"}'
+                   f'. Try a clinical term.<ul>{items}</ul></div>')
+    scope_html = f'<div class="rank-scope">{esc(scope)}</div>' if scope else ""
+    return (f'<div class="rank-list" data-testid="mets-ranking">{scope_html}'
+            f'<div class="rank-headline {head_cls}" data-testid="mets-headline">{esc(view.headline)}</div>'
+            f'<div class="rank-head"><span>#</span><span>phrase</span>'
+            f'<span title="Where this ECG\'s similarity to the phrase falls among reference ECGs the model was '
+            f'not trained on. The tick marks {STANDS_OUT_PERCENTILE:.0f}%.">compared with reference ECGs</span>'
+            f'<span></span><span title="How well the model recognised this statement on validation patients '
+            f'(area under the ROC curve)">model reliability</span>'
+            f'<span title="Softmax probability among only the phrases listed here">relative among these</span>'
+            f'</div>{"".join(rows)}{unknown}</div>')
+
+
+_REL_ICON = {"good": "✔", "fair": "◐", "weak": "⚠", "none": "–"}

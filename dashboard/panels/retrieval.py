@@ -1,0 +1,75 @@
+"""Similar reports from the pretraining corpus (with each hit's own ECG when the user's data folder has it)
+and a free-text search of the corpus. Each hit carries data-testid="mets-hit", data-kind ("ecg" or "text")
+and data-rank."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from .. import plotting
+from ..engine import Engine
+from .common import esc, guard
+
+
+def _hit_html(rank: int, report: str, sim: float, source_id: str, kind: str) -> str:
+    db, _, rec = str(source_id).partition("/")
+    return (f'<div class="hit-row" data-testid="mets-hit" data-kind="{kind}" data-rank="{rank}"><div class="hit-sim">{sim:+.3f}</div>'
+            f'<div class="hit-body"><div class="hit-src"><span class="db">{esc(db or "corpus")}</span> '
+            f'{esc(rec or source_id)}</div><div class="hit-report">{esc(report)}</div></div></div>')
+
+
+def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = None) -> None:
+    """The corpus reports nearest to `ecg` (the stretch on screen), and a free-text search of the corpus;
+    `folder`: the user's data folder, where each hit's own ECG is looked up."""
+    from ..loading import resolve_source
+
+    st.markdown("#### Similar reports from the pretraining corpus")
+    if engine.model is None:
+        st.info("Retrieval needs the model, which is not available (see the message at the top).")
+        return
+    if engine.index is None:
+        st.info(engine.index_error or "No report index is available.")
+        return
+    c1, c2 = st.columns([1.25, 1], gap="large")
+    with c1:
+        k = st.slider("Reports to show", 3, 20, 5, key="k_hits")
+        with guard("Retrieval"):
+            hits = engine.search(ecg, k)
+            if scope:
+                st.markdown(f'<div class="rank-scope">{esc(scope)}</div>', unsafe_allow_html=True)
+            st.markdown(f'<div class="hit-cap">Nearest {len(hits)} of {len(engine.index):,} corpus reports to '
+                        f'this ECG (similarity){" · ECG of the hit on the right when your data folder has it" if folder else ""}'
+                        f'</div>', unsafe_allow_html=True)
+            for i, hit in enumerate(hits, 1):
+                report, sim, source_id = hit[0], hit[1], hit[2]      # Hit may carry more fields
+                resolved = resolve_source(folder, source_id) if folder is not None else None
+                strip = _thumbnail(str(resolved[0]), resolved[1]) if resolved else None
+                if strip is None:
+                    st.markdown(_hit_html(i, report, sim, source_id, "ecg"), unsafe_allow_html=True)
+                    continue
+                a, b = st.columns([1.5, 1])
+                a.markdown(_hit_html(i, report, sim, source_id, "ecg"), unsafe_allow_html=True)
+                b.plotly_chart(strip, width="stretch", config={"staticPlot": True}, key=f"thumb_{i}")
+            if folder is None:
+                st.caption("Set a data folder (sidebar: Settings, or $METS_DATA_DIR) holding the source databases "
+                           "to see each hit's own ECG.")
+    with c2:
+        query = st.text_input("Search the corpus by text", key="corpus_query",
+                              placeholder="e.g. inferior myocardial infarction")
+        if query.strip():
+            with guard("Text search"):
+                hits = engine.search(query.strip()[:500], k)
+                st.markdown(f'<div class="hit-cap">Reports nearest to “{esc(query.strip()[:80])}”</div>'
+                            + "".join(_hit_html(i, h[0], h[1], h[2], "text") for i, h in enumerate(hits, 1)),
+                            unsafe_allow_html=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _thumbnail(path: str, start_s: float = 0.0):
+    """A lead II strip of a corpus record in the user's data folder (None if it cannot be read)."""
+    from mets_core import read_ecg
+    try:
+        return plotting.thumbnail(read_ecg(path), start_s=start_s)
+    except Exception:
+        return None

@@ -1,0 +1,111 @@
+"""The sidebar every page shows: open ECGs (upload, synthetic demos, PhysioNet), the ECGs open in this
+session, and settings. Reading is mets_core's job; this panel only hands the files over and keeps the
+messages for the page."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from .. import session
+
+
+def _settings_rate() -> float | None:
+    fs = st.session_state.get("assumed_fs") or None
+    return float(fs) if fs else None
+
+
+def _on_upload() -> None:
+    """Uploader callback: read the newly dropped files (the uploader keeps listing earlier ones; files
+    removed from it stay open until closed in the sidebar)."""
+    from ..loading import for_clinicians, read_uploads
+
+    files = st.session_state.get("uploader") or []
+    seen = st.session_state.setdefault("uploads_seen", set())
+    new = [f for f in files if f.file_id not in seen]
+    seen.update(f.file_id for f in new)
+    if not new:
+        return
+    try:
+        result = read_uploads([(f.name, f.getvalue()) for f in new], fs=_settings_rate())
+    except Exception as err:  # noqa: BLE001
+        session.set_load_errors([("upload", f"could not be read ({type(err).__name__})")])
+        return
+    for ecg in result.ecgs:
+        session.add_record(ecg, "upload")
+    session.set_load_errors([(what, for_clinicians(msg)) for what, msg in result.errors])
+
+
+def open_demo(title: str) -> None:
+    try:
+        session.add_record(_demo(title), "demo")
+        session.set_load_errors([])
+    except Exception as err:  # noqa: BLE001
+        session.set_load_errors([(title, f"the demo could not be generated ({type(err).__name__})")])
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _demo(title: str):
+    from ..demo import make_demo
+    return make_demo(title)
+
+
+def _open_physionet() -> None:
+    from mets_core.ecg import ECGReadError
+
+    from ..loading import fetch_physionet
+    db, rec = st.session_state.get("pn_db", ""), st.session_state.get("pn_record", "")
+    try:
+        session.add_record(fetch_physionet(db, rec), "physionet")
+        session.set_load_errors([])
+    except (ECGReadError, ValueError) as err:
+        session.set_load_errors([(f"PhysioNet {db}/{rec}".strip("/ "), str(err))])
+    except Exception as err:  # noqa: BLE001
+        session.set_load_errors([(f"PhysioNet {db}/{rec}", f"failed ({type(err).__name__})")])
+
+
+def sidebar(weights_dir: Path) -> None:
+    from ..demo import DEMOS
+
+    sb = st.sidebar
+    sb.markdown('<div class="brand">METS <span>ECG reader</span></div>'
+                '<div class="brand-sub">zero-shot ECG–text similarity · research use only</div>',
+                unsafe_allow_html=True)
+    sb.markdown("##### Open an ECG")
+    sb.file_uploader(
+        "Upload ECG files", accept_multiple_files=True, key="uploader", on_change=_on_upload,
+        help="WFDB: drop the .hea together with its .dat (or Challenge .mat); several records at once are "
+             "grouped by record name. Also .zip, CSV (header row of lead names), NumPy .npy/.npz, DICOM, "
+             "GE MUSE / Philips / HL7 aECG XML, EDF/BDF. "
+             "Files stay in memory and are never saved.")
+    with sb.expander("Built-in demo ECGs (synthetic)"):
+        choice = st.selectbox("Demo", list(DEMOS), key="demo_choice", label_visibility="collapsed")
+        st.button("Open demo", key="demo_open", width="stretch", on_click=open_demo, args=(choice,))
+    with sb.expander("Open a PhysioNet record"):
+        st.text_input("Database", key="pn_db", placeholder="ludb/1.0.1/data  or  mitdb")
+        st.text_input("Record", key="pn_record", placeholder="1  or  100")
+        st.button("Download and open", key="pn_open", on_click=_open_physionet, width="stretch")
+        st.caption("Needs internet access to physionet.org.")
+
+    recs = session.records()
+    if recs:
+        sb.markdown("##### Loaded ECGs")
+        current = session.current_record()
+        if current is not None:      # follow the newest load (a widget's own state would keep the old one)
+            st.session_state["current_select"] = current.key
+        sb.selectbox("Current ECG", list(recs), format_func=lambda k: recs[k].label if k in recs else k,
+                     key="current_select", label_visibility="collapsed",
+                     on_change=lambda: session.set_current(st.session_state["current_select"]))
+        sb.button("Close this ECG", key="close_ecg",
+                  on_click=lambda: session.remove_record(st.session_state.get("current_select")))
+
+    with sb.expander("Settings"):
+        st.number_input("Sampling rate for CSV/NumPy files that state none (Hz, 0 = ask)", min_value=0.0,
+                        max_value=10000.0, value=0.0, step=50.0, key="assumed_fs")
+        st.text_input("Data folder (corpus ECG thumbnails)", key="data_dir",
+                      value=st.session_state.get("data_dir") or "",
+                      placeholder="$METS_DATA_DIR", help="A folder holding the source databases "
+                      "(ludb/, ptbxl/, mitdb/, ...). Read-only.")
+        st.caption(f"Weights: {weights_dir}")
+    sb.markdown('<div class="side-foot">Not a medical device. Uploaded ECGs stay in this browser session\'s '
+                'memory and are never stored or logged.</div>', unsafe_allow_html=True)

@@ -1,0 +1,64 @@
+"""Why a phrase scored as it did: occlusion of each lead and each second (mets_core's saliency), shown as
+bars here and, on request, as shading on the tracing (the page asks `overlay_prompt()` which prompt that is)."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from mets_core.ecg import STANDARD_LEADS
+
+from .. import plotting, session
+from ..engine import Engine
+from ..session import Record
+
+
+def overlay_prompt() -> str | None:
+    """The prompt whose saliency the user asked to see on the tracing (None: no overlay)."""
+    return st.session_state.get("why_prompt") if st.session_state.get("why_overlay") else None
+
+
+def explain(engine: Engine, rec: Record, prompt: str):
+    with st.spinner("Explaining the score…"):
+        return session.saliency(engine, rec, prompt)
+
+
+def _tracing_changes() -> None:
+    st.session_state["why_redraw_tracing"] = True
+
+
+def why_panel(engine: Engine, rec: Record, prompts: list[str]) -> None:
+    """`prompts`: the ranked phrases, best first."""
+    st.markdown("#### Why this score")
+    if engine.model is None or not prompts:
+        st.caption("Rank some prompts first; then pick one here to see which leads and seconds raised its score.")
+        return
+    if st.session_state.get("why_prompt") not in prompts:
+        st.session_state["why_prompt"] = prompts[0]
+    st.selectbox("Prompt to explain", prompts, key="why_prompt",
+                 on_change=lambda: st.session_state.get("why_overlay") and _tracing_changes())
+    st.toggle("Show on the tracing (saliency overlay)", key="why_overlay", on_change=_tracing_changes)
+    if st.session_state.pop("why_redraw_tracing", False):
+        st.rerun()          # the overlay is drawn on the tracing, outside this fragment: redraw the page
+    asked = st.session_state.get("why_overlay") or st.button("Explain this score", key="why_go")
+    prompt = st.session_state["why_prompt"]
+    if not (asked or session.has_saliency(rec, prompt)):
+        st.caption("Occlusion: the similarity is recomputed with each lead, and each second, hidden. "
+                   "A positive bar means that part of the ECG raised the score.")
+        return
+    sal = explain(engine, rec, prompt)
+    w0, w1 = session.saliency_window(rec)
+    if (w0, w1) != (0.0, rec.ecg.duration):
+        st.caption(f"This long recording is explained on the page on screen, {w0:.1f}–{w1:.1f} s "
+                   f"(the similarity below is of that page).")
+    present = [i for i in range(12) if sal.lead_mask[i]]
+    st.plotly_chart(plotting.occlusion_bars([STANDARD_LEADS[i] for i in present],
+                                            sal.lead_occlusion[present], "Score drop when each lead is hidden"),
+                    width="stretch", config={"displayModeBar": False}, key="why_leads")
+    seg_labels = [f"{w0 + k * sal.segment_s:g}–{w0 + (k + 1) * sal.segment_s:g} s"
+                  for k in range(len(sal.segment_occlusion))]
+    st.plotly_chart(plotting.occlusion_bars(seg_labels, sal.segment_occlusion, "Score drop when each second is hidden"),
+                    width="stretch", config={"displayModeBar": False}, key="why_secs")
+    top = [STANDARD_LEADS[i] for i in present if np.isfinite(sal.lead_occlusion[i]) and sal.lead_occlusion[i] > 0]
+    top = sorted(top, key=lambda lead: -sal.lead_occlusion[STANDARD_LEADS.index(lead)])[:3]
+    st.caption(f"Cosine to “{prompt}”: {sal.similarity:+.3f}. "
+               + (f"Leads that raised it most: {', '.join(top)}." if top else "No single lead raised it."))

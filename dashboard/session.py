@@ -1,0 +1,182 @@
+"""One browser session's state: the ECGs it has open (memory only), which one is shown, which stretch of a
+long recording is on screen, and the messages of the last load.
+
+Records are keyed by `ECG.content_hash()` (the one content hash the engine's caches use too). Uploaded
+bytes are never written to disk or logged; closing the tab drops everything.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from mets_core.ecg import ECG
+
+DATA_ENV = "METS_DATA_DIR"
+MAX_RECORDS = 100                      # ECGs open at once in one browser session
+PAGE_S = 10.0                          # one page of the tracing
+LONG_RECORD_S = 10.5                   # longer recordings are paged
+SALIENCY_MAX_S = 60.0                  # longer records are explained on the 10 s page on screen
+
+
+@dataclass
+class Record:
+    key: str            # content hash (plus "-n" for the same signal under another name)
+    ecg: ECG
+    origin: str         # "upload", "demo", "physionet"
+    label: str          # unique display name in this session
+
+    @property
+    def synthetic(self) -> bool:
+        return self.ecg.metadata.get("source_format") == "synthetic"
+
+    @property
+    def is_long(self) -> bool:
+        return self.ecg.duration > LONG_RECORD_S
+
+
+# ------------------------------------------------------------------------------------- the record store
+
+def records() -> dict[str, Record]:
+    return st.session_state.setdefault("records", {})
+
+
+def add_record(ecg: ECG, origin: str) -> Record:
+    """Open `ecg` (or show it again when the same data under the same name is already open)."""
+    recs = records()
+    key = ecg.content_hash()
+    if key in recs:
+        if (ecg.name or "ECG") == recs[key].ecg.name or origin != "upload":
+            set_current(key)
+            return recs[key]
+        # the same signal under another name (e.g. a copy of a file): its own entry, its own name
+        n = 2
+        while f"{key}-{n}" in recs:
+            n += 1
+        key = f"{key}-{n}"
+    labels = {r.label for r in recs.values()}
+    label, n = ecg.name or "ECG", 2
+    while label in labels:
+        label, n = f"{ecg.name} ({n})", n + 1
+    rec = Record(key, ecg, origin, label)
+    recs[key] = rec
+    while len(recs) > MAX_RECORDS:          # memory bound per session: the oldest ECG is closed
+        remove_record(next(iter(recs)))
+    set_current(key)
+    return rec
+
+
+def current_record() -> Record | None:
+    recs = records()
+    key = st.session_state.get("current")
+    if key in recs:
+        return recs[key]
+    return next(reversed(recs.values()), None) if recs else None
+
+
+def set_current(key: str | None) -> None:
+    st.session_state["current"] = key
+
+
+def remove_record(key: str | None) -> None:
+    records().pop(key, None)
+    st.session_state.get("saliency", {}).pop(key, None)
+    if st.session_state.get("current") == key:
+        set_current(next(reversed(records()), None) if records() else None)
+
+
+# ------------------------------------------------------------------------------- messages of a load
+
+def set_load_errors(errors: list[tuple[str, str]]) -> None:
+    st.session_state["load_errors"] = list(errors)
+
+
+def take_load_errors() -> list[tuple[str, str]]:
+    """The last load's messages, once: the next action (or another page) clears them."""
+    return st.session_state.pop("load_errors", None) or []
+
+
+# ------------------------------------------------------------------------------ what is on screen
+
+def page_start(rec: Record) -> float:
+    return float(st.session_state.get(f"start_{rec.key}", 0.0)) if rec.is_long else 0.0
+
+
+def set_page_start(rec: Record, start: float) -> None:
+    top = max(0.0, rec.ecg.duration - PAGE_S)
+    st.session_state[f"start_{rec.key}"] = float(min(max(0.0, round(start, 1)), top))
+
+
+def whole_record_view(rec: Record) -> bool:
+    """True when the user chose the whole-recording summary instead of the page on screen."""
+    return bool(st.session_state.get(f"whole_{rec.key}", False))
+
+
+def crop(ecg: ECG, start: float, end: float) -> ECG:
+    a, b = int(round(start * ecg.fs)), int(round(end * ecg.fs))
+    meta = dict(ecg.metadata)
+    meta["cropped_from_s"] = f"{start:.3f}"
+    return ECG(signal=ecg.signal[:, a:b], fs=ecg.fs, lead_mask=ecg.lead_mask, name=ecg.name, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The stretch of a recording that measurements, ranking, "why" and retrieval describe."""
+    ecg: ECG
+    words: str                    # "" for a short recording (all of it), else which stretch it is
+    start_s: float                # where the page on screen starts (0 for short recordings)
+    whole: bool                   # the whole-recording summary of a long recording
+
+
+def scope(rec: Record) -> Scope:
+    if not rec.is_long:
+        return Scope(rec.ecg, "", 0.0, False)
+    start = page_start(rec)
+    if whole_record_view(rec):
+        return Scope(rec.ecg, f"Whole recording, 0:00:00–{hms(rec.ecg.duration)} (model: average of its 10 s "
+                              f"windows)", start, True)
+    end = min(rec.ecg.duration, start + PAGE_S)
+    return Scope(crop(rec.ecg, start, end), f"Page on screen, {hms(start)}–{hms(end)}", start, False)
+
+
+def saliency_window(rec: Record) -> tuple[float, float]:
+    """(start, end) seconds of the recording that "Why" explains: the page on screen for a long recording
+    (also in the whole-recording view when it is longer than SALIENCY_MAX_S), else all of it."""
+    if not rec.is_long or (whole_record_view(rec) and rec.ecg.duration <= SALIENCY_MAX_S):
+        return 0.0, rec.ecg.duration
+    start = page_start(rec)
+    return start, min(rec.ecg.duration, start + PAGE_S)
+
+
+def saliency(engine, rec: Record, prompt: str):
+    """The engine's saliency of `prompt` for the record (or its page on screen); kept for this session."""
+    start, end = saliency_window(rec)
+    cache = st.session_state.setdefault("saliency", {}).setdefault(rec.key, {})
+    key = (prompt, start, engine.model.weights_sha256)   # replaced weights explain afresh
+    if key not in cache:
+        ecg = rec.ecg if (start, end) == (0.0, rec.ecg.duration) else crop(rec.ecg, start, end)
+        cache[key] = engine.saliency(ecg, prompt)
+    return cache[key]
+
+
+def has_saliency(rec: Record, prompt: str) -> bool:
+    return any(k[0] == prompt for k in st.session_state.get("saliency", {}).get(rec.key, {}))
+
+
+def hms(seconds: float) -> str:
+    seconds = max(0.0, float(seconds))
+    h, rem = divmod(int(seconds), 3600)
+    m, s = divmod(rem, 60)
+    frac = seconds - int(seconds)
+    return f"{h}:{m:02d}:{s:02d}" + (f".{int(round(frac * 10)) % 10}" if frac >= 0.05 else "")
+
+
+def data_dir() -> Path | None:
+    """The user's folder of source databases (for retrieval thumbnails): sidebar setting, else $METS_DATA_DIR."""
+    value = (st.session_state.get("data_dir") or os.environ.get(DATA_ENV) or "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_dir() else None
