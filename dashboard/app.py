@@ -33,7 +33,7 @@ def frame() -> None:
     st.markdown(CSS, unsafe_allow_html=True)
     page = st.navigation(PAGES)
     sidebar(engines.weights_dir())
-    st.markdown(f'<div class="topbar"><span class="disclaimer">{DISCLAIMER}</span></div>',
+    st.markdown(f'<div class="topbar"><span class="disclaimer" data-testid="mets-disclaimer">{DISCLAIMER}</span></div>',
                 unsafe_allow_html=True)
     with st.spinner("Loading the model (once per server)…"):
         engine = engines.get_engine()

@@ -9,7 +9,7 @@ import posixpath
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from mets_core.ecg import ECG, ECGReadError
@@ -25,6 +25,7 @@ PHYSIONET_TIMEOUT_S = 30.0
 class LoadResult:
     ecgs: list[ECG]
     errors: list[tuple[str, str]]     # (what was uploaded, what went wrong)
+    beats: list = field(default_factory=list)    # per ECG: dashboard.beats.Beats from its annotation file, or None
 
 
 def group_uploads(files: list[tuple[str, bytes]]) -> list[tuple[str, list[tuple[str, bytes]]]]:
@@ -56,6 +57,8 @@ def read_uploads(files: list[tuple[str, bytes]], fs: float | None = None) -> Loa
     """Read every record in an upload; a bad one gives a message and does not stop the others."""
     from mets_core import read_ecg
 
+    from .beats import beats_of
+
     result = LoadResult([], [])
     for name, members in group_uploads(files):
         suffix = Path(members[0][0]).suffix.lower()
@@ -75,6 +78,7 @@ def read_uploads(files: list[tuple[str, bytes]], fs: float | None = None) -> Loa
             ecg.name = Path(members[0][0]).stem
         ecg.metadata.setdefault("uploaded_files", what)
         result.ecgs.append(ecg)
+        result.beats.append(beats_of(members) if len(members) > 1 else None)
     return result
 
 
@@ -124,9 +128,11 @@ def split_physionet(database: str, record: str) -> tuple[str, str, str]:
     return "/".join(parts), rec_dir, rec_name
 
 
-def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIMEOUT_S) -> ECG:
-    """Download a PhysioNet record (header through wfdb, signal files by URL, all in memory) and read it
-    with read_ecg. Raises ECGReadError with a clear message when offline or when the record is unknown."""
+def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIMEOUT_S):
+    """Download a PhysioNet record (header through wfdb, signal files by URL, and its reference beat
+    annotations (.atr) when the database has them, all in memory) and read it with read_ecg. Returns
+    (ECG, dashboard.beats.Beats or None). Raises ECGReadError with a clear message when offline or when the
+    record is unknown."""
     db, rec_dir, rec_name = split_physionet(database, record)
     pool = ThreadPoolExecutor(max_workers=1)
     future = pool.submit(_download_record, db, rec_dir, rec_name)
@@ -147,10 +153,13 @@ def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIM
     finally:
         pool.shutdown(wait=False)
     from mets_core import read_ecg
-    ecg = read_ecg(files, name=rec_name)
+
+    from .beats import beats_of
+    signal_files = [f for f in files if not f[0].endswith(".atr")]
+    ecg = read_ecg(signal_files, name=rec_name)
     ecg.name = f"{db.split('/')[0]}/{posixpath.join(rec_dir, rec_name)}"
     ecg.metadata["source"] = f"PhysioNet {db}"
-    return ecg
+    return ecg, beats_of(files)
 
 
 def _download_record(db: str, rec_dir: str, rec_name: str) -> list[tuple[str, bytes]]:
@@ -171,6 +180,9 @@ def _download_record(db: str, rec_dir: str, rec_name: str) -> list[tuple[str, by
             raise ECGReadError(f"PhysioNet has no file {pn_dir}/{fname}")
         resp.raise_for_status()
         files.append((fname, resp.content))
+    resp = requests.get(posixpath.join(base, f"{rec_name}.atr"), timeout=20)    # beat labels, where there are
+    if resp.status_code == 200:
+        files.append((f"{rec_name}.atr", resp.content))
     return files
 
 

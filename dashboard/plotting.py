@@ -463,10 +463,16 @@ def median_beats(m, speed: float = 50.0, gain: float = 10.0, columns: int = 6) -
     return fig
 
 
+BEAT_MARKS = {"V": ("triangle-up", "#b3261e", 0.92), "S": ("diamond", "#6a1b9a", 0.80), "F": ("square", "#8a4b00", 0.68),
+              "Q": ("x", "#37474f", 0.56)}     # AAMI class -> (marker shape, colour, height on the beat band)
+
+
 def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, page: tuple[float, float], duration: float,
-                        bin_s: float | None = None) -> go.Figure:
+                        bin_s: float | None = None, labels: dict[str, np.ndarray] | None = None) -> go.Figure:
     """Heart rate over the whole recording (median per bin), the page on screen shaded; clicking a point
-    selects its time (the dashboard jumps there)."""
+    selects its time (the dashboard jumps there). `labels`: {AAMI class: beat times (s)} from the file's
+    own annotations; each class other than N is drawn as one row of marks (a shape per class, not colour
+    alone) above the rate, one mark per bin holding such beats, its hover giving the count."""
     beat_s, bpm = np.asarray(beat_s, float), np.asarray(bpm, float)
     bin_s = bin_s or max(2.0, duration / 600.0)
     edges = np.arange(0.0, duration + bin_s, bin_s)
@@ -479,10 +485,29 @@ def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, page: tuple[float, 
     fig = go.Figure(go.Scatter(x=t, y=hr, mode="lines+markers", marker=dict(size=5, color="#1f6f8b"),
                                line=dict(color="#1f6f8b", width=1.4), connectgaps=False, name="heart rate",
                                hovertemplate="%{x:.0f} s: %{y:.0f} bpm — click to open this page<extra></extra>"))
+    marked = False
+    for cls, times in (labels or {}).items():
+        if cls not in BEAT_MARKS or not len(times):
+            continue
+        shape, colour, height = BEAT_MARKS[cls]
+        counts = np.bincount(np.clip(np.digitize(np.asarray(times, float), edges) - 1, 0, len(edges) - 2),
+                             minlength=len(edges) - 1)
+        bins = np.flatnonzero(counts)
+        fig.add_trace(go.Scatter(
+            x=edges[bins] + bin_s / 2, y=np.full(len(bins), height), yaxis="y2", mode="markers",
+            name=f"{cls} beats", customdata=counts[bins],
+            marker=dict(symbol=shape, size=np.clip(6 + 2 * np.log2(counts[bins]), 6, 16), color=colour),
+            hovertemplate=f"%{{x:.0f}} s: %{{customdata}} {cls} beat(s) — click to open this page<extra></extra>"))
+        marked = True
     fig.add_vrect(x0=page[0], x1=page[1], fillcolor="rgba(224,168,0,0.30)", line_width=0)
-    fig.update_layout(height=170, margin=dict(l=50, r=10, t=8, b=36), plot_bgcolor="#ffffff",
+    fig.update_layout(height=210 if marked else 170, margin=dict(l=50, r=10, t=8, b=36), plot_bgcolor="#ffffff",
                       paper_bgcolor="#ffffff", showlegend=False, clickmode="event+select", dragmode=False,
                       font=dict(size=14, color="#1d2b33"),
                       xaxis=dict(title="time (s)", range=[0, duration], gridcolor="#e3e8eb", fixedrange=True),
-                      yaxis=dict(title="bpm", gridcolor="#e3e8eb", fixedrange=True))
+                      yaxis=dict(title="bpm", gridcolor="#e3e8eb", fixedrange=True,
+                                 domain=[0.0, 0.72] if marked else [0.0, 1.0]))
+    if marked:
+        fig.update_layout(yaxis2=dict(domain=[0.76, 1.0], range=[0.5, 1.0], fixedrange=True, showgrid=False,
+                                      tickmode="array", tickvals=[BEAT_MARKS[c][2] for c in BEAT_MARKS],
+                                      ticktext=list(BEAT_MARKS), tickfont=dict(size=12)))
     return fig

@@ -27,6 +27,7 @@ class Record:
     ecg: ECG
     origin: str         # "upload", "demo", "physionet"
     label: str          # unique display name in this session
+    beats: object = None    # dashboard.beats.Beats: the file's own beat labels, when it has an annotation file
 
     @property
     def synthetic(self) -> bool:
@@ -43,8 +44,9 @@ def records() -> dict[str, Record]:
     return st.session_state.setdefault("records", {})
 
 
-def add_record(ecg: ECG, origin: str) -> Record:
-    """Open `ecg` (or show it again when the same data under the same name is already open)."""
+def add_record(ecg: ECG, origin: str, beats=None) -> Record:
+    """Open `ecg` (or show it again when the same data under the same name is already open); `beats`: its
+    annotation file's beat labels (dashboard.beats.Beats), if any."""
     recs = records()
     key = ecg.content_hash()
     if key in recs:
@@ -60,7 +62,7 @@ def add_record(ecg: ECG, origin: str) -> Record:
     label, n = ecg.name or "ECG", 2
     while label in labels:
         label, n = f"{ecg.name} ({n})", n + 1
-    rec = Record(key, ecg, origin, label)
+    rec = Record(key, ecg, origin, label, beats)
     recs[key] = rec
     while len(recs) > MAX_RECORDS:          # memory bound per session: the oldest ECG is closed
         remove_record(next(iter(recs)))

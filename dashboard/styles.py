@@ -78,6 +78,10 @@ CSS = """
 .file-labels .src {color: #55656d; font-size: .875rem;}
 .file-labels .undecoded {font-style: italic;}
 .fl-note {font-size: .875rem; color: #4a5a62; margin-top: .2rem;}
+.beat-labels {font-size: .9rem; color: #1d2b33; margin: -.3rem 0 .4rem 0;}
+.beat-labels ul {display: inline; margin: 0 .4rem; padding: 0;}
+.beat-labels li {display: inline; margin-right: .8rem;}
+.beat-labels li span {color: #4a5a62;}
 .page-span {font-size: 1rem; padding-top: 1.9rem; color: #1d2b33;}
 .caliper {font-size: .95rem; color: #3c4d56; margin: .1rem 0 .3rem 0;}
 .caliper.on {color: #1d2b33; background: #eef3f5; padding: .25rem .6rem; border-radius: 4px; display: inline-block;}

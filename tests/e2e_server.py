@@ -21,6 +21,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 UPLOAD_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
 PROMPTS_BOX = 'textarea[aria-label^="Prompts, one per line"]'
+# the page's public contract (data-testid attributes written by the dashboard's panels)
+RANK_ROW = '[data-testid="mets-rank-row"]'
+HIT_ROW = '[data-testid="mets-hit"]'
+RECORD = '[data-testid="mets-record"]'
 
 
 
@@ -44,7 +48,9 @@ def free_port() -> int:
 def streamlit_server(weights: Path, data_dir: str | None = None, timeout_s: float = 120.0,
                      log_path: Path | None = None):
     """Yields (url, seconds until the server answered its health check). The server's output goes to
-    log_path when given (it never contains uploaded data: the app logs none)."""
+    log_path when given (it never contains uploaded data: the app logs none). Started as
+    `python -m streamlit run dashboard/app.py` from this checkout's root, so the checkout's own `dashboard`
+    and `mets_core` are the ones imported (python -m puts the working folder first on the path)."""
     port = free_port()
     env = dict(os.environ, METS_WEIGHTS=str(weights), PYTHONUNBUFFERED="1")
     if data_dir:
@@ -111,7 +117,7 @@ def set_prompts(page, prompts: list[str]) -> None:
 
 
 def rank_count(page) -> int:
-    return page.locator(".rank-row").count()
+    return page.locator(RANK_ROW).count()
 
 
 def full_screenshot(page, path: Path) -> None:

@@ -4,7 +4,8 @@ through Python playwright (never `playwright install`).
 Upload a WFDB pair (.hea + .dat of LUDB record 1 from METS_DATA_DIR; a synthetic CSV when that is unset),
 see the ranking for the default preset, type three prompts and see exactly three ranked rows, see the
 retrieval list with its default five rows, turn on the saliency overlay, upload a corrupt file and see
-the error, then upload another ECG and see it read and ranked. Screenshots go to artifacts/e2e/.
+the error, then upload another ECG and see it read and ranked. Screenshots go to $METS_SCREENSHOTS when
+set, else artifacts/e2e/. Elements are found by text, role, label and the page's data-testid contract.
 
 The app runs on a random-init checkpoint + index made by the test (until the trained weights land);
 scores are meaningless, the plumbing is real.
@@ -17,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv
-from e2e_server import (browser, browser_skip_reason, full_screenshot, rank_count, set_prompts, streamlit_server,
-                        upload_files)
+from e2e_server import (HIT_ROW, RANK_ROW, RECORD, browser, browser_skip_reason, full_screenshot, set_prompts,
+                        streamlit_server, upload_files)
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "e2e"
+ARTIFACTS = Path(os.environ.get("METS_SCREENSHOTS") or Path(__file__).resolve().parent.parent / "artifacts" / "e2e")
 WAIT_MS = 120_000
 
 
@@ -43,6 +44,26 @@ def _wait_rows(page, selector: str, n: int) -> None:
     page.wait_for_function(
         "([sel, n]) => document.querySelectorAll(sel).length === n "
         "&& !document.querySelector('[data-stale=\"true\"] ' + sel)", arg=[selector, n], timeout=WAIT_MS)
+
+
+def _shown_prompts(page) -> list[str]:
+    return page.locator(RANK_ROW).evaluate_all("rows => rows.map(r => r.dataset.prompt)")
+
+
+def _wait_title(page, title: str) -> None:
+    page.wait_for_function(
+        "([sel, t]) => [...document.querySelectorAll(sel)].some(e => e.innerText.startsWith(t))",
+        arg=[RECORD, title], timeout=WAIT_MS)
+
+
+def _paper_index(page) -> int:
+    """Which Plotly chart is the ECG paper (the one whose y axis is locked to x, so that boxes stay square),
+    once it has rendered."""
+    found = page.wait_for_function(
+        "() => { const i = [...document.querySelectorAll('.js-plotly-plot')].findIndex("
+        "e => e.layout && e.layout.yaxis && e.layout.yaxis.scaleanchor === 'x'); return i >= 0 ? i + 1 : 0; }",
+        timeout=WAIT_MS)
+    return int(found.json_value()) - 1
 
 
 def _wait_idle(page) -> None:
@@ -70,10 +91,10 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
 
         # 1. a WFDB pair (or CSV): tracing, measurements, ranking of the default preset, retrieval
         upload_files(page, first)
-        _wait_rows(page, ".rank-row", len(PRESETS["Rhythm"]))
+        _wait_rows(page, RANK_ROW, len(PRESETS["Rhythm"]))
         _wait_idle(page)
-        assert page.locator(".rec-title").first.inner_text().startswith(first_title)
-        assert "Hz" in page.locator(".rec-meta").first.inner_text()
+        assert page.locator(RECORD).first.inner_text().startswith(first_title)
+        assert "Hz" in page.locator(RECORD).first.inner_text()
         page.locator(".js-plotly-plot").first.wait_for(timeout=WAIT_MS)          # the ECG paper
         page.get_by_text("Heart rate").first.wait_for(timeout=WAIT_MS)             # measurements
         assert page.get_by_text("Scores are similarities between the ECG and each phrase").count() >= 1
@@ -81,11 +102,10 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
         # 2. three prompts typed by the user -> exactly three ranked rows; retrieval list of five
         prompts = ["atrial fibrillation", "sinus rhythm", "left ventricular hypertrophy"]
         set_prompts(page, prompts)
-        _wait_rows(page, ".rank-row", 3)
+        _wait_rows(page, RANK_ROW, 3)
         _wait_idle(page)
-        shown = [page.locator(".rank-row .rank-prompt").nth(i).inner_text() for i in range(3)]
-        assert sorted(shown) == sorted(prompts)
-        _wait_rows(page, '.hit-row[data-kind="ecg"]', 5)
+        assert sorted(_shown_prompts(page)) == sorted(prompts)
+        _wait_rows(page, HIT_ROW + '[data-kind="ecg"]', 5)
         full_screenshot(page, ARTIFACTS / "1_paper_ranking_retrieval.png")
 
         # 3. why: saliency overlay for the top prompt
@@ -109,20 +129,18 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
 
         # 5. the next upload still works (and the typed prompts are kept)
         upload_files(page, second)
-        page.wait_for_function(
-            "t => [...document.querySelectorAll('.rec-title')].some(e => e.innerText.startsWith(t))",
-            arg=second_title, timeout=WAIT_MS)
-        _wait_rows(page, ".rank-row", 3)
+        _wait_title(page, second_title)
+        _wait_rows(page, RANK_ROW, 3)
         _wait_idle(page)
         assert page.locator('[data-testid="stAlert"]').filter(has_text="could not be opened").count() == 0
         full_screenshot(page, ARTIFACTS / "4_next_upload.png")
 
         # 6. batch table of both ECGs, and the model card
-        page.get_by_text("Batch", exact=True).click()
+        page.get_by_role("link", name="Batch").click()
         page.get_by_text("Download CSV").wait_for(timeout=WAIT_MS)
         _wait_idle(page)
         full_screenshot(page, ARTIFACTS / "5_batch.png")
-        page.get_by_text("Model card", exact=True).click()
+        page.get_by_role("link", name="Model card").click()
         page.get_by_text("Research use only. Not a medical device.").wait_for(timeout=WAIT_MS)
         full_screenshot(page, ARTIFACTS / "6_model_card.png")
         assert "Traceback" not in page.content()
@@ -140,7 +158,8 @@ _CONTRAST_JS = """
     if (!el.innerText || !el.innerText.trim() || el.offsetParent === null) continue;
     const st = getComputedStyle(el); const fg = parse(st.color).slice(0, 3); const bg = background(el);
     const a = lum(fg), b = lum(bg);
-    out.push({sel, text: el.innerText.slice(0, 30), px: parseFloat(st.fontSize),
+    const part = el.closest('[data-testid^="mets-"]').dataset.testid;
+    out.push({sel, part, text: el.innerText.slice(0, 30), px: parseFloat(st.fontSize),
               ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)});
   }
   return out;
@@ -149,10 +168,10 @@ _CONTRAST_JS = """
 SCROLL_JS = ("() => Math.max(window.scrollY, ...[...document.querySelectorAll('*')]"
              ".filter(e => e.scrollHeight > e.clientHeight + 50 && getComputedStyle(e).overflowY !== 'visible')"
              ".map(e => e.scrollTop))")
-OUR_TEXT = [".rank-row .rank-prompt", ".rank-pct", ".rank-p", ".rel", ".rank-head span", ".rank-headline",
-            ".meas-label", ".meas-value", ".meas-note", ".meas-foot", ".qchip", ".lead-chip", ".rec-meta",
-            ".file-labels li", ".fl-note", ".reminder", ".hit-src", ".hit-report", ".side-foot", ".disclaimer",
-            ".caliper", ".brand-sub"]
+# every text the dashboard writes itself: whatever is inside its data-testid="mets-..." parts
+OUR_TEXT = ['[data-testid^="mets-"]', '[data-testid^="mets-"] *']
+OUR_PARTS = {"mets-record", "mets-ranking", "mets-rank-row", "mets-headline", "mets-measurements", "mets-quality",
+             "mets-file-labels", "mets-hit", "mets-caliper", "mets-disclaimer", "mets-brand-sub", "mets-privacy"}
 
 
 def test_accessible_text_and_the_wheel_scrolls_the_page(server):
@@ -165,16 +184,16 @@ def test_accessible_text_and_the_wheel_scrolls_the_page(server):
         page.goto(server)
         page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
         upload_files(page, files)
-        page.locator(".rank-row").first.wait_for(timeout=WAIT_MS)
+        page.locator(RANK_ROW).first.wait_for(timeout=WAIT_MS)
         _wait_idle(page)
         found = page.evaluate(_CONTRAST_JS, OUR_TEXT)
-        assert len({f["sel"] for f in found}) >= 12, {f["sel"] for f in found}
+        assert OUR_PARTS <= {f["part"] for f in found}, OUR_PARTS - {f["part"] for f in found}
         small = [f for f in found if f["px"] < 14 - 0.01]
         faint = [f for f in found if f["ratio"] < 4.5]
         assert not small, small[:5]
         assert not faint, faint[:5]
         full_screenshot(page, ARTIFACTS / "7_accessibility.png")
-        paper = page.locator(".js-plotly-plot").first
+        paper = page.locator(".js-plotly-plot").nth(_paper_index(page))
         paper.scroll_into_view_if_needed()
         box = paper.bounding_box()
         before_y = page.evaluate(SCROLL_JS)

@@ -73,7 +73,7 @@ def measurements_panel(m, scope: str = "") -> None:
              f"{m.seconds_analysed:g} s" if m.interval_lead else "no lead was good enough to measure")
     noisy = [f"{lead}: {v}" for lead, v in noise.items()]
     st.markdown(
-        f'<div class="meas-foot">Automated; {esc(where)} — check them on the median beats below. '
+        f'<div class="meas-foot" data-testid="mets-quality">Automated; {esc(where)} — check them on the median beats below. '
         f'Signal quality per lead: {"".join(quality_chips)} '
         f'<span class="legend">● good ◐ fair ✕ unusable ○ absent</span>'
         + (f'<div class="noise">Noise: {esc("; ".join(noisy))}</div>' if noisy else "") + '</div>',

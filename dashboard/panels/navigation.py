@@ -48,8 +48,12 @@ def page_navigation(rec: Record, trend) -> None:
     if trend.lead is None:
         st.caption("Heart-rate overview unavailable: no beats could be found.")
         return
+    labels = None
+    if rec.beats is not None:
+        classes = rec.beats.aami
+        labels = {c: rec.beats.sample[classes == c] / ecg.fs for c in plotting.BEAT_MARKS}
     fig = plotting.heart_rate_overview(trend.beat_s, trend.bpm, (start, min(ecg.duration, start + PAGE_S)),
-                                       ecg.duration)
+                                       ecg.duration, labels=labels)
     event = st.plotly_chart(fig, width="stretch", key=f"hr_overview_{rec.key}", on_select="rerun",
                             selection_mode="points", config={"displayModeBar": False, "scrollZoom": False})
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
@@ -64,6 +68,20 @@ def page_navigation(rec: Record, trend) -> None:
     st.caption(f"Heart rate over the whole recording (lead {trend.lead}, median per "
                f"{max(2.0, ecg.duration / 600.0):.0f} s); the shaded band is the page on screen. Click a point "
                f"to open that moment.")
+    if rec.beats is not None:
+        beat_labels(rec.beats)
+
+
+def beat_labels(beats) -> None:
+    """The file's own beat labels, counted by class, beside the overview."""
+    from ..beats import CLASS_WORDS
+    counts = beats.counts()
+    items = "".join(f'<li data-class="{c}" data-count="{n}"><b>{c}</b> {n:,} <span>{esc(CLASS_WORDS[c])}</span></li>'
+                    for c, n in counts.items())
+    st.markdown(f'<div class="beat-labels" data-testid="mets-beat-labels" data-source="{esc(beats.source)}">'
+                f'Beat labels in <b>{esc(beats.source)}</b> (the file\'s own annotations, not checked by this tool):'
+                f'<ul>{items}</ul>Marks above the heart rate: ▲ V, ◆ S, ■ F, ✕ Q, one per stretch that has such '
+                f'beats; click one to open that moment.</div>', unsafe_allow_html=True)
 
 
 def clear_message() -> None:

@@ -1,6 +1,7 @@
 """The ranking of the phrases for the stretch on screen, as a clinician should read it (dashboard.ranking
 decides what is shown; this panel draws it). Public contract of the rendered list: each ranked row carries
-data-testid="mets-rank-row", data-rank, data-prompt, data-percentile, data-similarity and data-stands-out;
+data-testid="mets-rank-row", data-rank, data-prompt, data-percentile, data-similarity, data-probability
+and data-stands-out;
 unknown phrases are listed apart under data-testid="mets-unknown"."""
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ def ranking_html(view, scope: str = "") -> str:
         rows.append(
             f'<div class="rank-row{" top" if r.stands_out else ""}" data-testid="mets-rank-row" data-rank="{i}" '
             f'data-prompt="{esc(r.prompt)}" data-stands-out="{str(r.stands_out).lower()}" '
+            f'data-probability="{r.probability:.6f}" '
             f'data-percentile="{"" if pct is None else f"{pct:.1f}"}" data-similarity="{r.similarity:.6f}">'
             f'<div class="rank-n">{i}</div>'
             f'<div class="rank-phrase"><span class="rank-prompt">{esc(r.prompt)}</span> {mark}{expansion}</div>'

@@ -31,8 +31,8 @@ def _on_upload() -> None:
     except Exception as err:  # noqa: BLE001
         session.set_load_errors([("upload", f"could not be read ({type(err).__name__})")])
         return
-    for ecg in result.ecgs:
-        session.add_record(ecg, "upload")
+    for ecg, beats in zip(result.ecgs, result.beats):
+        session.add_record(ecg, "upload", beats)
     session.set_load_errors([(what, for_clinicians(msg)) for what, msg in result.errors])
 
 
@@ -56,7 +56,8 @@ def _open_physionet() -> None:
     from ..loading import fetch_physionet
     db, rec = st.session_state.get("pn_db", ""), st.session_state.get("pn_record", "")
     try:
-        session.add_record(fetch_physionet(db, rec), "physionet")
+        ecg, beats = fetch_physionet(db, rec)
+        session.add_record(ecg, "physionet", beats)
         session.set_load_errors([])
     except (ECGReadError, ValueError) as err:
         session.set_load_errors([(f"PhysioNet {db}/{rec}".strip("/ "), str(err))])
@@ -68,8 +69,8 @@ def sidebar(weights_dir: Path) -> None:
     from ..demo import DEMOS
 
     sb = st.sidebar
-    sb.markdown('<div class="brand">METS <span>ECG reader</span></div>'
-                '<div class="brand-sub">zero-shot ECG–text similarity · research use only</div>',
+    sb.markdown('<div class="brand" data-testid="mets-brand">METS <span>ECG reader</span></div>'
+                '<div class="brand-sub" data-testid="mets-brand-sub">zero-shot ECG–text similarity · research use only</div>',
                 unsafe_allow_html=True)
     sb.markdown("##### Open an ECG")
     sb.file_uploader(
@@ -79,8 +80,9 @@ def sidebar(weights_dir: Path) -> None:
              "GE MUSE / Philips / HL7 aECG XML, EDF/BDF. "
              "Files stay in memory and are never saved.")
     with sb.expander("Built-in demo ECGs (synthetic)"):
-        choice = st.selectbox("Demo", list(DEMOS), key="demo_choice", label_visibility="collapsed")
-        st.button("Open demo", key="demo_open", width="stretch", on_click=open_demo, args=(choice,))
+        st.selectbox("Demo", list(DEMOS), key="demo_choice", label_visibility="collapsed")
+        st.button("Open demo", key="demo_open", width="stretch",
+                  on_click=lambda: open_demo(st.session_state["demo_choice"]))
     with sb.expander("Open a PhysioNet record"):
         st.text_input("Database", key="pn_db", placeholder="ludb/1.0.1/data  or  mitdb")
         st.text_input("Record", key="pn_record", placeholder="1  or  100")
@@ -107,5 +109,5 @@ def sidebar(weights_dir: Path) -> None:
                       placeholder="$METS_DATA_DIR", help="A folder holding the source databases "
                       "(ludb/, ptbxl/, mitdb/, ...). Read-only.")
         st.caption(f"Weights: {weights_dir}")
-    sb.markdown('<div class="side-foot">Not a medical device. Uploaded ECGs stay in this browser session\'s '
+    sb.markdown('<div class="side-foot" data-testid="mets-privacy">Not a medical device. Uploaded ECGs stay in this browser session\'s '
                 'memory and are never stored or logged.</div>', unsafe_allow_html=True)
