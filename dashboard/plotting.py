@@ -494,9 +494,9 @@ def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, page: tuple[float, 
                              minlength=len(edges) - 1)
         bins = np.flatnonzero(counts)
         fig.add_trace(go.Scatter(
-            x=edges[bins] + bin_s / 2, y=np.full(len(bins), height), yaxis="y2", mode="markers",
-            name=f"{cls} beats", customdata=counts[bins],
-            marker=dict(symbol=shape, size=np.clip(6 + 2 * np.log2(counts[bins]), 6, 16), color=colour),
+            x=(edges[bins] + bin_s / 2).tolist(), y=[height] * len(bins), yaxis="y2", mode="markers",
+            name=f"{cls} beats", customdata=counts[bins].tolist(),
+            marker=dict(symbol=shape, size=np.clip(6 + 2 * np.log2(counts[bins]), 6, 16).tolist(), color=colour),
             hovertemplate=f"%{{x:.0f}} s: %{{customdata}} {cls} beat(s) — click to open this page<extra></extra>"))
         marked = True
     fig.add_vrect(x0=page[0], x1=page[1], fillcolor="rgba(224,168,0,0.30)", line_width=0)

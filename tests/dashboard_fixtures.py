@@ -3,19 +3,23 @@ save_pretrained, so loading goes through the real from_pretrained path) plus a r
 
 Until the trained default weights land in weights/, the dashboard tests point $METS_WEIGHTS here. The
 index's reports are LUDB's own diagnoses (source ids 'ludb/<record>', so thumbnails can be found in
-$METS_DATA_DIR) when LUDB is available, else a fixed list of typical report sentences ('demo/<n>')."""
+$METS_DATA_DIR) when LUDB is available, else a fixed list of typical report sentences ('demo/<n>').
+
+Also the helpers that drive the app in AppTest as a user does (drop files on the uploader, open a demo, go to
+a page, press a button by its label) and read what it renders (the ranked rows, hits, the record's title,
+the open ECGs, the paper figure, error messages)."""
 from __future__ import annotations
 
-import sys
+import json
+import re
 from pathlib import Path
 
 import numpy as np
+from streamlit.testing.v1 import AppTest
 
 from helpers import data_dir_or_none
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:          # the dashboard package is run from the repo, not installed
-    sys.path.insert(0, str(REPO))
 
 FALLBACK_REPORTS = [
     "sinus rhythm. normal ECG.",
@@ -81,3 +85,107 @@ def synthetic_csv(seconds: float = 10.0, fs: int = 250) -> bytes:
     lines = ["time," + ",".join(ecg.leads)]
     lines += [f"{t[k]:.4f}," + ",".join(f"{v:.4f}" for v in x[:, k]) for k in range(x.shape[1])]
     return ("\n".join(lines) + "\n").encode()
+
+
+# ------------------------------------------------------------- driving the app in AppTest (no browser)
+
+APP = str(REPO / "dashboard" / "app.py")
+FIRST_RUN_TIMEOUT = 180     # the first run loads torch, the model and the text encoder
+RUN_TIMEOUT = 60
+
+
+class Dashboard(AppTest):
+    """AppTest as a browser drives the app. Streamlit 1.67's AppTest drops every element of the navigation
+    frame (sidebar, messages) from a rerun that names the page it is on, which a browser never does; on the
+    default page, rerun it the way the first load runs it (on a page named by switch_page, the page's own
+    elements are all there is to check)."""
+
+    def _run(self, widget_state=None, timeout=None):     # every run: AppTest.run and widget.run() both
+        if not self._page_hash:
+            self._finished_page_script_hash = ""
+        return super()._run(widget_state, timeout)
+
+
+def new_app() -> Dashboard:
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.__class__ = Dashboard                     # from_file builds a plain AppTest
+    at.run(timeout=FIRST_RUN_TIMEOUT)
+    assert not at.exception
+    return at
+
+
+def a_wfdb_upload() -> list[tuple[str, bytes]]:
+    """LUDB record 1 as the browser would send it (.hea + .dat), or a synthetic CSV without data."""
+    ludb = ludb_dir()
+    if ludb is None:
+        return [("synthetic.csv", synthetic_csv())]
+    return [("1.hea", (ludb / "1.hea").read_bytes()), ("1.dat", (ludb / "1.dat").read_bytes())]
+
+
+def upload(at, files):
+    """Drop `files` [(name, bytes)] on the sidebar's uploader."""
+    at.file_uploader(key="uploader").set_value([(n, b, "application/octet-stream") for n, b in files]).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_demo(at, title: str | None = None):
+    from dashboard.demo import DEMOS
+    at.selectbox(key="demo_choice").set_value(title or next(iter(DEMOS)))
+    at.button(key="demo_open").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def go_to(at, page: str):
+    """A page of the navigation: "reader", "compare", "batch" or "model_card"."""
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def markdown_html(at) -> str:
+    return "\n".join(str(m.value) for m in at.markdown)
+
+
+def ranking(at) -> list[dict]:
+    """The ranked rows as rendered, in page order: prompt, similarity, probability, percentile."""
+    rows = re.findall(r'<div [^>]*data-testid="mets-rank-row"[^>]*>', markdown_html(at))
+    attr = lambda row, name: re.search(fr'data-{name}="([^"]*)"', row).group(1)  # noqa: E731
+    return [{"prompt": attr(r, "prompt"), "similarity": float(attr(r, "similarity")),
+             "probability": float(attr(r, "probability"))} for r in rows]
+
+
+def rank_rows(at) -> int:
+    return len(ranking(at))
+
+
+def hit_rows(at, kind="ecg") -> int:
+    return markdown_html(at).count(f'data-testid="mets-hit" data-kind="{kind}"')
+
+
+def shown_title(at) -> str:
+    m = re.search(r'data-testid="mets-record"[^>]*><div class="rec-title">([^<]*)', markdown_html(at))
+    return m.group(1).strip() if m else ""
+
+
+def loaded(at) -> list[str]:
+    """The ECGs the sidebar lists as open."""
+    try:
+        return list(at.selectbox(key="current_select").options)
+    except KeyError:
+        return []
+
+
+def paper_spec(at) -> dict:
+    """The ECG paper figure (other charts: heart-rate overview, median beats, explanations)."""
+    chart = next(c for c in at.get("plotly_chart") if getattr(c, "key", None) == "paper")
+    return json.loads(chart.proto.spec)
+
+
+def errors(at) -> list[str]:
+    return [str(e.value) for e in at.error]

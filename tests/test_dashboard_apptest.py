@@ -13,38 +13,12 @@ import io
 import json
 import re
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
-
-from dashboard_fixtures import FALLBACK_REPORTS, ludb_dir, make_test_weights, synthetic_csv
-
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-FIRST_RUN_TIMEOUT = 180     # the first run loads torch, the model and the text encoder
-RUN_TIMEOUT = 60
-
-
-class Dashboard(AppTest):
-    """AppTest as a browser drives the app. Streamlit 1.67's AppTest drops every element of the navigation
-    frame (sidebar, messages) from a rerun that names the page it is on, which a browser never does; on the
-    default page, rerun it the way the first load runs it (on a page named by switch_page, the page's own
-    elements are all there is to check)."""
-
-    def _run(self, widget_state=None, timeout=None):     # every run: AppTest.run and widget.run() both
-        if not self._page_hash:
-            self._finished_page_script_hash = ""
-        return super()._run(widget_state, timeout)
-
-
-def new_app() -> Dashboard:
-    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
-    at.__class__ = Dashboard                     # from_file builds a plain AppTest
-    at.run(timeout=FIRST_RUN_TIMEOUT)
-    assert not at.exception
-    return at
-
+from dashboard_fixtures import (FALLBACK_REPORTS, a_wfdb_upload, button, errors, go_to, hit_rows, loaded, ludb_dir,
+                                make_test_weights, markdown_html, new_app, open_demo, paper_spec, rank_rows, ranking,
+                                shown_title, synthetic_csv, upload)
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
@@ -56,83 +30,6 @@ def app(weights, monkeypatch):
     monkeypatch.setenv("METS_WEIGHTS", str(weights))
     monkeypatch.setenv("METS_TORCH_THREADS", "0")     # AppTest runs in pytest's process: leave torch alone
     return new_app()
-
-
-def a_wfdb_upload() -> list[tuple[str, bytes]]:
-    """LUDB record 1 as the browser would send it (.hea + .dat), or a synthetic CSV without data."""
-    ludb = ludb_dir()
-    if ludb is None:
-        return [("synthetic.csv", synthetic_csv())]
-    return [("1.hea", (ludb / "1.hea").read_bytes()), ("1.dat", (ludb / "1.dat").read_bytes())]
-
-
-def upload(at, files):
-    """Drop `files` [(name, bytes)] on the sidebar's uploader."""
-    at.file_uploader(key="uploader").set_value([(n, b, "application/octet-stream") for n, b in files]).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def open_demo(at, title: str | None = None):
-    from dashboard.demo import DEMOS
-    at.selectbox(key="demo_choice").set_value(title or next(iter(DEMOS)))
-    at.button(key="demo_open").click().run()
-    assert not at.exception, at.exception
-    return at
-
-
-def go_to(at, page: str):
-    """A page of the navigation: "reader", "compare", "batch" or "model_card"."""
-    at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def button(at, label: str):
-    return next(b for b in at.button if b.label == label)
-
-
-def markdown_html(at) -> str:
-    return "\n".join(str(m.value) for m in at.markdown)
-
-
-def ranking(at) -> list[dict]:
-    """The ranked rows as rendered, in page order: prompt, similarity, probability, percentile."""
-    rows = re.findall(r'<div [^>]*data-testid="mets-rank-row"[^>]*>', markdown_html(at))
-    attr = lambda row, name: re.search(fr'data-{name}="([^"]*)"', row).group(1)  # noqa: E731
-    return [{"prompt": attr(r, "prompt"), "similarity": float(attr(r, "similarity")),
-             "probability": float(attr(r, "probability"))} for r in rows]
-
-
-def rank_rows(at) -> int:
-    return len(ranking(at))
-
-
-def hit_rows(at, kind="ecg") -> int:
-    return markdown_html(at).count(f'data-testid="mets-hit" data-kind="{kind}"')
-
-
-def shown_title(at) -> str:
-    m = re.search(r'data-testid="mets-record"[^>]*><div class="rec-title">([^<]*)', markdown_html(at))
-    return m.group(1).strip() if m else ""
-
-
-def loaded(at) -> list[str]:
-    """The ECGs the sidebar lists as open."""
-    try:
-        return list(at.selectbox(key="current_select").options)
-    except KeyError:
-        return []
-
-
-def paper_spec(at) -> dict:
-    """The ECG paper figure (other charts: heart-rate overview, median beats, explanations)."""
-    chart = next(c for c in at.get("plotly_chart") if getattr(c, "key", None) == "paper")
-    return json.loads(chart.proto.spec)
-
-
-def errors(at) -> list[str]:
-    return [str(e.value) for e in at.error]
 
 
 # ------------------------------------------------------------------------------------------------ tests
