@@ -476,12 +476,14 @@ def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, page: tuple[float, 
     beat_s, bpm = np.asarray(beat_s, float), np.asarray(bpm, float)
     bin_s = bin_s or max(2.0, duration / 600.0)
     edges = np.arange(0.0, duration + bin_s, bin_s)
-    which = np.digitize(beat_s, edges) - 1
-    t, hr = [], []
-    for b in range(len(edges) - 1):
-        v = bpm[(which == b) & np.isfinite(bpm)]
-        t.append(edges[b] + bin_s / 2)
-        hr.append(float(np.median(v)) if len(v) else None)
+    n_bins = len(edges) - 1
+    ok = np.isfinite(bpm)
+    which = np.digitize(beat_s[ok], edges) - 1
+    order = np.argsort(which, kind="stable")
+    which, rates = which[order], bpm[ok][order]
+    bounds = np.searchsorted(which, np.arange(n_bins + 1))          # each bin's slice of the sorted beats
+    hr = [float(np.median(rates[a:b])) if b > a else None for a, b in zip(bounds[:-1], bounds[1:])]
+    t = (edges[:-1] + bin_s / 2).tolist()
     fig = go.Figure(go.Scatter(x=t, y=hr, mode="lines+markers", marker=dict(size=5, color="#1f6f8b"),
                                line=dict(color="#1f6f8b", width=1.4), connectgaps=False, name="heart rate",
                                hovertemplate="%{x:.0f} s: %{y:.0f} bpm — click to open this page<extra></extra>"))

@@ -57,6 +57,18 @@ def tracing_fragment(engine: engines.Engine, rec: session.Record, start_s: float
 
 
 @st.fragment
+def median_beats_fragment(m) -> None:
+    """Built only while open (a lazy expander): most readers never open it, and it is the page's second
+    largest figure."""
+    with guard("Median beats"):
+        beats = st.expander("Median beats: where the intervals were measured", key="median_beats_open",
+                            on_change="rerun")
+        if beats.open:
+            with beats:
+                measurements.median_beats_panel(m)
+
+
+@st.fragment
 def ranking_fragment(engine: engines.Engine, rec: session.Record, scope: session.Scope):
     left, right = st.columns([1.35, 1], gap="large")
     result = None
@@ -96,8 +108,7 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
     if m is not None:
         with guard("Measurements"):
             measurements.measurements_panel(m, measured_where(rec, m, scope))
-            with st.expander("Median beats: where the intervals were measured"):
-                measurements.median_beats_panel(m)
+        median_beats_fragment(m)
     result = ranking_fragment(engine, rec, scope)
     st.divider()
     retrieval_fragment(engine, scope)
