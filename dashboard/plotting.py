@@ -363,8 +363,11 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
 
 
 def thumbnail(ecg: ECG, lead: str | None = None, seconds: float = 10.0, start_s: float = 0.0,
-              height_px: int = 90) -> go.Figure:
-    """A small static strip of one lead (default II, else the first present) on ECG paper."""
+              height_px: int = 90, title: str = "") -> str:
+    """A small static strip of one lead (default II, else the first present) on ECG paper, as inline SVG
+    drawn in millimetres of paper (25 mm/s, 10 mm/mV, 5 mm grid) and stretched to the box it is shown in,
+    like a preview: a list of similar reports shows several at once, and a picture costs the browser far
+    less than as many interactive charts."""
     lead = lead if lead in ecg.leads else (RHYTHM_LEAD if RHYTHM_LEAD in ecg.leads else ecg.leads[0])
     speed, gain = 25.0, 10.0
     start_s = min(max(0.0, float(start_s)), max(0.0, ecg.duration - 1.0))
@@ -372,20 +375,19 @@ def thumbnail(ecg: ECG, lead: str | None = None, seconds: float = 10.0, start_s:
     seg = _segment(ecg, lead, start_s, start_s + seconds)
     width, height = 5.0 * math.ceil(seconds * speed / 5.0), 25.0
     idx, vals = decimate_minmax(seg, max(1, int(ecg.fs / speed * 2 / 3)))
-    fig = go.Figure([
-        _grid_trace(width, height, 5.0, MAJOR_GRID, 0.6, "major grid"),
-        go.Scatter(x=idx / ecg.fs * speed, y=height / 2 + vals * gain, mode="lines",
-                   line=dict(color=INK, width=0.9), hoverinfo="skip", showlegend=False),
-    ])
-    fig.update_layout(
-        plot_bgcolor=PAPER_BG, paper_bgcolor=PAPER_BG, margin=dict(l=0, r=0, t=0, b=0), height=height_px,
-        showlegend=False, hovermode=False,
-        annotations=[dict(x=1, y=height - 1, text=f"<b>{lead}</b>", showarrow=False, xanchor="left",
-                          yanchor="top", font=dict(size=10, color=LABEL))],
-        xaxis=dict(range=[0, width], visible=False, fixedrange=True),
-        yaxis=dict(range=[0, height], visible=False, fixedrange=True),
-    )
-    return fig
+    x = idx / ecg.fs * speed
+    y = np.clip(height / 2 - vals * gain, 0.0, height)          # SVG's y grows downwards
+    points = " ".join(f"{a:.2f},{b:.2f}" for a, b in zip(x, y) if np.isfinite(b))
+    grid = "".join(f'M{v:g} 0V{height:g}' for v in np.arange(0.0, width + 1e-6, 5.0)) + \
+        "".join(f'M0 {v:g}H{width:g}' for v in np.arange(0.0, height + 1e-6, 5.0))
+    label = f"Lead {lead}, {seconds:g} s" + (f" of {title}" if title else "")
+    return (f'<svg class="thumb" data-testid="mets-thumbnail" role="img" aria-label="{label}" '
+            f'viewBox="0 0 {width:g} {height:g}" height="{height_px}" preserveAspectRatio="none" '
+            f'style="width:100%;height:{height_px}px;background:{PAPER_BG}">'
+            f'<path d="{grid}" stroke="{MAJOR_GRID}" stroke-width="0.6" vector-effect="non-scaling-stroke" '
+            f'fill="none"/><polyline points="{points}" stroke="{INK}" stroke-width="0.9" '
+            f'vector-effect="non-scaling-stroke" fill="none"/></svg>'
+            f'<div class="thumb-lead">{lead}</div>')
 
 
 def occlusion_bars(labels: list[str], drops: np.ndarray, title: str, height_px: int = 220) -> go.Figure:

@@ -78,6 +78,10 @@ CSS = """
 .file-labels .src {color: #55656d; font-size: .875rem;}
 .file-labels .undecoded {font-style: italic;}
 .fl-note {font-size: .875rem; color: #4a5a62; margin-top: .2rem;}
+.hit-with-ecg {display: grid; grid-template-columns: 1.5fr 1fr; gap: .8rem; align-items: center;}
+.hit-ecg {position: relative;}
+.hit-ecg svg {display: block; border-radius: 3px;}
+.thumb-lead {position: absolute; top: 2px; left: 5px; font-size: .875rem; font-weight: 700; color: #2a2a2a;}
 .beat-labels {font-size: .9rem; color: #1d2b33; margin: -.3rem 0 .4rem 0;}
 .beat-labels ul {display: inline; margin: 0 .4rem; padding: 0;}
 .beat-labels li {display: inline; margin-right: .8rem;}

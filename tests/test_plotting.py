@@ -168,10 +168,13 @@ def test_saliency_overlay_adds_one_heatmap_per_row():
     assert z_rhythm.argmax() in (30, 31) and z_rhythm.max() == pytest.approx(1.0)
 
 
-def test_thumbnail_is_small_and_static():
-    fig = plotting.thumbnail(_ecg(), start_s=2.0)
-    assert fig.layout.height <= 120 and fig.layout.xaxis.fixedrange
-    assert fig.data[1].x[-1] == pytest.approx(10 * 25 - 25 * 2.0 - 25 / 500 * 3, abs=5)
+def test_thumbnail_is_a_small_picture_to_scale():
+    import re
+    svg = plotting.thumbnail(_ecg(), start_s=2.0, title="ludb/7")
+    assert svg.startswith("<svg") and 'role="img"' in svg and ">II</div>" in svg and 'aria-label="Lead II, 8 s of ludb/7"' in svg
+    assert 'height="90"' in svg and 'viewBox="0 0 200 25"' in svg               # 8 s at 25 mm/s, 25 mm tall
+    xs = [float(p.split(",")[0]) for p in re.search(r'points="([^"]*)"', svg).group(1).split()]
+    assert xs[-1] == pytest.approx(8 * 25, abs=1) and xs == sorted(xs)
 
 
 # --- reading-room additions: calipers, cursor readout, rhythm lead, recorded-leads layout, median beats, PDF ---

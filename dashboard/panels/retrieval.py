@@ -41,16 +41,15 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
             st.markdown(f'<div class="hit-cap">Nearest {len(hits)} of {len(engine.index):,} corpus reports to '
                         f'this ECG (similarity){" · ECG of the hit on the right when your data folder has it" if folder else ""}'
                         f'</div>', unsafe_allow_html=True)
+            rows = []
             for i, hit in enumerate(hits, 1):
                 report, sim, source_id = hit[0], hit[1], hit[2]      # Hit may carry more fields
                 resolved = resolve_source(folder, source_id) if folder is not None else None
-                strip = _thumbnail(str(resolved[0]), resolved[1]) if resolved else None
-                if strip is None:
-                    st.markdown(_hit_html(i, report, sim, source_id, "ecg"), unsafe_allow_html=True)
-                    continue
-                a, b = st.columns([1.5, 1])
-                a.markdown(_hit_html(i, report, sim, source_id, "ecg"), unsafe_allow_html=True)
-                b.plotly_chart(strip, width="stretch", config={"staticPlot": True}, key=f"thumb_{i}")
+                strip = _thumbnail(str(resolved[0]), resolved[1], str(source_id)) if resolved else None
+                row = _hit_html(i, report, sim, source_id, "ecg")
+                rows.append(f'<div class="hit-with-ecg">{row}<div class="hit-ecg">{strip}</div></div>'
+                            if strip else row)
+            st.markdown("".join(rows), unsafe_allow_html=True)      # one element: the list redraws at once
             if folder is None:
                 st.caption("Set a data folder (sidebar: Settings, or $METS_DATA_DIR) holding the source databases "
                            "to see each hit's own ECG.")
@@ -66,10 +65,10 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _thumbnail(path: str, start_s: float = 0.0):
-    """A lead II strip of a corpus record in the user's data folder (None if it cannot be read)."""
+def _thumbnail(path: str, start_s: float = 0.0, title: str = "") -> str | None:
+    """A lead II strip (inline SVG) of a corpus record in the user's data folder (None if it cannot be read)."""
     from mets_core import read_ecg
     try:
-        return plotting.thumbnail(read_ecg(path), start_s=start_s)
+        return plotting.thumbnail(read_ecg(path), start_s=start_s, title=title)
     except Exception:
         return None
