@@ -33,9 +33,11 @@ def _fmt(v, unit="ms"):
 
 
 def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ranking=None, file_labels=None,
-              model_version: str = "", rhythm_lead: str = RHYTHM_LEAD, scope: str = "") -> bytes:
+              model_version: str = "", rhythm_lead: str = RHYTHM_LEAD, scope: str = "", image_format: str = "pdf",
+              dpi: int = 150) -> bytes:
     """The report as PDF bytes. `ranking`: a dashboard.ranking.RankingView (or None); `file_labels`: a
-    mets_core.file_labels.FileLabels (or None)."""
+    mets_core.file_labels.FileLabels (or None). image_format="png": the same page as a picture (`dpi`), for
+    previews and the documentation's screenshots."""
     from matplotlib.backends.backend_pdf import FigureCanvasPdf
     from matplotlib.figure import Figure
 
@@ -98,7 +100,12 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     text.text(12, 20, DISCLAIMER, fontsize=7.5, va="top", wrap=True)
     text.text(12, 12, f"Model: {model_version}"[:160], fontsize=7, va="top")
     buf = io.BytesIO()
-    fig.savefig(buf, format="pdf", metadata={"Title": "METS ECG report", "Creator": "METS dashboard"})
+    if image_format == "pdf":
+        fig.savefig(buf, format="pdf", metadata={"Title": "METS ECG report", "Creator": "METS dashboard"})
+    else:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        FigureCanvasAgg(fig)
+        fig.savefig(buf, format=image_format, dpi=dpi, facecolor="white")
     return buf.getvalue()
 
 
