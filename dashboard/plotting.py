@@ -323,6 +323,13 @@ def footer_layer(p: Paper, ecg: ECG) -> Layer:
                      font=dict(size=14, color=FOOTER_INK), bgcolor="rgba(255,250,250,0.9)")]
 
 
+def caliper_layer(p: Paper) -> Layer:
+    """Two invisible marks at the paper's corners. Plotly offers its box tool (the calipers) only on a figure
+    with a selectable trace, and line traces are not selectable; these make the paper one."""
+    return [go.Scatter(x=[0.0, p.width], y=[0.0, p.height], mode="markers", name="calipers",
+                       marker=dict(size=1, opacity=0), hoverinfo="skip", showlegend=False)], []
+
+
 def figure(p: Paper, layers: list[Layer], uirevision: str = "", height_px: int | None = None) -> go.Figure:
     """The layers, bottom first, on a figure drawn to the paper's scale."""
     fig = go.Figure(data=[t for traces, _ in layers for t in traces])
@@ -352,13 +359,13 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
     saliency_offset_s on; marks: {"QRS onset": [t_s, ...], ...} fiducial times (s, recording time) drawn as
     ticks under the tracing. Hovering a trace reads out time (s) and amplitude (mV).
 
-    Composed of layers, bottom first: saliency, grid, calibration, traces, marks, footer. Another overlay is
+    Composed of layers, bottom first: saliency, grid, calibration, traces, marks, footer, calipers. Another overlay is
     one more function returning (traces, annotations) from the ``Paper``."""
     p = paper(ecg, layout, gain, speed, start_s, rhythm_lead)
     layers = [saliency_layer(p, saliency, saliency_offset_s)] if saliency is not None else []
     traces, labels = trace_layer(p, ecg)
     layers += [grid_layer(p), calibration_layer(p, ecg), (traces, []), marks_layer(p, ecg, marks or {}),
-               ([], labels), footer_layer(p, ecg)]
+               ([], labels), footer_layer(p, ecg), caliper_layer(p)]
     return figure(p, layers, uirevision=f"{layout}-{gain}-{speed}", height_px=height_px)
 
 
@@ -504,14 +511,14 @@ def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, page: tuple[float, 
             hovertemplate=f"%{{x:.0f}} s: %{{customdata}} {cls} beat(s) — click to open this page<extra></extra>"))
         marked = True
     fig.add_vrect(x0=page[0], x1=page[1], fillcolor="rgba(224,168,0,0.30)", line_width=0)
-    fig.update_layout(height=210 if marked else 170, margin=dict(l=50, r=10, t=8, b=36), plot_bgcolor="#ffffff",
+    fig.update_layout(height=250 if marked else 170, margin=dict(l=50, r=10, t=8, b=36), plot_bgcolor="#ffffff",
                       paper_bgcolor="#ffffff", showlegend=False, clickmode="event+select", dragmode=False,
                       font=dict(size=14, color="#1d2b33"),
                       xaxis=dict(title="time (s)", range=[0, duration], gridcolor="#e3e8eb", fixedrange=True),
                       yaxis=dict(title="bpm", gridcolor="#e3e8eb", fixedrange=True,
-                                 domain=[0.0, 0.72] if marked else [0.0, 1.0]))
+                                 domain=[0.0, 0.6] if marked else [0.0, 1.0]))
     if marked:
-        fig.update_layout(yaxis2=dict(domain=[0.76, 1.0], range=[0.5, 1.0], fixedrange=True, showgrid=False,
+        fig.update_layout(yaxis2=dict(domain=[0.64, 1.0], range=[0.5, 0.98], fixedrange=True, showgrid=False,
                                       tickmode="array", tickvals=[BEAT_MARKS[c][2] for c in BEAT_MARKS],
-                                      ticktext=list(BEAT_MARKS), tickfont=dict(size=12)))
+                                      ticktext=list(BEAT_MARKS), tickfont=dict(size=13)))
     return fig

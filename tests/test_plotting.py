@@ -75,9 +75,12 @@ def test_3x4_layout_has_standard_order_and_rhythm_strip():
     fig = plotting.ecg_paper(_ecg())
     labels = [a.text.replace("<b>", "").replace("</b>", "") for a in fig.layout.annotations if a.text.startswith("<b>")]
     assert labels == ["I", "aVR", "V1", "V4", "II", "aVL", "V2", "V5", "III", "aVF", "V3", "V6", "II"]
-    rows = [t for t in fig.data if t.name and t.name not in ("minor grid", "major grid", "calibration 1 mV")]
+    rows = [t for t in fig.data if t.name and t.name not in ("minor grid", "major grid", "calibration 1 mV",
+                                                              "calipers")]
     assert len(rows) == 4                          # one trace per row: fast
-    assert len(fig.data) <= 8
+    assert len(fig.data) <= 9
+    calipers = next(t for t in fig.data if t.name == "calipers")    # makes the box tool (calipers) available
+    assert "markers" in calipers.mode and calipers.marker.opacity == 0
     rhythm = _values(rows[3].x)
     assert rhythm.max() - rhythm.min() == pytest.approx(10 * 25, abs=0.5)   # 10 s at 25 mm/s
     first = _values(rows[0].x)
