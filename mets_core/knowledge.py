@@ -111,6 +111,12 @@ class Knowledge:
             return Expansion(target, target, tuple((m, self.phrasings(m)) for m in members))
         return Expansion(target, self.statements[target]["canonical"], ((target, self.phrasings(target)),))
 
+    def prompt_members(self, phrase: str) -> str | list[list[str]]:
+        """What `prompts.build_prompt_embeddings` embeds for a typed phrase: its member statements' phrasings
+        when it names a known statement or class, else the phrase itself (through the templates as typed)."""
+        members = self.expand(phrase).members
+        return [list(phrasings) for _, phrasings in members] if members else phrase
+
     def truth(self, target: str) -> list[str]:
         """Statement ids that make an ECG positive for a target (a class's 'truth', else its members)."""
         if target in self.classes:

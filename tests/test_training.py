@@ -207,6 +207,12 @@ def test_config_errors():
         make_config({"optimizer": {"warmup": 3}})
     with pytest.raises(ConfigError, match="batch_size"):
         make_config({"batch_size": 0})
+    with pytest.raises(ConfigError, match="unknown template set 'nope'"):
+        make_config({"template_set": "nope"})
+    # a config written before template sets: its report_template is accepted when the set says the same
+    assert make_config({"report_template": "The report of the ECG is that {text}"})["template_set"] is None
+    with pytest.raises(ConfigError, match="add a template set"):
+        make_config({"report_template": "ECG report: {text}"})
 
 
 # -------------------------------------------------------------------------------------- metrics

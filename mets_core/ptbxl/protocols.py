@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..prompts import build_prompt_embeddings
 from ..training.metrics import macro, roc_auc
 from .dataset import PTBXL, PTBXLError
 
@@ -90,11 +91,11 @@ def classification_metrics(y_true: list[str] | np.ndarray, y_pred: list[str] | n
 # ---------------------------------------------------------------------------------------- prompts
 
 def class_prompt_embeddings(model, phrases: list[str], kind: str, prompts: str = "paper") -> np.ndarray:
-    """(k, d) L2-normalised prompt embeddings. "paper": the single METS template ("The ECG of {label}, a
-    type of diagnostic."); "ensemble": the model's template ensemble (`METS.embed_prompts`)."""
+    """(k, d) L2-normalised prompt embeddings. "paper": the single METS template of the model's template set
+    ("The ECG of {label}, a type of diagnostic."); "ensemble": as the product scores a typed prompt
+    (`METS.embed_prompts`: knowledge expansion, the set's template ensemble)."""
     if prompts == "paper":
-        template = model.templates["zero_shot"][kind]
-        return model.embed_text([template.replace("{label}", p) for p in phrases])
+        return build_prompt_embeddings(model.embed_text, list(phrases), [model.templates["zero_shot"][kind]])
     if prompts == "ensemble":
         return model.embed_prompts(list(phrases), kind)
     raise ValueError(f"unknown prompt style {prompts!r}; use paper or ensemble")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..prompts import default_templates
+from ..prompts import format_report, load_template_set
 from ..training.metrics import cosine, macro, roc_auc
 from .dataset import PTBXL, SUPERCLASSES, TEST_FOLDS, TRAIN_FOLDS
 from .translate import remove_boilerplate, translate_report
@@ -87,7 +87,7 @@ def class_prompts(dataset: PTBXL, style: str, phrases: dict[str, str] | None = N
     (scp_statements.csv descriptions, e.g. CD -> "complete left bundle branch block", ...) through the
     template -- a class description taken from the label taxonomy, never from the reports."""
     phrases = dict(phrases or SUPERCLASS_PHRASES)
-    template = default_templates()["zero_shot"]["diagnostic"]
+    template = load_template_set(None)["zero_shot"]["diagnostic"]
     if style == "paper":
         return {c: [template.replace("{label}", phrases[c])] for c in classes}
     if style == "phrase":
@@ -157,7 +157,6 @@ def run_text_check(dataset: PTBXL, text_models: list[str | None], variants=REPOR
     ids = dataset.ids() if ids is None else ids
     _, y = dataset.label_matrix("superclass", ids, classes)
     folds = dataset.records.loc[ids, "strat_fold"].to_numpy()
-    template = default_templates()["pretraining"]
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     reports = dataset.reports(ids)
     results = []
@@ -166,7 +165,7 @@ def run_text_check(dataset: PTBXL, text_models: list[str | None], variants=REPOR
         prompts = {style: class_prompts(dataset, style, phrases, classes) for style in prompt_styles}
         prompt_emb = {style: [encoder.encode(p[c]) for c in classes] for style, p in prompts.items()}
         for variant in variants:
-            texts = [template.replace("{text}", t) for t in report_variant(reports, variant)]
+            texts = [format_report(t) for t in report_variant(reports, variant)]
             report_emb = encoder.encode_cached(texts, cache_dir)
             for style in prompt_styles:
                 for scoring in scorings:

@@ -13,7 +13,8 @@ DEFAULTS: dict = {
     "model": {"width": 64, "proj_dim": 128},          # mets_core.model.ModelConfig fields
     "text_model": None,                 # HF id or folder; None = offline all-MiniLM-L6-v2
     "text_cache": None,                 # folder for cached raw report embeddings; None = <corpus>/text_cache
-    "report_template": None,            # None = prompts.json "pretraining" ("The report of the ECG is that {text}")
+    "template_set": None,               # prompts.json template set: how reports are worded in pretraining and
+                                        # prompts in validation; stored by name in the checkpoint; None = the default
     "preprocess": {"normalise": "zscore"},             # mets_core.preprocess.PreprocessConfig fields
     "optimizer": {"lr": 1e-3, "weight_decay": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8,
                   "warmup_steps": 200, "min_lr_ratio": 0.05, "grad_clip": 1.0,
@@ -75,9 +76,28 @@ def _merge(base: dict, over: dict, where: str) -> dict:
     return out
 
 
+def _legacy_report_template(overrides: dict) -> dict:
+    """Configs written before template sets carry "report_template": accepted when it is the chosen set's
+    pretraining template (or null); any other wording belongs in a template set of prompts.json."""
+    if "report_template" not in overrides:
+        return overrides
+    from ..prompts import load_template_set
+    overrides = dict(overrides)
+    wording = overrides.pop("report_template")
+    try:
+        pretraining = load_template_set(overrides.get("template_set"))["pretraining"]
+    except ValueError as err:
+        raise ConfigError(f"template_set: {err}") from None
+    if wording is not None and wording != pretraining:
+        raise ConfigError(f"report_template {wording!r} differs from the pretraining template of the template set "
+                          f"({pretraining!r}): add a template set with this wording to mets_core/prompts.json "
+                          f"'template_sets' and name it with 'template_set'")
+    return overrides
+
+
 def make_config(overrides: dict | None = None) -> dict:
     """DEFAULTS with `overrides` merged in (nested objects merge key by key), validated."""
-    cfg = _merge(DEFAULTS, overrides or {}, "")
+    cfg = _merge(DEFAULTS, _legacy_report_template(overrides or {}), "")
     for key in ("batch_size", "epochs", "checkpoint_every", "log_every", "val_batch_size"):
         if not isinstance(cfg[key], int) or cfg[key] < 1:
             raise ConfigError(f"{key} must be a positive integer, got {cfg[key]!r}")
@@ -92,6 +112,12 @@ def make_config(overrides: dict | None = None) -> dict:
                           f"them: one drawn per window and epoch), got {cfg['report_column']!r}")
     if cfg["patience"] is not None and (not isinstance(cfg["patience"], int) or cfg["patience"] < 1):
         raise ConfigError(f"patience must be a positive integer or null, got {cfg['patience']!r}")
+    if cfg["template_set"] is not None:
+        from ..prompts import load_template_set
+        try:
+            load_template_set(cfg["template_set"])
+        except ValueError as err:
+            raise ConfigError(f"template_set: {err}") from None
     if cfg["device"] not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {cfg['device']!r}")
     return cfg

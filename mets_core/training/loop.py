@@ -28,7 +28,7 @@ import torch
 from ..loss import clip_loss
 from ..model import METSModel, ModelConfig
 from ..preprocess import PreprocessConfig
-from ..prompts import apply_templates, default_templates
+from ..prompts import format_report, load_template_set
 from .config import ConfigError, make_config
 from .data import Corpus, TrainBatches, batches_from, unique_texts
 from .evaluate import label_sets
@@ -38,7 +38,7 @@ from .validate import autocast, validate
 
 # Settings that must not change between a run and its resumption (they decide which batches and which
 # numbers follow). Others (epochs, max_steps, logging, workers) may change on resume.
-RESUME_FIXED = ("corpus", "seed", "model", "preprocess", "text_model", "report_template", "optimizer",
+RESUME_FIXED = ("corpus", "seed", "model", "preprocess", "text_model", "template_set", "optimizer",
                 "batch_size", "bf16", "soft_targets", "lead_dropout", "report_column", "source_weights",
                 "exclude_forms", "augment", "select_on")
 
@@ -118,12 +118,13 @@ class MetricsLog:
                 fh.write(json.dumps(record) + "\n")
 
 
-def report_embeddings(texts: list[str], template: str, text_model, cache_dir: Path, world: World):
-    """Frozen raw embeddings (U, hidden) of the templated distinct reports, computed once and cached on disk
-    (rank 0 computes, the other ranks then read the cache). Returns (encoder, embeddings)."""
+def report_embeddings(texts: list[str], templates: dict | str | None, text_model, cache_dir: Path, world: World):
+    """Frozen raw embeddings (U, hidden) of the distinct reports phrased as in pretraining (`templates`: a
+    template set or its name), computed once and cached on disk (rank 0 computes, the other ranks then read
+    the cache). Returns (encoder, embeddings)."""
     from ..text import TextEncoder
     encoder = TextEncoder(text_model)
-    templated = [template.replace("{text}", t.strip()) for t in texts]
+    templated = [format_report(t, templates) for t in texts]
     if world.is_main:
         emb = encoder.encode_cached(templated, cache_dir)
     world.barrier()
@@ -177,15 +178,13 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     pre = PreprocessConfig.from_dict(cfg["preprocess"])
     corpus = Corpus.open(cfg["corpus"], cfg["report_column"])
     corpus.check_matches(pre)
-    templates = default_templates()
-    if cfg["report_template"]:
-        templates["pretraining"] = cfg["report_template"]
+    templates = load_template_set(cfg["template_set"])
     variants = corpus.report_variants or [corpus.reports]
     texts, text_ids = unique_texts([t for v in variants for t in v])
     variant_ids = text_ids.reshape(len(variants), len(corpus))     # row 0: the first column (validation's)
     text_ids = variant_ids[0]
     cache_dir = Path(cfg["text_cache"] or Path(cfg["corpus"]) / "text_cache")
-    encoder, text_raw_np = report_embeddings(texts, templates["pretraining"], cfg["text_model"], cache_dir, world)
+    encoder, text_raw_np = report_embeddings(texts, templates, cfg["text_model"], cache_dir, world)
     text_raw = torch.from_numpy(text_raw_np).to(world.device)
 
     train_idx, val_idx = corpus.indices("train"), corpus.indices("val")
@@ -195,14 +194,9 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     if len(train_idx) == 0:
         raise ConfigError(f"corpus {corpus.path} has no training windows")
     # zero-shot prompts for the validation AUC: each statement's canonical phrase through the templates
-    phrases = corpus.statement_phrases
-    statement_ids = sorted(phrases)
-    statement_raw = None
+    statement_ids = sorted(corpus.statement_phrases)
     val_sets: dict = {}
     if world.is_main and len(val_idx):
-        sentences = [apply_templates(phrases[s], "diagnostic", templates) for s in statement_ids]
-        flat = encoder.encode([t for ss in sentences for t in ss])
-        statement_raw = torch.from_numpy(flat.reshape(len(statement_ids), -1, flat.shape[-1])).to(world.device)
         # the clinician label sets that select the best epoch (the ones `mets evaluate` reports), their
         # phrases scored as the product scores them (METS.embed_prompts: knowledge expansion, templates)
         val_sets = {name: (labels, window_mask) for name, (labels, window_mask) in label_sets(corpus, val_idx).items()
@@ -311,7 +305,7 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
                 break
         # validation: every epoch end, and once when max_steps stops the run mid-epoch
         if world.is_main and len(val_idx):
-            val = validate(model, corpus, val_idx, text_raw, text_ids, statement_ids, statement_raw, pre,
+            val = validate(model, corpus, val_idx, text_raw, text_ids, statement_ids, encoder.encode, templates, pre,
                            cfg["val_batch_size"], cfg["batch_size"], world.device, cfg["bf16"], cfg["soft_targets"],
                            val_sets, scorer)
             last_val = {"kind": "val", "epoch": epoch, "step": step, **val}

@@ -6,13 +6,14 @@ evaluation table come from the same code.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..loss import clip_loss
 from ..preprocess import PreprocessConfig
+from ..prompts import build_prompt_embeddings, ensemble
 from .data import Corpus, eval_batches
 from .metrics import cosine, macro, retrieval_recall, roc_auc
 
@@ -36,11 +37,17 @@ def embed_windows(model, corpus: Corpus, idx: np.ndarray, pre: PreprocessConfig,
 
 
 @torch.no_grad()
-def prompt_embeddings(model, raw: torch.Tensor) -> torch.Tensor:
-    """raw (n_prompts, n_templates, text_dim) frozen embeddings of each prompt's templated sentences ->
-    (n_prompts, d): mean of the L2-normalised projected sentences, normalised again (prompts.py's ensemble)."""
-    proj = F.normalize(model.project_text(raw.reshape(-1, raw.shape[-1])).float(), dim=-1)
-    return F.normalize(proj.reshape(raw.shape[0], raw.shape[1], -1).mean(dim=1), dim=-1)
+def phrase_embeddings(model, encode_raw: Callable[[list[str]], np.ndarray], phrases: list[str], templates: dict,
+                      kind: str = "diagnostic") -> np.ndarray:
+    """(n, d) unit embeddings of phrases as typed, through the template ensemble of `kind`, in the model's
+    current space. encode_raw: texts -> frozen raw embeddings (the TextEncoder, whose memory cache makes
+    each epoch's call cheap)."""
+    device = next(model.parameters()).device
+
+    def encode(sentences: list[str]) -> np.ndarray:
+        raw = torch.from_numpy(np.asarray(encode_raw(sentences), dtype=np.float32)).to(device)
+        return model.project_text(raw).float().cpu().numpy()
+    return build_prompt_embeddings(encode, phrases, ensemble(templates, kind))
 
 
 def zero_shot_auc(ecg_emb: np.ndarray, prompt_emb: np.ndarray, labels: np.ndarray, names: list[str]) -> dict:
@@ -51,14 +58,14 @@ def zero_shot_auc(ecg_emb: np.ndarray, prompt_emb: np.ndarray, labels: np.ndarra
 
 @torch.no_grad()
 def validate(model, corpus: Corpus, val_idx: np.ndarray, text_raw: torch.Tensor, text_ids: np.ndarray,
-             statement_ids: list[str], statement_raw: torch.Tensor, pre: PreprocessConfig, batch_size: int,
-             loss_batch_size: int, device: torch.device, bf16: bool, soft_targets: bool = True,
-             label_sets: dict | None = None, scorer=None) -> dict:
+             statement_ids: list[str], encode_raw: Callable[[list[str]], np.ndarray], templates: dict,
+             pre: PreprocessConfig, batch_size: int, loss_batch_size: int, device: torch.device, bf16: bool,
+             soft_targets: bool = True, label_sets: dict | None = None, scorer=None) -> dict:
     """Validation metrics on windows val_idx.
 
     text_raw (U, text_dim): frozen embeddings of every distinct (templated) report; text_ids (N,) the report
-    of each corpus window. statement_raw (S, n_templates, text_dim): each statement's canonical phrase through
-    the zero-shot templates.
+    of each corpus window. Each statement's prompt: its canonical phrase (corpus.statement_phrases) through
+    the template ensemble of `templates`, its sentences encoded by encode_raw (the frozen text encoder).
     - loss: the training loss over consecutive batches of `loss_batch_size` in a fixed shuffled order;
     - R@1 / R@5: ECG -> its report among the distinct validation reports (identical text = hit);
     - auc/<statement>, macro_auc: zero-shot, score = cosine(ECG, statement prompt), labels = statement ids.
@@ -84,7 +91,7 @@ def validate(model, corpus: Corpus, val_idx: np.ndarray, text_raw: torch.Tensor,
     out["n_windows"], out["n_reports"] = int(len(val_idx)), int(len(vt))
 
     labels = np.array([[sid in corpus.statements[i] for sid in statement_ids] for i in val_idx], dtype=bool)
-    prompts = prompt_embeddings(model, statement_raw).cpu().numpy()
+    prompts = phrase_embeddings(model, encode_raw, [corpus.statement_phrases[s] for s in statement_ids], templates)
     aucs = zero_shot_auc(e, prompts, labels.reshape(len(val_idx), len(statement_ids)), statement_ids)
     out["auc"] = aucs
     out["macro_auc"] = macro(aucs.values())
