@@ -1,4 +1,4 @@
-"""The pretraining corpus builder (mets_core/corpus): vocabulary, window layout, rate statements,
+"""The pretraining corpus builder (mets_train/corpus): vocabulary, window layout, rate statements,
 annotation counting, patient split, and builds on real records (METS_DATA_DIR) checked against the
 databases' own labels, counted independently here."""
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from mets_core.cli import main as cli_main
-from mets_core.corpus import BuildOptions, CorpusBuildError, Finding, Vocabulary, build_corpus
-from mets_core.corpus.annotations import Annotations, window_findings
-from mets_core.corpus.build import WINDOW_COLUMNS, _truncate_npy, add_rate, window_starts
-from mets_core.corpus.sources import load_label_maps, mitdb_patient, parse_territories, qtdb_patient
-from mets_core.corpus.split import split_patients
+from mets_train.corpus import BuildOptions, CorpusBuildError, Finding, Vocabulary, build_corpus
+from mets_train.corpus.annotations import Annotations, window_findings
+from mets_train.corpus.build import WINDOW_COLUMNS, _truncate_npy, add_rate, window_starts
+from mets_train.corpus.sources import load_label_maps, mitdb_patient, parse_territories, qtdb_patient
+from mets_train.corpus.split import split_patients
 
 VOCAB = Vocabulary.load()
 MAPS = load_label_maps()

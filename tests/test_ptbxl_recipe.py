@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from mets_core import cli
-from mets_core.ptbxl.dataset import PTBXL
+from mets_train.ptbxl.dataset import PTBXL
 from mets_core.prompts import load_template_set
-from mets_core.ptbxl.recipe import RecipeError, load_recipe
+from mets_train.training.recipe import RecipeError, load_recipe
 
 DATA = os.environ.get("METS_DATA_DIR")
 
