@@ -17,7 +17,8 @@ import pytest
 from mets_core.cli import main as cli_main
 from mets_train.corpus import BuildOptions, CorpusBuildError, Finding, Vocabulary, build_corpus
 from mets_train.corpus.annotations import Annotations, window_findings
-from mets_train.corpus.build import WINDOW_COLUMNS, _truncate_npy, add_rate, window_starts
+from mets_train.corpus.build import _truncate_npy, add_rate, window_starts
+from mets_train.corpus.format import WINDOW_COLUMNS
 from mets_train.corpus.sources import load_label_maps, mitdb_patient, parse_territories, qtdb_patient
 from mets_train.corpus.split import split_patients
 
