@@ -9,10 +9,10 @@ trained with (2,005 patients, 421 validation: the old model card's numbers). scr
 import json, sys
 from collections import Counter, defaultdict
 from pathlib import Path
-from mets_train.corpus.build import BuildOptions, plan_corpus
-from mets_train.corpus.sources import load_label_maps
-from mets_train.corpus.split import ALL as ALL_WINDOWS, split_patients
-from mets_train.corpus.vocabulary import Vocabulary
+from mets_core.corpus.build import BuildOptions, plan_corpus
+from mets_core.corpus.sources import load_label_maps
+from mets_core.corpus.split import ALL as ALL_WINDOWS, split_patients
+from mets_core.corpus.vocabulary import Vocabulary
 opts = BuildOptions(records={"ptbxl": {"6000", "6001", "6002", "6003", "6004"}})
 vocab, maps = Vocabulary.load(), load_label_maps()
 scans, absent, specs, plans = plan_corpus(Path(sys.argv[1]), opts, vocab, maps, verbose=False)

@@ -82,3 +82,27 @@ def test_the_trainer_commands_are_a_registered_plug_in():
     assert f'[project.entry-points."{cli.PLUGIN_GROUP}"]\nmets_train = "{cli.BUNDLED_PLUGIN}"\n' in pyproject
     assert set(TRAINER) == set(cli.TRAINER_COMMANDS)
     assert {k: v for k, v in cli.all_commands().items() if k in TRAINER} == TRAINER
+
+
+def test_the_trainer_layers_import_downward_only():
+    # metrics < ptbxl (PTB-XL reading, protocols) < corpus < training (incl. the PTB-XL recipe) < commands:
+    # no sideways or upward import, so each layer can be read (and changed) without the ones above it
+    layers = ["metrics", "ptbxl", "corpus", "training", "commands"]
+    offenders = []
+    for path in sorted((ROOT / "mets_train").rglob("*.py")):
+        rel = path.relative_to(ROOT / "mets_train")
+        own = rel.parts[0].removesuffix(".py")
+        if own not in layers:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level == 2 or (node.level == 1 and len(rel.parts) == 1):
+                target = (node.module or "").split(".")[0]
+            elif node.level == 0 and (node.module or "").startswith("mets_train."):
+                target = node.module.split(".")[1]
+            else:
+                continue
+            if target in layers and layers.index(target) > layers.index(own):
+                offenders.append(f"mets_train/{rel}:{node.lineno} ({own}) imports {target}")
+    assert offenders == []

@@ -8,7 +8,7 @@
   lead_mask.npy        bool (N, 12), True where the lead was recorded (standard lead order)
   windows.csv          idx, source, record, patient, start_s, split (train|val), report,
                        statements (";"-joined statement ids = the window's multi-label ground truth), n_leads,
-                       report_original, report_statements, form (mv|zscore) -- see build.WINDOW_COLUMNS.
+                       report_original, report_statements, form (mv|zscore) -- see format.WINDOW_COLUMNS.
                        PTB-XL rows carry PTB-XL's own report (translated) and its strat_fold side
                        (1-8 train, 9 val; fold 10 is never read); both of its signal forms are read
   corpus.json          fs, window_s, seed, n_windows, statements (id -> canonical phrase), counts,
@@ -21,7 +21,9 @@
 Modules: `sources` (what each database's labels say, and who the patient is), `annotations` (beat and
 rhythm annotations counted inside a window), `vocabulary` + statements.json (the statement vocabulary and
 the report generator), `split` (patient-wise stratified split), `signals` (read + resample + band-pass,
-heart rate), `build` (the two-pass builder), `card` (CORPUS_CARD.md), `commands` (CLI).
+heart rate), `build` (the two-pass builder), `card` (CORPUS_CARD.md), `format` (the folder format every
+writer goes through: this builder, the PTB-XL recipe, the synthetic test corpus). The CLI is
+mets_train/commands/corpus.py.
 """
 from __future__ import annotations
 
