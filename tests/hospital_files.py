@@ -305,3 +305,25 @@ def scp_bytes(leads: dict[str, np.ndarray], fs: float = 500.0, avm_nv: int = 100
     if huffman or tables is not None:
         bodies[2] = struct.pack("<H", 19999 if tables is None else tables)
     return scp_record(bodies, version)
+
+
+def edf_discontinuous(leads: dict[str, np.ndarray], onsets: list[float], fs: float = 250.0, bdf: bool = False,
+                      record_s: float = 1.0) -> bytes:
+    """An EDF+D (or BDF+D) file: the leads' samples (one data record per ``record_s``) written by edfio as
+    EDF+C, then marked discontinuous and each record's time stamp (its first TAL, '+<onset>\\x14\\x14\\x00')
+    set to ``onsets[r]`` - the layout of a Holter or sleep recording that paused."""
+    import edfio
+    edf = (edfio.read_bdf if bdf else edfio.read_edf)(edf_bytes(leads, fs=fs, bdf=bdf, record_s=record_s))
+    edf.add_annotations([edfio.EdfAnnotation(0.0, None, "recording start, long enough for any time stamp")])
+    data = bytearray(edf.to_bytes())
+    fmt = "BDF" if bdf else "EDF"
+    data[192:236] = f"{fmt}+D".ljust(44).encode()
+    n_signals, header = int(data[252:256]), int(data[184:192])
+    per_record = [int(data[256 + 216 * n_signals + 8 * i:264 + 216 * n_signals + 8 * i]) for i in range(n_signals)]
+    width = 3 if bdf else 2
+    offset, size, record = header + width * sum(per_record[:-1]), width * per_record[-1], width * sum(per_record)
+    assert len(onsets) == int(data[236:244])
+    for r, onset in enumerate(onsets):
+        tal = ("+" + f"{onset:.6f}".rstrip("0").rstrip(".") + "\x14\x14\x00").encode()
+        data[offset + r * record:offset + r * record + size] = tal.ljust(size, b"\x00")
+    return bytes(data)
