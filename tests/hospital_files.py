@@ -276,11 +276,15 @@ def scp_huffman_encode(values: np.ndarray) -> bytes:
     return int(text, 2).to_bytes(len(text) // 8, "big") if text else b""
 
 
-def scp_bytes(leads: dict[str, np.ndarray], fs: float = 500.0, avm_nv: int = 1000, huffman: bool = False,
-              difference: int = 0, age: int | None = 63, sex: int | None = 2, version: int = 20,
-              bimodal: int = 0, tables: int | None = None, reference_beats: bool = False,
-              extra_tags: bytes = b"") -> bytes:
-    """An SCP-ECG file as a cart writes it: leads (name -> µV) stored as integers of ``avm_nv`` nV each,
+def scp_bytes(leads: dict[str, np.ndarray], version: int = 20, **options) -> bytes:
+    """An SCP-ECG file as a cart writes it (the sections of ``scp_sections``, with their CRCs)."""
+    return scp_record(scp_sections(leads, **options), version)
+
+
+def scp_sections(leads: dict[str, np.ndarray], fs: float = 500.0, avm_nv: int = 1000, huffman: bool = False,
+                 difference: int = 0, age: int | None = 63, sex: int | None = 2, bimodal: int = 0,
+                 tables: int | None = None, reference_beats: bool = False) -> dict[int, bytes]:
+    """Section bodies of an SCP-ECG file: leads (name -> µV) stored as integers of ``avm_nv`` nV each,
     uncompressed or with the default Huffman table, with no, first or second differences. Section 1 holds a
     name and patient ID (which a reader must not copy), the age (years) and the sex (1 male, 2 female)."""
     counts = [np.round(np.asarray(v, dtype=np.float64) * 1000 / avm_nv).astype(np.int64) for v in leads.values()]
@@ -288,7 +292,7 @@ def scp_bytes(leads: dict[str, np.ndarray], fs: float = 500.0, avm_nv: int = 100
     tags = b"".join(struct.pack("<BH", tag, len(value)) + value for tag, value in [
         (0, b"Doe\x00"), (1, b"Jane\x00"), (2, b"PID-1234567\x00"),
         *([(4, struct.pack("<HB", age, 1))] if age is not None else []),
-        *([(8, bytes([sex]))] if sex is not None else [])]) + extra_tags + b"\xff\x00\x00"
+        *([(8, bytes([sex]))] if sex is not None else [])]) + b"\xff\x00\x00"
     section3 = bytes([len(counts), (4 | (len(counts) << 3)) & 0xFF | (1 if reference_beats else 0)]) + b"".join(
         struct.pack("<IIB", 1, n, SCP_LEAD_CODES[name]) for name in leads)
     encoded = []
@@ -304,7 +308,7 @@ def scp_bytes(leads: dict[str, np.ndarray], fs: float = 500.0, avm_nv: int = 100
     bodies = {1: tags, 3: section3, 6: section6}
     if huffman or tables is not None:
         bodies[2] = struct.pack("<H", 19999 if tables is None else tables)
-    return scp_record(bodies, version)
+    return bodies
 
 
 def edf_discontinuous(leads: dict[str, np.ndarray], onsets: list[float], fs: float = 250.0, bdf: bool = False,

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from hospital_files import scp_bytes, scp_record, synthetic_12lead
+from hospital_files import scp_bytes, scp_record, scp_sections, synthetic_12lead
 from mets_core import ECGReadError, read_ecg
 from mets_core.readers import ACCEPTED_FORMATS, MAX_CHANNELS, UPLOAD_EXTENSIONS
 
@@ -89,10 +89,7 @@ def _resign(data: bytes) -> bytes:
 
 def _with_section(sig, number: int, body: bytes) -> bytes:
     """A valid file whose section ``number`` is replaced by ``body`` (CRCs correct)."""
-    good = scp_bytes({"II": sig["II"], "V1": sig["V1"]})
-    bodies = _bodies(good)
-    bodies[number] = body
-    return scp_record(bodies)
+    return scp_record({**scp_sections({"II": sig["II"], "V1": sig["V1"]}), number: body})
 
 
 def _bodies(data: bytes) -> dict[int, bytes]:
@@ -113,6 +110,8 @@ def test_bad_input(sig):
         read_ecg(good[:-100], name="x.scp")
     with pytest.raises(ECGReadError, match="too short"):
         read_ecg(good[:10], name="x.scp")
+    with pytest.raises(ECGReadError, match="is not an SCP-ECG file.*accepted: WFDB"):
+        read_ecg(b"I,II\n" + b"1,2\n" * 40, name="x.scp")
     flipped = bytearray(good)
     flipped[len(good) // 2] ^= 0x10
     with pytest.raises(ECGReadError, match="checksum"):
@@ -122,7 +121,7 @@ def test_bad_input(sig):
     # a declared length beyond the buffer, CRCs correct: the record, a pointer, a lead's bytes
     with pytest.raises(ECGReadError, match="truncated: its header declares"):
         read_ecg(_resign(good[:2] + struct.pack("<I", len(good) + 10) + good[6:]), name="x.scp")
-    bodies = _bodies(good)
+    bodies = scp_sections({"II": sig["II"], "V1": sig["V1"]})
     six = bytearray(bodies[6])
     struct.pack_into("<H", six, 6, 60000)
     with pytest.raises(ECGReadError, match="section 6 declares 70,000 bytes of lead data but holds 20,000"):
@@ -151,8 +150,7 @@ def test_unsupported_and_absurd_files_are_refused_clearly(sig, make, expected):
 
 
 def test_huffman_data_ending_early(sig):
-    data = scp_bytes({"II": sig["II"][:1000]}, huffman=True)
-    bodies = _bodies(data)
+    bodies = scp_sections({"II": sig["II"][:1000]}, huffman=True)
     three = bytearray(bodies[3])
     struct.pack_into("<I", three, 6, 1000 + 3000)         # more samples than the coded bits give
     with pytest.raises(ECGReadError, match="Huffman-coded data of lead II end after 1,0.. of its 4,000"):

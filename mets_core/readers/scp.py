@@ -28,7 +28,7 @@ import numpy as np
 
 from ..ecg import ECGReadError
 from .channels import Channels, with_caller_hints
-from .limits import check_channels, check_fs, check_length
+from .limits import ACCEPTED_FORMATS, check_channels, check_fs, check_length
 from .muse import derive_limb_leads
 
 _SECTION_HEADER = 16
@@ -67,6 +67,9 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
     if len(data) < 6 + _SECTION_HEADER:
         raise ECGReadError(f"{where} is {len(data)} bytes long, too short for an SCP-ECG record (its header and "
                            f"pointer section alone take {6 + _SECTION_HEADER} bytes); upload the complete file")
+    if data[8:10] != b"\x00\x00":
+        raise ECGReadError(f"{where} is not an SCP-ECG file: it does not start with the record header and the "
+                           f"pointer section (section 0); accepted: {ACCEPTED_FORMATS}")
     crc, size = struct.unpack_from("<HI", data, 0)
     if size > len(data):
         raise ECGReadError(f"{where} is truncated: its header declares {size:,} bytes but the file holds "
