@@ -92,18 +92,6 @@ def _with_section(sig, number: int, body: bytes) -> bytes:
     return scp_record({**scp_sections({"II": sig["II"], "V1": sig["V1"]}), number: body})
 
 
-def _bodies(data: bytes) -> dict[int, bytes]:
-    out, pos = {}, 6
-    while pos + 16 <= len(data):
-        number, length = struct.unpack_from("<HI", data, pos + 2)
-        if length < 16:
-            break
-        if number:
-            out[number] = data[pos + 16:pos + length]
-        pos += length
-    return out
-
-
 def test_bad_input(sig):
     good = scp_bytes({"II": sig["II"], "V1": sig["V1"]})
     with pytest.raises(ECGReadError, match="truncated: its header declares"):
@@ -155,27 +143,3 @@ def test_huffman_data_ending_early(sig):
     struct.pack_into("<I", three, 6, 1000 + 3000)         # more samples than the coded bits give
     with pytest.raises(ECGReadError, match="Huffman-coded data of lead II end after 1,0.. of its 4,000"):
         read_ecg(scp_record({**bodies, 3: bytes(three)}), name="x.scp")
-
-
-def test_damaged_files_only_raise_ecg_read_errors(sig):
-    """Cut and bit-flipped copies (CRCs recomputed half the time, so the decoders see the damage)."""
-    base = scp_bytes({k: v[:1500] for k, v in sig.items()}, huffman=True, difference=2)
-    rng = np.random.default_rng(12)
-    outcomes = {"ok": 0, "refused": 0}
-    for i in range(60):
-        blob = bytearray(base)
-        if rng.random() < 0.3:
-            blob = blob[: int(rng.integers(0, len(blob)))]
-        for _ in range(int(rng.integers(1, 6))):
-            if blob:
-                blob[int(rng.integers(0, len(blob)))] = int(rng.integers(0, 256))
-        data = bytes(blob)
-        if i % 2 and len(data) > 6:
-            bodies = _bodies(data) if len(data) >= 22 else {}
-            data = scp_record(bodies) if bodies else data
-        try:
-            read_ecg(data, name="x.scp")
-            outcomes["ok"] += 1
-        except ECGReadError:
-            outcomes["refused"] += 1
-    assert outcomes["refused"] > 0
