@@ -128,9 +128,10 @@ def _section_at(data: bytes, offset: int, number: int, where: str, declared: int
     crc, found, length = struct.unpack_from("<HHI", data, offset)
     if found != number:
         raise ECGReadError(f"{where} is damaged: the pointer to section {number} leads to section {found}")
-    if length < _SECTION_HEADER or offset + length > len(data) or (declared is not None and length > declared):
-        raise ECGReadError(f"{where} is damaged or truncated: section {number} declares {length:,} bytes, "
-                           f"beyond the {len(data) - offset:,} bytes left in the record")
+    room = len(data) - offset if declared is None else min(declared, len(data) - offset)
+    if length < _SECTION_HEADER or length > room:
+        raise ECGReadError(f"{where} is damaged or truncated: section {number} declares {length:,} bytes, but "
+                           f"{room:,} bytes are there for it (a section takes at least {_SECTION_HEADER})")
     if crc_ccitt(data[offset + 2:offset + length]) != crc:
         raise ECGReadError(f"{where} is damaged: the checksum (CRC) of section {number} does not match its "
                            f"content; upload an undamaged copy of the file")
