@@ -501,7 +501,7 @@ class METS:
         n_params = sum(p.numel() for p in self.model.parameters())
         return {"source": self.source, "weights_sha256": self.weights_sha256,
                 "parameters": n_params, "embedding_dim": self.model.cfg.proj_dim,
-                "temperature": 1.0 / self.logit_scale, "text_model": self.text_model,
+                "temperature": 1.0 / self.logit_scale, "text_model": self.text_model, "template_set": self.template_set,
                 "model": self.model.cfg.to_dict(), "preprocess": self.preprocess_cfg.to_dict(),
                 "training": self.training, "calibration": self.knowledge.summary()}
 

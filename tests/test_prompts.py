@@ -84,6 +84,7 @@ def test_checkpoint_names_its_set_and_older_literal_templates_still_load(text_en
     assert cfg["template_set"] == "paper" and "templates" not in cfg
     back = METS.from_pretrained(tmp_path / "named", text_encoder=text_encoder)
     assert back.template_set == "paper" and back.templates == load_template_set("paper")
+    assert back.info()["template_set"] == "paper"
 
     # an older checkpoint: literal templates equal to a named set -> that set
     cfg.pop("template_set")
