@@ -45,6 +45,30 @@ MIN_TALLEST_T_MV = 0.08            # no global T end when even the tallest T wav
 T_LEAD_SHARE = 0.5                 # leads whose T wave is at least this share of the tallest one count
 
 
+DELINEATION_FS = 500.0             # median beats sampled slower are upsampled to at least this rate first
+
+
+def delineate(beats: dict[str, np.ndarray], r: int, fs: float, rr: float
+              ) -> tuple[float, float, float | None] | None:
+    """(QRS onset, QRS offset, T end or None) in samples of the median beats, or None when the QRS is not
+    found. ``rr``: the RR interval in samples.
+
+    Beats sampled below ``DELINEATION_FS`` (PTB-XL's 100 Hz, QTDB's 250 Hz) are first upsampled by an
+    integer factor (polyphase, no new frequency content): at 100 Hz a central-difference slope spans 20 ms
+    and widened the QRS by 10-20 ms (LUDB decimated to 100 Hz: 23 of 195 QRS called >= 120 ms against
+    < 110 ms annotated, 1 of 195 after upsampling, as at 500 Hz)."""
+    from scipy.signal import resample_poly
+
+    k = max(1, int(math.ceil(DELINEATION_FS / fs - 1e-9)))
+    if k > 1:
+        beats = {ld: resample_poly(np.asarray(v, float), k, 1) for ld, v in beats.items()}
+    limits = qrs_limits(beats, r * k, fs * k)
+    if limits is None:
+        return None
+    end = t_end(beats, r * k, limits[0], limits[1], rr * k, fs * k)
+    return limits[0] / k, limits[1] / k, (end / k if end is not None else None)
+
+
 def _smooth(x: np.ndarray, fs: float, ms: float) -> np.ndarray:
     k = max(1, int(round(ms / 1000.0 * fs)))
     if k <= 1:
