@@ -33,7 +33,8 @@ from .ecg import ECG
 from .knowledge import REFERENCE_FILE, STANDS_OUT_PERCENTILE, Expansion, Knowledge, percentile
 from .model import METSModel, ModelConfig
 from .preprocess import PreprocessConfig, preprocess, window_layout, windows
-from .prompts import apply_templates, clean_phrase, default_templates, format_report
+from .prompts import (build_prompt_embeddings, clean_phrase, default_templates, ensemble, format_report,
+                      load_template_set, template_set_name, templates_from_config, templates_to_config)
 from .text import DEFAULT_TEXT_MODEL, TextEncoder
 
 WEIGHTS_ENV = "METS_WEIGHTS"
@@ -139,7 +140,7 @@ class METS:
             torch.manual_seed(seed)
             model = METSModel(ModelConfig.from_dict(config.get("model")))
         return cls(model, PreprocessConfig.from_dict(config.get("preprocess")),
-                   text_model=config.get("text_model"), templates=config.get("templates"),
+                   text_model=config.get("text_model"), templates=templates_from_config(config)[1],
                    text_encoder=text_encoder, text_max_length=config.get("text_max_length", 128),
                    training=config.get("training"))
 
@@ -156,11 +157,12 @@ class METS:
         try:
             model = METSModel(ModelConfig.from_dict(config.get("model")))
             pp = PreprocessConfig.from_dict(config.get("preprocess"))
+            _, templates = templates_from_config(config, f"{folder}/config.json")
         except (TypeError, ValueError) as err:
             raise CheckpointError(f"{folder}/config.json describes no valid model: {err}") from err
         state_dict, config = load_checkpoint(folder)
         load_state_dict_checked(model, state_dict, where=str(folder))
-        return cls(model, pp, text_model=config.get("text_model"), templates=config.get("templates"),
+        return cls(model, pp, text_model=config.get("text_model"), templates=templates,
                    text_encoder=text_encoder, text_max_length=config.get("text_max_length", 128),
                    training=config.get("training"), source=str(folder),
                    weights_sha256=config.get("weights_sha256"), knowledge=Knowledge.load(folder),
@@ -169,7 +171,7 @@ class METS:
     def config(self) -> dict:
         return {"model": self.model.cfg.to_dict(), "preprocess": self.preprocess_cfg.to_dict(),
                 "text_model": self.text_model, "text_max_length": self.text_max_length,
-                "templates": self.templates, "training": self.training}
+                **templates_to_config(self.templates), "training": self.training}
 
     def save_pretrained(self, directory: str | os.PathLike, training: dict | None = None,
                         extra_files: dict[str, str | bytes] | None = None) -> Path:
@@ -182,7 +184,7 @@ class METS:
 
     @property
     def templates(self) -> dict:
-        """Prompt templates (mets_core/prompts.json shape)."""
+        """Prompt templates: a template set of mets_core/prompts.json, resolved per label kind."""
         return self._templates
 
     @templates.setter
@@ -190,7 +192,18 @@ class METS:
         # prompt embeddings are cached per phrase and depend on the templates: new templates, fresh cache
         with self._lock:
             self._templates = value
+            self._template_set = template_set_name(value)
             self._prompt_cache.clear()
+
+    @property
+    def template_set(self) -> str:
+        """The name of the active template set (prompts.json "template_sets"; "custom": templates of no
+        named set, e.g. an older checkpoint's own). Assign a name to switch sets."""
+        return self._template_set
+
+    @template_set.setter
+    def template_set(self, name: str) -> None:
+        self.templates = load_template_set(name)
 
     # ------------------------------------------------------------------------------ text encoder
 
@@ -336,22 +349,13 @@ class METS:
             found = {k: self._prompt_cache[k] for k in dict.fromkeys(keys) if k in self._prompt_cache}
             todo = [k for k in dict.fromkeys(keys) if k not in found]
             if todo:
-                # every prompt is a list of groups of phrasings: one group per member statement
-                groups = [[[p]] if not e or not (x := self.knowledge.expand(p)).members
-                          else [list(m[1]) for m in x.members] for p, _, e in todo]
-                flat = [ph for g in groups for member in g for ph in member]
-                sentences = [apply_templates(ph, kind, self.templates) for ph in flat]
-                n_tpl = len(sentences[0])
-                z = self._project(self.text_encoder.encode([s for group in sentences for s in group]))
-                z = _unit(z.reshape(len(flat), n_tpl, -1).mean(axis=1))      # one vector per phrasing
-                at = 0
-                for k, g in zip(todo, groups):
-                    members = []
-                    for member in g:
-                        members.append(_unit(z[at:at + len(member)].mean(axis=0, keepdims=True))[0])
-                        at += len(member)
-                    found[k] = _unit(np.mean(members, axis=0, keepdims=True))[0].astype(np.float32)
-                    self._put(self._prompt_cache, k, found[k])
+                templates = ensemble(self.templates, kind)
+                z = build_prompt_embeddings(lambda s: self._project(self.text_encoder.encode(s)),
+                                            [self.knowledge.prompt_members(p) if e else p for p, _, e in todo],
+                                            templates)
+                for k, zk in zip(todo, z):
+                    found[k] = zk
+                    self._put(self._prompt_cache, k, zk)
         if not keys:
             return np.empty((0, self.model.cfg.proj_dim), dtype=np.float32)
         return np.stack([found[k] for k in keys])
@@ -497,7 +501,7 @@ class METS:
         n_params = sum(p.numel() for p in self.model.parameters())
         return {"source": self.source, "weights_sha256": self.weights_sha256,
                 "parameters": n_params, "embedding_dim": self.model.cfg.proj_dim,
-                "temperature": 1.0 / self.logit_scale, "text_model": self.text_model,
+                "temperature": 1.0 / self.logit_scale, "text_model": self.text_model, "template_set": self.template_set,
                 "model": self.model.cfg.to_dict(), "preprocess": self.preprocess_cfg.to_dict(),
                 "training": self.training, "calibration": self.knowledge.summary()}
 

@@ -51,7 +51,8 @@ def test_mask_makes_absent_leads_zero_whatever_their_content():
 
 
 def test_config_json_is_data_and_matches_the_defaults():
-    cfg = json.loads((ROOT / "configs" / "model_default.json").read_text())
+    from mets_train import CONFIG_DIR
+    cfg = json.loads((CONFIG_DIR / "model_default.json").read_text())
     assert ModelConfig.from_dict(cfg["model"]) == ModelConfig()
     assert PreprocessConfig.from_dict(cfg["preprocess"]) == PreprocessConfig()
     assert ModelConfig.from_dict(ModelConfig().to_dict()) == ModelConfig()
