@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv  # noqa: E402
-from e2e_server import (HIT_ROW, RANK_ROW, RECORD, browser, set_prompts, streamlit_server,  # noqa: E402
-                        upload_files)
+from e2e_server import (HIT_ROW, IDLE_JS, IS_PAPER, RANK_ROW, RECORD, browser, set_prompts,  # noqa: E402
+                        streamlit_server, upload_files)
 
 TARGETS = {"cold start -> first render": 8.0, "upload -> full page": 1.5, "prompt edit -> new ranking": 0.5,
            "gain change -> paper redrawn": 0.5, "speed change -> paper redrawn": 0.5,
@@ -45,20 +45,15 @@ TARGETS = {"cold start -> first render": 8.0, "upload -> full page": 1.5, "promp
 FLOOR = "floor: open the model card"
 WAIT_MS = 120_000
 
-# the page is idle: no script running, no stale (greyed) element left
-IDLE_JS = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') "
-           "&& !document.querySelector('[data-stale=\"true\"]')")
-# the ECG paper (the chart whose y axis is locked to x) shows `text` in its annotations
-PAPER_SAYS_JS = """(text) => [...document.querySelectorAll('.js-plotly-plot')].some(e => e.layout
-    && e.layout.yaxis && e.layout.yaxis.scaleanchor === 'x'
+# the ECG paper shows `text` in its annotations
+PAPER_SAYS_JS = f"""(text) => [...document.querySelectorAll('.js-plotly-plot')].some(e => ({IS_PAPER})(e)
     && (e.layout.annotations || []).some(a => String(a.text).includes(text)))"""
 FULL_PAGE_JS = f"""([title, rows]) => {{
     const rec = [...document.querySelectorAll('{RECORD}')].some(e => e.innerText.startsWith(title));
     const ranked = document.querySelectorAll('{RANK_ROW}').length === rows;
     const hits = document.querySelectorAll('{HIT_ROW}[data-kind="ecg"]').length > 0;
     const meas = !!document.querySelector('[data-testid="mets-measurements"]');
-    const paper = [...document.querySelectorAll('.js-plotly-plot')].some(e => e.layout && e.layout.yaxis
-        && e.layout.yaxis.scaleanchor === 'x');
+    const paper = [...document.querySelectorAll('.js-plotly-plot')].some({IS_PAPER});
     return rec && ranked && hits && meas && paper && ({IDLE_JS[6:]});
 }}"""
 
@@ -180,9 +175,9 @@ def main() -> None:
                 for layout, leads in (("12×1", 12), ("3×4 + rhythm strip", 13)):
                     results["layout change -> paper redrawn"].append(_timed(
                         page, lambda: _radio(page, "Layout", layout),
-                        f"""() => [...document.querySelectorAll('.js-plotly-plot')].some(e => e.layout && e.layout.yaxis
-                            && e.layout.yaxis.scaleanchor === 'x' && (e.layout.annotations || [])
-                            .filter(a => String(a.text).startsWith('<b>')).length === {leads}) && """ + IDLE_JS[6:]))
+                        f"""() => [...document.querySelectorAll('.js-plotly-plot')].some(e => ({IS_PAPER})(e)
+                            && (e.layout.annotations || []).filter(a => String(a.text).startsWith('<b>')).length
+                            === {leads}) && """ + IDLE_JS[6:]))
 
             long_files, long_title = _long_record()
             dt = _timed(page, lambda: upload_files(page, long_files), FULL_PAGE_JS, [long_title, 3])

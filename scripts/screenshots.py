@@ -27,19 +27,17 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
-from e2e_server import (RANK_ROW, RECORD, browser, full_screenshot, set_prompts, streamlit_server,  # noqa: E402
-                        upload_files)
+from e2e_server import (IDLE_JS, RANK_ROW, RECORD, browser, full_screenshot, paper, set_prompts,  # noqa: E402
+                        streamlit_server, upload_files)
 
 WAIT_MS = 180_000
 PROMPTS = ["sinus rhythm", "atrial fibrillation", "left ventricular hypertrophy", "sinus bradycardia",
            "right bundle branch block", "asdfgh qwerty"]
-IDLE = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') "
-        "&& !document.querySelector('[data-stale=\"true\"]')")
 
 
 def idle(page) -> None:
     page.wait_for_timeout(400)
-    page.wait_for_function(IDLE, timeout=WAIT_MS)
+    page.wait_for_function(IDLE_JS, timeout=WAIT_MS)
     page.wait_for_timeout(400)
 
 
@@ -47,14 +45,6 @@ def shown(page, title: str) -> None:
     page.wait_for_function("([sel, t]) => [...document.querySelectorAll(sel)].some(e => e.innerText.startsWith(t))",
                            arg=[RECORD, title], timeout=WAIT_MS)
     idle(page)
-
-
-def paper(page):
-    i = page.wait_for_function(
-        "() => { const i = [...document.querySelectorAll('.js-plotly-plot')].findIndex("
-        "e => e.layout && e.layout.yaxis && e.layout.yaxis.scaleanchor === 'x'); return i >= 0 ? i + 1 : 0; }",
-        timeout=WAIT_MS)
-    return page.locator(".js-plotly-plot").nth(int(i.json_value()) - 1)
 
 
 def report_png(path: Path, weights: Path, pdf_title: str) -> None:

@@ -25,6 +25,11 @@ PROMPTS_BOX = 'textarea[aria-label^="Prompts, one per line"]'
 RANK_ROW = '[data-testid="mets-rank-row"]'
 HIT_ROW = '[data-testid="mets-hit"]'
 RECORD = '[data-testid="mets-record"]'
+# the ECG paper among the page's Plotly charts: the one whose y axis is locked to x (boxes stay square)
+IS_PAPER = "e => e.layout && e.layout.yaxis && e.layout.yaxis.scaleanchor === 'x'"
+# Streamlit is idle: no script running, no stale (greyed) element left
+IDLE_JS = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') "
+           "&& !document.querySelector('[data-stale=\"true\"]')")
 
 
 
@@ -114,6 +119,19 @@ def set_prompts(page, prompts: list[str]) -> None:
     box = page.locator(PROMPTS_BOX).first
     box.fill("\n".join(prompts))
     box.press("Control+Enter")
+
+
+def paper(page, timeout_ms: int = 120_000):
+    """The ECG paper's chart (a locator), once it has rendered."""
+    found = page.wait_for_function(
+        f"() => {{ const i = [...document.querySelectorAll('.js-plotly-plot')].findIndex({IS_PAPER}); "
+        f"return i >= 0 ? i + 1 : 0; }}", timeout=timeout_ms)
+    return page.locator(".js-plotly-plot").nth(int(found.json_value()) - 1)
+
+
+def wait_idle(page, timeout_ms: int = 120_000) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_function(IDLE_JS, timeout=timeout_ms)
 
 
 def rank_count(page) -> int:

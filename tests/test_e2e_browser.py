@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv
-from e2e_server import (HIT_ROW, RANK_ROW, RECORD, browser, browser_skip_reason, full_screenshot, set_prompts,
+from e2e_server import (HIT_ROW, IS_PAPER, RANK_ROW, RECORD, browser, browser_skip_reason, full_screenshot, set_prompts,
                         streamlit_server, upload_files)
+from e2e_server import paper as ecg_paper
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(os.environ.get("METS_SCREENSHOTS") or Path(__file__).resolve().parent.parent / "artifacts" / "e2e")
@@ -54,16 +55,6 @@ def _wait_title(page, title: str) -> None:
     page.wait_for_function(
         "([sel, t]) => [...document.querySelectorAll(sel)].some(e => e.innerText.startsWith(t))",
         arg=[RECORD, title], timeout=WAIT_MS)
-
-
-def _paper_index(page) -> int:
-    """Which Plotly chart is the ECG paper (the one whose y axis is locked to x, so that boxes stay square),
-    once it has rendered."""
-    found = page.wait_for_function(
-        "() => { const i = [...document.querySelectorAll('.js-plotly-plot')].findIndex("
-        "e => e.layout && e.layout.yaxis && e.layout.yaxis.scaleanchor === 'x'); return i >= 0 ? i + 1 : 0; }",
-        timeout=WAIT_MS)
-    return int(found.json_value()) - 1
 
 
 def _wait_idle(page) -> None:
@@ -193,7 +184,7 @@ def test_accessible_text_and_the_wheel_scrolls_the_page(server):
         assert not small, small[:5]
         assert not faint, faint[:5]
         full_screenshot(page, ARTIFACTS / "7_accessibility.png")
-        paper = page.locator(".js-plotly-plot").nth(_paper_index(page))
+        paper = ecg_paper(page)
         paper.scroll_into_view_if_needed()
         box = paper.bounding_box()
         before_y = page.evaluate(SCROLL_JS)
@@ -205,3 +196,74 @@ def test_accessible_text_and_the_wheel_scrolls_the_page(server):
         after_range = paper.evaluate("el => el.layout.xaxis.range.slice()")
         assert after_range == before_range, "the wheel zoomed the paper"
         assert after_y > before_y, "the wheel did not scroll the page"
+
+
+def _holter_files(folder: Path) -> list[str]:
+    """A 60 s two-lead WFDB record with its beat labels (.atr: five V beats from 20 s on)."""
+    import numpy as np
+    import wfdb
+
+    from mets_core.simulate import simulate_ecg
+    ecg = simulate_ecg(duration_s=60, fs=250, heart_rate=60, leads=["II", "V5"], seed=1)
+    wfdb.wrsamp("holter", fs=250, units=["mV", "mV"], sig_name=["II", "V5"],
+                p_signal=ecg.signal[ecg.lead_mask].T.astype(np.float64), fmt=["16", "16"], write_dir=str(folder))
+    beat_s = np.arange(0.5, 59.5, 1.0)
+    wfdb.wrann("holter", "atr", (beat_s * 250).astype(int), symbol=["V" if 20 <= t < 25 else "N" for t in beat_s],
+               write_dir=str(folder))
+    return [str(folder / f"holter.{ext}") for ext in ("hea", "dat", "atr")]
+
+
+def test_calipers_median_beats_report_long_record_and_comparison(server, tmp_path):
+    """The reading room in a browser: the box tool reads an interval, the median beats open, the PDF
+    downloads, a long record pages with its beat labels, and two ECGs compare side by side."""
+    ludb = ludb_dir()
+    first = ([str(ludb / "1.hea"), str(ludb / "1.dat")] if ludb is not None else
+             [{"name": "synthetic.csv", "mimeType": "text/csv", "buffer": synthetic_csv()}])
+    with browser() as page:
+        page.goto(server)
+        page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
+        upload_files(page, first)
+        page.locator(RANK_ROW).first.wait_for(timeout=WAIT_MS)
+        _wait_idle(page)
+
+        paper = ecg_paper(page)                                   # calipers: Plotly's box tool on the paper
+        paper.scroll_into_view_if_needed()
+        paper.hover()
+        paper.locator('[data-title="Box Select"]').click()
+        box = paper.bounding_box()
+        x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.8
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move(x0 + box["width"] * 0.1, y0 + box["height"] * 0.05, steps=10)
+        page.mouse.up()
+        page.get_by_text("Caliper:").wait_for(timeout=WAIT_MS)
+        readout = page.locator('[data-testid="mets-caliper"]').inner_text()
+        assert " ms" in readout and " mV" in readout, readout
+
+        page.get_by_text("Median beats: where the intervals were measured").click()      # built on opening
+        median = page.locator('[data-testid="stExpander"]').filter(has_text="Median beats")
+        median.locator(".js-plotly-plot").first.wait_for(timeout=WAIT_MS)
+
+        with page.expect_download(timeout=WAIT_MS) as download:                       # the report, in memory
+            page.get_by_role("button", name="Prepare a one-page PDF report").click()
+            page.get_by_role("button", name="Download the PDF report").click(timeout=WAIT_MS)
+        pdf = Path(download.value.path()).read_bytes()
+        assert pdf.startswith(b"%PDF") and download.value.suggested_filename == "mets_report.pdf"
+
+        upload_files(page, _holter_files(tmp_path))                               # a long record, paged
+        _wait_title(page, "holter")
+        labels = page.locator('[data-testid="mets-beat-labels"]')
+        labels.wait_for(timeout=WAIT_MS)
+        assert labels.locator('[data-class="V"]').get_attribute("data-count") == "5"
+        page.get_by_role("button", name="Next ▶").click()
+        page.locator('[data-testid="mets-page-span"][data-start-s="10"]').wait_for(timeout=WAIT_MS)
+        _wait_idle(page)
+        full_screenshot(page, ARTIFACTS / "8_long_record.png")
+
+        page.get_by_role("link", name="Compare").click()                        # two ECGs side by side
+        page.get_by_text("Ranking of the same phrases").wait_for(timeout=WAIT_MS)
+        _wait_idle(page)
+        papers = page.evaluate(f"() => [...document.querySelectorAll('.js-plotly-plot')].filter({IS_PAPER}).length")
+        assert papers == 2
+        full_screenshot(page, ARTIFACTS / "9_compare.png")
+        assert "Traceback" not in page.content()
