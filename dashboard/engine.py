@@ -153,13 +153,49 @@ def warm_up_measurements() -> bool:
     return True
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def measurements(key: str, _ecg: ECG, start_s: float | None = None, seconds: float | None = None):
-    """mets_core.measure for the ECG whose content hash is `key` (all of it, or `seconds` from `start_s`)."""
-    from mets_core.measure import measure
-    if start_s is None:
-        return measure(_ecg)
-    return measure(_ecg, start_s=start_s, seconds=seconds)
+class _Measurements:
+    """mets_core.measure results shared by all sessions, keyed by (content hash, start, seconds), computed on
+    a worker thread: a page asks for them early (`start`) and takes them when it draws them (`result`), so
+    the measurement runs while the page embeds, ranks and retrieves (numpy and torch release the GIL)."""
+
+    MAX_ENTRIES = 512
+
+    def __init__(self):
+        from collections import OrderedDict
+        from concurrent.futures import ThreadPoolExecutor
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mets-measure")
+        self._futures: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def start(self, key: str, ecg: ECG, start_s: float | None = None, seconds: float | None = None):
+        from mets_core.measure import measure
+        k = (key, start_s, seconds)
+        with self._lock:
+            future = self._futures.get(k)
+            if future is None or (future.done() and future.exception() is not None):   # a failure is retried
+                args = {} if start_s is None else {"start_s": start_s, "seconds": seconds}
+                future = self._futures[k] = self._pool.submit(measure, ecg, **args)
+            self._futures.move_to_end(k)
+            while len(self._futures) > self.MAX_ENTRIES:
+                self._futures.popitem(last=False)
+        return future
+
+    def result(self, key: str, ecg: ECG, start_s: float | None = None, seconds: float | None = None):
+        return self.start(key, ecg, start_s, seconds).result()
+
+
+_MEASUREMENTS = _Measurements()
+
+
+def start_measuring(key: str, ecg: ECG, start_s: float | None = None, seconds: float | None = None) -> None:
+    """Begin measuring the ECG whose content hash is `key` (all of it, or `seconds` from `start_s`)."""
+    _MEASUREMENTS.start(key, ecg, start_s, seconds)
+
+
+def measurements(key: str, ecg: ECG, start_s: float | None = None, seconds: float | None = None):
+    """mets_core.measure for the ECG whose content hash is `key` (all of it, or `seconds` from `start_s`);
+    computed once per server, raising what measure raised."""
+    return _MEASUREMENTS.result(key, ecg, start_s, seconds)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

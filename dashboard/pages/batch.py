@@ -23,6 +23,8 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                + (" …" if len(phrases) > 12 else ""))
     if engine.model is None:
         st.warning("The model is not available, so only measurements are listed.")
+    for rec in recs:                      # measured on worker threads while the rows are ranked
+        engines.start_measuring(rec.key, rec.ecg)
     rows = []
     progress = st.progress(0.0, text="Ranking…") if len(recs) > 3 else None
     for n, rec in enumerate(recs, 1):

@@ -1,9 +1,12 @@
 """The reading room: one ECG on paper with its measurements, the ranking of the phrases typed, the file's
 own labels, why a phrase scored as it did, similar reports of the corpus and the printable report.
 
-Redrawing only what changed: the tracing with its controls, the ranking with "why", and retrieval are
-fragments (a gain, a phrase or a "reports to show" change reruns only its own part); page navigation of a
-long recording changes the stretch everything describes, so it redraws the page.
+Redrawing only what changed: the tracing with its controls, the ranking with "why", retrieval and the
+median beats are fragments (a gain, a phrase or a "reports to show" change reruns only its own part); page
+navigation of a long recording changes the stretch everything describes, so it redraws the page. The
+measurements start first and run on a worker thread while the ranking and the similar reports are
+computed; the tracing (which carries their fiducial marks) and the measurements are then drawn in their
+places above.
 """
 from __future__ import annotations
 
@@ -30,10 +33,10 @@ def empty_state() -> None:
               args=(next(iter(DEMOS)),))
 
 
-def scoped_measurements(rec: session.Record, scope: session.Scope):
-    if rec.is_long and not scope.whole:
-        return engines.measurements(rec.key, rec.ecg, scope.start_s, session.PAGE_S)
-    return engines.measurements(rec.key, rec.ecg)
+def measured_stretch(rec: session.Record, scope: session.Scope) -> tuple[float | None, float | None]:
+    """(start, seconds) the measurements describe: the page on screen, or (None, None) for mets_core's default
+    (the whole of a short record, the first minute of a long one)."""
+    return (scope.start_s, session.PAGE_S) if rec.is_long and not scope.whole else (None, None)
 
 
 def measured_where(rec: session.Record, m, scope: session.Scope) -> str:
@@ -101,17 +104,22 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
         with guard("Page navigation"):
             navigation.page_navigation(rec, engines.heart_rate_trend(rec.key, rec.ecg))
     scope = session.scope(rec)
-    m = None
-    with guard("Measurements"):
-        m = scoped_measurements(rec, scope)
-    tracing_fragment(engine, rec, scope.start_s, m)
-    if m is not None:
-        with guard("Measurements"):
-            measurements.measurements_panel(m, measured_where(rec, m, scope))
-        median_beats_fragment(m)
+    stretch = measured_stretch(rec, scope)
+    engines.start_measuring(rec.key, rec.ecg, *stretch)       # runs while the slots below fill
+    tracing_slot, measurements_slot = st.container(), st.container()
     result = ranking_fragment(engine, rec, scope)
     st.divider()
     retrieval_fragment(engine, scope)
+    m = None
+    with measurements_slot, guard("Measurements"):
+        m = engines.measurements(rec.key, rec.ecg, *stretch)
+    with tracing_slot:
+        tracing_fragment(engine, rec, scope.start_s, m)
+    if m is not None:
+        with measurements_slot:
+            with guard("Measurements"):
+                measurements.measurements_panel(m, measured_where(rec, m, scope))
+            median_beats_fragment(m)
     with guard("The printable report"):
         report.report_download(rec, engine, m, result[1] if result else None, scope.words, scope.start_s,
                                tracing.rhythm_lead())
