@@ -106,9 +106,18 @@ def page_start(rec: Record) -> float:
     return float(st.session_state.get(f"start_{rec.key}", 0.0)) if rec.is_long else 0.0
 
 
-def set_page_start(rec: Record, start: float) -> None:
+def _page_start_within(rec: Record, start: float) -> float:
     top = max(0.0, rec.ecg.duration - PAGE_S)
-    st.session_state[f"start_{rec.key}"] = float(min(max(0.0, round(start, 1)), top))
+    return float(min(max(0.0, round(start, 1)), top))
+
+
+def set_page_start(rec: Record, start: float) -> None:
+    st.session_state[f"start_{rec.key}"] = _page_start_within(rec, start)
+
+
+def next_page_start(rec: Record) -> float:
+    """Where "Next ▶" goes from the page on screen."""
+    return _page_start_within(rec, page_start(rec) + PAGE_S)
 
 
 def whole_record_view(rec: Record) -> bool:

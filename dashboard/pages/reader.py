@@ -123,6 +123,9 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
     with guard("The printable report"):
         report.report_download(rec, engine, m, result[1] if result else None, scope.words, scope.start_s,
                                tracing.rhythm_lead())
+    if stretch[0] is not None and stretch[0] + session.PAGE_S < rec.ecg.duration:
+        # the page a reader most likely opens next ("Next ▶"): measured while they read this one
+        engines.start_measuring(rec.key, rec.ecg, session.next_page_start(rec), session.PAGE_S)
 
 
 reader_page(engines.get_engine(), session.current_record())
