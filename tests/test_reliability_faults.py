@@ -28,7 +28,7 @@ from mets_core import METS
 from mets_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from mets_core.model import METSModel, ModelConfig
 
-from dashboard_fixtures import make_test_weights, synthetic_csv
+from dashboard_fixtures import make_test_weights, new_app, synthetic_csv, upload
 from helpers import pickle_payload
 from reliability_support import REPO
 
@@ -162,7 +162,6 @@ def test_a_stale_temporary_folder_beside_a_checkpoint_is_ignored(tmp_path):
 
 # ------------------------------------------------------------------------------------------ dashboard
 
-APP = str(REPO / "dashboard" / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -209,24 +208,20 @@ def _errors(at) -> str:
 
 @pytest.mark.parametrize("kind", list(EXPECTED) + ["damaged-index"])
 def test_dashboard_with_broken_weights_shows_a_clear_page(kind, good_weights, tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
     marker = tmp_path / "executed"
     monkeypatch.setenv("METS_WEIGHTS", str(break_weights(kind, good_weights, tmp_path / "weights", marker)))
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.run(timeout=240)
-    assert not at.exception
-    at.file_uploader[0].set_value([("ok.csv", synthetic_csv(seconds=4), "text/csv")]).run()
-    assert not at.exception, at.exception
+    at = new_app()
+    upload(at, [("ok.csv", synthetic_csv(seconds=4))])
     page = " ".join(str(m.value) for m in at.markdown) + _errors(at) + " ".join(str(i.value) for i in at.info)
     assert "Traceback" not in page
     assert len(at.get("plotly_chart")) >= 1                  # the tracing works without the model
     if kind == "damaged-index":
         assert not at.error, _errors(at)
-        assert 'class="rank-row' in page                      # ranking works; only retrieval is off
+        assert 'data-testid="mets-rank-row"' in page          # ranking works; only retrieval is off
         assert "report index" in page and "could not be loaded" in page
     else:
         assert "Model unavailable" in _errors(at) and EXPECTED[kind] in _errors(at), _errors(at)
-        assert 'class="rank-row' not in page
+        assert 'data-testid="mets-rank-row"' not in page
     assert not marker.exists()
 
 

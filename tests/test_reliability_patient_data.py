@@ -25,10 +25,9 @@ import numpy as np
 import pytest
 import wfdb
 
-from dashboard_fixtures import ludb_dir, make_test_weights
+from dashboard_fixtures import go_to, loaded, ludb_dir, make_test_weights, new_app, upload
 from reliability_support import REPO, files_containing, served
 
-APP = str(REPO / "dashboard" / "app.py")
 COMMENT_MARKER = "CMT" + uuid.uuid4().hex[:20].upper()      # in the header comments (a "name")
 NAME_MARKER = "FN" + uuid.uuid4().hex[:20].upper()          # in the file names (and so the record name)
 STEM = f"Doe_Jane_{NAME_MARKER}"
@@ -118,18 +117,13 @@ def weights(tmp_path_factory):
 
 
 def test_apptest_session_writes_and_logs_nothing_and_hides_comments(weights, monkeypatch, caplog, capfd):
-    from streamlit.testing.v1 import AppTest
     since = time.time() - 1
     caplog.set_level("DEBUG")
     monkeypatch.setenv("METS_WEIGHTS", str(weights))
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.run(timeout=240)
-    assert not at.exception
-
-    upload = marked_upload()
-    at.file_uploader[0].set_value([(name, data, "application/octet-stream") for name, data in upload]).run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
-    assert len(at.session_state["records"]) == 1
+    at = new_app()
+    upload(at, marked_upload())
+    assert not at.error, [e.value for e in at.error]
+    assert len(loaded(at)) == 1
     page = _page_text(at)
     assert NAME_MARKER in page                       # the clinician's own file name is the ECG's title
     assert COMMENT_MARKER not in page, "header comments reached the page without being asked for"
@@ -138,12 +132,10 @@ def test_apptest_session_writes_and_logs_nothing_and_hides_comments(weights, mon
     at.text_area(key="prompts_text").input("\n".join(PROMPTS)).run()
     at.toggle(key="why_overlay").set_value(True).run()
     at.text_input(key="corpus_query").input("sinus rhythm").run()
-    for view in ("Batch", "Model card", "Reader"):
-        at.radio(key="page").set_value(view).run()
-        assert not at.exception
-    assert COMMENT_MARKER not in _page_text(at)
-    key = at.session_state["current"]
-    at.toggle(key=f"show_comments_{key}").set_value(True).run()        # the user asks
+    for view in ("batch", "model_card", "reader"):
+        go_to(at, view)
+        assert COMMENT_MARKER not in _page_text(at)
+    next(t for t in at.toggle if t.label == "Show header comments").set_value(True).run()     # the user asks
     assert COMMENT_MARKER in _page_text(at)
     assert not at.exception and not at.error
 
