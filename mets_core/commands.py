@@ -693,8 +693,8 @@ def cmd_info(args) -> int:
     print(f"model         {info['source']}")
     print(f"weights       sha256 {str(info['weights_sha256'])[:16]}...  {info['parameters']:,} parameters")
     m = info["model"]
-    print(f"ECG encoder   ResNet1d ({'-'.join(map(str, m['layers']))} blocks, width {m['width']}), "
-          f"{m['in_leads']} leads")
+    print(f"ECG encoder   {m.get('encoder', 'resnet1d18')} ({'-'.join(map(str, m['layers']))} blocks, width "
+          f"{m['width']}), {m['in_leads']} leads")
     pp = info["preprocess"]
     print(f"input         {pp['window_s']:g} s windows at {pp['fs']:g} Hz (stride {pp['stride_s']:g} s), "
           f"band-pass {pp['highpass_hz']:g}-{pp['lowpass_hz']:g} Hz, normalise {pp['normalise']}")
