@@ -19,6 +19,7 @@ weights in place must call `METS.clear_caches()`.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 
@@ -52,8 +53,15 @@ class EmbeddingCache:
         self.hits = self.misses = 0          # ECG lookups, for `info()`
 
     def watch(self, module: torch.nn.Module) -> None:
-        """Drop the caches whenever `module.load_state_dict` replaces the weights."""
-        module.register_load_state_dict_post_hook(lambda *_: self.clear())
+        """Drop the caches whenever `module.load_state_dict` replaces the weights. (A weak reference: a
+        trainer wraps its model in a new METS at every checkpoint; the hooks must not keep those alive.)"""
+        ref = weakref.ref(self)
+
+        def clear(*_) -> None:
+            cache = ref()
+            if cache is not None:
+                cache.clear()
+        module.register_load_state_dict_post_hook(clear)
 
     @staticmethod
     def ecg_key(ecg, preprocess_settings) -> str:

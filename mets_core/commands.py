@@ -46,8 +46,14 @@ def _error(what: str, err: BaseException | str) -> None:
     print(f"mets: {what}: {msg}", file=sys.stderr)
 
 
-def _load_model(path: str | None):
+def _load_model(path: str | None, reader: "RecordReader | None" = None):
+    """The model; with a reader, torch gets the cores its processes leave free. (Two threads fighting over
+    cores that the readers use make a single small forward 10-40x slower on a busy 2-core machine.)"""
+    import torch
+
     from .mets import METS
+    if reader is not None:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - reader.workers))
     return METS.from_pretrained(path)
 
 
@@ -247,17 +253,35 @@ def _gather(args) -> tuple[list[str], int]:
 # --------------------------------------------------------------------------------------------------
 # Reading ahead of the encoder, in batches
 
-def _read_or_error(rec: str):
-    """read_ecg(rec), or the exception (one bad record never stops a run) in a form that crosses processes."""
+def _read_or_error(rec: str, preprocess_settings: dict | None):
+    """read_ecg(rec) -> ECG, or (ECG, windows, masks) prepared for the model with `preprocess_settings`; or the
+    exception (one bad record never stops a run) in a form that crosses processes."""
     from .readers import read_ecg
     try:
-        return read_ecg(rec)
+        ecg = read_ecg(rec)
+        if preprocess_settings is None:
+            return ecg
+        from .preprocess import PreprocessConfig, to_model_input
+        x, mask, _ = to_model_input(ecg, PreprocessConfig.from_dict(preprocess_settings))
+        return ecg, x, mask
     except Exception as err:     # the CLI boundary
         try:
             pickle.dumps(err)
             return err
         except Exception:        # an exception type that cannot be pickled: its message is what we show
             return RuntimeError(str(err).strip() or type(err).__name__)
+
+
+def _preprocess_settings(model_dir: str | None) -> dict | None:
+    """The preprocessing the model will want, from its config.json (no torch needed), so that the reader
+    processes prepare the windows too; None when it cannot be read (the model load will say why)."""
+    from .checkpoint import default_weights_dir
+    try:
+        config = json.loads((Path(model_dir or default_weights_dir()) / "config.json").read_text(encoding="utf-8"))
+        from .preprocess import PreprocessConfig
+        return PreprocessConfig.from_dict(config.get("preprocess")).to_dict()
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
 
 class RecordReader:
@@ -267,11 +291,15 @@ class RecordReader:
     would take turns with the encoder; processes read in parallel with it. The pool starts when the reader
     is made, which the commands do before loading the model: the first records are read while torch
     imports. The processes come from a fork server that has imported the readers once (never torch, and
-    never a fork of a process holding threads). A reader process that dies (a hostile file exhausting
-    memory) fails its record; a new pool reads the rest."""
+    never a fork of a process holding threads). With `preprocess_settings` they also resample, filter and
+    window each ECG (an ECG comes back as (ECG, windows, masks)), so the encoding process never preprocesses
+    and never imports scipy. A reader process that dies (a hostile file exhausting memory) fails its
+    record; a new pool reads the rest."""
 
-    def __init__(self, records: list[str], workers: int, depth: int = 256):
+    def __init__(self, records: list[str], workers: int, preprocess_settings: dict | None = None,
+                 depth: int = 256):
         from collections import deque
+        self.settings = preprocess_settings
         self.workers, self.depth = max(1, min(workers, len(records))), depth
         self.pending = iter(records)
         self.queue: deque = deque()          # (record, future), in record order
@@ -282,7 +310,7 @@ class RecordReader:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["mets_core.readers"])
+        ctx.set_forkserver_preload(["mets_core.readers", "mets_core.preprocess", "scipy.signal"])
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
 
     def _fill(self) -> None:
@@ -290,7 +318,7 @@ class RecordReader:
             rec = next(self.pending, None)
             if rec is None:
                 return
-            self.queue.append((rec, self.pool.submit(_read_or_error, rec)))
+            self.queue.append((rec, self.pool.submit(_read_or_error, rec, self.settings)))
 
     def __iter__(self):
         from collections import deque
@@ -303,7 +331,7 @@ class RecordReader:
                 result = RuntimeError("the reader process died while reading it (out of memory?)")
                 self.pool.shutdown(wait=False, cancel_futures=True)
                 self.pool = self._new_pool()
-                self.queue = deque((r, self.pool.submit(_read_or_error, r)) for r, _ in self.queue)
+                self.queue = deque((r, self.pool.submit(_read_or_error, r, self.settings)) for r, _ in self.queue)
             self._fill()
             yield rec, result
 
@@ -500,7 +528,7 @@ def _start(args, columns: list[str] | None) -> tuple[list[str], int, RowWriter |
             _error(args.out, err)
             return EXIT_SETUP_ERROR
         records = [r for r in records if r not in writer.done]
-    return records, status, writer, RecordReader(records, args.workers)
+    return records, status, writer, RecordReader(records, args.workers, _preprocess_settings(args.model))
 
 
 def _setup_failed(what: str, err: BaseException, writer: RowWriter | None, reader: RecordReader) -> int:
@@ -561,6 +589,13 @@ def _print_rank(r: dict) -> None:
         print("  not known to the model (not ranked): " + ", ".join(m["prompt"] for m in r["not_known"]))
 
 
+def _score(score, good: list) -> list[dict]:
+    """score(ECGs, their prepared (windows, masks) or None) on what the reader returned for each record."""
+    ecgs = [r[0] if isinstance(r, tuple) else r for _, r in good]
+    prepared = [(r[1], r[2]) for _, r in good] if all(isinstance(r, tuple) for _, r in good) else None
+    return score(ecgs, prepared)
+
+
 def _run(args, reader: RecordReader, n_records: int, score, writer: RowWriter | None, to_row, keep: bool
          ) -> tuple[list[dict], int]:
     """Read ahead, score in batches (``score(list of (record, ECG)) -> list of result dicts``), write rows."""
@@ -571,12 +606,12 @@ def _run(args, reader: RecordReader, n_records: int, score, writer: RowWriter | 
         for batch in batches(reader, args.batch_size):
             good = [(rec, ecg) for rec, ecg in batch if not isinstance(ecg, BaseException)]
             try:
-                scored = dict(zip([rec for rec, _ in good], score(good))) if good else {}
+                scored = dict(zip([rec for rec, _ in good], _score(score, good))) if good else {}
             except Exception:       # e.g. an ECG the encoder cannot take: score one by one
                 scored = {}
                 for rec, ecg in good:
                     try:
-                        scored[rec] = score([(rec, ecg)])[0]
+                        scored[rec] = _score(score, [(rec, ecg)])[0]
                     except Exception as one_err:
                         scored[rec] = one_err
             out_batch, errors = [], 0
@@ -610,14 +645,14 @@ def cmd_rank(args) -> int:
         return started
     records, status, writer, reader = started
     try:
-        model = _load_model(args.model)
+        model = _load_model(args.model, reader)
         model.embed_prompts(prompts, args.kind)       # fail early on a bad prompt or text model
     except (ValueError, OSError, RuntimeError) as err:
         return _setup_failed("rank", err, writer, reader)
 
-    def score(good):
-        model.embed_ecg([ecg for _, ecg in good], batch_size=max(args.batch_size, 1))   # one batched pass
-        return [{"leads": ecg.leads, **_rank_result(model.rank(ecg, prompts, args.kind))} for _, ecg in good]
+    def score(ecgs, prepared):
+        model.embed_ecg(ecgs, batch_size=max(args.batch_size, 1), model_input=prepared)   # one batched pass
+        return [{"leads": ecg.leads, **_rank_result(model.rank(ecg, prompts, args.kind))} for ecg in ecgs]
 
     with reader:
         results, run_status = _run(args, reader, len(records), score, writer, _rank_row, keep=writer is None)
@@ -649,7 +684,7 @@ def cmd_retrieve(args) -> int:
     suffix = Path(args.out).suffix.lower() if args.out else None
     try:
         from .index import ReportIndex
-        model = _load_model(args.model)
+        model = _load_model(args.model, reader)
         folder = Path(args.index) if args.index else (Path(model.source) / "index" if model.source else None)
         if folder is None:
             raise ValueError("no index folder: pass --index DIR")
@@ -657,8 +692,8 @@ def cmd_retrieve(args) -> int:
     except (ValueError, OSError, RuntimeError) as err:
         return _setup_failed("retrieve", err, writer, reader)
 
-    def score(good):
-        emb = model.embed_ecg([ecg for _, ecg in good], batch_size=max(args.batch_size, 1))
+    def score(ecgs, prepared):
+        emb = model.embed_ecg(ecgs, batch_size=max(args.batch_size, 1), model_input=prepared)
         return [{"reports": [{"report": h.report, "similarity": h.similarity, "source_id": h.source_id,
                              "n_ecgs": getattr(h, "n_ecgs", 1), "sources": list(getattr(h, "sources", ()))}
                              for h in index.search_embedding(e, k=args.k)]} for e in emb]
@@ -694,15 +729,15 @@ def cmd_embed(args) -> int:
         return started
     records, status, _, reader = started
     try:
-        model = _load_model(args.model)
+        model = _load_model(args.model, reader)
     except (ValueError, OSError, RuntimeError) as err:
         return _setup_failed("embed", err, None, reader)
     import numpy as np
 
     names, vectors = [], []
 
-    def score(good):
-        emb = model.embed_ecg([ecg for _, ecg in good], batch_size=max(args.batch_size, 1))
+    def score(ecgs, prepared):
+        emb = model.embed_ecg(ecgs, batch_size=max(args.batch_size, 1), model_input=prepared)
         return [{"embedding": e} for e in emb]
 
     with reader:

@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from .cache import TEXT_CACHE_DIR, EmbeddingCache, TextEmbeddingCache
-from .checkpoint import CheckpointError, load_checkpoint, load_state_dict_checked, read_config, save_checkpoint
+from .checkpoint import (WEIGHTS_ENV, CheckpointError, default_weights_dir, load_checkpoint, load_state_dict_checked,
+                         read_config, save_checkpoint)
 from .ecg import ECG
 from .explain import Saliency, explain, record_embedding
 from .knowledge import REFERENCE_FILE, STANDS_OUT_PERCENTILE, Expansion, Knowledge, percentile
@@ -38,7 +39,6 @@ from .text import DEFAULT_TEXT_MODEL, TextEncoder, resolve_text_model, write_sha
 
 __all__ = ["METS", "Match", "Saliency", "default_weights_dir", "load_reference"]
 
-WEIGHTS_ENV = "METS_WEIGHTS"
 MIN_REFERENCE = 50          # fewer reference ECGs of the upload's lead-set kind: compare with all of them
 
 
@@ -60,12 +60,6 @@ def load_reference(folder: Path, dim: int) -> dict | None:
     if emb is None or emb.ndim != 2 or emb.shape[1] != dim or "n_leads" not in data:
         raise CheckpointError(f"{path} must hold 'embeddings' (n, {dim}) and 'n_leads' (n,); re-export the weights")
     return {"embeddings": _unit(emb.astype(np.float32)), "n_leads": data["n_leads"].astype(np.int64)}
-
-
-def default_weights_dir() -> Path:
-    """$METS_WEIGHTS if set, else the `weights/` folder of the repository this package lives in."""
-    env = os.environ.get(WEIGHTS_ENV)
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
 
 
 @dataclass(frozen=True)
@@ -276,18 +270,31 @@ class METS:
                                                  torch.from_numpy(mask[b:b + batch_size])).float())
         return torch.cat(out)
 
-    def embed_ecg(self, ecg_or_list: ECG | list[ECG], batch_size: int = 64) -> np.ndarray:
+    def embed_ecg(self, ecg_or_list: ECG | list[ECG], batch_size: int = 64,
+                  model_input: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
         """ECG or list of ECGs -> float32 (n, d), L2-normalised. A record longer than the model window is
-        the normalised mean of its sliding-window embeddings."""
+        the normalised mean of its sliding-window embeddings.
+
+        model_input: for each ECG, the (windows, masks) that `preprocess.to_model_input(ecg, preprocess_cfg)`
+        made of it with this model's `preprocess_cfg` elsewhere (e.g. in a reader process), so they are not
+        preprocessed again here."""
         ecgs = [ecg_or_list] if isinstance(ecg_or_list, ECG) else list(ecg_or_list)
         for e in ecgs:
             if not isinstance(e, ECG):
                 raise TypeError(f"embed_ecg expects mets_core.ECG objects (see mets_core.read_ecg), "
                                 f"got {type(e).__name__}")
+        if model_input is not None and (len(model_input) != len(ecgs) or any(
+                x.ndim != 3 or x.shape[2] != self.preprocess_cfg.n_samples or m.shape != x.shape[:2]
+                for x, m in model_input)):
+            raise ValueError(f"model_input must hold one (windows (n, 12, {self.preprocess_cfg.n_samples}), masks "
+                             f"(n, 12)) pair per ECG, as preprocess.to_model_input makes with this model's settings")
         keys = [self.cache.ecg_key(e, self.preprocess_cfg) for e in ecgs]
         with self._lock:
             found = self.cache.ecgs(keys)
-            todo = {k: ecgs[keys.index(k)] for k in dict.fromkeys(keys) if k not in found}
+            todo: dict[str, int] = {}                              # key -> the first ECG with it
+            for i, k in enumerate(keys):
+                if k not in found:
+                    todo.setdefault(k, i)
             pending: list[tuple[str, np.ndarray, np.ndarray]] = []   # (key, windows, their masks)
 
             def flush() -> None:
@@ -302,8 +309,8 @@ class METS:
                     start += len(w)
                 pending.clear()
 
-            for key, ecg in todo.items():       # windows are gathered per ECG: a 24-hour record is 720 of them
-                x, m, _ = to_model_input(ecg, self.preprocess_cfg)
+            for key, i in todo.items():         # windows are gathered per ECG: a 24-hour record is 720
+                x, m = model_input[i] if model_input is not None else to_model_input(ecgs[i], self.preprocess_cfg)[:2]
                 pending.append((key, x, m))
                 if sum(len(p[1]) for p in pending) >= batch_size:
                     flush()

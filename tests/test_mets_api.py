@@ -160,6 +160,21 @@ def test_reranking_reuses_the_ecg_embedding(model):
     assert model.cache.info()["ecg_misses"] == misses + 1
 
 
+def test_windows_prepared_elsewhere_give_the_same_embeddings(small):
+    """embed_ecg(model_input=...): windows made by preprocess.to_model_input in another process (the CLI's
+    readers) embed exactly as when embed_ecg preprocesses them itself."""
+    ecgs = [synthetic_ecg(seed=s) for s in range(3)] + [synthetic_ecg(seconds=27.0, fs=250.0, seed=9)]
+    small.clear_caches()
+    direct = small.embed_ecg(ecgs, batch_size=4)
+    small.clear_caches()
+    prepared = [to_model_input(e, small.preprocess_cfg)[:2] for e in ecgs]
+    assert np.array_equal(small.embed_ecg(ecgs, batch_size=4, model_input=prepared), direct)
+    with pytest.raises(ValueError, match="one .windows"):
+        small.embed_ecg(ecgs, model_input=prepared[:2])
+    with pytest.raises(ValueError, match="to_model_input makes"):
+        small.embed_ecg(ecgs[:1], model_input=[(prepared[0][0][:, :, :500], prepared[0][1])])
+
+
 def test_caches_follow_the_weights(text_encoder):
     m = METS.random_init({"model": {"width": 8}}, seed=0, text_encoder=text_encoder)
     other = METS.random_init({"model": {"width": 8}}, seed=1, text_encoder=text_encoder)
