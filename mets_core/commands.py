@@ -22,6 +22,7 @@ import json
 import os
 import pickle
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -289,9 +290,10 @@ class RecordReader:
 
     Reading is Python and NumPy work that holds the GIL (wfdb parses headers through pandas), so threads
     would take turns with the encoder; processes read in parallel with it. The pool starts when the reader
-    is made, which the commands do before loading the model: the first records are read while torch
-    imports. The processes come from a fork server that has imported the readers once (never torch, and
-    never a fork of a process holding threads). With `preprocess_settings` they also resample, filter and
+    is made, which the commands do before loading the model, from a thread (starting the fork server waits
+    for it to import the readers): the first records are read while torch imports. The processes come from
+    a fork server that has imported the readers once (never torch, and never a fork of a process holding
+    threads). With `preprocess_settings` they also resample, filter and
     window each ECG (an ECG comes back as (ECG, windows, masks)), so the encoding process never preprocesses
     and never imports scipy. A reader process that dies (a hostile file exhausting memory) fails its
     record; a new pool reads the rest."""
@@ -300,11 +302,29 @@ class RecordReader:
                  depth: int = 256):
         from collections import deque
         self.settings = preprocess_settings
+        self.started = time.perf_counter()
         self.workers, self.depth = max(1, min(workers, len(records))), depth
         self.pending = iter(records)
         self.queue: deque = deque()          # (record, future), in record order
-        self.pool = self._new_pool() if records else None
-        self._fill()
+        self.pool = None
+        self._start_error: BaseException | None = None
+        self._starting = threading.Thread(target=self._start, name="mets-read-start", daemon=True)
+        if records:
+            self._starting.start()
+
+    def _start(self) -> None:
+        try:
+            self.pool = self._new_pool()
+            self._fill()                     # the first submit starts the fork server and the workers
+        except BaseException as err:         # raised where the records are consumed
+            self._start_error = err
+
+    def _ready(self) -> None:
+        if self._starting.is_alive() or self._starting.ident is not None:
+            self._starting.join()
+        if self._start_error is not None:
+            err, self._start_error = self._start_error, None
+            raise err
 
     def _new_pool(self):
         import multiprocessing
@@ -323,6 +343,7 @@ class RecordReader:
     def __iter__(self):
         from collections import deque
         from concurrent.futures.process import BrokenProcessPool
+        self._ready()
         while self.queue:
             rec, fut = self.queue.popleft()
             try:
@@ -336,6 +357,8 @@ class RecordReader:
             yield rec, result
 
     def close(self) -> None:
+        if self._starting.ident is not None:
+            self._starting.join()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
@@ -365,9 +388,11 @@ def batches(reader: RecordReader, batch_size: int):
 class Progress:
     """tqdm on stderr (ECGs/s and time left), when asked or on a terminal; a summary line at the end."""
 
-    def __init__(self, total: int, enabled: bool | None):
+    def __init__(self, total: int, enabled: bool | None, start: float | None = None):
         show = enabled if enabled is not None else (sys.stderr.isatty() and total > 1)
-        self.total, self.done, self.errors, self.start = total, 0, 0, time.perf_counter()
+        # start: when reading began (before the model loaded), so the summary's ECGs/s counts that time too
+        self.total, self.done, self.errors = total, 0, 0
+        self.start = time.perf_counter() if start is None else start
         self.bar = None
         if show and total:
             from tqdm import tqdm
@@ -601,7 +626,7 @@ def _run(args, reader: RecordReader, n_records: int, score, writer: RowWriter | 
     """Read ahead, score in batches (``score(list of (record, ECG)) -> list of result dicts``), write rows."""
     results: list[dict] = []
     status = 0
-    progress = Progress(n_records, args.progress)
+    progress = Progress(n_records, args.progress, reader.started)
     try:
         for batch in batches(reader, args.batch_size):
             good = [(rec, ecg) for rec, ecg in batch if not isinstance(ecg, BaseException)]
