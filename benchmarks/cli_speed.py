@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,15 @@ def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
     return time.perf_counter() - t, proc
 
 
+def cpu_seconds(cmd: list[str]) -> float:
+    """User + system CPU of the `mets` process itself (its reader processes are not its waited-for children):
+    on a busy machine a steadier view of the one-record path than wall time, which waits for free cores."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, capture_output=True, cwd=ROOT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=None)
@@ -57,11 +67,13 @@ def main() -> None:
     one = statistics.median(timed(METS + ["rank", records[0], *flags])[0] for _ in range(args.repeat))
     new_flags = [a for i, p in enumerate(NEW_PROMPTS) for a in ("-p", f"{p} {time.time_ns() + i}")]
     cold = timed(METS + ["rank", records[0], *new_flags])[0]
+    cpu = statistics.median(cpu_seconds(METS + ["rank", records[0], *flags]) for _ in range(args.repeat))
     load = os.getloadavg()[0]
     print(f"mets --help                 {help_s:6.2f} s (median of {args.repeat})")
     print(f"mets rank (usage error)     {usage_s:6.2f} s")
     print(f"one 12-lead record, e2e     {one:6.2f} s (median of {args.repeat}; known prompts, model load included; "
           f"target {ONE_RECORD_TARGET_S:g} s: ratio {one / ONE_RECORD_TARGET_S:.2f})")
+    print(f"  CPU of the mets process   {cpu:6.2f} s (median; the encoding process's own work on that path)")
     print(f"  same, new prompts         {cold:6.2f} s (prompts the weights do not ship: the text model loads)")
     print(f"  load average              {load:6.2f} (2 cores: above ~1 these times are upper bounds)")
 

@@ -70,15 +70,15 @@ def test_text_encoder_mean_pooling_and_caches(text_encoder, tmp_path, monkeypatc
         hidden = text_encoder.model(**tok).last_hidden_state[0]
     assert np.allclose(a[1], hidden.mean(0).numpy(), atol=1e-5)
     # padding in a batch does not change a text's embedding
-    b = text_encoder._encode_uncached(["atrial fibrillation", "a much longer sentence about the ECG"], 8)
+    fresh = TextEncoder()                            # an empty memory cache: both texts go through one batch
+    b = fresh.encode(["atrial fibrillation", "a much longer sentence about the ECG"], batch_size=8)
     assert np.allclose(b[0], a[1], atol=1e-5)
     # on-disk cache: a second encoder reads the corpus back without running the transformer
     corpus = ["normal ECG", "sinus bradycardia", "left axis deviation"]
     first = text_encoder.encode_cached(corpus, tmp_path)
     assert len(list(tmp_path.glob("text-*.safetensors"))) == 1
-    other = TextEncoder()
-    monkeypatch.setattr(other, "_encode_uncached", lambda *a, **k: pytest.fail("cache miss"))
-    assert np.array_equal(other.encode_cached(corpus[::-1], tmp_path), first[::-1])
+    monkeypatch.setattr(fresh, "model", lambda **_: pytest.fail("cache miss: the transformer ran"))
+    assert np.array_equal(fresh.encode_cached(corpus[::-1], tmp_path), first[::-1])
 
 
 # --------------------------------------------------------------------------------------------- prompts
