@@ -1,6 +1,6 @@
 """How long one epoch of the ptbxl-mets recipe takes: measured on this CPU, estimated for GPUs from FLOPs.
 
-Measures optimizer steps/s of the real training step (mets_core.training.loop.train_step: ResNet1d-18 +
+Measures optimizer steps/s of the real training step (mets_train.training.loop.train_step: ResNet1d-18 +
 projections + CLIP loss + Adam) on random 12 x 1000 input (10 s at 100 Hz, batch 32, the recipe's), in
 float32 (the recipe's setting) and bf16 autocast, and extrapolates to the 19,634 ECGs of PTB-XL folds 1-9.
 Report embeddings are precomputed once by the frozen text encoder (cached), so they are not part of a step.
@@ -38,7 +38,7 @@ def main() -> None:
     from torch.utils.flop_counter import FlopCounterMode
 
     from mets_core.model import METSModel, ModelConfig
-    from mets_core.training.loop import build_optimizer, train_step
+    from mets_train.training.loop import build_optimizer, train_step
 
     torch.manual_seed(0)
     model = METSModel(ModelConfig.from_dict({"width": 64, "proj_dim": 128, "text_dim": 384}))

@@ -24,12 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mets_core.model import METSModel, ModelConfig                      # noqa: E402
 from mets_core.preprocess import PreprocessConfig                      # noqa: E402
-from mets_core.prompts import default_templates                        # noqa: E402
-from mets_core.training.config import make_config                      # noqa: E402
-from mets_core.training.data import Corpus, TrainBatches, batches_from, unique_texts   # noqa: E402
-from mets_core.training.distributed import World                       # noqa: E402
-from mets_core.training.loop import build_optimizer, report_embeddings, train_step     # noqa: E402
-from mets_core.training.synthetic import write_synthetic_corpus        # noqa: E402
+from mets_train.training.config import make_config                      # noqa: E402
+from mets_train.training.data import Corpus, TrainBatches, batches_from, unique_texts   # noqa: E402
+from mets_train.training.distributed import World                       # noqa: E402
+from mets_train.training.loop import build_optimizer, report_embeddings, train_step     # noqa: E402
+from mets_train.training.synthetic import write_synthetic_corpus        # noqa: E402
 
 
 def main() -> None:
@@ -60,7 +59,7 @@ def main() -> None:
     corpus.check_matches(pre)
     texts, text_ids = unique_texts(corpus.reports)
     t0 = time.perf_counter()
-    encoder, raw = report_embeddings(texts, default_templates()["pretraining"], cfg["text_model"],
+    encoder, raw = report_embeddings(texts, cfg["template_set"], cfg["text_model"],
                                      corpus_dir / "text_cache", World())
     text_secs = time.perf_counter() - t0
     text_raw = torch.from_numpy(raw)

@@ -1,62 +1,86 @@
 """`mets` command line. Each command module exposes `register(subparsers)`; this file only dispatches.
 
-Fast start: `mets --help`, `mets` alone and an unknown command are answered from the table below without
+The engine's own commands (rank, retrieve, embed, info, download) are listed below. Other packages add
+commands as plug-ins: a table like COMMANDS registered in the entry point group `mets.commands`
+(pyproject.toml). The trainer (`mets_train`: train, evaluate, corpus, ptbxl, export) is one; the engine
+never imports it by module, it only reads the tables the group names.
+
+Fast start: `mets --help`, `mets` alone and an unknown command are answered from the tables without
 importing any command module (several import torch); a command imports only the modules that register it.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from functools import lru_cache
 from importlib import import_module
 
-# Modules that add sub-commands, in registration order. Each defines register(subparsers) and sets a
-# `func(args) -> int` default. mets_core.ptbxl.commands extends train/evaluate, so it follows training.
-COMMAND_MODULES = [
-    "mets_core.commands",          # rank, retrieve, embed, info
-    "mets_core.training.commands",  # train, evaluate
-    "mets_core.download",          # download (PhysioNet databases)
-    "mets_core.ptbxl.commands",    # ptbxl translate-report/text-check; train --recipe, evaluate --protocol
-    "mets_core.corpus.commands",    # corpus build
-    "mets_core.training.export",   # export (run -> shippable weights folder + report index)
-]
+PLUGIN_GROUP = "mets.commands"
+# The plug-in this repository ships. Read from the entry point group; when the group is empty (an install
+# made before the plug-in existed, or a source tree on PYTHONPATH) it is looked up by this name if present.
+BUNDLED_PLUGIN = "mets_train.commands:COMMANDS"
+# What to say when one of the trainer's commands is asked for without the trainer installed.
+TRAINER_COMMANDS = ("train", "evaluate", "corpus", "ptbxl", "export")
 
-# command -> (one-line help shown by `mets --help`, modules to import for it). tests/test_cli_fast.py checks
-# that this table lists exactly the commands the modules register, with the same help.
+# command -> (one-line help shown by `mets --help`, modules to import for it). tests/test_cli_dataset.py checks
+# that the tables list exactly the commands the modules register, with the same help.
 COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rank": ("rank free-text prompts by similarity to each ECG record", ("mets_core.commands",)),
     "retrieve": ("nearest reports of the index to each ECG record", ("mets_core.commands",)),
     "embed": ("write the ECG embeddings of records (.npz or .parquet) for your own classifiers",
               ("mets_core.commands",)),
     "info": ("the model, its text encoder and its training data", ("mets_core.commands",)),
-    "train": ("contrastive pretraining on a corpus (DDP under torchrun)",
-              ("mets_core.training.commands", "mets_core.ptbxl.commands")),
-    "evaluate": ("zero-shot evaluation on a corpus's validation patients",
-                 ("mets_core.training.commands", "mets_core.ptbxl.commands")),
     "download": ("download PhysioNet databases (resumable, SHA256-verified)", ("mets_core.download",)),
-    "ptbxl": ("PTB-XL tools: report translation, text-side check",
-              ("mets_core.training.commands", "mets_core.ptbxl.commands")),
-    "corpus": ("pretraining corpus from the open ECG databases", ("mets_core.corpus.commands",)),
-    "export": ("export a training run as a model folder with its report index", ("mets_core.training.export",)),
 }
 
 DESCRIPTION = "METS zero-shot ECG reading (similarities between ECGs and text, not diagnoses)"
+
+
+def _load_table(reference: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    module, _, attr = reference.partition(":")
+    return dict(getattr(import_module(module), attr or "COMMANDS"))
+
+
+@lru_cache(maxsize=1)
+def plugin_commands() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The commands the installed plug-ins add (entry point group `mets.commands`), engine commands first."""
+    from importlib.metadata import entry_points
+    references = [ep.value for ep in entry_points(group=PLUGIN_GROUP)] or [BUNDLED_PLUGIN]
+    table: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for reference in dict.fromkeys(references):
+        module = reference.partition(":")[0]
+        try:
+            found = _load_table(reference)
+        except ModuleNotFoundError as err:
+            # the plug-in is not installed (or an old install still lists it): its commands are absent. Any
+            # other import error is a bug in the plug-in and is raised.
+            if err.name is None or not (module == err.name or module.startswith(err.name + ".")):
+                raise
+            continue
+        table.update({name: entry for name, entry in found.items() if name not in COMMANDS})
+    return table
+
+
+def all_commands() -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {**COMMANDS, **plugin_commands()}
 
 
 def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
     """The full parser (every command module), or one with only ``modules`` registered."""
     parser = argparse.ArgumentParser(prog="mets", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for mod in (COMMAND_MODULES if modules is None else [m for m in COMMAND_MODULES if m in modules]):
+    every = list(dict.fromkeys(m for _, mods in all_commands().values() for m in mods))
+    for mod in (every if modules is None else [m for m in every if m in modules]):
         import_module(mod).register(sub)
     return parser
 
 
 def _overview_parser() -> argparse.ArgumentParser:
-    """Commands and their help from the table, without importing them."""
+    """Commands and their help from the tables, without importing them."""
     parser = argparse.ArgumentParser(prog="mets", description=DESCRIPTION,
                                      epilog="`mets COMMAND --help` for a command's options")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (help_text, _) in COMMANDS.items():
+    for name, (help_text, _) in all_commands().items():
         sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
@@ -64,10 +88,17 @@ def _overview_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    if command not in COMMANDS:
+    table = all_commands()
+    if command in TRAINER_COMMANDS and command not in table:
+        print(f"mets {command}: this command comes with the METS trainer (the mets_train package: training, "
+              f"corpus, PTB-XL recipe and protocols, export), which is not installed here. Install the "
+              f"repository with `pip install -e .` (or `bash scripts/setup.sh`) from a clone of it.",
+              file=sys.stderr)
+        return 2
+    if command not in table:
         _overview_parser().parse_args(argv)     # prints help, or the usage error; exits
         return 2                                # pragma: no cover - parse_args exits above
-    args = build_parser(list(COMMANDS[command][1])).parse_args(argv)
+    args = build_parser(list(table[command][1])).parse_args(argv)
     return int(args.func(args) or 0)
 
 

@@ -4,7 +4,7 @@ Three questions a clinician's prompt raises, answered here from data (never from
 
 1. *What does it mean?* `Knowledge.expand(phrase)`: a phrase that names a known class ("conduction
    disturbance", PTB-XL's diagnostic classes and common groupings, knowledge.json "classes"), a vocabulary
-   statement ("left bundle branch block", mets_core/corpus/statements.json) or one of their synonyms,
+   statement ("left bundle branch block", mets_core/statements.json) or one of their synonyms,
    abbreviations and SNOMED CT names (knowledge.json "synonyms") is scored as the ensemble of its member
    statements' phrasings; any other phrase goes through the prompt templates as typed.
    A frozen sentence model places umbrella terms badly ("conduction disturbance" is far from "left bundle
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 TABLES_PATH = Path(__file__).with_name("knowledge.json")
-STATEMENTS_PATH = Path(__file__).parent / "corpus" / "statements.json"
+STATEMENTS_PATH = Path(__file__).with_name("statements.json")   # the statement vocabulary (the trainer reads it too)
 WEIGHTS_KNOWLEDGE_FILE = "knowledge.json"      # in a weights folder: validation AUCs, known threshold
 REFERENCE_FILE = "reference.safetensors"       # in a weights folder: reference ECG embeddings
 KNOWN_PHRASINGS_FILE = "known_phrasings.safetensors"   # raw embeddings of the known phrasings (a cache)
@@ -110,6 +110,12 @@ class Knowledge:
             members = self.classes[target]["members"]
             return Expansion(target, target, tuple((m, self.phrasings(m)) for m in members))
         return Expansion(target, self.statements[target]["canonical"], ((target, self.phrasings(target)),))
+
+    def prompt_members(self, phrase: str) -> str | list[list[str]]:
+        """What `prompts.build_prompt_embeddings` embeds for a typed phrase: its member statements' phrasings
+        when it names a known statement or class, else the phrase itself (through the templates as typed)."""
+        members = self.expand(phrase).members
+        return [list(phrasings) for _, phrasings in members] if members else phrase
 
     def truth(self, target: str) -> list[str]:
         """Statement ids that make an ECG positive for a target (a class's 'truth', else its members)."""

@@ -15,14 +15,12 @@ How each value is obtained (and why)
 - Median beat per lead: every recorded lead of acceptable quality is cut around the interval lead's R peaks
   (beats are simultaneous in all leads) and the sample-wise median over beats whose preceding RR is within
   20 % of the median RR (premature beats left out; all beats when the rhythm is irregular).
-- QRS onset and offset (global): on each lead's median beat, the smoothed |dV/dt| around R, with the QRS being
-  the run of samples (gaps < 20 ms bridged) containing R where the slope exceeds ``QRS_SLOPE_FRACTION`` of
-  its maximum (neurokit2's DWT boundaries are ~40 ms too wide against LUDB's cardiologists). The global onset
-  is an early lead's onset and the global offset a late lead's offset (``GLOBAL_ONSET_QUANTILE``; a robust
-  earliest/latest over leads: one noisy lead cannot widen the QRS).
-- T end: per lead, from the T peak (largest deflection from the PQ baseline after the QRS), the point of
-  steepest descent; T end is where the slope falls below ``T_SLOPE_FRACTION`` of that steepest slope. A T
-  wave smaller than 0.05 mV has no measurable end. Global T end: a late lead's T end.
+- QRS onset and offset (global) and T end: ``mets_core._delineate`` on the median beats of the leads of
+  acceptable quality. QRS limits from the leads' *spatial velocity* (the root of the summed squared slopes),
+  so the QRS starts where the first lead starts and ends where the last one ends; T end per lead by the
+  trapezium-area method after the T peak (either polarity; the later lobe of a biphasic T), and the global
+  T end is the median over the leads with a tall enough T wave. A T wave smaller than 0.05 mV has no
+  measurable end. That module's docstring gives the details and the parameters.
 - P onset: neurokit2 DWT delineation (``ECG_P_Onsets``) of the interval lead, beat by beat, relative to R;
   the median. PR is reported only when P waves are found in most beats at a consistent distance from the
   QRS and the rhythm is not irregularly irregular (AF): otherwise "no consistent P waves".
@@ -49,8 +47,9 @@ How each value is obtained (and why)
 
 Long recordings are measured on their first ``MAX_SECONDS`` seconds (stated in the notes); the dashboard
 measures the page on screen by passing that stretch.
-The thresholds were chosen on LUDB records 1, 8, 15, ... (every 7th); tests/test_measure.py checks them
-on the other LUDB records, and benchmarks/measure_validation.py prints the error table (LUDB, QTDB).
+The delineation parameters were chosen on even-numbered LUDB records and every other QTDB record;
+tests/test_measure.py checks them on odd-numbered LUDB records, and benchmarks/measure_validation.py prints
+the error table (LUDB, QTDB) for both halves.
 """
 from __future__ import annotations
 
@@ -60,17 +59,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from . import _delineate
 from .ecg import ECG, STANDARD_LEADS
 
 INTERVAL_LEAD_ORDER = ("II", "V5", "I", "V6", "V2", "V1", "V3", "V4", "aVF", "III", "aVL", "aVR")
 MAX_SECONDS = 60.0
 MIN_BEATS = 2
-QRS_SLOPE_FRACTION = 0.07
-T_SLOPE_FRACTION = 0.15
-MIN_T_AMPLITUDE_MV = 0.05
 TEMPLATE_SQI_MIN = 0.66
 MIN_SQI_BEATS = 4
-GLOBAL_ONSET_QUANTILE = 0.2        # global QRS onset: 20th percentile of the leads' onsets; offsets/T end: 80th
 PLAUSIBLE_MS = {"pr": (60.0, 400.0), "qrs": (40.0, 250.0), "qt": (200.0, 700.0), "rr": (200.0, 3000.0)}
 PR_SPREAD_MAX_MS = 40.0            # P onset to R: interquartile range over beats above this = no consistent P
 P_FOUND_MIN_SHARE = 0.6            # share of beats with a P onset found, for a PR to be reported
@@ -200,24 +196,21 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     out.median_fs, out.median_r_s = fs, r_index / fs
     out.median_beats = {ld: np.round(v, 4).tolist() for ld, v in beats.items()}
 
-    limits = {ld: _qrs_limits(v, r_index, fs) for ld, v in beats.items() if ld in usable}
-    limits = {ld: v for ld, v in limits.items() if v is not None}
-    if not limits:
+    qrs_beats = {ld: v for ld, v in beats.items() if ld in usable}
+    limits = _delineate.qrs_limits(qrs_beats, r_index, fs)
+    if limits is None:
         for key in ("qrs", "qt", "qtc", "axis"):
             out.notes[key] = "QRS limits not found on the median beats"
     else:
-        on = float(np.quantile([v[0] for v in limits.values()], GLOBAL_ONSET_QUANTILE))
-        off = float(np.quantile([v[1] for v in limits.values()], 1 - GLOBAL_ONSET_QUANTILE))
+        on, off = limits
         out.fiducials_s["qrs_on"] = (on - r_index) / fs
         out.fiducials_s["qrs_off"] = (off - r_index) / fs
         out.qrs_ms = _one_plausible((off - on) / fs * 1000.0, "qrs")
         if out.qrs_ms is None:
             out.notes["qrs"] = f"QRS width {(off - on) / fs * 1000:.0f} ms is outside 40-250 ms: not reported"
         rr_samples = (out.rr_ms or 1000.0) / 1000.0 * fs
-        ends = [e for ld, v in beats.items() if ld in limits
-                and math.isfinite(e := _t_end(v, r_index, limits[ld][0], limits[ld][1], rr_samples, fs))]
-        if ends:
-            t_end = float(np.quantile(ends, 1 - GLOBAL_ONSET_QUANTILE))
+        t_end = _delineate.t_end(qrs_beats, r_index, on, off, rr_samples, fs)
+        if t_end is not None:
             out.fiducials_s["t_end"] = (t_end - r_index) / fs
             qt = (t_end - on) / fs * 1000.0
             out.qt_ms = _one_plausible(qt, "qt")
@@ -256,7 +249,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         out.notes["qtc"] = "needs a measurable RR"
     else:
         out.notes["qtc"] = "needs a measurable QT"
-    if out.qrs_ms is not None and out.qrs_ms >= 120 and len(limits) < 3:
+    if out.qrs_ms is not None and out.qrs_ms >= 120 and len(qrs_beats) < 3:
         out.warnings.append("wide QRS measured in fewer than 3 leads: check it on the median beats")
     return _rounded(out)
 
@@ -399,56 +392,6 @@ def _median_beats(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float, irreg
     out: dict = {ld: np.median(np.stack([x[r - pre:r + post] for r in chosen]), axis=0) for ld, x in leads.items()}
     out["__n__"] = len(chosen)
     return out, pre
-
-
-def _slope_envelope(c: np.ndarray, fs: float) -> np.ndarray:
-    k = max(1, int(round(0.01 * fs)))
-    return np.convolve(np.abs(np.gradient(c)), np.ones(k) / k, mode="same")
-
-
-def _qrs_limits(beat: np.ndarray, r: int, fs: float) -> tuple[float, float] | None:
-    """(QRS onset, offset) in samples of a median beat whose R lies at index r; None when not found."""
-    d = _slope_envelope(beat, fs)
-    gap = int(round(0.02 * fs))
-    a, b = max(0, r - int(0.12 * fs)), min(len(beat), r + int(0.14 * fs))
-    seg = d[a:b]
-    if len(seg) < 3 or seg.max() <= 0:
-        return None
-    above = np.flatnonzero(seg > QRS_SLOPE_FRACTION * seg.max())
-    # start from the steepest point near R (R of another lead's detector can sit on a flat top)
-    i = j = int(np.argmax(seg[max(0, r - a - int(0.03 * fs)):r - a + int(0.03 * fs)])) + max(0, r - a - int(0.03 * fs))
-    while True:   # walk left through supra-threshold samples, bridging gaps shorter than 20 ms
-        prev = above[above < i]
-        if len(prev) == 0 or i - prev[-1] > gap:
-            break
-        i = prev[-1]
-    while True:
-        nxt = above[above > j]
-        if len(nxt) == 0 or nxt[0] - j > gap:
-            break
-        j = nxt[0]
-    if i == 0 or j >= len(seg) - 1:          # the QRS runs into the search window's edge
-        return None
-    return float(a + i), float(a + j)
-
-
-def _t_end(beat: np.ndarray, r: int, on: float, off: float, rr: float, fs: float) -> float:
-    """T end (samples) of a median beat, NaN when the T wave is too small or its end is not found."""
-    d = _slope_envelope(beat, fs)
-    on, off = int(on), int(off)
-    ta, tb = off + int(0.06 * fs), min(len(beat), r + int(min(0.6 * fs, 0.7 * rr)))
-    if tb - ta <= int(0.05 * fs):
-        return math.nan
-    baseline = float(np.median(beat[max(0, on - int(0.03 * fs)):on + 1]))
-    tp = ta + int(np.argmax(np.abs(beat[ta:tb] - baseline)))
-    if abs(beat[tp] - baseline) < MIN_T_AMPLITUDE_MV:
-        return math.nan
-    end = min(len(beat), tp + int(0.2 * fs))
-    if end - tp < 3:
-        return math.nan
-    steepest = tp + int(np.argmax(d[tp:end]))
-    below = np.flatnonzero(d[steepest:end] < T_SLOPE_FRACTION * d[steepest])
-    return float(steepest + below[0]) if len(below) else math.nan
 
 
 def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float) -> None:

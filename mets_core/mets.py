@@ -34,7 +34,8 @@ from .explain import Saliency, explain, record_embedding
 from .knowledge import REFERENCE_FILE, STANDS_OUT_PERCENTILE, Expansion, Knowledge, percentile
 from .model import ECGTextModel, ModelConfig, model_config
 from .preprocess import PreprocessConfig, to_model_input
-from .prompts import apply_templates, clean_phrase, default_templates, format_report
+from .prompts import (build_prompt_embeddings, clean_phrase, default_templates, ensemble, fill, format_report,
+                      load_template_set, template_set_name, templates_from_config, templates_to_config)
 from .text import DEFAULT_TEXT_MODEL, TextEncoder, resolve_text_model, write_shard
 
 __all__ = ["METS", "Match", "Saliency", "default_weights_dir", "load_reference"]
@@ -126,7 +127,7 @@ class METS:
             torch.manual_seed(seed)
             model = ECGTextModel(ModelConfig.from_dict(config.get("model")))
         return cls(model, PreprocessConfig.from_dict(config.get("preprocess")),
-                   text_model=config.get("text_model"), templates=config.get("templates"),
+                   text_model=config.get("text_model"), templates=templates_from_config(config)[1],
                    text_encoder=text_encoder, text_max_length=config.get("text_max_length", 128),
                    training=config.get("training"))
 
@@ -143,11 +144,12 @@ class METS:
         try:
             model = ECGTextModel(ModelConfig.from_dict(config.get("model")))
             pp = PreprocessConfig.from_dict(config.get("preprocess"))
+            _, templates = templates_from_config(config, f"{folder}/config.json")
         except (TypeError, ValueError) as err:
             raise CheckpointError(f"{folder}/config.json describes no valid model: {err}") from err
         state_dict, config = load_checkpoint(folder)
         load_state_dict_checked(model, state_dict, where=str(folder))
-        return cls(model, pp, text_model=config.get("text_model"), templates=config.get("templates"),
+        return cls(model, pp, text_model=config.get("text_model"), templates=templates,
                    text_encoder=text_encoder, text_max_length=config.get("text_max_length", 128),
                    training=config.get("training"), source=str(folder),
                    weights_sha256=config.get("weights_sha256"), knowledge=Knowledge.load(folder),
@@ -156,7 +158,7 @@ class METS:
     def config(self) -> dict:
         return {"model": self.model.cfg.to_dict(), "preprocess": self.preprocess_cfg.to_dict(),
                 "text_model": self.text_model, "text_max_length": self.text_max_length,
-                "templates": self.templates, "training": self.training}
+                **templates_to_config(self.templates), "training": self.training}
 
     def save_pretrained(self, directory: str | os.PathLike, training: dict | None = None,
                         extra_files: dict[str, str | bytes] | None = None) -> Path:
@@ -169,14 +171,25 @@ class METS:
 
     @property
     def templates(self) -> dict:
-        """Prompt templates (mets_core/prompts.json shape)."""
+        """Prompt templates: a template set of mets_core/prompts.json, resolved per label kind."""
         return self._templates
 
     @templates.setter
     def templates(self, value: dict) -> None:
         # prompt embeddings are cached per phrase and depend on the templates: new templates, fresh cache
         self._templates = value
+        self._template_set = template_set_name(value)
         self.cache.clear_prompts()
+
+    @property
+    def template_set(self) -> str:
+        """The name of the active template set (prompts.json "template_sets"; "custom": templates of no
+        named set, e.g. an older checkpoint's own). Assign a name to switch sets."""
+        return self._template_set
+
+    @template_set.setter
+    def template_set(self, name: str) -> None:
+        self.templates = load_template_set(name)
 
     # ------------------------------------------------------------------------------ text encoder
 
@@ -229,16 +242,16 @@ class METS:
     def prompt_sentences(self) -> list[str]:
         """Every sentence a known prompt (a statement, a class, one of their phrasings or synonyms, a preset)
         is embedded from, for every template kind: what `ship_prompt_cache` precomputes."""
-        from .prompts import load_prompts
+        from .prompts import PRESETS
         phrases = [ph for target in self.knowledge.targets() for member in self.knowledge.expand(target).members
                    for ph in member[1]]
         phrases += self.knowledge.known_phrasings()
-        phrases += [p for ps in load_prompts().get("presets", {}).values() for p in ps]
+        phrases += [p for ps in PRESETS.values() for p in ps]
         out: list[str] = []
         for p in dict.fromkeys(clean_phrase(p) for p in phrases):
             out.append(p)                                          # the bare phrase: known() looks it up
             for kind in self.templates["ensembles"]:
-                out += apply_templates(p, kind, self.templates)
+                out += [fill(t, p) for t in ensemble(self.templates, kind)]
         return list(dict.fromkeys(out))
 
     def ship_prompt_cache(self, folder: str | os.PathLike) -> Path:
@@ -354,22 +367,13 @@ class METS:
             found = self.cache.prompts(keys)
             todo = [k for k in dict.fromkeys(keys) if k not in found]
             if todo:
-                # every prompt is a list of groups of phrasings: one group per member statement
-                groups = [[[p]] if not e or not (x := self.knowledge.expand(p)).members
-                          else [list(m[1]) for m in x.members] for p, _, e in todo]
-                flat = [ph for g in groups for member in g for ph in member]
-                sentences = [apply_templates(ph, kind, self.templates) for ph in flat]
-                n_tpl = len(sentences[0])
-                z = self._project(self._raw_text([s for group in sentences for s in group]))
-                z = _unit(z.reshape(len(flat), n_tpl, -1).mean(axis=1))      # one vector per phrasing
-                at = 0
-                for k, g in zip(todo, groups):
-                    members = []
-                    for member in g:
-                        members.append(_unit(z[at:at + len(member)].mean(axis=0, keepdims=True))[0])
-                        at += len(member)
-                    found[k] = _unit(np.mean(members, axis=0, keepdims=True))[0].astype(np.float32)
-                    self.cache.put_prompt(k, found[k])
+                templates = ensemble(self.templates, kind)
+                z = build_prompt_embeddings(lambda sentences: self._project(self._raw_text(sentences)),
+                                            [self.knowledge.prompt_members(p) if e else p for p, _, e in todo],
+                                            templates)
+                for k, zk in zip(todo, z):
+                    found[k] = zk
+                    self.cache.put_prompt(k, zk)
         if not keys:
             return np.empty((0, self.model.cfg.proj_dim), dtype=np.float32)
         return np.stack([found[k] for k in keys])
@@ -452,7 +456,7 @@ class METS:
         n_params = sum(p.numel() for p in self.model.parameters())
         return {"source": self.source, "weights_sha256": self.weights_sha256,
                 "parameters": n_params, "embedding_dim": self.model.cfg.proj_dim,
-                "temperature": 1.0 / self.logit_scale, "text_model": self.text_model,
+                "temperature": 1.0 / self.logit_scale, "text_model": self.text_model, "template_set": self.template_set,
                 "model": self.model.cfg.to_dict(), "preprocess": self.preprocess_cfg.to_dict(),
                 "training": self.training, "calibration": self.knowledge.summary()}
 

@@ -1,35 +1,56 @@
-"""Prompt templates, ensembles and preset prompt sets. The content lives in prompts.json (data, not code).
+"""Prompts: named template sets, preset prompt sets, and the one function that embeds prompts.
 
-- `pretraining`: how a report is phrased for the text encoder in training and retrieval.
-- `zero_shot[kind]`: the paper's single template per label kind (diagnostic / form / rhythm).
-- `ensembles[kind]`: several templates; a prompt's embedding is the mean of the L2-normalised embeddings of
-  its templated sentences (then normalised again), which is less sensitive to any one phrasing.
+The content lives in prompts.json (data, not code), the one home of every prompt phrasing:
+- `template_sets[name]`: `pretraining` (how a report is phrased for the text encoder in training and
+  retrieval, with {text}), `zero_shot` (the METS paper's single template, with {label} and {kind}) and
+  `ensemble` (several templates; a prompt's embedding is the mean of the L2-normalised embeddings of its
+  templated sentences, normalised again, which is less sensitive to any one phrasing);
+- `default_set`: the set a new model is trained with;
 - `presets`: named lists of phrases (rhythm, conduction, ischemia/infarction by territory, ...) for the
   dashboard's one-click prompt sets.
 
-A checkpoint carries its own `templates` (config.json) so a model trained with other phrasings keeps them.
+A resolved set ("templates", the shape `METS.templates` returns) spells {kind} out per label kind:
+{"pretraining": str, "zero_shot": {kind: str}, "ensembles": {kind: [str, ...]}}.
+
+A checkpoint names its set (config.json "template_set"); an older checkpoint that carries the literal
+templates is mapped to the set they equal, or kept as they are under the name CUSTOM (`templates_from_config`).
+
+`build_prompt_embeddings(encode, prompts, templates)` (open_clip's build_zero_shot_classifier, templates as
+an argument) is the one place prompt embeddings are averaged: the model (METS.embed_prompts, with the
+knowledge expansion), validation, the evaluation protocols and template selection all call it.
 """
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 PROMPTS_FILE = Path(__file__).with_name("prompts.json")
 KINDS = ("diagnostic", "form", "rhythm")
+CUSTOM = "custom"          # the name of templates that equal no named set (an older checkpoint's own)
 
 
 def _validate(d: dict) -> dict:
-    if "{text}" not in d.get("pretraining", ""):
-        raise ValueError("prompts: 'pretraining' must be a template containing {text}")
-    for section in ("zero_shot", "ensembles"):
-        for kind, tpl in d.get(section, {}).items():
-            for t in [tpl] if isinstance(tpl, str) else tpl:
-                if "{label}" not in t:
-                    raise ValueError(f"prompts: template {t!r} in {section}/{kind} lacks {{label}}")
-    if "diagnostic" not in d.get("ensembles", {}):
-        raise ValueError("prompts: 'ensembles' needs at least the 'diagnostic' kind")
+    sets = d.get("template_sets")
+    if not isinstance(sets, dict) or not sets:
+        raise ValueError("prompts: 'template_sets' must name at least one template set")
+    if d.get("default_set") not in sets:
+        raise ValueError(f"prompts: 'default_set' {d.get('default_set')!r} is not one of {sorted(sets)}")
+    if CUSTOM in sets:
+        raise ValueError(f"prompts: {CUSTOM!r} is reserved for templates that equal no named set")
+    for name, s in sets.items():
+        if "{text}" not in s.get("pretraining", ""):
+            raise ValueError(f"prompts: template set {name!r}: 'pretraining' must be a template containing {{text}}")
+        ensemble = s.get("ensemble")
+        if not isinstance(ensemble, list) or not ensemble:
+            raise ValueError(f"prompts: template set {name!r}: 'ensemble' must be a non-empty list of templates")
+        for t in [s.get("zero_shot", ""), *ensemble]:
+            if "{label}" not in t:
+                raise ValueError(f"prompts: template {t!r} in template set {name!r} lacks {{label}}")
     return d
 
 
@@ -39,17 +60,81 @@ def _load_default() -> str:
 
 
 def load_prompts(path: str | Path | None = None) -> dict:
-    """The prompt data (a fresh dict each call, so callers may modify it)."""
+    """The prompt data file (a fresh dict each call, so callers may modify it)."""
     text = _load_default() if path is None else Path(path).read_text(encoding="utf-8")
     d = json.loads(text)
     d.pop("_comment", None)
     return _validate(d)
 
 
-def default_templates() -> dict:
-    """The part of the prompt data a checkpoint stores: pretraining, zero_shot, ensembles."""
+def template_set_names() -> list[str]:
+    """The named template sets, the default first."""
     d = load_prompts()
-    return {k: d[k] for k in ("pretraining", "zero_shot", "ensembles")}
+    return [d["default_set"], *(n for n in d["template_sets"] if n != d["default_set"])]
+
+
+def default_template_set() -> str:
+    return load_prompts()["default_set"]
+
+
+def load_template_set(name: str | None = None) -> dict:
+    """A named set (None = the default) resolved per label kind (the shape `METS.templates` returns)."""
+    d = load_prompts()
+    name = d["default_set"] if name is None else name
+    if name not in d["template_sets"]:
+        raise ValueError(f"unknown template set {name!r}; known: {', '.join(template_set_names())} "
+                         f"(mets_core/prompts.json 'template_sets')")
+    s = d["template_sets"][name]
+    return {"pretraining": s["pretraining"],
+            "zero_shot": {k: s["zero_shot"].replace("{kind}", k) for k in KINDS},
+            "ensembles": {k: [t.replace("{kind}", k) for t in s["ensemble"]] for k in KINDS}}
+
+
+def default_templates() -> dict:
+    """The default template set, resolved."""
+    return load_template_set(None)
+
+
+def template_set_name(templates: dict) -> str:
+    """The named set these resolved templates equal, else CUSTOM."""
+    return next((n for n in template_set_names() if load_template_set(n) == templates), CUSTOM)
+
+
+def _check_templates(templates: dict, where: str) -> dict:
+    try:
+        ok = "{text}" in templates["pretraining"] and all(
+            "{label}" in t for ens in templates["ensembles"].values() for t in ens) and "diagnostic" in templates["ensembles"]
+    except (KeyError, TypeError, AttributeError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{where}: 'templates' must hold 'pretraining' (with {{text}}) and 'ensembles' per label "
+                         f"kind (with {{label}}, at least 'diagnostic'); or name a set with 'template_set'")
+    return templates
+
+
+def templates_from_config(config: dict, where: str = "config") -> tuple[str, dict]:
+    """A checkpoint config -> (set name, resolved templates). "template_set" names a set of prompts.json;
+    an older config's literal "templates" map to the set they equal, else they are kept as CUSTOM; neither:
+    the default set."""
+    name = config.get("template_set")
+    if name is not None:
+        if name == CUSTOM:
+            return CUSTOM, _check_templates(config.get("templates"), where)
+        try:
+            return name, load_template_set(name)
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
+    literal = config.get("templates")
+    if literal is None:
+        return default_template_set(), default_templates()
+    literal = _check_templates(literal, where)
+    return template_set_name(literal), literal
+
+
+def templates_to_config(templates: dict) -> dict:
+    """What a checkpoint config stores: the set's name, or (templates of no named set) the templates."""
+    name = template_set_name(templates)
+    return {"template_set": name} if name != CUSTOM else {"template_set": CUSTOM, "templates": templates}
 
 
 PRESETS: dict[str, list[str]] = load_prompts()["presets"]
@@ -63,18 +148,66 @@ def clean_phrase(phrase: str) -> str:
     return p
 
 
-def apply_templates(phrase: str, kind: str = "diagnostic", templates: dict | None = None) -> list[str]:
-    """The ensemble of sentences for one phrase. `str.replace`, not `str.format`, so braces in what a user
-    types are kept literally."""
-    templates = templates or default_templates()
+def ensemble(templates: dict, kind: str = "diagnostic") -> list[str]:
+    """The template ensemble of one label kind."""
     ens = templates["ensembles"]
     if kind not in ens:
         raise ValueError(f"unknown prompt kind {kind!r}; known: {sorted(ens)}")
-    p = clean_phrase(phrase)
-    return [t.replace("{label}", p) for t in ens[kind]]
+    return list(ens[kind])
 
 
-def format_report(text: str, templates: dict | None = None) -> str:
-    """A report as the text encoder saw it in pretraining ("The report of the ECG is that ...")."""
-    templates = templates or default_templates()
+def fill(template: str, phrase: str) -> str:
+    """One templated sentence. `str.replace`, not `str.format`, so braces in what a user types are kept
+    literally."""
+    return template.replace("{label}", clean_phrase(phrase))
+
+
+def apply_templates(phrase: str, kind: str = "diagnostic", templates: dict | None = None) -> list[str]:
+    """The ensemble of sentences for one phrase."""
+    return [fill(t, phrase) for t in ensemble(templates or default_templates(), kind)]
+
+
+def format_report(text: str, templates: dict | str | None = None) -> str:
+    """A report as the text encoder saw it in pretraining ("The report of the ECG is that ...").
+    `templates`: resolved templates, a template set's name, or None (the default set)."""
+    if not isinstance(templates, dict):
+        templates = load_template_set(templates)
     return templates["pretraining"].replace("{text}", str(text).strip())
+
+
+def _unit(z: np.ndarray) -> np.ndarray:
+    return z / np.linalg.norm(z, axis=-1, keepdims=True).clip(min=1e-12)
+
+
+Prompt = str | Sequence[Sequence[str]]
+
+
+def build_prompt_embeddings(encode: Callable[[list[str]], np.ndarray], prompts: Sequence[Prompt],
+                            templates: Sequence[str]) -> np.ndarray:
+    """Prompts -> float32 (len(prompts), d) unit rows, open_clip's build_zero_shot_classifier for METS.
+
+    encode: sentences -> (n, d) embeddings in the joint space (normalised here, so it need not);
+    prompts: each a phrase, or a knowledge expansion: a list of member statements, each a list of phrasings;
+    templates: the template strings ({label}), e.g. `ensemble(model.templates, "rhythm")` or
+    [templates["zero_shot"][kind]] for the paper's single template.
+    A phrasing is the unit mean of its unit templated sentences, a member the unit mean of its phrasings,
+    a prompt the unit mean of its members (a plain phrase: one member of one phrasing). One encode call."""
+    templates = list(templates)
+    if not templates:
+        raise ValueError("build_prompt_embeddings needs at least one template, e.g. ['{label}']")
+    groups = [[[p]] if isinstance(p, str) else [list(member) for member in p] for p in prompts]
+    if any(not g or not all(g) for g in groups):
+        raise ValueError("build_prompt_embeddings: a prompt's members must each hold at least one phrasing")
+    flat = [ph for g in groups for member in g for ph in member]
+    if not flat:
+        return np.empty((0, 0), dtype=np.float32)      # the caller knows its embedding width
+    z = _unit(np.asarray(encode([fill(t, ph) for ph in flat for t in templates]), dtype=np.float32))
+    z = _unit(z.reshape(len(flat), len(templates), -1).mean(axis=1))      # one vector per phrasing
+    out, at = [], 0
+    for g in groups:
+        members = []
+        for member in g:
+            members.append(_unit(z[at:at + len(member)].mean(axis=0)))
+            at += len(member)
+        out.append(_unit(np.mean(members, axis=0)))
+    return np.stack(out).astype(np.float32)

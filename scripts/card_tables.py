@@ -59,7 +59,7 @@ def main() -> int:
                     help="mets evaluate --json outputs; MODEL picks the model key inside (default the first)")
     args = ap.parse_args()
     k = json.loads((Path(args.weights) / "knowledge.json").read_text())
-    statements = json.loads((Path(__file__).resolve().parents[1] / "mets_core/corpus/statements.json")
+    statements = json.loads((Path(__file__).resolve().parents[1] / "mets_core/statements.json")
                             .read_text())["statements"]
     print("## Training data\n")
     print(data_table(k))

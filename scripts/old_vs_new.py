@@ -20,8 +20,8 @@ import numpy as np
 
 def main() -> int:
     from mets_core.mets import METS
-    from mets_core.training.data import Corpus
-    from mets_core.training.evaluate import evaluate_label_sets
+    from mets_train.training.data import Corpus
+    from mets_train.training.evaluate import evaluate_label_sets
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", required=True)

@@ -1,6 +1,6 @@
 """Train a grid of recipe settings x seeds and compare them on validation (mean and spread over seeds).
 
-Usage: python scripts/sweep.py configs/sweep_ptbxl/recipes.json [--jobs 2] [--only SETTING ...] [--table-only]
+Usage: python scripts/sweep.py mets_train/configs/sweep_ptbxl/recipes.json [--jobs 2] [--only SETTING ...] [--table-only]
 
 Each (setting, seed) trains `mets train --config` into <out>/<setting>/seed<k> (skipped when its last/ exists,
 so an interrupted sweep continues). The table reads each run's best validation epoch (metrics.jsonl: the

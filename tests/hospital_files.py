@@ -8,6 +8,7 @@ related as on a body (III = II - I, Goldberger's augmented leads), so derived le
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 import struct
 
@@ -218,3 +219,115 @@ def edf_bytes(leads: dict[str, np.ndarray], fs: float = 250.0, dimension: str = 
     buf = io.BytesIO()
     file_cls(signals, data_record_duration=record_s).write(buf)
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- SCP-ECG
+
+SCP_LEAD_CODES = {"I": 1, "II": 2, "V1": 3, "V2": 4, "V3": 5, "V4": 6, "V5": 7, "V6": 8, "X": 16, "III": 61,
+                  "aVR": 62, "aVL": 63, "aVF": 64, "-aVR": 65}
+
+
+def _scp_crc(data: bytes) -> int:
+    return binascii.crc_hqx(data, 0xFFFF)     # CRC-CCITT as EN 1064 defines it (CRC-16/CCITT-FALSE)
+
+
+assert _scp_crc(b"123456789") == 0x29B1       # that variant's published check value
+
+
+def scp_record(bodies: dict[int, bytes], version: int = 20) -> bytes:
+    """An SCP-ECG record from section bodies (section number -> bytes after the 16-byte header): section 0
+    (pointers to sections 0-11 and any others), each section's header and CRC, the record CRC and length."""
+    numbers = sorted(set(range(12)) | set(bodies))
+    pointer_body_len = 10 * len(numbers)
+    offsets, pos = {}, 6 + 16 + pointer_body_len
+    for number in numbers:
+        if number and number in bodies:
+            offsets[number] = pos
+            pos += 16 + len(bodies[number])
+
+    def section(number: int, body: bytes) -> bytes:
+        reserved = b"SCPECG" if number == 0 else b"\x00" * 6
+        rest = struct.pack("<HIBB", number, 16 + len(body), version, version) + reserved + body
+        return struct.pack("<H", _scp_crc(rest)) + rest
+
+    pointers = b"".join(struct.pack("<HII", n, 16 + pointer_body_len, 7) if n == 0 else
+                        struct.pack("<HII", n, 16 + len(bodies[n]), offsets[n] + 1) if n in bodies else
+                        struct.pack("<HII", n, 0, 0) for n in numbers)
+    body = section(0, pointers) + b"".join(section(n, bodies[n]) for n in numbers if n and n in bodies)
+    rest = struct.pack("<I", 6 + len(body)) + body
+    return struct.pack("<H", _scp_crc(rest)) + rest
+
+
+def scp_huffman_encode(values: np.ndarray) -> bytes:
+    """The standard's default Huffman code, first bit = highest bit of a byte: 0 -> '0'; +-k (k = 1..8) ->
+    k ones, '0', then '0' for + and '1' for -; else '1111111110' + 8 bits or '1111111111' + 16 bits."""
+    bits = []
+    for v in np.asarray(values, dtype=np.int64).tolist():
+        if v == 0:
+            bits.append("0")
+        elif abs(v) <= 8:
+            bits.append("1" * abs(v) + "0" + ("0" if v > 0 else "1"))
+        elif -128 <= v <= 127:
+            bits.append("1111111110" + format(v & 0xFF, "08b"))
+        else:
+            bits.append("1111111111" + format(v & 0xFFFF, "016b"))
+    text = "".join(bits)
+    text += "0" * (-len(text) % 8)
+    return int(text, 2).to_bytes(len(text) // 8, "big") if text else b""
+
+
+def scp_bytes(leads: dict[str, np.ndarray], version: int = 20, **options) -> bytes:
+    """An SCP-ECG file as a cart writes it (the sections of ``scp_sections``, with their CRCs)."""
+    return scp_record(scp_sections(leads, **options), version)
+
+
+def scp_sections(leads: dict[str, np.ndarray], fs: float = 500.0, avm_nv: int = 1000, huffman: bool = False,
+                 difference: int = 0, age: int | None = 63, sex: int | None = 2, bimodal: int = 0,
+                 tables: int | None = None, reference_beats: bool = False) -> dict[int, bytes]:
+    """Section bodies of an SCP-ECG file: leads (name -> µV) stored as integers of ``avm_nv`` nV each,
+    uncompressed or with the default Huffman table, with no, first or second differences. Section 1 holds a
+    name and patient ID (which a reader must not copy), the age (years) and the sex (1 male, 2 female)."""
+    counts = [np.round(np.asarray(v, dtype=np.float64) * 1000 / avm_nv).astype(np.int64) for v in leads.values()]
+    n = len(counts[0]) if counts else 0
+    tags = b"".join(struct.pack("<BH", tag, len(value)) + value for tag, value in [
+        (0, b"Doe\x00"), (1, b"Jane\x00"), (2, b"PID-1234567\x00"),
+        *([(4, struct.pack("<HB", age, 1))] if age is not None else []),
+        *([(8, bytes([sex]))] if sex is not None else [])]) + b"\xff\x00\x00"
+    section3 = bytes([len(counts), (4 | (len(counts) << 3)) & 0xFF | (1 if reference_beats else 0)]) + b"".join(
+        struct.pack("<IIB", 1, n, SCP_LEAD_CODES[name]) for name in leads)
+    encoded = []
+    for x in counts:
+        d = x.copy()
+        if difference == 1:
+            d[1:] = x[1:] - x[:-1]
+        elif difference == 2:
+            d[2:] = x[2:] - 2 * x[1:-1] + x[:-2]
+        encoded.append(scp_huffman_encode(d) if huffman else d.astype("<i2").tobytes())
+    section6 = struct.pack("<HHBB", avm_nv, int(round(1e6 / fs)), difference, bimodal) + b"".join(
+        struct.pack("<H", len(e)) for e in encoded) + b"".join(encoded)
+    bodies = {1: tags, 3: section3, 6: section6}
+    if huffman or tables is not None:
+        bodies[2] = struct.pack("<H", 19999 if tables is None else tables)
+    return bodies
+
+
+def edf_discontinuous(leads: dict[str, np.ndarray], onsets: list[float], fs: float = 250.0, bdf: bool = False,
+                      record_s: float = 1.0) -> bytes:
+    """An EDF+D (or BDF+D) file: the leads' samples (one data record per ``record_s``) written by edfio as
+    EDF+C, then marked discontinuous and each record's time stamp (its first TAL, '+<onset>\\x14\\x14\\x00')
+    set to ``onsets[r]`` - the layout of a Holter or sleep recording that paused."""
+    import edfio
+    edf = (edfio.read_bdf if bdf else edfio.read_edf)(edf_bytes(leads, fs=fs, bdf=bdf, record_s=record_s))
+    edf.add_annotations([edfio.EdfAnnotation(0.0, None, "recording start, long enough for any time stamp")])
+    data = bytearray(edf.to_bytes())
+    fmt = "BDF" if bdf else "EDF"
+    data[192:236] = f"{fmt}+D".ljust(44).encode()
+    n_signals, header = int(data[252:256]), int(data[184:192])
+    per_record = [int(data[256 + 216 * n_signals + 8 * i:264 + 216 * n_signals + 8 * i]) for i in range(n_signals)]
+    width = 3 if bdf else 2
+    offset, size, record = header + width * sum(per_record[:-1]), width * per_record[-1], width * sum(per_record)
+    assert len(onsets) == int(data[236:244])
+    for r, onset in enumerate(onsets):
+        tal = ("+" + f"{onset:.6f}".rstrip("0").rstrip(".") + "\x14\x14\x00").encode()
+        data[offset + r * record:offset + r * record + size] = tal.ljust(size, b"\x00")
+    return bytes(data)

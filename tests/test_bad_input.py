@@ -59,7 +59,7 @@ def test_random_bytes(seed):
         _raises(data, name=name)
 
 
-@pytest.mark.parametrize("name", ["ecg.png", "ecg.pdf", "report.docx", "ecg.scp", "ecg.xls"])
+@pytest.mark.parametrize("name", ["ecg.png", "ecg.pdf", "report.docx", "ecg.jpg", "ecg.xls"])
 def test_wrong_extension(name, rec1):
     _raises(rec1["1.dat"][:4000], rf"file type '\.{name.split('.')[1]}'.* not supported", "WFDB", "CSV", "DICOM",
             name=name)

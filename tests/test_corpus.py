@@ -1,4 +1,4 @@
-"""The pretraining corpus builder (mets_core/corpus): vocabulary, window layout, rate statements,
+"""The pretraining corpus builder (mets_train/corpus): vocabulary, window layout, rate statements,
 annotation counting, patient split, and builds on real records (METS_DATA_DIR) checked against the
 databases' own labels, counted independently here."""
 from __future__ import annotations
@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 
 from mets_core.cli import main as cli_main
-from mets_core.corpus import BuildOptions, CorpusBuildError, Finding, Vocabulary, build_corpus
-from mets_core.corpus.annotations import Annotations, window_findings
-from mets_core.corpus.build import WINDOW_COLUMNS, _truncate_npy, add_rate, window_starts
-from mets_core.corpus.sources import load_label_maps, mitdb_patient, parse_territories, qtdb_patient
-from mets_core.corpus.split import split_patients
+from mets_train.corpus import BuildOptions, CorpusBuildError, Finding, Vocabulary, build_corpus
+from mets_train.corpus.annotations import Annotations, window_findings
+from mets_train.corpus.build import _truncate_npy, add_rate, window_starts
+from mets_train.corpus.format import WINDOW_COLUMNS
+from mets_train.corpus.sources import load_label_maps, mitdb_patient, parse_territories, qtdb_patient
+from mets_train.corpus.split import split_patients
 
 VOCAB = Vocabulary.load()
 MAPS = load_label_maps()
@@ -412,3 +413,27 @@ def test_bad_arguments_get_clear_errors(corpus, tmp_path, capsys):
     empty.mkdir()
     with pytest.raises(CorpusBuildError, match="no usable records"):
         build_corpus(empty, tmp_path / "o2", verbose=False)
+
+
+def test_corpus_format_refuses_rows_a_reader_would_misread(tmp_path):
+    from mets_train.corpus import format as corpus_format
+    from mets_train.training.data import Corpus
+    row = {"idx": 0, "patient": "p1", "split": "train", "report": "sinus rhythm.", "statements": "sinus_rhythm"}
+    assert corpus_format.write_windows(tmp_path, [row, {**row, "idx": 1, "split": "val"}]) == list(row)
+    signals = corpus_format.new_signals(tmp_path, 2, 1000)
+    signals[:] = 0.5
+    signals.flush()
+    del signals
+    corpus_format.write_lead_mask(tmp_path, np.ones((2, 12), bool))
+    corpus_format.write_meta(tmp_path, {"fs": 100.0, "window_s": 10.0, "statements": {"sinus_rhythm": "sinus rhythm"}})
+    corpus = Corpus.open(tmp_path)
+    assert len(corpus) == 2 and corpus.signals.dtype == np.float16 and list(corpus.indices("val")) == [1]
+    for bad, message in (([{**row, "reprot": "x"}], r"unknown columns \['reprot'\]"),
+                         ([{k: v for k, v in row.items() if k != "statements"}], r"missing \['statements'\]"),
+                         ([{**row, "idx": 1}], "idx must be 0..N-1"),
+                         ([{**row, "split": "test"}], "split must be one of"),
+                         ([], "at least one window")):
+        with pytest.raises(corpus_format.CorpusFormatError, match=message):
+            corpus_format.write_windows(tmp_path, bad)
+    with pytest.raises(corpus_format.CorpusFormatError, match="needs \\['statements'\\]"):
+        corpus_format.write_meta(tmp_path, {"fs": 100.0, "window_s": 10.0})

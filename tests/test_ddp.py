@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mets_core.training import make_config
-from mets_core.training.synthetic import write_synthetic_corpus
+from mets_train.training import make_config
+from mets_train.training.synthetic import write_synthetic_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,9 +42,9 @@ def test_two_rank_ddp_run_ends_with_identical_weights(tmp_path):
 
 def test_per_rank_batch_must_divide(tmp_path):
     """A global batch that does not split evenly over the ranks is refused before any work starts."""
-    from mets_core.training.config import ConfigError
-    from mets_core.training.loop import _train
-    from mets_core.training.distributed import World
+    from mets_train.training.config import ConfigError
+    from mets_train.training.loop import _train
+    from mets_train.training.distributed import World
     corpus = write_synthetic_corpus(tmp_path / "corpus", n_patients=6)
     cfg = make_config({"corpus": str(corpus), "out": str(tmp_path / "run"), "batch_size": 7,
                        "model": {"width": 4}, "progress": False})

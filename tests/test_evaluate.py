@@ -11,9 +11,9 @@ import pytest
 from mets_core.cli import main as mets
 from mets_core.ecg import ECG
 from mets_core.mets import METS
-from mets_core.training.data import Corpus, CorpusError
-from mets_core.training.evaluate import evaluate_zero_shot, format_table, load_eval_labels
-from mets_core.training.synthetic import write_synthetic_corpus
+from mets_train.training.data import Corpus, CorpusError
+from mets_train.training.evaluate import evaluate_zero_shot, format_table, load_eval_labels
+from mets_train.training.synthetic import write_synthetic_corpus
 
 ISSUE_LABELS = ["normal sinus rhythm", "sinus bradycardia", "sinus tachycardia", "atrial fibrillation",
                 "atrial flutter", "premature ventricular contraction", "premature atrial contraction",
@@ -36,7 +36,7 @@ def corpus(tmp_path_factory) -> Corpus:
 
 
 def test_eval_labels_are_the_issue_phrases_mapped_to_corpus_statements():
-    from mets_core.corpus.vocabulary import Vocabulary
+    from mets_train.corpus.vocabulary import Vocabulary
     labels = load_eval_labels()
     assert [item["label"] for item in labels] == ISSUE_LABELS
     vocab = Vocabulary.load().canonical
@@ -105,8 +105,8 @@ def test_evaluate_errors_are_clear(corpus, tmp_path, capsys):
 
 def test_data_dir_builds_the_corpus_once(corpus, tmp_path, monkeypatch):
     """--data-dir: the corpus folder is used when present, else the corpus builder is called to make it."""
-    import mets_core.corpus.build as corpus_build
-    from mets_core.training.commands import locate_corpus
+    import mets_train.corpus.build as corpus_build
+    from mets_train.commands.train import locate_corpus
     calls = []
 
     def fake_build(data_dir, out):

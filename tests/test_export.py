@@ -8,9 +8,9 @@ import numpy as np
 
 from mets_core.index import ReportIndex
 from mets_core.mets import METS
-from mets_core.training.data import Corpus
-from mets_core.training.export import export_model, source_ids
-from mets_core.training.synthetic import write_synthetic_corpus
+from mets_train.training.data import Corpus
+from mets_train.training.export import export_model, source_ids
+from mets_train.training.synthetic import write_synthetic_corpus
 
 
 def _fake_run_and_corpus(tmp_path):

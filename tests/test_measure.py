@@ -1,22 +1,28 @@
 """mets_core.measure against LUDB's manual wave annotations, plus synthetic edge cases.
 
 Reference values: LUDB (Kalyakulina et al. 2020) has cardiologist-placed onset/peak/offset of every P, QRS
-and T wave in every lead. For lead II of each record we take the per-beat intervals (PR = QRS onset - P
-onset, QRS = QRS offset - onset, QT = T offset - QRS onset) and the median over beats, exactly as
-`measure` reports them, and HR from the median annotated RR.
+and T wave in every lead. `measure` reports *global* intervals (QRS onset where the first lead starts, T end
+over the leads), so the reference is global too, built by benchmarks/measure_validation.py (one definition,
+shared): per beat the second-earliest onset and second-latest offset over the 12 leads' annotations. The
+plain earliest/latest envelope is dominated by one lead's outlying mark (record 29: lead II's T end 462 ms
+after R, the other 11 leads 330-352 ms); the benchmark prints both. HR is checked against lead II's
+annotated beats (median RR).
 
 Tolerances and why. IEC 60601-2-25 asks a diagnostic ECG machine for *global* (12-lead) intervals within a
-mean error of about +-10 ms (PR), +-6 ms (QRS), +-12 ms (QT) on the CSE database. `measure` is a single-lead,
+mean error of about +-10 ms (PR), +-6 ms (QRS), +-12 ms (QT) on the CSE database. `measure` is an
 open-source delineator shown beside the tracing as an aid, so we check it at a looser, stated level: on the
 held-out records, the median absolute error must be <= 15 ms (PR, QRS) and <= 20 ms (QT), 90% of records
-within 30 / 30 / 45 ms, and HR within 3 bpm on 90% of records and 10 bpm on all (see the HR test for why). LUDB's
-annotators themselves place the same QRS onset up to ~10 ms apart between leads of one beat, so tighter
-bounds would test annotation noise. The slope thresholds in measure.py were chosen on records 1, 8, 15, ...
-(i % 7 == 1); these tests use only records with i % 7 != 1.
+within 30 / 30 / 45 ms, at most 2 records called a wide QRS (>= 120 ms) that the reference calls < 110 ms,
+and HR within 3 bpm on 90% of regular-rhythm records and 10 bpm on all of them (see the HR tests for
+irregular rhythms). LUDB's annotators themselves place the same QRS onset ~10 ms apart between leads of one
+beat (median; 21 ms at the 90th percentile), so tighter bounds would test annotation noise. The delineation
+parameters (mets_core/_delineate.py) were chosen on even-numbered records; these tests use odd ones.
 """
 from __future__ import annotations
 
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,7 +35,17 @@ from helpers import data_dir_or_none, needs_data
 DATA = data_dir_or_none("ludb/data/1.hea")
 LUDB = DATA / "ludb" / "data" if DATA else None
 needs_ludb = needs_data("ludb/data/1.hea")
-HELD_OUT = [i for i in range(3, 201, 3) if i % 7 != 1]   # 57 records, none used to choose thresholds
+HELD_OUT = list(range(1, 201, 4))   # 50 odd records; parameters were chosen on even records (and half of QTDB)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _validation():
+    """benchmarks/measure_validation.py: the LUDB references (one definition, shared with the benchmark)."""
+    spec = importlib.util.spec_from_file_location("mets_measure_validation",
+                                                  REPO / "benchmarks" / "measure_validation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _ludb_ecg(record: int) -> ECG:
@@ -38,36 +54,12 @@ def _ludb_ecg(record: int) -> ECG:
     return ECG.from_leads(rec.p_signal.T, rec.sig_name, rec.fs, name=f"ludb/{record}")
 
 
-def _reference(record: int, lead: str = "ii") -> dict[str, float | None]:
-    import wfdb
-    ann = wfdb.rdann(str(LUDB / str(record)), lead)
-    fs = 500.0
-    sym, at = ann.symbol, ann.sample
-    waves = [(sym[i], at[i - 1], at[i], at[i + 1]) for i in range(1, len(sym) - 1)
-             if sym[i] in "pNt" and sym[i - 1] == "(" and sym[i + 1] == ")"]
-    pr, qrs, qt, r_peaks = [], [], [], []
-    for j, (kind, on, peak, off) in enumerate(waves):
-        if kind != "N":
-            continue
-        r_peaks.append(peak)
-        qrs.append(off - on)
-        if j > 0 and waves[j - 1][0] == "p":
-            pr.append(on - waves[j - 1][1])
-        if j + 1 < len(waves) and waves[j + 1][0] == "t":
-            qt.append(waves[j + 1][3] - on)
-    ms = lambda v: float(np.median(v)) * 1000.0 / fs if v else None  # noqa: E731
-    rr = np.diff(r_peaks)
-    return {"hr": 60.0 * fs / float(np.median(rr)) if len(rr) else None,
-            "pr": ms(pr), "qrs": ms(qrs), "qt": ms(qt)}
-
-
 @pytest.fixture(scope="module")
 def ludb_results():
-    rows = []
-    for record in HELD_OUT:
-        m = measure(_ludb_ecg(record))
-        rows.append((record, m, _reference(record)))
-    return rows
+    """(record, Measurements, reference): intervals from the trimmed global reference (module docstring),
+    HR from lead II's beats."""
+    rows = _validation().ludb_rows(LUDB, HELD_OUT)
+    return [(record, m, {**trimmed, "hr": lead2["hr"]}) for record, m, lead2, _, trimmed in rows]
 
 
 def _errors(rows, attr, key):
@@ -86,7 +78,9 @@ def _errors(rows, attr, key):
 
 @needs_ludb
 def test_heart_rate_matches_annotated_rr(ludb_results):
-    err, missing, n_ref = _errors(ludb_results, "heart_rate_bpm", "hr")
+    regular = [row for row in ludb_results if not row[1].rr_irregular]
+    assert len(regular) >= 0.7 * len(ludb_results)
+    err, missing, n_ref = _errors(regular, "heart_rate_bpm", "hr")
     assert not missing, f"HR not measured on {missing}"
     # LUDB annotates beats only from ~1 s into the strip to ~1 s before its end, so on irregular rhythms
     # (AF, sinus arrhythmia) the reference median RR is over a subset of the beats we see.
@@ -107,6 +101,27 @@ def test_intervals_match_cardiologist_annotations(ludb_results, attr, key, media
     assert len(missing) <= 0.15 * n_ref, f"{attr} not measured on {len(missing)}/{n_ref}: {missing}"
     assert np.median(err) <= median_ms, f"{attr} median |error| {np.median(err):.1f} ms"
     assert np.percentile(err, 90) <= p90_ms, f"{attr} 90th percentile |error| {np.percentile(err, 90):.1f} ms"
+
+
+@needs_ludb
+def test_few_narrow_qrs_are_called_wide(ludb_results):
+    """A QRS called >= 120 ms reads as bundle-branch block: it must be rare when the cardiologists' is < 110."""
+    wide = [record for record, m, ref in ludb_results
+            if m.qrs_ms is not None and ref["qrs"] is not None and m.qrs_ms >= 120 and ref["qrs"] < 110]
+    assert len(wide) <= 2, f"QRS called wide on {wide}"
+
+
+@needs_ludb
+@pytest.mark.xfail(strict=True, reason="known: in atrial fibrillation with a small R in lead II (LUDB 109) the "
+                   "beat detector counts two T waves as beats and the median RR of a two-peaked RR "
+                   "distribution halves: 134 bpm against 87 bpm annotated")
+def test_heart_rate_in_atrial_fibrillation_with_small_r_waves():
+    import wfdb
+    m = measure(_ludb_ecg(109))
+    beats = wfdb.rdann(str(LUDB / "109"), "ii")
+    peaks = [s for s, sym in zip(beats.sample, beats.symbol) if sym == "N"]
+    reference = 60.0 * 500.0 / float(np.median(np.diff(peaks)))
+    assert abs(m.heart_rate_bpm - reference) <= 10.0
 
 
 @needs_ludb

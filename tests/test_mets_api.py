@@ -84,10 +84,11 @@ def test_text_encoder_mean_pooling_and_caches(text_encoder, tmp_path, monkeypatc
 # --------------------------------------------------------------------------------------------- prompts
 
 def test_prompts_are_data_with_the_paper_templates():
-    p = load_prompts()
+    p = default_templates()
     assert p["pretraining"] == "The report of the ECG is that {text}"
     assert p["zero_shot"]["diagnostic"] == "The ECG of {label}, a type of diagnostic."
     assert p["zero_shot"]["form"] == "The ECG of {label}, a type of form."
+    assert load_prompts()["default_set"] in load_prompts()["template_sets"]
     assert "The ECG of atrial fibrillation, a type of diagnostic." in apply_templates("atrial fibrillation.")
     assert set(PRESETS) >= {"Rhythm", "Conduction", "Ischemia / infarction", "Hypertrophy", "Ectopy"}
     assert all(PRESETS.values())

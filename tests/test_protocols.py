@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from mets_core import cli
-from mets_core.ptbxl.dataset import PTBXL
-from mets_core.ptbxl.protocols import (PACED_RECORDS, beat_window, classification_metrics, load_protocols,
+from mets_train.ptbxl.dataset import PTBXL
+from mets_train.ptbxl.protocols import (PACED_RECORDS, beat_window, classification_metrics, load_protocols,
                                        mitbih_records, read_beat_window, run_mets_protocol, run_mitbih, run_ptbxl_auc,
                                        sample_beats,
                                        sample_single_label)
@@ -141,7 +141,7 @@ def test_ptbxl_protocols_run_on_the_records_present(tmp_path, model):
 
 
 def test_pretraining_exposure_reads_the_corpus_the_checkpoint_names(tmp_path):
-    from mets_core.ptbxl.protocols import pretraining_exposure
+    from mets_train.ptbxl.protocols import pretraining_exposure
     (tmp_path / "windows.csv").write_text(
         "idx,source,record,patient,start_s,split,report,statements,n_leads\n"
         "0,mitdb,101,101,0,train,r,,2\n1,mitdb,101,101,10,train,r,,2\n2,mitdb,108,108,0,val,r,,2\n"

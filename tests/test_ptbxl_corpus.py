@@ -8,9 +8,9 @@ import csv
 import numpy as np
 import pytest
 
-from mets_core.corpus import BuildOptions, build_corpus
-from mets_core.training.data import Corpus
-from mets_core.training.evaluate import label_sets
+from mets_train.corpus import BuildOptions, build_corpus
+from mets_train.training.data import Corpus
+from mets_train.training.evaluate import label_sets
 
 # 1 (fold 3, mV, German), 8 (fold 9, mV), 1030 (fold 9, z-scored only), 6000 and 6004 (fold 10, 500 Hz),
 # 6001 (fold 7, 500 Hz); HR06000/HR06004 are Challenge-2021 copies of fold-10 ECGs

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mets_core.ptbxl.dataset import (LEVELS, PRETRAINING_FOLDS, PTBXL, PTBXLError, labels_of, parse_scp_codes,
+from mets_train.ptbxl.dataset import (LEVELS, PRETRAINING_FOLDS, PTBXL, PTBXLError, labels_of, parse_scp_codes,
                                      read_statements)
 
 DATA = os.environ.get("METS_DATA_DIR")

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from mets_core import cli
-from mets_core.ptbxl.dataset import PTBXL
-from mets_core.ptbxl.recipe import RecipeError, load_recipe
+from mets_train.ptbxl.dataset import PTBXL
+from mets_core.prompts import load_template_set
+from mets_train.training.recipe import RecipeError, load_recipe
 
 DATA = os.environ.get("METS_DATA_DIR")
 
@@ -21,7 +22,8 @@ def test_recipe_holds_the_paper_hyper_parameters():
     assert r["data"]["pretrain_folds"] == [1, 2, 3, 4, 5, 6, 7, 8, 9] and r["data"]["translate"] is False
     assert t["model"]["proj_dim"] == 128 and t["batch_size"] == 32 and t["epochs"] == 50
     assert t["optimizer"]["lr"] == 1e-3 and t["optimizer"]["weight_decay"] == 1e-3 and t["optimizer"]["name"] == "adam"
-    assert t["report_template"] == "The report of the ECG is that {text}"
+    # the paper's pretraining template, through the template set the recipe names
+    assert load_template_set(t["template_set"])["pretraining"] == "The report of the ECG is that {text}"
     assert load_recipe("ptbxl-mets", {"data": {"translate": True}})["data"]["translate"] is True
     with pytest.raises(RecipeError, match="both pretraining and validation"):
         load_recipe("ptbxl-mets", {"data": {"validation_folds": [9]}})

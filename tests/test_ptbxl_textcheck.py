@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mets_core.ptbxl.textcheck import class_prompts, class_scores, linear_probe_auc, text_side_auc
+from mets_train.ptbxl.textcheck import class_prompts, class_scores, linear_probe_auc, text_side_auc
 
 DATA = os.environ.get("METS_DATA_DIR")
 
@@ -44,7 +44,7 @@ def test_linear_probe_separates_a_linear_label():
 
 @pytest.mark.skipif(not DATA, reason="METS_DATA_DIR is not set (scp_statements.csv needed)")
 def test_prompts_come_from_the_label_taxonomy():
-    from mets_core.ptbxl.dataset import PTBXL
+    from mets_train.ptbxl.dataset import PTBXL
     ds = PTBXL(Path(DATA) / "ptbxl")
     paper = class_prompts(ds, "paper")
     assert paper["MI"] == ["The ECG of myocardial infarction, a type of diagnostic."]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mets_core.ptbxl.translate import (detect_language, english_vocabulary, load_glossary, measure_coverage,
+from mets_train.ptbxl.translate import (detect_language, english_vocabulary, load_glossary, measure_coverage,
                                        remove_boilerplate, translate_report, untranslated_tokens)
 
 DATA = os.environ.get("METS_DATA_DIR")

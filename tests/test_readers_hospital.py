@@ -11,7 +11,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from hospital_files import aecg_xml, edf_bytes, muse_xml, philips_xml, synthetic_12lead, xli_chunk
+from hospital_files import (aecg_xml, edf_bytes, edf_discontinuous, muse_xml, philips_xml, scp_bytes,
+                            synthetic_12lead, xli_chunk)
 from mets_core import ECGReadError, read_ecg
 from mets_core.readers import ACCEPTED_FORMATS, UPLOAD_EXTENSIONS
 
@@ -249,14 +250,16 @@ def test_unknown_xml_and_zip_of_an_export(sig):
     assert {"xml", "edf", "bdf"} <= set(UPLOAD_EXTENSIONS)
 
 
-@pytest.mark.parametrize("fmt", ["muse", "philips", "aecg", "edf"])
+@pytest.mark.parametrize("fmt", ["muse", "philips", "aecg", "edf", "edf+d", "scp"])
 def test_damaged_files_only_raise_ecg_read_errors(sig, fmt):
     """Cut and bit-flipped copies of each format: a valid ECG or an ECGReadError, nothing else."""
     base = {"muse": lambda: muse_xml({k: sig[k][:1000] for k in EIGHT}),
             "philips": lambda: philips_xml({k: v[:1000] for k, v in sig.items()}),
             "aecg": lambda: aecg_xml({k: v[:1000] for k, v in sig.items()}),
-            "edf": lambda: edf_bytes({"ECG II": sig["II"][:1000]}, fs=500.0)}[fmt]()
-    name = "x.edf" if fmt == "edf" else "x.xml"
+            "edf": lambda: edf_bytes({"ECG II": sig["II"][:1000]}, fs=500.0),
+            "edf+d": lambda: edf_discontinuous({"ECG II": sig["II"][:1000]}, [0, 1.05], fs=500.0),
+            "scp": lambda: scp_bytes({k: v[:1000] for k, v in sig.items()}, huffman=True, difference=2)}[fmt]()
+    name = {"edf": "x.edf", "edf+d": "x.edf", "scp": "x.scp"}.get(fmt, "x.xml")
     rng = np.random.default_rng(11)
     outcomes = {"ok": 0, "refused": 0}
     for _ in range(40):
@@ -289,3 +292,54 @@ def test_real_record_through_muse_and_edf(data_dir):
     edf = read_ecg(edf_bytes({f"ECG {k}": uv[k] for k in ecg.leads}, fs=ecg.fs), name="ludb1.edf")
     assert edf.leads == ecg.leads
     assert np.abs(edf.signal - ecg.signal).max() < 0.01
+
+
+# ------------------------------------------------------------------------------------- EDF+D / BDF+D
+
+def test_edf_plus_d_gap_is_placed_and_interpolated():
+    """Records 0-9 s, then a pause, records resuming at 10.5 s: the samples after the gap sit 0.5 s later and
+    the 125 missing samples are interpolated (the one missing-sample rule)."""
+    s = synthetic_12lead(seconds=20.0, fs=250.0, seed=4)
+    onsets = [*range(10), *(10.5 + i for i in range(10))]
+    ecg = read_ecg(edf_discontinuous({"ECG II": s["II"], "ECG V1": s["V1"]}, onsets), name="holter.edf")
+    assert ecg.n_samples == 5125 and ecg.metadata["edf_gaps"] == "1 gap between data records, 0.5 s in all (EDF+D)"
+    assert ecg.metadata["interpolated_samples"] == "II:125 V1:125"
+    tol = 0.01 * np.abs(s["II"]).max() / 1000
+    np.testing.assert_allclose(ecg.lead("II")[:2500], s["II"][:2500] / 1000, atol=tol)
+    np.testing.assert_allclose(ecg.lead("II")[2625:], s["II"][2500:] / 1000, atol=tol)
+    before, after = ecg.lead("II")[2499], ecg.lead("II")[2625]
+    np.testing.assert_allclose(ecg.lead("II")[2500:2625], np.linspace(before, after, 127)[1:-1], atol=1e-5)
+
+
+def test_bdf_plus_d_and_contiguous_edf_plus_d():
+    s = synthetic_12lead(seconds=6.0, fs=500.0, seed=6)
+    bdf = read_ecg(edf_discontinuous({"ECG I": s["I"]}, [0, 1, 2, 3.2, 4.2, 5.2], fs=500.0, bdf=True),
+                   name="x.bdf")
+    assert bdf.n_samples == 3100 and bdf.metadata["source_format"] == "bdf" and "0.2 s" in bdf.metadata["edf_gaps"]
+    plain = read_ecg(edf_discontinuous({"ECG I": s["I"]}, [7 + i for i in range(6)], fs=500.0), name="x.edf")
+    assert plain.n_samples == 3000 and "edf_gaps" not in plain.metadata     # marked D, recorded without a pause
+
+
+@pytest.mark.parametrize("onsets,expected", [
+    ([*range(10), *(100 + i for i in range(10))], r"gaps between its data records of 90 s in all, 82% .*export "
+                                                   r"each continuous part"),
+    ([*range(19), 10 ** 6], r"at most 24,000,000 samples per lead"),       # refused before allocating 250 M
+    ([*range(10), *(9.5 + i for i in range(10))], r"data record 11 starts at 9.5 s, before .* overlap"),
+    ([*range(10), 8, *(11 + i for i in range(9))], r"data record 11 starts at 8 s.*out of order"),
+])
+def test_edf_plus_d_bad_timing_is_refused(onsets, expected):
+    s = synthetic_12lead(seconds=20.0, fs=250.0, seed=4)
+    with pytest.raises(ECGReadError, match=expected):
+        read_ecg(edf_discontinuous({"ECG II": s["II"]}, onsets), name="x.edf")
+
+
+def test_edf_plus_d_without_time_stamps_is_refused():
+    s = synthetic_12lead(seconds=4.0, fs=250.0, seed=4)
+    data = bytearray(edf_discontinuous({"ECG II": s["II"]}, [0, 1, 2, 3]))
+    data[data.index(b"+2\x14\x14")] = ord("x")
+    with pytest.raises(ECGReadError, match="data record 3 does not start with its time stamp"):
+        read_ecg(bytes(data), name="x.edf")
+    plain = edf_bytes({"ECG II": s["II"]}, fs=250.0)            # no annotation signal at all
+    marked = plain[:192] + b"EDF+D".ljust(44) + plain[236:]
+    with pytest.raises(ECGReadError, match="marked discontinuous .* no 'EDF Annotations' signal"):
+        read_ecg(marked, name="x.edf")

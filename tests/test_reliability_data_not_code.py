@@ -114,7 +114,7 @@ def test_code_as_index_metadata_is_refused_and_never_run(index_dir, tmp_path, ki
 
 @pytest.mark.parametrize("member", ["model.safetensors", "optimizer.safetensors", "rng.safetensors"])
 def test_code_in_a_training_state_is_never_run(tmp_path, member):
-    from mets_core.training.state import load_training_state, save_training_state
+    from mets_train.training.state import load_training_state, save_training_state
     model = torch.nn.Linear(3, 2)
     opt = torch.optim.Adam(model.parameters())
     model(torch.ones(1, 3)).sum().backward()
@@ -132,7 +132,7 @@ def test_code_in_a_training_state_is_never_run(tmp_path, member):
 
 
 def test_code_in_the_corpus_arrays_is_never_run(tmp_path):
-    from mets_core.training.data import Corpus
+    from mets_train.training.data import Corpus
     folder = tmp_path / "corpus"
     folder.mkdir()
     (folder / "corpus.json").write_text(json.dumps({"fs": 100.0, "n_samples": 1000}))

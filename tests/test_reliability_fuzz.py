@@ -17,6 +17,8 @@ Inputs (every format the readers accept, plus the files that travel with them):
   .npy/.npz with any dtype (object/pickled included), shapes up to 2^62, bad fs/leads/units entries;
   DICOM waveforms with absurd channel/sample counts, rates, bit depths, sensitivities, units;
   zips with nested zips, symlinks, '../' and absolute names, encryption flags, zip bombs;
+  SCP-ECG files with absurd lead counts, sample ranges, rates, multipliers, encodings and byte counts, and
+    damaged sections, their CRCs recomputed so that the decoders see the damage; EDF+D files in the bank;
   files on disk that are symlinks (to /dev/zero, loops, dangling, outside the folder), FIFOs, folders.
 
 Profiles (hypothesis settings profiles, chosen by METS_FUZZ_PROFILE):
@@ -51,6 +53,7 @@ from mets_core import ECG, ECGReadError, STANDARD_LEADS, read_ecg
 from mets_core.readers import MAX_ABS_MV, MAX_DURATION_S, MAX_FS, MAX_UPLOAD_BYTES, MIN_FS
 
 from dashboard_fixtures import synthetic_csv
+from hospital_files import edf_discontinuous, scp_bytes, scp_record, scp_sections, synthetic_12lead
 from helpers import (PACKED_HERE, CodeRunningPickle, csv_bytes, make_dicom, npy_bytes, npz_bytes, pickle_payload,
                      record_files, synthetic_signal)
 from helpers import zip_bytes as zip_entries
@@ -65,7 +68,7 @@ SLOW = PROFILE == "slow"
 if SLOW:
     pytestmark = pytest.mark.slow
 
-# cases per test: (ci, slow). The slow column sums to 10,300.
+# cases per test: (ci, slow). The slow column sums to 11,100.
 BUDGET = {
     "random_bytes": (70, 1500),
     "damaged_records": (110, 3000),
@@ -75,6 +78,7 @@ BUDGET = {
     "dicom": (25, 700),
     "zips": (45, 900),
     "paths": (15, 300),
+    "scp": (40, 800),
 }
 MIN_SLOW_CASES = 10_000
 CASE_TIME_S = float(os.environ.get("METS_FUZZ_CASE_TIMEOUT", "20"))   # generous: 2 shared CPU cores
@@ -268,6 +272,11 @@ def bank(rec1, tmp_path_factory) -> dict[str, Sample]:
                                               leads=np.array(["I", "II", "V3"]), units=np.array("uV")))])
     out["dicom"] = Sample("dicom", [("x.dcm", make_dicom(twelve * 1000, with_median=True))])
     out["zip-wfdb"] = Sample("zip", [("rec.zip", zip_entries(sorted(rec1.items())))])
+    hospital = synthetic_12lead(seconds=4.0, fs=250.0, seed=9)
+    out["scp-huffman"] = Sample("scp", [("x.scp", scp_bytes(hospital, fs=250.0, huffman=True, difference=2))])
+    out["scp-raw"] = Sample("scp", [("x.scp", scp_bytes({k: hospital[k] for k in ("I", "II", "V2")}, fs=250.0))])
+    out["edf+d"] = Sample("edf+d", [("holter.edf", edf_discontinuous({"ECG II": hospital["II"], "ECG V5": hospital["V5"]},
+                                                                      [0, 1, 2, 3.1], fs=250.0))])
     data = os.environ.get("METS_DATA_DIR")
     if data and Path(data).is_dir():
         for rec in ["ludb/data/1", "mitdb/101", "qtdb/sel102", "ptbdb/s0010_re", "ptbxl/records500/06000/06000_hr",
@@ -312,10 +321,11 @@ def outcome_report():
 # ----------------------------------------------------------------------------------- 1. random bytes
 
 NAMES = [None, "x", "x.hea", "x.dat", "x.mat", "x.csv", "x.tsv", "x.txt", "x.npy", "x.npz", "x.dcm", "x.dicom",
-         "x.zip", "x.bin", "x.edf", "x.i", "x.atr", "x.xyz"]
+         "x.zip", "x.bin", "x.edf", "x.scp", "x.i", "x.atr", "x.xyz"]
 MAGIC = [b"", b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY\x01\x00", b"\x93NUMPY\x02\x00", b"\x93NUMPY\x03\x00",
          bytes(128) + b"DICM", b"x 12 500 5000\n", b"x/2 12 500 5000\nseg1 2500\n", b"I,II,V1\n", b"time,I\n",
-         b"\xef\xbb\xbf", b"\xff\xfe", b"\x80\x04\x95", b"MATLAB 5.0 MAT-file", b"0 I 0\n"]
+         b"\xef\xbb\xbf", b"\xff\xfe", b"\x80\x04\x95", b"MATLAB 5.0 MAT-file", b"0 I 0\n",
+         bytes(8) + b"\xa0\x00\x00\x00\x14\x14SCPECG"]
 
 
 @fuzz("random_bytes")
@@ -332,7 +342,7 @@ def test_fuzz_random_bytes(magic, body, name, fs, as_list):
 
 # ----------------------------------------------------------------------- 2. damaged real records
 
-EXTENSIONS = [".hea", ".dat", ".mat", ".csv", ".npy", ".zip", ".dcm", ".atr", "", ".HEA", ".xyz"]
+EXTENSIONS = [".hea", ".dat", ".mat", ".csv", ".npy", ".zip", ".dcm", ".atr", "", ".HEA", ".xyz", ".scp", ".edf"]
 
 
 def _mutate(data, files: dict[str, bytes]) -> dict[str, bytes]:
@@ -728,6 +738,65 @@ def test_fuzz_dicom(dicom_seed, data):
     if data.draw(st.integers(0, 4)) == 0:
         del blob[_pos(data, len(blob)):]
     check_read("dicom", "dicom", bytes(blob), name=data.draw(st.sampled_from(["x.dcm", None])))
+
+
+# ------------------------------------------------------------------------------------- 6b. SCP-ECG
+
+@pytest.fixture(scope="module")
+def scp_seeds() -> list[dict[int, bytes]]:
+    leads = {k: v for k, v in synthetic_12lead(seconds=3.0, fs=500.0, seed=8).items() if k in ("I", "II", "V1")}
+    return [scp_sections(leads, huffman=True, difference=2), scp_sections(leads, difference=1)]
+
+
+# (section, byte offset, struct format, absurd values); section 3's lead fields are those of lead 1
+SCP_FIELDS = {
+    "n_leads": (3, 0, "<B", [0, 1, 2, 12, 64, 65, 255]),
+    "flags": (3, 1, "<B", [0, 1, 4, 255]),
+    "first_sample": (3, 2, "<I", [0, 1, 2, 1500, 2 ** 32 - 1]),
+    "last_sample": (3, 6, "<I", [0, 1, 2, 1499, 1501, 10 ** 6, 2 ** 32 - 1]),
+    "lead_code": (3, 10, "<B", [0, 1, 2, 16, 61, 65, 200, 255]),
+    "amplitude_nv": (6, 0, "<H", [0, 1, 5000, 65535]),
+    "interval_us": (6, 2, "<H", [0, 1, 99, 100, 2000, 20000, 20001, 65535]),
+    "difference": (6, 4, "<B", [0, 1, 2, 3, 255]),
+    "bimodal": (6, 5, "<B", [0, 1]),
+    "lead_bytes": (6, 6, "<H", [0, 1, 2999, 3000, 3001, 65535]),
+    "huffman_tables": (2, 0, "<H", [0, 1, 19999, 65535]),
+}
+
+
+@fuzz("scp")
+@given(data=st.data())
+def test_fuzz_scp(scp_seeds, data):
+    """SCP-ECG files with 1-3 absurd fields or damaged sections, signed with valid CRCs (random damage alone
+    stops at the checksum); one in four then cut or bit-flipped after signing."""
+    bodies = dict(scp_seeds[data.draw(st.integers(0, len(scp_seeds) - 1))])
+    for _ in range(data.draw(st.integers(1, 3))):
+        what = data.draw(st.sampled_from(sorted(SCP_FIELDS) + ["flip", "cut", "drop"]))
+        if what in SCP_FIELDS:
+            number, offset, fmt, values = SCP_FIELDS[what]
+            body = bytearray(bodies.get(number, b"\x00\x00"))
+            if offset + struct.calcsize(fmt) <= len(body):
+                struct.pack_into(fmt, body, offset, data.draw(st.sampled_from(values)))
+            bodies[number] = bytes(body)
+        else:
+            number = data.draw(st.sampled_from(sorted(bodies)))
+            body = bytearray(bodies[number])
+            if what == "flip":
+                for _ in range(data.draw(st.integers(1, 16))):
+                    if body:
+                        body[_pos(data, len(body))] ^= 1 << data.draw(st.integers(0, 7))
+                bodies[number] = bytes(body)
+            elif what == "cut":
+                bodies[number] = bytes(body[:_pos(data, len(body) + 1)])
+            else:
+                del bodies[number]
+    blob = bytearray(scp_record(bodies, version=data.draw(st.sampled_from([13, 20, 30]))))
+    if data.draw(st.integers(0, 3)) == 0:
+        if data.draw(st.booleans()):
+            del blob[_pos(data, len(blob)):]
+        else:
+            blob[_pos(data, len(blob))] ^= 1 << data.draw(st.integers(0, 7))
+    check_read("scp", "scp", bytes(blob), name=data.draw(st.sampled_from(["x.scp", None])))
 
 
 # -------------------------------------------------------------------------------------- 7. zips

@@ -1,6 +1,6 @@
 """mets train: data path, lead dropout, resumable state, schedule, metrics, and resume-after-SIGKILL.
 
-Everything runs on a tiny synthetic corpus (mets_core/training/synthetic.py) with a width-8 encoder; the real
+Everything runs on a tiny synthetic corpus (mets_train/training/synthetic.py) with a width-8 encoder; the real
 text model (offline MiniLM) embeds the reports.
 """
 from __future__ import annotations
@@ -19,13 +19,13 @@ import torch
 
 from mets_core.ecg import ECG
 from mets_core.preprocess import PreprocessConfig, normalise
-from mets_core.training import ConfigError, make_config, train
-from mets_core.training.data import (Corpus, CorpusError, LIMB_LEADS, TrainBatches, batches_from, drop_leads,
+from mets_train.training import ConfigError, make_config, train
+from mets_train.training.data import (Corpus, CorpusError, LIMB_LEADS, TrainBatches, batches_from, drop_leads,
                                      epoch_order, normalise_batch, unique_texts)
-from mets_core.training.loop import build_optimizer, lr_at
-from mets_core.training.metrics import retrieval_recall, roc_auc
-from mets_core.training.state import load_training_state, optimizer_from_flat, optimizer_to_flat, save_training_state
-from mets_core.training.synthetic import write_synthetic_corpus
+from mets_train.training.loop import build_optimizer, lr_at
+from mets_train.metrics import retrieval_recall, roc_auc
+from mets_train.training.state import load_training_state, optimizer_from_flat, optimizer_to_flat, save_training_state
+from mets_train.training.synthetic import write_synthetic_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = {"model": {"width": 8, "proj_dim": 16}, "batch_size": 8, "epochs": 2, "checkpoint_every": 5,
@@ -207,6 +207,12 @@ def test_config_errors():
         make_config({"optimizer": {"warmup": 3}})
     with pytest.raises(ConfigError, match="batch_size"):
         make_config({"batch_size": 0})
+    with pytest.raises(ConfigError, match="unknown template set 'nope'"):
+        make_config({"template_set": "nope"})
+    # a config written before template sets: its report_template is accepted when the set says the same
+    assert make_config({"report_template": "The report of the ECG is that {text}"})["template_set"] is None
+    with pytest.raises(ConfigError, match="add a template set"):
+        make_config({"report_template": "ECG report: {text}"})
 
 
 # -------------------------------------------------------------------------------------- metrics
@@ -269,7 +275,7 @@ def test_train_end_to_end_writes_log_best_checkpoint_and_caches_text(corpus_dir,
 
 KILLABLE = """
 import json, os, sys, time
-from mets_core.training import train
+from mets_train.training import train
 cfg, kill_at, marker = json.load(open(sys.argv[1])), int(sys.argv[2]), sys.argv[3]
 def on_step(step, loss):
     if step == kill_at:                      # park here; the test kills us from outside with SIGKILL

@@ -11,7 +11,8 @@
 * ``dicom``        DICOM 12-lead ECG waveform files (pydicom);
 * ``muse``, ``philips``, ``hl7aecg``  GE MUSE XML, Philips Sierra XML (incl. XLI-compressed), HL7 aECG XML
                    (parsed by ``xml_safe``, which refuses entities and external references);
-* ``edf``          EDF/EDF+/BDF (edfio);
+* ``edf``          EDF/EDF+/BDF (edfio); EDF+D/BDF+D with the gaps between data records as missing samples;
+* ``scp``          SCP-ECG (.scp): uncompressed or default-Huffman rhythm data, CRCs checked (no third-party code);
 * a ``.zip`` holding one record (or one file of another format), unpacked by ``upload``.
 
 How the package is laid out (wfdb-python style, one job per module):

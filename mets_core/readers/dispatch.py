@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..ecg import ECG, ECGReadError, standard_lead
-from . import csv_table, dicom, edf, hl7aecg, muse, numpy_array, philips, upload, wfdb_record, xml_safe
+from . import csv_table, dicom, edf, hl7aecg, muse, numpy_array, philips, scp, upload, wfdb_record, xml_safe
 from .channels import to_ecg
 from .limits import ACCEPTED_FORMATS, MAX_FS, MIN_FS, check_fs
 
@@ -21,14 +21,15 @@ READERS = {
     "philips": philips.read,
     "hl7aecg": hl7aecg.read,
     "edf": edf.read,
+    "scp": scp.read,
 }
 XML_ROOTS = {"RestingECG": "muse", "restingecgdata": "philips", "AnnotatedECG": "hl7aecg"}
 
 _CSV_EXTENSIONS = {".csv", ".tsv", ".txt"}
 _DICOM_EXTENSIONS = {".dcm", ".dicom"}
 _EDF_EXTENSIONS = {".edf", ".bdf", ".rec"}
-_KNOWN_EXTENSIONS = {".hea", ".dat", ".mat", ".zip", ".npy", ".npz", ".xml", *_CSV_EXTENSIONS, *_DICOM_EXTENSIONS,
-                     *_EDF_EXTENSIONS}
+_KNOWN_EXTENSIONS = {".hea", ".dat", ".mat", ".zip", ".npy", ".npz", ".xml", ".scp", *_CSV_EXTENSIONS,
+                     *_DICOM_EXTENSIONS, *_EDF_EXTENSIONS}
 # file extensions an upload widget should offer (the dashboard's list)
 UPLOAD_EXTENSIONS = sorted(e.lstrip(".") for e in _KNOWN_EXTENSIONS)
 _ANNOTATION_EXTENSIONS = {".atr", ".ann", ".q1c", ".q2c", ".qt1", ".qt2", ".pu", ".pu0", ".pu1", ".man",
@@ -94,8 +95,8 @@ def _one_file(files: dict[str, bytes]) -> tuple[str, bytes, str]:
                            f"(<restingecgdata>) or HL7 aECG (<AnnotatedECG>) ECG; accepted: {ACCEPTED_FORMATS}")
     if found not in READERS:
         what = (f"file type {Path(filename).suffix!r} of {filename!r} is not supported" if Path(filename).suffix
-                else f"the format of {filename!r} is not recognised (not a zip, .npy, DICOM, XML, EDF or "
-                     f"text file)")
+                else f"the format of {filename!r} is not recognised (not a zip, .npy, DICOM, XML, EDF, SCP-ECG "
+                     f"or text file)")
         raise ECGReadError(f"{what}; accepted: {ACCEPTED_FORMATS}")
     return filename, data, found
 
@@ -108,9 +109,11 @@ def _display_name(name: str | None) -> str | None:
 
 
 def sniff(data: bytes) -> str | None:
-    """A hospital format recognised by content ('muse', 'philips', 'hl7aecg', 'edf'), or None."""
+    """A hospital format recognised by content ('muse', 'philips', 'hl7aecg', 'edf', 'scp'), or None."""
     if data[:8] == b"0       " or data[:8] == b"\xffBIOSEMI":
         return "edf"
+    if scp.looks_like_scp(data):
+        return "scp"
     if data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         return XML_ROOTS.get(xml_safe.root_name(data) or "")
     return None
@@ -134,6 +137,8 @@ def kind(filename: str, data: bytes) -> str:
         return "dicom"
     if ext in _EDF_EXTENSIONS:
         return "edf"            # edfio says what is wrong with a damaged header
+    if ext == ".scp":
+        return "scp"
     if ext == ".xml":
         return sniff(data) or "xml-unknown"
     if ext and ext != ".bin":

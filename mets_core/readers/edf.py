@@ -4,8 +4,14 @@ Sleep labs, Holters and research devices record ECG beside other signals (EEG, S
 Signals whose label names a standard lead are read - directly (``I``, ``V1``, ``MLII``) or after an
 ``ECG``/``EKG`` prefix (``ECG II``, ``EKG V5``, ``ECG1`` = lead I); a bare ``ECG``/``EKG`` is lead I, as in
 the project's alias table. Their physical dimension must be a voltage (uV, mV, V). Leads sampled at a
-rate other than the most common one among the leads are left out and listed. Discontinuous EDF+D/BDF+D
-files are refused (edfio reads continuous files only).
+rate other than the most common one among the leads are left out and listed.
+
+Discontinuous EDF+D/BDF+D files: edfio hands over the data records one after the other; each record's
+start time is the time stamp opening the first annotation signal's part of that record (its first
+"time-stamped annotation list", TAL: ``+12.5\x14\x14\x00``). The records are placed at those times and
+the gaps between them are missing samples, filled under the one missing-sample rule
+(``channels.fill_missing``); gaps larger than that rule allows, or a span beyond the sample caps, are
+refused before anything of that size is allocated.
 """
 from __future__ import annotations
 
@@ -17,8 +23,10 @@ import numpy as np
 
 from ..ecg import ECGReadError, standard_lead
 from .channels import Channels, to_mv_factor, with_caller_hints
-from .limits import MAX_TOTAL_SAMPLES
+from .limits import MAX_MISSING_FRACTION, MAX_TOTAL_SAMPLES, check_channels, check_length
+
 _PREFIX = re.compile(r"^\s*(ecg|ekg)[\s._:-]*", re.I)
+_TAL_ONSET = re.compile(rb"([+-]\d+(?:\.\d*)?)\x14\x14")     # the time stamp opening a record's first TAL
 
 
 def lead_of(label: str) -> str | None:
@@ -44,9 +52,8 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
             signals = list(edf.signals)
     except Exception as e:      # edfio raises ValueError/IndexError/... on damaged headers
         text = str(e)
-        hint = " (EDF+D/BDF+D discontinuous files are not supported)" if "discontinuous" in text.lower() else ""
-        raise ECGReadError(f"{where} could not be read{hint}: {type(e).__name__}: {text[:200]}; "
-                           f"accepted: EDF, EDF+C, BDF, BDF+C") from None
+        raise ECGReadError(f"{where} could not be read: {type(e).__name__}: {text[:200]}; "
+                           f"accepted: EDF, EDF+C, EDF+D, BDF, BDF+C, BDF+D") from None
     for w in caught:        # edfio reads a file shorter than its header says, with a warning: refuse it
         m = re.search(r"indicates (\d+) data records, but file contains (\d+)", str(w.message))
         if m:
@@ -89,6 +96,80 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
         meta["non_ecg_signals"] = " ".join(skipped[:32])
     if other_rate:
         meta["leads_at_other_rates"] = " ".join(other_rate)
+    if edf.reserved.strip().upper().endswith("+D"):
+        rows = _place_records(rows, _record_onsets(data, edf, bdf, where), fs, float(edf.data_record_duration),
+                              meta, where)
     length = min(len(r) for r in rows)
     return with_caller_hints(Channels(np.stack([r[:length] for r in rows]), names, fs, meta, repr(filename)),
                              lead_names, fs_given)
+
+
+def _record_onsets(data: bytes, edf, bdf: bool, where: str) -> np.ndarray:
+    """The start (s) of each data record of an EDF+D/BDF+D file, from the time stamp opening the first
+    annotation signal's bytes of each record. The record layout comes from the header's fixed fields
+    (edfio has checked them): header size, number of signals, their labels and samples per record."""
+    kind = "BDF" if bdf else "EDF"
+    try:
+        n_signals, header_bytes = int(data[252:256]), int(data[184:192])
+        labels = [data[256 + 16 * i:272 + 16 * i].decode("latin-1").strip() for i in range(n_signals)]
+        base = 256 + 216 * n_signals
+        per_record = [int(data[base + 8 * i:base + 8 * i + 8]) for i in range(n_signals)]
+    except ValueError:
+        raise ECGReadError(f"{where}: its header's signal fields are not numbers") from None
+    annotation = f"{kind} Annotations"
+    if annotation not in labels:
+        raise ECGReadError(f"{where} is marked discontinuous ({kind}+D) but has no {annotation!r} signal giving "
+                           f"the start time of each data record; accepted: {kind}+D files as the EDF+ "
+                           f"specification defines them, or continuous files")
+    width = 3 if bdf else 2
+    k = labels.index(annotation)
+    offset, size, record = header_bytes + width * sum(per_record[:k]), width * per_record[k], width * sum(per_record)
+    onsets = np.empty(edf.num_data_records)
+    for r in range(edf.num_data_records):
+        start = offset + r * record
+        match = _TAL_ONSET.match(data, start, start + size)
+        if match is None:
+            raise ECGReadError(f"{where}: data record {r + 1} does not start with its time stamp ({kind}+D "
+                               f"files give each record's start time in its first annotation)")
+        onsets[r] = float(match.group(1))
+    return onsets
+
+
+def _place_records(rows: list[np.ndarray], onsets: np.ndarray, fs: float, record_s: float,
+                   meta: dict[str, str], where: str) -> list[np.ndarray]:
+    """Each lead's data records placed at their start times, the gaps between them NaN (missing samples)."""
+    n_records = len(onsets)
+    per_record = int(round(fs * record_s))
+    if n_records == 0 or per_record <= 0 or any(len(r) != n_records * per_record for r in rows):
+        raise ECGReadError(f"{where}: its data records do not hold {fs:g} Hz x {record_s:g} s of samples each")
+    offsets = (onsets - onsets[0]) * fs
+    span = float(offsets[-1]) + per_record
+    if not np.isfinite(span):
+        raise ECGReadError(f"{where}: the start times of its data records are not finite numbers")
+    check_length(int(round(min(span, 2.0 ** 62))), fs, f"{where} (from its first to its last data record)")
+    positions = np.round(offsets).astype(np.int64)
+    steps = np.diff(positions)
+    if (steps < per_record).any():
+        r = int(np.flatnonzero(steps < per_record)[0]) + 1
+        raise ECGReadError(f"{where}: data record {r + 1} starts at {onsets[r]:g} s, before the record ahead of "
+                           f"it ends ({onsets[r - 1] + record_s:g} s); the records overlap or are out of order")
+    span = int(positions[-1]) + per_record
+    check_channels(len(rows), span, where)
+    missing = span - n_records * per_record
+    if missing > MAX_MISSING_FRACTION * span:
+        raise ECGReadError(f"{where} has gaps between its data records of {missing / fs:g} s in all, "
+                           f"{missing / span:.0%} of the {span / fs:g} s it spans; gaps up to "
+                           f"{MAX_MISSING_FRACTION:.0%} are interpolated: export each continuous part as its own "
+                           f"file (EDF+C)")
+    breaks = np.flatnonzero(steps != per_record) + 1
+    runs = list(zip([0, *breaks.tolist()], [*breaks.tolist(), n_records]))
+    placed = []
+    for row in rows:
+        out = np.full(span, np.nan)
+        for a, b in runs:
+            out[positions[a]:positions[a] + (b - a) * per_record] = row[a * per_record:b * per_record]
+        placed.append(out)
+    if missing:
+        gaps = len(runs) - 1
+        meta["edf_gaps"] = f"{gaps} gap{'s' if gaps > 1 else ''} between data records, {missing / fs:g} s in all (EDF+D)"
+    return placed

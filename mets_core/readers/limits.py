@@ -28,7 +28,7 @@ MAX_ABS_MV = 10_000.0                    # 10 V: beyond any ECG, even with a DC 
 ACCEPTED_FORMATS = (
     "WFDB record (.hea with its .dat, or PhysioNet Challenge .hea with its .mat), a .zip holding one, "
     "CSV with a header row of lead names, NumPy .npy/.npz, DICOM 12-lead ECG waveform (.dcm), "
-    "GE MUSE / Philips / HL7 aECG XML (.xml), EDF/EDF+/BDF (.edf/.bdf)")
+    "GE MUSE / Philips / HL7 aECG XML (.xml), EDF/EDF+/BDF (.edf/.bdf), SCP-ECG (.scp)")
 ACCEPTED_LEAD_NAMES = (
     "I II III aVR aVL aVF V1-V6 and spellings such as i, DI, D3, avr, AVR, MLII, CM5, ECG "
     "(see mets_core.ecg.LEAD_ALIASES)")

@@ -1,0 +1,185 @@
+"""Global QRS onset/offset and T end of a set of simultaneous median beats (one per lead).
+
+Private helper of :mod:`mets_core.measure`. The functions work on median beats cut around R (R at index
+``r``), in mV, sampled at ``fs``; results are sample indices into the median beat (floats) or None.
+
+- QRS: the *spatial velocity* of the leads, sqrt(sum over leads of (dV/dt)^2) of the lightly smoothed
+  median beats. All leads are used at once, so the QRS starts where the first lead starts to move and ends
+  where the last one stops (a global onset/offset, as a 12-lead machine defines it). Onset and offset are
+  where the velocity falls below a share of its QRS peak (above the floor of the quiet PR or ST segment) and
+  stays there for ``QRS_QUIET_MS``: the velocity also dips to ~0 at each apex inside the QRS (R, S), briefly.
+  When the walk went through a P wave that runs into the QRS (a slow, low hump), the onset moves to the
+  valley between the two.
+- T end per lead: the T peak is the largest deflection from the PQ baseline in the ST-T window, of either
+  sign (an inverted T is measured like an upright one); for a biphasic T whose later lobe is at least half
+  as tall, the later lobe. T end is found by the trapezium-area method (Vazquez-Seisdedos et al. 2011, BMC
+  Cardiovasc Disord 11:22; the "Zhang" method): from the steepest point of the T wave's return to baseline,
+  the point that maximises the area of the trapezium it forms with a point ``T_TRAPEZIUM_MS`` further on.
+  It needs no slope threshold and is less sensitive to a slow, low T tail than a threshold or the tangent.
+- Global T end: the median T end over the leads whose T wave is at least ``T_LEAD_SHARE`` as tall as the
+  tallest (a near-flat T in one lead has no reliable end and would pull the global end). No T end at all
+  when even the tallest T wave is below ``MIN_TALLEST_T_MV`` (flat T waves: "not measurable" rather than a
+  guess), and none in a lead whose T peak sits at the end of its search window (no peak found there).
+
+Parameters were chosen on the tuning half of the validation sets (even LUDB records, every other QTDB
+record); benchmarks/measure_validation.py prints both halves.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+QRS_ONSET_FRACTION = 0.03          # QRS onset: spatial velocity above the PR floor, as a share of its peak
+QRS_OFFSET_FRACTION = 0.10         # QRS offset: the same above the ST floor
+QRS_QUIET_MS = 12.0                # ... below that for at least this long (dips at the R and S apices are shorter)
+QRS_P_VALLEY = 0.08                # a P wave run into: a valley below this share of the peak ...
+QRS_P_HUMP = 0.15                  # ... with no hump taller than this share between it and the onset found
+QRS_STEEP_SHARE = 0.25             # without a quiet stretch: the quietest point beyond this share of the peak
+MIN_T_AMPLITUDE_MV = 0.05          # a lead's T wave smaller than this has no measurable end
+T_SECOND_LOBE_SHARE = 0.5          # a biphasic T's later lobe ends the T wave when at least this tall
+T_PEAK_MAX_S = 0.45                # T peak searched up to this long after R ...
+T_PEAK_MAX_RR = 0.55               # ... and at most this share of the RR interval (not the next P wave)
+T_TRAPEZIUM_MS = 135.0             # trapezium method: reference point this far after the steepest point
+MIN_TALLEST_T_MV = 0.08            # no global T end when even the tallest T wave is lower than this
+T_LEAD_SHARE = 0.5                 # leads whose T wave is at least this share of the tallest one count
+
+
+def _smooth(x: np.ndarray, fs: float, ms: float) -> np.ndarray:
+    k = max(1, int(round(ms / 1000.0 * fs)))
+    if k <= 1:
+        return x
+    pad = np.pad(x, (k, k), mode="edge")
+    return np.convolve(pad, np.ones(k) / k, mode="same")[k:-k]
+
+
+def spatial_velocity(beats: dict[str, np.ndarray], fs: float) -> np.ndarray:
+    """sqrt(sum over leads of (dV/dt)^2), mV/s, of the median beats smoothed over 8 ms."""
+    stack = np.stack([np.gradient(_smooth(np.asarray(v, float), fs, 8.0)) * fs for v in beats.values()])
+    return np.sqrt(np.sum(stack ** 2, axis=0))
+
+
+def _quietest(seg: np.ndarray, w: int) -> float:
+    if len(seg) < w:
+        return 0.0
+    return float(np.min(np.convolve(seg, np.ones(w) / w, mode="valid")))
+
+
+def qrs_limits(beats: dict[str, np.ndarray], r: int, fs: float) -> tuple[float, float] | None:
+    """(onset, offset) of the QRS over all leads, in samples; None when the QRS is not found within
+    150 ms before and 180 ms after R."""
+    if not beats:
+        return None
+    sv = spatial_velocity(beats, fs)
+    n = len(sv)
+    a, b = max(0, r - int(0.15 * fs)), min(n, r + int(0.18 * fs))
+    core = slice(max(0, r - int(0.05 * fs)), min(n, r + int(0.05 * fs)))
+    peak_at = core.start + int(np.argmax(sv[core]))
+    peak = float(sv[peak_at])
+    if peak <= 0:
+        return None
+    # floors: the quietest 20 ms of the PR and of the ST segment (P and T waves move slower than the QRS)
+    w = max(2, int(0.02 * fs))
+    pr_floor = _quietest(sv[max(0, r - int(0.3 * fs)):max(0, r - int(0.06 * fs))], w)
+    st_floor = _quietest(sv[min(n, r + int(0.08 * fs)):min(n, r + int(0.3 * fs))], w)
+    thr_on = pr_floor + QRS_ONSET_FRACTION * (peak - pr_floor)
+    thr_off = st_floor + QRS_OFFSET_FRACTION * (peak - st_floor)
+    quiet = max(2, int(round(QRS_QUIET_MS / 1000.0 * fs)))
+    onset = _walk(sv, peak_at, -1, a, thr_on, quiet)
+    offset = _walk(sv, peak_at, +1, b - 1, thr_off, quiet)
+    # no quiet stretch (no isoelectric PR or ST segment, as in synthetic ECGs): the quietest point outside
+    # the QRS's steep part instead
+    onset = _quietest_outside(sv, peak_at, -1, a, peak) if onset is None else onset
+    offset = _quietest_outside(sv, peak_at, +1, b - 1, peak) if offset is None else offset
+    if onset is None or offset is None:
+        return None
+    onset = _after_p_wave(sv, onset, peak_at, peak, fs)
+    return float(onset), float(offset)
+
+
+def _quietest_outside(sv: np.ndarray, start: int, step: int, stop: int, peak: float) -> int | None:
+    """The lowest sv between the outermost point (from start towards stop) where sv is still above a
+    quarter of its peak and stop; None when that lowest point is the search window's edge."""
+    idx = np.arange(start, stop + step, step)
+    steep = np.flatnonzero(sv[idx] >= QRS_STEEP_SHARE * peak)
+    rest = idx[steep[-1]:] if len(steep) else idx
+    best = int(rest[int(np.argmin(sv[rest]))])
+    return None if best == stop else best
+
+
+def _after_p_wave(sv: np.ndarray, onset: int, peak_at: int, peak: float, fs: float) -> int:
+    """Move the onset to the end of the PR segment when the walk went through a P wave that runs into the
+    QRS: the rightmost valley of sv below ``QRS_P_VALLEY`` x peak, with nothing taller than ``QRS_P_HUMP``
+    x peak between it and the onset found (a P wave is slow; a q wave or the QRS's first lobe is not)."""
+    if not QRS_P_VALLEY:
+        return onset
+    half = max(1, int(round(0.01 * fs)))
+    best = onset
+    for v in range(onset + half, peak_at - half):
+        if sv[v] > QRS_P_VALLEY * peak or sv[v] > sv[v - half:v + half + 1].min():
+            continue
+        if sv[onset:v].max() >= QRS_P_HUMP * peak:
+            break
+        best = v
+    return best
+
+
+def _walk(sv: np.ndarray, start: int, step: int, stop: int, threshold: float, quiet: int) -> int | None:
+    """From start, step outwards until sv has stayed <= threshold for `quiet` samples; the first quiet
+    sample (the QRS limit), or None when the walk reaches `stop` first."""
+    i, run = start, 0
+    while i != stop and run < quiet:
+        i += step
+        run = run + 1 if sv[i] <= threshold else 0
+    if run < quiet:
+        return None
+    return i - step * (run - 1)
+
+
+def t_end_lead(beat: np.ndarray, r: int, on: float, off: float, rr: float, fs: float) -> tuple[float, float]:
+    """(T end in samples, T amplitude in mV) of one lead's median beat; T end NaN when not measurable.
+    ``on``/``off``: global QRS limits (samples), ``rr``: RR interval (samples)."""
+    x = _smooth(np.asarray(beat, float), fs, 20.0)
+    on_i, off_i = int(on), int(off)
+    baseline = float(np.median(beat[max(0, on_i - int(0.03 * fs)):on_i + 1]))
+    ta = off_i + int(0.04 * fs)
+    tb = min(len(x), r + int(min(T_PEAK_MAX_S * fs, T_PEAK_MAX_RR * rr)))
+    if tb - ta <= int(0.06 * fs):
+        return math.nan, 0.0
+    dev = x[ta:tb] - baseline
+    hi, lo = int(np.argmax(dev)), int(np.argmin(dev))
+    main = hi if dev[hi] >= -dev[lo] else lo
+    other = lo if main == hi else hi
+    if other > main and abs(dev[other]) >= T_SECOND_LOBE_SHARE * abs(dev[main]):
+        main = other
+    amp = abs(float(dev[main]))
+    if amp < MIN_T_AMPLITUDE_MV:
+        return math.nan, amp
+    if main >= len(dev) - max(1, int(0.01 * fs)):
+        return math.nan, 0.0                  # still rising at the window's end: no T peak found
+    sign = 1.0 if dev[main] > 0 else -1.0
+    tp = ta + main
+    end = min(len(x), tp + int(0.2 * fs), r + int(0.9 * rr))
+    if end - tp < 4:
+        return math.nan, amp
+    y = (x[tp:end] - baseline) * sign          # upright, returning towards 0 after the peak
+    k = int(np.argmin(np.gradient(y)))         # steepest return
+    if np.gradient(y)[k] >= 0:
+        return math.nan, amp
+    xr = min(len(y) - 1, k + int(T_TRAPEZIUM_MS / 1000.0 * fs))
+    xi = np.arange(k, xr + 1)
+    area = 0.5 * (y[k] - y[xi]) * (2 * xr - xi - k)
+    return float(tp + xi[int(np.argmax(area))]), amp
+
+
+def t_end(beats: dict[str, np.ndarray], r: int, on: float, off: float, rr: float, fs: float) -> float | None:
+    """Global T end (samples): the median over the leads with a tall enough T wave; None when no lead's
+    T end is measurable."""
+    found = [t_end_lead(v, r, on, off, rr, fs) for v in beats.values()]
+    found = [(e, amp) for e, amp in found if math.isfinite(e)]
+    if not found:
+        return None
+    tallest = max(amp for _, amp in found)
+    if tallest < MIN_TALLEST_T_MV:
+        return None
+    return float(np.median([e for e, amp in found if amp >= T_LEAD_SHARE * tallest]))

@@ -1,0 +1,377 @@
+"""Zero-shot evaluation protocols: the METS paper's, the PTB-XL benchmark's, and MIT-BIH beats.
+
+- `mets`: from PTB-XL fold 10, per task (superclass, form, rhythm) 5 classes x 200 ECGs, single-label
+  (an ECG is drawn for class c only if c is the only one of the task's 5 classes it carries), seeded;
+  zero-shot = argmax of cosine similarity over the 5 class prompts; accuracy and macro P/R/F1.
+- `ptbxl-auc`: every fold-10 ECG, multi-label; per level (superclass, subclass, form, rhythm) the ROC AUC of
+  each class's prompt similarity against its labels, macro-averaged over classes with both outcomes.
+- `mitbih`: 5 beat classes (N, LBBB=L, RBBB=R, APB=A, PVC=V) x 100 beats, drawn uniformly (seeded) from all
+  annotated beats of that symbol in the given records; each beat is shown to the model as the 10 s window
+  centred on it (shifted inward at record edges). Why 10 s: the encoder is trained on, and only ever sees,
+  10 s windows -- a single beat zero-padded to 10 s would be out of distribution. What it means: an LBBB or
+  RBBB window is a run of bundle-branch-block beats (those rhythms persist), while an APB or PVC window is
+  a 10 s strip *containing* that premature beat among others; the question asked is "which of the five
+  does this strip show", as a clinician reading a strip would answer it.
+
+The paper's numbers are consistent with F1 = 2PR/(P+R) of the macro precision and recall (e.g. superclass
+.694/.626 -> .658, reported .657); we report that (`f1_of_macro_pr`) and the usual mean of per-class F1
+(`macro_f1`).
+
+Evaluation metadata (which ECGs, which beats) is sampled from labels alone, before any signal is read, so the
+same seed gives the same test set on any machine; only ECGs whose signals are present are then evaluated and
+`n_evaluated` says how many.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from mets_core.prompts import build_prompt_embeddings
+from ..metrics import macro, roc_auc
+from .dataset import PTBXL, PTBXLError
+
+PROTOCOLS = ("mets", "ptbxl-auc", "mitbih")
+# MIT-BIH records with paced beats; the AAMI convention (and de Chazal's DS1/DS2 split) leaves them out.
+PACED_RECORDS = ("102", "104", "107", "217")
+
+
+@lru_cache(maxsize=None)
+def load_protocols() -> dict:
+    data = json.loads((Path(__file__).with_name("protocols.json")).read_text(encoding="utf-8"))
+    data.pop("_comment", None)
+    return data
+
+
+# ---------------------------------------------------------------------------------------- metrics
+
+def classification_metrics(y_true: list[str] | np.ndarray, y_pred: list[str] | np.ndarray,
+                           classes: list[str]) -> dict:
+    """Accuracy, per-class and macro precision/recall/F1 (a class never predicted has precision 0, as
+    sklearn's zero_division=0), F1 of the macro P and R (the paper's convention), and the confusion matrix
+    (rows = truth, columns = prediction, in `classes` order)."""
+    y_true, y_pred = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true and y_pred differ in length: {len(y_true)} vs {len(y_pred)}")
+    index = {c: i for i, c in enumerate(classes)}
+    unknown = sorted({str(v) for v in np.concatenate([y_true, y_pred]) if v not in index})
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among the classes {classes}")
+    k = len(classes)
+    confusion = np.zeros((k, k), dtype=int)
+    for t, p in zip(y_true, y_pred):
+        confusion[index[t], index[p]] += 1
+    tp = np.diag(confusion).astype(float)
+    predicted = confusion.sum(axis=0).astype(float)
+    support = confusion.sum(axis=1).astype(float)
+    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
+    present = support > 0                      # macro over classes that occur in the test set
+    n = int(confusion.sum())
+    mp = float(precision[present].mean()) if present.any() else float("nan")
+    mr = float(recall[present].mean()) if present.any() else float("nan")
+    return {
+        "n": n,
+        "accuracy": float(tp.sum() / n) if n else float("nan"),
+        "macro_precision": mp,
+        "macro_recall": mr,
+        "macro_f1": float(f1[present].mean()) if present.any() else float("nan"),
+        "f1_of_macro_pr": float(2 * mp * mr / (mp + mr)) if n and (mp + mr) > 0 else (0.0 if n else float("nan")),
+        "per_class": {c: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                          "support": int(support[i])} for i, c in enumerate(classes)},
+        "confusion": confusion.tolist(),
+        "classes": list(classes),
+    }
+
+
+# ---------------------------------------------------------------------------------------- prompts
+
+def class_prompt_embeddings(model, phrases: list[str], kind: str, prompts: str = "paper") -> np.ndarray:
+    """(k, d) L2-normalised prompt embeddings. "paper": the single METS template of the model's template set
+    ("The ECG of {label}, a type of diagnostic."); "ensemble": as the product scores a typed prompt
+    (`METS.embed_prompts`: knowledge expansion, the set's template ensemble)."""
+    if prompts == "paper":
+        return build_prompt_embeddings(model.embed_text, list(phrases), [model.templates["zero_shot"][kind]])
+    if prompts == "ensemble":
+        return model.embed_prompts(list(phrases), kind)
+    raise ValueError(f"unknown prompt style {prompts!r}; use paper or ensemble")
+
+
+def zero_shot_similarities(model, ecgs, phrases: list[str], kind: str, prompts: str = "paper") -> np.ndarray:
+    """(n_ecgs, k) cosine similarities of each ECG to each class prompt."""
+    if not ecgs:
+        return np.zeros((0, len(phrases)), dtype=np.float32)
+    return model.embed_ecg(list(ecgs)) @ class_prompt_embeddings(model, phrases, kind, prompts).T
+
+
+# ---------------------------------------------------------------------------------------- PTB-XL
+
+def sample_single_label(dataset: PTBXL, level: str, classes: list[str], folds, n_per_class: int,
+                        seed: int) -> dict[str, list[int]]:
+    """class -> ecg_ids: up to n_per_class ECGs of the folds whose labels (at `level`) include that class
+    and none of the other classes; drawn without replacement by a seeded generator, from metadata only."""
+    ids = dataset.ids(list(folds))
+    labels = dataset.labels(level, ids)
+    wanted = set(classes)
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[int]] = {}
+    for c in classes:
+        eligible = np.array([i for i, found in zip(ids, labels) if (found & wanted) == {c}], dtype=np.int64)
+        take = min(n_per_class, len(eligible))
+        out[c] = sorted(int(i) for i in rng.choice(eligible, size=take, replace=False)) if take else []
+    return out
+
+
+def _read_present(dataset: PTBXL, ids: list[int]) -> tuple[list[int], list]:
+    present = [i for i in ids if dataset.has_signal(i)]
+    return present, [dataset.read(i) for i in present]
+
+
+def run_mets_protocol(model, dataset: PTBXL, seed: int = 0, prompts: str = "paper",
+                      n_per_class: int | None = None) -> dict:
+    spec = load_protocols()["mets"]
+    n_per_class = n_per_class or spec["n_per_class"]
+    out = {}
+    for task, t in spec["tasks"].items():
+        classes = list(t["classes"])
+        drawn = sample_single_label(dataset, t["level"], classes, spec["folds"], n_per_class, seed)
+        truth = {i: c for c, ids in drawn.items() for i in ids}
+        present, ecgs = _read_present(dataset, sorted(truth))
+        sims = zero_shot_similarities(model, ecgs, [t["classes"][c] for c in classes], t["kind"], prompts)
+        pred = [classes[j] for j in sims.argmax(axis=1)] if len(present) else []
+        metrics = classification_metrics([truth[i] for i in present], pred, classes)
+        out[task] = {"n_sampled": {c: len(v) for c, v in drawn.items()}, "n_evaluated": len(present),
+                     "evaluated_ids": present, "pretraining": pretraining_exposure(model, "ptbxl", present),
+                     **metrics}
+    return out
+
+
+def run_ptbxl_auc(model, dataset: PTBXL, prompts: str = "paper") -> dict:
+    spec = load_protocols()["ptbxl-auc"]
+    ids, ecgs = _read_present(dataset, dataset.ids(spec["folds"]))
+    emb = model.embed_ecg(ecgs) if ecgs else None
+    out = {}
+    for level, kind in spec["levels"].items():
+        classes = dataset.classes(level)
+        phrase_table = spec.get(f"{level}_phrases") or {}
+        phrases = [phrase_table.get(c) or dataset.statements[c].description for c in classes]
+        _, y = dataset.label_matrix(level, ids, classes)
+        auc: dict[str, float | None] = {c: None for c in classes}
+        if emb is not None:
+            sims = emb @ class_prompt_embeddings(model, phrases, kind, prompts).T
+            auc = {c: roc_auc(y[:, j], sims[:, j]) for j, c in enumerate(classes)}
+        defined = [c for c in classes if auc[c] is not None]
+        out[level] = {"n_evaluated": len(ids), "n_classes": len(classes), "n_classes_scored": len(defined),
+                      "macro_auc": macro(auc.values()), "auc": auc}
+    out["evaluated_ids"] = ids
+    out["pretraining"] = pretraining_exposure(model, "ptbxl", ids)
+    return out
+
+
+# ---------------------------------------------------------------------------------------- MIT-BIH
+
+@dataclass(frozen=True)
+class Beat:
+    record: str
+    sample: int          # annotation sample index at the record's rate
+    symbol: str
+    label: str           # protocol class name (N, LBBB, RBBB, APB, PVC)
+
+
+def mitbih_records(mitdb_dir: str | Path, records: list[str] | None = None,
+                   exclude_paced: bool = True) -> list[str]:
+    """Records of the folder that have a header, a signal and an .atr annotation file."""
+    folder = Path(mitdb_dir)
+    if records:
+        names = [str(r) for r in records]
+    else:
+        names = sorted(p.stem for p in folder.glob("*.atr"))
+        if exclude_paced:
+            names = [r for r in names if r not in PACED_RECORDS]
+    missing = [r for r in names if not all((folder / f"{r}.{e}").is_file() for e in ("hea", "atr"))]
+    if missing:
+        raise FileNotFoundError(f"MIT-BIH records {missing} lack .hea/.atr files in {folder}")
+    if not names:
+        raise FileNotFoundError(f"no MIT-BIH records (*.hea + *.atr) in {folder}; `mets download mitdb --to DIR`")
+    return names
+
+
+def sample_beats(mitdb_dir: str | Path, records: list[str], n_per_class: int, seed: int,
+                 classes: dict | None = None) -> list[Beat]:
+    """n_per_class beats per class, uniformly without replacement from all beats of the class's symbol in
+    the records (pooled), seeded. Fewer if fewer exist."""
+    import wfdb
+
+    classes = classes or load_protocols()["mitbih"]["classes"]
+    symbol_to_label = {v["symbol"]: k for k, v in classes.items()}
+    pool: dict[str, list[tuple[str, int, str]]] = {k: [] for k in classes}
+    for r in records:
+        ann = wfdb.rdann(str(Path(mitdb_dir) / r), "atr")
+        for s, sym in zip(ann.sample, ann.symbol):
+            if sym in symbol_to_label:
+                pool[symbol_to_label[sym]].append((r, int(s), sym))
+    rng = np.random.default_rng(seed)
+    beats = []
+    for label in classes:
+        candidates = pool[label]
+        take = min(n_per_class, len(candidates))
+        for j in sorted(rng.choice(len(candidates), size=take, replace=False)) if take else []:
+            r, s, sym = candidates[j]
+            beats.append(Beat(r, s, sym, label))
+    return beats
+
+
+def beat_window(sample: int, fs: float, sig_len: int, window_s: float) -> tuple[int, int]:
+    """[start, stop) of the window_s window centred on `sample`, shifted inward at the record's edges."""
+    n = int(round(window_s * fs))
+    if n > sig_len:
+        raise ValueError(f"record of {sig_len} samples is shorter than a {window_s:g} s window")
+    start = int(sample) - n // 2
+    start = max(0, min(start, sig_len - n))
+    return start, start + n
+
+
+def read_beat_window(mitdb_dir: str | Path, beat: Beat, window_s: float):
+    import wfdb
+
+    from mets_core.ecg import ECG
+
+    path = str(Path(mitdb_dir) / beat.record)
+    header = wfdb.rdheader(path)
+    start, stop = beat_window(beat.sample, header.fs, header.sig_len, window_s)
+    rec = wfdb.rdrecord(path, sampfrom=start, sampto=stop)
+    return ECG.from_leads(rec.p_signal.T, list(rec.sig_name), rec.fs,
+                          name=f"mitdb-{beat.record}-{beat.sample}")
+
+
+def run_mitbih(model, mitdb_dir: str | Path, records: list[str] | None = None, seed: int = 0,
+               prompts: str = "paper", n_per_class: int | None = None) -> dict:
+    spec = load_protocols()["mitbih"]
+    n_per_class = n_per_class or spec["n_per_class"]
+    names = mitbih_records(mitdb_dir, records)
+    beats = sample_beats(mitdb_dir, names, n_per_class, seed, spec["classes"])
+    classes = list(spec["classes"])
+    ecgs = [read_beat_window(mitdb_dir, b, spec["window_s"]) for b in beats]
+    sims = zero_shot_similarities(model, ecgs, [spec["classes"][c]["phrase"] for c in classes], spec["kind"], prompts)
+    pred = [classes[j] for j in sims.argmax(axis=1)]
+    metrics = classification_metrics([b.label for b in beats], pred, classes)
+    counts = {c: sum(b.label == c for b in beats) for c in classes}
+    return {"records": names, "window_s": spec["window_s"], "n_sampled": counts, "n_evaluated": len(beats),
+            "pretraining": pretraining_exposure(model, "mitdb", names), **metrics}
+
+
+# ---------------------------------------------------------------------------------------- exposure
+
+def _record_key(name: str) -> str:
+    """'06000_hr', 'records500/06000/06000_hr', '6000' -> '6000'; '101' -> '101'."""
+    stem = Path(str(name)).name
+    for suffix in ("_hr", "_lr"):
+        stem = stem[:-len(suffix)] if stem.endswith(suffix) else stem
+    return str(int(stem)) if stem.isdigit() else stem
+
+
+def pretraining_exposure(model, source: str, records: list) -> dict:
+    """Were these records in the model's pretraining? Read from the windows.csv of the corpus the checkpoint
+    names (training.corpus). {"status": "seen" | "partly seen" | "unseen" | "unknown", "train": [...],
+    "val": [...], "absent": [...]}: "train" records were trained on, "val" ones only validated on."""
+    training = getattr(model, "training", None) or {}
+    if not training and getattr(model, "source", None) is None:
+        return {"status": "unseen", "why": "an untrained (random-init) model", "train": [], "val": [], "absent": []}
+    corpus = training.get("corpus")
+    if not corpus:
+        return {"status": "unknown", "why": "the checkpoint does not name its pretraining corpus"}
+    table = Path(corpus) / "windows.csv"
+    if not table.is_file():
+        return {"status": "unknown", "why": f"the pretraining corpus {corpus} is not on this machine"}
+    import csv
+
+    split: dict[str, set[str]] = {}
+    with open(table, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("source") == source:
+                split.setdefault(_record_key(row["record"]), set()).add(row.get("split", "train"))
+    keys = [_record_key(r) for r in records]
+    train = sorted({k for k in keys if "train" in split.get(k, ())})
+    val = sorted({k for k in keys if k in split and "train" not in split[k]})
+    absent = sorted({k for k in keys if k not in split})
+    status = "seen" if train and not (val or absent) else "unseen" if not train else "partly seen"
+    return {"status": status, "corpus": str(corpus), "train": train, "val": val, "absent": absent}
+
+
+# ---------------------------------------------------------------------------------------- locate data
+
+def locate(data_dir: str | Path, what: str) -> Path:
+    """The PTB-XL or MIT-BIH folder: DIR itself, or DIR/ptbxl, DIR/mitdb (the layout of `mets download`)."""
+    root = Path(data_dir).expanduser()
+    sub = {"ptbxl": "ptbxl", "mitdb": "mitdb"}[what]
+    for folder in (root, root / sub):
+        if what == "ptbxl" and (folder / "ptbxl_database.csv").is_file():
+            return folder
+        if what == "mitdb" and any(folder.glob("*.atr")):
+            return folder
+    hint = "ptbxl_database.csv" if what == "ptbxl" else "MIT-BIH records (*.hea, *.dat, *.atr)"
+    raise (PTBXLError if what == "ptbxl" else FileNotFoundError)(
+        f"no {hint} in {root} or {root / sub}; `mets download {what} --to {root}` fetches it")
+
+
+def run_protocol(name: str, model, data_dir: str | Path, seed: int = 0, prompts: str = "paper",
+                 records: list[str] | None = None, n_per_class: int | None = None) -> dict:
+    if name == "mets":
+        return run_mets_protocol(model, PTBXL(locate(data_dir, "ptbxl")), seed, prompts, n_per_class)
+    if name == "ptbxl-auc":
+        return run_ptbxl_auc(model, PTBXL(locate(data_dir, "ptbxl")), prompts)
+    if name == "mitbih":
+        return run_mitbih(model, locate(data_dir, "mitdb"), records, seed, prompts, n_per_class)
+    raise ValueError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}")
+
+
+# ---------------------------------------------------------------------------------------- tables
+
+PAPER = {  # METS (Li et al., MIDL 2023) zero-shot: accuracy, macro precision, recall, F1
+    "superclass": (0.842, 0.694, 0.626, 0.657), "form": (0.734, 0.537, 0.503, 0.518),
+    "rhythm": (0.746, 0.576, 0.612, 0.593), "mitbih": (0.794, 0.680, 0.735, 0.706),
+}
+
+
+def _f(x) -> str:
+    return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.3f}"
+
+
+def _exposure(e: dict | None) -> str:
+    if not e or e["status"] == "unknown":
+        return "records in pretraining: unknown"
+    if e["status"] == "unseen":
+        return "records UNSEEN in pretraining"
+    return (f"records SEEN in pretraining ({len(e['train'])} trained on"
+            + (f", {len(e['val'])} validation only" if e["val"] else "")
+            + (f", {len(e['absent'])} absent" if e["absent"] else "") + ")")
+
+
+def format_results(protocol: str, results: dict[str, dict]) -> str:
+    """results: model column name -> protocol output."""
+    lines = []
+    if protocol in ("mets", "mitbih"):
+        head = (f"{'model':14s} {'task':11s} {'n':>5s} {'acc':>6s} {'P':>6s} {'R':>6s} {'F1':>6s} {'F1(P,R)':>8s}   "
+                f"paper acc/P/R/F1")
+        lines += [head, "-" * len(head)]
+        for name, res in results.items():
+            tasks = res.items() if protocol == "mets" else [("mitbih", res)]
+            for task, r in tasks:
+                paper = "/".join(f"{v:.3f}" for v in PAPER[task])
+                lines.append(f"{name[:14]:14s} {task:11s} {r['n_evaluated']:5d} {_f(r['accuracy']):>6s} "
+                             f"{_f(r['macro_precision']):>6s} {_f(r['macro_recall']):>6s} {_f(r['macro_f1']):>6s} "
+                             f"{_f(r['f1_of_macro_pr']):>8s}   {paper}   {_exposure(r.get('pretraining'))}")
+    else:
+        head = f"{'model':14s} {'level':11s} {'n':>5s} {'classes scored':>15s} {'macro AUC':>10s}"
+        lines += [head, "-" * len(head)]
+        for name, res in results.items():
+            for level, r in res.items():
+                if level in ("evaluated_ids", "pretraining"):
+                    continue
+                lines.append(f"{name[:14]:14s} {level:11s} {r['n_evaluated']:5d} "
+                             f"{r['n_classes_scored']:>7d} of {r['n_classes']:<5d} {_f(r['macro_auc']):>10s}")
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""Turn a finished training run into a shippable model folder: weights + config + model card + report index
++ the calibration that makes scores readable (knowledge.json, reference.safetensors; see calibrate.py).
+
+    mets export --run runs/shipped --corpus corpus --out weights --card path/to/MODEL_CARD.md [--data-dir DIR]
+
+The index holds every corpus window's report with a source id `database/record:start_s`, and with
+--data-dir also every PTB-XL report of ptbxl_database.csv (all 21,837, translated; no signal needed to embed a
+report); identical texts are one entry with their count and databases. Reports are machine-generated
+statements, no patient identifiers; the dashboard's retrieval works without any data folder.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from mets_core.index import ReportIndex
+from mets_core.mets import METS
+
+
+def source_ids(corpus_dir: Path) -> tuple[list[str], list[str]]:
+    """(reports, ids) of every corpus window, in corpus order."""
+    with open(corpus_dir / "windows.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    reports = [r["report"] for r in rows]
+    # `database/record:start_s` is the id form the dashboard resolves to a thumbnail of the hit's own ECG
+    ids = [f"{r['source']}/{r['record']}:{float(r['start_s']):g}" for r in rows]
+    return reports, ids
+
+
+def ptbxl_reports(data_dir: str | Path) -> tuple[list[str], list[str]]:
+    """(translated reports, ids `ptbxl/<ecg_id>:0`) of every row of PTB-XL's ptbxl_database.csv under data_dir."""
+    from ..corpus.sources import find_source_folder
+    from ..ptbxl.dataset import PTBXL
+    from ..ptbxl.translate import translate_report
+
+    folder = find_source_folder(Path(data_dir), "ptbxl")
+    found = sorted(folder.rglob("ptbxl_database.csv")) if folder is not None else []
+    if not found:
+        raise FileNotFoundError(f"no PTB-XL ptbxl_database.csv under {data_dir} (expected {data_dir}/ptbxl/)")
+    dataset = PTBXL(found[0].parent)
+    ids = dataset.ids()
+    return ([translate_report(" ".join(str(r).split())) for r in dataset.reports(ids)],
+            [f"ptbxl/{i}:0" for i in ids])
+
+
+def export_model(run_dir: str | Path, corpus_dir: str | Path, out_dir: str | Path,
+                 card: str | Path | None = None, checkpoint: str = "best", data_dir: str | Path | None = None,
+                 text_cache: str | Path | None = None) -> Path:
+    import json
+
+    from safetensors.numpy import save as safetensors_bytes
+
+    from .calibrate import calibrate
+    from .data import Corpus
+
+    run_dir, corpus_dir, out_dir = Path(run_dir), Path(corpus_dir), Path(out_dir)
+    text_cache = Path(text_cache) if text_cache else corpus_dir / "text_cache"
+    mets = METS.from_pretrained(run_dir / checkpoint)
+    run_cfg = json.loads((run_dir / "config.json").read_text(encoding="utf-8")) if (run_dir / "config.json").is_file() else {}
+    corpus = Corpus.open(corpus_dir)
+    knowledge, reference, known = calibrate(mets, corpus, run_cfg.get("exclude_forms") or ())
+    # the folder is replaced as a whole: keep the card it already ships unless a new one is given
+    card = card or (out_dir / "MODEL_CARD.md" if (out_dir / "MODEL_CARD.md").is_file() else None)
+    extra = {"knowledge.json": json.dumps(knowledge, indent=1), "reference.safetensors": safetensors_bytes(reference),
+             "known_phrasings.safetensors": safetensors_bytes(known)}
+    if card:
+        extra["MODEL_CARD.md"] = Path(card).read_text(encoding="utf-8")
+    mets.save_pretrained(out_dir, extra_files=extra)     # sets mets.weights_sha256, which the index records
+    reports, ids = source_ids(corpus_dir)
+    if data_dir is not None:
+        more, more_ids = ptbxl_reports(data_dir)
+        reports, ids = reports + more, ids + more_ids
+    ReportIndex.build(mets, reports, ids, cache_dir=text_cache).save(out_dir / "index")
+    return out_dir
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("export", help="export a training run as a model folder with its report index")
+    p.add_argument("--run", required=True, help="training run folder (holds best/ and last/)")
+    p.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    p.add_argument("--corpus", required=True, help="the corpus the run trained on (reports for the index)")
+    p.add_argument("--out", required=True, help="output model folder, e.g. weights")
+    p.add_argument("--card", help="MODEL_CARD.md to ship inside the folder")
+    p.add_argument("--data-dir", help="data folder holding ptbxl/: every PTB-XL report joins the index")
+    p.add_argument("--text-cache", help="folder caching the frozen text model's report embeddings "
+                                        "(default <corpus>/text_cache)")
+    p.set_defaults(func=lambda a: print(export_model(a.run, a.corpus, a.out, a.card, a.checkpoint, a.data_dir,
+                                                     a.text_cache)) or 0)

@@ -1,0 +1,150 @@
+"""`mets train --recipe ptbxl-mets --data-dir DIR`: METS pretraining on PTB-XL, the paper's setting.
+
+Two steps, both plain:
+1. `build_ptbxl_corpus`: the PTB-XL records of the pretraining folds (1-9; fold 10 is never read) become a
+   corpus folder in the format `mets train` reads (mets_train/training/data.py): filtered mV signals at the
+   model rate (float16 memmap), lead masks, and one row per ECG with its report (as PTB-XL has it, or
+   translated when the recipe says `translate: true`) and its SCP statements.
+2. `mets_train.training.loop.train` with the recipe's training config (ResNet1d-18, 128-d projection,
+   temperature 0.07, lr 1e-3, weight decay 1e-3, batch 32, 50 epochs, pretraining template
+   "The report of the ECG is that {text}").
+
+Reports are stored whitespace-normalised, and raw text embeddings go to the shared text cache
+(~/.cache/mets/text unless `training.text_cache` says otherwise), so `mets ptbxl text-check` and the
+recipe embed each report once between them.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .. import CONFIG_DIR
+from ..corpus import format as corpus_format
+from ..ptbxl.dataset import PTBXL
+from ..ptbxl.textcheck import default_cache_dir
+from ..ptbxl.translate import translate_report
+
+RECIPES = {"ptbxl-mets": "recipe_ptbxl_mets.json"}
+
+
+class RecipeError(ValueError):
+    """A recipe file or its data folder is unusable; the message says what and what is expected."""
+
+
+def load_recipe(name_or_path: str, overrides: dict | None = None) -> dict:
+    """A recipe by name ("ptbxl-mets" -> mets_train/configs/recipe_ptbxl_mets.json) or JSON path, with `overrides`
+    ({"data": {...}, "training": {...}}) merged in key by key."""
+    path = Path(name_or_path)
+    if name_or_path in RECIPES:
+        path = CONFIG_DIR / RECIPES[name_or_path]
+    if not path.is_file():
+        raise RecipeError(f"no recipe {name_or_path!r}: known recipes {sorted(RECIPES)} (in {CONFIG_DIR}) "
+                          f"or a path to a recipe JSON file")
+    try:
+        recipe = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise RecipeError(f"recipe {path} is not valid JSON: {err}") from None
+    for section, values in (overrides or {}).items():
+        if section not in ("data", "training"):
+            raise RecipeError(f"recipe overrides take 'data' and 'training', got {section!r}")
+        recipe.setdefault(section, {})
+        for key, value in values.items():
+            if isinstance(value, dict) and isinstance(recipe[section].get(key), dict):
+                recipe[section][key] = {**recipe[section][key], **value}
+            else:
+                recipe[section][key] = copy.deepcopy(value)
+    data = recipe.get("data", {})
+    unknown = sorted(set(data) - {"pretrain_folds", "validation_folds", "translate", "sampling_rate"}
+                     - {k for k in data if k.startswith("_")})
+    if unknown:
+        raise RecipeError(f"unknown recipe data settings {unknown}; known: pretrain_folds, validation_folds, "
+                          f"translate, sampling_rate")
+    overlap = set(data.get("validation_folds", [])) & set(data.get("pretrain_folds", []))
+    if overlap:
+        raise RecipeError(f"folds {sorted(overlap)} are both pretraining and validation folds")
+    if 10 in set(data.get("pretrain_folds", [])) | set(data.get("validation_folds", [])):
+        print("mets train: warning: fold 10 is in the recipe's data; the evaluation protocols test on fold 10",
+              file=sys.stderr)
+    return recipe
+
+
+def build_ptbxl_corpus(dataset: PTBXL, out: str | Path, pretrain_folds, validation_folds=(),
+                       translate: bool = False, preprocess: dict | None = None, progress: bool = True) -> dict:
+    """Write the corpus folder (signals.npy, lead_mask.npy, windows.csv, corpus.json). Only records whose
+    signal files exist are used; returns corpus.json's content (with counts)."""
+    from tqdm import tqdm
+
+    from mets_core.preprocess import PreprocessConfig, preprocess as run_preprocess, windows
+
+    out = Path(out)
+    pre = PreprocessConfig.from_dict(preprocess)
+    # the corpus stores filtered mV; normalisation happens per batch in training (mets_train/training/data.py)
+    stored = PreprocessConfig.from_dict({**pre.to_dict(), "normalise": "none", "clip": 1e4})
+    split_of = {f: "train" for f in pretrain_folds} | {f: "val" for f in validation_folds}
+    wanted = dataset.ids(sorted(split_of))
+    ids = [i for i in wanted if dataset.has_signal(i)]
+    if not ids:
+        raise RecipeError(f"none of the {len(wanted)} PTB-XL records of folds {sorted(split_of)} has signal files "
+                          f"in {dataset.root} (records{dataset.sampling_rate}/); `mets download ptbxl --to DIR`")
+    out.mkdir(parents=True, exist_ok=True)
+    signals = corpus_format.new_signals(out, len(ids), pre.n_samples, name=corpus_format.SIGNALS_FILE + ".tmp")
+    masks = np.zeros((len(ids), 12), dtype=bool)
+    rows = []
+    for k, ecg_id in enumerate(tqdm(ids, desc="PTB-XL corpus", unit="ECG", disable=not progress, file=sys.stderr)):
+        ecg = run_preprocess(dataset.read(ecg_id), stored)
+        x, mask = windows(ecg, stored)
+        signals[k] = x[0]                  # PTB-XL records are 10 s: one window (the first, if longer)
+        masks[k] = mask
+        record = dataset.records.loc[ecg_id]
+        raw = " ".join(str(record["report"]).split())
+        report = translate_report(raw) if translate else raw
+        statements = sorted(record["scp"])
+        rows.append({"idx": k, "source": "ptbxl", "record": f"{ecg_id:05d}", "patient": str(record["patient_id"]),
+                     "start_s": 0, "split": split_of[int(record["strat_fold"])], "report": report,
+                     "statements": ";".join(statements), "n_leads": int(mask.sum())})
+    signals.flush()
+    del signals
+    (out / (corpus_format.SIGNALS_FILE + ".tmp")).replace(out / corpus_format.SIGNALS_FILE)
+    corpus_format.write_lead_mask(out, masks)
+    corpus_format.write_windows(out, rows)
+    meta = {"source": "ptbxl", "data_dir": str(dataset.root), "fs": pre.fs, "n_samples": pre.n_samples,
+            "window_s": pre.window_s, "sampling_rate_read": dataset.sampling_rate,
+            "pretrain_folds": list(pretrain_folds), "validation_folds": list(validation_folds),
+            "translate": bool(translate), "n_windows": len(ids),
+            "n_train": sum(r["split"] == "train" for r in rows), "n_val": sum(r["split"] == "val" for r in rows),
+            "statements": {code: st.description for code, st in sorted(dataset.statements.items())}}
+    corpus_format.write_meta(out, meta)
+    return meta
+
+
+def train_recipe(data_dir: str | Path, recipe: str | dict = "ptbxl-mets", overrides: dict | None = None,
+                 resume: bool = False, progress: bool = True) -> dict:
+    """Build (or reuse) the PTB-XL corpus, then train. Returns the training summary plus the corpus counts."""
+    from .config import make_config
+    from .loop import train
+
+    recipe = load_recipe(recipe, overrides) if isinstance(recipe, str) else recipe
+    data = recipe["data"]
+    cfg = {k: v for k, v in recipe["training"].items() if not k.startswith("_")}
+    cfg["text_cache"] = cfg.get("text_cache") or str(default_cache_dir())
+    cfg.setdefault("progress", progress)
+    cfg = make_config(cfg)
+    corpus_dir = Path(cfg["corpus"])
+    wanted = {"pretrain_folds": list(data["pretrain_folds"]), "validation_folds": list(data.get("validation_folds", [])),
+              "translate": bool(data.get("translate", False)), "fs": cfg["preprocess"].get("fs", 100.0)}
+    meta_path = corpus_dir / corpus_format.META_FILE
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else None
+    if meta is None or any(meta.get(k) != v for k, v in wanted.items() if k != "fs") or \
+            float(meta.get("fs", -1)) != float(wanted["fs"]):
+        if resume and meta is not None:
+            raise RecipeError(f"--resume: the corpus in {corpus_dir} was built with other settings ({meta_path})")
+        dataset = PTBXL(data_dir, sampling_rate=data.get("sampling_rate"))
+        meta = build_ptbxl_corpus(dataset, corpus_dir, wanted["pretrain_folds"], wanted["validation_folds"],
+                                  wanted["translate"], cfg["preprocess"], progress)
+    result = train(cfg, resume=resume)
+    return {**result, "corpus": str(corpus_dir), "n_train": meta["n_train"], "n_val": meta["n_val"],
+            "translate": meta["translate"]}
