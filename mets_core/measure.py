@@ -20,15 +20,16 @@ How each value is obtained (and why)
   so the QRS starts where the first lead starts and ends where the last one ends; T end per lead by the
   trapezium-area method after the T peak (either polarity; the later lobe of a biphasic T), and the global
   T end is the median over the leads with a tall enough T wave. A T wave smaller than 0.05 mV has no
-  measurable end. That module's docstring gives the details and the parameters.
+  measurable end. Median beats sampled below 500 Hz (PTB-XL's 100 Hz) are upsampled first, so that the
+  intervals do not depend on the sampling rate. That module's docstring gives the details and parameters.
 - P onset: neurokit2 DWT delineation (``ECG_P_Onsets``) of the interval lead, beat by beat, relative to R;
   the median. PR is reported only when P waves are found in most beats at a consistent distance from the
   QRS and the rhythm is not irregularly irregular (AF): otherwise "no consistent P waves".
 - QT = T end - QRS onset. QTc: Bazett (QT/RR^1/2, what ECG machines print; over-corrects at high rates),
   Fridericia (QT/RR^1/3) and Framingham (QT + 154 ms x (1 - RR)), RR in s.
 - Plausibility: each interval is a median over physiologically possible values (PR 60-400 ms, QRS 40-250
-  ms, QT 200-700 ms) and a QT that is not shorter than the RR interval is rejected; warnings in
-  ``Measurements.warnings``.
+  ms, QT 200-700 ms) and a QT that is not shorter than the RR interval is rejected; a QTc (Fridericia)
+  under 320 ms is reported with a warning to check the T end; warnings in ``Measurements.warnings``.
 - Frontal axis: atan2 of the net QRS area (QRS onset to offset, above the PQ baseline) of the median beats
   of aVF and I. Needs both.
 - Limb-lead reversal: lead I with a negative QRS and a negative P wave (main deflection below -0.02 mV) suggests
@@ -70,6 +71,7 @@ MIN_SQI_BEATS = 4
 PLAUSIBLE_MS = {"pr": (60.0, 400.0), "qrs": (40.0, 250.0), "qt": (200.0, 700.0), "rr": (200.0, 3000.0)}
 PR_SPREAD_MAX_MS = 40.0            # P onset to R: interquartile range over beats above this = no consistent P
 P_FOUND_MIN_SHARE = 0.6            # share of beats with a P onset found, for a PR to be reported
+SHORT_QTC_MS = 320.0               # QTc (Fridericia) below this gets a warning
 RR_IRREGULAR_CV = 0.10             # RR coefficient of variation above which the rhythm is called irregular
 MUSCLE_NOISE_MV = 0.04             # RMS of > 35 Hz content outside the QRS
 WANDER_MV = 0.6                    # range of the < 0.7 Hz baseline
@@ -197,19 +199,18 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     out.median_beats = {ld: np.round(v, 4).tolist() for ld, v in beats.items()}
 
     qrs_beats = {ld: v for ld, v in beats.items() if ld in usable}
-    limits = _delineate.qrs_limits(qrs_beats, r_index, fs)
+    rr_samples = (out.rr_ms or 1000.0) / 1000.0 * fs
+    limits = _delineate.delineate(qrs_beats, r_index, fs, rr_samples) if qrs_beats else None
     if limits is None:
         for key in ("qrs", "qt", "qtc", "axis"):
             out.notes[key] = "QRS limits not found on the median beats"
     else:
-        on, off = limits
+        on, off, t_end = limits
         out.fiducials_s["qrs_on"] = (on - r_index) / fs
         out.fiducials_s["qrs_off"] = (off - r_index) / fs
         out.qrs_ms = _one_plausible((off - on) / fs * 1000.0, "qrs")
         if out.qrs_ms is None:
             out.notes["qrs"] = f"QRS width {(off - on) / fs * 1000:.0f} ms is outside 40-250 ms: not reported"
-        rr_samples = (out.rr_ms or 1000.0) / 1000.0 * fs
-        t_end = _delineate.t_end(qrs_beats, r_index, on, off, rr_samples, fs)
         if t_end is not None:
             out.fiducials_s["t_end"] = (t_end - r_index) / fs
             qt = (t_end - on) / fs * 1000.0
@@ -245,6 +246,10 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
             out.warnings.append("heart rate below 50 bpm: Bazett under-corrects; prefer Fridericia or Framingham")
         if out.rr_irregular:
             out.warnings.append("irregular rhythm: QTc from the median RR is approximate")
+        if out.qtc_fridericia_ms < SHORT_QTC_MS:
+            # rare in life (short-QT syndrome); far more often flutter waves or a flat T misled the T end
+            out.warnings.append(f"QTc {out.qtc_fridericia_ms:.0f} ms (Fridericia) is unusually short: check the "
+                                f"T end on the median beats (flutter waves or a flat T can mislead it)")
     elif out.qt_ms is not None:
         out.notes["qtc"] = "needs a measurable RR"
     else:

@@ -112,6 +112,20 @@ def test_few_narrow_qrs_are_called_wide(ludb_results):
 
 
 @needs_ludb
+def test_intervals_do_not_depend_on_the_sampling_rate():
+    """PTB-XL ships 100 Hz signals: the same ECG at 100 Hz must give the QRS and QT it gives at 500 Hz (a
+    slope over 10 ms samples once widened normal QRS complexes to 110-130 ms)."""
+    from scipy.signal import resample_poly
+    for record in HELD_OUT[:8]:
+        ecg = _ludb_ecg(record)
+        slow = ECG(signal=resample_poly(ecg.signal, 1, 5, axis=1), fs=100.0, lead_mask=ecg.lead_mask, name="100 Hz")
+        m500, m100 = measure(ecg), measure(slow)
+        assert m100.qrs_ms == pytest.approx(m500.qrs_ms, abs=12.0), record
+        if m500.qt_ms is not None and m100.qt_ms is not None:
+            assert m100.qt_ms == pytest.approx(m500.qt_ms, abs=25.0), record
+
+
+@needs_ludb
 @pytest.mark.xfail(strict=True, reason="known: in atrial fibrillation with a small R in lead II (LUDB 109) the "
                    "beat detector counts two T waves as beats and the median RR of a two-peaked RR "
                    "distribution halves: 134 bpm against 87 bpm annotated")
