@@ -30,7 +30,7 @@ EXIT_RECORD_ERROR = 1
 EXIT_SETUP_ERROR = 2
 # files taken from a folder: one per record (a WFDB record by its header; CSV and NumPy files are taken
 # only when named or matched by a glob, since data folders hold CSV tables that are not ECGs)
-RECORD_SUFFIXES = (".hea", ".xml", ".edf", ".bdf", ".dcm", ".npz")
+RECORD_SUFFIXES = (".hea", ".xml", ".edf", ".bdf", ".scp", ".dcm", ".npz")
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
 HELP = {
     "rank": "rank free-text prompts by similarity to each ECG record",
