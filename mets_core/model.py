@@ -185,4 +185,3 @@ class ECGTextModel(nn.Module):
         return self.encode_ecg(x, mask), self.project_text(t_raw), self.scale()
 
 
-METSModel = ECGTextModel    # the name before issue 12; training code and older scripts import it
