@@ -92,12 +92,12 @@ def main(argv=None) -> int:
     rows.append(("read", *timed(lambda: read_ecg(upload, name=Path(name).name), args.repeats)))
 
     def embed_fresh():
-        model._ecg_cache.clear()
+        model.clear_caches()
         model.embed_ecg(ecg)
     rows.append(("preprocess+embed", *timed(embed_fresh, args.repeats)))
 
     def upload_to_ranking():
-        model._ecg_cache.clear()
+        model.clear_caches()
         model.rank(read_ecg(upload, name=Path(name).name), prompts20)
     rows.append(("upload->ranking", *timed(upload_to_ranking, args.repeats)))
 

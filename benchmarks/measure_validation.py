@@ -1,6 +1,7 @@
 """mets_core.measure against cardiologists' wave boundaries: prints the error table of docs/measurements.md.
 
     METS_DATA_DIR=../shared/data .venv/bin/python benchmarks/measure_validation.py [--ludb-only] [--worst N]
+        [--ludb-rate 100]
 
 - LUDB (all 200 records, 10 s, 12 leads, 500 Hz): every P, QRS and T wave is annotated in every lead.
   References: *global* (per beat the earliest onset and the latest offset over the 12 leads' annotations, as
@@ -88,14 +89,21 @@ def _envelope(same: list[dict], peak: int, trim: int) -> dict:
             "p_on": pick([x["p_on"] for x in same], False), "t_end": pick([x["t_end"] for x in same], True)}
 
 
-def ludb_rows(folder: Path, records):
+def ludb_rows(folder: Path, records, rate: int | None = None):
     """(record, Measurements, lead II reference, global reference, trimmed global reference) per LUDB
-    record."""
+    record; with `rate`, the signals are resampled to that many Hz before measuring (PTB-XL ships 100 Hz)."""
+    from fractions import Fraction
+
     import wfdb
+    from scipy.signal import resample_poly
     rows = []
     for r in records:
         rec = wfdb.rdrecord(str(folder / str(r)))
-        ecg = ECG.from_leads(rec.p_signal.T, rec.sig_name, rec.fs, name=f"ludb/{r}")
+        signal, fs = rec.p_signal.T, rec.fs
+        if rate:
+            ratio = Fraction(int(rate), int(rec.fs))
+            signal, fs = resample_poly(signal, ratio.numerator, ratio.denominator, axis=1), float(rate)
+        ecg = ECG.from_leads(signal, rec.sig_name, fs, name=f"ludb/{r}")
         per_lead = {ld: _beats(_waves(wfdb.rdann(str(folder / str(r)), ld))) for ld in LUDB_LEADS}
         lead2 = per_lead["ii"]
         tol = int(0.06 * rec.fs)
@@ -199,11 +207,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ludb-only", action="store_true")
     parser.add_argument("--worst", type=int, default=0, help="print the N worst windows per interval")
+    parser.add_argument("--ludb-rate", type=int, default=None,
+                        help="resample LUDB to this rate (Hz) before measuring, e.g. 100 as in PTB-XL")
     args = parser.parse_args()
     data = os.environ.get("METS_DATA_DIR")
     if not data:
         sys.exit("set METS_DATA_DIR to a folder with ludb/data (and qtdb/)")
-    ludb = ludb_rows(Path(data) / "ludb" / "data", range(1, 201))
+    ludb = ludb_rows(Path(data) / "ludb" / "data", range(1, 201), args.ludb_rate)
     sets = {"LUDB": ludb}
     if not args.ludb_only and (Path(data) / "qtdb").is_dir():
         sets["QTDB"] = qtdb_rows(Path(data) / "qtdb")

@@ -37,11 +37,11 @@ def main() -> None:
 
     from torch.utils.flop_counter import FlopCounterMode
 
-    from mets_core.model import METSModel, ModelConfig
+    from mets_core.model import ECGTextModel, ModelConfig
     from mets_train.training.loop import build_optimizer, train_step
 
     torch.manual_seed(0)
-    model = METSModel(ModelConfig.from_dict({"width": 64, "proj_dim": 128, "text_dim": 384}))
+    model = ECGTextModel(ModelConfig.from_dict({"width": 64, "proj_dim": 128, "text_dim": 384}))
     opt = build_optimizer(model, {"name": "adam", "lr": 1e-3, "weight_decay": 1e-3, "betas": [0.9, 0.999],
                                   "eps": 1e-8})
     x = torch.randn(args.batch, 12, 1000)

@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mets_core.model import METSModel, ModelConfig                      # noqa: E402
+from mets_core.model import ECGTextModel, ModelConfig                      # noqa: E402
 from mets_core.preprocess import PreprocessConfig                      # noqa: E402
 from mets_train.training.config import make_config                      # noqa: E402
 from mets_train.training.data import Corpus, TrainBatches, batches_from, unique_texts   # noqa: E402
@@ -65,7 +65,7 @@ def main() -> None:
     text_raw = torch.from_numpy(raw)
 
     torch.manual_seed(0)
-    model = METSModel(ModelConfig.from_dict({**cfg["model"], "text_dim": encoder.hidden_size}))
+    model = ECGTextModel(ModelConfig.from_dict({**cfg["model"], "text_dim": encoder.hidden_size}))
     optimizer = build_optimizer(model, cfg["optimizer"])
     B, T = args.batch_size, corpus.n_samples
     train_idx = corpus.indices("train")

@@ -43,8 +43,6 @@ T_PEAK_MAX_RR = 0.55               # ... and at most this share of the RR interv
 T_TRAPEZIUM_MS = 135.0             # trapezium method: reference point this far after the steepest point
 MIN_TALLEST_T_MV = 0.08            # no global T end when even the tallest T wave is lower than this
 T_LEAD_SHARE = 0.5                 # leads whose T wave is at least this share of the tallest one count
-
-
 DELINEATION_FS = 500.0             # median beats sampled slower are upsampled to at least this rate first
 
 
@@ -55,8 +53,8 @@ def delineate(beats: dict[str, np.ndarray], r: int, fs: float, rr: float
 
     Beats sampled below ``DELINEATION_FS`` (PTB-XL's 100 Hz, QTDB's 250 Hz) are first upsampled by an
     integer factor (polyphase, no new frequency content): at 100 Hz a central-difference slope spans 20 ms
-    and widened the QRS by 10-20 ms (LUDB decimated to 100 Hz: 23 of 195 QRS called >= 120 ms against
-    < 110 ms annotated, 1 of 195 after upsampling, as at 500 Hz)."""
+    and widened the QRS by 10-20 ms (LUDB's median beats decimated to 100 Hz: 23 of 195 QRS called >= 120
+    ms against < 110 ms annotated; with upsampling 1 of 195, as at 500 Hz)."""
     from scipy.signal import resample_poly
 
     k = max(1, int(math.ceil(DELINEATION_FS / fs - 1e-9)))
@@ -135,8 +133,6 @@ def _after_p_wave(sv: np.ndarray, onset: int, peak_at: int, peak: float, fs: flo
     """Move the onset to the end of the PR segment when the walk went through a P wave that runs into the
     QRS: the rightmost valley of sv below ``QRS_P_VALLEY`` x peak, with nothing taller than ``QRS_P_HUMP``
     x peak between it and the onset found (a P wave is slow; a q wave or the QRS's first lobe is not)."""
-    if not QRS_P_VALLEY:
-        return onset
     half = max(1, int(round(0.01 * fs)))
     best = onset
     for v in range(onset + half, peak_at - half):

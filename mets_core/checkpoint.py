@@ -18,10 +18,13 @@ import struct
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:        # torch is not imported here: reading a config (e.g. in a reader process) stays light
+    import torch
 
 WEIGHTS_FILE = "model.safetensors"
+WEIGHTS_ENV = "METS_WEIGHTS"
 CONFIG_FILE = "config.json"
 FORMAT = "mets-checkpoint"
 FORMAT_VERSION = 1
@@ -29,6 +32,12 @@ FORMAT_VERSION = 1
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, damaged, not safetensors, or does not fit the model."""
+
+
+def default_weights_dir() -> Path:
+    """$METS_WEIGHTS if set, else the `weights/` folder of the repository this package lives in."""
+    env = os.environ.get(WEIGHTS_ENV)
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
 
 
 def sha256_file(path: str | os.PathLike) -> str:

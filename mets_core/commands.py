@@ -5,8 +5,8 @@ Records are named as files, WFDB record names (``ludb/data/1``), folders (search
 ``RECORDS`` file: one record per line, relative to the list's folder). Every name is checked before the
 model loads: a name that matches nothing is one error line and the others go on.
 
-Scoring a dataset: records are read by a pool of threads ahead of the encoder, which embeds them in
-batches; ``--out FILE`` (``.csv``, ``.jsonl``, ``.parquet``) gets one row per record (errors included, as
+Scoring a dataset: records are read by a pool of processes ahead of the encoder (started before the
+model loads, so reading overlaps start-up), which embeds them in batches; ``--out FILE`` (``.csv``, ``.jsonl``, ``.parquet``) gets one row per record (errors included, as
 rows with an ``error``), a progress bar shows ECGs/s and the time left, and ``--resume`` skips the
 records an earlier, interrupted run already wrote. A record that cannot be read prints one error line on
 stderr (``mets: RECORD: what was wrong``) and never stops the run; the exit code is then 1. A model, index
@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -28,7 +30,7 @@ EXIT_RECORD_ERROR = 1
 EXIT_SETUP_ERROR = 2
 # files taken from a folder: one per record (a WFDB record by its header; CSV and NumPy files are taken
 # only when named or matched by a glob, since data folders hold CSV tables that are not ECGs)
-RECORD_SUFFIXES = (".hea", ".xml", ".edf", ".bdf", ".dcm", ".npz")
+RECORD_SUFFIXES = (".hea", ".xml", ".edf", ".bdf", ".scp", ".dcm", ".npz")
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
 HELP = {
     "rank": "rank free-text prompts by similarity to each ECG record",
@@ -45,8 +47,14 @@ def _error(what: str, err: BaseException | str) -> None:
     print(f"mets: {what}: {msg}", file=sys.stderr)
 
 
-def _load_model(path: str | None):
+def _load_model(path: str | None, reader: "RecordReader | None" = None):
+    """The model; with a reader, torch gets the cores its processes leave free. (Two threads fighting over
+    cores that the readers use make a single small forward 10-40x slower on a busy 2-core machine.)"""
+    import torch
+
     from .mets import METS
+    if reader is not None:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - reader.workers))
     return METS.from_pretrained(path)
 
 
@@ -67,7 +75,7 @@ def _add_dataset_args(p: argparse.ArgumentParser, out_help: str) -> None:
                    help="keep the rows already in --out and score only the records missing there")
     p.add_argument("--batch-size", type=int, default=64, metavar="N", help="ECGs per encoder batch (64)")
     p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
-                   help="threads reading records ahead of the encoder (default: up to 4)")
+                   help="processes reading records ahead of the encoder (default: up to 4)")
     p.add_argument("--progress", dest="progress", action="store_true", default=None,
                    help="show a progress bar (default: on a terminal, for more than one record)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -246,43 +254,131 @@ def _gather(args) -> tuple[list[str], int]:
 # --------------------------------------------------------------------------------------------------
 # Reading ahead of the encoder, in batches
 
-def read_ahead(records: list[str], workers: int, depth: int = 256):
-    """(record, ECG or the exception) in order; a thread pool reads up to ``depth`` records ahead."""
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
+def _read_or_error(rec: str, preprocess_settings: dict | None):
+    """read_ecg(rec) -> ECG, or (ECG, windows, masks) prepared for the model with `preprocess_settings`; or the
+    exception (one bad record never stops a run) in a form that crosses processes."""
     from .readers import read_ecg
-
-    def read(rec: str):
+    try:
+        ecg = read_ecg(rec)
+        if preprocess_settings is None:
+            return ecg
+        from .preprocess import PreprocessConfig, to_model_input
+        x, mask, _ = to_model_input(ecg, PreprocessConfig.from_dict(preprocess_settings))
+        return ecg, x, mask
+    except Exception as err:     # the CLI boundary
         try:
-            return read_ecg(rec)
-        except Exception as err:     # the CLI boundary: one bad record never stops a run
+            pickle.dumps(err)
             return err
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mets-read") as pool:
-        queue: deque = deque()
-        it = iter(records)
-        for rec in it:
-            queue.append((rec, pool.submit(read, rec)))
-            if len(queue) >= depth:
-                break
-        while queue:
-            rec, fut = queue.popleft()
-            nxt = next(it, None)
-            if nxt is not None:
-                queue.append((nxt, pool.submit(read, nxt)))
-            yield rec, fut.result()
+        except Exception:        # an exception type that cannot be pickled: its message is what we show
+            return RuntimeError(str(err).strip() or type(err).__name__)
 
 
-def batches(records: list[str], args):
+def _preprocess_settings(model_dir: str | None) -> dict | None:
+    """The preprocessing the model will want, from its config.json (no torch needed), so that the reader
+    processes prepare the windows too; None when it cannot be read (the model load will say why)."""
+    from .checkpoint import default_weights_dir
+    try:
+        config = json.loads((Path(model_dir or default_weights_dir()) / "config.json").read_text(encoding="utf-8"))
+        from .preprocess import PreprocessConfig
+        return PreprocessConfig.from_dict(config.get("preprocess")).to_dict()
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+class RecordReader:
+    """(record, ECG or the exception) in record order, read by a pool of processes up to ``depth`` ahead.
+
+    Reading is Python and NumPy work that holds the GIL (wfdb parses headers through pandas), so threads
+    would take turns with the encoder; processes read in parallel with it. The pool starts when the reader
+    is made, which the commands do before loading the model, from a thread (starting the fork server waits
+    for it to import the readers): the first records are read while torch imports. The processes come from
+    a fork server that has imported the readers once (never torch, and never a fork of a process holding
+    threads). With `preprocess_settings` they also resample, filter and
+    window each ECG (an ECG comes back as (ECG, windows, masks)), so the encoding process never preprocesses
+    and never imports scipy. A reader process that dies (a hostile file exhausting memory) fails its
+    record; a new pool reads the rest."""
+
+    def __init__(self, records: list[str], workers: int, preprocess_settings: dict | None = None,
+                 depth: int = 256):
+        from collections import deque
+        self.settings = preprocess_settings
+        self.started = time.perf_counter()
+        self.workers, self.depth = max(1, min(workers, len(records))), depth
+        self.pending = iter(records)
+        self.queue: deque = deque()          # (record, future), in record order
+        self.pool = None
+        self._start_error: BaseException | None = None
+        self._starting = threading.Thread(target=self._start, name="mets-read-start", daemon=True)
+        if records:
+            self._starting.start()
+
+    def _start(self) -> None:
+        try:
+            self.pool = self._new_pool()
+            self._fill()                     # the first submit starts the fork server and the workers
+        except BaseException as err:         # raised where the records are consumed
+            self._start_error = err
+
+    def _ready(self) -> None:
+        if self._starting.is_alive() or self._starting.ident is not None:
+            self._starting.join()
+        if self._start_error is not None:
+            err, self._start_error = self._start_error, None
+            raise err
+
+    def _new_pool(self):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["mets_core.readers", "mets_core.preprocess", "scipy.signal"])
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+
+    def _fill(self) -> None:
+        while self.pool is not None and len(self.queue) < self.depth:
+            rec = next(self.pending, None)
+            if rec is None:
+                return
+            self.queue.append((rec, self.pool.submit(_read_or_error, rec, self.settings)))
+
+    def __iter__(self):
+        from collections import deque
+        from concurrent.futures.process import BrokenProcessPool
+        self._ready()
+        while self.queue:
+            rec, fut = self.queue.popleft()
+            try:
+                result = fut.result()
+            except BrokenProcessPool:
+                result = RuntimeError("the reader process died while reading it (out of memory?)")
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._new_pool()
+                self.queue = deque((r, self.pool.submit(_read_or_error, r, self.settings)) for r, _ in self.queue)
+            self._fill()
+            yield rec, result
+
+    def close(self) -> None:
+        if self._starting.ident is not None:
+            self._starting.join()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def __enter__(self) -> "RecordReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def batches(reader: RecordReader, batch_size: int):
     """Lists of (record, ECG or exception), each holding at most ``batch_size`` ECGs."""
     batch: list = []
     n_ecgs = 0
-    for rec, result in read_ahead(records, args.workers):
+    for rec, result in reader:
         batch.append((rec, result))
         if not isinstance(result, BaseException):
             n_ecgs += 1
-        if n_ecgs >= args.batch_size:
+        if n_ecgs >= batch_size:
             yield batch
             batch, n_ecgs = [], 0
     if batch:
@@ -292,9 +388,11 @@ def batches(records: list[str], args):
 class Progress:
     """tqdm on stderr (ECGs/s and time left), when asked or on a terminal; a summary line at the end."""
 
-    def __init__(self, total: int, enabled: bool | None):
+    def __init__(self, total: int, enabled: bool | None, start: float | None = None):
         show = enabled if enabled is not None else (sys.stderr.isatty() and total > 1)
-        self.total, self.done, self.errors, self.start = total, 0, 0, time.perf_counter()
+        # start: when reading began (before the model loaded), so the summary's ECGs/s counts that time too
+        self.total, self.done, self.errors = total, 0, 0
+        self.start = time.perf_counter() if start is None else start
         self.bar = None
         if show and total:
             from tqdm import tqdm
@@ -431,17 +529,39 @@ def _rank_result(matches: list) -> dict:
     return result
 
 
-def _rank_columns(prompts: list[str], match_fields: set[str]) -> list[str]:
-    cols = ["record", "leads", "error", "top_prompt", "top_similarity", "top_probability"]
-    if "percentile" in match_fields:
-        cols.append("top_percentile")
-    if "known" in match_fields:
-        cols.append("not_known")
+def _rank_columns(prompts: list[str]) -> list[str]:
+    """The columns of `mets rank --out` (percentile columns stay empty with weights that have no reference)."""
+    cols = ["record", "leads", "error", "top_prompt", "top_similarity", "top_probability", "top_percentile",
+            "not_known"]
     for p in prompts:
-        cols += [f"similarity[{p}]", f"probability[{p}]"]
-        if "percentile" in match_fields:
-            cols.append(f"percentile[{p}]")
+        cols += [f"similarity[{p}]", f"probability[{p}]", f"percentile[{p}]"]
     return cols
+
+
+def _start(args, columns: list[str] | None) -> tuple[list[str], int, RowWriter | None, RecordReader] | int:
+    """Records found (less those --resume finds done), the output writer, and the reader already reading them:
+    all before the model loads. An int: the exit code when there is nothing to do or --out cannot be used."""
+    suffix = _check_out(args) if columns is not None else None
+    records, status = _gather(args)
+    if not records:
+        return status or EXIT_RECORD_ERROR
+    writer = None
+    if suffix:
+        try:
+            writer = RowWriter(args.out, columns, args.resume)
+        except (ValueError, OSError) as err:
+            _error(args.out, err)
+            return EXIT_SETUP_ERROR
+        records = [r for r in records if r not in writer.done]
+    return records, status, writer, RecordReader(records, args.workers, _preprocess_settings(args.model))
+
+
+def _setup_failed(what: str, err: BaseException, writer: RowWriter | None, reader: RecordReader) -> int:
+    reader.close()
+    if writer is not None:
+        writer.close()
+    _error(what, err)
+    return EXIT_SETUP_ERROR
 
 
 def _rank_row(record: str, result: dict) -> dict:
@@ -473,7 +593,7 @@ def _print_rank(r: dict) -> None:
         if has_pct:
             # the headline: a prompt "stands out" when it scores at or above STANDS_OUT_PERCENTILE of the
             # reference ECGs; otherwise no prompt is crowned
-            from .knowledge import STANDS_OUT_PERCENTILE, reliability_label
+            from .knowledge import STANDS_OUT_PERCENTILE
             out = [m["prompt"] for m in matches if (m.get("percentile") or 0) >= STANDS_OUT_PERCENTILE]
             print("  stands out: " + ", ".join(out) if out else
                   f"  no confident match: no prompt is above the {STANDS_OUT_PERCENTILE:g}th percentile of the "
@@ -494,21 +614,29 @@ def _print_rank(r: dict) -> None:
         print("  not known to the model (not ranked): " + ", ".join(m["prompt"] for m in r["not_known"]))
 
 
-def _run(args, records: list[str], score, writer: RowWriter | None, to_row, keep: bool) -> tuple[list[dict], int]:
+def _score(score, good: list) -> list[dict]:
+    """score(ECGs, their prepared (windows, masks) or None) on what the reader returned for each record."""
+    ecgs = [r[0] if isinstance(r, tuple) else r for _, r in good]
+    prepared = [(r[1], r[2]) for _, r in good] if all(isinstance(r, tuple) for _, r in good) else None
+    return score(ecgs, prepared)
+
+
+def _run(args, reader: RecordReader, n_records: int, score, writer: RowWriter | None, to_row, keep: bool
+         ) -> tuple[list[dict], int]:
     """Read ahead, score in batches (``score(list of (record, ECG)) -> list of result dicts``), write rows."""
     results: list[dict] = []
     status = 0
-    progress = Progress(len(records), args.progress)
+    progress = Progress(n_records, args.progress, reader.started)
     try:
-        for batch in batches(records, args):
+        for batch in batches(reader, args.batch_size):
             good = [(rec, ecg) for rec, ecg in batch if not isinstance(ecg, BaseException)]
             try:
-                scored = dict(zip([rec for rec, _ in good], score(good))) if good else {}
-            except Exception as err:       # e.g. an ECG the encoder cannot take: score one by one
+                scored = dict(zip([rec for rec, _ in good], _score(score, good))) if good else {}
+            except Exception:       # e.g. an ECG the encoder cannot take: score one by one
                 scored = {}
                 for rec, ecg in good:
                     try:
-                        scored[rec] = score([(rec, ecg)])[0]
+                        scored[rec] = _score(score, [(rec, ecg)])[0]
                     except Exception as one_err:
                         scored[rec] = one_err
             out_batch, errors = [], 0
@@ -537,31 +665,22 @@ def _run(args, records: list[str], score, writer: RowWriter | None, to_row, keep
 
 def cmd_rank(args) -> int:
     prompts = _prompts(args)
-    suffix = _check_out(args)
-    records, status = _gather(args)
-    if not records:
-        return status or EXIT_RECORD_ERROR
+    started = _start(args, _rank_columns(prompts))
+    if isinstance(started, int):
+        return started
+    records, status, writer, reader = started
     try:
-        import dataclasses
-
-        from .mets import Match
-        model = _load_model(args.model)
+        model = _load_model(args.model, reader)
         model.embed_prompts(prompts, args.kind)       # fail early on a bad prompt or text model
-        fields = {f.name for f in dataclasses.fields(Match)}
-        writer = None
-        if suffix:
-            writer = RowWriter(args.out, _rank_columns(prompts, fields), args.resume)
-            done = writer.done
-            records = [r for r in records if r not in done]
     except (ValueError, OSError, RuntimeError) as err:
-        _error("rank", err)
-        return EXIT_SETUP_ERROR
+        return _setup_failed("rank", err, writer, reader)
 
-    def score(good):
-        model.embed_ecg([ecg for _, ecg in good], batch_size=max(args.batch_size, 1))   # one batched pass
-        return [{"leads": ecg.leads, **_rank_result(model.rank(ecg, prompts, args.kind))} for _, ecg in good]
+    def score(ecgs, prepared):
+        model.embed_ecg(ecgs, batch_size=max(args.batch_size, 1), model_input=prepared)   # one batched pass
+        return [{"leads": ecg.leads, **_rank_result(model.rank(ecg, prompts, args.kind))} for ecg in ecgs]
 
-    results, run_status = _run(args, records, score, writer, _rank_row, keep=writer is None)
+    with reader:
+        results, run_status = _run(args, reader, len(records), score, writer, _rank_row, keep=writer is None)
     status = status or run_status
     if writer is not None:
         return status
@@ -583,33 +702,30 @@ def _retrieve_row(record: str, result: dict) -> dict:
 
 
 def cmd_retrieve(args) -> int:
-    suffix = _check_out(args)
-    records, status = _gather(args)
-    if not records:
-        return status or EXIT_RECORD_ERROR
+    started = _start(args, ["record", "error", "reports"])
+    if isinstance(started, int):
+        return started
+    records, status, writer, reader = started
+    suffix = Path(args.out).suffix.lower() if args.out else None
     try:
         from .index import ReportIndex
-        model = _load_model(args.model)
+        model = _load_model(args.model, reader)
         folder = Path(args.index) if args.index else (Path(model.source) / "index" if model.source else None)
         if folder is None:
             raise ValueError("no index folder: pass --index DIR")
         index = ReportIndex.load(folder, model=model)
-        writer = None
-        if suffix:
-            writer = RowWriter(args.out, ["record", "error", "reports"], args.resume)
-            records = [r for r in records if r not in writer.done]
     except (ValueError, OSError, RuntimeError) as err:
-        _error("retrieve", err)
-        return EXIT_SETUP_ERROR
+        return _setup_failed("retrieve", err, writer, reader)
 
-    def score(good):
-        emb = model.embed_ecg([ecg for _, ecg in good], batch_size=max(args.batch_size, 1))
+    def score(ecgs, prepared):
+        emb = model.embed_ecg(ecgs, batch_size=max(args.batch_size, 1), model_input=prepared)
         return [{"reports": [{"report": h.report, "similarity": h.similarity, "source_id": h.source_id,
                              "n_ecgs": getattr(h, "n_ecgs", 1), "sources": list(getattr(h, "sources", ()))}
                              for h in index.search_embedding(e, k=args.k)]} for e in emb]
 
     to_row = _retrieve_row if suffix != ".jsonl" else (lambda rec, r: r)
-    results, run_status = _run(args, records, score, writer, to_row, keep=writer is None)
+    with reader:
+        results, run_status = _run(args, reader, len(records), score, writer, to_row, keep=writer is None)
     status = status or run_status
     if writer is not None:
         return status
@@ -633,23 +749,24 @@ def cmd_embed(args) -> int:
     if args.out is None:
         raise SystemExit(_usage("embed needs --out FILE (.npz or .parquet)"))
     _check_out(args)
-    records, status = _gather(args)
-    if not records:
-        return status or EXIT_RECORD_ERROR
+    started = _start(args, None)
+    if isinstance(started, int):
+        return started
+    records, status, _, reader = started
     try:
-        model = _load_model(args.model)
+        model = _load_model(args.model, reader)
     except (ValueError, OSError, RuntimeError) as err:
-        _error("embed", err)
-        return EXIT_SETUP_ERROR
+        return _setup_failed("embed", err, None, reader)
     import numpy as np
 
     names, vectors = [], []
 
-    def score(good):
-        emb = model.embed_ecg([ecg for _, ecg in good], batch_size=max(args.batch_size, 1))
+    def score(ecgs, prepared):
+        emb = model.embed_ecg(ecgs, batch_size=max(args.batch_size, 1), model_input=prepared)
         return [{"embedding": e} for e in emb]
 
-    results, run_status = _run(args, records, score, None, None, keep=True)
+    with reader:
+        results, run_status = _run(args, reader, len(records), score, None, None, keep=True)
     errors = [(r["record"], r["error"]) for r in results if "error" in r]
     for r in results:
         if "embedding" in r:
@@ -693,8 +810,8 @@ def cmd_info(args) -> int:
     print(f"model         {info['source']}")
     print(f"weights       sha256 {str(info['weights_sha256'])[:16]}...  {info['parameters']:,} parameters")
     m = info["model"]
-    print(f"ECG encoder   ResNet1d ({'-'.join(map(str, m['layers']))} blocks, width {m['width']}), "
-          f"{m['in_leads']} leads")
+    print(f"ECG encoder   {m.get('encoder', 'resnet1d18')} ({'-'.join(map(str, m['layers']))} blocks, width "
+          f"{m['width']}), {m['in_leads']} leads")
     pp = info["preprocess"]
     print(f"input         {pp['window_s']:g} s windows at {pp['fs']:g} Hz (stride {pp['stride_s']:g} s), "
           f"band-pass {pp['highpass_hz']:g}-{pp['lowpass_hz']:g} Hz, normalise {pp['normalise']}")

@@ -98,6 +98,20 @@ class ECG:
         h.update(f"{float(self.fs)!r}|{self.signal.shape}".encode())
         return h.hexdigest()
 
+    def crop(self, start_s: float = 0.0, end_s: float | None = None) -> "ECG":
+        """A new ECG holding the samples from `start_s` to `end_s` seconds (None: to the end), same rate, leads,
+        name and metadata, with metadata["cropped_from_s"] set to where it starts. The signal is a copy."""
+        end_s = self.duration if end_s is None else float(end_s)
+        start_s = float(start_s)
+        if not (0.0 <= start_s < end_s <= self.duration + 0.5 / self.fs):
+            raise ValueError(f"cannot crop {start_s:g}-{end_s:g} s from a {self.duration:g} s recording: "
+                             f"need 0 <= start < end <= {self.duration:g}")
+        a = int(round(start_s * self.fs))
+        b = max(a + 1, min(self.n_samples, int(round(end_s * self.fs))))
+        metadata = {**self.metadata, "cropped_from_s": f"{start_s:.3f}"}
+        return ECG(signal=self.signal[:, a:b].copy(), fs=self.fs, lead_mask=self.lead_mask.copy(), name=self.name,
+                   metadata=metadata)
+
     def lead(self, name: str) -> np.ndarray:
         """One lead's samples in mV (raises KeyError if that lead was not recorded)."""
         std = standard_lead(name) or name

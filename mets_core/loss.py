@@ -32,7 +32,7 @@ def clip_loss(ecg_emb: torch.Tensor, text_emb: torch.Tensor, logit_scale: torch.
     """Mean of the ECG->text and text->ECG cross-entropies over cosine logits.
 
     ecg_emb, text_emb: (n, d), paired by row, normalised here.
-    logit_scale: the multiplier 1/temperature (i.e. `METSModel.scale()`, already exponentiated).
+    logit_scale: the multiplier 1/temperature (i.e. `ECGTextModel.scale()`, already exponentiated).
     text_ids: optional (n,) ids; rows with equal ids are all positives of each other (soft targets).
     """
     if ecg_emb.shape != text_emb.shape or ecg_emb.ndim != 2:

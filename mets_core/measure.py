@@ -20,15 +20,16 @@ How each value is obtained (and why)
   so the QRS starts where the first lead starts and ends where the last one ends; T end per lead by the
   trapezium-area method after the T peak (either polarity; the later lobe of a biphasic T), and the global
   T end is the median over the leads with a tall enough T wave. A T wave smaller than 0.05 mV has no
-  measurable end. That module's docstring gives the details and the parameters.
+  measurable end. Median beats sampled below 500 Hz (PTB-XL's 100 Hz) are upsampled first, so that the
+  intervals do not depend on the sampling rate. That module's docstring gives the details and parameters.
 - P onset: neurokit2 DWT delineation (``ECG_P_Onsets``) of the interval lead, beat by beat, relative to R;
   the median. PR is reported only when P waves are found in most beats at a consistent distance from the
   QRS and the rhythm is not irregularly irregular (AF): otherwise "no consistent P waves".
 - QT = T end - QRS onset. QTc: Bazett (QT/RR^1/2, what ECG machines print; over-corrects at high rates),
   Fridericia (QT/RR^1/3) and Framingham (QT + 154 ms x (1 - RR)), RR in s.
 - Plausibility: each interval is a median over physiologically possible values (PR 60-400 ms, QRS 40-250
-  ms, QT 200-700 ms) and a QT that is not shorter than the RR interval is rejected; warnings in
-  ``Measurements.warnings``.
+  ms, QT 200-700 ms) and a QT that is not shorter than the RR interval is rejected; a QTc (Fridericia)
+  under 320 ms is reported with a warning to check the T end; warnings in ``Measurements.warnings``.
 - Frontal axis: atan2 of the net QRS area (QRS onset to offset, above the PQ baseline) of the median beats
   of aVF and I. Needs both.
 - Limb-lead reversal: lead I with a negative QRS and a negative P wave (main deflection below -0.02 mV) suggests

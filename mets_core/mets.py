@@ -3,24 +3,22 @@
     model = METS.from_pretrained()                   # the repo's weights/ (or $METS_WEIGHTS, or a folder)
     model.rank(ecg, ["atrial fibrillation", "sinus rhythm"])   # -> [Match(prompt, similarity, probability)]
 
-It bundles what a checkpoint needs to be used the way it was trained: the METSModel weights, the frozen
+It bundles what a checkpoint needs to be used the way it was trained: the ECGTextModel weights, the frozen
 text encoder's name, the preprocessing settings and the prompt templates (all in config.json).
 
-Caches (all in memory, none written to disk: uploaded ECGs are patient data):
-  - ECG embeddings keyed by sha256 of (signal bytes, rate, lead mask, preprocessing), so re-ranking with a
-    new prompt does not re-embed the ECG;
-  - prompt embeddings keyed by (phrase, kind); raw text embeddings in the TextEncoder's LRU.
-Both ECG and prompt caches are dropped automatically when the weights change (any in-place update bumps
-a tensor's version counter, which we watch), so training with a METS around the model stays correct.
+A thin facade over small parts, each tested on its own:
+  - preprocessing: `preprocess.to_model_input` (resample, filter, normalise, windows);
+  - the network: `model.ECGTextModel` (ECG encoder chosen by name, two projections);
+  - caches and their one lock: `cache.py` (ECG embeddings keyed by `ECG.content_hash()`, prompt embeddings,
+    raw text embeddings shipped with the weights so known prompts never load the text model);
+  - saliency: `explain.py`;
+  - what prompts stand for and how they validated: `knowledge.py`.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,16 +26,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import CheckpointError, load_checkpoint, load_state_dict_checked, read_config, save_checkpoint
+from .cache import TEXT_CACHE_DIR, EmbeddingCache, TextEmbeddingCache
+from .checkpoint import (WEIGHTS_ENV, CheckpointError, default_weights_dir, load_checkpoint, load_state_dict_checked,
+                         read_config, save_checkpoint)
 from .ecg import ECG
+from .explain import Saliency, explain, record_embedding
 from .knowledge import REFERENCE_FILE, STANDS_OUT_PERCENTILE, Expansion, Knowledge, percentile
-from .model import METSModel, ModelConfig
-from .preprocess import PreprocessConfig, preprocess, window_layout, windows
-from .prompts import (build_prompt_embeddings, clean_phrase, default_templates, ensemble, format_report,
+from .model import ECGTextModel, ModelConfig, model_config
+from .preprocess import PreprocessConfig, to_model_input
+from .prompts import (build_prompt_embeddings, clean_phrase, default_templates, ensemble, fill, format_report,
                       load_template_set, template_set_name, templates_from_config, templates_to_config)
-from .text import DEFAULT_TEXT_MODEL, TextEncoder
+from .text import DEFAULT_TEXT_MODEL, TextEncoder, resolve_text_model, write_shard
 
-WEIGHTS_ENV = "METS_WEIGHTS"
+__all__ = ["METS", "Match", "Saliency", "default_weights_dir", "load_reference"]
+
 MIN_REFERENCE = 50          # fewer reference ECGs of the upload's lead-set kind: compare with all of them
 
 
@@ -61,12 +63,6 @@ def load_reference(folder: Path, dim: int) -> dict | None:
     return {"embeddings": _unit(emb.astype(np.float32)), "n_leads": data["n_leads"].astype(np.int64)}
 
 
-def default_weights_dir() -> Path:
-    """$METS_WEIGHTS if set, else the `weights/` folder of the repository this package lives in."""
-    env = os.environ.get(WEIGHTS_ENV)
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
-
-
 @dataclass(frozen=True)
 class Match:
     prompt: str          # as given
@@ -85,36 +81,24 @@ class Match:
         return bool(self.known) and self.percentile is not None and self.percentile >= STANDS_OUT_PERCENTILE
 
 
-@dataclass
-class Saliency:
-    """Why an ECG is similar to a prompt. Signals are on the preprocessed grid (fs Hz, same length)."""
-    prompt: str
-    similarity: float
-    fs: float
-    lead_mask: np.ndarray            # (12,) bool
-    gradient_x_input: np.ndarray     # (12, n_samples): d similarity / d input x input; zeros for absent leads
-    lead_occlusion: np.ndarray       # (12,): similarity drop when the lead is zeroed; NaN for absent leads
-    segment_occlusion: np.ndarray    # (n_segments,): similarity drop when all leads are zeroed in a segment
-    segment_s: float                 # segment length in seconds (1 s; longer for records over 60 s)
-
-
 class METS:
-    def __init__(self, model: METSModel, preprocess_cfg: PreprocessConfig | None = None,
+    def __init__(self, model: ECGTextModel, preprocess_cfg: PreprocessConfig | None = None,
                  text_model: str | None = None, templates: dict | None = None,
                  text_encoder: TextEncoder | None = None, text_max_length: int = 128,
                  training: dict | None = None, source: str | None = None, weights_sha256: str | None = None,
                  knowledge: Knowledge | None = None, reference: dict | None = None):
-        self._ecg_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._prompt_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-        self._cache_version: int | None = None
-        self.cache_size = 512
-        # One METS is shared by all dashboard sessions (threads): caches and the lazy text encoder are
-        # guarded; forwards run one at a time, which on 2 cores costs nothing.
-        self._lock = threading.RLock()
+        # One METS is shared by all dashboard sessions (threads): the caches' lock also guards the lazy text
+        # encoder and the forwards, which run one at a time (on 2 cores that costs nothing).
+        self.cache = EmbeddingCache()
+        self._lock = self.cache.lock
         self.model = model.eval()
+        self.cache.watch(self.model)
         self.preprocess_cfg = preprocess_cfg or PreprocessConfig()
         self.text_model = text_model or (text_encoder.name if text_encoder else DEFAULT_TEXT_MODEL)
         self.text_max_length = text_max_length
+        name = text_encoder.name if text_encoder else resolve_text_model(self.text_model)[0]
+        shipped = [Path(source) / TEXT_CACHE_DIR] if source else []
+        self.text_cache = TextEmbeddingCache(name, text_max_length, shipped)
         self.templates = templates or default_templates()
         self.training = training or {}
         self.source = source                   # folder it was loaded from, if any
@@ -131,14 +115,17 @@ class METS:
     @classmethod
     def random_init(cls, config: dict | str | os.PathLike | None = None, seed: int = 0,
                     text_encoder: TextEncoder | None = None) -> "METS":
-        """An untrained model (for tests and chance-level floors). `config`: a METS config dict or JSON file
+        """An untrained model (for tests and chance-level floors). `config`: the name of a shipped
+        configuration ("resnet1d18", see model.model_config), a METS config dict or a JSON file
         ({"model": {...}, "preprocess": {...}, "text_model": ...}); None = the defaults."""
-        if config is not None and not isinstance(config, dict):
+        if isinstance(config, str) and not config.endswith(".json") and not Path(config).is_file():
+            config = model_config(config)
+        elif config is not None and not isinstance(config, dict):
             config = json.loads(Path(config).read_text(encoding="utf-8"))
         config = config or {}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = METSModel(ModelConfig.from_dict(config.get("model")))
+            model = ECGTextModel(ModelConfig.from_dict(config.get("model")))
         return cls(model, PreprocessConfig.from_dict(config.get("preprocess")),
                    text_model=config.get("text_model"), templates=templates_from_config(config)[1],
                    text_encoder=text_encoder, text_max_length=config.get("text_max_length", 128),
@@ -155,7 +142,7 @@ class METS:
                 f"(METS.save_pretrained), set ${WEIGHTS_ENV} to a checkpoint folder, or pass one")
         config = read_config(folder)
         try:
-            model = METSModel(ModelConfig.from_dict(config.get("model")))
+            model = ECGTextModel(ModelConfig.from_dict(config.get("model")))
             pp = PreprocessConfig.from_dict(config.get("preprocess"))
             _, templates = templates_from_config(config, f"{folder}/config.json")
         except (TypeError, ValueError) as err:
@@ -190,10 +177,9 @@ class METS:
     @templates.setter
     def templates(self, value: dict) -> None:
         # prompt embeddings are cached per phrase and depend on the templates: new templates, fresh cache
-        with self._lock:
-            self._templates = value
-            self._template_set = template_set_name(value)
-            self._prompt_cache.clear()
+        self._templates = value
+        self._template_set = template_set_name(value)
+        self.cache.clear_prompts()
 
     @property
     def template_set(self) -> str:
@@ -225,34 +211,56 @@ class METS:
 
     # ------------------------------------------------------------------------------------ caches
 
-    def _weights_version(self) -> int:
-        # Every in-place update of a tensor (optimizer step, load_state_dict, BN statistics) bumps its
-        # version counter; counters only grow, so their sum changes whenever any weight changed.
-        return sum(t._version for t in self.model.state_dict(keep_vars=True).values())
+    @property
+    def cache_size(self) -> int:
+        """How many ECG embeddings (and, separately, prompt embeddings) are kept in memory."""
+        return self.cache.size
 
-    def _sync_caches(self) -> None:
-        v = self._weights_version()
-        if v != self._cache_version:
-            self._ecg_cache.clear()
-            self._prompt_cache.clear()
-            self._cache_version = v
+    @cache_size.setter
+    def cache_size(self, value: int) -> None:
+        self.cache.size = int(value)
 
     def clear_caches(self) -> None:
-        self._ecg_cache.clear()
-        self._prompt_cache.clear()
+        """Forget cached ECG and prompt embeddings. Loading weights and optimizer steps do this by themselves;
+        call it after editing the weights in place by hand."""
+        self.cache.clear()
 
-    def _put(self, cache: OrderedDict, key, value) -> None:
-        cache[key] = value
-        cache.move_to_end(key)
-        while len(cache) > self.cache_size:
-            cache.popitem(last=False)
+    def _raw_text(self, texts: list[str]) -> np.ndarray:
+        """Frozen text embeddings (m, text_dim): from memory or the shards shipped with the weights, and
+        only for texts found in neither from the text model (loaded on that first miss)."""
+        with self._lock:
+            found = self.text_cache.get(texts)
+            missing = [t for t in dict.fromkeys(texts) if t not in found]
+            if missing:
+                fresh = self.text_encoder.encode(missing)
+                self.text_cache.put(missing, fresh)
+                found.update(zip(missing, fresh))
+        if not texts:
+            return np.empty((0, self.model.cfg.text_dim), dtype=np.float32)
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
-    def _ecg_key(self, ecg: ECG) -> str:
-        h = hashlib.sha256()
-        h.update(np.ascontiguousarray(ecg.signal, dtype=np.float32).tobytes())
-        h.update(np.asarray(ecg.lead_mask, dtype=bool).tobytes())
-        h.update(f"{ecg.fs!r}|{ecg.signal.shape}|{self.preprocess_cfg!r}".encode())
-        return h.hexdigest()
+    def prompt_sentences(self) -> list[str]:
+        """Every sentence a known prompt (a statement, a class, one of their phrasings or synonyms, a preset)
+        is embedded from, for every template kind: what `ship_prompt_cache` precomputes."""
+        from .prompts import PRESETS
+        phrases = [ph for target in self.knowledge.targets() for member in self.knowledge.expand(target).members
+                   for ph in member[1]]
+        phrases += self.knowledge.known_phrasings()
+        phrases += [p for ps in PRESETS.values() for p in ps]
+        out: list[str] = []
+        for p in dict.fromkeys(clean_phrase(p) for p in phrases):
+            out.append(p)                                          # the bare phrase: known() looks it up
+            for kind in self.templates["ensembles"]:
+                out += [fill(t, p) for t in ensemble(self.templates, kind)]
+        return list(dict.fromkeys(out))
+
+    def ship_prompt_cache(self, folder: str | os.PathLike) -> Path:
+        """Write the raw embeddings of `prompt_sentences()` into FOLDER/text_cache (a weights folder), so that
+        ranking known prompts with those weights never loads the text model. Keyed by text model and text:
+        a changed template or text model is only a miss."""
+        sentences = self.prompt_sentences()
+        enc = self.text_encoder
+        return write_shard(Path(folder) / TEXT_CACHE_DIR, enc.name, enc.max_length, sentences, enc.encode(sentences))
 
     @contextlib.contextmanager
     def _eval(self):
@@ -267,46 +275,56 @@ class METS:
     # ------------------------------------------------------------------------------------- ECGs
 
     def _encode_windows(self, x: np.ndarray, mask: np.ndarray, batch_size: int) -> torch.Tensor:
-        """(n_win, 12, T) -> (n_win, d) L2-normalised window embeddings."""
+        """(n_win, 12, T) -> (n_win, d) window embeddings (not normalised), in batches."""
         out = []
         with self._eval(), torch.inference_mode():
             for b in range(0, len(x), batch_size):
-                z = self.model.encode_ecg(torch.from_numpy(x[b:b + batch_size]),
-                                          torch.from_numpy(mask[b:b + batch_size]))
-                out.append(F.normalize(z.float(), dim=-1))
+                out.append(self.model.encode_ecg(torch.from_numpy(x[b:b + batch_size]),
+                                                 torch.from_numpy(mask[b:b + batch_size])).float())
         return torch.cat(out)
 
-    def embed_ecg(self, ecg_or_list: ECG | list[ECG], batch_size: int = 64) -> np.ndarray:
+    def embed_ecg(self, ecg_or_list: ECG | list[ECG], batch_size: int = 64,
+                  model_input: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
         """ECG or list of ECGs -> float32 (n, d), L2-normalised. A record longer than the model window is
-        the normalised mean of its sliding-window embeddings."""
+        the normalised mean of its sliding-window embeddings.
+
+        model_input: for each ECG, the (windows, masks) that `preprocess.to_model_input(ecg, preprocess_cfg)`
+        made of it with this model's `preprocess_cfg` elsewhere (e.g. in a reader process), so they are not
+        preprocessed again here."""
         ecgs = [ecg_or_list] if isinstance(ecg_or_list, ECG) else list(ecg_or_list)
         for e in ecgs:
             if not isinstance(e, ECG):
                 raise TypeError(f"embed_ecg expects mets_core.ECG objects (see mets_core.read_ecg), "
                                 f"got {type(e).__name__}")
+        if model_input is not None and (len(model_input) != len(ecgs) or any(
+                x.ndim != 3 or x.shape[2] != self.preprocess_cfg.n_samples or m.shape != x.shape[:2]
+                for x, m in model_input)):
+            raise ValueError(f"model_input must hold one (windows (n, 12, {self.preprocess_cfg.n_samples}), masks "
+                             f"(n, 12)) pair per ECG, as preprocess.to_model_input makes with this model's settings")
+        keys = [self.cache.ecg_key(e, self.preprocess_cfg) for e in ecgs]
         with self._lock:
-            self._sync_caches()
-            keys = [self._ecg_key(e) for e in ecgs]
-            found = {k: self._ecg_cache[k] for k in dict.fromkeys(keys) if k in self._ecg_cache}
-            todo = [keys.index(k) for k in dict.fromkeys(keys) if k not in found]
-            pending: list[tuple[int, np.ndarray, np.ndarray]] = []   # (ecg index, windows, mask)
+            found = self.cache.ecgs(keys)
+            todo: dict[str, int] = {}                              # key -> the first ECG with it
+            for i, k in enumerate(keys):
+                if k not in found:
+                    todo.setdefault(k, i)
+            pending: list[tuple[str, np.ndarray, np.ndarray]] = []   # (key, windows, their masks)
 
             def flush() -> None:
                 if not pending:
                     return
-                x = np.concatenate([w for _, w, _ in pending])
-                m = np.concatenate([np.broadcast_to(mk, (len(w), 12)) for _, w, mk in pending]).astype(bool)
-                z = self._encode_windows(x, m, batch_size)
+                z = self._encode_windows(np.concatenate([p[1] for p in pending]),
+                                         np.concatenate([p[2] for p in pending]), batch_size)
                 start = 0
-                for i, w, _ in pending:
-                    found[keys[i]] = F.normalize(z[start:start + len(w)].mean(0), dim=-1).numpy()
-                    self._put(self._ecg_cache, keys[i], found[keys[i]])
+                for key, w, _ in pending:
+                    found[key] = record_embedding(z[start:start + len(w)]).numpy()
+                    self.cache.put_ecg(key, found[key])
                     start += len(w)
                 pending.clear()
 
-            for i in todo:
-                w, m = windows(preprocess(ecgs[i], self.preprocess_cfg), self.preprocess_cfg)
-                pending.append((i, w, m))
+            for key, i in todo.items():         # windows are gathered per ECG: a 24-hour record is 720
+                x, m = model_input[i] if model_input is not None else to_model_input(ecgs[i], self.preprocess_cfg)[:2]
+                pending.append((key, x, m))
                 if sum(len(p[1]) for p in pending) >= batch_size:
                     flush()
             flush()
@@ -327,10 +345,11 @@ class METS:
             raise TypeError("embed_text expects a list of strings, e.g. [\"sinus rhythm\"]")
         if not texts:
             return np.empty((0, self.model.cfg.proj_dim), dtype=np.float32)
+        if cache_dir is None:
+            return self._project(self._raw_text(list(texts)))
         enc = self.text_encoder
         with self._lock:
-            raw = enc.encode(list(texts)) if cache_dir is None else enc.encode_cached(list(texts), cache_dir)
-            return self._project(raw)
+            return self._project(enc.encode_cached(list(texts), cache_dir))
 
     def embed_report(self, reports: list[str], cache_dir: str | os.PathLike | None = None) -> np.ndarray:
         """Reports phrased as in pretraining ("The report of the ECG is that ...") -> (m, d)."""
@@ -345,17 +364,16 @@ class METS:
             raise TypeError("embed_prompts expects a list of phrases, e.g. [\"atrial fibrillation\"]")
         keys = [(clean_phrase(p), kind, bool(expand)) for p in phrases]
         with self._lock:
-            self._sync_caches()
-            found = {k: self._prompt_cache[k] for k in dict.fromkeys(keys) if k in self._prompt_cache}
+            found = self.cache.prompts(keys)
             todo = [k for k in dict.fromkeys(keys) if k not in found]
             if todo:
                 templates = ensemble(self.templates, kind)
-                z = build_prompt_embeddings(lambda s: self._project(self.text_encoder.encode(s)),
+                z = build_prompt_embeddings(lambda sentences: self._project(self._raw_text(sentences)),
                                             [self.knowledge.prompt_members(p) if e else p for p, _, e in todo],
                                             templates)
                 for k, zk in zip(todo, z):
                     found[k] = zk
-                    self._put(self._prompt_cache, k, zk)
+                    self.cache.put_prompt(k, zk)
         if not keys:
             return np.empty((0, self.model.cfg.proj_dim), dtype=np.float32)
         return np.stack([found[k] for k in keys])
@@ -377,8 +395,8 @@ class METS:
         threshold = self.knowledge.known_threshold
         if free and threshold is not None:
             with self._lock:
-                enc = self.text_encoder
-                near = self.knowledge.nearest_known(enc.encode([clean_phrase(phrases[i]) for i in free]), enc.encode)
+                near = self.knowledge.nearest_known(self._raw_text([clean_phrase(phrases[i]) for i in free]),
+                                                    self._raw_text)
             for i, v in zip(free, near):
                 out[i] = bool(v >= threshold)
         return out
@@ -422,78 +440,15 @@ class METS:
 
     # -------------------------------------------------------------------------------- saliency
 
-    def _aggregate(self, z: torch.Tensor) -> torch.Tensor:
-        return F.normalize(F.normalize(z, dim=-1).mean(0), dim=-1)
-
     def saliency(self, ecg: ECG, prompt: str, kind: str = "diagnostic", occlusion: bool = True,
                  batch_size: int = 64) -> Saliency:
-        """Attribution of similarity(ECG, prompt) to the preprocessed input.
-
-        gradient x input over the whole record (all its windows, aggregated as in embed_ecg); occlusion:
-        the similarity drop when one lead, or all leads during one segment, are set to zero (the value the
-        encoder sees for an absent lead). Cost: (1 + 12 + n_segments) forward passes for a 10 s record."""
-        with self._lock:
-            return self._saliency(ecg, prompt, kind, occlusion, batch_size)
-
-    def _saliency(self, ecg: ECG, prompt: str, kind: str, occlusion: bool, batch_size: int) -> Saliency:
-        cfg = self.preprocess_cfg
-        pp = preprocess(ecg, cfg)
-        n, fs = pp.n_samples, cfg.fs
-        layout = window_layout(n, cfg)
-        p = torch.from_numpy(self.embed_prompts([prompt], kind)[0])
-        mask = torch.from_numpy(pp.lead_mask)
-        T = cfg.n_samples
-
-        sig = torch.from_numpy(pp.signal.copy()).requires_grad_(True)
-        with self._eval(), torch.enable_grad():
-            w = torch.stack([F.pad(sig[:, s:e], (d, T - d - (e - s))) for s, e, d in layout])
-            z = self.model.encode_ecg(w, mask.expand(len(layout), -1))
-            sim = self._aggregate(z) @ p
-            (grad,) = torch.autograd.grad(sim, sig)   # not .backward(): leaves the weights' .grad alone
-        gxi = (grad * sig).detach().numpy()
-        gxi[~pp.lead_mask] = 0.0
-        base = float(sim.detach())
-
-        lead_occ = np.full(12, np.nan, dtype=np.float32)
-        seg_s = max(1.0, float(np.ceil(n / fs / 60.0)))
-        seg_len = int(round(seg_s * fs))
-        n_seg = int(np.ceil(n / seg_len))
-        seg_occ = np.zeros(n_seg, dtype=np.float32)
-        if occlusion:
-            W, _ = windows(pp, cfg)
-            zb = self._encode_windows(W, np.broadcast_to(pp.lead_mask, (len(W), 12)).copy(), batch_size)
-            variants: list[tuple[str, int, list[int], np.ndarray]] = []   # (what, which, windows, data)
-            for i in np.flatnonzero(pp.lead_mask):
-                Wv = W.copy()
-                Wv[:, i] = 0.0
-                variants.append(("lead", int(i), list(range(len(W))), Wv))
-            for j in range(n_seg):
-                a, b = j * seg_len, min(n, (j + 1) * seg_len)
-                ks, parts = [], []
-                for k, (s, e, d) in enumerate(layout):
-                    lo, hi = max(a, s), min(b, e)
-                    if lo < hi:
-                        wk = W[k].copy()
-                        wk[:, lo - s + d:hi - s + d] = 0.0
-                        ks.append(k)
-                        parts.append(wk)
-                variants.append(("segment", j, ks, np.stack(parts)))
-            x = np.concatenate([v[3] for v in variants])
-            m = np.broadcast_to(pp.lead_mask, (len(x), 12)).copy()
-            znew = self._encode_windows(x, m, batch_size)
-            start = 0
-            for what, which, ks, data in variants:
-                zv = zb.clone()
-                zv[ks] = znew[start:start + len(ks)]
-                start += len(ks)
-                drop = base - float(self._aggregate(zv) @ p)
-                if what == "lead":
-                    lead_occ[which] = drop
-                else:
-                    seg_occ[which] = drop
-        return Saliency(prompt=str(prompt), similarity=base, fs=fs, lead_mask=pp.lead_mask.copy(),
-                        gradient_x_input=gxi.astype(np.float32), lead_occlusion=lead_occ,
-                        segment_occlusion=seg_occ, segment_s=seg_s)
+        """Attribution of similarity(ECG, prompt) to the preprocessed input (explain.py): gradient x input
+        over the whole record (all its windows, aggregated as in embed_ecg); occlusion: the similarity drop
+        when one lead, or all leads during one segment, are set to zero (the value the encoder sees for an
+        absent lead). Cost: one gradient pass, then 12 + n_segments window forwards for a 10 s record."""
+        p = self.embed_prompts([prompt], kind)[0]
+        with self._lock, self._eval():
+            return explain(self.model, self.preprocess_cfg, ecg, prompt, p, occlusion, batch_size)
 
     # ------------------------------------------------------------------------------------ info
 

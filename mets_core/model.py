@@ -1,33 +1,63 @@
-"""The METS model, top to bottom (nanoGPT style): config -> ResNet1d-18 ECG encoder -> two projections.
+"""The network, top to bottom (nanoGPT style): config -> ECG encoder (chosen by name) -> two projections.
 
-    ECG windows (n, 12, T) --ResNet1d-18--> (n, 8w) --ecg_proj--> (n, proj_dim)
-    frozen text embeddings (m, text_dim) ------------text_proj--> (m, proj_dim)
+    ECG windows (n, 12, T) --ECG encoder--> (n, out_dim) --ecg_proj--> (n, proj_dim)
+    frozen text embeddings (m, text_dim) -----------------text_proj--> (m, proj_dim)
     similarity = cosine; logits = exp(logit_scale) * cosine (exp clamped at 100, as in CLIP)
+
+The ECG encoder is named in the config (`"encoder": "resnet1d18"`) and built from `ENCODERS`; a new one is a
+function `(ModelConfig) -> nn.Module with .out_dim` decorated with `@register_encoder("name")`. Whole
+configurations are data too, chosen by name (open_clip style): `model_config("resnet1d18")` reads
+mets_core/model_configs/resnet1d18.json.
 
 The text encoder itself is frozen and lives outside the module (mets_core/text.py): the model only sees its
 mean-pooled output, which is what makes text embeddings of a fixed corpus cacheable.
 """
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+MODEL_CONFIGS_DIR = Path(__file__).with_name("model_configs")
+
+# encoder name -> (builder, default BasicBlocks per stage); filled by @register_encoder below
+ENCODERS: dict[str, tuple[Callable[["ModelConfig"], nn.Module], list[int]]] = {}
+DEFAULT_ENCODER = "resnet1d18"      # what checkpoints written before the registry hold (no "encoder" key)
+
+
+def register_encoder(name: str, default_layers: list[int]):
+    """Decorator: make an ECG encoder builder `(ModelConfig) -> nn.Module` (with `.out_dim`) choosable by name."""
+    def add(builder: Callable[["ModelConfig"], nn.Module]):
+        ENCODERS[name] = (builder, list(default_layers))
+        return builder
+    return add
+
 
 @dataclass
 class ModelConfig:
+    encoder: str = DEFAULT_ENCODER       # a name in ENCODERS
     in_leads: int = 12
     width: int = 64                      # channels of the first stage; stages are w, 2w, 4w, 8w
-    layers: list[int] = field(default_factory=lambda: [2, 2, 2, 2])   # BasicBlocks per stage (ResNet-18)
+    layers: list[int] | None = None      # BasicBlocks per stage; None = the encoder's own (ResNet-18: 2,2,2,2)
     stem_kernel: int = 7
     kernel_size: int = 3
     proj_dim: int = 128
     text_dim: int = 384                  # hidden size of the frozen text encoder (MiniLM-L6: 384)
     temperature_init: float = 0.07
     max_logit_scale: float = 100.0
+
+    def __post_init__(self) -> None:
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"unknown ECG encoder {self.encoder!r}; known: {sorted(ENCODERS)}")
+        self.layers = list(ENCODERS[self.encoder][1] if self.layers is None else self.layers)
+        if len(self.layers) != 4 or min(self.layers) < 1 or self.width < 1:
+            raise ValueError(f"layers must be 4 positive block counts and width positive, got {self}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -39,10 +69,19 @@ class ModelConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown model settings {unknown}; known: {sorted(known)}")
-        cfg = cls(**d)
-        if len(cfg.layers) != 4 or min(cfg.layers) < 1 or cfg.width < 1:
-            raise ValueError(f"layers must be 4 positive block counts and width positive, got {cfg}")
-        return cfg
+        return cls(**d)
+
+
+def model_config(name: str) -> dict:
+    """A named configuration shipped in mets_core/model_configs/NAME.json: {"model": ..., "preprocess": ...,
+    "text_model": ...} (what `METS.random_init(name)` builds)."""
+    path = MODEL_CONFIGS_DIR / f"{name}.json"
+    if not path.is_file():
+        known = sorted(p.stem for p in MODEL_CONFIGS_DIR.glob("*.json"))
+        raise ValueError(f"unknown model configuration {name!r}; known: {known} (or pass a JSON file or dict)")
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config.pop("_comment", None)
+    return config
 
 
 # ------------------------------------------------------------------------------------- ECG encoder
@@ -103,14 +142,22 @@ def resnet1d18(in_leads: int = 12, width: int = 64) -> ResNet1d:
     return ResNet1d(in_leads, width, [2, 2, 2, 2])
 
 
-# ------------------------------------------------------------------------------------------- METS
+def _resnet1d(cfg: "ModelConfig") -> ResNet1d:
+    return ResNet1d(cfg.in_leads, cfg.width, cfg.layers, cfg.stem_kernel, cfg.kernel_size)
 
-class METSModel(nn.Module):
+
+register_encoder("resnet1d18", [2, 2, 2, 2])(_resnet1d)
+register_encoder("resnet1d34", [3, 4, 6, 3])(_resnet1d)
+
+
+# ---------------------------------------------------------------------------------- ECG-text model
+
+class ECGTextModel(nn.Module):
     def __init__(self, cfg: ModelConfig | dict | None = None):
         super().__init__()
         cfg = cfg if isinstance(cfg, ModelConfig) else ModelConfig.from_dict(cfg)
         self.cfg = cfg
-        self.ecg_encoder = ResNet1d(cfg.in_leads, cfg.width, cfg.layers, cfg.stem_kernel, cfg.kernel_size)
+        self.ecg_encoder = ENCODERS[cfg.encoder][0](cfg)
         self.ecg_proj = nn.Linear(self.ecg_encoder.out_dim, cfg.proj_dim)
         self.text_proj = nn.Linear(cfg.text_dim, cfg.proj_dim)
         # log of 1/temperature, as in CLIP; learnable
@@ -136,3 +183,5 @@ class METSModel(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """-> (ecg_emb (n,d), text_emb (m,d), scale): what `loss.clip_loss` takes."""
         return self.encode_ecg(x, mask), self.project_text(t_raw), self.scale()
+
+

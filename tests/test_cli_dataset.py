@@ -174,7 +174,7 @@ def test_rank_shows_percentile_expansion_and_lists_unknown_phrases_apart(model_d
                     FutureMatch("sinus rhythm", 0.1, 0.2, 40.0, True),
                     FutureMatch("purple ecg", 0.3, 0.1, None, False)]
 
-    monkeypatch.setattr(commands, "_load_model", lambda path: Model(METS.from_pretrained(model_dir)))
+    monkeypatch.setattr(commands, "_load_model", lambda *_: Model(METS.from_pretrained(model_dir)))
     rec = str(dataset / "ecg0.xml")
     prompts = ["-p", "atrial fibrillation", "-p", "sinus rhythm", "-p", "purple ecg"]
     assert main(["rank", rec, *prompts]) == 0

@@ -53,3 +53,6 @@ def test_export_writes_weights_index_calibration_and_keeps_the_card(tmp_path):
     fresh = loaded.text_encoder.encode(knowledge["known_phrasings"][:5])
     fresh /= np.linalg.norm(fresh, axis=1, keepdims=True)
     assert np.allclose(stored[:5], fresh, atol=2e-3)
+    # the prompt sentences' text embeddings travel too (text_cache/): known prompts rank without the text model
+    shards = list((out / "text_cache").glob("*.safetensors"))
+    assert shards, "export must ship the prompt cache"

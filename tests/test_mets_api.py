@@ -70,15 +70,15 @@ def test_text_encoder_mean_pooling_and_caches(text_encoder, tmp_path, monkeypatc
         hidden = text_encoder.model(**tok).last_hidden_state[0]
     assert np.allclose(a[1], hidden.mean(0).numpy(), atol=1e-5)
     # padding in a batch does not change a text's embedding
-    b = text_encoder._encode_uncached(["atrial fibrillation", "a much longer sentence about the ECG"], 8)
+    fresh = TextEncoder()                            # an empty memory cache: both texts go through one batch
+    b = fresh.encode(["atrial fibrillation", "a much longer sentence about the ECG"], batch_size=8)
     assert np.allclose(b[0], a[1], atol=1e-5)
     # on-disk cache: a second encoder reads the corpus back without running the transformer
     corpus = ["normal ECG", "sinus bradycardia", "left axis deviation"]
     first = text_encoder.encode_cached(corpus, tmp_path)
     assert len(list(tmp_path.glob("text-*.safetensors"))) == 1
-    other = TextEncoder()
-    monkeypatch.setattr(other, "_encode_uncached", lambda *a, **k: pytest.fail("cache miss"))
-    assert np.array_equal(other.encode_cached(corpus[::-1], tmp_path), first[::-1])
+    monkeypatch.setattr(fresh, "model", lambda **_: pytest.fail("cache miss: the transformer ran"))
+    assert np.array_equal(fresh.encode_cached(corpus[::-1], tmp_path), first[::-1])
 
 
 # --------------------------------------------------------------------------------------------- prompts
@@ -148,23 +148,60 @@ def test_rank_sorted_with_probabilities_at_the_model_temperature(model):
         model.rank(ecg, [])
 
 
-def test_reranking_reuses_the_ecg_embedding(model, monkeypatch):
+def test_reranking_reuses_the_ecg_embedding(model):
+    import dataclasses
     ecg = synthetic_ecg(seed=7)
     model.rank(ecg, PROMPTS[:2])
-    monkeypatch.setattr("mets_core.mets.preprocess", lambda *a, **k: pytest.fail("ECG embedded twice"))
+    misses = model.cache.info()["ecg_misses"]
     model.rank(ecg, PROMPTS[2:] + ["a brand new prompt"])
+    # the cache keys on ECG.content_hash(): the same signal under another name and file is the same ECG
+    model.embed_ecg(dataclasses.replace(ecg, name="copy.hea", metadata={"source": "elsewhere"}))
+    assert model.cache.info()["ecg_misses"] == misses, "the ECG was embedded again"
+    model.embed_ecg(synthetic_ecg(seed=8))
+    assert model.cache.info()["ecg_misses"] == misses + 1
+
+
+def test_windows_prepared_elsewhere_give_the_same_embeddings(small):
+    """embed_ecg(model_input=...): windows made by preprocess.to_model_input in another process (the CLI's
+    readers) embed exactly as when embed_ecg preprocesses them itself."""
+    ecgs = [synthetic_ecg(seed=s) for s in range(3)] + [synthetic_ecg(seconds=27.0, fs=250.0, seed=9)]
+    small.clear_caches()
+    direct = small.embed_ecg(ecgs, batch_size=4)
+    small.clear_caches()
+    prepared = [to_model_input(e, small.preprocess_cfg)[:2] for e in ecgs]
+    assert np.array_equal(small.embed_ecg(ecgs, batch_size=4, model_input=prepared), direct)
+    with pytest.raises(ValueError, match="one .windows"):
+        small.embed_ecg(ecgs, model_input=prepared[:2])
+    with pytest.raises(ValueError, match="to_model_input makes"):
+        small.embed_ecg(ecgs[:1], model_input=[(prepared[0][0][:, :, :500], prepared[0][1])])
 
 
 def test_caches_follow_the_weights(text_encoder):
     m = METS.random_init({"model": {"width": 8}}, seed=0, text_encoder=text_encoder)
+    other = METS.random_init({"model": {"width": 8}}, seed=1, text_encoder=text_encoder)
     ecg = synthetic_ecg()
     e0, p0 = m.embed_ecg(ecg), m.embed_prompts(["sinus rhythm"])
+    # loading other weights: the answers are the other model's, not the cached ones
+    m.model.load_state_dict(other.model.state_dict())
+    assert np.allclose(m.embed_ecg(ecg), other.embed_ecg(ecg), atol=1e-6)
+    assert np.allclose(m.embed_prompts(["sinus rhythm"]), other.embed_prompts(["sinus rhythm"]), atol=1e-6)
+    # a training step on the model (a trainer validating with a METS around it)
+    e1, p1 = m.embed_ecg(ecg), m.embed_prompts(["sinus rhythm"])
+    opt = torch.optim.SGD(m.model.parameters(), lr=1.0)
+    m.model.train()
+    x, mask, _ = to_model_input(ecg)
+    (m.model.encode_ecg(torch.from_numpy(x), torch.from_numpy(mask)).sum()
+     + m.model.project_text(torch.ones(1, 384)).sum()).backward()
+    opt.step()
+    assert not np.allclose(m.embed_ecg(ecg), e1, atol=1e-4)
+    assert not np.allclose(m.embed_prompts(["sinus rhythm"]), p1, atol=1e-4)
+    # a hand edit in place is announced with clear_caches()
+    e2 = m.embed_ecg(ecg)
     with torch.no_grad():
         m.model.ecg_proj.weight.mul_(-1.0)
         m.model.ecg_proj.bias.mul_(-1.0)
-        m.model.text_proj.bias.add_(1.0)
-    assert np.allclose(m.embed_ecg(ecg), -e0, atol=1e-5)          # not the stale cached vector
-    assert not np.allclose(m.embed_prompts(["sinus rhythm"]), p0)
+    m.clear_caches()
+    assert np.allclose(m.embed_ecg(ecg), -e2, atol=1e-5)
 
 
 def test_caches_follow_the_templates(text_encoder):
@@ -208,6 +245,32 @@ def test_save_and_load_reproduce_embeddings_exactly(model, text_encoder, tmp_pat
     assert [m.prompt for m in loaded.rank(ecg, PROMPTS)] == [m.prompt for m in model.rank(ecg, PROMPTS)]
     assert loaded.config()["training"] == {"note": "random init"}
     assert loaded.text_model == DEFAULT_TEXT_MODEL and loaded.weights_sha256 == model.weights_sha256
+
+
+def test_known_prompts_never_load_the_text_model_when_the_weights_ship_their_sentences(model, tmp_path):
+    """The weights folder ships the raw embeddings of every known prompt sentence (text_cache/): ranking
+    known phrases and presets needs no transformer (a fresh process proves it), and gives exactly what the
+    text model gives; a new phrase still works (it loads the text model on that miss)."""
+    import json
+    import subprocess
+    import sys
+    model.save_pretrained(tmp_path / "m")
+    model.ship_prompt_cache(tmp_path / "m")
+    phrases = PROMPTS + PRESETS["Rhythm"] + ["AF", "conduction disturbance"]
+    code = f"""
+import json, sys
+from mets_core.mets import METS
+m = METS.from_pretrained({str(tmp_path / "m")!r})
+emb = m.embed_prompts({phrases!r})
+known = m.known({phrases!r})
+print(json.dumps({{"transformers": "transformers" in sys.modules, "emb": emb.tolist()}}))
+new = m.embed_prompts(["a phrase nobody shipped"])
+print(json.dumps({{"transformers": "transformers" in sys.modules}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    first, second = json.loads(out[0]), json.loads(out[1])
+    assert first["transformers"] is False and second["transformers"] is True
+    assert np.allclose(np.array(first["emb"]), model.embed_prompts(phrases), atol=1e-6)
 
 
 def test_save_and_load_without_a_shared_text_encoder(tmp_path):
@@ -313,7 +376,7 @@ def test_more_ecgs_than_the_cache_holds(text_encoder):
     together = m.embed_ecg(ecgs)
     m.clear_caches()
     one_by_one = np.concatenate([m.embed_ecg(e) for e in ecgs])
-    assert np.allclose(together, one_by_one, atol=1e-6) and len(m._ecg_cache) == 2
+    assert np.allclose(together, one_by_one, atol=1e-6) and m.cache.info()["ecgs"] == 2
 
 
 def test_concurrent_sessions_get_the_same_answers(small):

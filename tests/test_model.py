@@ -1,4 +1,3 @@
-import json
 import math
 from pathlib import Path
 
@@ -6,7 +5,7 @@ import pytest
 import torch
 
 from mets_core.loss import clip_loss
-from mets_core.model import METSModel, ModelConfig, ResNet1d, resnet1d18
+from mets_core.model import ECGTextModel, ModelConfig, ResNet1d, model_config, resnet1d18
 from mets_core.preprocess import PreprocessConfig, to_model_input
 
 from ludb_pairs import ludb_pairs
@@ -27,7 +26,7 @@ def test_resnet1d18_shapes_and_size():
 
 
 def test_mets_model_heads_and_temperature():
-    m = METSModel(ModelConfig(width=8, proj_dim=32, text_dim=20)).eval()
+    m = ECGTextModel(ModelConfig(width=8, proj_dim=32, text_dim=20)).eval()
     e, t, s = m(torch.randn(4, 12, 1000), torch.randn(5, 20))
     assert e.shape == (4, 32) and t.shape == (5, 32)
     assert m.ecg_proj.in_features == 64 and m.text_proj.in_features == 20
@@ -39,7 +38,7 @@ def test_mets_model_heads_and_temperature():
 
 
 def test_mask_makes_absent_leads_zero_whatever_their_content():
-    m = METSModel(ModelConfig(width=8)).eval()
+    m = ECGTextModel(ModelConfig(width=8)).eval()
     x = torch.randn(2, 12, 1000)
     mask = torch.zeros(2, 12, dtype=torch.bool)
     mask[:, 1] = True
@@ -51,8 +50,7 @@ def test_mask_makes_absent_leads_zero_whatever_their_content():
 
 
 def test_config_json_is_data_and_matches_the_defaults():
-    from mets_train import CONFIG_DIR
-    cfg = json.loads((CONFIG_DIR / "model_default.json").read_text())
+    cfg = model_config("resnet1d18")                 # mets_core/model_configs/resnet1d18.json, by name
     assert ModelConfig.from_dict(cfg["model"]) == ModelConfig()
     assert PreprocessConfig.from_dict(cfg["preprocess"]) == PreprocessConfig()
     assert ModelConfig.from_dict(ModelConfig().to_dict()) == ModelConfig()
@@ -60,6 +58,20 @@ def test_config_json_is_data_and_matches_the_defaults():
         ModelConfig.from_dict({"widht": 3})
     with pytest.raises(ValueError, match="4 positive"):
         ModelConfig.from_dict({"layers": [2, 2]})
+    with pytest.raises(ValueError, match="unknown model configuration 'nope'; known: .*resnet1d18"):
+        model_config("nope")
+
+
+def test_the_ecg_encoder_is_chosen_by_name():
+    deeper = ECGTextModel({"encoder": "resnet1d34", "width": 8})
+    assert [len(stage) for stage in deeper.ecg_encoder.stages] == [3, 4, 6, 3]
+    assert deeper.cfg.to_dict()["encoder"] == "resnet1d34"
+    # a checkpoint config from before the registry (no "encoder" key) is the ResNet1d-18 it always was
+    old = {k: v for k, v in ModelConfig().to_dict().items() if k != "encoder"}
+    assert ModelConfig.from_dict(old) == ModelConfig(encoder="resnet1d18")
+    assert [len(stage) for stage in ECGTextModel(old).ecg_encoder.stages] == [2, 2, 2, 2]
+    with pytest.raises(ValueError, match="unknown ECG encoder 'vit'; known: .*resnet1d18"):
+        ModelConfig(encoder="vit")
 
 
 def test_small_model_overfits_32_real_ecg_report_pairs():
@@ -72,7 +84,7 @@ def test_small_model_overfits_32_real_ecg_report_pairs():
     assert x.shape == (32, 12, 1000) and owner.tolist() == list(range(32))
     raw = torch.from_numpy(TextEncoder().encode([format_report(text) for _, text in pairs]))
     torch.manual_seed(0)
-    model = METSModel(ModelConfig(width=16))
+    model = ECGTextModel(ModelConfig(width=16))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     X, M = torch.from_numpy(x), torch.from_numpy(mask)
     first = None

@@ -26,7 +26,7 @@ import torch
 
 from mets_core import METS
 from mets_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from mets_core.model import METSModel, ModelConfig
+from mets_core.model import ECGTextModel, ModelConfig
 
 from dashboard_fixtures import make_test_weights, new_app, synthetic_csv, upload
 from helpers import pickle_payload
@@ -39,11 +39,11 @@ import json, os, sys, time
 from pathlib import Path
 import torch
 from mets_core import checkpoint as ck
-from mets_core.model import METSModel, ModelConfig
+from mets_core.model import ECGTextModel, ModelConfig
 
 target, ready, where = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 torch.manual_seed(1)
-model = METSModel(ModelConfig(width=8, proj_dim=16))
+model = ECGTextModel(ModelConfig(width=8, proj_dim=16))
 
 def park():                      # the parent SIGKILLs us here
     ready.write_text("parked")
@@ -78,7 +78,7 @@ print("save completed without being killed", flush=True)
 
 def _small_state(seed: int) -> dict[str, torch.Tensor]:
     torch.manual_seed(seed)
-    return METSModel(ModelConfig(**SMALL)).state_dict()
+    return ECGTextModel(ModelConfig(**SMALL)).state_dict()
 
 
 def _kill_during_save(tmp_path: Path, target: Path, where: str) -> None:

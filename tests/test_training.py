@@ -172,9 +172,9 @@ def _step(model, opt, seed):
 
 
 def test_training_state_roundtrip_without_pickle(tmp_path):
-    from mets_core.model import METSModel
+    from mets_core.model import ECGTextModel
     torch.manual_seed(0)
-    model = METSModel({"width": 4, "proj_dim": 8})
+    model = ECGTextModel({"width": 4, "proj_dim": 8})
     opt = build_optimizer(model, make_config()["optimizer"])
     _step(model, opt, 1)
     tensors, rest = optimizer_to_flat(opt.state_dict())
@@ -190,7 +190,7 @@ def test_training_state_roundtrip_without_pickle(tmp_path):
     weights_a = {k: v.clone() for k, v in model.state_dict().items()}
 
     torch.manual_seed(123)
-    model2 = METSModel({"width": 4, "proj_dim": 8})
+    model2 = ECGTextModel({"width": 4, "proj_dim": 8})
     opt2 = build_optimizer(model2, make_config()["optimizer"])
     doc = load_training_state(tmp_path / "state", model2, opt2)
     assert doc["position"] == {"step": 1, "epoch": 0, "batch": 1}

@@ -66,6 +66,7 @@ def export_model(run_dir: str | Path, corpus_dir: str | Path, out_dir: str | Pat
     if card:
         extra["MODEL_CARD.md"] = Path(card).read_text(encoding="utf-8")
     mets.save_pretrained(out_dir, extra_files=extra)     # sets mets.weights_sha256, which the index records
+    mets.ship_prompt_cache(out_dir)     # known prompts then rank without loading the text model (fast CLI start)
     reports, ids = source_ids(corpus_dir)
     if data_dir is not None:
         more, more_ids = ptbxl_reports(data_dir)

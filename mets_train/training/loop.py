@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from mets_core.loss import clip_loss
-from mets_core.model import METSModel, ModelConfig
+from mets_core.model import ECGTextModel, ModelConfig
 from mets_core.preprocess import PreprocessConfig
 from mets_core.prompts import format_report, load_template_set
 from .config import ConfigError, make_config
@@ -65,7 +65,7 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torc
                text_raw: torch.Tensor, text_ids: torch.Tensor | None, lr: float, grad_clip: float | None,
                bf16: bool) -> torch.Tensor:
     """One optimizer step on one batch: forward (bf16 autocast), CLIP loss in float32, backward, clip, step.
-    `model` may be DDP-wrapped (its forward is METSModel.forward)."""
+    `model` may be DDP-wrapped (its forward is ECGTextModel.forward)."""
     for group in optimizer.param_groups:
         group["lr"] = lr
     with autocast(x.device, bf16):
@@ -133,7 +133,7 @@ def report_embeddings(texts: list[str], templates: dict | str | None, text_model
     return encoder, emb
 
 
-def save_model(folder: Path, model: METSModel, cfg: dict, text_model_name: str, templates: dict,
+def save_model(folder: Path, model: ECGTextModel, cfg: dict, text_model_name: str, templates: dict,
                training: dict) -> None:
     """A METS checkpoint (loadable with METS.from_pretrained) of the current weights."""
     from mets_core.mets import METS
@@ -204,7 +204,7 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
 
     torch.manual_seed(cfg["seed"])
     model_cfg = ModelConfig.from_dict({**cfg["model"], "text_dim": encoder.hidden_size})
-    model = METSModel(model_cfg).to(world.device)
+    model = ECGTextModel(model_cfg).to(world.device)
     optimizer = build_optimizer(model, cfg["optimizer"])
     from mets_core.mets import METS
     scorer = METS(model, pre, text_encoder=encoder, templates=templates) if val_sets else None
