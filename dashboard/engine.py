@@ -65,7 +65,7 @@ class Engine:
 
 
 def weights_dir() -> Path:
-    from mets_core.mets import default_weights_dir   # honours $METS_WEIGHTS
+    from mets_core.checkpoint import default_weights_dir   # honours $METS_WEIGHTS
     return default_weights_dir()
 
 

@@ -125,13 +125,6 @@ def whole_record_view(rec: Record) -> bool:
     return bool(st.session_state.get(f"whole_{rec.key}", False))
 
 
-def crop(ecg: ECG, start: float, end: float) -> ECG:
-    a, b = int(round(start * ecg.fs)), int(round(end * ecg.fs))
-    meta = dict(ecg.metadata)
-    meta["cropped_from_s"] = f"{start:.3f}"
-    return ECG(signal=ecg.signal[:, a:b], fs=ecg.fs, lead_mask=ecg.lead_mask, name=ecg.name, metadata=meta)
-
-
 @dataclass(frozen=True)
 class Scope:
     """The stretch of a recording that measurements, ranking, "why" and retrieval describe."""
@@ -149,7 +142,7 @@ def scope(rec: Record) -> Scope:
         return Scope(rec.ecg, f"Whole recording, 0:00:00–{hms(rec.ecg.duration)} (model: average of its 10 s "
                               f"windows)", start, True)
     end = min(rec.ecg.duration, start + PAGE_S)
-    return Scope(crop(rec.ecg, start, end), f"Page on screen, {hms(start)}–{hms(end)}", start, False)
+    return Scope(rec.ecg.crop(start, end), f"Page on screen, {hms(start)}–{hms(end)}", start, False)
 
 
 def saliency_window(rec: Record) -> tuple[float, float]:
@@ -167,7 +160,7 @@ def saliency(engine, rec: Record, prompt: str):
     cache = st.session_state.setdefault("saliency", {}).setdefault(rec.key, {})
     key = (prompt, start, engine.model.weights_sha256)   # replaced weights explain afresh
     if key not in cache:
-        ecg = rec.ecg if (start, end) == (0.0, rec.ecg.duration) else crop(rec.ecg, start, end)
+        ecg = rec.ecg if (start, end) == (0.0, rec.ecg.duration) else rec.ecg.crop(start, end)
         cache[key] = engine.saliency(ecg, prompt)
     return cache[key]
 
