@@ -49,6 +49,15 @@ class Engine:
         info = self.model.info()
         return f"{info.get('source') or self.weights_dir} · weights {str(info.get('weights_sha256') or '')[:12]}"
 
+    def template_set(self) -> str | None:
+        """The name of the model's active prompt template set (shown beside the phrase box)."""
+        return None if self.model is None else self.model.template_set
+
+    def templates(self, kind: str = "diagnostic") -> list[str]:
+        """The templates each typed phrase is read through, e.g. "ECG showing {label}."."""
+        from mets_core.prompts import ensemble
+        return [] if self.model is None else ensemble(self.model.templates, kind)
+
     # ------------------------------------------------------------------ model calls (one lock)
 
     def rank(self, ecg: ECG, prompts: list[str]):
@@ -94,7 +103,7 @@ def _load_engine(folder: str, config_mtime: float, index_mtime: float) -> Engine
         return engine
     try:
         model = METS.from_pretrained(folder)
-        model.embed_prompts(list(WARMUP_PROMPTS))      # load the frozen text encoder now, not on first rank
+        model.embed_prompts(list(WARMUP_PROMPTS))      # the prompt path warm (known phrase: shipped text cache)
         engine.model = model
         threading.Thread(target=_embed_presets, args=(engine,), daemon=True, name="mets-presets").start()
     except CheckpointError as err:
@@ -120,6 +129,12 @@ def _embed_presets(engine: Engine, chunk: int = 6) -> None:
     """Embed every preset prompt once, in the background and a few at a time (the lock is released
     between chunks, so a clinician's request never waits long): preset switches then cost no encoding."""
     from mets_core.prompts import PRESETS
+    try:
+        # the frozen text model (~6 s to load), outside the lock: known phrases rank from the weights' text
+        # cache meanwhile, and the first phrase the model has not seen then costs no load
+        engine.model.text_encoder
+    except Exception:   # reported when a phrase needs it
+        pass
     phrases = list(dict.fromkeys(p for ps in PRESETS.values() for p in ps))
     for i in range(0, len(phrases), chunk):
         try:

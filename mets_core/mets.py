@@ -196,12 +196,17 @@ class METS:
     @property
     def text_encoder(self) -> TextEncoder:
         """Loaded on first use (about a second), so ECG-only work never pays for it."""
-        with self._lock:
-            if self._text_encoder is None:
-                enc = TextEncoder(self.text_model, max_length=self.text_max_length)
-                self._check_text_dim(enc)
-                self._text_encoder = enc
-            return self._text_encoder
+        enc = self._text_encoder
+        if enc is None:
+            # built outside the lock: loading takes seconds, and ranking known prompts (shipped text cache)
+            # or ECG-only work must not wait for it. Two first callers may both build one; the first is kept.
+            enc = TextEncoder(self.text_model, max_length=self.text_max_length)
+            self._check_text_dim(enc)
+            with self._lock:
+                if self._text_encoder is None:
+                    self._text_encoder = enc
+                enc = self._text_encoder
+        return enc
 
     def _check_text_dim(self, enc: TextEncoder) -> None:
         if enc.hidden_size != self.model.cfg.text_dim:

@@ -66,6 +66,10 @@ def test_editing_prompts_reranks_the_typed_phrases(app):
     assert sims == sorted(sims, reverse=True)       # no reference population: ordered by similarity
     app.text_area(key="prompts_text").input("sinus rhythm\nsinus bradycardia").run()
     assert [r["prompt"] for r in ranking(app)] != [] and rank_rows(app) == 2
+    # the phrase box says which template set the model reads phrases through (the checkpoint's own set)
+    from mets_core.prompts import load_prompts
+    captions = " ".join(str(c.value) for c in app.caption)
+    assert f"template set **{load_prompts()['default_set']}**" in captions and "ECG showing …." in captions
 
 
 def test_newest_ecg_is_shown_and_the_sidebar_switches_between_loaded_ecgs(app):

@@ -78,7 +78,8 @@ def ranking_fragment(engine: engines.Engine, rec: session.Record, scope: session
     with left:
         st.markdown("#### How well the ECG matches each phrase")
         with guard("Ranking"):
-            phrases = prompts.prompt_controls()
+            phrases = prompts.prompt_controls(template_set=engine.template_set(),
+                                              templates=engine.templates("diagnostic"))
             result = ranking.ranking_panel(engine, scope.ecg, phrases, scope.words)
     with right:
         with guard("The file's own labels"):

@@ -54,8 +54,10 @@ def replace(phrases: list[str]) -> None:
     st.session_state["preset"] = CUSTOM
 
 
-def prompt_controls(presets: dict = PRESETS) -> list[str]:
-    """The preset box, the phrase box and the save/load expander; returns the phrases to rank."""
+def prompt_controls(presets: dict = PRESETS, template_set: str | None = None,
+                    templates: list[str] | None = None) -> list[str]:
+    """The preset box, the phrase box (with the model's active template set, when given) and the save/load
+    expander; returns the phrases to rank."""
     if "prompts_text" not in st.session_state:
         st.session_state["prompts_text"] = "\n".join(presets.get(DEFAULT_PRESET, []))
         st.session_state["preset"] = DEFAULT_PRESET if DEFAULT_PRESET in presets else CUSTOM
@@ -81,6 +83,11 @@ def prompt_controls(presets: dict = PRESETS) -> list[str]:
                  help="A preset replaces the phrases below; what you typed is kept under “custom”.")
     st.text_area("Prompts, one per line: the phrases to compare with the ECG (Ctrl+Enter or click outside to re-rank)", key="prompts_text",
                  height=160, on_change=edited)
+    if template_set:
+        shown = "; ".join(f"“{t.replace('{label}', '…')}”" for t in (templates or []))
+        st.caption(f"Phrases are read through the template set **{template_set}**"
+                   + (f": {shown}, averaged" if shown else "")
+                   + ". A statement or class the model knows is scored as its known phrasings.")
     with st.expander("Save or load a phrase set"):
         text = st.session_state.get("prompts_text", "")
         data = json.dumps({"format": "mets-prompt-set", "version": 1,
