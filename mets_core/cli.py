@@ -25,11 +25,11 @@ TRAINER_COMMANDS = ("train", "evaluate", "corpus", "ptbxl", "export")
 # command -> (one-line help shown by `mets --help`, modules to import for it). tests/test_cli_dataset.py checks
 # that the tables list exactly the commands the modules register, with the same help.
 COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "rank": ("rank free-text prompts by similarity to each ECG record", ("mets_core.commands",)),
-    "retrieve": ("nearest reports of the index to each ECG record", ("mets_core.commands",)),
+    "rank": ("rank free-text prompts by similarity to each ECG record", ("mets_core.commands.rank",)),
+    "retrieve": ("nearest reports of the index to each ECG record", ("mets_core.commands.retrieve",)),
     "embed": ("write the ECG embeddings of records (.npz or .parquet) for your own classifiers",
-              ("mets_core.commands",)),
-    "info": ("the model, its text encoder and its training data", ("mets_core.commands",)),
+              ("mets_core.commands.embed",)),
+    "info": ("the model, its text encoder and its training data", ("mets_core.commands.info",)),
     "download": ("download PhysioNet databases (resumable, SHA256-verified)", ("mets_core.download",)),
 }
 

@@ -5,7 +5,6 @@ import csv
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from hospital_files import muse_xml, synthetic_12lead
 from helpers import write_cli_model
 from mets_core.cli import main
-from mets_core.commands import expand_records
+from mets_core.commands.records import expand_records
 from mets_core.mets import METS
 
 EIGHT = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -147,45 +146,59 @@ def test_rank_out_jsonl_retrieve_and_embed(model_dir, dataset, tmp_path, capsys)
     np.testing.assert_allclose(z["embeddings"][i], m.embed_ecg(read_ecg(dataset / "ecg0.xml"))[0], atol=1e-5)
 
 
-@dataclass(frozen=True)
-class FutureMatch:          # the Match fields the model API is gaining
-    prompt: str
-    similarity: float
-    probability: float
-    percentile: float | None = None
-    known: bool = True
-    validation_auc: float | None = None
-    expansion: tuple = ()
-    statement: str | None = None
+@pytest.fixture(scope="module")
+def calibrated_model(model_dir, dataset, tmp_path_factory):
+    """The test model with what `mets export` adds: knowledge.json (a validation AUC for atrial fibrillation,
+    a known-phrase threshold), the known phrasings' embeddings, and reference ECGs that make ecg0 rank at the
+    top of them for "atrial fibrillation" and at the bottom for "sinus rhythm"."""
+    from safetensors.numpy import save
+
+    from mets_core import read_ecg
+    m = METS.from_pretrained(model_dir)
+    x = m.embed_ecg(read_ecg(dataset / "ecg0.xml"))[0]
+    af, sr = m.embed_prompts(["atrial fibrillation", "sinus rhythm"])
+    # reference ECGs like ecg0 but a little less like "atrial fibrillation" and more like "sinus rhythm"
+    ref = x + 0.5 * (sr - af)
+    ref /= np.linalg.norm(ref)
+    assert ref @ af < x @ af - 1e-3 and ref @ sr > x @ sr + 1e-3
+    knowledge = {"known_threshold": 0.99, "known_phrasings": m.knowledge.known_phrasings(),
+                 "validation": {"afib": {"auc": 0.95, "n_positive": 40}}}
+    known = m.knowledge.known_embeddings(m.text_encoder.encode).astype(np.float16)
+    folder = tmp_path_factory.mktemp("calibrated") / "model"
+    m.save_pretrained(folder, extra_files={
+        "knowledge.json": json.dumps(knowledge),
+        "known_phrasings.safetensors": save({"embeddings": known}),
+        "reference.safetensors": save({"embeddings": np.tile(ref, (60, 1)).astype(np.float32),
+                                       "n_leads": np.full(60, 12, np.int64)})})
+    return folder
 
 
-def test_rank_shows_percentile_expansion_and_lists_unknown_phrases_apart(model_dir, dataset, monkeypatch, capsys):
-    import mets_core.commands as commands
-
-    class Model:
-        def __init__(self, real):
-            self.real = real
-
-        def __getattr__(self, name):
-            return getattr(self.real, name)
-
-        def rank(self, ecg, prompts, kind="diagnostic"):
-            return [FutureMatch("atrial fibrillation", 0.4, 0.7, 91.5, True, 0.95, ("afib", "irregular rhythm")),
-                    FutureMatch("sinus rhythm", 0.1, 0.2, 40.0, True),
-                    FutureMatch("purple ecg", 0.3, 0.1, None, False)]
-
-    monkeypatch.setattr(commands, "_load_model", lambda *_: Model(METS.from_pretrained(model_dir)))
+def test_rank_shows_percentile_reliability_expansion_and_lists_unknown_phrases_apart(calibrated_model, dataset,
+                                                                                       capsys):
     rec = str(dataset / "ecg0.xml")
-    prompts = ["-p", "atrial fibrillation", "-p", "sinus rhythm", "-p", "purple ecg"]
+    prompts = ["-p", "sinus rhythm", "-p", "atrial fibrillation", "-p", "conduction disturbance",
+               "-p", "purple ecg", "--model", str(calibrated_model)]
     assert main(["rank", rec, *prompts]) == 0
     text = capsys.readouterr().out
-    assert "percentile" in text and "91.5" in text and "(scored as: afib; irregular rhythm)" in text
-    assert "stands out: atrial fibrillation" in text and "validated: AUC 0.95" in text and "not validated" in text
+    stands_out = next(line for line in text.splitlines() if "stands out:" in line)
+    assert "atrial fibrillation" in stands_out and "sinus rhythm" not in stands_out
+    rows = {line.split("  ")[1].strip(): line for line in text.splitlines() if line.startswith("  ") and
+            line.split("  ")[1].strip() in ("atrial fibrillation", "sinus rhythm", "conduction disturbance")}
+    assert "percentile  reliability" in text    # the columns: percentile, then reliability
+    assert "     100.0  validated: AUC 0.95" in rows["atrial fibrillation"]
+    assert "       0.0  not validated" in rows["sinus rhythm"]
+    assert "(scored as: left bundle branch block; right bundle branch block; " in rows["conduction disturbance"]
+    assert "more)" in rows["conduction disturbance"] and "scored as" not in rows["atrial fibrillation"]
     assert "not known to the model (not ranked): purple ecg" in text
     assert main(["rank", rec, *prompts, "--json"]) == 0
     [r] = json.loads(capsys.readouterr().out)
-    assert [m["prompt"] for m in r["matches"]] == ["atrial fibrillation", "sinus rhythm"]
-    assert r["not_known"][0]["prompt"] == "purple ecg" and r["matches"][0]["expansion"] == ["afib", "irregular rhythm"]
+    by = {m["prompt"]: m for m in r["matches"]}
+    assert set(by) == {"atrial fibrillation", "sinus rhythm", "conduction disturbance"}
+    assert by["atrial fibrillation"]["percentile"] == 100.0 and by["sinus rhythm"]["percentile"] == 0.0
+    assert [m["percentile"] for m in r["matches"]] == sorted((m["percentile"] for m in r["matches"]), reverse=True)
+    assert by["atrial fibrillation"]["validation_auc"] == 0.95 and "validation_auc" not in by["sinus rhythm"]
+    assert "left bundle branch block" in by["conduction disturbance"]["expansion"]
+    assert [m["prompt"] for m in r["not_known"]] == ["purple ecg"] and r["not_known"][0]["known"] is False
 
 
 def test_help_and_usage_errors_import_no_heavy_module():

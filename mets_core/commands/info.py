@@ -1,0 +1,65 @@
+"""`mets info`: the model, its text encoder, its training data and calibration, and its report index."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..cli import COMMANDS
+from .errors import EXIT_SETUP_ERROR, SETUP_ERRORS, error
+from .model_loading import load_model
+from .options import add_model_options
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("info", help=COMMANDS["info"][0])
+    add_model_options(p)
+    p.set_defaults(func=cmd_info)
+
+
+def cmd_info(args) -> int:
+    try:
+        model = load_model(args.model)
+    except SETUP_ERRORS as err:
+        error("info", err)
+        return EXIT_SETUP_ERROR
+    info = model.info()
+    index_dir = Path(model.source) / "index" if model.source else None
+    info["index"] = None
+    if index_dir is not None and (index_dir / "index.json").is_file():
+        meta = json.loads((index_dir / "index.json").read_text(encoding="utf-8"))
+        info["index"] = {"path": str(index_dir), "reports": meta.get("count")}
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"model         {info['source']}")
+    print(f"weights       sha256 {str(info['weights_sha256'])[:16]}...  {info['parameters']:,} parameters")
+    m = info["model"]
+    print(f"ECG encoder   {m.get('encoder', 'resnet1d18')} ({'-'.join(map(str, m['layers']))} blocks, width "
+          f"{m['width']}), {m['in_leads']} leads")
+    pp = info["preprocess"]
+    print(f"input         {pp['window_s']:g} s windows at {pp['fs']:g} Hz (stride {pp['stride_s']:g} s), "
+          f"band-pass {pp['highpass_hz']:g}-{pp['lowpass_hz']:g} Hz, normalise {pp['normalise']}")
+    print(f"text encoder  {info['text_model']} (frozen) -> {info['embedding_dim']}-d shared space, "
+          f"temperature {info['temperature']:.4f}")
+    training = info["training"] or {}
+    print("training      " + (", ".join(f"{k}={v}" for k, v in training.items() if not isinstance(v, (dict, list)))
+                              or "no training summary in this checkpoint"))
+    print("index         " + (f"{info['index']['reports']} reports at {info['index']['path']}"
+                              if info["index"] else "none"))
+    cal = info.get("calibration")
+    if not cal:
+        print("calibration   none: no percentiles, known-phrase check or validation AUCs with these weights")
+        return 0
+    for source, counts in (cal.get("training_data") or {}).items():
+        print(f"data          {source:14s} " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    sup = cal.get("superclass_auc") or {}
+    if sup:
+        print(f"validation    superclass macro AUC {cal['superclass_macro_auc']:.3f} ("
+              + ", ".join(f"{k} {v:.3f}" for k, v in sup.items()) + ")")
+    if cal.get("statement_macro_auc") is not None:
+        print(f"validation    {cal['statements_validated']} statements with >= 10 positive validation ECGs: "
+              f"macro AUC {cal['statement_macro_auc']:.3f}; weak (AUC < 0.7): {', '.join(cal['weak']) or 'none'}")
+    ref = cal.get("reference") or {}
+    print(f"reference     {ref.get('n_windows')} validation windows ({ref.get('twelve_lead')} 12-lead) for "
+          f"percentiles; known-phrase threshold {cal.get('known_threshold'):.3f} (from the weights' knowledge.json)")
+    return 0

@@ -1,0 +1,42 @@
+"""The model and what it wants, for a command: `load_model` (torch sized to the cores the readers leave free),
+`preprocess_settings` (read from the checkpoint's config.json without torch, for the reader processes) and
+`load_index` (the report index of `mets retrieve`). Each raises what `errors.SETUP_ERRORS` names when the
+folder cannot be used; the command turns that into one error line and exit code 2."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def load_model(path: str | None, reader_workers: int | None = None):
+    """The model (`METS`) of the checkpoint folder `path` (None: the shipped weights or $METS_WEIGHTS). With
+    the number of reader processes, torch gets the cores they leave free. (Two threads fighting over cores
+    that the readers use make a single small forward 10-40x slower on a busy 2-core machine.)"""
+    import torch
+
+    from ..mets import METS
+    if reader_workers is not None:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - reader_workers))
+    return METS.from_pretrained(path)
+
+
+def load_index(model, index_dir: str | None):
+    """The report index at `index_dir`, or the model folder's index/ when None."""
+    from ..index import ReportIndex
+    folder = Path(index_dir) if index_dir else (Path(model.source) / "index" if model.source else None)
+    if folder is None:
+        raise ValueError("no index folder: pass --index DIR")
+    return ReportIndex.load(folder, model=model)
+
+
+def preprocess_settings(model_dir: str | None) -> dict | None:
+    """The preprocessing the model will want, from its config.json (no torch needed), so that the reader
+    processes prepare the windows too; None when it cannot be read (the model load will say why)."""
+    from ..checkpoint import default_weights_dir
+    try:
+        config = json.loads((Path(model_dir or default_weights_dir()) / "config.json").read_text(encoding="utf-8"))
+        from ..preprocess import PreprocessConfig
+        return PreprocessConfig.from_dict(config.get("preprocess")).to_dict()
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None

@@ -1,0 +1,120 @@
+"""--out files: one row per record (errors included, as rows with an ``error``), .csv, .jsonl or .parquet.
+
+CSV and JSONL rows are appended and flushed per batch, so an interrupted run keeps what it wrote and
+``--resume`` scores only the records missing there; Parquet rows are written at the end. Every file is
+written under a temporary name and moved into place, so an existing file is never left half-written.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .errors import usage
+
+OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
+
+
+def check_out(out: str | None, allowed: tuple[str, ...] = OUTPUT_SUFFIXES) -> str | None:
+    """The suffix of --out FILE (None without --out), after checking that it can be written: a usage error
+    (SystemExit) for another suffix, a missing folder, or .parquet without pyarrow."""
+    if out is None:
+        return None
+    suffix = Path(out).suffix.lower()
+    if suffix not in allowed:
+        raise SystemExit(usage(f"--out {out}: the file name must end in {', '.join(allowed)}"))
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise SystemExit(usage("writing .parquet needs pyarrow (pip install pyarrow); or use .csv/.jsonl"))
+    if not Path(out).resolve().parent.is_dir():
+        raise SystemExit(usage(f"--out {out}: the folder {Path(out).parent} does not exist"))
+    return suffix
+
+
+class RowWriter:
+    """CSV or JSONL rows appended and flushed per batch; Parquet rows collected and written at the end."""
+
+    def __init__(self, path: str, columns: list[str], resume: bool):
+        self.path, self.columns = Path(path), columns
+        self.suffix = self.path.suffix.lower()
+        self.kept: list[dict] = _existing_rows(self.path, self.suffix, columns) if resume else []
+        self.parquet_rows = list(self.kept) if self.suffix == ".parquet" else None
+        self.file = None
+        if self.suffix == ".csv":
+            import csv
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            with open(tmp, "w", newline="", encoding="utf-8") as f:     # complete rows only, then append
+                w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+                w.writeheader()
+                w.writerows(self.kept)
+            os.replace(tmp, self.path)
+            self.file = open(self.path, "a", newline="", encoding="utf-8")
+            self.csv = csv.DictWriter(self.file, fieldnames=columns, extrasaction="ignore")
+        elif self.suffix == ".jsonl":
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in self.kept)
+            os.replace(tmp, self.path)
+            self.file = open(self.path, "a", encoding="utf-8")
+
+    @property
+    def done(self) -> set[str]:
+        return {str(r.get("record")) for r in self.kept}
+
+    def write(self, rows: list[dict]) -> None:
+        if self.parquet_rows is not None:
+            self.parquet_rows.extend(rows)
+            return
+        for r in rows:
+            if self.suffix == ".csv":
+                self.csv.writerow({k: _cell(v) for k, v in r.items()})
+            else:
+                self.file.write(json.dumps(r, ensure_ascii=False) + "\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        if self.parquet_rows is not None:
+            import pandas as pd
+            frame = pd.DataFrame([{c: _cell(r.get(c)) for c in self.columns} for r in self.parquet_rows],
+                                 columns=self.columns)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, self.path)
+
+
+def _cell(value):
+    if isinstance(value, (list, tuple)):
+        return "; ".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _existing_rows(path: Path, suffix: str, columns: list[str]) -> list[dict]:
+    """Complete rows of an earlier run (a partly written last line is dropped and redone)."""
+    if not path.is_file():
+        return []
+    rows: list[dict] = []
+    if suffix == ".csv":
+        import csv
+        with open(path, newline="", encoding="utf-8") as f:
+            text = f.read()
+        complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
+        reader = csv.DictReader(complete.splitlines())
+        if reader.fieldnames and list(reader.fieldnames) != columns:
+            raise SystemExit(usage(f"--resume: {path} has other columns (other prompts?); use a new --out file"))
+        rows = [dict(r) for r in reader if None not in r]
+    elif suffix == ".jsonl":
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    else:
+        import pandas as pd
+        rows = pd.read_parquet(path).to_dict("records")
+    return [r for r in rows if r.get("record")]

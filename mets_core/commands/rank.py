@@ -1,0 +1,139 @@
+"""`mets rank`: zero-shot, the similarity of each record to each free-text prompt, a softmax over the
+prompts, and where the model's weights carry them, percentiles among reference ECGs and validation AUCs.
+Similarities, not diagnoses."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..cli import COMMANDS
+from .dataset import DatasetRun
+from .errors import SETUP_ERRORS, usage
+from .model_loading import load_model
+from .options import add_dataset_options, add_model_options
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("rank", help=COMMANDS["rank"][0],
+                              description="Zero-shot: cosine similarity of each record to each prompt, and a "
+                                          "softmax over the prompts. Similarities, not diagnoses.")
+    p.add_argument("--prompt", "-p", dest="prompts", action="append", default=[], metavar="TEXT",
+                   help="one phrase such as 'atrial fibrillation'; repeat the flag for each prompt")
+    p.add_argument("--prompts-file", metavar="FILE", default=None,
+                   help="prompts, one per line ('#' starts a comment)")
+    p.add_argument("--kind", default="diagnostic", help="template ensemble: diagnostic, form or rhythm")
+    add_dataset_options(p, "write one row per record: .csv, .jsonl or .parquet (scores, percentiles, top "
+                           "prompt, errors)")
+    add_model_options(p)
+    p.set_defaults(func=cmd_rank)
+
+
+def cmd_rank(args) -> int:
+    prompts = _prompts(args)
+    run = DatasetRun.start(args, _rank_columns(prompts))
+    if isinstance(run, int):
+        return run
+    try:
+        model = load_model(args.model, run.reader.workers)
+        model.embed_prompts(prompts, args.kind)       # fail early on a bad prompt or text model
+    except SETUP_ERRORS as err:
+        return run.setup_failed("rank", err)
+
+    def score(ecgs, prepared):
+        model.embed_ecg(ecgs, batch_size=max(args.batch_size, 1), model_input=prepared)   # one batched pass
+        return [{"leads": ecg.leads, **_rank_result(model.rank(ecg, prompts, args.kind))} for ecg in ecgs]
+
+    return run.answer(run.score(score, _rank_row), _print_rank)
+
+
+def _prompts(args) -> list[str]:
+    prompts = list(args.prompts or [])
+    if args.prompts_file:
+        try:
+            text = Path(args.prompts_file).read_text(encoding="utf-8")
+        except OSError as e:
+            raise SystemExit(usage(f"cannot read --prompts-file {args.prompts_file}: {e.strerror or e}"))
+        prompts += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    prompts = [p for p in prompts if p.strip()]
+    if not prompts:
+        raise SystemExit(usage("rank needs prompts: --prompt 'atrial fibrillation' --prompt 'sinus rhythm' "
+                               "(one flag per prompt) or --prompts-file FILE"))
+    return list(dict.fromkeys(prompts))
+
+
+def _match_dict(m) -> dict:
+    """A Match as a dict: the fields every version has, and percentile/known/expansion/... when present."""
+    out = {"prompt": m.prompt, "similarity": m.similarity, "probability": m.probability}
+    for name in ("percentile", "known", "validation_auc", "expansion", "statement"):
+        value = getattr(m, name, None)
+        if value is not None:
+            out[name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _rank_result(matches: list) -> dict:
+    """Known prompts ranked; phrases the model does not know (known=False) listed apart."""
+    ranked = [_match_dict(m) for m in matches if getattr(m, "known", True) is not False]
+    unknown = [_match_dict(m) for m in matches if getattr(m, "known", True) is False]
+    result = {"matches": ranked}
+    if unknown:
+        result["not_known"] = unknown
+    return result
+
+
+def _rank_columns(prompts: list[str]) -> list[str]:
+    """The columns of `mets rank --out` (percentile columns stay empty with weights that have no reference)."""
+    cols = ["record", "leads", "error", "top_prompt", "top_similarity", "top_probability", "top_percentile",
+            "not_known"]
+    for p in prompts:
+        cols += [f"similarity[{p}]", f"probability[{p}]", f"percentile[{p}]"]
+    return cols
+
+
+def _rank_row(record: str, result: dict) -> dict:
+    row = {"record": record, "leads": " ".join(result.get("leads", [])), "error": result.get("error", "")}
+    if "error" in result:
+        return row
+    every = result["matches"] + result.get("not_known", [])
+    for m in every:
+        row[f"similarity[{m['prompt']}]"] = round(m["similarity"], 6)
+        row[f"probability[{m['prompt']}]"] = round(m["probability"], 6)
+        if m.get("percentile") is not None:
+            row[f"percentile[{m['prompt']}]"] = round(m["percentile"], 2)
+    if result["matches"]:
+        top = result["matches"][0]
+        row.update(top_prompt=top["prompt"], top_similarity=round(top["similarity"], 6),
+                   top_probability=round(top["probability"], 6))
+        if top.get("percentile") is not None:
+            row["top_percentile"] = round(top["percentile"], 2)
+    row["not_known"] = "; ".join(m["prompt"] for m in result.get("not_known", []))
+    return row
+
+
+def _print_rank(r: dict) -> None:
+    print(f"{r['record']}  (leads: {' '.join(r['leads'])})")
+    matches = r["matches"]
+    if matches:
+        width = max(len(m["prompt"]) for m in matches)
+        has_pct = any(m.get("percentile") is not None for m in matches)
+        if has_pct:
+            # the headline: a prompt "stands out" when it scores at or above STANDS_OUT_PERCENTILE of the
+            # reference ECGs; otherwise no prompt is crowned
+            from ..knowledge import STANDS_OUT_PERCENTILE
+            out = [m["prompt"] for m in matches if (m.get("percentile") or 0) >= STANDS_OUT_PERCENTILE]
+            print("  stands out: " + ", ".join(out) if out else
+                  f"  no confident match: no prompt is above the {STANDS_OUT_PERCENTILE:g}th percentile of the "
+                  f"reference ECGs")
+        from ..knowledge import reliability_label
+        print(f"  {'prompt':<{width}}  " + ("percentile  " if has_pct else "") +
+              "reliability            similarity  relative among these")
+        for m in matches:
+            pct = f"{m['percentile']:10.1f}  " if m.get("percentile") is not None else (" " * 12 if has_pct else "")
+            line = (f"  {m['prompt']:<{width}}  {pct}{reliability_label(m.get('validation_auc')):<21}  "
+                    f"{m['similarity']:+10.4f}  {m['probability']:19.4f}")
+            expansion = m.get("expansion") or []
+            if expansion and [e.lower() for e in expansion] != [m["prompt"].lower()]:
+                more = f" +{len(expansion) - 3} more" if len(expansion) > 3 else ""
+                line += f"  (scored as: {'; '.join(expansion[:3])}{more})"
+            print(line.rstrip())
+    if r.get("not_known"):
+        print("  not known to the model (not ranked): " + ", ".join(m["prompt"] for m in r["not_known"]))

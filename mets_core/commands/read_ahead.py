@@ -1,0 +1,126 @@
+"""Reading records ahead of the encoder: a pool of processes reads (and preprocesses) records in record
+order while the model loads and encodes, and `batches` groups what they return for the encoder."""
+from __future__ import annotations
+
+import pickle
+import threading
+import time
+
+
+def _read_or_error(rec: str, preprocess_settings: dict | None):
+    """read_ecg(rec) -> ECG, or (ECG, windows, masks) prepared for the model with `preprocess_settings`; or the
+    exception (one bad record never stops a run) in a form that crosses processes."""
+    from ..readers import read_ecg
+    try:
+        ecg = read_ecg(rec)
+        if preprocess_settings is None:
+            return ecg
+        from ..preprocess import PreprocessConfig, to_model_input
+        x, mask, _ = to_model_input(ecg, PreprocessConfig.from_dict(preprocess_settings))
+        return ecg, x, mask
+    except Exception as err:     # the CLI boundary
+        try:
+            pickle.dumps(err)
+            return err
+        except Exception:        # an exception type that cannot be pickled: its message is what we show
+            return RuntimeError(str(err).strip() or type(err).__name__)
+
+
+class RecordReader:
+    """(record, ECG or the exception) in record order, read by a pool of processes up to ``depth`` ahead.
+
+    Reading is Python and NumPy work that holds the GIL (wfdb parses headers through pandas), so threads
+    would take turns with the encoder; processes read in parallel with it. The pool starts when the reader
+    is made, which the commands do before loading the model, from a thread (starting the fork server waits
+    for it to import the readers): the first records are read while torch imports. The processes come from
+    a fork server that has imported the readers once (never torch, and never a fork of a process holding
+    threads). With `preprocess_settings` they also resample, filter and window each ECG (an ECG comes back
+    as (ECG, windows, masks)), so the encoding process never preprocesses and never imports scipy. A reader
+    process that dies (a hostile file exhausting memory) fails its record; a new pool reads the rest."""
+
+    def __init__(self, records: list[str], workers: int, preprocess_settings: dict | None = None,
+                 depth: int = 256):
+        from collections import deque
+        self.settings = preprocess_settings
+        self.started = time.perf_counter()
+        self.workers, self.depth = max(1, min(workers, len(records))), depth
+        self.pending = iter(records)
+        self.queue: deque = deque()          # (record, future), in record order
+        self.pool = None
+        self._start_error: BaseException | None = None
+        self._starting = threading.Thread(target=self._start, name="mets-read-start", daemon=True)
+        if records:
+            self._starting.start()
+
+    def _start(self) -> None:
+        try:
+            self.pool = self._new_pool()
+            self._fill()                     # the first submit starts the fork server and the workers
+        except BaseException as err:         # raised where the records are consumed
+            self._start_error = err
+
+    def _ready(self) -> None:
+        if self._starting.is_alive() or self._starting.ident is not None:
+            self._starting.join()
+        if self._start_error is not None:
+            err, self._start_error = self._start_error, None
+            raise err
+
+    def _new_pool(self):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["mets_core.readers", "mets_core.preprocess", "scipy.signal"])
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+
+    def _fill(self) -> None:
+        while self.pool is not None and len(self.queue) < self.depth:
+            rec = next(self.pending, None)
+            if rec is None:
+                return
+            self.queue.append((rec, self.pool.submit(_read_or_error, rec, self.settings)))
+
+    def __iter__(self):
+        from collections import deque
+        from concurrent.futures.process import BrokenProcessPool
+        self._ready()
+        while self.queue:
+            rec, fut = self.queue.popleft()
+            try:
+                result = fut.result()
+            except BrokenProcessPool:
+                result = RuntimeError("the reader process died while reading it (out of memory?)")
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._new_pool()
+                self.queue = deque((r, self.pool.submit(_read_or_error, r, self.settings)) for r, _ in self.queue)
+            self._fill()
+            yield rec, result
+
+    def close(self) -> None:
+        if self._starting.ident is not None:
+            self._starting.join()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def __enter__(self) -> "RecordReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def batches(reader: RecordReader, batch_size: int):
+    """Lists of (record, ECG or exception), each holding at most ``batch_size`` ECGs."""
+    batch: list = []
+    n_ecgs = 0
+    for rec, result in reader:
+        batch.append((rec, result))
+        if not isinstance(result, BaseException):
+            n_ecgs += 1
+        if n_ecgs >= batch_size:
+            yield batch
+            batch, n_ecgs = [], 0
+    if batch:
+        yield batch
+

@@ -1,0 +1,102 @@
+"""RECORD arguments -> the record files to read, checked before any model loads.
+
+A record is named as a file, a WFDB record name (``ludb/data/1``), a folder (searched recursively for
+``RECORD_SUFFIXES``), a glob pattern (``'data/**/*.xml'``) or a list file (``@records.txt``, or a PhysioNet
+``RECORDS`` file: one record per line, relative to the list's folder). A name that matches nothing is one
+error line; the others go on.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# files taken from a folder: one per record (a WFDB record by its header; CSV and NumPy files are taken
+# only when named or matched by a glob, since data folders hold CSV tables that are not ECGs)
+RECORD_SUFFIXES = (".hea", ".xml", ".edf", ".bdf", ".scp", ".dcm", ".npz")
+
+
+def _has_glob(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def _segment_headers(folder_headers: list[Path]) -> set[Path]:
+    """Headers that are segments (or layouts) of a multi-segment WFDB record in the same folder."""
+    segments: set[Path] = set()
+    for hea in folder_headers:
+        try:
+            with open(hea, "rb") as f:
+                first = f.readline(4096).split()
+                if not first or b"/" not in first[0]:
+                    continue
+                lines = f.read(1 << 20).decode("ascii", "ignore").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if parts and not parts[0].startswith("#") and parts[0] != "~":
+                segments.add(hea.with_name(parts[0] + ".hea"))
+    return segments
+
+
+def _records_in_folder(folder: Path) -> list[str]:
+    found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in RECORD_SUFFIXES and p.is_file()
+                   and not p.name.startswith("."))
+    headers = [p for p in found if p.suffix.lower() == ".hea"]
+    skip = _segment_headers(headers)
+    return [str(p) for p in found if p not in skip]
+
+
+def _read_list(spec: str) -> tuple[Path, list[str]]:
+    path = Path(spec[1:] if spec.startswith("@") else spec)
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    names = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    return path.parent, names
+
+
+def expand_records(specs: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """(records found, [(name, why not found)]) for the RECORD arguments, in order, without duplicates."""
+    import glob
+    found: list[str] = []
+    missing: list[tuple[str, str]] = []
+
+    def one(name: str, base: Path | None = None) -> None:
+        path = Path(name)
+        if base is not None and not path.is_absolute() and not path.exists() and (base / path).exists() \
+                or base is not None and not path.is_absolute() and (base / (name + ".hea")).is_file():
+            path = base / path
+        if path.is_dir():
+            inside = _records_in_folder(path)
+            if not inside:
+                missing.append((name, f"folder holds no ECG records ({', '.join(RECORD_SUFFIXES)})"))
+            found.extend(inside)
+        elif path.is_file() and path.name == "RECORDS" and base is None:
+            list_dir, names = _read_list(str(path))
+            for n in names:
+                one(n, list_dir)
+        elif path.is_file() or path.with_name(path.name + ".hea").is_file():
+            found.append(str(path))
+        elif _has_glob(name) and base is None:
+            matches = sorted(glob.glob(name, recursive=True))
+            if not matches:
+                missing.append((name, "the pattern matches no file"))
+            for m in matches:
+                one(m, None) if Path(m).is_file() else None
+        else:
+            hint = ("; if this is a prompt, give each prompt its own --prompt flag"
+                    if " " in name or (not path.suffix and os.sep not in name) else "")
+            missing.append((name, f"no such file or folder{hint}"))
+
+    for spec in specs:
+        if spec.startswith("@") and len(spec) > 1:
+            try:
+                list_dir, names = _read_list(spec)
+            except OSError as e:
+                missing.append((spec, f"cannot read the list file ({e.strerror or e})"))
+                continue
+            if not names:
+                missing.append((spec, "the list file names no records"))
+            for n in names:
+                one(n, list_dir)
+        else:
+            one(spec)
+    return list(dict.fromkeys(found)), missing
