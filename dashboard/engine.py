@@ -105,7 +105,8 @@ def _load_engine(folder: str, config_mtime: float, index_mtime: float) -> Engine
         model = METS.from_pretrained(folder)
         model.embed_prompts(list(WARMUP_PROMPTS))      # the prompt path warm (known phrase: shipped text cache)
         engine.model = model
-        threading.Thread(target=_embed_presets, args=(engine,), daemon=True, name="mets-presets").start()
+        # not a daemon: killed inside the text model's native code at interpreter exit, it aborts the process
+        threading.Thread(target=_embed_presets, args=(engine,), daemon=False, name="mets-presets").start()
     except CheckpointError as err:
         engine.error = f"The model weights at {folder} could not be loaded: {err}"
         return engine

@@ -25,7 +25,7 @@ PHYSIONET_TIMEOUT_S = 30.0
 class LoadResult:
     ecgs: list[ECG]
     errors: list[tuple[str, str]]     # (what was uploaded, what went wrong)
-    beats: list = field(default_factory=list)    # per ECG: dashboard.beats.Beats from its annotation file, or None
+    beats: list = field(default_factory=list)    # per ECG: mets_core.readers.beat_labels.Beats from its annotation file, or None
 
 
 def group_uploads(files: list[tuple[str, bytes]]) -> list[tuple[str, list[tuple[str, bytes]]]]:
@@ -57,7 +57,7 @@ def read_uploads(files: list[tuple[str, bytes]], fs: float | None = None) -> Loa
     """Read every record in an upload; a bad one gives a message and does not stop the others."""
     from mets_core import read_ecg
 
-    from .beats import beats_of
+    from mets_core.readers.beat_labels import beat_labels_of
 
     result = LoadResult([], [])
     for name, members in group_uploads(files):
@@ -78,7 +78,7 @@ def read_uploads(files: list[tuple[str, bytes]], fs: float | None = None) -> Loa
             ecg.name = Path(members[0][0]).stem
         ecg.metadata.setdefault("uploaded_files", what)
         result.ecgs.append(ecg)
-        result.beats.append(beats_of(members) if len(members) > 1 else None)
+        result.beats.append(beat_labels_of(members) if len(members) > 1 else None)
     return result
 
 
@@ -131,7 +131,7 @@ def split_physionet(database: str, record: str) -> tuple[str, str, str]:
 def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIMEOUT_S):
     """Download a PhysioNet record (header through wfdb, signal files by URL, and its reference beat
     annotations (.atr) when the database has them, all in memory) and read it with read_ecg. Returns
-    (ECG, dashboard.beats.Beats or None). Raises ECGReadError with a clear message when offline or when the
+    (ECG, mets_core.readers.beat_labels.Beats or None). Raises ECGReadError with a clear message when offline or when the
     record is unknown."""
     db, rec_dir, rec_name = split_physionet(database, record)
     pool = ThreadPoolExecutor(max_workers=1)
@@ -154,12 +154,12 @@ def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIM
         pool.shutdown(wait=False)
     from mets_core import read_ecg
 
-    from .beats import beats_of
+    from mets_core.readers.beat_labels import beat_labels_of
     signal_files = [f for f in files if not f[0].endswith(".atr")]
     ecg = read_ecg(signal_files, name=rec_name)
     ecg.name = f"{db.split('/')[0]}/{posixpath.join(rec_dir, rec_name)}"
     ecg.metadata["source"] = f"PhysioNet {db}"
-    return ecg, beats_of(files)
+    return ecg, beat_labels_of(files)
 
 
 def _download_record(db: str, rec_dir: str, rec_name: str) -> list[tuple[str, bytes]]:

@@ -27,7 +27,7 @@ class Record:
     ecg: ECG
     origin: str         # "upload", "demo", "physionet"
     label: str          # unique display name in this session
-    beats: object = None    # dashboard.beats.Beats: the file's own beat labels, when it has an annotation file
+    beats: object = None    # mets_core.readers.beat_labels.Beats: the file's own beat labels, when it has an annotation file
 
     @property
     def synthetic(self) -> bool:
@@ -46,7 +46,7 @@ def records() -> dict[str, Record]:
 
 def add_record(ecg: ECG, origin: str, beats=None) -> Record:
     """Open `ecg` (or show it again when the same data under the same name is already open); `beats`: its
-    annotation file's beat labels (dashboard.beats.Beats), if any."""
+    annotation file's beat labels (mets_core.readers.beat_labels.Beats), if any."""
     recs = records()
     key = ecg.content_hash()
     if key in recs:

@@ -74,7 +74,7 @@ def page_navigation(rec: Record, trend) -> None:
 
 def beat_labels(beats) -> None:
     """The file's own beat labels, counted by class, beside the overview."""
-    from ..beats import CLASS_WORDS
+    from mets_core.readers.beat_labels import CLASS_WORDS
     counts = beats.counts()
     items = "".join(f'<li data-class="{c}" data-count="{n}"><b>{c}</b> {n:,} <span>{esc(CLASS_WORDS[c])}</span></li>'
                     for c, n in counts.items())

@@ -13,6 +13,8 @@
                    (parsed by ``xml_safe``, which refuses entities and external references);
 * ``edf``          EDF/EDF+/BDF (edfio); EDF+D/BDF+D with the gaps between data records as missing samples;
 * ``scp``          SCP-ECG (.scp): uncompressed or default-Huffman rhythm data, CRCs checked (no third-party code);
+* ``beat_labels``  a record's own beat annotations (WFDB/MIT ``.atr``, ``.qrs``), for display only
+                   (``read_beat_labels``, ``beat_labels_of``), decoded by ``wfdb.rdann`` in memory;
 * a ``.zip`` holding one record (or one file of another format), unpacked by ``upload``.
 
 How the package is laid out (wfdb-python style, one job per module):
