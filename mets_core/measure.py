@@ -7,12 +7,19 @@ fiducial points every interval came from are returned (``fiducials_s``, ``median
 can see them drawn on the median beats and on the tracing and check them.
 
 How each value is obtained (and why)
-- R peaks: ``nk.ecg_clean`` (0.5 Hz high-pass, powerline notch) + ``nk.ecg_peaks`` on one *interval lead*:
-  the first present lead, in the order II, V5, I, V6, V2, ... (lead II first, as in the rhythm strip), whose
-  signal quality is not "Unacceptable" and that has at least ``MIN_BEATS`` detected beats.
-- Heart rate and RR: median RR interval of that lead; HR = 60 000 / median RR (ms). RR irregularity: the
-  coefficient of variation of RR and the mean successive difference (``rr_cv``, ``rr_irregular``).
-- Median beat per lead: every recorded lead of acceptable quality is cut around the interval lead's R peaks
+- Beats: found on all recorded leads at once (``find_beats``): the *QRS energy*, the mean over
+  the leads of the absolute slope of their 8-40 Hz band, each lead scaled by its own 98th percentile; its
+  peaks at least ``REFRACTORY_S`` apart (the larger kept) and at least ``BEAT_MIN_SHARE`` of the typical
+  beat's (a T wave's slope is far below a QRS's). One lead's detector counted T waves as beats where the R
+  is small and the T tall (LUDB 109, AF: 134 bpm against 97). Each beat is then placed on the R peak that
+  ``nk.ecg_clean`` + ``nk.ecg_peaks`` find in one *interval lead* (the first present lead, in the order
+  II, V5, I, V6, V2, ..., as in the rhythm strip, whose signal quality is not "Unacceptable" and that has
+  at least ``MIN_BEATS`` beats): median beats and P waves are aligned on it.
+- Heart rate and RR: RR irregularity is the coefficient of variation of RR (``rr_cv``; ``rr_irregular``
+  above ``RR_IRREGULAR_CV``). Regular rhythm: the median RR (one missed or extra beat does not move it);
+  irregular: the mean RR, i.e. the beats counted over the time, because the median of a two-peaked RR
+  distribution (AF, bigeminy) sits on one of the peaks (LUDB 127: 80 bpm against 40). HR = 60 000 / RR (ms).
+- Median beat per lead: every recorded lead of acceptable quality is cut around the beats' R peaks
   (beats are simultaneous in all leads) and the sample-wise median over beats whose preceding RR is within
   20 % of the median RR (premature beats left out; all beats when the rhythm is irregular).
 - QRS onset and offset (global) and T end: ``mets_core._delineate`` on the median beats of the leads of
@@ -73,6 +80,9 @@ PR_SPREAD_MAX_MS = 40.0            # P onset to R: interquartile range over beat
 P_FOUND_MIN_SHARE = 0.6            # share of beats with a P onset found, for a PR to be reported
 SHORT_QTC_MS = 320.0               # QTc (Fridericia) below this gets a warning
 RR_IRREGULAR_CV = 0.10             # RR coefficient of variation above which the rhythm is called irregular
+REFRACTORY_S = 0.25                # two QRS complexes closer than this are one (the larger kept)
+BEAT_MIN_SHARE = 0.33             # a QRS energy peak below this share of the typical beat's is no beat (T wave)
+ENERGY_CLIP = 3.0                  # a lead's share of the QRS energy is clipped at this many times its 98th pct
 MUSCLE_NOISE_MV = 0.04             # RMS of > 35 Hz content outside the QRS
 WANDER_MV = 0.6                    # range of the < 0.7 Hz baseline
 QUALITY_NOT_RECORDED = "Not recorded"
@@ -95,8 +105,8 @@ class Measurements:
     rr_cv: float | None = None                 # RR standard deviation / mean
     rr_irregular: bool | None = None
     p_waves: bool | None = None                # consistent P waves before the QRS
-    interval_lead: str | None = None          # the lead R peaks (rate, beats) were found in
-    n_beats: int = 0                           # beats detected in that lead
+    interval_lead: str | None = None          # the lead the beats' R peaks are placed on
+    n_beats: int = 0                           # beats detected (on all leads)
     n_median_beats: int = 0                    # beats that went into the median beats
     seconds_analysed: float = 0.0
     start_s: float = 0.0                       # where the analysed stretch starts in the recording
@@ -163,7 +173,13 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         for key in ("rate", "pr", "qrs", "qt", "qtc", "axis"):
             out.notes[key] = why
         return out
-    out.interval_lead, rp = lead, peaks[lead]
+    # the beats from all recorded leads at once (a small R or a tall T in one lead misleads its own
+    # detector, and may get that lead called unusable), placed on the interval lead's R peaks
+    energy_leads = {ld: x for ld, x in cleaned.items() if np.all(np.isfinite(x)) and np.ptp(x) > 1e-6}
+    rp = _place_beats(find_beats(energy_leads, fs), peaks[lead], cleaned[lead], fs)
+    if len(rp) < MIN_BEATS + 1:
+        rp = peaks[lead]
+    out.interval_lead = lead
     out.n_beats = int(len(rp))
     out.r_peaks_s = [round(float(r) / fs + a / fs, 4) for r in rp]
     # Beats are simultaneous in all leads: rate every lead's quality again on the interval lead's beats. A
@@ -181,12 +197,14 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     if rr is None:
         out.notes["rate"] = "RR intervals outside 200-3000 ms"
     else:
-        out.rr_ms = rr
-        out.heart_rate_bpm = 60000.0 / rr
         good = rr_all[(rr_all >= 200) & (rr_all <= 3000)]
         if len(good) >= 3:
             out.rr_cv = float(np.std(good) / np.mean(good))
             out.rr_irregular = bool(out.rr_cv > RR_IRREGULAR_CV)
+        # irregular: the mean RR (beats per minute over the stretch); the median of a two-peaked RR
+        # distribution (AF, bigeminy) can sit on either peak
+        out.rr_ms = float(np.mean(good)) if out.rr_irregular else rr
+        out.heart_rate_bpm = 60000.0 / out.rr_ms
 
     usable = [ld for ld in cleaned if out.lead_quality.get(ld) != "Unacceptable"] or [lead]
     beats, r_index = _median_beats(cleaned, rp, fs, out.rr_irregular)     # every lead: axis, reversal, display
@@ -245,7 +263,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         elif out.heart_rate_bpm and out.heart_rate_bpm < 50:
             out.warnings.append("heart rate below 50 bpm: Bazett under-corrects; prefer Fridericia or Framingham")
         if out.rr_irregular:
-            out.warnings.append("irregular rhythm: QTc from the median RR is approximate")
+            out.warnings.append("irregular rhythm: QTc from the mean RR is approximate")
         if out.qtc_fridericia_ms < SHORT_QTC_MS:
             # rare in life (short-QT syndrome); far more often flutter waves or a flat T misled the T end
             out.warnings.append(f"QTc {out.qtc_fridericia_ms:.0f} ms (Fridericia) is unusually short: check the "
@@ -355,6 +373,68 @@ def _template_sqi(c: np.ndarray, rp: np.ndarray, fs: float) -> float:
     return float(np.nanmean(corr))
 
 
+def qrs_energy(leads: dict[str, np.ndarray], fs: float) -> np.ndarray:
+    """Multi-lead QRS energy: the mean over the leads of the absolute slope of the 8-40 Hz band (where the
+    QRS has its energy and P, T and flutter waves have little), each lead scaled by its own 98th percentile and
+    clipped at ``ENERGY_CLIP`` (one lead's electrode pop cannot make a beat), smoothed over 40 ms."""
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(2, [8.0 / (fs / 2), min(40.0, 0.45 * fs) / (fs / 2)], btype="band", output="sos")
+    parts = []
+    for x in leads.values():
+        slope = np.abs(np.gradient(sosfiltfilt(sos, x)))
+        scale = float(np.percentile(slope, 98))
+        if scale > 0:
+            parts.append(np.minimum(slope / scale, ENERGY_CLIP))
+    if not parts:
+        return np.zeros(len(next(iter(leads.values()))))
+    k = max(1, int(round(0.04 * fs)))
+    return np.convolve(np.mean(parts, axis=0), np.ones(k) / k, mode="same")
+
+
+def find_beats(leads: dict[str, np.ndarray], fs: float) -> np.ndarray:
+    """QRS complexes (sample index of the energy peak) found on the multi-lead QRS energy (``qrs_energy``).
+
+    Beats are simultaneous in all leads, so a small R or a tall T in one lead does not decide: the energy's
+    local maxima at least ``REFRACTORY_S`` apart (the larger one kept), and of those the ones at least
+    ``BEAT_MIN_SHARE`` as high as the typical beat's (a T wave's slope is far below the QRS's)."""
+    from scipy.signal import find_peaks
+
+    energy = qrs_energy(leads, fs)
+    at, props = find_peaks(energy, height=1e-9, distance=max(1, int(REFRACTORY_S * fs)))
+    if len(at) == 0:
+        return at
+    height = props["peak_heights"]
+    # the typical beat: the median of the clearly tall maxima (most maxima between beats are small bumps)
+    typical = float(np.median(height[height >= 0.4 * np.percentile(height, 90)]))
+    edge = int(0.05 * fs)              # the filters' edge transients are no beats
+    return at[(height >= BEAT_MIN_SHARE * typical) & (at >= edge) & (at < len(energy) - edge)]
+
+
+def _place_beats(beats: np.ndarray, own: np.ndarray, c: np.ndarray, fs: float) -> np.ndarray:
+    """The beats found on all leads, each placed at the interval lead's own R peak where its detector found
+    that QRS (within 80 ms; the median beats and P waves are aligned on it), else at the same distance from
+    the energy peak as the matched ones, moved to the nearest extremum of their polarity within 30 ms."""
+    tol, near = int(0.08 * fs), max(1, int(0.03 * fs))
+    placed, missing, offsets = [], [], []
+    for b in beats:
+        j = int(np.argmin(np.abs(own - b))) if len(own) else -1
+        if j >= 0 and abs(int(own[j]) - int(b)) <= tol:
+            placed.append(int(own[j]))
+            offsets.append(int(own[j]) - int(b))
+        else:
+            placed.append(-1)
+            missing.append(len(placed) - 1)
+    shift = int(np.median(offsets)) if offsets else 0
+    sign = float(np.sign(np.median([c[p] for p in placed if p >= 0]))) if offsets else 0.0
+    for i in missing:
+        centre = int(np.clip(beats[i] + shift, 0, len(c) - 1))
+        a, b = max(0, centre - near), min(len(c), centre + near + 1)
+        seg = c[a:b] * sign if sign else np.abs(c[a:b])
+        placed[i] = a + int(np.argmax(seg))
+    return np.unique(np.asarray(placed, dtype=int))
+
+
 def _choose_interval_lead(peaks: dict[str, np.ndarray], quality: dict[str, str]) -> str | None:
     for lead in INTERVAL_LEAD_ORDER:
         if lead in peaks and len(peaks[lead]) >= MIN_BEATS + 1 and quality.get(lead) != "Unacceptable":
@@ -409,14 +489,17 @@ def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs
         except Exception:
             candidates = np.zeros(0)
     candidates = candidates[np.isfinite(candidates)]
-    rel = []
+    rel, searched = [], 0
     for k, r in enumerate(rp):
         on = r + qrs_on_from_r
+        if on - 0.3 * fs < 0:
+            continue                   # a beat at the very start: its P wave may be cut off
+        searched += 1
         lo = max(rp[k - 1] if k > 0 else 0, on - 0.45 * fs)
         inside = candidates[(candidates > lo) & (candidates < on - 0.04 * fs)]
         if len(inside):
             rel.append(float(inside.max()) - r)
-    share = len(rel) / max(1, len(rp))
+    share = len(rel) / max(1, searched)
     spread = (float(np.subtract(*np.percentile(rel, [75, 25]))) / fs * 1000.0) if len(rel) >= 3 else math.inf
     if out.rr_irregular and (share < P_FOUND_MIN_SHARE or spread > PR_SPREAD_MAX_MS / 2):
         out.p_waves = False

@@ -6,16 +6,17 @@ over the leads), so the reference is global too, built by benchmarks/measure_val
 shared): per beat the second-earliest onset and second-latest offset over the 12 leads' annotations. The
 plain earliest/latest envelope is dominated by one lead's outlying mark (record 29: lead II's T end 462 ms
 after R, the other 11 leads 330-352 ms); the benchmark prints both. HR is checked against lead II's
-annotated beats (median RR).
+annotated beats.
 
 Tolerances and why. IEC 60601-2-25 asks a diagnostic ECG machine for *global* (12-lead) intervals within a
 mean error of about +-10 ms (PR), +-6 ms (QRS), +-12 ms (QT) on the CSE database. `measure` is an
 open-source delineator shown beside the tracing as an aid, so we check it at a looser, stated level: on the
 held-out records, the median absolute error must be <= 15 ms (PR, QRS) and <= 20 ms (QT), 90% of records
 within 30 / 30 / 45 ms, at most 2 records called a wide QRS (>= 120 ms) that the reference calls < 110 ms,
-and HR within 3 bpm on 90% of regular-rhythm records and 10 bpm on all of them (see the HR tests for
-irregular rhythms). LUDB's annotators themselves place the same QRS onset ~10 ms apart between leads of one
-beat (median; 21 ms at the 90th percentile), so tighter bounds would test annotation noise. The delineation
+and HR (against lead II's annotated beats counted over their span) within 3 bpm on 90% of regular-rhythm
+records and 10 bpm on all of them (irregular rhythms: `test_heart_rate_in_irregular_rhythms`). LUDB's
+annotators themselves place the same QRS onset ~10 ms apart between leads of one beat (median; 21 ms at
+the 90th percentile), so tighter bounds would test annotation noise. The delineation
 parameters (mets_core/_delineate.py) were chosen on even-numbered records; these tests use odd ones.
 """
 from __future__ import annotations
@@ -126,16 +127,23 @@ def test_intervals_do_not_depend_on_the_sampling_rate():
 
 
 @needs_ludb
-@pytest.mark.xfail(strict=True, reason="known: in atrial fibrillation with a small R in lead II (LUDB 109) the "
-                   "beat detector counts two T waves as beats and the median RR of a two-peaked RR "
-                   "distribution halves: 134 bpm against 87 bpm annotated")
-def test_heart_rate_in_atrial_fibrillation_with_small_r_waves():
+@pytest.mark.parametrize("record", [88, 95, 109, 127])
+def test_heart_rate_in_irregular_rhythms(record):
+    """AF and ectopy. The beat detector on lead II alone once counted T waves as beats (109: AF with a small
+    R in lead II, 134 bpm against 97) and the median RR of a two-peaked RR distribution halved or doubled the
+    rate (88, 95, 127: 10-40 bpm off). Beats are now found on all leads' QRS energy and the rate of an
+    irregular rhythm is the beats counted over the time (mean RR)."""
     import wfdb
-    m = measure(_ludb_ecg(109))
-    beats = wfdb.rdann(str(LUDB / "109"), "ii")
-    peaks = [s for s, sym in zip(beats.sample, beats.symbol) if sym == "N"]
-    reference = 60.0 * 500.0 / float(np.median(np.diff(peaks)))
-    assert abs(m.heart_rate_bpm - reference) <= 10.0
+    m = measure(_ludb_ecg(record))
+    ann = wfdb.rdann(str(LUDB / str(record)), "ii")
+    peaks = [s / 500.0 for s, sym in zip(ann.sample, ann.symbol) if sym == "N"]
+    reference = 60.0 * (len(peaks) - 1) / (peaks[-1] - peaks[0])
+    assert abs(m.heart_rate_bpm - reference) <= 5.0, (m.heart_rate_bpm, reference)
+    # every annotated beat found once, and nothing else between the first and the last (a T wave is >= 200 ms
+    # from its R; a wide ectopic beat's R in lead II can be ~90 ms from where its QRS energy peaks: 95)
+    found = [t for t in m.r_peaks_s if peaks[0] - 0.1 <= t <= peaks[-1] + 0.1]
+    assert len(found) == len(peaks), (found, peaks)
+    assert all(min(abs(t - p) for t in found) <= 0.12 for p in peaks), (found, peaks)
 
 
 @needs_ludb
