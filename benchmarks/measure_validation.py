@@ -123,8 +123,8 @@ def ludb_rows(folder: Path, records, rate: int | None = None):
                 _reference([_envelope(s, b["peak"], 1) for s, b in zip(same, lead2)], rec.fs))
         # the rate from every QRS mark of lead II: a few QRS waves lack their '(' (record 111, 7.84 s)
         ann = wfdb.rdann(str(folder / str(r)), "ii")
-        rate = beat_rate([s for s, sym in zip(ann.sample, ann.symbol) if sym == "N"], rec.fs)
-        rows.append((r, measure(ecg), *({**ref, "hr": rate} for ref in refs)))
+        hr = beat_rate([s for s, sym in zip(ann.sample, ann.symbol) if sym == "N"], rec.fs)
+        rows.append((r, measure(ecg), *({**ref, "hr": hr} for ref in refs)))
     return rows
 
 
