@@ -207,9 +207,11 @@ def test_help_and_usage_errors_import_no_heavy_module():
     code = ("import sys\nfrom mets_core.cli import main\n"
             "def run(*argvs):\n    for argv in argvs:\n        try:\n            main(argv)\n"
             "        except SystemExit:\n            pass\n"
-            "run(['--help'], [])\nprint('commands:', sorted(m for m in sys.modules if m.startswith('mets_core.commands')))\n"
+            "run(['--help'], [])\n"
+            "print('commands:', sorted(m for m in sys.modules if m.startswith('mets_core.commands')))\n"
             "run(['rank', '--help'], ['rank'])\n"
-            "print('heavy:', sorted(m for m in ('torch', 'transformers', 'neurokit2', 'wfdb', 'pandas') if m in sys.modules))")
+            "heavy = ('torch', 'transformers', 'neurokit2', 'wfdb', 'pandas')\n"
+            "print('heavy:', sorted(m for m in heavy if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     lines = out.stdout.splitlines()
     assert "commands: []" in lines and lines[-1] == "heavy: []", out.stderr
