@@ -91,7 +91,7 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from mets_core import read_ecg
-    from mets_core.mets import METS as Model
+    from mets_core.pipeline import METS as Model
     model = Model.from_pretrained()
     model.embed_ecg([read_ecg(records[0])])                 # warm-up (first forward pass; imports scipy)
     model.clear_caches()

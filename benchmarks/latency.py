@@ -27,7 +27,7 @@ import torch
 
 from mets_core import read_ecg
 from mets_core.index import ReportIndex
-from mets_core.mets import METS, default_weights_dir
+from mets_core.pipeline import METS, default_weights_dir
 from mets_core.prompts import PRESETS
 
 TARGETS_MS = {"upload->ranking": 150.0, "new prompt rerank": 30.0, "top-10 of 50,000": 20.0}

@@ -93,7 +93,7 @@ def get_engine() -> Engine:
 @st.cache_resource(show_spinner=False, max_entries=1)   # replaced weights: drop the old engine
 def _load_engine(folder: str, config_mtime: float, index_mtime: float) -> Engine:
     from mets_core.checkpoint import CheckpointError
-    from mets_core.mets import METS
+    from mets_core.pipeline import METS
 
     _set_torch_threads()
     engine = Engine(Path(folder))

@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "read_ecg": "mets_core.readers",
-    "METS": "mets_core.mets",
-    "Match": "mets_core.mets",
+    "METS": "mets_core.pipeline",
+    "Match": "mets_core.pipeline",
     "ReportIndex": "mets_core.index",
 }
 

@@ -18,7 +18,7 @@ from .checkpoint import CheckpointError, _check_safetensors_header, atomic_folde
 from .ecg import ECG
 
 if TYPE_CHECKING:
-    from .mets import METS
+    from .pipeline import METS
 
 EMBEDDINGS_FILE = "embeddings.safetensors"
 INDEX_FILE = "index.json"

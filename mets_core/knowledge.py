@@ -16,7 +16,7 @@ Three questions a clinician's prompt raises, answered here from data (never from
    ECGs when the weights were exported (weights/knowledge.json), for statements and classes with enough
    positives; None = not validated.
 
-The percentile (where an ECG's similarity falls among reference ECGs) lives with the embeddings in mets.py;
+The percentile (where an ECG's similarity falls among reference ECGs) lives with the embeddings in pipeline.py;
 the reference embeddings are in the weights folder (reference.safetensors).
 """
 from __future__ import annotations

@@ -19,7 +19,7 @@ import numpy as np
 
 
 def main() -> int:
-    from mets_core.mets import METS
+    from mets_core.pipeline import METS
     from mets_train.training.data import Corpus
     from mets_train.training.evaluate import evaluate_label_sets
 

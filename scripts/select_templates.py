@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from mets_core.mets import METS
+from mets_core.pipeline import METS
 from mets_core.prompts import load_prompts, template_set_names
 from mets_train.training.data import Corpus
 from mets_train.training.evaluate import evaluate_zero_shot

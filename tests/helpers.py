@@ -245,7 +245,7 @@ def write_cli_model(folder: Path, reports: list[str]) -> Path:
     """A small random-init checkpoint (width 16) with a report index of `reports` (ids r1, r2, ...): what the
     CLI tests load. Scores are meaningless; the commands' plumbing is what they check."""
     from mets_core.index import ReportIndex
-    from mets_core.mets import METS
+    from mets_core.pipeline import METS
 
     m = METS.random_init({"model": {"width": 16}}, seed=0)
     m.save_pretrained(folder, training={"corpus": "none (random init, for tests)"})

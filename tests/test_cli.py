@@ -5,7 +5,7 @@ import pytest
 
 from helpers import write_cli_model
 from mets_core.cli import main
-from mets_core.mets import METS
+from mets_core.pipeline import METS
 
 from ludb_pairs import shared_data_dir
 

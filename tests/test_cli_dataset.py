@@ -13,7 +13,7 @@ from hospital_files import muse_xml, synthetic_12lead
 from helpers import write_cli_model
 from mets_core.cli import main
 from mets_core.commands.records import expand_records
-from mets_core.mets import METS
+from mets_core.pipeline import METS
 
 EIGHT = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 

@@ -10,7 +10,7 @@ import pytest
 
 from mets_core.cli import main as mets
 from mets_core.ecg import ECG
-from mets_core.mets import METS
+from mets_core.pipeline import METS
 from mets_train.training.data import Corpus, CorpusError
 from mets_train.training.evaluate import evaluate_zero_shot, format_table, load_eval_labels
 from mets_train.training.synthetic import write_synthetic_corpus

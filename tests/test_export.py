@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from mets_core.index import ReportIndex
-from mets_core.mets import METS
+from mets_core.pipeline import METS
 from mets_train.training.data import Corpus
 from mets_train.training.export import export_model, source_ids
 from mets_train.training.synthetic import write_synthetic_corpus

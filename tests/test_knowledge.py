@@ -9,7 +9,7 @@ import pytest
 
 from mets_core.ecg import ECG
 from mets_core.knowledge import Knowledge, choose_threshold, normalise_phrase, percentile
-from mets_core.mets import METS
+from mets_core.pipeline import METS
 from mets_train.training.export import export_model
 from mets_train.training.synthetic import write_synthetic_corpus
 

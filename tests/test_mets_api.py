@@ -6,7 +6,7 @@ import mets_core
 from mets_core.checkpoint import CheckpointError
 from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.index import Hit, ReportIndex, ReportIndexError
-from mets_core.mets import METS, Match
+from mets_core.pipeline import METS, Match
 from mets_core.preprocess import preprocess, to_model_input
 from mets_core.prompts import PRESETS, apply_templates, clean_phrase, default_templates, format_report, load_prompts
 from mets_core.text import DEFAULT_TEXT_MODEL, TextEncoder, TextModelError, resolve_text_model
@@ -259,7 +259,7 @@ def test_known_prompts_never_load_the_text_model_when_the_weights_ship_their_sen
     phrases = PROMPTS + PRESETS["Rhythm"] + ["AF", "conduction disturbance"]
     code = f"""
 import json, sys
-from mets_core.mets import METS
+from mets_core.pipeline import METS
 m = METS.from_pretrained({str(tmp_path / "m")!r})
 emb = m.embed_prompts({phrases!r})
 known = m.known({phrases!r})

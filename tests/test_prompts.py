@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mets_core.checkpoint import CheckpointError
-from mets_core.mets import METS
+from mets_core.pipeline import METS
 from mets_core.prompts import (CUSTOM, build_prompt_embeddings, default_template_set, load_template_set,
                                template_set_names, templates_from_config)
 from mets_core.text import TextEncoder

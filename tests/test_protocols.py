@@ -21,7 +21,7 @@ needs_data = pytest.mark.skipif(not DATA, reason="METS_DATA_DIR is not set (PTB-
 
 @pytest.fixture(scope="module")
 def model():
-    from mets_core.mets import METS
+    from mets_core.pipeline import METS
     return METS.random_init(seed=0)      # plumbing only: a random model's numbers are no result
 
 

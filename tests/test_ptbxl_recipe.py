@@ -33,7 +33,7 @@ def test_recipe_holds_the_paper_hyper_parameters():
 
 @pytest.mark.skipif(not DATA, reason="METS_DATA_DIR is not set (PTB-XL records needed)")
 def test_smoke_run_one_epoch_on_the_records_present(tmp_path, capsys):
-    from mets_core.mets import METS
+    from mets_core.pipeline import METS
     overrides = tmp_path / "overrides.json"
     overrides.write_text(json.dumps({"training": {"batch_size": 2, "corpus": str(tmp_path / "corpus"),
                                                   "text_cache": str(tmp_path / "text_cache"), "progress": False}}))

@@ -26,7 +26,7 @@ import torch
 from mets_core import METS
 from mets_core.checkpoint import CheckpointError, sha256_file
 from mets_core.index import ReportIndex, ReportIndexError
-from mets_core.mets import default_weights_dir
+from mets_core.pipeline import default_weights_dir
 
 from helpers import pickle_payload
 

@@ -237,7 +237,7 @@ def test_retrieval_recall_counts_ties_against_the_model():
 
 def test_train_end_to_end_writes_log_best_checkpoint_and_caches_text(corpus_dir, reference_run, tmp_path,
                                                                     monkeypatch):
-    from mets_core.mets import METS
+    from mets_core.pipeline import METS
     from mets_core.text import TextEncoder
     run, result = reference_run
     log = read_log(run)

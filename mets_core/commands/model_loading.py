@@ -15,7 +15,7 @@ def load_model(path: str | None, reader_workers: int | None = None):
     that the readers use make a single small forward 10-40x slower on a busy 2-core machine.)"""
     import torch
 
-    from ..mets import METS
+    from ..pipeline import METS
     if reader_workers is not None:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) - reader_workers))
     return METS.from_pretrained(path)

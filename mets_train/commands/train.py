@@ -102,7 +102,7 @@ def locate_corpus(data_dir: str, corpus_dir: str) -> Path:
 
 def load_models(args: argparse.Namespace) -> dict:
     """Column name -> METS model to evaluate."""
-    from mets_core.mets import METS
+    from mets_core.pipeline import METS
     from mets_core.checkpoint import CheckpointError
     models = {}
     try:

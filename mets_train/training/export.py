@@ -14,7 +14,7 @@ import csv
 from pathlib import Path
 
 from mets_core.index import ReportIndex
-from mets_core.mets import METS
+from mets_core.pipeline import METS
 
 
 def source_ids(corpus_dir: Path) -> tuple[list[str], list[str]]:

@@ -136,7 +136,7 @@ def report_embeddings(texts: list[str], templates: dict | str | None, text_model
 def save_model(folder: Path, model: ECGTextModel, cfg: dict, text_model_name: str, templates: dict,
                training: dict) -> None:
     """A METS checkpoint (loadable with METS.from_pretrained) of the current weights."""
-    from mets_core.mets import METS
+    from mets_core.pipeline import METS
     was_training = model.training          # METS() puts its model in eval mode; the loop continues training
     METS(model, PreprocessConfig.from_dict(cfg["preprocess"]), text_model=text_model_name,
          templates=templates).save_pretrained(folder, training=training)
@@ -206,7 +206,7 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     model_cfg = ModelConfig.from_dict({**cfg["model"], "text_dim": encoder.hidden_size})
     model = ECGTextModel(model_cfg).to(world.device)
     optimizer = build_optimizer(model, cfg["optimizer"])
-    from mets_core.mets import METS
+    from mets_core.pipeline import METS
     scorer = METS(model, pre, text_encoder=encoder, templates=templates) if val_sets else None
 
     local_bs = cfg["batch_size"] // world.world_size

@@ -1,4 +1,4 @@
-"""`METS`: the user-facing model. ECG(s) and text in, L2-normalised embeddings in one space out.
+"""`METS` (the pipeline facade): the user-facing model. ECG(s) and text in, L2-normalised embeddings in one space out.
 
     model = METS.from_pretrained()                   # the repo's weights/ (or $METS_WEIGHTS, or a folder)
     model.rank(ecg, ["atrial fibrillation", "sinus rhythm"])   # -> [Match(prompt, similarity, probability)]
