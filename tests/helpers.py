@@ -1,8 +1,8 @@
 """What many tests build, written once: the data folder and its one skip reason, code-carrying pickles, the
 bytes of zips, NumPy files, CSVs, WFDB uploads and DICOM files, and the test suite's synthetic signal.
 
-(The dashboard's synthetic demo ECGs come from ``dashboard.demo.make_demo``; tests that need a realistic
-ECG use that one.)
+The synthetic signal comes from the project's one public generator, ``mets_core.simulate.simulate_ecg``
+(which the dashboard's demos use too).
 """
 from __future__ import annotations
 
