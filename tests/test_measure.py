@@ -284,6 +284,29 @@ def test_irregular_rhythm_without_p_waves_gets_no_pr():
     assert "P" in m.notes["pr"]
 
 
+def test_rate_of_a_bigeminal_rhythm_is_the_beats_counted_over_the_time():
+    """Coupled beats (RR alternating 0.55 s and 1.05 s): the median RR would sit on one of the two RRs (109 or
+    57 bpm); the rate is the beats over the time, 60 / 0.8 s = 75 bpm."""
+    import neurokit2 as nk
+    fs = 500
+    beat = nk.ecg_simulate(duration=3.0, sampling_rate=fs, heart_rate=60, random_state=5)
+    r = fs + int(np.argmax(beat[fs:2 * fs]))
+    template = beat[r - int(0.25 * fs): r + int(0.45 * fs)]
+    x = np.zeros(12 * fs)
+    onsets, t, k = [], int(0.2 * fs), 0
+    while t + len(template) < len(x):
+        x[t:t + len(template)] += template - template[0]
+        onsets.append(t)
+        t += int((0.55 if k % 2 == 0 else 1.05) * fs)
+        k += 1
+    x += np.random.default_rng(2).normal(scale=0.01, size=len(x))
+    m = measure(ECG.from_leads(np.stack([x, 0.7 * x, -0.5 * x]), ["II", "V5", "V1"], fs))
+    assert m.n_beats == len(onsets)
+    assert m.rr_irregular is True
+    expected = 60.0 * fs * (len(onsets) - 1) / (onsets[-1] - onsets[0])
+    assert m.heart_rate_bpm == pytest.approx(expected, abs=1.5)
+
+
 @needs_ludb
 def test_swapped_arm_electrodes_are_flagged_and_the_original_is_not():
     import wfdb
