@@ -13,7 +13,7 @@ Starts the dashboard (`python -m streamlit run dashboard/app.py`) on 127.0.0.1 w
   5_compare.png          the comparison of two ECGs
   6_report.pdf           the printable report as downloaded, and 6_report.png, the same page as a picture
 
-Needs METS_DATA_DIR (Challenge 2021 records HR06000/HR06001 with SNOMED labels, MIT-BIH 208 with its beat
+Needs METS_DATA_DIR (Challenge 2021 records HR06002/HR06001 with SNOMED labels, MIT-BIH 208 with its beat
 labels). Nothing is written anywhere but the output folder.
 """
 from __future__ import annotations
@@ -69,12 +69,12 @@ def main() -> None:
     if not args.out:
         sys.exit("say where the screenshots go: --out DIR or METS_SCREENSHOTS=DIR")
     data = Path(os.environ.get("METS_DATA_DIR") or "")
-    needed = [data / "challenge2021" / "HR06000.hea", data / "challenge2021" / "HR06001.hea", data / "mitdb" / "208.hea"]
+    needed = [data / "challenge2021" / "HR06002.hea", data / "challenge2021" / "HR06001.hea", data / "mitdb" / "208.hea"]
     if not all(p.is_file() for p in needed):
-        sys.exit("METS_DATA_DIR must hold challenge2021/HR06000, HR06001 and mitdb/208")
+        sys.exit("METS_DATA_DIR must hold challenge2021/HR06002, HR06001 and mitdb/208")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    first = [str(data / "challenge2021" / f"HR06000.{e}") for e in ("hea", "mat")]
+    first = [str(data / "challenge2021" / f"HR06002.{e}") for e in ("hea", "mat")]
     second = [str(data / "challenge2021" / f"HR06001.{e}") for e in ("hea", "mat")]
     holter = [str(data / "mitdb" / f"208.{e}") for e in ("hea", "dat", "atr")]
 
@@ -84,7 +84,7 @@ def main() -> None:
         idle(page)
 
         upload_files(page, first)                                       # 1. the reading room
-        shown(page, "HR06000")
+        shown(page, "HR06002")
         set_prompts(page, PROMPTS)
         page.wait_for_function(f"() => document.querySelectorAll('{RANK_ROW}').length >= 1 && "
                                "!!document.querySelector('[data-testid=\"mets-unknown\"]')", timeout=WAIT_MS)
@@ -120,7 +120,7 @@ def main() -> None:
             page.get_by_role("button", name="Prepare a one-page PDF report").click()
             page.get_by_role("button", name="Download the PDF report").click(timeout=WAIT_MS)
         download.value.save_as(str(out / "6_report.pdf"))
-        (out / "6_report.png").write_bytes(report_png(Path(first[0]), Path(args.weights), "HR06000"))
+        (out / "6_report.png").write_bytes(report_png(Path(first[0]), Path(args.weights), "HR06002"))
 
         upload_files(page, second)                                      # 5. comparison
         shown(page, "HR06001")

@@ -28,8 +28,8 @@ CURATED = [
     ("ptbdb/s0010_re", TWELVE),                            # 15 channels: + Frank vx vy vz (dropped)
     ("ptbdb/s0015lre", TWELVE),                            # header names an .xyz that is absent here
     ("ptbdb/patient200_s0405_re", TWELVE),
-    ("ptbxl/records500/06000/06000_hr", TWELVE),           # I II III AVR AVL AVF V1..V6
-    ("challenge2021/HR06000", TWELVE),                     # .hea + .mat (format 16x1+24)
+    ("ptbxl/records500/06000/06002_hr", TWELVE),           # I II III AVR AVL AVF V1..V6
+    ("challenge2021/HR06002", TWELVE),                     # .hea + .mat (format 16x1+24)
     ("mitdb/101", ["II", "V1"]),                           # MLII, V1; 30 min at 360 Hz, format 212
     ("mitdb/102", ["V2", "V5"]),                           # V5, V2
     ("mitdb/124", ["II", "V4"]),                           # MLII, V4
@@ -108,7 +108,7 @@ def test_database_sweep(data_dir, database):
 
 
 def test_every_path_form_reads_the_same_record(data_dir):
-    base = data_dir / "challenge2021" / "HR06000"
+    base = data_dir / "challenge2021" / "HR06002"
     ref = read_ecg(base)
     for form in (base.with_suffix(".hea"), base.with_suffix(".mat"), str(base), str(base) + ".hea"):
         ecg = read_ecg(form)

@@ -279,8 +279,8 @@ def bank(rec1, tmp_path_factory) -> dict[str, Sample]:
                                                                       [0, 1, 2, 3.1], fs=250.0))])
     data = os.environ.get("METS_DATA_DIR")
     if data and Path(data).is_dir():
-        for rec in ["ludb/data/1", "mitdb/101", "qtdb/sel102", "ptbdb/s0010_re", "ptbxl/records500/06000/06000_hr",
-                    "challenge2021/HR06000", "cinc2017/A00004", "cpsc2021/data_101_6"]:
+        for rec in ["ludb/data/1", "mitdb/101", "qtdb/sel102", "ptbdb/s0010_re", "ptbxl/records500/06000/06002_hr",
+                    "challenge2021/HR06002", "cinc2017/A00004", "cpsc2021/data_101_6"]:
             path = Path(data) / rec
             if path.with_suffix(".hea").is_file():
                 files = record_files(path)
