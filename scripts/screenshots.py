@@ -12,6 +12,9 @@ Starts the dashboard (`python -m streamlit run dashboard/app.py`) on 127.0.0.1 w
   4_holter_overview.png  a 30-minute Holter record with its heart-rate and beat-label overview
   5_compare.png          the comparison of two ECGs
   6_report.pdf           the printable report as downloaded, and 6_report.png, the same page as a picture
+  7_hospital_formats.png one real 12-lead ECG (LUDB record 1) exported in memory as GE MUSE XML, Philips
+                         Sierra XML (XLI), HL7 aECG, EDF and SCP-ECG (by the test suite's writers), uploaded
+                         together and ranked on the batch page
 
 Needs METS_DATA_DIR (Challenge 2021 records HR06002/HR06001 with SNOMED labels, MIT-BIH 208 with its beat
 labels). Nothing is written anywhere but the output folder.
@@ -27,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
-from e2e_server import (IDLE_JS, RANK_ROW, RECORD, browser, full_screenshot, paper, set_prompts,  # noqa: E402
+from e2e_server import (IDLE_JS, RANK_ROW, RECORD, browser, drag_caliper, full_screenshot, paper, set_prompts,  # noqa: E402
                         streamlit_server, upload_files)
 
 WAIT_MS = 180_000
@@ -61,6 +64,20 @@ def report_png(path: Path, weights: Path, pdf_title: str) -> None:
                      file_labels=file_labels(ecg), model_version=str(weights), image_format="png")
 
 
+def hospital_exports(record: Path) -> list[dict]:
+    """LUDB record 1 as the hospital formats, built in memory (upload payloads; nothing written)."""
+    from hospital_files import aecg_xml, edf_bytes, muse_xml, philips_xml, scp_bytes
+
+    from mets_core import STANDARD_LEADS, read_ecg
+    ecg = read_ecg(record)
+    uv = {lead: ecg.signal[i].astype(float) * 1000 for i, lead in enumerate(STANDARD_LEADS) if ecg.lead_mask[i]}
+    fs = int(ecg.fs)
+    files = {"ludb1_muse.xml": muse_xml({k: uv[k] for k in ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")}, fs=fs),
+             "ludb1_philips.xml": philips_xml(uv, fs=fs), "ludb1_aecg.xml": aecg_xml(uv, fs=fs),
+             "ludb1_edf.edf": edf_bytes({f"ECG {k}": v for k, v in uv.items()}, fs=fs), "ludb1_scp.scp": scp_bytes(uv, fs=fs)}
+    return [{"name": n, "mimeType": "application/octet-stream", "buffer": b} for n, b in files.items()]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default=os.environ.get("METS_WEIGHTS") or str(REPO / "weights"))
@@ -69,9 +86,10 @@ def main() -> None:
     if not args.out:
         sys.exit("say where the screenshots go: --out DIR or METS_SCREENSHOTS=DIR")
     data = Path(os.environ.get("METS_DATA_DIR") or "")
-    needed = [data / "challenge2021" / "HR06002.hea", data / "challenge2021" / "HR06001.hea", data / "mitdb" / "208.hea"]
+    needed = [data / "challenge2021" / "HR06002.hea", data / "challenge2021" / "HR06001.hea", data / "mitdb" / "208.hea",
+              data / "ludb" / "data" / "1.hea"]
     if not all(p.is_file() for p in needed):
-        sys.exit("METS_DATA_DIR must hold challenge2021/HR06002, HR06001 and mitdb/208")
+        sys.exit("METS_DATA_DIR must hold challenge2021/HR06002, HR06001, mitdb/208 and ludb/data/1")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     first = [str(data / "challenge2021" / f"HR06002.{e}") for e in ("hea", "mat")]
@@ -99,16 +117,7 @@ def main() -> None:
         expander.screenshot(path=str(out / "2_median_beats.png"))
 
         ecg_paper = paper(page)                                          # 3. a caliper across one RR interval
-        ecg_paper.scroll_into_view_if_needed()
-        ecg_paper.hover()
-        ecg_paper.locator('[data-title="Box Select"]').click()
-        box = ecg_paper.bounding_box()
-        x0, y0 = box["x"] + box["width"] * 0.30, box["y"] + box["height"] * 0.80
-        page.mouse.move(x0, y0)
-        page.mouse.down()
-        page.mouse.move(x0 + box["width"] * 0.12, y0 + box["height"] * 0.08, steps=12)
-        page.mouse.up()
-        page.get_by_text("Caliper:").wait_for(timeout=WAIT_MS)
+        drag_caliper(page, ecg_paper, dx_frac=0.12, dy_frac=0.08, timeout_ms=WAIT_MS)
         idle(page)
         caliper = page.locator('[data-testid="mets-caliper"]')
         top, bottom = ecg_paper.bounding_box(), caliper.bounding_box()
@@ -138,6 +147,13 @@ def main() -> None:
             page.get_by_role("button", name="Next ▶").click()
             idle(page)
         page.screenshot(path=str(out / "4_holter_overview.png"))
+
+        upload_files(page, hospital_exports(data / "ludb" / "data" / "1"))   # 7. hospital export formats
+        shown(page, "ludb1")
+        page.get_by_role("link", name="Batch").click()
+        page.get_by_text("ludb1_scp").first.wait_for(timeout=WAIT_MS)
+        idle(page)
+        full_screenshot(page, out / "7_hospital_formats.png")
     print(f"screenshots in {out}: " + ", ".join(sorted(p.name for p in out.iterdir())))
 
 

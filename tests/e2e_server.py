@@ -134,6 +134,22 @@ def wait_idle(page, timeout_ms: int = 120_000) -> None:
     page.wait_for_function(IDLE_JS, timeout=timeout_ms)
 
 
+def drag_caliper(page, chart, x_frac: float = 0.3, y_frac: float = 0.8, dx_frac: float = 0.1,
+                 dy_frac: float = 0.05, timeout_ms: int = 120_000) -> None:
+    """Pick Plotly's box tool on `chart` and drag a box from (x_frac, y_frac) of the chart by (dx_frac,
+    dy_frac), as a user measuring an interval would; returns once the caliper readout is on the page."""
+    chart.scroll_into_view_if_needed()
+    chart.hover()
+    chart.locator('[data-title="Box Select"]').click()
+    box = chart.bounding_box()
+    x0, y0 = box["x"] + box["width"] * x_frac, box["y"] + box["height"] * y_frac
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + box["width"] * dx_frac, y0 + box["height"] * dy_frac, steps=12)
+    page.mouse.up()
+    page.get_by_text("Caliper:").wait_for(timeout=timeout_ms)
+
+
 def rank_count(page) -> int:
     return page.locator(RANK_ROW).count()
 

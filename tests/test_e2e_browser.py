@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv
-from e2e_server import (HIT_ROW, IS_PAPER, RANK_ROW, RECORD, browser, browser_skip_reason, full_screenshot, set_prompts,
-                        streamlit_server, upload_files)
+from e2e_server import (HIT_ROW, IS_PAPER, RANK_ROW, RECORD, browser, browser_skip_reason, drag_caliper, full_screenshot,
+                        set_prompts, streamlit_server, upload_files, wait_idle)
 from e2e_server import paper as ecg_paper
 
 pytestmark = pytest.mark.browser
@@ -57,12 +57,6 @@ def _wait_title(page, title: str) -> None:
         arg=[RECORD, title], timeout=WAIT_MS)
 
 
-def _wait_idle(page) -> None:
-    """Until Streamlit has finished the current script run (the status widget disappears)."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT_MS)
-
-
 def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tmp_path):
     from mets_core.prompts import PRESETS
 
@@ -83,7 +77,7 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
         # 1. a WFDB pair (or CSV): tracing, measurements, ranking of the default preset, retrieval
         upload_files(page, first)
         _wait_rows(page, RANK_ROW, len(PRESETS["Rhythm"]))
-        _wait_idle(page)
+        wait_idle(page, WAIT_MS)
         assert page.locator(RECORD).first.inner_text().startswith(first_title)
         assert "Hz" in page.locator(RECORD).first.inner_text()
         page.locator(".js-plotly-plot").first.wait_for(timeout=WAIT_MS)          # the ECG paper
@@ -94,7 +88,7 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
         prompts = ["atrial fibrillation", "sinus rhythm", "left ventricular hypertrophy"]
         set_prompts(page, prompts)
         _wait_rows(page, RANK_ROW, 3)
-        _wait_idle(page)
+        wait_idle(page, WAIT_MS)
         assert sorted(_shown_prompts(page)) == sorted(prompts)
         _wait_rows(page, HIT_ROW + '[data-kind="ecg"]', 5)
         full_screenshot(page, ARTIFACTS / "1_paper_ranking_retrieval.png")
@@ -102,7 +96,7 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
         # 3. why: saliency overlay for the top prompt
         page.get_by_text("Show on the tracing (saliency overlay)").click()
         page.get_by_text("Orange shading").wait_for(timeout=WAIT_MS)
-        _wait_idle(page)
+        wait_idle(page, WAIT_MS)
         assert page.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image").count() >= 1 \
             or page.locator(".js-plotly-plot").first.evaluate(
                 "el => el.data.filter(t => t.type === 'heatmap').length") >= 1
@@ -112,7 +106,7 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
         upload_files(page, [{"name": "corrupt.dat", "mimeType": "application/octet-stream",
                              "buffer": b"\x00\xffnot an ECG" * 50}])
         page.get_by_text("could not be opened").wait_for(timeout=WAIT_MS)
-        _wait_idle(page)
+        wait_idle(page, WAIT_MS)
         alert = page.locator('[data-testid="stAlert"]').filter(has_text="corrupt.dat").first.inner_text()
         assert ".hea" in alert
         assert "Traceback" not in page.content()
@@ -122,14 +116,14 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
         upload_files(page, second)
         _wait_title(page, second_title)
         _wait_rows(page, RANK_ROW, 3)
-        _wait_idle(page)
+        wait_idle(page, WAIT_MS)
         assert page.locator('[data-testid="stAlert"]').filter(has_text="could not be opened").count() == 0
         full_screenshot(page, ARTIFACTS / "4_next_upload.png")
 
         # 6. batch table of both ECGs, and the model card
         page.get_by_role("link", name="Batch").click()
         page.get_by_text("Download CSV").wait_for(timeout=WAIT_MS)
-        _wait_idle(page)
+        wait_idle(page, WAIT_MS)
         full_screenshot(page, ARTIFACTS / "5_batch.png")
         page.get_by_role("link", name="Model card").click()
         page.get_by_text("Research use only. Not a medical device.").wait_for(timeout=WAIT_MS)
@@ -176,7 +170,7 @@ def test_accessible_text_and_the_wheel_scrolls_the_page(server):
         page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
         upload_files(page, files)
         page.locator(RANK_ROW).first.wait_for(timeout=WAIT_MS)
-        _wait_idle(page)
+        wait_idle(page, WAIT_MS)
         found = page.evaluate(_CONTRAST_JS, OUR_TEXT)
         assert OUR_PARTS <= {f["part"] for f in found}, OUR_PARTS - {f["part"] for f in found}
         small = [f for f in found if f["px"] < 14 - 0.01]
@@ -224,19 +218,10 @@ def test_calipers_median_beats_report_long_record_and_comparison(server, tmp_pat
         page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
         upload_files(page, first)
         page.locator(RANK_ROW).first.wait_for(timeout=WAIT_MS)
-        _wait_idle(page)
+        wait_idle(page, WAIT_MS)
 
         paper = ecg_paper(page)                                   # calipers: Plotly's box tool on the paper
-        paper.scroll_into_view_if_needed()
-        paper.hover()
-        paper.locator('[data-title="Box Select"]').click()
-        box = paper.bounding_box()
-        x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.8
-        page.mouse.move(x0, y0)
-        page.mouse.down()
-        page.mouse.move(x0 + box["width"] * 0.1, y0 + box["height"] * 0.05, steps=10)
-        page.mouse.up()
-        page.get_by_text("Caliper:").wait_for(timeout=WAIT_MS)
+        drag_caliper(page, paper, timeout_ms=WAIT_MS)
         readout = page.locator('[data-testid="mets-caliper"]').inner_text()
         assert " ms" in readout and " mV" in readout, readout
 
@@ -257,12 +242,12 @@ def test_calipers_median_beats_report_long_record_and_comparison(server, tmp_pat
         assert labels.locator('[data-class="V"]').get_attribute("data-count") == "5"
         page.get_by_role("button", name="Next ▶").click()
         page.locator('[data-testid="mets-page-span"][data-start-s="10"]').wait_for(timeout=WAIT_MS)
-        _wait_idle(page)
+        wait_idle(page, WAIT_MS)
         full_screenshot(page, ARTIFACTS / "8_long_record.png")
 
         page.get_by_role("link", name="Compare").click()                        # two ECGs side by side
         page.get_by_text("Ranking of the same phrases").wait_for(timeout=WAIT_MS)
-        _wait_idle(page)
+        wait_idle(page, WAIT_MS)
         papers = page.evaluate(f"() => [...document.querySelectorAll('.js-plotly-plot')].filter({IS_PAPER}).length")
         assert papers == 2
         full_screenshot(page, ARTIFACTS / "9_compare.png")
