@@ -151,7 +151,7 @@ def main() -> None:
         upload_files(page, hospital_exports(data / "ludb" / "data" / "1"))   # 7. hospital export formats
         shown(page, "ludb1")
         page.get_by_role("link", name="Batch").click()
-        page.get_by_text("ludb1_scp").first.wait_for(timeout=WAIT_MS)
+        page.get_by_role("button", name="Download CSV").wait_for(timeout=WAIT_MS)   # the table is drawn
         idle(page)
         full_screenshot(page, out / "7_hospital_formats.png")
     print(f"screenshots in {out}: " + ", ".join(sorted(p.name for p in out.iterdir())))

@@ -159,18 +159,24 @@ OUR_PARTS = {"mets-record", "mets-ranking", "mets-rank-row", "mets-headline", "m
              "mets-file-labels", "mets-hit", "mets-caliper", "mets-disclaimer", "mets-brand-sub", "mets-privacy"}
 
 
-def test_accessible_text_and_the_wheel_scrolls_the_page(server):
-    """Every text of ours is >= 14 px with contrast >= 4.5:1 (computed on the rendered page), and the mouse
-    wheel over the tracing scrolls the page instead of zooming the paper."""
+def _open_one_ecg(page, server) -> None:
+    """Open the app and upload one 12-lead ECG (LUDB record 1 when the data folder has it, else a synthetic
+    CSV); return once its ranking is on the page."""
     ludb = ludb_dir()
     files = ([str(ludb / "1.hea"), str(ludb / "1.dat")] if ludb is not None else
              [{"name": "synthetic.csv", "mimeType": "text/csv", "buffer": synthetic_csv()}])
+    page.goto(server)
+    page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
+    upload_files(page, files)
+    page.locator(RANK_ROW).first.wait_for(timeout=WAIT_MS)
+    wait_idle(page, WAIT_MS)
+
+
+def test_accessible_text_and_the_wheel_scrolls_the_page(server):
+    """Every text of ours is >= 14 px with contrast >= 4.5:1 (computed on the rendered page), and the mouse
+    wheel over the tracing scrolls the page instead of zooming the paper."""
     with browser() as page:
-        page.goto(server)
-        page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
-        upload_files(page, files)
-        page.locator(RANK_ROW).first.wait_for(timeout=WAIT_MS)
-        wait_idle(page, WAIT_MS)
+        _open_one_ecg(page, server)
         found = page.evaluate(_CONTRAST_JS, OUR_TEXT)
         assert OUR_PARTS <= {f["part"] for f in found}, OUR_PARTS - {f["part"] for f in found}
         small = [f for f in found if f["px"] < 14 - 0.01]
@@ -210,15 +216,8 @@ def _holter_files(folder: Path) -> list[str]:
 def test_calipers_median_beats_report_long_record_and_comparison(server, tmp_path):
     """The reading room in a browser: the box tool reads an interval, the median beats open, the PDF
     downloads, a long record pages with its beat labels, and two ECGs compare side by side."""
-    ludb = ludb_dir()
-    first = ([str(ludb / "1.hea"), str(ludb / "1.dat")] if ludb is not None else
-             [{"name": "synthetic.csv", "mimeType": "text/csv", "buffer": synthetic_csv()}])
     with browser() as page:
-        page.goto(server)
-        page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
-        upload_files(page, first)
-        page.locator(RANK_ROW).first.wait_for(timeout=WAIT_MS)
-        wait_idle(page, WAIT_MS)
+        _open_one_ecg(page, server)
 
         paper = ecg_paper(page)                                   # calipers: Plotly's box tool on the paper
         drag_caliper(page, paper, timeout_ms=WAIT_MS)

@@ -48,8 +48,9 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                 view = build_view(matches)
                 for j, m in enumerate(matches[:3], 1):
                     row[f"top {j}"] = m.prompt
-                    row[f"cos {j}"] = round(m.similarity, 4)
-                    row[f"p {j}"] = round(m.probability, 4)
+                    # plain words on the table: where the ECG falls among the reference ECGs (cosine and
+                    # softmax stay on the Reader page's tooltips and in the CSV of `mets rank`)
+                    row[f"top {j} percentile"] = None if m.percentile is None else round(m.percentile, 1)
                 for r in view.rows:      # one column per phrase: sort the table by any of them
                     row[r.prompt] = round(r.percentile, 1) if r.percentile is not None else round(r.similarity, 4)
                 row["stands out"] = ", ".join(r.prompt for r in view.standing_out)
