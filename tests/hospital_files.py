@@ -2,13 +2,15 @@
 HL7 aECG XML, EDF/BDF), shaped as the devices write them, generated in memory by the tests.
 
 The signals are integers in device units (microvolts / units per bit) so that a reader's output can be
-compared exactly with what was written. ``synthetic_12lead`` is a smooth beat train with the limb leads
-related as on a body (III = II - I, Goldberger's augmented leads), so derived leads can be checked.
+compared exactly with what was written. ``synthetic_12lead`` is the project's synthetic ECG
+(``mets_core.simulate``) with the limb leads related as on a body (III = II - I, Goldberger's augmented
+leads), so derived leads can be checked.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import struct
 
@@ -18,20 +20,16 @@ LEADS12 = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", 
 
 
 def synthetic_12lead(seconds: float = 10.0, fs: float = 500.0, seed: int = 0, hr: float = 72.0) -> dict[str, np.ndarray]:
-    """Lead name -> float µV (a PQRST beat train, different amplitude per lead, a little noise)."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * fs)) / fs
-    beat = np.zeros_like(t)
-    for onset in np.arange(0.3, seconds, 60.0 / hr):
-        for centre, width, amp in ((0.0, 0.025, 150), (0.16, 0.010, -120), (0.18, 0.012, 1200),
-                                   (0.20, 0.010, -250), (0.42, 0.045, 300)):
-            beat += amp * np.exp(-0.5 * ((t - onset - centre) / width) ** 2)
-    out = {"I": 0.6 * beat, "II": 1.0 * beat}
-    out["III"], out["aVR"] = out["II"] - out["I"], -(out["I"] + out["II"]) / 2
-    out["aVL"], out["aVF"] = out["I"] - out["II"] / 2, out["II"] - out["I"] / 2
-    for k, gain in zip(("V1", "V2", "V3", "V4", "V5", "V6"), (-0.5, -0.2, 0.4, 1.1, 1.0, 0.8)):
-        out[k] = gain * beat + rng.normal(0, 8, t.size)
-    return out
+    """Lead name -> float µV of the project's one synthetic 12-lead ECG (mets_core.simulate; limb leads
+    consistent by Einthoven/Goldberger, as the hospital formats that store 8 leads assume)."""
+    return {lead: row.copy() for lead, row in _simulated_uv(float(seconds), int(fs), seed, float(hr)).items()}
+
+
+@functools.lru_cache(maxsize=32)
+def _simulated_uv(seconds: float, fs: int, seed: int, hr: float) -> dict[str, np.ndarray]:
+    from mets_core.simulate import simulate_ecg
+    ecg = simulate_ecg(duration_s=seconds, fs=fs, heart_rate=hr, seed=seed)   # noise-free: III = II - I exactly
+    return {lead: ecg.signal[i].astype(np.float64) * 1000.0 for i, lead in enumerate(LEADS12)}
 
 
 # ---------------------------------------------------------------------------------------------- GE MUSE
