@@ -129,6 +129,13 @@ def paper(page, timeout_ms: int = 120_000):
     return page.locator(".js-plotly-plot").nth(int(found.json_value()) - 1)
 
 
+def wait_rows(page, selector: str, n: int, timeout_ms: int = 120_000) -> None:
+    """Until exactly `n` elements match `selector` and none of them is in a stale (re-running) block."""
+    page.wait_for_function(
+        "([sel, n]) => document.querySelectorAll(sel).length === n "
+        "&& !document.querySelector('[data-stale=\"true\"] ' + sel)", arg=[selector, n], timeout=timeout_ms)
+
+
 def wait_idle(page, timeout_ms: int = 120_000) -> None:
     page.wait_for_timeout(300)
     page.wait_for_function(IDLE_JS, timeout=timeout_ms)

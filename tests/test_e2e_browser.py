@@ -19,7 +19,7 @@ import pytest
 
 from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv
 from e2e_server import (HIT_ROW, IS_PAPER, RANK_ROW, RECORD, browser, browser_skip_reason, drag_caliper, full_screenshot,
-                        set_prompts, streamlit_server, upload_files, wait_idle)
+                        set_prompts, streamlit_server, upload_files, wait_idle, wait_rows)
 from e2e_server import paper as ecg_paper
 
 pytestmark = pytest.mark.browser
@@ -39,12 +39,6 @@ def server(tmp_path_factory):
     with streamlit_server(weights, data_dir=os.environ.get("METS_DATA_DIR"),
                           log_path=ARTIFACTS / "streamlit.log") as (url, _):
         yield url
-
-
-def _wait_rows(page, selector: str, n: int) -> None:
-    page.wait_for_function(
-        "([sel, n]) => document.querySelectorAll(sel).length === n "
-        "&& !document.querySelector('[data-stale=\"true\"] ' + sel)", arg=[selector, n], timeout=WAIT_MS)
 
 
 def _shown_prompts(page) -> list[str]:
@@ -76,7 +70,7 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
 
         # 1. a WFDB pair (or CSV): tracing, measurements, ranking of the default preset, retrieval
         upload_files(page, first)
-        _wait_rows(page, RANK_ROW, len(PRESETS["Rhythm"]))
+        wait_rows(page, RANK_ROW, len(PRESETS["Rhythm"]))
         wait_idle(page, WAIT_MS)
         assert page.locator(RECORD).first.inner_text().startswith(first_title)
         assert "Hz" in page.locator(RECORD).first.inner_text()
@@ -87,10 +81,10 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
         # 2. three prompts typed by the user -> exactly three ranked rows; retrieval list of five
         prompts = ["atrial fibrillation", "sinus rhythm", "left ventricular hypertrophy"]
         set_prompts(page, prompts)
-        _wait_rows(page, RANK_ROW, 3)
+        wait_rows(page, RANK_ROW, 3)
         wait_idle(page, WAIT_MS)
         assert sorted(_shown_prompts(page)) == sorted(prompts)
-        _wait_rows(page, HIT_ROW + '[data-kind="ecg"]', 5)
+        wait_rows(page, HIT_ROW + '[data-kind="ecg"]', 5)
         full_screenshot(page, ARTIFACTS / "1_paper_ranking_retrieval.png")
 
         # 3. why: saliency overlay for the top prompt
@@ -115,7 +109,7 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
         # 5. the next upload still works (and the typed prompts are kept)
         upload_files(page, second)
         _wait_title(page, second_title)
-        _wait_rows(page, RANK_ROW, 3)
+        wait_rows(page, RANK_ROW, 3)
         wait_idle(page, WAIT_MS)
         assert page.locator('[data-testid="stAlert"]').filter(has_text="could not be opened").count() == 0
         full_screenshot(page, ARTIFACTS / "4_next_upload.png")

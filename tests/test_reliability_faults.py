@@ -229,12 +229,12 @@ def test_dashboard_with_broken_weights_shows_a_clear_page(kind, good_weights, tm
 def test_browser_weights_missing_then_corrupt_then_repaired(good_weights, tmp_path):
     """One server: its weights folder is missing, then holds a pickle, then a valid checkpoint. Each page
     load says what is wrong (no traceback); after the repair the same server ranks, without a restart."""
-    from e2e_server import CHROMIUM, browser, upload_files
+    from e2e_server import CHROMIUM, RANK_ROW, RECORD, browser, upload_files, wait_idle
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing: install Debian chromium; never `playwright install`")
     pytest.importorskip("playwright", reason="the playwright Python package is not installed")
     from reliability_support import served
-    from test_e2e_browser import WAIT_MS, _wait_idle
+    WAIT_MS = 120_000
 
     folder, marker = tmp_path / "weights", tmp_path / "executed"
     csv_upload = [{"name": "ok.csv", "mimeType": "text/csv", "buffer": synthetic_csv(seconds=4)}]
@@ -242,16 +242,16 @@ def test_browser_weights_missing_then_corrupt_then_repaired(good_weights, tmp_pa
     def check(page, expect: str, ranks: bool) -> None:
         page.goto(server.url)
         page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
-        _wait_idle(page)
+        wait_idle(page, WAIT_MS)
         if expect:
             page.get_by_text(expect).first.wait_for(timeout=WAIT_MS)
         upload_files(page, csv_upload)
-        page.locator(".rec-title").first.wait_for(timeout=WAIT_MS)
-        _wait_idle(page)
+        page.locator(RECORD).first.wait_for(timeout=WAIT_MS)
+        wait_idle(page, WAIT_MS)
         if ranks:
-            page.locator(".rank-row").first.wait_for(timeout=WAIT_MS)
+            page.locator(RANK_ROW).first.wait_for(timeout=WAIT_MS)
         else:
-            assert page.locator(".rank-row").count() == 0
+            assert page.locator(RANK_ROW).count() == 0
             page.get_by_text("Ranking needs the model").wait_for(timeout=WAIT_MS)
         page.locator(".js-plotly-plot").first.wait_for(timeout=WAIT_MS)      # the tracing, model or not
         assert "Traceback" not in page.content()

@@ -160,8 +160,8 @@ def test_browser_session_writes_and_logs_nothing_and_hides_comments(weights, tmp
     reason = _chromium_missing()
     if reason:
         pytest.skip(reason)
-    from e2e_server import browser, set_prompts, upload_files
-    from test_e2e_browser import WAIT_MS, _wait_idle, _wait_rows
+    from e2e_server import RANK_ROW, RECORD, browser, set_prompts, upload_files, wait_idle, wait_rows
+    WAIT_MS = 120_000
 
     since = time.time() - 1
     server_cwd: list[Path] = []
@@ -172,15 +172,15 @@ def test_browser_session_writes_and_logs_nothing_and_hides_comments(weights, tmp
         page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
         upload_files(page, [{"name": n, "mimeType": "application/octet-stream", "buffer": b}
                             for n, b in marked_upload()])
-        page.wait_for_function("t => [...document.querySelectorAll('.rec-title')].some(e => e.innerText.includes(t))",
-                               arg=NAME_MARKER, timeout=WAIT_MS)
-        _wait_idle(page)
+        page.wait_for_function("([sel, t]) => [...document.querySelectorAll(sel)].some(e => e.innerText.includes(t))",
+                               arg=[RECORD, NAME_MARKER], timeout=WAIT_MS)
+        wait_idle(page, WAIT_MS)
         set_prompts(page, PROMPTS)
-        _wait_rows(page, ".rank-row", 3)
-        _wait_idle(page)
+        wait_rows(page, RANK_ROW, 3, WAIT_MS)
+        wait_idle(page, WAIT_MS)
         page.get_by_text("Show on the tracing (saliency overlay)").click()
         page.get_by_text("Orange shading").wait_for(timeout=WAIT_MS)
-        _wait_idle(page)
+        wait_idle(page, WAIT_MS)
         assert COMMENT_MARKER not in page.content(), "header comments reached the browser without being asked for"
         page.get_by_text("Recording details from the file").click()
         page.get_by_text("header comment lines hidden").wait_for(timeout=WAIT_MS)
@@ -189,7 +189,7 @@ def test_browser_session_writes_and_logs_nothing_and_hides_comments(weights, tmp
         page.get_by_text(COMMENT_MARKER).first.wait_for(timeout=WAIT_MS)
         for view in ("Batch", "Model card"):
             page.get_by_text(view, exact=True).click()
-            _wait_idle(page)
+            wait_idle(page, WAIT_MS)
         assert "Traceback" not in page.content()
         server_log = server.log()
     assert server_log.strip(), "the server log was not captured"
