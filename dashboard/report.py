@@ -69,12 +69,12 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
         lines = [f"HR {_fmt(m.heart_rate_bpm, 'bpm')}   RR {_fmt(m.rr_ms)}   PR {_fmt(m.pr_ms)}   "
                  f"QRS {_fmt(m.qrs_ms)}   QT {_fmt(m.qt_ms)}",
                  f"QTc Bazett {_fmt(m.qtc_ms)}   Fridericia {_fmt(getattr(m, 'qtc_fridericia_ms', None))}   "
-                 f"Framingham {_fmt(getattr(m, 'qtc_framingham_ms', None))}   axis "
-                 + ("not measurable" if m.axis_deg is None else f"{m.axis_deg:.0f} deg")]
+                 f"Framingham {_fmt(getattr(m, 'qtc_framingham_ms', None))}",
+                 "frontal axis " + ("not measurable" if m.axis_deg is None else f"{m.axis_deg:.0f} deg")]
         if getattr(m, "limb_lead_reversal", None):
             lines.append("Check electrodes: " + m.limb_lead_reversal)
-        for k, line in enumerate(lines):
-            text.text(12, y - 5 - 4.2 * k, line, fontsize=8, va="top")
+        for k, line in enumerate(lines):     # three short lines: the column ends before "What the file says"
+            text.text(12, y - 5 - 3.8 * k, line, fontsize=7.5, va="top")
 
     # file labels
     text.text(112, y, "What the file says", fontsize=9, weight="bold", va="top")

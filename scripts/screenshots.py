@@ -61,7 +61,8 @@ def report_png(path: Path, weights: Path, pdf_title: str) -> None:
     ecg = read_ecg(path)
     model = METS.from_pretrained(weights)
     return build_pdf(ecg, pdf_title, measurements=measure(ecg), ranking=build_view(model.rank(ecg, PROMPTS)),
-                     file_labels=file_labels(ecg), model_version=str(weights), image_format="png")
+                     file_labels=file_labels(ecg), image_format="png",
+                     model_version=f"{Path(weights).name} · weights {str(model.info().get('weights_sha256') or '')[:12]}")
 
 
 def hospital_exports(record: Path) -> list[dict]:
