@@ -58,9 +58,10 @@ def compare_page(engine: Engine, recs: dict) -> None:
         use_pct = r.percentile is not None and other is not None and other.percentile is not None
         first = r.percentile if use_pct else r.similarity
         second = (other.percentile if use_pct else other.similarity) if other is not None else None
+        digits = 1 if use_pct else 3          # percentiles to a tenth; similarities need three decimals
         table.append({"phrase": r.prompt, "score": "percentile" if use_pct else "similarity",
-                      ra.label: round(first, 3), rb.label + " ": None if second is None else round(second, 3),
-                      "difference": None if second is None else round(second - first, 3),
+                      ra.label: round(first, digits), rb.label + " ": None if second is None else round(second, digits),
+                      "difference": None if second is None else round(second - first, digits),
                       "reliability": r.reliability[1]})
     st.markdown("#### Ranking of the same phrases")
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="cmp_rank")
