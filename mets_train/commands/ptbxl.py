@@ -37,22 +37,24 @@ def emit_json(args, payload, table: str) -> None:
         print(f"wrote {args.json}")
 
 
-def _ptbxl(data_dir: str):
-    from ..ptbxl.dataset import PTBXL
+def _open_ptbxl(data_dir: str, command: str):
+    """PTB-XL under `data_dir`, or None after one stderr line (in `command`'s name) saying why not."""
+    from ..ptbxl.dataset import PTBXL, PTBXLError
     from ..ptbxl.protocols import locate
-    return PTBXL(locate(data_dir, "ptbxl"))
+    try:
+        return PTBXL(locate(data_dir, "ptbxl"))
+    except (PTBXLError, FileNotFoundError) as err:
+        print_error(command, err)
+        return None
 
 
 # ------------------------------------------------------------------------------ translate-report
 
 def cmd_translate_report(args) -> int:
-    from ..ptbxl.dataset import PTBXLError
     from ..ptbxl.translate import measure_coverage, normalise_report
 
-    try:
-        dataset = _ptbxl(args.data_dir)
-    except (PTBXLError, FileNotFoundError) as err:
-        print_error("mets ptbxl translate-report", err)
+    dataset = _open_ptbxl(args.data_dir, "mets ptbxl translate-report")
+    if dataset is None:
         return 2
     reports = dataset.reports()
     coverage, languages, translations = measure_coverage(reports)
@@ -76,13 +78,10 @@ def cmd_translate_report(args) -> int:
 
 def cmd_text_check(args) -> int:
     from mets_core.text import TextModelError
-    from ..ptbxl.dataset import PTBXLError
     from ..ptbxl.textcheck import format_table, run_text_check
 
-    try:
-        dataset = _ptbxl(args.data_dir)
-    except (PTBXLError, FileNotFoundError) as err:
-        print_error("mets ptbxl text-check", err)
+    dataset = _open_ptbxl(args.data_dir, "mets ptbxl text-check")
+    if dataset is None:
         return 2
     results, failures = [], {}
     for name in args.text_model or [None]:
