@@ -338,6 +338,37 @@ def test_muscle_noise_is_reported_and_downgrades_the_lead():
     assert m.quality_words["V5"] in ("fair", "unusable")
 
 
+def test_atrial_pacing_spikes_before_the_qrs_are_not_beats():
+    """A dual-chamber pacemaker's atrial spike 260 ms before each QRS (a 2 mV, 2 ms pulse with its
+    recharge tail, in every lead). Counted as beats they doubled the rate (LUDB 45: 109 bpm against 61)."""
+    from mets_core.simulate import simulate_ecg
+    base = simulate_ecg(10, 500, 60, leads=("I", "II", "V1", "V5"), noise_mv=0.01, seed=3)
+    unpaced = measure(base)
+    signal = base.signal.copy()
+    t = np.arange(int(0.06 * base.fs)) / base.fs
+    artefact = 2.0 * np.where(t == 0, 1.0, -0.25 * np.exp(-t / 0.015))
+    for r in unpaced.r_peaks_s:
+        at = int(round((r - 0.26) * base.fs))
+        if at > 0:
+            signal[:, at:at + len(t)] += artefact
+    paced = measure(ECG(signal=signal, fs=base.fs, lead_mask=base.lead_mask))
+    assert paced.n_beats == unpaced.n_beats
+    assert paced.heart_rate_bpm == pytest.approx(60, abs=2)
+
+
+@needs_ludb
+def test_dual_chamber_paced_record_is_counted_by_its_qrs_complexes():
+    """LUDB 45 (dual-chamber pacing): the atrial spikes no longer count. The first of them is less sharp
+    than the others and still counts (one extra beat in 10 s: 68 against 61 bpm; 109 before)."""
+    import wfdb
+    m = measure(_ludb_ecg(45))
+    ann = wfdb.rdann(str(LUDB / "45"), "ii")
+    peaks = [s / 500.0 for s, sym in zip(ann.sample, ann.symbol) if sym == "N"]
+    reference = 60.0 * (len(peaks) - 1) / (peaks[-1] - peaks[0])
+    assert abs(m.heart_rate_bpm - reference) <= 8.0, (m.heart_rate_bpm, reference)
+    assert sum(1 for t in m.r_peaks_s if peaks[0] - 0.1 <= t <= peaks[-1] + 0.1) == len(peaks)
+
+
 def test_a_stretch_of_a_long_recording_is_measured_where_asked():
     m = measure(_simulated(60, seconds=90), start_s=40.0, seconds=10.0)
     assert m.start_s == pytest.approx(40.0) and m.seconds_analysed == pytest.approx(10.0)
