@@ -382,22 +382,30 @@ def _template_sqi(c: np.ndarray, rp: np.ndarray, fs: float) -> float:
 
 
 def qrs_energy(leads: dict[str, np.ndarray], fs: float) -> np.ndarray:
-    """Multi-lead QRS energy: the mean over the leads of the absolute slope of the 8-40 Hz band (where the
-    QRS has its energy and P, T and flutter waves have little), each lead scaled by its own 98th percentile and
-    clipped at ``ENERGY_CLIP`` (one lead's electrode pop cannot make a beat), smoothed over 40 ms."""
+    """Multi-lead QRS energy: a weighted mean over the leads of the absolute slope of the 8-40 Hz band (where
+    the QRS has its energy and P, T and flutter waves have little), each lead scaled by its own 98th
+    percentile and clipped at ``ENERGY_CLIP`` (one lead's electrode pop cannot make a beat), smoothed over
+    40 ms. Each lead weighs inversely to its noise floor (the median of its smoothed scaled slope: beats
+    take ~10 % of the time, so the median is the level between them): in a plain mean a lead full of muscle
+    noise had the same say as a clean one, and on 2-lead Holter records its noise bursts passed for beats
+    (MIT-BIH, 26 whole records: 1,583 extra beats of 59,782 with the plain mean, 924 weighted; missed
+    132 and 147)."""
     from scipy.signal import butter, sosfiltfilt
 
     sos = butter(2, [8.0 / (fs / 2), min(40.0, 0.45 * fs) / (fs / 2)], btype="band", output="sos")
-    parts = []
+    k = max(1, int(round(0.04 * fs)))
+    box = np.ones(k) / k
+    parts, weights = [], []
     for x in leads.values():
         slope = np.abs(np.gradient(sosfiltfilt(sos, x)))
         scale = float(np.percentile(slope, 98))
         if scale > 0:
-            parts.append(np.minimum(slope / scale, ENERGY_CLIP))
+            part = np.convolve(np.minimum(slope / scale, ENERGY_CLIP), box, mode="same")
+            parts.append(part)
+            weights.append(1.0 / max(float(np.median(part)), 1e-3))
     if not parts:
         return np.zeros(len(next(iter(leads.values()))))
-    k = max(1, int(round(0.04 * fs)))
-    return np.convolve(np.mean(parts, axis=0), np.ones(k) / k, mode="same")
+    return np.average(np.asarray(parts), axis=0, weights=weights)
 
 
 def find_beats(leads: dict[str, np.ndarray], fs: float, raw: dict[str, np.ndarray] | None = None) -> np.ndarray:
@@ -615,39 +623,53 @@ def _limb_reversal(beats: dict, on: float, off: float, r: int, fs: float, p_on_s
 @dataclass
 class HeartRateTrend:
     """Beat-to-beat heart rate of a whole recording, for an overview: beat times (s) and rate (bpm)."""
-    lead: str | None
+    lead: str | None            # the leads the beats were found on ("II, V1"); None when no beats were found
     beat_s: np.ndarray          # time of each beat (s from the start)
     bpm: np.ndarray             # 60 / RR ending at that beat; NaN where the RR is implausible
     note: str = ""
 
 
+TREND_CHUNK_S = 60.0               # the whole-record beat finder works on stretches this long ...
+TREND_OVERLAP_S = 2.0              # ... each read with this much more on both sides (filter edges)
+
+
 def heart_rate_trend(ecg: ECG, max_seconds: float = 24 * 3600.0) -> HeartRateTrend:
-    """R peaks of the whole recording (first present lead in INTERVAL_LEAD_ORDER with beats found) and the
-    instantaneous heart rate at each beat. For an overview only: rates are not validated beat by beat."""
+    """Beats of the whole recording found as ``measure`` finds them (``find_beats`` on all recorded leads,
+    cleaned as ``measure`` cleans them; pacing spikes before a QRS left out), stretch by stretch, and the
+    instantaneous heart rate at each beat. For an overview only: rates are not validated beat by beat.
+    Each stretch of ``TREND_CHUNK_S`` is read with ``TREND_OVERLAP_S`` around it and keeps the beats inside
+    it, so no beat is lost or doubled at the seams; the leads are scaled per stretch, so a lead that is
+    noisy for a while does not decide elsewhere."""
     import neurokit2 as nk
 
     fs = float(ecg.fs)
     n = min(ecg.n_samples, int(max_seconds * fs))
-    for lead in INTERVAL_LEAD_ORDER:
-        i = STANDARD_LEADS.index(lead)
-        if not ecg.lead_mask[i]:
+    leads = {}
+    for i, lead in enumerate(STANDARD_LEADS):
+        if ecg.lead_mask[i]:
+            x = np.nan_to_num(np.asarray(ecg.signal[i, :n], dtype=float))
+            if np.ptp(x) >= 1e-6:
+                leads[lead] = x
+    if not leads or n < 2 * fs:
+        return HeartRateTrend(None, np.zeros(0), np.zeros(0), "no lead with a signal")
+    chunk, pad = int(TREND_CHUNK_S * fs), int(TREND_OVERLAP_S * fs)
+    found = []
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        lo, hi = max(0, a - pad), min(n, b + pad)
+        if hi - lo < 2 * fs:
             continue
-        x = np.nan_to_num(np.asarray(ecg.signal[i, :n], dtype=float))
-        if np.ptp(x) < 1e-6 or n < 2 * fs:
-            continue
+        part = {ld: x[lo:hi] for ld, x in leads.items()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            try:
-                c = nk.ecg_clean(x, sampling_rate=fs)
-                _, info = nk.ecg_peaks(c, sampling_rate=fs)
-            except Exception:  # noqa: BLE001 - try the next lead
-                continue
-        rp = np.asarray(info["ECG_R_Peaks"], dtype=int)
-        if len(rp) < MIN_BEATS + 1:
-            continue
-        rr = np.diff(rp) / fs
-        bpm = 60.0 / rr
-        lo, hi = PLAUSIBLE_MS["rr"]
-        bpm[(rr * 1000 < lo) | (rr * 1000 > hi)] = np.nan
-        return HeartRateTrend(lead, rp[1:] / fs, bpm)
-    return HeartRateTrend(None, np.zeros(0), np.zeros(0), "no lead with detectable beats")
+            cleaned = {ld: np.asarray(nk.ecg_clean(x, sampling_rate=fs), dtype=float) for ld, x in part.items()}
+        beats = find_beats(cleaned, fs, raw=part) + lo
+        found.append(beats[(beats >= a) & (beats < b)])
+    rp = np.concatenate(found) if found else np.zeros(0, dtype=int)
+    if len(rp) < MIN_BEATS + 1:
+        return HeartRateTrend(None, np.zeros(0), np.zeros(0), "no beats found")
+    rr = np.diff(rp) / fs
+    bpm = 60.0 / rr
+    lo_ms, hi_ms = PLAUSIBLE_MS["rr"]
+    bpm[(rr * 1000 < lo_ms) | (rr * 1000 > hi_ms)] = np.nan
+    return HeartRateTrend(", ".join(leads), rp[1:] / fs, bpm)
