@@ -132,13 +132,16 @@ def ludb_rows(folder: Path, records, rate: int | None = None):
     return rows
 
 
-def qtdb_rows(folder: Path, annotator: str = "q1c"):
+def qtdb_rows(folder: Path, annotator: str = "q1c", names=None):
     """(record, Measurements, reference, reference, reference) per QTDB record with annotations of that
-    annotator (one set of boundaries for both leads: the same reference in the three places)."""
+    annotator (one set of boundaries for both leads: the same reference in the three places); `names`: only
+    these records."""
     import wfdb
     rows = []
     for hea in sorted(folder.glob("*.hea")):
         name = hea.stem
+        if names is not None and name not in names:
+            continue
         if not (folder / f"{name}.{annotator}").is_file():
             continue
         beats = _beats(_waves(wfdb.rdann(str(folder / name), annotator)))

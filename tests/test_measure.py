@@ -104,6 +104,16 @@ def test_intervals_match_cardiologist_annotations(ludb_results, attr, key, media
     assert np.percentile(err, 90) <= p90_ms, f"{attr} 90th percentile |error| {np.percentile(err, 90):.1f} ms"
 
 
+@needs_data("qtdb/sel43.hea")
+def test_t_end_does_not_run_into_a_following_wave():
+    """QTDB sel43 (a tuning-half record): a low T wave followed by a second hump. With the trapezium's
+    reference point 135 ms after the steepest point the T end ran onto the hump (QT 466 ms against 372
+    annotated); with 110 ms it is 378 ms."""
+    rows = _validation().qtdb_rows(data_dir_or_none("qtdb/sel43.hea") / "qtdb", names={"sel43"})
+    (_, m, ref, _, _), = rows
+    assert m.qt_ms == pytest.approx(ref["qt"], abs=25.0), (m.qt_ms, ref["qt"])
+
+
 @needs_ludb
 def test_few_narrow_qrs_are_called_wide(ludb_results):
     """A QRS called >= 120 ms reads as bundle-branch block: it must be rare when the cardiologists' is < 110."""
