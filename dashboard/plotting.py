@@ -476,23 +476,33 @@ BEAT_MARKS = {"V": ("triangle-up", "#b3261e", 0.92), "S": ("diamond", "#6a1b9a",
               "Q": ("x", "#37474f", 0.56)}     # AAMI class -> (marker shape, colour, height on the beat band)
 
 
-def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, page: tuple[float, float], duration: float,
-                        bin_s: float | None = None, labels: dict[str, np.ndarray] | None = None) -> go.Figure:
-    """Heart rate over the whole recording (median per bin), the page on screen shaded; clicking a point
-    selects its time (the dashboard jumps there). `labels`: {AAMI class: beat times (s)} from the file's
-    own annotations; each class other than N is drawn as one row of marks (a shape per class, not colour
-    alone) above the rate, one mark per bin holding such beats, its hover giving the count."""
+OVERVIEW_MARGIN = dict(l=56, r=12, t=8, b=36)   # px, fixed (no automargin): the plot area is known to the page
+
+
+def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, duration: float, bin_s: float | None = None,
+                        labels: dict[str, np.ndarray] | None = None) -> go.Figure:
+    """Heart rate over the whole recording (median per bin); clicking a point selects its time (the
+    dashboard jumps there). `labels`: {AAMI class: beat times (s)} from the file's own annotations; each
+    class other than N is drawn as one row of marks (a shape per class, not colour alone) above the rate,
+    one mark per bin holding such beats, its hover giving the count.
+
+    The page on screen is not in the figure: the figure stays the same while the reader pages, so the
+    browser does not redraw its ~1,000 marks on every "Next ▶"; the dashboard marks the page below it,
+    in a strip aligned to the plot area (OVERVIEW_MARGIN)."""
     beat_s, bpm = np.asarray(beat_s, float), np.asarray(bpm, float)
     bin_s = bin_s or max(2.0, duration / 600.0)
     edges = np.arange(0.0, duration + bin_s, bin_s)
     n_bins = len(edges) - 1
     ok = np.isfinite(bpm)
     which = np.digitize(beat_s[ok], edges) - 1
-    order = np.argsort(which, kind="stable")
+    order = np.lexsort((bpm[ok], which))                     # by bin, then by rate within the bin
     which, rates = which[order], bpm[ok][order]
-    bounds = np.searchsorted(which, np.arange(n_bins + 1))          # each bin's slice of the sorted beats
-    hr = [float(np.median(rates[a:b])) if b > a else None for a, b in zip(bounds[:-1], bounds[1:])]
-    t = (edges[:-1] + bin_s / 2).tolist()
+    bounds = np.searchsorted(which, np.arange(n_bins + 1))   # each bin's slice of the sorted beats
+    a, n = bounds[:-1], np.diff(bounds)
+    lo, hi = np.minimum(a + (n - 1) // 2, len(rates) - 1), np.minimum(a + n // 2, len(rates) - 1)
+    hr = np.where(n > 0, (rates[lo] + rates[hi]) / 2 if len(rates) else np.nan, np.nan)   # median; NaN: a gap
+    t = edges[:-1] + bin_s / 2
+    # numpy arrays, not lists: Plotly validates them without a Python loop (this runs on every page change)
     fig = go.Figure(go.Scatter(x=t, y=hr, mode="lines+markers", marker=dict(size=5, color="#1f6f8b"),
                                line=dict(color="#1f6f8b", width=1.4), connectgaps=False, name="heart rate",
                                hovertemplate="%{x:.0f} s: %{y:.0f} bpm — click to open this page<extra></extra>"))
@@ -505,20 +515,21 @@ def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, page: tuple[float, 
                              minlength=len(edges) - 1)
         bins = np.flatnonzero(counts)
         fig.add_trace(go.Scatter(
-            x=(edges[bins] + bin_s / 2).tolist(), y=[height] * len(bins), yaxis="y2", mode="markers",
-            name=f"{cls} beats", customdata=counts[bins].tolist(),
-            marker=dict(symbol=shape, size=np.clip(6 + 2 * np.log2(counts[bins]), 6, 16).tolist(), color=colour),
+            x=edges[bins] + bin_s / 2, y=np.full(len(bins), height), yaxis="y2", mode="markers",
+            name=f"{cls} beats", customdata=counts[bins],
+            marker=dict(symbol=shape, size=np.clip(6 + 2 * np.log2(counts[bins]), 6, 16), color=colour),
             hovertemplate=f"%{{x:.0f}} s: %{{customdata}} {cls} beat(s) — click to open this page<extra></extra>"))
         marked = True
-    fig.add_vrect(x0=page[0], x1=page[1], fillcolor="rgba(224,168,0,0.30)", line_width=0)
-    fig.update_layout(height=250 if marked else 170, margin=dict(l=50, r=10, t=8, b=36), plot_bgcolor="#ffffff",
+    fig.update_layout(height=250 if marked else 170, margin=OVERVIEW_MARGIN, plot_bgcolor="#ffffff",
                       paper_bgcolor="#ffffff", showlegend=False, clickmode="event+select", dragmode=False,
                       font=dict(size=14, color="#1d2b33"),
-                      xaxis=dict(title="time (s)", range=[0, duration], gridcolor="#e3e8eb", fixedrange=True),
-                      yaxis=dict(title="bpm", gridcolor="#e3e8eb", fixedrange=True,
-                                 domain=[0.0, 0.6] if marked else [0.0, 1.0]))
+                      xaxis=dict(title="time (s)", range=[0, duration], gridcolor="#e3e8eb", fixedrange=True,
+                                 automargin=False),
+                      yaxis=dict(title=dict(text="bpm", standoff=4), gridcolor="#e3e8eb", fixedrange=True,
+                                 automargin=False, domain=[0.0, 0.6] if marked else [0.0, 1.0]))
     if marked:
         fig.update_layout(yaxis2=dict(domain=[0.64, 1.0], range=[0.5, 0.98], fixedrange=True, showgrid=False,
+                                      automargin=False,
                                       tickmode="array", tickvals=[BEAT_MARKS[c][2] for c in BEAT_MARKS],
                                       ticktext=list(BEAT_MARKS), tickfont=dict(size=13)))
     return fig

@@ -115,9 +115,11 @@ def set_page_start(rec: Record, start: float) -> None:
     st.session_state[f"start_{rec.key}"] = _page_start_within(rec, start)
 
 
-def next_page_start(rec: Record) -> float:
-    """Where "Next ▶" goes from the page on screen."""
-    return _page_start_within(rec, page_start(rec) + PAGE_S)
+def pages_ahead(rec: Record, n: int = 2) -> list[float]:
+    """Where "Next ▶" goes from the page on screen, and pressed again (up to `n` pages, within the record)."""
+    here = page_start(rec)
+    starts = [_page_start_within(rec, here + k * PAGE_S) for k in range(1, n + 1)]
+    return [s for k, s in enumerate(starts) if s > here and s not in starts[:k]]
 
 
 def whole_record_view(rec: Record) -> bool:

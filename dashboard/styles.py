@@ -87,6 +87,9 @@ CSS = """
 .beat-labels li {display: inline; margin-right: .8rem;}
 .beat-labels li span {color: #4a5a62;}
 .page-span {font-size: 1rem; padding-top: 1.9rem; color: #1d2b33;}
+.st-key-chart_library_preload {display: none !important;}
+.page-strip {position: relative; height: 12px; background: #e3e8eb; border-radius: 3px; margin-top: -.6rem !important;}
+.page-strip span {position: absolute; top: 0; bottom: 0; min-width: 4px; background: #8a5a00; border-radius: 3px;}
 .caliper {font-size: .95rem; color: #3c4d56; margin: .1rem 0 .3rem 0;}
 .caliper.on {color: #1d2b33; background: #eef3f5; padding: .25rem .6rem; border-radius: 4px; display: inline-block;}
 .hit-list {border: 1px solid #cfdbe0; border-radius: 6px; background: #fff; padding: .2rem .6rem;}

@@ -181,6 +181,15 @@ def loaded(at) -> list[str]:
         return []
 
 
+def plotly_values(v) -> list:
+    """A data array of a Plotly spec as a list: plain JSON lists as they are, NumPy arrays (which Plotly
+    writes as base64 `{"dtype", "bdata"}`) decoded."""
+    if isinstance(v, dict) and "bdata" in v:
+        import base64
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]).newbyteorder("<")).tolist()
+    return list(v)
+
+
 def paper_spec(at) -> dict:
     """The ECG paper figure (other charts: heart-rate overview, median beats, explanations)."""
     chart = next(c for c in at.get("plotly_chart") if getattr(c, "key", None) == "paper")

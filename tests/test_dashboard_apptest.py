@@ -173,6 +173,18 @@ def _holter_csv(seconds=90, fs=125) -> bytes:
     return ("time,II,V5\n" + "\n".join(rows) + "\n").encode()
 
 
+def test_a_click_does_not_walk_the_loaded_model_with_the_garbage_collector(app):
+    """Streamlit's default full collection after every script run walked the ~560k objects of torch, the
+    model and the index (~0.5 s per click with the GIL held). The config turns it off and the engine moves
+    what it loaded out of the collector's reach."""
+    import gc
+    import tomllib
+    from pathlib import Path
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    assert gc.get_freeze_count() > 100_000
+
+
 def page_span(at) -> str:
     m = re.search(r'data-testid="mets-page-span" data-start-s="([^"]*)"', markdown_html(at))
     return m.group(1) if m else ""
@@ -185,6 +197,9 @@ def test_long_record_pages_and_is_explained_on_the_page_on_screen(app):
         button(app, "Next ▶").click().run()
     assert page_span(app) == "40"
     assert "0:00:40–0:00:50" in markdown_html(app)                  # one clear time span, h:mm:ss
+    strip = re.search(r'data-testid="mets-page-strip" data-start-s="40"[^>]*><span style="left:([0-9.]+)%;'
+                      r'width:([0-9.]+)%', markdown_html(app))    # the page's place under the overview
+    assert strip and abs(float(strip.group(1)) - 100 * 40 / 90) < 0.01 and abs(float(strip.group(2)) - 100 * 10 / 90) < 0.01
     footer = paper_spec(app)["layout"]["annotations"][-1]["text"]
     assert "40.0–50.0 s of 90.0 s" in footer
     assert "Page on screen, 0:00:40–0:00:50" in markdown_html(app)   # ranking and measurements follow it

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from dashboard_fixtures import make_test_weights, markdown_html, new_app, upload
+from dashboard_fixtures import make_test_weights, markdown_html, new_app, plotly_values, upload
 
 
 @pytest.fixture(scope="module")
@@ -36,4 +36,5 @@ def test_overview_marks_and_counts_the_labels_of_an_uploaded_record(tmp_path, we
     assert 'data-class="V" data-count="5"' in html and 'data-class="N" data-count="54"' in html
     overview = next(c for c in app.get("plotly_chart") if str(getattr(c, "key", "")).startswith("hr_overview"))
     marks = [t for t in json.loads(overview.proto.spec)["data"] if t.get("name") == "V beats"]
-    assert marks and all(19 <= x <= 26 for x in marks[0]["x"]) and sum(marks[0]["customdata"]) == 5
+    assert marks and all(19 <= x <= 26 for x in plotly_values(marks[0]["x"]))
+    assert sum(plotly_values(marks[0]["customdata"])) == 5

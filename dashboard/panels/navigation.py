@@ -48,14 +48,10 @@ def page_navigation(rec: Record, trend) -> None:
     if trend.lead is None:
         st.caption("Heart-rate overview unavailable: no beats could be found.")
         return
-    labels = None
-    if rec.beats is not None:
-        classes = rec.beats.aami
-        labels = {c: rec.beats.sample[classes == c] / ecg.fs for c in plotting.BEAT_MARKS}
-    fig = plotting.heart_rate_overview(trend.beat_s, trend.bpm, (start, min(ecg.duration, start + PAGE_S)),
-                                       ecg.duration, labels=labels)
+    fig = _overview(rec.key, rec.beats.source if rec.beats is not None else None, rec, trend)
     event = st.plotly_chart(fig, width="stretch", key=f"hr_overview_{rec.key}", on_select="rerun",
                             selection_mode="points", config={"displayModeBar": False, "scrollZoom": False})
+    page_strip(start, min(ecg.duration, start + PAGE_S), ecg.duration)
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
         getattr(getattr(event, "selection", None), "points", []) or []
     if points:
@@ -66,10 +62,30 @@ def page_navigation(rec: Record, trend) -> None:
             session.set_page_start(rec, target)
             st.rerun()
     st.caption(f"Heart rate over the whole recording (lead {trend.lead}, median per "
-               f"{max(2.0, ecg.duration / 600.0):.0f} s); the shaded band is the page on screen. Click a point "
-               f"to open that moment.")
+               f"{max(2.0, ecg.duration / 600.0):.0f} s); the bar under it marks the page on screen. Click a "
+               f"point to open that moment.")
     if rec.beats is not None:
         beat_labels(rec.beats)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _overview(key: str, beats_source: str | None, _rec: Record, _trend):
+    """The overview of one recording (content hash `key`, beat labels from `beats_source`): built once and
+    the same object on every page of it, so Streamlit sends it once and the browser does not redraw it."""
+    labels = None
+    if _rec.beats is not None:
+        classes = _rec.beats.aami
+        labels = {c: _rec.beats.sample[classes == c] / _rec.ecg.fs for c in plotting.BEAT_MARKS}
+    return plotting.heart_rate_overview(_trend.beat_s, _trend.bpm, _rec.ecg.duration, labels=labels)
+
+
+def page_strip(start_s: float, end_s: float, duration: float) -> None:
+    """Where the page on screen lies in the recording: a bar under the overview, aligned to its plot area."""
+    m = plotting.OVERVIEW_MARGIN
+    left, width = 100 * start_s / duration, 100 * (end_s - start_s) / duration
+    st.markdown(f'<div class="page-strip" data-testid="mets-page-strip" data-start-s="{start_s:g}" '
+                f'style="margin: 0 {m["r"]}px 0 {m["l"]}px" title="The page on screen">'
+                f'<span style="left:{left:.3f}%;width:{width:.3f}%"></span></div>', unsafe_allow_html=True)
 
 
 def beat_labels(beats) -> None:
