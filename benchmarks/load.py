@@ -1,9 +1,12 @@
 """Load: N concurrent clinicians in real browser sessions (one Chromium, N contexts), printed, never asserted.
 
-    .venv/bin/python benchmarks/load.py [--sessions 8] [--rounds 3] [--weights DIR] [--json out.json]
+    .venv/bin/python benchmarks/load.py [--sessions 8] [--rounds 3] [--think 0] [--weights DIR] [--json out.json]
 
-Each session, for each round, uploads an ECG no other session sees (LUDB WFDB pairs from $METS_DATA_DIR,
-else distinct synthetic CSVs) and then types a prompt set no other session types. It records
+Each session opens the page and waits until it has settled (as a clinician does before choosing a file),
+then, for each round, uploads an ECG no other session sees (LUDB WFDB pairs from $METS_DATA_DIR, else
+distinct synthetic CSVs) and then types a prompt set no other session types. With --think 0 (the default)
+every session acts the moment its previous answer is shown: all 8 hit the server at once, a stress test.
+With --think S each session first reads for a random 0.5 S - 1.5 S seconds (seeded), as people do. It records
 
   upload -> ranking   from dropping the files until the page shows this ECG's title and a ranking of the
                       prompts in the box (the previous round's, or the default preset) with no stale rows;
@@ -14,8 +17,10 @@ the same weights with METS, reads the same bytes with the dashboard's own reader
 ranks the same prompts: every page must show the answer for its own ECG and prompts (top prompt, order,
 cosines to the printed 3 decimals). Any difference is cross-talk (or a wrong answer) and is counted, as
 are error messages and tracebacks on any page. Server memory: VmRSS sampled every 0.25 s and VmHWM (peak
-resident set since start) of the `streamlit run` process, from /proc. Loopback only (127.0.0.1); bounded by
---rounds and --time-limit.
+resident set since start) of the `streamlit run` process, from /proc. CPU: the seconds the server and the
+Chromium processes used during the concurrent phase, per action; the browsers run on the same 2 cores as the
+server here, which a clinic's own computers would not. Loopback only (127.0.0.1); bounded by --rounds and
+--time-limit.
 
 tests/test_reliability_load.py runs this with 8 sessions x 2 rounds and asserts correctness (not speed).
 """
@@ -38,7 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv  # noqa: E402
 from e2e_server import CHROMIUM, CHROMIUM_ARGS, PROMPTS_BOX, RANK_ROW, RECORD, UPLOAD_INPUT  # noqa: E402
-from reliability_support import proc_memory, served  # noqa: E402
+from reliability_support import CpuMeter, proc_memory, served  # noqa: E402
 
 WAIT_MS = 240_000
 TARGET_MEDIAN_S = 1.5          # issue 10: 8 concurrent sessions get a median answer within 1.5 s
@@ -111,17 +116,33 @@ async def _read(page) -> list[tuple[str, float]]:
     return [(p, float(c)) for p, c in rows]
 
 
+JS_SETTLED = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !!document.querySelector('.st-key-chart_library_preload .js-plotly-plot')"""
+
+
 async def _session(browser, url: str, index: int, plan: list[tuple[int, list[str]]], uploads: list[Upload],
-                   default_prompts: list[str], out: list[Observation], deadline: float) -> None:
+                   default_prompts: list[str], out: list[Observation], deadline: float, think_s: float = 0.0,
+                   opened: asyncio.Barrier | None = None, meters: dict | None = None) -> None:
+    import random
+    rng = random.Random(index)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
+
+    async def think():
+        if think_s > 0:
+            await asyncio.sleep(rng.uniform(0.5 * think_s, 1.5 * think_s))
+
     try:
         await page.goto(url)
         await page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
+        await page.wait_for_function(JS_SETTLED, timeout=WAIT_MS, polling=100)    # the page has settled
+        if opened is not None:
+            await opened.wait()              # every session open: the concurrent phase starts together
         current = list(default_prompts)
         for rnd, (u, prompts) in enumerate(plan):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"session {index}: time limit reached before round {rnd}")
+            await think()
             t0 = time.perf_counter()
             await page.locator(UPLOAD_INPUT).first.set_input_files(uploads[u].payload())
             await page.wait_for_function(JS_RANKED, arg=[uploads[u].title, current], timeout=WAIT_MS,
@@ -130,6 +151,7 @@ async def _session(browser, url: str, index: int, plan: list[tuple[int, list[str
             out.append(Observation(index, rnd, "upload", u, list(current), dt, await _read(page),
                                    await page.evaluate(JS_ERRORS)))
             box = page.locator(PROMPTS_BOX).first
+            await think()
             t0 = time.perf_counter()
             await box.fill("\n".join(prompts))
             await box.press("Control+Enter")
@@ -139,15 +161,24 @@ async def _session(browser, url: str, index: int, plan: list[tuple[int, list[str
                                    await page.evaluate(JS_ERRORS)))
             current = list(prompts)
     finally:
+        for meter in (meters or {}).values():      # before the context's processes end with it
+            meter.sample()
         await context.close()
 
 
+def _is_browser(pid: int, cmd: str) -> bool:
+    return "chrom" in cmd.split(" ", 1)[0]
+
+
 async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], sets: list[list[str]],
-                 default_prompts: list[str], pid: int, time_limit_s: float) -> tuple[list[Observation], dict]:
+                 default_prompts: list[str], pid: int, time_limit_s: float,
+                 think_s: float = 0.0) -> tuple[list[Observation], dict]:
     from playwright.async_api import async_playwright
 
     memory = {"rss_samples": []}
     stop = asyncio.Event()
+
+    meters: dict[str, CpuMeter] = {}
 
     async def sample():
         while not stop.is_set():
@@ -155,6 +186,8 @@ async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], se
                 memory["rss_samples"].append(proc_memory(pid)["VmRSS"])
             except OSError:
                 pass
+            for meter in meters.values():
+                meter.sample()
             await asyncio.sleep(0.25)
 
     observations: list[Observation] = []
@@ -166,8 +199,7 @@ async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], se
             warm = await browser.new_page()
             await warm.goto(url)
             await warm.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
-            await warm.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                                         timeout=WAIT_MS)
+            await warm.wait_for_function(JS_SETTLED, timeout=WAIT_MS, polling=100)
             # the floor: the same step by one session alone on this machine now (an ECG no session uploads)
             t0 = time.perf_counter()
             await warm.locator(UPLOAD_INPUT).first.set_input_files(uploads[-1].payload())
@@ -176,15 +208,19 @@ async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], se
             memory["floor_upload_s"] = time.perf_counter() - t0
             await warm.close()
             memory["rss_before_load"] = proc_memory(pid)["VmRSS"]
+            plans = [[(s + sessions * r, sets[s + sessions * r]) for r in range(rounds)] for s in range(sessions)]
+            opened = asyncio.Barrier(sessions + 1)
+            tasks = [asyncio.create_task(_session(browser, url, s, plans[s], uploads, default_prompts, observations,
+                                                  deadline, think_s, opened, meters)) for s in range(sessions)]
+            await asyncio.wait_for(opened.wait(), timeout=WAIT_MS / 1000)     # all pages open and settled
+            meters.update(server=CpuMeter(lambda p, _: p == pid), browsers=CpuMeter(_is_browser))
             sampler = asyncio.create_task(sample())
             t0 = time.perf_counter()
-            plans = [[(s + sessions * r, sets[s + sessions * r]) for r in range(rounds)] for s in range(sessions)]
-            results = await asyncio.gather(
-                *(_session(browser, url, s, plans[s], uploads, default_prompts, observations, deadline)
-                  for s in range(sessions)), return_exceptions=True)
+            results = await asyncio.gather(*tasks, return_exceptions=True)
             memory["wall_s"] = time.perf_counter() - t0
             stop.set()
             await sampler
+            memory["cpu_s"] = {name: meter.seconds() for name, meter in meters.items()}
         finally:
             await browser.close()
     memory["failures"] = [f"{type(r).__name__}: {str(r)[:300]}" for r in results if isinstance(r, BaseException)]
@@ -241,7 +277,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: float = 900.0,
-             data_dir: str | None = None, log_path: Path | None = None) -> dict:
+             data_dir: str | None = None, log_path: Path | None = None, think_s: float = 0.0) -> dict:
     """Start the dashboard, drive `sessions` x `rounds`, verify every ranking; returns the figures."""
     from mets_core.prompts import PRESETS
     from dashboard.panels.prompts import DEFAULT_PRESET
@@ -252,7 +288,7 @@ def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: fl
     log_path = log_path or Path(tempfile.mkdtemp(prefix="mets_load_")) / "server.log"
     with served(weights, log_path, data_dir=data_dir) as server:
         observations, memory = asyncio.run(_drive(server.url, sessions, rounds, uploads, sets, default_prompts,
-                                                  server.pid, time_limit_s))
+                                                  server.pid, time_limit_s, think_s))
         memory.update(server.memory())
         startup_s = server.startup_s
         server_log = server.log()
@@ -267,7 +303,8 @@ def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: fl
                                 "n": len(up)},
         "prompts_to_ranking_s": {"p50": percentile(pr, 0.5), "p95": percentile(pr, 0.95), "max": max(pr, default=0),
                                  "n": len(pr)},
-        "wall_s": memory.get("wall_s"),
+        "wall_s": memory.get("wall_s"), "think_s": think_s,
+        "cpu_s_per_action": {k: v / max(1, len(observations)) for k, v in memory.get("cpu_s", {}).items()},
         "floor_upload_to_ranking_s": memory.get("floor_upload_s"),
         "server_startup_s": startup_s,
         "server_rss_before_load_mib": memory.get("rss_before_load", 0) / 2**20,
@@ -288,6 +325,8 @@ def main() -> None:
     ap.add_argument("--weights", help="checkpoint folder (default: $METS_WEIGHTS, weights/, else a random-init "
                                       "checkpoint + index made here: same architecture, same cost)")
     ap.add_argument("--time-limit", type=float, default=900.0, help="seconds for all sessions together")
+    ap.add_argument("--think", type=float, default=0.0, help="mean seconds each session reads before each action "
+                                                             "(0: all act at once, a stress test)")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
     if not os.path.exists(CHROMIUM):
@@ -301,10 +340,12 @@ def main() -> None:
             print("(no trained weights: a random-init checkpoint + index, same architecture and cost)")
     with scratch:
         res = run_load(weights, args.sessions, args.rounds, args.time_limit, data_dir=os.environ.get("METS_DATA_DIR"),
-                       log_path=Path(scratch.name) / "server.log")
+                       log_path=Path(scratch.name) / "server.log", think_s=args.think)
     up, pr = res["upload_to_ranking_s"], res["prompts_to_ranking_s"]
+    pacing = (f"each reads {0.5 * args.think:g}-{1.5 * args.think:g} s before acting" if args.think
+              else "all act at once, no reading time: a stress test")
     print(f"\n{res['sessions']} concurrent browser sessions x {res['rounds']} rounds ({res['uploads']}; "
-          f"{res['cpus']} CPUs; one Chromium, {res['sessions']} contexts; loopback)")
+          f"{res['cpus']} CPUs; one Chromium, {res['sessions']} contexts; loopback; {pacing})")
     floor = res["floor_upload_to_ranking_s"]
     print(f"  floor: one session alone, upload -> ranking {floor:.2f} s (same server, same minute)")
     for name, v in (("upload -> ranking", up), ("prompts -> ranking", pr)):
@@ -312,6 +353,11 @@ def main() -> None:
         print(f"  {name:19s} p50 {v['p50']:.2f} s   p95 {v['p95']:.2f} s   max {v['max']:.2f} s   n={v['n']}   "
               f"p50/floor {v['p50'] / floor:.1f}   target median <= {TARGET_MEDIAN_S:.1f} s: {verdict}")
     print(f"  wall time {res['wall_s']:.1f} s; server start {res['server_startup_s']:.1f} s")
+    cpu = res["cpu_s_per_action"]
+    if cpu:
+        print(f"  CPU per action: server {cpu['server']:.2f} s, the {res['sessions']} browsers {cpu['browsers']:.2f} s "
+              f"(browsers' share {cpu['browsers'] / max(1e-9, cpu['browsers'] + cpu['server']):.0%}; here they "
+              f"share the server's {res['cpus']} cores)")
     print(f"  server memory: {res['server_rss_before_load_mib']:.0f} MiB before load, peak sampled "
           f"{res['server_rss_peak_sampled_mib']:.0f} MiB, VmHWM {res['server_vmhwm_mib']:.0f} MiB, "
           f"end {res['server_rss_end_mib']:.0f} MiB")

@@ -94,6 +94,40 @@ def proc_memory(pid: int) -> dict[str, int]:
     return out
 
 
+def cpu_by_process(match) -> dict[int, float]:
+    """{pid: user + system CPU seconds used so far} of the live processes for which `match(pid, command
+    line)` is true (e.g. every Chromium process of a benchmark), from /proc."""
+    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            if not match(int(pid), cmd):
+                continue
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:            # gone meanwhile
+            continue
+        out[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+class CpuMeter:
+    """CPU seconds used by matching processes since the meter started, including processes that start or
+    end meanwhile (sample it often enough: a process's use after its last sample is not seen)."""
+
+    def __init__(self, match):
+        self.match = match
+        self.first = cpu_by_process(match)
+        self.last = dict(self.first)
+
+    def sample(self) -> None:
+        self.last.update(cpu_by_process(self.match))
+
+    def seconds(self) -> float:
+        return sum(v - self.first.get(pid, 0.0) for pid, v in self.last.items())
+
+
 @dataclass
 class Server:
     url: str
