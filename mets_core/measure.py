@@ -8,7 +8,8 @@ can see them drawn on the median beats and on the tracing and check them.
 
 How each value is obtained (and why)
 - Beats: found on all recorded leads at once (``find_beats``): the *QRS energy*, the mean over
-  the leads of the absolute slope of their 8-40 Hz band, each lead scaled by its own 98th percentile; its
+  the leads of the absolute slope of their 8-40 Hz band, each lead scaled by its own 98th percentile and
+  weighted by how quiet it is between beats (``qrs_energy``); its
   peaks at least ``REFRACTORY_S`` apart (the larger kept) and at least ``BEAT_MIN_SHARE`` of the typical
   beat's (a T wave's slope is far below a QRS's). One lead's detector counted T waves as beats where the R
   is small and the T tall (LUDB 109, AF: 134 bpm against 97). A pacing or electrode spike (its raw slope
@@ -29,8 +30,8 @@ How each value is obtained (and why)
   so the QRS starts where the first lead starts and ends where the last one ends; T end per lead by the
   trapezium-area method after the T peak (either polarity; the later lobe of a biphasic T), and the global
   T end is the upper quartile of the T ends of the leads with a tall enough T wave (a late lead, as a global
-  QT ends with the last lead's T wave, that one outlying lead does not decide). A T wave smaller than 0.05 mV has no
-  measurable end. Median beats sampled below 500 Hz (PTB-XL's 100 Hz) are upsampled first, so that the
+  QT ends with the last lead's T wave, that one outlying lead does not decide). A T wave smaller than
+  0.05 mV has no measurable end. Median beats sampled below 500 Hz (PTB-XL's 100 Hz) are upsampled first, so that the
   intervals do not depend on the sampling rate. That module's docstring gives the details and parameters.
 - P onset: neurokit2 DWT delineation (``ECG_P_Onsets``) of the interval lead, beat by beat, relative to R;
   the median. PR is reported only when P waves are found in most beats at a consistent distance from the
