@@ -31,8 +31,8 @@ How each value is obtained (and why)
   trapezium-area method after the T peak (either polarity; the later lobe of a biphasic T), and the global
   T end is the upper quartile of the T ends of the leads with a tall enough T wave (a late lead, as a global
   QT ends with the last lead's T wave, that one outlying lead does not decide). A T wave smaller than
-  0.05 mV has no measurable end. Median beats sampled below 500 Hz (PTB-XL's 100 Hz) are upsampled first, so that the
-  intervals do not depend on the sampling rate. That module's docstring gives the details and parameters.
+  0.05 mV has no measurable end. Median beats sampled below 500 Hz (PTB-XL's 100 Hz) are upsampled first,
+  so that the intervals do not depend on the sampling rate. That module's docstring gives the details and parameters.
 - P onset: neurokit2 DWT delineation (``ECG_P_Onsets``) of the interval lead, beat by beat, relative to R;
   the median. PR is reported only when P waves are found in most beats at a consistent distance from the
   QRS and the rhythm is not irregularly irregular (AF): otherwise "no consistent P waves".
