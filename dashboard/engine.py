@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 import threading
@@ -171,61 +172,150 @@ def _set_torch_threads() -> None:
 
 # ------------------------------------------------------------------------ measurements (per content hash)
 
-@st.cache_resource(show_spinner=False)
-def warm_up_measurements() -> bool:
-    """Import neurokit2 and run one measurement at server start, not on a clinician's first upload."""
-    from mets_core.measure import measure
-    from mets_core.simulate import simulate_ecg
-    measure(simulate_ecg(duration_s=10, fs=250, heart_rate=75, leads=("II",), seed=0))
-    return True
+LONG_RECORDING_S = 60.0      # longer recordings stay in their measuring process between pages
 
 
-class _Measurements:
-    """mets_core.measure results shared by all sessions, keyed by (content hash, start, seconds), computed on
-    a worker thread: a page asks for them early (`start`) and takes them when it draws them (`result`), so
-    the measurement runs while the page embeds, ranks and retrieves (numpy and torch release the GIL)."""
-
-    MAX_ENTRIES = 512
+class _Worker:
+    """One measuring process (dashboard.measure_worker) and the long recordings it holds."""
 
     def __init__(self):
         from collections import OrderedDict
-        from concurrent.futures import ThreadPoolExecutor
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mets-measure")
+        self._pool = None
+        self._kept: OrderedDict = OrderedDict()     # the same list, in the same order, as the process keeps
+        self._lock = threading.Lock()
+
+    def _executor(self):
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            # spawn, not fork: the server has torch's and Streamlit's threads running
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._kept.clear()
+        return self._pool
+
+    def submit(self, job, key: str, ecg: ECG | None = None, *args):
+        """Run measure_worker.`job`(key, ecg or None if held, keep, *args) in this worker's process."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        from dashboard import measure_worker
+        with self._lock:
+            for attempt in (0, 1):
+                keep = ecg is not None and ecg.duration > LONG_RECORDING_S
+                send = ecg
+                if keep and key in self._kept:
+                    self._kept.move_to_end(key)
+                    send = None
+                elif keep:
+                    self._kept[key] = True
+                    while len(self._kept) > measure_worker.KEEP_RECORDINGS:
+                        self._kept.popitem(last=False)
+                try:
+                    future = self._executor().submit(getattr(measure_worker, job), key, send, keep, *args)
+                    break
+                except BrokenProcessPool:      # the process died (e.g. out of memory): start a new one
+                    self._pool = None
+                    if attempt:
+                        raise
+            future.add_done_callback(lambda f: self._on_done(f, key))
+            return future
+
+    def _on_done(self, future, key: str) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+
+        from dashboard.measure_worker import NotKept
+        err = future.exception() if not future.cancelled() else None
+        if isinstance(err, (NotKept, BrokenProcessPool)):
+            with self._lock:
+                self._kept.pop(key, None)        # sent again next time
+                if isinstance(err, BrokenProcessPool):
+                    self._pool = None
+
+    def warm_up(self):
+        from dashboard import measure_worker
+        with self._lock:
+            return self._executor().submit(measure_worker.warm_up)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+
+
+class _Measurements:
+    """mets_core.measure and heart_rate_trend results shared by all sessions, keyed by content hash (and
+    stretch), computed in measuring processes: a page asks for them early (`start`) and takes them when it
+    draws them (`result`), so the measurement runs on another core while the page embeds, ranks and
+    retrieves. Each recording always goes to the same process (by its hash), which keeps it if it is long."""
+
+    MAX_ENTRIES = 512
+
+    def __init__(self, workers: int = 2):
+        from collections import OrderedDict
+        self._workers = [_Worker() for _ in range(max(1, workers))]
         self._futures: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
-    def start(self, key: str, ecg: ECG, start_s: float | None = None, seconds: float | None = None):
-        from mets_core.measure import measure
-        k = (key, start_s, seconds)
+    def _worker(self, key: str) -> _Worker:
+        import zlib
+        return self._workers[zlib.crc32(key.encode()) % len(self._workers)]
+
+    def start(self, job: str, key: str, ecg: ECG, *args):
+        k = (job, key, *args)
         with self._lock:
             future = self._futures.get(k)
             if future is None or (future.done() and future.exception() is not None):   # a failure is retried
-                args = {} if start_s is None else {"start_s": start_s, "seconds": seconds}
-                future = self._futures[k] = self._pool.submit(measure, ecg, **args)
+                future = self._futures[k] = self._worker(key).submit(job, key, ecg, *args)
             self._futures.move_to_end(k)
             while len(self._futures) > self.MAX_ENTRIES:
                 self._futures.popitem(last=False)
         return future
 
-    def result(self, key: str, ecg: ECG, start_s: float | None = None, seconds: float | None = None):
-        return self.start(key, ecg, start_s, seconds).result()
+    def result(self, job: str, key: str, ecg: ECG, *args):
+        from dashboard.measure_worker import NotKept
+        try:
+            return self.start(job, key, ecg, *args).result()
+        except NotKept:          # the process was restarted meanwhile: once more, sending the recording
+            return self.start(job, key, ecg, *args).result()
+
+    def warm_up(self) -> None:
+        for worker in self._workers:
+            worker.warm_up()
 
 
-_MEASUREMENTS = _Measurements()
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.close()
+
+
+_MEASUREMENTS = _Measurements(workers=min(2, os.cpu_count() or 1))
+atexit.register(_MEASUREMENTS.close)     # before the interpreter tears its modules down under the pools
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_measurements() -> bool:
+    """Start the measuring processes at server start (import neurokit2, measure once), not on a clinician's
+    first upload; returns at once."""
+    _MEASUREMENTS.warm_up()
+    return True
 
 
 def start_measuring(key: str, ecg: ECG, start_s: float | None = None, seconds: float | None = None) -> None:
     """Begin measuring the ECG whose content hash is `key` (all of it, or `seconds` from `start_s`)."""
-    _MEASUREMENTS.start(key, ecg, start_s, seconds)
+    _MEASUREMENTS.start("measure_job", key, ecg, start_s, seconds)
 
 
 def measurements(key: str, ecg: ECG, start_s: float | None = None, seconds: float | None = None):
     """mets_core.measure for the ECG whose content hash is `key` (all of it, or `seconds` from `start_s`);
     computed once per server, raising what measure raised."""
-    return _MEASUREMENTS.result(key, ecg, start_s, seconds)
+    return _MEASUREMENTS.result("measure_job", key, ecg, start_s, seconds)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def heart_rate_trend(key: str, _ecg: ECG):
-    from mets_core.measure import heart_rate_trend as trend
-    return trend(_ecg)
+def start_trend(key: str, ecg: ECG) -> None:
+    """Begin finding the beats of the whole recording whose content hash is `key` (the overview)."""
+    _MEASUREMENTS.start("trend_job", key, ecg)
+
+
+def heart_rate_trend(key: str, ecg: ECG):
+    """mets_core.measure.heart_rate_trend of the whole recording whose content hash is `key` (once per server)."""
+    return _MEASUREMENTS.result("trend_job", key, ecg)

@@ -4,9 +4,9 @@ own labels, why a phrase scored as it did, similar reports of the corpus and the
 Redrawing only what changed: the tracing with its controls, the ranking with "why", retrieval and the
 median beats are fragments (a gain, a phrase or a "reports to show" change reruns only its own part); page
 navigation of a long recording changes the stretch everything describes, so it redraws the page. The
-measurements start first and run on a worker thread while the ranking and the similar reports are
-computed; the tracing (which carries their fiducial marks) and the measurements are then drawn in their
-places above.
+measurements (and a long recording's beats for the overview) start first and run in a measuring process
+while the ranking and the similar reports are computed; the tracing (which carries their fiducial marks),
+the measurements and the overview are then drawn in their places above.
 """
 from __future__ import annotations
 
@@ -111,9 +111,12 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
         return
     with guard("The recording header"):
         header.record_header(rec)
+    overview_slot = None
     if rec.is_long:
+        engines.start_trend(rec.key, rec.ecg)          # the whole recording's beats: drawn last, below
         with guard("Page navigation"):
-            navigation.page_navigation(rec, engines.heart_rate_trend(rec.key, rec.ecg))
+            navigation.page_navigation(rec)
+        overview_slot = st.container()
     scope = session.scope(rec)
     stretch = measured_stretch(rec, scope)
     engines.start_measuring(rec.key, rec.ecg, *stretch)       # runs while the slots below fill
@@ -131,6 +134,9 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
             with guard("Measurements"):
                 measurements.measurements_panel(m, measured_where(rec, m, scope))
             median_beats_fragment(m)
+    if overview_slot is not None:
+        with overview_slot, guard("The heart-rate overview"):
+            navigation.overview(rec, engines.heart_rate_trend(rec.key, rec.ecg))
     with guard("The printable report"):
         report.report_download(rec, engine, m, result[1] if result else None, scope.words, scope.start_s,
                                tracing.rhythm_lead())

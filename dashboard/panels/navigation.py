@@ -22,8 +22,8 @@ def _typed_time(rec: Record) -> None:
     session.set_page_start(rec, seconds)
 
 
-def page_navigation(rec: Record, trend) -> None:
-    """`trend`: mets_core.measure.heart_rate_trend of the whole recording."""
+def page_navigation(rec: Record) -> None:
+    """Previous/next, go to h:mm:ss, where the page is, and the whole-recording switch."""
     ecg = rec.ecg
     start = session.page_start(rec)
 
@@ -45,6 +45,13 @@ def page_navigation(rec: Record, trend) -> None:
                    "they describe the whole recording (the ranking averages all 10 s windows).")
     if st.session_state.get("nav_error"):
         st.error(st.session_state["nav_error"])
+
+
+def overview(rec: Record, trend) -> None:
+    """The heart-rate overview of the whole recording (click to jump), the page's place under it and the
+    file's beat labels. `trend`: mets_core.measure.heart_rate_trend of the whole recording."""
+    ecg = rec.ecg
+    start = session.page_start(rec)
     if trend.lead is None:
         st.caption("Heart-rate overview unavailable: no beats could be found.")
         return
@@ -61,7 +68,9 @@ def page_navigation(rec: Record, trend) -> None:
             st.session_state[f"jumped_{rec.key}"] = target
             session.set_page_start(rec, target)
             st.rerun()
-    st.caption(f"Heart rate over the whole recording (lead {trend.lead}, median per "
+    leads = str(trend.lead)
+    st.caption(f"Heart rate over the whole recording (beats found on {'leads' if ',' in leads else 'lead'} "
+               f"{leads}; median per "
                f"{max(2.0, ecg.duration / 600.0):.0f} s); the bar under it marks the page on screen. Click a "
                f"point to open that moment.")
     if rec.beats is not None:

@@ -1,0 +1,54 @@
+"""What runs inside the dashboard's measuring processes (dashboard.engine starts them and sends the jobs).
+
+Measuring is mostly Python (neurokit2, pandas, scipy). On a worker thread it held the GIL against the page's
+own script and every other session; in its own process it runs on another core. This module imports only
+mets_core, so a worker starts without Streamlit's page machinery.
+
+A worker keeps the last few long recordings it was sent (the parent keeps the same list, in the same order,
+and sends `None` for a recording the worker holds), so paging through a 30-minute Holter sends its 31 MB of
+signal once, not on every page.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+KEEP_RECORDINGS = 4
+_kept: OrderedDict = OrderedDict()
+
+
+class NotKept(LookupError):
+    """The worker no longer holds that recording (it was restarted): send it again."""
+
+
+def _recording(key: str, ecg, keep: bool):
+    if ecg is None:
+        if key not in _kept:
+            raise NotKept(key)
+        _kept.move_to_end(key)
+        return _kept[key]
+    if keep:
+        _kept[key] = ecg
+        while len(_kept) > KEEP_RECORDINGS:
+            _kept.popitem(last=False)
+    return ecg
+
+
+def measure_job(key: str, ecg, keep: bool, start_s: float | None, seconds: float | None):
+    """mets_core.measure of the recording `key` (sent now as `ecg`, or held since: `ecg` None)."""
+    from mets_core.measure import measure
+    ecg = _recording(key, ecg, keep)
+    return measure(ecg) if start_s is None else measure(ecg, start_s=start_s, seconds=seconds)
+
+
+def trend_job(key: str, ecg, keep: bool):
+    """mets_core.measure.heart_rate_trend of the whole recording `key`."""
+    from mets_core.measure import heart_rate_trend
+    return heart_rate_trend(_recording(key, ecg, keep))
+
+
+def warm_up() -> bool:
+    """Import neurokit2 and measure once, so that a clinician's first upload does not pay for it."""
+    from mets_core.measure import measure
+    from mets_core.simulate import simulate_ecg
+    measure(simulate_ecg(duration_s=10, fs=250, heart_rate=75, leads=("II",), seed=0))
+    return True
