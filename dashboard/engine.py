@@ -175,6 +175,20 @@ def _set_torch_threads() -> None:
 LONG_RECORDING_S = 60.0      # longer recordings stay in their measuring process between pages
 
 
+def _process_context():
+    """Measuring processes are forked from a small server process that imported the measuring code once
+    (fast to start, and the imports are paid once, not per process); never forked from the dashboard's own
+    process, which runs torch's and Streamlit's threads. Where forkserver is missing (Windows, macOS
+    defaults aside), spawned."""
+    import multiprocessing
+    try:
+        ctx = multiprocessing.get_context("forkserver")
+    except ValueError:
+        return multiprocessing.get_context("spawn")
+    ctx.set_forkserver_preload(["dashboard.measure_worker", "mets_core.measure", "neurokit2"])
+    return ctx
+
+
 class _Worker:
     """One measuring process (dashboard.measure_worker) and the long recordings it holds."""
 
@@ -186,10 +200,8 @@ class _Worker:
 
     def _executor(self):
         if self._pool is None:
-            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
-            # spawn, not fork: the server has torch's and Streamlit's threads running
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=_process_context())
             self._kept.clear()
         return self._pool
 
@@ -288,7 +300,8 @@ class _Measurements:
             worker.close()
 
 
-_MEASUREMENTS = _Measurements(workers=min(2, os.cpu_count() or 1))
+# one measuring process per core beside the dashboard's own (one on the 2-core reference machine)
+_MEASUREMENTS = _Measurements(workers=min(4, max(1, (os.cpu_count() or 2) - 1)))
 atexit.register(_MEASUREMENTS.close)     # before the interpreter tears its modules down under the pools
 
 

@@ -112,6 +112,25 @@ def cpu_by_process(match) -> dict[int, float]:
     return out
 
 
+def in_process_tree(root: int):
+    """A `cpu_by_process` match for `root` and every process it started, and they started (e.g. a server's
+    worker processes)."""
+    def parent(pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                return int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            return 0
+
+    def match(pid: int, _cmd: str) -> bool:
+        while pid > 1:
+            if pid == root:
+                return True
+            pid = parent(pid)
+        return False
+    return match
+
+
 class CpuMeter:
     """CPU seconds used by matching processes since the meter started, including processes that start or
     end meanwhile (sample it often enough: a process's use after its last sample is not seen)."""
