@@ -173,10 +173,19 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
             continue
         x = np.asarray(ecg.signal[i, a:a + n], dtype=float)
         raw[lead] = x
-        cleaned[lead], peaks[lead], out.lead_quality[lead], out.lead_sqi[lead] = _clean_and_rate(nk, x, fs)
+        cleaned[lead], peaks[lead], out.lead_quality[lead], out.lead_sqi[lead] = _clean_and_find(nk, x, fs)
 
-    lead = _choose_interval_lead(peaks, out.lead_quality)
+    # neurokit2's quality rating is the slowest step of measuring (~55 %). Every lead but the interval lead
+    # is rated again below, on the common beats, so rate here only as far as choosing the interval lead needs.
+    def quality_of(ld: str) -> str:
+        if out.lead_quality[ld] is None:
+            out.lead_quality[ld] = _neurokit_quality(nk, cleaned[ld], peaks[ld], fs)
+        return out.lead_quality[ld]
+
+    lead = _choose_interval_lead(peaks, quality_of)
     if lead is None:
+        for ld in cleaned:               # (all rated already while choosing; kept explicit)
+            quality_of(ld)
         why = "signal quality unacceptable in every recorded lead (noise, flat line or too few beats)"
         for key in ("rate", "pr", "qrs", "qt", "qtc", "axis"):
             out.notes[key] = why
@@ -196,6 +205,8 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     for other in cleaned:
         if other != lead and np.ptp(cleaned[other]) > 1e-6:
             out.lead_quality[other], out.lead_sqi[other] = _rate_on_beats(nk, cleaned[other], rp, fs)
+        else:
+            quality_of(other)
     for other in raw:
         _rate_noise(out, other, raw[other], rp, fs)
     if out.lead_quality.get(lead) == "Unacceptable":
@@ -298,8 +309,9 @@ def _rounded(out: Measurements) -> Measurements:
     return out
 
 
-def _clean_and_rate(nk, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, str, float]:
-    """Cleaned lead, its R peaks, its quality label and template SQI ("Unacceptable" when unusable)."""
+def _clean_and_find(nk, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, str | None, float]:
+    """Cleaned lead, its R peaks, "Unacceptable" when unusable (else None: to be rated by
+    `_neurokit_quality` when needed) and its template SQI."""
     none = np.zeros(0, dtype=int)
     if not np.all(np.isfinite(x)) or np.ptp(x) < 1e-6 or len(x) < int(2 * fs):
         return np.zeros_like(x), none, "Unacceptable", 0.0
@@ -311,27 +323,27 @@ def _clean_and_rate(nk, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarra
             rp = np.asarray(info["ECG_R_Peaks"], dtype=int)
         except Exception:  # neurokit2 raises assorted errors on pathological input
             return np.zeros_like(x), none, "Unacceptable", 0.0
-        if len(rp) < MIN_BEATS + 1:
-            return c, rp, "Unacceptable", 0.0
-        sqi = _template_sqi(c, rp, fs)
+    if len(rp) < MIN_BEATS + 1:
+        return c, rp, "Unacceptable", 0.0
+    sqi = _template_sqi(c, rp, fs)
+    return c, rp, ("Unacceptable" if sqi < TEMPLATE_SQI_MIN else None), round(sqi, 3)
+
+
+def _neurokit_quality(nk, c: np.ndarray, rp: np.ndarray, fs: float) -> str:
+    """neurokit2's fuzzy quality label (Zhao & Zhang 2018) of a cleaned lead on the beats `rp`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
-            quality = str(nk.ecg_quality(c, rpeaks=rp, sampling_rate=fs, method="zhao2018", approach="fuzzy"))
+            return str(nk.ecg_quality(c, rpeaks=rp, sampling_rate=fs, method="zhao2018", approach="fuzzy"))
         except Exception:
-            quality = "Unacceptable"
-    if sqi < TEMPLATE_SQI_MIN:
-        quality = "Unacceptable"
-    return c, rp, quality, round(sqi, 3)
+            return "Unacceptable"
 
 
 def _rate_on_beats(nk, c: np.ndarray, rp: np.ndarray, fs: float) -> tuple[str, float]:
     sqi = _template_sqi(c, rp, fs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            quality = str(nk.ecg_quality(c, rpeaks=rp, sampling_rate=fs, method="zhao2018", approach="fuzzy"))
-        except Exception:
-            quality = "Unacceptable"
-    return ("Unacceptable" if sqi < TEMPLATE_SQI_MIN else quality), round(sqi, 3)
+    if sqi < TEMPLATE_SQI_MIN:          # unusable whatever neurokit2 says: not asked
+        return "Unacceptable", round(sqi, 3)
+    return _neurokit_quality(nk, c, rp, fs), round(sqi, 3)
 
 
 def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs: float) -> None:
@@ -494,9 +506,11 @@ def _place_beats(beats: np.ndarray, own: np.ndarray, c: np.ndarray, fs: float) -
     return np.unique(np.asarray(placed, dtype=int))
 
 
-def _choose_interval_lead(peaks: dict[str, np.ndarray], quality: dict[str, str]) -> str | None:
+def _choose_interval_lead(peaks: dict[str, np.ndarray], quality_of) -> str | None:
+    """The first lead of INTERVAL_LEAD_ORDER with enough beats whose quality (`quality_of(lead)`, asked
+    only of leads with enough beats, in that order) is not "Unacceptable"."""
     for lead in INTERVAL_LEAD_ORDER:
-        if lead in peaks and len(peaks[lead]) >= MIN_BEATS + 1 and quality.get(lead) != "Unacceptable":
+        if lead in peaks and len(peaks[lead]) >= MIN_BEATS + 1 and quality_of(lead) != "Unacceptable":
             return lead
     return None
 
