@@ -144,7 +144,13 @@ def scope(rec: Record) -> Scope:
         return Scope(rec.ecg, f"Whole recording, 0:00:00–{hms(rec.ecg.duration)} (model: average of its 10 s "
                               f"windows)", start, True)
     end = min(rec.ecg.duration, start + PAGE_S)
-    return Scope(rec.ecg.crop(start, end), f"Page on screen, {hms(start)}–{hms(end)}", start, False)
+    return Scope(page_ecg(rec, start), f"Page on screen, {hms(start)}–{hms(end)}", start, False)
+
+
+def page_ecg(rec: Record, start: float) -> ECG:
+    """The page of a long recording that starts at `start` s, as the model sees it (its content hash keys
+    the engine's caches, so a page read ahead is found again)."""
+    return rec.ecg.crop(start, min(rec.ecg.duration, start + PAGE_S))
 
 
 def saliency_window(rec: Record) -> tuple[float, float]:

@@ -3,6 +3,8 @@ and a free-text search of the corpus. Each hit carries data-testid="mets-hit", d
 and data-rank."""
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import streamlit as st
@@ -10,6 +12,14 @@ import streamlit as st
 from .. import plotting
 from ..engine import Engine
 from .common import esc, guard
+
+
+DEFAULT_HITS = 5
+
+
+def hits_shown() -> int:
+    """How many similar reports the reader chose to see."""
+    return int(st.session_state.get("k_hits", DEFAULT_HITS))
 
 
 def _hit_html(rank: int, report: str, sim: float, source_id: str, kind: str) -> str:
@@ -33,7 +43,7 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
         return
     c1, c2 = st.columns([1.25, 1], gap="large")
     with c1:
-        k = st.slider("Reports to show", 3, 20, 5, key="k_hits")
+        k = st.slider("Reports to show", 3, 20, DEFAULT_HITS, key="k_hits")
         with guard("Retrieval"):
             hits = engine.search(ecg, k)
             if scope:
@@ -64,7 +74,30 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
                             unsafe_allow_html=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+def read_ahead(engine: Engine, ecgs: list, k: int, folder: Path | None) -> None:
+    """Find the similar reports of `ecgs` (the pages a reader opens next) and draw their hits' strips on a
+    background thread, so that those pages find them ready (the ECGs' embeddings are kept by the engine)."""
+    if engine.model is None or engine.index is None or not ecgs:
+        return
+    _READ_AHEAD.submit(_find_and_draw, engine, ecgs, k, folder)
+
+
+def _find_and_draw(engine: Engine, ecgs: list, k: int, folder: Path | None) -> None:
+    from ..loading import resolve_source
+    try:
+        for ecg in ecgs:
+            for hit in engine.search(ecg, k):
+                resolved = resolve_source(folder, hit[2]) if folder is not None else None
+                if resolved:
+                    _thumbnail(str(resolved[0]), resolved[1], str(hit[2]))
+    except Exception:  # noqa: BLE001 - only a head start: the page itself reports what fails
+        pass
+
+
+_READ_AHEAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mets-read-ahead")
+
+
+@functools.lru_cache(maxsize=256)     # not st.cache_data: the read-ahead thread draws them too
 def _thumbnail(path: str, start_s: float = 0.0, title: str = "") -> str | None:
     """A lead II strip (inline SVG) of a corpus record in the user's data folder (None if it cannot be read)."""
     from mets_core import read_ecg
