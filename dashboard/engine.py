@@ -313,9 +313,11 @@ def warm_up_measurements() -> bool:
     return True
 
 
-def start_measuring(key: str, ecg: ECG, start_s: float | None = None, seconds: float | None = None) -> None:
-    """Begin measuring the ECG whose content hash is `key` (all of it, or `seconds` from `start_s`)."""
-    _MEASUREMENTS.start("measure_job", key, ecg, start_s, seconds)
+def start_measuring(key: str, ecg: ECG, start_s: float | None = None, seconds: float | None = None) -> bool:
+    """Begin measuring the ECG whose content hash is `key` (all of it, or `seconds` from `start_s`); True if
+    it is measured already (read ahead, or opened before)."""
+    future = _MEASUREMENTS.start("measure_job", key, ecg, start_s, seconds)
+    return future.done() and future.exception() is None
 
 
 def measurements(key: str, ecg: ECG, start_s: float | None = None, seconds: float | None = None):

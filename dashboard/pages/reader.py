@@ -119,21 +119,37 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
         overview_slot = st.container()
     scope = session.scope(rec)
     stretch = measured_stretch(rec, scope)
-    engines.start_measuring(rec.key, rec.ecg, *stretch)       # runs while the slots below fill
-    tracing_slot, measurements_slot = st.container(), st.container()
-    result = ranking_fragment(engine, rec, scope)
+    measured = engines.start_measuring(rec.key, rec.ecg, *stretch)
+    tracing_slot, measurements_slot, ranking_slot = st.container(), st.container(), st.container()
     st.divider()
-    retrieval_fragment(engine, scope)
-    m = None
-    with measurements_slot, guard("Measurements"):
-        m = engines.measurements(rec.key, rec.ecg, *stretch)
-    with tracing_slot:
-        tracing_fragment(engine, rec, scope.start_s, m)
-    if m is not None:
-        with measurements_slot:
-            with guard("Measurements"):
-                measurements.measurements_panel(m, measured_where(rec, m, scope))
-            median_beats_fragment(m)
+    retrieval_slot = st.container()
+
+    def paper_and_measurements():
+        m = None
+        with measurements_slot, guard("Measurements"):
+            m = engines.measurements(rec.key, rec.ecg, *stretch)
+        with tracing_slot:
+            tracing_fragment(engine, rec, scope.start_s, m)
+        if m is not None:
+            with measurements_slot:
+                with guard("Measurements"):
+                    measurements.measurements_panel(m, measured_where(rec, m, scope))
+                median_beats_fragment(m)
+        return m
+
+    def ranking_and_retrieval():
+        with ranking_slot:
+            result = ranking_fragment(engine, rec, scope)
+        with retrieval_slot:
+            retrieval_fragment(engine, scope)
+        return result
+
+    if measured:     # measured ahead (the next page, an ECG opened before): the paper goes first, and the
+        m = paper_and_measurements()           # browser draws it while the ranking and reports are found
+        result = ranking_and_retrieval()
+    else:            # measured in the measuring process meanwhile
+        result = ranking_and_retrieval()
+        m = paper_and_measurements()
     if overview_slot is not None:
         with overview_slot, guard("The heart-rate overview"):
             navigation.overview(rec, engines.heart_rate_trend(rec.key, rec.ecg))
