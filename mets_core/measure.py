@@ -329,6 +329,13 @@ def _clean_and_find(nk, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarra
     return c, rp, ("Unacceptable" if sqi < TEMPLATE_SQI_MIN else None), round(sqi, 3)
 
 
+def _clean_and_rate(nk, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, str, float]:
+    """Cleaned lead, its R peaks, its quality label and template SQI ("Unacceptable" when unusable): one
+    lead rated on its own (the corpus builder's heart rate, mets_train.corpus.signals)."""
+    c, rp, quality, sqi = _clean_and_find(nk, x, fs)
+    return c, rp, quality or _neurokit_quality(nk, c, rp, fs), sqi
+
+
 def _neurokit_quality(nk, c: np.ndarray, rp: np.ndarray, fs: float) -> str:
     """neurokit2's fuzzy quality label (Zhao & Zhang 2018) of a cleaned lead on the beats `rp`."""
     with warnings.catch_warnings():
