@@ -11,9 +11,12 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import gc
 import os
+import sys
 import threading
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,21 +192,42 @@ def _process_context():
     return ctx
 
 
+@contextlib.contextmanager
+def _plain_main():
+    """Streamlit installs the app script as the module __main__ (and leaves it there), and multiprocessing
+    runs the parent's __main__ again in every process it starts: each measuring process ran the whole app
+    (torch, transformers, Streamlit: ~390 MB instead of ~40 MB). While a process starts, __main__ is a
+    plain module with nothing to run."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 class _Worker:
     """One measuring process (dashboard.measure_worker) and the long recordings it holds."""
 
     def __init__(self):
         from collections import OrderedDict
         self._pool = None
+        self._started = False                   # has the pool started its process
         self._kept: OrderedDict = OrderedDict()     # the same list, in the same order, as the process keeps
         self._lock = threading.Lock()
 
-    def _executor(self):
+    def _submit(self, fn, *args):
         if self._pool is None:
             from concurrent.futures import ProcessPoolExecutor
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=_process_context())
             self._kept.clear()
-        return self._pool
+            self._started = False
+        if self._started:
+            return self._pool.submit(fn, *args)
+        with _plain_main():                     # the first submit starts the process
+            future = self._pool.submit(fn, *args)
+        self._started = True
+        return future
 
     def submit(self, job, key: str, ecg: ECG | None = None, *args):
         """Run measure_worker.`job`(key, ecg or None if held, keep, *args) in this worker's process."""
@@ -222,7 +246,7 @@ class _Worker:
                     while len(self._kept) > measure_worker.KEEP_RECORDINGS:
                         self._kept.popitem(last=False)
                 try:
-                    future = self._executor().submit(getattr(measure_worker, job), key, send, keep, *args)
+                    future = self._submit(getattr(measure_worker, job), key, send, keep, *args)
                     break
                 except BrokenProcessPool:      # the process died (e.g. out of memory): start a new one
                     self._pool = None
@@ -245,7 +269,7 @@ class _Worker:
     def warm_up(self):
         from dashboard import measure_worker
         with self._lock:
-            return self._executor().submit(measure_worker.warm_up)
+            return self._submit(measure_worker.warm_up)
 
     def close(self) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ import io
 import json
 import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,6 +184,23 @@ def test_a_click_does_not_walk_the_loaded_model_with_the_garbage_collector(app):
     config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
     assert gc.get_freeze_count() > 100_000
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc (Linux)")
+def test_measuring_processes_do_not_run_the_app(app):
+    """Streamlit leaves the app script installed as __main__, and multiprocessing runs the parent's __main__
+    again in each process it starts: a measuring process then ran the whole app and loaded torch (~390 MB
+    instead of ~40 MB, and seconds of start-up)."""
+    import os
+
+    from reliability_support import cpu_by_process, in_process_tree
+    upload(app, a_wfdb_upload())
+    assert 'data-testid="mets-measurements"' in markdown_html(app)
+    me = os.getpid()
+    children = [pid for pid in cpu_by_process(in_process_tree(me)) if pid != me]
+    assert children, "no measuring process was started"
+    for pid in children:
+        assert "libtorch" not in Path(f"/proc/{pid}/maps").read_text(), f"process {pid} loaded torch"
 
 
 def page_span(at) -> str:
