@@ -181,8 +181,7 @@ LONG_RECORDING_S = 60.0      # longer recordings stay in their measuring process
 def _process_context():
     """Measuring processes are forked from a small server process that imported the measuring code once
     (fast to start, and the imports are paid once, not per process); never forked from the dashboard's own
-    process, which runs torch's and Streamlit's threads. Where forkserver is missing (Windows, macOS
-    defaults aside), spawned."""
+    process, which runs torch's and Streamlit's threads. Where there is no forkserver (Windows), spawned."""
     import multiprocessing
     try:
         ctx = multiprocessing.get_context("forkserver")
@@ -214,7 +213,8 @@ class _Worker:
         self._pool = None
         self._started = False                   # has the pool started its process
         self._kept: OrderedDict = OrderedDict()     # the same list, in the same order, as the process keeps
-        self._lock = threading.Lock()
+        # re-entrant: a future already done when its callback is added runs `_on_done` inside `submit`
+        self._lock = threading.RLock()
 
     def _submit(self, fn, *args):
         if self._pool is None:
