@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from mets_core.ecg import ECG, STANDARD_LEADS
@@ -495,14 +496,9 @@ def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, duration: float, bi
     n_bins = len(edges) - 1
     ok = np.isfinite(bpm)
     which = np.digitize(beat_s[ok], edges) - 1
-    order = np.lexsort((bpm[ok], which))                     # by bin, then by rate within the bin
-    which, rates = which[order], bpm[ok][order]
-    bounds = np.searchsorted(which, np.arange(n_bins + 1))   # each bin's slice of the sorted beats
-    a, n = bounds[:-1], np.diff(bounds)
-    lo, hi = np.minimum(a + (n - 1) // 2, len(rates) - 1), np.minimum(a + n // 2, len(rates) - 1)
-    hr = np.where(n > 0, (rates[lo] + rates[hi]) / 2 if len(rates) else np.nan, np.nan)   # median; NaN: a gap
+    hr = pd.Series(bpm[ok]).groupby(which).median().reindex(range(n_bins)).to_numpy()   # NaN: a gap
     t = edges[:-1] + bin_s / 2
-    # numpy arrays, not lists: Plotly validates them without a Python loop (this runs on every page change)
+    # numpy arrays, not lists: Plotly validates them without a Python loop
     fig = go.Figure(go.Scatter(x=t, y=hr, mode="lines+markers", marker=dict(size=5, color="#1f6f8b"),
                                line=dict(color="#1f6f8b", width=1.4), connectgaps=False, name="heart rate",
                                hovertemplate="%{x:.0f} s: %{y:.0f} bpm — click to open this page<extra></extra>"))

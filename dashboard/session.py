@@ -118,8 +118,7 @@ def set_page_start(rec: Record, start: float) -> None:
 def pages_ahead(rec: Record, n: int = 2) -> list[float]:
     """Where "Next ▶" goes from the page on screen, and pressed again (up to `n` pages, within the record)."""
     here = page_start(rec)
-    starts = [_page_start_within(rec, here + k * PAGE_S) for k in range(1, n + 1)]
-    return [s for k, s in enumerate(starts) if s > here and s not in starts[:k]]
+    return sorted({s for k in range(1, n + 1) if (s := _page_start_within(rec, here + k * PAGE_S)) > here})
 
 
 def whole_record_view(rec: Record) -> bool:
