@@ -104,6 +104,18 @@ def _envelope(same: list[dict], peak: int, trim: int) -> dict:
             "p_on": pick([x["p_on"] for x in same], False), "t_end": pick([x["t_end"] for x in same], True)}
 
 
+def ludb_annotated_beats(folder: Path, record: int, fs: float) -> tuple[list[dict], list[dict], list[dict]]:
+    """Per lead II QRS of one LUDB record, its boundaries (samples): lead II's own, the global envelope over
+    the 12 leads and the trimmed global envelope (``_envelope``)."""
+    import wfdb
+    per_lead = {ld: _beats(_waves(wfdb.rdann(str(folder / str(record)), ld))) for ld in LUDB_LEADS}
+    lead2 = per_lead["ii"]
+    tol = int(0.06 * fs)
+    same = [[x for ld in LUDB_LEADS for x in per_lead[ld] if abs(x["peak"] - b["peak"]) <= tol] for b in lead2]
+    return (lead2, [_envelope(s, b["peak"], 0) for s, b in zip(same, lead2)],
+            [_envelope(s, b["peak"], 1) for s, b in zip(same, lead2)])
+
+
 def ludb_rows(folder: Path, records, rate: int | None = None):
     """(record, Measurements, lead II reference, global reference, trimmed global reference) per LUDB
     record; with `rate`, the signals are resampled to that many Hz before measuring (PTB-XL ships 100 Hz)."""
@@ -119,13 +131,7 @@ def ludb_rows(folder: Path, records, rate: int | None = None):
             ratio = Fraction(int(rate), int(rec.fs))
             signal, fs = resample_poly(signal, ratio.numerator, ratio.denominator, axis=1), float(rate)
         ecg = ECG.from_leads(signal, rec.sig_name, fs, name=f"ludb/{r}")
-        per_lead = {ld: _beats(_waves(wfdb.rdann(str(folder / str(r)), ld))) for ld in LUDB_LEADS}
-        lead2 = per_lead["ii"]
-        tol = int(0.06 * rec.fs)
-        same = [[x for ld in LUDB_LEADS for x in per_lead[ld] if abs(x["peak"] - b["peak"]) <= tol] for b in lead2]
-        refs = (_reference(lead2, rec.fs),
-                _reference([_envelope(s, b["peak"], 0) for s, b in zip(same, lead2)], rec.fs),
-                _reference([_envelope(s, b["peak"], 1) for s, b in zip(same, lead2)], rec.fs))
+        refs = tuple(_reference(beats, rec.fs) for beats in ludb_annotated_beats(folder, r, rec.fs))
         # the rate from every QRS mark of lead II: a few QRS waves lack their '(' (record 111, 7.84 s)
         ann = wfdb.rdann(str(folder / str(r)), "ii")
         hr = beat_rate([s for s, sym in zip(ann.sample, ann.symbol) if sym == "N"], rec.fs)
@@ -161,20 +167,26 @@ def qtdb_rows(folder: Path, annotator: str = "q1c", names=None):
         inside = [b for b in beats if start <= b["qrs_on"] and (b["t_end"] or b["qrs_off"]) < end]
         if len(inside) < 2:
             continue
-        try:
-            ecg = ECG.from_leads(rec.p_signal.T, rec.sig_name, fs, name=f"qtdb/{name}")
-            if int(np.sum(ecg.lead_mask)) < rec.n_sig:
-                raise ECGReadError("a lead was not mapped")
-        except ECGReadError:
-            # leads named ECG1/ECG2 (or two that map to one standard lead): measured under stand-in names.
-            # Delineation uses no lead name, only the order in which the beat-finding lead is chosen.
-            ecg = ECG.from_leads(rec.p_signal.T[:2], ["II", "V5"], fs, name=f"qtdb/{name}")
+        ecg = qtdb_ecg(rec, name)
         ref = _reference(inside, fs)
         # the q1c beats are selected beats, not all of them: the rate comes from the record's beat
         # annotations (.atr), present for 73 of the 96 records
         ref["hr"] = _qtdb_rate(folder / name, start, end, fs)
         rows.append((name, measure(ecg, start_s=start / fs, seconds=10.0), ref, ref, ref))
     return rows
+
+
+def qtdb_ecg(rec, name: str) -> ECG:
+    """The QTDB record (wfdb.Record) as an ECG; leads named ECG1/ECG2 (or two that map to one standard lead)
+    under stand-in names II and V5. Delineation uses no lead name, only the order in which the
+    beat-finding lead is chosen."""
+    try:
+        ecg = ECG.from_leads(rec.p_signal.T, rec.sig_name, float(rec.fs), name=f"qtdb/{name}")
+        if int(np.sum(ecg.lead_mask)) < rec.n_sig:
+            raise ECGReadError("a lead was not mapped")
+    except ECGReadError:
+        ecg = ECG.from_leads(rec.p_signal.T[:2], ["II", "V5"], float(rec.fs), name=f"qtdb/{name}")
+    return ecg
 
 
 BEAT_SYMBOLS = set("NLRBAaJSVrFejnE/fQ?")     # wfdb beat annotation codes (the rest mark rhythm, noise ...)

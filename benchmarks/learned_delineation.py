@@ -1,0 +1,714 @@
+"""A learned QRS onset / QRS offset / T end locator on measure()'s median beats, against the heuristic.
+
+    METS_DATA_DIR=/work/shared/data nice -n 19 .venv/bin/python benchmarks/learned_delineation.py extract
+    nice -n 19 .venv/bin/python benchmarks/learned_delineation.py cv --variants plain --epochs 8
+    nice -n 19 .venv/bin/python benchmarks/learned_delineation.py cv --variants hint --epochs 8
+    nice -n 19 .venv/bin/python benchmarks/learned_delineation.py ridge-alphas
+    nice -n 19 .venv/bin/python benchmarks/learned_delineation.py cv-features --variants ridge,gbm
+    nice -n 19 .venv/bin/python benchmarks/learned_delineation.py held-out --variant ridge --seeds 1
+
+The experiment behind the "learned boundary locator" paragraph of docs/measurements.md: tried, not kept
+(the chosen candidate lost on LUDB's held-out QT). Times on the 2-core development machine under load, one
+thread: extract ~4 min; cv ~25 min per CNN variant (15 trainings of ~80 s); the rest ~2 min each.
+
+- Data (``extract``): ``measure()`` on every LUDB record (10 s) and on QTDB's benchmark window (10 s from
+  1 s before the first .q1c beat) exactly as benchmarks/measure_validation.py measures them, plus, for
+  QTDB's *tuning* records only, up to 5 further 10 s windows over the rest of their .q1c beats (training
+  only). Kept per window: each beat of the leads measure() delineates on (cleaned as measure() cleans them,
+  cut as it cuts its median beats); their median beats; the annotated boundaries of each beat relative to
+  its R (LUDB: the trimmed global envelope, the benchmark's headline reference; QTDB: .q1c); the
+  benchmark's reference intervals; the heuristic's own numbers. Cached under .cache/learned_delineation/
+  (npz + JSON, no pickle).
+- CNN (``cv``, variants ``plain`` and ``hint``): each lead through one shared small 1-D CNN (so 2- and
+  12-lead inputs, and QTDB's unnamed leads, are all the same to it), pooled over the present leads (mean
+  and max: "the last lead to stop moving"), the leads' spatial velocity beside; a dilated temporal CNN;
+  per boundary a softmax over time and its expectation (soft-argmax) as the boundary. Inputs at 250 Hz
+  (QTDB's rate; LUDB decimated), R-256 to R+636 ms. ``hint`` also gets the heuristic's three boundaries as
+  input channels (a correction of the heuristic rather than a replacement). Training examples: medians of
+  random subsets of a window's beats (1 beat to all; the target is the median of those beats' annotated
+  boundaries), amplitude scaling, noise, baseline wander, lead dropout, R misplaced by up to 24 ms; the
+  window's own median beat too.
+- Correction from features (``cv-features``, ``ridge`` and ``gbm``): one regressor per boundary of the
+  heuristic's error (annotated - heuristic, ms) from features of the median beats (``features``: where the
+  spatial velocity crosses other shares of its peak, the spread of the leads' T ends, T amplitude, RR, the
+  number of leads); databases weighted equally. Ridge's alpha from ``ridge-alphas``.
+- Selection, fixed before the held-out halves were scored: out-of-fold on the tuning halves (LUDB even
+  records, every other QTDB record in name order; 5 folds by record), 3 seeds; a candidate must worsen
+  none of the four 95th percentiles (QRS, QT on LUDB and QTDB) by more than 1 ms nor raise the false wide
+  QRS count; of those, the lowest sum of the four. Only ``ridge`` qualified. ``held-out`` trains the
+  chosen candidate on the whole tuning halves and scores the held-out halves once.
+The QRS / QT are counted only where the heuristic reports them (its "not measurable" gates stay), so both
+are scored on the same windows.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import measure_validation as mv  # noqa: E402
+
+from mets_core.ecg import STANDARD_LEADS  # noqa: E402
+from mets_core.measure import measure  # noqa: E402
+
+CACHE = Path(__file__).resolve().parent.parent / ".cache" / "learned_delineation"
+BOUNDARIES = ("qrs_on", "qrs_off", "t_end")
+EXTRA_QTDB_WINDOWS = 6
+
+
+def _nearest(rp_abs: np.ndarray, annotated: list[dict], fs: float) -> list[dict | None]:
+    """The annotated beat within 60 ms of each found R peak (absolute samples), or None."""
+    out = []
+    for r in rp_abs:
+        best = min(annotated, key=lambda b: abs(b["peak"] - r), default=None)
+        out.append(best if best is not None and abs(best["peak"] - r) <= 0.06 * fs else None)
+    return out
+
+
+def _window(ecg, start: int, n: int, annotated: list[dict], extra: dict) -> dict | None:
+    """measure() on one window and what the experiment needs of it (see the module docstring)."""
+    import neurokit2 as nk
+
+    fs = float(ecg.fs)
+    m = measure(ecg, start_s=start / fs, seconds=n / fs)
+    if not m.median_beats or m.median_r_s is None:
+        return None
+    r_index = int(round(m.median_r_s * fs))
+    length = len(next(iter(m.median_beats.values())))
+    usable = [ld for ld in m.median_beats if m.lead_quality.get(ld) != "Unacceptable"] or [m.interval_lead]
+    mask = np.array([ld in usable for ld in STANDARD_LEADS])
+    median = np.zeros((12, length), np.float32)
+    for i, ld in enumerate(STANDARD_LEADS):
+        if ld in usable:
+            median[i] = m.median_beats[ld]
+    rp_abs = np.round(np.asarray(m.r_peaks_s) * fs).astype(int)
+    cleaned = np.zeros((12, n), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i, ld in enumerate(STANDARD_LEADS):
+            if mask[i]:
+                cleaned[i] = nk.ecg_clean(np.asarray(ecg.signal[i, start:start + n], float), sampling_rate=fs)
+    beats, targets = [], []
+    for r, ann in zip(rp_abs, _nearest(rp_abs, annotated, fs)):
+        a = r - start - r_index
+        if a < 0 or a + length > n or ann is None:
+            continue
+        beats.append(cleaned[:, a:a + length])
+        targets.append([(ann[k] - r) * 1000.0 / fs if ann[k] is not None else np.nan
+                        for k in ("qrs_on", "qrs_off", "t_end", "p_on")])
+    # a window with no found beat near an annotated one (sel40: the .q1c QRS peak is 80 ms after our R) is
+    # kept for scoring (its reference intervals) but gives no training example
+    heur = {k: (m.fiducials_s[k] * 1000.0 if k in m.fiducials_s else None) for k in BOUNDARIES}
+    meta = {**extra, "fs": fs, "r_index": r_index, "rr_ms": m.rr_ms, "heuristic": heur,
+            "heuristic_qrs_ms": m.qrs_ms, "heuristic_qt_ms": m.qt_ms}
+    return {"meta": meta, "mask": mask, "median": median,
+            "beats": np.asarray(beats, np.float32).reshape(-1, 12, length), "targets": np.asarray(targets, np.float32).reshape(-1, 4)}
+
+
+def _save(item: dict, path: Path) -> None:
+    np.savez_compressed(path, meta=np.array(json.dumps(item["meta"])), mask=item["mask"], median=item["median"],
+                        beats=item["beats"], targets=item["targets"])
+
+
+def extract(data: Path) -> None:
+    import wfdb
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    from mets_core.ecg import ECG
+    folder = data / "ludb" / "data"
+    for r in range(1, 201):
+        rec = wfdb.rdrecord(str(folder / str(r)))
+        lead2, glob, trimmed = mv.ludb_annotated_beats(folder, r, rec.fs)
+        ecg = ECG.from_leads(rec.p_signal.T, rec.sig_name, rec.fs, name=f"ludb/{r}")
+        ref_t, ref_g = mv._reference(trimmed, rec.fs), mv._reference(glob, rec.fs)
+        extra = {"db": "LUDB", "record": str(r), "tuning": r % 2 == 0, "benchmark_window": True,
+                 "ref": {"qrs": ref_t["qrs"], "qt": ref_t["qt"]},
+                 "ref_global": {"qrs": ref_g["qrs"], "qt": ref_g["qt"]}}
+        item = _window(ecg, 0, ecg.n_samples, trimmed, extra)
+        if item is not None:
+            _save(item, CACHE / f"ludb_{r:03d}.npz")
+    folder = data / "qtdb"
+    names = [h.stem for h in sorted(folder.glob("*.hea")) if (folder / f"{h.stem}.q1c").is_file()]
+    index = 0
+    for name in names:
+        beats = mv._beats(mv._waves(wfdb.rdann(str(folder / name), "q1c")))
+        if len(beats) < 3:
+            continue
+        rec = wfdb.rdrecord(str(folder / name))
+        fs = float(rec.fs)
+        first = max(0, beats[0]["qrs_on"] - int(1.0 * fs))
+        if len([b for b in beats if first <= b["qrs_on"] and (b["t_end"] or b["qrs_off"]) < first + int(10 * fs)]) < 2:
+            continue                  # not measured by the benchmark either
+        tuning = index % 2 == 0       # the benchmark's halves: every other record it measures, in name order
+        index += 1
+        ecg = mv.qtdb_ecg(rec, name)
+        starts, covered = [], -1
+        for b in beats:
+            if b["qrs_on"] > covered and len(starts) < (EXTRA_QTDB_WINDOWS if tuning else 1):
+                start = max(0, b["qrs_on"] - int(1.0 * fs))
+                starts.append(start)
+                covered = start + int(9 * fs)
+        for k, start in enumerate(starts):
+            end = start + int(10 * fs)
+            inside = [b for b in beats if start <= b["qrs_on"] and (b["t_end"] or b["qrs_off"]) < end]
+            if len(inside) < 2 or (k > 0 and end > ecg.n_samples):
+                continue
+            ref = mv._reference(inside, fs)
+            extra = {"db": "QTDB", "record": name, "tuning": tuning, "benchmark_window": k == 0,
+                     "ref": {"qrs": ref["qrs"], "qt": ref["qt"]}}
+            item = _window(ecg, start, min(end, ecg.n_samples) - start, inside, extra)
+            if item is not None:
+                _save(item, CACHE / f"qtdb_{name}_{k}.npz")
+        print(name, tuning, len(starts), flush=True)
+
+
+def load() -> list[dict]:
+    out = []
+    for path in sorted(CACHE.glob("*.npz")):
+        with np.load(path, allow_pickle=False) as z:
+            out.append({"meta": json.loads(str(z["meta"])), "mask": z["mask"], "median": z["median"],
+                        "beats": z["beats"], "targets": z["targets"]})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- model
+RATE = 250.0                     # input rate (QTDB's; LUDB's 500 Hz decimated)
+PRE, POST = 64, 160              # samples before / after R: -256 to +636 ms
+STEP_MS = 1000.0 / RATE
+# where each boundary may lie (ms from R): the softmax is taken over this stretch only
+SEARCH_MS = {"qrs_on": (-200.0, 20.0), "qrs_off": (-20.0, 300.0), "t_end": (100.0, 636.0)}
+
+
+def _resampled(x: np.ndarray, fs: float) -> np.ndarray:
+    """Last axis from fs to RATE (polyphase)."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+    if abs(fs - RATE) < 1e-6:
+        return x.astype(np.float32)
+    q = Fraction(RATE / fs).limit_denominator(1000)
+    return resample_poly(x, q.numerator, q.denominator, axis=-1).astype(np.float32)
+
+
+def _crop(beats: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
+    """(..., 12, L) around R at index r -> (..., 12, PRE + POST) zero-padded, and the valid-sample mask."""
+    out = np.zeros(beats.shape[:-1] + (PRE + POST,), np.float32)
+    valid = np.zeros(PRE + POST, np.float32)
+    a, b = max(0, r - PRE), min(beats.shape[-1], r + POST)
+    out[..., a - (r - PRE):b - (r - PRE)] = beats[..., a:b]
+    valid[a - (r - PRE):b - (r - PRE)] = 1.0
+    return out, valid
+
+
+def _normalised(beat: np.ndarray, mask: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(12, T) -> (12, 2, T): each lead less its median, all scaled by the largest lead's range (relative
+    amplitudes kept), and its slope; absent leads zero."""
+    x = beat - np.median(beat[:, valid > 0], axis=1, keepdims=True)
+    x = x * mask[:, None] * valid[None]
+    scale = max(float(np.ptp(x[mask], axis=1).max()) if mask.any() else 1.0, 1e-3)
+    x = x / scale
+    return np.stack([x, 8.0 * np.gradient(x, axis=1)], axis=1).astype(np.float32)
+
+
+def window_input(window: dict) -> dict:
+    """A window's beats and median beat at RATE, cropped around R."""
+    meta = window["meta"]
+    fs = meta["fs"]
+    r = int(round(meta["r_index"] * RATE / fs))
+    beats, valid = _crop(_resampled(window["beats"], fs), r)
+    median, _ = _crop(_resampled(window["median"], fs), r)
+    return {"beats": beats, "median": median, "valid": valid, "mask": window["mask"].astype(bool),
+            "targets": window["targets"][:, :3], "meta": meta}
+
+
+def _gauss_channels(at_ms: list[float | None]) -> np.ndarray:
+    t = (np.arange(PRE + POST) - PRE) * STEP_MS
+    return np.stack([np.exp(-0.5 * ((t - v) / 8.0) ** 2) if v is not None and math.isfinite(v)
+                     else np.zeros_like(t) for v in at_ms]).astype(np.float32)
+
+
+def _heuristic_at(beat: np.ndarray, mask: np.ndarray, rr_ms: float | None) -> list[float | None]:
+    """The heuristic's boundaries (ms from R) on a RATE-sampled (12, T) beat."""
+    from mets_core import _delineate
+    leads = {STANDARD_LEADS[i]: beat[i].astype(float) for i in range(12) if mask[i]}
+    got = _delineate.delineate(leads, PRE, RATE, (rr_ms or 1000.0) / 1000.0 * RATE)
+    if got is None:
+        return [None, None, None]
+    return [(v - PRE) * STEP_MS if v is not None else None for v in got]
+
+
+def examples(inputs: list[dict], per_window: dict, rng: np.random.Generator, hints: bool):
+    """Augmented training examples: (x (N, 12, 2, T), lead mask (N, 12), valid (N, T), hint (N, 3, T),
+    target (N, 3) ms, NaN where not annotated)."""
+    xs, masks, valids, hs, ys = [], [], [], [], []
+    for w in inputs:
+        nb = len(w["beats"])
+        if nb == 0:
+            continue              # nothing annotated to learn from (scored by its reference intervals only)
+        for j in range(per_window[w["meta"]["db"]]):
+            if j == 0:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    beat, target = w["median"], np.nanmedian(w["targets"], axis=0)
+            else:
+                k = int(rng.integers(1, nb + 1))
+                pick = rng.choice(nb, size=k, replace=False)
+                beat = np.median(w["beats"][pick], axis=0)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    target = np.nanmedian(w["targets"][pick], axis=0)
+            mask = w["mask"].copy()
+            beat = beat.copy()
+            valid = w["valid"]
+            if j > 0:
+                present = np.flatnonzero(mask)
+                if len(present) > 2 and rng.random() < 0.3:       # lead dropout
+                    keep = rng.choice(present, size=int(rng.integers(2, len(present))), replace=False)
+                    mask[:] = False
+                    mask[keep] = True
+                amp = float(np.ptp(beat[mask], axis=1).max())
+                beat *= rng.uniform(0.7, 1.4, size=(12, 1))
+                t = np.arange(beat.shape[1]) / RATE
+                beat += amp * rng.uniform(0, 0.1) * np.sin(2 * np.pi * rng.uniform(0.1, 0.6) * t
+                                                           + rng.uniform(0, 6.3, size=(12, 1)))
+                beat += amp * rng.uniform(0, 0.03) * rng.standard_normal(beat.shape)
+                shift = int(rng.integers(-6, 7))                     # R placed a little off
+                if shift:
+                    beat = np.roll(beat, shift, axis=1)
+                    valid = np.roll(valid, shift)
+                    target = target + shift * STEP_MS
+            xs.append(_normalised(beat, mask, valid))
+            masks.append(mask)
+            valids.append(valid)
+            hs.append(_gauss_channels(_heuristic_at(beat, mask, w["meta"]["rr_ms"])) if hints else
+                      np.zeros((3, PRE + POST), np.float32))
+            ys.append(target)
+    return (np.stack(xs), np.stack(masks), np.stack(valids), np.stack(hs), np.asarray(ys, np.float32))
+
+
+def median_inputs(inputs: list[dict], hints: bool):
+    """The windows' own median beats, with the heuristic's boundaries as measure() gave them."""
+    xs, masks, valids, hs = [], [], [], []
+    for w in inputs:
+        xs.append(_normalised(w["median"], w["mask"], w["valid"]))
+        masks.append(w["mask"])
+        valids.append(w["valid"])
+        heur = w["meta"]["heuristic"]
+        hs.append(_gauss_channels([heur[k] for k in BOUNDARIES]) if hints else np.zeros((3, PRE + POST), np.float32))
+    return np.stack(xs), np.stack(masks), np.stack(valids), np.stack(hs)
+
+
+def build_model(channels: int = 24, lead_channels: int = 8, hints: bool = False):
+    import torch
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self, c, d):
+            super().__init__()
+            self.a = nn.Conv1d(c, c, 5, padding=2 * d, dilation=d)
+            self.b = nn.Conv1d(c, c, 5, padding=2 * d, dilation=d)
+
+        def forward(self, x):
+            return x + self.b(torch.nn.functional.gelu(self.a(torch.nn.functional.gelu(x))))
+
+    class Delineator(nn.Module):
+        """Shared per-lead encoder, pooled over present leads (mean, max) + spatial velocity, dilated
+        temporal CNN, per-boundary softmax over its search stretch, soft-argmax (ms from R)."""
+
+        def __init__(self):
+            super().__init__()
+            self.lead = nn.Sequential(nn.Conv1d(2, lead_channels, 7, padding=3), nn.GELU(),
+                                      nn.Conv1d(lead_channels, lead_channels, 7, padding=3), nn.GELU())
+            self.inp = nn.Conv1d(2 * lead_channels + 2 + (3 if hints else 0), channels, 5, padding=2)
+            self.blocks = nn.Sequential(*[Block(channels, d) for d in (1, 2, 4, 8, 16)])
+            self.head = nn.Conv1d(channels, 3, 1)
+            t = (torch.arange(PRE + POST) - PRE) * STEP_MS
+            self.register_buffer("t_ms", t)
+            self.register_buffer("search", torch.stack([(t >= lo) & (t <= hi) for lo, hi in
+                                                        (SEARCH_MS[k] for k in BOUNDARIES)]))
+
+        def forward(self, x, mask, valid, hint):
+            b, leads, _, n = x.shape
+            f = self.lead(x.reshape(b * leads, 2, n)).reshape(b, leads, -1, n)
+            m = mask[:, :, None, None].float()
+            mean = (f * m).sum(1) / m.sum(1).clamp(min=1)
+            mx = (f + (m - 1) * 1e4).max(1).values
+            sv = torch.sqrt((x[:, :, 1] ** 2 * mask[:, :, None].float()).sum(1) + 1e-8)
+            sv = sv / sv.amax(1, keepdim=True).clamp(min=1e-6)
+            parts = [mean, mx, sv[:, None], valid[:, None]] + ([hint] if hints else [])
+            h = self.blocks(self.inp(torch.cat(parts, 1)))
+            logits = self.head(torch.nn.functional.gelu(h))
+            logits = logits.masked_fill(~self.search[None], -1e4)
+            p = torch.softmax(logits, -1)
+            return (p * self.t_ms).sum(-1), logits
+
+    return Delineator()
+
+
+def train(data, seed: int, hints: bool, epochs: int = 12, batch: int = 64, log=None):
+    import torch
+    torch.manual_seed(seed)
+    model = build_model(hints=hints)
+    x, mask, valid, hint, y = (torch.from_numpy(a) for a in data)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-3)
+    steps = epochs * math.ceil(len(x) / batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.15)
+    g = torch.Generator().manual_seed(seed)
+    t_idx = lambda ms: ((ms / STEP_MS) + PRE)                          # noqa: E731
+    for epoch in range(epochs):
+        order = torch.randperm(len(x), generator=g)
+        total = 0.0
+        for i in range(0, len(x), batch):
+            j = order[i:i + batch]
+            pred, logits = model(x[j], mask[j], valid[j], hint[j])
+            target = y[j]
+            known = torch.isfinite(target)
+            tt = torch.nan_to_num(target)
+            reg = torch.nn.functional.smooth_l1_loss(pred[known], tt[known], beta=4.0)
+            # a Gaussian (8 ms) around the annotated boundary as the softmax's target
+            grid = torch.arange(PRE + POST)[None, None].float()
+            soft = torch.exp(-0.5 * ((grid - t_idx(tt)[..., None]) / 2.0) ** 2) * model.search[None]
+            soft = soft / soft.sum(-1, keepdim=True).clamp(min=1e-6)
+            ce = -(soft * torch.log_softmax(logits, -1)).sum(-1)[known].mean()
+            loss = reg / 10.0 + ce
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(j)
+        if log:
+            log(f"  epoch {epoch + 1}: loss {total / len(x):.3f}")
+    return model.eval()
+
+
+def predict(model, inputs: list[dict], hints: bool) -> np.ndarray:
+    import torch
+    x, mask, valid, hint = (torch.from_numpy(np.ascontiguousarray(a)) for a in median_inputs(inputs, hints))
+    with torch.no_grad():
+        return model(x, mask, valid, hint)[0].numpy()
+
+
+def scores(inputs: list[dict], boundaries_ms: np.ndarray | None, ref: str = "ref") -> dict:
+    """Per database: QRS and QT p95 / median abs. error / bias (ms) and false wide QRS, of the model's
+    boundaries (None: the heuristic's own numbers), where the heuristic reports a number."""
+    out = {}
+    for db in ("LUDB", "QTDB"):
+        qrs_err, qt_err, wide, n = [], [], 0, 0
+        for i, w in enumerate(inputs):
+            meta = w["meta"]
+            if meta["db"] != db or ref not in meta:
+                continue
+            n += 1
+            if boundaries_ms is None:
+                qrs, qt = meta["heuristic_qrs_ms"], meta["heuristic_qt_ms"]
+            else:
+                on, off, end = boundaries_ms[i]
+                qrs = off - on if meta["heuristic_qrs_ms"] is not None else None
+                qt = end - on if meta["heuristic_qt_ms"] is not None else None
+            r = meta[ref]
+            if qrs is not None and r["qrs"] is not None:
+                qrs_err.append(qrs - r["qrs"])
+                wide += int(qrs >= 120 and r["qrs"] < 110)
+            if qt is not None and r["qt"] is not None:
+                qt_err.append(qt - r["qt"])
+        if not n:
+            continue
+        row = {"n": n, "false_wide": wide}
+        for name, e in (("qrs", np.asarray(qrs_err)), ("qt", np.asarray(qt_err))):
+            row[name] = {"p95": float(np.percentile(np.abs(e), 95)), "median": float(np.median(np.abs(e))),
+                         "bias": float(np.median(e)), "n": len(e)}
+        out[db] = row
+    return out
+
+
+VARIANTS = {"plain": False, "hint": True}
+PER_WINDOW = {"LUDB": 30, "QTDB": 12}
+
+
+def _fmt(s: dict) -> str:
+    return " | ".join(f"{db} QRS {v['qrs']['p95']:.1f} ({v['qrs']['bias']:+.1f}) QT {v['qt']['p95']:.1f} "
+                      f"({v['qt']['bias']:+.1f}) wide {v['false_wide']}" for db, v in s.items())
+
+
+def _folds(inputs: list[dict], folds: int, seed: int | None = None) -> dict:
+    """Fold of each (database, record): the records (in (database, name) order, or shuffled by `seed`)
+    dealt out in turn, so that each fold holds about a fifth of LUDB's and of QTDB's tuning records; all
+    windows of a record in one fold."""
+    records = sorted({(w["meta"]["db"], w["meta"]["record"]) for w in inputs})
+    if seed is not None:
+        records = [records[i] for i in np.random.default_rng(seed).permutation(len(records))]
+    return {rec: i % folds for i, rec in enumerate(records)}
+
+
+def cross_validate(windows: list[dict], folds: int, seeds: list[int], variants: list[str], epochs: int) -> None:
+    """Out-of-fold boundaries of every tuning-half benchmark window, per variant and seed; the tables pool
+    them over the folds (a fold holds ~20 LUDB and ~10 QTDB windows: a fold's own 95th percentile is
+    nearly its worst window)."""
+    import torch
+    torch.set_num_threads(1)
+    inputs = [window_input(w) for w in windows if w["meta"]["tuning"]]
+    fold_of = _folds(inputs, folds)
+    key = lambda w: (w["meta"]["db"], w["meta"]["record"])                 # noqa: E731
+    test_all = [w for w in inputs if w["meta"]["benchmark_window"]]
+    oof = {(v, seed): np.full((len(test_all), 3), np.nan) for v in variants for seed in seeds}
+    for fold in range(folds):
+        train_in = [w for w in inputs if fold_of[key(w)] != fold]
+        at = [i for i, w in enumerate(test_all) if fold_of[key(w)] == fold]
+        test_in = [test_all[i] for i in at]
+        print(f"fold {fold}: {len(test_in)} windows; heuristic: {_fmt(scores(test_in, None))}", flush=True)
+        for variant in variants:
+            for seed in seeds:
+                rng = np.random.default_rng(1000 * fold + seed)
+                t0 = time.perf_counter()
+                data = examples(train_in, PER_WINDOW, rng, VARIANTS[variant])
+                model = train(data, seed, VARIANTS[variant], epochs=epochs)
+                pred = predict(model, test_in, VARIANTS[variant])
+                oof[(variant, seed)][at] = pred
+                print(f"fold {fold} {variant} seed {seed}: {_fmt(scores(test_in, pred))}  "
+                      f"({time.perf_counter() - t0:.0f} s, {len(data[0])} examples)", flush=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    (CACHE / f"oof_{'_'.join(variants)}.json").write_text(json.dumps(
+        {"windows": [key(w) for w in test_all], **{f"{v}/{sd}": p.tolist() for (v, sd), p in oof.items()}}))
+    print(f"\nout-of-fold, {folds} folds, tuning halves (LUDB trimmed global ref., QTDB q1c): 95th percentile "
+          f"of the absolute error (ms), mean over {len(seeds)} seeds (min-max); false wide QRS per seed")
+    print(_summary_table(test_all, oof, variants, seeds))
+
+
+COLUMNS = (("LUDB", "qrs"), ("LUDB", "qt"), ("QTDB", "qrs"), ("QTDB", "qt"))
+
+
+def _summary_table(test_all, oof, variants, seeds, ref: str = "ref") -> str:
+    h = scores(test_all, None, ref)
+    cols = [(db, k) for db, k in COLUMNS if db in h]
+    dbs = [db for db in ("LUDB", "QTDB") if db in h]
+    lines = ["| | " + " | ".join(f"{db} {k.upper()}" for db, k in cols) + f" | false wide QRS ({', '.join(dbs)}) |",
+             "|---" * (len(cols) + 2) + "|",
+             "| heuristic | " + " | ".join(f"{h[db][k]['p95']:.1f}" for db, k in cols) +
+             " | " + ", ".join(str(h[db]["false_wide"]) for db in dbs) + " |"]
+    for variant in variants:
+        per_seed = [scores(test_all, oof[(variant, sd)], ref) for sd in seeds]
+        cells = []
+        for db, k in cols:
+            v = [s[db][k]["p95"] for s in per_seed]
+            cells.append(f"{np.mean(v):.1f} ({min(v):.1f}-{max(v):.1f})")
+        wide = "; ".join(", ".join(str(s[db]["false_wide"]) for db in dbs) for s in per_seed)
+        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {wide} (per seed) |")
+        ens = scores(test_all, np.mean([oof[(variant, sd)] for sd in seeds], axis=0), ref)
+        lines.append(f"| {variant}, mean of the {len(seeds)} seeds' boundaries | " +
+                     " | ".join(f"{ens[db][k]['p95']:.1f}" for db, k in cols) +
+                     " | " + ", ".join(str(ens[db]["false_wide"]) for db in dbs) + " |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------- light alternative: a correction from features
+ON_SHARES = (0.01, 0.02, 0.03, 0.05, 0.08)
+OFF_SHARES = (0.02, 0.04, 0.07, 0.10, 0.15, 0.20, 0.30)
+FEATURE_NAMES = (["heuristic " + b for b in BOUNDARIES] + [f"onset at {f:.0%}" for f in ON_SHARES]
+                 + [f"offset at {f:.0%}" for f in OFF_SHARES] + ["earliest T end", "median T end", "latest T end",
+                                                                 "tallest T", "RR", "number of leads", "PR floor",
+                                                                 "ST floor"])
+
+
+def features(window: dict) -> np.ndarray:
+    """Features of a window's median beats (native rate, the leads measure() delineates on) for a
+    regression of the heuristic's error: where the spatial velocity crosses other shares of its peak than
+    the heuristic's (ms from R), the spread of the leads' T ends, the T amplitude, RR and the number of
+    leads."""
+    from mets_core import _delineate as d
+    from scipy.signal import resample_poly
+
+    meta = window["meta"]
+    fs, r = meta["fs"], meta["r_index"]
+    k = max(1, int(math.ceil(d.DELINEATION_FS / fs - 1e-9)))
+    leads = {STANDARD_LEADS[i]: resample_poly(window["median"][i].astype(float), k, 1)
+             for i in range(12) if window["mask"][i]}
+    fs, r = fs * k, r * k
+    sv = d.spatial_velocity(leads, fs)
+    n = len(sv)
+    heur = [meta["heuristic"][b] for b in BOUNDARIES]
+    core = slice(max(0, r - int(0.05 * fs)), min(n, r + int(0.05 * fs)))
+    peak_at = core.start + int(np.argmax(sv[core]))
+    peak = float(sv[peak_at])
+    w = max(2, int(0.02 * fs))
+    pr_floor = d._quietest(sv[max(0, r - int(0.3 * fs)):max(0, r - int(0.06 * fs))], w)
+    st_floor = d._quietest(sv[min(n, r + int(0.08 * fs)):min(n, r + int(0.3 * fs))], w)
+    quiet = max(2, int(round(d.QRS_QUIET_MS / 1000.0 * fs)))
+    a, b = max(0, r - int(0.15 * fs)), min(n, r + int(0.25 * fs))
+    ms = lambda i, fallback: (i - r) * 1000.0 / fs if i is not None else fallback     # noqa: E731
+    on = [ms(d._walk(sv, peak_at, -1, a, pr_floor + f * (peak - pr_floor), quiet), heur[0]) for f in ON_SHARES]
+    off = [ms(d._walk(sv, peak_at, +1, b - 1, st_floor + f * (peak - st_floor), quiet), heur[1]) for f in OFF_SHARES]
+    rr = (meta["rr_ms"] or 1000.0) / 1000.0 * fs
+    ends = [d.t_end_lead(v, r, r + heur[0] * fs / 1000.0, r + heur[1] * fs / 1000.0, rr, fs) for v in leads.values()]
+    ends = [(e, amp) for e, amp in ends if math.isfinite(e)]
+    tallest = max((amp for _, amp in ends), default=0.0)
+    tall = [(e - r) * 1000.0 / fs for e, amp in ends if amp >= d.T_LEAD_SHARE * tallest]
+    t_q = list(np.quantile(tall, [0.0, 0.5, 1.0])) if tall else [heur[2] or 0.0] * 3
+    return np.array(heur[:2] + [heur[2] or 0.0] + on + off + t_q +
+                    [tallest, meta["rr_ms"] or 1000.0, float(window["mask"].sum()), pr_floor / peak,
+                     st_floor / peak], np.float32)
+
+
+RIDGE_ALPHA = 1.0                # chosen by the cross-validation below among 0.1, 0.3, 1, 3, 10, 100
+
+
+def _regressors(kind: str, seed: int):
+    from sklearn.ensemble import GradientBoostingRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    if kind == "ridge":
+        return [make_pipeline(StandardScaler(), Ridge(alpha=RIDGE_ALPHA)) for _ in BOUNDARIES]
+    return [GradientBoostingRegressor(loss="huber", max_depth=2, n_estimators=150, learning_rate=0.05,
+                                      subsample=0.8, random_state=seed) for _ in BOUNDARIES]
+
+
+def fit_correction(train_windows: list[dict], kind: str, seed: int):
+    """One regressor per boundary of (annotated - heuristic) ms from the features; the databases weighted
+    equally (QTDB's tuning records have several windows each)."""
+    x = np.stack([features(w) for w in train_windows])
+    target = np.stack([np.nanmedian(w["targets"][:, :3], axis=0) for w in train_windows])
+    heur = x[:, :3]
+    dbs = np.array([w["meta"]["db"] for w in train_windows])
+    weight = np.array([1.0 / np.sum(dbs == db) for db in dbs])
+    models = _regressors(kind, seed)
+    for j, m in enumerate(models):
+        ok = np.isfinite(target[:, j]) & ((j < 2) | np.array([w["meta"]["heuristic"]["t_end"] is not None
+                                                              for w in train_windows]))
+        last = m.steps[-1][0] + "__sample_weight" if hasattr(m, "steps") else "sample_weight"
+        m.fit(x[ok], target[ok, j] - heur[ok, j], **{last: weight[ok]})
+    return models
+
+
+def apply_correction(models, windows: list[dict]) -> np.ndarray:
+    x = np.stack([features(w) for w in windows])
+    return np.stack([x[:, j] + m.predict(x) for j, m in enumerate(models)], axis=1)
+
+
+def cross_validate_features(windows: list[dict], folds: int, seeds: list[int], kinds: list[str]) -> None:
+    """As cross_validate; here a seed also deals the records to the folds differently (ridge has no other
+    randomness)."""
+    tuning = [w for w in windows if w["meta"]["tuning"]]
+    key = lambda w: (w["meta"]["db"], w["meta"]["record"])                 # noqa: E731
+    test_all = [w for w in tuning if w["meta"]["benchmark_window"]]
+    oof = {(kind, sd): np.full((len(test_all), 3), np.nan) for kind in kinds for sd in seeds}
+    for sd in seeds:
+        fold_of = _folds(tuning, folds, sd)
+        for fold in range(folds):
+            train_in = [w for w in tuning if fold_of[key(w)] != fold]
+            at = [i for i, w in enumerate(test_all) if fold_of[key(w)] == fold]
+            for kind in kinds:
+                oof[(kind, sd)][at] = apply_correction(fit_correction(train_in, kind, sd), [test_all[i] for i in at])
+    print(f"\nout-of-fold, {folds} folds, tuning halves: correction of the heuristic from features")
+    print(_summary_table(test_all, oof, kinds, seeds))
+
+
+def ridge_alphas(windows: list[dict], folds: int, alphas: list[float]) -> None:
+    """How RIDGE_ALPHA was chosen: out-of-fold on the tuning halves, records dealt to the folds in name
+    order, one line per alpha."""
+    global RIDGE_ALPHA
+    tuning = [w for w in windows if w["meta"]["tuning"]]
+    fold_of = _folds(tuning, folds)
+    key = lambda w: (w["meta"]["db"], w["meta"]["record"])                 # noqa: E731
+    test_all = [w for w in tuning if w["meta"]["benchmark_window"]]
+    print(f"heuristic: {_fmt(scores(test_all, None))}")
+    chosen = RIDGE_ALPHA
+    for alpha in alphas:
+        RIDGE_ALPHA = alpha
+        oof = np.full((len(test_all), 3), np.nan)
+        for fold in range(folds):
+            at = [i for i, w in enumerate(test_all) if fold_of[key(w)] == fold]
+            models = fit_correction([w for w in tuning if fold_of[key(w)] != fold], "ridge", 0)
+            oof[at] = apply_correction(models, [test_all[i] for i in at])
+        print(f"ridge alpha {alpha:g}: {_fmt(scores(test_all, oof))}", flush=True)
+    RIDGE_ALPHA = chosen
+
+
+def held_out(windows: list[dict], variant: str, seeds: list[int], epochs: int) -> None:
+    """Train on the whole tuning halves (each seed), score once on the held-out halves' benchmark windows."""
+    import torch
+    torch.set_num_threads(1)
+    tuning = [window_input(w) for w in windows if w["meta"]["tuning"]]
+    test = [window_input(w) for w in windows if not w["meta"]["tuning"] and w["meta"]["benchmark_window"]]
+    preds = {}
+    for seed in seeds:
+        if variant in VARIANTS:
+            data = examples(tuning, PER_WINDOW, np.random.default_rng(seed), VARIANTS[variant])
+            model = train(data, seed, VARIANTS[variant], epochs=epochs)
+            preds[(variant, seed)] = predict(model, test, VARIANTS[variant])
+        else:                     # a correction from features (window_input keeps the native median beats)
+            raw = [w for w in windows if w["meta"]["tuning"]]
+            held = [w for w in windows if not w["meta"]["tuning"] and w["meta"]["benchmark_window"]]
+            models = fit_correction(raw, variant, seed)
+            preds[(variant, seed)] = apply_correction(models, held)
+            if variant == "ridge":                 # what it leans on: the largest standardised weights
+                for name, m in zip(BOUNDARIES, models):
+                    coef = m.steps[-1][1].coef_
+                    print(f"{name}: " + ", ".join(f"{FEATURE_NAMES[i]} {coef[i]:+.1f} ms" for i in
+                                                  np.argsort(-np.abs(coef))[:4]))
+        print(f"{variant} seed {seed}: {_fmt(scores(test, preds[(variant, seed)]))}", flush=True)
+    for ref, title in (("ref", "LUDB trimmed global ref., QTDB q1c"), ("ref_global", "LUDB global ref.")):
+        sub = [i for i, w in enumerate(test) if ref in w["meta"]]
+        print(f"\nheld-out halves, {title}: 95th percentile of the absolute error (ms), mean over seeds (min-max)")
+        print(_summary_table([test[i] for i in sub], {k: v[sub] for k, v in preds.items()}, [variant], seeds, ref))
+        print(_detail([test[i] for i in sub], np.mean([v[sub] for v in preds.values()], axis=0), ref))
+
+
+def _detail(test, boundaries, ref) -> str:
+    """Median abs. error, bias and n of the heuristic and the seed-mean model, and each one's worst windows."""
+    lines = []
+    for name, b in (("heuristic", None), ("model (mean of seeds)", boundaries)):
+        s = scores(test, b, ref)
+        lines.append(f"{name}: " + "; ".join(f"{db} {k.upper()} n {v[k]['n']} median {v[k]['median']:.1f} "
+                                             f"p95 {v[k]['p95']:.1f} bias {v[k]['bias']:+.1f}"
+                                             for db, v in s.items() for k in ("qrs", "qt")))
+    for k, col in (("qrs", None), ("qt", None)):
+        rows = []
+        for i, w in enumerate(test):
+            m, r = w["meta"], w["meta"][ref][k]
+            h = m[f"heuristic_{k}_ms"]
+            if r is None or h is None:
+                continue
+            on, off, end = boundaries[i]
+            v = off - on if k == "qrs" else end - on
+            rows.append((max(abs(v - r), abs(h - r)), f"{m['db']} {m['record']}: {k} ref {r:.0f}, heuristic "
+                         f"{h - r:+.0f}, model {v - r:+.0f}"))
+        lines += [t for _, t in sorted(rows, key=lambda t: -t[0])[:6]]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=("extract", "cv", "cv-features", "ridge-alphas", "held-out"))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--variants", default="plain,hint")
+    parser.add_argument("--variant", default="plain", help="held-out: the variant chosen by cross-validation")
+    args = parser.parse_args()
+    if args.step == "cv":
+        cross_validate(load(), args.folds, list(range(args.seeds)), args.variants.split(","), args.epochs)
+    if args.step == "ridge-alphas":
+        ridge_alphas(load(), args.folds, [0.1, 0.3, 1.0, 3.0, 10.0, 100.0])
+    if args.step == "cv-features":
+        cross_validate_features(load(), args.folds, list(range(args.seeds)), args.variants.split(","))
+    if args.step == "held-out":
+        held_out(load(), args.variant, list(range(args.seeds)), args.epochs)
+    if args.step == "extract":
+        data = os.environ.get("METS_DATA_DIR")
+        if not data:
+            sys.exit("set METS_DATA_DIR")
+        extract(Path(data))
+
+
+if __name__ == "__main__":
+    main()
