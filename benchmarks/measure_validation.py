@@ -1,7 +1,7 @@
 """mets_core.measure against cardiologists' wave boundaries: prints the error table of docs/measurements.md.
 
     METS_DATA_DIR=../shared/data .venv/bin/python benchmarks/measure_validation.py [--ludb-only] [--worst N]
-        [--ludb-rate 100] [--trend]
+        [--ludb-rate 100] [--trend] [--annotators]
 
 - LUDB (all 200 records, 10 s, 12 leads, 500 Hz): every P, QRS and T wave is annotated in every lead.
   References: *global* (per beat the earliest onset and the latest offset over the 12 leads' annotations, as
@@ -25,6 +25,9 @@ interval with the signed error of each boundary.
 leads, 360 Hz) against their beat annotations (a beat within 150 ms of an annotated one is found), with its
 time per record, beside a floor measured in the same run: one lead's neurokit2 detector (what the trend used
 before), its beats scored the same way.
+--annotators: instead, QTDB's two cardiologists against each other (.q1c and .q2c; only 5 records have
+both): per record, each one's median PR/QRS/QT over the beats both annotated, and the difference. A floor
+for the tables: no method can agree with one annotator better than the annotators agree with each other.
 """
 from __future__ import annotations
 
@@ -328,6 +331,30 @@ def trend_table(folder: Path) -> list[str]:
     return lines
 
 
+def annotator_table(folder: Path) -> list[str]:
+    """QTDB's .q1c against .q2c on the beats both cardiologists annotated (same R within 60 ms)."""
+    import wfdb
+    out = ["QTDB: cardiologist 1 (.q1c) against cardiologist 2 (.q2c), beats both annotated; ms, median "
+           "over those beats",
+           "| record | beats | QRS 1 | QRS 2 | QRS diff. | QT 1 | QT 2 | QT diff. | PR 1 | PR 2 | PR diff. |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    fmt = lambda v: "-" if v is None else f"{v:.0f}"   # noqa: E731
+    diff = lambda a, b: "-" if a is None or b is None else f"{a - b:+.0f}"   # noqa: E731
+    for q2c in sorted(folder.glob("*.q2c")):
+        name = q2c.stem
+        fs = float(wfdb.rdheader(str(folder / name)).fs)
+        first = _beats(_waves(wfdb.rdann(str(folder / name), "q1c")))
+        second = _beats(_waves(wfdb.rdann(str(folder / name), "q2c")))
+        tol = int(0.06 * fs)
+        pairs = [(a, b) for a in first for b in second if abs(a["peak"] - b["peak"]) <= tol]
+        if not pairs:
+            continue
+        r1, r2 = _reference([a for a, _ in pairs], fs), _reference([b for _, b in pairs], fs)
+        out.append(f"| {name} | {len(pairs)} | " + " | ".join(
+            f"{fmt(r1[k])} | {fmt(r2[k])} | {diff(r1[k], r2[k])}" for k in ("qrs", "qt", "pr")) + " |")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ludb-only", action="store_true")
@@ -336,12 +363,17 @@ def main() -> None:
                         help="resample LUDB to this rate (Hz) before measuring, e.g. 100 as in PTB-XL")
     parser.add_argument("--trend", action="store_true",
                         help="score the whole-record beat finder on MIT-BIH instead (see the module docstring)")
+    parser.add_argument("--annotators", action="store_true",
+                        help="QTDB's two cardiologists against each other instead (see the module docstring)")
     args = parser.parse_args()
     data = os.environ.get("METS_DATA_DIR")
     if not data:
         sys.exit("set METS_DATA_DIR to a folder with ludb/data (and qtdb/, mitdb/)")
     if args.trend:
         print("\n".join(trend_table(Path(data) / "mitdb")))
+        return
+    if args.annotators:
+        print("\n".join(annotator_table(Path(data) / "qtdb")))
         return
     ludb = ludb_rows(Path(data) / "ludb" / "data", range(1, 201), args.ludb_rate)
     sets = {"LUDB": ludb}
