@@ -273,6 +273,38 @@ def test_layout_gain_and_speed_controls(app):
     assert "20 mm/mV" in " ".join(a["text"] for a in spec["layout"]["annotations"])
 
 
+def _subpaths(path: str) -> list[tuple[float, float, float, float]]:
+    """(x0, y0, x1, y1): first and last point of each subpath of an SVG path written as M x,y L x,y ..."""
+    out = []
+    for sub in path.split("M")[1:]:
+        points = [tuple(float(v) for v in p.split(",")) for p in sub.split("L")]
+        out.append((*points[0], *points[-1]))
+    return out
+
+
+def test_paper_sent_to_the_browser_keeps_its_grid_calibration_and_fiducial_ticks(app):
+    """The browser gets the grid, calibration pulses and fiducial ticks as drawings (one SVG path each, not
+    hundreds of segments): still a 1 mm and 5 mm grid over the whole paper, under the tracing, and a tick
+    under the beats, over it."""
+    upload(app, a_wfdb_upload())
+    spec = paper_spec(app)
+    height = spec["layout"]["yaxis"]["range"][1]
+    shapes = {s["name"]: s for s in spec["layout"]["shapes"]}
+    for name, step in (("minor grid", 1.0), ("major grid", 5.0)):
+        lines = _subpaths(shapes[name]["path"])
+        xs = sorted({x0 for x0, _, x1, _ in lines if x0 == x1})
+        ys = sorted({y0 for _, y0, _, y1 in lines if y0 == y1})
+        assert np.allclose(np.diff(xs), step) and np.allclose(np.diff(ys), step)
+        assert xs[0] == 0 and ys[0] == 0 and ys[-1] == height
+        assert shapes[name]["layer"] == "below" and shapes[name]["xref"] == "x" and shapes[name]["yref"] == "y"
+    assert shapes["calibration 1 mV"]["layer"] == "below"
+    ticks = [s for s in spec["layout"]["shapes"] if s["name"] in ("P onset", "QRS onset", "QRS end", "T end")]
+    assert ticks and all(s["layer"] == "above" for s in ticks)
+    assert all(x0 == x1 for s in ticks for x0, _, x1, _ in _subpaths(s["path"]))          # vertical ticks
+    names = [t.get("name") for t in spec["data"]]
+    assert names[-1] == "calipers" and all(t.get("hovertemplate") for t in spec["data"][:-1])  # rows, readable
+
+
 def test_model_card_page_says_research_use(app):
     go_to(app, "model_card")
     html = markdown_html(app)

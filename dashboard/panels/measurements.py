@@ -85,8 +85,8 @@ def median_beats_panel(m) -> None:
     if fig is None:
         st.caption("No median beats: too few clean beats to build them.")
         return
-    st.plotly_chart(fig, width="stretch", key="median_beats", config={"displayModeBar": False,
-                                                                       "scrollZoom": False})
+    st.plotly_chart(plotting.segments_as_paths(fig), width="stretch", key="median_beats",
+                    config={"displayModeBar": False, "scrollZoom": False})
     st.caption("Median beat of each good lead (50 mm/s, 10 mm/mV). Vertical lines: the global P onset, QRS "
                "onset, QRS end and T end the intervals were measured from; the same marks are drawn under "
                "each beat of the tracing.")

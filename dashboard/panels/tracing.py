@@ -26,11 +26,12 @@ def rhythm_lead() -> str:
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _paper(key: str, name: str, _rec: Record, mode: str, gain: int, speed: int, start: float, rhythm: str,
            marks_key: tuple, _marks, saliency_key: tuple, _saliency, saliency_offset_s: float):
-    """The figure for one ECG (content hash `key`, printed name `name`) and setting. Server-wide and not
-    copied: nothing of the session is in it, and nothing changes a figure once built (st.plotly_chart
-    only serialises it)."""
-    return plotting.ecg_paper(_rec.ecg, layout=mode, gain=gain, speed=speed, start_s=start, saliency=_saliency,
-                              saliency_offset_s=saliency_offset_s, rhythm_lead=rhythm, marks=_marks)
+    """The figure for one ECG (content hash `key`, printed name `name`) and setting, as the browser draws
+    it (plotting.segments_as_paths). Server-wide and not copied: nothing of the session is in it, and
+    nothing changes a figure once built (st.plotly_chart only serialises it)."""
+    return plotting.segments_as_paths(plotting.ecg_paper(
+        _rec.ecg, layout=mode, gain=gain, speed=speed, start_s=start, saliency=_saliency,
+        saliency_offset_s=saliency_offset_s, rhythm_lead=rhythm, marks=_marks))
 
 
 def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_key: tuple = (),
