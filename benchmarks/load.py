@@ -120,13 +120,29 @@ JS_SETTLED = """() => !document.querySelector('[data-testid="stStatusWidget"]')
     && !!document.querySelector('.st-key-chart_library_preload .js-plotly-plot')"""
 
 
+# Chrome's own main-thread timers (CDP Performance.getMetrics, cumulative seconds): what a page's main
+# thread did, beside the process CPU the meters read from /proc. They are wall time: a task that waited
+# for a core counts its waiting too
+MAIN_THREAD = {"TaskDuration": "all tasks", "ScriptDuration": "JavaScript", "RecalcStyleDuration": "style",
+               "LayoutDuration": "layout"}
+
+
+async def _main_thread(cdp) -> dict[str, float]:
+    metrics = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
+    return {k: metrics.get(k, 0.0) for k in MAIN_THREAD}
+
+
 async def _session(browser, url: str, index: int, plan: list[tuple[int, list[str]]], uploads: list[Upload],
                    default_prompts: list[str], out: list[Observation], deadline: float, think_s: float = 0.0,
-                   opened: asyncio.Barrier | None = None, meters: dict | None = None) -> None:
+                   opened: asyncio.Barrier | None = None, meters: dict | None = None,
+                   main_thread: dict | None = None) -> None:
     import random
     rng = random.Random(index)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Performance.enable")
+    start = None
 
     async def think():
         if think_s > 0:
@@ -138,6 +154,7 @@ async def _session(browser, url: str, index: int, plan: list[tuple[int, list[str
         await page.wait_for_function(JS_SETTLED, timeout=WAIT_MS, polling=100)    # the page has settled
         if opened is not None:
             await opened.wait()              # every session open: the concurrent phase starts together
+        start = await _main_thread(cdp)
         current = list(default_prompts)
         for rnd, (u, prompts) in enumerate(plan):
             if time.monotonic() > deadline:
@@ -163,11 +180,35 @@ async def _session(browser, url: str, index: int, plan: list[tuple[int, list[str
     finally:
         for meter in (meters or {}).values():      # before the context's processes end with it
             meter.sample()
+        if start is not None and main_thread is not None:
+            end = await _main_thread(cdp)
+            for k in MAIN_THREAD:
+                main_thread[k] = main_thread.get(k, 0.0) + end[k] - start[k]
         await context.close()
 
 
 def _is_browser(pid: int, cmd: str) -> bool:
     return "chrom" in cmd.split(" ", 1)[0]
+
+
+# Chromium's processes by kind: the pages' renderers (JavaScript, style, layout, paint, raster), the GPU
+# process (here, without a GPU: compositing the frames in software), the browser process, the rest
+CHROMIUM_KINDS = {"renderers": "--type=renderer", "GPU process (software compositing)": "--type=gpu-process",
+                  "browser process": None, "other (network, storage)": "--type="}
+
+
+def _chromium_kind(kind: str):
+    flag = CHROMIUM_KINDS[kind]
+
+    def match(pid: int, cmd: str) -> bool:
+        if not _is_browser(pid, cmd):
+            return False
+        if flag is None:
+            return "--type=" not in cmd
+        if kind.startswith("other"):
+            return "--type=" in cmd and not any(f and f in cmd for f in CHROMIUM_KINDS.values() if f != flag)
+        return flag in cmd
+    return match
 
 
 async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], sets: list[list[str]],
@@ -179,6 +220,7 @@ async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], se
     stop = asyncio.Event()
 
     meters: dict[str, CpuMeter] = {}
+    main_thread: dict[str, float] = {}
 
     async def sample():
         while not stop.is_set():
@@ -211,9 +253,11 @@ async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], se
             plans = [[(s + sessions * r, sets[s + sessions * r]) for r in range(rounds)] for s in range(sessions)]
             opened = asyncio.Barrier(sessions + 1)
             tasks = [asyncio.create_task(_session(browser, url, s, plans[s], uploads, default_prompts, observations,
-                                                  deadline, think_s, opened, meters)) for s in range(sessions)]
+                                                  deadline, think_s, opened, meters, main_thread))
+                     for s in range(sessions)]
             await asyncio.wait_for(opened.wait(), timeout=WAIT_MS / 1000)     # all pages open and settled
-            meters.update(server=CpuMeter(in_process_tree(pid)), browsers=CpuMeter(_is_browser))
+            meters.update(server=CpuMeter(in_process_tree(pid)), browsers=CpuMeter(_is_browser),
+                          **{kind: CpuMeter(_chromium_kind(kind)) for kind in CHROMIUM_KINDS})
             sampler = asyncio.create_task(sample())
             t0 = time.perf_counter()
             results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -221,6 +265,7 @@ async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], se
             stop.set()
             await sampler
             memory["cpu_s"] = {name: meter.seconds() for name, meter in meters.items()}
+            memory["main_thread_s"] = dict(main_thread)
         finally:
             await browser.close()
     memory["failures"] = [f"{type(r).__name__}: {str(r)[:300]}" for r in results if isinstance(r, BaseException)]
@@ -303,8 +348,14 @@ def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: fl
                                 "n": len(up)},
         "prompts_to_ranking_s": {"p50": percentile(pr, 0.5), "p95": percentile(pr, 0.95), "max": max(pr, default=0),
                                  "n": len(pr)},
+        # a tab's first ECG costs its browser about twice a later one (code loaded and compiled on first use)
+        "upload_to_ranking_p50_by_round_s": {
+            "first (a fresh tab)": percentile([o.seconds for o in observations if o.step == "upload" and o.round == 0], 0.5),
+            "later": percentile([o.seconds for o in observations if o.step == "upload" and o.round > 0], 0.5)},
         "wall_s": memory.get("wall_s"), "think_s": think_s,
         "cpu_s_per_action": {k: v / max(1, len(observations)) for k, v in memory.get("cpu_s", {}).items()},
+        "main_thread_s_per_action": {MAIN_THREAD[k]: v / max(1, len(observations))
+                                     for k, v in memory.get("main_thread_s", {}).items()},
         "floor_upload_to_ranking_s": memory.get("floor_upload_s"),
         "server_startup_s": startup_s,
         "server_rss_before_load_mib": memory.get("rss_before_load", 0) / 2**20,
@@ -352,6 +403,8 @@ def main() -> None:
         verdict = "ok" if v["p50"] <= TARGET_MEDIAN_S else "MISSED"
         print(f"  {name:19s} p50 {v['p50']:.2f} s   p95 {v['p95']:.2f} s   max {v['max']:.2f} s   n={v['n']}   "
               f"p50/floor {v['p50'] / floor:.1f}   target median <= {TARGET_MEDIAN_S:.1f} s: {verdict}")
+    by_round = res["upload_to_ranking_p50_by_round_s"]
+    print("  upload -> ranking p50 by round: " + ", ".join(f"{k} {v:.2f} s" for k, v in by_round.items()))
     print(f"  wall time {res['wall_s']:.1f} s; server start {res['server_startup_s']:.1f} s")
     cpu = res["cpu_s_per_action"]
     if cpu:
@@ -359,6 +412,13 @@ def main() -> None:
               f"browsers {cpu['browsers']:.2f} s "
               f"(browsers' share {cpu['browsers'] / max(1e-9, cpu['browsers'] + cpu['server']):.0%}; here they "
               f"share the server's {res['cpus']} cores)")
+        print("    browsers by process: " + ", ".join(f"{kind} {cpu[kind]:.2f} s" for kind in CHROMIUM_KINDS))
+        main = res["main_thread_s_per_action"]
+        if main:
+            other = main["all tasks"] - main["JavaScript"] - main["style"] - main["layout"]
+            print(f"    pages' main threads, Chrome's timers (wall time of their tasks, so it includes waiting for a "
+                  f"core): {main['all tasks']:.2f} s = JavaScript {main['JavaScript']:.2f} + style {main['style']:.2f} "
+                  f"+ layout {main['layout']:.2f} + other {other:.2f} (paint, parsing, GC, messages)")
     print(f"  server memory: {res['server_rss_before_load_mib']:.0f} MiB before load, peak sampled "
           f"{res['server_rss_peak_sampled_mib']:.0f} MiB, VmHWM {res['server_vmhwm_mib']:.0f} MiB, "
           f"end {res['server_rss_end_mib']:.0f} MiB")
