@@ -167,9 +167,9 @@ def test_why_overlay_puts_saliency_on_the_tracing(app):
     assert "Cosine to “ST elevation”" in " ".join(str(c.value) for c in app.caption)
 
 
-def _holter_csv(seconds=90, fs=125) -> bytes:
+def _holter_csv(seconds=90, fs=125, seed=2) -> bytes:
     import neurokit2 as nk
-    x = nk.ecg_simulate(duration=seconds, sampling_rate=fs, heart_rate=70, random_state=2)
+    x = nk.ecg_simulate(duration=seconds, sampling_rate=fs, heart_rate=70, random_state=seed)
     rows = [f"{k / fs:.4f},{v:.4f},{0.6 * v:.4f}" for k, v in enumerate(x)]
     return ("time,II,V5\n" + "\n".join(rows) + "\n").encode()
 
@@ -206,6 +206,32 @@ def test_measuring_processes_do_not_run_the_app(app):
 def page_span(at) -> str:
     m = re.search(r'data-testid="mets-page-span" data-start-s="([^"]*)"', markdown_html(at))
     return m.group(1) if m else ""
+
+
+def test_next_page_finds_its_paper_built_while_the_reader_reads(app, monkeypatch):
+    """The pages after the one on screen get their paper (with its fiducial marks) built in the background,
+    so that "Next ▶" only sends it; without the read-ahead the Next run builds it itself."""
+    import time
+
+    from dashboard import plotting
+    built = []
+    real = plotting.ecg_paper
+
+    def counting(ecg, *args, **kwargs):
+        built.append((kwargs.get("start_s", 0.0), kwargs.get("marks") is not None))
+        return real(ecg, *args, **kwargs)
+    monkeypatch.setattr(plotting, "ecg_paper", counting)
+    upload(app, [("holter_ahead.csv", _holter_csv(seed=7))])
+    assert not errors(app), errors(app)
+    deadline = time.monotonic() + 60
+    while not {10.0, 20.0} <= {s for s, _ in built} and time.monotonic() < deadline:
+        time.sleep(0.1)                     # the background build: waits for it, does not time it
+    assert (10.0, True) in built and (20.0, True) in built, built   # built ahead, with their marks
+    before = len(built)
+    button(app, "Next ▶").click().run()
+    assert page_span(app) == "10"
+    assert "10.0–20.0 s" in paper_spec(app)["layout"]["annotations"][-1]["text"]
+    assert (10.0, True) not in built[before:], built[before:]       # the Next run found it built
 
 
 def test_long_record_pages_and_is_explained_on_the_page_on_screen(app):

@@ -157,14 +157,18 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
         report.report_download(rec, engine, m, result[1] if result else None, scope.words, scope.start_s,
                                tracing.rhythm_lead())
     if stretch[0] is not None:
-        # the pages a reader most likely opens next ("Next ▶", and again): measured, embedded and their
-        # similar reports found while they read this one. Two ahead, so that paging quickly finds each
-        # page ready (a page takes ~0.1-0.3 s of CPU to measure and ~0.05-0.3 s to embed and retrieve).
+        # the pages a reader most likely opens next ("Next ▶", and again): measured, embedded, their similar
+        # reports found and their paper built while they read this one. Two ahead, so that paging quickly
+        # finds each page ready (a page takes ~0.1-0.3 s of CPU to measure, ~0.05-0.3 s to embed and
+        # retrieve, ~0.02-0.04 s to build its paper).
         ahead = session.pages_ahead(rec, 2)
         for start in ahead:
             engines.start_measuring(rec.key, rec.ecg, start, session.PAGE_S)
         retrieval.read_ahead(engine, [session.page_ecg(rec, start) for start in ahead],
                              retrieval.hits_shown(), session.data_dir())
+        if not why.overlay_prompt():           # their paper too, with its marks once they are measured
+            tracing.read_ahead(rec, ahead, session.PAGE_S,
+                               lambda start, seconds: engines.measurements(rec.key, rec.ecg, start, seconds))
 
 
 reader_page(engines.get_engine(), session.current_record())

@@ -6,6 +6,10 @@ else, does not rebuild it. Other pages read the chosen scale with `paper_scale()
 with `rhythm_lead()`."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+
 import streamlit as st
 
 from .. import plotting
@@ -23,15 +27,68 @@ def rhythm_lead() -> str:
     return st.session_state.get("rhythm_lead", plotting.RHYTHM_LEAD)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _paper(key: str, name: str, _rec: Record, mode: str, gain: int, speed: int, start: float, rhythm: str,
-           marks_key: tuple, _marks, saliency_key: tuple, _saliency, saliency_offset_s: float):
-    """The figure for one ECG (content hash `key`, printed name `name`) and setting, as the browser draws
-    it (plotting.segments_as_paths). Server-wide and not copied: nothing of the session is in it, and
-    nothing changes a figure once built (st.plotly_chart only serialises it)."""
-    return plotting.segments_as_paths(plotting.ecg_paper(
-        _rec.ecg, layout=mode, gain=gain, speed=speed, start_s=start, saliency=_saliency,
-        saliency_offset_s=saliency_offset_s, rhythm_lead=rhythm, marks=_marks))
+PAPERS_KEPT = 64                   # built figures kept per server (a few hundred kB each)
+_papers: OrderedDict = OrderedDict()
+_papers_lock = threading.Lock()
+
+
+def paper_figure(rec: Record, start_s: float, m, mode: str, gain: int, speed: int, rhythm: str, saliency=None,
+                 saliency_key: tuple = (), saliency_offset_s: float = 0.0):
+    """The ECG paper of `rec` from `start_s` at a setting, with the fiducial marks of the measurements `m`
+    (None: no marks) and the saliency shading (identified by `saliency_key`), as the browser draws it
+    (plotting.segments_as_paths). Built once per server and kept by what names it (content hash, printed
+    name, setting, where the marks were measured); not st.cache_resource, because the read-ahead thread
+    builds pages too. Not copied: nothing of the session is in it, and nothing changes a figure once built
+    (st.plotly_chart only serialises it)."""
+    marks = None
+    if m is not None and getattr(m, "fiducials_s", None):
+        marks = {plotting.FIDUCIAL_NAMES[k]: [r + t for r in m.r_peaks_s] for k, t in m.fiducials_s.items()
+                 if k in plotting.FIDUCIAL_NAMES}
+    marks_key = (m.start_s, m.seconds_analysed, tuple(sorted(m.fiducials_s.items()))) if marks else ()
+    if saliency is None:
+        saliency_key, saliency_offset_s = (), 0.0          # where a shading would start: no shading, no matter
+    key = (rec.key, rec.ecg.name, mode, gain, speed, start_s, rhythm, marks_key, saliency_key, saliency_offset_s)
+    with _papers_lock:
+        if key in _papers:
+            _papers.move_to_end(key)
+            return _papers[key]
+    fig = plotting.segments_as_paths(plotting.ecg_paper(
+        rec.ecg, layout=mode, gain=gain, speed=speed, start_s=start_s, saliency=saliency,
+        saliency_offset_s=saliency_offset_s, rhythm_lead=rhythm, marks=marks))
+    with _papers_lock:
+        _papers[key] = fig
+        while len(_papers) > PAPERS_KEPT:
+            _papers.popitem(last=False)
+    return fig
+
+
+def paper_setting() -> tuple[str, int, int, str]:
+    """(layout mode, gain, speed, rhythm lead) chosen on the tracing."""
+    return (LAYOUTS.get(st.session_state.get("layout"), "3x4"), *paper_scale(), rhythm_lead())
+
+
+def read_ahead(rec: Record, starts: list[float], seconds: float, measurements_of) -> None:
+    """Build the paper of the pages a reader opens next (`starts`, `seconds` long) at the setting on screen,
+    on a background thread, once `measurements_of(start, seconds)` has their marks: "Next ▶" then finds its
+    figure built (the Next run of MIT-BIH 208 in AppTest: 0.087 -> 0.066 s). The reader page does not call
+    it while a saliency overlay is on (a page's shading is computed when it opens)."""
+    setting = paper_setting()
+    _AHEAD.submit(_build_ahead, rec, starts, seconds, measurements_of, setting)
+
+
+def _build_ahead(rec: Record, starts: list[float], seconds: float, measurements_of, setting) -> None:
+    for start in starts:
+        try:
+            try:
+                m = measurements_of(start, seconds)
+            except Exception:  # noqa: BLE001 - the page shows it without marks, as here
+                m = None
+            paper_figure(rec, start, m, *setting)
+        except Exception:  # noqa: BLE001 - only a head start: the page itself reports what fails
+            pass
+
+
+_AHEAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mets-paper-ahead")
 
 
 def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_key: tuple = (),
@@ -55,14 +112,9 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
     if st.session_state.get("rhythm_lead") not in present:
         st.session_state["rhythm_lead"] = plotting.RHYTHM_LEAD if plotting.RHYTHM_LEAD in present else present[0]
     rhythm = c4.selectbox("Rhythm strip lead", present, key="rhythm_lead")
-    marks = None
-    if m is not None and getattr(m, "fiducials_s", None):
-        marks = {plotting.FIDUCIAL_NAMES[k]: [r + t for r in m.r_peaks_s] for k, t in m.fiducials_s.items()
-                 if k in plotting.FIDUCIAL_NAMES}
-    marks_key = (m.start_s, m.seconds_analysed, tuple(sorted(m.fiducials_s.items()))) if marks else ()
-    mode = LAYOUTS.get(layout, "3x4")
-    fig = _paper(rec.key, rec.ecg.name, rec, mode, gain, speed, start_s, rhythm, marks_key, marks, saliency_key, saliency,
-                 saliency_offset_s)
+    marks = m is not None and bool(getattr(m, "fiducials_s", None))
+    fig = paper_figure(rec, start_s, m, LAYOUTS.get(layout, "3x4"), gain, speed, rhythm, saliency, saliency_key,
+                       saliency_offset_s)
     event = st.plotly_chart(
         fig, width="stretch", key="paper", on_select="rerun", selection_mode="box",
         config={"displaylogo": False, "scrollZoom": False,
