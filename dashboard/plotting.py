@@ -360,7 +360,7 @@ def segments_as_paths(fig: go.Figure, min_segments: int = 8) -> go.Figure:
     Why: Plotly draws each NaN-separated segment of a line trace as an SVG element of its own; the 3 x 4
     paper had 626 of them (392 for the 1 mm grid alone), re-created on every draw, and Streamlit draws each
     new figure twice. As shapes the paper has 46 (measured in Chromium on the 2-core reference machine:
-    a gain change cost the page 0.52 -> 0.36 s of CPU, an upload 0.85 -> 0.75 s). What a layer builds is
+    a gain change cost the page 0.52 -> 0.32 s of CPU, an upload 0.84 -> 0.73 s). What a layer builds is
     unchanged (``ecg_paper`` still returns traces); only what is sent to the browser is drawn this way.
     A shape is drawn below all traces when it came before the tracing's own lines (grid, calibration), else
     above them (fiducial ticks); with the saliency overlay on, the grid therefore lies under the orange

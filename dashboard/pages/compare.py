@@ -33,7 +33,7 @@ def compare_page(engine: Engine, recs: dict) -> None:
     for col, rec in ((c1, ra), (c2, rb)):
         with col, guard(f"The tracing of {rec.label}"):
             mode = "recorded" if int(rec.ecg.lead_mask.sum()) <= 3 else "12x1"
-            st.plotly_chart(plotting.segments_as_paths(plotting.ecg_paper(rec.ecg, layout=mode, gain=gain, speed=speed)),
+            st.plotly_chart(tracing.paper_figure(rec, 0.0, None, mode, gain, speed, plotting.RHYTHM_LEAD),
                             width="stretch", key=f"cmp_paper_{'ab'[rec is rb]}",
                             config={"displaylogo": False, "scrollZoom": False})
     st.caption(f"Both on the same paper scale: {speed} mm/s, {gain} mm/mV (change them on the Reader page).")

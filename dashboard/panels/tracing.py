@@ -32,6 +32,15 @@ _papers: OrderedDict = OrderedDict()
 _papers_lock = threading.Lock()
 
 
+def fiducial_marks(m) -> dict[str, list[float]] | None:
+    """The fiducial marks of the measurements `m` under each of its beats ({name: times in s}), or None."""
+    if m is None or not getattr(m, "fiducials_s", None):
+        return None
+    marks = {plotting.FIDUCIAL_NAMES[k]: [r + t for r in m.r_peaks_s] for k, t in m.fiducials_s.items()
+             if k in plotting.FIDUCIAL_NAMES}
+    return marks or None
+
+
 def paper_figure(rec: Record, start_s: float, m, mode: str, gain: int, speed: int, rhythm: str, saliency=None,
                  saliency_key: tuple = (), saliency_offset_s: float = 0.0):
     """The ECG paper of `rec` from `start_s` at a setting, with the fiducial marks of the measurements `m`
@@ -40,10 +49,7 @@ def paper_figure(rec: Record, start_s: float, m, mode: str, gain: int, speed: in
     name, setting, where the marks were measured); not st.cache_resource, because the read-ahead thread
     builds pages too. Not copied: nothing of the session is in it, and nothing changes a figure once built
     (st.plotly_chart only serialises it)."""
-    marks = None
-    if m is not None and getattr(m, "fiducials_s", None):
-        marks = {plotting.FIDUCIAL_NAMES[k]: [r + t for r in m.r_peaks_s] for k, t in m.fiducials_s.items()
-                 if k in plotting.FIDUCIAL_NAMES}
+    marks = fiducial_marks(m)
     marks_key = (m.start_s, m.seconds_analysed, tuple(sorted(m.fiducials_s.items()))) if marks else ()
     if saliency is None:
         saliency_key, saliency_offset_s = (), 0.0          # where a shading would start: no shading, no matter
@@ -112,7 +118,7 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
     if st.session_state.get("rhythm_lead") not in present:
         st.session_state["rhythm_lead"] = plotting.RHYTHM_LEAD if plotting.RHYTHM_LEAD in present else present[0]
     rhythm = c4.selectbox("Rhythm strip lead", present, key="rhythm_lead")
-    marks = m is not None and bool(getattr(m, "fiducials_s", None))
+    marks = fiducial_marks(m)
     fig = paper_figure(rec, start_s, m, LAYOUTS.get(layout, "3x4"), gain, speed, rhythm, saliency, saliency_key,
                        saliency_offset_s)
     event = st.plotly_chart(
