@@ -1,6 +1,16 @@
-"""Load: N concurrent clinicians in real browser sessions (one Chromium, N contexts), printed, never asserted.
+"""Load: N concurrent clinicians, in real browser sessions or as protocol clients; printed, never asserted.
 
-    .venv/bin/python benchmarks/load.py [--sessions 8] [--rounds 3] [--think 0] [--weights DIR] [--json out.json]
+    .venv/bin/python benchmarks/load.py [--clients browser|protocol] [--sessions 8] [--rounds 3] [--think 0]
+                                        [--weights DIR] [--json out.json]
+
+Two kinds of client do the same things:
+
+  browser   (the default) one Chromium, N contexts: the server's answer *and* each page's drawing. Here the
+            N browsers run on the server's own 2 cores, which a clinic's own computers would not;
+  protocol  N sessions that speak Streamlit's own websocket protocol (tests/streamlit_protocol.py) from this
+            process and draw nothing: the server's answer time, as N clinicians' computers would get it
+            before drawing. Each browser's drawing comes on top: for context the run also times one browser
+            tab alone (with its page's main-thread timers) unless --no-browser-floor.
 
 Each session opens the page and waits until it has settled (as a clinician does before choosing a file),
 then, for each round, uploads an ECG no other session sees (LUDB WFDB pairs from $METS_DATA_DIR, else
@@ -12,25 +22,29 @@ With --think S each session first reads for a random 0.5 S - 1.5 S seconds (seed
                       prompts in the box (the previous round's, or the default preset) with no stale rows;
   prompts -> ranking  from typing the new prompts (Ctrl+Enter) until exactly those prompts are ranked;
 
-and reads every ranking off the page (prompt order and the printed cosines). Afterwards this process loads
+(for a protocol client: until the server has finished the script run whose page holds them) and reads every
+ranking off the page (prompt order and the printed cosines; a protocol client reads the same rows'
+data-prompt and data-similarity from the markdown the server sent). Afterwards this process loads
 the same weights with METS, reads the same bytes with the dashboard's own reader (dashboard.loading) and
 ranks the same prompts: every page must show the answer for its own ECG and prompts (top prompt, order,
 cosines to the printed 3 decimals). Any difference is cross-talk (or a wrong answer) and is counted, as
 are error messages and tracebacks on any page. Server memory: VmRSS sampled every 0.25 s and VmHWM (peak
 resident set since start) of the `streamlit run` process, from /proc. CPU: the seconds the server and the
-Chromium processes used during the concurrent phase, per action; the browsers run on the same 2 cores as the
-server here, which a clinic's own computers would not. Loopback only (127.0.0.1); bounded by --rounds and
---time-limit.
+Chromium processes (or this process, for protocol clients) used during the concurrent phase, per action.
+Loopback only (127.0.0.1); bounded by --rounds and --time-limit.
 
-tests/test_reliability_load.py runs this with 8 sessions x 2 rounds and asserts correctness (not speed).
+tests/test_reliability_load.py runs this with 8 sessions x 2 rounds, with both kinds of client, and asserts
+correctness (not speed).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -93,7 +107,7 @@ def prompt_sets(n: int, size: int = 3) -> list[list[str]]:
     return [list(combos[(k * step + k * 7) % len(combos)]) for k in range(n)]
 
 
-# --------------------------------------------------------------------------------------- one session
+# ------------------------------------------------------------------------- the browser's page
 
 JS_RANKED = ("""([title, want]) => {
     const titles = [...document.querySelectorAll('RECORD')].map(e => e.innerText.trim().split(/\\s+/)[0]);
@@ -132,59 +146,154 @@ async def _main_thread(cdp) -> dict[str, float]:
     return {k: metrics.get(k, 0.0) for k in MAIN_THREAD}
 
 
-async def _session(browser, url: str, index: int, plan: list[tuple[int, list[str]]], uploads: list[Upload],
+# ---------------------------------------------------------------------------------- the two kinds of tab
+
+class BrowserTab:
+    """A session in a real browser tab (one context of the shared Chromium): the server's answer and the
+    page's drawing, on this machine's cores."""
+    kind = "browser"
+
+    def __init__(self, browser, url: str, main_thread: dict | None = None):
+        self.browser, self.url, self.main_thread = browser, url, main_thread
+        self.context = self.page = self.cdp = self.start = None
+
+    async def open(self) -> None:
+        self.context = await self.browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page = await self.context.new_page()
+        self.cdp = await self.context.new_cdp_session(self.page)
+        await self.cdp.send("Performance.enable")
+        await self.page.goto(self.url)
+        await self.page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
+        await self.page.wait_for_function(JS_SETTLED, timeout=WAIT_MS, polling=100)    # the page has settled
+
+    async def begin(self) -> None:
+        """The concurrent phase starts: the page's main-thread timers count from here."""
+        self.start = await _main_thread(self.cdp)
+
+    async def upload(self, upload: Upload, want: list[str]) -> None:
+        await self.page.locator(UPLOAD_INPUT).first.set_input_files(upload.payload())
+        await self.page.wait_for_function(JS_RANKED, arg=[upload.title, want], timeout=WAIT_MS, polling=100)
+
+    async def type_prompts(self, title: str, prompts: list[str]) -> None:
+        box = self.page.locator(PROMPTS_BOX).first
+        await box.fill("\n".join(prompts))
+        await box.press("Control+Enter")
+        await self.page.wait_for_function(JS_RANKED, arg=[title, prompts], timeout=WAIT_MS, polling=100)
+
+    async def read(self) -> tuple[list[tuple[str, float]], list[str]]:
+        return await _read(self.page), await self.page.evaluate(JS_ERRORS)
+
+    async def close(self) -> None:
+        if self.context is None:
+            return
+        if self.start is not None and self.main_thread is not None:
+            end = await _main_thread(self.cdp)
+            for k in MAIN_THREAD:
+                self.main_thread[k] = self.main_thread.get(k, 0.0) + end[k] - self.start[k]
+        await self.context.close()
+
+
+def _testid(selector: str) -> str:
+    """'[data-testid="x"]' -> 'x': the protocol tab finds the same elements the browser's selectors do."""
+    return re.fullmatch(r'\[data-testid="([^"]+)"\]', selector).group(1)
+
+
+class ProtocolTab:
+    """A session that speaks Streamlit's websocket protocol (tests/streamlit_protocol.py) and draws
+    nothing: the server's own answer time. The same actions as BrowserTab, the same conditions read off the
+    page the server described (the ECG's title in the record header, exactly the wanted prompts ranked, in
+    a finished run, so nothing stale), the same ranking rows (data-prompt, data-similarity)."""
+    kind = "protocol"
+    UPLOADER = "Upload ECG files"                           # UPLOAD_INPUT.first: the sidebar's uploader
+    PROMPTS_LABEL = re.search(r'aria-label\^="([^"]+)"', PROMPTS_BOX).group(1)
+
+    def __init__(self, url: str):
+        from streamlit_protocol import ProtocolSession
+        self.session = ProtocolSession(url)
+
+    async def open(self) -> None:
+        await self.session.open()
+        await self.session.until(lambda page: any("Open an ECG to begin" in b for b in page.bodies()),
+                                 0, WAIT_MS / 1000)
+
+    async def begin(self) -> None:
+        pass
+
+    @staticmethod
+    def _ranked(title: str, want: list[str]):
+        def ready(page) -> bool:
+            titles = [(text.split() or [""])[0] for _, text in page.tagged(_testid(RECORD))]
+            rows = [attrs.get("data-prompt") for attrs, _ in page.tagged(_testid(RANK_ROW))]
+            return title in titles and len(rows) == len(want) and all(p in rows for p in want)
+        return ready
+
+    async def upload(self, upload: Upload, want: list[str]) -> None:
+        after = self.session.finished
+        await self.session.upload(upload.files, self.UPLOADER)
+        await self.session.until(self._ranked(upload.title, want), after, WAIT_MS / 1000)
+
+    async def type_prompts(self, title: str, prompts: list[str]) -> None:
+        after = self.session.finished
+        await self.session.type_text(self.PROMPTS_LABEL, "\n".join(prompts))
+        await self.session.until(self._ranked(title, prompts), after, WAIT_MS / 1000)
+
+    async def read(self) -> tuple[list[tuple[str, float]], list[str]]:
+        page = self.session.page
+        return ([(a["data-prompt"], float(a["data-similarity"])) for a, _ in page.tagged(_testid(RANK_ROW))],
+                page.errors())
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+# --------------------------------------------------------------------------------------- one session
+
+async def _session(tab, index: int, plan: list[tuple[int, list[str]]], uploads: list[Upload],
                    default_prompts: list[str], out: list[Observation], deadline: float, think_s: float = 0.0,
-                   opened: asyncio.Barrier | None = None, meters: dict | None = None,
-                   main_thread: dict | None = None) -> None:
+                   opened: asyncio.Barrier | None = None, meters: dict | None = None) -> None:
     import random
     rng = random.Random(index)
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = await context.new_page()
-    cdp = await context.new_cdp_session(page)
-    await cdp.send("Performance.enable")
-    start = None
 
     async def think():
         if think_s > 0:
             await asyncio.sleep(rng.uniform(0.5 * think_s, 1.5 * think_s))
 
     try:
-        await page.goto(url)
-        await page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
-        await page.wait_for_function(JS_SETTLED, timeout=WAIT_MS, polling=100)    # the page has settled
+        await tab.open()
         if opened is not None:
             await opened.wait()              # every session open: the concurrent phase starts together
-        start = await _main_thread(cdp)
+        await tab.begin()
         current = list(default_prompts)
         for rnd, (u, prompts) in enumerate(plan):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"session {index}: time limit reached before round {rnd}")
             await think()
             t0 = time.perf_counter()
-            await page.locator(UPLOAD_INPUT).first.set_input_files(uploads[u].payload())
-            await page.wait_for_function(JS_RANKED, arg=[uploads[u].title, current], timeout=WAIT_MS,
-                                         polling=100)
+            await tab.upload(uploads[u], current)
             dt = time.perf_counter() - t0
-            out.append(Observation(index, rnd, "upload", u, list(current), dt, await _read(page),
-                                   await page.evaluate(JS_ERRORS)))
-            box = page.locator(PROMPTS_BOX).first
+            out.append(Observation(index, rnd, "upload", u, list(current), dt, *await tab.read()))
             await think()
             t0 = time.perf_counter()
-            await box.fill("\n".join(prompts))
-            await box.press("Control+Enter")
-            await page.wait_for_function(JS_RANKED, arg=[uploads[u].title, prompts], timeout=WAIT_MS, polling=100)
+            await tab.type_prompts(uploads[u].title, prompts)
             dt = time.perf_counter() - t0
-            out.append(Observation(index, rnd, "prompts", u, list(prompts), dt, await _read(page),
-                                   await page.evaluate(JS_ERRORS)))
+            out.append(Observation(index, rnd, "prompts", u, list(prompts), dt, *await tab.read()))
             current = list(prompts)
     finally:
-        for meter in (meters or {}).values():      # before the context's processes end with it
+        for meter in (meters or {}).values():      # before a browser context's processes end with it
             meter.sample()
-        if start is not None and main_thread is not None:
-            end = await _main_thread(cdp)
-            for k in MAIN_THREAD:
-                main_thread[k] = main_thread.get(k, 0.0) + end[k] - start[k]
-        await context.close()
+        await tab.close()
+
+
+async def _alone(tab, upload: Upload, default_prompts: list[str]) -> float:
+    """One session alone: open the page, then time upload -> ranking once (an ECG no session uploads)."""
+    try:
+        await tab.open()
+        await tab.begin()
+        t0 = time.perf_counter()
+        await tab.upload(upload, default_prompts)
+        return time.perf_counter() - t0
+    finally:
+        await tab.close()
 
 
 def _is_browser(pid: int, cmd: str) -> bool:
@@ -211,11 +320,13 @@ def _chromium_kind(kind: str):
     return match
 
 
-async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], sets: list[list[str]],
-                 default_prompts: list[str], pid: int, time_limit_s: float,
-                 think_s: float = 0.0) -> tuple[list[Observation], dict]:
-    from playwright.async_api import async_playwright
+def _is_this_process(pid: int, cmd: str) -> bool:
+    return pid == os.getpid()
 
+
+async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], sets: list[list[str]],
+                 default_prompts: list[str], pid: int, time_limit_s: float, think_s: float = 0.0,
+                 clients: str = "browser", browser_floor: bool = True) -> tuple[list[Observation], dict]:
     memory = {"rss_samples": []}
     stop = asyncio.Event()
 
@@ -234,44 +345,48 @@ async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], se
 
     observations: list[Observation] = []
     deadline = time.monotonic() + time_limit_s
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            # one warm-up visit, so the first session does not also pay for loading the model
-            warm = await browser.new_page()
-            await warm.goto(url)
-            await warm.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
-            await warm.wait_for_function(JS_SETTLED, timeout=WAIT_MS, polling=100)
-            # the floor: the same step by one session alone on this machine now (an ECG no session uploads)
-            t0 = time.perf_counter()
-            await warm.locator(UPLOAD_INPUT).first.set_input_files(uploads[-1].payload())
-            await warm.wait_for_function(JS_RANKED, arg=[uploads[-1].title, default_prompts], timeout=WAIT_MS,
-                                         polling=100)
-            memory["floor_upload_s"] = time.perf_counter() - t0
-            await warm.close()
-            memory["rss_before_load"] = proc_memory(pid)["VmRSS"]
-            plans = [[(s + sessions * r, sets[s + sessions * r]) for r in range(rounds)] for s in range(sessions)]
-            opened = asyncio.Barrier(sessions + 1)
-            tasks = [asyncio.create_task(_session(browser, url, s, plans[s], uploads, default_prompts, observations,
-                                                  deadline, think_s, opened, meters, main_thread))
-                     for s in range(sessions)]
-            await asyncio.wait_for(opened.wait(), timeout=WAIT_MS / 1000)     # all pages open and settled
-            meters.update(server=CpuMeter(in_process_tree(pid)), browsers=CpuMeter(_is_browser),
+    async with contextlib.AsyncExitStack() as stack:
+        browser = None
+        if clients == "browser" or browser_floor:
+            from playwright.async_api import async_playwright
+            p = await stack.enter_async_context(async_playwright())
+            browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            stack.push_async_callback(browser.close)
+
+        def tab(kind: str, timers: dict | None = None):
+            return BrowserTab(browser, url, timers) if kind == "browser" else ProtocolTab(url)
+
+        # one warm-up visit, so the first session does not also pay for loading the model, and the floor: the
+        # same step by one session alone on this machine now
+        memory["floor_upload_s"] = await _alone(tab(clients), uploads[-1], default_prompts)
+        if clients == "protocol" and browser is not None:
+            # for context: one browser alone, and what its page's main thread did for that upload (its drawing)
+            memory["browser_floor_main_thread_s"] = {}
+            memory["browser_floor_upload_s"] = await _alone(tab("browser", memory["browser_floor_main_thread_s"]),
+                                                            uploads[-2], default_prompts)
+        memory["rss_before_load"] = proc_memory(pid)["VmRSS"]
+        plans = [[(s + sessions * r, sets[s + sessions * r]) for r in range(rounds)] for s in range(sessions)]
+        opened = asyncio.Barrier(sessions + 1)
+        tasks = [asyncio.create_task(_session(tab(clients, main_thread), s, plans[s], uploads, default_prompts,
+                                              observations, deadline, think_s, opened, meters))
+                 for s in range(sessions)]
+        await asyncio.wait_for(opened.wait(), timeout=WAIT_MS / 1000)     # all pages open and settled
+        meters["server"] = CpuMeter(in_process_tree(pid))
+        if clients == "browser":
+            meters.update(browsers=CpuMeter(_is_browser),
                           **{kind: CpuMeter(_chromium_kind(kind)) for kind in CHROMIUM_KINDS})
-            sampler = asyncio.create_task(sample())
-            t0 = time.perf_counter()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-            memory["wall_s"] = time.perf_counter() - t0
-            stop.set()
-            await sampler
-            memory["cpu_s"] = {name: meter.seconds() for name, meter in meters.items()}
-            memory["main_thread_s"] = dict(main_thread)
-        finally:
-            await browser.close()
+        else:
+            meters["clients"] = CpuMeter(_is_this_process)
+        sampler = asyncio.create_task(sample())
+        t0 = time.perf_counter()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        memory["wall_s"] = time.perf_counter() - t0
+        stop.set()
+        await sampler
+        memory["cpu_s"] = {name: meter.seconds() for name, meter in meters.items()}
+        memory["main_thread_s"] = dict(main_thread)
     memory["failures"] = [f"{type(r).__name__}: {str(r)[:300]}" for r in results if isinstance(r, BaseException)]
     return observations, memory
-
-
 # ------------------------------------------------------------------------------------- verification
 
 def expected_rankings(weights: Path, observations: list[Observation], uploads: list[Upload]) -> dict:
@@ -322,18 +437,24 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: float = 900.0,
-             data_dir: str | None = None, log_path: Path | None = None, think_s: float = 0.0) -> dict:
-    """Start the dashboard, drive `sessions` x `rounds`, verify every ranking; returns the figures."""
+             data_dir: str | None = None, log_path: Path | None = None, think_s: float = 0.0,
+             clients: str = "browser", browser_floor: bool = False) -> dict:
+    """Start the dashboard, drive `sessions` x `rounds` with `clients` ("browser": Chromium tabs; "protocol":
+    Streamlit's websocket protocol, no drawing), verify every ranking; returns the figures. browser_floor
+    (protocol clients only): also time one browser tab alone, for the drawing a browser adds."""
+    if clients not in ("browser", "protocol"):
+        raise ValueError(f"clients must be 'browser' or 'protocol', not {clients!r}")
     from mets_core.prompts import PRESETS
     from dashboard.panels.prompts import DEFAULT_PRESET
 
-    uploads = make_uploads(sessions * rounds + 1)          # the last one: the single-session floor
+    uploads = make_uploads(sessions * rounds + 2)          # the last two: the single-session floors
     sets = prompt_sets(sessions * rounds)
     default_prompts = list(PRESETS[DEFAULT_PRESET])
     log_path = log_path or Path(tempfile.mkdtemp(prefix="mets_load_")) / "server.log"
     with served(weights, log_path, data_dir=data_dir) as server:
         observations, memory = asyncio.run(_drive(server.url, sessions, rounds, uploads, sets, default_prompts,
-                                                  server.pid, time_limit_s, think_s))
+                                                  server.pid, time_limit_s, think_s, clients,
+                                                  browser_floor and clients == "protocol"))
         memory.update(server.memory())
         startup_s = server.startup_s
         server_log = server.log()
@@ -342,7 +463,7 @@ def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: fl
     up = [o.seconds for o in observations if o.step == "upload"]
     pr = [o.seconds for o in observations if o.step == "prompts"]
     return {
-        "sessions": sessions, "rounds": rounds, "uploads": "LUDB WFDB pairs" if ludb_dir() else "synthetic CSV",
+        "clients": clients, "sessions": sessions, "rounds": rounds, "uploads": "LUDB WFDB pairs" if ludb_dir() else "synthetic CSV",
         "observations": len(observations), "expected_observations": 2 * sessions * rounds,
         "upload_to_ranking_s": {"p50": percentile(up, 0.5), "p95": percentile(up, 0.95), "max": max(up, default=0),
                                 "n": len(up)},
@@ -357,6 +478,8 @@ def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: fl
         "main_thread_s_per_action": {MAIN_THREAD[k]: v / max(1, len(observations))
                                      for k, v in memory.get("main_thread_s", {}).items()},
         "floor_upload_to_ranking_s": memory.get("floor_upload_s"),
+        "browser_floor_upload_to_ranking_s": memory.get("browser_floor_upload_s"),
+        "browser_floor_main_thread_s": {MAIN_THREAD[k]: v for k, v in memory.get("browser_floor_main_thread_s", {}).items()},
         "server_startup_s": startup_s,
         "server_rss_before_load_mib": memory.get("rss_before_load", 0) / 2**20,
         "server_rss_peak_sampled_mib": max(memory["rss_samples"], default=0) / 2**20,
@@ -369,10 +492,21 @@ def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: fl
     }
 
 
+def _main_thread_words(main: dict) -> str:
+    other = main["all tasks"] - main["JavaScript"] - main["style"] - main["layout"]
+    return (f"{main['all tasks']:.2f} s = JavaScript {main['JavaScript']:.2f} + style {main['style']:.2f} + layout "
+            f"{main['layout']:.2f} + other {other:.2f} (paint, parsing, GC, messages)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--clients", choices=("browser", "protocol"), default="browser",
+                    help="browser: Chromium tabs (the server's answer and each page's drawing, on these cores); "
+                         "protocol: Streamlit's websocket protocol, no drawing (the server's answer time)")
+    ap.add_argument("--no-browser-floor", action="store_true",
+                    help="with --clients protocol: skip timing one browser tab alone (the drawing it adds)")
     ap.add_argument("--weights", help="checkpoint folder (default: $METS_WEIGHTS, weights/, else a random-init "
                                       "checkpoint + index made here: same architecture, same cost)")
     ap.add_argument("--time-limit", type=float, default=900.0, help="seconds for all sessions together")
@@ -380,7 +514,8 @@ def main() -> None:
                                                              "(0: all act at once, a stress test)")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
-    if not os.path.exists(CHROMIUM):
+    have_browser = os.path.exists(CHROMIUM)
+    if args.clients == "browser" and not have_browser:
         sys.exit(f"{CHROMIUM} is missing: apt-get install chromium (never `playwright install`)")
     scratch = tempfile.TemporaryDirectory(prefix="mets_load_")      # made-up weights and the server log
     weights = Path(args.weights or os.environ.get("METS_WEIGHTS") or "")
@@ -391,12 +526,19 @@ def main() -> None:
             print("(no trained weights: a random-init checkpoint + index, same architecture and cost)")
     with scratch:
         res = run_load(weights, args.sessions, args.rounds, args.time_limit, data_dir=os.environ.get("METS_DATA_DIR"),
-                       log_path=Path(scratch.name) / "server.log", think_s=args.think)
+                       log_path=Path(scratch.name) / "server.log", think_s=args.think, clients=args.clients,
+                       browser_floor=have_browser and not args.no_browser_floor)
     up, pr = res["upload_to_ranking_s"], res["prompts_to_ranking_s"]
     pacing = (f"each reads {0.5 * args.think:g}-{1.5 * args.think:g} s before acting" if args.think
               else "all act at once, no reading time: a stress test")
-    print(f"\n{res['sessions']} concurrent browser sessions x {res['rounds']} rounds ({res['uploads']}; "
-          f"{res['cpus']} CPUs; one Chromium, {res['sessions']} contexts; loopback; {pacing})")
+    n = res["sessions"]
+    if res["clients"] == "browser":
+        print(f"\n{n} concurrent browser sessions x {res['rounds']} rounds ({res['uploads']}; {res['cpus']} CPUs; one "
+              f"Chromium, {n} contexts; loopback; {pacing})")
+    else:
+        print(f"\n{n} concurrent protocol clients x {res['rounds']} rounds (no drawing: the server's answer time; each "
+              f"browser's own drawing, measured in browser mode with one session, comes on top)\n  ({res['uploads']}; "
+              f"{res['cpus']} CPUs; Streamlit's websocket protocol from this process; loopback; {pacing})")
     floor = res["floor_upload_to_ranking_s"]
     print(f"  floor: one session alone, upload -> ranking {floor:.2f} s (same server, same minute)")
     for name, v in (("upload -> ranking", up), ("prompts -> ranking", pr)):
@@ -406,19 +548,23 @@ def main() -> None:
     by_round = res["upload_to_ranking_p50_by_round_s"]
     print("  upload -> ranking p50 by round: " + ", ".join(f"{k} {v:.2f} s" for k, v in by_round.items()))
     print(f"  wall time {res['wall_s']:.1f} s; server start {res['server_startup_s']:.1f} s")
+    if res["browser_floor_upload_to_ranking_s"] is not None:
+        print(f"  for context, one browser tab alone (a fresh tab, same server): upload -> ranking "
+              f"{res['browser_floor_upload_to_ranking_s']:.2f} s, its page's main thread "
+              f"{_main_thread_words(res['browser_floor_main_thread_s'])}: the drawing a browser adds")
     cpu = res["cpu_s_per_action"]
-    if cpu:
-        print(f"  CPU per action: server (with its measuring processes) {cpu['server']:.2f} s, the {res['sessions']} "
+    if cpu and res["clients"] == "browser":
+        print(f"  CPU per action: server (with its measuring processes) {cpu['server']:.2f} s, the {n} "
               f"browsers {cpu['browsers']:.2f} s "
               f"(browsers' share {cpu['browsers'] / max(1e-9, cpu['browsers'] + cpu['server']):.0%}; here they "
               f"share the server's {res['cpus']} cores)")
         print("    browsers by process: " + ", ".join(f"{kind} {cpu[kind]:.2f} s" for kind in CHROMIUM_KINDS))
-        main = res["main_thread_s_per_action"]
-        if main:
-            other = main["all tasks"] - main["JavaScript"] - main["style"] - main["layout"]
-            print(f"    pages' main threads, Chrome's timers (wall time of their tasks, so it includes waiting for a "
-                  f"core): {main['all tasks']:.2f} s = JavaScript {main['JavaScript']:.2f} + style {main['style']:.2f} "
-                  f"+ layout {main['layout']:.2f} + other {other:.2f} (paint, parsing, GC, messages)")
+        if res["main_thread_s_per_action"]:
+            print("    pages' main threads, Chrome's timers (wall time of their tasks, so it includes waiting for a "
+                  "core): " + _main_thread_words(res["main_thread_s_per_action"]))
+    elif cpu:
+        print(f"  CPU per action: server (with its measuring processes) {cpu['server']:.2f} s, the {n} protocol "
+              f"clients (this process) {cpu['clients']:.2f} s (on the server's {res['cpus']} cores)")
     print(f"  server memory: {res['server_rss_before_load_mib']:.0f} MiB before load, peak sampled "
           f"{res['server_rss_peak_sampled_mib']:.0f} MiB, VmHWM {res['server_vmhwm_mib']:.0f} MiB, "
           f"end {res['server_rss_end_mib']:.0f} MiB")

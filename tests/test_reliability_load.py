@@ -1,10 +1,13 @@
-"""Load: 8 concurrent real browser sessions (one Chromium, 8 contexts), each uploading its own ECG and
-ranking its own prompts for 2 rounds; every page must show the answer for its own ECG and prompts.
+"""Load: 8 concurrent sessions, each uploading its own ECG and ranking its own prompts for 2 rounds; every
+session must get the answer for its own ECG and prompts. Run twice: with real browser tabs (one Chromium, 8
+contexts) and with protocol clients (Streamlit's websocket protocol, tests/streamlit_protocol.py: no
+drawing, no browser needed).
 
 The work is benchmarks/load.py (run_load): it starts the dashboard with tests/e2e_server.py on 127.0.0.1,
-drives the sessions concurrently, reads each ranking off its page and compares it with METS run in this
-process on the same bytes and prompts. Here the figures are printed and correctness is asserted; speed and
-memory are reported by the benchmark (docs/reliability.md), never asserted.
+drives the sessions concurrently, reads each ranking off its page (or, for a protocol client, off the page
+the server described) and compares it with METS run in this process on the same bytes and prompts. Here
+the figures are printed and correctness is asserted; speed and memory are reported by the benchmark
+(docs/reliability.md), never asserted.
 """
 from __future__ import annotations
 
@@ -19,7 +22,6 @@ import pytest
 from dashboard_fixtures import make_test_weights
 from reliability_support import REPO
 
-pytestmark = pytest.mark.browser
 SESSIONS, ROUNDS = 8, 2
 
 
@@ -32,27 +34,34 @@ def _load_benchmark():
 
 
 @pytest.fixture(scope="module")
-def load_run(tmp_path_factory):
-    from e2e_server import CHROMIUM
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: install Debian chromium (apt-get install chromium); never "
-                    f"`playwright install`")
-    pytest.importorskip("playwright", reason="the playwright Python package is not installed")
+def weights(tmp_path_factory):
+    return make_test_weights(tmp_path_factory.mktemp("load_weights"))
+
+
+@pytest.fixture(scope="module", params=[pytest.param("browser", marks=pytest.mark.browser), "protocol"])
+def load_run(request, weights, tmp_path_factory):
+    clients = request.param
+    if clients == "browser":
+        from e2e_server import CHROMIUM
+        if not os.path.exists(CHROMIUM):
+            pytest.skip(f"{CHROMIUM} is missing: install Debian chromium (apt-get install chromium); never "
+                        f"`playwright install`")
+        pytest.importorskip("playwright", reason="the playwright Python package is not installed")
     bench = _load_benchmark()
-    weights = make_test_weights(tmp_path_factory.mktemp("load_weights"))
     res = bench.run_load(weights, sessions=SESSIONS, rounds=ROUNDS, time_limit_s=720,
                          data_dir=os.environ.get("METS_DATA_DIR"),
-                         log_path=tmp_path_factory.mktemp("load_log") / "server.log")
+                         log_path=tmp_path_factory.mktemp("load_log") / "server.log", clients=clients)
     up, pr = res["upload_to_ranking_s"], res["prompts_to_ranking_s"]
-    print(f"\n{SESSIONS} sessions x {ROUNDS} rounds ({res['uploads']}): upload->ranking p50 {up['p50']:.2f} s "
-          f"p95 {up['p95']:.2f} s; prompts->ranking p50 {pr['p50']:.2f} s p95 {pr['p95']:.2f} s; server VmHWM "
-          f"{res['server_vmhwm_mib']:.0f} MiB")
+    print(f"\n{SESSIONS} {clients} sessions x {ROUNDS} rounds ({res['uploads']}): upload->ranking p50 "
+          f"{up['p50']:.2f} s p95 {up['p95']:.2f} s; prompts->ranking p50 {pr['p50']:.2f} s p95 {pr['p95']:.2f} s; "
+          f"server VmHWM {res['server_vmhwm_mib']:.0f} MiB")
     return bench, res
 
 
 def test_every_session_gets_the_answer_for_its_own_ecg_and_prompts(load_run):
     bench, res = load_run
     assert not res["session_failures"], res["session_failures"]
+    assert res["clients"] in ("browser", "protocol")
     assert res["observations"] == res["expected_observations"] == 2 * SESSIONS * ROUNDS
     uploads = {(o.session, o.round): o.upload for o in res["_observations"]}
     assert len(set(uploads.values())) == SESSIONS * ROUNDS             # every session had its own ECGs
