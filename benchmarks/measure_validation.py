@@ -389,6 +389,7 @@ def main() -> None:
             out += table(part, 3, f"{db} {name} ({len(part)}), {ref}") + [""]
         if db == "LUDB":
             out += table(held, 4, f"LUDB held-out half ({len(held)}), trimmed global ref.") + [""]
+            out += table(tuning, 4, f"LUDB tuning half ({len(tuning)}), trimmed global ref.") + [""]
             out += table(rows, 4, f"LUDB all ({len(rows)}), trimmed global ref.") + [""]
             out += table(rows, 2, f"LUDB all ({len(rows)}), lead II ref.") + [""]
         for key in ("qrs", "qt") if args.worst else ():
