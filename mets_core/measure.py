@@ -26,8 +26,9 @@ How each value is obtained (and why)
   (beats are simultaneous in all leads) and the sample-wise median over beats whose preceding RR is within
   20 % of the median RR (premature beats left out; all beats when the rhythm is irregular).
 - QRS onset and offset (global) and T end: ``mets_core._delineate`` on the median beats of the leads of
-  acceptable quality. QRS limits from the leads' *spatial velocity* (the root of the summed squared slopes),
-  so the QRS starts where the first lead starts and ends where the last one ends; T end per lead by the
+  acceptable quality. QRS limits from the leads' *spatial velocity* (the root of the summed squared slopes)
+  and, with 3 or more leads, as the 2nd earliest onset / 2nd latest offset of the leads' own limits, so the
+  QRS starts where the first leads start and ends where the last ones end; T end per lead by the
   trapezium-area method after the T peak (either polarity; the later lobe of a biphasic T), and the global
   T end is the upper quartile of the T ends of the leads with a tall enough T wave (a late lead, as a global
   QT ends with the last lead's T wave, that one outlying lead does not decide). A T wave smaller than
