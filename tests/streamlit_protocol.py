@@ -112,6 +112,12 @@ class Page:
             if shown.run != run and (not fragment_ids or shown.fragment_id in fragment_ids):
                 del self.elements[path]
 
+    def as_if_finished(self, run: int, fragment_ids: list[str]) -> Page:
+        """The page as it would be if the run going now ended here: what it has sent so far, nothing stale."""
+        page = Page(dict(self.elements))
+        page.drop_stale(run, fragment_ids)
+        return page
+
     def in_order(self):
         """Elements in the page's reading order: the sidebar first (it comes first in the frontend's DOM),
         then the main area, each by path."""
@@ -172,13 +178,15 @@ class ProtocolSession:
         self._http: aiohttp.ClientSession | None = None
         self._ws = None
         self._reader: asyncio.Task | None = None
-        self._runs = 0                                      # runs started (this client's count)
+        self.runs_started = 0                                      # runs started (this client's count)
         self._run_fragments: list[str] = []
         self.finished = 0                                   # runs finished (successfully)
         self._changed = asyncio.Condition()
         self._url_answers: dict[str, asyncio.Future] = {}
         self._max_msg_bytes = max_msg_bytes
         self._failure: BaseException | None = None
+        # called with (run count, the page as if that run ended now) after each delta, while set
+        self.watch = None
 
     # ---- connection
 
@@ -249,12 +257,14 @@ class ProtocolSession:
         if kind == "ref_hash":
             raise RuntimeError("the server sent a cached-message reference; this client caches nothing")
         if kind == "new_session":              # every run, full or fragment, starts with one
-            self._runs += 1
+            self.runs_started += 1
             self._run_fragments = list(msg.metadata.run.fragment_ids)
             self.session_id = msg.new_session.initialize.session_id or self.session_id
             self.page_script_hash = msg.new_session.page_script_hash
         elif kind == "delta":
-            self.page.apply(msg, self._runs)
+            self.page.apply(msg, self.runs_started)
+            if self.watch is not None:
+                self.watch(self.runs_started, self.page.as_if_finished(self.runs_started, self._run_fragments))
             self._follow_server_value(msg)
         elif kind == "file_urls_response":
             answer = self._url_answers.pop(msg.file_urls_response.response_id, None)
@@ -262,7 +272,7 @@ class ProtocolSession:
                 answer.set_result(msg.file_urls_response)
         elif kind == "script_finished":
             if msg.script_finished in FINISHED_RUN:
-                self.page.drop_stale(self._runs, self._run_fragments)
+                self.page.drop_stale(self.runs_started, self._run_fragments)
                 async with self._changed:
                     self.finished += 1
                     self._changed.notify_all()

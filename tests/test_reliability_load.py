@@ -85,3 +85,39 @@ def test_the_check_would_see_cross_talk(load_run):
     d = next(o for o in obs if o.session == 3 and o.step == "upload" and o.round == 1)
     c.shown, d.shown = d.shown, c.shown                                 # same prompts, other ECG
     assert bench.verify(obs, res["_expected"])
+
+
+def test_a_protocol_client_never_reads_a_stale_ranking():
+    """The protocol client's page: a full run that no longer draws the ranking leaves none (the frontend
+    drops what a finished run did not send again), and a fragment run keeps what lies outside its fragment.
+    Without this, a protocol session could report a ranking left over from the previous ECG."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit_protocol import Page
+
+    bench = _load_benchmark()
+
+    def delta(path, body, fragment=""):
+        msg = ForwardMsg()
+        msg.metadata.delta_path.extend(path)
+        msg.delta.fragment_id = fragment
+        msg.delta.new_element.markdown.body = body
+        return msg
+
+    def ranking(prompts):
+        return "".join(f'<div data-testid="mets-rank-row" data-prompt="{p}" data-similarity="0.1"></div>'
+                       for p in prompts)
+
+    record = '<div data-testid="mets-record"><div class="rec-title">{} <span>upload</span></div></div>'
+    page, a, b = Page(), ["sinus rhythm", "atrial flutter"], ["paced rhythm"]
+    page.apply(delta((0, 1), record.format("7")), run=1)
+    page.apply(delta((0, 2), ranking(a), "ranking"), run=1)
+    page.drop_stale(1, [])
+    assert bench.ProtocolTab._ranked("7", a)(page)
+    assert not bench.ProtocolTab._ranked("8", a)(page)              # another ECG's title
+    assert not bench.ProtocolTab._ranked("7", b)(page)              # other prompts
+    page.apply(delta((0, 1), record.format("8")), run=2)          # a full run without the ranking
+    page.drop_stale(2, [])
+    assert not bench.ProtocolTab._ranked("8", a)(page)
+    page.apply(delta((0, 2), ranking(b), "ranking"), run=3)       # the ranking's fragment alone
+    page.drop_stale(3, ["ranking"])
+    assert bench.ProtocolTab._ranked("8", b)(page)                  # the record outside it stays
