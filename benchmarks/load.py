@@ -487,7 +487,8 @@ def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: fl
     pr = [o.seconds for o in observations if o.step == "prompts"]
     sent = [o.ranking_sent_s for o in observations if o.step == "upload" and o.ranking_sent_s is not None]
     return {
-        "clients": clients, "sessions": sessions, "rounds": rounds, "uploads": "LUDB WFDB pairs" if ludb_dir() else "synthetic CSV",
+        "clients": clients, "sessions": sessions, "rounds": rounds,
+        "uploads": "LUDB WFDB pairs" if ludb_dir() else "synthetic CSV",
         "observations": len(observations), "expected_observations": 2 * sessions * rounds,
         "upload_to_ranking_s": {"p50": percentile(up, 0.5), "p95": percentile(up, 0.95), "max": max(up, default=0),
                                 "n": len(up)},
@@ -506,7 +507,8 @@ def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: fl
                                      for k, v in memory.get("main_thread_s", {}).items()},
         "floor_upload_to_ranking_s": memory.get("floor_upload_s"),
         "browser_floor_upload_to_ranking_s": memory.get("browser_floor_upload_s"),
-        "browser_floor_main_thread_s": {MAIN_THREAD[k]: v for k, v in memory.get("browser_floor_main_thread_s", {}).items()},
+        "browser_floor_main_thread_s": {MAIN_THREAD[k]: v
+                                        for k, v in memory.get("browser_floor_main_thread_s", {}).items()},
         "server_startup_s": startup_s,
         "server_rss_before_load_mib": memory.get("rss_before_load", 0) / 2**20,
         "server_rss_peak_sampled_mib": max(memory["rss_samples"], default=0) / 2**20,
@@ -575,8 +577,8 @@ def main() -> None:
               f"p50/floor {v['p50'] / floor:.1f}   target median <= {TARGET_MEDIAN_S:.1f} s: {verdict}")
     if res["upload_ranking_sent_s"]:
         v = res["upload_ranking_sent_s"]
-        print(f"    (the upload's ranking rows themselves were sent after p50 {v['p50']:.2f} s, p95 {v['p95']:.2f} s, max "
-              f"{v['max']:.2f} s; its run then goes on until the paper, which waits for the measurements)")
+        print(f"    (the upload's ranking rows themselves were sent after p50 {v['p50']:.2f} s, p95 {v['p95']:.2f} s, "
+              f"max {v['max']:.2f} s; its run then goes on until the paper, which waits for the measurements)")
     by_round = res["upload_to_ranking_p50_by_round_s"]
     print("  upload -> ranking p50 by round: " + ", ".join(f"{k} {v:.2f} s" for k, v in by_round.items()))
     print(f"  wall time {res['wall_s']:.1f} s; server start {res['server_startup_s']:.1f} s")
@@ -596,7 +598,8 @@ def main() -> None:
                   "core): " + _main_thread_words(res["main_thread_s_per_action"]))
     elif cpu:
         print(f"  CPU per action: server (with its measuring processes) {cpu['server']:.2f} s, the {n} protocol "
-              f"clients {cpu['clients']:.2f} s (this process, with its own /proc sampling; on the server's {res['cpus']} cores)")
+              f"clients {cpu['clients']:.2f} s (this process, with its own /proc sampling; on the server's "
+              f"{res['cpus']} cores)")
     print(f"  server memory: {res['server_rss_before_load_mib']:.0f} MiB before load, peak sampled "
           f"{res['server_rss_peak_sampled_mib']:.0f} MiB, VmHWM {res['server_vmhwm_mib']:.0f} MiB, "
           f"end {res['server_rss_end_mib']:.0f} MiB")

@@ -72,7 +72,8 @@ class _Tagged(HTMLParser):
                 sink.append(data)
 
 
-def tagged(body: str) -> list[tuple[str, dict, str]]:
+def tagged_elements(body: str) -> list[tuple[str, dict, str]]:
+    """(data-testid, attributes, inner text with spaces collapsed) of each tagged element of an HTML body."""
     parser = _Tagged()
     parser.feed(body)
     parser.close()
@@ -135,7 +136,7 @@ class Page:
     def tagged(self, testid: str) -> list[tuple[dict, str]]:
         """(attributes, inner text) of every element with this data-testid in the page's markdown."""
         return [(attrs, text) for body in self.bodies() if testid in body
-                for tid, attrs, text in tagged(body) if tid == testid]
+                for tid, attrs, text in tagged_elements(body) if tid == testid]
 
     def widget(self, kind: str, label_prefix: str = "") -> tuple[object, str]:
         """(the widget's proto, its fragment id): the first of this kind whose label starts so."""
@@ -168,7 +169,7 @@ class Page:
 class ProtocolSession:
     """One browser tab's conversation with the server, without the drawing."""
 
-    def __init__(self, url: str, max_msg_bytes: int = 0):
+    def __init__(self, url: str):
         self.url = url.rstrip("/")
         self.page = Page()
         self.session_id = ""
@@ -178,12 +179,11 @@ class ProtocolSession:
         self._http: aiohttp.ClientSession | None = None
         self._ws = None
         self._reader: asyncio.Task | None = None
-        self.runs_started = 0                                      # runs started (this client's count)
+        self.runs_started = 0                               # runs started (this client's count)
         self._run_fragments: list[str] = []
         self.finished = 0                                   # runs finished (successfully)
         self._changed = asyncio.Condition()
         self._url_answers: dict[str, asyncio.Future] = {}
-        self._max_msg_bytes = max_msg_bytes
         self._failure: BaseException | None = None
         # called with (run count, the page as if that run ended now) after each delta, while set
         self.watch = None
@@ -197,9 +197,11 @@ class ProtocolSession:
         async with self._http.get(f"{self.url}/_stcore/health") as resp:
             resp.raise_for_status()
         xsrf = self._xsrf()
+        # no size limit on a message (aiohttp's default is 4 MiB; a page's paper alone is ~0.4 MB); compression
+        # offered as browsers do (the server declines unless server.enableWebsocketCompression)
         self._ws = await self._http.ws_connect(
-            self.url.replace("http", "ws", 1) + "/_stcore/stream", protocols=["streamlit", xsrf or "PLACEHOLDER_AUTH_TOKEN"],
-            origin=self.url, max_msg_size=self._max_msg_bytes, compress=15)
+            self.url.replace("http", "ws", 1) + "/_stcore/stream", origin=self.url, max_msg_size=0, compress=15,
+            protocols=["streamlit", xsrf or "PLACEHOLDER_AUTH_TOKEN"])
         self._reader = asyncio.create_task(self._read_messages())
         await self.rerun()
 
