@@ -7,6 +7,8 @@
     nice -n 19 .venv/bin/python benchmarks/learned_delineation.py cv-features --variants ridge,gbm
     nice -n 19 .venv/bin/python benchmarks/learned_delineation.py held-out --variant ridge --seeds 1
     nice -n 19 .venv/bin/python benchmarks/learned_delineation.py cv-rules
+    nice -n 19 .venv/bin/python benchmarks/learned_delineation.py cv-p-onset
+    nice -n 19 .venv/bin/python benchmarks/learned_delineation.py held-out-p-onset
 
 The experiment behind the "learned boundary locator" paragraph of docs/measurements.md: tried, not kept
 (the chosen candidate lost on LUDB's held-out QT). Times on the 2-core development machine under load, one
@@ -18,7 +20,8 @@ thread: extract ~4 min; cv ~25 min per CNN variant (15 trainings of ~80 s); the 
   only). Kept per window: each beat of the leads measure() delineates on (cleaned as measure() cleans them,
   cut as it cuts its median beats); their median beats; the annotated boundaries of each beat relative to
   its R (LUDB: the trimmed global envelope, the benchmark's headline reference; QTDB: .q1c); the
-  benchmark's reference intervals; the heuristic's own numbers. Cached under .cache/learned_delineation/
+  benchmark's reference intervals (PR too); the heuristic's own numbers, and the median of the interval
+  lead's DWT P onsets where measure() finds consistent P waves. Cached under .cache/learned_delineation/
   (npz + JSON, no pickle).
 - CNN (``cv``, variants ``plain`` and ``hint``): each lead through one shared small 1-D CNN (so 2- and
   12-lead inputs, and QTDB's unnamed leads, are all the same to it), pooled over the present leads (mean
@@ -42,12 +45,19 @@ thread: extract ~4 min; cv ~25 min per CNN variant (15 trainings of ~80 s); the 
   parameters chosen in each fold from ``RULE_GRID`` on the other folds, against its defaults (the reference's
   own order statistic, the global walk's shares) and the spatial velocity alone, on the cached median beats
   (no training; ~30 s). The defaults won out of fold and were kept (docs/measurements.md).
+- The global P onset (``cv-p-onset``, kept): mets_core._delineate.p_onset's four parameters chosen in each
+  fold from ``P_GRID`` (lowest LUDB + QTDB PR 95th percentile on the other folds) against measure() at
+  5555bf2 (the median of the interval lead's DWT P onsets, cached as ``p_on_dwt``: also the new rule's
+  hint); the PR is measure()'s QRS onset minus the P onset, counted where measure() finds consistent P
+  waves; ~1 min. ``held-out-p-onset`` scores the held-out halves' cached windows once (measure_validation
+  is the headline).
 The QRS / QT are counted only where the heuristic reports them (its "not measurable" gates stay), so both
 are scored on the same windows.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -113,11 +123,28 @@ def _window(ecg, start: int, n: int, annotated: list[dict], extra: dict) -> dict
                         for k in ("qrs_on", "qrs_off", "t_end", "p_on")])
     # a window with no found beat near an annotated one (sel40: the .q1c QRS peak is 80 ms after our R) is
     # kept for scoring (its reference intervals) but gives no training example
-    heur = {k: (m.fiducials_s[k] * 1000.0 if k in m.fiducials_s else None) for k in BOUNDARIES}
+    heur = {k: (m.fiducials_s[k] * 1000.0 if k in m.fiducials_s else None) for k in BOUNDARIES + ("p_on",)}
     meta = {**extra, "fs": fs, "r_index": r_index, "rr_ms": m.rr_ms, "heuristic": heur,
-            "heuristic_qrs_ms": m.qrs_ms, "heuristic_qt_ms": m.qt_ms}
+            "heuristic_qrs_ms": m.qrs_ms, "heuristic_qt_ms": m.qt_ms, "heuristic_pr_ms": m.pr_ms,
+            "p_waves": m.p_waves, "interval_lead": m.interval_lead, "p_on_dwt": _dwt_p_onset(nk, ecg, start, n, m)}
     return {"meta": meta, "mask": mask, "median": median,
             "beats": np.asarray(beats, np.float32).reshape(-1, 12, length), "targets": np.asarray(targets, np.float32).reshape(-1, 4)}
+
+
+def _dwt_p_onset(nk, ecg, start: int, n: int, m) -> float | None:
+    """The median of the interval lead's DWT P onsets (ms from R), as measure() finds them beat by beat (its
+    hint for the global P onset), where measure() found consistent P waves; else None."""
+    from mets_core.measure import _p_onsets_dwt
+    if not m.p_waves or "qrs_on" not in m.fiducials_s:
+        return None
+    fs = float(ecg.fs)
+    lead = STANDARD_LEADS.index(m.interval_lead)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = np.asarray(nk.ecg_clean(np.asarray(ecg.signal[lead, start:start + n], float), sampling_rate=fs))
+    rp = np.round((np.asarray(m.r_peaks_s) - m.start_s) * fs).astype(int)
+    rel, _ = _p_onsets_dwt(nk, c, rp, fs, m.fiducials_s["qrs_on"] * fs)
+    return float(np.median(rel)) * 1000.0 / fs if rel else None
 
 
 def _save(item: dict, path: Path) -> None:
@@ -137,8 +164,8 @@ def extract(data: Path) -> None:
         ecg = ECG.from_leads(rec.p_signal.T, rec.sig_name, rec.fs, name=f"ludb/{r}")
         ref_t, ref_g = mv._reference(trimmed, rec.fs), mv._reference(glob, rec.fs)
         extra = {"db": "LUDB", "record": str(r), "tuning": r % 2 == 0, "benchmark_window": True,
-                 "ref": {"qrs": ref_t["qrs"], "qt": ref_t["qt"]},
-                 "ref_global": {"qrs": ref_g["qrs"], "qt": ref_g["qt"]}}
+                 "ref": {"qrs": ref_t["qrs"], "qt": ref_t["qt"], "pr": ref_t["pr"]},
+                 "ref_global": {"qrs": ref_g["qrs"], "qt": ref_g["qt"], "pr": ref_g["pr"]}}
         item = _window(ecg, 0, ecg.n_samples, trimmed, extra)
         if item is not None:
             _save(item, CACHE / f"ludb_{r:03d}.npz")
@@ -170,7 +197,7 @@ def extract(data: Path) -> None:
                 continue
             ref = mv._reference(inside, fs)
             extra = {"db": "QTDB", "record": name, "tuning": tuning, "benchmark_window": k == 0,
-                     "ref": {"qrs": ref["qrs"], "qt": ref["qt"]}}
+                     "ref": {"qrs": ref["qrs"], "qt": ref["qt"], "pr": ref["pr"]}}
             item = _window(ecg, start, min(end, ecg.n_samples) - start, inside, extra)
             if item is not None:
                 _save(item, CACHE / f"qtdb_{name}_{k}.npz")
@@ -696,26 +723,37 @@ RULE_GRID = {"QRS_LEAD_ONSET_FRACTION": (0.02, 0.03, 0.05, 0.10), "QRS_LEAD_ONSE
              "QRS_LEAD_OFFSET_FRACTION": (0.05, 0.10, 0.15), "QRS_LEAD_OFFSET_QUANTILE": (0.75, 0.9, 1.0)}
 
 
+@contextlib.contextmanager
+def _parameters(module, params: dict):
+    """Some of a module's parameters set to `params` inside the block, restored afterwards."""
+    saved = {k: getattr(module, k) for k in params}
+    try:
+        for k, v in params.items():
+            setattr(module, k, v)
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(module, k, v)
+
+
+def _median_leads(window: dict) -> dict[str, np.ndarray]:
+    """A window's cached median beats of the leads measure() delineates on."""
+    return {STANDARD_LEADS[j]: window["median"][j].astype(float) for j in range(12) if window["mask"][j]}
+
+
 def rule_boundaries(windows: list[dict], **params) -> np.ndarray:
     """(qrs_on, qrs_off, t_end) ms from R of mets_core._delineate with some of its parameters set to `params`
     (restored afterwards), on each window's cached median beats (the leads measure() delineates on); NaN where
     not found."""
     from mets_core import _delineate as d
-    saved = {k: getattr(d, k) for k in params}
     out = np.full((len(windows), 3), np.nan)
-    try:
-        for k, v in params.items():
-            setattr(d, k, v)
+    with _parameters(d, params):
         for i, w in enumerate(windows):
             meta = w["meta"]
             fs, r = meta["fs"], meta["r_index"]
-            leads = {STANDARD_LEADS[j]: w["median"][j].astype(float) for j in range(12) if w["mask"][j]}
-            got = d.delineate(leads, r, fs, (meta["rr_ms"] or 1000.0) / 1000.0 * fs)
+            got = d.delineate(_median_leads(w), r, fs, (meta["rr_ms"] or 1000.0) / 1000.0 * fs)
             if got is not None:
                 out[i] = [(v - r) * 1000.0 / fs if v is not None else np.nan for v in got]
-    finally:
-        for k, v in saved.items():
-            setattr(d, k, v)
     return out
 
 
@@ -764,9 +802,124 @@ def cross_validate_rules(windows: list[dict], folds: int, seeds: list[int]) -> N
           f"spatial velocity only {cost(everything, spatial)[0]:.1f}")
 
 
+# ------------------------------------------ a global P onset from the median beats, parameters by CV
+P_GRID = {"P_ONSET_FRACTION": (0.1, 0.2, 0.3, 0.4), "P_LEAD_QUANTILE": (0.1, 0.25, 0.5, 0.75),
+          "P_LEAD_SHARE": (0.3, 0.5), "P_SEARCH_BEFORE_MS": (60.0, 100.0)}
+
+
+def rule_p_onsets(windows: list[dict], **params) -> np.ndarray:
+    """P onset (ms from R) of mets_core._delineate.p_onset with some of its parameters set to `params`, on
+    each window's cached median beats, from measure()'s own hint (the interval lead's DWT P onsets' median)
+    and QRS onset; the hint where it finds none, NaN where measure() reports no consistent P waves."""
+    from mets_core import _delineate as d
+    out = np.full(len(windows), np.nan)
+    with _parameters(d, params):
+        for i, w in enumerate(windows):
+            meta = w["meta"]
+            hint, on = meta.get("p_on_dwt"), meta["heuristic"]["qrs_on"]
+            if hint is None or on is None:
+                continue
+            fs, r = meta["fs"], meta["r_index"]
+            got = d.p_onset(_median_leads(w), r, fs, r + hint * fs / 1000.0, r + on * fs / 1000.0)
+            out[i] = hint if got is None else (got - r) * 1000.0 / fs
+    return out
+
+
+def pr_scores(windows: list[dict], p_on_ms: np.ndarray, ref: str = "ref") -> dict:
+    """Per database: PR (measure()'s QRS onset - the P onset) against the reference: 95th percentile, median
+    abs. error and bias (ms), windows scored and not measured (no consistent P waves, or a PR outside
+    60-400 ms, as measure() reports)."""
+    out = {}
+    for db in ("LUDB", "QTDB"):
+        err, missing = [], 0
+        for w, p in zip(windows, p_on_ms):
+            meta = w["meta"]
+            if meta["db"] != db or meta.get(ref, {}).get("pr") is None:
+                continue
+            on = meta["heuristic"]["qrs_on"]
+            pr = on - p if on is not None and np.isfinite(p) else None
+            if pr is None or not 60.0 <= pr <= 400.0:
+                missing += 1
+                continue
+            err.append(pr - meta[ref]["pr"])
+        if err:
+            e = np.asarray(err)
+            out[db] = {"p95": float(np.percentile(np.abs(e), 95)), "median": float(np.median(np.abs(e))),
+                       "bias": float(np.median(e)), "n": len(e), "missing": missing}
+    return out
+
+
+def _pr_cost(s: dict) -> float:
+    """What the selection minimises: the sum of LUDB's and QTDB's PR 95th percentiles."""
+    return s["LUDB"]["p95"] + s["QTDB"]["p95"]
+
+
+def _pr_row(name: str, per_seed: list[dict]) -> str:
+    cells = []
+    for db in ("LUDB", "QTDB"):
+        for k in ("p95", "median", "bias"):
+            v = [s[db][k] for s in per_seed]
+            cells.append(f"{np.mean(v):+.1f}" if k == "bias" else
+                         f"{np.mean(v):.1f}" + (f" ({min(v):.1f}-{max(v):.1f})" if max(v) > min(v) else ""))
+        cells.append(f"{per_seed[0][db]['n']}/{per_seed[0][db]['missing']}")
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def cross_validate_p_onset(windows: list[dict], folds: int, seeds: list[int]) -> None:
+    """The global P onset (mets_core._delineate.p_onset) out of fold on the tuning halves: in each fold the
+    P_GRID point with the lowest LUDB + QTDB PR 95th percentile on the other folds, beside the module's
+    defaults and measure() at 5555bf2 (the interval lead's DWT onsets' median); a seed deals the records to
+    the folds differently. LUDB against the trimmed global reference, QTDB against q1c."""
+    import itertools
+    tuning = [w for w in windows if w["meta"]["tuning"] and w["meta"]["benchmark_window"]]
+    key = lambda w: (w["meta"]["db"], w["meta"]["record"])                 # noqa: E731
+    names = list(P_GRID)
+    grid = [dict(zip(names, values)) for values in itertools.product(*P_GRID.values())]
+    dwt = np.array([w["meta"]["p_on_dwt"] if w["meta"].get("p_on_dwt") is not None else np.nan for w in tuning])
+    default = rule_p_onsets(tuning)
+    preds = [rule_p_onsets(tuning, **g) for g in grid]
+    runs = {"DWT, interval lead (5555bf2)": [pr_scores(tuning, dwt)] * len(seeds),
+            "global, defaults": [pr_scores(tuning, default)] * len(seeds), "global, grid chosen in each fold": []}
+    for sd in seeds:
+        fold_of = _folds(tuning, folds, sd)
+        chosen = np.full(len(tuning), np.nan)
+        for fold in range(folds):
+            train = [i for i, w in enumerate(tuning) if fold_of[key(w)] != fold]
+            test = [i for i, w in enumerate(tuning) if fold_of[key(w)] == fold]
+            best = min(range(len(grid)), key=lambda j: _pr_cost(pr_scores([tuning[i] for i in train], preds[j][train])))
+            chosen[test] = preds[best][test]
+            print(f"seed {sd} fold {fold}: chosen {grid[best]}", flush=True)
+        runs["global, grid chosen in each fold"].append(pr_scores(tuning, chosen))
+    print(f"\nout-of-fold, {folds} folds, tuning halves (LUDB trimmed global ref., QTDB q1c): PR (ms), mean over "
+          f"{len(seeds)} seeds (min-max)")
+    print("| | LUDB p95 | LUDB median | LUDB bias | LUDB n/not measured | QTDB p95 | QTDB median | QTDB bias "
+          "| QTDB n/not measured |\n" + "|---" * 9 + "|")
+    for name, per_seed in runs.items():
+        print(_pr_row(name, per_seed))
+    whole = [pr_scores(tuning, p) for p in preds]
+    order = np.argsort([_pr_cost(s) for s in whole])
+    print("\nwhole tuning halves, the best grid points (LUDB p95 + QTDB p95):")
+    for j in order[:8]:
+        print(f"  {grid[j]}: {_pr_cost(whole[j]):.1f} (LUDB {whole[j]['LUDB']['p95']:.1f}, QTDB "
+              f"{whole[j]['QTDB']['p95']:.1f})")
+    print(f"  defaults: {_pr_cost(runs['global, defaults'][0]):.1f}; DWT: "
+          f"{_pr_cost(runs['DWT, interval lead (5555bf2)'][0]):.1f}")
+
+
+def held_out_p_onset(windows: list[dict]) -> None:
+    """The held-out halves' benchmark windows, scored once: PR with the module's P onset against DWT's."""
+    test = [w for w in windows if not w["meta"]["tuning"] and w["meta"]["benchmark_window"]]
+    dwt = np.array([w["meta"]["p_on_dwt"] if w["meta"].get("p_on_dwt") is not None else np.nan for w in test])
+    print("| held-out halves | LUDB p95 | LUDB median | LUDB bias | LUDB n/not measured | QTDB p95 | QTDB median "
+          "| QTDB bias | QTDB n/not measured |\n" + "|---" * 9 + "|")
+    print(_pr_row("DWT, interval lead (5555bf2)", [pr_scores(test, dwt)]))
+    print(_pr_row("global P onset (module defaults)", [pr_scores(test, rule_p_onsets(test))]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("extract", "cv", "cv-features", "ridge-alphas", "held-out", "cv-rules"))
+    parser.add_argument("step", choices=("extract", "cv", "cv-features", "ridge-alphas", "held-out", "cv-rules",
+                                         "cv-p-onset", "held-out-p-onset"))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=12)
@@ -781,6 +934,10 @@ def main() -> None:
         cross_validate_features(load(), args.folds, list(range(args.seeds)), args.variants.split(","))
     if args.step == "cv-rules":
         cross_validate_rules(load(), args.folds, list(range(args.seeds)))
+    if args.step == "cv-p-onset":
+        cross_validate_p_onset(load(), args.folds, list(range(args.seeds)))
+    if args.step == "held-out-p-onset":
+        held_out_p_onset(load())
     if args.step == "held-out":
         held_out(load(), args.variant, list(range(args.seeds)), args.epochs)
     if args.step == "extract":

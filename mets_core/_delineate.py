@@ -37,6 +37,18 @@ Private helper of :mod:`mets_core.measure`. The functions work on median beats c
   No T end at all when even the tallest T wave is below ``MIN_TALLEST_T_MV`` (flat T waves: "not
   measurable" rather than a guess), and none in a lead whose T peak sits at the end of its search window
   (no peak found there).
+- P onset (``p_onset``), given a hint (one lead's P onset: measure() passes the median of the interval
+  lead's DWT P onsets) and the global QRS onset: per lead, the QRS's kind of walk on the lead's own slope
+  (smoothed over 16 ms), back from its P upstroke (the first stretch at least ``P_FIRST_LOBE_SHARE`` of the
+  fastest, between 20 ms before and ``P_UPSTROKE_MS`` after the hint) until the slope stays below
+  ``P_ONSET_FRACTION`` of the upstroke's (above the floor before the P wave) for ``P_QUIET_MS``, at most
+  ``P_SEARCH_BEFORE_MS`` before the hint. The global onset is the ``P_LEAD_QUANTILE`` quantile (2nd
+  earliest of 12) of the onsets of the leads whose upstroke is at least ``P_LEAD_SHARE`` as steep as the
+  steepest: the trimmed global reference's order statistic again. The DWT onset of the interval lead alone
+  was 7-8 ms late in the median against that reference (LUDB tuning half). Parameters by cross-validation
+  by record on the tuning halves (benchmarks/learned_delineation.py cv-p-onset); the onset can move at most
+  ``P_SEARCH_BEFORE_MS`` before and ``P_UPSTROKE_MS`` after the hint, so a far-off hint stays far off
+  (LUDB 100: the hint 72 ms late, PR 113 ms against 147).
 
 Parameters were chosen on the tuning half of the validation sets (even LUDB records, every other QTDB
 record); benchmarks/measure_validation.py prints both halves.
@@ -67,6 +79,13 @@ T_TRAPEZIUM_MS = 110.0             # trapezium method: reference point this far 
 MIN_TALLEST_T_MV = 0.08            # no global T end when even the tallest T wave is lower than this
 T_LEAD_SHARE = 0.5                 # leads whose T wave is at least this share of the tallest one count ...
 T_LEAD_QUANTILE = 0.75             # ... and the global T end is this quantile of their T ends (a late lead)
+P_ONSET_FRACTION = 0.3            # a lead's P onset: its speed below this share of its P upstroke's ...
+P_QUIET_MS = 8.0                   # ... for this long
+P_LEAD_SHARE = 0.3                 # leads whose P upstroke is at least this share of the steepest one count ...
+P_LEAD_QUANTILE = 0.1              # ... and the global P onset is this quantile of their onsets (2nd of 12)
+P_SEARCH_BEFORE_MS = 60.0          # a lead's P onset at most this long before the hint (the DWT's onset) ...
+P_UPSTROKE_MS = 60.0               # ... and its P upstroke searched up to this long after the hint
+P_FIRST_LOBE_SHARE = 0.5           # the P upstroke: the first stretch with at least this share of the top speed
 DELINEATION_FS = 500.0             # median beats sampled slower are upsampled to at least this rate first
 
 
@@ -271,3 +290,52 @@ def t_end(beats: dict[str, np.ndarray], r: int, on: float, off: float, rr: float
     if tallest < MIN_TALLEST_T_MV:
         return None
     return float(np.quantile([e for e, amp in found if amp >= T_LEAD_SHARE * tallest], T_LEAD_QUANTILE))
+
+
+def p_onset(beats: dict[str, np.ndarray], r: int, fs: float, hint: float, qrs_on: float) -> float | None:
+    """Global P onset (samples of the median beats) near ``hint`` (one lead's P onset, where the P wave is),
+    before the global QRS onset ``qrs_on``: the ``P_LEAD_QUANTILE`` quantile of the leads' own P onsets
+    (``p_onset_lead``) among the leads whose P upstroke is at least ``P_LEAD_SHARE`` as steep as the steepest;
+    None when no lead has one. Beats sampled below ``DELINEATION_FS`` are upsampled first, as in
+    ``delineate``."""
+    from scipy.signal import resample_poly
+
+    k = max(1, int(math.ceil(DELINEATION_FS / fs - 1e-9)))
+    if k > 1:
+        beats = {ld: resample_poly(np.asarray(v, float), k, 1) for ld, v in beats.items()}
+    found = [p_onset_lead(np.asarray(v, float), hint * k, qrs_on * k, fs * k) for v in beats.values()]
+    found = [(on, amp) for on, amp in found if on is not None]
+    if not found:
+        return None
+    tallest = max(amp for _, amp in found)
+    ons = [on for on, amp in found if amp >= P_LEAD_SHARE * tallest]
+    return float(np.quantile(ons, P_LEAD_QUANTILE)) / k
+
+
+def p_onset_lead(beat: np.ndarray, hint: float, qrs_on: float, fs: float) -> tuple[float | None, float]:
+    """(P onset in samples or None, the P wave's steepest slope in mV/s) of one lead's median beat, by the
+    QRS's kind of walk on the lead's own velocity (its slope, smoothed over 16 ms: a P wave is slow): from
+    the P wave's upstroke (the first stretch where the speed reaches ``P_FIRST_LOBE_SHARE`` of its largest
+    value between 20 ms before the hint and ``P_UPSTROKE_MS`` after it, before the QRS; a walk from a later,
+    steeper part, as in a notched P, would stop in the notch or at the apex), back until the speed stays below ``P_ONSET_FRACTION`` of the
+    upstroke's, above the floor (the quietest 20 ms of the ``P_SEARCH_BEFORE_MS`` before the hint), for
+    ``P_QUIET_MS``; None when it does not within that stretch."""
+    speed = np.abs(np.gradient(_smooth(beat, fs, 16.0))) * fs
+    h, q = int(round(hint)), int(round(qrs_on))
+    lo = max(0, h - int(P_SEARCH_BEFORE_MS / 1000.0 * fs))
+    a, b = max(lo + 1, h - int(0.02 * fs)), min(q - int(0.02 * fs), h + int(P_UPSTROKE_MS / 1000.0 * fs))
+    w = max(2, int(0.02 * fs))
+    if b - a < 2 or h - lo < w:
+        return None, 0.0
+    fast = np.flatnonzero(speed[a:b] >= P_FIRST_LOBE_SHARE * speed[a:b].max())
+    end = fast[0]
+    while end + 1 < b - a and speed[a + end + 1] >= speed[a + end]:
+        end += 1                           # up to the top of that first fast stretch
+    top = a + end
+    peak = float(speed[top])
+    floor = _quietest(speed[lo:h], w)
+    if peak <= floor:
+        return None, 0.0
+    quiet = max(2, int(round(P_QUIET_MS / 1000.0 * fs)))
+    onset = _walk(speed, top, -1, lo, floor + P_ONSET_FRACTION * (peak - floor), quiet)
+    return (None if onset is None else float(onset)), peak

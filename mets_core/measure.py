@@ -34,9 +34,14 @@ How each value is obtained (and why)
   QT ends with the last lead's T wave, that one outlying lead does not decide). A T wave smaller than
   0.05 mV has no measurable end. Median beats sampled below 500 Hz (PTB-XL's 100 Hz) are upsampled first,
   so that the intervals do not depend on the sampling rate. That module's docstring gives the details and parameters.
-- P onset: neurokit2 DWT delineation (``ECG_P_Onsets``) of the interval lead, beat by beat, relative to R;
-  the median. PR is reported only when P waves are found in most beats at a consistent distance from the
-  QRS and the rhythm is not irregularly irregular (AF): otherwise "no consistent P waves".
+- P waves: neurokit2 DWT delineation (``ECG_P_Onsets``) of the interval lead, beat by beat, relative to R.
+  PR is reported only when P waves are found in most beats at a consistent distance from the QRS and the
+  rhythm is not irregularly irregular (AF): otherwise "no consistent P waves". The P onset itself is global
+  (``_delineate.p_onset``): near the median of those DWT onsets (the hint), each lead's own P onset on its
+  median beat (a walk back from its P upstroke until its slope is quiet), and the 2nd earliest of 12
+  (quantile 0.1) of the leads with a steep enough P upstroke, as the QRS onset is the 2nd earliest lead's;
+  the hint where no lead has one. One lead's DWT onset was late against the 12 leads' (LUDB trimmed
+  held-out PR bias -7 ms, 95th percentile 28 ms; now -4 and 15).
 - QT = T end - QRS onset. QTc: Bazett (QT/RR^1/2, what ECG machines print; over-corrects at high rates),
   Fridericia (QT/RR^1/3) and Framingham (QT + 154 ms x (1 - RR)), RR in s.
 - Plausibility: each interval is a median over physiologically possible values (PR 60-400 ms, QRS 40-250
@@ -82,6 +87,7 @@ TEMPLATE_SQI_MIN = 0.66
 MIN_SQI_BEATS = 4
 PLAUSIBLE_MS = {"pr": (60.0, 400.0), "qrs": (40.0, 250.0), "qt": (200.0, 700.0), "rr": (200.0, 3000.0)}
 PR_SPREAD_MAX_MS = 40.0            # P onset to R: interquartile range over beats above this = no consistent P
+P_WAVE_MAX_S = 0.12               # a P wave is at most this long (limb-lead reversal: its main deflection)
 P_FOUND_MIN_SHARE = 0.6            # share of beats with a P onset found, for a PR to be reported
 SHORT_QTC_MS = 320.0               # QTc (Fridericia) below this gets a warning
 RR_IRREGULAR_CV = 0.10             # RR coefficient of variation above which the rhythm is called irregular
@@ -263,7 +269,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         else:
             out.notes["qt"] = "T wave end not found (flat or noisy T)"
         if lead in beats:
-            _p_wave(nk, out, cleaned[lead], rp, fs, on - r_index)
+            _p_wave(nk, out, cleaned[lead], rp, fs, on - r_index, qrs_beats, r_index)
         if "I" in beats and "aVF" in beats:
             out.axis_deg = _frontal_axis(beats["I"], beats["aVF"], on, off, fs)
             if out.axis_deg is None:
@@ -560,8 +566,10 @@ def _median_beats(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float, irreg
     return out, pre
 
 
-def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float) -> None:
-    """P onset relative to R from DWT, beat by beat; PR only when P waves are consistent."""
+def _p_onsets_dwt(nk, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float) -> tuple[list[float], int]:
+    """neurokit2's DWT P onsets (``ECG_P_Onsets``) of one cleaned lead, beat by beat: (for each beat with a P
+    onset 40-450 ms before its QRS onset and after the previous beat, that P onset relative to R in samples;
+    the number of beats searched: those not so near the start that their P wave may be cut off)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -580,6 +588,16 @@ def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs
         inside = candidates[(candidates > lo) & (candidates < on - 0.04 * fs)]
         if len(inside):
             rel.append(float(inside.max()) - r)
+    return rel, searched
+
+
+def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float,
+            beats: dict[str, np.ndarray], r_index: int) -> None:
+    """PR only when the P waves are consistent: the interval lead's DWT P onsets, beat by beat, found before
+    most beats at a steady distance from R (``_p_onsets_dwt``). The P onset itself is then global, from the
+    median beats of ``beats`` (the leads of acceptable quality), near where the DWT onsets point
+    (``_delineate.p_onset``); the DWT onsets' median where that finds none."""
+    rel, searched = _p_onsets_dwt(nk, c, rp, fs, qrs_on_from_r)
     share = len(rel) / max(1, searched)
     spread = (float(np.subtract(*np.percentile(rel, [75, 25]))) / fs * 1000.0) if len(rel) >= 3 else math.inf
     if out.rr_irregular and (share < P_FOUND_MIN_SHARE or spread > PR_SPREAD_MAX_MS / 2):
@@ -598,6 +616,9 @@ def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs
         return
     out.p_waves = True
     p_on = float(np.median(rel))
+    found = _delineate.p_onset(beats, r_index, fs, r_index + p_on, r_index + qrs_on_from_r)
+    if found is not None:
+        p_on = found - r_index
     out.fiducials_s["p_on"] = p_on / fs
     pr = (qrs_on_from_r - p_on) / fs * 1000.0
     out.pr_ms = _one_plausible(pr, "pr")
@@ -626,8 +647,10 @@ def _limb_reversal(beats: dict, on: float, off: float, r: int, fs: float, p_on_s
     on, off = int(on), int(off)
     if "I" in beats and p_on_s is not None:
         # the P wave decides: a negative QRS in I alone is common with pacing or right axis deviation
+        # the P wave itself: from its onset for at most P_WAVE_MAX_S, ending 20 ms before the QRS (from a
+        # global, early P onset the stretch up to the QRS also held the PR segment's drift: LUDB 17)
         p0 = max(0, r + int(p_on_s * fs))
-        p1 = max(p0 + 1, on - int(0.02 * fs))
+        p1 = max(p0 + 1, min(p0 + int(P_WAVE_MAX_S * fs), on - int(0.02 * fs)))
         dev = beats["I"][p0:p1] - beats["I"][p0]
         p_peak = float(dev[int(np.argmax(np.abs(dev)))]) if len(dev) else 0.0     # the P wave's main deflection
         if _net(beats["I"], on, off, on, fs) < 0 and p_peak < -0.02:

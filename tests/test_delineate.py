@@ -1,6 +1,8 @@
-"""mets_core._delineate's QRS rules on constructed median beats, and one LUDB record of the tuning half.
+"""mets_core._delineate's QRS and P-onset rules on constructed median beats, and LUDB records of the tuning
+half.
 
-Each test fails without the rule it names: the global spatial velocity alone ends the QRS early there.
+Each test fails without the rule it names: the global spatial velocity alone ends the QRS early there; one
+lead's P onset (neurokit2's DWT on the interval lead, the hint) starts the P wave late.
 """
 from __future__ import annotations
 
@@ -70,18 +72,85 @@ def test_a_wide_qrs_with_a_broad_apex_is_not_cut_at_the_apex(monkeypatch):
     assert _ms(offset) < 40.0, _ms(offset)
 
 
-@needs_data("ludb/data/32.hea")
-def test_qrs_of_a_ludb_record_with_a_slow_terminal_s():
-    """LUDB 32 (tuning half): the S wave in V2-V3 returns slowly to the ST level; the trimmed global
-    reference QRS is 130 ms. The spatial velocity alone measured 102 ms (offset 20 ms early); with the
-    per-lead limits 122 ms."""
+def _p_beats(late: int, early: int, notched: bool = False) -> dict[str, np.ndarray]:
+    """A 1 mV QRS at R and a 0.15 mV P wave (Gaussian, sigma 20 ms) centred 180 ms before R in `late` leads
+    and 200 ms before R in `early` leads; `notched`: one more lead with a notched P (a 0.1 mV hump 200 ms
+    before R, then a taller, steeper one 45 ms later), as a P mitrale."""
+    t = (np.arange(int(1.2 * FS)) - R) / FS * 1000.0
+    qrs = _gauss(t, 0.0, 10.0, 1.0)
+    beats = {f"late{i}": qrs + _gauss(t, -180.0, 20.0, 0.15) for i in range(late)}
+    beats.update({f"early{i}": qrs + _gauss(t, -200.0, 20.0, 0.15) for i in range(early)})
+    if notched:
+        beats["notched"] = qrs + _gauss(t, -200.0, 12.0, 0.1) + _gauss(t, -155.0, 12.0, 0.15)
+    return beats
+
+
+QRS_ON = R - 0.04 * FS
+
+
+def test_the_p_onset_is_where_the_early_leads_start():
+    """Global P onset: 3 leads of 12 start their P wave 20 ms before the others, and the hint (the interval
+    lead's own P onset) lies on a late lead's. The 2nd earliest of the leads' onsets is an early lead's."""
+    beats = _p_beats(late=9, early=3)
+    late_on, _ = _delineate.p_onset_lead(beats["late0"], R - 0.23 * FS, QRS_ON, FS)
+    early_on, _ = _delineate.p_onset_lead(beats["early0"], R - 0.23 * FS, QRS_ON, FS)
+    assert _ms(late_on) - _ms(early_on) == pytest.approx(20.0, abs=2.0)
+    got = _delineate.p_onset(beats, R, FS, late_on, QRS_ON)
+    assert _ms(got) == pytest.approx(_ms(early_on), abs=2.0), (_ms(got), _ms(early_on), _ms(late_on))
+
+
+def test_one_early_lead_does_not_decide_the_p_onset():
+    """The order statistic is the second earliest of 12: one lead's early P onset leaves it where the rest start."""
+    beats = _p_beats(late=11, early=1)
+    late_on, _ = _delineate.p_onset_lead(beats["late0"], R - 0.23 * FS, QRS_ON, FS)
+    got = _delineate.p_onset(beats, R, FS, late_on, QRS_ON)
+    assert _ms(got) == pytest.approx(_ms(late_on), abs=2.0), (_ms(got), _ms(late_on))
+
+
+def test_a_notched_p_wave_starts_with_its_first_hump(monkeypatch):
+    """A lead's walk starts from the P wave's first fast stretch: from the second, steeper hump of a notched
+    P it would stop in the notch, ~30 ms late."""
+    beat = _p_beats(late=0, early=0, notched=True)["notched"]
+    t = (np.arange(len(beat)) - R) / FS * 1000.0
+    first_hump_only = beat - _gauss(t, -155.0, 12.0, 0.15)
+    hint = R - 0.225 * FS
+    expected, _ = _delineate.p_onset_lead(first_hump_only, hint, QRS_ON, FS)
+    got, _ = _delineate.p_onset_lead(beat, hint, QRS_ON, FS)
+    assert _ms(got) == pytest.approx(_ms(expected), abs=3.0), (_ms(got), _ms(expected))
+    monkeypatch.setattr(_delineate, "P_FIRST_LOBE_SHARE", 1.0)           # the walk from the steepest point
+    got, _ = _delineate.p_onset_lead(beat, hint, QRS_ON, FS)
+    assert _ms(got) - _ms(expected) > 20.0, (_ms(got), _ms(expected))
+
+
+def _ludb_measured(record: int):
+    """(measure() of a LUDB record, its trimmed global reference (benchmarks/measure_validation.py): ms)."""
     import wfdb
     spec = importlib.util.spec_from_file_location("mets_measure_validation",
                                                   REPO / "benchmarks" / "measure_validation.py")
     validation = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(validation)
-    folder = data_dir_or_none("ludb/data/32.hea") / "ludb" / "data"
-    rec = wfdb.rdrecord(str(folder / "32"))
-    ref = validation._reference(validation.ludb_annotated_beats(folder, 32, rec.fs)[2], rec.fs)
-    m = measure(ECG.from_leads(rec.p_signal.T, rec.sig_name, rec.fs, name="ludb/32"))
+    folder = data_dir_or_none(f"ludb/data/{record}.hea") / "ludb" / "data"
+    rec = wfdb.rdrecord(str(folder / str(record)))
+    ref = validation._reference(validation.ludb_annotated_beats(folder, record, rec.fs)[2], rec.fs)
+    return measure(ECG.from_leads(rec.p_signal.T, rec.sig_name, rec.fs, name=f"ludb/{record}")), ref
+
+
+@needs_data("ludb/data/114.hea")
+def test_pr_of_a_ludb_record_where_the_interval_lead_starts_its_p_wave_late(monkeypatch):
+    """LUDB 114 (tuning half): the trimmed global reference PR is 142 ms. The interval lead's DWT P onsets
+    (the hint) start the P wave ~40 ms after the 2nd earliest lead (PR 96 ms); the global P onset gives
+    130 ms."""
+    m, ref = _ludb_measured(114)
+    assert m.pr_ms == pytest.approx(ref["pr"], abs=15.0), (m.pr_ms, ref["pr"])
+    monkeypatch.setattr(_delineate, "p_onset", lambda *args: None)          # the hint alone (5555bf2)
+    m, _ = _ludb_measured(114)
+    assert ref["pr"] - m.pr_ms > 35.0, (m.pr_ms, ref["pr"])
+
+
+@needs_data("ludb/data/32.hea")
+def test_qrs_of_a_ludb_record_with_a_slow_terminal_s():
+    """LUDB 32 (tuning half): the S wave in V2-V3 returns slowly to the ST level; the trimmed global
+    reference QRS is 130 ms. The spatial velocity alone measured 102 ms (offset 20 ms early); with the
+    per-lead limits 122 ms."""
+    m, ref = _ludb_measured(32)
     assert m.qrs_ms == pytest.approx(ref["qrs"], abs=12.0), (m.qrs_ms, ref["qrs"])
