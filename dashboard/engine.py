@@ -22,10 +22,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import threads
 from mets_core.ecg import ECG
 
 WEIGHTS_ENV = "METS_WEIGHTS"
-THREADS_ENV = "METS_TORCH_THREADS"     # torch intra-op threads of the server; 0 = leave torch's default
 WARMUP_PROMPTS = ("sinus rhythm",)
 
 
@@ -100,7 +100,7 @@ def _load_engine(folder: str, config_mtime: float, index_mtime: float) -> Engine
     from mets_core.checkpoint import CheckpointError
     from mets_core.pipeline import METS
 
-    _set_torch_threads()
+    threads.limit_torch()
     engine = Engine(Path(folder))
     if not (engine.weights_dir / "config.json").is_file():
         engine.error = (f"No model weights at {folder}. Put a METS checkpoint there (model.safetensors + "
@@ -160,19 +160,6 @@ def _embed_presets(engine: Engine, chunk: int = 6) -> None:
             return
 
 
-def _set_torch_threads() -> None:
-    """One intra-op thread by default. A dashboard serves many small requests (a few prompts, one ECG);
-    with several threads torch's workers spin against each other and against the other sessions: on the
-    2-core reference machine under load, embedding 3 new prompts took ~2 s with 2 threads, 0.18 s with 1."""
-    try:
-        n = int(os.environ.get(THREADS_ENV, "1"))
-    except ValueError:
-        n = 1
-    if n > 0:
-        import torch
-        torch.set_num_threads(n)
-
-
 # ------------------------------------------------------------------------ measurements (per content hash)
 
 LONG_RECORDING_S = 60.0      # longer recordings stay in their measuring process between pages
@@ -219,7 +206,10 @@ class _Worker:
     def _submit(self, fn, *args):
         if self._pool is None:
             from concurrent.futures import ProcessPoolExecutor
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=_process_context())
+
+            from dashboard import measure_worker
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=_process_context(),
+                                             initializer=measure_worker.start_process)
             self._kept.clear()
             self._started = False
         if self._started:

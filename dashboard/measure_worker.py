@@ -2,7 +2,7 @@
 
 Measuring is mostly Python (neurokit2, pandas, scipy). On a worker thread it held the GIL against the page's
 own script and every other session; in its own process it runs on another core. This module imports only
-mets_core, so a worker starts without Streamlit's page machinery.
+mets_core (and dashboard.threads), so a worker starts without Streamlit's page machinery.
 
 A worker keeps the last few long recordings it was sent (the parent keeps the same list, in the same order,
 and sends `None` for a recording the worker holds), so paging through a 30-minute Holter sends its 31 MB of
@@ -44,6 +44,13 @@ def trend_job(key: str, ecg, keep: bool):
     """mets_core.measure.heart_rate_trend of the whole recording `key`."""
     from mets_core.measure import heart_rate_trend
     return heart_rate_trend(_recording(key, ecg, keep))
+
+
+def start_process() -> None:
+    """Run first in every measuring process: one BLAS thread (dashboard.threads; the process is one of one
+    per core, and neurokit2's and scipy's small products gain nothing from more)."""
+    from dashboard import threads
+    threads.limit_blas()
 
 
 def warm_up() -> bool:

@@ -29,7 +29,7 @@ def weights(tmp_path_factory):
 @pytest.fixture
 def app(weights, monkeypatch):
     monkeypatch.setenv("METS_WEIGHTS", str(weights))
-    monkeypatch.setenv("METS_TORCH_THREADS", "0")     # AppTest runs in pytest's process: leave torch alone
+    monkeypatch.setenv("METS_THREADS", "0")     # AppTest runs in pytest's process: leave its threads alone
     return new_app()
 
 
@@ -351,7 +351,7 @@ def test_physionet_offline_gives_a_clear_message(app):
 
 def test_missing_weights_show_a_clear_page_and_tracing_still_works(tmp_path, monkeypatch):
     monkeypatch.setenv("METS_WEIGHTS", str(tmp_path / "nowhere"))
-    monkeypatch.setenv("METS_TORCH_THREADS", "0")
+    monkeypatch.setenv("METS_THREADS", "0")
     at = new_app()
     assert any("Model unavailable" in e and "METS_WEIGHTS" in e for e in errors(at))
     upload(at, a_wfdb_upload())
@@ -366,7 +366,7 @@ def test_corrupt_weights_are_reported_not_crashed(tmp_path, monkeypatch, weights
     data = (weights / "model.safetensors").read_bytes()
     (bad / "model.safetensors").write_bytes(data[: len(data) // 3])
     monkeypatch.setenv("METS_WEIGHTS", str(bad))
-    monkeypatch.setenv("METS_TORCH_THREADS", "0")
+    monkeypatch.setenv("METS_THREADS", "0")
     at = new_app()
     assert any("could not be loaded" in e for e in errors(at))
 

@@ -28,7 +28,7 @@ def test_overview_marks_and_counts_the_labels_of_an_uploaded_record(tmp_path, we
     symbols = ["V" if 20 <= t < 25 else "N" for t in beat_s]
     wfdb.wrann("holter", "atr", (beat_s * 250).astype(int), symbol=symbols, write_dir=str(tmp_path))
     monkeypatch.setenv("METS_WEIGHTS", str(weights))
-    monkeypatch.setenv("METS_TORCH_THREADS", "0")
+    monkeypatch.setenv("METS_THREADS", "0")
     app = new_app()
     upload(app, [(f"holter.{ext}", (tmp_path / f"holter.{ext}").read_bytes()) for ext in ("hea", "dat", "atr")])
     html = markdown_html(app)

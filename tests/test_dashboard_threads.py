@@ -1,0 +1,54 @@
+"""The dashboard's numerical libraries use one thread each unless METS_THREADS says otherwise (dashboard.threads:
+with more, their worker threads spin against the other sessions on a small server). Each case runs in a
+fresh interpreter, so that pytest's own process keeps its libraries' defaults."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+REPORT = """
+import json, numpy, threadpoolctl, torch
+print(json.dumps({"blas": max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"),
+                  "torch": torch.get_num_threads()}))
+"""
+
+
+def threads_after(setup: str, env_value: str | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("METS_THREADS", "OMP_NUM_THREADS",
+                                                            "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    if env_value is not None:
+        env["METS_THREADS"] = env_value
+    done = subprocess.run([sys.executable, "-c", "import numpy, torch\n" + setup + REPORT], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def defaults() -> dict:
+    found = threads_after("", None)
+    if found["blas"] <= 1 and found["torch"] <= 1:
+        pytest.skip("this machine's libraries already use one thread: nothing to limit")
+    return found
+
+
+def test_the_server_uses_one_thread_for_torch_and_blas(defaults):
+    assert threads_after("from dashboard import threads; threads.limit_torch()", None) == {"blas": 1, "torch": 1}
+
+
+def test_measuring_processes_use_one_blas_thread(defaults):
+    # what every measuring process runs first (dashboard.engine starts them with it)
+    assert threads_after("from dashboard import measure_worker; measure_worker.start_process()", None)["blas"] == 1
+
+
+def test_mets_threads_sets_the_number_and_zero_leaves_the_defaults(defaults):
+    assert threads_after("from dashboard import threads; threads.limit_torch()", "0") == defaults
+    two = threads_after("from dashboard import threads; threads.limit_torch()", "2")
+    assert two["torch"] == 2 and two["blas"] == min(2, defaults["blas"])
