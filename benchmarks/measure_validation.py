@@ -20,7 +20,7 @@ annotations .atr, where the record has them), beats counted over their span; win
 bpm off, median and 95th percentile absolute error. Per interval: median and 95th percentile absolute
 error (ms), median signed error (bias), records not measured, and for QRS the share of windows called
 >= 120 ms while the manual value is < 110 ms (a false "wide QRS"). --worst N lists the N worst windows per
-interval with the signed error of each boundary.
+interval (PR, QRS, QT) with the signed error of each boundary (P onset, QRS onset and offset, T end).
 --trend: instead, the whole-record beat finder (``heart_rate_trend``) on the MIT-BIH records (30 min, 2
 leads, 360 Hz) against their beat annotations (a beat within 150 ms of an annotated one is found), with its
 time per record, beside a floor measured in the same run: one lead's neurokit2 detector (what the trend used
@@ -80,6 +80,7 @@ def _reference(beats: list[dict], fs: float) -> dict:
             "pr": med([b["qrs_on"] - b["p_on"] for b in beats if b["p_on"] is not None]),
             "qrs": med([b["qrs_off"] - b["qrs_on"] for b in beats]),
             "qt": med([b["t_end"] - b["qrs_on"] for b in beats if b["t_end"] is not None]),
+            "p_on": med([b["p_on"] - b["peak"] for b in beats if b["p_on"] is not None]),
             "qrs_on": med([b["qrs_on"] - b["peak"] for b in beats]),
             "qrs_off": med([b["qrs_off"] - b["peak"] for b in beats]),
             "t_end": med([b["t_end"] - b["peak"] for b in beats if b["t_end"] is not None])}
@@ -269,7 +270,7 @@ def worst(rows, which: int, key: str, count: int) -> list[str]:
         if ref is None or ref[key] is None or value is None:
             continue
         parts = []
-        for fid in ("qrs_on", "qrs_off", "t_end"):
+        for fid in ("p_on", "qrs_on", "qrs_off", "t_end"):
             if fid in m.fiducials_s and ref[fid] is not None:
                 parts.append(f"{fid} {m.fiducials_s[fid] * 1000 - ref[fid]:+.0f}")
         amp = {ld: round(float(np.ptp(v)), 2) for ld, v in m.median_beats.items()}
@@ -392,7 +393,7 @@ def main() -> None:
             out += table(tuning, 4, f"LUDB tuning half ({len(tuning)}), trimmed global ref.") + [""]
             out += table(rows, 4, f"LUDB all ({len(rows)}), trimmed global ref.") + [""]
             out += table(rows, 2, f"LUDB all ({len(rows)}), lead II ref.") + [""]
-        for key in ("qrs", "qt") if args.worst else ():
+        for key in ("pr", "qrs", "qt") if args.worst else ():
             out += [f"{db}: worst {key.upper()} windows"] + worst(rows, 3, key, args.worst) + [""]
     out.append(f"measure(): median {1000 * np.median(MEASURE_SECONDS):.0f} ms per LUDB window "
                f"({len(MEASURE_SECONDS)} windows of 10 s, 12 leads, {args.ludb_rate or 500} Hz; this machine now)")
