@@ -41,11 +41,11 @@ thread: extract ~4 min; cv ~25 min per CNN variant (15 trainings of ~80 s); the 
   none of the four 95th percentiles (QRS, QT on LUDB and QTDB) by more than 1 ms nor raise the false wide
   QRS count; of those, the lowest sum of the four. Only ``ridge`` qualified. ``held-out`` trains the
   chosen candidate on the whole tuning halves and scores the held-out halves once.
-- Rules instead (``cv-rules``, kept): the per-lead QRS limits of mets_core/_delineate.py, its four
+- Rules instead (``cv-rules``, kept): the per-lead QRS limits of mets_core/delineate.py, its four
   parameters chosen in each fold from ``RULE_GRID`` on the other folds, against its defaults (the reference's
   own order statistic, the global walk's shares) and the spatial velocity alone, on the cached median beats
   (no training; ~30 s). The defaults won out of fold and were kept (docs/measurements.md).
-- The global P onset (``cv-p-onset``, kept): mets_core._delineate.p_onset's four parameters chosen in each
+- The global P onset (``cv-p-onset``, kept): mets_core.delineate.p_onset's four parameters chosen in each
   fold from ``P_GRID`` (lowest LUDB + QTDB PR 95th percentile on the other folds) against measure() at
   5555bf2 (the median of the interval lead's DWT P onsets, cached as ``p_on_dwt``: also the new rule's
   hint); the PR is measure()'s QRS onset minus the P onset, counted where measure() finds consistent P
@@ -162,7 +162,7 @@ def extract(data: Path) -> None:
         rec = wfdb.rdrecord(str(folder / str(r)))
         lead2, glob, trimmed = mv.ludb_annotated_beats(folder, r, rec.fs)
         ecg = ECG.from_leads(rec.p_signal.T, rec.sig_name, rec.fs, name=f"ludb/{r}")
-        ref_t, ref_g = mv._reference(trimmed, rec.fs), mv._reference(glob, rec.fs)
+        ref_t, ref_g = mv.reference_intervals(trimmed, rec.fs), mv.reference_intervals(glob, rec.fs)
         extra = {"db": "LUDB", "record": str(r), "tuning": r % 2 == 0, "benchmark_window": True,
                  "ref": {"qrs": ref_t["qrs"], "qt": ref_t["qt"], "pr": ref_t["pr"]},
                  "ref_global": {"qrs": ref_g["qrs"], "qt": ref_g["qt"], "pr": ref_g["pr"]}}
@@ -195,7 +195,7 @@ def extract(data: Path) -> None:
             inside = [b for b in beats if start <= b["qrs_on"] and (b["t_end"] or b["qrs_off"]) < end]
             if len(inside) < 2 or (k > 0 and end > ecg.n_samples):
                 continue
-            ref = mv._reference(inside, fs)
+            ref = mv.reference_intervals(inside, fs)
             extra = {"db": "QTDB", "record": name, "tuning": tuning, "benchmark_window": k == 0,
                      "ref": {"qrs": ref["qrs"], "qt": ref["qt"], "pr": ref["pr"]}}
             item = _window(ecg, start, min(end, ecg.n_samples) - start, inside, extra)
@@ -271,9 +271,9 @@ def _gauss_channels(at_ms: list[float | None]) -> np.ndarray:
 
 def _heuristic_at(beat: np.ndarray, mask: np.ndarray, rr_ms: float | None) -> list[float | None]:
     """The heuristic's boundaries (ms from R) on a RATE-sampled (12, T) beat."""
-    from mets_core import _delineate
+    from mets_core import delineate
     leads = {STANDARD_LEADS[i]: beat[i].astype(float) for i in range(12) if mask[i]}
-    got = _delineate.delineate(leads, PRE, RATE, (rr_ms or 1000.0) / 1000.0 * RATE)
+    got = delineate.delineate(leads, PRE, RATE, (rr_ms or 1000.0) / 1000.0 * RATE)
     if got is None:
         return [None, None, None]
     return [(v - PRE) * STEP_MS if v is not None else None for v in got]
@@ -556,7 +556,7 @@ def features(window: dict) -> np.ndarray:
     regression of the heuristic's error: where the spatial velocity crosses other shares of its peak than
     the heuristic's (ms from R), the spread of the leads' T ends, the T amplitude, RR and the number of
     leads."""
-    from mets_core import _delineate as d
+    from mets_core import delineate as d
     from scipy.signal import resample_poly
 
     meta = window["meta"]
@@ -742,10 +742,10 @@ def _median_leads(window: dict) -> dict[str, np.ndarray]:
 
 
 def rule_boundaries(windows: list[dict], **params) -> np.ndarray:
-    """(qrs_on, qrs_off, t_end) ms from R of mets_core._delineate with some of its parameters set to `params`
+    """(qrs_on, qrs_off, t_end) ms from R of mets_core.delineate with some of its parameters set to `params`
     (restored afterwards), on each window's cached median beats (the leads measure() delineates on); NaN where
     not found."""
-    from mets_core import _delineate as d
+    from mets_core import delineate as d
     out = np.full((len(windows), 3), np.nan)
     with _parameters(d, params):
         for i, w in enumerate(windows):
@@ -758,7 +758,7 @@ def rule_boundaries(windows: list[dict], **params) -> np.ndarray:
 
 
 def cross_validate_rules(windows: list[dict], folds: int, seeds: list[int]) -> None:
-    """The per-lead QRS limits (mets_core._delineate._per_lead_limits) out of fold on the tuning halves: in
+    """The per-lead QRS limits (mets_core.delineate._per_lead_limits) out of fold on the tuning halves: in
     each fold the RULE_GRID point with the lowest LUDB QRS + QT 95th percentile on the other folds (false wide
     QRS not above the spatial velocity's there), beside the module's defaults and the spatial velocity
     alone; a seed deals the records to the folds differently. QTDB (2 leads) keeps the spatial velocity's
@@ -808,10 +808,10 @@ P_GRID = {"P_ONSET_FRACTION": (0.1, 0.2, 0.3, 0.4), "P_LEAD_QUANTILE": (0.1, 0.2
 
 
 def rule_p_onsets(windows: list[dict], **params) -> np.ndarray:
-    """P onset (ms from R) of mets_core._delineate.p_onset with some of its parameters set to `params`, on
+    """P onset (ms from R) of mets_core.delineate.p_onset with some of its parameters set to `params`, on
     each window's cached median beats, from measure()'s own hint (the interval lead's DWT P onsets' median)
     and QRS onset; the hint where it finds none, NaN where measure() reports no consistent P waves."""
-    from mets_core import _delineate as d
+    from mets_core import delineate as d
     out = np.full(len(windows), np.nan)
     with _parameters(d, params):
         for i, w in enumerate(windows):
@@ -866,7 +866,7 @@ def _pr_row(name: str, per_seed: list[dict]) -> str:
 
 
 def cross_validate_p_onset(windows: list[dict], folds: int, seeds: list[int]) -> None:
-    """The global P onset (mets_core._delineate.p_onset) out of fold on the tuning halves: in each fold the
+    """The global P onset (mets_core.delineate.p_onset) out of fold on the tuning halves: in each fold the
     P_GRID point with the lowest LUDB + QTDB PR 95th percentile on the other folds, beside the module's
     defaults and measure() at 5555bf2 (the interval lead's DWT onsets' median); a seed deals the records to
     the folds differently. LUDB against the trimmed global reference, QTDB against q1c."""

@@ -13,7 +13,7 @@
   window per record starting 1 s before the first annotated beat is measured; the reference is the median
   over the annotated beats inside it. Leads named ECG1/ECG2 (no standard lead) are measured under stand-in
   names II and V5: the delineation uses no lead name.
-- Halves: the delineation parameters (mets_core/_delineate.py) were chosen on the *tuning* half (even LUDB
+- Halves: the delineation parameters (mets_core/delineate.py) were chosen on the *tuning* half (even LUDB
   records, every other QTDB record in name order); the *held-out* half was not looked at while choosing.
 Heart rate: against the annotated beats of the window (LUDB: lead II's QRS marks; QTDB: the beat
 annotations .atr, where the record has them), beats counted over their span; windows more than 5 and 10
@@ -70,7 +70,7 @@ def _beats(waves) -> list[dict]:
     return out
 
 
-def _reference(beats: list[dict], fs: float) -> dict:
+def reference_intervals(beats: list[dict], fs: float) -> dict:
     """Median intervals (ms) over the beats, the median boundaries relative to the annotated R peak (ms; to
     see which boundary an interval error comes from) and the heart rate (bpm) of consecutive beats."""
     def med(values):
@@ -135,7 +135,7 @@ def ludb_rows(folder: Path, records, rate: int | None = None):
             ratio = Fraction(int(rate), int(rec.fs))
             signal, fs = resample_poly(signal, ratio.numerator, ratio.denominator, axis=1), float(rate)
         ecg = ECG.from_leads(signal, rec.sig_name, fs, name=f"ludb/{r}")
-        refs = tuple(_reference(beats, rec.fs) for beats in ludb_annotated_beats(folder, r, rec.fs))
+        refs = tuple(reference_intervals(beats, rec.fs) for beats in ludb_annotated_beats(folder, r, rec.fs))
         # the rate from every QRS mark of lead II: a few QRS waves lack their '(' (record 111, 7.84 s)
         ann = wfdb.rdann(str(folder / str(r)), "ii")
         hr = beat_rate([s for s, sym in zip(ann.sample, ann.symbol) if sym == "N"], rec.fs)
@@ -172,7 +172,7 @@ def qtdb_rows(folder: Path, annotator: str = "q1c", names=None):
         if len(inside) < 2:
             continue
         ecg = qtdb_ecg(rec, name)
-        ref = _reference(inside, fs)
+        ref = reference_intervals(inside, fs)
         # the q1c beats are selected beats, not all of them: the rate comes from the record's beat
         # annotations (.atr), present for 73 of the 96 records
         ref["hr"] = _qtdb_rate(folder / name, start, end, fs)
@@ -350,7 +350,7 @@ def annotator_table(folder: Path) -> list[str]:
         pairs = [(a, b) for a in first for b in second if abs(a["peak"] - b["peak"]) <= tol]
         if not pairs:
             continue
-        r1, r2 = _reference([a for a, _ in pairs], fs), _reference([b for _, b in pairs], fs)
+        r1, r2 = reference_intervals([a for a, _ in pairs], fs), reference_intervals([b for _, b in pairs], fs)
         out.append(f"| {name} | {len(pairs)} | " + " | ".join(
             f"{fmt(r1[k])} | {fmt(r2[k])} | {diff(r1[k], r2[k])}" for k in ("qrs", "qt", "pr")) + " |")
     return out

@@ -25,7 +25,7 @@ How each value is obtained (and why)
 - Median beat per lead: every recorded lead of acceptable quality is cut around the beats' R peaks
   (beats are simultaneous in all leads) and the sample-wise median over beats whose preceding RR is within
   20 % of the median RR (premature beats left out; all beats when the rhythm is irregular).
-- QRS onset and offset (global) and T end: ``mets_core._delineate`` on the median beats of the leads of
+- QRS onset and offset (global) and T end: ``mets_core.delineate`` on the median beats of the leads of
   acceptable quality. QRS limits from the leads' *spatial velocity* (the root of the summed squared slopes)
   and, with 3 or more leads, as the 2nd earliest onset / 2nd latest offset of the leads' own limits, so the
   QRS starts where the first leads start and ends where the last ones end; T end per lead by the
@@ -37,7 +37,7 @@ How each value is obtained (and why)
 - P waves: neurokit2 DWT delineation (``ECG_P_Onsets``) of the interval lead, beat by beat, relative to R.
   PR is reported only when P waves are found in most beats at a consistent distance from the QRS and the
   rhythm is not irregularly irregular (AF): otherwise "no consistent P waves". The P onset itself is global
-  (``_delineate.p_onset``): near the median of those DWT onsets (the hint), each lead's own P onset on its
+  (``delineate.p_onset``): near the median of those DWT onsets (the hint), each lead's own P onset on its
   median beat (a walk back from its P upstroke until its slope is quiet), and the 2nd earliest of 12
   (quantile 0.1) of the leads with a steep enough P upstroke, as the QRS onset is the 2nd earliest lead's;
   the hint where no lead has one. One lead's DWT onset was late against the 12 leads' (LUDB trimmed
@@ -77,7 +77,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from . import _delineate
+from . import delineate
 from .ecg import ECG, STANDARD_LEADS
 
 INTERVAL_LEAD_ORDER = ("II", "V5", "I", "V6", "V2", "V1", "V3", "V4", "aVF", "III", "aVL", "aVR")
@@ -245,7 +245,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
 
     qrs_beats = {ld: v for ld, v in beats.items() if ld in usable}
     rr_samples = (out.rr_ms or 1000.0) / 1000.0 * fs
-    limits = _delineate.delineate(qrs_beats, r_index, fs, rr_samples) if qrs_beats else None
+    limits = delineate.delineate(qrs_beats, r_index, fs, rr_samples) if qrs_beats else None
     if limits is None:
         for key in ("qrs", "qt", "qtc", "axis"):
             out.notes[key] = "QRS limits not found on the median beats"
@@ -596,7 +596,7 @@ def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs
     """PR only when the P waves are consistent: the interval lead's DWT P onsets, beat by beat, found before
     most beats at a steady distance from R (``_p_onsets_dwt``). The P onset itself is then global, from the
     median beats of ``beats`` (the leads of acceptable quality), near where the DWT onsets point
-    (``_delineate.p_onset``); the DWT onsets' median where that finds none."""
+    (``delineate.p_onset``); the DWT onsets' median where that finds none."""
     rel, searched = _p_onsets_dwt(nk, c, rp, fs, qrs_on_from_r)
     share = len(rel) / max(1, searched)
     spread = (float(np.subtract(*np.percentile(rel, [75, 25]))) / fs * 1000.0) if len(rel) >= 3 else math.inf
@@ -616,7 +616,7 @@ def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs
         return
     out.p_waves = True
     p_on = float(np.median(rel))
-    found = _delineate.p_onset(beats, r_index, fs, r_index + p_on, r_index + qrs_on_from_r)
+    found = delineate.p_onset(beats, r_index, fs, r_index + p_on, r_index + qrs_on_from_r)
     if found is not None:
         p_on = found - r_index
     out.fiducials_s["p_on"] = p_on / fs

@@ -1,4 +1,4 @@
-"""mets_core._delineate's QRS and P-onset rules on constructed median beats, and LUDB records of the tuning
+"""mets_core.delineate's QRS and P-onset rules on constructed median beats, and LUDB records of the tuning
 half.
 
 Each test fails without the rule it names: the global spatial velocity alone ends the QRS early there; one
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mets_core import _delineate
+from mets_core import delineate
 from mets_core.ecg import ECG
 from mets_core.measure import measure
 
@@ -44,16 +44,16 @@ def test_a_slow_terminal_wave_in_low_leads_ends_the_qrs(monkeypatch):
     """Per-lead limits: 3 low leads of 12 end ~60 ms after the tall ones. In the spatial velocity the tall
     leads drown them (the offset ~35 ms after R); the 11th of the 12 leads' own offsets is a late one."""
     beats = _beats(tall=9, late=3)
-    _, offset = _delineate.qrs_limits(beats, R, FS)
+    _, offset = delineate.qrs_limits(beats, R, FS)
     assert 80.0 <= _ms(offset) <= 110.0, _ms(offset)
-    monkeypatch.setattr(_delineate, "QRS_PER_LEAD_MIN_LEADS", 10 ** 6)     # the spatial velocity alone
-    _, offset = _delineate.qrs_limits(beats, R, FS)
+    monkeypatch.setattr(delineate, "QRS_PER_LEAD_MIN_LEADS", 10 ** 6)     # the spatial velocity alone
+    _, offset = delineate.qrs_limits(beats, R, FS)
     assert _ms(offset) < 50.0, _ms(offset)
 
 
 def test_one_late_lead_does_not_decide_the_qrs_offset():
     """The order statistic is the second latest of 12: one outlying lead leaves the offset where the rest end."""
-    _, offset = _delineate.qrs_limits(_beats(tall=11, late=1), R, FS)
+    _, offset = delineate.qrs_limits(_beats(tall=11, late=1), R, FS)
     assert _ms(offset) < 50.0, _ms(offset)
 
 
@@ -65,10 +65,10 @@ def test_a_wide_qrs_with_a_broad_apex_is_not_cut_at_the_apex(monkeypatch):
     step = lambda at: 1.0 / (1.0 + np.exp(-(t - at) / 5.0))             # noqa: E731
     shape = step(80.0) - step(0.0)
     beats = {"II": 1.5 * shape, "V5": 0.5 * shape}
-    _, offset = _delineate.qrs_limits(beats, R, FS)
+    _, offset = delineate.qrs_limits(beats, R, FS)
     assert 90.0 <= _ms(offset) <= 115.0, _ms(offset)
-    monkeypatch.setattr(_delineate, "QRS_LATER_LOBE", np.inf)               # the rule off
-    _, offset = _delineate.qrs_limits(beats, R, FS)
+    monkeypatch.setattr(delineate, "QRS_LATER_LOBE", np.inf)               # the rule off
+    _, offset = delineate.qrs_limits(beats, R, FS)
     assert _ms(offset) < 40.0, _ms(offset)
 
 
@@ -92,18 +92,18 @@ def test_the_p_onset_is_where_the_early_leads_start():
     """Global P onset: 3 leads of 12 start their P wave 20 ms before the others, and the hint (the interval
     lead's own P onset) lies on a late lead's. The 2nd earliest of the leads' onsets is an early lead's."""
     beats = _p_beats(late=9, early=3)
-    late_on, _ = _delineate.p_onset_lead(beats["late0"], R - 0.23 * FS, QRS_ON, FS)
-    early_on, _ = _delineate.p_onset_lead(beats["early0"], R - 0.23 * FS, QRS_ON, FS)
+    late_on, _ = delineate.p_onset_lead(beats["late0"], R - 0.23 * FS, QRS_ON, FS)
+    early_on, _ = delineate.p_onset_lead(beats["early0"], R - 0.23 * FS, QRS_ON, FS)
     assert _ms(late_on) - _ms(early_on) == pytest.approx(20.0, abs=2.0)
-    got = _delineate.p_onset(beats, R, FS, late_on, QRS_ON)
+    got = delineate.p_onset(beats, R, FS, late_on, QRS_ON)
     assert _ms(got) == pytest.approx(_ms(early_on), abs=2.0), (_ms(got), _ms(early_on), _ms(late_on))
 
 
 def test_one_early_lead_does_not_decide_the_p_onset():
     """The order statistic is the second earliest of 12: one lead's early P onset leaves it where the rest start."""
     beats = _p_beats(late=11, early=1)
-    late_on, _ = _delineate.p_onset_lead(beats["late0"], R - 0.23 * FS, QRS_ON, FS)
-    got = _delineate.p_onset(beats, R, FS, late_on, QRS_ON)
+    late_on, _ = delineate.p_onset_lead(beats["late0"], R - 0.23 * FS, QRS_ON, FS)
+    got = delineate.p_onset(beats, R, FS, late_on, QRS_ON)
     assert _ms(got) == pytest.approx(_ms(late_on), abs=2.0), (_ms(got), _ms(late_on))
 
 
@@ -114,11 +114,11 @@ def test_a_notched_p_wave_starts_with_its_first_hump(monkeypatch):
     t = (np.arange(len(beat)) - R) / FS * 1000.0
     first_hump_only = beat - _gauss(t, -155.0, 12.0, 0.15)
     hint = R - 0.225 * FS
-    expected, _ = _delineate.p_onset_lead(first_hump_only, hint, QRS_ON, FS)
-    got, _ = _delineate.p_onset_lead(beat, hint, QRS_ON, FS)
+    expected, _ = delineate.p_onset_lead(first_hump_only, hint, QRS_ON, FS)
+    got, _ = delineate.p_onset_lead(beat, hint, QRS_ON, FS)
     assert _ms(got) == pytest.approx(_ms(expected), abs=3.0), (_ms(got), _ms(expected))
-    monkeypatch.setattr(_delineate, "P_FIRST_LOBE_SHARE", 1.0)           # the walk from the steepest point
-    got, _ = _delineate.p_onset_lead(beat, hint, QRS_ON, FS)
+    monkeypatch.setattr(delineate, "P_FIRST_LOBE_SHARE", 1.0)           # the walk from the steepest point
+    got, _ = delineate.p_onset_lead(beat, hint, QRS_ON, FS)
     assert _ms(got) - _ms(expected) > 20.0, (_ms(got), _ms(expected))
 
 
@@ -131,7 +131,7 @@ def _ludb_measured(record: int):
     spec.loader.exec_module(validation)
     folder = data_dir_or_none(f"ludb/data/{record}.hea") / "ludb" / "data"
     rec = wfdb.rdrecord(str(folder / str(record)))
-    ref = validation._reference(validation.ludb_annotated_beats(folder, record, rec.fs)[2], rec.fs)
+    ref = validation.reference_intervals(validation.ludb_annotated_beats(folder, record, rec.fs)[2], rec.fs)
     return measure(ECG.from_leads(rec.p_signal.T, rec.sig_name, rec.fs, name=f"ludb/{record}")), ref
 
 
@@ -142,7 +142,7 @@ def test_pr_of_a_ludb_record_where_the_interval_lead_starts_its_p_wave_late(monk
     130 ms."""
     m, ref = _ludb_measured(114)
     assert m.pr_ms == pytest.approx(ref["pr"], abs=15.0), (m.pr_ms, ref["pr"])
-    monkeypatch.setattr(_delineate, "p_onset", lambda *args: None)          # the hint alone (5555bf2)
+    monkeypatch.setattr(delineate, "p_onset", lambda *args: None)          # the hint alone (5555bf2)
     m, _ = _ludb_measured(114)
     assert ref["pr"] - m.pr_ms > 35.0, (m.pr_ms, ref["pr"])
 

@@ -17,7 +17,7 @@ and HR (against lead II's annotated beats counted over their span) within 3 bpm 
 records and 10 bpm on all of them (irregular rhythms: `test_heart_rate_in_irregular_rhythms`). LUDB's
 annotators themselves place the same QRS onset ~10 ms apart between leads of one beat (median; 21 ms at
 the 90th percentile), so tighter bounds would test annotation noise. The delineation
-parameters (mets_core/_delineate.py) were chosen on even-numbered records; these tests use odd ones.
+parameters (mets_core/delineate.py) were chosen on even-numbered records; these tests use odd ones.
 """
 from __future__ import annotations
 

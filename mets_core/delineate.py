@@ -1,7 +1,8 @@
-"""Global QRS onset/offset and T end of a set of simultaneous median beats (one per lead).
+"""Global QRS onset/offset, T end and P onset of a set of simultaneous median beats (one per lead).
 
-Private helper of :mod:`mets_core.measure`. The functions work on median beats cut around R (R at index
-``r``), in mV, sampled at ``fs``; results are sample indices into the median beat (floats) or None.
+The wave boundaries :mod:`mets_core.measure` reports its intervals from; public so that they can be checked
+on constructed beats and used on one's own median beats. The functions work on median beats cut around R
+(R at index ``r``), in mV, sampled at ``fs``; results are sample indices into the median beat (floats) or None.
 
 - QRS: the *spatial velocity* of the leads, sqrt(sum over leads of (dV/dt)^2) of the lightly smoothed
   median beats. All leads are used at once, so the QRS starts where the first lead starts to move and ends
