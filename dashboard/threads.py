@@ -29,9 +29,13 @@ def wanted() -> int:
 def limit_blas() -> None:
     """numpy/scipy's BLAS in this process (threadpoolctl: OpenBLAS, MKL or BLIS, whichever is loaded)."""
     n = wanted()
-    if n > 0:
+    if n <= 0:
+        return
+    try:
         from threadpoolctl import threadpool_limits
-        threadpool_limits(n, user_api="blas")
+    except ImportError:      # an environment set up before it was a dependency: slower under load, not broken
+        return
+    threadpool_limits(n, user_api="blas")
 
 
 def limit_torch() -> None:
