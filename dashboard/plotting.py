@@ -31,6 +31,7 @@ GAINS = (5, 10, 20)               # mm/mV
 PAGE_WIDTH_MM = 280               # what is in view at first; at 50 mm/s pan to see the rest
 POINTS_PER_MM = 8                 # display resolution after min/max decimation (~2 points per screen pixel)
 PIXELS_PER_MM = 4.0               # assumed on-screen scale, to size the figure's height
+DRAWN_WIDTH_PX = 1100             # the paper's width on the reader page (wide layout), to size its height
 
 PAPER_BG = "#fffafa"
 MINOR_GRID = "#eebcbc"            # visible 1 mm grid (was 1.3:1 against the paper)
@@ -331,15 +332,18 @@ def caliper_layer(p: Paper) -> Layer:
                        marker=dict(size=1, opacity=0), hoverinfo="skip", showlegend=False)], []
 
 
-def figure(p: Paper, layers: list[Layer], uirevision: str = "", height_px: int | None = None) -> go.Figure:
-    """The layers, bottom first, on a figure drawn to the paper's scale."""
+def figure(p: Paper, layers: list[Layer], uirevision: str = "", height_px: int | None = None,
+           width_px: int = DRAWN_WIDTH_PX) -> go.Figure:
+    """The layers, bottom first, on a figure drawn to the paper's scale; `width_px`: the width the page draws
+    it at (a narrower column, e.g. the comparison's, needs a lower figure, or the paper floats in blank
+    space: its millimetres stay square)."""
     fig = go.Figure(data=[t for traces, _ in layers for t in traces])
     view_w = min(p.width, PAGE_WIDTH_MM)
     fig.update_layout(
         annotations=[a for _, annotations in layers for a in annotations],
         plot_bgcolor=PAPER_BG, paper_bgcolor=PAPER_BG,
         margin=dict(l=4, r=4, t=4, b=4),
-        height=height_px or int(min(1800, max(260, p.height * PIXELS_PER_MM * 1100 / (view_w * PIXELS_PER_MM)))),
+        height=height_px or int(min(1800, max(260, p.height * PIXELS_PER_MM * width_px / (view_w * PIXELS_PER_MM)))),
         dragmode="pan", showlegend=False, hovermode="closest", hoverdistance=8,
         hoverlabel=dict(bgcolor="#ffffff", font=dict(size=14, color=INK)),
         xaxis=dict(range=[0, view_w], showgrid=False, zeroline=False, showticklabels=False, fixedrange=False,
@@ -399,12 +403,14 @@ def _path(xs, ys) -> str | None:
 
 def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25, start_s: float = 0.0,
               saliency=None, saliency_offset_s: float = 0.0, height_px: int | None = None,
-              rhythm_lead: str = RHYTHM_LEAD, marks: dict[str, list[float]] | None = None) -> go.Figure:
+              rhythm_lead: str = RHYTHM_LEAD, marks: dict[str, list[float]] | None = None,
+              width_px: int = DRAWN_WIDTH_PX) -> go.Figure:
     """The ECG on paper. layout "3x4" (+ a rhythm strip of `rhythm_lead`), "12x1", or "recorded" (one full
     row per recorded lead: 1-3 lead records); gain mm/mV; speed mm/s; start_s: where the 10 s page starts
     in a longer recording; saliency: a mets_core Saliency to overlay, computed on the recording from
     saliency_offset_s on; marks: {"QRS onset": [t_s, ...], ...} fiducial times (s, recording time) drawn as
-    ticks under the tracing. Hovering a trace reads out time (s) and amplitude (mV).
+    ticks under the tracing; width_px: the width the page draws it at (sets its height). Hovering a trace reads
+    out time (s) and amplitude (mV).
 
     Composed of layers, bottom first: saliency, grid, calibration, traces, marks, footer, calipers. Another overlay is
     one more function returning (traces, annotations) from the ``Paper``."""
@@ -413,7 +419,7 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
     traces, labels = trace_layer(p, ecg)
     layers += [grid_layer(p), calibration_layer(p, ecg), (traces, []), marks_layer(p, ecg, marks or {}),
                ([], labels), footer_layer(p, ecg), caliper_layer(p)]
-    return figure(p, layers, uirevision=f"{layout}-{gain}-{speed}", height_px=height_px)
+    return figure(p, layers, uirevision=f"{layout}-{gain}-{speed}", height_px=height_px, width_px=width_px)
 
 
 def thumbnail(ecg: ECG, lead: str | None = None, seconds: float = 10.0, start_s: float = 0.0,
@@ -511,7 +517,7 @@ def median_beats(m, speed: float = 50.0, gain: float = 10.0, columns: int = 6) -
     fig = go.Figure(traces)
     fig.update_layout(
         annotations=ann, plot_bgcolor=PAPER_BG, paper_bgcolor=PAPER_BG, margin=dict(l=4, r=4, t=4, b=4),
-        height=int(min(900, max(200, height * 4.2 * 1100 / (width * 4.2) + 40))), hovermode="closest",
+        height=int(min(900, max(200, height * 4.2 * DRAWN_WIDTH_PX / (width * 4.2) + 40))), hovermode="closest",
         legend=dict(orientation="h", y=-0.02, yanchor="top", font=dict(size=14)), dragmode=False,
         xaxis=dict(range=[0, width], visible=False, fixedrange=True, constrain="domain"),
         yaxis=dict(range=[0, height], visible=False, fixedrange=True, scaleanchor="x", scaleratio=1,

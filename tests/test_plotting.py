@@ -112,6 +112,19 @@ def test_12x1_layout_and_speed_doubles_paper():
     assert fig50.layout.xaxis.range[1] <= plotting.PAGE_WIDTH_MM       # pan to see the rest
 
 
+@pytest.mark.parametrize("width_px", [1100, 530])
+def test_the_papers_height_follows_the_width_it_is_drawn_at(width_px):
+    """Millimetres stay square at the width the page draws the paper at (the reader's wide column, or one of
+    the comparison's two), so the figure's height holds the paper and no blank band above and below it."""
+    fig = plotting.ecg_paper(_ecg(), layout="12x1", width_px=width_px)
+    margin = fig.layout.margin
+    paper_w_mm = fig.layout.xaxis.range[1] - fig.layout.xaxis.range[0]
+    paper_h_mm = fig.layout.yaxis.range[1] - fig.layout.yaxis.range[0]
+    plot_h_px = fig.layout.height - margin.t - margin.b
+    plot_w_px = width_px - margin.l - margin.r
+    assert plot_h_px / plot_w_px == pytest.approx(paper_h_mm / paper_w_mm, rel=0.05)
+
+
 def test_gain_scales_amplitude():
     e = _ecg(spike_at=1.0)
     for gain in (5, 10, 20):

@@ -12,6 +12,7 @@ from dashboard.panels import prompts, tracing
 from dashboard.panels.common import guard
 from dashboard.ranking import build_view
 
+COLUMN_WIDTH_PX = 530              # each ECG's column on the wide layout: the paper's height follows it
 COMPARE_FIELDS = (("Heart rate (bpm)", "heart_rate_bpm"), ("PR (ms)", "pr_ms"), ("QRS (ms)", "qrs_ms"),
                   ("QT (ms)", "qt_ms"), ("QTc Bazett (ms)", "qtc_ms"), ("QTc Fridericia (ms)", "qtc_fridericia_ms"),
                   ("QTc Framingham (ms)", "qtc_framingham_ms"), ("Frontal axis (°)", "axis_deg"))
@@ -33,7 +34,8 @@ def compare_page(engine: Engine, recs: dict) -> None:
     for col, rec in ((c1, ra), (c2, rb)):
         with col, guard(f"The tracing of {rec.label}"):
             mode = "recorded" if int(rec.ecg.lead_mask.sum()) <= 3 else "12x1"
-            st.plotly_chart(tracing.paper_figure(rec, 0.0, None, mode, gain, speed, plotting.RHYTHM_LEAD),
+            st.plotly_chart(tracing.paper_figure(rec, 0.0, None, mode, gain, speed, plotting.RHYTHM_LEAD,
+                                                 width_px=COLUMN_WIDTH_PX),
                             width="stretch", key=f"cmp_paper_{'ab'[rec is rb]}",
                             config={"displaylogo": False, "scrollZoom": False})
     st.caption(f"Both on the same paper scale: {speed} mm/s, {gain} mm/mV (change them on the Reader page).")

@@ -42,7 +42,8 @@ def fiducial_marks(m) -> dict[str, list[float]] | None:
 
 
 def paper_figure(rec: Record, start_s: float, m, mode: str, gain: int, speed: int, rhythm: str, saliency=None,
-                 saliency_key: tuple = (), saliency_offset_s: float = 0.0):
+                 saliency_key: tuple = (), saliency_offset_s: float = 0.0,
+                 width_px: int = plotting.DRAWN_WIDTH_PX):
     """The ECG paper of `rec` from `start_s` at a setting, with the fiducial marks of the measurements `m`
     (None: no marks) and the saliency shading (identified by `saliency_key`), as the browser draws it
     (plotting.segments_as_paths). Built once per server and kept by what names it (content hash, printed
@@ -53,14 +54,15 @@ def paper_figure(rec: Record, start_s: float, m, mode: str, gain: int, speed: in
     marks_key = (m.start_s, m.seconds_analysed, tuple(sorted(m.fiducials_s.items()))) if marks else ()
     if saliency is None:
         saliency_key, saliency_offset_s = (), 0.0          # where a shading would start: no shading, no matter
-    key = (rec.key, rec.ecg.name, mode, gain, speed, start_s, rhythm, marks_key, saliency_key, saliency_offset_s)
+    key = (rec.key, rec.ecg.name, mode, gain, speed, start_s, rhythm, marks_key, saliency_key, saliency_offset_s,
+           width_px)
     with _papers_lock:
         if key in _papers:
             _papers.move_to_end(key)
             return _papers[key]
     fig = plotting.segments_as_paths(plotting.ecg_paper(
         rec.ecg, layout=mode, gain=gain, speed=speed, start_s=start_s, saliency=saliency,
-        saliency_offset_s=saliency_offset_s, rhythm_lead=rhythm, marks=marks))
+        saliency_offset_s=saliency_offset_s, rhythm_lead=rhythm, marks=marks, width_px=width_px))
     with _papers_lock:
         _papers[key] = fig
         while len(_papers) > PAPERS_KEPT:
