@@ -99,16 +99,30 @@ def delineate(beats: dict[str, np.ndarray], r: int, fs: float, rr: float
     integer factor (polyphase, no new frequency content): at 100 Hz a central-difference slope spans 20 ms
     and widened the QRS by 10-20 ms (LUDB's median beats decimated to 100 Hz: 23 of 195 QRS called >= 120
     ms against < 110 ms annotated; with upsampling 1 of 195, as at 500 Hz)."""
-    from scipy.signal import resample_poly
-
-    k = max(1, int(math.ceil(DELINEATION_FS / fs - 1e-9)))
-    if k > 1:
-        beats = {ld: resample_poly(np.asarray(v, float), k, 1) for ld, v in beats.items()}
+    beats, k = _upsampled(beats, fs)
     limits = qrs_limits(beats, r * k, fs * k)
     if limits is None:
         return None
     end = t_end(beats, r * k, limits[0], limits[1], rr * k, fs * k)
     return limits[0] / k, limits[1] / k, (end / k if end is not None else None)
+
+
+def _upsampled(beats: dict[str, np.ndarray], fs: float) -> tuple[dict[str, np.ndarray], int]:
+    """(the beats at ``fs`` x k >= ``DELINEATION_FS``, k): upsampled by an integer factor (polyphase), k = 1
+    when already fast enough."""
+    from scipy.signal import resample_poly
+
+    k = max(1, int(math.ceil(DELINEATION_FS / fs - 1e-9)))
+    if k > 1:
+        beats = {ld: resample_poly(np.asarray(v, float), k, 1) for ld, v in beats.items()}
+    return beats, k
+
+
+def _of_leads_that_count(found: list[tuple[float, float]], share: float, quantile: float) -> float:
+    """The `quantile` of the leads' boundaries among the leads whose size is at least `share` of the
+    largest; `found`: (boundary, size) per lead, not empty."""
+    largest = max(size for _, size in found)
+    return float(np.quantile([at for at, size in found if size >= share * largest], quantile))
 
 
 def _smooth(x: np.ndarray, fs: float, ms: float) -> np.ndarray:
@@ -287,10 +301,9 @@ def t_end(beats: dict[str, np.ndarray], r: int, on: float, off: float, rr: float
     found = [(e, amp) for e, amp in found if math.isfinite(e)]
     if not found:
         return None
-    tallest = max(amp for _, amp in found)
-    if tallest < MIN_TALLEST_T_MV:
+    if max(amp for _, amp in found) < MIN_TALLEST_T_MV:
         return None
-    return float(np.quantile([e for e, amp in found if amp >= T_LEAD_SHARE * tallest], T_LEAD_QUANTILE))
+    return _of_leads_that_count(found, T_LEAD_SHARE, T_LEAD_QUANTILE)
 
 
 def p_onset(beats: dict[str, np.ndarray], r: int, fs: float, hint: float, qrs_on: float) -> float | None:
@@ -299,18 +312,12 @@ def p_onset(beats: dict[str, np.ndarray], r: int, fs: float, hint: float, qrs_on
     (``p_onset_lead``) among the leads whose P upstroke is at least ``P_LEAD_SHARE`` as steep as the steepest;
     None when no lead has one. Beats sampled below ``DELINEATION_FS`` are upsampled first, as in
     ``delineate``."""
-    from scipy.signal import resample_poly
-
-    k = max(1, int(math.ceil(DELINEATION_FS / fs - 1e-9)))
-    if k > 1:
-        beats = {ld: resample_poly(np.asarray(v, float), k, 1) for ld, v in beats.items()}
+    beats, k = _upsampled(beats, fs)
     found = [p_onset_lead(np.asarray(v, float), hint * k, qrs_on * k, fs * k) for v in beats.values()]
     found = [(on, amp) for on, amp in found if on is not None]
     if not found:
         return None
-    tallest = max(amp for _, amp in found)
-    ons = [on for on, amp in found if amp >= P_LEAD_SHARE * tallest]
-    return float(np.quantile(ons, P_LEAD_QUANTILE)) / k
+    return _of_leads_that_count(found, P_LEAD_SHARE, P_LEAD_QUANTILE) / k
 
 
 def p_onset_lead(beat: np.ndarray, hint: float, qrs_on: float, fs: float) -> tuple[float | None, float]:
