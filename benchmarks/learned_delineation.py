@@ -9,6 +9,8 @@
     nice -n 19 .venv/bin/python benchmarks/learned_delineation.py cv-rules
     nice -n 19 .venv/bin/python benchmarks/learned_delineation.py cv-p-onset
     nice -n 19 .venv/bin/python benchmarks/learned_delineation.py held-out-p-onset
+    nice -n 19 .venv/bin/python benchmarks/learned_delineation.py cv-flags
+    nice -n 19 .venv/bin/python benchmarks/learned_delineation.py held-out-flags
 
 The experiment behind the "learned boundary locator" paragraph of docs/measurements.md: tried, not kept
 (the chosen candidate lost on LUDB's held-out QT). Times on the 2-core development machine under load, one
@@ -51,6 +53,14 @@ thread: extract ~4 min; cv ~25 min per CNN variant (15 trainings of ~80 s); the 
   hint); the PR is measure()'s QRS onset minus the P onset, counted where measure() finds consistent P
   waves; ~1 min. ``held-out-p-onset`` scores the held-out halves' cached windows once (measure_validation
   is the headline).
+- "Uncertain, check" (``cv-flags``, tried, not kept): plain signs that a boundary is not pinned down
+  (``uncertainty_signs``: the leads' QRS onsets / offsets spread apart, a QRS that starts or ends gradually,
+  the T ends of the leads that count spread apart, a low T wave, a second hump after the T), a flag per
+  interval when any sign passes its threshold; the thresholds from ``FLAG_GRID`` chosen in each fold on
+  the other folds (at most ``FLAG_BUDGET`` of the windows flagged, the most over-target windows caught:
+  |error| over ``TARGET_MS``), scored out of fold; ~1 min. ``held-out-flags`` scores the held-out halves
+  once with ``SCORED_FLAGS`` (the choice on the whole tuning halves). The rule and the objective were
+  written down before any result; neither interval's flag met it (docs/measurements.md).
 The QRS / QT are counted only where the heuristic reports them (its "not measurable" gates stay), so both
 are scored on the same windows.
 """
@@ -916,10 +926,242 @@ def held_out_p_onset(windows: list[dict]) -> None:
     print(_pr_row("global P onset (module defaults)", [pr_scores(test, rule_p_onsets(test))]))
 
 
+# ---------------------------- "uncertain, check": a flag from plain signs of the median beats (tried, not kept)
+TARGET_MS = {"qrs": 20.0, "qt": 40.0}          # issue 10's targets: |error| above this is "over target"
+FLAG_BUDGET = 0.15                             # a fold's rule may flag at most this share of its windows
+INF = math.inf
+# per interval, per sign: the thresholds tried (INF: the sign unused); t_tallest_mv flags *below* its value
+FLAG_GRID = {
+    "qrs": {"qrs_onset_spread": (30.0, 40.0, 50.0, 60.0, 80.0, INF),
+            "qrs_offset_spread": (30.0, 40.0, 60.0, 80.0, 100.0, INF),
+            "qrs_onset_gradual": (16.0, 20.0, 24.0, 30.0, 40.0, INF),
+            "qrs_offset_gradual": (20.0, 30.0, 40.0, 50.0, INF)},
+    "qt": {"t_end_spread": (30.0, 40.0, 60.0, 80.0, 100.0, INF),
+           "t_tallest_mv": (0.1, 0.15, 0.2, 0.0),
+           "t_second_hump": (0.5, 0.6, 0.75, 1.0, INF),
+           "qrs_onset_spread": (40.0, 60.0, 80.0, INF),
+           "qrs_onset_gradual": (20.0, 30.0, 40.0, INF)},
+}
+
+
+def uncertainty_signs(beats: dict[str, np.ndarray], r: int, fs: float, rr: float, on: float, off: float
+                      ) -> dict[str, float]:
+    """Plain signs that a boundary is not pinned down by the median beats (``on``/``off``: the global QRS
+    limits that mets_core.delineate found, samples; ``rr`` in samples). Each sign is a number in ms (mV for
+    the T amplitude), NaN where it cannot be worked out; ``flags_of`` turns them into an "uncertain, check"
+    flag (tried, not kept: docs/measurements.md).
+
+    - ``qrs_onset_spread`` / ``qrs_offset_spread``: how far apart the leads' own QRS onsets / offsets lie
+      (the range over the leads; with 2 leads, how much they disagree).
+    - ``qrs_onset_gradual`` / ``qrs_offset_gradual``: how far the spatial velocity's onset / offset moves
+      between a low and a high threshold (1.5 % and 6 % of its peak for the onset, 5 % and 20 % for the
+      offset; the search window's edge where the low threshold's walk does not settle): a QRS that starts
+      or ends gradually has no sharp limit.
+    - ``t_end_spread``: the range of the T ends of the leads that count for the global T end.
+    - ``t_tallest_mv``: the tallest T wave's amplitude: a low T's end is hard to see.
+    - ``t_second_hump``: in the leads that count, a second hump of the ST-T stretch (up to 200 ms after the
+      T end) as a share of the T wave's own peak, at least 80 ms away from it (a notched T, a U wave or
+      the next wave run into: the T end may belong to either hump).
+    Beats sampled below delineate's ``DELINEATION_FS`` are upsampled first, as there."""
+    from scipy.signal import find_peaks
+
+    from mets_core import delineate as d
+
+    beats, k = d._upsampled(beats, fs)
+    r, fs, rr, on, off = r * k, fs * k, rr * k, on * k, off * k
+    ms = 1000.0 / fs
+    nan = math.nan
+    out = dict.fromkeys(("qrs_onset_spread", "qrs_offset_spread", "qrs_onset_gradual", "qrs_offset_gradual",
+                         "t_end_spread", "t_tallest_mv", "t_second_hump"), nan)
+    ons, offs = [], []
+    for v in beats.values():
+        walked = d._walked_limits(d.spatial_velocity({"lead": v}, fs), r, fs, d.QRS_LEAD_ONSET_FRACTION,
+                                  d.QRS_LEAD_OFFSET_FRACTION, later_lobe=False)
+        if walked is not None:
+            ons += [walked[0]] if walked[0] is not None else []
+            offs += [walked[1]] if walked[1] is not None else []
+    if len(ons) >= 2:
+        out["qrs_onset_spread"] = (max(ons) - min(ons)) * ms
+    if len(offs) >= 2:
+        out["qrs_offset_spread"] = (max(offs) - min(offs)) * ms
+    sv = d.spatial_velocity(beats, fs)
+    low, high = (d._walked_limits(sv, r, fs, a, b, later_lobe=True) for a, b in ((0.015, 0.05), (0.06, 0.20)))
+    if low is not None and high is not None:
+        # the low threshold's walk may not settle at all within the search window: then its edge
+        first, last = max(0, r - int(0.15 * fs)), min(len(sv), r + int(0.25 * fs)) - 1
+        if high[0] is not None:
+            out["qrs_onset_gradual"] = (high[0] - (first if low[0] is None else low[0])) * ms
+        if high[1] is not None:
+            out["qrs_offset_gradual"] = ((last if low[1] is None else low[1]) - high[1]) * ms
+    found = [(d.t_end_lead(v, r, on, off, rr, fs), ld) for ld, v in beats.items()]
+    found = [(e, amp, ld) for (e, amp), ld in found if math.isfinite(e)]
+    if not found:
+        return out
+    tallest = max(amp for _, amp, _ in found)
+    out["t_tallest_mv"] = tallest
+    counting = [(e, amp, ld) for e, amp, ld in found if amp >= d.T_LEAD_SHARE * tallest]
+    out["t_end_spread"] = (max(e for e, _, _ in counting) - min(e for e, _, _ in counting)) * ms
+    hump = 0.0
+    for e, amp, ld in counting:
+        x = d._smooth(np.asarray(beats[ld], float), fs, 20.0)
+        baseline = float(np.median(np.asarray(beats[ld], float)[max(0, int(on) - int(0.03 * fs)):int(on) + 1]))
+        a, b = int(off) + int(0.04 * fs), min(len(x), int(e) + int(0.2 * fs), r + int(0.9 * rr))
+        dev = np.abs(x[a:b] - baseline)
+        if len(dev) < 3:
+            continue
+        tops, _ = find_peaks(dev)
+        main = int(np.argmax(dev))
+        others = [t for t in tops if abs(t - main) >= 0.08 * fs]
+        if others:
+            hump = max(hump, float(max(dev[t] for t in others) / max(dev[main], 1e-9)))
+    out["t_second_hump"] = hump
+    return out
+
+
+def window_signs(windows: list[dict]) -> list[dict]:
+    """``uncertainty_signs`` of each window's cached median beats, at measure()'s own QRS limits."""
+    out = []
+    for w in windows:
+        meta = w["meta"]
+        fs, r = meta["fs"], meta["r_index"]
+        on, off = meta["heuristic"]["qrs_on"], meta["heuristic"]["qrs_off"]
+        if on is None or off is None:
+            out.append({})
+            continue
+        out.append(uncertainty_signs(_median_leads(w), r, fs, (meta["rr_ms"] or 1000.0) / 1000.0 * fs,
+                                       r + on * fs / 1000.0, r + off * fs / 1000.0))
+    return out
+
+
+def interval_errors(windows: list[dict], key: str, ref: str = "ref") -> np.ndarray:
+    """measure()'s error (ms) of one interval per window; NaN where not measured or no reference."""
+    out = np.full(len(windows), np.nan)
+    for i, w in enumerate(windows):
+        meta = w["meta"]
+        value, truth = meta[f"heuristic_{key}_ms"], meta.get(ref, {}).get(key)
+        if value is not None and truth is not None:
+            out[i] = value - truth
+    return out
+
+
+def flags_of(signs: list[dict], thresholds: dict) -> np.ndarray:
+    """Each window flagged when any sign passes its threshold (t_tallest_mv: when below it); NaN signs
+    never flag."""
+    flagged = np.zeros(len(signs), bool)
+    for name, limit in thresholds.items():
+        v = np.array([s.get(name, np.nan) for s in signs], float)
+        with np.errstate(invalid="ignore"):
+            flagged |= (v < limit) if name == "t_tallest_mv" else (v > limit)
+    return flagged
+
+
+def flag_scores(err: np.ndarray, flagged: np.ndarray, key: str) -> dict:
+    """Share flagged, share of over-target windows flagged, 95th percentile of |error| over the unflagged
+    windows and over all, on the windows with an error."""
+    ok = np.isfinite(err)
+    e, f = np.abs(err[ok]), flagged[ok]
+    over = e > TARGET_MS[key]
+    return {"n": int(ok.sum()), "flagged": float(f.mean()), "over": int(over.sum()),
+            "caught": float(f[over].mean()) if over.any() else math.nan,
+            "p95_unflagged": float(np.percentile(e[~f], 95)) if (~f).any() else math.nan,
+            "p95_all": float(np.percentile(e, 95))}
+
+
+def choose_flag(signs: list[dict], err: np.ndarray, key: str, at: np.ndarray) -> dict:
+    """The FLAG_GRID point that flags at most FLAG_BUDGET of the windows `at` (with an error) and catches
+    the largest share of their over-target windows (ties: fewer flagged)."""
+    import itertools
+    names = list(FLAG_GRID[key])
+    ok = at[np.isfinite(err[at])]
+    over = np.abs(err[ok]) > TARGET_MS[key]
+    sub = [signs[i] for i in ok]
+    best, best_score = None, None
+    for values in itertools.product(*FLAG_GRID[key].values()):
+        thresholds = {n: v for n, v in zip(names, values) if v not in (INF, 0.0)}
+        f = flags_of(sub, thresholds)
+        if f.mean() > FLAG_BUDGET:
+            continue
+        score = (f[over].sum(), -f.sum())
+        if best_score is None or score > best_score:
+            best, best_score = thresholds, score
+    return best
+
+
+def _flag_row(name: str, per_seed: list[dict]) -> str:
+    cells = []
+    for k, fmt in (("flagged", "{:.1%}"), ("caught", "{:.1%}"), ("p95_unflagged", "{:.1f}"), ("p95_all", "{:.1f}")):
+        v = [s[k] for s in per_seed]
+        spread = f" ({fmt.format(min(v))}-{fmt.format(max(v))})" if max(v) > min(v) else ""
+        cells.append(fmt.format(np.mean(v)) + spread)
+    return f"| {name} | {per_seed[0]['n']} | {per_seed[0]['over']} | " + " | ".join(cells) + " |"
+
+
+FLAG_HEADER = ("| {} | windows | over target | flagged | over-target flagged | 95th pct unflagged | 95th pct all |\n"
+               + "|---" * 7 + "|")
+
+
+def cross_validate_flags(windows: list[dict], folds: int, seeds: list[int]) -> None:
+    """The "uncertain, check" flag per interval out of fold on the tuning halves (LUDB trimmed global ref.,
+    QTDB q1c, pooled): in each fold the FLAG_GRID point chosen by ``choose_flag`` on the other folds; a seed
+    deals the records to the folds differently. Then the point chosen on the whole tuning halves."""
+    tuning = [w for w in windows if w["meta"]["tuning"] and w["meta"]["benchmark_window"]]
+    key_of = lambda w: (w["meta"]["db"], w["meta"]["record"])                 # noqa: E731
+    signs = window_signs(tuning)
+    dbs = np.array([w["meta"]["db"] for w in tuning])
+    for key in ("qrs", "qt"):
+        err = interval_errors(tuning, key)
+        per_seed = {db: [] for db in ("both", "LUDB", "QTDB")}
+        for sd in seeds:
+            fold_of = _folds(tuning, folds, sd)
+            flagged = np.zeros(len(tuning), bool)
+            for fold in range(folds):
+                train = np.array([i for i, w in enumerate(tuning) if fold_of[key_of(w)] != fold])
+                test = np.array([i for i, w in enumerate(tuning) if fold_of[key_of(w)] == fold])
+                chosen = choose_flag(signs, err, key, train)
+                flagged[test] = flags_of([signs[i] for i in test], chosen)
+                print(f"{key} seed {sd} fold {fold}: {chosen}", flush=True)
+            for db in per_seed:
+                keep = np.ones(len(tuning), bool) if db == "both" else dbs == db
+                per_seed[db].append(flag_scores(err[keep], flagged[keep], key))
+        print(f"\n{key.upper()}, out of fold ({folds} folds, mean over {len(seeds)} seeds (range)), target "
+              f"{TARGET_MS[key]:.0f} ms\n" + FLAG_HEADER.format("tuning halves"))
+        for db, rows in per_seed.items():
+            print(_flag_row({"both": "LUDB + QTDB"}.get(db, db), rows))
+        whole = choose_flag(signs, err, key, np.arange(len(tuning)))
+        print(f"whole tuning halves: {whole}")
+        flagged = flags_of(signs, whole)
+        for db in ("LUDB", "QTDB"):
+            s = flag_scores(err[dbs == db], flagged[dbs == db], key)
+            print(f"  in-sample {db}: " + _flag_row(db, [s]))
+        over = [(w["meta"]["db"], w["meta"]["record"], round(float(e)), bool(f))
+                for w, e, f in zip(tuning, err, flagged) if np.isfinite(e) and abs(e) > TARGET_MS[key]]
+        print(f"  over-target tuning windows (db, record, error, flagged in-sample): {over}\n")
+
+
+# the thresholds chosen on the whole tuning halves (cv-flags) and scored once on the held-out halves (the
+# second-hump sign was chosen at 1.0, which it cannot exceed, so it is left out)
+SCORED_FLAGS = {"qrs": {"qrs_offset_spread": 40.0, "qrs_offset_gradual": 30.0},
+                "qt": {"t_end_spread": 60.0, "t_tallest_mv": 0.1, "qrs_onset_spread": 60.0}}
+
+
+def held_out_flags(windows: list[dict], thresholds: dict[str, dict]) -> None:
+    """The held-out halves' benchmark windows, scored once with the given thresholds per interval."""
+    test = [w for w in windows if not w["meta"]["tuning"] and w["meta"]["benchmark_window"]]
+    signs = window_signs(test)
+    dbs = np.array([w["meta"]["db"] for w in test])
+    for key, chosen in thresholds.items():
+        err = interval_errors(test, key)
+        flagged = flags_of(signs, chosen)
+        print(f"{key.upper()} {chosen}\n" + FLAG_HEADER.format("held-out halves"))
+        for db in ("both", "LUDB", "QTDB"):
+            keep = np.ones(len(test), bool) if db == "both" else dbs == db
+            print(_flag_row({"both": "LUDB + QTDB"}.get(db, db), [flag_scores(err[keep], flagged[keep], key)]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", choices=("extract", "cv", "cv-features", "ridge-alphas", "held-out", "cv-rules",
-                                         "cv-p-onset", "held-out-p-onset"))
+                                         "cv-p-onset", "held-out-p-onset", "cv-flags", "held-out-flags"))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=12)
@@ -938,6 +1180,10 @@ def main() -> None:
         cross_validate_p_onset(load(), args.folds, list(range(args.seeds)))
     if args.step == "held-out-p-onset":
         held_out_p_onset(load())
+    if args.step == "cv-flags":
+        cross_validate_flags(load(), args.folds, list(range(args.seeds)))
+    if args.step == "held-out-flags":
+        held_out_flags(load(), SCORED_FLAGS)
     if args.step == "held-out":
         held_out(load(), args.variant, list(range(args.seeds)), args.epochs)
     if args.step == "extract":
