@@ -2,9 +2,7 @@
 half.
 
 Each test fails without the rule it names: the global spatial velocity alone ends the QRS early there; one
-lead's P onset (neurokit2's DWT on the interval lead, the hint) starts the P wave late. The last test
-checks the signs of an unsure boundary that benchmarks/learned_delineation.py tried for an "uncertain,
-check" flag (not kept) on constructed beats.
+lead's P onset (neurokit2's DWT on the interval lead, the hint) starts the P wave late.
 """
 from __future__ import annotations
 
@@ -157,34 +155,3 @@ def test_qrs_of_a_ludb_record_with_a_slow_terminal_s():
     m, ref = _ludb_measured(32)
     assert m.qrs_ms == pytest.approx(ref["qrs"], abs=12.0), (m.qrs_ms, ref["qrs"])
 
-
-def _learned_delineation():
-    """benchmarks/learned_delineation.py (the experiments behind docs/measurements.md's tried rules)."""
-    import sys
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("mets_learned_delineation",
-                                                  REPO / "benchmarks" / "learned_delineation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_uncertainty_signs_tried_for_a_flag_see_what_they_name():
-    """The "uncertain, check" signs (tried, not kept: docs/measurements.md) on constructed 2-lead beats: the
-    two leads' T ends 80 ms apart give a T-end spread near 80 ms (near 0 when they agree), and a second T
-    hump as tall as the first gives a second-hump share near 1 (a plain T: low)."""
-    ld = _learned_delineation()
-    t = (np.arange(int(1.6 * FS)) - R) / FS * 1000.0            # up to 800 ms after R
-    qrs = _gauss(t, 0.0, 10.0, 1.0)
-
-    def signs(*t_waves):
-        beats = {f"lead{i}": qrs + sum(_gauss(t, at, 40.0, mv) for at, mv in waves)
-                 for i, waves in enumerate(t_waves)}
-        on, off = delineate.qrs_limits(beats, R, FS)
-        return ld.uncertainty_signs(beats, R, FS, 1.0 * FS, on, off)
-
-    agree = signs([(250.0, 0.4)], [(250.0, 0.4)])
-    apart = signs([(250.0, 0.4)], [(330.0, 0.4)])
-    humps = signs([(230.0, 0.4), (420.0, 0.4)], [(230.0, 0.4), (420.0, 0.4)])
-    assert agree["t_end_spread"] < 10.0 and apart["t_end_spread"] == pytest.approx(80.0, abs=15.0), (agree, apart)
-    assert agree["t_second_hump"] < 0.3 and humps["t_second_hump"] > 0.8, (agree, humps)
