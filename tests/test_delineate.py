@@ -154,4 +154,3 @@ def test_qrs_of_a_ludb_record_with_a_slow_terminal_s():
     per-lead limits 122 ms."""
     m, ref = _ludb_measured(32)
     assert m.qrs_ms == pytest.approx(ref["qrs"], abs=12.0), (m.qrs_ms, ref["qrs"])
-
