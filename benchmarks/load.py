@@ -1,16 +1,22 @@
 """Load: N concurrent clinicians, in real browser sessions or as protocol clients; printed, never asserted.
 
-    .venv/bin/python benchmarks/load.py [--clients browser|protocol] [--sessions 8] [--rounds 3] [--think 0]
-                                        [--weights DIR] [--json out.json]
+    .venv/bin/python benchmarks/load.py [--clients browser|protocol|mixed] [--sessions 8] [--rounds 3]
+                                        [--think 0] [--weights DIR] [--json out.json]
 
-Two kinds of client do the same things:
+Two kinds of client do the same things, in the same session loop, alone or mixed:
 
   browser   (the default) one Chromium, N contexts: the server's answer *and* each page's drawing. Here the
             N browsers run on the server's own 2 cores, which a clinic's own computers would not;
   protocol  N sessions that speak Streamlit's own websocket protocol (tests/streamlit_protocol.py) from this
             process and draw nothing: the server's answer time, as N clinicians' computers would get it
             before drawing. Each browser's drawing comes on top: for context the run also times one browser
-            tab alone (with its page's main-thread timers) unless --no-browser-floor.
+            tab alone (with its page's main-thread timers) unless --no-browser-floor;
+  mixed     one browser tab (session 0) and N - 1 protocol clients: what one clinician sees, the server's
+            answer under the others' load plus this browser's own drawing (the headline row; the protocol
+            clients' row beside it). The one browser still draws on the server's 2 cores, the conservative
+            side of what a clinician's own computer would give. With --think 0 the sessions act in step (each
+            action starts when every session has finished its previous one): the protocol clients, faster,
+            would otherwise run out of rounds and leave the browser's later rounds to a quiet server.
 
 Each session opens the page and waits until it has settled (as a clinician does before choosing a file),
 then, for each round, uploads an ECG no other session sees (LUDB WFDB pairs from $METS_DATA_DIR, else
@@ -29,12 +35,14 @@ the same weights with METS, reads the same bytes with the dashboard's own reader
 ranks the same prompts: every page must show the answer for its own ECG and prompts (top prompt, order,
 cosines to the printed 3 decimals). Any difference is cross-talk (or a wrong answer) and is counted, as
 are error messages and tracebacks on any page. Server memory: VmRSS sampled every 0.25 s and VmHWM (peak
-resident set since start) of the `streamlit run` process, from /proc. CPU: the seconds the server and the
-Chromium processes (or this process, for protocol clients) used during the concurrent phase, per action.
+resident set since start) of the `streamlit run` process, from /proc. CPU: the seconds the server, the
+Chromium processes and this process (the protocol clients) used during the concurrent phase, each per action
+of the sessions it serves (the server: all; the browsers: the browser tabs'; this process: the protocol
+clients').
 Loopback only (127.0.0.1); bounded by --rounds and --time-limit.
 
-tests/test_reliability_load.py runs this with 8 sessions x 2 rounds, with both kinds of client, and asserts
-correctness (not speed).
+tests/test_reliability_load.py runs this with 8 sessions x 2 rounds, with each kind of client and mixed, and
+asserts correctness (not speed).
 """
 from __future__ import annotations
 
@@ -61,6 +69,7 @@ from reliability_support import CpuMeter, in_process_tree, proc_memory, served  
 
 WAIT_MS = 240_000
 TARGET_MEDIAN_S = 1.5          # issue 10: 8 concurrent sessions get a median answer within 1.5 s
+CLIENTS = ("browser", "protocol", "mixed")
 PROMPT_POOL = [
     "sinus rhythm", "atrial fibrillation", "left bundle branch block", "right bundle branch block",
     "sinus bradycardia", "sinus tachycardia", "first degree AV block", "left ventricular hypertrophy",
@@ -86,13 +95,15 @@ class Observation:
     step: str                                    # "upload" | "prompts"
     upload: int                                  # index into the uploads
     prompts: list[str]
-    seconds: float
+    seconds: float                               # until the answer (see the module's docstring)
+    # seconds until this ECG's title and exactly these prompts ranked were there (sent by the server, for a
+    # protocol client; shown on the page, for a browser tab), in the run answering the action, which may
+    # still be going (the upload's run ends with the paper, which waits for the measurements)
+    ranking_shown_s: float
+    page_drawn_s: float | None                   # browser tabs: until the whole page was drawn (see PAGE_DRAWN)
     shown: list[tuple[str, float]]               # (prompt, printed cosine), in page order
     errors: list[str] = field(default_factory=list)
-    # protocol clients only: seconds until the server had sent this ECG's title and exactly these prompts
-    # ranked, in the run answering the action, which may still be going (the upload's run ends with the
-    # paper, which waits for the measurements)
-    ranking_sent_s: float | None = None
+    client: str = "browser"                      # the kind of tab that acted: "browser" | "protocol"
 
 
 def make_uploads(n: int) -> list[Upload]:
@@ -113,11 +124,21 @@ def prompt_sets(n: int, size: int = 3) -> list[list[str]]:
 
 # ------------------------------------------------------------------------- the browser's page
 
-JS_RANKED = ("""([title, want]) => {
+# The ranking's three stages on a browser page. RANKING_SHOWN: this ECG's title and exactly these prompts
+# ranked, none of it left from the previous run. PAGE_DRAWN: and the whole page of the run answering the
+# action is there: no element left from the previous run (stale) and the ECG paper drawn (the empty page
+# before the first ECG has none to leave stale). PAGE_IDLE: and Streamlit's running indicator gone, as
+# tests/e2e_server.py's IDLE_JS; the timed answer. The indicator alone is no end-of-run signal: it shows
+# only once a run has lasted 0.5 s and fades out over 0.2 s after it, so a page whose ranking came sooner
+# had counted as done while its paper was still coming
+RANKING_SHOWN, PAGE_DRAWN, PAGE_IDLE = range(3)
+JS_RANKED = ("""([title, want, stage]) => {
     const titles = [...document.querySelectorAll('RECORD')].map(e => e.innerText.trim().split(/\\s+/)[0]);
     if (!titles.includes(title)) return false;
     if (document.querySelector('[data-stale="true"] RANK_ROW')) return false;
-    if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+    if (stage >= 1 && (document.querySelector('[data-stale="true"]')
+                       || !document.querySelector('.st-key-paper .js-plotly-plot'))) return false;
+    if (stage >= 2 && document.querySelector('[data-testid="stStatusWidget"]')) return false;
     const rows = [...document.querySelectorAll('RANK_ROW')].map(e => e.dataset.prompt);
     return rows.length === want.length && want.every(p => rows.includes(p));
 }""").replace("RECORD", RECORD).replace("RANK_ROW", RANK_ROW)
@@ -150,6 +171,23 @@ async def _main_thread(cdp) -> dict[str, float]:
     return {k: metrics.get(k, 0.0) for k in MAIN_THREAD}
 
 
+def _add_main_thread(into: dict, what: str, start: dict[str, float], end: dict[str, float]) -> None:
+    """into[what] += end - start, per timer (what: "all", the whole concurrent phase, or an action's step)."""
+    sums = into.setdefault(what, {})
+    for k in MAIN_THREAD:
+        sums[k] = sums.get(k, 0.0) + end[k] - start[k]
+
+
+@dataclass
+class Answer:
+    """When (perf_counter) an action started, its ranking was there (sent by the server, for a protocol
+    client; shown, for a browser tab), the whole page was drawn (browser tabs) and the answer was done."""
+    start: float
+    shown: float
+    drawn: float | None
+    done: float
+
+
 # ---------------------------------------------------------------------------------- the two kinds of tab
 
 class BrowserTab:
@@ -174,16 +212,29 @@ class BrowserTab:
         """The concurrent phase starts: the page's main-thread timers count from here."""
         self.start = await _main_thread(self.cdp)
 
-    async def upload(self, upload: Upload, want: list[str]) -> None:
-        """Returns None: a browser page tells only when all of it is shown (ProtocolTab tells more)."""
-        await self.page.locator(UPLOAD_INPUT).first.set_input_files(upload.payload())
-        await self.page.wait_for_function(JS_RANKED, arg=[upload.title, want], timeout=WAIT_MS, polling=100)
+    async def _answer(self, step: str, act, title: str, want: list[str]) -> Answer:
+        """Do `act`, wait through the three stages until the page is idle with the ranking shown; the page's
+        main-thread timers are added up per step (read outside the timed span)."""
+        before = await _main_thread(self.cdp)
+        start, stages = time.perf_counter(), []
+        await act()
+        for stage in (RANKING_SHOWN, PAGE_DRAWN, PAGE_IDLE):
+            await self.page.wait_for_function(JS_RANKED, arg=[title, want, stage], timeout=WAIT_MS, polling=100)
+            stages.append(time.perf_counter())
+        if self.main_thread is not None:
+            _add_main_thread(self.main_thread, step, before, await _main_thread(self.cdp))
+        return Answer(start, *stages)
 
-    async def type_prompts(self, title: str, prompts: list[str]) -> None:
-        box = self.page.locator(PROMPTS_BOX).first
-        await box.fill("\n".join(prompts))
-        await box.press("Control+Enter")
-        await self.page.wait_for_function(JS_RANKED, arg=[title, prompts], timeout=WAIT_MS, polling=100)
+    async def upload(self, upload: Upload, want: list[str]) -> Answer:
+        return await self._answer("upload", lambda: self.page.locator(UPLOAD_INPUT).first.set_input_files(
+            upload.payload()), upload.title, want)
+
+    async def type_prompts(self, title: str, prompts: list[str]) -> Answer:
+        async def act():
+            box = self.page.locator(PROMPTS_BOX).first
+            await box.fill("\n".join(prompts))
+            await box.press("Control+Enter")
+        return await self._answer("prompts", act, title, prompts)
 
     async def read(self) -> tuple[list[tuple[str, float]], list[str]]:
         return await _read(self.page), await self.page.evaluate(JS_ERRORS)
@@ -192,9 +243,7 @@ class BrowserTab:
         if self.context is None:
             return
         if self.start is not None and self.main_thread is not None:
-            end = await _main_thread(self.cdp)
-            for k in MAIN_THREAD:
-                self.main_thread[k] = self.main_thread.get(k, 0.0) + end[k] - self.start[k]
+            _add_main_thread(self.main_thread, "all", self.start, await _main_thread(self.cdp))
         await self.context.close()
 
 
@@ -232,10 +281,10 @@ class ProtocolTab:
             return title in titles and len(rows) == len(want) and all(p in rows for p in want)
         return ready
 
-    async def _act(self, act, ready) -> float:
-        """Do `act`, wait until a finished run shows `ready`; returns when (perf_counter) the server had sent
-        all of it, in the run answering the action, which may have gone on after that."""
-        finished, runs, sent = self.session.finished, self.session.runs_started, []
+    async def _act(self, act, ready) -> Answer:
+        """Do `act`, wait until a finished run shows `ready`; `shown`: when the server had sent all of it, in
+        the run answering the action, which may have gone on after that (nothing is drawn)."""
+        start, finished, runs, sent = time.perf_counter(), self.session.finished, self.session.runs_started, []
 
         def watch(run, page):
             if not sent and run > runs and ready(page):
@@ -246,13 +295,14 @@ class ProtocolTab:
             await self.session.until(ready, finished, WAIT_MS / 1000)
         finally:
             self.session.watch = None
-        return sent[0] if sent else time.perf_counter()
+        done = time.perf_counter()
+        return Answer(start, sent[0] if sent else done, None, done)
 
-    async def upload(self, upload: Upload, want: list[str]) -> float:
+    async def upload(self, upload: Upload, want: list[str]) -> Answer:
         return await self._act(lambda: self.session.upload(upload.files, self.UPLOADER),
                                self._ranked(upload.title, want))
 
-    async def type_prompts(self, title: str, prompts: list[str]) -> float:
+    async def type_prompts(self, title: str, prompts: list[str]) -> Answer:
         return await self._act(lambda: self.session.type_text(self.PROMPTS_LABEL, "\n".join(prompts)),
                                self._ranked(title, prompts))
 
@@ -269,13 +319,19 @@ class ProtocolTab:
 
 async def _session(tab, index: int, plan: list[tuple[int, list[str]]], uploads: list[Upload],
                    default_prompts: list[str], out: list[Observation], deadline: float, think_s: float = 0.0,
-                   opened: asyncio.Barrier | None = None, meters: dict | None = None) -> None:
+                   opened: asyncio.Barrier | None = None, meters: dict | None = None,
+                   in_step: asyncio.Barrier | None = None) -> None:
+    """One clinician's rounds. in_step (all at once, with tabs of different speeds): each action waits until
+    every session has finished its previous one, so that a slower tab never acts alone while the faster
+    ones have run out of rounds."""
     import random
     rng = random.Random(index)
 
-    async def think():
+    async def before_acting():
         if think_s > 0:
             await asyncio.sleep(rng.uniform(0.5 * think_s, 1.5 * think_s))
+        if in_step is not None:
+            await in_step.wait()
 
     try:
         await tab.open()
@@ -286,23 +342,30 @@ async def _session(tab, index: int, plan: list[tuple[int, list[str]]], uploads: 
         for rnd, (u, prompts) in enumerate(plan):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"session {index}: time limit reached before round {rnd}")
-            await think()
-            t0 = time.perf_counter()
-            sent = await tab.upload(uploads[u], current)
-            dt = time.perf_counter() - t0
-            out.append(Observation(index, rnd, "upload", u, list(current), dt, *await tab.read(),
-                                   ranking_sent_s=None if sent is None else sent - t0))
-            await think()
-            t0 = time.perf_counter()
-            sent = await tab.type_prompts(uploads[u].title, prompts)
-            dt = time.perf_counter() - t0
-            out.append(Observation(index, rnd, "prompts", u, list(prompts), dt, *await tab.read(),
-                                   ranking_sent_s=None if sent is None else sent - t0))
+            await before_acting()
+            answer = await tab.upload(uploads[u], current)
+            out.append(Observation(index, rnd, "upload", u, list(current), *_seconds(answer), *await tab.read(),
+                                   client=tab.kind))
+            await before_acting()
+            answer = await tab.type_prompts(uploads[u].title, prompts)
+            out.append(Observation(index, rnd, "prompts", u, list(prompts), *_seconds(answer), *await tab.read(),
+                                   client=tab.kind))
             current = list(prompts)
+    except BaseException:
+        for barrier in (opened, in_step):    # the other sessions would wait for this one for ever
+            if barrier is not None:
+                await barrier.abort()
+        raise
     finally:
         for meter in (meters or {}).values():      # before a browser context's processes end with it
             meter.sample()
         await tab.close()
+
+
+def _seconds(answer: Answer) -> tuple[float, float, float | None]:
+    """(seconds to the answer, to the ranking, to the whole page drawn) from the action's start."""
+    return (answer.done - answer.start, answer.shown - answer.start,
+            None if answer.drawn is None else answer.drawn - answer.start)
 
 
 async def _alone(tab, upload: Upload, default_prompts: list[str]) -> float:
@@ -310,9 +373,7 @@ async def _alone(tab, upload: Upload, default_prompts: list[str]) -> float:
     try:
         await tab.open()
         await tab.begin()
-        t0 = time.perf_counter()
-        await tab.upload(upload, default_prompts)
-        return time.perf_counter() - t0
+        return _seconds(await tab.upload(upload, default_prompts))[0]
     finally:
         await tab.close()
 
@@ -345,14 +406,23 @@ def _is_this_process(pid: int, cmd: str) -> bool:
     return pid == os.getpid()
 
 
+def tab_kinds(clients: str, sessions: int) -> list[str]:
+    """The kind of tab each session uses: "mixed" is one browser tab (session 0) among protocol clients."""
+    if clients == "mixed":
+        return ["browser"] + ["protocol"] * (sessions - 1)
+    return [clients] * sessions
+
+
 async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], sets: list[list[str]],
                  default_prompts: list[str], pid: int, time_limit_s: float, think_s: float = 0.0,
                  clients: str = "browser", browser_floor: bool = True) -> tuple[list[Observation], dict]:
-    memory = {"rss_samples": []}
+    kinds = tab_kinds(clients, sessions)
+    browser_floor = browser_floor or "browser" in kinds
+    memory = {"rss_samples": [], "floors_s": {}}
     stop = asyncio.Event()
 
     meters: dict[str, CpuMeter] = {}
-    main_thread: dict[str, float] = {}
+    main_thread: dict[str, dict[str, float]] = {}          # "all" and per step, summed over the browser tabs
 
     async def sample():
         while not stop.is_set():
@@ -368,7 +438,7 @@ async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], se
     deadline = time.monotonic() + time_limit_s
     async with contextlib.AsyncExitStack() as stack:
         browser = None
-        if clients == "browser" or browser_floor:
+        if browser_floor:
             from playwright.async_api import async_playwright
             p = await stack.enter_async_context(async_playwright())
             browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -379,26 +449,31 @@ async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], se
 
         # warm the server up as a clinic's is warm: the model loaded and one ECG read, measured and ranked (a
         # server's first upload pays one-off costs, ~1-2 s here, that no session should carry), by a protocol
-        # tab, which needs no browser; then the floor: the same step by one session alone, in a fresh tab
+        # tab, which needs no browser; then the floors: the same step by one session alone, in a fresh tab,
+        # for each kind of tab in the run (a browser tab also for context, unless told not to) and what the
+        # browser page's main thread did for that upload (its drawing)
         await _alone(ProtocolTab(url), uploads[-3], default_prompts)
-        memory["floor_upload_s"] = await _alone(tab(clients), uploads[-1], default_prompts)
-        if clients == "protocol" and browser is not None:
-            # for context: one browser alone, and what its page's main thread did for that upload (its drawing)
+        if "protocol" in kinds:
+            memory["floors_s"]["protocol"] = await _alone(tab("protocol"), uploads[-1], default_prompts)
+        if browser is not None:
             memory["browser_floor_main_thread_s"] = {}
-            memory["browser_floor_upload_s"] = await _alone(tab("browser", memory["browser_floor_main_thread_s"]),
-                                                            uploads[-2], default_prompts)
+            memory["floors_s"]["browser"] = await _alone(tab("browser", memory["browser_floor_main_thread_s"]),
+                                                         uploads[-2], default_prompts)
         memory["rss_before_load"] = proc_memory(pid)["VmRSS"]
         plans = [[(s + sessions * r, sets[s + sessions * r]) for r in range(rounds)] for s in range(sessions)]
         opened = asyncio.Barrier(sessions + 1)
-        tasks = [asyncio.create_task(_session(tab(clients, main_thread), s, plans[s], uploads, default_prompts,
-                                              observations, deadline, think_s, opened, meters))
+        # tabs of different speeds acting all at once act in step: else the protocol clients would run out
+        # of rounds and leave the browser tab's later rounds to a quiet server
+        in_step = asyncio.Barrier(sessions) if len(set(kinds)) > 1 and think_s == 0 else None
+        tasks = [asyncio.create_task(_session(tab(kinds[s], main_thread), s, plans[s], uploads, default_prompts,
+                                              observations, deadline, think_s, opened, meters, in_step))
                  for s in range(sessions)]
         await asyncio.wait_for(opened.wait(), timeout=WAIT_MS / 1000)     # all pages open and settled
         meters["server"] = CpuMeter(in_process_tree(pid))
-        if clients == "browser":
+        if "browser" in kinds:
             meters.update(browsers=CpuMeter(_is_browser),
                           **{kind: CpuMeter(_chromium_kind(kind)) for kind in CHROMIUM_KINDS})
-        else:
+        if "protocol" in kinds:
             meters["clients"] = CpuMeter(_is_this_process)
         sampler = asyncio.create_task(sample())
         t0 = time.perf_counter()
@@ -408,6 +483,7 @@ async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], se
         await sampler
         memory["cpu_s"] = {name: meter.seconds() for name, meter in meters.items()}
         memory["main_thread_s"] = dict(main_thread)
+        memory["in_step"] = in_step is not None
     memory["failures"] = [f"{type(r).__name__}: {str(r)[:300]}" for r in results if isinstance(r, BaseException)]
     return observations, memory
 # ------------------------------------------------------------------------------------- verification
@@ -459,14 +535,37 @@ def percentile(values: list[float], q: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
+def _timings(observations: list[Observation]) -> dict:
+    """Median, p95, max and n of one kind of tab's answers."""
+    def spread(values: list[float]) -> dict | None:
+        return {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95), "max": max(values, default=0),
+                "n": len(values)} if values else None
+
+    up = [o.seconds for o in observations if o.step == "upload"]
+    return {
+        "upload_to_ranking_s": spread(up),
+        "prompts_to_ranking_s": spread([o.seconds for o in observations if o.step == "prompts"]),
+        # a tab's first ECG costs its browser about twice a later one (code loaded and compiled on first use)
+        "upload_to_ranking_p50_by_round_s": {
+            "first (a fresh tab)": percentile([o.seconds for o in observations if o.step == "upload" and o.round == 0], 0.5),
+            "later": percentile([o.seconds for o in observations if o.step == "upload" and o.round > 0], 0.5)},
+        # when the upload's ranking itself was there (its run then goes on to the paper)
+        "upload_ranking_shown_s": spread([o.ranking_shown_s for o in observations if o.step == "upload"]),
+        "upload_page_drawn_s": spread([o.page_drawn_s for o in observations
+                                       if o.step == "upload" and o.page_drawn_s is not None]),
+    }
+
+
 def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: float = 900.0,
              data_dir: str | None = None, log_path: Path | None = None, think_s: float = 0.0,
              clients: str = "browser", browser_floor: bool = False) -> dict:
     """Start the dashboard, drive `sessions` x `rounds` with `clients` ("browser": Chromium tabs; "protocol":
-    Streamlit's websocket protocol, no drawing), verify every ranking; returns the figures. browser_floor
-    (protocol clients only): also time one browser tab alone, for the drawing a browser adds."""
-    if clients not in ("browser", "protocol"):
-        raise ValueError(f"clients must be 'browser' or 'protocol', not {clients!r}")
+    Streamlit's websocket protocol, no drawing; "mixed": one browser tab and sessions - 1 protocol clients),
+    verify every ranking; returns the figures, the headline row being the browser tabs' (the protocol
+    clients' when there are none). browser_floor: also time one browser tab alone, for the drawing a browser
+    adds (always, where the run has a browser tab)."""
+    if clients not in CLIENTS:
+        raise ValueError(f"clients must be one of {CLIENTS}, not {clients!r}")
     from mets_core.prompts import PRESETS
     from dashboard.panels.prompts import DEFAULT_PRESET
 
@@ -476,39 +575,40 @@ def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: fl
     log_path = log_path or Path(tempfile.mkdtemp(prefix="mets_load_")) / "server.log"
     with served(weights, log_path, data_dir=data_dir) as server:
         observations, memory = asyncio.run(_drive(server.url, sessions, rounds, uploads, sets, default_prompts,
-                                                  server.pid, time_limit_s, think_s, clients,
-                                                  browser_floor and clients == "protocol"))
+                                                  server.pid, time_limit_s, think_s, clients, browser_floor))
         memory.update(server.memory())
         startup_s = server.startup_s
         server_log = server.log()
     expected = expected_rankings(weights, observations, uploads)
     problems = verify(observations, expected)
-    up = [o.seconds for o in observations if o.step == "upload"]
-    pr = [o.seconds for o in observations if o.step == "prompts"]
-    sent = [o.ranking_sent_s for o in observations if o.step == "upload" and o.ranking_sent_s is not None]
+    kinds = sorted(set(tab_kinds(clients, sessions)))         # "browser" first: the headline
+    actions = {kind: sum(o.client == kind for o in observations) for kind in kinds}
+    # CPU per action of whom it serves: the server all sessions, the browsers their own tabs, this process
+    # the protocol clients
+    per = {"server": len(observations), "clients": actions.get("protocol", 0)}
+    browser_actions = {"all": actions.get("browser", 0), **{step: sum(o.client == "browser" and o.step == step
+                                                                    for o in observations)
+                                                            for step in ("upload", "prompts")}}
     return {
         "clients": clients, "sessions": sessions, "rounds": rounds,
+        "tabs": {kind: tab_kinds(clients, sessions).count(kind) for kind in kinds},
         "uploads": "LUDB WFDB pairs" if ludb_dir() else "synthetic CSV",
         "observations": len(observations), "expected_observations": 2 * sessions * rounds,
-        "upload_to_ranking_s": {"p50": percentile(up, 0.5), "p95": percentile(up, 0.95), "max": max(up, default=0),
-                                "n": len(up)},
-        "prompts_to_ranking_s": {"p50": percentile(pr, 0.5), "p95": percentile(pr, 0.95), "max": max(pr, default=0),
-                                 "n": len(pr)},
-        # a tab's first ECG costs its browser about twice a later one (code loaded and compiled on first use)
-        "upload_to_ranking_p50_by_round_s": {
-            "first (a fresh tab)": percentile([o.seconds for o in observations if o.step == "upload" and o.round == 0], 0.5),
-            "later": percentile([o.seconds for o in observations if o.step == "upload" and o.round > 0], 0.5)},
-        # protocol clients: when the upload's ranking itself had been sent (its run then goes on to the paper)
-        "upload_ranking_sent_s": {"p50": percentile(sent, 0.5), "p95": percentile(sent, 0.95),
-                                  "max": max(sent, default=0), "n": len(sent)} if sent else None,
+        **_timings([o for o in observations if o.client == kinds[0]]),
+        "by_client": {kind: _timings([o for o in observations if o.client == kind]) for kind in kinds},
+        "in_step": memory.get("in_step", False),
+        "answers": [{"session": o.session, "round": o.round, "step": o.step, "client": o.client,
+                     "seconds": o.seconds, "ranking_shown_s": o.ranking_shown_s, "page_drawn_s": o.page_drawn_s}
+                    for o in observations],
         "wall_s": memory.get("wall_s"), "think_s": think_s,
-        "cpu_s_per_action": {k: v / max(1, len(observations)) for k, v in memory.get("cpu_s", {}).items()},
-        "main_thread_s_per_action": {MAIN_THREAD[k]: v / max(1, len(observations))
-                                     for k, v in memory.get("main_thread_s", {}).items()},
-        "floor_upload_to_ranking_s": memory.get("floor_upload_s"),
-        "browser_floor_upload_to_ranking_s": memory.get("browser_floor_upload_s"),
-        "browser_floor_main_thread_s": {MAIN_THREAD[k]: v
-                                        for k, v in memory.get("browser_floor_main_thread_s", {}).items()},
+        "cpu_s_per_action": {k: v / max(1, per.get(k, actions.get("browser", 0)))
+                             for k, v in memory.get("cpu_s", {}).items()},
+        # the browser tabs' pages: over the concurrent phase per action ("all"), and per upload / prompts
+        "main_thread_s_per_action": {what: {MAIN_THREAD[k]: v / max(1, browser_actions[what]) for k, v in sums.items()}
+                                     for what, sums in memory.get("main_thread_s", {}).items()},
+        "floor_upload_to_ranking_s": memory["floors_s"],
+        "browser_floor_main_thread_s": {MAIN_THREAD[k]: v for k, v in
+                                        memory.get("browser_floor_main_thread_s", {}).get("all", {}).items()},
         "server_startup_s": startup_s,
         "server_rss_before_load_mib": memory.get("rss_before_load", 0) / 2**20,
         "server_rss_peak_sampled_mib": max(memory["rss_samples"], default=0) / 2**20,
@@ -527,13 +627,41 @@ def _main_thread_words(main: dict) -> str:
             f"{main['layout']:.2f} + other {other:.2f} (paint, parsing, GC, messages)")
 
 
+def _print_row(label: str, res: dict, kind: str, indent: str = "  ") -> None:
+    """One kind of tab's answers against the target, each against that kind's floor (one session alone)."""
+    timings, floor = res["by_client"][kind], res["floor_upload_to_ranking_s"].get(kind)
+    if label:
+        print(f"{indent[:-2]}{label}")
+    for name in ("upload_to_ranking_s", "prompts_to_ranking_s"):
+        v = timings[name]
+        verdict = "ok" if v["p50"] <= TARGET_MEDIAN_S else "MISSED"
+        against_floor = f"p50/floor {v['p50'] / floor:.1f}   " if floor and name.startswith("upload") else ""
+        print(f"{indent}{name[:-2].replace('_to_', ' -> '):19s} p50 {v['p50']:.2f} s   p95 {v['p95']:.2f} s   max "
+              f"{v['max']:.2f} s   n={v['n']}   {against_floor}target median <= {TARGET_MEDIAN_S:.1f} s: {verdict}")
+    def spread(v: dict) -> str:
+        return f"p50 {v['p50']:.2f} s, p95 {v['p95']:.2f} s, max {v['max']:.2f} s"
+    rows = spread(timings["upload_ranking_shown_s"])
+    if kind == "browser":
+        print(f"{indent}  (the upload's ranking rows themselves were shown after {rows}; the whole page, paper "
+              f"included, drawn after {spread(timings['upload_page_drawn_s'])}; then until Streamlit's running "
+              f"indicator has gone: the run's end, and the indicator, shown once a run has lasted 0.5 s, fades over "
+              f"0.2 s)")
+    else:
+        print(f"{indent}  (the upload's ranking rows themselves were sent after {rows}; its run then goes on until "
+              f"the paper, which waits for the measurements)")
+    print(f"{indent}upload -> ranking p50 by round: "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in timings["upload_to_ranking_p50_by_round_s"].items()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--clients", choices=("browser", "protocol"), default="browser",
+    ap.add_argument("--clients", choices=CLIENTS, default="browser",
                     help="browser: Chromium tabs (the server's answer and each page's drawing, on these cores); "
-                         "protocol: Streamlit's websocket protocol, no drawing (the server's answer time)")
+                         "protocol: Streamlit's websocket protocol, no drawing (the server's answer time); "
+                         "mixed: one browser tab among sessions - 1 protocol clients (what one clinician sees "
+                         "while the others act)")
     ap.add_argument("--no-browser-floor", action="store_true",
                     help="with --clients protocol: skip timing one browser tab alone (the drawing it adds)")
     ap.add_argument("--weights", help="checkpoint folder (default: $METS_WEIGHTS, weights/, else a random-init "
@@ -544,7 +672,7 @@ def main() -> None:
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
     have_browser = os.path.exists(CHROMIUM)
-    if args.clients == "browser" and not have_browser:
+    if args.clients != "protocol" and not have_browser:
         sys.exit(f"{CHROMIUM} is missing: apt-get install chromium (never `playwright install`)")
     scratch = tempfile.TemporaryDirectory(prefix="mets_load_")      # made-up weights and the server log
     weights = Path(args.weights or os.environ.get("METS_WEIGHTS") or "")
@@ -557,49 +685,52 @@ def main() -> None:
         res = run_load(weights, args.sessions, args.rounds, args.time_limit, data_dir=os.environ.get("METS_DATA_DIR"),
                        log_path=Path(scratch.name) / "server.log", think_s=args.think, clients=args.clients,
                        browser_floor=have_browser and not args.no_browser_floor)
-    up, pr = res["upload_to_ranking_s"], res["prompts_to_ranking_s"]
     pacing = (f"each reads {0.5 * args.think:g}-{1.5 * args.think:g} s before acting" if args.think
               else "all act at once, no reading time: a stress test")
-    n = res["sessions"]
+    if res["in_step"]:
+        pacing += "; in step: each action starts when every session has finished its previous one"
+    n, tabs = res["sessions"], res["tabs"]
+    where = f"{res['uploads']}; {res['cpus']} CPUs; loopback; {pacing}"
     if res["clients"] == "browser":
-        print(f"\n{n} concurrent browser sessions x {res['rounds']} rounds ({res['uploads']}; {res['cpus']} CPUs; one "
-              f"Chromium, {n} contexts; loopback; {pacing})")
-    else:
+        print(f"\n{n} concurrent browser sessions x {res['rounds']} rounds ({where}; one Chromium, {n} contexts)")
+        _print_row("", res, "browser")
+    elif res["clients"] == "protocol":
         print(f"\n{n} concurrent protocol clients x {res['rounds']} rounds (no drawing: the server's answer time; each "
-              f"browser's own drawing, measured in browser mode with one session, comes on top)\n  ({res['uploads']}; "
-              f"{res['cpus']} CPUs; Streamlit's websocket protocol from this process; loopback; {pacing})")
-    floor = res["floor_upload_to_ranking_s"]
-    print(f"  floor: one session alone in a fresh tab, upload -> ranking {floor:.2f} s (same server, warmed up by one "
-          f"upload, same minute)")
-    for name, v in (("upload -> ranking", up), ("prompts -> ranking", pr)):
-        verdict = "ok" if v["p50"] <= TARGET_MEDIAN_S else "MISSED"
-        print(f"  {name:19s} p50 {v['p50']:.2f} s   p95 {v['p95']:.2f} s   max {v['max']:.2f} s   n={v['n']}   "
-              f"p50/floor {v['p50'] / floor:.1f}   target median <= {TARGET_MEDIAN_S:.1f} s: {verdict}")
-    if res["upload_ranking_sent_s"]:
-        v = res["upload_ranking_sent_s"]
-        print(f"    (the upload's ranking rows themselves were sent after p50 {v['p50']:.2f} s, p95 {v['p95']:.2f} s, "
-              f"max {v['max']:.2f} s; its run then goes on until the paper, which waits for the measurements)")
-    by_round = res["upload_to_ranking_p50_by_round_s"]
-    print("  upload -> ranking p50 by round: " + ", ".join(f"{k} {v:.2f} s" for k, v in by_round.items()))
-    print(f"  wall time {res['wall_s']:.1f} s; server start {res['server_startup_s']:.1f} s")
-    if res["browser_floor_upload_to_ranking_s"] is not None:
-        print(f"  for context, one browser tab alone (a fresh tab, same server): upload -> ranking "
-              f"{res['browser_floor_upload_to_ranking_s']:.2f} s, its page's main thread "
+              f"browser's own drawing, measured in browser mode with one session, comes on top)\n  ({where}; "
+              f"Streamlit's websocket protocol from this process)")
+        _print_row("", res, "protocol")
+    else:
+        print(f"\n{n} concurrent sessions x {res['rounds']} rounds: 1 browser tab + {tabs['protocol']} protocol clients "
+              f"({where})\n  the browser tab draws on the server's own {res['cpus']} cores: the conservative side of "
+              f"what a clinician's own computer would give")
+        _print_row("the browser tab (what one clinician sees, drawing included):", res, "browser", "    ")
+        _print_row(f"the {tabs['protocol']} protocol clients (the server's answer to the others, no drawing):", res,
+                   "protocol", "    ")
+    floors = res["floor_upload_to_ranking_s"]
+    print("  floors, one session alone in a fresh tab (same server, warmed up by one upload, same minute), upload -> "
+          "ranking: " + ", ".join(f"{kind} {floors[kind]:.2f} s" for kind in sorted(floors)))
+    if "browser" in floors:
+        print(f"    the browser tab's page main thread for that upload: "
               f"{_main_thread_words(res['browser_floor_main_thread_s'])}: the drawing a browser adds")
+    print(f"  wall time {res['wall_s']:.1f} s; server start {res['server_startup_s']:.1f} s")
     cpu = res["cpu_s_per_action"]
-    if cpu and res["clients"] == "browser":
-        print(f"  CPU per action: server (with its measuring processes) {cpu['server']:.2f} s, the {n} "
-              f"browsers {cpu['browsers']:.2f} s "
-              f"(browsers' share {cpu['browsers'] / max(1e-9, cpu['browsers'] + cpu['server']):.0%}; here they "
-              f"share the server's {res['cpus']} cores)")
-        print("    browsers by process: " + ", ".join(f"{kind} {cpu[kind]:.2f} s" for kind in CHROMIUM_KINDS))
-        if res["main_thread_s_per_action"]:
+    if cpu:
+        words = [f"server (with its measuring processes) {cpu['server']:.2f} s per action of all {n} sessions"]
+        if "browsers" in cpu:
+            words.append(f"the {tabs['browser']} browser{'s' if tabs['browser'] > 1 else ''} {cpu['browsers']:.2f} s "
+                         f"per browser action")
+        if "clients" in cpu:
+            words.append(f"this process (the {tabs['protocol']} protocol clients, with its own /proc sampling) "
+                         f"{cpu['clients']:.2f} s per protocol action")
+        print("  CPU: " + "; ".join(words) + f" (all on the server's {res['cpus']} cores)")
+        if "browsers" in cpu:
+            print("    browsers by process: " + ", ".join(f"{kind} {cpu[kind]:.2f} s" for kind in CHROMIUM_KINDS))
+        main = res["main_thread_s_per_action"]
+        if main:
             print("    pages' main threads, Chrome's timers (wall time of their tasks, so it includes waiting for a "
-                  "core): " + _main_thread_words(res["main_thread_s_per_action"]))
-    elif cpu:
-        print(f"  CPU per action: server (with its measuring processes) {cpu['server']:.2f} s, the {n} protocol "
-              f"clients {cpu['clients']:.2f} s (this process, with its own /proc sampling; on the server's "
-              f"{res['cpus']} cores)")
+                  "core): per browser action " + _main_thread_words(main["all"]))
+            for step, words in (("upload", "each upload"), ("prompts", "each prompt edit")):
+                print(f"      within {words}'s timed span: {_main_thread_words(main[step])}")
     print(f"  server memory: {res['server_rss_before_load_mib']:.0f} MiB before load, peak sampled "
           f"{res['server_rss_peak_sampled_mib']:.0f} MiB, VmHWM {res['server_vmhwm_mib']:.0f} MiB, "
           f"end {res['server_rss_end_mib']:.0f} MiB")

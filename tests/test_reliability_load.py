@@ -1,7 +1,7 @@
 """Load: 8 concurrent sessions, each uploading its own ECG and ranking its own prompts for 2 rounds; every
-session must get the answer for its own ECG and prompts. Run twice: with real browser tabs (one Chromium, 8
-contexts) and with protocol clients (Streamlit's websocket protocol, tests/streamlit_protocol.py: no
-drawing, no browser needed).
+session must get the answer for its own ECG and prompts. Run three times: with real browser tabs (one
+Chromium, 8 contexts), with protocol clients (Streamlit's websocket protocol, tests/streamlit_protocol.py: no
+drawing, no browser needed) and mixed (one browser tab among 7 protocol clients, acting in step).
 
 The work is benchmarks/load.py (run_load): it starts the dashboard with tests/e2e_server.py on 127.0.0.1,
 drives the sessions concurrently, reads each ranking off its page (or, for a protocol client, off the page
@@ -38,10 +38,11 @@ def weights(tmp_path_factory):
     return make_test_weights(tmp_path_factory.mktemp("load_weights"))
 
 
-@pytest.fixture(scope="module", params=[pytest.param("browser", marks=pytest.mark.browser), "protocol"])
+@pytest.fixture(scope="module", params=[pytest.param("browser", marks=pytest.mark.browser), "protocol",
+                                                     pytest.param("mixed", marks=pytest.mark.browser)])
 def load_run(request, weights, tmp_path_factory):
     clients = request.param
-    if clients == "browser":
+    if clients != "protocol":
         from e2e_server import CHROMIUM
         if not os.path.exists(CHROMIUM):
             pytest.skip(f"{CHROMIUM} is missing: install Debian chromium (apt-get install chromium); never "
@@ -61,8 +62,13 @@ def load_run(request, weights, tmp_path_factory):
 def test_every_session_gets_the_answer_for_its_own_ecg_and_prompts(load_run):
     bench, res = load_run
     assert not res["session_failures"], res["session_failures"]
-    assert res["clients"] in ("browser", "protocol")
     assert res["observations"] == res["expected_observations"] == 2 * SESSIONS * ROUNDS
+    kinds = {s: {o.client for o in res["_observations"] if o.session == s} for s in range(SESSIONS)}
+    want = bench.tab_kinds(res["clients"], SESSIONS)
+    assert [k for s, k in sorted(kinds.items())] == [{k} for k in want]   # each session acted in its own kind
+    if res["clients"] == "mixed":
+        assert want.count("browser") == 1 and res["in_step"]
+        assert res["by_client"]["browser"]["upload_to_ranking_s"]["n"] == ROUNDS
     uploads = {(o.session, o.round): o.upload for o in res["_observations"]}
     assert len(set(uploads.values())) == SESSIONS * ROUNDS             # every session had its own ECGs
     prompts = {tuple(sorted(o.prompts)) for o in res["_observations"] if o.step == "prompts"}
@@ -73,7 +79,8 @@ def test_every_session_gets_the_answer_for_its_own_ecg_and_prompts(load_run):
 
 def test_the_check_would_see_cross_talk(load_run):
     """The verification must be able to fail: swapping two sessions' pages (what a shared cache keyed on the
-    wrong thing would do) is reported."""
+    wrong thing would do) is reported. In the mixed run, sessions 0 and 1 are the browser tab and a protocol
+    client."""
     bench, res = load_run
     obs = copy.deepcopy(res["_observations"])
     a = next(o for o in obs if o.session == 0 and o.step == "prompts")
