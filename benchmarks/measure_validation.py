@@ -1,7 +1,7 @@
 """mets_core.measure against cardiologists' wave boundaries: prints the error table of docs/measurements.md.
 
     METS_DATA_DIR=../shared/data .venv/bin/python benchmarks/measure_validation.py [--ludb-only] [--worst N]
-        [--ludb-rate 100] [--trend] [--annotators]
+        [--ludb-rate 100] [--trend] [--annotators] [--ptbxl [--folds 1-8|9]]
 
 - LUDB (all 200 records, 10 s, 12 leads, 500 Hz): every P, QRS and T wave is annotated in every lead.
   References: *global* (per beat the earliest onset and the latest offset over the 12 leads' annotations, as
@@ -28,6 +28,18 @@ before), its beats scored the same way.
 --annotators: instead, QTDB's two cardiologists against each other (.q1c and .q2c; only 5 records have
 both): per record, each one's median PR/QRS/QT over the beats both annotated, and the difference. A floor
 for the tables: no method can agree with one annotator better than the annotators agree with each other.
+--ptbxl: instead, the QRS duration against PTB-XL's cardiologists' statements, which imply a range without
+marking any boundary: complete bundle-branch block (CLBBB, CRBBB) means QRS >= 120 ms; normal (NORM),
+incomplete bundle-branch block (IRBBB, ILBBB) and left anterior fascicular block (LAFB) mean < 120 ms.
+Statements count with likelihood >= 50 (``PTBXL_MIN_LIKELIHOOD``; the diagnostic statements carry 0-100).
+Measured: the records in mV that METS_DATA_DIR's ptbxl/ holds (``records100/`` at 100 Hz and
+``records500/`` at 500 Hz; not the band-passed, z-scored ``zscore100/``), of the standard patient-wise
+folds 1-8 (to look at and tune) and 9 (validation) apart; fold 10 is never read. Per fold group and class:
+records, QRS (median, interquartile range), share >= 120 ms, share not measured; "false wide": a narrow
+class measured >= 120 ms (records also carrying a statement that allows a wide QRS, ``PTBXL_WIDE_ALLOWED``,
+left out); "missed wide": CLBBB / CRBBB measured < 120 ms (and < 110 ms). Then the worst false wide records
+of each group with each lead's own QRS limits (which leads set the global onset and offset). --folds 1-8 or
+9 measures one group only.
 """
 from __future__ import annotations
 
@@ -41,6 +53,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from mets_core import delineate  # noqa: E402
 from mets_core.ecg import ECG, ECGReadError  # noqa: E402
 from mets_core.measure import measure  # noqa: E402
 
@@ -356,6 +369,122 @@ def annotator_table(folder: Path) -> list[str]:
     return out
 
 
+PTBXL_WIDE = ("CLBBB", "CRBBB")                    # complete bundle-branch block: QRS >= 120 ms by definition
+PTBXL_NARROW = ("NORM", "IRBBB", "ILBBB", "LAFB")   # normal, incomplete block, anterior hemiblock: < 120 ms
+PTBXL_WIDE_ALLOWED = PTBXL_WIDE + ("IVCD", "WPW", "PACE")   # with one of these a narrow class is no promise
+PTBXL_MIN_LIKELIHOOD = 50.0
+PTBXL_GROUPS = {"1-8": (1, 2, 3, 4, 5, 6, 7, 8), "9": (9,)}   # fold 10 (the test fold) is never read
+WIDE_MS = 120.0
+
+
+def ptbxl_rows(folder: Path, folds, ids=None) -> list[dict]:
+    """measure() on the PTB-XL records in mV under `folder` (records100/ at 100 Hz, records500/ at 500 Hz)
+    of the given folds (only `ids` when given): per record its id, fold, rate, the statements with
+    likelihood >= ``PTBXL_MIN_LIKELIHOOD``, the Measurements and each lead's own QRS limits (ms from R)."""
+    import copy
+
+    from mets_train.ptbxl.dataset import PTBXL
+    if any(f not in PTBXL_GROUPS["1-8"] + PTBXL_GROUPS["9"] for f in folds):
+        raise ValueError("only folds 1-9: fold 10 is the held-back test fold")
+    table = PTBXL(folder, 100)
+    rows = []
+    for rate in (100, 500):
+        at_rate = copy.copy(table)
+        at_rate.sampling_rate = rate
+        for ecg_id in at_rate.available_ids(tuple(folds)):
+            if ids is not None and ecg_id not in ids:
+                continue
+            m = measure(at_rate.read(ecg_id))
+            codes = {c for c, p in table.records.at[ecg_id, "scp"].items() if p >= PTBXL_MIN_LIKELIHOOD}
+            rows.append({"id": ecg_id, "fold": int(table.records.at[ecg_id, "strat_fold"]), "fs": rate,
+                         "codes": codes, "m": m, "leads": _lead_limits_ms(m)})
+    return rows
+
+
+def _lead_limits_ms(m) -> dict[str, tuple[float | None, float | None, float]]:
+    """Each lead's own QRS (onset, offset) in ms from R and its QRS peak-to-peak (mV, within the global
+    limits), on measure()'s median beats of the leads it delineates on (acceptable quality)."""
+    if not m.median_beats or "qrs_on" not in m.fiducials_s:
+        return {}
+    used = [ld for ld in m.median_beats if m.lead_quality.get(ld) != "Unacceptable"] or [m.interval_lead]
+    beats = {ld: np.asarray(m.median_beats[ld]) for ld in used if ld in m.median_beats}
+    fs, r = m.median_fs, int(round(m.median_r_s * m.median_fs))
+    a, b = (int(r + m.fiducials_s[k] * fs) for k in ("qrs_on", "qrs_off"))
+    ms = lambda i: None if i is None else round((i - r) / fs * 1000.0, 1)     # noqa: E731
+    return {ld: (ms(on), ms(off), round(float(np.ptp(beats[ld][a:b + 1])), 2))
+            for ld, (on, off) in delineate.lead_qrs_limits(beats, r, fs).items()}
+
+
+def _expected(codes: set) -> str | None:
+    """"wide", "narrow" (a narrow class and nothing that allows a wide QRS) or None."""
+    if codes & set(PTBXL_WIDE):
+        return "wide"
+    if codes & set(PTBXL_NARROW) and not codes & set(PTBXL_WIDE_ALLOWED):
+        return "narrow"
+    return None
+
+
+def ptbxl_table(rows: list[dict], group: str) -> list[str]:
+    """Per class and the two headline rows: records, QRS median (IQR), share >= 120 ms, not measured."""
+    lines = [f"| PTB-XL folds {group} | n | QRS median (IQR), ms | >= 120 ms | < 110 ms | not measured |",
+             "|---|---|---|---|---|---|"]
+
+    def line(name, chosen):
+        qrs = np.array([r["m"].qrs_ms for r in chosen if r["m"].qrs_ms is not None])
+        n, missing = len(chosen), len(chosen) - len(qrs)
+        if not n:
+            return f"| {name} | 0 | - | - | - | - |"
+        if not len(qrs):
+            return f"| {name} | {n} | - | - | - | {missing} |"
+        q1, q2, q3 = np.percentile(qrs, [25, 50, 75])
+        share = lambda k: f"{k}/{len(qrs)} ({k / len(qrs):.1%})"     # noqa: E731
+        return (f"| {name} | {n} | {q2:.0f} ({q1:.0f}-{q3:.0f}) | {share(int(np.sum(qrs >= WIDE_MS)))} | "
+                f"{share(int(np.sum(qrs < 110)))} | {missing} |")
+    for code in PTBXL_NARROW:
+        lines.append(line(f"{code} (without {'/'.join(PTBXL_WIDE_ALLOWED)})",
+                          [r for r in rows if code in r["codes"] and _expected(r["codes"]) == "narrow"]))
+    for code in PTBXL_WIDE:
+        lines.append(line(code, [r for r in rows if code in r["codes"]]))
+    for kind, name in (("narrow", "**expected < 120 ms** (false wide: >= 120 ms)"),
+                       ("wide", "**expected >= 120 ms** (missed wide: < 120 ms)")):
+        lines.append(line(name, [r for r in rows if _expected(r["codes"]) == kind]))
+    return lines
+
+
+def ptbxl_false_wide(rows: list[dict], count: int) -> list[str]:
+    """The records expected narrow and measured widest (>= 120 ms), with each lead's own QRS limits (ms
+    from R; * the two earliest onsets and the two latest offsets, which set the global limits with 12 leads)
+    and its QRS peak-to-peak (mV)."""
+    wide = sorted((r for r in rows if _expected(r["codes"]) == "narrow" and (r["m"].qrs_ms or 0) >= WIDE_MS),
+                  key=lambda r: -r["m"].qrs_ms)
+    out = []
+    for r in wide[:count]:
+        m, leads = r["m"], r["leads"]
+        first = sorted((v[0], ld) for ld, v in leads.items() if v[0] is not None)[:2]
+        last = sorted(((v[1], ld) for ld, v in leads.items() if v[1] is not None), reverse=True)[:2]
+        marks = {ld for _, ld in first} | {ld for _, ld in last}
+        per_lead = ", ".join(f"{ld}{'*' if ld in marks else ''} {on}/{off} ({amp})"
+                             for ld, (on, off, amp) in leads.items())
+        out.append(f"{r['id']} (fold {r['fold']}, {r['fs']} Hz, {'+'.join(sorted(r['codes']))}): "
+                   f"QRS {m.qrs_ms:.0f} ms, onset {1000 * m.fiducials_s['qrs_on']:+.0f}, "
+                   f"offset {1000 * m.fiducials_s['qrs_off']:+.0f} ms from R; onset set by {', '.join(ld for _, ld in first)}, offset by "
+                   f"{', '.join(ld for _, ld in last)}; leads: {per_lead}")
+    return out
+
+
+def ptbxl_report(rows: list[dict], worst_count: int) -> list[str]:
+    """The table of each fold group in `rows` and its worst false wide records."""
+    out = [f"PTB-XL: statements with likelihood >= {PTBXL_MIN_LIKELIHOOD:.0f}; records in mV "
+           f"({sum(r['fs'] == 100 for r in rows)} at 100 Hz, {sum(r['fs'] == 500 for r in rows)} at 500 Hz)", ""]
+    for group, folds in PTBXL_GROUPS.items():
+        part = [r for r in rows if r["fold"] in folds]
+        if part:
+            out += ptbxl_table(part, group) + [""]
+            out += [f"folds {group}: worst false wide QRS (lead onset/offset ms from R, QRS peak-to-peak mV)"]
+            out += ptbxl_false_wide(part, worst_count) + [""]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ludb-only", action="store_true")
@@ -366,6 +495,10 @@ def main() -> None:
                         help="score the whole-record beat finder on MIT-BIH instead (see the module docstring)")
     parser.add_argument("--annotators", action="store_true",
                         help="QTDB's two cardiologists against each other instead (see the module docstring)")
+    parser.add_argument("--ptbxl", action="store_true",
+                        help="the QRS against PTB-XL's statements instead (see the module docstring)")
+    parser.add_argument("--folds", choices=sorted(PTBXL_GROUPS), default=None,
+                        help="with --ptbxl: only folds 1-8 or only fold 9 (default both)")
     args = parser.parse_args()
     data = os.environ.get("METS_DATA_DIR")
     if not data:
@@ -375,6 +508,10 @@ def main() -> None:
         return
     if args.annotators:
         print("\n".join(annotator_table(Path(data) / "qtdb")))
+        return
+    if args.ptbxl:
+        folds = PTBXL_GROUPS[args.folds] if args.folds else PTBXL_GROUPS["1-8"] + PTBXL_GROUPS["9"]
+        print("\n".join(ptbxl_report(ptbxl_rows(Path(data) / "ptbxl", folds), args.worst or 10)))
         return
     ludb = ludb_rows(Path(data) / "ludb" / "data", range(1, 201), args.ludb_rate)
     sets = {"LUDB": ludb}

@@ -207,18 +207,35 @@ def _per_lead_limits(beats: dict[str, np.ndarray], r: int, fs: float, onset: int
     are that order statistic with 12 leads (the 2nd of 12 from either end), so one lead's outlying limit
     does not decide; the spatial velocity's limit stands in for a lead whose walk finds no quiet stretch.
     (The later-lobe rule is the spatial velocity's only: a lead's own S can outgrow its R within 50 ms.)"""
-    ons, offs = [], []
-    for v in beats.values():
-        walked = _walked_limits(spatial_velocity({"lead": v}, fs), r, fs, QRS_LEAD_ONSET_FRACTION,
-                                QRS_LEAD_OFFSET_FRACTION, later_lobe=False)
-        if walked is None:
-            continue
-        ons.append(onset if walked[0] is None else walked[0])
-        offs.append(offset if walked[1] is None else walked[1])
-    if not ons:
+    found = _lead_limits(beats, r, fs).values()
+    if not found:
         return onset, offset
+    ons = [onset if on is None else on for on, _ in found]
+    offs = [offset if off is None else off for _, off in found]
     return (int(round(np.quantile(ons, QRS_LEAD_ONSET_QUANTILE))),
             int(round(np.quantile(offs, QRS_LEAD_OFFSET_QUANTILE))))
+
+
+def _lead_limits(beats: dict[str, np.ndarray], r: int, fs: float) -> dict[str, tuple[int | None, int | None]]:
+    """Each lead's own QRS (onset, offset) in samples (None: no quiet stretch), for the leads whose velocity
+    has a peak near R."""
+    out = {}
+    for lead, v in beats.items():
+        walked = _walked_limits(spatial_velocity({"lead": v}, fs), r, fs, QRS_LEAD_ONSET_FRACTION,
+                                QRS_LEAD_OFFSET_FRACTION, later_lobe=False)
+        if walked is not None:
+            out[lead] = (walked[0], walked[1])
+    return out
+
+
+def lead_qrs_limits(beats: dict[str, np.ndarray], r: int, fs: float
+                    ) -> dict[str, tuple[float | None, float | None]]:
+    """Each lead's own QRS (onset, offset), samples of the median beats (None: no quiet stretch): what the
+    per-lead limits of ``qrs_limits`` take their order statistics of (with 3 or more leads), to see which
+    leads set the global limits. Upsampled first, as in ``delineate``."""
+    beats, k = _upsampled(beats, fs)
+    return {lead: tuple(None if x is None else x / k for x in limits)
+            for lead, limits in _lead_limits(beats, r * k, fs * k).items()}
 
 
 def _quietest_outside(sv: np.ndarray, start: int, step: int, stop: int, peak: float) -> int | None:

@@ -411,3 +411,32 @@ def test_heart_rate_trend_of_a_whole_recording():
     trend = heart_rate_trend(_simulated(75, seconds=120, fs=250))
     assert trend.lead == "II" and len(trend.beat_s) >= 140
     assert np.nanmedian(trend.bpm) == pytest.approx(75, abs=3)
+
+
+@needs_data("ptbxl/ptbxl_database.csv", "ptbxl/records100/00000/00045_lr.hea")
+def test_ptbxl_mode_reads_the_statements_and_names_the_leads_that_set_the_qrs_limits():
+    """benchmarks/measure_validation.py --ptbxl on four fold 1-8 records: statements count from likelihood
+    50 (record 45: IRBBB 100 counts, RVH 35 does not; record 50: IVCD 100, so no narrow promise), the
+    headline rows count the measured QRS, and each lead's own limits give back measure()'s global onset and
+    offset as their 0.1 / 0.9 quantiles (so the worst-record list names the leads that set them). Fold 10
+    is refused."""
+    validation = _validation()
+    folder = data_dir_or_none() / "ptbxl"
+    rows = validation.ptbxl_rows(folder, validation.PTBXL_GROUPS["1-8"], ids={1, 2, 45, 50})
+    codes = {r["id"]: r["codes"] for r in rows}
+    assert codes[45] == {"IRBBB", "RAO/RAE"} and codes[50] == {"IVCD"}, codes
+    assert validation._expected(codes[45]) == "narrow" and validation._expected(codes[50]) is None
+    narrow = [r["m"].qrs_ms for r in rows if validation._expected(r["codes"]) == "narrow"]
+    wide = sum(q >= 120 for q in narrow)
+    headline = next(line for line in validation.ptbxl_table(rows, "1-8") if "expected < 120" in line)
+    assert f"| {len(narrow)} |" in headline and f"| {wide}/{len(narrow)} " in headline, headline
+    for r in rows:
+        m, leads = r["m"], r["leads"]
+        assert len(leads) >= 3, leads
+        ons = [on if on is not None else 1000 * m.fiducials_s["qrs_on"] for on, _, _ in leads.values()]
+        offs = [off if off is not None else 1000 * m.fiducials_s["qrs_off"] for _, off, _ in leads.values()]
+        assert np.quantile(offs, 0.9) == pytest.approx(1000 * m.fiducials_s["qrs_off"], abs=4.0), (r["id"], offs)
+        # the onset can sit later than the leads' (the P-wave valley rule of the spatial velocity), never earlier
+        assert np.quantile(ons, 0.1) <= 1000 * m.fiducials_s["qrs_on"] + 4.0, (r["id"], ons)
+    with pytest.raises(ValueError):
+        validation.ptbxl_rows(folder, (9, 10))
