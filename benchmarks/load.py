@@ -64,7 +64,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv  # noqa: E402
-from e2e_server import CHROMIUM, CHROMIUM_ARGS, PROMPTS_BOX, RANK_ROW, RECORD, UPLOAD_INPUT  # noqa: E402
+from e2e_server import CHROMIUM, CHROMIUM_ARGS, IS_PAPER, PROMPTS_BOX, RANK_ROW, RECORD, UPLOAD_INPUT  # noqa: E402
 from reliability_support import CpuMeter, in_process_tree, proc_memory, served  # noqa: E402
 
 WAIT_MS = 240_000
@@ -137,11 +137,11 @@ JS_RANKED = ("""([title, want, stage]) => {
     if (!titles.includes(title)) return false;
     if (document.querySelector('[data-stale="true"] RANK_ROW')) return false;
     if (stage >= 1 && (document.querySelector('[data-stale="true"]')
-                       || !document.querySelector('.st-key-paper .js-plotly-plot'))) return false;
+                       || ![...document.querySelectorAll('.js-plotly-plot')].some(IS_PAPER))) return false;
     if (stage >= 2 && document.querySelector('[data-testid="stStatusWidget"]')) return false;
     const rows = [...document.querySelectorAll('RANK_ROW')].map(e => e.dataset.prompt);
     return rows.length === want.length && want.every(p => rows.includes(p));
-}""").replace("RECORD", RECORD).replace("RANK_ROW", RANK_ROW)
+}""").replace("RECORD", RECORD).replace("RANK_ROW", RANK_ROW).replace("IS_PAPER", IS_PAPER)
 JS_READ = f"""() => [...document.querySelectorAll('{RANK_ROW}')].map(r => [r.dataset.prompt, r.dataset.similarity])"""
 JS_ERRORS = """() => [
     ...[...document.querySelectorAll('[data-testid="stException"]')].map(e => 'exception: ' + e.innerText),
@@ -700,8 +700,8 @@ def main() -> None:
               f"Streamlit's websocket protocol from this process)")
         _print_row("", res, "protocol")
     else:
-        print(f"\n{n} concurrent sessions x {res['rounds']} rounds: 1 browser tab + {tabs['protocol']} protocol clients "
-              f"({where})\n  the browser tab draws on the server's own {res['cpus']} cores: the conservative side of "
+        print(f"\n{n} concurrent sessions x {res['rounds']} rounds: 1 browser tab + {tabs['protocol']} protocol "
+              f"clients ({where})\n  the browser tab draws on the server's own {res['cpus']} cores: the conservative side of "
               f"what a clinician's own computer would give")
         _print_row("the browser tab (what one clinician sees, drawing included):", res, "browser", "    ")
         _print_row(f"the {tabs['protocol']} protocol clients (the server's answer to the others, no drawing):", res,
