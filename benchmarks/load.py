@@ -701,8 +701,8 @@ def main() -> None:
         _print_row("", res, "protocol")
     else:
         print(f"\n{n} concurrent sessions x {res['rounds']} rounds: 1 browser tab + {tabs['protocol']} protocol "
-              f"clients ({where})\n  the browser tab draws on the server's own {res['cpus']} cores: the conservative side of "
-              f"what a clinician's own computer would give")
+              f"clients ({where})\n  the browser tab draws on the server's own {res['cpus']} cores: the conservative "
+              f"side of what a clinician's own computer would give")
         _print_row("the browser tab (what one clinician sees, drawing included):", res, "browser", "    ")
         _print_row(f"the {tabs['protocol']} protocol clients (the server's answer to the others, no drawing):", res,
                    "protocol", "    ")
