@@ -24,12 +24,15 @@ distinct synthetic CSVs) and then types a prompt set no other session types. Wit
 every session acts the moment its previous answer is shown: all 8 hit the server at once, a stress test.
 With --think S each session first reads for a random 0.5 S - 1.5 S seconds (seeded), as people do. It records
 
-  upload -> ranking   from dropping the files until the page shows this ECG's title and a ranking of the
-                      prompts in the box (the previous round's, or the default preset) with no stale rows;
-  prompts -> ranking  from typing the new prompts (Ctrl+Enter) until exactly those prompts are ranked;
+  upload -> ranking   from dropping the files until the whole page is there: this ECG's title, a ranking of
+                      the prompts in the box (the previous round's, or the default preset), the ECG paper,
+                      nothing left from the previous run and Streamlit idle (see PAGE_IDLE);
+  prompts -> ranking  from typing the new prompts (Ctrl+Enter) until exactly those prompts are ranked, the
+                      page as above;
 
-(for a protocol client: until the server has finished the script run whose page holds them) and reads every
-ranking off the page (prompt order and the printed cosines; a protocol client reads the same rows'
+(for a protocol client: until the server has finished the script run whose page holds them), when the
+ranking rows themselves were there (shown; sent, for a protocol client) and, for a browser tab, when the
+whole page was drawn; and reads every ranking off the page (prompt order and the printed cosines; a protocol client reads the same rows'
 data-prompt and data-similarity from the markdown the server sent). Afterwards this process loads
 the same weights with METS, reads the same bytes with the dashboard's own reader (dashboard.loading) and
 ranks the same prompts: every page must show the answer for its own ECG and prompts (top prompt, order,

@@ -128,3 +128,47 @@ def test_a_protocol_client_never_reads_a_stale_ranking():
     page.apply(delta((0, 2), ranking(b), "ranking"), run=3)       # the ranking's fragment alone
     page.drop_stale(3, ["ranking"])
     assert bench.ProtocolTab._ranked("8", b)(page)                  # the record outside it stays
+
+
+def test_a_failing_session_releases_the_others_acting_in_step():
+    """Acting in step (mixed, all at once), each action waits for every session: a session that fails must
+    break that wait for the others, not leave them waiting for ever (the run would hang, not fail)."""
+    import asyncio
+    import time
+
+    bench = _load_benchmark()
+
+    class Tab:
+        kind = "protocol"
+
+        def __init__(self, fails: bool):
+            self.fails = fails
+
+        async def open(self):
+            pass
+
+        begin = close = open
+
+        async def read(self):
+            return [], []
+
+        async def upload(self, upload, want):
+            if self.fails:
+                raise RuntimeError("this session's upload failed")
+            now = time.perf_counter()
+            return bench.Answer(now, now, None, now)
+
+        type_prompts = upload
+
+    async def run():
+        in_step, out = asyncio.Barrier(2), []
+        uploads = [bench.Upload(str(i), []) for i in range(4)]
+        plan = [(0, ["a"]), (1, ["b"])]
+        return await asyncio.wait_for(asyncio.gather(
+            bench._session(Tab(fails=False), 0, plan, uploads, ["x"], out, time.monotonic() + 60, in_step=in_step),
+            bench._session(Tab(fails=True), 1, plan, uploads, ["x"], out, time.monotonic() + 60, in_step=in_step),
+            return_exceptions=True), timeout=10)
+
+    healthy, failed = asyncio.run(run())
+    assert isinstance(failed, RuntimeError)
+    assert isinstance(healthy, asyncio.BrokenBarrierError)
