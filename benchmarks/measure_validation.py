@@ -426,7 +426,8 @@ def _expected(codes: set) -> str | None:
 
 def ptbxl_table(rows: list[dict], group: str) -> list[str]:
     """Per class and the two headline rows: records, QRS median (IQR), share >= 120 ms, not measured."""
-    lines = [f"| PTB-XL folds {group} | n | QRS median (IQR), ms | >= 120 ms | < 110 ms | not measured |",
+    folds = f"{'folds' if '-' in group else 'fold'} {group}"
+    lines = [f"| PTB-XL {folds} | n | QRS median (IQR), ms | >= 120 ms | < 110 ms | not measured |",
              "|---|---|---|---|---|---|"]
 
     def line(name, chosen):
@@ -467,8 +468,9 @@ def ptbxl_false_wide(rows: list[dict], count: int) -> list[str]:
                              for ld, (on, off, amp) in leads.items())
         out.append(f"{r['id']} (fold {r['fold']}, {r['fs']} Hz, {'+'.join(sorted(r['codes']))}): "
                    f"QRS {m.qrs_ms:.0f} ms, onset {1000 * m.fiducials_s['qrs_on']:+.0f}, "
-                   f"offset {1000 * m.fiducials_s['qrs_off']:+.0f} ms from R; onset set by {', '.join(ld for _, ld in first)}, offset by "
-                   f"{', '.join(ld for _, ld in last)}; leads: {per_lead}")
+                   f"offset {1000 * m.fiducials_s['qrs_off']:+.0f} ms from R; earliest onsets "
+                   f"{', '.join(ld for _, ld in first)}, latest offsets {', '.join(ld for _, ld in last)}; "
+                   f"leads: {per_lead}")
     return out
 
 
@@ -480,7 +482,8 @@ def ptbxl_report(rows: list[dict], worst_count: int) -> list[str]:
         part = [r for r in rows if r["fold"] in folds]
         if part:
             out += ptbxl_table(part, group) + [""]
-            out += [f"folds {group}: worst false wide QRS (lead onset/offset ms from R, QRS peak-to-peak mV)"]
+            out += [f"{'folds' if '-' in group else 'fold'} {group}: worst false wide QRS (lead onset/offset ms "
+                    "from R, QRS peak-to-peak mV)"]
             out += ptbxl_false_wide(part, worst_count) + [""]
     return out
 

@@ -72,6 +72,34 @@ def test_a_wide_qrs_with_a_broad_apex_is_not_cut_at_the_apex(monkeypatch):
     assert _ms(offset) < 40.0, _ms(offset)
 
 
+def test_a_low_leads_p_wave_does_not_start_its_qrs(monkeypatch):
+    """A lead's onset threshold is at least half the fastest lead's (QRS_LEAD_ONSET_OF_FASTEST): 3 low leads
+    (a 0.1 mV QRS) of 12 and a 0.02 mV P wave running into the QRS in every lead. On the low leads' own scale
+    (3 % of their small QRS peak) the P wave is QRS and their onsets fall ~115 ms before R; on the common
+    scale they start with the tall leads (~30 ms before R)."""
+    t = (np.arange(int(1.2 * FS)) - R) / FS * 1000.0
+    p = _gauss(t, -70.0, 20.0, 0.02)
+    beats = {f"tall{i}": _gauss(t, 0.0, 10.0, 1.0) + p for i in range(9)}
+    beats.update({f"low{i}": _gauss(t, 0.0, 10.0, 0.1) + p for i in range(3)})
+    limits = delineate.lead_qrs_limits(beats, R, FS)
+    assert abs(_ms(limits["low0"][0]) - _ms(limits["tall0"][0])) <= 10.0, limits
+    monkeypatch.setattr(delineate, "QRS_LEAD_ONSET_OF_FASTEST", 0.0)       # each lead on its own scale
+    assert _ms(delineate.lead_qrs_limits(beats, R, FS)["low0"][0]) < -90.0
+
+
+@needs_data("ptbxl/records500/06000/06002_hr.hea")
+def test_low_leads_do_not_widen_the_qrs_of_ptbxl_6002(monkeypatch):
+    """PTB-XL 6002 (fold 4; NORM and incomplete RBBB: QRS < 120 ms by definition; Challenge HR06002). On
+    their own scale III and aVL started the QRS at -72 and -54 ms from R, most leads near -35 ms: 126 ms, a
+    false "wide QRS". With a lead's onset threshold at least half the fastest lead's: 110 ms."""
+    from mets_core.readers import read_ecg
+    path = data_dir_or_none() / "ptbxl" / "records500" / "06000" / "06002_hr.hea"
+    m = measure(read_ecg(str(path)))
+    assert 95.0 <= m.qrs_ms < 120.0, m.qrs_ms
+    monkeypatch.setattr(delineate, "QRS_LEAD_ONSET_OF_FASTEST", 0.0)
+    assert measure(read_ecg(str(path))).qrs_ms >= 120.0
+
+
 def _p_beats(late: int, early: int, notched: bool = False) -> dict[str, np.ndarray]:
     """A 1 mV QRS at R and a 0.15 mV P wave (Gaussian, sigma 20 ms) centred 180 ms before R in `late` leads
     and 200 ms before R in `early` leads; `notched`: one more lead with a notched P (a 0.1 mV hump 200 ms
