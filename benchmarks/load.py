@@ -30,18 +30,17 @@ With --think S each session first reads for a random 0.5 S - 1.5 S seconds (seed
   prompts -> ranking  from typing the new prompts (Ctrl+Enter) until exactly those prompts are ranked, the
                       page as above;
 
-(for a protocol client: until the server has finished the script run whose page holds them), when the
-ranking rows themselves were there (shown; sent, for a protocol client) and, for a browser tab, when the
-whole page was drawn; and reads every ranking off the page (prompt order and the printed cosines; a protocol client reads the same rows'
-data-prompt and data-similarity from the markdown the server sent). Afterwards this process loads
-the same weights with METS, reads the same bytes with the dashboard's own reader (dashboard.loading) and
-ranks the same prompts: every page must show the answer for its own ECG and prompts (top prompt, order,
-cosines to the printed 3 decimals). Any difference is cross-talk (or a wrong answer) and is counted, as
-are error messages and tracebacks on any page. Server memory: VmRSS sampled every 0.25 s and VmHWM (peak
-resident set since start) of the `streamlit run` process, from /proc. CPU: the seconds the server, the
-Chromium processes and this process (the protocol clients) used during the concurrent phase, each per action
-of the sessions it serves (the server: all; the browsers: the browser tabs'; this process: the protocol
-clients').
+(for a protocol client: until the server has finished the script run whose page holds them), when the ranking
+rows themselves were there (shown; sent, for a protocol client) and, for a browser tab, when the whole page was
+drawn; and reads every ranking off the page (prompt order and the printed cosines; a protocol client reads the
+same rows' data-prompt and data-similarity from the markdown the server sent). Afterwards this process loads the
+same weights with METS, reads the same bytes with the dashboard's own reader (dashboard.loading) and ranks the
+same prompts: every page must show the answer for its own ECG and prompts (top prompt, order, cosines to the
+printed 3 decimals). Any difference is cross-talk (or a wrong answer) and is counted, as are error messages and
+tracebacks on any page. Server memory: VmRSS sampled every 0.25 s and VmHWM (peak resident set since start) of
+the `streamlit run` process, from /proc. CPU: the seconds the server, the Chromium processes and this process
+(the protocol clients) used during the concurrent phase, each per action of the sessions it serves (the server:
+all; the browsers: the browser tabs'; this process: the protocol clients').
 Loopback only (127.0.0.1); bounded by --rounds and --time-limit.
 
 tests/test_reliability_load.py runs this with 8 sessions x 2 rounds, with each kind of client and mixed, and
@@ -550,7 +549,8 @@ def _timings(observations: list[Observation]) -> dict:
         "prompts_to_ranking_s": spread([o.seconds for o in observations if o.step == "prompts"]),
         # a tab's first ECG costs its browser about twice a later one (code loaded and compiled on first use)
         "upload_to_ranking_p50_by_round_s": {
-            "first (a fresh tab)": percentile([o.seconds for o in observations if o.step == "upload" and o.round == 0], 0.5),
+            "first (a fresh tab)": percentile([o.seconds for o in observations
+                                               if o.step == "upload" and o.round == 0], 0.5),
             "later": percentile([o.seconds for o in observations if o.step == "upload" and o.round > 0], 0.5)},
         # when the upload's ranking itself was there (its run then goes on to the paper)
         "upload_ranking_shown_s": spread([o.ranking_shown_s for o in observations if o.step == "upload"]),
