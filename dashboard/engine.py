@@ -334,8 +334,19 @@ class _Measurements:
             worker.close()
 
 
-# one measuring process per core beside the dashboard's own (one on the 2-core reference machine)
-_MEASUREMENTS = _Measurements(workers=min(4, max(1, (os.cpu_count() or 2) - 1)))
+MEASURING_PROCESSES_ENV = "METS_MEASURING_PROCESSES"
+
+
+def measuring_processes() -> int:
+    """How many measuring processes: ``METS_MEASURING_PROCESSES``, else one per core beside the dashboard's
+    own (one on the 2-core reference machine), at most 4."""
+    try:
+        return max(1, int(os.environ[MEASURING_PROCESSES_ENV]))
+    except (KeyError, ValueError):
+        return min(4, max(1, (os.cpu_count() or 2) - 1))
+
+
+_MEASUREMENTS = _Measurements(workers=measuring_processes())
 atexit.register(_MEASUREMENTS.close)     # before the interpreter tears its modules down under the pools
 
 

@@ -1,6 +1,7 @@
 """The dashboard's numerical libraries use one thread each unless METS_THREADS says otherwise (dashboard.threads:
 with more, their worker threads spin against the other sessions on a small server). Each case runs in a
-fresh interpreter, so that pytest's own process keeps its libraries' defaults."""
+fresh interpreter, so that pytest's own process keeps its libraries' defaults. The number of measuring
+processes follows METS_MEASURING_PROCESSES."""
 from __future__ import annotations
 
 import json
@@ -52,3 +53,16 @@ def test_mets_threads_sets_the_number_and_zero_leaves_the_defaults(defaults):
     assert threads_after("from dashboard import threads; threads.limit_torch()", "0") == defaults
     two = threads_after("from dashboard import threads; threads.limit_torch()", "2")
     assert two["torch"] == 2 and two["blas"] == min(2, defaults["blas"])
+
+
+@pytest.mark.parametrize("value, expected", [("3", 3), ("1", 1), ("0", 1), ("many", None), (None, None)])
+def test_the_number_of_measuring_processes_follows_the_setting(monkeypatch, value, expected):
+    """METS_MEASURING_PROCESSES sets how many measuring processes the server starts (at least one); without
+    it, or unreadable, one per core beside the server's own."""
+    from dashboard import engine
+    if value is None:
+        monkeypatch.delenv(engine.MEASURING_PROCESSES_ENV, raising=False)
+    else:
+        monkeypatch.setenv(engine.MEASURING_PROCESSES_ENV, value)
+    default = min(4, max(1, (os.cpu_count() or 2) - 1))
+    assert engine.measuring_processes() == (default if expected is None else expected)
