@@ -53,9 +53,10 @@ How each value is obtained (and why)
   left/right arm electrodes swapped (or dextrocardia); without P waves nothing is said (pacing and right axis
   deviation also make I negative); a near-flat I, II or III (< 15 % of the others' amplitude) suggests a
   leg (neutral) electrode swapped with an arm electrode.
-- Per-lead signal quality: ``nk.ecg_quality(method="zhao2018", approach="fuzzy")`` ("Excellent",
-  "Barely acceptable", "Unacceptable"), gated by a template-matching SQI (Orphanidou et al. 2015, IEEE JBHI
-  19:832): the mean correlation of each beat with the average beat, in ``Measurements.lead_sqi``; below
+- Per-lead signal quality: Zhao & Zhang's (2018) fuzzy label, neurokit2's
+  ``ecg_quality(method="zhao2018", approach="fuzzy")`` computed from one spectrum (``mets_core.quality``;
+  the same labels, ~4 times faster) ("Excellent", "Barely acceptable", "Unacceptable"), gated by a
+  template-matching SQI (Orphanidou et al. 2015, IEEE JBHI 19:832): the mean correlation of each beat with the average beat, in ``Measurements.lead_sqi``; below
   ``TEMPLATE_SQI_MIN`` = 0.66 the lead is "Unacceptable". Noise the two miss is measured directly
   (``lead_noise``): muscle/high-frequency noise = RMS of the raw signal minus its 35 Hz low-pass outside the
   QRS complexes; baseline wander = range of the raw signal's level in the PR segment (80 ms before R) over
@@ -78,6 +79,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import delineate
+from .quality import lead_quality
 from .ecg import ECG, STANDARD_LEADS
 
 INTERVAL_LEAD_ORDER = ("II", "V5", "I", "V6", "V2", "V1", "V3", "V4", "aVF", "III", "aVL", "aVR")
@@ -186,7 +188,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     # is rated again below, on the common beats, so rate here only as far as choosing the interval lead needs.
     def quality_of(ld: str) -> str:
         if out.lead_quality[ld] is None:
-            out.lead_quality[ld] = _neurokit_quality(nk, cleaned[ld], peaks[ld], fs)
+            out.lead_quality[ld] = _quality_label(cleaned[ld], fs)
         return out.lead_quality[ld]
 
     lead = _choose_interval_lead(peaks, quality_of)
@@ -318,7 +320,7 @@ def _rounded(out: Measurements) -> Measurements:
 
 def _clean_and_find(nk, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, str | None, float]:
     """Cleaned lead, its R peaks, "Unacceptable" when unusable (else None: to be rated by
-    `_neurokit_quality` when needed) and its template SQI."""
+    `_quality_label` when needed) and its template SQI."""
     none = np.zeros(0, dtype=int)
     if not np.all(np.isfinite(x)) or np.ptp(x) < 1e-6 or len(x) < int(2 * fs):
         return np.zeros_like(x), none, "Unacceptable", 0.0
@@ -340,15 +342,16 @@ def _clean_and_rate(nk, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarra
     """Cleaned lead, its R peaks, its quality label and template SQI ("Unacceptable" when unusable): one
     lead rated on its own (the corpus builder's heart rate, mets_train.corpus.signals)."""
     c, rp, quality, sqi = _clean_and_find(nk, x, fs)
-    return c, rp, quality or _neurokit_quality(nk, c, rp, fs), sqi
+    return c, rp, quality or _quality_label(c, fs), sqi
 
 
-def _neurokit_quality(nk, c: np.ndarray, rp: np.ndarray, fs: float) -> str:
-    """neurokit2's fuzzy quality label (Zhao & Zhang 2018) of a cleaned lead on the beats `rp`."""
+def _quality_label(c: np.ndarray, fs: float) -> str:
+    """The fuzzy quality label (Zhao & Zhang 2018; neurokit2's, computed faster: mets_core.quality) of a
+    cleaned lead."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return str(nk.ecg_quality(c, rpeaks=rp, sampling_rate=fs, method="zhao2018", approach="fuzzy"))
+            return lead_quality(c, fs)
         except Exception:
             return "Unacceptable"
 
@@ -357,7 +360,7 @@ def _rate_on_beats(nk, c: np.ndarray, rp: np.ndarray, fs: float) -> tuple[str, f
     sqi = _template_sqi(c, rp, fs)
     if sqi < TEMPLATE_SQI_MIN:          # unusable whatever neurokit2 says: not asked
         return "Unacceptable", round(sqi, 3)
-    return _neurokit_quality(nk, c, rp, fs), round(sqi, 3)
+    return _quality_label(c, fs), round(sqi, 3)
 
 
 def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs: float) -> None:
