@@ -16,7 +16,10 @@ Two kinds of client do the same things, in the same session loop, alone or mixed
             clients' row beside it). The one browser still draws on the server's 2 cores, the conservative
             side of what a clinician's own computer would give. With --think 0 the sessions act in step (each
             action starts when every session has finished its previous one): the protocol clients, faster,
-            would otherwise run out of rounds and leave the browser's later rounds to a quiet server.
+            would otherwise run out of rounds and leave the browser's later rounds to a quiet server. And
+            the browser tab takes every place in the queue in turn: in round r it acts once r * N / rounds
+            of the others have sent theirs (its upload, through Chromium, had always reached the server
+            last: the worst place, not the median session's). Use --rounds N for every place once.
 
 Each session opens the page and waits until it has settled (as a clinician does before choosing a file),
 then, for each round, uploads an ECG no other session sees (LUDB WFDB pairs from $METS_DATA_DIR, else
@@ -106,6 +109,7 @@ class Observation:
     shown: list[tuple[str, float]]               # (prompt, printed cosine), in page order
     errors: list[str] = field(default_factory=list)
     client: str = "browser"                      # the kind of tab that acted: "browser" | "protocol"
+    place: int | None = None                     # mixed, all at once: how many others had sent theirs first
 
 
 def make_uploads(n: int) -> list[Upload]:
@@ -266,6 +270,7 @@ class ProtocolTab:
     def __init__(self, url: str):
         from streamlit_protocol import ProtocolSession
         self.session = ProtocolSession(url)
+        self.on_sent = None                 # awaited once an action has been sent (Places)
 
     async def open(self) -> None:
         await self.session.open()
@@ -294,6 +299,8 @@ class ProtocolTab:
         self.session.watch = watch
         try:
             await act()
+            if self.on_sent is not None:
+                await self.on_sent()
             await self.session.until(ready, finished, WAIT_MS / 1000)
         finally:
             self.session.watch = None
@@ -319,21 +326,58 @@ class ProtocolTab:
 
 # --------------------------------------------------------------------------------------- one session
 
+class Places:
+    """Mixed, all at once: the browser tab's place among the sessions' actions. Its upload goes through
+    Chromium and reached the server after the protocol clients' (sent from this process at once), so it was
+    always last in the server's queue, where the measurements run one ECG at a time: the worst of the N
+    places, not the median session's. Here every protocol client tells when it has sent its action, and in
+    round r the browser tab acts once ``place(r)`` of them have: over the rounds it takes places from first
+    to last (all N with N rounds)."""
+
+    def __init__(self, others: int, rounds: int):
+        self.others, self.rounds = others, rounds
+        self._sent: dict[tuple[int, str], int] = {}
+        self._changed = asyncio.Condition()
+
+    def place(self, rnd: int) -> int:
+        return min(self.others, rnd * (self.others + 1) // max(1, self.rounds))
+
+    async def sent(self, rnd: int, step: str) -> None:
+        async with self._changed:
+            self._sent[rnd, step] = self._sent.get((rnd, step), 0) + 1
+            self._changed.notify_all()
+
+    async def turn(self, rnd: int, step: str) -> int:
+        """Wait until place(rnd) of the others have sent this action; returns that place."""
+        place = self.place(rnd)
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self._sent.get((rnd, step), 0) >= place),
+                                   WAIT_MS / 1000)
+        return place
+
+
 async def _session(tab, index: int, plan: list[tuple[int, list[str]]], uploads: list[Upload],
                    default_prompts: list[str], out: list[Observation], deadline: float, think_s: float = 0.0,
                    opened: asyncio.Barrier | None = None, meters: dict | None = None,
-                   in_step: asyncio.Barrier | None = None) -> None:
+                   in_step: asyncio.Barrier | None = None, places: Places | None = None) -> None:
     """One clinician's rounds. in_step (all at once, with tabs of different speeds): each action waits until
     every session has finished its previous one, so that a slower tab never acts alone while the faster
-    ones have run out of rounds."""
+    ones have run out of rounds. places (with in_step): where the browser tab's action lands among the
+    others' (Places)."""
     import random
     rng = random.Random(index)
 
-    async def before_acting():
+    async def before_acting(rnd: int, step: str) -> int | None:
         if think_s > 0:
             await asyncio.sleep(rng.uniform(0.5 * think_s, 1.5 * think_s))
         if in_step is not None:
             await in_step.wait()
+        if places is None:
+            return None
+        if tab.kind == "browser":
+            return await places.turn(rnd, step)
+        tab.on_sent = lambda: places.sent(rnd, step)
+        return None
 
     try:
         await tab.open()
@@ -344,14 +388,14 @@ async def _session(tab, index: int, plan: list[tuple[int, list[str]]], uploads: 
         for rnd, (u, prompts) in enumerate(plan):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"session {index}: time limit reached before round {rnd}")
-            await before_acting()
+            place = await before_acting(rnd, "upload")
             answer = await tab.upload(uploads[u], current)
             out.append(Observation(index, rnd, "upload", u, list(current), *_seconds(answer), *await tab.read(),
-                                   client=tab.kind))
-            await before_acting()
+                                   client=tab.kind, place=place))
+            place = await before_acting(rnd, "prompts")
             answer = await tab.type_prompts(uploads[u].title, prompts)
             out.append(Observation(index, rnd, "prompts", u, list(prompts), *_seconds(answer), *await tab.read(),
-                                   client=tab.kind))
+                                   client=tab.kind, place=place))
             current = list(prompts)
     except BaseException:
         for barrier in (opened, in_step):    # the other sessions would wait for this one for ever
@@ -467,8 +511,9 @@ async def _drive(url: str, sessions: int, rounds: int, uploads: list[Upload], se
         # tabs of different speeds acting all at once act in step: else the protocol clients would run out
         # of rounds and leave the browser tab's later rounds to a quiet server
         in_step = asyncio.Barrier(sessions) if len(set(kinds)) > 1 and think_s == 0 else None
+        places = Places(kinds.count("protocol"), rounds) if in_step is not None and "browser" in kinds else None
         tasks = [asyncio.create_task(_session(tab(kinds[s], main_thread), s, plans[s], uploads, default_prompts,
-                                              observations, deadline, think_s, opened, meters, in_step))
+                                              observations, deadline, think_s, opened, meters, in_step, places))
                  for s in range(sessions)]
         await asyncio.wait_for(opened.wait(), timeout=WAIT_MS / 1000)     # all pages open and settled
         meters["server"] = CpuMeter(in_process_tree(pid))
@@ -601,8 +646,8 @@ def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: fl
         "by_client": {kind: _timings([o for o in observations if o.client == kind]) for kind in kinds},
         "in_step": memory.get("in_step", False),
         "answers": [{"session": o.session, "round": o.round, "step": o.step, "client": o.client,
-                     "seconds": o.seconds, "ranking_shown_s": o.ranking_shown_s, "page_drawn_s": o.page_drawn_s}
-                    for o in observations],
+                     "seconds": o.seconds, "ranking_shown_s": o.ranking_shown_s, "page_drawn_s": o.page_drawn_s,
+                     "place": o.place} for o in observations],
         "wall_s": memory.get("wall_s"), "think_s": think_s,
         "cpu_s_per_action": {k: v / max(1, per.get(k, actions.get("browser", 0)))
                              for k, v in memory.get("cpu_s", {}).items()},
@@ -707,6 +752,11 @@ def main() -> None:
               f"clients ({where})\n  the browser tab draws on the server's own {res['cpus']} cores: the conservative "
               f"side of what a clinician's own computer would give")
         _print_row("the browser tab (what one clinician sees, drawing included):", res, "browser", "    ")
+        placed = sorted((a["place"], a["seconds"]) for a in res["answers"]
+                        if a["client"] == "browser" and a["step"] == "upload" and a["place"] is not None)
+        if placed:
+            print("      its uploads by place (after how many of the others' had been sent): "
+                  + ", ".join(f"{p}: {sec:.2f} s" for p, sec in placed))
         _print_row(f"the {tabs['protocol']} protocol clients (the server's answer to the others, no drawing):", res,
                    "protocol", "    ")
     floors = res["floor_upload_to_ranking_s"]
