@@ -72,6 +72,7 @@ the error table (LUDB, QTDB) for both halves.
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -365,13 +366,13 @@ def _rate_on_beats(nk, c: np.ndarray, rp: np.ndarray, fs: float) -> tuple[str, f
 
 def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs: float) -> None:
     """Muscle (high-frequency) noise and baseline wander of the raw lead; downgrade its quality label."""
-    from scipy.signal import butter, sosfiltfilt
+    from scipy.signal import sosfiltfilt
 
     if not np.all(np.isfinite(x)) or len(x) < int(2 * fs) or np.ptp(x) < 1e-6:
         return
     found, level = [], 0
     if fs > 80:
-        sos = butter(4, min(35.0, 0.45 * fs) / (fs / 2), btype="low", output="sos")
+        sos = _muscle_lowpass(float(fs))
         hf = x - sosfiltfilt(sos, x)
         keep = np.ones(len(x), bool)
         half = int(0.08 * fs)
@@ -396,6 +397,13 @@ def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs:
     current = out.lead_quality.get(lead, "Excellent")
     if current in order:
         out.lead_quality[lead] = order[max(order.index(current), level)]
+
+
+@functools.lru_cache(maxsize=16)
+def _muscle_lowpass(fs: float) -> np.ndarray:
+    """The 35 Hz low-pass that muscle noise is measured above (designed once per rate, not once per lead)."""
+    from scipy.signal import butter
+    return butter(4, min(35.0, 0.45 * fs) / (fs / 2), btype="low", output="sos")
 
 
 def _template_sqi(c: np.ndarray, rp: np.ndarray, fs: float) -> float:
