@@ -338,6 +338,7 @@ class Places:
         self.others, self.rounds = others, rounds
         self._sent: dict[tuple[int, str], int] = {}
         self._changed = asyncio.Condition()
+        self._broken = False
 
     def place(self, rnd: int) -> int:
         return min(self.others, rnd * (self.others + 1) // max(1, self.rounds))
@@ -351,9 +352,17 @@ class Places:
         """Wait until place(rnd) of the others have sent this action; returns that place."""
         place = self.place(rnd)
         async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: self._sent.get((rnd, step), 0) >= place),
-                                   WAIT_MS / 1000)
+            await asyncio.wait_for(self._changed.wait_for(
+                lambda: self._broken or self._sent.get((rnd, step), 0) >= place), WAIT_MS / 1000)
+        if self._broken:
+            raise asyncio.BrokenBarrierError("another session failed before sending its action")
         return place
+
+    async def abort(self) -> None:
+        """A session failed: whoever waits for its action stops waiting."""
+        async with self._changed:
+            self._broken = True
+            self._changed.notify_all()
 
 
 async def _session(tab, index: int, plan: list[tuple[int, list[str]]], uploads: list[Upload],
@@ -398,7 +407,7 @@ async def _session(tab, index: int, plan: list[tuple[int, list[str]]], uploads: 
                                    client=tab.kind, place=place))
             current = list(prompts)
     except BaseException:
-        for barrier in (opened, in_step):    # the other sessions would wait for this one for ever
+        for barrier in (opened, in_step, places):    # the other sessions would wait for this one for ever
             if barrier is not None:
                 await barrier.abort()
         raise

@@ -172,3 +172,30 @@ def test_a_failing_session_releases_the_others_acting_in_step():
     healthy, failed = asyncio.run(run())
     assert isinstance(failed, RuntimeError)
     assert isinstance(healthy, asyncio.BrokenBarrierError)
+
+
+def test_a_failing_session_releases_the_browser_tab_waiting_for_its_place():
+    """Mixed, all at once, the browser tab waits for its place (how many protocol clients have sent their
+    action): a protocol client that fails before sending must release it, not leave it waiting."""
+    import asyncio
+
+    bench = _load_benchmark()
+
+    async def run():
+        places = bench.Places(others=1, rounds=1)
+        places.place = lambda rnd: 1                # wait for the one other session's action
+        waiting = asyncio.create_task(places.turn(0, "upload"))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        await places.abort()
+        return await asyncio.wait_for(asyncio.gather(waiting, return_exceptions=True), timeout=5)
+
+    (result,) = asyncio.run(run())
+    assert isinstance(result, asyncio.BrokenBarrierError)
+
+
+def test_the_browser_tab_takes_every_place_over_the_rounds():
+    """With N sessions and N rounds the browser tab acts after 0, 1, ... N - 1 of the others."""
+    bench = _load_benchmark()
+    assert [bench.Places(others=7, rounds=8).place(r) for r in range(8)] == list(range(8))
+    assert [bench.Places(others=7, rounds=4).place(r) for r in range(4)] == [0, 2, 4, 6]
