@@ -973,13 +973,9 @@ def uncertainty_signs(beats: dict[str, np.ndarray], r: int, fs: float, rr: float
     nan = math.nan
     out = dict.fromkeys(("qrs_onset_spread", "qrs_offset_spread", "qrs_onset_gradual", "qrs_offset_gradual",
                          "t_end_spread", "t_tallest_mv", "t_second_hump"), nan)
-    ons, offs = [], []
-    for v in beats.values():
-        walked = d._walked_limits(d.spatial_velocity({"lead": v}, fs), r, fs, d.QRS_LEAD_ONSET_FRACTION,
-                                  d.QRS_LEAD_OFFSET_FRACTION, later_lobe=False)
-        if walked is not None:
-            ons += [walked[0]] if walked[0] is not None else []
-            offs += [walked[1]] if walked[1] is not None else []
+    limits = d.lead_qrs_limits(beats, r, fs).values()         # each lead's own walk, as measure() does
+    ons = [lead_on for lead_on, _ in limits if lead_on is not None]
+    offs = [lead_off for _, lead_off in limits if lead_off is not None]
     if len(ons) >= 2:
         out["qrs_onset_spread"] = (max(ons) - min(ons)) * ms
     if len(offs) >= 2:
