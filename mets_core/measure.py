@@ -56,11 +56,11 @@ How each value is obtained (and why)
 - Per-lead signal quality: Zhao & Zhang's (2018) fuzzy label, neurokit2's
   ``ecg_quality(method="zhao2018", approach="fuzzy")`` computed from one spectrum (``mets_core.quality``;
   the same labels, ~4 times faster) ("Excellent", "Barely acceptable", "Unacceptable"), gated by a
-  template-matching SQI (Orphanidou et al. 2015, IEEE JBHI 19:832): the mean correlation of each beat with the average beat, in ``Measurements.lead_sqi``; below
-  ``TEMPLATE_SQI_MIN`` = 0.66 the lead is "Unacceptable". Noise the two miss is measured directly
-  (``lead_noise``): muscle/high-frequency noise = RMS of the raw signal minus its 35 Hz low-pass outside the
-  QRS complexes; baseline wander = range of the raw signal's level in the PR segment (80 ms before R) over
-  the beats. Above
+  template-matching SQI (Orphanidou et al. 2015, IEEE JBHI 19:832): the mean correlation of each beat with
+  the average beat, in ``Measurements.lead_sqi``; below ``TEMPLATE_SQI_MIN`` = 0.66 the lead is
+  "Unacceptable". Noise the two miss is measured directly (``lead_noise``): muscle/high-frequency noise =
+  RMS of the raw signal minus its 35 Hz low-pass outside the QRS complexes; baseline wander = range of the
+  raw signal's level in the PR segment (80 ms before R) over the beats. Above
   ``MUSCLE_NOISE_MV``/``WANDER_MV`` an "Excellent" lead becomes "Barely acceptable", above twice that
   "Unacceptable". "Not recorded" for absent leads.
 
@@ -80,8 +80,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import delineate
-from .quality import lead_quality
 from .ecg import ECG, STANDARD_LEADS
+from .quality import lead_quality
 
 INTERVAL_LEAD_ORDER = ("II", "V5", "I", "V6", "V2", "V1", "V3", "V4", "aVF", "III", "aVL", "aVR")
 MAX_SECONDS = 60.0
@@ -214,7 +214,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     # lead's own detector can count tall T waves as beats (V2-V3), which would wrongly call it unusable.
     for other in cleaned:
         if other != lead and np.ptp(cleaned[other]) > 1e-6:
-            out.lead_quality[other], out.lead_sqi[other] = _rate_on_beats(nk, cleaned[other], rp, fs)
+            out.lead_quality[other], out.lead_sqi[other] = _rate_on_beats(cleaned[other], rp, fs)
         else:
             quality_of(other)
     for other in raw:
@@ -357,9 +357,9 @@ def _quality_label(c: np.ndarray, fs: float) -> str:
             return "Unacceptable"
 
 
-def _rate_on_beats(nk, c: np.ndarray, rp: np.ndarray, fs: float) -> tuple[str, float]:
+def _rate_on_beats(c: np.ndarray, rp: np.ndarray, fs: float) -> tuple[str, float]:
     sqi = _template_sqi(c, rp, fs)
-    if sqi < TEMPLATE_SQI_MIN:          # unusable whatever neurokit2 says: not asked
+    if sqi < TEMPLATE_SQI_MIN:          # unusable whatever the spectral label would say: not asked
         return "Unacceptable", round(sqi, 3)
     return _quality_label(c, fs), round(sqi, 3)
 
