@@ -144,7 +144,7 @@ def _window(ecg, start: int, n: int, annotated: list[dict], extra: dict) -> dict
 def _dwt_p_onset(nk, ecg, start: int, n: int, m) -> float | None:
     """The median of the interval lead's DWT P onsets (ms from R), as measure() finds them beat by beat (its
     hint for the global P onset), where measure() found consistent P waves; else None."""
-    from mets_core.measure import _p_onsets_dwt
+    from mets_core.measure import _p_onsets_per_beat
     if not m.p_waves or "qrs_on" not in m.fiducials_s:
         return None
     fs = float(ecg.fs)
@@ -153,7 +153,7 @@ def _dwt_p_onset(nk, ecg, start: int, n: int, m) -> float | None:
         warnings.simplefilter("ignore")
         c = np.asarray(nk.ecg_clean(np.asarray(ecg.signal[lead, start:start + n], float), sampling_rate=fs))
     rp = np.round((np.asarray(m.r_peaks_s) - m.start_s) * fs).astype(int)
-    rel, _ = _p_onsets_dwt(nk, c, rp, fs, m.fiducials_s["qrs_on"] * fs)
+    rel, _ = _p_onsets_per_beat(nk, c, rp, fs, m.fiducials_s["qrs_on"] * fs)
     return float(np.median(rel)) * 1000.0 / fs if rel else None
 
 

@@ -92,6 +92,7 @@ PLAUSIBLE_MS = {"pr": (60.0, 400.0), "qrs": (40.0, 250.0), "qt": (200.0, 700.0),
 PR_SPREAD_MAX_MS = 40.0            # P onset to R: interquartile range over beats above this = no consistent P
 P_WAVE_MAX_S = 0.12               # a P wave is at most this long (limb-lead reversal: its main deflection)
 P_FOUND_MIN_SHARE = 0.6            # share of beats with a P onset found, for a PR to be reported
+DWT_ANALYSIS_FS = 2000             # neurokit2's DWT delineation works at this rate (its default)
 SHORT_QTC_MS = 320.0               # QTc (Fridericia) below this gets a warning
 RR_IRREGULAR_CV = 0.10             # RR coefficient of variation above which the rhythm is called irregular
 REFRACTORY_S = 0.25                # two QRS complexes closer than this are one (the larger kept)
@@ -577,17 +578,57 @@ def _median_beats(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float, irreg
     return out, pre
 
 
-def _p_onsets_dwt(nk, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float) -> tuple[list[float], int]:
-    """neurokit2's DWT P onsets (``ECG_P_Onsets``) of one cleaned lead, beat by beat: (for each beat with a P
-    onset 40-450 ms before its QRS onset and after the previous beat, that P onset relative to R in samples;
-    the number of beats searched: those not so near the start that their P wave may be cut off)."""
+def dwt_p_onsets(nk, c: np.ndarray, rp: np.ndarray, fs: float) -> np.ndarray:
+    """neurokit2's DWT P onsets (``ecg_delineate(method="dwt")["ECG_P_Onsets"]``) of one cleaned lead, in
+    samples (NaN where a beat has none; empty when the delineation fails).
+
+    Only the DWT's own steps that lead to the P onsets are run: resampling to 2 kHz, the wavelet scales, the
+    P and T peaks and the P onsets. ``ecg_delineate`` also finds every beat's Q and S peaks through pandas,
+    which only its QRS limits use: ~80 % of its time (50 -> 10 ms per 10 s lead at 500 Hz). The steps are
+    neurokit2's private functions; where they are missing or changed (another neurokit2 version), the
+    public call is used. tests/test_measure.py checks that both give the same onsets."""
+    rp = np.asarray(rp, dtype=np.int64)
+    if len(rp) == 0:
+        return np.zeros(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            _, waves = nk.ecg_delineate(c, rp, sampling_rate=fs, method="dwt")
-            candidates = np.asarray(waves.get("ECG_P_Onsets", []), dtype=float)
+            return _dwt_p_onsets_steps(c, rp, fs)
+        except (AttributeError, ImportError, TypeError):
+            pass                       # not the neurokit2 these steps were read from: the public call
         except Exception:
-            candidates = np.zeros(0)
+            return np.zeros(0)
+        try:
+            _, waves = nk.ecg_delineate(c, rp, sampling_rate=fs, method="dwt")
+            return np.asarray(waves.get("ECG_P_Onsets", []), dtype=float)
+        except Exception:
+            return np.zeros(0)
+
+
+def _dwt_p_onsets_steps(c: np.ndarray, rp: np.ndarray, fs: float) -> np.ndarray:
+    """The steps of neurokit2's ``_dwt_ecg_delineator`` that give ``ECG_P_Onsets``, in its order."""
+    import importlib
+
+    from neurokit2.signal import signal_resample
+    dwt = importlib.import_module("neurokit2.ecg.ecg_delineate")   # the module, not its same-named function
+    x = signal_resample(c, sampling_rate=fs, desired_sampling_rate=DWT_ANALYSIS_FS)
+    scales = dwt._dwt_compute_multiscales(x, 9)
+    r_fast = dwt._dwt_resample_points(rp, fs, DWT_ANALYSIS_FS)
+    _, p_peaks = dwt._dwt_delineate_tp_peaks(x, r_fast, scales, sampling_rate=DWT_ANALYSIS_FS)
+    p_onsets, _ = dwt._dwt_delineate_tp_onsets_offsets(p_peaks, r_fast, scales, sampling_rate=DWT_ANALYSIS_FS)
+    onsets = np.asarray(dwt._dwt_resample_points(p_onsets, DWT_ANALYSIS_FS, desired_sampling_rate=fs),
+                        dtype=float)
+    # as ecg_delineate does after its delineator: an onset at or past the end is none, and 0 is dropped
+    if len(onsets) and onsets[-1] >= len(c):
+        onsets[-1] = np.nan
+    return onsets[(onsets > 0) | np.isnan(onsets)]
+
+
+def _p_onsets_per_beat(nk, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float) -> tuple[list[float], int]:
+    """neurokit2's DWT P onsets (``ECG_P_Onsets``) of one cleaned lead, beat by beat: (for each beat with a P
+    onset 40-450 ms before its QRS onset and after the previous beat, that P onset relative to R in samples;
+    the number of beats searched: those not so near the start that their P wave may be cut off)."""
+    candidates = dwt_p_onsets(nk, c, rp, fs)
     candidates = candidates[np.isfinite(candidates)]
     rel, searched = [], 0
     for k, r in enumerate(rp):
@@ -605,10 +646,10 @@ def _p_onsets_dwt(nk, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: f
 def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float,
             beats: dict[str, np.ndarray], r_index: int) -> None:
     """PR only when the P waves are consistent: the interval lead's DWT P onsets, beat by beat, found before
-    most beats at a steady distance from R (``_p_onsets_dwt``). The P onset itself is then global, from the
+    most beats at a steady distance from R (``_p_onsets_per_beat``). The P onset itself is then global, from the
     median beats of ``beats`` (the leads of acceptable quality), near where the DWT onsets point
     (``delineate.p_onset``); the DWT onsets' median where that finds none."""
-    rel, searched = _p_onsets_dwt(nk, c, rp, fs, qrs_on_from_r)
+    rel, searched = _p_onsets_per_beat(nk, c, rp, fs, qrs_on_from_r)
     share = len(rel) / max(1, searched)
     spread = (float(np.subtract(*np.percentile(rel, [75, 25]))) / fs * 1000.0) if len(rel) >= 3 else math.inf
     if out.rr_irregular and (share < P_FOUND_MIN_SHARE or spread > PR_SPREAD_MAX_MS / 2):
