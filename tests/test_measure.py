@@ -503,3 +503,43 @@ def test_dwt_p_onsets_are_neurokit2s_own(monkeypatch):
     monkeypatch.setattr(dwt, "_dwt_delineate_tp_peaks", changed_step)
     np.testing.assert_array_equal(dwt_p_onsets(nk, c, rp, fs), expected)
     assert len(calls) == 2                     # ours failed, then the public call ran
+
+
+def test_leads_are_cleaned_as_neurokit2_cleans_them():
+    """``clean_lead`` is neurokit2's ``ecg_clean`` with its high-pass designed once per rate: the same signal
+    at odd rates too, with wander and noise, and on a real 12-lead record."""
+    import warnings
+
+    import neurokit2 as nk
+    from mets_core.measure import clean_lead
+    rng = np.random.default_rng(5)
+    for fs in (100, 250, 257, 360, 500, 1000):
+        for noise in (0.0, 0.3):
+            x = nk.ecg_simulate(duration=12, sampling_rate=fs, heart_rate=72, noise=noise, random_state=2)
+            x = x + np.sin(np.arange(len(x)) / fs * 2 * np.pi * 0.2) + rng.normal(scale=0.02, size=len(x))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                expected = nk.ecg_clean(x, sampling_rate=fs)
+            np.testing.assert_allclose(clean_lead(x, fs), expected, rtol=0, atol=1e-12)
+    if LUDB is not None:
+        ecg = _ludb_ecg(7)
+        for i in range(12):
+            x = np.asarray(ecg.signal[i], dtype=float)        # as measure() passes it (the ECG holds float32)
+            np.testing.assert_allclose(clean_lead(x, ecg.fs), nk.ecg_clean(x, sampling_rate=ecg.fs), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("noise", [0.05, 0.6])
+def test_template_sqi_is_the_mean_correlation_of_the_beats_with_their_average(noise):
+    """Orphanidou et al. (2015): each beat (R - 0.2 s to R + 0.4 s) correlated with the average beat."""
+    import neurokit2 as nk
+    from mets_core.measure import clean_lead
+    fs = 500
+    x = nk.ecg_simulate(duration=10, sampling_rate=fs, heart_rate=80, noise=noise, random_state=8)
+    c = clean_lead(x, fs)
+    rp = nk.ecg_findpeaks(c, sampling_rate=fs, method="neurokit")["ECG_R_Peaks"]
+    beats = [c[r - 100:r + 200] for r in rp if r >= 100 and r + 200 <= len(c)]
+    template = np.mean(beats, axis=0)
+    expected = np.mean([np.corrcoef(b, template)[0, 1] for b in beats])
+    m = measure(ECG.from_leads(x[None, :], ["II"], fs))
+    assert m.lead_sqi["II"] == pytest.approx(expected, abs=0.0015)
+    assert 0.2 < expected < 1.0
