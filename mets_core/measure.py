@@ -15,9 +15,9 @@ How each value is obtained (and why)
   is small and the T tall (LUDB 109, AF: 134 bpm against 97). A pacing or electrode spike (its raw slope
   concentrated in a few ms) followed by the next beat within ``PACED_AV_S`` is no beat: a dual-chamber
   pacemaker's atrial spike (LUDB 45: 109 bpm against 61; now 68). Each beat is then placed on the R peak that
-  ``clean_lead`` (neurokit2's ``ecg_clean``) + ``nk.ecg_findpeaks`` find in one *interval lead* (the first present lead, in the order
-  II, V5, I, V6, V2, ..., as in the rhythm strip, whose signal quality is not "Unacceptable" and that has
-  at least ``MIN_BEATS`` beats): median beats and P waves are aligned on it.
+  ``clean_lead`` (neurokit2's ``ecg_clean``) + ``nk.ecg_findpeaks`` find in one *interval lead* (the first
+  present lead, in the order II, V5, I, V6, V2, ..., as in the rhythm strip, whose signal quality is not
+  "Unacceptable" and that has at least ``MIN_BEATS`` beats): median beats and P waves are aligned on it.
 - Heart rate and RR: RR irregularity is the coefficient of variation of RR (``rr_cv``; ``rr_irregular``
   above ``RR_IRREGULAR_CV``). Regular rhythm: the median RR (one missed or extra beat does not move it);
   irregular: the mean RR, i.e. the beats counted over the time, because the median of a two-peaked RR
