@@ -1,6 +1,6 @@
 """Latency of the dashboard's interactive path, medians over repeats. Prints a table; asserts nothing.
 
-    python benchmarks/latency.py [--model DIR] [--record PATH] [--repeats 20] [--threads N]
+    python benchmarks/latency.py [--model DIR] [--record PATH] [--repeats 20] [--threads N] [--busy K]
 
 Steps (model time: the weights and the text encoder are loaded before timing, as in a running dashboard):
   read              read_ecg on the uploaded bytes of one 12-lead 10 s record (in memory, as an upload)
@@ -12,10 +12,13 @@ Steps (model time: the weights and the text encoder are loaded before timing, as
 Columns: median and min wall time, median CPU time of the process (see `timed`).
 Targets on the 2-core development machine: upload->ranking <= 150 ms, new prompt re-rank <= 30 ms,
 top-10 search <= 20 ms.
+`--threads 1` is what the dashboard runs with (dashboard/threads.py: torch and numpy's BLAS one thread each);
+`--busy 1` keeps one core busy meanwhile (a spinning process), as a training job or another session would.
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
@@ -48,6 +51,11 @@ def timed(fn, repeats: int) -> tuple[float, float, float]:
     return statistics.median(wall), min(wall), statistics.median(cpu)
 
 
+def _spin() -> None:
+    while True:
+        pass
+
+
 def record_upload(path: str | None) -> tuple[list[tuple[str, bytes]], str]:
     """The files of one record as (name, bytes) pairs, like a browser upload."""
     if path is None:
@@ -71,11 +79,27 @@ def main(argv=None) -> int:
     ap.add_argument("--record", default=None, help="WFDB record (default: LUDB record 1 in METS_DATA_DIR)")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--threads", type=int, default=None,
-                    help="torch intra-op threads (default: torch's choice). On a shared, busy machine 1 thread "
-                         "is often faster for these small single-record forwards than 2 fighting for cores")
+                    help="torch intra-op threads and numpy's BLAS threads (default: the libraries' choice); "
+                         "the dashboard runs with 1 (dashboard/threads.py)")
+    ap.add_argument("--busy", type=int, default=0,
+                    help="keep this many cores busy while timing (spinning processes: the load of a training "
+                         "job or of other sessions)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(args.threads, user_api="blas")
+    spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy)]
+    for proc in spinners:
+        proc.start()
+    try:
+        return _run(args)
+    finally:
+        for proc in spinners:
+            proc.terminate()
+
+
+def _run(args) -> int:
 
     if args.model or (default_weights_dir() / "config.json").is_file():
         model, which = METS.from_pretrained(args.model), f"checkpoint {args.model or default_weights_dir()}"
@@ -123,7 +147,7 @@ def main(argv=None) -> int:
     print(f"record: {name} ({len(ecg.leads)} leads, {ecg.fs:g} Hz, {ecg.duration:g} s)")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
-          f"load average {load:.1f} at the end, {args.repeats} repeats")
+          f"{args.busy} kept busy, load average {load:.1f} at the end, {args.repeats} repeats")
     print()
     print(f"| {'step':<20} | {'median ms':>9} | {'min ms':>7} | {'CPU ms':>7} | {'target ms':>9} | {'met':>4} |")
     print(f"|{'-' * 22}|{'-' * 11}|{'-' * 9}|{'-' * 9}|{'-' * 11}|{'-' * 6}|")
