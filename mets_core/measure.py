@@ -608,7 +608,8 @@ def dwt_p_onsets(nk, c: np.ndarray, rp: np.ndarray, fs: float) -> np.ndarray:
     Only the DWT's own steps that lead to the P onsets are run: resampling to 2 kHz, the wavelet scales, the
     P and T peaks and the P onsets. ``ecg_delineate`` also finds every beat's Q and S peaks through pandas,
     which only its QRS limits use: ~80 % of its time (50 -> 10 ms per 10 s lead at 500 Hz). The steps are
-    neurokit2's private functions; where they are missing or changed (another neurokit2 version), the
+    neurokit2's private functions, called as its ``_dwt_ecg_delineator`` calls them in every version from
+    0.2.7 (the lowest we accept) to 0.3.0 (read); where they are missing or take other arguments, the
     public call is used. tests/test_measure.py checks that both give the same onsets."""
     rp = np.asarray(rp, dtype=np.int64)
     if len(rp) == 0:
