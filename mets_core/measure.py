@@ -780,9 +780,7 @@ def heart_rate_trend(ecg: ECG, max_seconds: float = 24 * 3600.0) -> HeartRateTre
         if hi - lo < 2 * fs:
             continue
         part = {ld: x[lo:hi] for ld, x in leads.items()}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cleaned = {ld: clean_lead(x, fs) for ld, x in part.items()}
+        cleaned = {ld: clean_lead(x, fs) for ld, x in part.items()}
         beats = find_beats(cleaned, fs, raw=part) + lo
         found.append(beats[(beats >= a) & (beats < b)])
     rp = np.concatenate(found) if found else np.zeros(0, dtype=int)
