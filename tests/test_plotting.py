@@ -193,6 +193,21 @@ def test_thumbnail_is_a_small_picture_to_scale():
     assert xs[-1] == pytest.approx(8 * 25, abs=1) and xs == sorted(xs)
 
 
+
+def test_a_hits_strip_read_alone_is_the_strip_of_the_whole_record(tmp_path):
+    """The similar-reports list draws each hit's 10 s from that stretch alone (a hit in a 30-min record is
+    not decoded whole): the picture must be the one drawn from the whole record at that start."""
+    import wfdb
+    from mets_core import read_ecg
+    ecg = _ecg(fs=250, seconds=40.0, leads=["II", "V5"])
+    wfdb.wrsamp("hit", fs=250, units=["mV", "mV"], sig_name=["II", "V5"], p_signal=ecg.signal[ecg.lead_mask].T,
+                fmt=["16", "16"], write_dir=str(tmp_path))
+    path = tmp_path / "hit.hea"
+    alone = plotting.thumbnail(read_ecg(path, start_s=20.0, end_s=30.0), seconds=10.0, title="mitdb/hit")
+    assert alone == plotting.thumbnail(read_ecg(path), start_s=20.0, seconds=10.0, title="mitdb/hit")
+    # another start (13.3 s: the test signal repeats every 10 s) is another picture
+    assert alone != plotting.thumbnail(read_ecg(path), start_s=13.3, seconds=10.0, title="mitdb/hit")
+
 # --- reading-room additions: calipers, cursor readout, rhythm lead, recorded-leads layout, median beats, PDF ---
 
 def test_caliper_reads_interval_rate_and_amplitude_from_paper_mm():

@@ -247,3 +247,46 @@ def test_24_hour_holter_opens_and_hostile_lengths_are_refused(tmp_path):
                                          f"holter.dat 212 200 12 0 0 0 0 V5\n")
     with pytest.raises(ECGReadError, match="at most 24,000,000 samples per lead"):
         read_ecg(tmp_path / "holter.hea")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading a stretch
+
+@pytest.mark.parametrize("segments", [1, 2])
+def test_a_stretch_reads_what_cropping_the_whole_record_gives(tmp_path, segments):
+    """read_ecg(start_s=, end_s=) decodes only that stretch of a WFDB record (single or multi-segment):
+    the same samples, content hash and start as reading it whole and cropping; a stretch past the end is
+    refused in words, one running past the end stops there."""
+    digital = np.round(synthetic_signal(2, n=5000, fs=250.0) * 200).astype(np.int64)
+    kw = dict(fs=250, units=["mV", "mV"], sig_name=["II", "V5"], fmt=["212", "212"], adc_gain=[200.0, 200.0],
+              baseline=[0, 0], write_dir=str(tmp_path))
+    if segments == 1:
+        wfdb.wrsamp("rec", d_signal=digital, **kw)
+    else:
+        for i, part in enumerate((digital[:2600], digital[2600:])):
+            wfdb.wrsamp(f"seg{i + 1}", d_signal=part, **kw)
+        (tmp_path / "rec.hea").write_text("rec/2 2 250 5000\nseg1 2600\nseg2 2400\n")
+    whole = read_ecg(tmp_path / "rec.hea")
+    for a, b in ((3.0, 13.0), (0.0, 4.0), (9.5, None), (12.0, 60.0)):
+        part = read_ecg(tmp_path / "rec.hea", start_s=a, end_s=b)
+        ref = whole.crop(a, min(whole.duration, b) if b is not None else None)
+        np.testing.assert_array_equal(part.signal, ref.signal)
+        assert part.content_hash() == ref.content_hash() and part.leads == ["II", "V5"]
+        assert float(part.metadata.get("cropped_from_s", 0.0)) == pytest.approx(a)
+    files = [(p.name, p.read_bytes()) for p in tmp_path.iterdir()]           # an upload: the same
+    assert read_ecg(files, start_s=3.0, end_s=13.0).content_hash() == whole.crop(3.0, 13.0).content_hash()
+    with pytest.raises(ECGReadError, match=r"20 s long: a stretch from 25 s is past its end"):
+        read_ecg(tmp_path / "rec.hea", start_s=25.0)
+    with pytest.raises(ECGReadError, match="must start at 0 s or later and end after it starts"):
+        read_ecg(tmp_path / "rec.hea", start_s=5.0, end_s=5.0)
+
+
+def test_a_stretch_of_other_formats_is_the_whole_cropped():
+    from helpers import csv_bytes
+    sig = synthetic_signal(2, n=3000, fs=250.0)
+    data = csv_bytes(["II", "V5"], [sig[:, 0], sig[:, 1]], comments=("fs=250",))
+    whole = read_ecg(data, name="rec.csv")
+    part = read_ecg(data, name="rec.csv", start_s=2.0, end_s=6.0)
+    assert part.content_hash() == whole.crop(2.0, 6.0).content_hash()
+    with pytest.raises(ECGReadError, match=r"12 s long: a stretch from 15 s is past its end"):
+        read_ecg(data, name="rec.csv", start_s=15.0)

@@ -95,12 +95,13 @@ def files_named(files: dict[str, bytes], header_name: str) -> list[str]:
 
 
 def read(files: dict[str, bytes], name: str | None, lead_names: list[str] | None,
-         fs_given: float | None) -> tuple[str, Channels]:
-    """(record name, its channels) of the one record in ``files`` (or the record ``name`` among several)."""
+         fs_given: float | None, start_s: float = 0.0, end_s: float | None = None) -> tuple[str, Channels]:
+    """(record name, its channels) of the one record in ``files`` (or the record ``name`` among several);
+    only the samples from ``start_s`` to ``end_s`` (None: the end) are decoded."""
     headers = sorted(k for k in files if k.endswith(".hea"))
     with _Mounted(files) as upload:
         record = _choose_record(upload, headers, name)
-        return record, _read_record(upload, record, lead_names, fs_given)
+        return record, _read_record(upload, record, lead_names, fs_given, start_s, end_s)
 
 
 def _choose_record(upload: _Mounted, headers: list[str], name: str | None) -> str:
@@ -120,7 +121,8 @@ def _choose_record(upload: _Mounted, headers: list[str], name: str | None) -> st
                        f"{', ...' if len(top) > 10 else ''}); upload one record, or pass its name as name=")
 
 
-def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs_given: float | None) -> Channels:
+def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs_given: float | None,
+                 start_s: float = 0.0, end_s: float | None = None) -> Channels:
     files = upload.files
     where = f"WFDB record {record!r}"
     if not files[record + ".hea"].strip():
@@ -157,11 +159,20 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
         if needed or len(lost) == n_sig:
             _missing_signal_file((needed or sorted(missing))[0], where)
         channels = [c for c in channels if c not in lost]
+    # the stretch asked for, in samples (as ECG.crop rounds it)
+    first = int(round(start_s * fs))
+    last = sig_len if end_s is None else min(sig_len, max(first + 1, int(round(end_s * fs))))
+    if sig_len and first >= sig_len:
+        raise ECGReadError(f"{where} is {sig_len / fs:g} s long: a stretch from {start_s:g} s is past its end")
+    stretch = sig_len and (first, last) != (0, sig_len)
     try:
         if not single and getattr(hdr, "layout", None) == "fixed" and any(s is None for s in segments):
             rec = _rdrecord_fixed_with_gaps(upload.root, hdr, n_sig)
+            if stretch:
+                rec.p_signal = rec.p_signal[first:last]
         else:
-            rec = wfdb_adapter.wfdb().rdrecord(f"{upload.root}/{record}", m2s=True, channels=channels)
+            span = {"sampfrom": first, "sampto": last} if stretch else {}
+            rec = wfdb_adapter.wfdb().rdrecord(f"{upload.root}/{record}", m2s=True, channels=channels, **span)
     except Exception as e:
         raise ECGReadError(f"wfdb could not decode {where} ({brief(e)}); accepted: "
                            f"{ACCEPTED_FORMATS}") from None
@@ -182,6 +193,8 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
             "files": " ".join(_files_used(record, hdr, signal_headers, files))}
     if missing:
         meta["missing_signal_files"] = " ".join(sorted(missing))
+    if stretch:
+        meta["cropped_from_s"] = f"{first / fs:.3f}"
     return Channels(signals, names, fs, meta, where)
 
 
