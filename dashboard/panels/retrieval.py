@@ -101,7 +101,7 @@ _READ_AHEAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mets-read-ah
 @functools.lru_cache(maxsize=256)     # not st.cache_data: the read-ahead thread draws them too
 def _thumbnail(path: str, start_s: float = 0.0, title: str = "") -> str | None:
     """A lead II strip (inline SVG) of a corpus record in the user's data folder (None if it cannot be read);
-    only its 10 s are decoded (a hit in a 30-min Holter record took ~70 ms to read whole)."""
+    only its 10 s are decoded (a hit in a 30-min Holter record took 30-70 ms to read whole)."""
     from mets_core import read_ecg
     try:
         ecg = read_ecg(path, start_s=start_s, end_s=start_s + THUMBNAIL_S)

@@ -48,7 +48,7 @@ def read_ecg(source, name: str | None = None, *, lead_names: Sequence[str] | Non
     ``fs``: sampling rate in Hz, for formats that do not carry one (CSV without time column, NumPy).
     ``start_s``, ``end_s``: only this stretch of the recording, in seconds (``end_s`` None or past the end:
     to the end), as ``ECG.crop`` gives it. A WFDB record decodes only that stretch (a 10 s strip of a 30-min
-    Holter record in ~2 ms instead of ~70); other formats are read whole, then cropped.
+    Holter record in ~5 ms instead of 30-70); other formats are read whole, then cropped.
     """
     if start_s < 0 or (end_s is not None and end_s <= start_s):
         raise ECGReadError(f"the stretch to read must start at 0 s or later and end after it starts; got "
