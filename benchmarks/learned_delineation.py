@@ -84,7 +84,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import measure_validation as mv  # noqa: E402
 
 from mets_core.ecg import STANDARD_LEADS  # noqa: E402
-from mets_core.measure import measure  # noqa: E402
+from mets_core.measure import clean_lead, measure  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "learned_delineation"
 BOUNDARIES = ("qrs_on", "qrs_off", "t_end")
@@ -118,11 +118,9 @@ def _window(ecg, start: int, n: int, annotated: list[dict], extra: dict) -> dict
             median[i] = m.median_beats[ld]
     rp_abs = np.round(np.asarray(m.r_peaks_s) * fs).astype(int)
     cleaned = np.zeros((12, n), np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for i, ld in enumerate(STANDARD_LEADS):
-            if mask[i]:
-                cleaned[i] = nk.ecg_clean(np.asarray(ecg.signal[i, start:start + n], float), sampling_rate=fs)
+    for i, ld in enumerate(STANDARD_LEADS):
+        if mask[i]:
+            cleaned[i] = clean_lead(np.asarray(ecg.signal[i, start:start + n], float), fs)   # as measure() cleans
     beats, targets = [], []
     for r, ann in zip(rp_abs, _nearest(rp_abs, annotated, fs)):
         a = r - start - r_index
@@ -149,9 +147,7 @@ def _dwt_p_onset(nk, ecg, start: int, n: int, m) -> float | None:
         return None
     fs = float(ecg.fs)
     lead = STANDARD_LEADS.index(m.interval_lead)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        c = np.asarray(nk.ecg_clean(np.asarray(ecg.signal[lead, start:start + n], float), sampling_rate=fs))
+    c = clean_lead(np.asarray(ecg.signal[lead, start:start + n], float), fs)
     rp = np.round((np.asarray(m.r_peaks_s) - m.start_s) * fs).astype(int)
     rel, _ = _p_onsets_per_beat(nk, c, rp, fs, m.fiducials_s["qrs_on"] * fs)
     return float(np.median(rel)) * 1000.0 / fs if rel else None

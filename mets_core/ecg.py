@@ -43,6 +43,15 @@ def _normalise_name(name: str) -> str:
     return re.sub(r"[\s._]", "", str(name)).lower()
 
 
+def sample_span(start_s: float, end_s: float | None, fs: float, n_samples: int) -> tuple[int, int]:
+    """Samples [a, b) of the stretch from `start_s` to `end_s` seconds (None: the end) of a recording of
+    `n_samples` at `fs` Hz: the one rounding rule of ``ECG.crop`` and of ``read_ecg``'s stretch. `b` is at
+    most `n_samples` and after `a`."""
+    a = int(round(start_s * fs))
+    b = n_samples if end_s is None else max(a + 1, min(n_samples, int(round(end_s * fs))))
+    return a, b
+
+
 def standard_lead(name: str) -> str | None:
     """The standard lead a recorded lead name stands for, or None if it is not one of the twelve."""
     return LEAD_ALIASES.get(_normalise_name(name))
@@ -106,8 +115,7 @@ class ECG:
         if not (0.0 <= start_s < end_s <= self.duration + 0.5 / self.fs):
             raise ValueError(f"cannot crop {start_s:g}-{end_s:g} s from a {self.duration:g} s recording: "
                              f"need 0 <= start < end <= {self.duration:g}")
-        a = int(round(start_s * self.fs))
-        b = max(a + 1, min(self.n_samples, int(round(end_s * self.fs))))
+        a, b = sample_span(start_s, end_s, self.fs, self.n_samples)
         metadata = {**self.metadata, "cropped_from_s": f"{start_s:.3f}"}
         return ECG(signal=self.signal[:, a:b].copy(), fs=self.fs, lead_mask=self.lead_mask.copy(), name=self.name,
                    metadata=metadata)

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..ecg import ECG, ECGReadError, standard_lead
 from . import csv_table, dicom, edf, hl7aecg, muse, numpy_array, philips, scp, upload, wfdb_record, xml_safe
 from .channels import to_ecg
-from .limits import ACCEPTED_FORMATS, MAX_FS, MIN_FS, check_fs
+from .limits import ACCEPTED_FORMATS, MAX_FS, MIN_FS, check_fs, stretch_span
 
 # one reader per single-file format: read(data, filename, lead_names, fs) -> Channels
 READERS = {
@@ -50,9 +50,6 @@ def read_ecg(source, name: str | None = None, *, lead_names: Sequence[str] | Non
     to the end), as ``ECG.crop`` gives it. A WFDB record decodes only that stretch (a 10 s strip of a 30-min
     Holter record in ~5 ms instead of 30-70); other formats are read whole, then cropped.
     """
-    if start_s < 0 or (end_s is not None and end_s <= start_s):
-        raise ECGReadError(f"the stretch to read must start at 0 s or later and end after it starts; got "
-                           f"{start_s:g} to {'the end' if end_s is None else f'{end_s:g} s'}")
     if lead_names is not None:
         if isinstance(lead_names, (str, bytes)) or not all(isinstance(n, str) for n in lead_names):
             raise ECGReadError("lead_names must be a list of strings, e.g. ['I', 'II', 'V1']")
@@ -74,12 +71,10 @@ def read_ecg(source, name: str | None = None, *, lead_names: Sequence[str] | Non
     filename, data, kind = _one_file(files)
     channels = READERS[kind](data, filename, lead_names, fs)
     channels.metadata = {"record_name": Path(filename).stem, "files": filename, **channels.metadata}
+    where = channels.where
     ecg = to_ecg(channels, _display_name(name) or (Path(filename).stem if filename != upload.UNNAMED else "ecg"))
-    if start_s == 0 and (end_s is None or end_s >= ecg.duration):
-        return ecg
-    if start_s >= ecg.duration:
-        raise ECGReadError(f"the recording is {ecg.duration:g} s long: a stretch from {start_s:g} s is past its end")
-    return ecg.crop(start_s, min(ecg.duration, end_s if end_s is not None else ecg.duration))
+    a, b = stretch_span(start_s, end_s, ecg.fs, ecg.n_samples, where)
+    return ecg if (a, b) == (0, ecg.n_samples) else ecg.crop(a / ecg.fs, b / ecg.fs)
 
 
 def _one_file(files: dict[str, bytes]) -> tuple[str, bytes, str]:

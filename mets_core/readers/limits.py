@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ecg import ECGReadError
+from ..ecg import ECGReadError, sample_span
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024     # per file and per upload (also the cap on a zip's unpacked size)
 MAX_FILE_BYTES = 256 * 1024 * 1024       # per file and per record read from a path (24 h x 3 leads x 250 Hz x 2 B)
@@ -62,6 +62,18 @@ def check_length(n_samples: int, fs: float, where: str) -> None:
         raise ECGReadError(f"{where} is {n_samples / fs / 3600:.2f} h long ({n_samples:,} samples per lead at "
                            f"{fs:g} Hz); at most {MAX_SAMPLES_PER_LEAD:,} samples per lead are accepted (24 h "
                            f"at 250 Hz): cut or downsample the record first")
+
+
+def stretch_span(start_s: float, end_s: float | None, fs: float, n_samples: int, where: str) -> tuple[int, int]:
+    """Samples [a, b) of the stretch read_ecg was asked for (``ecg.sample_span``), refused in words when it
+    does not lie in the recording; an end past the recording's end stops there."""
+    if start_s < 0 or (end_s is not None and end_s <= start_s):
+        raise ECGReadError(f"the stretch to read must start at 0 s or later and end after it starts; got "
+                           f"{start_s:g} to {'the end' if end_s is None else f'{end_s:g} s'}")
+    a, b = sample_span(start_s, end_s, fs, n_samples)
+    if a >= n_samples:
+        raise ECGReadError(f"{where} is {n_samples / fs:g} s long: a stretch from {start_s:g} s is past its end")
+    return a, b
 
 
 def check_channels(n_channels: int, n_samples: int, where: str) -> None:

@@ -21,7 +21,7 @@ from ..ecg import ECGReadError, standard_lead
 from . import wfdb_adapter
 from .channels import Channels, to_mv_factor
 from .limits import (ACCEPTED_FORMATS, MAX_CHANNELS, MAX_HEADER_BYTES, MAX_SEGMENTS, brief, check_agrees,
-                     check_channels, check_fs, check_length, override_names)
+                     check_channels, check_fs, check_length, override_names, stretch_span)
 from .wfdb_adapter import UploadFileSystem
 
 _RECORD_LINE_FIELDS = [re.compile(p) for p in (
@@ -159,12 +159,8 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
         if needed or len(lost) == n_sig:
             _missing_signal_file((needed or sorted(missing))[0], where)
         channels = [c for c in channels if c not in lost]
-    # the stretch asked for, in samples (as ECG.crop rounds it)
-    first = int(round(start_s * fs))
-    last = sig_len if end_s is None else min(sig_len, max(first + 1, int(round(end_s * fs))))
-    if sig_len and first >= sig_len:
-        raise ECGReadError(f"{where} is {sig_len / fs:g} s long: a stretch from {start_s:g} s is past its end")
-    stretch = sig_len and (first, last) != (0, sig_len)
+    first, last = stretch_span(start_s, end_s, fs, sig_len, where)
+    stretch = (first, last) != (0, sig_len)          # only that stretch decoded
     try:
         if not single and getattr(hdr, "layout", None) == "fixed" and any(s is None for s in segments):
             rec = _rdrecord_fixed_with_gaps(upload.root, hdr, n_sig)
