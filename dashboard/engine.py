@@ -317,12 +317,18 @@ class _Measurements:
                 self._futures.popitem(last=False)
         return future
 
-    def result(self, job: str, key: str, ecg: ECG, *args):
+    def result(self, job: str, key: str, ecg: ECG, *args, wait_s: float | None = None):
+        """The job's result; with `wait_s`, None if it is not done within that many seconds (it runs on)."""
+        from concurrent.futures import TimeoutError as NotYet
+
         from dashboard.measure_worker import NotKept
         try:
-            return self.start(job, key, ecg, *args).result()
-        except NotKept:          # the process was restarted meanwhile: once more, sending the recording
-            return self.start(job, key, ecg, *args).result()
+            try:
+                return self.start(job, key, ecg, *args).result(wait_s)
+            except NotKept:          # the process was restarted meanwhile: once more, sending the recording
+                return self.start(job, key, ecg, *args).result(wait_s)
+        except NotYet:
+            return None
 
     def warm_up(self) -> None:
         for worker in self._workers:
@@ -376,6 +382,10 @@ def start_trend(key: str, ecg: ECG) -> None:
     _MEASUREMENTS.start("trend_job", key, ecg)
 
 
-def heart_rate_trend(key: str, ecg: ECG):
-    """mets_core.measure.heart_rate_trend of the whole recording whose content hash is `key` (once per server)."""
-    return _MEASUREMENTS.result("trend_job", key, ecg)
+OVERVIEW_WAIT_S = 2.0    # a page waits this long for its overview's beats (30 min: ~0.3 s; 24 h: ~10 s)
+
+
+def heart_rate_trend(key: str, ecg: ECG, wait_s: float | None = None):
+    """mets_core.measure.heart_rate_trend of the whole recording whose content hash is `key` (once per server);
+    with `wait_s`, None if it is not found within that many seconds (the search goes on)."""
+    return _MEASUREMENTS.result("trend_job", key, ecg, wait_s=wait_s)

@@ -52,6 +52,14 @@ def sample_span(start_s: float, end_s: float | None, fs: float, n_samples: int) 
     return a, b
 
 
+def _rebuilt(recorded: np.ndarray, n_samples: int, fs: float, lead_mask: np.ndarray, name: str,
+             metadata: dict[str, str]) -> "ECG":
+    """An ECG from its recorded rows (``ECG.__reduce__``)."""
+    signal = np.zeros((len(STANDARD_LEADS), n_samples), dtype=np.float32)
+    signal[lead_mask] = recorded
+    return ECG(signal=signal, fs=fs, lead_mask=lead_mask, name=name, metadata=metadata)
+
+
 def standard_lead(name: str) -> str | None:
     """The standard lead a recorded lead name stands for, or None if it is not one of the twelve."""
     return LEAD_ALIASES.get(_normalise_name(name))
@@ -102,10 +110,18 @@ class ECG:
         on it, so the same signal is recognised whatever file it came from.
         """
         h = hashlib.sha256()
-        h.update(np.ascontiguousarray(self.signal, dtype=np.float32).tobytes())
+        for row in self.signal[self.lead_mask]:      # recorded leads only: the model zeroes the others
+            h.update(np.ascontiguousarray(row, dtype=np.float32).data)   # row by row: no copy of the whole
         h.update(np.asarray(self.lead_mask, dtype=bool).tobytes())
         h.update(f"{float(self.fs)!r}|{self.signal.shape}".encode())
         return h.hexdigest()
+
+    def __reduce__(self):
+        """Pickled (for a measuring process, a cache) with its recorded leads only, and rebuilt with the absent
+        ones as fresh zeros: a 2-lead 24-hour Holter sends 0.2 GB instead of its twelve rows' 1.1 GB, and the
+        rebuilt copy's absent rows take no memory (the system hands out zero pages only once written)."""
+        return _rebuilt, (np.ascontiguousarray(self.signal[self.lead_mask]), self.n_samples, self.fs,
+                          self.lead_mask, self.name, self.metadata)
 
     def crop(self, start_s: float = 0.0, end_s: float | None = None) -> "ECG":
         """A new ECG holding the samples from `start_s` to `end_s` seconds (None: to the end), same rate, leads,

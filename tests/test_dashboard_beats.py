@@ -38,3 +38,34 @@ def test_overview_marks_and_counts_the_labels_of_an_uploaded_record(tmp_path, we
     marks = [t for t in json.loads(overview.proto.spec)["data"] if t.get("name") == "V beats"]
     assert marks and all(19 <= x <= 26 for x in plotly_values(marks[0]["x"]))
     assert sum(plotly_values(marks[0]["customdata"])) == 5
+
+
+def test_a_long_search_for_the_beats_does_not_hold_the_page(tmp_path, weights, monkeypatch):
+    """A day-long recording takes ~10 s to find all its beats: the page is drawn without waiting for them, says
+    the overview is coming, and the next run draws it."""
+    import wfdb
+
+    from dashboard import engine
+    from mets_core.simulate import simulate_ecg
+
+    ecg = simulate_ecg(duration_s=120, fs=250, heart_rate=70, leads=["II", "V5"], seed=2)
+    wfdb.wrsamp("day", fs=250, units=["mV", "mV"], sig_name=["II", "V5"],
+                p_signal=ecg.signal[ecg.lead_mask].T.astype(np.float64), fmt=["16", "16"], write_dir=str(tmp_path))
+    monkeypatch.setenv("METS_WEIGHTS", str(weights))
+    monkeypatch.setenv("METS_THREADS", "0")
+    found, search = {"yet": False}, engine.heart_rate_trend
+
+    def heart_rate_trend(key, ecg, wait_s=None):               # as if the search took longer than the page
+        return search(key, ecg, wait_s) if found["yet"] or wait_s is None else None
+    monkeypatch.setattr(engine, "heart_rate_trend", heart_rate_trend)
+    app = new_app()
+    upload(app, [(f"day.{ext}", (tmp_path / f"day.{ext}").read_bytes()) for ext in ("hea", "dat")])
+    captions = " ".join(c.value for c in app.caption)
+    assert "Finding the beats of the whole recording (0:02:00)" in captions
+    assert not [c for c in app.get("plotly_chart") if str(getattr(c, "key", "")).startswith("hr_overview")]
+    assert app.get("plotly_chart") and "mets-measurements" in markdown_html(app)     # the page itself is there
+    found["yet"] = True                                                              # the search ends
+    app.run()
+    assert not app.exception
+    assert [c for c in app.get("plotly_chart") if str(getattr(c, "key", "")).startswith("hr_overview")]
+    assert "Finding the beats" not in " ".join(c.value for c in app.caption)

@@ -53,3 +53,30 @@ def test_crop_keeps_absent_leads_absent():
     part = ecg.crop(1.0, 2.0)
     assert part.leads == ["I", "II", "V2"] and not part.signal[~part.lead_mask].any()
     assert len(STANDARD_LEADS) == part.signal.shape[0]
+
+
+def test_absent_leads_are_not_part_of_the_content_hash():
+    """The model zeroes leads that were not recorded, so what such a row holds does not make another ECG."""
+    ecg = synthetic_ecg(seconds=4.0, fs=250.0, leads=("II", "V1"))
+    stray = ecg.signal.copy()
+    stray[0] = 5.0                                               # lead I: not recorded
+    assert ECG(stray, ecg.fs, ecg.lead_mask).content_hash() == ecg.content_hash()
+    stray[1, 10] += 1e-3                                         # lead II: recorded
+    assert ECG(stray, ecg.fs, ecg.lead_mask).content_hash() != ecg.content_hash()
+
+
+def test_an_ecg_is_pickled_with_its_recorded_leads_only():
+    """What a measuring process (or a cache) receives: the same ECG, for a 2-lead Holter a sixth of the bytes."""
+    import pickle
+
+    two = synthetic_ecg(seconds=60.0, fs=250.0, leads=("II", "V5"))
+    two.metadata["source"] = "holter.hea"
+    back = pickle.loads(pickle.dumps(two, protocol=pickle.HIGHEST_PROTOCOL))
+    assert np.array_equal(back.signal, two.signal) and back.signal.dtype == np.float32
+    assert np.array_equal(back.lead_mask, two.lead_mask) and back.fs == two.fs
+    assert back.name == two.name and back.metadata == two.metadata
+    assert back.content_hash() == two.content_hash()
+    twelve = synthetic_ecg(seconds=60.0, fs=250.0)
+    n_two = len(pickle.dumps(two, protocol=pickle.HIGHEST_PROTOCOL))
+    n_twelve = len(pickle.dumps(twelve, protocol=pickle.HIGHEST_PROTOCOL))
+    assert n_twelve > twelve.signal.nbytes and n_two < 1.05 * twelve.signal.nbytes * 2 / 12

@@ -81,6 +81,20 @@ def median_beats_fragment(m) -> None:
                 measurements.median_beats_panel(m)
 
 
+@st.fragment(run_every=1.0)
+def overview_pending(rec: session.Record) -> None:
+    """Until the whole recording's beats are found: a note, looked at again every second (only this note is
+    rerun), then the whole page once, which draws the overview in its place and stops the checking."""
+    try:
+        done = engines.heart_rate_trend(rec.key, rec.ecg, wait_s=0.0) is not None
+    except Exception:  # noqa: BLE001 - the whole page's run shows what went wrong, in its place
+        done = True
+    if done:
+        st.rerun()
+    st.caption(f"Finding the beats of the whole recording ({session.hms(rec.ecg.duration)}) for the heart-rate "
+               f"overview; the page on screen is measured and ranked already.")
+
+
 @st.fragment
 def ranking_fragment(engine: engines.Engine, rec: session.Record, scope: session.Scope):
     left, right = st.columns([1.35, 1], gap="large")
@@ -111,15 +125,17 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
         return
     with guard("The recording header"):
         header.record_header(rec)
-    overview_slot = None
-    if rec.is_long:
-        engines.start_trend(rec.key, rec.ecg)          # the whole recording's beats: drawn last, below
-        with guard("Page navigation"):
-            navigation.page_navigation(rec)
-        overview_slot = st.container()
     scope = session.scope(rec)
     stretch = measured_stretch(rec, scope)
     measured = engines.start_measuring(rec.key, rec.ecg, *stretch)
+    overview_slot = None
+    if rec.is_long:
+        # the whole recording's beats (~0.2-0.3 s for 30 min) queue behind the page's measurements in the same
+        # measuring process: the paper and its numbers come first, the overview last, drawn above them
+        engines.start_trend(rec.key, rec.ecg)
+        with guard("Page navigation"):
+            navigation.page_navigation(rec)
+        overview_slot = st.container()
     tracing_slot, measurements_slot, ranking_slot = st.container(), st.container(), st.container()
     st.divider()
     retrieval_slot = st.container()
@@ -152,7 +168,11 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
         m = paper_and_measurements()
     if overview_slot is not None:
         with overview_slot, guard("The heart-rate overview"):
-            navigation.overview(rec, engines.heart_rate_trend(rec.key, rec.ecg))
+            trend = engines.heart_rate_trend(rec.key, rec.ecg, wait_s=engines.OVERVIEW_WAIT_S)
+            if trend is None:            # a day-long recording: the page is usable meanwhile
+                overview_pending(rec)
+            else:
+                navigation.overview(rec, trend)
     with guard("The printable report"):
         report.report_download(rec, engine, m, result[1] if result else None, scope.words, scope.start_s,
                                tracing.rhythm_lead())
