@@ -100,12 +100,21 @@ def resample(ecg: ECG, fs: float) -> ECG:
                                        # process that only encodes prepared windows never needs it
     ratio = Fraction(fs / ecg.fs).limit_denominator(1000)
     up, down = ratio.numerator, ratio.denominator
-    y = sps.resample_poly(ecg.signal, up, down, axis=1).astype(np.float32)
+    y = _on_recorded_leads(ecg, lambda x: sps.resample_poly(x, up, down, axis=1))
     if y.shape[1] < 1:  # a record of a handful of samples at 10 kHz
         raise ECGReadError(
             f"the recording is too short ({ecg.n_samples} samples at {ecg.fs:g} Hz) to resample to {fs:g} Hz")
-    y[~ecg.lead_mask] = 0.0
     return replace(ecg, signal=y, fs=float(fs), metadata=dict(ecg.metadata))
+
+
+def _on_recorded_leads(ecg: ECG, step) -> np.ndarray:
+    """`step` ((n_recorded, n) -> (n_recorded, m), each row on its own) run on the recorded leads only, the
+    absent ones zero rows of the result: a 2-lead Holter is not resampled and filtered twelve times over (a
+    day of it would take ~5 GB on the way), and what a step makes of a zero row never reaches the model."""
+    y = np.asarray(step(ecg.signal[ecg.lead_mask]), dtype=np.float32)
+    out = np.zeros((ecg.signal.shape[0], y.shape[1]), dtype=np.float32)
+    out[ecg.lead_mask] = y
+    return out
 
 
 def _bandpass_sos(fs: float, highpass_hz: float, lowpass_hz: float) -> np.ndarray | None:
@@ -137,23 +146,23 @@ def filter_ecg(ecg: ECG, highpass_hz: float = 0.5, lowpass_hz: float = 40.0,
     padlen = 3 * (2 * len(sos) + 1)   # sosfiltfilt's default edge padding
     if x.shape[1] <= padlen:
         return ecg                     # too short to filter meaningfully: leave as recorded
-    y = sps.sosfiltfilt(sos, x, axis=1).astype(np.float32)
-    y[~ecg.lead_mask] = 0.0
+    y = _on_recorded_leads(ecg, lambda rows: sps.sosfiltfilt(sos, rows, axis=1))
     return replace(ecg, signal=y, metadata=dict(ecg.metadata))
 
 
 def normalise(ecg: ECG, mode: str = "zscore", clip: float = 10.0) -> ECG:
     """Per-lead z-score (a flat lead becomes zeros) or 'none' (mV kept); then clip at +-clip."""
-    x = ecg.signal.astype(np.float32, copy=True)
-    if mode == "zscore":
-        mean = x.mean(axis=1, keepdims=True)
-        std = x.std(axis=1, keepdims=True)
-        x = np.where(std > 1e-6, (x - mean) / np.maximum(std, 1e-6), 0.0).astype(np.float32)
-    elif mode != "none":
+    if mode not in ("zscore", "none"):
         raise ValueError(f"normalise mode must be 'zscore' or 'none', got {mode!r}")
-    np.clip(x, -clip, clip, out=x)
-    x[~ecg.lead_mask] = 0.0
-    return replace(ecg, signal=x, metadata=dict(ecg.metadata))
+
+    def scaled(x: np.ndarray) -> np.ndarray:
+        x = x.astype(np.float32, copy=True)
+        if mode == "zscore":
+            mean = x.mean(axis=1, keepdims=True)
+            std = x.std(axis=1, keepdims=True)
+            x = np.where(std > 1e-6, (x - mean) / np.maximum(std, 1e-6), 0.0).astype(np.float32)
+        return np.clip(x, -clip, clip, out=x)
+    return replace(ecg, signal=_on_recorded_leads(ecg, scaled), metadata=dict(ecg.metadata))
 
 
 def preprocess(ecg: ECG, cfg: PreprocessConfig | None = None) -> ECG:
