@@ -530,6 +530,24 @@ BEAT_MARKS = {"V": ("triangle-up", "#b3261e", 0.92), "S": ("diamond", "#6a1b9a",
 
 
 OVERVIEW_MARGIN = dict(l=56, r=12, t=8, b=36)   # px, fixed (no automargin): the plot area is known to the page
+CLOCK_STEPS_S = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
+
+
+def hms(seconds: float) -> str:
+    """Recording time as h:mm:ss (tenths when there are any): how Holter reports give it."""
+    seconds = max(0.0, float(seconds))
+    h, rem = divmod(int(seconds), 3600)
+    m, s = divmod(rem, 60)
+    frac = seconds - int(seconds)
+    return f"{h}:{m:02d}:{s:02d}" + (f".{int(round(frac * 10)) % 10}" if frac >= 0.05 else "")
+
+
+def clock_ticks(duration: float, most: int = 8) -> tuple[list[float], list[str]]:
+    """Tick positions (s) and their h:mm:ss labels for a time axis over `duration`: the shortest round step
+    (10 s ... 6 h) that gives at most `most` ticks, so that "40k s" reads as 11:06:40."""
+    step = next((st for st in CLOCK_STEPS_S if duration / st < most), CLOCK_STEPS_S[-1])
+    vals = [float(v) for v in np.arange(0.0, duration + 1e-9, step)]
+    return vals, [hms(v) for v in vals]
 
 
 def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, duration: float, bin_s: float | None = None,
@@ -553,7 +571,8 @@ def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, duration: float, bi
     # numpy arrays, not lists: Plotly validates them without a Python loop
     fig = go.Figure(go.Scatter(x=t, y=hr, mode="lines+markers", marker=dict(size=5, color="#1f6f8b"),
                                line=dict(color="#1f6f8b", width=1.4), connectgaps=False, name="heart rate",
-                               hovertemplate="%{x:.0f} s: %{y:.0f} bpm — click to open this page<extra></extra>"))
+                               text=np.array([hms(v) for v in t]),
+                               hovertemplate="%{text}: %{y:.0f} bpm — click to open this page<extra></extra>"))
     marked = False
     for cls, times in (labels or {}).items():
         if cls not in BEAT_MARKS or not len(times):
@@ -564,15 +583,16 @@ def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, duration: float, bi
         bins = np.flatnonzero(counts)
         fig.add_trace(go.Scatter(
             x=edges[bins] + bin_s / 2, y=np.full(len(bins), height), yaxis="y2", mode="markers",
-            name=f"{cls} beats", customdata=counts[bins],
+            name=f"{cls} beats", customdata=counts[bins], text=np.array([hms(v) for v in edges[bins] + bin_s / 2]),
             marker=dict(symbol=shape, size=np.clip(6 + 2 * np.log2(counts[bins]), 6, 16), color=colour),
-            hovertemplate=f"%{{x:.0f}} s: %{{customdata}} {cls} beat(s) — click to open this page<extra></extra>"))
+            hovertemplate=f"%{{text}}: %{{customdata}} {cls} beat(s) — click to open this page<extra></extra>"))
         marked = True
     fig.update_layout(height=250 if marked else 170, margin=OVERVIEW_MARGIN, plot_bgcolor="#ffffff",
                       paper_bgcolor="#ffffff", showlegend=False, clickmode="event+select", dragmode=False,
                       font=dict(size=14, color="#1d2b33"),
-                      xaxis=dict(title="time (s)", range=[0, duration], gridcolor="#e3e8eb", fixedrange=True,
-                                 automargin=False),
+                      xaxis=dict(title="recording time (h:mm:ss)", range=[0, duration], gridcolor="#e3e8eb",
+                                 fixedrange=True, automargin=False, tickmode="array",
+                                 tickvals=clock_ticks(duration)[0], ticktext=clock_ticks(duration)[1]),
                       yaxis=dict(title=dict(text="bpm", standoff=4), gridcolor="#e3e8eb", fixedrange=True,
                                  automargin=False, domain=[0.0, 0.6] if marked else [0.0, 1.0]))
     if marked:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard.plotting import hms  # noqa: F401 - the one h:mm:ss format, used as session.hms by the panels
 from mets_core.ecg import ECG
 
 DATA_ENV = "METS_DATA_DIR"
@@ -174,14 +175,6 @@ def saliency(engine, rec: Record, prompt: str):
 
 def has_saliency(rec: Record, prompt: str) -> bool:
     return any(k[0] == prompt for k in st.session_state.get("saliency", {}).get(rec.key, {}))
-
-
-def hms(seconds: float) -> str:
-    seconds = max(0.0, float(seconds))
-    h, rem = divmod(int(seconds), 3600)
-    m, s = divmod(rem, 60)
-    frac = seconds - int(seconds)
-    return f"{h}:{m:02d}:{s:02d}" + (f".{int(round(frac * 10)) % 10}" if frac >= 0.05 else "")
 
 
 def data_dir() -> Path | None:

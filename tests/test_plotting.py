@@ -1,6 +1,8 @@
 """ECG paper geometry: grid, calibration, layout, gain/speed, decimation for display only, absent leads."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -299,3 +301,19 @@ def test_pdf_report_is_a4_and_its_grid_is_to_scale():
     minor = np.diff(sorted(vertical[widths[0]]))
     assert np.allclose(major, 5 * mm, atol=0.01), major[:5]         # 5 mm boxes, measured in PDF points
     assert np.allclose(minor, 1 * mm, atol=0.01), minor[:5]
+
+
+@pytest.mark.parametrize("duration, step, last", [(60.0, "0:00:10", "0:01:00"), (1805.0, "0:05:00", "0:30:00"),
+                                                  (64800.0, "3:00:00", "18:00:00"), (86400.0, "6:00:00", "24:00:00")])
+def test_the_whole_recording_overview_reads_in_clock_time(duration, step, last):
+    """A Holter's overview is labelled h:mm:ss at round steps ("11:06:40", not "40k s"), and each point's hover
+    gives its time the same way."""
+    rng = np.random.default_rng(0)
+    beat_s = np.sort(rng.uniform(0, duration, 500))
+    fig = plotting.heart_rate_overview(beat_s, np.full(500, 70.0), duration,
+                                       labels={"V": beat_s[:5], "N": beat_s[5:]})
+    ticks = list(fig.layout.xaxis.ticktext)
+    assert ticks[0] == "0:00:00" and ticks[1] == step and ticks[-1] == last and len(ticks) <= 8
+    assert fig.layout.xaxis.title.text == "recording time (h:mm:ss)"
+    for trace in fig.data:
+        assert "%{text}" in trace.hovertemplate and all(re.fullmatch(r"\d+:\d\d:\d\d(\.\d)?", t) for t in trace.text)
