@@ -54,8 +54,11 @@ def start_process() -> None:
 
 
 def warm_up() -> bool:
-    """Import neurokit2 and measure once, so that a clinician's first upload does not pay for it."""
-    from mets_core.measure import measure
+    """Measure once and find the beats of a short recording once (the code paths, caches and memory of both),
+    so that a clinician's first upload, and first long recording, do not pay for it."""
+    from mets_core.measure import heart_rate_trend, measure
     from mets_core.simulate import simulate_ecg
-    measure(simulate_ecg(duration_s=10, fs=250, heart_rate=75, leads=("II",), seed=0))
+    ecg = simulate_ecg(duration_s=70, fs=250, heart_rate=75, leads=("II", "V1"), seed=0)
+    measure(ecg, seconds=10.0)
+    heart_rate_trend(ecg)
     return True

@@ -66,3 +66,27 @@ def test_the_number_of_measuring_processes_follows_the_setting(monkeypatch, valu
         monkeypatch.setenv(engine.MEASURING_PROCESSES_ENV, value)
     default = min(4, max(1, (os.cpu_count() or 2) - 1))
     assert engine.measuring_processes() == (default if expected is None else expected)
+
+
+def test_a_page_is_measured_while_the_whole_recording_is_searched_for_beats():
+    """The overview's beats of a long recording (~10 s for a day) are found in a process of their own: the page
+    on screen, and the next one, are measured meanwhile instead of waiting behind that search."""
+    import time
+
+    import numpy as np
+
+    from dashboard import engine
+    from mets_core.ecg import ECG
+    from mets_core.simulate import simulate_ecg
+
+    minute = simulate_ecg(duration_s=60, fs=360, heart_rate=72, leads=["II", "V1"], seed=4)
+    hours = ECG(np.tile(minute.signal, (1, 180)), minute.fs, minute.lead_mask, name="three hours")
+    key = hours.content_hash()
+    engine.start_trend(key, hours)
+    time.sleep(0.2)                                   # the search has begun
+    for start in (600.0, 610.0):
+        m = engine.measurements(key, hours, start, 10.0)
+        assert m.heart_rate_bpm == pytest.approx(72, abs=3) and m.start_s == start
+        assert engine.heart_rate_trend(key, hours, wait_s=0.0) is None, "the page waited for the whole search"
+    trend = engine.heart_rate_trend(key, hours)
+    assert len(trend.beat_s) > 12_000 and np.nanmedian(trend.bpm) == pytest.approx(72, abs=3)
