@@ -4,9 +4,10 @@ Measuring is mostly Python (neurokit2, pandas, scipy). On a worker thread it hel
 own script and every other session; in its own process it runs on another core. This module imports only
 mets_core (and dashboard.threads), so a worker starts without Streamlit's page machinery.
 
-A worker keeps the last few long recordings it was sent (the parent keeps the same list, in the same order,
-and sends `None` for a recording the worker holds), so paging through a 30-minute Holter sends its 31 MB of
-signal once, not on every page.
+A page's worker keeps the last few long recordings it was sent (the parent keeps the same list, in the same
+order, and sends `None` for a recording the worker holds), so paging through a 30-minute 2-lead Holter sends
+its 5 MB of signal once, not on every page (an ECG pickles its recorded leads only). The worker that finds a
+whole recording's beats keeps nothing: each recording is searched once.
 """
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """The one record type that flows through every step: reader -> preprocessing -> encoder -> dashboard.
 
 An ``ECG`` always holds the twelve standard leads in standard order. Leads the recording does not
-have are rows of zeros with ``lead_mask`` False: they are *masked*, never invented.
+have are rows of zeros with ``lead_mask`` False: they are *masked*, never invented. Those rows are zeros
+that are never written (``np.zeros`` memory the system backs only once written, kept so when pickled), so a
+day of 2 leads takes the memory of 2 rows.
 """
 from __future__ import annotations
 

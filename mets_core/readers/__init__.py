@@ -40,8 +40,8 @@ Rules the readers apply (``limits`` and ``channels``) (so that nothing is guesse
   most ``MAX_UPLOAD_BYTES`` (files read from a path: ``MAX_FILE_BYTES``, so that a 24-hour Holter in
   16-bit samples opens); a sampling rate in [``MIN_FS``, ``MAX_FS``] Hz; at least 2 samples; at most
   ``MAX_CHANNELS`` channels, ``MAX_TOTAL_SAMPLES`` recorded samples and ``MAX_SAMPLES_PER_LEAD`` samples per
-  lead (memory: an ``ECG`` holds twelve float32 rows, 1.1 GB at that length; a 24-hour Holter at 250 Hz has
-  21.6 M); ``MAX_DURATION_S`` is only an outer bound on plausible recordings (14 days); a WFDB
+  lead (memory: an ``ECG`` holds twelve float32 rows, 1.1 GB of address space at that length, of which only
+  the recorded rows take memory: absent rows are zeros never written; a 24-hour Holter at 250 Hz has 21.6 M); ``MAX_DURATION_S`` is only an outer bound on plausible recordings (14 days); a WFDB
   header at most ``MAX_HEADER_BYTES`` with at most ``MAX_CHANNELS`` signal lines (``MAX_SEGMENTS`` segment
   lines), checked before wfdb parses it.
 * Units. WFDB and DICOM declare their units, which are converted to mV. CSV columns may carry a unit

@@ -17,7 +17,7 @@ MAX_FS = 10_000.0                        # Hz; above this is not an ECG recorder
 MAX_DURATION_S = 14 * 24 * 3600.0        # outer bound (patch Holters record up to 14 days); samples cap first
 MAX_CHANNELS = 64                        # channels in one record (PTB has 15, 12-lead Holters 12)
 MAX_TOTAL_SAMPLES = 80_000_000           # recorded channels x samples (3 leads, 24 h at 250 Hz = 64.8 M)
-MAX_SAMPLES_PER_LEAD = 24_000_000        # 24 h at 250 Hz = 21.6 M; the ECG's 12 float32 rows take 1.15 GB
+MAX_SAMPLES_PER_LEAD = 24_000_000        # 24 h at 250 Hz = 21.6 M; 96 MB per recorded float32 row
 MAX_ZIP_ENTRIES = 1000
 MAX_HEADER_BYTES = 1024 * 1024           # a WFDB header is a few kB of text (PTB's, with its clinical notes, 3 kB)
 MAX_SEGMENTS = 1000                      # segments of one multi-segment WFDB record
