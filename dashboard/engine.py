@@ -390,7 +390,13 @@ def start_trend(key: str, ecg: ECG) -> None:
     _MEASUREMENTS.start("trend_job", key, ecg)
 
 
-OVERVIEW_WAIT_S = 2.0    # a page waits this long for its overview's beats (30 min: ~0.3 s; 24 h: ~10 s)
+OVERVIEW_WAIT_S = 2.0    # a page waits this long for its overview's beats (30 min: ~0.3 s; 24 h: ~10 s) ...
+OVERVIEW_WAIT_MAX_S = 2 * 3600.0   # ... unless the recording is longer than this: its search takes longer anyway
+
+
+def overview_wait_s(ecg: ECG) -> float:
+    """How long a page waits for the overview of `ecg` before drawing without it."""
+    return OVERVIEW_WAIT_S if ecg.duration <= OVERVIEW_WAIT_MAX_S else 0.0
 
 
 def heart_rate_trend(key: str, ecg: ECG, wait_s: float | None = None):

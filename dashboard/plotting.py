@@ -529,7 +529,7 @@ BEAT_MARKS = {"V": ("triangle-up", "#b3261e", 0.92), "S": ("diamond", "#6a1b9a",
               "Q": ("x", "#37474f", 0.56)}     # AAMI class -> (marker shape, colour, height on the beat band)
 
 
-OVERVIEW_MARGIN = dict(l=56, r=12, t=8, b=36)   # px, fixed (no automargin): the plot area is known to the page
+OVERVIEW_MARGIN = dict(l=56, r=12, t=8, b=46)   # px, fixed (no automargin): the plot area is known to the page
 CLOCK_STEPS_S = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
 
 
@@ -587,10 +587,11 @@ def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, duration: float, bi
             marker=dict(symbol=shape, size=np.clip(6 + 2 * np.log2(counts[bins]), 6, 16), color=colour),
             hovertemplate=f"%{{text}}: %{{customdata}} {cls} beat(s) — click to open this page<extra></extra>"))
         marked = True
-    fig.update_layout(height=250 if marked else 170, margin=OVERVIEW_MARGIN, plot_bgcolor="#ffffff",
+    fig.update_layout(height=260 if marked else 180, margin=OVERVIEW_MARGIN, plot_bgcolor="#ffffff",
                       paper_bgcolor="#ffffff", showlegend=False, clickmode="event+select", dragmode=False,
                       font=dict(size=14, color="#1d2b33"),
-                      xaxis=dict(title="recording time (h:mm:ss)", range=[0, duration], gridcolor="#e3e8eb",
+                      xaxis=dict(title=dict(text="recording time (h:mm:ss)", standoff=6), range=[0, duration],
+                                 gridcolor="#e3e8eb",
                                  fixedrange=True, automargin=False, tickmode="array",
                                  tickvals=clock_ticks(duration)[0], ticktext=clock_ticks(duration)[1]),
                       yaxis=dict(title=dict(text="bpm", standoff=4), gridcolor="#e3e8eb", fixedrange=True,

@@ -82,6 +82,9 @@ def test_a_page_is_measured_while_the_whole_recording_is_searched_for_beats():
     minute = simulate_ecg(duration_s=60, fs=360, heart_rate=72, leads=["II", "V1"], seed=4)
     hours = ECG(np.tile(minute.signal, (1, 180)), minute.fs, minute.lead_mask, name="three hours")
     key = hours.content_hash()
+    half_hour = ECG(np.tile(minute.signal, (1, 30)), minute.fs, minute.lead_mask)
+    assert engine.overview_wait_s(half_hour) == engine.OVERVIEW_WAIT_S > 0    # ~0.3 s: the page waits for it
+    assert engine.overview_wait_s(hours) == 0.0                               # longer than the wait anyway
     engine.start_trend(key, hours)
     time.sleep(0.2)                                   # the search has begun
     for start in (600.0, 610.0):

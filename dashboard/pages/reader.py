@@ -168,7 +168,7 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
         m = paper_and_measurements()
     if overview_slot is not None:
         with overview_slot, guard("The heart-rate overview"):
-            trend = engines.heart_rate_trend(rec.key, rec.ecg, wait_s=engines.OVERVIEW_WAIT_S)
+            trend = engines.heart_rate_trend(rec.key, rec.ecg, wait_s=engines.overview_wait_s(rec.ecg))
             if trend is None:            # a day-long recording: the page is usable meanwhile
                 overview_pending(rec)
             else:
