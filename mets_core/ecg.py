@@ -112,8 +112,8 @@ class ECG:
         on it, so the same signal is recognised whatever file it came from.
         """
         h = hashlib.sha256()
-        for row in self.signal[self.lead_mask]:      # recorded leads only: the model zeroes the others
-            h.update(np.ascontiguousarray(row, dtype=np.float32).data)   # row by row: no copy of the whole
+        for i in np.flatnonzero(self.lead_mask):    # recorded leads only: the model zeroes the others
+            h.update(np.ascontiguousarray(self.signal[i], dtype=np.float32).data)   # a row at a time, no copy
         h.update(np.asarray(self.lead_mask, dtype=bool).tobytes())
         h.update(f"{float(self.fs)!r}|{self.signal.shape}".encode())
         return h.hexdigest()
