@@ -294,8 +294,8 @@ class _Measurements:
     stretch), computed in measuring processes: a page asks for them early (`start`) and takes them when it
     draws them (`result`), so the measurement runs on another core while the page embeds, ranks and
     retrieves. Each recording always goes to the same process (by its hash), which keeps it if it is long.
-    The beats of whole recordings (the overview) are found in a process of their own, started on the first
-    long recording: a day-long Holter takes ~10 s, and queued in the same process it held up the measuring of
+    The beats of whole recordings (the overview) are found in a process of their own (started and warmed with
+    the others): a day-long Holter takes ~9 s, and queued in the same process it held up the measuring of
     every page read meanwhile ("Next ▶" then took 7.6 s instead of 0.5 s)."""
 
     MAX_ENTRIES = 512
@@ -352,8 +352,8 @@ MEASURING_PROCESSES_ENV = "METS_MEASURING_PROCESSES"
 
 def measuring_processes() -> int:
     """How many measuring processes for pages: ``METS_MEASURING_PROCESSES``, else one per core beside the
-    dashboard's own (one on the 2-core reference machine), at most 4. (One more finds the beats of whole
-    recordings, from the first long one on.)"""
+    dashboard's own (one on the 2-core reference machine), at most 4. (One more, started with them, finds the
+    beats of whole recordings.)"""
     try:
         return max(1, int(os.environ[MEASURING_PROCESSES_ENV]))
     except (KeyError, ValueError):

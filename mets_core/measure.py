@@ -527,19 +527,14 @@ def _is_spike(raw: dict[str, np.ndarray], fs: float, at: np.ndarray) -> np.ndarr
         return out
     s = np.mean(parts, axis=0)
     w, h = int(0.05 * fs), max(1, int(0.005 * fs))
-    # every candidate's stretch [a - w, a + w) at once, a row each, and h zeros around each row for the share's
-    # window (which stays inside the stretch); zeros beyond the recording's ends change no maximum, count or
-    # sum (s >= 0), and argmax takes the first maximum as in a stretch cut at the ends
-    padded = np.concatenate([np.zeros(w), s, np.zeros(w)])
-    at = np.asarray(at, dtype=int)
-    segs = np.pad(padded[at[:, None] + np.arange(2 * w)[None, :]], ((0, 0), (h, h)))
-    peak = segs.max(axis=1)
-    k = segs.argmax(axis=1)
-    width_ms = np.sum(segs > 0.5 * peak[:, None], axis=1) / fs * 1000.0
-    near = np.take_along_axis(segs, k[:, None] + np.arange(-h, h + 1)[None, :], axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = near.sum(axis=1) / segs.sum(axis=1)
-    out[:] = (peak > 0) & (width_ms <= SPIKE_WIDTH_MS) & (share >= SPIKE_SHARE)
+    for i, a in enumerate(at):
+        seg = s[max(0, a - w):a + w]
+        if len(seg) == 0 or seg.max() <= 0:
+            continue
+        k = int(np.argmax(seg))
+        width_ms = np.sum(seg > 0.5 * seg[k]) / fs * 1000.0
+        share = seg[max(0, k - h):k + h + 1].sum() / seg.sum()
+        out[i] = width_ms <= SPIKE_WIDTH_MS and share >= SPIKE_SHARE
     return out
 
 

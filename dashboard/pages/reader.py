@@ -130,8 +130,8 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
     measured = engines.start_measuring(rec.key, rec.ecg, *stretch)
     overview_slot = None
     if rec.is_long:
-        # the whole recording's beats (~0.2-0.3 s for 30 min) queue behind the page's measurements in the same
-        # measuring process: the paper and its numbers come first, the overview last, drawn above them
+        # the whole recording's beats (~0.2-0.3 s for 30 min, ~9 s for a day), found in a process of their own
+        # while the page is measured: the paper and its numbers come first, the overview last, drawn above them
         engines.start_trend(rec.key, rec.ecg)
         with guard("Page navigation"):
             navigation.page_navigation(rec)
