@@ -134,6 +134,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     weights = _weights(args.weights)
+    from dashboard.plotting import hms           # the paper's footer says which page, in h:mm:ss
     from mets_core.prompts import PRESETS
     n_default = len(PRESETS["Rhythm"])
     results: dict[str, list[float]] = {k: [] for k in [FLOOR, *TARGETS, LONG_UPLOAD]}
@@ -201,7 +202,7 @@ def main() -> None:
                 results["next page (long record)"].append(_timed(
                     page, lambda: page.get_by_role("button", name="Next ▶").click(),
                     f"""() => !!document.querySelector('[data-testid="mets-page-span"][data-start-s="{start}"]')
-                        && ({PAPER_SAYS_JS})('{start}.0–{start + 10}.0 s') && """ + IDLE_JS[6:]))
+                        && ({PAPER_SAYS_JS})('{hms(start)}–{hms(start + 10)} of') && """ + IDLE_JS[6:]))
 
     floor = statistics.median(results[FLOOR])
     print(f"\nDashboard latency in chromium (weights: {weights}; uploads: "

@@ -317,10 +317,11 @@ def marks_layer(p: Paper, ecg: ECG, marks: dict[str, list[float]]) -> Layer:
 
 
 def footer_layer(p: Paper, ecg: ECG) -> Layer:
-    """Speed, gain, rate and, for a page of a longer recording, which part is shown."""
+    """Speed, gain, rate and, for a page of a longer recording, which part is shown (h:mm:ss, as the page's
+    navigation and Holter reports give it: "of 86400.0 s" is hard to read as a day)."""
     footer = f"{p.speed:g} mm/s   {p.gain:g} mm/mV   {ecg.fs:g} Hz"
     if p.start_s > 0 or ecg.duration > 10.0:
-        footer += f"   showing {p.start_s:.1f}–{p.start_s + p.page_s:.1f} s of {ecg.duration:.1f} s"
+        footer += f"   showing {hms(p.start_s)}–{hms(p.start_s + p.page_s)} of {hms(ecg.duration)}"
     return [], [dict(x=p.width - 1, y=1.5, text=footer, showarrow=False, xanchor="right", yanchor="bottom",
                      font=dict(size=14, color=FOOTER_INK), bgcolor="rgba(255,250,250,0.9)")]
 

@@ -245,7 +245,7 @@ def test_long_record_pages_and_is_explained_on_the_page_on_screen(app):
                       r'width:([0-9.]+)%', markdown_html(app))    # the page's place under the overview
     assert strip and abs(float(strip.group(1)) - 100 * 40 / 90) < 0.01 and abs(float(strip.group(2)) - 100 * 10 / 90) < 0.01
     footer = paper_spec(app)["layout"]["annotations"][-1]["text"]
-    assert "40.0–50.0 s of 90.0 s" in footer
+    assert "showing 0:00:40–0:00:50 of 0:01:30" in footer
     assert "Page on screen, 0:00:40–0:00:50" in markdown_html(app)   # ranking and measurements follow it
     app.text_area(key="prompts_text").input("sinus rhythm\natrial fibrillation").run()
     app.toggle(key="why_overlay").set_value(True).run()

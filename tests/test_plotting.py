@@ -168,7 +168,7 @@ def test_long_record_pages_and_footer():
     e = _ecg(seconds=30)
     fig = plotting.ecg_paper(e, start_s=12.0)
     footer = fig.layout.annotations[-1].text
-    assert "12.0–22.0 s of 30.0 s" in footer
+    assert "showing 0:00:12–0:00:22 of 0:00:30" in footer
 
 
 def test_saliency_overlay_adds_one_heatmap_per_row():
