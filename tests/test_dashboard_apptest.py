@@ -230,7 +230,7 @@ def test_next_page_finds_its_paper_built_while_the_reader_reads(app, monkeypatch
     before = len(built)
     button(app, "Next ▶").click().run()
     assert page_span(app) == "10"
-    assert "10.0–20.0 s" in paper_spec(app)["layout"]["annotations"][-1]["text"]
+    assert "showing 0:00:10–0:00:20" in paper_spec(app)["layout"]["annotations"][-1]["text"]
     assert (10.0, True) not in built[before:], built[before:]       # the Next run found it built
 
 
