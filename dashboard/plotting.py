@@ -588,13 +588,14 @@ def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, duration: float, bi
             marker=dict(symbol=shape, size=np.clip(6 + 2 * np.log2(counts[bins]), 6, 16), color=colour),
             hovertemplate=f"%{{text}}: %{{customdata}} {cls} beat(s) — click to open this page<extra></extra>"))
         marked = True
+    tick_s, tick_text = clock_ticks(duration)
     fig.update_layout(height=260 if marked else 180, margin=OVERVIEW_MARGIN, plot_bgcolor="#ffffff",
                       paper_bgcolor="#ffffff", showlegend=False, clickmode="event+select", dragmode=False,
                       font=dict(size=14, color="#1d2b33"),
                       xaxis=dict(title=dict(text="recording time (h:mm:ss)", standoff=6), range=[0, duration],
                                  gridcolor="#e3e8eb",
                                  fixedrange=True, automargin=False, tickmode="array",
-                                 tickvals=clock_ticks(duration)[0], ticktext=clock_ticks(duration)[1]),
+                                 tickvals=tick_s, ticktext=tick_text),
                       yaxis=dict(title=dict(text="bpm", standoff=4), gridcolor="#e3e8eb", fixedrange=True,
                                  automargin=False, domain=[0.0, 0.6] if marked else [0.0, 1.0]))
     if marked:

@@ -452,9 +452,9 @@ def qrs_energy(leads: dict[str, np.ndarray], fs: float) -> np.ndarray:
     noise had the same say as a clean one, and on 2-lead Holter records its noise bursts passed for beats
     (MIT-BIH, 26 whole records: 1,583 extra beats of 59,782 with the plain mean, 924 weighted; missed
     132 and 147)."""
-    from scipy.signal import sosfiltfilt
+    from scipy.signal import butter, sosfiltfilt
 
-    sos = _qrs_bandpass(float(fs))
+    sos = butter(2, [8.0 / (fs / 2), min(40.0, 0.45 * fs) / (fs / 2)], btype="band", output="sos")
     k = max(1, int(round(0.04 * fs)))
     box = np.ones(k) / k
     parts, weights = [], []
@@ -468,13 +468,6 @@ def qrs_energy(leads: dict[str, np.ndarray], fs: float) -> np.ndarray:
     if not parts:
         return np.zeros(len(next(iter(leads.values()))))
     return np.average(np.asarray(parts), axis=0, weights=weights)
-
-
-@functools.lru_cache(maxsize=16)
-def _qrs_bandpass(fs: float) -> np.ndarray:
-    """``qrs_energy``'s band, designed once per rate (the whole-record overview asks for it per minute)."""
-    from scipy.signal import butter
-    return butter(2, [8.0 / (fs / 2), min(40.0, 0.45 * fs) / (fs / 2)], btype="band", output="sos")
 
 
 def find_beats(leads: dict[str, np.ndarray], fs: float, raw: dict[str, np.ndarray] | None = None) -> np.ndarray:
