@@ -80,9 +80,14 @@ def test_a_page_is_measured_while_the_whole_recording_is_searched_for_beats():
     from mets_core.simulate import simulate_ecg
 
     minute = simulate_ecg(duration_s=60, fs=360, heart_rate=72, leads=["II", "V1"], seed=4)
-    hours = ECG(np.tile(minute.signal, (1, 180)), minute.fs, minute.lead_mask, name="three hours")
+
+    def repeated(times: int) -> ECG:                 # only the recorded rows written, as a reader makes them
+        signal = np.zeros((12, times * minute.n_samples), dtype=np.float32)
+        signal[minute.lead_mask] = np.tile(minute.signal[minute.lead_mask], (1, times))
+        return ECG(signal, minute.fs, minute.lead_mask, name=f"{times} minutes")
+    hours = repeated(180)
     key = hours.content_hash()
-    half_hour = ECG(np.tile(minute.signal, (1, 30)), minute.fs, minute.lead_mask)
+    half_hour = repeated(30)
     assert engine.overview_wait_s(half_hour) == engine.OVERVIEW_WAIT_S > 0    # ~0.3 s: the page waits for it
     assert engine.overview_wait_s(hours) == 0.0                               # longer than the wait anyway
     engine.start_trend(key, hours)
