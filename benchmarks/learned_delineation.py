@@ -149,7 +149,8 @@ def _dwt_p_onset(nk, ecg, start: int, n: int, m) -> float | None:
     lead = STANDARD_LEADS.index(m.interval_lead)
     c = clean_lead(np.asarray(ecg.signal[lead, start:start + n], float), fs)
     rp = np.round((np.asarray(m.r_peaks_s) - m.start_s) * fs).astype(int)
-    rel, _ = _p_onsets_per_beat(nk, c, rp, fs, m.fiducials_s["qrs_on"] * fs)
+    # every beat counted, as measure() did when this experiment ran (before the dominant-shape rule)
+    rel, _ = _p_onsets_per_beat(nk, c, rp, fs, m.fiducials_s["qrs_on"] * fs, np.ones(len(rp), dtype=bool))
     return float(np.median(rel)) * 1000.0 / fs if rel else None
 
 

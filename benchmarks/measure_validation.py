@@ -1,7 +1,7 @@
 """mets_core.measure against cardiologists' wave boundaries: prints the error table of docs/measurements.md.
 
     METS_DATA_DIR=../shared/data .venv/bin/python benchmarks/measure_validation.py [--ludb-only] [--worst N]
-        [--ludb-rate 100] [--trend] [--annotators] [--ptbxl [--folds 1-8|9]]
+        [--ludb-rate 100] [--trend] [--ectopy] [--annotators] [--ptbxl [--folds 1-8|9]]
 
 - LUDB (all 200 records, 10 s, 12 leads, 500 Hz): every P, QRS and T wave is annotated in every lead.
   References: *global* (per beat the earliest onset and the latest offset over the 12 leads' annotations, as
@@ -25,6 +25,12 @@ interval (PR, QRS, QT) with the signed error of each boundary (P onset, QRS onse
 leads, 360 Hz) against their beat annotations (a beat within 150 ms of an annotated one is found), with its
 time per record, beside a floor measured in the same run: one lead's neurokit2 detector (what the trend used
 before), its beats scored the same way.
+--ectopy: instead, the median beat's purity where beats of two shapes mix: MIT-BIH and QTDB records with
+beat labels (.atr), a 10 s window every 30 s, beats grouped by shape (conducted, ventricular, fusion,
+paced; ``SHAPE_CLASSES``). Per database: windows whose median beat is made of beats of two classes, and
+the QRS / QT / PR of the mixed windows against the same record's one-class windows; beside it, in the
+same run, the floor: measure() with every beat kept and none shifted (the median beat before the
+dominant-shape rule). ~10 minutes.
 --annotators: instead, QTDB's two cardiologists against each other (.q1c and .q2c; only 5 records have
 both): per record, each one's median PR/QRS/QT over the beats both annotated, and the difference. A floor
 for the tables: no method can agree with one annotator better than the annotators agree with each other.
@@ -345,6 +351,77 @@ def trend_table(folder: Path) -> list[str]:
     return lines
 
 
+# beat classes by QRS shape (wfdb beat codes): conducted from above (normal, bundle-branch block, atrial and
+# junctional beats and escapes), ventricular (ectopic, escape), fusion, paced
+SHAPE_CLASSES = {**dict.fromkeys("NLRejAaJSB", "conducted"), **dict.fromkeys("VEr", "ventricular"),
+                 "F": "fusion", **dict.fromkeys("/f", "paced")}
+ECTOPY_STEP_S = 30.0          # one 10 s window every this many seconds of each record
+
+
+def ectopy_rows(folder: Path, step_s: float = ECTOPY_STEP_S) -> list[dict]:
+    """measure() on 10 s windows (every `step_s`) of every record in `folder` with beat annotations (.atr):
+    per window the annotated beats' shape classes, which of them went into the median beats (a beat found
+    within 150 ms of an annotated one is that beat) and the measured PR, QRS and QT."""
+    import wfdb
+    rows = []
+    for hea in sorted(folder.glob("*.hea")):
+        if not hea.with_suffix(".atr").is_file():
+            continue
+        rec, ann = wfdb.rdrecord(str(hea.with_suffix(""))), wfdb.rdann(str(hea.with_suffix("")), "atr")
+        fs = float(rec.fs)
+        ecg = qtdb_ecg(rec, hea.stem) if folder.name == "qtdb" else ECG.from_leads(
+            rec.p_signal.T, rec.sig_name, fs, name=f"{folder.name}/{hea.stem}")
+        at = np.array([s for s, y in zip(ann.sample, ann.symbol) if y in SHAPE_CLASSES])
+        kind = np.array([SHAPE_CLASSES[y] for y in ann.symbol if y in SHAPE_CLASSES])
+        for start in np.arange(0.0, ecg.duration - 10.0, step_s):
+            m = measure(ecg, start_s=float(start), seconds=10.0)
+            inside = (at >= start * fs) & (at < (start + 10.0) * fs)
+            used = np.round(np.asarray(m.median_beats_from_s) * fs).astype(int)
+            near = [int(np.argmin(np.abs(at - u))) for u in used]
+            rows.append({"record": hea.stem, "start": float(start), "kinds": list(kind[inside]),
+                         "used": [str(kind[i]) for i, u in zip(near, used) if abs(at[i] - u) <= 0.15 * fs],
+                         "pr": m.pr_ms, "qrs": m.qrs_ms, "qt": m.qt_ms})
+    return rows
+
+
+def ectopy_table(rows: list[dict], db: str) -> list[str]:
+    """How pure the median beat is in windows holding beats of two shapes, and how far their QRS / QT / PR
+    are from the same record's windows of one shape. A median beat made of annotated beats of two or more
+    classes blends two shapes: its *minority share* is the share of its beats outside its most frequent
+    class. The reference of a record's interval is the median over its windows whose beats are all of the
+    record's most frequent class (the same method on clean beats of the same patient and leads); it is
+    compared with the windows whose median beat is mostly of that class."""
+    from collections import Counter
+    by_record: dict[str, list[dict]] = {}
+    for r in rows:
+        by_record.setdefault(r["record"], []).append(r)
+    ref = {}
+    for rec, part in by_record.items():
+        main = Counter(k for r in part for k in r["kinds"]).most_common(1)[0][0]
+        clean = [r for r in part if r["kinds"] and set(r["kinds"]) == {main}]
+        ref[rec] = {key: (float(np.median(v)) if len(v := [r[key] for r in clean if r[key] is not None]) >= 3
+                          else None) for key in ("pr", "qrs", "qt")} | {"main": main}
+    mixed = [r for r in rows if len(set(r["kinds"])) >= 2]
+    minority = np.array([1.0 - Counter(r["used"]).most_common(1)[0][1] / len(r["used"]) if r["used"] else 0.0
+                         for r in mixed])
+    lines = [f"{db}: {len(rows)} windows of 10 s ({len(by_record)} records), {len(mixed)} holding beats of two "
+             f"or more shape classes",
+             f"  median beat blending two classes: {int(np.sum(minority > 0))} windows; minority >= 25 % of its "
+             f"beats: {int(np.sum(minority >= 0.25))}; mean minority share {minority.mean():.1%}"
+             if len(mixed) else "  no window with two shape classes"]
+    for key in ("qrs", "qt", "pr"):
+        usable = [r for r in mixed if r["used"] and Counter(r["used"]).most_common(1)[0][0] == ref[r["record"]]["main"]
+                  and ref[r["record"]][key] is not None]
+        err = np.array([r[key] - ref[r["record"]][key] for r in usable if r[key] is not None])
+        if not len(err):
+            continue
+        e = np.abs(err)
+        lines.append(f"  {key.upper()} against the record's one-shape windows: {len(err)} of {len(usable)} windows "
+                     f"measured; median abs. error {np.median(e):.1f} ms, 95th pct {np.percentile(e, 95):.1f} ms, "
+                     f"> 20 ms off {int(np.sum(e > 20))}, > 40 ms off {int(np.sum(e > 40))}")
+    return lines
+
+
 def annotator_table(folder: Path) -> list[str]:
     """QTDB's .q1c against .q2c on the beats both cardiologists annotated (same R within 60 ms)."""
     import wfdb
@@ -496,6 +573,8 @@ def main() -> None:
                         help="resample LUDB to this rate (Hz) before measuring, e.g. 100 as in PTB-XL")
     parser.add_argument("--trend", action="store_true",
                         help="score the whole-record beat finder on MIT-BIH instead (see the module docstring)")
+    parser.add_argument("--ectopy", action="store_true",
+                        help="the median beat's purity where beats of two shapes mix (MIT-BIH, QTDB beat labels)")
     parser.add_argument("--annotators", action="store_true",
                         help="QTDB's two cardiologists against each other instead (see the module docstring)")
     parser.add_argument("--ptbxl", action="store_true",
@@ -508,6 +587,17 @@ def main() -> None:
         sys.exit("set METS_DATA_DIR to a folder with ludb/data (and qtdb/, mitdb/)")
     if args.trend:
         print("\n".join(trend_table(Path(data) / "mitdb")))
+        return
+    if args.ectopy:
+        from mets_core import measure as measuring
+        default = (measuring.SHAPE_MIN_SIMILARITY, measuring.SHAPE_MAX_SHIFT_S)
+        for db in ("mitdb", "qtdb"):
+            # the floor, in the same run: every beat similar enough, none shifted (the median beat as before)
+            for label, setting in (("dominant shape (the default)", default),
+                                   ("every beat's shape kept, none shifted (before)", (-np.inf, 0.0))):
+                measuring.SHAPE_MIN_SIMILARITY, measuring.SHAPE_MAX_SHIFT_S = setting
+                print("\n".join(ectopy_table(ectopy_rows(Path(data) / db), f"{db}, {label}")), flush=True)
+        measuring.SHAPE_MIN_SIMILARITY, measuring.SHAPE_MAX_SHIFT_S = default
         return
     if args.annotators:
         print("\n".join(annotator_table(Path(data) / "qtdb")))

@@ -71,9 +71,12 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
                  f"QTc Bazett {_fmt(m.qtc_ms)}   Fridericia {_fmt(getattr(m, 'qtc_fridericia_ms', None))}   "
                  f"Framingham {_fmt(getattr(m, 'qtc_framingham_ms', None))}",
                  "frontal axis " + ("not measurable" if m.axis_deg is None else f"{m.axis_deg:.0f} deg")]
+        if getattr(m, "n_other_shape", 0):
+            lines.append(f"median of {m.n_median_beats} beats; {m.n_other_shape} of another QRS shape "
+                         f"(ectopic or noisy) left out")
         if getattr(m, "limb_lead_reversal", None):
             lines.append("Check electrodes: " + m.limb_lead_reversal)
-        for k, line in enumerate(lines):     # three short lines: the column ends before "What the file says"
+        for k, line in enumerate(lines):     # short lines: the column ends before "What the file says"
             text.text(12, y - 5 - 3.8 * k, line, fontsize=7.5, va="top")
 
     # file labels

@@ -23,8 +23,20 @@ How each value is obtained (and why)
   irregular: the mean RR, i.e. the beats counted over the time, because the median of a two-peaked RR
   distribution (AF, bigeminy) sits on one of the peaks (LUDB 127: 80 bpm against 40). HR = 60 000 / RR (ms).
 - Median beat per lead: every recorded lead of acceptable quality is cut around the beats' R peaks
-  (beats are simultaneous in all leads) and the sample-wise median over beats whose preceding RR is within
-  20 % of the median RR (premature beats left out; all beats when the rhythm is irregular).
+  (beats are simultaneous in all leads) and the sample-wise median over the beats of the *dominant shape*
+  whose preceding RR is within 20 % of the median RR (premature beats left out; every beat of the dominant
+  shape when the rhythm is irregular). The dominant shape (``_dominant_shape``), as ECG machines form their
+  representative beat: each beat's QRS (``SHAPE_WINDOW_S`` around R, every recorded lead with a signal side
+  by side) is compared with every other's, similarity 1 - |a - b|^2 / (|a|^2 + |b|^2) (shape and size), and
+  the beat most others resemble (>= ``SHAPE_MIN_SIMILARITY``) names the class; each beat is compared with
+  it at its best shift within ``SHAPE_MAX_SHIFT_S`` and lined up by that shift (the beat finder can put R
+  on the R of one beat and the S of the next: their median was a blur, LUDB 5's limb leads 202 ms wide).
+  Ventricular ectopic beats have another QRS: in bigeminy or in an irregular rhythm the prematurity rule
+  kept them, and the median beat was a blend of two shapes (``benchmarks/measure_validation.py --ectopy``,
+  MIT-BIH and QTDB; docs/measurements.md). A beat distorted by noise or by the start of the stretch is left
+  out the same way. The beats used are ``Measurements.median_beats_from_s`` (lined up); ``n_other_shape``
+  says how many were left out for their shape. The dominant beats also rate the leads' template SQI and
+  wander and are the beats whose P waves are looked for.
 - QRS onset and offset (global) and T end: ``mets_core.delineate`` on the median beats of the leads of
   acceptable quality. QRS limits from the leads' *spatial velocity* (the root of the summed squared slopes)
   and, with 3 or more leads, as the 2nd earliest onset / 2nd latest offset of the leads' own limits, so the
@@ -102,6 +114,9 @@ PACED_AV_S = 0.30                  # a spike at most this long before the next Q
 SPIKE_WIDTH_MS = 10.0              # ... a spike: the leads' raw slope above half its maximum for at most this long
 SPIKE_SHARE = 0.35                 # ... and this share of the slope within +-5 ms of its maximum (a QRS: ~0.2)
 SPIKE_MIN_FS = 250.0               # below this rate a spike cannot be told from a narrow QRS
+SHAPE_WINDOW_S = (0.06, 0.10)      # the QRS around R (s before, after) whose shape tells beat classes apart
+SHAPE_MIN_SIMILARITY = 0.9         # beats at least this similar to the dominant beat share its shape
+SHAPE_MAX_SHIFT_S = 0.1            # ... compared at the best shift within this (R placed on R or on S)
 MUSCLE_NOISE_MV = 0.04             # RMS of > 35 Hz content outside the QRS
 WANDER_MV = 0.6                    # range of the < 0.7 Hz baseline
 QUALITY_NOT_RECORDED = "Not recorded"
@@ -127,6 +142,8 @@ class Measurements:
     interval_lead: str | None = None          # the lead the beats' R peaks are placed on
     n_beats: int = 0                           # beats detected (on all leads)
     n_median_beats: int = 0                    # beats that went into the median beats
+    n_other_shape: int = 0                     # beats left out of the median beats for their shape (ectopic)
+    median_beats_from_s: list[float] = field(default_factory=list)   # those beats' R, s from the recording's start
     seconds_analysed: float = 0.0
     start_s: float = 0.0                       # where the analysed stretch starts in the recording
     lead_quality: dict[str, str] = field(default_factory=dict)   # every standard lead -> quality label
@@ -211,15 +228,23 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     out.interval_lead = lead
     out.n_beats = int(len(rp))
     out.r_peaks_s = [round(float(r) / fs + a / fs, 4) for r in rp]
-    # Beats are simultaneous in all leads: rate every lead's quality again on the interval lead's beats. A
-    # lead's own detector can count tall T waves as beats (V2-V3), which would wrongly call it unusable.
+    # The beats of the dominant QRS shape (ectopic beats of another shape are left out of the median beats),
+    # judged on every lead with a signal: in bigeminy a lead can fail the template SQI below for that very
+    # reason, and it may be the lead that tells the shapes apart best.
+    typical, shift = _dominant_shape(energy_leads or {lead: cleaned[lead]}, rp, fs)
+    out.n_other_shape = int(np.sum(~typical))
+    aligned = rp + shift                      # the beats lined up with the dominant one (R or S of it)
+    # Beats are simultaneous in all leads: rate every lead's quality again on the interval lead's beats (those
+    # of the dominant shape: beats of two shapes are no sign of noise). A lead's own detector can count tall T
+    # waves as beats (V2-V3), which would wrongly call it unusable.
+    rated_on = aligned[typical] if typical.sum() >= MIN_SQI_BEATS else rp
     for other in cleaned:
         if other != lead and np.ptp(cleaned[other]) > 1e-6:
-            out.lead_quality[other], out.lead_sqi[other] = _rate_on_beats(cleaned[other], rp, fs)
+            out.lead_quality[other], out.lead_sqi[other] = _rate_on_beats(cleaned[other], rated_on, fs)
         else:
             quality_of(other)
     for other in raw:
-        _rate_noise(out, other, raw[other], rp, fs)
+        _rate_noise(out, other, raw[other], rp, fs, rated_on)
     if out.lead_quality.get(lead) == "Unacceptable":
         out.warnings.append(f"lead {lead}, used to find the beats, is noisy: check the beats on the tracing")
 
@@ -238,12 +263,13 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         out.heart_rate_bpm = 60000.0 / out.rr_ms
 
     usable = [ld for ld in cleaned if out.lead_quality.get(ld) != "Unacceptable"] or [lead]
-    beats, r_index = _median_beats(cleaned, rp, fs, out.rr_irregular)     # every lead: axis, reversal, display
+    beats, r_index, chosen = _median_beats(cleaned, aligned, fs, out.rr_irregular, typical)  # all leads: axis, display
     if not beats:
         for key in ("pr", "qrs", "qt", "qtc", "axis"):
             out.notes[key] = "too few whole beats for a median beat"
         return _rounded(out)
-    out.n_median_beats = beats.pop("__n__")
+    out.n_median_beats = len(chosen)
+    out.median_beats_from_s = [round(float(r) / fs + a / fs, 4) for r in chosen]
     out.median_fs, out.median_r_s = fs, r_index / fs
     out.median_beats = {ld: np.round(v, 4).tolist() for ld, v in beats.items()}
 
@@ -273,7 +299,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         else:
             out.notes["qt"] = "T wave end not found (flat or noisy T)"
         if lead in beats:
-            _p_wave(nk, out, cleaned[lead], rp, fs, on - r_index, qrs_beats, r_index)
+            _p_wave(nk, out, cleaned[lead], aligned, fs, on - r_index, qrs_beats, r_index, typical, rp)
         if "I" in beats and "aVF" in beats:
             out.axis_deg = _frontal_axis(beats["I"], beats["aVF"], on, off, fs)
             if out.axis_deg is None:
@@ -383,8 +409,11 @@ def _rate_on_beats(c: np.ndarray, rp: np.ndarray, fs: float) -> tuple[str, float
     return _quality_label(c, fs), round(sqi, 3)
 
 
-def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs: float) -> None:
-    """Muscle (high-frequency) noise and baseline wander of the raw lead; downgrade its quality label."""
+def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs: float, levels_at: np.ndarray
+                ) -> None:
+    """Muscle (high-frequency) noise outside every QRS of `rp` and baseline wander at the beats `levels_at`
+    (the dominant shape's: an ectopic beat's QRS starts where a normal beat's PR segment is) of the raw lead;
+    downgrade its quality label."""
     from scipy.signal import sosfiltfilt
 
     if not np.all(np.isfinite(x)) or len(x) < int(2 * fs) or np.ptp(x) < 1e-6:
@@ -404,7 +433,7 @@ def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs:
     # baseline = the PR segment's level (just before each QRS), so that the waves themselves do not count
     half_w = max(1, int(0.01 * fs))
     levels = [float(np.median(x[r - int(0.08 * fs) - half_w:r - int(0.08 * fs) + half_w + 1]))
-              for r in rp if r - int(0.08 * fs) - half_w >= 0]
+              for r in levels_at if r - int(0.08 * fs) - half_w >= 0]
     wander = float(np.ptp(levels)) if len(levels) >= 2 else 0.0
     if wander > WANDER_MV:
         found.append(f"baseline wander {wander:.1f} mV")
@@ -576,29 +605,78 @@ def _one_plausible(value_ms: float, kind: str) -> float | None:
     return float(value_ms) if math.isfinite(value_ms) and lo <= value_ms <= hi else None
 
 
-def _median_beats(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float, irregular: bool | None
-                  ) -> tuple[dict, int]:
-    """{lead: median beat} cut [R - pre, R + post] around the interval lead's beats, and R's index."""
+def _dominant_shape(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """(which beats of `rp` have the dominant QRS shape, a mask; each beat's shift in samples that lines it up
+    with the dominant beat). Each beat is its QRS (``SHAPE_WINDOW_S`` around R) in `leads` side by side, each
+    lead's stretch less its mean; the similarity of two beats a, b is 1 - |a - b|^2 / (|a|^2 + |b|^2): 1
+    for equal beats, 0 for unrelated ones, and below 1 for the same shape at another size too (a correlation
+    is blind to that). The dominant beat is the one most others resemble (>= ``SHAPE_MIN_SIMILARITY``) where
+    they stand; then every beat is compared with it at its best shift within ``SHAPE_MAX_SHIFT_S``: a beat
+    finder may place R on the R in one beat and on the S of a biphasic QRS in the next, and such beats are
+    of one shape, to be lined up before their median is taken. Every beat, unshifted, when fewer than
+    ``MIN_BEATS`` would be kept; a beat whose QRS runs off the stretch is kept unshifted."""
+    keep, shift = np.ones(len(rp), dtype=bool), np.zeros(len(rp), dtype=int)
+    pre, post = int(SHAPE_WINDOW_S[0] * fs), int(SHAPE_WINDOW_S[1] * fs)
+    reach, width = int(SHAPE_MAX_SHIFT_S * fs), pre + post
+    n = min(len(x) for x in leads.values()) if leads else 0
+    inside = (rp - pre - reach >= 0) & (rp + post + reach <= n)
+    if inside.sum() < 2 * MIN_BEATS:
+        return keep, shift
+    at = rp[inside]
+    # every beat's stretch with room for the shifts, per lead: (leads, beats, width + 2 reach); each window of
+    # `width` in it is one shift, less its mean (the same shape on another baseline is the same shape)
+    stretches = np.stack([x[(at - pre - reach)[:, None] + np.arange(width + 2 * reach)] for x in leads.values()])
+    windows = np.lib.stride_tricks.sliding_window_view(stretches, width, axis=2)    # (leads, beats, shifts, width)
+    here = windows[:, :, reach] - windows[:, :, reach].mean(axis=2, keepdims=True)
+    flat = here.transpose(1, 0, 2).reshape(len(at), -1)
+    sq = np.einsum("ij,ij->i", flat, flat)
+    # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b, so the similarity is 2 a.b / (|a|^2 + |b|^2)
+    dominant = int(np.argmax((2.0 * (flat @ flat.T) / np.maximum(sq[:, None] + sq[None, :], 1e-12)
+                              >= SHAPE_MIN_SIMILARITY).sum(axis=1)))
+    target = here[:, dominant]                                                         # (leads, width), mean 0
+    dots = np.einsum("lbsw,lw->bs", windows, target)            # a window's mean adds nothing against mean 0
+    sums, squares = windows.sum(axis=3), np.einsum("lbsw,lbsw->lbs", windows, windows)
+    norms = (squares - sums ** 2 / width).sum(axis=0)           # |window less its mean|^2, summed over leads
+    to_dominant = 2.0 * dots / np.maximum(norms + sq[dominant], 1e-12)                # (beats, shifts)
+    # a beat like the dominant one where it stands stays there (its R placed as the others'); only one
+    # that is like it elsewhere within reach is moved
+    best = np.where(to_dominant[:, reach] >= SHAPE_MIN_SIMILARITY, reach, np.argmax(to_dominant, axis=1))
+    similar = to_dominant[np.arange(len(at)), best] >= SHAPE_MIN_SIMILARITY
+    if similar.sum() < MIN_BEATS:
+        return keep, shift
+    index = np.flatnonzero(inside)
+    keep[index[~similar]] = False
+    shift[index[similar]] = best[similar] - reach
+    return keep, shift
+
+
+def _median_beats(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float, irregular: bool | None,
+                  typical: np.ndarray) -> tuple[dict, int, list[int]]:
+    """({lead: median beat} cut [R - pre, R + post] around the beats, R's index, the beats used): the beats of
+    the dominant shape (`typical`, a mask over `rp`) that are whole and, in a regular rhythm, not premature
+    (RR before them, counted over all beats, within 20 % of the median RR); the whole beats of the dominant
+    shape when fewer than ``MIN_BEATS`` are left, then all whole beats."""
     rr = np.diff(rp)
     if len(rr) == 0:
-        return {}, 0
+        return {}, 0, []
     med = float(np.median(rr))
-    pre = int(min(0.4 * fs, 0.45 * med))
-    post = int(min(0.75 * fs, 0.95 * med))
-    chosen = []
-    for k, r in enumerate(rp):
-        if r - pre < 0 or r + post > min(len(x) for x in leads.values()):
-            continue
-        prev_rr = rr[k - 1] if k > 0 else (rr[0] if len(rr) else med)
-        if irregular or abs(prev_rr - med) <= 0.2 * med:
-            chosen.append(r)
-    if len(chosen) < MIN_BEATS:
-        chosen = [r for r in rp if r - pre >= 0 and r + post <= min(len(x) for x in leads.values())]
-    if len(chosen) < MIN_BEATS:
-        return {}, pre
+    prev_rr, next_rr = np.concatenate([rr[:1], rr]), np.concatenate([rr, rr[-1:]])
+    # the window reaches back and forward as far as the dominant beats' own neighbours allow (in bigeminy the
+    # median RR is the mean of the coupling interval and the pause)
+    before, after = ((med, med) if typical.all() else
+                     (float(np.median(prev_rr[typical])), float(np.median(next_rr[typical]))))
+    pre = int(min(0.4 * fs, 0.45 * before))
+    post = int(min(0.75 * fs, 0.95 * after))
+    whole = (rp - pre >= 0) & (rp + post <= min(len(x) for x in leads.values()))
+    steady = np.ones(len(rp), dtype=bool) if irregular else np.abs(prev_rr - med) <= 0.2 * med
+    for pick in (whole & typical & steady, whole & typical, whole):
+        chosen = [int(r) for r in rp[pick]]
+        if len(chosen) >= MIN_BEATS:
+            break
+    else:
+        return {}, pre, []
     out: dict = {ld: np.median(np.stack([x[r - pre:r + post] for r in chosen]), axis=0) for ld, x in leads.items()}
-    out["__n__"] = len(chosen)
-    return out, pre
+    return out, pre, chosen
 
 
 def dwt_p_onsets(nk, c: np.ndarray, rp: np.ndarray, fs: float) -> np.ndarray:
@@ -648,16 +726,23 @@ def _dwt_p_onsets_steps(c: np.ndarray, rp: np.ndarray, fs: float) -> np.ndarray:
     return onsets[(onsets > 0) | np.isnan(onsets)]
 
 
-def _p_onsets_per_beat(nk, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float) -> tuple[list[float], int]:
-    """neurokit2's DWT P onsets (``ECG_P_Onsets``) of one cleaned lead, beat by beat: (for each beat with a P
-    onset 40-450 ms before its QRS onset and after the previous beat, that P onset relative to R in samples;
-    the number of beats searched: those not so near the start that their P wave may be cut off)."""
-    candidates = dwt_p_onsets(nk, c, rp, fs)
+def _p_onsets_per_beat(nk, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float,
+                       typical: np.ndarray, detected: np.ndarray | None = None) -> tuple[list[float], int]:
+    """neurokit2's DWT P onsets (``ECG_P_Onsets``) of one cleaned lead, beat by beat: (for each beat of the
+    dominant shape (`typical`) with a P onset 40-450 ms before its QRS onset and after the previous beat, that
+    P onset relative to R in samples; the number of such beats searched: those not so near the start that
+    their P wave may be cut off). A ventricular ectopic beat has no P wave of its own: in bigeminy, counting
+    it made the sinus beats' P waves look absent half the time. `rp`: the beats as lined up with the
+    median beat (``_dominant_shape``'s shifts); `detected`: where the beat finder put their R (default
+    `rp`), which is what the DWT expects."""
+    detected = rp if detected is None else detected
+    # the DWT looks for each P wave before its R: given the ectopic beats' R too, it looked in their T waves
+    candidates = dwt_p_onsets(nk, c, detected[typical] if typical.sum() >= MIN_BEATS else detected, fs)
     candidates = candidates[np.isfinite(candidates)]
     rel, searched = [], 0
     for k, r in enumerate(rp):
         on = r + qrs_on_from_r
-        if on - 0.3 * fs < 0:
+        if on - 0.3 * fs < 0 or not typical[k]:
             continue                   # a beat at the very start: its P wave may be cut off
         searched += 1
         lo = max(rp[k - 1] if k > 0 else 0, on - 0.45 * fs)
@@ -668,12 +753,12 @@ def _p_onsets_per_beat(nk, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from
 
 
 def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float,
-            beats: dict[str, np.ndarray], r_index: int) -> None:
+            beats: dict[str, np.ndarray], r_index: int, typical: np.ndarray, detected: np.ndarray) -> None:
     """PR only when the P waves are consistent: the interval lead's DWT P onsets, beat by beat, found before
     most beats at a steady distance from R (``_p_onsets_per_beat``). The P onset itself is then global, from the
     median beats of ``beats`` (the leads of acceptable quality), near where the DWT onsets point
     (``delineate.p_onset``); the DWT onsets' median where that finds none."""
-    rel, searched = _p_onsets_per_beat(nk, c, rp, fs, qrs_on_from_r)
+    rel, searched = _p_onsets_per_beat(nk, c, rp, fs, qrs_on_from_r, typical, detected)
     share = len(rel) / max(1, searched)
     spread = (float(np.subtract(*np.percentile(rel, [75, 25]))) / fs * 1000.0) if len(rel) >= 3 else math.inf
     if out.rr_irregular and (share < P_FOUND_MIN_SHARE or spread > PR_SPREAD_MAX_MS / 2):

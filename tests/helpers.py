@@ -124,6 +124,31 @@ def csv_bytes(header: list[str], columns: list[np.ndarray], comments: tuple[str,
     return ("\n".join(lines) + "\n").encode()
 
 
+def bigeminy_ecg(fs: int = 500, with_ectopics: bool = True) -> tuple:
+    """Sinus beats 1.2 s apart (neurokit2's simulated beat, with its P wave) and, when `with_ectopics`, a
+    ventricular beat 0.6 s after each: wide (~160 ms), large, without a P wave, its T wave opposite.
+    (ECG, the sinus beats' R samples, the ectopic beats' QRS samples)."""
+    import neurokit2 as nk
+    beat = nk.ecg_simulate(duration=3.0, sampling_rate=fs, heart_rate=60, random_state=5)
+    r = fs + int(np.argmax(beat[fs:2 * fs]))
+    pre = int(0.3 * fs)
+    template = beat[r - pre: r + int(0.5 * fs)]
+    t = np.arange(-int(0.15 * fs), int(0.35 * fs)) / fs
+    ectopic = -2.5 * (t / 0.025) * np.exp(-0.5 * (t / 0.025) ** 2) + 0.5 * np.exp(-0.5 * ((t - 0.15) / 0.04) ** 2)
+    x = np.zeros(14 * fs)
+    sinus, ectopics = [], []
+    for start in range(int(0.2 * fs), len(x) - len(template), int(1.2 * fs)):
+        x[start:start + len(template)] += template - template[0]
+        sinus.append(start + pre)
+        e = start + pre + int(0.6 * fs) - int(0.15 * fs)
+        if with_ectopics and e + len(ectopic) < len(x):
+            x[e:e + len(ectopic)] += ectopic
+            ectopics.append(e + int(0.15 * fs))
+    x += np.random.default_rng(2).normal(scale=0.01, size=len(x))
+    from mets_core.ecg import ECG
+    return ECG.from_leads(np.stack([x, 0.7 * x, -0.5 * x]), ["II", "V5", "V1"], fs), sinus, ectopics
+
+
 def record_files(record: Path) -> list[tuple[str, bytes]]:
     """Every file of a WFDB record (header, signal files, annotations) as (name, bytes) pairs, the way a
     browser upload of the record's files arrives."""

@@ -20,6 +20,7 @@ import pytest
 from dashboard_fixtures import (FALLBACK_REPORTS, a_wfdb_upload, button, errors, go_to, hit_rows, loaded, ludb_dir,
                                 make_test_weights, markdown_html, new_app, open_demo, paper_spec, rank_rows, ranking,
                                 shown_title, synthetic_csv, upload)
+from helpers import bigeminy_ecg, csv_bytes
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
@@ -329,6 +330,23 @@ def test_paper_sent_to_the_browser_keeps_its_grid_calibration_and_fiducial_ticks
     assert all(x0 == x1 for s in ticks for x0, _, x1, _ in _subpaths(s["path"]))          # vertical ticks
     names = [t.get("name") for t in spec["data"]]
     assert names[-1] == "calipers" and all(t.get("hovertemplate") for t in spec["data"][:-1])  # rows, readable
+
+
+def test_ectopic_beats_left_out_of_the_median_beat_are_named_and_carry_no_marks(app):
+    """Bigeminy (a sinus beat, then a wide ventricular beat): the measurements say how many beats of another
+    QRS shape were left out of the median beats, and the tracing's fiducial ticks stand only under the beats
+    the median beats were made of (the sinus beats), not under every beat."""
+    ecg, sinus, ectopics = bigeminy_ecg(250)
+    x = ecg.signal[ecg.lead_mask]
+    upload(app, [("bigeminy.csv", csv_bytes(["time", *ecg.leads], [np.arange(x.shape[1]) / ecg.fs, *x]))])
+    html = markdown_html(app)
+    left_out = re.search(r"median of (\d+) beats \((\d+) beats of another QRS shape", html)
+    assert left_out, html[:2000]
+    used, other = int(left_out.group(1)), int(left_out.group(2))
+    page_sinus = sum(r < 10 * ecg.fs for r in sinus)
+    assert other == sum(e < 10 * ecg.fs for e in ectopics) and page_sinus - 2 <= used <= page_sinus
+    ticks = next(s for s in paper_spec(app)["layout"]["shapes"] if s["name"] == "QRS onset")
+    assert len({round(x0, 3) for x0, _, _, _ in _subpaths(ticks["path"])}) == used
 
 
 def test_model_card_page_says_research_use(app):

@@ -68,8 +68,11 @@ def measurements_panel(m, scope: str = "") -> None:
                + (f" (beat-to-beat similarity {sqi:.2f})" if sqi is not None else ""))
         quality_chips.append(f'<span class="qchip {cls}" title="{esc(tip)}" aria-label="{esc(tip)}">'
                              f'{shape} {lead}</span>')
+    other = getattr(m, "n_other_shape", 0)
+    left_out = (f" ({other} beat{'s' if other > 1 else ''} of another QRS shape left out: ectopic, or distorted "
+                f"by noise)" if other else "")
     where = (f"beats found in lead {m.interval_lead}; intervals from the median of "
-             f"{getattr(m, 'n_median_beats', 0) or m.n_beats} beats over all good leads, "
+             f"{getattr(m, 'n_median_beats', 0) or m.n_beats} beats{left_out} over all good leads, "
              f"{m.seconds_analysed:g} s" if m.interval_lead else "no lead was good enough to measure")
     noisy = [f"{lead}: {v}" for lead, v in noise.items()]
     st.markdown(

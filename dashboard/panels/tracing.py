@@ -33,10 +33,13 @@ _papers_lock = threading.Lock()
 
 
 def fiducial_marks(m) -> dict[str, list[float]] | None:
-    """The fiducial marks of the measurements `m` under each of its beats ({name: times in s}), or None."""
+    """The fiducial marks of the measurements `m` under each beat its median beats were made of ({name: times
+    in s}), or None. Not under a beat left out (another QRS shape, premature): the marks say which beats the
+    intervals describe."""
     if m is None or not getattr(m, "fiducials_s", None):
         return None
-    marks = {plotting.FIDUCIAL_NAMES[k]: [r + t for r in m.r_peaks_s] for k, t in m.fiducials_s.items()
+    beats = getattr(m, "median_beats_from_s", None) or m.r_peaks_s
+    marks = {plotting.FIDUCIAL_NAMES[k]: [r + t for r in beats] for k, t in m.fiducials_s.items()
              if k in plotting.FIDUCIAL_NAMES}
     return marks or None
 
@@ -132,8 +135,9 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
     notes = ["Mouse wheel scrolls the page; zoom with the + / − buttons at the top right of the tracing, "
              "drag to pan. Hover a trace to read time and amplitude."]
     if marks:
-        notes.append("Coloured ticks under each beat: P onset (solid), QRS onset (dotted), QRS end (dashed), "
-                     "T end (dash-dot), from the median beats.")
+        notes.append("Coloured ticks under each beat the median beats were made of: P onset (solid), QRS onset "
+                     "(dotted), QRS end (dashed), T end (dash-dot). A beat without them was left out (another QRS "
+                     "shape, or premature).")
     if saliency is not None:
         notes.append(f"Orange shading: where the input raised or lowered the similarity to "
                      f"“{overlay_prompt}” most (0.1 s bins).")
