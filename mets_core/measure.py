@@ -28,9 +28,10 @@ How each value is obtained (and why)
   shape when the rhythm is irregular). The dominant shape (``_dominant_shape``), as ECG machines form their
   representative beat: each beat's QRS (``SHAPE_WINDOW_S`` around R, every recorded lead with a signal side
   by side) is compared with every other's, similarity 1 - |a - b|^2 / (|a|^2 + |b|^2) (shape and size), and
-  the beat most others resemble (>= ``SHAPE_MIN_SIMILARITY``) names the class; each beat is compared with
-  it at its best shift within ``SHAPE_MAX_SHIFT_S`` and lined up by that shift (the beat finder can put R
-  on the R of one beat and the S of the next: their median was a blur, LUDB 5's limb leads 202 ms wide).
+  the beat most others resemble (>= ``SHAPE_MIN_SIMILARITY``) names the class; a beat unlike it where it
+  stands is compared again at its best shift within ``SHAPE_MAX_SHIFT_S`` and lined up by that shift (the
+  beat finder can put R on the R of one beat and the S of the next: their median was a blur, LUDB 5's limb
+  leads 202 ms wide).
   Ventricular ectopic beats have another QRS: in bigeminy or in an irregular rhythm the prematurity rule
   kept them, and the median beat was a blend of two shapes (``benchmarks/measure_validation.py --ectopy``,
   MIT-BIH and QTDB; docs/measurements.md). A beat distorted by noise or by the start of the stretch is left
@@ -263,7 +264,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         out.heart_rate_bpm = 60000.0 / out.rr_ms
 
     usable = [ld for ld in cleaned if out.lead_quality.get(ld) != "Unacceptable"] or [lead]
-    beats, r_index, chosen = _median_beats(cleaned, aligned, fs, out.rr_irregular, typical)  # all leads: axis, display
+    beats, r_index, chosen = _median_beats(cleaned, rp, fs, out.rr_irregular, typical, shift)  # all leads
     if not beats:
         for key in ("pr", "qrs", "qt", "qtc", "axis"):
             out.notes[key] = "too few whole beats for a median beat"
@@ -611,9 +612,9 @@ def _dominant_shape(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float) -> 
     lead's stretch less its mean; the similarity of two beats a, b is 1 - |a - b|^2 / (|a|^2 + |b|^2): 1
     for equal beats, 0 for unrelated ones, and below 1 for the same shape at another size too (a correlation
     is blind to that). The dominant beat is the one most others resemble (>= ``SHAPE_MIN_SIMILARITY``) where
-    they stand; then every beat is compared with it at its best shift within ``SHAPE_MAX_SHIFT_S``: a beat
-    finder may place R on the R in one beat and on the S of a biphasic QRS in the next, and such beats are
-    of one shape, to be lined up before their median is taken. Every beat, unshifted, when fewer than
+    they stand; a beat unlike it where it stands is compared again at its best shift within
+    ``SHAPE_MAX_SHIFT_S``: a beat finder may place R on the R in one beat and on the S of a biphasic QRS in
+    the next, and such beats are of one shape, to be lined up before their median is taken. Every beat, unshifted, when fewer than
     ``MIN_BEATS`` would be kept; a beat whose QRS runs off the stretch is kept unshifted."""
     keep, shift = np.ones(len(rp), dtype=bool), np.zeros(len(rp), dtype=int)
     pre, post = int(SHAPE_WINDOW_S[0] * fs), int(SHAPE_WINDOW_S[1] * fs)
@@ -651,11 +652,12 @@ def _dominant_shape(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float) -> 
 
 
 def _median_beats(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float, irregular: bool | None,
-                  typical: np.ndarray) -> tuple[dict, int, list[int]]:
-    """({lead: median beat} cut [R - pre, R + post] around the beats, R's index, the beats used): the beats of
-    the dominant shape (`typical`, a mask over `rp`) that are whole and, in a regular rhythm, not premature
-    (RR before them, counted over all beats, within 20 % of the median RR); the whole beats of the dominant
-    shape when fewer than ``MIN_BEATS`` are left, then all whole beats."""
+                  typical: np.ndarray, shift: np.ndarray) -> tuple[dict, int, list[int]]:
+    """({lead: median beat} cut [R - pre, R + post] around the beats lined up (`rp` + `shift`), R's index, the
+    lined-up beats used): the beats of the dominant shape (`typical`, a mask over `rp`) that are whole and,
+    in a regular rhythm, not premature (RR before them, between the beats as found, over all beats, within
+    20 % of the median RR); the whole beats of the dominant shape when fewer than ``MIN_BEATS`` are left,
+    then all whole beats."""
     rr = np.diff(rp)
     if len(rr) == 0:
         return {}, 0, []
@@ -667,10 +669,11 @@ def _median_beats(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float, irreg
                      (float(np.median(prev_rr[typical])), float(np.median(next_rr[typical]))))
     pre = int(min(0.4 * fs, 0.45 * before))
     post = int(min(0.75 * fs, 0.95 * after))
-    whole = (rp - pre >= 0) & (rp + post <= min(len(x) for x in leads.values()))
+    centres = rp + shift
+    whole = (centres - pre >= 0) & (centres + post <= min(len(x) for x in leads.values()))
     steady = np.ones(len(rp), dtype=bool) if irregular else np.abs(prev_rr - med) <= 0.2 * med
     for pick in (whole & typical & steady, whole & typical, whole):
-        chosen = [int(r) for r in rp[pick]]
+        chosen = [int(r) for r in centres[pick]]
         if len(chosen) >= MIN_BEATS:
             break
     else:
