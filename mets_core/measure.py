@@ -614,8 +614,9 @@ def _dominant_shape(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float) -> 
     is blind to that). The dominant beat is the one most others resemble (>= ``SHAPE_MIN_SIMILARITY``) where
     they stand; a beat unlike it where it stands is compared again at its best shift within
     ``SHAPE_MAX_SHIFT_S``: a beat finder may place R on the R in one beat and on the S of a biphasic QRS in
-    the next, and such beats are of one shape, to be lined up before their median is taken. Every beat, unshifted, when fewer than
-    ``MIN_BEATS`` would be kept; a beat whose QRS runs off the stretch is kept unshifted."""
+    the next, and such beats are of one shape, to be lined up before their median is taken. Every beat,
+    unshifted, when fewer than ``MIN_BEATS`` would be kept; a beat whose QRS runs off the stretch is kept
+    unshifted."""
     keep, shift = np.ones(len(rp), dtype=bool), np.zeros(len(rp), dtype=int)
     pre, post = int(SHAPE_WINDOW_S[0] * fs), int(SHAPE_WINDOW_S[1] * fs)
     reach, width = int(SHAPE_MAX_SHIFT_S * fs), pre + post

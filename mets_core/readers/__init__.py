@@ -41,9 +41,10 @@ Rules the readers apply (``limits`` and ``channels``) (so that nothing is guesse
   16-bit samples opens); a sampling rate in [``MIN_FS``, ``MAX_FS``] Hz; at least 2 samples; at most
   ``MAX_CHANNELS`` channels, ``MAX_TOTAL_SAMPLES`` recorded samples and ``MAX_SAMPLES_PER_LEAD`` samples per
   lead (memory: an ``ECG`` holds twelve float32 rows, 1.1 GB of address space at that length, of which only
-  the recorded rows take memory: absent rows are zeros never written; a 24-hour Holter at 250 Hz has 21.6 M); ``MAX_DURATION_S`` is only an outer bound on plausible recordings (14 days); a WFDB
-  header at most ``MAX_HEADER_BYTES`` with at most ``MAX_CHANNELS`` signal lines (``MAX_SEGMENTS`` segment
-  lines), checked before wfdb parses it.
+  the recorded rows take memory: absent rows are zeros never written; a 24-hour Holter at 250 Hz has
+  21.6 M); ``MAX_DURATION_S`` is only an outer bound on plausible recordings (14 days); a WFDB header at
+  most ``MAX_HEADER_BYTES`` with at most ``MAX_CHANNELS`` signal lines (``MAX_SEGMENTS`` segment lines),
+  checked before wfdb parses it.
 * Units. WFDB and DICOM declare their units, which are converted to mV. CSV columns may carry a unit
   suffix (``II (uV)``, ``V1_mV``, ``I [µV]``), a ``# units=uV`` comment, or a units row under the header;
   NPZ files a ``units`` entry. Without any of these the numbers are taken as mV unless their typical peak
