@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from datetime import datetime, timezone
 
 import numpy as np
@@ -23,6 +24,8 @@ SPEED, GAIN = 25.0, 10.0            # mm/s, mm/mV
 GRID_ORIGIN_MM = (12.0, 40.0)       # lower-left corner of the ECG grid on the page
 GRID_SIZE_MM = (275.0, 110.0)       # 55 x 22 big boxes
 MM_PER_INCH = 25.4
+MEASUREMENT_COLUMN_CHARS = 70       # the measurements column (100 mm at 7 pt) ...
+MEASUREMENT_LINES = 9               # ... and its lines above the tracing
 DISCLAIMER = ("Research use only - not a medical device. Scores are similarities between the ECG and each "
               "phrase under the model, not diagnoses. Every finding must be checked on the tracing by a "
               "qualified clinician.")
@@ -76,8 +79,14 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
                          f"(ectopic or noisy) left out")
         if getattr(m, "limb_lead_reversal", None):
             lines.append("Check electrodes: " + m.limb_lead_reversal)
+        # the caveats the screen shows beside the numbers ("QTc ... is long: check the T end ...") go on paper
+        # too, wrapped to the column; what does not fit above the tracing is said to be left out
+        lines = [part for line in lines + list(getattr(m, "warnings", []) or [])
+                 for part in textwrap.wrap(line, MEASUREMENT_COLUMN_CHARS, subsequent_indent="  ")]
+        if len(lines) > MEASUREMENT_LINES:
+            lines = lines[:MEASUREMENT_LINES - 1] + ["(more caveats on screen)"]
         for k, line in enumerate(lines):     # short lines: the column ends before "What the file says"
-            text.text(12, y - 5 - 3.8 * k, line, fontsize=7.5, va="top")
+            text.text(12, y - 5 - 3.5 * k, line, fontsize=7, va="top")
 
     # file labels
     text.text(112, y, "What the file says", fontsize=9, weight="bold", va="top")

@@ -59,7 +59,11 @@ How each value is obtained (and why)
   Fridericia (QT/RR^1/3) and Framingham (QT + 154 ms x (1 - RR)), RR in s.
 - Plausibility: each interval is a median over physiologically possible values (PR 60-400 ms, QRS 40-250
   ms, QT 200-700 ms) and a QT that is not shorter than the RR interval is rejected; a QTc (Fridericia)
-  under 320 ms is reported with a warning to check the T end; warnings in ``Measurements.warnings``.
+  under 320 ms is reported with a warning to check the T end; so is one of 500 ms or more, the guideline
+  threshold of a high risk of torsades: if real it matters most, and it is where the T end is most often
+  wrong (a U wave, or the next P wave on the T wave, taken for the T wave: on LUDB and QTDB 7 of the 20 such
+  readings were more than 40 ms off the cardiologists' T end, against 22 of all 284);
+  warnings in ``Measurements.warnings``.
 - Frontal axis: atan2 of the net QRS area (QRS onset to offset, above the PQ baseline) of the median beats
   of aVF and I. Needs both.
 - Limb-lead reversal: lead I with a negative QRS and a negative P wave (main deflection below -0.02 mV) suggests
@@ -106,7 +110,8 @@ PR_SPREAD_MAX_MS = 40.0            # P onset to R: interquartile range over beat
 P_WAVE_MAX_S = 0.12               # a P wave is at most this long (limb-lead reversal: its main deflection)
 P_FOUND_MIN_SHARE = 0.6            # share of beats with a P onset found, for a PR to be reported
 DWT_ANALYSIS_FS = 2000             # neurokit2's DWT delineation works at this rate (its default)
-SHORT_QTC_MS = 320.0               # QTc (Fridericia) below this gets a warning
+SHORT_QTC_MS = 320.0               # QTc (Fridericia) below this gets a warning ...
+LONG_QTC_MS = 500.0                # ... and from this on (the guideline's high-risk threshold, not tuned here)
 RR_IRREGULAR_CV = 0.10             # RR coefficient of variation above which the rhythm is called irregular
 REFRACTORY_S = 0.25                # two QRS complexes closer than this are one (the larger kept)
 BEAT_MIN_SHARE = 0.33             # a QRS energy peak below this share of the typical beat's is no beat (T wave)
@@ -326,6 +331,12 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
             # rare in life (short-QT syndrome); far more often flutter waves or a flat T misled the T end
             out.warnings.append(f"QTc {out.qtc_fridericia_ms:.0f} ms (Fridericia) is unusually short: check the "
                                 f"T end on the median beats (flutter waves or a flat T can mislead it)")
+        elif out.qtc_fridericia_ms >= LONG_QTC_MS:
+            # a long QTc matters most when it is real, and it is where the T end is most often wrong: a U wave,
+            # or the next P wave at a fast rate, taken for the end of the T wave (docs/measurements.md)
+            out.warnings.append(f"QTc {out.qtc_fridericia_ms:.0f} ms (Fridericia) is long ({LONG_QTC_MS:.0f} ms or "
+                                f"more; a high risk if real): check the T end on the median beats (a U wave, or "
+                                f"the next P wave on the T wave, can be taken for it)")
     elif out.qt_ms is not None:
         out.notes["qtc"] = "needs a measurable RR"
     else:

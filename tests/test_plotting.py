@@ -303,6 +303,31 @@ def test_pdf_report_is_a4_and_its_grid_is_to_scale():
     assert np.allclose(minor, 1 * mm, atol=0.01), minor[:5]
 
 
+def _page_text(pdf_kwargs) -> str:
+    """The report page's text, drawn as SVG with its text kept as text (the PDF's own text is split by kerning)."""
+    import matplotlib
+    from dashboard.report import build_pdf
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        svg = build_pdf(_ecg(), "test ECG", image_format="svg", **pdf_kwargs).decode()
+    return " ".join(re.sub(r"<[^>]+>", " ", svg).split())
+
+
+def test_pdf_report_carries_the_measurement_caveats_shown_on_screen():
+    """The printed page says what the screen says beside the numbers: a long QTc's "check the T end" and the
+    other warnings, wrapped to the column; when they do not all fit above the tracing, the page says so."""
+    from mets_core.measure import Measurements
+    long_qtc = ("QTc 596 ms (Fridericia) is long (500 ms or more; a high risk if real): check the T end on the "
+                "median beats (a U wave, or the next P wave on the T wave, can be taken for it)")
+    m = Measurements(heart_rate_bpm=104.0, rr_ms=576.0, qt_ms=496.0, qtc_fridericia_ms=596.0, warnings=[long_qtc])
+    page = _page_text({"measurements": m})
+    for words in ("QTc 596 ms (Fridericia) is long", "check the T end", "can be taken for it)"):
+        assert words in page
+    assert "more caveats" not in page
+    m.warnings = [f"caveat number {k}: check this on the median beats" for k in range(12)]
+    page = _page_text({"measurements": m})
+    assert "caveat number 0:" in page and "caveat number 11:" not in page and "(more caveats on screen)" in page
+
+
 @pytest.mark.parametrize("duration, step, last", [(60.0, "0:00:10", "0:01:00"), (1805.0, "0:05:00", "0:30:00"),
                                                   (64800.0, "3:00:00", "18:00:00"), (86400.0, "6:00:00", "24:00:00")])
 def test_the_whole_recording_overview_reads_in_clock_time(duration, step, last):
