@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -302,9 +303,43 @@ def long_qtc_table(sets: dict) -> list[str]:
     return lines
 
 
+def _ludb_diagnoses(folder: Path) -> dict[int, str]:
+    """Each LUDB record's header comments (the cardiologists' diagnoses), lower case."""
+    return {int(hea.stem): hea.read_text().lower() for hea in folder.glob("*.hea") if hea.stem.isdigit()}
+
+
 def ludb_paced(folder: Path) -> set[int]:
-    """LUDB records whose cardiologists' diagnoses name ventricular or dual-chamber pacing (header comments)."""
-    return {int(hea.stem) for hea in folder.glob("*.hea") if hea.stem.isdigit() and "pacing" in hea.read_text().lower()}
+    """LUDB records whose cardiologists' diagnoses name ventricular or dual-chamber pacing."""
+    return {r for r, text in _ludb_diagnoses(folder).items() if "pacing" in text}
+
+
+def _complete_bbb(text: str, side: str = "(left|right)") -> bool:
+    return re.search(rf"(?<!in)complete {side} bundle", text) is not None      # not "incomplete ..."
+
+
+LUDB_GROUPS = {   # the QRS table by diagnosis: groups by the header's words (a record may be in two)
+    "ventricular or dual-chamber pacing": lambda t: "pacing" in t,
+    "complete LBBB (not paced)": lambda t: _complete_bbb(t, "left") and "pacing" not in t,
+    "complete RBBB (not paced)": lambda t: _complete_bbb(t, "right") and "pacing" not in t,
+    "LVH without complete BBB or pacing": lambda t: ("left ventricular hypertrophy" in t and not _complete_bbb(t)
+                                                     and "pacing" not in t),
+    "AF or flutter, not paced": lambda t: ("fibrillation" in t or "flutter" in t) and "pacing" not in t,
+}
+
+
+def ludb_qrs_by_diagnosis(rows, folder: Path) -> list[str]:
+    """QRS error against the trimmed reference per diagnosis group (``LUDB_GROUPS``), and the records in none
+    of them."""
+    text = _ludb_diagnoses(folder)
+    lines = ["| LUDB records, trimmed ref. | n | bias (ms) | 95th pct (ms) | > 20 ms off |", "|---|---|---|---|---|"]
+    groups = {**LUDB_GROUPS, "none of these": lambda t: not any(f(t) for f in LUDB_GROUPS.values())}
+    for name, fits in groups.items():
+        err = np.array([m.qrs_ms - ref["qrs"] for r, m, _, _, ref in rows
+                        if fits(text[r]) and m.qrs_ms is not None and ref["qrs"] is not None])
+        if len(err):
+            lines.append(f"| {name} | {len(err)} | {np.median(err):+.1f} | {np.percentile(np.abs(err), 95):.1f} | "
+                         f"{int(np.sum(np.abs(err) > 20))} |")
+    return lines
 
 
 def worst(rows, which: int, key: str, count: int) -> list[str]:
@@ -653,6 +688,7 @@ def main() -> None:
             out += table(rows, 2, f"LUDB all ({len(rows)}), lead II ref.") + [""]
             # the QRS tail is paced beats (docs/measurements.md, stop 22): the same tables without them
             paced = ludb_paced(Path(data) / "ludb" / "data")
+            out += ludb_qrs_by_diagnosis(rows, Path(data) / "ludb" / "data") + [""]
             for name, part in (("held-out half", held), ("tuning half", tuning), ("all", rows)):
                 unpaced = [r for r in part if r[0] not in paced]
                 out += table(unpaced, 4, f"LUDB {name} without the {len(part) - len(unpaced)} paced records "
