@@ -1,7 +1,7 @@
 """mets_core.measure against cardiologists' wave boundaries: prints the error table of docs/measurements.md.
 
     METS_DATA_DIR=../shared/data .venv/bin/python benchmarks/measure_validation.py [--ludb-only] [--worst N]
-        [--ludb-rate 100] [--trend] [--ectopy] [--annotators] [--ptbxl [--folds 1-8|9]]
+        [--ludb-rate 100] [--trend] [--ectopy] [--annotators] [--ptbxl [--folds 1-8|9]] [--rhythm]
 
 - LUDB (all 200 records, 10 s, 12 leads, 500 Hz): every P, QRS and T wave is annotated in every lead.
   References: *global* (per beat the earliest onset and the latest offset over the 12 leads' annotations, as
@@ -36,6 +36,8 @@ dominant-shape rule). ~10 minutes.
 --annotators: instead, QTDB's two cardiologists against each other (.q1c and .q2c; only 5 records have
 both): per record, each one's median PR/QRS/QT over the beats both annotated, and the difference. A floor
 for the tables: no method can agree with one annotator better than the annotators agree with each other.
+--rhythm: instead, the PR reported or withheld by each database's stated rhythm (sinus, atrial fibrillation,
+flutter): LUDB, PTB-XL folds 1-9, CinC 2017, MIT-BIH rhythm episodes; the AF or flutter windows given a PR.
 --ptbxl: instead, the QRS duration against PTB-XL's cardiologists' statements, which imply a range without
 marking any boundary: complete bundle-branch block (CLBBB, CRBBB) means QRS >= 120 ms; normal (NORM),
 incomplete bundle-branch block (IRBBB, ILBBB) and left anterior fascicular block (LAFB) mean < 120 ms.
@@ -628,6 +630,88 @@ def ptbxl_report(rows: list[dict], worst_count: int) -> list[str]:
     return out
 
 
+RHYTHM_GROUPS = ("sinus", "atrial fibrillation", "atrial flutter")
+
+
+def _ludb_rhythm(text: str) -> str | None:
+    """LUDB's rhythm diagnosis (the header's "Rhythm:" line) as one of RHYTHM_GROUPS, or None (other)."""
+    line = next((ln for ln in text.splitlines() if "rhythm:" in ln), "")
+    for group in ("atrial fibrillation", "atrial flutter"):
+        if group in line:
+            return group
+    return "sinus" if "sinus" in line else None
+
+
+def rhythm_rows(data: Path) -> list[tuple[str, str, str, object]]:
+    """(database, rhythm group, window name, Measurements) for windows whose rhythm the database states:
+    LUDB (header diagnoses, 10 s), PTB-XL folds 1-9 in mV (SR, AFIB, AFLT statements of any likelihood: rhythm
+    statements carry none; fold 10 is never read), CinC 2017 (N, A; measure()'s first 60 s) and MIT-BIH (10 s
+    every 60 s lying wholly inside one (N, (AFIB or (AFL rhythm annotation)."""
+    import csv
+
+    import wfdb
+    rows = []
+    folder = data / "ludb" / "data"
+    for r, text in sorted(_ludb_diagnoses(folder).items()):
+        group = _ludb_rhythm(text)
+        if group:
+            rec = wfdb.rdrecord(str(folder / str(r)))
+            rows.append(("LUDB", group, str(r), measure(ECG.from_leads(rec.p_signal.T, rec.sig_name, rec.fs))))
+    from mets_train.ptbxl.dataset import PTBXL
+    table = PTBXL(data / "ptbxl", 100)
+    for ecg_id in table.available_ids(PTBXL_GROUPS["1-8"] + PTBXL_GROUPS["9"]):
+        codes = table.records.at[ecg_id, "scp"]
+        group = next((g for c, g in (("AFLT", "atrial flutter"), ("AFIB", "atrial fibrillation"), ("SR", "sinus"))
+                      if c in codes), None)
+        if group:
+            rows.append(("PTB-XL", group, str(ecg_id), measure(table.read(ecg_id))))
+    cinc = data / "cinc2017"
+    labels = {}
+    for ref in cinc.rglob("REFERENCE*.csv"):
+        labels.update({row[0]: row[1] for row in csv.reader(open(ref)) if len(row) >= 2})
+    for name, label in sorted(labels.items()):
+        hea = next(cinc.rglob(f"{name}.hea"), None)
+        if hea is not None and label in ("N", "A"):
+            rec = wfdb.rdrecord(str(hea.with_suffix("")))
+            ecg = ECG.from_leads(rec.p_signal.T[:1], ["I"], float(rec.fs))
+            rows.append(("CinC 2017", "sinus" if label == "N" else "atrial fibrillation", name, measure(ecg)))
+    groups = {"(N": "sinus", "(AFIB": "atrial fibrillation", "(AFL": "atrial flutter"}
+    for hea in sorted((data / "mitdb").glob("*.hea")):
+        rec, ann = wfdb.rdrecord(str(hea.with_suffix(""))), wfdb.rdann(str(hea.with_suffix("")), "atr")
+        fs, n = float(rec.fs), rec.sig_len
+        changes = [(int(at), note.strip("\x00")) for at, sym, note in zip(ann.sample, ann.symbol, ann.aux_note)
+                   if sym == "+"]
+        ecg = None
+        for k, (start, note) in enumerate(changes):
+            end = changes[k + 1][0] if k + 1 < len(changes) else n
+            if note not in groups:
+                continue
+            ecg = ecg or ECG.from_leads(rec.p_signal.T, rec.sig_name, fs, name=f"mitdb/{hea.stem}")
+            t = int(np.ceil(start / (60 * fs))) * int(60 * fs)        # windows at whole minutes
+            while t + 10 * fs <= end:
+                rows.append(("MIT-BIH", groups[note], f"{hea.stem}@{t / fs:.0f}s", measure(ecg, t / fs, 10.0)))
+                t += int(60 * fs)
+    return rows
+
+
+def rhythm_table(rows) -> list[str]:
+    """Per database and stated rhythm: windows, PR reported, called irregular, and the AF / flutter windows
+    that got a PR (the issue: no PR in atrial fibrillation or flutter)."""
+    lines = ["| database | stated rhythm | windows | PR reported | called irregular |", "|---|---|---|---|---|"]
+    for db in dict.fromkeys(r[0] for r in rows):
+        for group in RHYTHM_GROUPS:
+            part = [m for d, g, _, m in rows if d == db and g == group]
+            if part:
+                pr = sum(m.pr_ms is not None for m in part)
+                irr = sum(bool(m.rr_irregular) for m in part)
+                lines.append(f"| {db} | {group} | {len(part)} | {pr} ({pr / len(part):.0%}) | "
+                             f"{irr} ({irr / len(part):.0%}) |")
+    wrong = [f"{d} {name} ({g}): PR {m.pr_ms:.0f} ms, {m.heart_rate_bpm} bpm, "
+             f"{'irregular' if m.rr_irregular else 'regular'} (RR CV {m.rr_cv})"
+             for d, g, name, m in rows if g != "sinus" and m.pr_ms is not None]
+    return lines + ["", "AF or flutter windows with a PR:"] + (wrong or ["none"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ludb-only", action="store_true")
@@ -642,6 +726,8 @@ def main() -> None:
                         help="QTDB's two cardiologists against each other instead (see the module docstring)")
     parser.add_argument("--ptbxl", action="store_true",
                         help="the QRS against PTB-XL's statements instead (see the module docstring)")
+    parser.add_argument("--rhythm", action="store_true",
+                        help="PR reported or withheld by the databases' stated rhythm instead (AF, flutter, sinus)")
     parser.add_argument("--folds", choices=sorted(PTBXL_GROUPS), default=None,
                         help="with --ptbxl: only folds 1-8 or only fold 9 (default both)")
     args = parser.parse_args()
@@ -664,6 +750,9 @@ def main() -> None:
         return
     if args.annotators:
         print("\n".join(annotator_table(Path(data) / "qtdb")))
+        return
+    if args.rhythm:
+        print("\n".join(rhythm_table(rhythm_rows(Path(data)))))
         return
     if args.ptbxl:
         folds = PTBXL_GROUPS[args.folds] if args.folds else PTBXL_GROUPS["1-8"] + PTBXL_GROUPS["9"]

@@ -322,6 +322,29 @@ def test_irregular_rhythm_without_p_waves_gets_no_pr():
     assert "P" in m.notes["pr"]
 
 
+@needs_data("cinc2017/REFERENCE.csv", "ludb/data/1.hea")
+def test_no_pr_in_recorded_atrial_fibrillation_and_a_pr_in_sinus_rhythm():
+    """The issue's plausibility rule on real recordings with a stated rhythm: 60 CinC 2017 records labelled AF
+    (handheld, one lead; over all 738, 7 got a PR: `measure_validation.py --rhythm`) get a PR in at most 3;
+    LUDB's sinus-rhythm records of the held-out sample get one in at least 90 %."""
+    import csv
+
+    import wfdb
+    data = data_dir_or_none("cinc2017/REFERENCE.csv")
+    labels = dict(row[:2] for row in csv.reader(open(data / "cinc2017" / "REFERENCE.csv")) if len(row) >= 2)
+    af = sorted(name for name, label in labels.items() if label == "A")[:60]
+    with_pr = []
+    for name in af:
+        rec = wfdb.rdrecord(str(data / "cinc2017" / name))
+        m = measure(ECG.from_leads(rec.p_signal.T[:1], ["I"], float(rec.fs)))
+        if m.pr_ms is not None:
+            with_pr.append(name)
+    assert len(with_pr) <= 3, with_pr
+    sinus = [r for r in HELD_OUT if "rhythm: sinus" in (LUDB / f"{r}.hea").read_text().lower()]
+    reported = [r for r in sinus if measure(_ludb_ecg(r)).pr_ms is not None]
+    assert len(sinus) >= 30 and len(reported) >= 0.9 * len(sinus), (len(reported), len(sinus))
+
+
 def test_rate_of_a_bigeminal_rhythm_is_the_beats_counted_over_the_time():
     """Coupled beats (RR alternating 0.55 s and 1.05 s): the median RR would sit on one of the two RRs (109 or
     57 bpm); the rate is the beats over the time, 60 / 0.8 s = 75 bpm."""
