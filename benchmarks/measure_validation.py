@@ -539,7 +539,8 @@ def ptbxl_rows(folder: Path, folds, ids=None) -> list[dict]:
             m = measure(at_rate.read(ecg_id))
             codes = {c for c, p in table.records.at[ecg_id, "scp"].items() if p >= PTBXL_MIN_LIKELIHOOD}
             rows.append({"id": ecg_id, "fold": int(table.records.at[ecg_id, "strat_fold"]), "fs": rate,
-                         "codes": codes, "m": m, "leads": _lead_limits_ms(m)})
+                         "codes": codes, "m": m, "leads": _lead_limits_ms(m),
+                         "long_qt": "LNGQT" in table.records.at[ecg_id, "scp"]})
     return rows
 
 
@@ -627,6 +628,12 @@ def ptbxl_report(rows: list[dict], worst_count: int) -> list[str]:
             out += [f"{'folds' if '-' in group else 'fold'} {group}: worst false wide QRS (lead onset/offset ms "
                     "from R, QRS peak-to-peak mV)"]
             out += ptbxl_false_wide(part, worst_count) + [""]
+    warned = [r for r in rows if any("is long" in w for w in r["m"].warnings)]
+    labelled = [r for r in rows if r["long_qt"]]
+    out.append(f"long-QTc warning (QTc Fridericia >= 500 ms): {len(warned)} of {len(rows)} records; of the "
+               f"{len(labelled)} labelled long QT (LNGQT, any likelihood) {sum(r in warned for r in labelled)} "
+               f"warned (their QTc Fridericia: "
+               f"{', '.join(str(r['m'].qtc_fridericia_ms) for r in labelled)})")
     return out
 
 

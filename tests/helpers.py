@@ -149,6 +149,23 @@ def bigeminy_ecg(fs: int = 500, with_ectopics: bool = True) -> tuple:
     return ECG.from_leads(np.stack([x, 0.7 * x, -0.5 * x]), ["II", "V5", "V1"], fs), sinus, ectopics
 
 
+def st_lengthened_ecg(extra_s: float, fs: int = 500):
+    """Beats 1 s apart (neurokit2's simulated beat) whose ST segment is lengthened by `extra_s` (a flat
+    stretch inserted 50 ms after R, as hypocalcaemia lengthens the QT)."""
+    import neurokit2 as nk
+    beat = nk.ecg_simulate(duration=3.0, sampling_rate=fs, heart_rate=60, random_state=4)
+    r = fs + int(np.argmax(beat[fs:2 * fs]))
+    j = r + int(0.05 * fs)
+    template = np.concatenate([beat[r - int(0.3 * fs):j], np.full(int(extra_s * fs), beat[j]),
+                               beat[j:r + int(0.6 * fs)]])
+    x = np.zeros(12 * fs)
+    for start in range(int(0.2 * fs), len(x) - len(template), fs):
+        x[start:start + len(template)] += template - template[0]
+    x += np.random.default_rng(1).normal(scale=0.01, size=len(x))
+    from mets_core.ecg import ECG
+    return ECG.from_leads(np.stack([x, 0.8 * x, 0.6 * x]), ["II", "V5", "I"], fs)
+
+
 def record_files(record: Path) -> list[tuple[str, bytes]]:
     """Every file of a WFDB record (header, signal files, annotations) as (name, bytes) pairs, the way a
     browser upload of the record's files arrives."""

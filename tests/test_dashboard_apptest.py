@@ -20,7 +20,7 @@ import pytest
 from dashboard_fixtures import (FALLBACK_REPORTS, a_wfdb_upload, button, errors, go_to, hit_rows, loaded, ludb_dir,
                                 make_test_weights, markdown_html, new_app, open_demo, paper_spec, rank_rows, ranking,
                                 shown_title, synthetic_csv, upload)
-from helpers import bigeminy_ecg, csv_bytes
+from helpers import bigeminy_ecg, csv_bytes, st_lengthened_ecg
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
@@ -347,6 +347,19 @@ def test_ectopic_beats_left_out_of_the_median_beat_are_named_and_carry_no_marks(
     assert other == sum(e < 10 * ecg.fs for e in ectopics) and page_sinus - 2 <= used <= page_sinus
     ticks = next(s for s in paper_spec(app)["layout"]["shapes"] if s["name"] == "QRS onset")
     assert len({round(x0, 3) for x0, _, _, _ in _subpaths(ticks["path"])}) == used
+
+
+def test_a_long_qtc_is_shown_with_the_advice_to_check_the_t_end(app):
+    """An ECG whose QT is long (ST segment lengthened): beside the QTc values the page says it is long and to
+    check the T end on the median beats, where a U wave or a P wave on the T can be taken for it."""
+    ecg = st_lengthened_ecg(0.15)
+    x = ecg.signal[ecg.lead_mask]
+    upload(app, [("long_qt.csv", csv_bytes(["time", *ecg.leads], [np.arange(x.shape[1]) / ecg.fs, *x]))])
+    html = markdown_html(app)
+    caveat = re.search(r"QTc (\d+) ms \(Fridericia\) is long \(500 ms or more; a high risk if real\): check the T "
+                       r"end on the median beats", html)
+    assert caveat and int(caveat.group(1)) >= 500, html[:3000]
+    assert re.search(rf"QTc Fridericia</div><div class=\"meas-value\">{caveat.group(1)} ms", html)
 
 
 def test_model_card_page_says_research_use(app):

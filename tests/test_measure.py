@@ -31,7 +31,7 @@ import pytest
 from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.measure import Measurements, heart_rate_trend, measure
 
-from helpers import bigeminy_ecg, data_dir_or_none, needs_data
+from helpers import bigeminy_ecg, data_dir_or_none, needs_data, st_lengthened_ecg
 
 DATA = data_dir_or_none("ludb/data/1.hea")
 LUDB = DATA / "ludb" / "data" if DATA else None
@@ -274,27 +274,11 @@ def test_median_beats_and_fiducials_are_returned_in_order():
     assert len(m.r_peaks_s) == m.n_beats
 
 
-def _st_lengthened(extra_s: float, fs: int = 500) -> ECG:
-    """Beats 1 s apart (neurokit2's simulated beat) whose ST segment is lengthened by `extra_s` (a flat
-    stretch inserted 50 ms after R, as hypocalcaemia lengthens the QT)."""
-    import neurokit2 as nk
-    beat = nk.ecg_simulate(duration=3.0, sampling_rate=fs, heart_rate=60, random_state=4)
-    r = fs + int(np.argmax(beat[fs:2 * fs]))
-    j = r + int(0.05 * fs)
-    template = np.concatenate([beat[r - int(0.3 * fs):j], np.full(int(extra_s * fs), beat[j]),
-                               beat[j:r + int(0.6 * fs)]])
-    x = np.zeros(12 * fs)
-    for start in range(int(0.2 * fs), len(x) - len(template), fs):
-        x[start:start + len(template)] += template - template[0]
-    x += np.random.default_rng(1).normal(scale=0.01, size=len(x))
-    return ECG.from_leads(np.stack([x, 0.8 * x, 0.6 * x]), ["II", "V5", "I"], fs)
-
-
 def test_a_long_qtc_is_reported_with_a_warning_to_check_the_t_end():
     """QTc >= 500 ms (the guideline's high-risk threshold) is reported, and the warning says to check the T end,
     where a U wave or a P wave on the T wave is most often taken for it (docs/measurements.md); a normal QTc
     gets no such warning."""
-    normal, long_ = measure(_st_lengthened(0.0)), measure(_st_lengthened(0.15))
+    normal, long_ = measure(st_lengthened_ecg(0.0)), measure(st_lengthened_ecg(0.15))
     assert normal.qtc_fridericia_ms < 480 and not any("is long" in w for w in normal.warnings)
     assert long_.qt_ms - normal.qt_ms == pytest.approx(150, abs=20)      # the T end followed the T wave
     assert long_.qtc_fridericia_ms >= 500
