@@ -29,7 +29,8 @@ time per record, beside a floor measured in the same run: one lead's neurokit2 d
 before), its beats scored the same way.
 --ectopy: instead, the median beat's purity where beats of two shapes mix: MIT-BIH and QTDB records with
 beat labels (.atr), a 10 s window every 30 s, beats grouped by shape (conducted, ventricular, fusion,
-paced; ``SHAPE_CLASSES``). Per database: windows whose median beat is made of beats of two classes, and
+paced; ``SHAPE_CLASSES``). Per database: windows whose median beat is made of beats of two classes, windows
+whose median beat is of another class than the record's own (bigeminy), and
 the QRS / QT / PR of the mixed windows against the same record's one-class windows; beside it, in the
 same run, the floor: measure() with every beat kept and none shifted (the median beat before the
 dominant-shape rule). ~10 minutes.
@@ -474,6 +475,13 @@ def ectopy_table(rows: list[dict], db: str) -> list[str]:
              f"  median beat blending two classes: {int(np.sum(minority > 0))} windows; minority >= 25 % of its "
              f"beats: {int(np.sum(minority >= 0.25))}; mean minority share {minority.mean():.1%}"
              if len(mixed) else "  no window with two shape classes"]
+    # the median beat made of another class than the record's own while the window has beats of that class
+    # (bigeminy: ventricular beats as many as the conducted ones)
+    other = [r for r in mixed if r["used"] and Counter(r["used"]).most_common(1)[0][0] != ref[r["record"]]["main"]
+             and r["kinds"].count(ref[r["record"]]["main"]) >= 2]
+    if mixed:
+        lines.append(f"  median beat made of another class than the record's own (which the window holds): "
+                     f"{len(other)} windows" + (f" ({', '.join(sorted({r['record'] for r in other}))})" if other else ""))
     for key in ("qrs", "qt", "pr"):
         usable = [r for r in mixed if r["used"] and Counter(r["used"]).most_common(1)[0][0] == ref[r["record"]]["main"]
                   and ref[r["record"]][key] is not None]

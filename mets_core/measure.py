@@ -24,14 +24,15 @@ How each value is obtained (and why)
   distribution (AF, bigeminy) sits on one of the peaks (LUDB 127: 80 bpm against 40). HR = 60 000 / RR (ms).
 - Median beat per lead: every recorded lead of acceptable quality is cut around the beats' R peaks
   (beats are simultaneous in all leads) and the sample-wise median over the beats of the *dominant shape*
-  whose preceding RR is within 20 % of the median RR (premature beats left out; every beat of the dominant
-  shape when the rhythm is irregular). The dominant shape (``_dominant_shape``), as ECG machines form their
-  representative beat: each beat's QRS (``SHAPE_WINDOW_S`` around R, every recorded lead with a signal side
-  by side) is compared with every other's, similarity 1 - |a - b|^2 / (|a|^2 + |b|^2) (shape and size), and
-  the beat most others resemble (>= ``SHAPE_MIN_SIMILARITY``) names the class; a beat unlike it where it
-  stands is compared again at its best shift within ``SHAPE_MAX_SHIFT_S`` and lined up by that shift (the
-  beat finder can put R on the R of one beat and the S of the next: their median was a blur, LUDB 5's limb
-  leads 202 ms wide).
+  whose preceding RR is within 20 % (``PREMATURE_SHARE``) of the median RR (premature beats left out; every
+  beat of the dominant shape when the rhythm is irregular). The dominant shape (``_dominant_shape``), as ECG
+  machines form their representative beat: each beat's QRS (``SHAPE_WINDOW_S`` around R, every recorded lead
+  with a signal side by side) is compared with every other's, similarity 1 - |a - b|^2 / (|a|^2 + |b|^2)
+  (shape and size), and the beat most others resemble (>= ``SHAPE_MIN_SIMILARITY``) names the class (in
+  bigeminy, where the ectopic beats are as many, the shape whose beats are not premature:
+  ``_conducted_shape``); a beat unlike it where it stands is compared again at its best shift within
+  ``SHAPE_MAX_SHIFT_S`` and lined up by that shift (the beat finder can put R on the R of one beat and the S
+  of the next: their median was a blur, LUDB 5's limb leads 202 ms wide).
   Ventricular ectopic beats have another QRS: in bigeminy or in an irregular rhythm the prematurity rule
   kept them, and the median beat was a blend of two shapes (``benchmarks/measure_validation.py --ectopy``,
   MIT-BIH and QTDB; docs/measurements.md). A beat distorted by noise or by the start of the stretch is left
@@ -123,6 +124,8 @@ SPIKE_MIN_FS = 250.0               # below this rate a spike cannot be told from
 SHAPE_WINDOW_S = (0.06, 0.10)      # the QRS around R (s before, after) whose shape tells beat classes apart
 SHAPE_MIN_SIMILARITY = 0.9         # beats at least this similar to the dominant beat share its shape
 SHAPE_MAX_SHIFT_S = 0.1            # ... compared at the best shift within this (R placed on R or on S)
+SHAPE_RIVAL_SHARE = 0.75           # a second shape with this share of the first's beats (bigeminy) is dominant ...
+PREMATURE_SHARE = 0.2              # ... if the first's are premature: RR before them this share shorter
 MUSCLE_NOISE_MV = 0.04             # RMS of > 35 Hz content outside the QRS
 WANDER_MV = 0.6                    # range of the < 0.7 Hz baseline
 QUALITY_NOT_RECORDED = "Not recorded"
@@ -623,7 +626,8 @@ def _dominant_shape(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float) -> 
     lead's stretch less its mean; the similarity of two beats a, b is 1 - |a - b|^2 / (|a|^2 + |b|^2): 1
     for equal beats, 0 for unrelated ones, and below 1 for the same shape at another size too (a correlation
     is blind to that). The dominant beat is the one most others resemble (>= ``SHAPE_MIN_SIMILARITY``) where
-    they stand; a beat unlike it where it stands is compared again at its best shift within
+    they stand, or the conducted shape's when two shapes are nearly as frequent (``_conducted_shape``); a beat
+    unlike it where it stands is compared again at its best shift within
     ``SHAPE_MAX_SHIFT_S``: a beat finder may place R on the R in one beat and on the S of a biphasic QRS in
     the next, and such beats are of one shape, to be lined up before their median is taken. Every beat,
     unshifted, when fewer than ``MIN_BEATS`` would be kept; a beat whose QRS runs off the stretch is kept
@@ -644,8 +648,9 @@ def _dominant_shape(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float) -> 
     flat = here.transpose(1, 0, 2).reshape(len(at), -1)
     sq = np.einsum("ij,ij->i", flat, flat)
     # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b, so the similarity is 2 a.b / (|a|^2 + |b|^2)
-    dominant = int(np.argmax((2.0 * (flat @ flat.T) / np.maximum(sq[:, None] + sq[None, :], 1e-12)
-                              >= SHAPE_MIN_SIMILARITY).sum(axis=1)))
+    alike = 2.0 * (flat @ flat.T) / np.maximum(sq[:, None] + sq[None, :], 1e-12) >= SHAPE_MIN_SIMILARITY
+    rr_before = np.concatenate([[np.nan], np.diff(rp).astype(float)])[inside]
+    dominant = _conducted_shape(alike, rr_before)
     target = here[:, dominant]                                                         # (leads, width), mean 0
     dots = np.einsum("lbsw,lw->bs", windows, target)            # a window's mean adds nothing against mean 0
     sums, squares = windows.sum(axis=3), np.einsum("lbsw,lbsw->lbs", windows, windows)
@@ -661,6 +666,27 @@ def _dominant_shape(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float) -> 
     keep[index[~similar]] = False
     shift[index[similar]] = best[similar] - reach
     return keep, shift
+
+
+def _conducted_shape(alike: np.ndarray, rr_before: np.ndarray) -> int:
+    """The beat that names the dominant shape, given which beats are alike (a square mask) and the RR before
+    each beat (s or samples; NaN for the first): the beat most others resemble, unless a second shape, unlike
+    it, has nearly as many beats (``SHAPE_RIVAL_SHARE``) and the first shape's beats come early after the beat
+    before them (median RR at least ``PREMATURE_SHARE`` shorter than the second's). In bigeminy the
+    ventricular beats are as many as the conducted ones and, alike among themselves, may outnumber them by
+    one in a 10 s window (PTB-XL 628: a median of its ventricular beats, QRS 182 ms); the conducted beats
+    follow the pause, the ectopic ones the short coupling interval."""
+    counts = alike.sum(axis=1)
+    first = int(np.argmax(counts))
+    unlike = np.flatnonzero(~alike[first])
+    if not len(unlike):
+        return first
+    rival = int(unlike[np.argmax(counts[unlike])])
+    if counts[rival] < SHAPE_RIVAL_SHARE * counts[first]:
+        return first
+    rr_first, rr_rival = (np.nanmedian(rr_before[alike[k]]) if np.isfinite(rr_before[alike[k]]).any() else np.nan
+                          for k in (first, rival))
+    return rival if rr_first <= (1.0 - PREMATURE_SHARE) * rr_rival else first
 
 
 def _median_beats(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float, irregular: bool | None,
@@ -683,7 +709,7 @@ def _median_beats(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float, irreg
     post = int(min(0.75 * fs, 0.95 * after))
     centres = rp + shift
     whole = (centres - pre >= 0) & (centres + post <= min(len(x) for x in leads.values()))
-    steady = np.ones(len(rp), dtype=bool) if irregular else np.abs(prev_rr - med) <= 0.2 * med
+    steady = np.ones(len(rp), dtype=bool) if irregular else np.abs(prev_rr - med) <= PREMATURE_SHARE * med
     for pick in (whole & typical & steady, whole & typical, whole):
         chosen = [int(r) for r in centres[pick]]
         if len(chosen) >= MIN_BEATS:

@@ -124,9 +124,10 @@ def csv_bytes(header: list[str], columns: list[np.ndarray], comments: tuple[str,
     return ("\n".join(lines) + "\n").encode()
 
 
-def bigeminy_ecg(fs: int = 500, with_ectopics: bool = True) -> tuple:
+def bigeminy_ecg(fs: int = 500, with_ectopics: bool = True, coupling_s: float = 0.6) -> tuple:
     """Sinus beats 1.2 s apart (neurokit2's simulated beat, with its P wave) and, when `with_ectopics`, a
-    ventricular beat 0.6 s after each: wide (~160 ms), large, without a P wave, its T wave opposite.
+    ventricular beat `coupling_s` after each: wide (~160 ms), large, without a P wave, its T wave opposite
+    (with a coupling shorter than 0.6 s, the pause after it is longer: premature, as ectopic beats are).
     (ECG, the sinus beats' R samples, the ectopic beats' QRS samples)."""
     import neurokit2 as nk
     beat = nk.ecg_simulate(duration=3.0, sampling_rate=fs, heart_rate=60, random_state=5)
@@ -140,7 +141,7 @@ def bigeminy_ecg(fs: int = 500, with_ectopics: bool = True) -> tuple:
     for start in range(int(0.2 * fs), len(x) - len(template), int(1.2 * fs)):
         x[start:start + len(template)] += template - template[0]
         sinus.append(start + pre)
-        e = start + pre + int(0.6 * fs) - int(0.15 * fs)
+        e = start + pre + int(coupling_s * fs) - int(0.15 * fs)
         if with_ectopics and e + len(ectopic) < len(x):
             x[e:e + len(ectopic)] += ectopic
             ectopics.append(e + int(0.15 * fs))

@@ -371,6 +371,21 @@ def test_ventricular_ectopic_beats_are_left_out_of_the_median_beat():
     assert m.p_waves is True and m.pr_ms == pytest.approx(clean.pr_ms, abs=10)
 
 
+def test_in_bigeminy_the_median_beat_is_the_conducted_ones_even_when_the_ectopic_ones_are_more():
+    """Bigeminy with premature ectopic beats (0.45 s coupling, then the pause), measured from just after a sinus
+    beat: the 10 s hold one ectopic beat more than sinus beats, and the ectopic beats, alike among themselves,
+    are the shape most beats resemble. The median beat is still made of the sinus beats (they are not the
+    premature ones), with the ectopy-free QRS and a PR (before: QRS 170 ms, no PR; PTB-XL 628, 182 ms)."""
+    fs = 500
+    ecg, sinus, ectopics = bigeminy_ecg(fs, coupling_s=0.45)
+    clean = measure(bigeminy_ecg(fs, with_ectopics=False)[0], start_s=0.6, seconds=10.0)
+    m = measure(ecg, start_s=0.6, seconds=10.0)
+    used = np.round(np.asarray(m.median_beats_from_s) * fs)
+    assert len(used) >= 6 and all(np.min(np.abs(np.asarray(sinus) - u)) <= 0.03 * fs for u in used)
+    assert m.qrs_ms == pytest.approx(clean.qrs_ms, abs=8)
+    assert m.p_waves is True and m.pr_ms == pytest.approx(clean.pr_ms, abs=10)
+
+
 def test_beats_of_one_shape_are_all_kept():
     m = measure(_simulated(75, seconds=10))
     assert m.n_other_shape == 0 and len(m.median_beats_from_s) == m.n_median_beats >= m.n_beats - 2
