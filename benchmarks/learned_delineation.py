@@ -84,7 +84,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import measure_validation as mv  # noqa: E402
 
 from mets_core.ecg import STANDARD_LEADS  # noqa: E402
-from mets_core.measure import clean_lead, measure  # noqa: E402
+from mets_core.measure import WIDE_QRS_MS, clean_lead, measure  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "learned_delineation"
 BOUNDARIES = ("qrs_on", "qrs_off", "t_end")
@@ -457,7 +457,7 @@ def scores(inputs: list[dict], boundaries_ms: np.ndarray | None, ref: str = "ref
             r = meta[ref]
             if qrs is not None and r["qrs"] is not None:
                 qrs_err.append(qrs - r["qrs"])
-                wide += int(qrs >= 120 and r["qrs"] < 110)
+                wide += int(qrs >= WIDE_QRS_MS and r["qrs"] < 110)
             if qt is not None and r["qt"] is not None:
                 qt_err.append(qt - r["qt"])
         if not n:

@@ -113,6 +113,7 @@ P_FOUND_MIN_SHARE = 0.6            # share of beats with a P onset found, for a 
 DWT_ANALYSIS_FS = 2000             # neurokit2's DWT delineation works at this rate (its default)
 SHORT_QTC_MS = 320.0               # QTc (Fridericia) below this gets a warning ...
 LONG_QTC_MS = 500.0                # ... and from this on (the guideline's high-risk threshold, not tuned here)
+WIDE_QRS_MS = 120.0                # a QRS this wide or wider is wide (bundle-branch block, pacing)
 RR_IRREGULAR_CV = 0.10             # RR coefficient of variation above which the rhythm is called irregular
 REFRACTORY_S = 0.25                # two QRS complexes closer than this are one (the larger kept)
 BEAT_MIN_SHARE = 0.33             # a QRS energy peak below this share of the typical beat's is no beat (T wave)
@@ -339,14 +340,22 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
             # or the next P wave at a fast rate, taken for the end of the T wave (docs/measurements.md)
             out.warnings.append(f"QTc {out.qtc_fridericia_ms:.0f} ms (Fridericia) is long ({LONG_QTC_MS:.0f} ms or "
                                 f"more; a high risk if real): check the T end on the median beats (a U wave, or "
-                                f"the next P wave on the T wave, can be taken for it)")
+                                f"the next P wave on the T wave, can be taken for it)" + _wide_qrs_part(out))
     elif out.qt_ms is not None:
         out.notes["qtc"] = "needs a measurable RR"
     else:
         out.notes["qtc"] = "needs a measurable QT"
-    if out.qrs_ms is not None and out.qrs_ms >= 120 and len(qrs_beats) < 3:
+    if out.qrs_ms is not None and out.qrs_ms >= WIDE_QRS_MS and len(qrs_beats) < 3:
         out.warnings.append("wide QRS measured in fewer than 3 leads: check it on the median beats")
     return _rounded(out)
+
+
+def _wide_qrs_part(out: Measurements) -> str:
+    """The long-QTc warning's last words when the QRS is wide: the QT then holds the slow depolarisation
+    too (bundle-branch block, pacing), and the JT interval (QT - QRS) is the repolarisation's own length."""
+    if out.qrs_ms is None or out.qrs_ms < WIDE_QRS_MS or out.qt_ms is None:
+        return ""
+    return f"; the QRS is wide ({out.qrs_ms:.0f} ms) and part of the QT: JT (QT - QRS) {out.qt_ms - out.qrs_ms:.0f} ms"
 
 
 def _rounded(out: Measurements) -> Measurements:

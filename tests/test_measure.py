@@ -284,6 +284,17 @@ def test_a_long_qtc_is_reported_with_a_warning_to_check_the_t_end():
     assert long_.qtc_fridericia_ms >= 500
     [warning] = [w for w in long_.warnings if "is long" in w]
     assert f"QTc {long_.qtc_fridericia_ms:.0f} ms (Fridericia)" in warning and "check the T end" in warning
+    assert "JT" not in warning                                          # a narrow QRS: no JT to add
+
+
+@needs_ludb
+def test_a_long_qtc_with_a_wide_qrs_names_the_jt_interval():
+    """LUDB 93 (ventricular pacing, QRS ~220 ms): the QT holds the wide QRS, so the long-QTc warning gives the
+    JT interval (QT - QRS), the repolarisation's own length."""
+    m = measure(_ludb_ecg(93))
+    [warning] = [w for w in m.warnings if "is long" in w]
+    assert m.qrs_ms >= 120 and f"the QRS is wide ({m.qrs_ms:.0f} ms)" in warning
+    assert f"JT (QT - QRS) {m.qt_ms - m.qrs_ms:.0f} ms" in warning
 
 
 def test_irregular_rhythm_without_p_waves_gets_no_pr():
