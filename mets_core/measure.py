@@ -63,8 +63,8 @@ How each value is obtained (and why)
   under 320 ms is reported with a warning to check the T end; so is one of 500 ms or more, the guideline
   threshold of a high risk of torsades: if real it matters most, and it is where the T end is most often
   wrong (a U wave, or the next P wave on the T wave, taken for the T wave: on LUDB and QTDB 7 of the 20 such
-  readings were more than 40 ms off the cardiologists' T end, against 22 of all 284);
-  warnings in ``Measurements.warnings``.
+  readings were more than 40 ms off the cardiologists' T end, against 22 of all 284), with the JT interval
+  (QT - QRS) when the QRS is wide; warnings in ``Measurements.warnings``.
 - Frontal axis: atan2 of the net QRS area (QRS onset to offset, above the PQ baseline) of the median beats
   of aVF and I. Needs both.
 - Limb-lead reversal: lead I with a negative QRS and a negative P wave (main deflection below -0.02 mV) suggests
