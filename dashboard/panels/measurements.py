@@ -55,7 +55,7 @@ def measurements_panel(m, scope: str = "") -> None:
         alerts.append(f'<div class="alert" data-testid="mets-reversal">⚠ <b>Check the electrodes:</b> '
                       f'{esc(m.limb_lead_reversal)}.</div>')
     for w in getattr(m, "warnings", []) or []:
-        alerts.append(f'<div class="caveat">ⓘ {esc(w)}</div>')
+        alerts.append(f'<div class="caveat"><b>Note:</b> {esc(w)}</div>')   # words, not an icon font
     if alerts:
         st.markdown("".join(alerts), unsafe_allow_html=True)
     quality_chips = []
