@@ -67,7 +67,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mets_core import delineate  # noqa: E402
 from mets_core.ecg import ECG, ECGReadError  # noqa: E402
-from mets_core.measure import WIDE_QRS_MS, measure  # noqa: E402
+from mets_core.measure import LONG_QTC_MS, WIDE_QRS_MS, measure  # noqa: E402
 
 LUDB_LEADS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
 
@@ -145,21 +145,27 @@ def ludb_annotated_beats(folder: Path, record: int, fs: float) -> tuple[list[dic
             [_envelope(s, b["peak"], 1) for s, b in zip(same, lead2)])
 
 
-def ludb_rows(folder: Path, records, rate: int | None = None):
-    """(record, Measurements, lead II reference, global reference, trimmed global reference) per LUDB
-    record; with `rate`, the signals are resampled to that many Hz before measuring (PTB-XL ships 100 Hz)."""
+def ludb_ecg(folder: Path, record: int, rate: int | None = None):
+    """(the wfdb record, the LUDB record as an ECG), resampled to `rate` Hz when given."""
     from fractions import Fraction
 
     import wfdb
     from scipy.signal import resample_poly
+    rec = wfdb.rdrecord(str(folder / str(record)))
+    signal, fs = rec.p_signal.T, rec.fs
+    if rate:
+        ratio = Fraction(int(rate), int(rec.fs))
+        signal, fs = resample_poly(signal, ratio.numerator, ratio.denominator, axis=1), float(rate)
+    return rec, ECG.from_leads(signal, rec.sig_name, fs, name=f"ludb/{record}")
+
+
+def ludb_rows(folder: Path, records, rate: int | None = None):
+    """(record, Measurements, lead II reference, global reference, trimmed global reference) per LUDB
+    record; with `rate`, the signals are resampled to that many Hz before measuring (PTB-XL ships 100 Hz)."""
+    import wfdb
     rows = []
     for r in records:
-        rec = wfdb.rdrecord(str(folder / str(r)))
-        signal, fs = rec.p_signal.T, rec.fs
-        if rate:
-            ratio = Fraction(int(rate), int(rec.fs))
-            signal, fs = resample_poly(signal, ratio.numerator, ratio.denominator, axis=1), float(rate)
-        ecg = ECG.from_leads(signal, rec.sig_name, fs, name=f"ludb/{r}")
+        rec, ecg = ludb_ecg(folder, r, rate)
         refs = tuple(reference_intervals(beats, rec.fs) for beats in ludb_annotated_beats(folder, r, rec.fs))
         # the rate from every QRS mark of lead II: a few QRS waves lack their '(' (record 111, 7.84 s)
         ann = wfdb.rdann(str(folder / str(r)), "ii")
@@ -298,12 +304,17 @@ def long_qtc_table(sets: dict) -> list[str]:
             m, ref = row[1], row[which]
             if m.qt_ms is None or ref["qt"] is None:
                 continue
-            off, warned = abs(m.qt_ms - ref["qt"]) > 40, any("is long" in w for w in m.warnings)
+            off, warned = abs(m.qt_ms - ref["qt"]) > 40, _long_qtc_warned(m)
             counts += (1, off, warned, off and warned)
         total += counts
         lines.append(f"| {db} | " + " | ".join(str(c) for c in counts) + " |")
     lines.append("| both | " + " | ".join(str(c) for c in total) + " |")
     return lines
+
+
+def _long_qtc_warned(m) -> bool:
+    """Did measure() warn of a long QTc (the warning's own condition, not its words)?"""
+    return m.qtc_fridericia_ms is not None and m.qtc_fridericia_ms >= LONG_QTC_MS
 
 
 def _ludb_diagnoses(folder: Path) -> dict[int, str]:
@@ -636,9 +647,10 @@ def ptbxl_report(rows: list[dict], worst_count: int) -> list[str]:
             out += [f"{'folds' if '-' in group else 'fold'} {group}: worst false wide QRS (lead onset/offset ms "
                     "from R, QRS peak-to-peak mV)"]
             out += ptbxl_false_wide(part, worst_count) + [""]
-    warned = [r for r in rows if any("is long" in w for w in r["m"].warnings)]
+    warned = [r for r in rows if _long_qtc_warned(r["m"])]
     labelled = [r for r in rows if r["long_qt"]]
-    out.append(f"long-QTc warning (QTc Fridericia >= 500 ms): {len(warned)} of {len(rows)} records; of the "
+    out.append(f"long-QTc warning (QTc Fridericia >= {LONG_QTC_MS:.0f} ms): {len(warned)} of {len(rows)} records; "
+               f"of the "
                f"{len(labelled)} labelled long QT (LNGQT, any likelihood) {sum(r in warned for r in labelled)} "
                f"warned (their QTc Fridericia: "
                f"{', '.join(str(r['m'].qtc_fridericia_ms) for r in labelled)})")
@@ -670,8 +682,7 @@ def rhythm_rows(data: Path) -> list[tuple[str, str, str, object]]:
     for r, text in sorted(_ludb_diagnoses(folder).items()):
         group = _ludb_rhythm(text)
         if group:
-            rec = wfdb.rdrecord(str(folder / str(r)))
-            rows.append(("LUDB", group, str(r), measure(ECG.from_leads(rec.p_signal.T, rec.sig_name, rec.fs))))
+            rows.append(("LUDB", group, str(r), measure(ludb_ecg(folder, r)[1])))
     from mets_train.ptbxl.dataset import PTBXL
     table = PTBXL(data / "ptbxl", 100)
     for ecg_id in table.available_ids(PTBXL_GROUPS["1-8"] + PTBXL_GROUPS["9"]):
@@ -683,9 +694,10 @@ def rhythm_rows(data: Path) -> list[tuple[str, str, str, object]]:
     cinc = data / "cinc2017"
     labels = {}
     for ref in cinc.rglob("REFERENCE*.csv"):
-        labels.update({row[0]: row[1] for row in csv.reader(open(ref)) if len(row) >= 2})
+        labels.update({row[0]: row[1] for row in csv.reader(ref.read_text().splitlines()) if len(row) >= 2})
+    headers = {hea.stem: hea for hea in cinc.rglob("*.hea")}
     for name, label in sorted(labels.items()):
-        hea = next(cinc.rglob(f"{name}.hea"), None)
+        hea = headers.get(name)
         if hea is not None and label in ("N", "A"):
             rec = wfdb.rdrecord(str(hea.with_suffix("")))
             ecg = ECG.from_leads(rec.p_signal.T[:1], ["I"], float(rec.fs))

@@ -21,6 +21,7 @@ parameters (mets_core/delineate.py) were chosen on even-numbered records; these 
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 from pathlib import Path
@@ -40,6 +41,7 @@ HELD_OUT = list(range(1, 201, 4))   # 50 odd records; parameters were chosen on 
 REPO = Path(__file__).resolve().parent.parent
 
 
+@functools.lru_cache(maxsize=1)
 def _validation():
     """benchmarks/measure_validation.py: the LUDB references (one definition, shared with the benchmark)."""
     spec = importlib.util.spec_from_file_location("mets_measure_validation",
@@ -50,9 +52,7 @@ def _validation():
 
 
 def _ludb_ecg(record: int) -> ECG:
-    import wfdb
-    rec = wfdb.rdrecord(str(LUDB / str(record)))
-    return ECG.from_leads(rec.p_signal.T, rec.sig_name, rec.fs, name=f"ludb/{record}")
+    return _validation().ludb_ecg(LUDB, record)[1]
 
 
 @pytest.fixture(scope="module")
@@ -326,7 +326,8 @@ def test_no_pr_in_recorded_atrial_fibrillation_and_a_pr_in_sinus_rhythm():
 
     import wfdb
     data = data_dir_or_none("cinc2017/REFERENCE.csv")
-    labels = dict(row[:2] for row in csv.reader(open(data / "cinc2017" / "REFERENCE.csv")) if len(row) >= 2)
+    reference = (data / "cinc2017" / "REFERENCE.csv").read_text().splitlines()
+    labels = dict(row[:2] for row in csv.reader(reference) if len(row) >= 2)
     af = sorted(name for name, label in labels.items() if label == "A")[:60]
     with_pr = []
     for name in af:
