@@ -48,11 +48,18 @@ class Engine:
 
     @property
     def version(self) -> str:
-        """Where the weights came from and their hash, as printed on the report."""
+        """What model made the ranking, as printed on the report: its encoders, the hash of its weights, where
+        they were loaded from, and its validation AUC (`mets info` prints the same in full)."""
         if self.model is None:
             return ""
         info = self.model.info()
-        return f"{info.get('source') or self.weights_dir} · weights {str(info.get('weights_sha256') or '')[:12]}"
+        arch = info.get("model") or {}
+        auc = (info.get("calibration") or {}).get("superclass_macro_auc")
+        return (f"METS, ECG encoder {arch.get('encoder', 'resnet1d18')} + text encoder {info.get('text_model')} "
+                f"(frozen), {info.get('embedding_dim')}-d · "
+                + (f"validation superclass macro AUC {auc:.3f}" if isinstance(auc, (int, float)) else "not validated")
+                + f" · weights sha256 {str(info.get('weights_sha256') or '')[:12]}"
+                + f" from {info.get('source') or self.weights_dir}")
 
     def template_set(self) -> str | None:
         """The name of the model's active prompt template set (shown beside the phrase box)."""

@@ -103,6 +103,16 @@ class RankingView:
         return f"Stands out from the reference ECGs: {names}."
 
 
+    @property
+    def reading(self) -> str:
+        """The headline in a few words, for a table cell: the phrases that stand out, or why none is named."""
+        if not self.rows:
+            return "no phrase known to the model"
+        if not self.has_reference:
+            return "not judged (weights without reference ECGs)"
+        return "; ".join(r.prompt for r in self.standing_out) or "no confident match"
+
+
 def build_view(matches) -> RankingView:
     rows = [to_row(m) for m in matches]
     unknown = [r for r in rows if r.known is False]

@@ -17,6 +17,7 @@ import numpy as np
 
 from mets_core.ecg import ECG, STANDARD_LEADS
 
+from .measured import shown_value
 from .plotting import LAYOUT_3X4, RHYTHM_LEAD
 
 PAGE_MM = (297.0, 210.0)            # A4 landscape
@@ -31,8 +32,9 @@ DISCLAIMER = ("Research use only - not a medical device. Scores are similarities
               "qualified clinician.")
 
 
-def _fmt(v, unit="ms"):
-    return "not measurable" if v is None else f"{v:.0f} {unit}"
+def _fmt(m, attribute: str, unit: str = "ms") -> str:
+    value = shown_value(m, attribute)
+    return "not measurable" if value is None else f"{value} {unit}"
 
 
 def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ranking=None, file_labels=None,
@@ -69,11 +71,11 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     y = h - 24
     text.text(12, y, "Measurements (automated; verify on the tracing)", fontsize=9, weight="bold", va="top")
     if m is not None:
-        lines = [f"HR {_fmt(m.heart_rate_bpm, 'bpm')}   RR {_fmt(m.rr_ms)}   PR {_fmt(m.pr_ms)}   "
-                 f"QRS {_fmt(m.qrs_ms)}   QT {_fmt(m.qt_ms)}",
-                 f"QTc Bazett {_fmt(m.qtc_ms)}   Fridericia {_fmt(getattr(m, 'qtc_fridericia_ms', None))}   "
-                 f"Framingham {_fmt(getattr(m, 'qtc_framingham_ms', None))}",
-                 "frontal axis " + ("not measurable" if m.axis_deg is None else f"{m.axis_deg:.0f} deg")]
+        lines = [f"HR {_fmt(m, 'heart_rate_bpm', 'bpm')}   RR {_fmt(m, 'rr_ms')}   PR {_fmt(m, 'pr_ms')}   "
+                 f"QRS {_fmt(m, 'qrs_ms')}   QT {_fmt(m, 'qt_ms')}",
+                 f"QTc Bazett {_fmt(m, 'qtc_ms')}   Fridericia {_fmt(m, 'qtc_fridericia_ms')}   "
+                 f"Framingham {_fmt(m, 'qtc_framingham_ms')}",
+                 f"frontal axis {_fmt(m, 'axis_deg', 'deg')}"]
         if getattr(m, "n_other_shape", 0):
             lines.append(f"median of {m.n_median_beats} beats; {m.n_other_shape} of another QRS shape "
                          f"(ectopic or noisy) left out")
@@ -110,7 +112,8 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     text.text(12, 30, f"{SPEED:g} mm/s   {GAIN:g} mm/mV   grid 1 mm / 5 mm   print at 100 % (actual size)",
               fontsize=7.5, va="top")
     text.text(12, 20, DISCLAIMER, fontsize=7.5, va="top", wrap=True)
-    text.text(12, 12, f"Model: {model_version}"[:160], fontsize=7, va="top")
+    model_line = f"Model: {model_version}"          # a long weights path is what gets cut
+    text.text(12, 12, model_line if len(model_line) <= 190 else model_line[:189] + "…", fontsize=7, va="top")
     buf = io.BytesIO()
     if image_format == "pdf":
         fig.savefig(buf, format="pdf", metadata={"Title": "METS ECG report", "Creator": "METS dashboard"})

@@ -136,8 +136,40 @@ def test_several_ecgs_at_once_grouped_by_record_name_and_batch_csv(app):
     go_to(app, "batch")
     table = app.dataframe[0].value
     assert len(table) == expected
-    assert {"top 1", "top 1 percentile", "HR (bpm)"} <= set(table.columns) and "cos 1" not in table.columns
+    assert {"Heart rate (bpm)", "QRS (ms)", "QTc Fridericia (ms)", "measured on"} <= set(table.columns)
     assert "download" in str(app.get("download_button")[0].proto).lower() or app.get("download_button")
+
+
+def test_batch_table_names_only_what_stands_out_and_leaves_unknown_phrases_out(app, monkeypatch):
+    """The batch table says what the Reader's headline says: the phrases that stand out from the reference
+    ECGs, or "no confident match" (not the highest score crowned); a phrase the model does not know gets no
+    column and is listed apart; each phrase column's header says how reliable the model is for it; the
+    measurements are the Reader's, in whole units, QTc by Fridericia."""
+    from mets_core.knowledge import STANDS_OUT_PERCENTILE
+    upload(app, [("synthetic.csv", synthetic_csv())])           # 250 Hz: nothing stands out in it
+    open_demo(app)                                              # 500 Hz: atrial fibrillation stands out
+    _with_model_fields(monkeypatch, lambda ecg, prompt: {
+        "atrial fibrillation": dict(percentile=97.0 if ecg.fs == 500 else 70.0, known=True, validation_auc=0.95),
+        "sinus rhythm": dict(percentile=40.0, known=True, validation_auc=0.55),
+        "asdfgh qwerty": dict(percentile=99.0, known=False)}.get(prompt, {}))
+    app.text_area(key="prompts_text").input("sinus rhythm\natrial fibrillation\nasdfgh qwerty").run()
+    go_to(app, "batch")
+    assert not app.exception and not errors(app), errors(app)
+    table = app.dataframe[0].value.set_index("ECG")
+    assert "asdfgh qwerty" not in table.columns
+    assert "Not known to the model (not ranked, no column): asdfgh qwerty" in " ".join(str(c.value) for c in app.caption)
+    reading = table["the model's reading"]
+    assert list(reading) == ["no confident match", "atrial fibrillation"]
+    for ecg, row in table.iterrows():           # the reading agrees with the phrase columns
+        stand_out = [p for p in ("sinus rhythm", "atrial fibrillation") if row[p] >= STANDS_OUT_PERCENTILE]
+        assert reading[ecg] == ("; ".join(stand_out) or "no confident match")
+    spec = json.loads(app.dataframe[0].proto.columns)
+    assert "validated: AUC 0.95" in spec["atrial fibrillation"]["help"]
+    assert "weak: AUC 0.55" in spec["sinus rhythm"]["help"]
+    for column in ("Heart rate (bpm)", "QRS (ms)", "QT (ms)", "QTc Fridericia (ms)"):
+        values = table[column].dropna()
+        assert len(values) and all(float(v).is_integer() for v in values)
+    assert set(table["measured on"]) == {"whole ECG"}
 
 
 def test_retrieval_list_and_free_text_search(app):
@@ -463,11 +495,10 @@ def test_file_labels_age_and_sex_beside_the_ranking(app):
     assert app.selectbox(key="preset").value == "custom"
 
 
-def test_ranking_headline_reliability_and_unknown_phrases_apart(app, monkeypatch):
-    """With the model's percentile/known/AUC fields (added here to real matches, as the model API gives them),
-    an unknown phrase is listed apart and the headline says what stands out."""
+def _with_model_fields(monkeypatch, fields) -> None:
+    """The engine's model.rank gives its real matches plus the model API's percentile/known/AUC fields,
+    `fields(ecg, prompt)` -> dict (the test checkpoint has no reference population or knowledge)."""
     from dashboard import engine as engines
-    upload(app, a_wfdb_upload())
     engine = engines.get_engine()
     original = engine.model.rank
 
@@ -476,12 +507,19 @@ def test_ranking_headline_reliability_and_unknown_phrases_apart(app, monkeypatch
             self.__dict__.update(prompt=m.prompt, similarity=m.similarity, probability=m.probability, **extra)
 
     def rank(ecg, prompts, *a, **k):
-        table = {"atrial fibrillation": dict(percentile=97.0, known=True, validation_auc=0.95,
-                                             expansion=("atrial fibrillation",), statement="afib"),
-                 "sinus rhythm": dict(percentile=40.0, known=True, validation_auc=0.55),
-                 "asdfgh qwerty": dict(percentile=99.0, known=False)}
-        return [Rich(m, **table.get(m.prompt, {})) for m in original(ecg, prompts, *a, **k)]
+        return [Rich(m, **fields(ecg, m.prompt)) for m in original(ecg, prompts, *a, **k)]
     monkeypatch.setattr(engine.model, "rank", rank)
+
+
+def test_ranking_headline_reliability_and_unknown_phrases_apart(app, monkeypatch):
+    """With the model's percentile/known/AUC fields (added here to real matches, as the model API gives them),
+    an unknown phrase is listed apart and the headline says what stands out."""
+    upload(app, a_wfdb_upload())
+    table = {"atrial fibrillation": dict(percentile=97.0, known=True, validation_auc=0.95,
+                                         expansion=("atrial fibrillation",), statement="afib"),
+             "sinus rhythm": dict(percentile=40.0, known=True, validation_auc=0.55),
+             "asdfgh qwerty": dict(percentile=99.0, known=False)}
+    _with_model_fields(monkeypatch, lambda ecg, prompt: table.get(prompt, {}))
     app.text_area(key="prompts_text").input("sinus rhythm\natrial fibrillation\nasdfgh qwerty").run()
     html = markdown_html(app)
     assert not app.exception
@@ -543,3 +581,8 @@ def test_compare_two_ecgs(app):
     tables = [d.value for d in app.dataframe]
     assert "difference (second − first)" in tables[0].columns
     assert len(tables) == 2 and "phrase" in tables[1].columns
+    assert "Heart rate (bpm)" in list(tables[0]["measurement"])
+    numbers = tables[0].drop(columns="measurement").stack()
+    assert len(numbers) and all(float(v).is_integer() for v in numbers)      # whole units, as on the Reader
+    html = markdown_html(app)           # the test weights carry no reference ECGs: nothing is crowned
+    assert 'data-testid="mets-compare-reading"' in html and html.count("not judged (weights without") == 2

@@ -342,3 +342,19 @@ def test_the_whole_recording_overview_reads_in_clock_time(duration, step, last):
     assert fig.layout.xaxis.title.text == "recording time (h:mm:ss)"
     for trace in fig.data:
         assert "%{text}" in trace.hovertemplate and all(re.fullmatch(r"\d+:\d\d:\d\d(\.\d)?", t) for t in trace.text)
+
+
+def test_pdf_report_names_the_model_its_weights_and_how_it_was_validated():
+    """The printed page's model line says which model ranked the phrases: its two encoders, the hash of the
+    weights (to tell two checkpoints apart) and the validation AUC the model card gives; weights without
+    calibration are "not validated"."""
+    from dashboard.engine import Engine
+    from mets_core import METS
+    shipped = REPO / "weights"
+    model = METS.from_pretrained(shipped)
+    info = model.info()
+    line = Engine(weights_dir=shipped, model=model).version
+    assert info["weights_sha256"][:12] in line and "resnet1d18" in line and "all-MiniLM-L6-v2" in line
+    assert f"superclass macro AUC {info['calibration']['superclass_macro_auc']:.3f}" in line
+    assert f"Model: {line.split(' from ')[0]}" in _page_text({"model_version": line})    # a long path is cut
+    assert "· not validated ·" in Engine(weights_dir=shipped, model=METS.random_init(seed=0)).version

@@ -34,6 +34,7 @@ def test_unknown_phrases_are_listed_apart_and_never_ranked():
     assert [r.prompt for r in view.unknown] == ["asdfgh qwerty"]
     assert [r.prompt for r in view.standing_out] == ["atrial fibrillation"]
     assert "atrial fibrillation" in view.headline and "Stands out" in view.headline
+    assert view.reading == "atrial fibrillation"
 
 
 def test_no_confident_match_when_nothing_stands_out():
@@ -41,6 +42,7 @@ def test_no_confident_match_when_nothing_stands_out():
                        NewMatch("sinus rhythm", 0.1, 0.3, percentile=STANDS_OUT_PERCENTILE - 0.1)])
     assert not view.standing_out
     assert view.headline.startswith("No confident match")
+    assert view.reading == "no confident match"              # a table cell crowns nothing either
     # ordered by percentile, not by the softmax
     assert [r.prompt for r in view.rows] == ["sinus rhythm", "ventricular bigeminy"]
 
@@ -50,6 +52,9 @@ def test_old_api_crowns_nothing_and_says_why():
     assert [r.prompt for r in view.rows] == ["b", "a"] and not view.unknown
     assert not view.standing_out and not view.has_reference
     assert "no reference population" in view.headline
+    assert view.reading.startswith("not judged")
+    assert build_view([NewMatch("asdfgh", 0.1, 1.0, percentile=99.0, known=False)]).reading == \
+        "no phrase known to the model"
 
 
 def test_reliability_words():

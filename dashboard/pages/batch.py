@@ -9,8 +9,22 @@ import streamlit as st
 from dashboard import engine as engines
 from dashboard import session
 from dashboard.engine import Engine
+from dashboard.measured import column_name, shown_value
 from dashboard.panels import prompts
 from dashboard.ranking import build_view
+
+# the measurements of the table, as the Reader shows them (QTc by Fridericia: the Reader's advice at rates
+# below 50 or above 100 bpm, where Bazett misleads)
+BATCH_FIELDS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_fridericia_ms")
+READING = "the model's reading"
+
+
+def measured_span(m, duration_s: float) -> str:
+    """Which stretch the measurements describe: "whole ECG", or e.g. "0:00:00–0:01:00 of 0:30:06"."""
+    if m.seconds_analysed >= duration_s - 0.5:
+        return "whole ECG"
+    return f"{session.hms(m.start_s)}–{session.hms(m.start_s + m.seconds_analysed)} of {session.hms(duration_s)}"
+
 
 def batch_page(engine: Engine, recs: list[session.Record]) -> None:
 
@@ -25,18 +39,18 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
         st.warning("The model is not available, so only measurements are listed.")
     for rec in recs:                      # measured on worker threads while the rows are ranked
         engines.start_measuring(rec.key, rec.ecg)
-    rows = []
+    rows, phrase_help, unknown = [], {}, []
     progress = st.progress(0.0, text="Ranking…") if len(recs) > 3 else None
     for n, rec in enumerate(recs, 1):
         row = {"ECG": rec.label, "source": rec.origin, "Hz": rec.ecg.fs, "s": round(rec.ecg.duration, 1),
                "leads": len(rec.ecg.leads)}
         try:
             m = engines.measurements(rec.key, rec.ecg)
-            row["HR (bpm)"] = m.heart_rate_bpm
-            row["QRS (ms)"] = m.qrs_ms
-            row["QTc (ms)"] = m.qtc_ms
-        except Exception:
-            row["HR (bpm)"] = row["QRS (ms)"] = row["QTc (ms)"] = None
+            row["measured on"] = measured_span(m, rec.ecg.duration)
+            row.update({column_name(attr): shown_value(m, attr) for attr in BATCH_FIELDS})
+        except Exception:  # noqa: BLE001 - the row stays, without its measurements
+            row["measured on"] = "not measurable"
+            row.update({column_name(attr): None for attr in BATCH_FIELDS})
         try:
             from mets_core.file_labels import file_labels
             row["file labels"] = "; ".join(lab.text for lab in file_labels(rec.ecg).labels)[:200]
@@ -44,28 +58,38 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
             row["file labels"] = ""
         if engine.model is not None and phrases:
             try:
-                matches = engine.rank(rec.ecg, phrases)
-                view = build_view(matches)
-                for j, m in enumerate(matches[:3], 1):
-                    row[f"top {j}"] = m.prompt
-                    # plain words on the table: where the ECG falls among the reference ECGs (cosine and
-                    # softmax stay on the Reader page's tooltips and in the CSV of `mets rank`)
-                    row[f"top {j} percentile"] = None if m.percentile is None else round(m.percentile, 1)
-                for r in view.rows:      # one column per phrase: sort the table by any of them
+                view = build_view(engine.rank(rec.ecg, phrases))
+                row[READING] = view.reading
+                for r in view.rows:      # one column per known phrase: sort the table by any of them
                     row[r.prompt] = round(r.percentile, 1) if r.percentile is not None else round(r.similarity, 4)
-                row["stands out"] = ", ".join(r.prompt for r in view.standing_out)
-            except Exception as err:
-                row["top 1"] = f"error: {type(err).__name__}"
+                    phrase_help[r.prompt] = (f"{r.reliability[1]}. " + ("Percentile: how many reference ECGs "
+                                             "this ECG is more similar to the phrase than." if view.has_reference
+                                             else "Cosine similarity (no reference ECGs in these weights)."))
+                unknown += [r.prompt for r in view.unknown if r.prompt not in unknown]
+            except Exception as err:  # noqa: BLE001
+                row[READING] = f"error: {type(err).__name__}"
         rows.append(row)
         if progress is not None:
             progress.progress(n / len(recs), text=f"Ranking… {n}/{len(recs)}")
     if progress is not None:
         progress.empty()
+    # what a reader compares first: the file's own labels beside the model's reading, then the measurements,
+    # the phrases, and what the file is last
     df = pd.DataFrame(rows)
-    st.caption("Click a column header to sort by it (phrase columns: percentile vs reference ECGs, or "
-               "similarity when the weights have no reference). Select a row to open that ECG.")
+    about = ["source", "Hz", "s", "leads"]
+    first = [c for c in ["ECG", "file labels", READING] + [column_name(a) for a in BATCH_FIELDS] + ["measured on"]
+             if c in df.columns]
+    df = df[first + [c for c in df.columns if c not in first and c not in about] + about]
+    for attr in BATCH_FIELDS:             # whole numbers, blank where not measured (not "None", not 41.1)
+        df[column_name(attr)] = df[column_name(attr)].astype("Int64")
+    st.caption("Click a column header to sort by it; a phrase's column holds its percentile among the reference "
+               "ECGs (hover its header for how reliable the model is for it). Select a row to open that ECG. "
+               f"“{READING}” names the phrases that stand out from the reference ECGs, as the Reader does.")
     event = st.dataframe(df, width="stretch", hide_index=True, key="batch_table", on_select="rerun",
-                         selection_mode="single-row")
+                         selection_mode="single-row",
+                         column_config={p: st.column_config.NumberColumn(p, help=h) for p, h in phrase_help.items()})
+    if unknown:
+        st.caption("Not known to the model (not ranked, no column): " + ", ".join(unknown))
     chosen = getattr(getattr(event, "selection", None), "rows", None) or []
     if chosen and 0 <= chosen[0] < len(recs):
         session.set_current(recs[chosen[0]].key)

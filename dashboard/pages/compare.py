@@ -8,14 +8,12 @@ import streamlit as st
 from dashboard import engine as engines
 from dashboard import plotting, session
 from dashboard.engine import Engine
+from dashboard.measured import FIELDS, column_name, shown_value
 from dashboard.panels import prompts, tracing
-from dashboard.panels.common import guard
+from dashboard.panels.common import esc, guard
 from dashboard.ranking import build_view
 
 COLUMN_WIDTH_PX = 530              # each ECG's column on the wide layout: the paper's height follows it
-COMPARE_FIELDS = (("Heart rate (bpm)", "heart_rate_bpm"), ("PR (ms)", "pr_ms"), ("QRS (ms)", "qrs_ms"),
-                  ("QT (ms)", "qt_ms"), ("QTc Bazett (ms)", "qtc_ms"), ("QTc Fridericia (ms)", "qtc_fridericia_ms"),
-                  ("QTc Framingham (ms)", "qtc_framingham_ms"), ("Frontal axis (°)", "axis_deg"))
 
 
 def compare_page(engine: Engine, recs: dict) -> None:
@@ -41,10 +39,10 @@ def compare_page(engine: Engine, recs: dict) -> None:
     st.caption(f"Both on the same paper scale: {speed} mm/s, {gain} mm/mV (change them on the Reader page).")
     ma, mb = engines.measurements(ra.key, ra.ecg), engines.measurements(rb.key, rb.ecg)
     rows = []
-    for name, attr in COMPARE_FIELDS:
-        va, vb = getattr(ma, attr, None), getattr(mb, attr, None)
-        rows.append({"measurement": name, ra.label: va, rb.label + " ": vb,
-                     "difference (second − first)": None if va is None or vb is None else round(vb - va, 1)})
+    for _, attr, _, _ in FIELDS:          # as the Reader shows them, in whole units
+        va, vb = shown_value(ma, attr), shown_value(mb, attr)
+        rows.append({"measurement": column_name(attr), ra.label: va, rb.label + " ": vb,
+                     "difference (second − first)": None if va is None or vb is None else vb - va})
     st.markdown("#### Measurements")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="cmp_meas")
     if engine.model is None:
@@ -66,6 +64,9 @@ def compare_page(engine: Engine, recs: dict) -> None:
                       "difference": None if second is None else round(second - first, digits),
                       "reliability": r.reliability[1]})
     st.markdown("#### Ranking of the same phrases")
+    st.markdown(f'<div data-testid="mets-compare-reading">The model\'s reading (phrases that stand out from the '
+                f'reference ECGs): <b>{esc(ra.label)}</b>: {esc(va.reading)} · <b>{esc(rb.label)}</b>: '
+                f'{esc(vb.reading)}</div>', unsafe_allow_html=True)
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="cmp_rank")
     if va.unknown:
         st.caption("Not known to the model (not ranked): " + ", ".join(r.prompt for r in va.unknown))

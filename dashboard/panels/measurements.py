@@ -2,20 +2,13 @@
 noise alerts, signal quality per lead in words and shapes, and the median beats with their fiducial marks."""
 from __future__ import annotations
 
-import math
-
 import streamlit as st
 
 from mets_core.ecg import STANDARD_LEADS
 
 from .. import plotting
+from ..measured import FIELDS, shown_text
 from .common import esc
-
-
-def _fmt(value, unit: str, digits: int = 0) -> str | None:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    return f"{value:.{digits}f}{unit}"
 
 
 QUALITY_SHAPES = {"Excellent": ("●", "good", "q-good"), "Barely acceptable": ("◐", "fair", "q-fair"),
@@ -23,18 +16,9 @@ QUALITY_SHAPES = {"Excellent": ("●", "good", "q-good"), "Barely acceptable": (
 
 
 def measurements_panel(m, scope: str = "") -> None:
-    cells = [
-        ("Heart rate", _fmt(m.heart_rate_bpm, " bpm"), m.notes.get("rate"), ""),
-        ("RR", _fmt(m.rr_ms, " ms"), m.notes.get("rate"),
-         "irregular" if getattr(m, "rr_irregular", None) else ""),
-        ("PR", _fmt(m.pr_ms, " ms"), m.notes.get("pr"), ""),
-        ("QRS", _fmt(m.qrs_ms, " ms"), m.notes.get("qrs"), ""),
-        ("QT", _fmt(m.qt_ms, " ms"), m.notes.get("qt"), ""),
-        ("QTc Bazett", _fmt(m.qtc_ms, " ms"), m.notes.get("qtc"), ""),
-        ("QTc Fridericia", _fmt(getattr(m, "qtc_fridericia_ms", None), " ms"), m.notes.get("qtc"), ""),
-        ("QTc Framingham", _fmt(getattr(m, "qtc_framingham_ms", None), " ms"), m.notes.get("qtc"), ""),
-        ("Frontal axis", _fmt(m.axis_deg, "°"), m.notes.get("axis"), ""),
-    ]
+    cells = [(label, shown_text(m, attr, unit), m.notes.get(note),
+              "irregular" if attr == "rr_ms" and getattr(m, "rr_irregular", None) else "")
+             for label, attr, unit, note in FIELDS]
     html_cells = []
     for label, value, note, flag in cells:
         if value is None:

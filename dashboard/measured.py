@@ -1,0 +1,31 @@
+"""Measurements as every page shows them (the reader, the comparison, the batch table, the PDF report): which
+values, in what order, and rounded to whole units as ECG machines print them. No Streamlit here."""
+from __future__ import annotations
+
+import math
+
+# (label, Measurements attribute, unit, the key of the note that says why it is not given)
+FIELDS = (("Heart rate", "heart_rate_bpm", "bpm", "rate"), ("RR", "rr_ms", "ms", "rate"),
+          ("PR", "pr_ms", "ms", "pr"), ("QRS", "qrs_ms", "ms", "qrs"), ("QT", "qt_ms", "ms", "qt"),
+          ("QTc Bazett", "qtc_ms", "ms", "qtc"), ("QTc Fridericia", "qtc_fridericia_ms", "ms", "qtc"),
+          ("QTc Framingham", "qtc_framingham_ms", "ms", "qtc"), ("Frontal axis", "axis_deg", "°", "axis"))
+
+
+def shown_value(m, attribute: str) -> int | None:
+    """One measurement of `m` rounded to a whole bpm, ms or degree; None when it is not given."""
+    value = getattr(m, attribute, None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return int(round(value))
+
+
+def shown_text(m, attribute: str, unit: str) -> str | None:
+    """"412 ms", "-3°"; None when not given."""
+    value = shown_value(m, attribute)
+    return None if value is None else f"{value}{unit}" if unit == "°" else f"{value} {unit}"
+
+
+def column_name(attribute: str) -> str:
+    """A table column's name for one of ``FIELDS``: "QRS (ms)"."""
+    label, _, unit, _ = next(f for f in FIELDS if f[1] == attribute)
+    return f"{label} ({unit})"
