@@ -672,8 +672,9 @@ def _ludb_rhythm(text: str) -> str | None:
 def rhythm_rows(data: Path) -> list[tuple[str, str, str, object]]:
     """(database, rhythm group, window name, Measurements) for windows whose rhythm the database states:
     LUDB (header diagnoses, 10 s), PTB-XL folds 1-9 in mV (SR, AFIB, AFLT statements of any likelihood: rhythm
-    statements carry none; fold 10 is never read), CinC 2017 (N, A; measure()'s first 60 s) and MIT-BIH (10 s
-    every 60 s lying wholly inside one (N, (AFIB or (AFL rhythm annotation)."""
+    statements carry none; fold 10 is never read), CinC 2017 (N, A; measure()'s first 60 s), MIT-BIH (10 s
+    every 60 s lying wholly inside one (N, (AFIB or (AFL rhythm annotation) and CPSC 2021 (the same, every
+    20 s: its records are 0.7-9 min long; its "(N" is "not atrial fibrillation")."""
     import csv
 
     import wfdb
@@ -702,22 +703,39 @@ def rhythm_rows(data: Path) -> list[tuple[str, str, str, object]]:
             rec = wfdb.rdrecord(str(hea.with_suffix("")))
             ecg = ECG.from_leads(rec.p_signal.T[:1], ["I"], float(rec.fs))
             rows.append(("CinC 2017", "sinus" if label == "N" else "atrial fibrillation", name, measure(ecg)))
-    groups = {"(N": "sinus", "(AFIB": "atrial fibrillation", "(AFL": "atrial flutter"}
-    for hea in sorted((data / "mitdb").glob("*.hea")):
+    rows += episode_windows("MIT-BIH", data / "mitdb", every_s=60.0)
+    rows += episode_windows("CPSC 2021", data / "cpsc2021", every_s=20.0)
+    return rows
+
+
+RHYTHM_EPISODES = {"(N": "sinus", "(AFIB": "atrial fibrillation", "(AFL": "atrial flutter"}
+
+
+def episode_windows(db: str, folder: Path, every_s: float) -> list[tuple[str, str, str, object]]:
+    """Rows as ``rhythm_rows``' of 10 s windows starting at whole multiples of `every_s` that lie wholly inside
+    one rhythm episode of the records' `.atr` (MIT-BIH, CPSC 2021: a "+" annotation whose note, "(N", "(AFIB"
+    or "(AFL", holds until the next). A CPSC 2021 record without rhythm annotations is its header's "non
+    atrial fibrillation" throughout: "(N" from start to end, as the database's own scoring reads it."""
+    import wfdb
+    rows = []
+    for hea in sorted(folder.glob("*.hea")):
         rec, ann = wfdb.rdrecord(str(hea.with_suffix(""))), wfdb.rdann(str(hea.with_suffix("")), "atr")
         fs, n = float(rec.fs), rec.sig_len
         changes = [(int(at), note.strip("\x00")) for at, sym, note in zip(ann.sample, ann.symbol, ann.aux_note)
                    if sym == "+"]
+        if not changes and any("non atrial fibrillation" in c.lower() for c in rec.comments):
+            changes = [(0, "(N")]
         ecg = None
         for k, (start, note) in enumerate(changes):
             end = changes[k + 1][0] if k + 1 < len(changes) else n
-            if note not in groups:
+            if note not in RHYTHM_EPISODES:
                 continue
-            ecg = ecg or ECG.from_leads(rec.p_signal.T, rec.sig_name, fs, name=f"mitdb/{hea.stem}")
-            t = int(np.ceil(start / (60 * fs))) * int(60 * fs)        # windows at whole minutes
+            ecg = ecg or ECG.from_leads(rec.p_signal.T, rec.sig_name, fs, name=f"{folder.name}/{hea.stem}")
+            step = int(every_s * fs)
+            t = int(np.ceil(start / step)) * step
             while t + 10 * fs <= end:
-                rows.append(("MIT-BIH", groups[note], f"{hea.stem}@{t / fs:.0f}s", measure(ecg, t / fs, 10.0)))
-                t += int(60 * fs)
+                rows.append((db, RHYTHM_EPISODES[note], f"{hea.stem}@{t / fs:.0f}s", measure(ecg, t / fs, 10.0)))
+                t += step
     return rows
 
 

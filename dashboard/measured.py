@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from .plotting import hms
+
 # (label, Measurements attribute, unit, the key of the note that says why it is not given)
 FIELDS = (("Heart rate", "heart_rate_bpm", "bpm", "rate"), ("RR", "rr_ms", "ms", "rate"),
           ("PR", "pr_ms", "ms", "pr"), ("QRS", "qrs_ms", "ms", "qrs"), ("QT", "qt_ms", "ms", "qt"),
@@ -29,3 +31,10 @@ def column_name(attribute: str) -> str:
     """A table column's name for one of ``FIELDS``: "QRS (ms)"."""
     label, _, unit, _ = next(f for f in FIELDS if f[1] == attribute)
     return f"{label} ({unit})"
+
+
+def measured_span(m, duration_s: float) -> str:
+    """Which stretch of the recording `m` describes: "whole ECG", or e.g. "0:00:00–0:01:00 of 0:30:05.6"."""
+    if m.seconds_analysed >= duration_s - 0.5:
+        return "whole ECG"
+    return f"{hms(m.start_s)}–{hms(m.start_s + m.seconds_analysed)} of {hms(duration_s)}"

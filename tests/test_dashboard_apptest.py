@@ -586,3 +586,4 @@ def test_compare_two_ecgs(app):
     assert len(numbers) and all(float(v).is_integer() for v in numbers)      # whole units, as on the Reader
     html = markdown_html(app)           # the test weights carry no reference ECGs: nothing is crowned
     assert 'data-testid="mets-compare-reading"' in html and html.count("not judged (weights without") == 2
+    assert any(str(c.value).startswith("Measured on: ") and str(c.value).count("whole ECG") == 2 for c in app.caption)

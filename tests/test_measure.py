@@ -341,6 +341,26 @@ def test_no_pr_in_recorded_atrial_fibrillation_and_a_pr_in_sinus_rhythm():
     assert len(sinus) >= 30 and len(reported) >= 0.9 * len(sinus), (len(reported), len(sinus))
 
 
+@needs_data("cpsc2021/data_84_3.hea", "cpsc2021/data_8_3.hea", "cpsc2021/data_21_7.hea")
+def test_no_pr_in_the_atrial_fibrillation_episodes_of_other_holters(tmp_path):
+    """CPSC 2021 (two-lead Holter excerpts, 200 Hz; no part of measure() was chosen on it): every 10 s window
+    inside an annotated AF episode of two persistent-AF records is called irregular and gets no PR (over all
+    18 records 0 of 90 AF windows get one: `measure_validation.py --rhythm`); a record stated "non atrial
+    fibrillation", in regular sinus rhythm at ~70 bpm, gets a PR in most of its windows (not every "non AF"
+    record: patient 35's irregular bradycardia at 40-54 bpm shows no P wave and gets none)."""
+    data = data_dir_or_none("cpsc2021/data_84_3.hea") / "cpsc2021"
+    for name in ("data_84_3", "data_8_3", "data_21_7"):
+        (tmp_path / f"{name}.hea").symlink_to(data / f"{name}.hea")
+        for ext in ("dat", "atr"):
+            (tmp_path / f"{name}.{ext}").symlink_to(data / f"{name}.{ext}")
+    windows = _validation().episode_windows("CPSC 2021", tmp_path, every_s=20.0)
+    af = [m for _, group, _, m in windows if group == "atrial fibrillation"]
+    other = [m for _, group, _, m in windows if group == "sinus"]
+    assert len(af) >= 15 and len(other) >= 5, (len(af), len(other))
+    assert all(m.rr_irregular and m.pr_ms is None for m in af)
+    assert sum(m.pr_ms is not None for m in other) >= 0.8 * len(other)
+
+
 def test_rate_of_a_bigeminal_rhythm_is_the_beats_counted_over_the_time():
     """Coupled beats (RR alternating 0.55 s and 1.05 s): the median RR would sit on one of the two RRs (109 or
     57 bpm); the rate is the beats over the time, 60 / 0.8 s = 75 bpm."""

@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import engine as engines
 from dashboard import session
 from dashboard.engine import Engine
-from dashboard.measured import column_name, shown_value
+from dashboard.measured import column_name, measured_span, shown_value
 from dashboard.panels import prompts
 from dashboard.ranking import build_view
 
@@ -17,13 +17,6 @@ from dashboard.ranking import build_view
 # below 50 or above 100 bpm, where Bazett misleads)
 BATCH_FIELDS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_fridericia_ms")
 READING = "the model's reading"
-
-
-def measured_span(m, duration_s: float) -> str:
-    """Which stretch the measurements describe: "whole ECG", or e.g. "0:00:00–0:01:00 of 0:30:06"."""
-    if m.seconds_analysed >= duration_s - 0.5:
-        return "whole ECG"
-    return f"{session.hms(m.start_s)}–{session.hms(m.start_s + m.seconds_analysed)} of {session.hms(duration_s)}"
 
 
 def batch_page(engine: Engine, recs: list[session.Record]) -> None:

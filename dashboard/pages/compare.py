@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import engine as engines
 from dashboard import plotting, session
 from dashboard.engine import Engine
-from dashboard.measured import FIELDS, column_name, shown_value
+from dashboard.measured import FIELDS, column_name, measured_span, shown_value
 from dashboard.panels import prompts, tracing
 from dashboard.panels.common import esc, guard
 from dashboard.ranking import build_view
@@ -45,6 +45,10 @@ def compare_page(engine: Engine, recs: dict) -> None:
                      "difference (second − first)": None if va is None or vb is None else vb - va})
     st.markdown("#### Measurements")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="cmp_meas")
+    spans = [measured_span(ma, ra.ecg.duration), measured_span(mb, rb.ecg.duration)]
+    st.caption(f"Measured on: {ra.label}, {spans[0]}; {rb.label}, {spans[1]}"
+               + ("" if spans == ["whole ECG"] * 2 else " (a long recording: its first minute here, any page of it on "
+                                                          "the Reader)"))
     if engine.model is None:
         return
     phrases = prompts.current()

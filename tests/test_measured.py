@@ -1,0 +1,30 @@
+"""dashboard.measured: the measurements every page shows, rounded and named in one place."""
+from __future__ import annotations
+
+from dashboard_fixtures import REPO  # noqa: F401  (puts the repo on sys.path for `dashboard`)
+from dashboard.measured import FIELDS, column_name, measured_span, shown_text, shown_value
+from mets_core.measure import Measurements
+
+
+def test_values_are_shown_in_whole_units_and_missing_ones_as_none():
+    m = Measurements(heart_rate_bpm=41.1, qt_ms=404.5, qtc_ms=381.5, axis_deg=-2.5, pr_ms=None,
+                     qrs_ms=float("nan"))
+    assert shown_value(m, "heart_rate_bpm") == 41 and shown_value(m, "qt_ms") == 404     # half to even
+    assert shown_value(m, "qtc_ms") == 382
+    assert shown_value(m, "pr_ms") is None and shown_value(m, "qrs_ms") is None
+    assert shown_text(m, "axis_deg", "°") == "-2°" and shown_text(m, "heart_rate_bpm", "bpm") == "41 bpm"
+    assert shown_text(m, "pr_ms", "ms") is None
+
+
+def test_every_field_is_a_measurement_with_a_column_name():
+    names = set(Measurements.__dataclass_fields__)
+    for label, attribute, unit, note in FIELDS:
+        assert attribute in names
+        assert column_name(attribute) == f"{label} ({unit})"
+    assert column_name("qtc_fridericia_ms") == "QTc Fridericia (ms)"
+
+
+def test_the_stretch_measured_is_named():
+    assert measured_span(Measurements(seconds_analysed=10.0, start_s=0.0), 10.0) == "whole ECG"
+    assert measured_span(Measurements(seconds_analysed=60.0, start_s=0.0), 1805.6) == "0:00:00–0:01:00 of 0:30:05.6"
+    assert measured_span(Measurements(seconds_analysed=10.0, start_s=30.0), 1805.6) == "0:00:30–0:00:40 of 0:30:05.6"
