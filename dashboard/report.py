@@ -93,6 +93,8 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     # file labels
     text.text(112, y, "What the file says", fontsize=9, weight="bold", va="top")
     labels = [lab.text for lab in (file_labels.labels if file_labels is not None else [])][:6]
+    if labels and file_labels.origin:            # not the file's own words: say whose (PTB-XL's table)
+        labels = labels[:5] + [f"({file_labels.origin.split(' (')[0]})"]
     for k, lab in enumerate(labels or ["no diagnosis labels in the file"]):
         text.text(112, y - 5 - 3.8 * k, lab[:60], fontsize=7.5, va="top")
 

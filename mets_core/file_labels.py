@@ -13,6 +13,11 @@ Decoded sources
   (``Reason for admission``, ``Acute infarction (localization)``, ``Diagnosis``, ``Rhythm``, ...).
 - Age and sex from ``Age:``/``<age>:``/``age:`` and ``Sex:``/``<sex>:``/``sex:`` lines.
 
+PTB-XL's own WFDB headers carry no labels: its statements, age and sex are in the database's table,
+``ptbxl_database.csv``. ``ptbxl_labels(ecg, folder)`` reads them from the user's copy of PTB-XL for a record
+named as PTB-XL names them (``00307_lr``, ``00307_hr``), checked against the signal of that record in the copy
+when it is there (``FileLabels.origin`` says so).
+
 A code this module does not know is still shown, as "SNOMED CT code N (not in this decoder's table)":
 labels are never dropped silently. Other comment lines are only counted (``other_lines``): free text can
 carry names or record numbers, so the dashboard shows them on request only.
@@ -20,8 +25,10 @@ carry names or record numbers, so the dashboard shows them on request only.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .ecg import ECG
 
@@ -177,6 +184,7 @@ class FileLabels:
     age: str | None = None
     sex: str | None = None
     other_lines: int = 0   # comment lines that are neither labels nor age/sex (shown only on request)
+    origin: str = ""       # where the labels come from when not from the file itself (a sentence)
 
     @property
     def empty(self) -> bool:
@@ -297,3 +305,64 @@ def file_labels(ecg: ECG) -> FileLabels:
             continue                                   # the Challenges' empty placeholders
         out.other_lines += 1
     return out
+
+
+PTBXL_TABLE = "ptbxl_database.csv"
+_PTBXL_RECORD = re.compile(r"^(\d{5})_(lr|hr)$")
+
+
+def ptbxl_labels(ecg: ECG, ptbxl_folder) -> FileLabels | None:
+    """PTB-XL's statements (``scp_codes``, with their likelihoods), age and sex for a PTB-XL record, from the
+    ``ptbxl_database.csv`` of the user's copy of PTB-XL in `ptbxl_folder`; None when `ecg` is not named as a
+    PTB-XL record (``NNNNN_lr`` / ``NNNNN_hr``), the table is not there or has no such ecg_id, or the copy
+    holds that record's signal and it is not this ECG's (another file under a PTB-XL name)."""
+    match = _PTBXL_RECORD.match(str(ecg.metadata.get("record_name") or ecg.name))
+    table_path = Path(ptbxl_folder) / PTBXL_TABLE
+    if match is None or not table_path.is_file():
+        return None
+    stat = table_path.stat()
+    row = _ptbxl_rows(str(table_path), stat.st_mtime_ns, stat.st_size).get(int(match.group(1)))
+    if row is None:
+        return None
+    how = "matched by the record's name"
+    signal_file = Path(ptbxl_folder) / f"{row.get('filename_' + match.group(2), '')}.hea"
+    if signal_file.is_file():
+        theirs = _ptbxl_signal(str(signal_file.with_suffix("")), signal_file.stat().st_mtime_ns)
+        if theirs is not None:
+            if not (theirs.fs == ecg.fs and theirs.signal.shape == ecg.signal.shape
+                    and bool((theirs.lead_mask == ecg.lead_mask).all())
+                    and bool(abs(theirs.signal - ecg.signal).max() <= 1e-4)):
+                return None
+            how = "matched by the record's name and its signal"
+    out = FileLabels(labels=decode_scp(row.get("scp_codes", "")), age=_age(row.get("age", "")),
+                     sex=_sex(row.get("sex", "")),
+                     origin=f"From PTB-XL's table, ecg_id {int(match.group(1))} ({PTBXL_TABLE} in your data folder; "
+                            f"{how}): PTB-XL's own headers carry no labels.")
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _ptbxl_signal(record: str, mtime_ns: int) -> ECG | None:
+    """A record of the PTB-XL copy as read_ecg reads it (kept: the page asks for its labels on every run)."""
+    from .readers import read_ecg
+    try:
+        return read_ecg(record)
+    except Exception:  # noqa: BLE001 - an unreadable copy cannot confirm the match: the name alone
+        return None
+
+
+@functools.lru_cache(maxsize=2)
+def _ptbxl_rows(path: str, mtime_ns: int, size: int) -> dict[int, dict[str, str]]:
+    """ecg_id -> the columns ``ptbxl_labels`` uses, as text (read once per version of the file). The ids and
+    numbers may be written as "1" or "1.0" (a copy saved by a spreadsheet)."""
+    import csv
+    wanted = ("scp_codes", "age", "sex", "filename_lr", "filename_hr")
+    rows: dict[int, dict[str, str]] = {}
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        for rec in csv.DictReader(f):
+            try:
+                ecg_id = int(float(rec.get("ecg_id") or ""))
+            except ValueError:
+                continue
+            rows[ecg_id] = {k: str(rec.get(k) or "").strip() for k in wanted}
+    return rows

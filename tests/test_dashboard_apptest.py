@@ -20,7 +20,7 @@ import pytest
 from dashboard_fixtures import (FALLBACK_REPORTS, a_wfdb_upload, button, errors, go_to, hit_rows, loaded, ludb_dir,
                                 make_test_weights, markdown_html, new_app, open_demo, paper_spec, rank_rows, ranking,
                                 shown_title, synthetic_csv, upload)
-from helpers import bigeminy_ecg, csv_bytes, st_lengthened_ecg
+from helpers import bigeminy_ecg, csv_bytes, data_dir_or_none, needs_data, st_lengthened_ecg
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
@@ -493,6 +493,23 @@ def test_file_labels_age_and_sex_beside_the_ranking(app):
     button(app, "Rank the file's own labels").click().run()
     assert sorted(r["prompt"] for r in ranking(app)) == ["atrial fibrillation", "right bundle branch block"]
     assert app.selectbox(key="preset").value == "custom"
+
+
+@needs_data("ptbxl/ptbxl_database.csv", "ptbxl/records100/00000/00307_lr.hea")
+def test_a_ptbxl_record_shows_ptbxls_own_statements_from_the_data_folder(app):
+    """PTB-XL's files carry no labels; with the user's PTB-XL copy in the data folder, an uploaded PTB-XL record
+    shows PTB-XL's statements, age and sex, says where they come from, and so do the batch table and the PDF."""
+    folder = data_dir_or_none("ptbxl/ptbxl_database.csv") / "ptbxl" / "records100" / "00000"
+    upload(app, [(f"00307_lr.{ext}", (folder / f"00307_lr.{ext}").read_bytes()) for ext in ("hea", "dat")])
+    html = markdown_html(app)
+    assert not errors(app), errors(app)
+    assert "anteroseptal myocardial infarction" in html and "left ventricular hypertrophy" in html
+    assert "From PTB-XL&#x27;s table, ecg_id 307" in html or "From PTB-XL's table, ecg_id 307" in html
+    assert "age 63" in html and "male" in html
+    button(app, "Prepare a one-page PDF report").click().run()
+    assert not app.exception and any("PDF" in str(b.proto) for b in app.get("download_button"))
+    go_to(app, "batch")
+    assert "anteroseptal myocardial infarction" in app.dataframe[0].value["file labels"][0]
 
 
 def _with_model_fields(monkeypatch, fields) -> None:

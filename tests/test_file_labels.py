@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mets_core.ecg import ECG
-from mets_core.file_labels import SCP_ECG, SNOMED_CT, file_labels
+from mets_core.file_labels import SCP_ECG, SNOMED_CT, file_labels, ptbxl_labels
 
 from helpers import data_dir_or_none, needs_data
 
@@ -81,3 +81,42 @@ def test_identifying_lines_are_never_labels_even_inside_a_diagnosis_block():
     shown = " ".join(lab.text for lab in labels.labels)
     assert "Sinus rhythm" in shown and "Doe" not in shown and "1950" not in shown and "X" not in shown.split()
     assert labels.other_lines == 3
+
+
+def _ptbxl_copy(folder, rows: str) -> None:
+    """A PTB-XL copy holding its table only (written by a spreadsheet: ids as "307.0")."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "ptbxl_database.csv").write_text(
+        "ecg_id,patient_id,age,sex,scp_codes,strat_fold,filename_lr,filename_hr\n" + rows, encoding="utf-8")
+
+
+def test_ptbxl_labels_come_from_ptbxls_table_for_a_record_named_as_ptbxl_names_them(tmp_path):
+    """PTB-XL's headers carry no labels: a record named 00307_lr gets the statements, age and sex of ecg_id 307
+    from the table of the user's PTB-XL copy, said to be matched by name when the copy has no signal to check;
+    no table, another name or an id the table lacks: None."""
+    _ptbxl_copy(tmp_path / "ptbxl", """307.0,1,63.0,0,"{'ASMI': 50.0, 'LVH': 100.0, 'AFIB': 0.0}",8,"""
+                                    "records100/00000/00307_lr,records500/00000/00307_hr\n")
+    ecg = ECG.from_leads(np.zeros((1, 1000)), ["II"], 100.0, name="00307_lr")
+    labels = ptbxl_labels(ecg, tmp_path / "ptbxl")
+    assert [lab.text for lab in labels.labels] == ["anteroseptal myocardial infarction", "left ventricular hypertrophy",
+                                                    "atrial fibrillation"]
+    assert labels.labels[0].likelihood == 50.0 and labels.age == "63" and labels.sex == "male"
+    assert "PTB-XL's table, ecg_id 307" in labels.origin and "matched by the record's name)" in labels.origin
+    assert ptbxl_labels(ECG.from_leads(np.zeros((1, 1000)), ["II"], 100.0, name="00308_lr"), tmp_path / "ptbxl") is None
+    assert ptbxl_labels(ECG.from_leads(np.zeros((1, 1000)), ["II"], 100.0, name="patient307"), tmp_path / "ptbxl") is None
+    assert ptbxl_labels(ecg, tmp_path / "elsewhere") is None
+    assert file_labels(ecg).labels == []                       # the file itself says nothing
+
+
+@needs_data("ptbxl/ptbxl_database.csv", "ptbxl/records100/00000/00307_lr.hea")
+def test_ptbxl_labels_of_a_real_record_are_checked_against_its_signal():
+    """With the record's signal in the copy, the labels are given only when the ECG is that signal: a file saved
+    under a PTB-XL name with other samples gets none."""
+    from mets_core import read_ecg
+    folder = data_dir_or_none("ptbxl/ptbxl_database.csv") / "ptbxl"
+    ecg = read_ecg(folder / "records100" / "00000" / "00307_lr")
+    labels = ptbxl_labels(ecg, folder)
+    assert "anteroseptal myocardial infarction" in [lab.text for lab in labels.labels]
+    assert labels.age == "63" and labels.sex == "male" and "name and its signal" in labels.origin
+    other = ECG(signal=ecg.signal * 1.1, fs=ecg.fs, lead_mask=ecg.lead_mask, name="00307_lr")
+    assert ptbxl_labels(other, folder) is None

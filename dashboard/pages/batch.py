@@ -10,7 +10,7 @@ from dashboard import engine as engines
 from dashboard import session
 from dashboard.engine import Engine
 from dashboard.measured import column_name, measured_span, shown_value
-from dashboard.panels import prompts
+from dashboard.panels import header, prompts
 from dashboard.ranking import build_view
 
 # the measurements of the table, as the Reader shows them (QTc by Fridericia: the Reader's advice at rates
@@ -44,11 +44,8 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
         except Exception:  # noqa: BLE001 - the row stays, without its measurements
             row["measured on"] = "not measurable"
             row.update({column_name(attr): None for attr in BATCH_FIELDS})
-        try:
-            from mets_core.file_labels import file_labels
-            row["file labels"] = "; ".join(lab.text for lab in file_labels(rec.ecg).labels)[:200]
-        except Exception:  # noqa: BLE001
-            row["file labels"] = ""
+        labels = header.file_labels_of(rec)
+        row["file labels"] = "; ".join(lab.text for lab in labels.labels)[:200] if labels is not None else ""
         if engine.model is not None and phrases:
             try:
                 view = build_view(engine.rank(rec.ecg, phrases))

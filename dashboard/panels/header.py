@@ -7,14 +7,21 @@ import streamlit as st
 
 from mets_core.ecg import STANDARD_LEADS
 
-from ..session import Record
+from ..session import Record, data_dir
 from .common import duration_words, esc
 
 
 def file_labels_of(rec: Record):
-    from mets_core.file_labels import file_labels
+    """What the file says (mets_core.file_labels.FileLabels), or None: the file's own labels; for a PTB-XL
+    record, whose headers carry none, PTB-XL's table in the user's data folder (<data>/ptbxl/, as `mets
+    download ptbxl` lays it out). Used by every page that shows them (header, batch table, PDF report)."""
+    from mets_core.file_labels import file_labels, ptbxl_labels
     try:
-        return file_labels(rec.ecg)
+        labels = file_labels(rec.ecg)
+        folder = data_dir()
+        if not labels.labels and folder is not None:
+            labels = ptbxl_labels(rec.ecg, folder / "ptbxl") or labels
+        return labels
     except Exception:  # noqa: BLE001 - the header is a convenience, never a reason to fail the page
         return None
 
@@ -75,8 +82,8 @@ def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None]) -> N
         items.append(f'<li class="{"" if lab.known else "undecoded"}" title="{esc(src)}">{esc(lab.text)}{esc(like)}'
                      f'<span class="src"> · {esc(lab.source)}</span></li>')
     st.markdown(f'<div class="file-labels" data-testid="mets-file-labels"><ul>{"".join(items)}</ul>'
-                f'<div class="fl-note">As written in the file (codes decoded into words); not checked by this '
-                f'tool.</div></div>', unsafe_allow_html=True)
+                f'<div class="fl-note">{esc(labels.origin or "As written in the file (codes decoded into words).")}'
+                f' Not checked by this tool.</div></div>', unsafe_allow_html=True)
     phrases = [lab.text for lab in labels.labels if lab.known and lab.source != "header text"] or \
               [lab.text.split(":")[-1].strip() for lab in labels.labels if lab.source == "header text"]
     phrases = list(dict.fromkeys(p for p in phrases if p))

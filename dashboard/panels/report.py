@@ -10,9 +10,8 @@ from ..session import Record
 def report_download(rec: Record, engine: Engine, m, view, scope_words: str, start_s: float,
                     rhythm_lead: str) -> None:
     """`m`: the measurements shown; `view`: the ranking shown (dashboard.ranking.RankingView or None)."""
-    from mets_core.file_labels import file_labels
-
     from ..report import build_pdf
+    from .header import file_labels_of
 
     st.markdown("#### Printable report")
     if not st.button("Prepare a one-page PDF report", key=f"pdf_make_{rec.key}",
@@ -20,7 +19,7 @@ def report_download(rec: Record, engine: Engine, m, view, scope_words: str, star
         return
     with st.spinner("Building the PDF…"):
         pdf = build_pdf(rec.ecg, rec.label, start_s=start_s, measurements=m, ranking=view,
-                        file_labels=file_labels(rec.ecg), model_version=engine.version, rhythm_lead=rhythm_lead,
+                        file_labels=file_labels_of(rec), model_version=engine.version, rhythm_lead=rhythm_lead,
                         scope=scope_words)
     st.download_button("Download the PDF report", pdf, file_name="mets_report.pdf", mime="application/pdf",
                        key=f"pdf_get_{rec.key}", type="primary")
