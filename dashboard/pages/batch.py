@@ -74,7 +74,9 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
         df[column_name(attr)] = df[column_name(attr)].astype("Int64")
     st.caption("Click a column header to sort by it; a phrase's column holds its percentile among the reference "
                "ECGs (hover its header for how reliable the model is for it). Select a row to open that ECG. "
-               f"“{READING}” names the phrases that stand out from the reference ECGs, as the Reader does.")
+               f"“{READING}” names the phrases that stand out from the reference ECGs, as the Reader does; it "
+               f"reads each whole recording (a long one as the average of its 10 s windows), while “measured on” "
+               f"says which stretch the measurements describe.")
     event = st.dataframe(df, width="stretch", hide_index=True, key="batch_table", on_select="rerun",
                          selection_mode="single-row",
                          column_config={p: st.column_config.NumberColumn(p, help=h) for p, h in phrase_help.items()})
