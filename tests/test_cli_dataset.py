@@ -174,7 +174,7 @@ def calibrated_model(model_dir, dataset, tmp_path_factory):
 
 
 def test_rank_shows_percentile_reliability_expansion_and_lists_unknown_phrases_apart(calibrated_model, dataset,
-                                                                                       capsys):
+                                                                                       capsys, tmp_path):
     rec = str(dataset / "ecg0.xml")
     prompts = ["-p", "sinus rhythm", "-p", "atrial fibrillation", "-p", "conduction disturbance",
                "-p", "purple ecg", "--model", str(calibrated_model)]
@@ -199,6 +199,16 @@ def test_rank_shows_percentile_reliability_expansion_and_lists_unknown_phrases_a
     assert by["atrial fibrillation"]["validation_auc"] == 0.95 and "validation_auc" not in by["sinus rhythm"]
     assert "left bundle branch block" in by["conduction disturbance"]["expansion"]
     assert [m["prompt"] for m in r["not_known"]] == ["purple ecg"] and r["not_known"][0]["known"] is False
+    # the CSV says what stands out as the headline does, and crowns nothing when nothing does
+    headline = stands_out.split("stands out: ")[1].split(", ")
+    for prompts_here, expected in ((prompts, "; ".join(headline)),
+                                   (["-p", "sinus rhythm", "-p", "purple ecg", "--model", str(calibrated_model)],
+                                    "no confident match")):
+        out_csv = tmp_path / "rank.csv"
+        assert main(["rank", rec, *prompts_here, "--out", str(out_csv)]) == 0
+        [row] = list(csv.DictReader(out_csv.open()))
+        assert row["stands_out"] == expected and "sinus rhythm" not in row["stands_out"]
+        capsys.readouterr()
 
 
 def test_help_and_usage_errors_import_no_heavy_module():

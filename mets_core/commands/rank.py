@@ -82,8 +82,8 @@ def _rank_result(matches: list) -> dict:
 
 def _rank_columns(prompts: list[str]) -> list[str]:
     """The columns of `mets rank --out` (percentile columns stay empty with weights that have no reference)."""
-    cols = ["record", "leads", "error", "top_prompt", "top_similarity", "top_probability", "top_percentile",
-            "not_known"]
+    cols = ["record", "leads", "error", "stands_out", "top_prompt", "top_similarity", "top_probability",
+            "top_percentile", "not_known"]
     for p in prompts:
         cols += [f"similarity[{p}]", f"probability[{p}]", f"percentile[{p}]"]
     return cols
@@ -99,6 +99,9 @@ def _rank_row(record: str, result: dict) -> dict:
         row[f"probability[{m['prompt']}]"] = round(m["probability"], 6)
         if m.get("percentile") is not None:
             row[f"percentile[{m['prompt']}]"] = round(m["percentile"], 2)
+    standing = _standing_out(result["matches"])
+    if standing is not None:          # as the printed headline: what stands out, else no prompt is crowned
+        row["stands_out"] = "; ".join(standing) or "no confident match"
     if result["matches"]:
         top = result["matches"][0]
         row.update(top_prompt=top["prompt"], top_similarity=round(top["similarity"], 6),
@@ -107,6 +110,15 @@ def _rank_row(record: str, result: dict) -> dict:
             row["top_percentile"] = round(top["percentile"], 2)
     row["not_known"] = "; ".join(m["prompt"] for m in result.get("not_known", []))
     return row
+
+
+def _standing_out(matches: list[dict]) -> list[str] | None:
+    """The known prompts at or above STANDS_OUT_PERCENTILE of the reference ECGs, best first; None when the
+    weights give no percentiles (nothing can stand out from a reference they lack)."""
+    from ..knowledge import STANDS_OUT_PERCENTILE
+    if not any(m.get("percentile") is not None for m in matches):
+        return None
+    return [m["prompt"] for m in matches if (m.get("percentile") or 0) >= STANDS_OUT_PERCENTILE]
 
 
 def _print_rank(r: dict) -> None:
@@ -119,7 +131,7 @@ def _print_rank(r: dict) -> None:
             # the headline: a prompt "stands out" when it scores at or above STANDS_OUT_PERCENTILE of the
             # reference ECGs; otherwise no prompt is crowned
             from ..knowledge import STANDS_OUT_PERCENTILE
-            out = [m["prompt"] for m in matches if (m.get("percentile") or 0) >= STANDS_OUT_PERCENTILE]
+            out = _standing_out(matches)
             print("  stands out: " + ", ".join(out) if out else
                   f"  no confident match: no prompt is above the {STANDS_OUT_PERCENTILE:g}th percentile of the "
                   f"reference ECGs")
