@@ -152,10 +152,13 @@ def test_batch_table_names_only_what_stands_out_and_leaves_unknown_phrases_out(a
         "atrial fibrillation": dict(percentile=97.0 if ecg.fs == 500 else 70.0, known=True, validation_auc=0.95),
         "sinus rhythm": dict(percentile=40.0, known=True, validation_auc=0.55),
         "asdfgh qwerty": dict(percentile=99.0, known=False)}.get(prompt, {}))
-    app.text_area(key="prompts_text").input("sinus rhythm\natrial fibrillation\nasdfgh qwerty").run()
+    app.text_area(key="prompts_text").input("sinus rhythm\natrial fibrillation\nasdfgh qwerty\nECG").run()
+    names = set(loaded(app))
     go_to(app, "batch")
     assert not app.exception and not errors(app), errors(app)
-    table = app.dataframe[0].value.set_index("ECG")
+    table = app.dataframe[0].value
+    assert "“ECG”" in table.columns and set(table["ECG"]) == names and len(names) == 2   # a prompt named "ECG"
+    table = table.set_index("ECG")
     assert "asdfgh qwerty" not in table.columns
     assert "Not known to the model (not ranked, no column): asdfgh qwerty" in " ".join(str(c.value) for c in app.caption)
     reading = table["the model's reading"]

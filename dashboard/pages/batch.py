@@ -19,6 +19,16 @@ BATCH_FIELDS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_fridericia_ms
 READING = "the model's reading"
 
 
+TABLE_COLUMNS = frozenset({"ECG", "file labels", READING, "measured on", "source", "Hz", "s", "leads"}
+                          | {column_name(a) for a in BATCH_FIELDS})
+
+
+def phrase_column(prompt: str) -> str:
+    """A phrase's column: the phrase, quoted where it is also the name of one of the table's own columns (a
+    prompt "ECG" must not overwrite the ECG's name)."""
+    return f"“{prompt}”" if prompt in TABLE_COLUMNS else prompt
+
+
 def batch_page(engine: Engine, recs: list[session.Record]) -> None:
 
     st.markdown("### Batch: every loaded ECG against the same prompts")
@@ -51,10 +61,11 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                 view = build_view(engine.rank(rec.ecg, phrases))
                 row[READING] = view.reading
                 for r in view.rows:      # one column per known phrase: sort the table by any of them
-                    row[r.prompt] = round(r.percentile, 1) if r.percentile is not None else round(r.similarity, 4)
-                    phrase_help[r.prompt] = (f"{r.reliability[1]}. " + ("Percentile: how many reference ECGs "
-                                             "this ECG is more similar to the phrase than." if view.has_reference
-                                             else "Cosine similarity (no reference ECGs in these weights)."))
+                    column = phrase_column(r.prompt)
+                    row[column] = round(r.percentile, 1) if r.percentile is not None else round(r.similarity, 4)
+                    phrase_help[column] = (f"{r.reliability[1]}. " + (
+                        "Percentile: the share of reference ECGs less similar to this phrase than this ECG."
+                        if view.has_reference else "Cosine similarity (no reference ECGs in these weights)."))
                 unknown += [r.prompt for r in view.unknown if r.prompt not in unknown]
             except Exception as err:  # noqa: BLE001
                 row[READING] = f"error: {type(err).__name__}"
@@ -70,7 +81,7 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
     first = [c for c in ["ECG", "file labels", READING] + [column_name(a) for a in BATCH_FIELDS] + ["measured on"]
              if c in df.columns]
     df = df[first + [c for c in df.columns if c not in first and c not in about] + about]
-    for attr in BATCH_FIELDS:             # whole numbers, blank where not measured (not "None", not 41.1)
+    for attr in BATCH_FIELDS:             # whole numbers (not 41.1), None where not measured
         df[column_name(attr)] = df[column_name(attr)].astype("Int64")
     st.caption("Click a column header to sort by it; a phrase's column holds its percentile among the reference "
                "ECGs (hover its header for how reliable the model is for it). Select a row to open that ECG. "
