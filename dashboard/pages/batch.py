@@ -90,7 +90,9 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                f"says which stretch the measurements describe.")
     event = st.dataframe(df, width="stretch", hide_index=True, key="batch_table", on_select="rerun",
                          selection_mode="single-row",
-                         column_config={p: st.column_config.NumberColumn(p, help=h) for p, h in phrase_help.items()})
+                         column_config={"file labels": st.column_config.TextColumn(width="medium"),
+                                        READING: st.column_config.TextColumn(width="medium"),
+                                        **{p: st.column_config.NumberColumn(p, help=h) for p, h in phrase_help.items()}})
     if unknown:
         st.caption("Not known to the model (not ranked, no column): " + ", ".join(unknown))
     chosen = getattr(getattr(event, "selection", None), "rows", None) or []
