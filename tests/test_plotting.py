@@ -358,3 +358,21 @@ def test_pdf_report_names_the_model_its_weights_and_how_it_was_validated():
     assert f"superclass macro AUC {info['calibration']['superclass_macro_auc']:.3f}" in line
     assert f"Model: {line.split(' from ')[0]}" in _page_text({"model_version": line})    # a long path is cut
     assert "· not validated ·" in Engine(weights_dir=shipped, model=METS.random_init(seed=0)).version
+
+
+@pytest.mark.parametrize("layout", ["3x4", "12x1", "recorded"])
+def test_the_paper_built_with_its_drawings_as_paths_is_the_paper_with_them_turned_into_paths(layout):
+    """ecg_paper(..., as_paths=True) (what the page sends) is segments_as_paths(ecg_paper(...)) exactly: the
+    same traces and the same SVG paths for the grid, calibration and fiducial ticks, built in one go."""
+    import json
+
+    import plotly.io as pio
+    ecg = _ecg()
+    marks = {name: [0.5, 1.5, 2.5] for name in plotting.FIDUCIAL_NAMES.values()}
+    kwargs = dict(layout=layout, gain=20, speed=50, start_s=1.0, marks=marks, rhythm_lead="V2")
+    at_once = json.loads(pio.to_json(plotting.ecg_paper(ecg, as_paths=True, **kwargs), validate=False))
+    after = json.loads(pio.to_json(plotting.segments_as_paths(plotting.ecg_paper(ecg, **kwargs)), validate=False))
+    assert at_once == after
+    shapes = at_once["layout"]["shapes"]
+    assert any(s["name"] == "minor grid" and s["path"].count("M") > 100 for s in shapes)
+    assert not any(t.get("name") == "minor grid" for t in at_once["data"])

@@ -49,7 +49,7 @@ def paper_figure(rec: Record, start_s: float, m, mode: str, gain: int, speed: in
                  width_px: int = plotting.DRAWN_WIDTH_PX):
     """The ECG paper of `rec` from `start_s` at a setting, with the fiducial marks of the measurements `m`
     (None: no marks) and the saliency shading (identified by `saliency_key`), as the browser draws it
-    (plotting.segments_as_paths). Built once per server and kept by what names it (content hash, printed
+    (its drawings as SVG paths). Built once per server and kept by what names it (content hash, printed
     name, setting, where the marks were measured); not st.cache_resource, because the read-ahead thread
     builds pages too. Not copied: nothing of the session is in it, and nothing changes a figure once built
     (st.plotly_chart only serialises it)."""
@@ -63,9 +63,9 @@ def paper_figure(rec: Record, start_s: float, m, mode: str, gain: int, speed: in
         if key in _papers:
             _papers.move_to_end(key)
             return _papers[key]
-    fig = plotting.segments_as_paths(plotting.ecg_paper(
-        rec.ecg, layout=mode, gain=gain, speed=speed, start_s=start_s, saliency=saliency,
-        saliency_offset_s=saliency_offset_s, rhythm_lead=rhythm, marks=marks, width_px=width_px))
+    fig = plotting.ecg_paper(rec.ecg, layout=mode, gain=gain, speed=speed, start_s=start_s, saliency=saliency,
+                             saliency_offset_s=saliency_offset_s, rhythm_lead=rhythm, marks=marks, width_px=width_px,
+                             as_paths=True)
     with _papers_lock:
         _papers[key] = fig
         while len(_papers) > PAPERS_KEPT:
