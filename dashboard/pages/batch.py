@@ -17,10 +17,11 @@ from dashboard.ranking import build_view
 # below 50 or above 100 bpm, where Bazett misleads)
 BATCH_FIELDS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_fridericia_ms")
 READING = "the model's reading"
-
-
-TABLE_COLUMNS = frozenset({"ECG", "file labels", READING, "measured on", "source", "Hz", "s", "leads"}
-                          | {column_name(a) for a in BATCH_FIELDS})
+# the table's own columns, in reading order: the file's own labels beside the model's reading, then the
+# measurements; the phrases' columns follow them, and what the file is comes last
+FIRST_COLUMNS = ("ECG", "file labels", READING, *(column_name(a) for a in BATCH_FIELDS), "measured on")
+LAST_COLUMNS = ("source", "Hz", "s", "leads")
+TABLE_COLUMNS = frozenset(FIRST_COLUMNS + LAST_COLUMNS)
 
 
 def phrase_column(prompt: str) -> str:
@@ -74,13 +75,9 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
             progress.progress(n / len(recs), text=f"Ranking… {n}/{len(recs)}")
     if progress is not None:
         progress.empty()
-    # what a reader compares first: the file's own labels beside the model's reading, then the measurements,
-    # the phrases, and what the file is last
     df = pd.DataFrame(rows)
-    about = ["source", "Hz", "s", "leads"]
-    first = [c for c in ["ECG", "file labels", READING] + [column_name(a) for a in BATCH_FIELDS] + ["measured on"]
-             if c in df.columns]
-    df = df[first + [c for c in df.columns if c not in first and c not in about] + about]
+    df = df[[c for c in FIRST_COLUMNS if c in df.columns] + [c for c in df.columns if c not in TABLE_COLUMNS]
+            + list(LAST_COLUMNS)]
     for attr in BATCH_FIELDS:             # whole numbers (not 41.1), None where not measured
         df[column_name(attr)] = df[column_name(attr)].astype("Int64")
     st.caption("Click a column header to sort by it; a phrase's column holds its percentile among the reference "
