@@ -11,7 +11,9 @@ Decoded sources
 - LUDB: the free-text lines after ``<diagnoses>:`` (already English, cleaned up);
 - PTB Diagnostic DB and other WFDB/CSV headers: lines whose key says they are a diagnosis
   (``Reason for admission``, ``Acute infarction (localization)``, ``Diagnosis``, ``Rhythm``, ...).
-- Age and sex from ``Age:``/``<age>:``/``age:`` and ``Sex:``/``<sex>:``/``sex:`` lines.
+- Age and sex from ``Age:``/``<age>:``/``age:`` and ``Sex:``/``<sex>:``/``sex:`` lines, one line holding both
+  (``Age: 47  Sex: M``, QTDB), and MIT-BIH's first comment line ``69 M 1085 1629 x1`` (age, sex, then the
+  record's own numbers).
 
 PTB-XL's own WFDB headers carry no labels: its statements, age and sex are in the database's table,
 ``ptbxl_database.csv``. ``ptbxl_labels(ecg, folder)`` reads them from the user's copy of PTB-XL for a record
@@ -165,6 +167,9 @@ DIAGNOSIS_KEYS = ("reason for admission", "acute infarction (localization)", "fo
                   "statement", "statements", "report", "findings")
 NOT_GIVEN = {"", "n/a", "na", "nan", "none", "unknown", "no", "-", "?"}
 
+_AGE_AND_SEX = re.compile(r"^age\s*:\s*(\S+)\s+sex\s*:\s*(\S+)\s*$", re.I)
+# MIT-BIH's headers (and the databases made like them) begin with "<age> <sex> <numbers...>", "??" if unknown
+_MIT_AGE_SEX = re.compile(r"^(\d{1,3}|\?+)\s+([MF]|\?+)(?:\s+\S+)*\s*$")
 _KEY_VALUE = re.compile(r"^\s*<?\s*([A-Za-z][A-Za-z _()/.-]*?)\s*>?\s*:\s*(.*)$")
 _CODE = re.compile(r"^\d{5,18}$")
 
@@ -267,8 +272,15 @@ def file_labels(ecg: ECG) -> FileLabels:
                 seen.add((lab.source, lab.text.lower()))
                 out.labels.append(lab)
 
-    for line in lines:
+    first = next((k for k, ln in enumerate(lines) if ln), None)
+    for k, line in enumerate(lines):
         if not line:
+            continue
+        both = _AGE_AND_SEX.match(line) or (_MIT_AGE_SEX.match(line) if k == first else None)
+        if both:                     # "Age: 47  Sex: M" (QTDB), or MIT-BIH's first line "69 M 1085 1629 x1"
+            out.age = _age(both.group(1)) or out.age
+            out.sex = _sex(both.group(2)) or out.sex
+            in_diagnoses = False
             continue
         match = _KEY_VALUE.match(line)
         key = match.group(1).strip().lower() if match else ""

@@ -120,3 +120,23 @@ def test_ptbxl_labels_of_a_real_record_are_checked_against_its_signal():
     assert labels.age == "63" and labels.sex == "male" and "name and its signal" in labels.origin
     other = ECG(signal=ecg.signal * 1.1, fs=ecg.fs, lead_mask=ecg.lead_mask, name="00307_lr")
     assert ptbxl_labels(other, folder) is None
+
+
+def test_age_and_sex_on_one_line_and_mit_bih_first_line():
+    """QTDB writes "Age: 47  Sex: M" on one line; MIT-BIH's first comment line is "<age> <sex> <numbers>"
+    ("??" when unknown). Neither is a label; a later line of that shape is not read as age and sex."""
+    qtdb = file_labels(_ecg("Age: 47  Sex: M\nCoronary artery disease"))
+    assert (qtdb.age, qtdb.sex) == ("47", "male") and qtdb.labels == []
+    mit = file_labels(_ecg("23 F 2546 N/A x1\nNone\nThe PVCs are uniform."))
+    assert (mit.age, mit.sex) == ("23", "female") and mit.labels == [] and mit.other_lines == 2
+    unknown = file_labels(_ecg("?? ? 1234 x1"))
+    assert (unknown.age, unknown.sex) == (None, None)
+    later = file_labels(_ecg("Dx: 426783006\n60 M 1 2"))
+    assert (later.age, later.sex) == (None, None) and later.other_lines == 1
+
+
+@needs_data("mitdb/208.hea")
+def test_real_mit_bih_header_age_and_sex():
+    from mets_core import read_ecg
+    labels = file_labels(read_ecg(data_dir_or_none("mitdb/208.hea") / "mitdb" / "208"))
+    assert (labels.age, labels.sex) == ("23", "female")
