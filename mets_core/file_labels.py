@@ -181,6 +181,7 @@ class FileLabel:
     code: str | None = None
     known: bool = True     # False: a code this decoder has no name for
     likelihood: float | None = None   # PTB-XL's statement likelihood (%), where given
+    detail: str | None = None         # how much of the recording a rhythm annotation covers, e.g. "2:31 in 4 episodes"
 
 
 @dataclass
@@ -378,3 +379,23 @@ def _ptbxl_rows(path: str, mtime_ns: int, size: int) -> dict[int, dict[str, str]
                 continue
             rows[ecg_id] = {k: str(rec.get(k) or "").strip() for k in wanted}
     return rows
+
+
+def rhythm_labels(beats, fs: float, n_samples: int) -> list[FileLabel]:
+    """The rhythms a recording's annotation file marks (``readers.beat_labels.Beats.rhythms``), one label per
+    rhythm in the order first seen, with how long and in how many episodes; a note this module has no words
+    for is shown as it is written."""
+    from .readers.beat_labels import RHYTHM_WORDS
+    spans: dict[str, list[int]] = {}
+    for start, end, note in beats.rhythm_spans(n_samples) if beats is not None else []:
+        spans.setdefault(note, []).append(end - start)
+    out = []
+    for note, lengths in spans.items():
+        total = int(round(sum(lengths) / fs))
+        clock = f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}" if total >= 3600 else \
+            f"{total // 60}:{total % 60:02d}"
+        detail = f"{clock} in {len(lengths)} episode{'s' if len(lengths) != 1 else ''}"
+        known = note in RHYTHM_WORDS
+        out.append(FileLabel(RHYTHM_WORDS.get(note, f"rhythm annotation {note}"), f"rhythm annotation ({beats.source})",
+                             note, known=known, detail=detail))
+    return out

@@ -26,7 +26,12 @@ def test_overview_marks_and_counts_the_labels_of_an_uploaded_record(tmp_path, we
                 p_signal=ecg.signal[ecg.lead_mask].T.astype(np.float64), fmt=["16", "16"], write_dir=str(tmp_path))
     beat_s = np.arange(0.5, 59.5, 1.0)
     symbols = ["V" if 20 <= t < 25 else "N" for t in beat_s]
-    wfdb.wrann("holter", "atr", (beat_s * 250).astype(int), symbol=symbols, write_dir=str(tmp_path))
+    # with the rhythm marks a Holter's annotations carry: ventricular bigeminy from 20 s, sinus again from 25 s
+    rhythm_s, notes = [0.1, 20.0, 25.0], ["(N", "(B", "(N"]
+    at = np.concatenate([beat_s, rhythm_s])
+    order = np.argsort(at, kind="stable")
+    wfdb.wrann("holter", "atr", (at[order] * 250).astype(int), symbol=list(np.array(symbols + ["+"] * 3)[order]),
+               aux_note=list(np.array([""] * len(beat_s) + notes, dtype=object)[order]), write_dir=str(tmp_path))
     monkeypatch.setenv("METS_WEIGHTS", str(weights))
     monkeypatch.setenv("METS_THREADS", "0")
     app = new_app()
@@ -38,6 +43,9 @@ def test_overview_marks_and_counts_the_labels_of_an_uploaded_record(tmp_path, we
     marks = [t for t in json.loads(overview.proto.spec)["data"] if t.get("name") == "V beats"]
     assert marks and all(19 <= x <= 26 for x in plotly_values(marks[0]["x"]))
     assert sum(plotly_values(marks[0]["customdata"])) == 5
+    # "What the file says" lists the rhythms the annotation file marks, with their time
+    assert "ventricular bigeminy" in html and "0:05 in 1 episode" in html and "0:55 in 2 episodes" in html
+    assert "rhythm annotation (holter.atr)" in html
 
 
 def test_a_long_search_for_the_beats_does_not_hold_the_page(tmp_path, weights, monkeypatch):

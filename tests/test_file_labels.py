@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mets_core.ecg import ECG
-from mets_core.file_labels import SCP_ECG, SNOMED_CT, file_labels, ptbxl_labels
+from mets_core.file_labels import SCP_ECG, SNOMED_CT, file_labels, ptbxl_labels, rhythm_labels
 
 from helpers import data_dir_or_none, needs_data
 
@@ -140,3 +140,19 @@ def test_real_mit_bih_header_age_and_sex():
     from mets_core import read_ecg
     labels = file_labels(read_ecg(data_dir_or_none("mitdb/208.hea") / "mitdb" / "208"))
     assert (labels.age, labels.sex) == ("23", "female")
+
+
+def test_rhythm_annotations_become_labels_with_how_long_they_last():
+    """An annotation file's rhythm marks ("(AFIB", "(N", ...) as the file's own labels, in plain words, each with
+    its total time and number of episodes; a note without words is shown as written, marked unknown."""
+    from mets_core.readers.beat_labels import Beats
+    fs, n = 250.0, 250 * 600                       # 10 minutes
+    beats = Beats(np.array([100]), ("N",), "rec.atr",
+                  rhythms=((0, "(N"), (250 * 60, "(AFIB"), (250 * 150, "(N"), (250 * 300, "(AFIB"), (250 * 590, "(XYZ")))
+    labels = rhythm_labels(beats, fs, n)
+    assert [(lab.text, lab.detail) for lab in labels] == [
+        ("normal sinus rhythm", "3:30 in 2 episodes"), ("atrial fibrillation", "6:20 in 2 episodes"),
+        ("rhythm annotation (XYZ", "0:10 in 1 episode")]
+    assert [lab.known for lab in labels] == [True, True, False]
+    assert all(lab.source == "rhythm annotation (rec.atr)" for lab in labels)
+    assert rhythm_labels(Beats(np.array([100]), ("N",), "rec.atr"), fs, n) == []

@@ -25,6 +25,8 @@ def test_long_gaps_aux_notes_and_channels_and_non_beats_left_out(tmp_path):
     assert beats.sample.tolist() == [10, 400, 90_000, 90_400, 5_000_000]
     assert beats.symbol == ("N", "V", "A", "F", "N")
     assert beats.counts() == {"N": 2, "S": 1, "V": 1, "F": 1, "Q": 0}
+    assert beats.rhythms == ((1500, "(AFIB"),)                  # the rhythm change is kept apart
+    assert beats.rhythm_spans(6_000_000) == [(1500, 6_000_000, "(AFIB")]
 
 
 @needs_data("mitdb/208.atr")
@@ -34,6 +36,10 @@ def test_mit_bih_208_has_the_beat_counts_of_the_database_directory():
     beats = read_beat_labels((folder / "208.atr").read_bytes(), "208.atr")
     assert beats.counts() == {"N": 1586, "S": 2, "V": 992, "F": 373, "Q": 2}
     assert beats.source == "208.atr" and np.all(np.diff(beats.sample) > 0)
+    # its rhythm annotations: normal sinus rhythm and ventricular trigeminy, alternating
+    assert {note for _, note in beats.rhythms} == {"(N", "(T"} and beats.rhythms[0] == (9, "(N")
+    spans = beats.rhythm_spans(650_000)
+    assert spans[-1][1] == 650_000 and all(a < b for a, b, _ in spans)
 
 
 def test_not_an_annotation_file_is_refused_and_the_record_still_opens():

@@ -14,13 +14,16 @@ from .common import duration_words, esc
 def file_labels_of(rec: Record):
     """What the file says (mets_core.file_labels.FileLabels), or None: the file's own labels; for a PTB-XL
     record, whose headers carry none, PTB-XL's table in the user's data folder (<data>/ptbxl/, as `mets
-    download ptbxl` lays it out). Used by every page that shows them (header, batch table, PDF report)."""
-    from mets_core.file_labels import file_labels, ptbxl_labels
+    download ptbxl` lays it out); and the rhythms its annotation file marks (MIT-BIH's "(AFIB", "(B" ...).
+    Used by every page that shows them (header, batch table, PDF report)."""
+    from mets_core.file_labels import file_labels, ptbxl_labels, rhythm_labels
     try:
         labels = file_labels(rec.ecg)
         folder = data_dir()
         if not labels.labels and folder is not None:
             labels = ptbxl_labels(rec.ecg, folder / "ptbxl") or labels
+        if rec.beats is not None:
+            labels.labels += rhythm_labels(rec.beats, rec.ecg.fs, rec.ecg.n_samples)
         return labels
     except Exception:  # noqa: BLE001 - the header is a convenience, never a reason to fail the page
         return None
@@ -78,7 +81,7 @@ def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None]) -> N
     items = []
     for lab in labels.labels:
         src = lab.source + (f" {lab.code}" if lab.code else "")
-        like = f" ({lab.likelihood:.0f}% likely)" if lab.likelihood else ""
+        like = f" ({lab.likelihood:.0f}% likely)" if lab.likelihood else f" ({lab.detail})" if lab.detail else ""
         items.append(f'<li class="{"" if lab.known else "undecoded"}" title="{esc(src)}">{esc(lab.text)}{esc(like)}'
                      f'<span class="src"> · {esc(lab.source)}</span></li>')
     st.markdown(f'<div class="file-labels" data-testid="mets-file-labels"><ul>{"".join(items)}</ul>'

@@ -5,7 +5,8 @@ and the measurements never see them.
 Decoded by ``wfdb.rdann`` itself, through the same in-memory filesystem the signal reader uses
 (``wfdb_adapter``), so an uploaded annotation file is never written to disk. Beats are grouped into the AAMI
 classes clinicians use: N (normal and bundle-branch beats), S (supraventricular ectopic), V (ventricular
-ectopic), F (fusion), Q (paced or unclassifiable).
+ectopic), F (fusion), Q (paced or unclassifiable). The same file's rhythm annotations (a "+" with "(AFIB",
+"(B", ...) are kept too, as the episodes the file marks (``Beats.rhythm_spans``).
 """
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ AAMI = {"N": "N", "L": "N", "R": "N", "e": "N", "j": "N", "B": "N", "n": "S", "A
         "S": "S", "V": "V", "E": "V", "r": "V", "F": "F", "/": "Q", "f": "Q", "Q": "Q", "?": "Q"}
 CLASS_WORDS = {"N": "normal or bundle-branch", "S": "supraventricular ectopic", "V": "ventricular ectopic",
                "F": "fusion", "Q": "paced or unclassified"}
+# MIT rhythm annotations (a "+" whose note names the rhythm that starts there) in plain words, as PhysioNet's
+# MIT-BIH Arrhythmia Database directory gives them
+RHYTHM_WORDS = {"(AB": "atrial bigeminy", "(AFIB": "atrial fibrillation", "(AFL": "atrial flutter",
+                "(B": "ventricular bigeminy", "(BII": "second-degree heart block", "(IVR": "idioventricular rhythm",
+                "(N": "normal sinus rhythm", "(NOD": "nodal (AV junctional) rhythm", "(P": "paced rhythm",
+                "(PREX": "pre-excitation (WPW)", "(SBR": "sinus bradycardia",
+                "(SVTA": "supraventricular tachyarrhythmia", "(T": "ventricular trigeminy",
+                "(VFL": "ventricular flutter", "(VT": "ventricular tachycardia"}
 # in order of preference: the reference labels first, then detector output
 ANNOTATION_EXTENSIONS = (".atr", ".qrs", ".ann", ".ecg", ".pu", ".pu0", ".pu1")
 MAX_BEATS = 2_000_000              # a 24-hour Holter has ~100,000 beats
@@ -33,6 +42,14 @@ class Beats:
     sample: np.ndarray          # sample index of each beat
     symbol: tuple[str, ...]     # its MIT symbol (N, V, A, ...)
     source: str                 # the file they came from, e.g. "100.atr"
+    rhythms: tuple[tuple[int, str], ...] = ()   # (sample, note) where the file marks a rhythm's start, "(AFIB"
+
+    def rhythm_spans(self, n_samples: int) -> list[tuple[int, int, str]]:
+        """(start, end, note) of each rhythm episode the file marks, each lasting until the next mark or the
+        end of the recording (`n_samples`)."""
+        marks = [(int(at), note) for at, note in self.rhythms if 0 <= at < n_samples]
+        return [(at, marks[k + 1][0] if k + 1 < len(marks) else n_samples, note)
+                for k, (at, note) in enumerate(marks)]
 
     @property
     def aami(self) -> np.ndarray:
@@ -70,7 +87,10 @@ def read_beat_labels(data: bytes, filename: str) -> Beats:
         raise ECGReadError(f"{name} has more than {MAX_BEATS:,} beats; not a recording this tool opens")
     if len(sample) and (sample.min() < 0 or np.any(np.diff(sample) < 0)):
         raise ECGReadError(f"{name} has beats out of time order; it is damaged")
-    return Beats(sample, tuple(str(s) for s in symbols[is_beat]), name)
+    notes = ann.aux_note if ann.aux_note is not None else [""] * len(symbols)
+    rhythms = tuple((int(at), str(note).strip("\x00 ")) for at, sym, note in zip(ann.sample, symbols, notes)
+                    if sym == "+" and str(note).strip("\x00 ").startswith("("))
+    return Beats(sample, tuple(str(s) for s in symbols[is_beat]), name, rhythms[:MAX_BEATS])
 
 
 def beat_labels_of(files: list[tuple[str, bytes]]) -> Beats | None:
