@@ -46,6 +46,11 @@ def test_overview_marks_and_counts_the_labels_of_an_uploaded_record(tmp_path, we
     # "What the file says" lists the rhythms the annotation file marks, with their time
     assert "ventricular bigeminy" in html and "0:05 in 1 episode" in html and "0:55 in 2 episodes" in html
     assert "rhythm annotation (holter.atr)" in html
+    # beside the overview, the rhythm the file marks for the page on screen: sinus on the first page ...
+    assert "Rhythm the file marks for the page on screen: <b>normal sinus rhythm</b>" in html
+    app.text_input(key=next(w.key for w in app.text_input if str(w.key).startswith("goto_"))).input("0:00:20").run()
+    html = markdown_html(app)                                          # ... bigeminy, then sinus, from 20 s on
+    assert "Rhythm the file marks for the page on screen: <b>ventricular bigeminy, normal sinus rhythm</b>" in html
 
 
 def test_a_long_search_for_the_beats_does_not_hold_the_page(tmp_path, weights, monkeypatch):

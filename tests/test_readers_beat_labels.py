@@ -27,6 +27,7 @@ def test_long_gaps_aux_notes_and_channels_and_non_beats_left_out(tmp_path):
     assert beats.counts() == {"N": 2, "S": 1, "V": 1, "F": 1, "Q": 0}
     assert beats.rhythms == ((1500, "(AFIB"),)                  # the rhythm change is kept apart
     assert beats.rhythm_spans(6_000_000) == [(1500, 6_000_000, "(AFIB")]
+    assert beats.rhythms_between(0, 1500, 6_000_000) == [] and beats.rhythms_between(0, 1501, 6_000_000) == ["(AFIB"]
 
 
 @needs_data("mitdb/208.atr")

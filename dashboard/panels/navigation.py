@@ -74,7 +74,7 @@ def overview(rec: Record, trend) -> None:
                f"{max(2.0, ecg.duration / 600.0):.0f} s); the bar under it marks the page on screen. Click a "
                f"point to open that moment.")
     if rec.beats is not None:
-        beat_labels(rec.beats)
+        beat_labels(rec.beats, rec.ecg, start, min(ecg.duration, start + PAGE_S))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -97,16 +97,20 @@ def page_strip(start_s: float, end_s: float, duration: float) -> None:
                 f'<span style="left:{left:.3f}%;width:{width:.3f}%"></span></div>', unsafe_allow_html=True)
 
 
-def beat_labels(beats) -> None:
-    """The file's own beat labels, counted by class, beside the overview."""
-    from mets_core.readers.beat_labels import CLASS_WORDS
+def beat_labels(beats, ecg, start_s: float, end_s: float) -> None:
+    """The file's own beat labels, counted by class, beside the overview, and the rhythm it marks for the page
+    on screen (`start_s` to `end_s` of `ecg`), to hold the page's ranking against."""
+    from mets_core.readers.beat_labels import CLASS_WORDS, RHYTHM_WORDS
     counts = beats.counts()
     items = "".join(f'<li data-class="{c}" data-count="{n}"><b>{c}</b> {n:,} <span>{esc(CLASS_WORDS[c])}</span></li>'
                     for c, n in counts.items())
+    notes = beats.rhythms_between(int(start_s * ecg.fs), int(end_s * ecg.fs), ecg.n_samples)
+    rhythm = (f'<div class="page-rhythm" data-testid="mets-page-rhythm">Rhythm the file marks for the page on '
+              f'screen: <b>{esc(", ".join(RHYTHM_WORDS.get(n, n) for n in notes))}</b></div>' if notes else "")
     st.markdown(f'<div class="beat-labels" data-testid="mets-beat-labels" data-source="{esc(beats.source)}">'
                 f'Beat labels in <b>{esc(beats.source)}</b> (the file\'s own annotations, not checked by this tool):'
                 f'<ul>{items}</ul>Marks above the heart rate: ▲ V, ◆ S, ■ F, ✕ Q, one per stretch that has such '
-                f'beats; click one to open that moment.</div>', unsafe_allow_html=True)
+                f'beats; click one to open that moment.{rhythm}</div>', unsafe_allow_html=True)
 
 
 def clear_message() -> None:

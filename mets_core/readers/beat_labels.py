@@ -51,6 +51,10 @@ class Beats:
         return [(at, marks[k + 1][0] if k + 1 < len(marks) else n_samples, note)
                 for k, (at, note) in enumerate(marks)]
 
+    def rhythms_between(self, first: int, last: int, n_samples: int) -> list[str]:
+        """The rhythm notes whose episodes overlap samples [first, last), in the order they come, once each."""
+        return list(dict.fromkeys(note for a, b, note in self.rhythm_spans(n_samples) if a < last and b > first))
+
     @property
     def aami(self) -> np.ndarray:
         """The AAMI class of each beat (N, S, V, F, Q)."""
