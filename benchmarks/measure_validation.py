@@ -270,7 +270,7 @@ def _errors(rows, which: int, attr: str, key: str):
             missing += 1
             continue
         err.append(value - ref[key])
-        if key == "qrs" and value >= WIDE_MS and ref[key] < 110:
+        if key == "qrs" and value >= WIDE_QRS_MS and ref[key] < 110:
             wide += 1
     return np.asarray(err), n, missing, wide
 
@@ -535,7 +535,6 @@ PTBXL_NARROW = ("NORM", "IRBBB", "ILBBB", "LAFB")   # normal, incomplete block, 
 PTBXL_WIDE_ALLOWED = PTBXL_WIDE + ("IVCD", "WPW", "PACE")   # with one of these a narrow class is no promise
 PTBXL_MIN_LIKELIHOOD = 50.0
 PTBXL_GROUPS = {"1-8": (1, 2, 3, 4, 5, 6, 7, 8), "9": (9,)}   # fold 10 (the test fold) is never read
-WIDE_MS = WIDE_QRS_MS           # measure()'s own "wide QRS"
 
 
 def ptbxl_rows(folder: Path, folds, ids=None) -> list[dict]:
@@ -601,7 +600,7 @@ def ptbxl_table(rows: list[dict], group: str) -> list[str]:
             return f"| {name} | {n} | - | - | - | {missing} |"
         q1, q2, q3 = np.percentile(qrs, [25, 50, 75])
         share = lambda k: f"{k}/{len(qrs)} ({k / len(qrs):.1%})"     # noqa: E731
-        return (f"| {name} | {n} | {q2:.0f} ({q1:.0f}-{q3:.0f}) | {share(int(np.sum(qrs >= WIDE_MS)))} | "
+        return (f"| {name} | {n} | {q2:.0f} ({q1:.0f}-{q3:.0f}) | {share(int(np.sum(qrs >= WIDE_QRS_MS)))} | "
                 f"{share(int(np.sum(qrs < 110)))} | {missing} |")
     for code in PTBXL_NARROW:
         lines.append(line(f"{code} (without {'/'.join(PTBXL_WIDE_ALLOWED)})",
@@ -618,7 +617,7 @@ def ptbxl_false_wide(rows: list[dict], count: int) -> list[str]:
     """The records expected narrow and measured widest (>= 120 ms), with each lead's own QRS limits (ms
     from R; * the two earliest onsets and the two latest offsets, which set the global limits with 12 leads)
     and its QRS peak-to-peak (mV)."""
-    wide = sorted((r for r in rows if _expected(r["codes"]) == "narrow" and (r["m"].qrs_ms or 0) >= WIDE_MS),
+    wide = sorted((r for r in rows if _expected(r["codes"]) == "narrow" and (r["m"].qrs_ms or 0) >= WIDE_QRS_MS),
                   key=lambda r: -r["m"].qrs_ms)
     out = []
     for r in wide[:count]:

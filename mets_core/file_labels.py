@@ -340,26 +340,24 @@ def ptbxl_labels(ecg: ECG, ptbxl_folder) -> FileLabels | None:
     how = "matched by the record's name"
     signal_file = Path(ptbxl_folder) / f"{row.get('filename_' + match.group(2), '')}.hea"
     if signal_file.is_file():
-        theirs = _ptbxl_signal(str(signal_file.with_suffix("")), signal_file.stat().st_mtime_ns)
+        theirs = _ptbxl_signal_hash(str(signal_file.with_suffix("")), signal_file.stat().st_mtime_ns)
         if theirs is not None:
-            if not (theirs.fs == ecg.fs and theirs.signal.shape == ecg.signal.shape
-                    and bool((theirs.lead_mask == ecg.lead_mask).all())
-                    and bool(abs(theirs.signal - ecg.signal).max() <= 1e-4)):
+            if theirs != ecg.content_hash():        # the project's one content hash: the same samples, rate, leads
                 return None
             how = "matched by the record's name and its signal"
-    out = FileLabels(labels=decode_scp(row.get("scp_codes", "")), age=_age(row.get("age", "")),
-                     sex=_sex(row.get("sex", "")),
-                     origin=f"From PTB-XL's table, ecg_id {int(match.group(1))} ({PTBXL_TABLE} in your data folder; "
-                            f"{how}): PTB-XL's own headers carry no labels.")
-    return out
+    return FileLabels(labels=decode_scp(row.get("scp_codes", "")), age=_age(row.get("age", "")),
+                      sex=_sex(row.get("sex", "")),
+                      origin=f"From PTB-XL's table, ecg_id {int(match.group(1))} ({PTBXL_TABLE} in your data folder; "
+                             f"{how}): PTB-XL's own headers carry no labels.")
 
 
-@functools.lru_cache(maxsize=8)
-def _ptbxl_signal(record: str, mtime_ns: int) -> ECG | None:
-    """A record of the PTB-XL copy as read_ecg reads it (kept: the page asks for its labels on every run)."""
+@functools.lru_cache(maxsize=64)
+def _ptbxl_signal_hash(record: str, mtime_ns: int) -> str | None:
+    """The content hash of a record of the PTB-XL copy as read_ecg reads it (kept: the page asks for its labels
+    on every run); None when it cannot be read."""
     from .readers import read_ecg
     try:
-        return read_ecg(record)
+        return read_ecg(record).content_hash()
     except Exception:  # noqa: BLE001 - an unreadable copy cannot confirm the match: the name alone
         return None
 
@@ -385,7 +383,7 @@ def rhythm_labels(beats, fs: float, n_samples: int) -> list[FileLabel]:
     """The rhythms a recording's annotation file marks (``readers.beat_labels.Beats.rhythms``), one label per
     rhythm in the order first seen, with how long and in how many episodes; a note this module has no words
     for is shown as it is written."""
-    from .readers.beat_labels import RHYTHM_WORDS
+    from .readers.beat_labels import RHYTHM_WORDS, rhythm_words
     spans: dict[str, list[int]] = {}
     for start, end, note in beats.rhythm_spans(n_samples) if beats is not None else []:
         spans.setdefault(note, []).append(end - start)
@@ -395,7 +393,6 @@ def rhythm_labels(beats, fs: float, n_samples: int) -> list[FileLabel]:
         clock = f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}" if total >= 3600 else \
             f"{total // 60}:{total % 60:02d}"
         detail = f"{clock} in {len(lengths)} episode{'s' if len(lengths) != 1 else ''}"
-        known = note in RHYTHM_WORDS
-        out.append(FileLabel(RHYTHM_WORDS.get(note, f"rhythm annotation {note}"), f"rhythm annotation ({beats.source})",
-                             note, known=known, detail=detail))
+        out.append(FileLabel(rhythm_words(note), f"rhythm annotation ({beats.source})", note,
+                             known=note in RHYTHM_WORDS, detail=detail))
     return out

@@ -100,13 +100,13 @@ def page_strip(start_s: float, end_s: float, duration: float) -> None:
 def beat_labels(beats, ecg, start_s: float, end_s: float) -> None:
     """The file's own beat labels, counted by class, beside the overview, and the rhythm it marks for the page
     on screen (`start_s` to `end_s` of `ecg`), to hold the page's ranking against."""
-    from mets_core.readers.beat_labels import CLASS_WORDS, RHYTHM_WORDS
+    from mets_core.readers.beat_labels import CLASS_WORDS, rhythm_words
     counts = beats.counts()
     items = "".join(f'<li data-class="{c}" data-count="{n}"><b>{c}</b> {n:,} <span>{esc(CLASS_WORDS[c])}</span></li>'
                     for c, n in counts.items())
     notes = beats.rhythms_between(int(start_s * ecg.fs), int(end_s * ecg.fs), ecg.n_samples)
     rhythm = (f'<div class="page-rhythm" data-testid="mets-page-rhythm">Rhythm the file marks for the page on '
-              f'screen: <b>{esc(", ".join(RHYTHM_WORDS.get(n, n) for n in notes))}</b></div>' if notes else "")
+              f'screen: <b>{esc(", ".join(rhythm_words(n) for n in notes))}</b></div>' if notes else "")
     st.markdown(f'<div class="beat-labels" data-testid="mets-beat-labels" data-source="{esc(beats.source)}">'
                 f'Beat labels in <b>{esc(beats.source)}</b> (the file\'s own annotations, not checked by this tool):'
                 f'<ul>{items}</ul>Marks above the heart rate: ▲ V, ◆ S, ■ F, ✕ Q, one per stretch that has such '

@@ -32,6 +32,13 @@ RHYTHM_WORDS = {"(AB": "atrial bigeminy", "(AFIB": "atrial fibrillation", "(AFL"
                 "(PREX": "pre-excitation (WPW)", "(SBR": "sinus bradycardia",
                 "(SVTA": "supraventricular tachyarrhythmia", "(T": "ventricular trigeminy",
                 "(VFL": "ventricular flutter", "(VT": "ventricular tachycardia"}
+
+
+def rhythm_words(note: str) -> str:
+    """A rhythm annotation in plain words; one without words shown as written ("rhythm annotation (XYZ")."""
+    return RHYTHM_WORDS.get(note, f"rhythm annotation {note}")
+
+
 # in order of preference: the reference labels first, then detector output
 ANNOTATION_EXTENSIONS = (".atr", ".qrs", ".ann", ".ecg", ".pu", ".pu0", ".pu1")
 MAX_BEATS = 2_000_000              # a 24-hour Holter has ~100,000 beats
