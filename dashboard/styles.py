@@ -109,5 +109,11 @@ CSS = """
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {font-size: .875rem !important;
   color: #44555d !important;}
 h4 {margin-top: .6rem !important;}
+/* A still page: no fades (stale elements still dim, at once) and no shimmer on the placeholders of
+   what is being drawn. Each frame of those was painted and composited by the reading computer (without a
+   GPU, on its CPU): ~0.1-0.15 s of browser CPU per upload in benchmarks/load.py, for motion that tells the
+   reader nothing. The spinners keep turning: they say that work is under way. */
+*, *::before, *::after {transition: none !important;}
+[data-testid="stSkeleton"], [data-testid="stSkeleton"] * {animation: none !important;}
 </style>
 """

@@ -192,6 +192,38 @@ def test_accessible_text_and_the_wheel_scrolls_the_page(server):
         assert after_y > before_y, "the wheel did not scroll the page"
 
 
+# Watches every frame from now on; collects the fades (CSS transitions) and placeholder shimmers that run.
+_WATCH_MOTION_JS = """() => {
+  window.metsMotion = new Set();
+  const tick = () => {
+    for (const a of document.getAnimations()) {
+      if (a.playState !== 'running') continue;
+      const target = a.effect && a.effect.target;
+      if (a instanceof CSSTransition) window.metsMotion.add('fade of ' + a.transitionProperty);
+      else if (target && target.closest && target.closest('[data-testid="stSkeleton"]'))
+        window.metsMotion.add('placeholder shimmer');
+    }
+    requestAnimationFrame(tick);
+  };
+  tick();
+}"""
+
+
+def test_the_page_keeps_still_while_it_updates(server):
+    """No fades and no shimmering placeholders while a new ECG is read and drawn: each frame of them is
+    painted on the reading computer's CPU (see dashboard/styles.py); spinners may turn."""
+    with browser() as page:
+        _open_one_ecg(page, server)
+        page.evaluate(_WATCH_MOTION_JS)
+        upload_files(page, [{"name": "second.csv", "mimeType": "text/csv", "buffer": synthetic_csv()}])
+        _wait_title(page, "second")
+        ecg_paper(page)
+        wait_idle(page, WAIT_MS)
+        page.get_by_text("Median beats", exact=False).first.click()     # an expander opening
+        page.wait_for_timeout(800)
+        assert page.evaluate("() => [...window.metsMotion]") == []
+
+
 def _holter_files(folder: Path) -> list[str]:
     """A 60 s two-lead WFDB record with its beat labels (.atr: five V beats from 20 s on)."""
     import numpy as np
