@@ -58,7 +58,7 @@ class _Mounted:
             _check_header_size(record + ".hea", data)
             _check_record_line(data, record)
             try:
-                self._headers[record] = wfdb_adapter.wfdb().rdheader(f"{self.root}/{record}")
+                self._headers[record] = wfdb_adapter.rdheader(f"{self.root}/{record}")
             except Exception as e:  # wfdb raises bare Exception/IndexError/ValueError on bad headers
                 raise ECGReadError(f"{record + '.hea'!r} is not a valid WFDB header ({brief(e)}); "
                                    f"{HEADER_FORMAT}") from None
