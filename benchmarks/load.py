@@ -678,6 +678,14 @@ def run_load(weights: Path, sessions: int = 8, rounds: int = 3, time_limit_s: fl
     }
 
 
+def median_when_served_in_turn(n: int, cores: int, cpu_s: float) -> float:
+    """The median finish time of n identical actions of cpu_s seconds each, all asked for at once and served
+    `cores` at a time, one after another: no order of service gives a lower median (sharing the cores
+    finishes every one of them later than that)."""
+    import statistics
+    return statistics.median((k // max(1, cores) + 1) * cpu_s for k in range(n))
+
+
 def _main_thread_words(main: dict) -> str:
     other = main["all tasks"] - main["JavaScript"] - main["style"] - main["layout"]
     return (f"{main['all tasks']:.2f} s = JavaScript {main['JavaScript']:.2f} + style {main['style']:.2f} + layout "
@@ -787,6 +795,12 @@ def main() -> None:
         print("  CPU: " + "; ".join(words) + f" (all on the server's {res['cpus']} cores)")
         if "browsers" in cpu:
             print("    browsers by process: " + ", ".join(f"{kind} {cpu[kind]:.2f} s" for kind in CHROMIUM_KINDS))
+        if tabs.get("browser", 0) == n and n > 1:
+            each = cpu["browsers"] + cpu["server"]
+            print(f"    the least median these {n} sessions could get on {res['cpus']} cores with the CPU their actions "
+                  f"took ({cpu['browsers']:.2f} + {cpu['server']:.2f} s each): "
+                  f"{median_when_served_in_turn(n, res['cpus'], each):.2f} s (all acting at once, served "
+                  f"{res['cpus']} at a time, one after another)")
         main = res["main_thread_s_per_action"]
         if main:
             print("    pages' main threads, Chrome's timers (wall time of their tasks, so it includes waiting for a "
