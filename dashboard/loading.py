@@ -5,6 +5,7 @@ turns failures into messages for the page. Uploaded bytes stay in memory.
 """
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -131,13 +132,15 @@ def split_physionet(database: str, record: str) -> tuple[str, str, str]:
 def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIMEOUT_S):
     """Download a PhysioNet record (header through wfdb, signal files by URL, and its reference beat
     annotations (.atr) when the database has them, all in memory) and read it with read_ecg. Returns
-    (ECG, mets_core.readers.beat_labels.Beats or None). Raises ECGReadError with a clear message when offline or when the
-    record is unknown."""
+    (ECG, mets_core.readers.beat_labels.Beats or None, mets_core.file_labels.FileLabels or None): the last,
+    what the database says of the record beside its files (PTB-XL's table of statements, fetched once per
+    server; None when it cannot be had: the record opens without it). Raises ECGReadError with a clear
+    message when offline or when the record is unknown."""
     db, rec_dir, rec_name = split_physionet(database, record)
     pool = ThreadPoolExecutor(max_workers=1)
     future = pool.submit(_download_record, db, rec_dir, rec_name)
     try:
-        files = future.result(timeout=timeout_s)
+        files, db = future.result(timeout=timeout_s)
     except FutureTimeout:
         raise ECGReadError(f"PhysioNet did not answer within {timeout_s:.0f} s; check the internet connection, "
                            f"or download the record and upload its .hea and .dat files") from None
@@ -157,12 +160,14 @@ def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIM
     from mets_core.readers.beat_labels import beat_labels_of
     signal_files = [f for f in files if not f[0].endswith(".atr")]
     ecg = read_ecg(signal_files, name=rec_name)
+    labels = _ptbxl_labels_from_physionet(ecg, db, timeout_s)       # before the name takes the database's path
     ecg.name = f"{db.split('/')[0]}/{posixpath.join(rec_dir, rec_name)}"
     ecg.metadata["source"] = f"PhysioNet {db}"
-    return ecg, beat_labels_of(files)
+    return ecg, beat_labels_of(files), labels
 
 
-def _download_record(db: str, rec_dir: str, rec_name: str) -> list[tuple[str, bytes]]:
+def _download_record(db: str, rec_dir: str, rec_name: str) -> tuple[list[tuple[str, bytes]], str]:
+    """(the record's files, the database with its version: 'ptb-xl/1.0.3')."""
     import requests
     import wfdb
     from wfdb.io import download
@@ -183,7 +188,37 @@ def _download_record(db: str, rec_dir: str, rec_name: str) -> list[tuple[str, by
     resp = requests.get(posixpath.join(base, f"{rec_name}.atr"), timeout=20)    # beat labels, where there are
     if resp.status_code == 200:
         files.append((f"{rec_name}.atr", resp.content))
-    return files
+    return files, db
+
+
+def _ptbxl_labels_from_physionet(ecg, db: str, timeout_s: float):
+    """PTB-XL's statements, age and sex for a record of PhysioNet's PTB-XL (its WFDB headers carry none), from
+    the database's own ptbxl_database.csv (~6.5 MB, fetched once per server and version); None for other
+    databases, other names, or when the table cannot be fetched in time."""
+    from mets_core.file_labels import PTBXL_TABLE, ptbxl_labels_in
+    from mets_core.readers.wfdb_adapter import database_index_url
+    if db.split("/")[0] != "ptb-xl":
+        return None
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        rows = pool.submit(_physionet_ptbxl_rows, posixpath.join(database_index_url(), db, PTBXL_TABLE)
+                           ).result(timeout=timeout_s)
+    except Exception:  # noqa: BLE001 - the table is a convenience: the record itself has been read
+        return None
+    finally:
+        pool.shutdown(wait=False)
+    return ptbxl_labels_in(ecg, rows, f"PhysioNet's {db}") if rows else None
+
+
+@functools.lru_cache(maxsize=2)
+def _physionet_ptbxl_rows(url: str) -> dict:
+    """ecg_id -> PTB-XL's columns for the labels, from the table at `url` (kept: one download per server)."""
+    import requests
+
+    from mets_core.file_labels import ptbxl_table_rows
+    resp = requests.get(url, timeout=20)
+    resp.raise_for_status()
+    return ptbxl_table_rows(resp.content.decode("utf-8", errors="replace").splitlines())
 
 
 # --------------------------------------------------------------------------- corpus ECG thumbnails

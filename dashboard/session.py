@@ -29,6 +29,8 @@ class Record:
     origin: str         # "upload", "demo", "physionet"
     label: str          # unique display name in this session
     beats: object = None    # mets_core.readers.beat_labels.Beats: the file's own beat labels, when it has an annotation file
+    source_labels: object = None    # mets_core.file_labels.FileLabels: what the database says beside the file
+                                    # (PTB-XL's table, for a record fetched from PhysioNet's PTB-XL)
 
     @property
     def synthetic(self) -> bool:
@@ -45,9 +47,10 @@ def records() -> dict[str, Record]:
     return st.session_state.setdefault("records", {})
 
 
-def add_record(ecg: ECG, origin: str, beats=None) -> Record:
+def add_record(ecg: ECG, origin: str, beats=None, source_labels=None) -> Record:
     """Open `ecg` (or show it again when the same data under the same name is already open); `beats`: its
-    annotation file's beat labels (mets_core.readers.beat_labels.Beats), if any."""
+    annotation file's beat labels (mets_core.readers.beat_labels.Beats), if any; `source_labels`: what its
+    database says of it beside the file (mets_core.file_labels.FileLabels), if anything."""
     recs = records()
     key = ecg.content_hash()
     if key in recs:
@@ -63,7 +66,7 @@ def add_record(ecg: ECG, origin: str, beats=None) -> Record:
     label, n = ecg.name or "ECG", 2
     while label in labels:
         label, n = f"{ecg.name} ({n})", n + 1
-    rec = Record(key, ecg, origin, label, beats)
+    rec = Record(key, ecg, origin, label, beats, source_labels)
     recs[key] = rec
     while len(recs) > MAX_RECORDS:          # memory bound per session: the oldest ECG is closed
         remove_record(next(iter(recs)))

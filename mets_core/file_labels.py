@@ -345,10 +345,26 @@ def ptbxl_labels(ecg: ECG, ptbxl_folder) -> FileLabels | None:
             if theirs != ecg.content_hash():        # the project's one content hash: the same samples, rate, leads
                 return None
             how = "matched by the record's name and its signal"
+    return _ptbxl_row_labels(row, f"From PTB-XL's table, ecg_id {int(match.group(1))} ({PTBXL_TABLE} in your "
+                                  f"data folder; {how}): PTB-XL's own headers carry no labels.")
+
+
+def ptbxl_labels_in(ecg: ECG, rows: dict[int, dict[str, str]], where: str) -> FileLabels | None:
+    """The same labels from a PTB-XL table already read (``ptbxl_table_rows``), matched by the record's name
+    alone: for a record fetched from the same PhysioNet database as the table. `where`: the table's origin
+    in words ("PhysioNet's ptb-xl/1.0.3"). None when `ecg` is not named as a PTB-XL record or the table has no
+    such ecg_id."""
+    match = _PTBXL_RECORD.match(str(ecg.metadata.get("record_name") or ecg.name))
+    row = rows.get(int(match.group(1))) if match else None
+    if row is None:
+        return None
+    return _ptbxl_row_labels(row, f"From PTB-XL's table, ecg_id {int(match.group(1))} ({PTBXL_TABLE} of {where}; "
+                                  f"matched by the record's name): PTB-XL's own headers carry no labels.")
+
+
+def _ptbxl_row_labels(row: dict[str, str], origin: str) -> FileLabels:
     return FileLabels(labels=decode_scp(row.get("scp_codes", "")), age=_age(row.get("age", "")),
-                      sex=_sex(row.get("sex", "")),
-                      origin=f"From PTB-XL's table, ecg_id {int(match.group(1))} ({PTBXL_TABLE} in your data folder; "
-                             f"{how}): PTB-XL's own headers carry no labels.")
+                      sex=_sex(row.get("sex", "")), origin=origin)
 
 
 @functools.lru_cache(maxsize=64)
@@ -364,18 +380,24 @@ def _ptbxl_signal_hash(record: str, mtime_ns: int) -> str | None:
 
 @functools.lru_cache(maxsize=2)
 def _ptbxl_rows(path: str, mtime_ns: int, size: int) -> dict[int, dict[str, str]]:
-    """ecg_id -> the columns ``ptbxl_labels`` uses, as text (read once per version of the file). The ids and
-    numbers may be written as "1" or "1.0" (a copy saved by a spreadsheet)."""
+    """``ptbxl_table_rows`` of a file, read once per version of it."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        return ptbxl_table_rows(f)
+
+
+def ptbxl_table_rows(lines) -> dict[int, dict[str, str]]:
+    """ecg_id -> the columns the PTB-XL labels use, as text, from the lines of a ``ptbxl_database.csv`` (an
+    open file or a list of lines). The ids and numbers may be written as "1" or "1.0" (a copy saved by a
+    spreadsheet); rows without an id are skipped."""
     import csv
     wanted = ("scp_codes", "age", "sex", "filename_lr", "filename_hr")
     rows: dict[int, dict[str, str]] = {}
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        for rec in csv.DictReader(f):
-            try:
-                ecg_id = int(float(rec.get("ecg_id") or ""))
-            except ValueError:
-                continue
-            rows[ecg_id] = {k: str(rec.get(k) or "").strip() for k in wanted}
+    for rec in csv.DictReader(lines):
+        try:
+            ecg_id = int(float(rec.get("ecg_id") or ""))
+        except ValueError:
+            continue
+        rows[ecg_id] = {k: str(rec.get(k) or "").strip() for k in wanted}
     return rows
 
 

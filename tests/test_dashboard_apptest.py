@@ -9,6 +9,7 @@ the page's public contract (data-testid="mets-rank-row" with data-prompt/-simila
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -513,6 +514,71 @@ def test_a_ptbxl_record_shows_ptbxls_own_statements_from_the_data_folder(app):
     assert not app.exception and any("PDF" in str(b.proto) for b in app.get("download_button"))
     go_to(app, "batch")
     assert "anteroseptal myocardial infarction" in app.dataframe[0].value["file labels"][0]
+
+
+def _ptbxl_mirror(root: Path) -> None:
+    """PhysioNet's PTB-XL as a mirror serves it: two synthetic records under PTB-XL's names (100 Hz, 12 leads)
+    and a table of statements with a row for the first only."""
+    import wfdb
+
+    from mets_core.ecg import STANDARD_LEADS
+    from mets_core.simulate import simulate_ecg
+    db = root / "files" / "ptb-xl" / "1.0.3"
+    folder = db / "records100" / "00000"
+    folder.mkdir(parents=True)
+    for seed, name in enumerate(("00307_lr", "00308_lr")):
+        ecg = simulate_ecg(duration_s=10, fs=100, heart_rate=70 + 10 * seed, seed=seed)
+        wfdb.wrsamp(name, fs=100, units=["mV"] * 12, sig_name=list(STANDARD_LEADS), fmt=["16"] * 12,
+                    p_signal=ecg.signal.T.astype(np.float64), write_dir=str(folder))
+    (db / "ptbxl_database.csv").write_text(
+        "ecg_id,patient_id,age,sex,scp_codes,strat_fold,filename_lr,filename_hr\n"
+        "1,15709.0,56.0,1,\"{'NORM': 100.0, 'SR': 0.0}\",3,records100/00000/00001_lr,records500/00000/00001_hr\n"
+        "307,1234.0,63.0,0,\"{'AFIB': 100.0, 'LVH': 50.0}\",8,records100/00000/00307_lr,records500/00000/00307_hr\n")
+
+
+@contextlib.contextmanager
+def _physionet_is(root: Path):
+    """PhysioNet, for the app, is a mirror of `root` on 127.0.0.1 while the block runs; yields its request log."""
+    from physionet_mirror import physionet_mirror
+
+    from mets_core.readers.wfdb_adapter import database_index_url, set_database_index_url
+    before = database_index_url()
+    with physionet_mirror(root) as (base, requests):
+        set_database_index_url(base)
+        try:
+            yield requests
+        finally:
+            set_database_index_url(before)
+
+
+def _open_physionet(at, database: str, record: str) -> str:
+    """Open a PhysioNet record from the sidebar; the page's text afterwards (HTML entities decoded)."""
+    import html
+    at.text_input(key="pn_db").input(database)
+    at.text_input(key="pn_record").input(record)
+    at.button(key="pn_open").click().run(timeout=90)
+    assert not at.exception and not errors(at) and loaded(at), errors(at)
+    return html.unescape(markdown_html(at))
+
+
+def test_a_ptbxl_record_from_physionet_shows_ptbxls_statements(app, tmp_path):
+    """PTB-XL's files carry no labels. Opened from PhysioNet (here a PhysioNet-like mirror on 127.0.0.1), a
+    PTB-XL record shows the statements, age and sex of the database's own table, and says where they come
+    from; the table is fetched once per server; a record the table does not list shows none, and without the
+    table the record still opens."""
+    _ptbxl_mirror(tmp_path)
+    with _physionet_is(tmp_path) as requests:
+        page = _open_physionet(app, "ptb-xl/1.0.3", "records100/00000/00307_lr")
+        assert "atrial fibrillation" in page and "left ventricular hypertrophy (50% likely)" in page, page[:3000]
+        assert "From PTB-XL's table, ecg_id 307 (ptbxl_database.csv of PhysioNet's ptb-xl/1.0.3" in page
+        assert "age 63" in page and "male" in page
+        page = _open_physionet(app, "ptb-xl/1.0.3", "records100/00000/00308_lr")
+        assert "ecg_id 308" not in page and "atrial fibrillation" not in page.split("What the file says")[-1]
+    tables = [path for _, path, _ in requests if path.endswith("ptbxl_database.csv")]
+    assert tables == ["/files/ptb-xl/1.0.3/ptbxl_database.csv"], requests
+    (tmp_path / "files" / "ptb-xl" / "1.0.3" / "ptbxl_database.csv").unlink()
+    with _physionet_is(tmp_path):
+        assert "ecg_id 307" not in _open_physionet(new_app(), "ptb-xl/1.0.3", "records100/00000/00307_lr")
 
 
 def _with_model_fields(monkeypatch, fields) -> None:

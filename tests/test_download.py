@@ -6,9 +6,7 @@ checksums; MIT-BIH has no SHA256SUMS.txt here, which exercises wfdb's RECORDS/he
 """
 from __future__ import annotations
 
-import http.server
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,54 +15,18 @@ from mets_core import cli
 from mets_core.download import DownloadError, download_database, parse_sha256sums, sha256_of
 
 from helpers import data_dir_or_none, needs_data
+from physionet_mirror import physionet_mirror
 
 DATA = data_dir_or_none("ludb", "mitdb")
 LUDB_RECORDS = ("1", "2", "3")
-
-
-class _RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files with single byte-range support (like PhysioNet's server); logs every request."""
-
-    log: list[tuple[str, str, str | None]]
-
-    def log_message(self, *args):          # quiet
-        pass
-
-    def send_head(self):
-        self.server.requests.append((self.command, self.path, self.headers.get("Range")))
-        spec = self.headers.get("Range")
-        path = Path(self.translate_path(self.path))
-        if not spec or not path.is_file():
-            return super().send_head()
-        start = int(spec.split("=")[1].split("-")[0])
-        data = path.read_bytes()
-        if start >= len(data):
-            self.send_response(416)
-            self.send_header("Content-Range", f"bytes */{len(data)}")
-            self.end_headers()
-            return None
-        body = data[start:]
-        self.send_response(206)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        import io
-        return io.BytesIO(body)
 
 
 @pytest.fixture
 def server(tmp_path):
     root = tmp_path / "mirror"
     root.mkdir()
-    handler = lambda *a, **k: _RangeHandler(*a, directory=str(root), **k)  # noqa: E731
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.requests = []
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/files/", httpd.requests
-    httpd.shutdown()
-    httpd.server_close()
+    with physionet_mirror(root) as (base, requests):
+        yield root, base, requests
 
 
 def _ludb_mirror(root: Path) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """The record's header (name, rate, duration, leads, age and sex) and the file's own labels."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 import streamlit as st
@@ -13,14 +14,17 @@ from .common import duration_words, esc
 
 def file_labels_of(rec: Record):
     """What the file says (mets_core.file_labels.FileLabels), or None: the file's own labels; for a PTB-XL
-    record, whose headers carry none, PTB-XL's table in the user's data folder (<data>/ptbxl/, as `mets
-    download ptbxl` lays it out); and the rhythms its annotation file marks (MIT-BIH's "(AFIB", "(B" ...).
-    Used by every page that shows them (header, batch table, PDF report)."""
+    record, whose headers carry none, PTB-XL's table: the one its database gave with it (a record fetched
+    from PhysioNet), else the one in the user's data folder (<data>/ptbxl/, as `mets download ptbxl` lays it
+    out); and the rhythms its annotation file marks (MIT-BIH's "(AFIB", "(B" ...). Used by every page that
+    shows them (header, batch table, PDF report)."""
     from mets_core.file_labels import file_labels, ptbxl_labels, rhythm_labels
     try:
         labels = file_labels(rec.ecg)
         folder = data_dir()
-        if not labels.labels and folder is not None:
+        if not labels.labels and rec.source_labels is not None:
+            labels = dataclasses.replace(rec.source_labels, labels=list(rec.source_labels.labels))
+        elif not labels.labels and folder is not None:
             labels = ptbxl_labels(rec.ecg, folder / "ptbxl") or labels
         if rec.beats is not None:
             labels.labels += rhythm_labels(rec.beats, rec.ecg.fs, rec.ecg.n_samples)

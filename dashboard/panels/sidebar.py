@@ -56,8 +56,8 @@ def _open_physionet() -> None:
     from ..loading import fetch_physionet
     db, rec = st.session_state.get("pn_db", ""), st.session_state.get("pn_record", "")
     try:
-        ecg, beats = fetch_physionet(db, rec)
-        session.add_record(ecg, "physionet", beats)
+        ecg, beats, labels = fetch_physionet(db, rec)
+        session.add_record(ecg, "physionet", beats, labels)
         session.set_load_errors([])
     except (ECGReadError, ValueError) as err:
         session.set_load_errors([(f"PhysioNet {db}/{rec}".strip("/ "), str(err))])
