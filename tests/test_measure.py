@@ -660,6 +660,12 @@ def test_leads_are_cleaned_as_neurokit2_cleans_them():
         for i in range(12):
             x = np.asarray(ecg.signal[i], dtype=float)        # as measure() passes it (the ECG holds float32)
             np.testing.assert_allclose(clean_lead(x, ecg.fs), nk.ecg_clean(x, sampling_rate=ecg.fs), rtol=0, atol=1e-12)
+    # measure() cleans all leads in one call: each row exactly as that lead alone
+    rows = np.stack([nk.ecg_simulate(duration=10, sampling_rate=360, heart_rate=hr, noise=0.2, random_state=hr)
+                     for hr in (50, 75, 140)])
+    together = clean_lead(rows, 360)
+    for row, alone in zip(rows, together):
+        assert np.array_equal(clean_lead(row, 360), alone)
 
 
 @pytest.mark.parametrize("noise", [0.05, 0.6])
