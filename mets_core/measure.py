@@ -127,6 +127,9 @@ SHAPE_MIN_SIMILARITY = 0.9         # beats at least this similar to the dominant
 SHAPE_MAX_SHIFT_S = 0.1            # ... compared at the best shift within this (R placed on R or on S)
 SHAPE_RIVAL_SHARE = 0.75           # a second shape with this share of the first's beats (bigeminy) is dominant ...
 PREMATURE_SHARE = 0.2              # ... if the first's are premature: RR before them this share shorter
+NARROW_RIVAL_SHARE = 0.5           # a second shape with this share of the first's beats is dominant ...
+NARROW_SHARE = 0.5                 # ... if its QRS is active at most this share of the first's time (conducted
+                                   # beats among ventricular ones; not fusion or pseudo-fusion among paced beats)
 MUSCLE_NOISE_MV = 0.04             # RMS of > 35 Hz content outside the QRS
 WANDER_MV = 0.6                    # range of the < 0.7 Hz baseline
 QUALITY_NOT_RECORDED = "Not recorded"
@@ -687,7 +690,7 @@ def _dominant_shape(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float) -> 
     # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b, so the similarity is 2 a.b / (|a|^2 + |b|^2)
     alike = 2.0 * (flat @ flat.T) / np.maximum(sq[:, None] + sq[None, :], 1e-12) >= SHAPE_MIN_SIMILARITY
     rr_before = np.concatenate([[np.nan], np.diff(rp).astype(float)])[inside]
-    dominant = _conducted_shape(alike, rr_before)
+    dominant = _conducted_shape(alike, rr_before, lambda k: _qrs_activity_s(here[:, alike[k]], fs))
     target = here[:, dominant]                                                         # (leads, width), mean 0
     dots = np.einsum("lbsw,lw->bs", windows, target)            # a window's mean adds nothing against mean 0
     sums, squares = windows.sum(axis=3), np.einsum("lbsw,lbsw->lbs", windows, windows)
@@ -705,25 +708,46 @@ def _dominant_shape(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float) -> 
     return keep, shift
 
 
-def _conducted_shape(alike: np.ndarray, rr_before: np.ndarray) -> int:
-    """The beat that names the dominant shape, given which beats are alike (a square mask) and the RR before
-    each beat (s or samples; NaN for the first): the beat most others resemble, unless a second shape, unlike
-    it, has nearly as many beats (``SHAPE_RIVAL_SHARE``) and the first shape's beats come early after the beat
-    before them (median RR at least ``PREMATURE_SHARE`` shorter than the second's). In bigeminy the
-    ventricular beats are as many as the conducted ones and, alike among themselves, may outnumber them by
-    one in a 10 s window (PTB-XL 628: a median of its ventricular beats, QRS 182 ms); the conducted beats
-    follow the pause, the ectopic ones the short coupling interval."""
+def _conducted_shape(alike: np.ndarray, rr_before: np.ndarray, activity_s=None) -> int:
+    """The beat that names the dominant shape, given which beats are alike (a square mask), the RR before
+    each beat (s or samples; NaN for the first) and `activity_s(k)`, how long the QRS of the beats alike to
+    beat k is active (s; ``_qrs_activity_s``): the beat most others resemble, unless a second shape, unlike
+    it, either
+    - has nearly as many beats (``SHAPE_RIVAL_SHARE``) and the first shape's beats come early after the beat
+      before them (median RR at least ``PREMATURE_SHARE`` shorter than the second's): in bigeminy the
+      ventricular beats are as many as the conducted ones and, alike among themselves, may outnumber them by
+      one in a 10 s window (PTB-XL 628: a median of its ventricular beats, QRS 182 ms); the conducted beats
+      follow the pause, the ectopic ones the short coupling interval; or
+    - has at least half as many beats (``NARROW_RIVAL_SHARE``, and at least 3) and a QRS active for at most
+      half as long (``NARROW_SHARE``): a ventricular beat's QRS is wide, a conducted one's narrow, and where
+      runs of ectopic beats outnumber the conducted ones (MIT-BIH 208's first 10 s: 9 ventricular, 5
+      conducted) the intervals are still the conducted beats'. Half, because among paced beats the fusion
+      and pseudo-fusion beats are narrower too, but not that much (MIT-BIH 104, 217: 0.57-0.69 of the paced
+      beats' time; 208's conducted beats 0.38-0.46 of its ventricular ones')."""
     counts = alike.sum(axis=1)
     first = int(np.argmax(counts))
     unlike = np.flatnonzero(~alike[first])
     if not len(unlike):
         return first
     rival = int(unlike[np.argmax(counts[unlike])])
-    if counts[rival] < SHAPE_RIVAL_SHARE * counts[first]:
-        return first
-    rr_first, rr_rival = (np.nanmedian(rr_before[alike[k]]) if np.isfinite(rr_before[alike[k]]).any() else np.nan
-                          for k in (first, rival))
-    return rival if rr_first <= (1.0 - PREMATURE_SHARE) * rr_rival else first
+    if counts[rival] >= SHAPE_RIVAL_SHARE * counts[first]:
+        rr_first, rr_rival = (np.nanmedian(rr_before[alike[k]]) if np.isfinite(rr_before[alike[k]]).any()
+                              else np.nan for k in (first, rival))
+        if rr_first <= (1.0 - PREMATURE_SHARE) * rr_rival:
+            return rival
+    if (activity_s is not None and counts[rival] >= max(3, NARROW_RIVAL_SHARE * counts[first])
+            and activity_s(rival) <= NARROW_SHARE * activity_s(first)):
+        return rival
+    return first
+
+
+def _qrs_activity_s(beats: np.ndarray, fs: float) -> float:
+    """How long (s) the spatial velocity (over the leads) of the median of `beats` (leads, beats, samples: the
+    QRS windows of ``SHAPE_WINDOW_S``) stays at or above a fifth of its peak: the QRS's width as far as the
+    window shows it (a wider QRS runs past it: the window's length at most)."""
+    velocity = np.sqrt((np.diff(np.median(beats, axis=1), axis=1) ** 2).sum(axis=0))
+    peak = float(velocity.max()) if velocity.size else 0.0
+    return float((velocity >= 0.2 * peak).sum()) / fs if peak > 0 else 0.0
 
 
 def _median_beats(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float, irregular: bool | None,

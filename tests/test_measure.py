@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mets_core import read_ecg
 from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.measure import Measurements, heart_rate_trend, measure
 
@@ -416,6 +417,29 @@ def test_in_bigeminy_the_median_beat_is_the_conducted_ones_even_when_the_ectopic
     assert len(used) >= 6 and all(np.min(np.abs(np.asarray(sinus) - u)) <= 0.03 * fs for u in used)
     assert m.qrs_ms == pytest.approx(clean.qrs_ms, abs=8)
     assert m.p_waves is True and m.pr_ms == pytest.approx(clean.pr_ms, abs=10)
+
+
+@needs_data("mitdb/208.hea", "mitdb/104.hea", "mitdb/217.hea")
+def test_where_ventricular_beats_outnumber_conducted_ones_the_median_beat_is_the_narrow_conducted_ones():
+    """MIT-BIH 208 (runs of ventricular couplets): in its first 10 s, 9 ventricular and 5 conducted beats;
+    the conducted beats' QRS is the narrow one, and the intervals are theirs (before: QRS 206 ms, a median of
+    the ventricular beats). Among paced beats (104, 217), narrower fusion and pseudo-fusion beats do not take
+    the paced beats' place (their QRS is not half as long)."""
+    import wfdb
+
+    def used_labels(record: str, start_s: float) -> tuple[float, list[str]]:
+        ecg = read_ecg(DATA / "mitdb" / record)
+        ann = wfdb.rdann(str(DATA / "mitdb" / record), "atr")
+        m = measure(ecg, start_s=start_s, seconds=10.0)
+        near = [int(np.argmin(np.abs(ann.sample - t * ecg.fs))) for t in m.median_beats_from_s]
+        return m.qrs_ms, [ann.symbol[i] for i in near]
+
+    for start_s in (0.0, 480.0):
+        qrs, labels = used_labels("208", start_s)
+        assert set(labels) == {"N"} and qrs < 100, (start_s, qrs, labels)
+    for record, start_s in (("104", 120.0), ("217", 1200.0)):
+        qrs, labels = used_labels(record, start_s)
+        assert labels.count("/") > len(labels) / 2 and (qrs is None or qrs >= 180), (record, qrs, labels)
 
 
 def test_beats_of_one_shape_are_all_kept():
