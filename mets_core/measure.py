@@ -708,7 +708,7 @@ def _dominant_shape(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float) -> 
     return keep, shift
 
 
-def _conducted_shape(alike: np.ndarray, rr_before: np.ndarray, activity_s=None) -> int:
+def _conducted_shape(alike: np.ndarray, rr_before: np.ndarray, activity_s) -> int:
     """The beat that names the dominant shape, given which beats are alike (a square mask), the RR before
     each beat (s or samples; NaN for the first) and `activity_s(k)`, how long the QRS of the beats alike to
     beat k is active (s; ``_qrs_activity_s``): the beat most others resemble, unless a second shape, unlike
@@ -735,7 +735,7 @@ def _conducted_shape(alike: np.ndarray, rr_before: np.ndarray, activity_s=None) 
                               else np.nan for k in (first, rival))
         if rr_first <= (1.0 - PREMATURE_SHARE) * rr_rival:
             return rival
-    if (activity_s is not None and counts[rival] >= max(3, NARROW_RIVAL_SHARE * counts[first])
+    if (counts[rival] >= max(3, NARROW_RIVAL_SHARE * counts[first])
             and activity_s(rival) <= NARROW_SHARE * activity_s(first)):
         return rival
     return first
