@@ -193,21 +193,24 @@ def _download_record(db: str, rec_dir: str, rec_name: str) -> tuple[list[tuple[s
 
 def _ptbxl_labels_from_physionet(ecg, db: str, timeout_s: float):
     """PTB-XL's statements, age and sex for a record of PhysioNet's PTB-XL (its WFDB headers carry none), from
-    the database's own ptbxl_database.csv (~6.5 MB, fetched once per server and version); None for other
-    databases, other names, or when the table cannot be fetched in time."""
-    from mets_core.file_labels import PTBXL_TABLE, ptbxl_labels_in
+    the database's own ptbxl_database.csv (~6.5 MB, fetched once per server and version); when the table
+    cannot be fetched in time, no labels and the words that say so; None for other databases or names, or a
+    record the table does not list."""
+    from mets_core.file_labels import PTBXL_TABLE, FileLabels, ptbxl_labels_in, ptbxl_record_id
     from mets_core.readers.wfdb_adapter import database_index_url
-    if db.split("/")[0] != "ptb-xl":
+    if db.split("/")[0] != "ptb-xl" or ptbxl_record_id(ecg) is None:
         return None
     pool = ThreadPoolExecutor(max_workers=1)
     try:
         rows = pool.submit(_physionet_ptbxl_rows, posixpath.join(database_index_url(), db, PTBXL_TABLE)
                            ).result(timeout=timeout_s)
     except Exception:  # noqa: BLE001 - the table is a convenience: the record itself has been read
-        return None
+        return FileLabels(origin=f"PTB-XL's own files carry no labels, and its table of statements ({PTBXL_TABLE}) "
+                                 f"could not be fetched from PhysioNet's {db}: open the record again later, or put "
+                                 f"PTB-XL's table in your data folder (ptbxl/{PTBXL_TABLE}).")
     finally:
         pool.shutdown(wait=False)
-    return ptbxl_labels_in(ecg, rows, f"PhysioNet's {db}") if rows else None
+    return ptbxl_labels_in(ecg, rows, f"PhysioNet's {db}")
 
 
 @functools.lru_cache(maxsize=2)

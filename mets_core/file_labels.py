@@ -324,6 +324,12 @@ PTBXL_TABLE = "ptbxl_database.csv"
 _PTBXL_RECORD = re.compile(r"^(\d{5})_(lr|hr)$")
 
 
+def ptbxl_record_id(ecg: ECG) -> int | None:
+    """The ecg_id of a record named as PTB-XL names them (``00307_lr``, ``06001_hr``: 307, 6001), else None."""
+    match = _PTBXL_RECORD.match(str(ecg.metadata.get("record_name") or ecg.name))
+    return int(match.group(1)) if match else None
+
+
 def ptbxl_labels(ecg: ECG, ptbxl_folder) -> FileLabels | None:
     """PTB-XL's statements (``scp_codes``, with their likelihoods), age and sex for a PTB-XL record, from the
     ``ptbxl_database.csv`` of the user's copy of PTB-XL in `ptbxl_folder`; None when `ecg` is not named as a
@@ -354,11 +360,11 @@ def ptbxl_labels_in(ecg: ECG, rows: dict[int, dict[str, str]], where: str) -> Fi
     alone: for a record fetched from the same PhysioNet database as the table. `where`: the table's origin
     in words ("PhysioNet's ptb-xl/1.0.3"). None when `ecg` is not named as a PTB-XL record or the table has no
     such ecg_id."""
-    match = _PTBXL_RECORD.match(str(ecg.metadata.get("record_name") or ecg.name))
-    row = rows.get(int(match.group(1))) if match else None
+    ecg_id = ptbxl_record_id(ecg)
+    row = rows.get(ecg_id) if ecg_id is not None else None
     if row is None:
         return None
-    return _ptbxl_row_labels(row, f"From PTB-XL's table, ecg_id {int(match.group(1))} ({PTBXL_TABLE} of {where}; "
+    return _ptbxl_row_labels(row, f"From PTB-XL's table, ecg_id {ecg_id} ({PTBXL_TABLE} of {where}; "
                                   f"matched by the record's name): PTB-XL's own headers carry no labels.")
 
 

@@ -565,7 +565,7 @@ def test_a_ptbxl_record_from_physionet_shows_ptbxls_statements(app, tmp_path):
     """PTB-XL's files carry no labels. Opened from PhysioNet (here a PhysioNet-like mirror on 127.0.0.1), a
     PTB-XL record shows the statements, age and sex of the database's own table, and says where they come
     from; the table is fetched once per server; a record the table does not list shows none, and without the
-    table the record still opens."""
+    table the record still opens, and the panel says that the table could not be fetched."""
     _ptbxl_mirror(tmp_path)
     with _physionet_is(tmp_path) as requests:
         page = _open_physionet(app, "ptb-xl/1.0.3", "records100/00000/00307_lr")
@@ -578,7 +578,9 @@ def test_a_ptbxl_record_from_physionet_shows_ptbxls_statements(app, tmp_path):
     assert tables == ["/files/ptb-xl/1.0.3/ptbxl_database.csv"], requests
     (tmp_path / "files" / "ptb-xl" / "1.0.3" / "ptbxl_database.csv").unlink()
     with _physionet_is(tmp_path):
-        assert "ecg_id 307" not in _open_physionet(new_app(), "ptb-xl/1.0.3", "records100/00000/00307_lr")
+        page = _open_physionet(new_app(), "ptb-xl/1.0.3", "records100/00000/00307_lr")
+    assert "ecg_id 307" not in page
+    assert "its table of statements (ptbxl_database.csv) could not be fetched from PhysioNet's ptb-xl/1.0.3" in page
 
 
 def _with_model_fields(monkeypatch, fields) -> None:

@@ -22,10 +22,13 @@ def file_labels_of(rec: Record):
     try:
         labels = file_labels(rec.ecg)
         folder = data_dir()
-        if not labels.labels and rec.source_labels is not None:
-            labels = dataclasses.replace(rec.source_labels, labels=list(rec.source_labels.labels))
-        elif not labels.labels and folder is not None:
-            labels = ptbxl_labels(rec.ecg, folder / "ptbxl") or labels
+        fetched = rec.source_labels
+        if not labels.labels and fetched is not None and fetched.labels:
+            labels = dataclasses.replace(fetched, labels=list(fetched.labels))
+        elif not labels.labels:
+            # the data folder's table; else what the fetch said (its table could not be had)
+            labels = (ptbxl_labels(rec.ecg, folder / "ptbxl") if folder is not None else None) or \
+                (dataclasses.replace(fetched, labels=[]) if fetched is not None else labels)
         if rec.beats is not None:
             labels.labels += rhythm_labels(rec.beats, rec.ecg.fs, rec.ecg.n_samples)
         return labels
@@ -79,8 +82,10 @@ def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None]) -> N
     labels = file_labels_of(rec)
     st.markdown("#### What the file says")
     if labels is None or not labels.labels:
-        st.markdown('<div class="file-labels none" data-testid="mets-file-labels">This file carries no diagnosis '
-                    'labels the reader recognises.</div>', unsafe_allow_html=True)
+        words = (labels.origin if labels is not None and labels.origin else
+                 "This file carries no diagnosis labels the reader recognises.")
+        st.markdown(f'<div class="file-labels none" data-testid="mets-file-labels">{esc(words)}</div>',
+                    unsafe_allow_html=True)
         return
     items = []
     for lab in labels.labels:
