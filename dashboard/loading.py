@@ -137,10 +137,8 @@ def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIM
     server; None when it cannot be had: the record opens without it). Raises ECGReadError with a clear
     message when offline or when the record is unknown."""
     db, rec_dir, rec_name = split_physionet(database, record)
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(_download_record, db, rec_dir, rec_name)
     try:
-        files, db = future.result(timeout=timeout_s)
+        files, db = _in_time(timeout_s, _download_record, db, rec_dir, rec_name)
     except FutureTimeout:
         raise ECGReadError(f"PhysioNet did not answer within {timeout_s:.0f} s; check the internet connection, "
                            f"or download the record and upload its .hea and .dat files") from None
@@ -153,8 +151,6 @@ def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIM
                                "elsewhere and upload its .hea and .dat files, or use a built-in demo.") from None
         raise ECGReadError(f"could not open {db}/{posixpath.join(rec_dir, rec_name)} on PhysioNet: "
                            f"{type(err).__name__}: {text[:300]}") from None
-    finally:
-        pool.shutdown(wait=False)
     from mets_core import read_ecg
 
     from mets_core.readers.beat_labels import beat_labels_of
@@ -164,6 +160,16 @@ def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIM
     ecg.name = f"{db.split('/')[0]}/{posixpath.join(rec_dir, rec_name)}"
     ecg.metadata["source"] = f"PhysioNet {db}"
     return ecg, beat_labels_of(files), labels
+
+
+def _in_time(timeout_s: float, fn, *args):
+    """fn(*args), or concurrent.futures.TimeoutError after `timeout_s`: a download that hangs is left to
+    finish in its own thread instead of holding the page."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn, *args).result(timeout=timeout_s)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _download_record(db: str, rec_dir: str, rec_name: str) -> tuple[list[tuple[str, bytes]], str]:
@@ -200,16 +206,12 @@ def _ptbxl_labels_from_physionet(ecg, db: str, timeout_s: float):
     from mets_core.readers.wfdb_adapter import database_index_url
     if db.split("/")[0] != "ptb-xl" or ptbxl_record_id(ecg) is None:
         return None
-    pool = ThreadPoolExecutor(max_workers=1)
     try:
-        rows = pool.submit(_physionet_ptbxl_rows, posixpath.join(database_index_url(), db, PTBXL_TABLE)
-                           ).result(timeout=timeout_s)
+        rows = _in_time(timeout_s, _physionet_ptbxl_rows, posixpath.join(database_index_url(), db, PTBXL_TABLE))
     except Exception:  # noqa: BLE001 - the table is a convenience: the record itself has been read
         return FileLabels(origin=f"PTB-XL's own files carry no labels, and its table of statements ({PTBXL_TABLE}) "
                                  f"could not be fetched from PhysioNet's {db}: open the record again later, or put "
                                  f"PTB-XL's table in your data folder (ptbxl/{PTBXL_TABLE}).")
-    finally:
-        pool.shutdown(wait=False)
     return ptbxl_labels_in(ecg, rows, f"PhysioNet's {db}")
 
 

@@ -89,9 +89,10 @@ class UploadFileSystem(fsspec.AbstractFileSystem):
 
     @classmethod
     def unmount(cls, root: str) -> None:
+        token = cls._token(root)
         with cls._lock:
-            cls._bundles.pop(root.split("://", 1)[1], None)
-            cls._headers.pop(root.split("://", 1)[1], None)
+            cls._bundles.pop(token, None)
+            cls._headers.pop(token, None)
 
     @classmethod
     def _token(cls, path: str) -> str | None:
