@@ -51,23 +51,24 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(weights: Path, data_dir: str | None = None, timeout_s: float = 120.0,
-                     log_path: Path | None = None):
+                     log_path: Path | None = None, tree: Path = REPO):
     """Yields (url, seconds until the server answered its health check). The server's output goes to
     log_path when given (it never contains uploaded data: the app logs none). Started as
-    `python -m streamlit run dashboard/app.py` from this checkout's root, so the checkout's own `dashboard`
-    and `mets_core` are the ones imported (python -m puts the working folder first on the path)."""
+    `python -m streamlit run dashboard/app.py` from the root of `tree` (this checkout, or another one, e.g. a
+    `git worktree` of an older commit to compare with), so that tree's own `dashboard` and `mets_core` are
+    the ones imported (python -m puts the working folder first on the path)."""
     port = free_port()
     env = dict(os.environ, METS_WEIGHTS=str(weights), PYTHONUNBUFFERED="1")
     if data_dir:
         env["METS_DATA_DIR"] = data_dir
     else:
         env.pop("METS_DATA_DIR", None)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(Path(tree) / "dashboard" / "app.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     t0 = time.perf_counter()
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
