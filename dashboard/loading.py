@@ -15,9 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from mets_core.ecg import ECG, ECGReadError
 
-# Files of one WFDB record share its name: rec.hea + rec.dat (or .mat, Challenge); annotation files too.
-WFDB_EXTENSIONS = {".hea", ".dat", ".mat", ".atr", ".ann", ".qrs", ".q1c", ".q2c", ".pu", ".pu0", ".pu1",
-                   ".i", ".ii", ".iii", ".avr", ".avl", ".avf", ".v1", ".v2", ".v3", ".v4", ".v5", ".v6"}
+WFDB_KINDS = {"wfdb-header", "wfdb-signal", "annotation"}      # mets_core.readers.kind of a WFDB record's files
 NEEDS_RATE = {".csv", ".txt", ".tsv", ".npy", ".npz"}     # formats that may not state a sampling rate
 PHYSIONET_TIMEOUT_S = 30.0
 
@@ -30,13 +28,23 @@ class LoadResult:
 
 
 def group_uploads(files: list[tuple[str, bytes]]) -> list[tuple[str, list[tuple[str, bytes]]]]:
-    """[(display name, [(filename, bytes), ...])]: WFDB files grouped by record name, others one by one."""
+    """[(display name, [(filename, bytes), ...])]: the files of one WFDB record grouped by its name, others one
+    by one. A WFDB record's files share its name: rec.hea, its signal files (.dat, .mat, PTB-DB's Frank
+    leads in .xyz) and its annotation files (.atr, QTDB's .man, .q1c, .qt1, ..., LUDB's per-lead .i ... .v6),
+    which is how the readers tell them (``mets_core.readers.kind``); a file of another kind that bears the
+    name of an uploaded header joins its record too (a database's own extension, which the record's reader
+    leaves alone) unless it is an ECG of its own (a CSV, a zip, ...)."""
+    from mets_core.readers import UPLOAD_EXTENSIONS, kind
+
+    named = [(PurePosixPath(str(filename).replace("\\", "/")).name or "upload", data) for filename, data in files]
+    headers = {Path(name).stem for name, _ in named if Path(name).suffix.lower() == ".hea"}
     groups: OrderedDict[str, list[tuple[str, bytes]]] = OrderedDict()
-    for filename, data in files:
-        name = PurePosixPath(str(filename).replace("\\", "/")).name or "upload"
+    for name, data in named:
+        what = kind(name, data)
         suffix = Path(name).suffix.lower()
-        stem = Path(name).stem
-        key = f"wfdb:{stem}" if suffix in WFDB_EXTENSIONS else f"file:{name}"
+        wfdb = what in WFDB_KINDS or (what == "unknown" and Path(name).stem in headers
+                                       and suffix[1:] not in UPLOAD_EXTENSIONS)
+        key = f"wfdb:{Path(name).stem}" if wfdb else f"file:{name}"
         if key.startswith("file:") and key in groups:      # same file twice: keep both, reader will say
             key = f"{key}#{len(groups)}"
         groups.setdefault(key, []).append((name, data))
@@ -45,7 +53,7 @@ def group_uploads(files: list[tuple[str, bytes]]) -> list[tuple[str, list[tuple[
         if key.startswith("wfdb:"):
             names = [n for n, _ in members]
             if not any(n.lower().endswith(".hea") for n in names):
-                # a signal file alone: let the reader explain (it says a .hea is needed)
+                # a signal or annotation file alone: let the reader explain (it says a .hea is needed)
                 out.append((" + ".join(names), members))
                 continue
             out.append((key[5:], members))

@@ -40,11 +40,26 @@ class Row:
         return reliability(self.auc)
 
     @property
+    def percentile_rank(self) -> tuple[str, str] | None:
+        """The percentile as shown, (number, its English ordinal ending): ("73", "rd"); None without one."""
+        if self.percentile is None:
+            return None
+        n = int(round(max(0.0, min(100.0, self.percentile))))
+        return str(n), ordinal_suffix(n)
+
+    @property
     def percentile_words(self) -> str:
         if self.percentile is None:
             return "no reference"
         p = max(0.0, min(100.0, self.percentile))
         return f"higher than {p:.0f}% of reference ECGs"
+
+
+def ordinal_suffix(n: int) -> str:
+    """'st', 'nd', 'rd' or 'th': 1st, 2nd, 3rd, 11th, 12th, 13th, 21st, 73rd, 100th."""
+    if n % 100 in (11, 12, 13):
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
 def reliability(auc: float | None) -> tuple[str, str, str]:

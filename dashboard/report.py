@@ -103,7 +103,7 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     if ranking is not None:
         text.text(185, y - 4.5, ranking.headline[:95], fontsize=7, va="top", style="italic")
         for k, r in enumerate(ranking.rows[:6]):
-            pct = "no ref." if r.percentile is None else f"{r.percentile:.0f}th pct"
+            pct = "no ref." if r.percentile_rank is None else "".join(r.percentile_rank) + " pct"
             text.text(185, y - 9 - 3.8 * k, f"{r.prompt[:34]:34s}  {pct:>8s}  {r.reliability[1]}", fontsize=7,
                       va="top", family="monospace")
         if ranking.unknown:

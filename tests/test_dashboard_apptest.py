@@ -456,6 +456,28 @@ def test_zip_upload_and_grouping_helpers():
     assert not result.errors and result.ecgs[0].n_samples == 1000
 
 
+def test_a_records_own_files_travel_with_it_whatever_their_extension():
+    """PTB-DB's Frank leads (.xyz), QTDB's annotation files (.man, .qt1) and a database's own extension
+    (.xws) join the record named by the uploaded header; an ECG file of another format with the same name
+    does not; annotation files alone are explained."""
+    from dashboard.loading import group_uploads, read_uploads
+    groups = group_uploads([("a.hea", b"1"), ("a.dat", b"2"), ("a.xyz", b"3"), ("a.man", b"4"), ("a.qt1", b"5"),
+                            ("a.xws", b"6"), ("a.csv", b"7"), ("b.xws", b"8")])
+    assert [(name, [n for n, _ in members]) for name, members in groups] == [
+        ("a", ["a.hea", "a.dat", "a.xyz", "a.man", "a.qt1", "a.xws"]), ("a.csv", ["a.csv"]), ("b.xws", ["b.xws"])]
+    (what, message), = read_uploads([("sel102.man", b"x"), ("sel102.q1c", b"y")]).errors
+    assert "annotation files" in message and "'sel102.hea'" in message and "expected one ECG file" not in message
+
+
+@needs_data("ptbdb/s0010_re.xyz", "qtdb/sel102.man")
+def test_whole_record_folders_of_ptbdb_and_qtdb_open_without_errors():
+    from dashboard.loading import read_uploads
+    data = data_dir_or_none("ptbdb/s0010_re.xyz")
+    for files in (sorted((data / "ptbdb").glob("s0010_re.*")), sorted((data / "qtdb").glob("sel102.*"))):
+        result = read_uploads([(f.name, f.read_bytes()) for f in files])
+        assert not result.errors and len(result.ecgs) == 1, (files, result.errors)
+
+
 def test_resolve_source_finds_corpus_records(tmp_path):
     from dashboard.loading import resolve_source
     (tmp_path / "ludb" / "data").mkdir(parents=True)

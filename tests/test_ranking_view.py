@@ -68,3 +68,14 @@ def test_expansion_is_kept():
     view = build_view([NewMatch("MI", 0.1, 1.0, percentile=50, expansion=("inferior myocardial infarction",
                                                                           "anterior myocardial infarction"))])
     assert view.rows[0].expansion == ("inferior myocardial infarction", "anterior myocardial infarction")
+
+
+def test_percentiles_are_shown_with_their_english_ordinal():
+    shown = {}
+    for pct in (1.0, 2.2, 3.0, 11.0, 12.4, 13.0, 21.0, 62.0, 72.6, 99.6, 100.0):
+        (row,) = build_view([NewMatch("sinus rhythm", 0.2, 1.0, percentile=pct, validation_auc=0.9)]).rows
+        shown[pct] = "".join(row.percentile_rank)
+    assert shown == {1.0: "1st", 2.2: "2nd", 3.0: "3rd", 11.0: "11th", 12.4: "12th", 13.0: "13th", 21.0: "21st",
+                     62.0: "62nd", 72.6: "73rd", 99.6: "100th", 100.0: "100th"}
+    (row,) = build_view([NewMatch("sinus rhythm", 0.2, 1.0, percentile=None)]).rows
+    assert row.percentile_rank is None

@@ -44,7 +44,8 @@ def ranking_html(view, scope: str = "") -> str:
         expansion = (f'<div class="rank-exp" title="The phrase was scored as these statements the model '
                      f'knows">scored as: {esc("; ".join(r.expansion[:6]))}{" …" if len(r.expansion) > 6 else ""}'
                      f'</div>' if shown_exp else "")
-        pct_text = (f"{pct:.0f}<span class=\"unit\">th pct</span>" if pct is not None else "—")
+        rank = r.percentile_rank
+        pct_text = f'{rank[0]}<span class="unit">{rank[1]} pct</span>' if rank else "—"
         rows.append(
             f'<div class="rank-row{" top" if r.stands_out else ""}" data-testid="mets-rank-row" data-rank="{i}" '
             f'data-prompt="{esc(r.prompt)}" data-stands-out="{str(r.stands_out).lower()}" '

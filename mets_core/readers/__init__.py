@@ -73,13 +73,13 @@ Rules the readers apply (``limits`` and ``channels``) (so that nothing is guesse
 """
 from __future__ import annotations
 
-from .dispatch import UPLOAD_EXTENSIONS, read_ecg
+from .dispatch import UPLOAD_EXTENSIONS, kind, read_ecg
 from .limits import (ACCEPTED_FORMATS, ACCEPTED_LEAD_NAMES, MAX_ABS_MV, MAX_CHANNELS, MAX_DURATION_S,
                      MAX_FILE_BYTES, MAX_FS, MAX_HEADER_BYTES, MAX_MISSING_FRACTION, MAX_SAMPLES_PER_LEAD,
                      MAX_SEGMENTS, MAX_TOTAL_SAMPLES, MAX_UPLOAD_BYTES, MAX_ZIP_ENTRIES, MIN_FS,
                      UV_AMPLITUDE_THRESHOLD)
 
-__all__ = ["read_ecg", "UPLOAD_EXTENSIONS", "ACCEPTED_FORMATS", "ACCEPTED_LEAD_NAMES", "MAX_ABS_MV", "MAX_CHANNELS",
+__all__ = ["read_ecg", "kind", "UPLOAD_EXTENSIONS", "ACCEPTED_FORMATS", "ACCEPTED_LEAD_NAMES", "MAX_ABS_MV", "MAX_CHANNELS",
            "MAX_DURATION_S", "MAX_FILE_BYTES", "MAX_FS", "MAX_HEADER_BYTES", "MAX_MISSING_FRACTION",
            "MAX_SAMPLES_PER_LEAD", "MAX_SEGMENTS", "MAX_TOTAL_SAMPLES", "MAX_UPLOAD_BYTES", "MAX_ZIP_ENTRIES",
            "MIN_FS", "UV_AMPLITUDE_THRESHOLD"]
