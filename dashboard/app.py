@@ -2,7 +2,8 @@
 scripts/setup.sh, which installs `mets_core` and `dashboard` into .venv).
 
 The frame only: page setup, the sidebar every page shows (panels/sidebar.py), the disclaimer, the engine
-(loaded once per server, engine.py), the last load's messages, and Streamlit's navigation between the
+(loaded once per server, engine.py), the last load's messages (and the channels an upload left unnamed,
+panels/lead_naming.py), and Streamlit's navigation between the
 pages in pages/ (one file per page). Reading, measuring, embedding, ranking, retrieval and saliency come
 from mets_core. Page logic is wrapped so that no Python traceback reaches the browser (and
 .streamlit/config.toml sets client.showErrorDetails = "none" as a second line of defence).
@@ -16,8 +17,8 @@ st.set_page_config(page_title="METS ECG reader", page_icon="❤", layout="wide",
 
 from dashboard import engine as engines  # noqa: E402
 from dashboard import session  # noqa: E402
-from dashboard.panels import navigation  # noqa: E402
-from dashboard.panels.common import DISCLAIMER  # noqa: E402
+from dashboard.panels import lead_naming, navigation  # noqa: E402
+from dashboard.panels.common import DISCLAIMER, guard  # noqa: E402
 from dashboard.panels.sidebar import sidebar  # noqa: E402
 from dashboard.styles import CSS  # noqa: E402
 
@@ -46,6 +47,8 @@ def frame() -> None:
         navigation.clear_message()
     for what, message in session.take_load_errors():
         st.error(f"**{what}** could not be opened. {message}", icon="⚠️")
+    with guard("Naming an upload's channels"):
+        lead_naming.lead_naming_panel()
     page.run()
 
 

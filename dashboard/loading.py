@@ -21,10 +21,22 @@ PHYSIONET_TIMEOUT_S = 30.0
 
 
 @dataclass
+class Unnamed:
+    """An uploaded record whose channels bear no lead name (a Holter's 'ECG1', 'ECG2'): it opens once the
+    reader says which lead each channel is (``read_named``). Its bytes stay in memory, as every upload's."""
+    what: str                         # the uploaded files, as messages name them
+    name: str
+    members: list[tuple[str, bytes]]
+    channels: list[str]               # the file's channel names, in order
+    fs: float | None                  # the sampling rate it was read with (CSV/NumPy without one)
+
+
+@dataclass
 class LoadResult:
     ecgs: list[ECG]
     errors: list[tuple[str, str]]     # (what was uploaded, what went wrong)
     beats: list = field(default_factory=list)    # per ECG: mets_core.readers.beat_labels.Beats from its annotation file, or None
+    unnamed: list[Unnamed] = field(default_factory=list)
 
 
 def group_uploads(files: list[tuple[str, bytes]]) -> list[tuple[str, list[tuple[str, bytes]]]]:
@@ -63,10 +75,9 @@ def group_uploads(files: list[tuple[str, bytes]]) -> list[tuple[str, list[tuple[
 
 
 def read_uploads(files: list[tuple[str, bytes]], fs: float | None = None) -> LoadResult:
-    """Read every record in an upload; a bad one gives a message and does not stop the others."""
-    from mets_core import read_ecg
-
-    from mets_core.readers.beat_labels import beat_labels_of
+    """Read every record in an upload; a bad one gives a message and does not stop the others; one whose
+    channels bear no lead name waits in ``unnamed`` for the reader to name them."""
+    from mets_core import UnnamedLeadsError
 
     result = LoadResult([], [])
     for name, members in group_uploads(files):
@@ -74,8 +85,15 @@ def read_uploads(files: list[tuple[str, bytes]], fs: float | None = None) -> Loa
         rate = fs if (fs and len(members) == 1 and suffix in NEEDS_RATE) else None
         what = " + ".join(n for n, _ in members)
         try:
-            ecg = read_ecg(members if len(members) > 1 else members[0][1],
-                           name=name if len(members) > 1 else members[0][0], fs=rate)
+            ecg, beats = _read_record(name, members, rate)
+        except UnnamedLeadsError as err:
+            upload = Unnamed(what, name, members, err.channel_names, rate)
+            problem = _readable_once_named(upload)
+            if problem is None:
+                result.unnamed.append(upload)
+            else:                        # the names are not all that is wrong: say what else is
+                result.errors.append((what, problem))
+            continue
         except ECGReadError as err:
             result.errors.append((what, str(err)))
             continue
@@ -83,12 +101,53 @@ def read_uploads(files: list[tuple[str, bytes]], fs: float | None = None) -> Loa
             result.errors.append((what, f"could not be read ({type(err).__name__}). Accepted: WFDB .hea + "
                                         f".dat (or .mat), a .zip of one, CSV, NumPy .npy/.npz, DICOM."))
             continue
-        if len(members) == 1 and ecg.name in ("", "ecg", None):
-            ecg.name = Path(members[0][0]).stem
-        ecg.metadata.setdefault("uploaded_files", what)
         result.ecgs.append(ecg)
-        result.beats.append(beat_labels_of(members) if len(members) > 1 else None)
+        result.beats.append(beats)
     return result
+
+
+def read_named(upload: Unnamed, leads: list[str | None]):
+    """(ECG, beat labels or None) of an ``Unnamed`` upload with the leads the reader gave its channels (one
+    per channel, in order; None leaves a channel out). The ECG says which names were given on the page."""
+    if len(leads) != len(upload.channels) or not any(leads):
+        raise ECGReadError("choose a lead for at least one channel")
+    chosen = [lead for lead in leads if lead]
+    twice = sorted({lead for lead in chosen if chosen.count(lead) > 1})
+    if twice:
+        raise ECGReadError(f"{', '.join(twice)} was chosen for two channels: each lead can be given once")
+    # a channel left out keeps its own name, which is no lead name (that is why it is asked): it is dropped
+    names = [lead or channel for lead, channel in zip(leads, upload.channels)]
+    ecg, beats = _read_record(upload.name, upload.members, upload.fs, names)
+    ecg.metadata["lead_names_given"] = ", ".join(f"{channel} as {lead}" for channel, lead in zip(upload.channels, leads)
+                                                 if lead) + " (named on this page: the file does not say)"
+    return ecg, beats
+
+
+def _readable_once_named(upload: Unnamed) -> str | None:
+    """None when the upload reads with its channels named (a trial with stand-in names), else what else is
+    wrong with it: the reader is asked to name the channels only of a file that then opens."""
+    from mets_core.ecg import STANDARD_LEADS
+    stand_in = [STANDARD_LEADS[i] if i < len(STANDARD_LEADS) else channel for i, channel in enumerate(upload.channels)]
+    try:
+        _read_record(upload.name, upload.members, upload.fs, stand_in)
+    except ECGReadError as err:
+        return str(err)
+    except Exception as err:  # noqa: BLE001 - as read_uploads says of a reader's bug
+        return f"could not be read ({type(err).__name__})"
+    return None
+
+
+def _read_record(name: str, members: list[tuple[str, bytes]], rate: float | None, lead_names=None):
+    """(ECG, its annotation file's beat labels or None) of one grouped upload."""
+    from mets_core import read_ecg
+
+    from mets_core.readers.beat_labels import beat_labels_of
+    ecg = read_ecg(members if len(members) > 1 else members[0][1],
+                   name=name if len(members) > 1 else members[0][0], fs=rate, lead_names=lead_names)
+    if len(members) == 1 and ecg.name in ("", "ecg", None):
+        ecg.name = Path(members[0][0]).stem
+    ecg.metadata.setdefault("uploaded_files", " + ".join(n for n, _ in members))
+    return ecg, (beat_labels_of(members) if len(members) > 1 else None)
 
 
 # Readers speak to programmers ("pass fs=500 to read_ecg"); the page speaks to the person at the screen.
@@ -107,6 +166,7 @@ _CLINICIAN_WORDS = (
                                                                 "II, …, V6)"),
     (r"pass lead_names=\[\.\.\.\]", "name the columns after the leads (I, II, …, V6)"),
     (r"\bthe fs argument\b", "the sampling rate set in the sidebar"),
+    (r" \(see mets_core\.ecg\.LEAD_ALIASES\)", ""),
 )
 
 

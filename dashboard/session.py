@@ -99,6 +99,16 @@ def set_load_errors(errors: list[tuple[str, str]]) -> None:
     st.session_state["load_errors"] = list(errors)
 
 
+def set_unnamed(uploads: list) -> None:
+    """The last upload's records whose channels bear no lead name (dashboard.loading.Unnamed), waiting for
+    the reader to name them; the next upload replaces them."""
+    st.session_state["unnamed_uploads"] = list(uploads)
+
+
+def unnamed() -> list:
+    return st.session_state.get("unnamed_uploads") or []
+
+
 def take_load_errors() -> list[tuple[str, str]]:
     """The last load's messages, once: the next action (or another page) clears them."""
     return st.session_state.pop("load_errors", None) or []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .ecg import ECG, ECGReadError, STANDARD_LEADS
+from .ecg import ECG, ECGReadError, STANDARD_LEADS, UnnamedLeadsError
 
 __version__ = "0.1.0"
 
@@ -20,7 +20,7 @@ _LAZY = {
     "ReportIndex": "mets_core.index",
 }
 
-__all__ = ["ECG", "ECGReadError", "STANDARD_LEADS", *_LAZY]
+__all__ = ["ECG", "ECGReadError", "UnnamedLeadsError", "STANDARD_LEADS", *_LAZY]
 
 
 def __getattr__(name: str):

@@ -71,6 +71,19 @@ class ECGReadError(ValueError):
     """An input could not be read as an ECG. The message says what was wrong and what is accepted."""
 
 
+class UnnamedLeadsError(ECGReadError):
+    """No recorded channel is named as one of the twelve leads (a Holter's 'ECG1', 'ECG2'). The file opens
+    once the caller says which lead each channel is: ``read_ecg(..., lead_names=[...])`` with one name per
+    entry of ``channel_names`` (the file's channels, in order; a name that is no lead leaves that one out)."""
+
+    def __init__(self, message: str, channel_names: list[str]):
+        super().__init__(message)
+        self.channel_names = [str(n) for n in channel_names]
+
+    def __reduce__(self):
+        return type(self), (str(self), self.channel_names)
+
+
 @dataclass
 class ECG:
     signal: np.ndarray                      # float32, (12, n_samples), mV, standard lead order
@@ -153,7 +166,8 @@ class ECG:
 
         Leads are mapped through LEAD_ALIASES; leads that are not one of the twelve (Frank X/Y/Z, ...)
         are dropped and listed in metadata["dropped_leads"]. If two recorded leads map to the same
-        standard lead, the first wins (its name is kept in metadata["lead_sources"]).
+        standard lead, the first wins (its name is kept in metadata["lead_sources"]); the others are dropped
+        too and also listed in metadata["second_channels"] as 'NAME=LEAD' (QTDB's CM5 and CC5 both stand for V5).
         """
         signals = np.asarray(signals)
         if signals.ndim != 2 or signals.shape[0] != len(lead_names):
@@ -163,7 +177,7 @@ class ECG:
             raise ECGReadError("the recording has 0 samples")
         out = np.zeros((len(STANDARD_LEADS), signals.shape[1]), dtype=np.float32)
         mask = np.zeros(len(STANDARD_LEADS), dtype=bool)
-        sources, dropped = [], []
+        sources, dropped, twice = [], [], []
         for row, raw in zip(signals, lead_names):
             std = standard_lead(raw)
             if std is None:
@@ -172,17 +186,20 @@ class ECG:
             i = STANDARD_LEADS.index(std)
             if mask[i]:
                 dropped.append(str(raw))
+                twice.append(f"{raw}={std}")
                 continue
             out[i] = row
             mask[i] = True
             sources.append(f"{std}={raw}")
         if not mask.any():
-            raise ECGReadError(
+            raise UnnamedLeadsError(
                 f"none of the lead names {list(map(str, lead_names))} is one of the twelve standard leads; "
                 f"accepted names include I II III aVR aVL aVF V1-V6 and spellings such as "
-                f"i, DI, D3, avr, MLII, CM5, ECG (see mets_core.ecg.LEAD_ALIASES)")
+                f"i, DI, D3, avr, MLII, CM5, ECG (see mets_core.ecg.LEAD_ALIASES)", list(map(str, lead_names)))
         meta = dict(metadata or {})
         meta["lead_sources"] = " ".join(sources)
         if dropped:
             meta["dropped_leads"] = " ".join(dropped)
+        if twice:
+            meta["second_channels"] = " ".join(twice)
         return cls(signal=out, fs=float(fs), lead_mask=mask, name=name, metadata=meta)

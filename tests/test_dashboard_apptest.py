@@ -310,6 +310,37 @@ def test_two_lead_record_draws_only_its_leads(app):
     assert '"scrollZoom": false' in chart.proto.config           # the mouse wheel scrolls the page
 
 
+def test_channels_without_lead_names_are_named_on_the_page_and_the_names_shown(app):
+    """A Holter export whose channels are 'ECG1', 'ECG2' (57 of QTDB's 96 records name them so) is not refused:
+    the page asks which lead each channel is, opens it with those names and says they were given here."""
+    csv = _holter_csv(seconds=20).replace(b"time,II,V5", b"time,ECG1,ECG2")
+    upload(app, [("holter_ecg12.csv", csv)])
+    assert not errors(app) and "mets-lead-naming" in markdown_html(app)
+    assert "ECG1, ECG2" in markdown_html(app) and "mets-record" not in markdown_html(app)     # nothing opened yet
+    boxes = [b for b in app.selectbox if b.key and b.key.startswith("lead_of_")]
+    assert [b.label for b in boxes] == ["Channel 1: ECG1", "Channel 2: ECG2"]
+    boxes[0].set_value("II")
+    boxes[1].set_value("II")
+    next(b for b in app.button if b.key and b.key.startswith("lead_naming_open_")).click().run()
+    assert any("II was chosen for two channels" in e for e in errors(app))      # said, and still waiting
+    assert "mets-lead-naming" in markdown_html(app) and "mets-record" not in markdown_html(app)
+    next(b for b in app.selectbox if b.key == boxes[1].key).set_value("leave out")
+    next(b for b in app.button if b.key and b.key.startswith("lead_naming_open_")).click().run()
+    assert not errors(app) and "mets-lead-naming" not in markdown_html(app)
+    assert 'data-leads="1"' in markdown_html(app)
+    said = " ".join(str(c.value) for c in app.caption)
+    assert "Lead names: ECG1 as II (named on this page: the file does not say)" in said
+    assert "Not drawn: ECG2 (left out when the leads were named)" in said
+    assert rank_rows(app) > 0
+
+
+def test_a_second_channel_for_a_lead_already_drawn_is_said_not_drawn(app):
+    csv = _holter_csv(seconds=20).replace(b"time,II,V5", b"time,CM5,CC5")
+    upload(app, [("cm5_cc5.csv", csv)])
+    assert not errors(app) and 'data-leads="1"' in markdown_html(app)
+    assert "Not drawn: channel CC5, a second V5 (V5 is drawn from CM5)." in " ".join(str(c.value) for c in app.caption)
+
+
 def test_demo_is_labelled_synthetic_and_missing_leads_are_shown_absent(app):
     from dashboard.demo import DEMOS
     open_demo(app, next(t for t in DEMOS if "limb leads only" in t))
@@ -672,6 +703,22 @@ def test_error_is_in_clinician_words_and_cleared_by_the_next_action(app):
     assert "norate.csv" in msg and "sidebar" in msg and "read_ecg" not in msg
     open_demo(app)                                   # the next action clears it
     assert not errors(app)
+
+
+def test_setting_the_rate_a_message_asks_for_opens_the_file_still_listed(app):
+    """The message for a CSV without a rate says to set the rate in the sidebar; doing so opens the file the
+    uploader still lists (it had to be dropped again before)."""
+    upload(app, [("norate.csv", b"I,II\n" + b"\n".join(b"0.1,0.2" for _ in range(2500)) + b"\n")])
+    assert any("Sampling rate for CSV/NumPy files" in e for e in errors(app)) and "mets-record" not in markdown_html(app)
+    app.number_input(key="assumed_fs").set_value(250.0).run()
+    assert not errors(app) and "norate" in shown_title(app)
+    assert "10.0 s" in markdown_html(app)                        # 2,500 samples at the rate set
+
+
+def test_messages_name_no_code_symbols(app):
+    upload(app, [("mixed.csv", b"time,I,pleth\n" + b"\n".join(b"%.3f,0.1,0.2" % (k / 250) for k in range(500)))])
+    msg = " ".join(errors(app))
+    assert "pleth" in msg and "mets_core" not in msg and "read_ecg" not in msg and "lead_names" not in msg
 
 
 def test_pdf_report_is_built_in_memory_and_offered(app):

@@ -36,6 +36,26 @@ def file_labels_of(rec: Record):
         return None
 
 
+def channels_words(metadata: dict) -> str:
+    """What the page must say of the file's channels beside its leads: names given on the page (the file gave
+    none) and channels not drawn (a second channel for a lead already drawn; channels that are no lead)."""
+    words = []
+    if metadata.get("lead_names_given"):
+        words.append(f"Lead names: {metadata['lead_names_given']}.")
+    sources = dict(s.split("=", 1) for s in metadata.get("lead_sources", "").split() if "=" in s)
+    second = [s.split("=", 1) for s in metadata.get("second_channels", "").split() if "=" in s]
+    others = [d for d in metadata.get("dropped_leads", "").split() if d not in {name for name, _ in second}]
+    if second:
+        words.append("Not drawn: " + "; ".join(f"channel {name}, a second {lead} ({lead} is drawn from "
+                                                f"{sources.get(lead, 'another channel')})" for name, lead in second)
+                     + ".")
+    if others:
+        why = "left out when the leads were named" if metadata.get("lead_names_given") else \
+            "not one of the twelve standard leads"
+        words.append(f"Not drawn: {', '.join(others)} ({why}).")
+    return " ".join(words)
+
+
 def record_header(rec: Record) -> None:
     ecg = rec.ecg
     n_present = int(ecg.lead_mask.sum())
@@ -57,6 +77,9 @@ def record_header(rec: Record) -> None:
         f'{esc(duration_words(ecg.duration))} · '
         f'{n_present} of 12 leads recorded · {ecg.n_samples:,} samples per lead</div>'
         f'<div class="lead-chips">{chips}</div></div>', unsafe_allow_html=True)
+    channels_note = channels_words(ecg.metadata)
+    if channels_note:
+        st.caption(channels_note)
     notes = ecg.metadata.get("comments", "").strip()
     extra = {k: v for k, v in ecg.metadata.items() if k in ("lead_sources", "dropped_leads", "units", "source",
                                                              "uploaded_files", "source_format")}

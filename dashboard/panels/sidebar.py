@@ -18,22 +18,40 @@ def _settings_rate() -> float | None:
 def _on_upload() -> None:
     """Uploader callback: read the newly dropped files (the uploader keeps listing earlier ones; files
     removed from it stay open until closed in the sidebar)."""
-    from ..loading import for_clinicians, read_uploads
-
     files = st.session_state.get("uploader") or []
     seen = st.session_state.setdefault("uploads_seen", set())
     new = [f for f in files if f.file_id not in seen]
     seen.update(f.file_id for f in new)
-    if not new:
-        return
+    if new:
+        _open_uploaded(new)
+
+
+def _on_rate_change() -> None:
+    """The sampling rate for files that state none was set: the listed files that could not be opened are
+    read again with it (a CSV without a rate, as its message advised), instead of waiting to be dropped
+    again."""
+    failed = st.session_state.get("uploads_failed") or set()
+    files = [f for f in st.session_state.get("uploader") or [] if f.file_id in failed]
+    if files:
+        _open_uploaded(files)
+
+
+def _open_uploaded(files) -> None:
+    """Read uploaded files, open what reads, keep the messages (and the records waiting for lead names) for
+    the page, and remember which files could not be opened."""
+    from ..loading import for_clinicians, read_uploads
+
     try:
-        result = read_uploads([(f.name, f.getvalue()) for f in new], fs=_settings_rate())
+        result = read_uploads([(f.name, f.getvalue()) for f in files], fs=_settings_rate())
     except Exception as err:  # noqa: BLE001
         session.set_load_errors([("upload", f"could not be read ({type(err).__name__})")])
         return
     for ecg, beats in zip(result.ecgs, result.beats):
         session.add_record(ecg, "upload", beats)
     session.set_load_errors([(what, for_clinicians(msg)) for what, msg in result.errors])
+    session.set_unnamed(result.unnamed)
+    not_opened = {name for what, _ in result.errors for name in what.split(" + ")}
+    st.session_state["uploads_failed"] = {f.file_id for f in files if f.name in not_opened}
 
 
 def open_demo(title: str) -> None:
@@ -103,7 +121,9 @@ def sidebar(weights_dir: Path) -> None:
 
     with sb.expander("Settings"):
         st.number_input("Sampling rate for CSV/NumPy files that state none (Hz, 0 = ask)", min_value=0.0,
-                        max_value=10000.0, value=0.0, step=50.0, key="assumed_fs")
+                        max_value=10000.0, value=0.0, step=50.0, key="assumed_fs", on_change=_on_rate_change,
+                        help="Files listed in the uploader that could not be opened for want of a rate are "
+                             "read again when it is set.")
         st.text_input("Data folder (corpus ECG thumbnails)", key="data_dir",
                       value=st.session_state.get("data_dir") or "",
                       placeholder="$METS_DATA_DIR", help="A folder holding the source databases "

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ecg import ECG, ECGReadError, standard_lead
+from ..ecg import ECG, ECGReadError, UnnamedLeadsError, standard_lead
 from .limits import (MAX_ABS_MV, MAX_MISSING_FRACTION, UV_AMPLITUDE_THRESHOLD, check_agrees, check_channels,
                      check_fs, check_length, override_names)
 
@@ -39,6 +39,7 @@ def with_caller_hints(channels: Channels, lead_names: list[str] | None, fs: floa
 def to_ecg(channels: Channels, name: str) -> ECG:
     """Channels -> ECG named ``name``: limits checked, missing samples handled, names mapped."""
     signals, names, fs, meta, where = channels.signals, channels.names, channels.fs, channels.metadata, channels.where
+    recorded = list(names)                  # every channel, in the file's order (what lead_names must match)
     check_fs(fs, where)
     check_length(signals.shape[1], fs, where)
     check_channels(signals.shape[0], signals.shape[1], where)
@@ -67,8 +68,8 @@ def to_ecg(channels: Channels, name: str) -> ECG:
         return ECG.from_leads(signals.astype(np.float32), names, fs, name=name, metadata=meta)
     except ECGReadError as e:
         if not any(standard_lead(n) for n in names):
-            raise ECGReadError(f"{where}: {e}. Pass lead_names=[...] to read_ecg to name the channels "
-                               f"(one name per recorded channel, in order)") from None
+            raise UnnamedLeadsError(f"{where}: {e}. Pass lead_names=[...] to read_ecg to name the channels "
+                                    f"(one name per recorded channel, in order)", recorded) from None
         raise
 
 

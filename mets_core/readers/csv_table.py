@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..ecg import ECGReadError, standard_lead
+from ..ecg import ECGReadError, UnnamedLeadsError, standard_lead
 from .channels import Channels, apply_inferred_units, to_mv_factor
 from .limits import (ACCEPTED_FORMATS, ACCEPTED_LEAD_NAMES, MAX_FS, MIN_FS, brief, check_channels, check_fs,
                      override_names)
@@ -186,8 +186,11 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None, fs: fl
                  for i in range(n_cols)]
     unknown = [_unquote(header[i]) for i, r in enumerate(roles) if r[0] == "unknown"]
     if unknown:
-        raise ECGReadError(f"{where} has column(s) that are not ECG leads: {', '.join(map(repr, unknown))}; "
-                           f"accepted: {ACCEPTED_CSV}; or pass lead_names=[...] to name the signal columns")
+        message = (f"{where} has column(s) that are not ECG leads: {', '.join(map(repr, unknown))}; "
+                   f"accepted: {ACCEPTED_CSV}; or pass lead_names=[...] to name the signal columns")
+        if len(unknown) == len(signal_cols):     # no column is a lead: the caller can say which lead each is
+            raise UnnamedLeadsError(message, unknown)
+        raise ECGReadError(message)
     time_cols = [i for i, r in enumerate(roles) if r[0] == "time"]
     if len(time_cols) > 1:
         raise ECGReadError(f"{where} has {len(time_cols)} time columns; give at most one")
