@@ -165,6 +165,7 @@ SCP_ECG: dict[str, str] = {
 DIAGNOSIS_KEYS = ("reason for admission", "acute infarction (localization)", "former infarction (localization)",
                   "additional diagnoses", "diagnosis", "diagnoses", "diagnose", "interpretation", "rhythm",
                   "statement", "statements", "report", "findings")
+QUALIFYING_KEYS = ("acute infarction (localization)", "former infarction (localization)")
 NOT_GIVEN = {"", "n/a", "na", "nan", "none", "unknown", "no", "-", "?"}
 
 _AGE_AND_SEX = re.compile(r"^age\s*:\s*(\S+)\s+sex\s*:\s*(\S+)\s*$", re.I)
@@ -312,7 +313,9 @@ def file_labels(ecg: ECG) -> FileLabels:
             continue
         if key in DIAGNOSIS_KEYS:
             if value.lower().strip(" .") not in NOT_GIVEN:     # "Former infarction: no" says nothing
-                add([FileLabel(_plain(value), "header text")])
+                # a value that is no diagnosis alone (PTB-DB's "infero-latera") keeps what it is the value of
+                text = f"{match.group(1).strip()}: {value}" if key in QUALIFYING_KEYS else value
+                add([FileLabel(_plain(text), "header text")])
             continue
         if key in ("rx", "hx", "sx") and value.lower() in NOT_GIVEN:
             continue                                   # the Challenges' empty placeholders

@@ -47,8 +47,9 @@ def test_ludb_style_diagnoses_and_other_lines_counted_not_shown():
     assert labels.age == "51" and labels.sex == "female"
     assert [lab.text for lab in labels.labels] == ["Rhythm: Sinus bradycardia", "Left ventricular hypertrophy"]
     ptb = file_labels(_ecg("age: 81\nsex: female\nReason for admission: Myocardial infarction\n"
+                           "Acute infarction (localization): infero-latera\n"
                            "Former infarction (localization): no\nSmoker: yes\nCatheterization date: 1990"))
-    assert [lab.text for lab in ptb.labels] == ["Myocardial infarction"]
+    assert [lab.text for lab in ptb.labels] == ["Myocardial infarction", "Acute infarction (localization): infero-latera"]
     assert ptb.other_lines == 2                       # counted only: may hold identifiers
 
 
@@ -148,11 +149,13 @@ def test_rhythm_annotations_become_labels_with_how_long_they_last():
     from mets_core.readers.beat_labels import Beats
     fs, n = 250.0, 250 * 600                       # 10 minutes
     beats = Beats(np.array([100]), ("N",), "rec.atr",
-                  rhythms=((0, "(N"), (250 * 60, "(AFIB"), (250 * 150, "(N"), (250 * 300, "(AFIB"), (250 * 590, "(XYZ")))
+                  rhythms=((0, "(N"), (250 * 60, "(AFIB"), (250 * 150, "(N"), (250 * 300, "(AFIB"), (250 * 580, "(SAB"),
+                           (250 * 590, "(XYZ")))
     labels = rhythm_labels(beats, fs, n)
     assert [(lab.text, lab.detail) for lab in labels] == [
-        ("normal sinus rhythm", "3:30 in 2 episodes"), ("atrial fibrillation", "6:20 in 2 episodes"),
-        ("rhythm annotation (XYZ", "0:10 in 1 episode")]
-    assert [lab.known for lab in labels] == [True, True, False]
+        ("normal sinus rhythm", "3:30 in 2 episodes"), ("atrial fibrillation", "6:10 in 2 episodes"),
+        ("sino-atrial block", "0:10 in 1 episode"),
+        ('rhythm annotation "XYZ" (a code not decoded here)', "0:10 in 1 episode")]
+    assert [lab.known for lab in labels] == [True, True, True, False]
     assert all(lab.source == "rhythm annotation (rec.atr)" for lab in labels)
     assert rhythm_labels(Beats(np.array([100]), ("N",), "rec.atr"), fs, n) == []

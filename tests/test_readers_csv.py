@@ -71,6 +71,21 @@ def test_csv_separators_and_physionet_export():
     np.testing.assert_allclose(ecg.lead("V5"), sig[1], atol=1e-4)
 
 
+def test_csv_with_decimal_commas_a_european_export():
+    """';'- or tab-separated values with a decimal comma ("-0,2103") read as numbers; with ',' between the
+    columns a decimal comma cannot be told apart, and the message says to use a decimal point."""
+    sig = synthetic_signal(2, n=500, fs=250).T
+    for sep in (";", "\t"):
+        text = csv_bytes(["t", "I", "aVF"], [np.arange(500) / 250, *sig], sep=sep).decode().replace(".", ",")
+        ecg = read_ecg(text.encode(), name="eu.csv")
+        assert ecg.leads == ["I", "aVF"] and ecg.fs == 250
+        np.testing.assert_allclose(ecg.lead("aVF"), sig[1], atol=1e-4)
+    rows = "\n".join(f'{k / 250:.3f},"{v:.4f}"'.replace(f"{v:.4f}", f"{v:.4f}".replace(".", ","))
+                     for k, v in enumerate(sig[0])))      # quoted, so that the cell keeps its comma
+    with pytest.raises(ECGReadError, match="with a decimal point"):
+        read_ecg(("t,I\n" + rows).encode(), name="comma.csv")
+
+
 def test_csv_without_header_needs_lead_names():
     sig = synthetic_signal(2, n=500).T
     data = "\n".join(f"{a},{b}" for a, b in sig.T).encode()

@@ -25,18 +25,22 @@ AAMI = {"N": "N", "L": "N", "R": "N", "e": "N", "j": "N", "B": "N", "n": "S", "A
 CLASS_WORDS = {"N": "normal or bundle-branch", "S": "supraventricular ectopic", "V": "ventricular ectopic",
                "F": "fusion", "Q": "paced or unclassified"}
 # MIT rhythm annotations (a "+" whose note names the rhythm that starts there) in plain words, as PhysioNet's
-# MIT-BIH Arrhythmia Database directory gives them
+# MIT-BIH Arrhythmia Database directory gives them, with the codes of its other databases (the Malignant
+# Ventricular Arrhythmia Database's list; "(SAB" in QTDB's European ST-T excerpts)
 RHYTHM_WORDS = {"(AB": "atrial bigeminy", "(AFIB": "atrial fibrillation", "(AFL": "atrial flutter",
-                "(B": "ventricular bigeminy", "(BII": "second-degree heart block", "(IVR": "idioventricular rhythm",
-                "(N": "normal sinus rhythm", "(NOD": "nodal (AV junctional) rhythm", "(P": "paced rhythm",
-                "(PREX": "pre-excitation (WPW)", "(SBR": "sinus bradycardia",
-                "(SVTA": "supraventricular tachyarrhythmia", "(T": "ventricular trigeminy",
-                "(VFL": "ventricular flutter", "(VT": "ventricular tachycardia"}
+                "(B": "ventricular bigeminy", "(BI": "first-degree heart block", "(BII": "second-degree heart block",
+                "(HGEA": "high-grade ventricular ectopic activity", "(IVR": "idioventricular rhythm",
+                "(N": "normal sinus rhythm", "(NSR": "normal sinus rhythm", "(NOD": "nodal (AV junctional) rhythm",
+                "(P": "paced rhythm", "(PM": "paced rhythm", "(PREX": "pre-excitation (WPW)",
+                "(SAB": "sino-atrial block", "(SBR": "sinus bradycardia", "(SVTA": "supraventricular tachyarrhythmia",
+                "(T": "ventricular trigeminy", "(VER": "ventricular escape rhythm", "(VF": "ventricular fibrillation",
+                "(VFIB": "ventricular fibrillation", "(VFL": "ventricular flutter", "(VT": "ventricular tachycardia"}
 
 
 def rhythm_words(note: str) -> str:
-    """A rhythm annotation in plain words; one without words shown as written ("rhythm annotation (XYZ")."""
-    return RHYTHM_WORDS.get(note, f"rhythm annotation {note}")
+    """A rhythm annotation in plain words; a code without words is shown as written, said to be one
+    ('rhythm annotation "XYZ" (a code not decoded here)')."""
+    return RHYTHM_WORDS.get(note, f'rhythm annotation "{note.lstrip("(")}" (a code not decoded here)')
 
 
 # in order of preference: the reference labels first, then detector output

@@ -114,6 +114,9 @@ def _fs_from_time(t: np.ndarray, where: str) -> float:
     return fs
 
 
+_DECIMAL_COMMA = re.compile(r"^\s*([+-]?\d+),(\d+(?:[eE][+-]?\d+)?)\s*$")
+
+
 def _csv_rows(text: str, where: str) -> tuple[list[str], list[list[str]]]:
     """Comment lines (without '#') and the cells of the other non-empty lines."""
     lines = text.splitlines()
@@ -125,9 +128,12 @@ def _csv_rows(text: str, where: str) -> tuple[list[str], list[list[str]]]:
     if body[0].count(delimiter) == 0:
         return comments, [ln.split() for ln in body]       # whitespace-separated, or a single column
     try:
-        return comments, list(csv.reader(body, delimiter=delimiter, skipinitialspace=True))
+        rows = list(csv.reader(body, delimiter=delimiter, skipinitialspace=True))
     except csv.Error as e:
         raise ECGReadError(f"{where} is not valid CSV ({brief(e)}); expected {ACCEPTED_CSV}") from None
+    if delimiter != ",":       # ';'- or tab-separated: a European export's decimal comma ("-0,2103") is a point
+        rows = [[_DECIMAL_COMMA.sub(r"\1.\2", c) for c in row] for row in rows]
+    return comments, rows
 
 
 def _csv_rate(fs: float | None, comments: list[str], time: np.ndarray | None, filename: str, where: str) -> float:
@@ -210,8 +216,10 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None, fs: fl
             try:
                 values[j, r] = np.nan if cell.lower() in _MISSING_CELLS else float(cell)
             except ValueError:
+                comma = " (with a decimal point, e.g. -0.21; a decimal comma is read when the columns are separated " \
+                        "by ';' or tabs)" if _DECIMAL_COMMA.match(cell) else ""
                 raise ECGReadError(f"{where}: data row {r + 1} holds {cell!r}, which is not a number; lead "
-                                   f"columns must hold numbers (empty or NaN for a missing sample)") from None
+                                   f"columns must hold numbers{comma} (empty or NaN for a missing sample)") from None
     time = None
     if time_cols:
         time = _parse_time([row[time_cols[0]] for row in data_rows], roles[time_cols[0]][1], where)
