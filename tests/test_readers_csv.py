@@ -80,8 +80,8 @@ def test_csv_with_decimal_commas_a_european_export():
         ecg = read_ecg(text.encode(), name="eu.csv")
         assert ecg.leads == ["I", "aVF"] and ecg.fs == 250
         np.testing.assert_allclose(ecg.lead("aVF"), sig[1], atol=1e-4)
-    rows = "\n".join(f'{k / 250:.3f},"{v:.4f}"'.replace(f"{v:.4f}", f"{v:.4f}".replace(".", ","))
-                     for k, v in enumerate(sig[0])))      # quoted, so that the cell keeps its comma
+    comma = [f"{v:.4f}".replace(".", ",") for v in sig[0]]
+    rows = "\n".join(f'{k / 250:.3f},"{v}"' for k, v in enumerate(comma))    # quoted: the cell keeps its comma
     with pytest.raises(ECGReadError, match="with a decimal point"):
         read_ecg(("t,I\n" + rows).encode(), name="comma.csv")
 
