@@ -27,6 +27,13 @@ def shown_text(m, attribute: str, unit: str) -> str | None:
     return None if value is None else f"{value}{unit}" if unit == "°" else f"{value} {unit}"
 
 
+def missing_words(m, note_key: str) -> str:
+    """What stands in place of a value not given: "not applicable" (the rhythm has none: no PR in atrial
+    fibrillation) or "not measurable" (the signal does not allow it); `m.notes[note_key]` says why."""
+    note = (getattr(m, "notes", None) or {}).get(note_key) or ""
+    return "not applicable" if "not applicable" in note else "not measurable"
+
+
 def column_name(attribute: str) -> str:
     """A table column's name for one of ``FIELDS``: "QRS (ms)"."""
     label, _, unit, _ = next(f for f in FIELDS if f[1] == attribute)

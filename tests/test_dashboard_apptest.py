@@ -295,6 +295,11 @@ def test_long_record_pages_and_is_explained_on_the_page_on_screen(app):
     goto.input("0:01:05").run()
     assert page_span(app) == "65"
     goto = next(t for t in app.text_input if t.label == "Go to (h:mm:ss)")
+    assert goto.value == "" and goto.placeholder == "0:01:05"          # shows where the page is, not a stale time
+    goto.input("1:00:00").run()
+    assert page_span(app) == "80" and any("outside the recording" in str(i.value) and "last page" in str(i.value)
+                                          for i in app.info)
+    goto = next(t for t in app.text_input if t.label == "Go to (h:mm:ss)")
     goto.input("soon").run()
     assert any("is not a time" in e for e in errors(app))
     next(t for t in app.toggle if t.label == "Whole-recording summary").set_value(True).run()
@@ -739,8 +744,9 @@ def test_compare_two_ecgs(app):
     assert "difference (second − first)" in tables[0].columns
     assert len(tables) == 2 and "phrase" in tables[1].columns
     assert "Heart rate (bpm)" in list(tables[0]["measurement"])
-    numbers = tables[0].drop(columns="measurement").stack()
-    assert len(numbers) and all(float(v).is_integer() for v in numbers)      # whole units, as on the Reader
+    cells = tables[0].drop(columns="measurement").stack()
+    words = {"not applicable", "not measurable", "—"}       # as the Reader says it, never "None"
+    assert len(cells) and all(v in words or float(v).is_integer() for v in cells)     # whole units, as on the Reader
     html = markdown_html(app)           # the test weights carry no reference ECGs: nothing is crowned
     assert 'data-testid="mets-compare-reading"' in html and html.count("not judged (weights without") == 2
     assert any(str(c.value).startswith("Measured on: ") and str(c.value).count("whole ECG") == 2 for c in app.caption)

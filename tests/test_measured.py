@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dashboard_fixtures import REPO  # noqa: F401  (puts the repo on sys.path for `dashboard`)
-from dashboard.measured import FIELDS, column_name, measured_span, shown_text, shown_value
+from dashboard.measured import FIELDS, column_name, measured_span, missing_words, shown_text, shown_value
 from mets_core.measure import Measurements
 
 
@@ -28,3 +28,11 @@ def test_the_stretch_measured_is_named():
     assert measured_span(Measurements(seconds_analysed=10.0, start_s=0.0), 10.0) == "whole ECG"
     assert measured_span(Measurements(seconds_analysed=60.0, start_s=0.0), 1805.6) == "0:00:00–0:01:00 of 0:30:05.6"
     assert measured_span(Measurements(seconds_analysed=10.0, start_s=30.0), 1805.6) == "0:00:30–0:00:40 of 0:30:05.6"
+
+
+def test_a_value_not_given_is_said_not_applicable_or_not_measurable():
+    m = Measurements(pr_ms=None, qt_ms=None, notes={"pr": "not applicable: no consistent P waves in an irregular "
+                                                          "rhythm (as in atrial fibrillation)",
+                                                    "qt": "no T end: the T waves are too low"})
+    assert missing_words(m, "pr") == "not applicable" and missing_words(m, "qt") == "not measurable"
+    assert missing_words(m, "axis") == "not measurable"

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import engine as engines
 from dashboard import plotting, session
 from dashboard.engine import Engine
-from dashboard.measured import FIELDS, column_name, measured_span, shown_value
+from dashboard.measured import FIELDS, column_name, measured_span, missing_words, shown_value
 from dashboard.panels import prompts, tracing
 from dashboard.panels.common import esc, guard
 from dashboard.ranking import build_view
@@ -39,10 +39,12 @@ def compare_page(engine: Engine, recs: dict) -> None:
     st.caption(f"Both on the same paper scale: {speed} mm/s, {gain} mm/mV (change them on the Reader page).")
     ma, mb = engines.measurements(ra.key, ra.ecg), engines.measurements(rb.key, rb.ecg)
     rows = []
-    for _, attr, _, _ in FIELDS:          # as the Reader shows them, in whole units
+    for _, attr, _, note in FIELDS:       # as the Reader shows them, in whole units, or why there is none
         va, vb = shown_value(ma, attr), shown_value(mb, attr)
-        rows.append({"measurement": column_name(attr), ra.label: va, rb.label + " ": vb,
-                     "difference (second − first)": None if va is None or vb is None else vb - va})
+        rows.append({"measurement": column_name(attr),
+                     ra.label: missing_words(ma, note) if va is None else str(va),
+                     rb.label + " ": missing_words(mb, note) if vb is None else str(vb),
+                     "difference (second − first)": "—" if va is None or vb is None else f"{vb - va:+d}"})
     st.markdown("#### Measurements")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="cmp_meas")
     spans = [measured_span(ma, ra.ecg.duration), measured_span(mb, rb.ecg.duration)]

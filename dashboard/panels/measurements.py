@@ -7,7 +7,7 @@ import streamlit as st
 from mets_core.ecg import STANDARD_LEADS
 
 from .. import plotting
-from ..measured import FIELDS, shown_text
+from ..measured import FIELDS, missing_words, shown_text
 from .common import esc
 
 
@@ -16,13 +16,12 @@ QUALITY_SHAPES = {"Excellent": ("●", "good", "q-good"), "Barely acceptable": (
 
 
 def measurements_panel(m, scope: str = "") -> None:
-    cells = [(label, shown_text(m, attr, unit), m.notes.get(note),
+    cells = [(label, shown_text(m, attr, unit), m.notes.get(note), missing_words(m, note),
               "irregular" if attr == "rr_ms" and getattr(m, "rr_irregular", None) else "")
              for label, attr, unit, note in FIELDS]
     html_cells = []
-    for label, value, note, flag in cells:
+    for label, value, note, short, flag in cells:
         if value is None:
-            short = "not applicable" if note and "not applicable" in note else "not measurable"
             html_cells.append(f'<div class="meas na" title="{esc(note or short)}">'
                               f'<div class="meas-label">{esc(label)}</div>'
                               f'<div class="meas-value">{short}</div>'

@@ -20,6 +20,10 @@ def _typed_time(rec: Record) -> None:
         return
     st.session_state["nav_error"] = None
     session.set_page_start(rec, seconds)
+    st.session_state[f"goto_{rec.key}"] = ""         # the box shows where the page is (its placeholder) again
+    if seconds < 0 or seconds > rec.ecg.duration:
+        st.session_state["nav_note"] = (f"“{text}” is outside the recording (0:00:00–{hms(rec.ecg.duration)}): "
+                                        f"showing its {'first' if seconds < 0 else 'last'} page.")
 
 
 def page_navigation(rec: Record) -> None:
@@ -45,6 +49,9 @@ def page_navigation(rec: Record) -> None:
                    "they describe the whole recording (the ranking averages all 10 s windows).")
     if st.session_state.get("nav_error"):
         st.error(st.session_state["nav_error"])
+    note = st.session_state.pop("nav_note", None)
+    if note:
+        st.info(note)
 
 
 def overview(rec: Record, trend) -> None:
