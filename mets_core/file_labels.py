@@ -349,7 +349,7 @@ def ptbxl_labels(ecg: ECG, ptbxl_folder) -> FileLabels | None:
     how = "matched by the record's name"
     signal_file = Path(ptbxl_folder) / f"{row.get('filename_' + match.group(2), '')}.hea"
     if signal_file.is_file():
-        theirs = _ptbxl_signal_hash(str(signal_file.with_suffix("")), signal_file.stat().st_mtime_ns)
+        theirs = _record_hash(str(signal_file.with_suffix("")), signal_file.stat().st_mtime_ns)
         if theirs is not None:
             if theirs != ecg.content_hash():        # the project's one content hash: the same samples, rate, leads
                 return None
@@ -377,9 +377,9 @@ def _ptbxl_row_labels(row: dict[str, str], origin: str) -> FileLabels:
 
 
 @functools.lru_cache(maxsize=64)
-def _ptbxl_signal_hash(record: str, mtime_ns: int) -> str | None:
-    """The content hash of a record of the PTB-XL copy as read_ecg reads it (kept: the page asks for its labels
-    on every run); None when it cannot be read."""
+def _record_hash(record: str, mtime_ns: int) -> str | None:
+    """The content hash of a record of the user's copy of a database as read_ecg reads it (kept: the page asks
+    for its labels on every run); None when it cannot be read."""
     from .readers import read_ecg
     try:
         return read_ecg(record).content_hash()
@@ -407,6 +407,50 @@ def ptbxl_table_rows(lines) -> dict[int, dict[str, str]]:
         except ValueError:
             continue
         rows[ecg_id] = {k: str(rec.get(k) or "").strip() for k in wanted}
+    return rows
+
+
+CINC2017_REFERENCE = "REFERENCE.csv"
+_CINC2017_RECORD = re.compile(r"^A\d{5}$")
+# the PhysioNet/CinC Challenge 2017's four classes of a handheld single-lead recording
+CINC2017_CLASSES = {"N": "normal sinus rhythm", "A": "atrial fibrillation",
+                    "O": "other rhythm (neither normal nor atrial fibrillation)", "~": "too noisy to classify"}
+
+
+def cinc2017_labels(ecg: ECG, cinc_folder) -> FileLabels | None:
+    """The PhysioNet/CinC Challenge 2017's rhythm class of one of its records (``A00001``), from the
+    ``REFERENCE.csv`` of the user's copy in `cinc_folder` (its records' headers carry none); None when `ecg` is
+    not named as a Challenge 2017 record, the table is not there or does not list it, or the copy holds that
+    record's signal and it is not this ECG's."""
+    name = str(ecg.metadata.get("record_name") or ecg.name)
+    table = Path(cinc_folder) / CINC2017_REFERENCE
+    if not _CINC2017_RECORD.match(name) or not table.is_file():
+        return None
+    code = _cinc2017_rows(str(table), table.stat().st_mtime_ns).get(name)
+    if code not in CINC2017_CLASSES:
+        return None
+    how = "matched by the record's name"
+    header = Path(cinc_folder) / f"{name}.hea"
+    if header.is_file():
+        theirs = _record_hash(str(header.with_suffix("")), header.stat().st_mtime_ns)
+        if theirs is not None:
+            if theirs != ecg.content_hash():
+                return None
+            how = "matched by the record's name and its signal"
+    return FileLabels(labels=[FileLabel(CINC2017_CLASSES[code], "CinC 2017 reference", code)],
+                      origin=f"From the PhysioNet/CinC Challenge 2017's reference classes ({CINC2017_REFERENCE} in "
+                             f"your data folder; {how}): its records' own files carry no labels.")
+
+
+@functools.lru_cache(maxsize=2)
+def _cinc2017_rows(path: str, mtime_ns: int) -> dict[str, str]:
+    """record name -> class code, from a REFERENCE.csv ('A00001,N' per line), read once per version of it."""
+    rows = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            name, _, code = line.strip().partition(",")
+            if name:
+                rows[name.strip()] = code.strip()
     return rows
 
 

@@ -574,6 +574,15 @@ def test_a_ptbxl_record_shows_ptbxls_own_statements_from_the_data_folder(app):
     assert "anteroseptal myocardial infarction" in app.dataframe[0].value["file labels"][0]
 
 
+@needs_data("cinc2017/REFERENCE.csv", "cinc2017/A00004.hea")
+def test_a_cinc2017_record_shows_the_challenges_class_from_the_data_folder(app):
+    folder = data_dir_or_none("cinc2017/REFERENCE.csv") / "cinc2017"
+    upload(app, [(f"A00004.{ext}", (folder / f"A00004.{ext}").read_bytes()) for ext in ("hea", "mat")])
+    html = markdown_html(app)
+    assert not errors(app), errors(app)
+    assert "atrial fibrillation" in html and "CinC 2017 reference" in html and "REFERENCE.csv" in html
+
+
 def _ptbxl_mirror(root: Path) -> None:
     """PhysioNet's PTB-XL as a mirror serves it: two synthetic records under PTB-XL's names (100 Hz, 12 leads)
     and a table of statements with a row for the first only."""

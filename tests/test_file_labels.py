@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mets_core.ecg import ECG
-from mets_core.file_labels import SCP_ECG, SNOMED_CT, file_labels, ptbxl_labels, rhythm_labels
+from mets_core.file_labels import SCP_ECG, SNOMED_CT, cinc2017_labels, file_labels, ptbxl_labels, rhythm_labels
 
 from helpers import data_dir_or_none, needs_data
 
@@ -159,3 +159,38 @@ def test_rhythm_annotations_become_labels_with_how_long_they_last():
     assert [lab.known for lab in labels] == [True, True, True, False]
     assert all(lab.source == "rhythm annotation (rec.atr)" for lab in labels)
     assert rhythm_labels(Beats(np.array([100]), ("N",), "rec.atr"), fs, n) == []
+
+
+def test_cinc2017_records_get_the_challenges_reference_class(tmp_path):
+    """A CinC 2017 record's files carry no labels: one named A00007 gets its class from the REFERENCE.csv of the
+    user's copy; when the copy holds that record, only an upload of the same signal does; no table, another
+    name or a record the table lacks: None."""
+    import wfdb
+    folder = tmp_path / "cinc2017"
+    folder.mkdir()
+    (folder / "REFERENCE.csv").write_text("A00007,A\nA00008,~\nA00009,N\n")
+    ecg = ECG.from_leads(np.zeros((1, 3000)), ["I"], 300.0, name="A00007")
+    labels = cinc2017_labels(ecg, folder)
+    assert [(lab.text, lab.code) for lab in labels.labels] == [("atrial fibrillation", "A")]
+    assert "REFERENCE.csv in your data folder; matched by the record's name)" in labels.origin
+    noisy = cinc2017_labels(ECG.from_leads(np.zeros((1, 3000)), ["I"], 300.0, name="A00008"), folder)
+    assert noisy.labels[0].text == "too noisy to classify"
+    assert cinc2017_labels(ECG.from_leads(np.zeros((1, 3000)), ["I"], 300.0, name="A00010"), folder) is None
+    assert cinc2017_labels(ECG.from_leads(np.zeros((1, 3000)), ["I"], 300.0, name="B00007"), folder) is None
+    assert cinc2017_labels(ecg, tmp_path / "elsewhere") is None
+    signal = np.sin(np.arange(3000) / 30.0)[:, None]            # the copy holds A00009's own signal
+    wfdb.wrsamp("A00009", fs=300, units=["mV"], sig_name=["ECG"], p_signal=signal, fmt=["16"], write_dir=str(folder))
+    from mets_core import read_ecg
+    same = read_ecg(str(folder / "A00009.hea"))
+    assert cinc2017_labels(same, folder).labels[0].text == "normal sinus rhythm"
+    assert "and its signal" in cinc2017_labels(same, folder).origin
+    other = ECG.from_leads(0.5 * signal.T, ["I"], 300.0, name="A00009")     # another file under its name
+    assert cinc2017_labels(other, folder) is None
+
+
+@needs_data("cinc2017/REFERENCE.csv", "cinc2017/A05499.hea")
+def test_a_cinc2017_record_of_the_data_folder_gets_its_class():
+    from mets_core import read_ecg
+    folder = data_dir_or_none("cinc2017/REFERENCE.csv") / "cinc2017"
+    labels = cinc2017_labels(read_ecg(str(folder / "A05499.hea")), folder)
+    assert [lab.text for lab in labels.labels] == ["normal sinus rhythm"] and "and its signal" in labels.origin

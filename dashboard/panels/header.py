@@ -16,9 +16,9 @@ def file_labels_of(rec: Record):
     """What the file says (mets_core.file_labels.FileLabels), or None: the file's own labels; for a PTB-XL
     record, whose headers carry none, PTB-XL's table: the one its database gave with it (a record fetched
     from PhysioNet), else the one in the user's data folder (<data>/ptbxl/, as `mets download ptbxl` lays it
-    out); and the rhythms its annotation file marks (MIT-BIH's "(AFIB", "(B" ...). Used by every page that
+    out); for a CinC 2017 record, its class in <data>/cinc2017/REFERENCE.csv; and the rhythms its annotation file marks (MIT-BIH's "(AFIB", "(B" ...). Used by every page that
     shows them (header, batch table, PDF report)."""
-    from mets_core.file_labels import file_labels, ptbxl_labels, rhythm_labels
+    from mets_core.file_labels import cinc2017_labels, file_labels, ptbxl_labels, rhythm_labels
     try:
         labels = file_labels(rec.ecg)
         folder = data_dir()
@@ -28,6 +28,7 @@ def file_labels_of(rec: Record):
         elif not labels.labels:
             # the data folder's table; else what the fetch said (its table could not be had)
             labels = (ptbxl_labels(rec.ecg, folder / "ptbxl") if folder is not None else None) or \
+                (cinc2017_labels(rec.ecg, folder / "cinc2017") if folder is not None else None) or \
                 (dataclasses.replace(fetched, labels=[]) if fetched is not None else labels)
         if rec.beats is not None:
             labels.labels += rhythm_labels(rec.beats, rec.ecg.fs, rec.ecg.n_samples)

@@ -67,7 +67,7 @@ def ranking_html(view, scope: str = "") -> str:
         items = "".join(f'<li class="unknown-row" data-prompt="{esc(r.prompt)}">{esc(r.prompt)}</li>' for r in view.unknown)
         unknown = (f'<div class="unknown" data-testid="mets-unknown"><b>Not known to the model</b> — not ranked: '
                    f'nothing the model learned is close to {"this phrase" if len(view.unknown) == 1 else "these phrases"}'
-                   f'. Try a clinical term.<ul>{items}</ul></div>')
+                   f'. Try a clinical term in English (the model reads English phrases).<ul>{items}</ul></div>')
     scope_html = f'<div class="rank-scope">{esc(scope)}</div>' if scope else ""
     return (f'<div class="rank-list" data-testid="mets-ranking">{scope_html}'
             f'<div class="rank-headline {head_cls}" data-testid="mets-headline">{esc(view.headline)}</div>'
