@@ -346,14 +346,9 @@ def ptbxl_labels(ecg: ECG, ptbxl_folder) -> FileLabels | None:
     row = _ptbxl_rows(str(table_path), stat.st_mtime_ns, stat.st_size).get(int(match.group(1)))
     if row is None:
         return None
-    how = "matched by the record's name"
-    signal_file = Path(ptbxl_folder) / f"{row.get('filename_' + match.group(2), '')}.hea"
-    if signal_file.is_file():
-        theirs = _record_hash(str(signal_file.with_suffix("")), signal_file.stat().st_mtime_ns)
-        if theirs is not None:
-            if theirs != ecg.content_hash():        # the project's one content hash: the same samples, rate, leads
-                return None
-            how = "matched by the record's name and its signal"
+    how = _how_matched(ecg, Path(ptbxl_folder) / f"{row.get('filename_' + match.group(2), '')}.hea")
+    if how is None:
+        return None
     return _ptbxl_row_labels(row, f"From PTB-XL's table, ecg_id {int(match.group(1))} ({PTBXL_TABLE} in your "
                                   f"data folder; {how}): PTB-XL's own headers carry no labels.")
 
@@ -374,6 +369,19 @@ def ptbxl_labels_in(ecg: ECG, rows: dict[int, dict[str, str]], where: str) -> Fi
 def _ptbxl_row_labels(row: dict[str, str], origin: str) -> FileLabels:
     return FileLabels(labels=decode_scp(row.get("scp_codes", "")), age=_age(row.get("age", "")),
                       sex=_sex(row.get("sex", "")), origin=origin)
+
+
+def _how_matched(ecg: ECG, header: Path) -> str | None:
+    """How a database's labels were matched to `ecg`, named as the copy's record `header`: by the name alone
+    (the copy does not hold the record, or it cannot be read), by name and signal; None when the copy holds
+    another signal under that name (so the labels are not this ECG's)."""
+    if header.is_file():
+        theirs = _record_hash(str(header.with_suffix("")), header.stat().st_mtime_ns)
+        if theirs is not None:
+            if theirs != ecg.content_hash():        # the project's one content hash: the same samples, rate, leads
+                return None
+            return "matched by the record's name and its signal"
+    return "matched by the record's name"
 
 
 @functools.lru_cache(maxsize=64)
@@ -429,14 +437,9 @@ def cinc2017_labels(ecg: ECG, cinc_folder) -> FileLabels | None:
     code = _cinc2017_rows(str(table), table.stat().st_mtime_ns).get(name)
     if code not in CINC2017_CLASSES:
         return None
-    how = "matched by the record's name"
-    header = Path(cinc_folder) / f"{name}.hea"
-    if header.is_file():
-        theirs = _record_hash(str(header.with_suffix("")), header.stat().st_mtime_ns)
-        if theirs is not None:
-            if theirs != ecg.content_hash():
-                return None
-            how = "matched by the record's name and its signal"
+    how = _how_matched(ecg, Path(cinc_folder) / f"{name}.hea")
+    if how is None:
+        return None
     return FileLabels(labels=[FileLabel(CINC2017_CLASSES[code], "CinC 2017 reference", code)],
                       origin=f"From the PhysioNet/CinC Challenge 2017's reference classes ({CINC2017_REFERENCE} in "
                              f"your data folder; {how}): its records' own files carry no labels.")
