@@ -937,6 +937,26 @@ class HeartRateTrend:
     bpm: np.ndarray             # 60 / RR ending at that beat; NaN where the RR is implausible
     note: str = ""
 
+    def by_minute(self, minute_s: float = 60.0, least_beats: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """(start of each minute (s), its median rate (bpm)) over the minutes holding at least `least_beats`
+        plausible rates: a Holter summary's slowest and fastest minute, which one noisy beat does not set."""
+        ok = np.isfinite(self.bpm)
+        minutes = np.floor(self.beat_s[ok] / minute_s).astype(int)
+        starts, rates = [], []
+        for k in np.unique(minutes):
+            here = self.bpm[ok][minutes == k]
+            if len(here) >= least_beats:
+                starts.append(k * minute_s)
+                rates.append(float(np.median(here)))
+        return np.asarray(starts, dtype=float), np.asarray(rates, dtype=float)
+
+    @property
+    def mean_bpm(self) -> float | None:
+        """Beats per minute over the span the beats cover (what a Holter report calls the mean rate)."""
+        if len(self.beat_s) < 2 or self.beat_s[-1] <= self.beat_s[0]:
+            return None
+        return 60.0 * (len(self.beat_s) - 1) / float(self.beat_s[-1] - self.beat_s[0])
+
 
 TREND_CHUNK_S = 60.0               # the whole-record beat finder works on stretches this long ...
 TREND_OVERLAP_S = 2.0              # ... each read with this much more on both sides (filter edges)

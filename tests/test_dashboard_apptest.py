@@ -304,6 +304,10 @@ def test_long_record_pages_and_is_explained_on_the_page_on_screen(app):
     assert any("is not a time" in e for e in errors(app))
     next(t for t in app.toggle if t.label == "Whole-recording summary").set_value(True).run()
     assert "Whole recording" in markdown_html(app) and not app.exception
+    # beside the intervals of the first minute, the whole recording's rate as a Holter summary gives it
+    said = re.search(r"The whole recording: mean (\d+) bpm over its ([\d,]+) beats; by the minute \(median rate\), "
+                     r"slowest (\d+) bpm at 0:0[01]:00, fastest (\d+) bpm", markdown_html(app))
+    assert said and all(abs(int(said.group(k)) - 70) <= 3 for k in (1, 3, 4)), markdown_html(app)[-3000:]
 
 
 def test_two_lead_record_draws_only_its_leads(app):

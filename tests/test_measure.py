@@ -707,3 +707,17 @@ def test_template_sqi_is_the_mean_correlation_of_the_beats_with_their_average(no
     m = measure(ECG.from_leads(x[None, :], ["II"], fs))
     assert m.lead_sqi["II"] == pytest.approx(expected, abs=0.0015)
     assert 0.2 < expected < 1.0
+
+
+def test_the_whole_recordings_rate_by_the_minute_and_its_mean():
+    """A Holter summary's numbers from the overview's beats: the mean rate over the span and each minute's
+    median (one implausible or noisy beat does not set a minute; a minute with too few beats is left out)."""
+    from mets_core.measure import HeartRateTrend
+    beats = np.concatenate([np.arange(0.0, 60.0, 1.0), np.arange(60.0, 120.0, 0.5), [120.4]])   # 60, then 120 bpm
+    bpm = 60.0 / np.diff(np.concatenate([[-1.0], beats]))
+    bpm[30] = np.nan                                                  # an implausible RR
+    trend = HeartRateTrend("II", beats, bpm)
+    starts, rates = trend.by_minute()
+    assert list(starts) == [0.0, 60.0] and list(rates) == [60.0, 120.0]       # the lone beat at 120.4 s: no minute
+    assert trend.mean_bpm == pytest.approx(60.0 * (len(beats) - 1) / 120.4)
+    assert HeartRateTrend(None, np.zeros(0), np.zeros(0)).mean_bpm is None

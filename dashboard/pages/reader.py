@@ -10,6 +10,7 @@ the measurements and the overview are then drawn in their places above.
 """
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from dashboard import engine as engines
@@ -53,8 +54,26 @@ def measured_where(rec: session.Record, m, scope: session.Scope) -> str:
     if not rec.is_long:
         return ""
     return (f"Measured on {session.hms(m.start_s)}–{session.hms(m.start_s + m.seconds_analysed)}"
-            + (" (the whole-recording summary measures the first minute)" if scope.whole else
-               " (the page on screen)"))
+            + (" (the whole-recording summary measures the intervals on the first minute)"
+               + whole_record_rate(rec) if scope.whole else " (the page on screen)"))
+
+
+def whole_record_rate(rec: session.Record) -> str:
+    """The whole recording's heart rate, as a Holter summary gives it, from the overview's beats (when they are
+    found already): its mean and its slowest and fastest minute; "" until then."""
+    try:
+        trend = engines.heart_rate_trend(rec.key, rec.ecg, wait_s=0.0)
+    except Exception:  # noqa: BLE001 - the overview's own place says what went wrong
+        return ""
+    if trend is None or trend.lead is None or trend.mean_bpm is None:
+        return ""
+    starts, rates = trend.by_minute()
+    text = f". The whole recording: mean {trend.mean_bpm:.0f} bpm over its {len(trend.beat_s) + 1:,} beats"
+    if len(rates):
+        slow, fast = int(np.argmin(rates)), int(np.argmax(rates))
+        text += (f"; by the minute (median rate), slowest {rates[slow]:.0f} bpm at {session.hms(starts[slow])}, "
+                 f"fastest {rates[fast]:.0f} bpm at {session.hms(starts[fast])}")
+    return text + " (the overview's beats: found, not checked beat by beat)"
 
 
 @st.fragment
