@@ -57,7 +57,9 @@ def group_uploads(files: list[tuple[str, bytes]]) -> list[tuple[str, list[tuple[
         wfdb = what in WFDB_KINDS or (what == "unknown" and Path(name).stem in headers
                                        and suffix[1:] not in UPLOAD_EXTENSIONS)
         key = f"wfdb:{Path(name).stem}" if wfdb else f"file:{name}"
-        if key.startswith("file:") and key in groups:      # same file twice: keep both, reader will say
+        if (name, data) in groups.get(key, []):
+            continue                      # the very same file dropped twice (the same name, the same bytes)
+        if key.startswith("file:") and key in groups:      # another file of that name: keep both, reader will say
             key = f"{key}#{len(groups)}"
         groups.setdefault(key, []).append((name, data))
     out = []

@@ -505,6 +505,10 @@ def test_a_records_own_files_travel_with_it_whatever_their_extension():
                             ("a.xws", b"6"), ("a.csv", b"7"), ("b.xws", b"8")])
     assert [(name, [n for n, _ in members]) for name, members in groups] == [
         ("a", ["a.hea", "a.dat", "a.xyz", "a.man", "a.qt1", "a.xws"]), ("a.csv", ["a.csv"]), ("b.xws", ["b.xws"])]
+    twice = group_uploads([("a.hea", b"1"), ("a.dat", b"2"), ("a.hea", b"1"), ("a.dat", b"2"), ("b.csv", b"3"),
+                           ("b.csv", b"3")])            # the same files dropped twice: once each
+    assert [(name, [n for n, _ in members]) for name, members in twice] == [("a", ["a.hea", "a.dat"]),
+                                                                            ("b.csv", ["b.csv"])]
     (what, message), = read_uploads([("sel102.man", b"x"), ("sel102.q1c", b"y")]).errors
     assert "annotation files" in message and "'sel102.hea'" in message and "expected one ECG file" not in message
 
