@@ -277,3 +277,28 @@ def test_calipers_median_beats_report_long_record_and_comparison(server, tmp_pat
         assert papers == 2
         full_screenshot(page, ARTIFACTS / "9_compare.png")
         assert "Traceback" not in page.content()
+
+
+def test_channels_without_lead_names_are_named_in_the_browser(server, tmp_path):
+    """A Holter export whose channels are 'ECG1', 'ECG2' asks, in the page, which lead each one is, then opens
+    with those names and says they were given there."""
+    from helpers import synthetic_signal
+    sig = synthetic_signal(2, n=2500, fs=250).T
+    rows = "\n".join(f"{k / 250:.4f},{a:.4f},{b:.4f}" for k, (a, b) in enumerate(zip(*sig)))
+    path = tmp_path / "holter_unnamed.csv"
+    path.write_text("time,ECG1,ECG2\n" + rows + "\n")
+    with browser() as page:
+        page.goto(server)
+        wait_idle(page, WAIT_MS)
+        upload_files(page, [str(path)])
+        page.get_by_test_id("mets-lead-naming").wait_for(timeout=WAIT_MS)
+        for label, lead in (("Channel 1: ECG1", "II"), ("Channel 2: ECG2", "V5")):
+            page.get_by_label(label).click()
+            page.get_by_role("option", name=lead, exact=True).click()
+        page.get_by_role("button", name="Open with these leads").click()
+        _wait_title(page, "holter_unnamed")
+        ecg_paper(page, WAIT_MS)
+        assert page.get_by_text("Lead names: ECG1 as II, ECG2 as V5 (named on this page: the file does not say)"
+                                ).count() == 1
+        assert page.get_by_test_id("mets-lead-naming").count() == 0
+        assert page.locator(RECORD).get_attribute("data-leads") == "2"
