@@ -731,7 +731,8 @@ def test_setting_the_rate_a_message_asks_for_opens_the_file_still_listed(app):
     """The message for a CSV without a rate says to set the rate in the sidebar; doing so opens the file the
     uploader still lists (it had to be dropped again before)."""
     upload(app, [("norate.csv", b"I,II\n" + b"\n".join(b"0.1,0.2" for _ in range(2500)) + b"\n")])
-    assert any("Sampling rate for CSV/NumPy files" in e for e in errors(app)) and "mets-record" not in markdown_html(app)
+    assert any("Sampling rate for CSV/NumPy files" in e for e in errors(app))
+    assert "mets-record" not in markdown_html(app)
     app.number_input(key="assumed_fs").set_value(250.0).run()
     assert not errors(app) and "norate" in shown_title(app)
     assert "10.0 s" in markdown_html(app)                        # 2,500 samples at the rate set

@@ -49,7 +49,8 @@ def test_ludb_style_diagnoses_and_other_lines_counted_not_shown():
     ptb = file_labels(_ecg("age: 81\nsex: female\nReason for admission: Myocardial infarction\n"
                            "Acute infarction (localization): infero-latera\n"
                            "Former infarction (localization): no\nSmoker: yes\nCatheterization date: 1990"))
-    assert [lab.text for lab in ptb.labels] == ["Myocardial infarction", "Acute infarction (localization): infero-latera"]
+    assert [lab.text for lab in ptb.labels] == ["Myocardial infarction",
+                                                "Acute infarction (localization): infero-latera"]
     assert ptb.other_lines == 2                       # counted only: may hold identifiers
 
 

@@ -84,8 +84,8 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                "ECGs (hover its header for how reliable the model is for it). Select a row to open that ECG. "
                f"“{READING}” names the phrases that stand out from the reference ECGs, as the Reader does; it "
                f"reads each whole recording (a long one as the average of its 10 s windows), while “measured on” "
-               f"says which stretch the measurements describe. A measurement shown as “None” was not measurable or not "
-               f"applicable there (no PR in atrial fibrillation): the Reader says why.")
+               f"says which stretch the measurements describe. A measurement shown as “None” was not "
+               f"measurable or not applicable there (no PR in atrial fibrillation): the Reader says why.")
     event = st.dataframe(df, width="stretch", hide_index=True, key="batch_table", on_select="rerun",
                          selection_mode="single-row",
                          column_config={"file labels": st.column_config.TextColumn(width="medium"),

@@ -16,8 +16,9 @@ def file_labels_of(rec: Record):
     """What the file says (mets_core.file_labels.FileLabels), or None: the file's own labels; for a PTB-XL
     record, whose headers carry none, PTB-XL's table: the one its database gave with it (a record fetched
     from PhysioNet), else the one in the user's data folder (<data>/ptbxl/, as `mets download ptbxl` lays it
-    out); for a CinC 2017 record, its class in <data>/cinc2017/REFERENCE.csv; and the rhythms its annotation file marks (MIT-BIH's "(AFIB", "(B" ...). Used by every page that
-    shows them (header, batch table, PDF report)."""
+    out); for a CinC 2017 record, its class in <data>/cinc2017/REFERENCE.csv; and the rhythms its annotation
+    file marks (MIT-BIH's "(AFIB", "(B" ...). Used by every page that shows them (header, batch table, PDF
+    report)."""
     from mets_core.file_labels import cinc2017_labels, file_labels, ptbxl_labels, rhythm_labels
     try:
         labels = file_labels(rec.ecg)

@@ -19,7 +19,8 @@
 
 How the package is laid out (wfdb-python style, one job per module):
 
-* ``dispatch``     ``read_ecg``: gather the input, recognise the format (``kind``), call its module, finish;
+* ``dispatch``     ``read_ecg``: gather the input, recognise the format (``kind``, public: what a file is, which
+                   also tells a WFDB record's files), call its module, finish;
 * ``upload``       paths, bytes and (filename, bytes) pairs -> ``{file name: bytes}``; zips; safe names;
 * ``limits``       every limit and the checks that raise when one is passed (also the rate bounds
                    ``mets_core.preprocess`` uses);
@@ -31,7 +32,8 @@ A new format is one module with ``read(data, filename, lead_names=None, fs=None)
 ``dispatch.READERS`` (plus its extension or content test in ``dispatch.kind``).
 
 Every failure is an ``ECGReadError`` (a ``ValueError``) whose message says what was wrong and what is
-accepted; errors of wfdb, zipfile, numpy and pydicom on bad input are wrapped, never leaked. Nothing read
+accepted (a file none of whose channels is named as a lead raises its subclass ``UnnamedLeadsError``, which
+carries the channel names, so that a caller can ask which lead each one is and pass ``lead_names``); errors of wfdb, zipfile, numpy and pydicom on bad input are wrapped, never leaked. Nothing read
 is logged (pydicom's value-quoting validation warnings are switched off while an upload is decoded).
 
 Rules the readers apply (``limits`` and ``channels``) (so that nothing is guessed silently):
@@ -79,7 +81,7 @@ from .limits import (ACCEPTED_FORMATS, ACCEPTED_LEAD_NAMES, MAX_ABS_MV, MAX_CHAN
                      MAX_SEGMENTS, MAX_TOTAL_SAMPLES, MAX_UPLOAD_BYTES, MAX_ZIP_ENTRIES, MIN_FS,
                      UV_AMPLITUDE_THRESHOLD)
 
-__all__ = ["read_ecg", "kind", "UPLOAD_EXTENSIONS", "ACCEPTED_FORMATS", "ACCEPTED_LEAD_NAMES", "MAX_ABS_MV", "MAX_CHANNELS",
-           "MAX_DURATION_S", "MAX_FILE_BYTES", "MAX_FS", "MAX_HEADER_BYTES", "MAX_MISSING_FRACTION",
+__all__ = ["read_ecg", "kind", "UPLOAD_EXTENSIONS", "ACCEPTED_FORMATS", "ACCEPTED_LEAD_NAMES", "MAX_ABS_MV",
+           "MAX_CHANNELS", "MAX_DURATION_S", "MAX_FILE_BYTES", "MAX_FS", "MAX_HEADER_BYTES", "MAX_MISSING_FRACTION",
            "MAX_SAMPLES_PER_LEAD", "MAX_SEGMENTS", "MAX_TOTAL_SAMPLES", "MAX_UPLOAD_BYTES", "MAX_ZIP_ENTRIES",
            "MIN_FS", "UV_AMPLITUDE_THRESHOLD"]
