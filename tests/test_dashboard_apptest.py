@@ -768,3 +768,7 @@ def test_compare_two_ecgs(app):
     html = markdown_html(app)           # the test weights carry no reference ECGs: nothing is crowned
     assert 'data-testid="mets-compare-reading"' in html and html.count("not judged (weights without") == 2
     assert any(str(c.value).startswith("Measured on: ") and str(c.value).count("whole ECG") == 2 for c in app.caption)
+    side_by_side = [json.loads(c.proto.spec)["layout"]["height"] for c in app.get("plotly_chart")]
+    app.radio(key="cmp_arrangement").set_value("one above the other").run()    # each ECG the page's whole width
+    stacked = [json.loads(c.proto.spec)["layout"]["height"] for c in app.get("plotly_chart")]
+    assert not errors(app) and len(stacked) == 2 and all(h2 > 1.5 * h1 for h1, h2 in zip(side_by_side, stacked))

@@ -1,4 +1,4 @@
-"""Compare two ECGs (serial ECGs of one patient, or any two): side by side on the same paper scale, with
+"""Compare two ECGs (serial ECGs of one patient, or any two): side by side (or one above the other) on the same paper scale, with
 their measurements and the ranking of the same phrases, and the differences."""
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from dashboard.panels.common import esc, guard
 from dashboard.ranking import build_view
 
 COLUMN_WIDTH_PX = 530              # each ECG's column on the wide layout: the paper's height follows it
+ARRANGEMENTS = ("side by side", "one above the other")
 
 
 def compare_page(engine: Engine, recs: dict) -> None:
@@ -29,11 +30,17 @@ def compare_page(engine: Engine, recs: dict) -> None:
     b = c2.selectbox("Later / second ECG", keys, index=len(keys) - 1, format_func=label, key="cmp_b")
     ra, rb = recs[a], recs[b]
     gain, speed = tracing.paper_scale()
-    for col, rec in ((c1, ra), (c2, rb)):
-        with col, guard(f"The tracing of {rec.label}"):
+    stacked = st.radio("Arrangement", ARRANGEMENTS, horizontal=True, key="cmp_arrangement",
+                       help="One above the other, each ECG gets the page's whole width: larger, and "
+                            "beat for beat in line.") == ARRANGEMENTS[1]
+    places = (st.container(), st.container()) if stacked else (c1, c2)
+    for place, rec in zip(places, (ra, rb)):
+        with place, guard(f"The tracing of {rec.label}"):
             mode = "recorded" if int(rec.ecg.lead_mask.sum()) <= 3 else "12x1"
+            if stacked:
+                st.markdown(f"**{esc(rec.label)}**")
             st.plotly_chart(tracing.paper_figure(rec, 0.0, None, mode, gain, speed, plotting.RHYTHM_LEAD,
-                                                 width_px=COLUMN_WIDTH_PX),
+                                                 width_px=plotting.DRAWN_WIDTH_PX if stacked else COLUMN_WIDTH_PX),
                             width="stretch", key=f"cmp_paper_{'ab'[rec is rb]}",
                             config={"displaylogo": False, "scrollZoom": False})
     st.caption(f"Both on the same paper scale: {speed} mm/s, {gain} mm/mV (change them on the Reader page).")
