@@ -1,5 +1,5 @@
-"""Compare two ECGs (serial ECGs of one patient, or any two): side by side (or one above the other) on the same paper scale, with
-their measurements and the ranking of the same phrases, and the differences."""
+"""Compare two ECGs (serial ECGs of one patient, or any two): side by side (or one above the other) on the
+same paper scale, with their measurements and the ranking of the same phrases, and the differences."""
 from __future__ import annotations
 
 import pandas as pd
