@@ -125,6 +125,26 @@ def read_named(upload: Unnamed, leads: list[str | None]):
     return ecg, beats
 
 
+def channels_words(metadata: dict) -> str:
+    """What the page must say of the file's channels beside its leads: names given on the page (the file gave
+    none) and channels not drawn (a second channel for a lead already drawn; channels that are no lead)."""
+    words = []
+    if metadata.get("lead_names_given"):
+        words.append(f"Lead names: {metadata['lead_names_given']}.")
+    sources = dict(s.split("=", 1) for s in metadata.get("lead_sources", "").split() if "=" in s)
+    second = [s.split("=", 1) for s in metadata.get("second_channels", "").split() if "=" in s]
+    others = [d for d in metadata.get("dropped_leads", "").split() if d not in {name for name, _ in second}]
+    if second:
+        words.append("Not drawn: " + "; ".join(f"channel {name}, a second {lead} ({lead} is drawn from "
+                                                f"{sources.get(lead, 'another channel')})" for name, lead in second)
+                     + ".")
+    if others:
+        why = "left out when the leads were named" if metadata.get("lead_names_given") else \
+            "not one of the twelve standard leads"
+        words.append(f"Not drawn: {', '.join(others)} ({why}).")
+    return " ".join(words)
+
+
 def _readable_once_named(upload: Unnamed) -> str | None:
     """None when the upload reads with its channels named (a trial with stand-in names), else what else is
     wrong with it: the reader is asked to name the channels only of a file that then opens."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from mets_core.ecg import ECG, STANDARD_LEADS
 
+from .loading import channels_words
 from .measured import shown_value
 from .plotting import LAYOUT_3X4, RHYTHM_LEAD
 
@@ -65,6 +66,9 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
               fontsize=8.5, va="top")
     text.text(w - 12, h - 10, datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), fontsize=8, va="top",
               ha="right")
+    channels = channels_words(ecg.metadata)       # lead names given on the page, channels not drawn
+    if channels:
+        text.text(12, h - 19.5, channels[:170], fontsize=7, va="top", style="italic")
 
     # measurements
     m = measurements

@@ -303,12 +303,12 @@ def test_pdf_report_is_a4_and_its_grid_is_to_scale():
     assert np.allclose(minor, 1 * mm, atol=0.01), minor[:5]
 
 
-def _page_text(pdf_kwargs) -> str:
+def _page_text(pdf_kwargs, ecg=None) -> str:
     """The report page's text, drawn as SVG with its text kept as text (the PDF's own text is split by kerning)."""
     import matplotlib
     from dashboard.report import build_pdf
     with matplotlib.rc_context({"svg.fonttype": "none"}):
-        svg = build_pdf(_ecg(), "test ECG", image_format="svg", **pdf_kwargs).decode()
+        svg = build_pdf(ecg or _ecg(), "test ECG", image_format="svg", **pdf_kwargs).decode()
     return " ".join(re.sub(r"<[^>]+>", " ", svg).split())
 
 
@@ -326,6 +326,14 @@ def test_pdf_report_carries_the_measurement_caveats_shown_on_screen():
     m.warnings = [f"caveat number {k}: check this on the median beats" for k in range(12)]
     page = _page_text({"measurements": m})
     assert "caveat number 0:" in page and "caveat number 11:" not in page and "(more caveats on screen)" in page
+
+
+def test_pdf_report_says_which_lead_names_were_given_on_the_page():
+    """A record whose channels were named on the page (the file does not say) is printed with those words."""
+    ecg = _ecg()
+    ecg.metadata["lead_names_given"] = "ECG1 as II, ECG2 as V5 (named on this page: the file does not say)"
+    assert "Lead names: ECG1 as II, ECG2 as V5 (named on this page: the file does not say)." in _page_text({}, ecg)
+    assert "Lead names" not in _page_text({})
 
 
 @pytest.mark.parametrize("duration, step, last", [(60.0, "0:00:10", "0:01:00"), (1805.0, "0:05:00", "0:30:00"),

@@ -8,6 +8,7 @@ import streamlit as st
 
 from mets_core.ecg import STANDARD_LEADS
 
+from ..loading import channels_words
 from ..session import Record, data_dir
 from .common import duration_words, esc
 
@@ -36,26 +37,6 @@ def file_labels_of(rec: Record):
         return labels
     except Exception:  # noqa: BLE001 - the header is a convenience, never a reason to fail the page
         return None
-
-
-def channels_words(metadata: dict) -> str:
-    """What the page must say of the file's channels beside its leads: names given on the page (the file gave
-    none) and channels not drawn (a second channel for a lead already drawn; channels that are no lead)."""
-    words = []
-    if metadata.get("lead_names_given"):
-        words.append(f"Lead names: {metadata['lead_names_given']}.")
-    sources = dict(s.split("=", 1) for s in metadata.get("lead_sources", "").split() if "=" in s)
-    second = [s.split("=", 1) for s in metadata.get("second_channels", "").split() if "=" in s]
-    others = [d for d in metadata.get("dropped_leads", "").split() if d not in {name for name, _ in second}]
-    if second:
-        words.append("Not drawn: " + "; ".join(f"channel {name}, a second {lead} ({lead} is drawn from "
-                                                f"{sources.get(lead, 'another channel')})" for name, lead in second)
-                     + ".")
-    if others:
-        why = "left out when the leads were named" if metadata.get("lead_names_given") else \
-            "not one of the twelve standard leads"
-        words.append(f"Not drawn: {', '.join(others)} ({why}).")
-    return " ".join(words)
 
 
 def record_header(rec: Record) -> None:
