@@ -131,9 +131,12 @@ def channels_words(metadata: dict) -> str:
     words = []
     if metadata.get("lead_names_given"):
         words.append(f"Lead names: {metadata['lead_names_given']}.")
+    from mets_core.ecg import standard_lead
     sources = dict(s.split("=", 1) for s in metadata.get("lead_sources", "").split() if "=" in s)
-    second = [s.split("=", 1) for s in metadata.get("second_channels", "").split() if "=" in s]
-    others = [d for d in metadata.get("dropped_leads", "").split() if d not in {name for name, _ in second}]
+    dropped = metadata.get("dropped_leads", "").split()
+    # a dropped channel that names a lead already drawn is a second channel for it (ECG.from_leads keeps the first)
+    second = [(name, standard_lead(name)) for name in dropped if standard_lead(name) in sources]
+    others = [name for name in dropped if standard_lead(name) not in sources]
     if second:
         words.append("Not drawn: " + "; ".join(f"channel {name}, a second {lead} ({lead} is drawn from "
                                                 f"{sources.get(lead, 'another channel')})" for name, lead in second)

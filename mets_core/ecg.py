@@ -167,7 +167,7 @@ class ECG:
         Leads are mapped through LEAD_ALIASES; leads that are not one of the twelve (Frank X/Y/Z, ...)
         are dropped and listed in metadata["dropped_leads"]. If two recorded leads map to the same
         standard lead, the first wins (its name is kept in metadata["lead_sources"]); the others are dropped
-        too and also listed in metadata["second_channels"] as 'NAME=LEAD' (QTDB's CM5 and CC5 both stand for V5).
+        too (QTDB's CM5 and CC5 both stand for V5: CC5 is listed in metadata["dropped_leads"]).
         """
         signals = np.asarray(signals)
         if signals.ndim != 2 or signals.shape[0] != len(lead_names):
@@ -177,7 +177,7 @@ class ECG:
             raise ECGReadError("the recording has 0 samples")
         out = np.zeros((len(STANDARD_LEADS), signals.shape[1]), dtype=np.float32)
         mask = np.zeros(len(STANDARD_LEADS), dtype=bool)
-        sources, dropped, twice = [], [], []
+        sources, dropped = [], []
         for row, raw in zip(signals, lead_names):
             std = standard_lead(raw)
             if std is None:
@@ -186,7 +186,6 @@ class ECG:
             i = STANDARD_LEADS.index(std)
             if mask[i]:
                 dropped.append(str(raw))
-                twice.append(f"{raw}={std}")
                 continue
             out[i] = row
             mask[i] = True
@@ -200,6 +199,4 @@ class ECG:
         meta["lead_sources"] = " ".join(sources)
         if dropped:
             meta["dropped_leads"] = " ".join(dropped)
-        if twice:
-            meta["second_channels"] = " ".join(twice)
         return cls(signal=out, fs=float(fs), lead_mask=mask, name=name, metadata=meta)

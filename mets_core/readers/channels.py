@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ecg import ECG, ECGReadError, UnnamedLeadsError, standard_lead
+from ..ecg import ECG, ECGReadError, UnnamedLeadsError
 from .limits import (MAX_ABS_MV, MAX_MISSING_FRACTION, UV_AMPLITUDE_THRESHOLD, check_agrees, check_channels,
                      check_fs, check_length, override_names)
 
@@ -66,11 +66,9 @@ def to_ecg(channels: Channels, name: str) -> ECG:
         names = [n for n, k in zip(names, keep) if k]
     try:
         return ECG.from_leads(signals.astype(np.float32), names, fs, name=name, metadata=meta)
-    except ECGReadError as e:
-        if not any(standard_lead(n) for n in names):
-            raise UnnamedLeadsError(f"{where}: {e}. Pass lead_names=[...] to read_ecg to name the channels "
-                                    f"(one name per recorded channel, in order)", recorded) from None
-        raise
+    except UnnamedLeadsError as e:      # with every channel of the file, which is what lead_names must match
+        raise UnnamedLeadsError(f"{where}: {e}. Pass lead_names=[...] to read_ecg to name the channels "
+                                f"(one name per recorded channel, in order)", recorded) from None
 
 
 def fill_missing(signals: np.ndarray, max_fraction: float = MAX_MISSING_FRACTION

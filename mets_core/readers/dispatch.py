@@ -83,10 +83,10 @@ def _one_file(files: dict[str, bytes]) -> tuple[str, bytes, str]:
     if files and not data_files:               # only a record's labels: say what they need
         names = sorted(files)
         one = len(names) == 1
-        raise ECGReadError(f"{', '.join(map(repr, names))} {'is an annotation file' if one else 'are annotation files'}"
-                           f" (labels of beats or waves), not an ECG: {'it belongs' if one else 'they belong'} with "
-                           f"the record's header {Path(names[0]).stem + '.hea'!r} and its signal file (.dat); upload "
-                           f"them together (or in one .zip)")
+        what, whose = ("is an annotation file", "it belongs") if one else ("are annotation files", "they belong")
+        raise ECGReadError(f"{', '.join(map(repr, names))} {what} (labels of beats or waves), not an ECG: {whose} "
+                           f"with the record's header {Path(names[0]).stem + '.hea'!r} and its signal file (.dat); "
+                           f"upload them together (or in one .zip)")
     if len(data_files) != 1:
         listed = ", ".join(sorted(files)[:10]) or "none"
         raise ECGReadError(f"expected one ECG file, got {len(data_files)} ({listed}); accepted: "
