@@ -40,8 +40,12 @@ INK = "#141414"
 LABEL = "#2a2a2a"
 ABSENT = "#6b5f5f"                # "not recorded" text: >= 4.5:1 on the paper
 FOOTER_INK = "#5e4343"
-MARK_COLOURS = ("#0b5394", "#6a1b9a", "#00695c", "#8a4b00")   # fiducial ticks (also told apart by dash)
-MARK_DASHES = ("solid", "dot", "dash", "dashdot")
+FIDUCIAL_NAMES = {"p_on": "P onset", "qrs_on": "QRS onset", "qrs_off": "QRS end", "t_end": "T end"}
+# One look per fiducial point, whichever of them a beat has (in atrial fibrillation there is no P onset), so
+# that the legend under the tracing stays true: (colour, Plotly dash, the colour and dash in words). Told
+# apart by dash as well as by colour.
+MARK_STYLES = {"P onset": ("#8a4b00", "solid", "brown, solid"), "QRS onset": ("#0b5394", "dot", "blue, dotted"),
+               "QRS end": ("#6a1b9a", "dash", "purple, dashed"), "T end": ("#00695c", "dashdot", "green, dash-dot")}
 SALIENCY_SCALE = [[0.0, "rgba(255,140,0,0)"], [0.25, "rgba(255,140,0,0.12)"], [1.0, "rgba(230,90,0,0.6)"]]
 
 
@@ -311,9 +315,15 @@ def marks_layer(p: Paper, ecg: ECG, marks: dict[str, list[float]]) -> Layer:
                         mark_y.setdefault(name, []).extend([cell.centre - 0.45 * p.pitch,
                                                             cell.centre - 0.3 * p.pitch, None])
     return [go.Scatter(x=xs, y=mark_y[name], mode="lines", name=name, showlegend=False,
-                       line=dict(color=MARK_COLOURS[k % len(MARK_COLOURS)], width=1.6,
-                                 dash=MARK_DASHES[k % len(MARK_DASHES)]), hoverinfo="skip")
-            for k, (name, xs) in enumerate(mark_x.items())], []
+                       line=dict(color=MARK_STYLES[name][0], width=1.6, dash=MARK_STYLES[name][1]),
+                       hoverinfo="skip")
+            for name, xs in mark_x.items()], []
+
+
+def marks_legend(names) -> str:
+    """The fiducial marks `names` (display names, e.g. "QRS onset") in words with their look, in the order
+    of the beat: "P onset (brown, solid), QRS onset (blue, dotted)"."""
+    return ", ".join(f"{name} ({MARK_STYLES[name][2]})" for name in MARK_STYLES if name in set(names))
 
 
 def footer_layer(p: Paper, ecg: ECG) -> Layer:
@@ -495,9 +505,6 @@ def caliper_readout(x_mm: tuple[float, float], y_mm: tuple[float, float], speed:
 
 # ------------------------------------------------------------------------------------- median beats
 
-FIDUCIAL_NAMES = {"p_on": "P onset", "qrs_on": "QRS onset", "qrs_off": "QRS end", "t_end": "T end"}
-
-
 def median_beats(m, speed: float = 50.0, gain: float = 10.0, columns: int = 6) -> go.Figure | None:
     """Every lead's median beat on ECG paper (default 50 mm/s to see the boundaries), with the global
     fiducial points the intervals were measured from drawn as labelled vertical lines."""
@@ -529,9 +536,10 @@ def median_beats(m, speed: float = 50.0, gain: float = 10.0, columns: int = 6) -
               _grid_trace(width, height, 5.0, MAJOR_GRID, 0.9, "major grid"),
               go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=INK, width=1.2), hoverinfo="skip",
                          showlegend=False, name="median beats")]
-    for k, key in enumerate(k for k in FIDUCIAL_NAMES if k in vx):
+    for key in (k for k in FIDUCIAL_NAMES if k in vx):
+        colour, dash, _ = MARK_STYLES[FIDUCIAL_NAMES[key]]
         traces.append(go.Scatter(x=vx[key], y=vy[key], mode="lines", name=FIDUCIAL_NAMES[key],
-                                 line=dict(color=MARK_COLOURS[k % 4], width=1.6, dash=MARK_DASHES[k % 4]),
+                                 line=dict(color=colour, width=1.6, dash=dash),
                                  hoverinfo="name", showlegend=True))
     fig = go.Figure(traces)
     fig.update_layout(

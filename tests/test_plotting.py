@@ -260,6 +260,27 @@ def test_median_beats_figure_has_one_line_per_fiducial():
     assert {"P onset", "QRS onset", "QRS end", "T end"} <= names
 
 
+def test_each_fiducial_mark_keeps_its_look_whichever_marks_a_beat_has_and_the_legend_says_it():
+    """Without a P onset (atrial fibrillation) the QRS onset is still drawn as it is with one (the looks were
+    handed out by position: the QRS onset became the solid line the legend gave the P onset); the legend
+    names only the marks drawn, with the colour and dash they are drawn in."""
+    ecg = _ecg()
+    all_marks = {name: [1.0, 2.0] for name in plotting.FIDUCIAL_NAMES.values()}
+    no_p = {name: t for name, t in all_marks.items() if name != "P onset"}
+    looks = []
+    for marks in (all_marks, no_p):
+        fig = ecg_paper(ecg, layout="12x1", marks=marks)
+        looks.append({t.name: (t.line.color, t.line.dash) for t in fig.data if t.name in marks})
+    assert looks[1] == {name: look for name, look in looks[0].items() if name != "P onset"}
+    assert len(set(looks[0].values())) == 4                     # four marks, four looks
+    legend = plotting.marks_legend(no_p)
+    assert "P onset" not in legend and legend.startswith("QRS onset (")
+    for name, (colour, dash) in looks[1].items():
+        words = plotting.MARK_STYLES[name][2]
+        assert f"{name} ({words})" in legend and colour == plotting.MARK_STYLES[name][0]
+        assert {"solid": "solid", "dot": "dotted", "dash": "dashed", "dashdot": "dash-dot"}[dash] in words
+
+
 def _pdf_paths(pdf: bytes):
     """(line width, [(x0, y0, x1, y1), ...]) of every stroked straight segment in the PDF's content streams."""
     import re

@@ -73,6 +73,7 @@ def median_beats_panel(m) -> None:
         return
     st.plotly_chart(plotting.segments_as_paths(fig), width="stretch", key="median_beats",
                     config={"displayModeBar": False, "scrollZoom": False})
-    st.caption("Median beat of each good lead (50 mm/s, 10 mm/mV). Vertical lines: the global P onset, QRS "
-               "onset, QRS end and T end the intervals were measured from; the same marks are drawn under "
-               "each beat of the tracing.")
+    drawn = [plotting.FIDUCIAL_NAMES[k] for k in m.fiducials_s if k in plotting.FIDUCIAL_NAMES]
+    st.caption(f"Median beat of each good lead (50 mm/s, 10 mm/mV). Vertical lines: the global "
+               f"{plotting.marks_legend(drawn) or 'points (none found)'}, the points the intervals were measured "
+               f"from; the same marks are drawn under each beat of the tracing.")

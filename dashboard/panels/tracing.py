@@ -135,9 +135,8 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
     notes = ["Mouse wheel scrolls the page; zoom with the + / − buttons at the top right of the tracing, "
              "drag to pan. Hover a trace to read time and amplitude."]
     if marks:
-        notes.append("Coloured ticks under each beat the median beats were made of: P onset (solid), QRS onset "
-                     "(dotted), QRS end (dashed), T end (dash-dot). A beat without them was left out (another QRS "
-                     "shape, or premature).")
+        notes.append(f"Coloured ticks under each beat the median beats were made of: {plotting.marks_legend(marks)}. "
+                     "A beat without them was left out (another QRS shape, or premature).")
     if saliency is not None:
         notes.append(f"Orange shading: where the input raised or lowered the similarity to "
                      f"“{overlay_prompt}” most (0.1 s bins).")
