@@ -29,6 +29,9 @@ RHYTHM_LEAD = "II"
 SPEEDS = (25, 50)                 # mm/s
 GAINS = (5, 10, 20)               # mm/mV
 PAGE_WIDTH_MM = 280               # what is in view at first; at 50 mm/s pan to see the rest
+LEAD_ROW_MM = 250.0               # a row of 3 x 4 leads spans what a printed 12-lead page does: 10 s at 25 mm/s,
+                                  # 5 s at 50 (1.25 s a lead, as electrocardiographs print it: all 12 in view)
+FOOTER_MM = 6.0                   # a band under the last row for the scale line, clear of the marks
 POINTS_PER_MM = 8                 # display resolution after min/max decimation (~2 points per screen pixel)
 PIXELS_PER_MM = 4.0               # assumed on-screen scale, to size the figure's height
 DRAWN_WIDTH_PX = 1100             # the paper's width on the reader page (wide layout), to size its height
@@ -183,13 +186,18 @@ class Paper:
     page_s: float
     gain: float                   # mm/mV
     speed: float                  # mm/s
+    view_w: float                 # mm in view at first (the rest by panning)
 
     def centre(self, r: int) -> float:
         return self.height - (r + 0.5) * self.pitch
 
+    def row_s(self, r: int) -> float:
+        """Seconds row `r` spans: the page for a row of one lead; a 3 x 4 row's leads share LEAD_ROW_MM."""
+        return self.page_s if len(self.rows[r]) == 1 else min(self.page_s, LEAD_ROW_MM / self.speed)
+
     def cells(self, r: int) -> list[Cell]:
         leads = self.rows[r]
-        seg_s = self.page_s / len(leads)
+        seg_s = self.row_s(r) / len(leads)
         out = []
         for c, lead in enumerate(leads):
             t0 = self.start_s + c * seg_s
@@ -218,10 +226,10 @@ def paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25, st
     else:
         rows = [[lead] for lead in STANDARD_LEADS]
         pitch = max(15.0, 2.0 * gain)
-    width, height = x0 + page_s * speed + 4.0, pitch * len(rows)
+    width, height = x0 + page_s * speed + 4.0, pitch * len(rows) + FOOTER_MM
     # round the paper to whole big boxes
     width, height = 5.0 * math.ceil(width / 5.0), 5.0 * math.ceil(height / 5.0)
-    return Paper(rows, pitch, width, height, x0, start_s, page_s, gain, speed)
+    return Paper(rows, pitch, width, height, x0, start_s, page_s, gain, speed, min(width, PAGE_WIDTH_MM))
 
 
 # ------------------------------------------------------------------------------------------ layers
@@ -332,8 +340,13 @@ def footer_layer(p: Paper, ecg: ECG) -> Layer:
     footer = f"{p.speed:g} mm/s   {p.gain:g} mm/mV   {ecg.fs:g} Hz"
     if p.start_s > 0 or ecg.duration > 10.0:
         footer += f"   showing {hms(p.start_s)}–{hms(p.start_s + p.page_s)} of {hms(ecg.duration)}"
-    return [], [dict(x=p.width - 1, y=1.5, text=footer, showarrow=False, xanchor="right", yanchor="bottom",
-                     font=dict(size=14, color=FOOTER_INK), bgcolor="rgba(255,250,250,0.9)")]
+    shared = [p.row_s(r) for r in range(len(p.rows)) if len(p.rows[r]) > 1]
+    if shared and shared[0] < p.page_s:
+        footer = f"3 × 4: the first {shared[0]:g} s, {shared[0] / 4:g} s a lead   " + footer
+    if p.width > p.view_w + 1:              # said in view: the paper goes on past the right edge
+        footer = "drag the paper for the rest of the page ▶   " + footer
+    return [], [dict(x=p.view_w - 1, y=FOOTER_MM / 2, text=footer, showarrow=False, xanchor="right",
+                     yanchor="middle", font=dict(size=14, color=FOOTER_INK))]
 
 
 def caliper_layer(p: Paper) -> Layer:
@@ -356,7 +369,7 @@ def figure(p: Paper, layers: list[Layer], uirevision: str = "", height_px: int |
     traces, shapes = [t for traces, _ in layers for t in traces], []
     if as_paths:
         traces, shapes = _drawings_as_paths(traces)
-    view_w = min(p.width, PAGE_WIDTH_MM)
+    view_w = p.view_w
     layout = dict(
         annotations=[a for _, annotations in layers for a in annotations],
         plot_bgcolor=PAPER_BG, paper_bgcolor=PAPER_BG,
@@ -367,8 +380,8 @@ def figure(p: Paper, layers: list[Layer], uirevision: str = "", height_px: int |
         xaxis=dict(range=[0, view_w], showgrid=False, zeroline=False, showticklabels=False, fixedrange=False,
                    constrain="domain"),
         yaxis=dict(range=[0, p.height], showgrid=False, zeroline=False, showticklabels=False,
-                   scaleanchor="x", scaleratio=1, constrain="domain"),
-        uirevision=uirevision,
+                   scaleanchor="x", scaleratio=1, constrain="domain", constraintoward="top"),
+        uirevision=uirevision,           # a column narrower than the figure: the space left goes below the paper
     )
     if shapes:
         layout["shapes"] = shapes

@@ -405,3 +405,20 @@ def test_the_paper_built_with_its_drawings_as_paths_is_the_paper_with_them_turne
     shapes = at_once["layout"]["shapes"]
     assert any(s["name"] == "minor grid" and s["path"].count("M") > 100 for s in shapes)
     assert not any(t.get("name") == "minor grid" for t in at_once["data"])
+
+
+@pytest.mark.parametrize("speed", [25, 50])
+def test_every_lead_of_the_3x4_is_in_view_at_either_speed_and_the_scale_line_too(speed):
+    """At 50 mm/s the 3 x 4's columns were 125 mm wide and V4-V6 began past the 280 mm in view (panning by
+    drag only): now a 3 x 4 row spans 250 mm at either speed (1.25 s a lead at 50 mm/s, as electrocardiographs
+    print it), the page says so, and the scale line sits in view, below the last row's marks."""
+    fig = ecg_paper(_ecg(), layout="3x4", speed=speed, marks={"QRS onset": [0.5, 6.0]})
+    right = fig.layout.xaxis.range[1]
+    labels = {a.text.strip("<b>/"): a.x for a in fig.layout.annotations if a.text.startswith("<b>")}
+    assert set(labels) == set(STANDARD_LEADS) and all(x < right - 20 for x in labels.values())
+    footer = next(a for a in fig.layout.annotations if "mm/s" in a.text)
+    assert footer.x <= right and f"{speed} mm/s" in footer.text
+    mark_y = min(y for t in fig.data if t.name == "QRS onset" for y in t.y if y is not None)
+    assert footer.y < mark_y
+    assert ("1.25 s a lead" in footer.text) == (speed == 50)
+    assert ("drag the paper" in footer.text) == (speed == 50)      # the rhythm strip's 10 s go on past the edge
