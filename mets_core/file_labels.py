@@ -10,7 +10,9 @@ Decoded sources
   (the 71 statements of PTB-XL's scp_statements.csv, with the statement likelihood when given);
 - LUDB: the free-text lines after ``<diagnoses>:`` (already English, cleaned up);
 - PTB Diagnostic DB and other WFDB/CSV headers: lines whose key says they are a diagnosis
-  (``Reason for admission``, ``Acute infarction (localization)``, ``Diagnosis``, ``Rhythm``, ...).
+  (``Reason for admission``, ``Acute infarction (localization)``, ``Diagnosis``, ``Rhythm``, ...);
+- a comment line without a key made only of the words of diagnoses (``# persistent atrial fibrillation``,
+  CPSC 2021's class; ``#Coronary artery disease``, QTDB): see ``DIAGNOSIS_WORDS``.
 - Age and sex from ``Age:``/``<age>:``/``age:`` and ``Sex:``/``<sex>:``/``sex:`` lines, one line holding both
   (``Age: 47  Sex: M``, QTDB), and MIT-BIH's first comment line ``69 M 1085 1629 x1`` (age, sex, then the
   record's own numbers).
@@ -22,7 +24,8 @@ when it is there (``FileLabels.origin`` says so).
 
 A code this module does not know is still shown, as "SNOMED CT code N (not in this decoder's table)":
 labels are never dropped silently. Other comment lines are only counted (``other_lines``): free text can
-carry names or record numbers, so the dashboard shows them on request only.
+carry names or record numbers, so the dashboard shows them on request only. That is why a line without a key
+is shown only when every word of it is a word of a diagnosis: a name, a number or a recorder's model is not.
 """
 from __future__ import annotations
 
@@ -173,6 +176,7 @@ _AGE_AND_SEX = re.compile(r"^age\s*:\s*(\S+)\s+sex\s*:\s*(\S+)\s*$", re.I)
 _MIT_AGE_SEX = re.compile(r"^(\d{1,3}|\?+)\s+([MF]|\?+)(?:\s+\S+)*\s*$")
 _KEY_VALUE = re.compile(r"^\s*<?\s*([A-Za-z][A-Za-z _()/.-]*?)\s*>?\s*:\s*(.*)$")
 _CODE = re.compile(r"^\d{5,18}$")
+_WORD = re.compile(r"[A-Za-z]+|[^A-Za-z\s]")
 
 
 @dataclass(frozen=True)
@@ -261,6 +265,30 @@ IDENTIFYING_KEYS = frozenset({"patient", "name", "dob", "birth", "date of birth"
                               "record number", "address", "phone", "ssn", "insurance", "surname", "first name"})
 
 
+# Words of diagnoses beyond those of the decoders' own names (SNOMED_CT, SCP_ECG, the rhythm annotations'):
+# those of QTDB's and CPSC 2021's diagnosis lines. Not medications, procedures or recorders.
+EXTRA_DIAGNOSIS_WORDS = frozenset("""coronary artery disease hypertension valvular paroxysmal persistent permanent
+    non serum potassium imbalance cardiomyopathy heart failure""".split())
+DIAGNOSIS_LINE_WORDS = 8         # longer free text is prose (MIT-BIH's notes), only counted
+
+
+@functools.lru_cache(maxsize=1)
+def diagnosis_words() -> frozenset[str]:
+    """Every word (lower case) of the diagnoses this module names, and EXTRA_DIAGNOSIS_WORDS."""
+    from .readers.beat_labels import RHYTHM_WORDS
+    names = [*SNOMED_CT.values(), *SCP_ECG.values(), *RHYTHM_WORDS.values()]
+    return frozenset(w.lower() for name in names for w in re.findall(r"[A-Za-z]+", name)) | EXTRA_DIAGNOSIS_WORDS
+
+
+def is_diagnosis_line(line: str) -> bool:
+    """A comment line without a key that is a diagnosis: a few words, every one of them a word of a diagnosis
+    (no digit, no other character but a comma, a hyphen or brackets)."""
+    tokens = _WORD.findall(line)
+    words = [t.lower() for t in tokens if t.isalpha()]
+    return (0 < len(words) <= DIAGNOSIS_LINE_WORDS and all(t in ",-()." for t in tokens if not t.isalpha())
+            and all(w in diagnosis_words() for w in words))
+
+
 def file_labels(ecg: ECG) -> FileLabels:
     """The file's own labels, age and sex (see the module docstring for what is decoded)."""
     out = FileLabels()
@@ -319,6 +347,9 @@ def file_labels(ecg: ECG) -> FileLabels:
             continue
         if key in ("rx", "hx", "sx") and value.lower() in NOT_GIVEN:
             continue                                   # the Challenges' empty placeholders
+        if not match and is_diagnosis_line(line):      # "# persistent atrial fibrillation" (CPSC 2021)
+            add([FileLabel(_plain(line), "header text")])
+            continue
         out.other_lines += 1
     return out
 
@@ -460,10 +491,13 @@ def _cinc2017_rows(path: str, mtime_ns: int) -> dict[str, str]:
 def rhythm_labels(beats, fs: float, n_samples: int) -> list[FileLabel]:
     """The rhythms a recording's annotation file marks (``readers.beat_labels.Beats.rhythms``), one label per
     rhythm in the order first seen, with how long and in how many episodes; a note this module has no words
-    for is shown as it is written."""
+    for is shown as it is written. A note in the recording's last second begins no rhythm: CPSC 2021 marks
+    the end of every record with one (``(N`` at the last sample of a persistent-AF record)."""
     from .readers.beat_labels import RHYTHM_WORDS, rhythm_words
     spans: dict[str, list[int]] = {}
     for start, end, note in beats.rhythm_spans(n_samples) if beats is not None else []:
+        if start >= n_samples - fs:
+            continue
         spans.setdefault(note, []).append(end - start)
     out = []
     for note, lengths in spans.items():

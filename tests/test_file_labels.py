@@ -128,7 +128,7 @@ def test_age_and_sex_on_one_line_and_mit_bih_first_line():
     """QTDB writes "Age: 47  Sex: M" on one line; MIT-BIH's first comment line is "<age> <sex> <numbers>"
     ("??" when unknown). Neither is a label; a later line of that shape is not read as age and sex."""
     qtdb = file_labels(_ecg("Age: 47  Sex: M\nCoronary artery disease"))
-    assert (qtdb.age, qtdb.sex) == ("47", "male") and qtdb.labels == []
+    assert (qtdb.age, qtdb.sex) == ("47", "male") and [lab.text for lab in qtdb.labels] == ["Coronary artery disease"]
     mit = file_labels(_ecg("23 F 2546 N/A x1\nNone\nThe PVCs are uniform."))
     assert (mit.age, mit.sex) == ("23", "female") and mit.labels == [] and mit.other_lines == 2
     unknown = file_labels(_ecg("?? ? 1234 x1"))
@@ -160,6 +160,40 @@ def test_rhythm_annotations_become_labels_with_how_long_they_last():
     assert [lab.known for lab in labels] == [True, True, True, False]
     assert all(lab.source == "rhythm annotation (rec.atr)" for lab in labels)
     assert rhythm_labels(Beats(np.array([100]), ("N",), "rec.atr"), fs, n) == []
+
+
+def test_a_rhythm_note_in_the_last_second_marks_the_end_and_is_no_label():
+    """CPSC 2021 ends every record with a rhythm note at its last sample: data_8_2, persistent AF, got
+    "normal sinus rhythm (0:00 in 1 episode)" beside its atrial fibrillation."""
+    from mets_core.readers.beat_labels import Beats
+    fs, n = 200.0, 43092
+    beats = Beats(np.array([100]), ("N",), "data_8_2.atr", rhythms=((0, "(AFIB"), (n - 1, "(N")))
+    assert [(lab.text, lab.detail) for lab in rhythm_labels(beats, fs, n)] == [("atrial fibrillation",
+                                                                              "3:35 in 1 episode")]
+
+
+def test_comment_lines_without_a_key_are_labels_only_when_made_of_the_words_of_diagnoses():
+    """CPSC 2021's class line and QTDB's diagnosis lines are the records' main labels; a line with a name, a
+    number, a recorder or a medication is not a diagnosis and stays counted only (it may identify someone)."""
+    shown = ["persistent atrial fibrillation", "Coronary artery disease", "Myocardial infarction",
+             "non atrial fibrillation", "Complete left bundle branch block."]
+    hidden = ["John Smith", "Recorder type: ICR model 7200", "Digoxin, Quinaglute", "Coronary angiography",
+              "The signal 0 was delayed with a delay=7 samples", "Atrial Fibrillation 12345",
+              "Mary Block", "atrial fibrillation " * 5]
+    labels = file_labels(_ecg("\n".join(shown + hidden)))
+    assert [lab.text for lab in labels.labels] == [line.rstrip(".") for line in shown]
+    assert all(lab.source == "header text" for lab in labels.labels) and labels.other_lines == len(hidden)
+
+
+@needs_data("cpsc2021/data_8_2.hea", "qtdb/sele0104.hea")
+def test_real_cpsc2021_and_qtdb_headers_give_their_diagnoses():
+    from mets_core import read_ecg
+    data = data_dir_or_none()
+    assert [lab.text for lab in file_labels(read_ecg(data / "cpsc2021" / "data_8_2")).labels] == [
+        "persistent atrial fibrillation"]
+    qtdb = file_labels(read_ecg(data / "qtdb" / "sele0104"))
+    assert [lab.text for lab in qtdb.labels] == ["Coronary artery disease", "Myocardial infarction"]
+    assert (qtdb.age, qtdb.sex) == ("47", "male")
 
 
 def test_cinc2017_records_get_the_challenges_reference_class(tmp_path):
