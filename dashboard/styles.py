@@ -98,6 +98,7 @@ CSS = """
 .hit-sim {font-variant-numeric: tabular-nums; color: #1a5f78; font-weight: 650; min-width: 3.6rem;}
 .hit-src {font-size: .875rem; color: #44555d;}
 .hit-src .db {background: #e6eef2; color: #2f4752; padding: 0 .3rem; border-radius: 3px; font-weight: 600;}
+.hit-src .self-hit {background: #fdf0d5; color: #5c3d00; padding: 0 .3rem; border-radius: 3px; font-weight: 600;}
 .hit-report {font-size: .95rem; color: #1d2b33;}
 .empty {border: 1px dashed #b9ccd4; border-radius: 8px; padding: 1.2rem 1.5rem; background: #fff;
   margin: 1rem 0; color: #34464f;}

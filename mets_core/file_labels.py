@@ -406,13 +406,20 @@ def _how_matched(ecg: ECG, header: Path) -> str | None:
     """How a database's labels were matched to `ecg`, named as the copy's record `header`: by the name alone
     (the copy does not hold the record, or it cannot be read), by name and signal; None when the copy holds
     another signal under that name (so the labels are not this ECG's)."""
-    if header.is_file():
-        theirs = _record_hash(str(header.with_suffix("")), header.stat().st_mtime_ns)
-        if theirs is not None:
-            if theirs != ecg.content_hash():        # the project's one content hash: the same samples, rate, leads
-                return None
-            return "matched by the record's name and its signal"
-    return "matched by the record's name"
+    same = is_recording_of(ecg, header)
+    if same is False:
+        return None
+    return "matched by the record's name and its signal" if same else "matched by the record's name"
+
+
+def is_recording_of(ecg: ECG, header: Path) -> bool | None:
+    """Whether `ecg` is the record `header` of a database copy (the same samples, rate and leads: the
+    project's one content hash); None when the copy does not hold it or it cannot be read."""
+    header = Path(header)
+    if not header.is_file():
+        return None
+    theirs = _record_hash(str(header.with_suffix("")), header.stat().st_mtime_ns)
+    return None if theirs is None else theirs == ecg.content_hash()
 
 
 @functools.lru_cache(maxsize=64)

@@ -190,6 +190,26 @@ def test_retrieval_list_and_free_text_search(app):
         assert any(r.split(".")[0] in html for r in FALLBACK_REPORTS)
 
 
+@needs_data("ludb/data/1.hea")
+def test_a_similar_report_from_the_very_recording_uploaded_is_said_to_be_one(app):
+    """The corpus is what the model trained on: a hit from the uploaded recording itself (the data folder's
+    copy holds the same samples) is the model remembering it, and the page says so on that hit only."""
+    ludb = ludb_dir()
+    for record in range(1, 6):
+        upload(app, [(f"{record}.hea", (ludb / f"{record}.hea").read_bytes()),
+                     (f"{record}.dat", (ludb / f"{record}.dat").read_bytes())])
+        app.slider(key="k_hits").set_value(20).run()         # 20 of the test corpus's 24 LUDB reports
+        html = markdown_html(app)
+        rows = re.findall(r'data-testid="mets-hit" data-kind="ecg".*?class="hit-report"', html, re.S)
+        shown = {re.search(r'title="its record[^"]*">([^<]*)<', r).group(1): 'mets-self-hit' in r for r in rows}
+        if str(record) in shown:
+            break
+    assert not errors(app), errors(app)
+    assert shown[str(record)] and sum(shown.values()) == 1, shown       # its own report, and no other
+    assert "this very recording (the model trained on it)" in html
+    assert any("1 of these is from this very recording" in str(c.value) for c in app.caption)
+
+
 def test_why_overlay_puts_saliency_on_the_tracing(app):
     upload(app, a_wfdb_upload())
     app.text_area(key="prompts_text").input("sinus rhythm\natrial fibrillation\nST elevation").run()

@@ -133,9 +133,9 @@ def ranking_fragment(engine: engines.Engine, rec: session.Record, scope: session
 
 
 @st.fragment
-def retrieval_fragment(engine: engines.Engine, scope: session.Scope) -> None:
+def retrieval_fragment(engine: engines.Engine, scope: session.Scope, recording) -> None:
     with guard("Retrieval"):
-        retrieval.retrieval_panel(engine, scope.ecg, scope.words, folder=session.data_dir())
+        retrieval.retrieval_panel(engine, scope.ecg, scope.words, folder=session.data_dir(), recording=recording)
 
 
 def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
@@ -176,7 +176,7 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
         with ranking_slot:
             result = ranking_fragment(engine, rec, scope)
         with retrieval_slot:
-            retrieval_fragment(engine, scope)
+            retrieval_fragment(engine, scope, rec.ecg)
         return result
 
     if measured:     # measured ahead (the next page, an ECG opened before): the paper goes first, and the

@@ -23,16 +23,26 @@ def hits_shown() -> int:
     return int(st.session_state.get("k_hits", DEFAULT_HITS))
 
 
-def _hit_html(rank: int, report: str, sim: float, source_id: str, kind: str) -> str:
+SELF_HIT = "this very recording (the model trained on it)"
+
+
+def _hit_html(rank: int, report: str, sim: float, source_id: str, kind: str, self_hit: bool = False) -> str:
     db, _, rec = str(source_id).partition("/")
+    tag = f' <span class="self-hit" data-testid="mets-self-hit">{SELF_HIT}</span>' if self_hit else ""
     return (f'<div class="hit-row" data-testid="mets-hit" data-kind="{kind}" data-rank="{rank}"><div class="hit-sim">{sim:+.3f}</div>'
-            f'<div class="hit-body"><div class="hit-src"><span class="db">{esc(db or "corpus")}</span> '
-            f'{esc(rec or source_id)}</div><div class="hit-report">{esc(report)}</div></div></div>')
+            f'<div class="hit-body"><div class="hit-src"><span class="db" title="the corpus database">'
+            f'{esc(db or "corpus")}</span> <span title="its record, and the second its window starts at">'
+            f'{esc(rec or source_id)}</span>{tag}</div><div class="hit-report">{esc(report)}</div></div></div>')
 
 
-def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = None) -> None:
+def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = None, recording=None) -> None:
     """The corpus reports nearest to `ecg` (the stretch on screen), and a free-text search of the corpus;
-    `folder`: the user's data folder, where each hit's own ECG is looked up."""
+    `folder`: the user's data folder, where each hit's own ECG is looked up; `recording`: the whole ECG the
+    stretch is from (default `ecg`). A hit from that very recording (the folder's copy of its record holds the
+    same samples) is said to be one: the corpus is what the model trained on, so such a hit is the model
+    remembering, not a second opinion."""
+    from mets_core.file_labels import is_recording_of
+
     from ..loading import resolve_source
 
     st.markdown("#### Similar reports from the pretraining corpus")
@@ -52,15 +62,21 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
             st.markdown(f'<div class="hit-cap">Nearest {len(hits)} of {len(engine.index):,} corpus reports to '
                         f'this ECG (similarity){" · ECG of the hit on the right when your data folder has it" if folder else ""}'
                         f'</div>', unsafe_allow_html=True)
-            rows = []
+            rows, own = [], 0
             for i, hit in enumerate(hits, 1):
                 report, sim, source_id = hit[0], hit[1], hit[2]      # Hit may carry more fields
                 resolved = resolve_source(folder, source_id) if folder is not None else None
                 strip = _thumbnail(str(resolved[0]), resolved[1], str(source_id)) if resolved else None
-                row = _hit_html(i, report, sim, source_id, "ecg")
+                self_hit = bool(resolved) and is_recording_of(recording if recording is not None else ecg,
+                                                              resolved[0]) is True
+                own += self_hit
+                row = _hit_html(i, report, sim, source_id, "ecg", self_hit)
                 rows.append(f'<div class="hit-with-ecg">{row}<div class="hit-ecg">{strip}</div></div>'
                             if strip else row)
             st.markdown("".join(rows), unsafe_allow_html=True)      # one element: the list redraws at once
+            if own:
+                st.caption(f"{own} of these {'are' if own > 1 else 'is'} from {SELF_HIT}: its report was "
+                           f"found again, which says nothing about the ECG's likeness to other patients'.")
             if folder is None:
                 st.caption("Set a data folder (sidebar: Settings, or $METS_DATA_DIR) holding the source databases "
                            "to see each hit's own ECG.")
