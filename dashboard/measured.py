@@ -3,6 +3,7 @@ values, in what order, and rounded to whole units as ECG machines print them. No
 from __future__ import annotations
 
 import math
+import re
 
 from .plotting import hms
 
@@ -32,6 +33,13 @@ def missing_words(m, note_key: str) -> str:
     fibrillation) or "not measurable" (the signal does not allow it); `m.notes[note_key]` says why."""
     note = (getattr(m, "notes", None) or {}).get(note_key) or ""
     return "not applicable" if "not applicable" in note else "not measurable"
+
+
+def why_missing(m, note_key: str) -> str:
+    """`m.notes[note_key]` for the line under "not applicable": without its own closing words ("...: PR not
+    applicable"), which the box says already."""
+    note = (getattr(m, "notes", None) or {}).get(note_key) or ""
+    return re.sub(r":\s*\w+ not applicable$", "", note)
 
 
 def column_name(attribute: str) -> str:

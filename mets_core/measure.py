@@ -319,8 +319,10 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
             out.axis_deg = _frontal_axis(beats["I"], beats["aVF"], on, off, fs)
             if out.axis_deg is None:
                 out.notes["axis"] = "net QRS area not measurable in I and aVF"
-        else:
-            out.notes["axis"] = "needs leads I and aVF of acceptable quality"
+        else:                # a 2-lead Holter has neither: not a matter of quality
+            absent = [ld for ld in ("I", "aVF") if not ecg.lead_mask[STANDARD_LEADS.index(ld)]]
+            out.notes["axis"] = (f"needs leads I and aVF: {' and '.join(absent)} not recorded" if absent else
+                                 "needs leads I and aVF of acceptable quality")
         out.limb_lead_reversal = _limb_reversal(beats, on, off, r_index, fs, out.fiducials_s.get("p_on"))
     for key, value, why in (("qrs", out.qrs_ms, "QRS limits not found"),
                             ("qt", out.qt_ms, "T wave end not found (flat or noisy T)")):

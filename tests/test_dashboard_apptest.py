@@ -330,6 +330,24 @@ def test_long_record_pages_and_is_explained_on_the_page_on_screen(app):
     assert said and all(abs(int(said.group(k)) - 70) <= 3 for k in (1, 3, 4)), markdown_html(app)[-3000:]
 
 
+@needs_data("mitdb/208.hea", "mitdb/208.dat")
+def test_the_whole_recording_summary_measures_the_first_minute_whose_qrs_can_be_measured(app):
+    """MIT-BIH 208's first minute has ten noisy seconds (lead II rated unusable over the minute): the summary
+    gave no QRS, QT or QTc while every 10 s page of that minute has them. It now measures the next minute,
+    says which minute it passed over and why, and that the rate box is that minute's."""
+    mitdb = data_dir_or_none() / "mitdb"
+    upload(app, [(f"208{ext}", (mitdb / f"208{ext}").read_bytes()) for ext in (".hea", ".dat")])
+    next(t for t in app.toggle if t.label == "Whole-recording summary").set_value(True).run()
+    assert not app.exception and not errors(app), errors(app)
+    html = markdown_html(app)
+    assert ("Measured on 0:01:00–0:02:00 (the whole-recording summary measures the intervals on the first minute "
+            "whose QRS could be measured, passing over 0:00:00–0:01:00: QRS limits not found") in html
+    assert "the heart rate above is the rate of that minute" in html
+    boxes = re.search(r'data-testid="mets-measurements">(.*?)</div></div></div>', html, re.S).group(1)
+    qrs = re.search(r'QRS</div><div class="meas-value">(\d+) ms', html)
+    assert qrs and 60 <= int(qrs.group(1)) <= 110, boxes
+
+
 def test_two_lead_record_draws_only_its_leads(app):
     upload(app, [("holter.csv", _holter_csv(seconds=20))])
     paper = paper_spec(app)

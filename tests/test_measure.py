@@ -233,7 +233,7 @@ def test_white_noise_gets_no_numbers():
 def test_axis_needs_leads_i_and_avf():
     m = measure(_simulated(70, leads=("II", "V5")))
     assert m.heart_rate_bpm is not None
-    assert m.axis_deg is None and m.notes["axis"].startswith("needs leads I and aVF")
+    assert m.axis_deg is None and m.notes["axis"] == "needs leads I and aVF: I and aVF not recorded"
     assert m.lead_quality["I"] == "Not recorded"
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dashboard_fixtures import REPO  # noqa: F401  (puts the repo on sys.path for `dashboard`)
-from dashboard.measured import FIELDS, column_name, measured_span, missing_words, shown_text, shown_value
+from dashboard.measured import FIELDS, column_name, measured_span, missing_words, shown_text, shown_value, why_missing
 from mets_core.measure import Measurements
 
 
@@ -36,3 +36,12 @@ def test_a_value_not_given_is_said_not_applicable_or_not_measurable():
                                                     "qt": "no T end: the T waves are too low"})
     assert missing_words(m, "pr") == "not applicable" and missing_words(m, "qt") == "not measurable"
     assert missing_words(m, "axis") == "not measurable"
+
+
+def test_why_a_value_is_not_applicable_is_said_once():
+    """The PR box read "not applicable — no consistent P waves ... (as in atrial fibrillation): PR not applicable"."""
+    m = Measurements(notes={"pr": "no consistent P waves in an irregular rhythm (as in atrial fibrillation): PR not "
+                                  "applicable", "qrs": "QRS limits not found on the median beats"})
+    assert missing_words(m, "pr") == "not applicable"
+    assert why_missing(m, "pr") == "no consistent P waves in an irregular rhythm (as in atrial fibrillation)"
+    assert why_missing(m, "qrs") == "QRS limits not found on the median beats" and why_missing(m, "qt") == ""

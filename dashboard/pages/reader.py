@@ -44,18 +44,46 @@ def preload_chart_library() -> None:
                         config={"staticPlot": True, "displayModeBar": False})
 
 
+SUMMARY_S = 60.0                 # the whole-recording summary measures its intervals on a minute ...
+SUMMARY_MINUTES_TRIED = 5        # ... the first of these whose QRS can be measured
+
+
 def measured_stretch(rec: session.Record, scope: session.Scope) -> tuple[float | None, float | None]:
-    """(start, seconds) the measurements describe: the page on screen, or (None, None) for mets_core's default
-    (the whole of a short record, the first minute of a long one)."""
-    return (scope.start_s, session.PAGE_S) if rec.is_long and not scope.whole else (None, None)
+    """(start, seconds) the measurements describe (the first the summary tries): the page on screen, the
+    first minute of the whole-recording summary, or (None, None) for the whole of a short record."""
+    if not rec.is_long:
+        return None, None
+    return (0.0, SUMMARY_S) if scope.whole else (scope.start_s, session.PAGE_S)
 
 
-def measured_where(rec: session.Record, m, scope: session.Scope) -> str:
+def summary_measurements(rec: session.Record) -> tuple[object, list]:
+    """The whole-recording summary's intervals: those of the first minute whose QRS can be measured, among
+    the first SUMMARY_MINUTES_TRIED, and the minutes passed over (a minute's lead quality is rated over the
+    whole minute: ten noisy seconds in MIT-BIH 208's first minute made its lead II unusable and no QRS was
+    measured, while each of its 10 s pages has one). Every minute unmeasurable: the first, saying why."""
+    passed = []
+    for k in range(SUMMARY_MINUTES_TRIED):
+        start = k * SUMMARY_S
+        if k and start + SUMMARY_S > rec.ecg.duration:
+            break
+        m = engines.measurements(rec.key, rec.ecg, start, SUMMARY_S)
+        if m.qrs_ms is not None:
+            return m, passed
+        passed.append(m)
+    return passed[0], passed[1:]
+
+
+def measured_where(rec: session.Record, m, scope: session.Scope, passed=()) -> str:
     if not rec.is_long:
         return ""
-    return (f"Measured on {session.hms(m.start_s)}–{session.hms(m.start_s + m.seconds_analysed)}"
-            + (" (the whole-recording summary measures the intervals on the first minute)"
-               + whole_record_rate(rec) if scope.whole else " (the page on screen)"))
+    where = f"Measured on {session.hms(m.start_s)}–{session.hms(m.start_s + m.seconds_analysed)}"
+    if not scope.whole:
+        return where + " (the page on screen)"
+    skipped = "; ".join(f"{session.hms(p.start_s)}–{session.hms(p.start_s + p.seconds_analysed)}: "
+                        f"{p.notes.get('qrs', 'QRS not measurable')}" for p in passed)
+    return (where + " (the whole-recording summary measures the intervals on the first minute"
+            + (f" whose QRS could be measured, passing over {skipped}" if skipped else "")
+            + "; the heart rate above is the rate of that minute)" + whole_record_rate(rec))
 
 
 def whole_record_rate(rec: session.Record) -> str:
@@ -160,15 +188,18 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
     retrieval_slot = st.container()
 
     def paper_and_measurements():
-        m = None
+        m, passed = None, []
         with measurements_slot, guard("Measurements"):
-            m = engines.measurements(rec.key, rec.ecg, *stretch)
+            if scope.whole:
+                m, passed = summary_measurements(rec)
+            else:
+                m = engines.measurements(rec.key, rec.ecg, *stretch)
         with tracing_slot:
             tracing_fragment(engine, rec, scope.start_s, m)
         if m is not None:
             with measurements_slot:
                 with guard("Measurements"):
-                    measurements.measurements_panel(m, measured_where(rec, m, scope))
+                    measurements.measurements_panel(m, measured_where(rec, m, scope, passed))
                 median_beats_fragment(m)
         return m
 

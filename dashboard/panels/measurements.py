@@ -7,7 +7,7 @@ import streamlit as st
 from mets_core.ecg import STANDARD_LEADS
 
 from .. import plotting
-from ..measured import FIELDS, missing_words, shown_text
+from ..measured import FIELDS, missing_words, shown_text, why_missing
 from .common import esc
 
 
@@ -16,7 +16,7 @@ QUALITY_SHAPES = {"Excellent": ("●", "good", "q-good"), "Barely acceptable": (
 
 
 def measurements_panel(m, scope: str = "") -> None:
-    cells = [(label, shown_text(m, attr, unit), m.notes.get(note), missing_words(m, note),
+    cells = [(label, shown_text(m, attr, unit), why_missing(m, note), missing_words(m, note),
               "irregular" if attr == "rr_ms" and getattr(m, "rr_irregular", None) else "")
              for label, attr, unit, note in FIELDS]
     html_cells = []
