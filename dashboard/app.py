@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 st.set_page_config(page_title="METS ECG reader", page_icon="❤", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")     # folded on a narrow screen (200 % zoom): it covered the page
 
 from dashboard import engine as engines  # noqa: E402
 from dashboard import session  # noqa: E402

@@ -43,7 +43,8 @@ CSS = """
 .q-bad {background: #f7d4d4; color: #7d1b1b; border-color: #b3261e;}
 .q-none {background: #eeeeee; color: #555555; border-style: dashed; border-color: #8a8a8a;}
 .legend {margin-left: .8rem; color: #44555d;}
-.rank-list {border: 1px solid #cfdbe0; border-radius: 6px; background: #fff; padding: .3rem .5rem;}
+.rank-list {border: 1px solid #cfdbe0; border-radius: 6px; background: #fff; padding: .3rem .5rem;
+  container-type: inline-size;}
 .rank-scope {font-size: .875rem; color: #6b4200; background: #fff4dc; display: inline-block; padding: 0 .4rem;
   border-radius: 3px; margin: .2rem 0;}
 .rank-headline {font-size: 1rem; font-weight: 600; padding: .35rem .2rem .45rem .2rem; color: #1d2b33;}
@@ -68,6 +69,18 @@ CSS = """
 .rel {font-size: .875rem; padding: 0 .3rem; border-radius: 3px; white-space: nowrap;}
 .rel-good {background: #d8efe1; color: #1a5c33;} .rel-fair {background: #fbefc9; color: #664b00;}
 .rel-weak {background: #f7d4d4; color: #7d1b1b;} .rel-none {background: #eeeeee; color: #4d4d4d;}
+/* A narrow column (a 13-inch laptop, 200 % zoom): each phrase on a line of its own, its numbers on the next,
+   so that the reliability and the "relative" column stay inside the card (they spilled over the next column). */
+@container (max-width: 36rem) {
+  .rank-head, .rank-row {grid-template-columns: 1.6rem minmax(3rem, 1fr) 3.6rem minmax(0, 10rem) 3.4rem;
+    row-gap: .1rem;}
+  .rank-phrase, .rank-head > span:nth-child(2) {grid-column: 2 / -1;}
+  .rank-bar, .rank-head > span:nth-child(3) {grid-column: 2;}
+  .rel {white-space: normal; justify-self: start;}
+}
+/* Where the keyboard is: a ring on every button and link (Streamlit's own is a faint background). */
+button:focus-visible, a:focus-visible, [role="button"]:focus-visible, summary:focus-visible {
+  outline: 3px solid #0b5394 !important; outline-offset: 2px;}
 .unknown {margin-top: .5rem; font-size: .95rem; color: #3c4d56; border-top: 1px dashed #b9ccd4; padding-top: .35rem;}
 .unknown ul {margin: .2rem 0 0 1.2rem;}
 .reminder {margin-top: .5rem; font-size: .875rem; color: #4f3b00; background: #fff8e6; border-left: 3px solid

@@ -192,6 +192,41 @@ def test_accessible_text_and_the_wheel_scrolls_the_page(server):
         assert after_y > before_y, "the wheel did not scroll the page"
 
 
+_SPILLED_JS = """() => {
+  const card = document.querySelector('[data-testid="mets-ranking"]').getBoundingClientRect();
+  return [...document.querySelectorAll('[data-testid="mets-ranking"] *')].filter(e => {
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && (r.right > card.right + 1 || r.left < card.left - 1);
+  }).map(e => (e.className || e.tagName) + ': ' + e.textContent.slice(0, 40));
+}"""
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (750, 550)])      # a 13-inch laptop; 1500 x 1100 at 200 %
+def test_on_a_laptop_and_at_200_percent_the_ranking_stays_in_its_card_and_charts_and_table_are_named(
+        server, width, height):
+    """The ranking's reliability and "relative" columns spilled out of its card over the next column at
+    1280 px and at 200 % zoom, where the sidebar also covered 40 % of the page; charts and the ranking had no
+    accessible names or table roles for a screen reader."""
+    with browser(width, height) as page:
+        _open_one_ecg(page, server)
+        ecg_paper(page)
+        assert page.evaluate(_SPILLED_JS) == []
+        sidebar_shown = page.locator('[data-testid="stSidebar"]').evaluate(
+            "e => { const r = e.getBoundingClientRect(); return r.right > 1 && r.width > 1; }")
+        assert sidebar_shown == (width >= 800)                        # folded away on a narrow screen
+        names = page.locator('[data-testid="stPlotlyChart"]').evaluate_all(
+            "els => els.map(e => [e.getAttribute('role'), e.getAttribute('aria-label') || ''])")
+        assert names and all(role == "figure" and label for role, label in names), names
+        assert any(label.startswith("ECG tracing on paper") for _, label in names)
+        table = page.get_by_role("table", name="The phrases ranked for this ECG")
+        headers = table.get_by_role("columnheader").count()
+        rows = table.get_by_role("row")
+        assert rows.count() == page.locator(RANK_ROW).count() + 1 and headers == 6
+        first = rows.nth(1)
+        assert first.get_by_role("cell").count() + first.get_by_role("rowheader").count() == headers
+        full_screenshot(page, ARTIFACTS / f"9_ranking_at_{width}px.png")
+
+
 # Watches every frame from now on; collects the fades (CSS transitions) and placeholder shimmers that run.
 _WATCH_MOTION_JS = """() => {
   window.metsMotion = new Set();

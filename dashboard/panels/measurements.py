@@ -72,6 +72,7 @@ def median_beats_panel(m) -> None:
         st.caption("No median beats: too few clean beats to build them.")
         return
     st.plotly_chart(plotting.segments_as_paths(fig), width="stretch", key="median_beats",
+                    alt="Median beat of each good lead with the points the intervals were measured from",
                     config={"displayModeBar": False, "scrollZoom": False})
     drawn = [plotting.FIDUCIAL_NAMES[k] for k in m.fiducials_s if k in plotting.FIDUCIAL_NAMES]
     st.caption(f"Median beat of each good lead (50 mm/s, 10 mm/mV). Vertical lines: the global "

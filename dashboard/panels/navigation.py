@@ -34,7 +34,7 @@ def page_navigation(rec: Record) -> None:
     def step(delta):
         session.set_page_start(rec, session.page_start(rec) + delta)
 
-    c1, c2, c3, c4, c5 = st.columns([1, 1, 1.6, 3.2, 2.2])
+    c1, c2, c3, c4, c5 = st.columns([1.35, 1.1, 1.6, 2.4, 2.8])     # "◀ Previous" whole on a 13-inch laptop
     c1.button("◀ Previous", key=f"prev_{rec.key}", on_click=step, args=(-PAGE_S,), disabled=start <= 0,
               help="The previous 10 s page")
     c2.button("Next ▶", key=f"next_{rec.key}", on_click=step, args=(PAGE_S,),
@@ -45,8 +45,10 @@ def page_navigation(rec: Record) -> None:
                 f'{hms(start)}–{hms(min(ecg.duration, start + PAGE_S))}</b> of {esc(hms(ecg.duration))}</div>',
                 unsafe_allow_html=True)
     c5.toggle("Whole-recording summary", key=f"whole_{rec.key}",
-              help="Off: measurements, ranking, “why” and similar reports follow the page on screen. On: "
-                   "they describe the whole recording (the ranking averages all 10 s windows).")
+              help="Off: measurements, ranking, “why” and similar reports follow the page on screen. On: the "
+                   "ranking, “why” and similar reports describe the whole recording (the ranking averages all 10 s "
+                   "windows); the intervals are measured on its first minute that allows it, beside the whole "
+                   "recording's heart rate.")
     if st.session_state.get("nav_error"):
         st.error(st.session_state["nav_error"])
     note = st.session_state.pop("nav_note", None)
@@ -64,6 +66,7 @@ def overview(rec: Record, trend) -> None:
         return
     fig = _overview(rec.key, rec.beats.source if rec.beats is not None else None, rec, trend)
     event = st.plotly_chart(fig, width="stretch", key=f"hr_overview_{rec.key}", on_select="rerun",
+                            alt="Heart rate over the whole recording: click a point to open that page",
                             selection_mode="points", config={"displayModeBar": False, "scrollZoom": False})
     page_strip(start, min(ecg.duration, start + PAGE_S), ecg.duration)
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \

@@ -50,16 +50,17 @@ def ranking_html(view, scope: str = "") -> str:
             f'<div class="rank-row{" top" if r.stands_out else ""}" data-testid="mets-rank-row" data-rank="{i}" '
             f'data-prompt="{esc(r.prompt)}" data-stands-out="{str(r.stands_out).lower()}" '
             f'data-probability="{r.probability:.6f}" '
-            f'data-percentile="{"" if pct is None else f"{pct:.1f}"}" data-similarity="{r.similarity:.6f}">'
-            f'<div class="rank-n">{i}</div>'
-            f'<div class="rank-phrase"><span class="rank-prompt">{esc(r.prompt)}</span> {mark}{expansion}</div>'
-            f'<div class="rank-bar" role="img" aria-label="{esc(r.percentile_words)}" '
+            f'data-percentile="{"" if pct is None else f"{pct:.1f}"}" data-similarity="{r.similarity:.6f}"'
+            f' role="row"><div class="rank-n" role="cell">{i}</div>'
+            f'<div class="rank-phrase" role="rowheader"><span class="rank-prompt">{esc(r.prompt)}</span> {mark}'
+            f'{expansion}</div>'
+            f'<div class="rank-bar" role="cell" aria-label="{esc(r.percentile_words)}" '
             f'title="{esc(r.percentile_words)}: percentile of this ECG\'s similarity among reference ECGs the '
             f'model was not trained on"><div class="rank-fill" style="width:{width:.1f}%"></div>'
             f'<div class="rank-tick" style="left:{STANDS_OUT_PERCENTILE:.0f}%"></div></div>'
-            f'<div class="rank-pct">{pct_text}</div>'
-            f'<div class="rel rel-{level}" title="{esc(why)}">{_REL_ICON[level]} {esc(words)}</div>'
-            f'<div class="rank-p" title="softmax probability among only these {len(view.rows) + len(view.unknown)} '
+            f'<div class="rank-pct" role="cell">{pct_text}</div>'
+            f'<div class="rel rel-{level}" role="cell" title="{esc(why)}">{_REL_ICON[level]} {esc(words)}</div>'
+            f'<div class="rank-p" role="cell" title="softmax probability among only these {len(view.rows) + len(view.unknown)} '
             f'phrases (cosine similarity {r.similarity:+.3f}); adding or removing a phrase changes it">'
             f'{100 * r.probability:.0f}%</div></div>')
     unknown = ""
@@ -71,13 +72,15 @@ def ranking_html(view, scope: str = "") -> str:
     scope_html = f'<div class="rank-scope">{esc(scope)}</div>' if scope else ""
     return (f'<div class="rank-list" data-testid="mets-ranking">{scope_html}'
             f'<div class="rank-headline {head_cls}" data-testid="mets-headline">{esc(view.headline)}</div>'
-            f'<div class="rank-head"><span>#</span><span>phrase</span>'
-            f'<span title="Where this ECG\'s similarity to the phrase falls among reference ECGs the model was '
+            f'<div role="table" aria-label="The phrases ranked for this ECG">'
+            f'<div class="rank-head" role="row"><span role="columnheader">#</span>'
+            f'<span role="columnheader">phrase</span>'
+            f'<span role="columnheader" title="Where this ECG\'s similarity to the phrase falls among reference ECGs the model was '
             f'not trained on. The tick marks {STANDS_OUT_PERCENTILE:.0f}%.">compared with reference ECGs</span>'
-            f'<span></span><span title="How well the model recognised this statement on validation patients '
+            f'<span role="columnheader" aria-label="percentile"></span><span role="columnheader" title="How well the model recognised this statement on validation patients '
             f'(area under the ROC curve)">model reliability</span>'
-            f'<span title="Softmax probability among only the phrases listed here">relative among these</span>'
-            f'</div>{"".join(rows)}{unknown}</div>')
+            f'<span role="columnheader" title="Softmax probability among only the phrases listed here">relative among '
+            f'these</span></div>{"".join(rows)}</div>{unknown}</div>')
 
 
 _REL_ICON = {"good": "✔", "fair": "◐", "weak": "⚠", "none": "–"}

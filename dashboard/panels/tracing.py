@@ -128,6 +128,7 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
                        saliency_offset_s)
     event = st.plotly_chart(
         fig, width="stretch", key="paper", on_select="rerun", selection_mode="box",
+        alt=f"ECG tracing on paper, {layout}, {speed} mm/s, {gain} mm/mV",
         config={"displaylogo": False, "scrollZoom": False,
                 "modeBarButtonsToRemove": ["lasso2d", "autoScale2d"],
                 "toImageButtonOptions": {"filename": "ecg"}})

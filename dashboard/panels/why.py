@@ -53,11 +53,13 @@ def why_panel(engine: Engine, rec: Record, prompts: list[str]) -> None:
     present = [i for i in range(12) if sal.lead_mask[i]]
     st.plotly_chart(plotting.occlusion_bars([STANDARD_LEADS[i] for i in present],
                                             sal.lead_occlusion[present], "Score drop when each lead is hidden"),
-                    width="stretch", config={"displayModeBar": False}, key="why_leads")
+                    width="stretch", config={"displayModeBar": False}, key="why_leads",
+                    alt="How much the score drops when each lead is hidden")
     seg_labels = [f"{w0 + k * sal.segment_s:g}–{w0 + (k + 1) * sal.segment_s:g} s"
                   for k in range(len(sal.segment_occlusion))]
     st.plotly_chart(plotting.occlusion_bars(seg_labels, sal.segment_occlusion, "Score drop when each second is hidden"),
-                    width="stretch", config={"displayModeBar": False}, key="why_secs")
+                    width="stretch", config={"displayModeBar": False}, key="why_secs",
+                    alt="How much the score drops when each second is hidden")
     top = [STANDARD_LEADS[i] for i in present if np.isfinite(sal.lead_occlusion[i]) and sal.lead_occlusion[i] > 0]
     top = sorted(top, key=lambda lead: -sal.lead_occlusion[STANDARD_LEADS.index(lead)])[:3]
     st.caption(f"Cosine to “{prompt}”: {sal.similarity:+.3f}. "
