@@ -91,6 +91,9 @@ button:focus-visible, a:focus-visible, [role="button"]:focus-visible, summary:fo
 .file-labels .src {color: #55656d; font-size: .875rem;}
 .file-labels .undecoded {font-style: italic;}
 .fl-note {font-size: .875rem; color: #4a5a62; margin-top: .2rem;}
+.fl-model {color: #1a5f78; font-size: .875rem;}
+.fl-disagree {margin-top: .3rem; font-size: .875rem; color: #5c3d00; background: #fdf0d5; padding: .25rem .4rem;
+  border-radius: 3px;}
 .hit-with-ecg {display: grid; grid-template-columns: 1.5fr 1fr; gap: .8rem; align-items: center;}
 .hit-ecg {position: relative;}
 .hit-ecg svg {display: block; border-radius: 3px;}

@@ -79,3 +79,57 @@ def test_percentiles_are_shown_with_their_english_ordinal():
                      62.0: "62nd", 72.6: "73rd", 99.6: "100th", 100.0: "100th"}
     (row,) = build_view([NewMatch("sinus rhythm", 0.2, 1.0, percentile=None)]).rows
     assert row.percentile_rank is None
+
+
+def _file_labels_beside(percentiles: dict[str, float]) -> str:
+    """The "What the file says" panel of an ECG whose file says atrial fibrillation and sinus rhythm (SNOMED
+    CT), beside a ranking with these percentiles; its HTML."""
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import sys
+        from dataclasses import dataclass, field
+
+        import numpy as np
+        import streamlit as st
+
+        sys.path.insert(0, st.session_state["repo"])
+        from dashboard.panels.header import file_labels_panel
+        from dashboard.ranking import build_view
+        from dashboard.session import Record
+        from mets_core.ecg import ECG
+
+        @dataclass
+        class Match:
+            prompt: str
+            similarity: float
+            probability: float
+            percentile: float | None = None
+            known: bool = True
+            validation_auc: float | None = 0.9
+            expansion: tuple = field(default_factory=tuple)
+            statement: str | None = None
+
+        ecg = ECG.from_leads(np.zeros((1, 1000)), ["II"], 100.0, metadata={"comments": "Dx: 164889003,426783006"})
+        view = build_view([Match(p, 0.1, 0.1, percentile=v) for p, v in st.session_state["percentiles"].items()])
+        file_labels_panel(Record("k", ecg, "upload", "test"), rank_these=lambda phrases: None, view=view)
+
+    at = AppTest.from_function(script)
+    at.session_state["repo"] = str(Path(__file__).resolve().parent.parent)
+    at.session_state["percentiles"] = percentiles
+    at.run()
+    assert not at.exception, at.exception
+    return " ".join(m.value for m in at.markdown)
+
+
+def test_the_files_labels_carry_the_models_percentile_and_a_disagreement_is_said():
+    """MIT-BIH 201's page marked atrial fibrillation by its file, without P waves, had "sinus arrhythmia" and
+    "sinus rhythm" standing out and atrial fibrillation at the 66th percentile, and nothing on the page said
+    that the model and the file disagree."""
+    html = _file_labels_beside({"atrial fibrillation": 66.0, "sinus rhythm": 40.0, "sinus arrhythmia": 99.5})
+    assert "atrial fibrillation" in html and "model: 66th pct" in html and "model: 40th pct" in html
+    assert "The model and the file disagree" in html and "“sinus arrhythmia” stands out" in html
+    agree = _file_labels_beside({"atrial fibrillation": 99.0, "sinus rhythm": 40.0, "sinus arrhythmia": 97.0})
+    assert "model: 99th pct, stands out" in agree and "disagree" not in agree     # one of the file's stands out
+    quiet = _file_labels_beside({"atrial fibrillation": 66.0, "ventricular bigeminy": 50.0})
+    assert "model: 66th pct" in quiet and "disagree" not in quiet                 # nothing crowned instead

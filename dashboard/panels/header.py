@@ -82,9 +82,11 @@ def record_header(rec: Record) -> None:
                 st.caption(f"{k.replace('_', ' ')}: {str(v)[:400]}")
 
 
-def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None]) -> None:
+def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None], view=None) -> None:
     """What the file itself says (its own diagnosis codes decoded into words), beside the ranking; a button
-    hands the labels to `rank_these` (the prompt box's public setter)."""
+    hands the labels to `rank_these` (the prompt box's public setter). `view`: the ranking shown
+    (dashboard.ranking.RankingView): a label that is also a ranked phrase gets the model's percentile beside
+    it, and the page says so when the model does not single out what the file says but another phrase."""
     labels = file_labels_of(rec)
     st.markdown("#### What the file says")
     if labels is None or not labels.labels:
@@ -93,13 +95,30 @@ def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None]) -> N
         st.markdown(f'<div class="file-labels none" data-testid="mets-file-labels">{esc(words)}</div>',
                     unsafe_allow_html=True)
         return
-    items = []
+    ranked = {r.prompt.strip().lower(): r for r in (view.rows if view is not None else [])
+              if r.percentile_rank is not None}
+    items, matched = [], []
     for lab in labels.labels:
         src = lab.source + (f" {lab.code}" if lab.code else "")
         like = f" ({lab.likelihood:.0f}% likely)" if lab.likelihood else f" ({lab.detail})" if lab.detail else ""
+        row = ranked.get(lab.text.split(":")[-1].strip().lower())
+        model = ""
+        if row is not None:
+            model = (f'<span class="fl-model"> · model: {"".join(row.percentile_rank)} pct'
+                     f'{", stands out" if row.stands_out else ""}</span>')
+            matched.append(row)
         items.append(f'<li class="{"" if lab.known else "undecoded"}" title="{esc(src)}">{esc(lab.text)}{esc(like)}'
-                     f'<span class="src"> · {esc(lab.source)}</span></li>')
-    st.markdown(f'<div class="file-labels" data-testid="mets-file-labels"><ul>{"".join(items)}</ul>'
+                     f'<span class="src"> · {esc(lab.source)}</span>{model}</li>')
+    others = [r.prompt for r in (view.rows if view is not None else []) if r.stands_out]
+    disagree = ""
+    if matched and others and not any(r.stands_out for r in matched):
+        # the model singles out none of what the file says, but something else: the reader should know
+        said = ", ".join(f"“{r.prompt}” ({''.join(r.percentile_rank)} pct)" for r in matched)
+        crowned = ", ".join(f"“{p}”" for p in others)
+        disagree = (f'<div class="fl-disagree" data-testid="mets-disagree"><b>The model and the file disagree:</b> '
+                    f'{esc(said)} not singled out, while {esc(crowned)} {"stands" if len(others) == 1 else "stand"} '
+                    f'out. Check the tracing.</div>')
+    st.markdown(f'<div class="file-labels" data-testid="mets-file-labels"><ul>{"".join(items)}</ul>{disagree}'
                 f'<div class="fl-note">{esc(labels.origin or "As written in the file (codes decoded into words).")}'
                 f' Not checked by this tool.</div></div>', unsafe_allow_html=True)
     phrases = [lab.text for lab in labels.labels if lab.known and lab.source != "header text"] or \
