@@ -2,14 +2,19 @@
 
 The page is A4 landscape (297 x 210 mm) drawn in millimetres: the axes holding the tracing span exactly
 their width and height in mm, so 1 data unit = 1 mm on paper and the ECG is to scale (25 mm/s, 10 mm/mV,
-1 mm and 5 mm grid) when printed at 100 % ("actual size"). Contents: the 3 x 4 layout + a rhythm strip,
-measurements, the ranking with percentiles and reliability, the file's own labels, the model version and
-the research-use disclaimer.
+1 mm and 5 mm grid) when printed at 100 % ("actual size"). Contents: the 3 x 4 layout + a rhythm strip (a
+record of 1-3 leads: one full-width strip per recorded lead), measurements, the ranking with percentiles and
+reliability, what the file says, the model version and the research-use disclaimer.
+
+The page says what the Reader page says, in its words: nothing is cut silently. What does not fit in a column
+above the tracing is counted ("and 3 more on screen: ..."), and every line is wrapped to its column, measured
+in its font (a label never runs into the next column or off the page).
 """
 from __future__ import annotations
 
 import io
 import math
+import re
 import textwrap
 from datetime import datetime, timezone
 
@@ -18,32 +23,47 @@ import numpy as np
 from mets_core.ecg import ECG, STANDARD_LEADS
 
 from .loading import channels_words
-from .measured import shown_value
+from .measured import FIELDS, missing_words, shown_text
+from .ranking import disagreement
 from .plotting import LAYOUT_3X4, RHYTHM_LEAD
 
 PAGE_MM = (297.0, 210.0)            # A4 landscape
+MARGIN_MM = 12.0                    # left and right
 SPEED, GAIN = 25.0, 10.0            # mm/s, mm/mV
+STRIP_S = 10.0                      # the printed strip (250 mm at 25 mm/s): the page on screen
 GRID_ORIGIN_MM = (12.0, 40.0)       # lower-left corner of the ECG grid on the page
 GRID_SIZE_MM = (275.0, 110.0)       # 55 x 22 big boxes
+FEW_LEADS = 3                       # a record of this many leads or fewer: one full-width strip per lead
 MM_PER_INCH = 25.4
+MM_PER_PT = MM_PER_INCH / 72.0
 MEASUREMENT_COLUMN_CHARS = 70       # the measurements column (100 mm at 7 pt) ...
 MEASUREMENT_LINES = 9               # ... and its lines above the tracing
+# The columns above the tracing: headings at COLUMN_TOP_MM, then lines of COLUMN_PT type LINE_MM apart, the
+# last one's top at COLUMN_LAST_MM at the lowest (its descenders end above the grid, at 150 mm).
+COLUMN_TOP_MM = PAGE_MM[1] - 24
+COLUMN_PT, LINE_MM = 7.0, 3.0
+COLUMN_LAST_MM = 154.0
+COLUMN_LINES = int((COLUMN_TOP_MM - 5 - COLUMN_LAST_MM) / LINE_MM) + 1
+LABELS_X_MM, RANKING_X_MM = 112.0, 185.0
+LABELS_WIDTH_MM = RANKING_X_MM - LABELS_X_MM - 6.0   # a gap before the ranking (a screen's hinting widens type)
+RANKING_WIDTH_MM = PAGE_MM[0] - MARGIN_MM - RANKING_X_MM
+MORE_LINES = 3                      # at most for "and N more on screen: <names>": the rows come first
+RANK_PROMPT_CHARS = 34              # the ranking's phrase column (monospace), before percentile and reliability
+MONOSPACE = {"family": "monospace"}
+ITALIC = {"style": "italic"}
 DISCLAIMER = ("Research use only - not a medical device. Scores are similarities between the ECG and each "
               "phrase under the model, not diagnoses. Every finding must be checked on the tracing by a "
               "qualified clinician.")
 
 
-def _fmt(m, attribute: str, unit: str = "ms") -> str:
-    value = shown_value(m, attribute)
-    return "not measurable" if value is None else f"{value} {unit}"
-
-
 def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ranking=None, file_labels=None,
               model_version: str = "", rhythm_lead: str = RHYTHM_LEAD, scope: str = "", image_format: str = "pdf",
-              dpi: int = 150) -> bytes:
+              dpi: int = 150, beats=None) -> bytes:
     """The report as PDF bytes. `ranking`: a dashboard.ranking.RankingView (or None); `file_labels`: a
-    mets_core.file_labels.FileLabels (or None). image_format="png": the same page as a picture (`dpi`), for
-    previews and the documentation's screenshots."""
+    mets_core.file_labels.FileLabels (or None); `beats`: the file's own beat labels
+    (mets_core.readers.beat_labels.Beats, or None), for the rhythm they mark on the strip printed;
+    `model_version`: dashboard.engine.Engine.version (where the weights were loaded from is left out).
+    image_format="png": the same page as a picture (`dpi`), for previews and the documentation's screenshots."""
     from matplotlib.backends.backend_pdf import FigureCanvasPdf
     from matplotlib.figure import Figure
 
@@ -72,14 +92,14 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
 
     # measurements
     m = measurements
-    y = h - 24
+    y = COLUMN_TOP_MM
     text.text(12, y, "Measurements (automated; verify on the tracing)", fontsize=9, weight="bold", va="top")
     if m is not None:
-        lines = [f"HR {_fmt(m, 'heart_rate_bpm', 'bpm')}   RR {_fmt(m, 'rr_ms')}   PR {_fmt(m, 'pr_ms')}   "
-                 f"QRS {_fmt(m, 'qrs_ms')}   QT {_fmt(m, 'qt_ms')}",
-                 f"QTc Bazett {_fmt(m, 'qtc_ms')}   Fridericia {_fmt(m, 'qtc_fridericia_ms')}   "
-                 f"Framingham {_fmt(m, 'qtc_framingham_ms')}",
-                 f"frontal axis {_fmt(m, 'axis_deg', 'deg')}"]
+        lines = [f"HR {_shown(m, 'heart_rate_bpm')}   RR {_shown(m, 'rr_ms')}   PR {_shown(m, 'pr_ms')}   "
+                 f"QRS {_shown(m, 'qrs_ms')}   QT {_shown(m, 'qt_ms')}",
+                 f"QTc Bazett {_shown(m, 'qtc_ms')}   Fridericia {_shown(m, 'qtc_fridericia_ms')}   "
+                 f"Framingham {_shown(m, 'qtc_framingham_ms')}",
+                 f"frontal axis {_shown(m, 'axis_deg')}"]
         if getattr(m, "n_other_shape", 0):
             lines.append(f"median of {m.n_median_beats} beats; {m.n_other_shape} of another QRS shape "
                          f"(ectopic or noisy) left out")
@@ -94,32 +114,19 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
         for k, line in enumerate(lines):     # short lines: the column ends before "What the file says"
             text.text(12, y - 5 - 3.5 * k, line, fontsize=7, va="top")
 
-    # file labels
-    text.text(112, y, "What the file says", fontsize=9, weight="bold", va="top")
-    labels = [lab.text for lab in (file_labels.labels if file_labels is not None else [])][:6]
-    if labels and file_labels.origin:            # not the file's own words: say whose (PTB-XL's table)
-        labels = labels[:5] + [f"({file_labels.origin.split(' (')[0]})"]
-    for k, lab in enumerate(labels or ["no diagnosis labels in the file"]):
-        text.text(112, y - 5 - 3.8 * k, lab[:60], fontsize=7.5, va="top")
-
-    # ranking
-    text.text(185, y, "Model ranking (similarity, not diagnosis)", fontsize=9, weight="bold", va="top")
+    text.text(LABELS_X_MM, y, "What the file says", fontsize=9, weight="bold", va="top")
+    _draw_column(text, LABELS_X_MM, _file_says(ecg, file_labels, beats, start_s, ranking))
+    text.text(RANKING_X_MM, y, "Model ranking (similarity, not diagnosis)", fontsize=9, weight="bold", va="top")
     if ranking is not None:
-        text.text(185, y - 4.5, ranking.headline[:95], fontsize=7, va="top", style="italic")
-        for k, r in enumerate(ranking.rows[:6]):
-            pct = "no ref." if r.percentile_rank is None else "".join(r.percentile_rank) + " pct"
-            text.text(185, y - 9 - 3.8 * k, f"{r.prompt[:34]:34s}  {pct:>8s}  {r.reliability[1]}", fontsize=7,
-                      va="top", family="monospace")
-        if ranking.unknown:
-            text.text(185, y - 9 - 3.8 * 6, "not known to the model: " + ", ".join(r.prompt for r in ranking.unknown)[:70],
-                      fontsize=7, va="top")
+        _draw_column(text, RANKING_X_MM, _ranking_lines(ranking))
 
+    absent = [lead for lead, recorded in zip(STANDARD_LEADS, ecg.lead_mask) if not recorded]
     _draw_tracing(fig, ecg, start_s, rhythm_lead)
-    text.text(12, 30, f"{SPEED:g} mm/s   {GAIN:g} mm/mV   grid 1 mm / 5 mm   print at 100 % (actual size)",
-              fontsize=7.5, va="top")
+    text.text(12, 30, f"{SPEED:g} mm/s   {GAIN:g} mm/mV   grid 1 mm / 5 mm   print at 100 % (actual size)"
+              + (f"   leads not recorded: {', '.join(absent)}" if absent else ""), fontsize=7.5, va="top")
     text.text(12, 20, DISCLAIMER, fontsize=7.5, va="top", wrap=True)
-    model_line = f"Model: {model_version}"          # a long weights path is what gets cut
-    text.text(12, 12, model_line if len(model_line) <= 190 else model_line[:189] + "…", fontsize=7, va="top")
+    for k, line in enumerate(_wrap(f"Model: {_without_paths(model_version)}", w - 2 * MARGIN_MM)):
+        text.text(12, 12 - 3 * k, line, fontsize=COLUMN_PT, va="top", parse_math=False)
     buf = io.BytesIO()
     if image_format == "pdf":
         fig.savefig(buf, format="pdf", metadata={"Title": "METS ECG report", "Creator": "METS dashboard"})
@@ -128,6 +135,143 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
         FigureCanvasAgg(fig)
         fig.savefig(buf, format=image_format, dpi=dpi, facecolor="white")
     return buf.getvalue()
+
+
+def _shown(m, attribute: str) -> str:
+    """One measurement as the Reader's boxes show it ("412 ms", "-3°"), else their word for its absence: "not
+    applicable" (no PR in atrial fibrillation) or "not measurable"."""
+    _, _, unit, note = next(f for f in FIELDS if f[1] == attribute)
+    return shown_text(m, attribute, unit) or missing_words(m, note)
+
+
+def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None) -> list[tuple[str, dict]]:
+    """The "What the file says" column: for a recording longer than the strip, the rhythm the file marks on the
+    strip first (as the Reader's overview gives it for the page on screen), then the file's labels in the
+    page's words, then whose they are when not the file's own; what does not fit is counted."""
+    entries = []
+    strip_end = min(ecg.duration, start_s + STRIP_S)
+    if beats is not None and (start_s > 0 or strip_end < ecg.duration):
+        from .panels.navigation import PAGE_RHYTHM, page_rhythms      # the Reader's words for the page's rhythm
+        rhythms = page_rhythms(beats, ecg, start_s, strip_end)
+        if rhythms:
+            entries.append(f"{PAGE_RHYTHM}: {', '.join(rhythms)}")
+    labels = file_labels.labels if file_labels is not None else []
+    origin = file_labels.origin if file_labels is not None else ""
+    differ = disagreement(ranking, labels)     # as the page says it beside the labels; first: never "and N more"
+    entries += ([differ] if differ else []) + [lab.words for lab in labels]
+    if not labels:
+        entries.append(origin or "no diagnosis labels in the file")
+    # not the file's own words (PTB-XL's table): whose, in the first words of the page's note
+    whose = _lines(f"({origin.split(' (')[0]})", LABELS_WIDTH_MM) if labels and origin else []
+    return _fitted([], [_lines(entry, LABELS_WIDTH_MM) for entry in entries], whose,
+                   lambda n: [(f"and {n} more on screen", {})], LABELS_WIDTH_MM)
+
+
+def _ranking_lines(ranking) -> list[tuple[str, dict]]:
+    """The ranking column: its headline wrapped, then every ranked row that fits (a long phrase goes on to
+    the next line, never cut), the rest named in one "and N more on screen: ..." line, then the phrases the
+    model does not know."""
+    def row(r) -> list[tuple[str, dict]]:
+        pct = "no ref." if r.percentile_rank is None else "".join(r.percentile_rank) + " pct"
+        prompt = textwrap.wrap(r.prompt, RANK_PROMPT_CHARS, subsequent_indent="  ") or [""]
+        return [(f"{prompt[0]:{RANK_PROMPT_CHARS}s}  {pct:>8s}  {r.reliability[1]}", MONOSPACE)] + \
+            [(part, MONOSPACE) for part in prompt[1:]]
+
+    rows = ranking.rows
+
+    def more(n: int) -> list[tuple[str, dict]]:
+        return _lines(f"and {n} more on screen: " + ", ".join(r.prompt for r in rows[len(rows) - n:]),
+                      RANKING_WIDTH_MM)
+
+    unknown = _lines("not known to the model: " + ", ".join(r.prompt for r in ranking.unknown),
+                     RANKING_WIDTH_MM) if ranking.unknown else []
+    return _fitted(_lines(ranking.headline, RANKING_WIDTH_MM, ITALIC), [row(r) for r in rows], unknown, more,
+                   RANKING_WIDTH_MM)
+
+
+def _fitted(head: list, entries: list[list], tail: list, more, width_mm: float) -> list:
+    """A column's lines within COLUMN_LINES: `head`, as many of `entries` (each its lines) as fit, in order,
+    then `more(n)` (the lines saying that the last n are on screen only; at most MORE_LINES of them, ended
+    with "…" when cut) when some do not, then `tail`."""
+    every = head + [line for entry in entries for line in entry] + tail
+    if len(every) <= COLUMN_LINES:
+        return every
+    for shown in range(len(entries) - 1, -1, -1):
+        lines = head + [line for entry in entries[:shown] for line in entry]
+        if len(lines) + 1 + len(tail) > COLUMN_LINES:      # not even a one-line `more`: no need to word it
+            continue
+        lines += _cut(more(len(entries) - shown), MORE_LINES, width_mm) + tail
+        if len(lines) <= COLUMN_LINES:
+            return lines
+    return _cut(head + _cut(more(len(entries)), MORE_LINES, width_mm) + tail, COLUMN_LINES, width_mm)
+
+
+def _cut(lines: list[tuple[str, dict]], n: int, width_mm: float) -> list[tuple[str, dict]]:
+    """The first `n` lines, the last of them ended with "…" (in `width_mm`) when some are left out."""
+    if len(lines) <= n:
+        return lines
+    words, font = lines[n - 1]
+    while words.strip() and not _fits(words + " …", width_mm, font):
+        words = words.rsplit(" ", 1)[0] if " " in words.strip() else ""
+    return lines[:n - 1] + [(words + " …", font)]
+
+
+def _lines(words: str, width_mm: float, font: dict | None = None) -> list[tuple[str, dict]]:
+    """`words` wrapped to `width_mm`, each line with the font it is drawn in."""
+    font = font or {}
+    return [(line, font) for line in _wrap(words, width_mm, **font)]
+
+
+def _wrap(words: str, width_mm: float, **font) -> list[str]:
+    """`words` broken at spaces into lines that each fit `width_mm` in COLUMN_PT type of `font`, each taking
+    as many words as fit: measured, not counted, since a "W" is three times as wide as an "i". Lines after the
+    first are indented; a word wider than the column is broken (textwrap)."""
+    lines: list[str] = []
+    for word in words.split():
+        if lines and _fits(f"{lines[-1]} {word}", width_mm, font):
+            lines[-1] += f" {word}"
+            continue
+        head = "  " if lines else ""
+        chars = len(word)
+        while not _fits(head + word[:chars], width_mm, font) and chars > 1:
+            chars -= 1
+        lines += [head + part for part in textwrap.wrap(word, chars)]
+    return lines or [""]
+
+
+def _fits(line: str, width_mm: float, font: dict) -> bool:
+    """Whether `line` in COLUMN_PT type of `font` ends within `width_mm` of where it starts (an indent counts):
+    its advance width, as matplotlib lays the text out."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+    width_pt = text_to_path.get_text_width_height_descent(line, FontProperties(size=COLUMN_PT, **font),
+                                                           ismath=False)[0]
+    return width_pt * MM_PER_PT <= width_mm
+
+
+def _draw_column(text, x: float, lines: list[tuple[str, dict]]) -> None:
+    for k, (line, font) in enumerate(lines):     # typed phrases and file labels are words, never mathtext
+        text.text(x, COLUMN_TOP_MM - 5 - LINE_MM * k, line, fontsize=COLUMN_PT, va="top", parse_math=False,
+                  **font)
+
+
+def _without_paths(model_version: str) -> str:
+    """The model's line without a filesystem path: engine.version ends "... weights sha256 <hash> from <folder>",
+    a server's folder that has no place on a patient's report (the hash tells checkpoints apart); any other
+    absolute path in it (a text encoder loaded from a folder) is cut to its last name."""
+    words = re.sub(r"(weights sha256 \S*) from .*$", r"\1", model_version)
+    return re.sub(r"(?<!\S)(?:~|[A-Za-z]:)?[\\/]\S*", lambda p: re.split(r"[\\/]", p.group().rstrip("\\/"))[-1],
+                  words)
+
+
+def _tracing_rows(ecg: ECG, rhythm_lead: str) -> list[list[str]]:
+    """The leads of each row of the tracing, top to bottom: the 3 x 4 layout and a rhythm strip; for a
+    record of 1-3 leads (a Holter's two), each recorded lead as a full 10 s strip and nothing for the others."""
+    if int(ecg.lead_mask.sum()) <= FEW_LEADS:
+        return [[lead] for lead in ecg.leads]
+    if rhythm_lead not in ecg.leads:
+        rhythm_lead = RHYTHM_LEAD if RHYTHM_LEAD in ecg.leads else ecg.leads[0]
+    return [list(r) for r in LAYOUT_3X4] + [[rhythm_lead]]
 
 
 def _draw_tracing(fig, ecg: ECG, start_s: float, rhythm_lead: str) -> None:
@@ -142,24 +286,23 @@ def _draw_tracing(fig, ecg: ECG, start_s: float, rhythm_lead: str) -> None:
     ax.hlines(np.arange(0, gh + 1e-6, 1.0), 0, gw, colors="#f1c6c6", linewidths=0.25, gid="minor-h")
     ax.vlines(np.arange(0, gw + 1e-6, 5.0), 0, gh, colors="#dc8c8c", linewidths=0.6, gid="major-v")
     ax.hlines(np.arange(0, gh + 1e-6, 5.0), 0, gw, colors="#dc8c8c", linewidths=0.6, gid="major-h")
-    if rhythm_lead not in ecg.leads:
-        rhythm_lead = RHYTHM_LEAD if RHYTHM_LEAD in ecg.leads else (ecg.leads[0] if ecg.leads else RHYTHM_LEAD)
-    rows = [list(r) for r in LAYOUT_3X4] + [[rhythm_lead]]
-    pitch = gh / len(rows)
+    rows = _tracing_rows(ecg, rhythm_lead)
+    pitch = gh / max(len(rows), FEW_LEADS)      # a few strips keep the height of a 3-strip page
     x0 = 10.0
-    page_s = min(10.0, max(0.0, ecg.duration - start_s))
+    page_s = min(STRIP_S, max(0.0, ecg.duration - start_s))
     for r, leads in enumerate(rows):
         centre = gh - (r + 0.5) * pitch
-        ax.plot([1, 2, 2, 7, 7, 8], [centre, centre, centre + GAIN, centre + GAIN, centre, centre],
-                color="black", linewidth=0.7)                                # 1 mV x 0.2 s calibration
+        if any(ecg.lead_mask[STANDARD_LEADS.index(lead)] for lead in leads):
+            ax.plot([1, 2, 2, 7, 7, 8], [centre, centre, centre + GAIN, centre + GAIN, centre, centre],
+                    color="black", linewidth=0.7)                            # 1 mV x 0.2 s calibration
         seg_s = page_s / len(leads)
         for c, lead in enumerate(leads):
             t0 = start_s + c * seg_s
             xs = x0 + c * seg_s * SPEED
             i = STANDARD_LEADS.index(lead)
             ax.text(xs + 1, centre + 0.38 * pitch, lead, fontsize=7, weight="bold")
-            if not ecg.lead_mask[i]:
-                ax.text(xs + 6, centre + 0.38 * pitch, "not recorded", fontsize=6, style="italic", color="#555555")
+            if not ecg.lead_mask[i]:         # where its trace would be, clear of the lead's name
+                ax.text(xs + 1, centre, "not recorded", fontsize=6, style="italic", color="#555555", va="center")
                 continue
             a, b = int(round(t0 * ecg.fs)), int(round((t0 + seg_s) * ecg.fs))
             y = np.nan_to_num(np.asarray(ecg.signal[i, a:b], dtype=float))

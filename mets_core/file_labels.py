@@ -188,6 +188,13 @@ class FileLabel:
     likelihood: float | None = None   # PTB-XL's statement likelihood (%), where given
     detail: str | None = None         # how much of the recording a rhythm annotation covers, e.g. "2:31 in 4 episodes"
 
+    @property
+    def words(self) -> str:
+        """The label as every page lists it: with PTB-XL's likelihood, or how much of the recording an annotated
+        rhythm covers: "atrial fibrillation (10:06 in 3 episodes)"."""
+        return self.text + (f" ({self.likelihood:.0f}% likely)" if self.likelihood else
+                            f" ({self.detail})" if self.detail else "")
+
 
 @dataclass
 class FileLabels:

@@ -9,6 +9,7 @@ import streamlit as st
 from mets_core.ecg import STANDARD_LEADS
 
 from ..loading import channels_words
+from ..ranking import disagreement, label_row
 from ..session import Record, data_dir
 from .common import duration_words, esc
 
@@ -95,29 +96,16 @@ def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None], view
         st.markdown(f'<div class="file-labels none" data-testid="mets-file-labels">{esc(words)}</div>',
                     unsafe_allow_html=True)
         return
-    ranked = {r.prompt.strip().lower(): r for r in (view.rows if view is not None else [])
-              if r.percentile_rank is not None}
-    items, matched = [], []
+    items = []
     for lab in labels.labels:
         src = lab.source + (f" {lab.code}" if lab.code else "")
-        like = f" ({lab.likelihood:.0f}% likely)" if lab.likelihood else f" ({lab.detail})" if lab.detail else ""
-        row = ranked.get(lab.text.split(":")[-1].strip().lower())
-        model = ""
-        if row is not None:
-            model = (f'<span class="fl-model"> · model: {"".join(row.percentile_rank)} pct'
-                     f'{", stands out" if row.stands_out else ""}</span>')
-            matched.append(row)
-        items.append(f'<li class="{"" if lab.known else "undecoded"}" title="{esc(src)}">{esc(lab.text)}{esc(like)}'
+        row = label_row(view, lab)
+        model = (f'<span class="fl-model"> · model: {"".join(row.percentile_rank)} pct'
+                 f'{", stands out" if row.stands_out else ""}</span>' if row is not None else "")
+        items.append(f'<li class="{"" if lab.known else "undecoded"}" title="{esc(src)}">{esc(lab.words)}'
                      f'<span class="src"> · {esc(lab.source)}</span>{model}</li>')
-    others = [r.prompt for r in (view.rows if view is not None else []) if r.stands_out]
-    disagree = ""
-    if matched and others and not any(r.stands_out for r in matched):
-        # the model singles out none of what the file says, but something else: the reader should know
-        said = ", ".join(f"“{r.prompt}” ({''.join(r.percentile_rank)} pct)" for r in matched)
-        crowned = ", ".join(f"“{p}”" for p in others)
-        disagree = (f'<div class="fl-disagree" data-testid="mets-disagree"><b>The model and the file disagree:</b> '
-                    f'{esc(said)} not singled out, while {esc(crowned)} {"stands" if len(others) == 1 else "stand"} '
-                    f'out. Check the tracing.</div>')
+    differ = disagreement(view, labels.labels)
+    disagree = (f'<div class="fl-disagree" data-testid="mets-disagree">{esc(differ)}</div>' if differ else "")
     st.markdown(f'<div class="file-labels" data-testid="mets-file-labels"><ul>{"".join(items)}</ul>{disagree}'
                 f'<div class="fl-note">{esc(labels.origin or "As written in the file (codes decoded into words).")}'
                 f' Not checked by this tool.</div></div>', unsafe_allow_html=True)

@@ -107,16 +107,26 @@ def page_strip(start_s: float, end_s: float, duration: float) -> None:
                 f'<span style="left:{left:.3f}%;width:{width:.3f}%"></span></div>', unsafe_allow_html=True)
 
 
+PAGE_RHYTHM = "Rhythm the file marks for the page on screen"
+
+
+def page_rhythms(beats, ecg, start_s: float, end_s: float) -> list[str]:
+    """The rhythms the file's annotations (mets_core.readers.beat_labels.Beats) mark from `start_s` to `end_s`
+    of `ecg`, in words (the page on screen; the PDF's strip)."""
+    from mets_core.readers.beat_labels import rhythm_words
+    return [rhythm_words(n) for n in beats.rhythms_between(int(start_s * ecg.fs), int(end_s * ecg.fs), ecg.n_samples)]
+
+
 def beat_labels(beats, ecg, start_s: float, end_s: float) -> None:
     """The file's own beat labels, counted by class, beside the overview, and the rhythm it marks for the page
     on screen (`start_s` to `end_s` of `ecg`), to hold the page's ranking against."""
-    from mets_core.readers.beat_labels import CLASS_WORDS, rhythm_words
+    from mets_core.readers.beat_labels import CLASS_WORDS
     counts = beats.counts()
     items = "".join(f'<li data-class="{c}" data-count="{n}"><b>{c}</b> {n:,} <span>{esc(CLASS_WORDS[c])}</span></li>'
                     for c, n in counts.items())
-    notes = beats.rhythms_between(int(start_s * ecg.fs), int(end_s * ecg.fs), ecg.n_samples)
-    rhythm = (f'<div class="page-rhythm" data-testid="mets-page-rhythm">Rhythm the file marks for the page on '
-              f'screen: <b>{esc(", ".join(rhythm_words(n) for n in notes))}</b></div>' if notes else "")
+    rhythms = page_rhythms(beats, ecg, start_s, end_s)
+    rhythm = (f'<div class="page-rhythm" data-testid="mets-page-rhythm">{PAGE_RHYTHM}: '
+              f'<b>{esc(", ".join(rhythms))}</b></div>' if rhythms else "")
     st.markdown(f'<div class="beat-labels" data-testid="mets-beat-labels" data-source="{esc(beats.source)}">'
                 f'Beat labels in <b>{esc(beats.source)}</b> (the file\'s own annotations, not checked by this tool):'
                 f'<ul>{items}</ul>Marks above the heart rate: ▲ V, ◆ S, ■ F, ✕ Q, one per stretch that has such '

@@ -20,7 +20,7 @@ def report_download(rec: Record, engine: Engine, m, view, scope_words: str, star
     with st.spinner("Building the PDF…"):
         pdf = build_pdf(rec.ecg, rec.label, start_s=start_s, measurements=m, ranking=view,
                         file_labels=file_labels_of(rec), model_version=engine.version, rhythm_lead=rhythm_lead,
-                        scope=scope_words)
+                        scope=scope_words, beats=rec.beats)
     st.download_button("Download the PDF report", pdf, file_name="mets_report.pdf", mime="application/pdf",
                        key=f"pdf_get_{rec.key}", type="primary")
     st.caption("Print at 100 % (“actual size”) so that the grid is 1 mm / 5 mm.")
