@@ -160,6 +160,12 @@ def scope(rec: Record) -> Scope:
     return Scope(page_ecg(rec, start), f"Page on screen, {hms(start)}–{hms(end)}", start, False)
 
 
+def page_stretch(rec: Record, start: float) -> tuple[float | None, float | None]:
+    """(start, seconds) to measure for the page of `rec` from `start`: that 10 s page of a long recording,
+    (None, None) for the whole of a short one (mets_core.measure's default)."""
+    return (start, PAGE_S) if rec.is_long else (None, None)
+
+
 def page_ecg(rec: Record, start: float) -> ECG:
     """The page of a long recording that starts at `start` s, as the model sees it (its content hash keys
     the engine's caches, so a page read ahead is found again)."""

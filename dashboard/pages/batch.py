@@ -1,7 +1,9 @@
-"""Batch: every open ECG against the same phrases, in one table sortable by any phrase; a row opens its ECG."""
+"""Batch: every open ECG against the same phrases, in one table sortable by any phrase; a row opens its ECG.
+The uploads that could not be opened are named with why, on the page and in the downloaded CSV."""
 from __future__ import annotations
 
 import io
+import textwrap
 
 import pandas as pd
 import streamlit as st
@@ -22,6 +24,42 @@ READING = "the model's reading"
 FIRST_COLUMNS = ("ECG", "file labels", READING, *(column_name(a) for a in BATCH_FIELDS), "measured on")
 LAST_COLUMNS = ("source", "Hz", "s", "leads")
 TABLE_COLUMNS = frozenset(FIRST_COLUMNS + LAST_COLUMNS)
+NOT_OPENED = "could not be opened"      # the CSV's column of why a file is not in the table
+LABELS_SHOWN_CHARS = 200                # the table's "file labels" cells, at most (the CSV has them whole)
+
+
+def shown_labels(text: str) -> str:
+    """A file's labels as the table's cell shows them: whole, or their first words and "…" (never cut inside
+    a word, as "…sinus rhyt" was)."""
+    return textwrap.shorten(text, LABELS_SHOWN_CHARS, placeholder=" …")
+
+
+def files_not_opened() -> list[tuple[str, str]]:
+    """(the uploaded files, why) for each upload listed in the sidebar's uploader that could not be opened,
+    in the words the Reader showed when it was dropped. Those messages are shown once (the frame takes them),
+    but the uploader still lists the files and the sidebar remembers which of them failed: they are read again
+    here, by the same reader (a missing or truncated signal file is refused from its header, before any sample
+    is decoded), once per set of files in this session."""
+    from dashboard.loading import for_clinicians, read_uploads
+    failed = st.session_state.get("uploads_failed") or set()
+    files = [f for f in st.session_state.get("uploader") or [] if f.file_id in failed]
+    if not files:
+        return []
+    rate = float(st.session_state.get("assumed_fs") or 0) or None    # as the sidebar read them
+    kept = st.session_state.get("batch_not_opened")
+    ids = (tuple(f.file_id for f in files), rate)
+    if kept is None or kept[0] != ids:
+        result = read_uploads([(f.name, f.getvalue()) for f in files], fs=rate)
+        kept = st.session_state["batch_not_opened"] = (ids, [(what, for_clinicians(why)) for what, why in result.errors])
+    return kept[1]
+
+
+def not_opened_panel(failed: list[tuple[str, str]]) -> None:
+    if failed:
+        st.warning(f"**{len(failed)} file{'s' if len(failed) > 1 else ''} could not be opened** and "
+                   f"{'are' if len(failed) > 1 else 'is'} not in the table (the CSV lists "
+                   f"{'them' if len(failed) > 1 else 'it'}, with why):\n\n"
+                   + "\n".join(f"- **{what}** could not be opened. {why}" for what, why in failed))
 
 
 def phrase_column(prompt: str) -> str:
@@ -33,6 +71,8 @@ def phrase_column(prompt: str) -> str:
 def batch_page(engine: Engine, recs: list[session.Record]) -> None:
 
     st.markdown("### Batch: every loaded ECG against the same prompts")
+    failed = files_not_opened()
+    not_opened_panel(failed)
     if not recs:
         st.info("Load several ECGs (upload many files at once, demos, PhysioNet) to compare them here.")
         return
@@ -56,7 +96,7 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
             row["measured on"] = "not measurable"
             row.update({column_name(attr): None for attr in BATCH_FIELDS})
         labels = header.file_labels_of(rec)
-        row["file labels"] = "; ".join(lab.text for lab in labels.labels)[:200] if labels is not None else ""
+        row["file labels"] = "; ".join(lab.text for lab in labels.labels) if labels is not None else ""
         if engine.model is not None and phrases:
             try:
                 view = build_view(engine.rank(rec.ecg, phrases))
@@ -85,8 +125,10 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                f"“{READING}” names the phrases that stand out from the reference ECGs, as the Reader does; it "
                f"reads each whole recording (a long one as the average of its 10 s windows), while “measured on” "
                f"says which stretch the measurements describe. A measurement shown as “None” was not "
-               f"measurable or not applicable there (no PR in atrial fibrillation): the Reader says why.")
-    event = st.dataframe(df, width="stretch", hide_index=True, key="batch_table", on_select="rerun",
+               f"measurable or not applicable there (no PR in atrial fibrillation): the Reader says why. File "
+               f"labels longer than {LABELS_SHOWN_CHARS} characters end in “…” here; the CSV has them whole.")
+    shown = df.assign(**{"file labels": df["file labels"].map(shown_labels)})
+    event = st.dataframe(shown, width="stretch", hide_index=True, key="batch_table", on_select="rerun",
                          selection_mode="single-row",
                          column_config={"file labels": st.column_config.TextColumn(width="medium"),
                                         READING: st.column_config.TextColumn(width="medium"),
@@ -97,8 +139,16 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
     if chosen and 0 <= chosen[0] < len(recs):
         session.set_current(recs[chosen[0]].key)
         st.switch_page("pages/reader.py")
+    # The CSV is the batch's record, read away from this page: a file that could not be opened is a row of it
+    # (its name, and why in the column NOT_OPENED) rather than a note on the page, so that the files it
+    # counts are the files uploaded and a researcher sees which are missing from the analysis, and why.
+    csv = df.astype({"leads": "Int64"})     # a count stays a whole number beside those rows' empty cells
+    csv.insert(1, NOT_OPENED, "")
+    if failed:
+        csv = pd.concat([csv, pd.DataFrame([{"ECG": what, NOT_OPENED: why, "source": "upload"}
+                                            for what, why in failed])], ignore_index=True)
     buf = io.StringIO()
-    df.to_csv(buf, index=False)
+    csv.to_csv(buf, index=False)
     st.download_button("Download CSV", buf.getvalue().encode("utf-8"), file_name="mets_batch.csv",
                        mime="text/csv", key="batch_csv")
     st.markdown('<div class="reminder">Scores are similarities, not diagnoses.</div>', unsafe_allow_html=True)

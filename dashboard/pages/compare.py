@@ -1,6 +1,15 @@
 """Compare two ECGs (serial ECGs of one patient, or any two): side by side (or one above the other) on the
-same paper scale, with their measurements and the ranking of the same phrases, and the differences."""
+same paper scale, with their measurements and the ranking of the same phrases, and the differences.
+
+Each ECG is compared on one stretch, the same for its tracing, its measurements and its ranking: all of a
+short ECG; of a long recording, the 10 s page open on the Reader (its first page when none was opened). When
+both files say when they were recorded, the earlier recording is the first, so that the differences read
+later − earlier; the page says so, and says plainly when the user put them the other way round or when the
+files give no dates (the order is then the user's)."""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
 
 import pandas as pd
 import streamlit as st
@@ -8,14 +17,137 @@ import streamlit as st
 from dashboard import engine as engines
 from dashboard import plotting, session
 from dashboard.engine import Engine
-from dashboard.measured import FIELDS, column_name, measured_span, missing_words, shown_value
+from dashboard.measured import FIELDS, column_name, missing_words, shown_value
 from dashboard.panels import prompts, tracing
 from dashboard.panels.common import esc, guard
 from dashboard.ranking import build_view
+from mets_core.ecg import ECG
 
 COLUMN_WIDTH_PX = 530              # each ECG's column on the wide layout: the paper's height follows it
 ARRANGEMENTS = ("side by side", "one above the other")
+FIRST, SECOND = "cmp_a", "cmp_b"    # the keys of the two choices
+# what "difference" means, by the order of the two recordings: the first recorded before the second (-1),
+# after it (1), or the files do not tell (None)
+DIFFERENCE_WORDS = {-1: "later − earlier", 1: "earlier − later", None: "second − first"}
 
+
+# ------------------------------------------------------------------------------- when each was recorded
+
+def recorded_at(rec: session.Record) -> str | None:
+    """When the recording began as its file says (ISO 8601, as mets_core's readers give it), or None."""
+    return rec.ecg.metadata.get("recorded_at") or None
+
+
+def recorded_words(rec: session.Record) -> str:
+    at = recorded_at(rec)
+    return f"recorded {at.replace('T', ' ')}" if at else "no recording date in the file"
+
+
+def _calendar_place(rec: session.Record) -> tuple[date, time | None] | None:
+    """(day, time of day or None) of the recording, or None: no date (a time alone has no place in the
+    calendar)."""
+    text = recorded_at(rec)
+    try:
+        stamp = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    return stamp.date(), (stamp.time() if "T" in text else None)
+
+
+def time_order(first: session.Record, second: session.Record) -> int | None:
+    """-1 when `first` was recorded before `second`, 1 when after it; None when their files do not tell (a
+    date missing, or the same day without the times that would separate them)."""
+    a, b = _calendar_place(first), _calendar_place(second)
+    if a is None or b is None:
+        return None
+    if a[0] != b[0]:
+        return -1 if a[0] < b[0] else 1
+    if a[1] is None or b[1] is None or a[1] == b[1]:
+        return None
+    return -1 if a[1] < b[1] else 1
+
+
+def default_pair(recs: dict[str, session.Record]) -> tuple[str, str]:
+    """The two ECGs opened last, the earlier recording first when their files give the dates (whatever the
+    order they were opened in), else in the order they were opened."""
+    older, newer = list(recs)[-2:]
+    return (newer, older) if time_order(recs[newer], recs[older]) == -1 else (older, newer)
+
+
+def _swap() -> None:
+    st.session_state[FIRST], st.session_state[SECOND] = st.session_state[SECOND], st.session_state[FIRST]
+
+
+def order_note(first: session.Record, second: session.Record, order: int | None) -> None:
+    """What "first" and "second" are: the recordings in time order, the later one first (said plainly, with a
+    button that swaps them), or the user's choice where the files do not tell."""
+    a, b = f"**{esc(first.label)}** ({recorded_words(first)})", f"**{esc(second.label)}** ({recorded_words(second)})"
+    if order == -1:
+        st.caption(f"In time order: {a} first, {b} second. The differences read later − earlier.")
+        return
+    if order == 1:
+        st.warning(f"The “first” ECG, {a}, is the **later** recording: {b} was recorded before it. The "
+                   f"differences below read earlier − later, backwards in time.")
+        st.button("Put the earlier recording first", key="cmp_swap", on_click=_swap)
+        return
+    undated = [rec.label for rec in (first, second) if _calendar_place(rec) is None]
+    if undated:
+        why = f"{' and '.join(esc(u) for u in undated)} {'gives' if len(undated) == 1 else 'give'} no recording date"
+    elif None in (_calendar_place(first)[1], _calendar_place(second)[1]):
+        why = "both were recorded on the same day, and the files do not give the times that would tell"
+    else:
+        why = "both files give the same recording time"
+    st.caption(f"Which recording came first is not known ({why}): the order is your choice. The differences "
+               f"read second − first.")
+
+
+# ----------------------------------------------------------------------------- the stretch compared
+
+@dataclass(frozen=True)
+class Compared:
+    """One ECG as this page compares it: the one stretch that its tracing, measurements and ranking describe."""
+    rec: session.Record
+    start_s: float
+    end_s: float
+
+    @property
+    def ecg(self) -> ECG:
+        """The stretch as the model sees it: a long recording's page as the Reader crops it (the same content
+        hash, so the embedding the Reader made is found again)."""
+        return session.page_ecg(self.rec, self.start_s) if self.rec.is_long else self.rec.ecg
+
+    @property
+    def measured_stretch(self) -> tuple[float | None, float | None]:
+        """(start, seconds) to measure, as the Reader measures a page; (None, None): all of a short ECG."""
+        return session.page_stretch(self.rec, self.start_s)
+
+    @property
+    def words(self) -> str:
+        return span_words(self.rec, self.start_s, self.end_s)
+
+
+def span_words(rec: session.Record, start_s: float, end_s: float) -> str:
+    """Which stretch of `rec` (h:mm:ss), and why that one."""
+    duration = rec.ecg.duration
+    if end_s - start_s >= duration - 0.5:
+        return f"whole ECG, 0:00:00–{session.hms(duration)}"
+    why = ("the page open on the Reader" if start_s > 0 else
+           "its first page (open another page of it on the Reader to compare that one)")
+    return f"{session.hms(start_s)}–{session.hms(end_s)} of {session.hms(duration)}, {why}"
+
+
+def compared(rec: session.Record) -> Compared:
+    start = session.page_start(rec)      # the Reader's page of a long recording (0: none opened, or short)
+    end = min(rec.ecg.duration, start + session.PAGE_S) if rec.is_long else rec.ecg.duration
+    return Compared(rec, start, end)
+
+
+def per_ecg(words) -> str:
+    """"A, what of A; B, what of B" from (record, words) pairs."""
+    return "; ".join(f"{rec.label}, {said}" for rec, said in words)
+
+
+# ---------------------------------------------------------------------------------------------- page
 
 def compare_page(engine: Engine, recs: dict) -> None:
 
@@ -24,63 +156,76 @@ def compare_page(engine: Engine, recs: dict) -> None:
         st.info("Open two ECGs (e.g. serial ECGs of one patient) to compare them side by side.")
         return
     keys = list(recs)
-    label = lambda k: recs[k].label if k in recs else k  # noqa: E731
+    first_key, second_key = default_pair(recs)
+
+    def name(k):                          # the choices: each ECG's name, and its date where the file gives one
+        if k not in recs:
+            return k
+        return recs[k].label + (f" · {recorded_words(recs[k])}" if recorded_at(recs[k]) else "")
     c1, c2 = st.columns(2)
-    a = c1.selectbox("Earlier / first ECG", keys, index=max(0, len(keys) - 2), format_func=label, key="cmp_a")
-    b = c2.selectbox("Later / second ECG", keys, index=len(keys) - 1, format_func=label, key="cmp_b")
-    ra, rb = recs[a], recs[b]
+    choice = "The earlier recording goes first when both files say when they were recorded."
+    a = c1.selectbox("First ECG", keys, index=keys.index(first_key), format_func=name, key=FIRST, help=choice)
+    b = c2.selectbox("Second ECG", keys, index=keys.index(second_key), format_func=name, key=SECOND, help=choice)
+    first, second = compared(recs[a]), compared(recs[b])
+    ra, rb = first.rec, second.rec
+    order = time_order(ra, rb)
+    order_note(ra, rb, order)
+    difference = f"difference ({DIFFERENCE_WORDS[order]})"
+    for each in (first, second):          # both measured in the measuring processes while the papers are built
+        engines.start_measuring(each.rec.key, each.rec.ecg, *each.measured_stretch)
     gain, speed = tracing.paper_scale()
     stacked = st.radio("Arrangement", ARRANGEMENTS, horizontal=True, key="cmp_arrangement",
                        help="One above the other, each ECG gets the page's whole width: larger, and "
                             "beat for beat in line.") == ARRANGEMENTS[1]
-    places = (st.container(), st.container()) if stacked else (c1, c2)
-    for place, rec in zip(places, (ra, rb)):
+    places = (st.container(), st.container()) if stacked else st.columns(2)
+    for place, each, slot in zip(places, (first, second), "ab"):
+        rec = each.rec
         with place, guard(f"The tracing of {rec.label}"):
             mode = "recorded" if int(rec.ecg.lead_mask.sum()) <= 3 else "12x1"
-            if stacked:
-                st.markdown(f"**{esc(rec.label)}**")
-            st.plotly_chart(tracing.paper_figure(rec, 0.0, None, mode, gain, speed, plotting.RHYTHM_LEAD,
+            st.markdown(f"**{esc(rec.label)}** · {recorded_words(rec)} · {each.words}")
+            st.plotly_chart(tracing.paper_figure(rec, each.start_s, None, mode, gain, speed, plotting.RHYTHM_LEAD,
                                                  width_px=plotting.DRAWN_WIDTH_PX if stacked else COLUMN_WIDTH_PX),
-                            width="stretch", key=f"cmp_paper_{'ab'[rec is rb]}",
+                            width="stretch", key=f"cmp_paper_{slot}",
                             config={"displaylogo": False, "scrollZoom": False})
     st.caption(f"Both on the same paper scale: {speed} mm/s, {gain} mm/mV (change them on the Reader page).")
-    ma, mb = engines.measurements(ra.key, ra.ecg), engines.measurements(rb.key, rb.ecg)
+    ma, mb = (engines.measurements(each.rec.key, each.rec.ecg, *each.measured_stretch) for each in (first, second))
     rows = []
     for _, attr, _, note in FIELDS:       # as the Reader shows them, in whole units, or why there is none
         va, vb = shown_value(ma, attr), shown_value(mb, attr)
         rows.append({"measurement": column_name(attr),
                      ra.label: missing_words(ma, note) if va is None else str(va),
                      rb.label + " ": missing_words(mb, note) if vb is None else str(vb),
-                     "difference (second − first)": "—" if va is None or vb is None else f"{vb - va:+d}"})
+                     difference: "—" if va is None or vb is None else f"{vb - va:+d}"})
     st.markdown("#### Measurements")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="cmp_meas")
-    spans = [measured_span(ma, ra.ecg.duration), measured_span(mb, rb.ecg.duration)]
-    st.caption(f"Measured on: {ra.label}, {spans[0]}; {rb.label}, {spans[1]}"
-               + ("" if spans == ["whole ECG"] * 2 else " (a long recording: its first minute here, any page of it on "
-                                                          "the Reader)"))
+    # the stretch each measurement says it describes (the one asked for, unless it says otherwise)
+    st.caption("Measured on: " + per_ecg((rec, span_words(rec, m.start_s, m.start_s + m.seconds_analysed))
+                                         for rec, m in ((ra, ma), (rb, mb))) + ".")
     if engine.model is None:
         return
     phrases = prompts.current()
     if not phrases:
         return
-    va, vb = build_view(engine.rank(ra.ecg, phrases)), build_view(engine.rank(rb.ecg, phrases))
+    va, vb = build_view(engine.rank(first.ecg, phrases)), build_view(engine.rank(second.ecg, phrases))
     by_b = {r.prompt: r for r in vb.rows + vb.unknown}
     table = []
     for r in va.rows:
         other = by_b.get(r.prompt)
         use_pct = r.percentile is not None and other is not None and other.percentile is not None
-        first = r.percentile if use_pct else r.similarity
-        second = (other.percentile if use_pct else other.similarity) if other is not None else None
+        score_a = r.percentile if use_pct else r.similarity
+        score_b = (other.percentile if use_pct else other.similarity) if other is not None else None
         digits = 1 if use_pct else 3          # percentiles to a tenth; similarities need three decimals
         table.append({"phrase": r.prompt, "score": "percentile" if use_pct else "similarity",
-                      ra.label: round(first, digits), rb.label + " ": None if second is None else round(second, digits),
-                      "difference": None if second is None else round(second - first, digits),
+                      ra.label: round(score_a, digits), rb.label + " ": None if score_b is None else round(score_b, digits),
+                      difference: None if score_b is None else round(score_b - score_a, digits),
                       "reliability": r.reliability[1]})
     st.markdown("#### Ranking of the same phrases")
     st.markdown(f'<div data-testid="mets-compare-reading">The model\'s reading (phrases that stand out from the '
                 f'reference ECGs): <b>{esc(ra.label)}</b>: {esc(va.reading)} · <b>{esc(rb.label)}</b>: '
                 f'{esc(vb.reading)}</div>', unsafe_allow_html=True)
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="cmp_rank")
+    st.caption("Ranked on: " + per_ecg((each.rec, each.words) for each in (first, second))
+               + " (the stretches of the tracings above).")
     if va.unknown:
         st.caption("Not known to the model (not ranked): " + ", ".join(r.prompt for r in va.unknown))
 

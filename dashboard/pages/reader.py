@@ -51,9 +51,7 @@ SUMMARY_MINUTES_TRIED = 5        # ... the first of these whose QRS can be measu
 def measured_stretch(rec: session.Record, scope: session.Scope) -> tuple[float | None, float | None]:
     """(start, seconds) the measurements describe (the first the summary tries): the page on screen, the
     first minute of the whole-recording summary, or (None, None) for the whole of a short record."""
-    if not rec.is_long:
-        return None, None
-    return (0.0, SUMMARY_S) if scope.whole else (scope.start_s, session.PAGE_S)
+    return (0.0, SUMMARY_S) if rec.is_long and scope.whole else session.page_stretch(rec, scope.start_s)
 
 
 def summary_measurements(rec: session.Record) -> tuple[object, list]:

@@ -189,9 +189,23 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
             "files": " ".join(_files_used(record, hdr, signal_headers, files))}
     if missing:
         meta["missing_signal_files"] = " ".join(sorted(missing))
+    recorded = recorded_at(hdr)
+    if recorded is not None:
+        meta["recorded_at"] = recorded
     if stretch:
         meta["cropped_from_s"] = f"{first / fs:.3f}"
     return Channels(signals, names, fs, meta, where)
+
+
+def recorded_at(hdr) -> str | None:
+    """When the recording began, as its header's record line gives it (WFDB's optional base time and base
+    date, ``00961_lr 12 100 1000 13:40:59 22/07/1987``), in ISO 8601: "1987-07-22T13:40:59", or the time alone
+    ("13:40:59": WFDB gives no date without a time); None when the header gives neither. (Kept in the ECG's
+    metadata, in memory, like the header's comments: a date can identify a patient, so it is never logged.)"""
+    date, time = getattr(hdr, "base_date", None), getattr(hdr, "base_time", None)
+    if time is None:
+        return None
+    return f"{date.isoformat()}T{time.isoformat()}" if date is not None else time.isoformat()
 
 
 def _check_header_size(filename: str, header: bytes) -> None:
