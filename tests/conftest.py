@@ -35,3 +35,19 @@ def ludb_leads(data_dir):
     import wfdb
     rec = wfdb.rdrecord(str(data_dir / "ludb" / "data" / "1"), channels=[0, 1, 6])
     return rec.p_signal.T.astype(np.float32).astype(np.float64)
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    """A random-init checkpoint with its report index (dashboard_fixtures.make_test_weights), per module."""
+    from dashboard_fixtures import make_test_weights
+    return make_test_weights(tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture
+def app(weights, monkeypatch):
+    """The dashboard in Streamlit's AppTest on the test checkpoint, run once (dashboard_fixtures.new_app)."""
+    from dashboard_fixtures import new_app
+    monkeypatch.setenv("METS_WEIGHTS", str(weights))
+    monkeypatch.setenv("METS_THREADS", "0")     # AppTest runs in pytest's process: leave its threads alone
+    return new_app()

@@ -19,21 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dashboard_fixtures import (FALLBACK_REPORTS, a_wfdb_upload, button, errors, go_to, hit_rows, loaded, ludb_dir,
-                                make_test_weights, markdown_html, new_app, open_demo, paper_spec, rank_rows, ranking,
+                                markdown_html, new_app, open_demo, paper_spec, rank_rows, ranking,
                                 shown_title, synthetic_csv, upload)
 from helpers import bigeminy_ecg, csv_bytes, data_dir_or_none, needs_data, st_lengthened_ecg
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return make_test_weights(tmp_path_factory.mktemp("weights"))
-
-
-@pytest.fixture
-def app(weights, monkeypatch):
-    monkeypatch.setenv("METS_WEIGHTS", str(weights))
-    monkeypatch.setenv("METS_THREADS", "0")     # AppTest runs in pytest's process: leave its threads alone
-    return new_app()
-
 
 # ------------------------------------------------------------------------------------------------ tests
 

@@ -7,12 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from dashboard_fixtures import make_test_weights, markdown_html, new_app, plotly_values, upload
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return make_test_weights(tmp_path_factory.mktemp("weights"))
+from dashboard_fixtures import markdown_html, new_app, plotly_values, upload
 
 
 def test_overview_marks_and_counts_the_labels_of_an_uploaded_record(tmp_path, weights, monkeypatch):

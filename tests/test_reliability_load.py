@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from dashboard_fixtures import make_test_weights
 from reliability_support import REPO
 
 SESSIONS, ROUNDS = 8, 2
@@ -31,11 +30,6 @@ def _load_benchmark():
     sys.modules[spec.name] = module                  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return make_test_weights(tmp_path_factory.mktemp("load_weights"))
 
 
 @pytest.fixture(scope="module", params=[pytest.param("browser", marks=pytest.mark.browser), "protocol",

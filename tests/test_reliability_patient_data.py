@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import wfdb
 
-from dashboard_fixtures import go_to, loaded, ludb_dir, make_test_weights, new_app, upload
+from dashboard_fixtures import go_to, loaded, ludb_dir, new_app, upload
 from reliability_support import REPO, files_containing, served
 
 COMMENT_MARKER = "CMT" + uuid.uuid4().hex[:20].upper()      # in the header comments (a "name")
@@ -109,11 +109,6 @@ def _page_text(at) -> str:
             walk(child)
     walk(at._tree)
     return "\n".join(out)
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return make_test_weights(tmp_path_factory.mktemp("patient_weights"))
 
 
 def test_apptest_session_writes_and_logs_nothing_and_hides_comments(weights, monkeypatch, caplog, capfd):
