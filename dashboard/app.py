@@ -16,7 +16,7 @@ st.set_page_config(page_title="METS ECG reader", page_icon="❤", layout="wide",
                    initial_sidebar_state="auto")     # folded on a narrow screen (200 % zoom): it covered the page
 
 from dashboard import engine as engines  # noqa: E402
-from dashboard import session  # noqa: E402
+from dashboard import loading, session  # noqa: E402
 from dashboard.panels import lead_naming, navigation  # noqa: E402
 from dashboard.panels.common import DISCLAIMER, guard  # noqa: E402
 from dashboard.panels.sidebar import sidebar  # noqa: E402
@@ -46,7 +46,7 @@ def frame() -> None:
         st.session_state["last_page"] = page.title
         navigation.clear_message()
     for what, message in session.take_load_errors():
-        st.error(f"**{what}** could not be opened. {message}", icon="⚠️")
+        st.error(loading.not_opened(what, message), icon="⚠️")
     with guard("Naming an upload's channels"):
         lead_naming.lead_naming_panel()
     page.run()

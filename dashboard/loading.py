@@ -195,6 +195,11 @@ _CLINICIAN_WORDS = (
 )
 
 
+def not_opened(what: str, why: str) -> str:
+    """The page's sentence (Markdown) for an upload that could not be opened: its name, then why."""
+    return f"**{what}** could not be opened. {why}"
+
+
 def for_clinicians(message: str) -> str:
     """A reader's error message with programming advice replaced by what to do on this page."""
     import re

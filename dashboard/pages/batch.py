@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import engine as engines
 from dashboard import session
 from dashboard.engine import Engine
+from dashboard.loading import not_opened
 from dashboard.measured import column_name, measured_span, shown_value
 from dashboard.panels import header, prompts
 from dashboard.ranking import build_view
@@ -59,7 +60,7 @@ def not_opened_panel(failed: list[tuple[str, str]]) -> None:
         st.warning(f"**{len(failed)} file{'s' if len(failed) > 1 else ''} could not be opened** and "
                    f"{'are' if len(failed) > 1 else 'is'} not in the table (the CSV lists "
                    f"{'them' if len(failed) > 1 else 'it'}, with why):\n\n"
-                   + "\n".join(f"- **{what}** could not be opened. {why}" for what, why in failed))
+                   + "\n".join(f"- {not_opened(what, why)}" for what, why in failed))
 
 
 def phrase_column(prompt: str) -> str:
