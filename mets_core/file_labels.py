@@ -35,6 +35,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .ecg import ECG
 
 # SNOMED CT concept ids used as diagnoses by the PhysioNet/CinC Challenges 2020-2021, in plain words.
@@ -425,8 +427,39 @@ def is_recording_of(ecg: ECG, header: Path) -> bool | None:
     header = Path(header)
     if not header.is_file():
         return None
-    theirs = _record_hash(str(header.with_suffix("")), header.stat().st_mtime_ns)
+    record, mtime = str(header.with_suffix("")), header.stat().st_mtime_ns
+    shape = _record_shape(record, mtime)
+    if shape is not None and shape != (float(ecg.fs), int(ecg.n_samples)):
+        return False              # told by its header: a 30-min record is not read whole to say it is not this
+    head = _record_head(record, mtime)
+    if head is not None:          # ... nor by its first second (MIT-BIH's records are all 30 min at 360 Hz)
+        mine = ecg.signal[:, :head.shape[1]]
+        if mine.shape != head.shape or not np.array_equal(mine, head, equal_nan=True):
+            return False
+    theirs = _record_hash(record, mtime)
     return None if theirs is None else theirs == ecg.content_hash()
+
+
+@functools.lru_cache(maxsize=256)
+def _record_head(record: str, mtime_ns: int):
+    """The first second of a record of the user's copy as read_ecg reads it (12 x n, mV), or None."""
+    from .readers import read_ecg
+    try:
+        return read_ecg(record, end_s=1.0).signal
+    except Exception:  # noqa: BLE001 - unreadable: the content hash decides, or nothing does
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _record_shape(record: str, mtime_ns: int) -> tuple[float, int] | None:
+    """(sampling rate, samples per lead) of a record of the user's copy, from its header alone; None when the
+    header does not say (or cannot be read): then only its samples can tell."""
+    try:
+        import wfdb
+        hdr = wfdb.rdheader(record)
+        return (float(hdr.fs), int(hdr.sig_len)) if hdr.fs and hdr.sig_len else None
+    except Exception:  # noqa: BLE001 - unreadable: the content hash decides, or nothing does
+        return None
 
 
 @functools.lru_cache(maxsize=64)

@@ -229,3 +229,19 @@ def test_a_cinc2017_record_of_the_data_folder_gets_its_class():
     folder = data_dir_or_none("cinc2017/REFERENCE.csv") / "cinc2017"
     labels = cinc2017_labels(read_ecg(str(folder / "A05499.hea")), folder)
     assert [lab.text for lab in labels.labels] == ["normal sinus rhythm"] and "and its signal" in labels.origin
+
+
+@needs_data("mitdb/208.hea", "mitdb/201.hea", "ludb/data/1.hea", "ludb/data/2.hea")
+def test_is_recording_of_tells_the_very_record_from_others_of_the_same_length():
+    """MIT-BIH's records are all 30 min at 360 Hz: one is not another although their headers agree."""
+    from mets_core import read_ecg
+    from mets_core.file_labels import is_recording_of
+    data = data_dir_or_none()
+    mit, ludb = read_ecg(data / "mitdb" / "208"), read_ecg(data / "ludb" / "data" / "1")
+    assert is_recording_of(mit, data / "mitdb" / "208.hea") is True
+    assert is_recording_of(mit, data / "mitdb" / "201.hea") is False
+    assert is_recording_of(ludb, data / "ludb" / "data" / "1.hea") is True
+    assert is_recording_of(ludb, data / "ludb" / "data" / "2.hea") is False
+    assert is_recording_of(ludb, data / "mitdb" / "208.hea") is False
+    assert is_recording_of(ludb.crop(0.0, 5.0), data / "ludb" / "data" / "1.hea") is False   # a stretch is not it
+    assert is_recording_of(ludb, data / "ludb" / "data" / "no_such.hea") is None
