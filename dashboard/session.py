@@ -109,6 +109,16 @@ def unnamed() -> list:
     return st.session_state.get("unnamed_uploads") or []
 
 
+def set_failed_uploads(errors: list[tuple[str, str]]) -> None:
+    """(files, why) of the last upload's files that could not be opened: kept until the next upload, for the
+    pages that list them after the message has gone (Batch)."""
+    st.session_state["failed_uploads"] = list(errors)
+
+
+def failed_uploads() -> list[tuple[str, str]]:
+    return list(st.session_state.get("failed_uploads") or [])
+
+
 def take_load_errors() -> list[tuple[str, str]]:
     """The last load's messages, once: the next action (or another page) clears them."""
     return st.session_state.pop("load_errors", None) or []

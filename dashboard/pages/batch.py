@@ -35,26 +35,6 @@ def shown_labels(text: str) -> str:
     return textwrap.shorten(text, LABELS_SHOWN_CHARS, placeholder=" …")
 
 
-def files_not_opened() -> list[tuple[str, str]]:
-    """(the uploaded files, why) for each upload listed in the sidebar's uploader that could not be opened,
-    in the words the Reader showed when it was dropped. Those messages are shown once (the frame takes them),
-    but the uploader still lists the files and the sidebar remembers which of them failed: they are read again
-    here, by the same reader (a missing or truncated signal file is refused from its header, before any sample
-    is decoded), once per set of files in this session."""
-    from dashboard.loading import for_clinicians, read_uploads
-    failed = st.session_state.get("uploads_failed") or set()
-    files = [f for f in st.session_state.get("uploader") or [] if f.file_id in failed]
-    if not files:
-        return []
-    rate = float(st.session_state.get("assumed_fs") or 0) or None    # as the sidebar read them
-    kept = st.session_state.get("batch_not_opened")
-    ids = (tuple(f.file_id for f in files), rate)
-    if kept is None or kept[0] != ids:
-        result = read_uploads([(f.name, f.getvalue()) for f in files], fs=rate)
-        kept = st.session_state["batch_not_opened"] = (ids, [(what, for_clinicians(why)) for what, why in result.errors])
-    return kept[1]
-
-
 def not_opened_panel(failed: list[tuple[str, str]]) -> None:
     if failed:
         st.warning(f"**{len(failed)} file{'s' if len(failed) > 1 else ''} could not be opened** and "
@@ -72,7 +52,7 @@ def phrase_column(prompt: str) -> str:
 def batch_page(engine: Engine, recs: list[session.Record]) -> None:
 
     st.markdown("### Batch: every loaded ECG against the same prompts")
-    failed = files_not_opened()
+    failed = session.failed_uploads()          # the last upload's files that could not be opened, with why
     not_opened_panel(failed)
     if not recs:
         st.info("Load several ECGs (upload many files at once, demos, PhysioNet) to compare them here.")

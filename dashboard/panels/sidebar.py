@@ -48,7 +48,9 @@ def _open_uploaded(files) -> None:
         return
     for ecg, beats in zip(result.ecgs, result.beats):
         session.add_record(ecg, "upload", beats)
-    session.set_load_errors([(what, for_clinicians(msg)) for what, msg in result.errors])
+    errors = [(what, for_clinicians(msg)) for what, msg in result.errors]
+    session.set_load_errors(errors)
+    session.set_failed_uploads(errors)
     session.set_unnamed(result.unnamed)
     not_opened = {name for what, _ in result.errors for name in what.split(" + ")}
     st.session_state["uploads_failed"] = {f.file_id for f in files if f.name in not_opened}
