@@ -392,6 +392,28 @@ def measurements(key: str, ecg: ECG, start_s: float | None = None, seconds: floa
     return _MEASUREMENTS.result("measure_job", key, ecg, start_s, seconds)
 
 
+SUMMARY_S = 60.0                 # a long recording's summary measures its intervals on a minute ...
+SUMMARY_MINUTES_TRIED = 5        # ... the first of these whose QRS can be measured
+
+
+def summary_measurements(key: str, ecg: ECG) -> tuple[object, list]:
+    """A long recording's summary intervals (the Reader's whole-recording view, a Batch row): those of the
+    first minute whose QRS can be measured, among the first SUMMARY_MINUTES_TRIED, and the minutes passed
+    over (a minute's lead quality is rated over the whole minute: ten noisy seconds in MIT-BIH 208's first
+    minute made its lead II unusable and no QRS was measured, while each of its 10 s pages has one). Every
+    minute unmeasurable: the first, saying why."""
+    passed = []
+    for k in range(SUMMARY_MINUTES_TRIED):
+        start = k * SUMMARY_S
+        if k and start + SUMMARY_S > ecg.duration:
+            break
+        m = measurements(key, ecg, start, SUMMARY_S)
+        if m.qrs_ms is not None:
+            return m, passed
+        passed.append(m)
+    return passed[0], passed[1:]
+
+
 def start_trend(key: str, ecg: ECG) -> None:
     """Begin finding the beats of the whole recording whose content hash is `key` (the overview)."""
     _MEASUREMENTS.start("trend_job", key, ecg)

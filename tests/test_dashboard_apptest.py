@@ -330,10 +330,13 @@ def test_the_whole_recording_summary_measures_the_first_minute_whose_qrs_can_be_
     html = markdown_html(app)
     assert ("Measured on 0:01:00–0:02:00 (the whole-recording summary measures the intervals on the first minute "
             "whose QRS could be measured, passing over 0:00:00–0:01:00: QRS limits not found") in html
-    assert "the heart rate above is the rate of that minute" in html
+    assert "the heart-rate box gives the rate of that minute" in html
     boxes = re.search(r'data-testid="mets-measurements">(.*?)</div></div></div>', html, re.S).group(1)
     qrs = re.search(r'QRS</div><div class="meas-value">(\d+) ms', html)
     assert qrs and 60 <= int(qrs.group(1)) <= 110, boxes
+    captions = " ".join(str(c.value) for c in app.caption)   # the page on screen (0:00-0:10) has no ticks: said so
+    assert "No fiducial ticks on this page: the intervals were measured on 0:01:00–0:02:00" in captions
+    assert "Coloured ticks under each beat" not in captions
 
 
 def test_two_lead_record_draws_only_its_leads(app):

@@ -232,3 +232,14 @@ def test_batch_names_the_files_that_could_not_be_opened_on_the_page_and_in_the_c
     assert all("is truncated" in why or "missing" in why for why in failed["could not be opened"])
     opened = csv[csv["could not be opened"] == ""]
     assert sorted(opened["ECG"]) == ["first", "second"] and list(opened["leads"]) == ["3", "3"]    # whole, as before
+
+
+@needs_data("mitdb/208.hea", "mitdb/208.dat")
+def test_batch_measures_a_long_recording_as_the_readers_summary_does(app):
+    """MIT-BIH 208's first minute gives no QRS (ten noisy seconds); the Reader's summary measures the next
+    minute. The Batch row was measured on the first minute, its QRS, QT and QTc blank: now the same minute."""
+    upload(app, record_files(data_dir_or_none() / "mitdb" / "208"))
+    go_to(app, "batch")
+    assert not errors(app), errors(app)
+    row = table(app).iloc[0]
+    assert row["measured on"].startswith("0:01:00–0:02:00") and 60 <= row["QRS (ms)"] <= 110, dict(row)

@@ -63,14 +63,16 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
     if engine.model is None:
         st.warning("The model is not available, so only measurements are listed.")
     for rec in recs:                      # measured on worker threads while the rows are ranked
-        engines.start_measuring(rec.key, rec.ecg)
+        engines.start_measuring(rec.key, rec.ecg, *((0.0, engines.SUMMARY_S) if rec.is_long else ()))
     rows, phrase_help, unknown = [], {}, []
     progress = st.progress(0.0, text="Ranking…") if len(recs) > 3 else None
     for n, rec in enumerate(recs, 1):
         row = {"ECG": rec.label, "source": rec.origin, "Hz": rec.ecg.fs, "s": round(rec.ecg.duration, 1),
                "leads": len(rec.ecg.leads)}
         try:
-            m = engines.measurements(rec.key, rec.ecg)
+            # a long recording as the Reader's whole-recording summary measures it: its first measurable minute
+            m = engines.summary_measurements(rec.key, rec.ecg)[0] if rec.is_long else \
+                engines.measurements(rec.key, rec.ecg)
             row["measured on"] = measured_span(m, rec.ecg.duration)
             row.update({column_name(attr): shown_value(m, attr) for attr in BATCH_FIELDS})
         except Exception:  # noqa: BLE001 - the row stays, without its measurements

@@ -44,31 +44,10 @@ def preload_chart_library() -> None:
                         config={"staticPlot": True, "displayModeBar": False})
 
 
-SUMMARY_S = 60.0                 # the whole-recording summary measures its intervals on a minute ...
-SUMMARY_MINUTES_TRIED = 5        # ... the first of these whose QRS can be measured
-
-
 def measured_stretch(rec: session.Record, scope: session.Scope) -> tuple[float | None, float | None]:
     """(start, seconds) the measurements describe (the first the summary tries): the page on screen, the
     first minute of the whole-recording summary, or (None, None) for the whole of a short record."""
-    return (0.0, SUMMARY_S) if rec.is_long and scope.whole else session.page_stretch(rec, scope.start_s)
-
-
-def summary_measurements(rec: session.Record) -> tuple[object, list]:
-    """The whole-recording summary's intervals: those of the first minute whose QRS can be measured, among
-    the first SUMMARY_MINUTES_TRIED, and the minutes passed over (a minute's lead quality is rated over the
-    whole minute: ten noisy seconds in MIT-BIH 208's first minute made its lead II unusable and no QRS was
-    measured, while each of its 10 s pages has one). Every minute unmeasurable: the first, saying why."""
-    passed = []
-    for k in range(SUMMARY_MINUTES_TRIED):
-        start = k * SUMMARY_S
-        if k and start + SUMMARY_S > rec.ecg.duration:
-            break
-        m = engines.measurements(rec.key, rec.ecg, start, SUMMARY_S)
-        if m.qrs_ms is not None:
-            return m, passed
-        passed.append(m)
-    return passed[0], passed[1:]
+    return (0.0, engines.SUMMARY_S) if rec.is_long and scope.whole else session.page_stretch(rec, scope.start_s)
 
 
 def measured_where(rec: session.Record, m, scope: session.Scope, passed=()) -> str:
@@ -81,7 +60,7 @@ def measured_where(rec: session.Record, m, scope: session.Scope, passed=()) -> s
                         f"{p.notes.get('qrs', 'QRS not measurable')}" for p in passed)
     return (where + " (the whole-recording summary measures the intervals on the first minute"
             + (f" whose QRS could be measured, passing over {skipped}" if skipped else "")
-            + "; the heart rate above is the rate of that minute)" + whole_record_rate(rec))
+            + "; the heart-rate box gives the rate of that minute)" + whole_record_rate(rec))
 
 
 def whole_record_rate(rec: session.Record) -> str:
@@ -189,7 +168,7 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
         m, passed = None, []
         with measurements_slot, guard("Measurements"):
             if scope.whole:
-                m, passed = summary_measurements(rec)
+                m, passed = engines.summary_measurements(rec.key, rec.ecg)
             else:
                 m = engines.measurements(rec.key, rec.ecg, *stretch)
         with tracing_slot:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import streamlit as st
 
 from .. import plotting
-from ..session import Record
+from ..session import PAGE_S, Record
 
 LAYOUTS = {"3×4 + rhythm strip": "3x4", "12×1": "12x1", "recorded leads only": "recorded"}
 
@@ -135,9 +135,13 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
     caliper(event, speed, gain)
     notes = ["Mouse wheel scrolls the page; zoom with the + / − buttons at the top right of the tracing, "
              "drag to pan. Hover a trace to read time and amplitude."]
-    if marks:
+    on_page = marks and any(start_s <= t < start_s + PAGE_S for times in marks.values() for t in times)
+    if on_page:
         notes.append(f"Coloured ticks under each beat the median beats were made of: {plotting.marks_legend(marks)}. "
                      "A beat without them was left out (another QRS shape, or premature).")
+    elif marks:                    # the whole-recording summary measured another minute than the page shown
+        notes.append(f"No fiducial ticks on this page: the intervals were measured on "
+                     f"{plotting.hms(m.start_s)}–{plotting.hms(m.start_s + m.seconds_analysed)}.")
     if saliency is not None:
         notes.append(f"Orange shading: where the input raised or lowered the similarity to "
                      f"“{overlay_prompt}” most (0.1 s bins).")
