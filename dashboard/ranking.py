@@ -140,23 +140,35 @@ def build_view(matches) -> RankingView:
     return RankingView(ranked, unknown, has_reference)
 
 
-def label_row(view: RankingView | None, label) -> Row | None:
-    """The ranked row of one of the file's labels (mets_core.file_labels.FileLabel), when the label is also a
-    phrase ranked against reference ECGs (its words after a "key:", "Rhythm: Sinus bradycardia"); else None."""
+# words before a ranked phrase that leave it the same statement: "normal sinus rhythm" is "sinus rhythm",
+# "paroxysmal atrial fibrillation" is "atrial fibrillation" ("incomplete ..." or "non ..." are not)
+SAME_STATEMENT_QUALIFIERS = ("normal", "paroxysmal", "persistent", "permanent")
+
+
+def label_row(view: RankingView | None, label_text: str) -> Row | None:
+    """The ranked row of one of the file's labels (its words after a "key:", "Rhythm: Sinus bradycardia"),
+    when the label is also a phrase ranked against reference ECGs, or that phrase with a qualifier that
+    leaves it the same statement (SAME_STATEMENT_QUALIFIERS); else None."""
     if view is None:
         return None
-    text = label.text.split(":")[-1].strip().lower()
-    return next((r for r in view.rows if r.percentile_rank is not None and r.prompt.strip().lower() == text), None)
+    text = " ".join(label_text.split(":")[-1].lower().split())
+    for r in view.rows:
+        prompt = " ".join(r.prompt.lower().split())
+        if r.percentile_rank is not None and (text == prompt or any(
+                text == f"{q} {prompt}" for q in SAME_STATEMENT_QUALIFIERS)):
+            return r
+    return None
 
 
-def disagreement(view: RankingView | None, labels) -> str:
-    """When the model singles out none of the file's labels (FileLabels.labels) that were ranked, but another
-    phrase: a sentence saying so, in plain words; else "" (a clinician should know the two differ)."""
-    matched = [row for row in (label_row(view, lab) for lab in labels) if row is not None]
+def disagreement(view: RankingView | None, label_texts: list[str]) -> str:
+    """When the model singles out none of the file's labels (`label_texts`: for a page of a long recording,
+    the rhythms the file marks for that page) that were ranked, but another phrase: a sentence saying so, in
+    plain words; else "" (a clinician should know the two differ)."""
+    matched = [row for row in (label_row(view, text) for text in label_texts) if row is not None]
     others = [r.prompt for r in view.rows if r.stands_out] if view is not None else []
     if not matched or not others or any(r.stands_out for r in matched):
         return ""
-    said = ", ".join(f"“{r.prompt}” ({''.join(r.percentile_rank)} pct)" for r in matched)
+    said = ", ".join(f"“{r.prompt}” ({''.join(r.percentile_rank)} pct)" for r in dict.fromkeys(matched))
     crowned = ", ".join(f"“{p}”" for p in others)
     return (f"The model and the file disagree: {said} not singled out, while {crowned} "
             f"{'stands' if len(others) == 1 else 'stand'} out. Check the tracing.")

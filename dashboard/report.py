@@ -148,7 +148,7 @@ def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None) -> li
     """The "What the file says" column: for a recording longer than the strip, the rhythm the file marks on the
     strip first (as the Reader's overview gives it for the page on screen), then the file's labels in the
     page's words, then whose they are when not the file's own; what does not fit is counted."""
-    entries = []
+    entries, rhythms = [], []
     strip_end = min(ecg.duration, start_s + STRIP_S)
     if beats is not None and (start_s > 0 or strip_end < ecg.duration):
         from .panels.navigation import PAGE_RHYTHM, page_rhythms      # the Reader's words for the page's rhythm
@@ -157,7 +157,9 @@ def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None) -> li
             entries.append(f"{PAGE_RHYTHM}: {', '.join(rhythms)}")
     labels = file_labels.labels if file_labels is not None else []
     origin = file_labels.origin if file_labels is not None else ""
-    differ = disagreement(ranking, labels)     # as the page says it beside the labels; first: never "and N more"
+    # as the page says it beside the labels (held against the strip's own rhythms where the file marks them);
+    # first: never cut as "and N more"
+    differ = disagreement(ranking, rhythms or [lab.text for lab in labels])
     entries += ([differ] if differ else []) + [lab.words for lab in labels]
     if not labels:
         entries.append(origin or "no diagnosis labels in the file")

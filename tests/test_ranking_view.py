@@ -81,9 +81,10 @@ def test_percentiles_are_shown_with_their_english_ordinal():
     assert row.percentile_rank is None
 
 
-def _file_labels_beside(percentiles: dict[str, float]) -> str:
+def _file_labels_beside(percentiles: dict[str, float], page: tuple[float, float] | None = None) -> str:
     """The "What the file says" panel of an ECG whose file says atrial fibrillation and sinus rhythm (SNOMED
-    CT), beside a ranking with these percentiles; its HTML."""
+    CT), beside a ranking with these percentiles; its HTML. `page`: the 60 s recording's page on screen, its
+    annotation file marking atrial fibrillation for 0-30 s and ventricular trigeminy for 30-60 s."""
     from streamlit.testing.v1 import AppTest
 
     def script():
@@ -98,6 +99,7 @@ def _file_labels_beside(percentiles: dict[str, float]) -> str:
         from dashboard.ranking import build_view
         from dashboard.session import Record
         from mets_core.ecg import ECG
+        from mets_core.readers.beat_labels import Beats
 
         @dataclass
         class Match:
@@ -110,13 +112,16 @@ def _file_labels_beside(percentiles: dict[str, float]) -> str:
             expansion: tuple = field(default_factory=tuple)
             statement: str | None = None
 
-        ecg = ECG.from_leads(np.zeros((1, 1000)), ["II"], 100.0, metadata={"comments": "Dx: 164889003,426783006"})
+        ecg = ECG.from_leads(np.zeros((1, 6000)), ["II"], 100.0, metadata={"comments": "Dx: 164889003,426783006"})
+        beats = Beats(np.array([100]), ("N",), "rec.atr", rhythms=((0, "(AFIB"), (3000, "(T")))
         view = build_view([Match(p, 0.1, 0.1, percentile=v) for p, v in st.session_state["percentiles"].items()])
-        file_labels_panel(Record("k", ecg, "upload", "test"), rank_these=lambda phrases: None, view=view)
+        file_labels_panel(Record("k", ecg, "upload", "test", beats=beats), rank_these=lambda phrases: None,
+                          view=view, page=st.session_state["page"])
 
     at = AppTest.from_function(script)
     at.session_state["repo"] = str(Path(__file__).resolve().parent.parent)
     at.session_state["percentiles"] = percentiles
+    at.session_state["page"] = page
     at.run()
     assert not at.exception, at.exception
     return " ".join(m.value for m in at.markdown)
@@ -133,3 +138,29 @@ def test_the_files_labels_carry_the_models_percentile_and_a_disagreement_is_said
     assert "model: 99th pct, stands out" in agree and "disagree" not in agree     # one of the file's stands out
     quiet = _file_labels_beside({"atrial fibrillation": 66.0, "ventricular bigeminy": 50.0})
     assert "model: 66th pct" in quiet and "disagree" not in quiet                 # nothing crowned instead
+
+
+def test_a_file_label_matches_its_phrase_with_a_qualifier_that_keeps_the_statement():
+    """MIT-BIH's "normal sinus rhythm" is the phrase "sinus rhythm"; CPSC's "persistent atrial fibrillation" is
+    "atrial fibrillation"; "incomplete right bundle branch block" and "non atrial fibrillation" are not."""
+    from dashboard.ranking import disagreement, label_row
+    view = build_view([NewMatch(p, 0.1, 0.1, percentile=v, validation_auc=0.9) for p, v in
+                       (("sinus rhythm", 97.0), ("atrial fibrillation", 40.0), ("right bundle branch block", 50.0),
+                        ("sinus tachycardia", 99.0))])
+    assert label_row(view, "normal sinus rhythm").prompt == "sinus rhythm"
+    assert label_row(view, "Rhythm: Normal  sinus rhythm").prompt == "sinus rhythm"
+    assert label_row(view, "persistent atrial fibrillation").prompt == "atrial fibrillation"
+    assert label_row(view, "incomplete right bundle branch block") is None
+    assert label_row(view, "non atrial fibrillation") is None
+    assert disagreement(view, ["normal sinus rhythm"]) == ""                     # it stands out: they agree
+    said = disagreement(view, ["paroxysmal atrial fibrillation"])
+    assert said.startswith("The model and the file disagree: “atrial fibrillation” (40th pct) not singled out")
+
+
+def test_on_a_page_of_a_long_recording_the_ranking_is_held_against_the_rhythm_the_file_marks_there():
+    """MIT-BIH 201 at 0:12:00, marked ventricular trigeminy by its file: the page said the model and the file
+    disagree because atrial fibrillation (marked elsewhere in the recording) was not singled out."""
+    percentiles = {"atrial fibrillation": 40.0, "sinus bradycardia": 98.0}
+    assert "disagree" not in _file_labels_beside(percentiles, page=(40.0, 50.0))      # trigeminy there
+    assert "The model and the file disagree" in _file_labels_beside(percentiles, page=(10.0, 20.0))   # AF there
+    assert "The model and the file disagree" in _file_labels_beside(percentiles)       # the whole recording

@@ -183,12 +183,12 @@ def test_the_page_says_when_the_model_and_the_file_disagree_as_the_reader_does()
     from mets_core.file_labels import FileLabel, FileLabels
     labels = FileLabels([FileLabel("atrial fibrillation", "SNOMED CT", "164889003")])
     view = _view(["sinus bradycardia", "atrial fibrillation"], standing_out=1)
-    said = disagreement(view, labels.labels)
+    said = disagreement(view, [lab.text for lab in labels.labels])
     assert said.startswith("The model and the file disagree: “atrial fibrillation” (")
     page = _page_text(file_labels=labels, ranking=view)
     assert " ".join(said.split()[:8]) in page and "Check the tracing." in page
     agreeing = _view(["atrial fibrillation", "sinus bradycardia"], standing_out=1)
-    assert disagreement(agreeing, labels.labels) == "" and "disagree" not in _page_text(file_labels=labels,
+    assert disagreement(agreeing, ["atrial fibrillation"]) == "" and "disagree" not in _page_text(file_labels=labels,
                                                                                          ranking=agreeing)
 
 

@@ -131,7 +131,9 @@ def ranking_fragment(engine: engines.Engine, rec: session.Record, scope: session
             result = ranking.ranking_panel(engine, scope.ecg, phrases, scope.words)
     with right:
         with guard("The file's own labels"):
-            header.file_labels_panel(rec, rank_these=prompts.replace, view=result[1] if result else None)
+            page = None if not rec.is_long or scope.whole else \
+                (scope.start_s, min(rec.ecg.duration, scope.start_s + session.PAGE_S))
+            header.file_labels_panel(rec, rank_these=prompts.replace, view=result[1] if result else None, page=page)
         with guard("The explanation"):
             why.why_panel(engine, rec, [m.prompt for m in result[0]] if result else [])
     return result

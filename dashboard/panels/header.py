@@ -83,11 +83,14 @@ def record_header(rec: Record) -> None:
                 st.caption(f"{k.replace('_', ' ')}: {str(v)[:400]}")
 
 
-def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None], view=None) -> None:
+def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None], view=None,
+                      page: tuple[float, float] | None = None) -> None:
     """What the file itself says (its own diagnosis codes decoded into words), beside the ranking; a button
     hands the labels to `rank_these` (the prompt box's public setter). `view`: the ranking shown
     (dashboard.ranking.RankingView): a label that is also a ranked phrase gets the model's percentile beside
-    it, and the page says so when the model does not single out what the file says but another phrase."""
+    it, and the page says so when the model does not single out what the file says but another phrase;
+    `page`: (start, end) s of a long recording's page on screen, whose own rhythms (those its annotation file
+    marks there) are what the ranking is held against (not the whole recording's)."""
     labels = file_labels_of(rec)
     st.markdown("#### What the file says")
     if labels is None or not labels.labels:
@@ -99,12 +102,16 @@ def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None], view
     items = []
     for lab in labels.labels:
         src = lab.source + (f" {lab.code}" if lab.code else "")
-        row = label_row(view, lab)
+        row = label_row(view, lab.text)
         model = (f'<span class="fl-model"> · model: {"".join(row.percentile_rank)} pct'
                  f'{", stands out" if row.stands_out else ""}</span>' if row is not None else "")
         items.append(f'<li class="{"" if lab.known else "undecoded"}" title="{esc(src)}">{esc(lab.words)}'
                      f'<span class="src"> · {esc(lab.source)}</span>{model}</li>')
-    differ = disagreement(view, labels.labels)
+    compared = [lab.text for lab in labels.labels]
+    if page is not None and rec.beats is not None:
+        from .navigation import page_rhythms
+        compared = page_rhythms(rec.beats, rec.ecg, *page) or compared
+    differ = disagreement(view, compared)
     disagree = (f'<div class="fl-disagree" data-testid="mets-disagree">{esc(differ)}</div>' if differ else "")
     st.markdown(f'<div class="file-labels" data-testid="mets-file-labels"><ul>{"".join(items)}</ul>{disagree}'
                 f'<div class="fl-note">{esc(labels.origin or "As written in the file (codes decoded into words).")}'
