@@ -75,7 +75,11 @@ CSS = """
   .rank-head, .rank-row {grid-template-columns: 1.6rem minmax(3rem, 1fr) 3.6rem minmax(0, 10rem) 3.4rem;
     row-gap: .1rem;}
   .rank-phrase, .rank-head > span:nth-child(2) {grid-column: 2 / -1;}
-  .rank-bar, .rank-head > span:nth-child(3) {grid-column: 2;}
+  .rank-bar {grid-column: 2;}
+  .rank-head > span:nth-child(3) {grid-column: 2 / 4;}      /* over the bar and the percentile: whole words */
+  .rank-head {position: relative;}
+  .rank-head > span:nth-child(4) {position: absolute; width: 1px; height: 1px; overflow: hidden;}  /* read, not drawn */
+  .rank-head > span {overflow-wrap: normal; word-break: normal;}
   .rel {white-space: normal; justify-self: start;}
 }
 /* Where the keyboard is: a ring on every button and link (Streamlit's own is a faint background). */
