@@ -145,6 +145,18 @@ def channels_words(metadata: dict) -> str:
         why = "left out when the leads were named" if metadata.get("lead_names_given") else \
             "not one of the twelve standard leads"
         words.append(f"Not drawn: {', '.join(others)} ({why}).")
+    from mets_core.readers import filled_stretches, leads_left_out_for_gaps
+
+    from .plotting import hms
+    gappy = leads_left_out_for_gaps(metadata)
+    if gappy:
+        words.append("Not drawn: " + ", ".join(f"{lead} ({share:.0%} of its samples missing)"
+                                               for lead, share in gappy.items()) + ".")
+    gaps = filled_stretches(metadata)
+    if gaps:
+        words.append("Samples missing at " + ", ".join(f"{hms(a)}–{hms(b)}" for a, b in gaps)
+                     + ": left blank on the paper (filled by a straight line for measuring and the model); "
+                       "a pause or a rhythm there is not real.")
     return " ".join(words)
 
 
@@ -192,6 +204,15 @@ _CLINICIAN_WORDS = (
     (r"pass lead_names=\[\.\.\.\]", "name the columns after the leads (I, II, …, V6)"),
     (r"\bthe fs argument\b", "the sampling rate set in the sidebar"),
     (r" \(see mets_core\.ecg\.LEAD_ALIASES\)", ""),
+    # a zip of several records (mets_core.readers.wfdb_record): a browser has no name= to pass
+    (r"(\d+) WFDB records \(([^;]*)\); upload one record, or pass its name as name=",
+     r"\1 records (\2): upload them as loose files (all of them at once is fine), or one zip per record"),
+    # a library's own advice to programmers ("Use force=True to force reading.") and its exception's class name
+    (r"(?<=[.!?:])\s*[A-Z][^.;()]*\b[A-Za-z_]\w*=(?:True|False|None)\b[^.;()]*\.?", ""),
+    (r"File is missing DICOM File Meta Information header or the 'DICM' prefix is missing from the header\.?",
+     "it has no DICOM header, so it is not a DICOM file or it is damaged"),
+    (r"\b[A-Z]\w*(?:Error|Exception|Warning):\s*", ""),
+    (r" ?\(\)", ""),
 )
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mets_core.ecg import ECG, STANDARD_LEADS
+from mets_core.readers import filled_stretches, leads_left_out_for_gaps
 
 LAYOUT_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 RHYTHM_LEAD = "II"
@@ -62,6 +63,7 @@ def decimate_minmax(y: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]
         return np.arange(n), y
     m = n // factor
     blocks = y[: m * factor].reshape(m, factor)
+    # a gap (NaN: samples missing) stays one: argmin/argmax then pick it (NaN compares as the extreme)
     lo, hi = blocks.argmin(axis=1), blocks.argmax(axis=1)
     first, second = np.minimum(lo, hi), np.maximum(lo, hi)
     base = np.arange(m) * factor
@@ -134,7 +136,10 @@ def _segment(ecg: ECG, lead: str, t0: float, t1: float) -> np.ndarray | None:
     if len(x) == 0:
         return None
     x = np.nan_to_num(x, nan=0.0)
-    return x - np.median(x)          # display only: centre the segment on its row
+    x = x - np.median(x)             # display only: centre the segment on its row
+    for g0, g1 in filled_stretches(ecg.metadata):     # the reader's straight line over missing samples: a gap
+        x[max(0, int(round(g0 * ecg.fs)) - a):max(0, int(round(g1 * ecg.fs)) - a)] = np.nan
+    return x
 
 
 def _lead_importance(saliency, lead: str, n_bins: int, t0: float, t1: float) -> np.ndarray:
@@ -264,13 +269,16 @@ def trace_layer(p: Paper, ecg: ECG) -> Layer:
     """One trace per row (cursor reads time and mV) and each lead's label, or "not recorded"."""
     factor = _display_factor(ecg.fs, p.speed)
     traces, annotations = [], []
+    gappy = leads_left_out_for_gaps(ecg.metadata)
     for r, leads in enumerate(p.rows):
         row = _Row()
         for cell in p.cells(r):
             seg = _segment(ecg, cell.lead, cell.t0, cell.t1)
             label_y = cell.centre + 0.4 * p.pitch
             if seg is None:
-                annotations.append(dict(x=cell.x + 1.5, y=label_y, text=f"<i>{cell.lead} — not recorded</i>",
+                absent = (f"left out: {gappy[cell.lead]:.0%} of its samples missing" if cell.lead in gappy else
+                          "not recorded")
+                annotations.append(dict(x=cell.x + 1.5, y=label_y, text=f"<i>{cell.lead} — {absent}</i>",
                                         showarrow=False, xanchor="left", font=dict(size=14, color=ABSENT)))
                 continue
             idx, vals = decimate_minmax(seg, factor)

@@ -148,6 +148,11 @@ class ECG:
                              f"need 0 <= start < end <= {self.duration:g}")
         a, b = sample_span(start_s, end_s, self.fs, self.n_samples)
         metadata = {**self.metadata, "cropped_from_s": f"{start_s:.3f}"}
+        if "filled_stretches_s" in metadata:      # readers.channels: where missing samples were filled, in its times
+            from .readers.channels import FILLED_STRETCHES, filled_stretches
+            kept = [(max(a, start_s) - start_s, min(b, end_s) - start_s) for a, b in filled_stretches(self.metadata)
+                    if a < end_s and b > start_s]
+            metadata[FILLED_STRETCHES] = " ".join(f"{a:.3f}-{b:.3f}" for a, b in kept)
         return ECG(signal=self.signal[:, a:b].copy(), fs=self.fs, lead_mask=self.lead_mask.copy(), name=self.name,
                    metadata=metadata)
 

@@ -204,6 +204,12 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         out.notes["length"] = f"measured on the first {n / fs:.0f} s of {ecg.duration:.0f} s"
     elif ecg.n_samples > n:
         out.notes["length"] = f"measured on {a / fs:.1f}-{(a + n) / fs:.1f} s of {ecg.duration:.0f} s"
+    from .readers.channels import filled_stretches
+    gaps = [(g0, g1) for g0, g1 in filled_stretches(ecg.metadata) if g0 < (a + n) / fs and g1 > a / fs]
+    if gaps:             # the reader's straight line over missing samples reads as a pause, or a beat lost
+        out.warnings.append("samples missing at " + ", ".join(f"{g0:.1f}-{g1:.1f} s" for g0, g1 in gaps)
+                            + " were filled by a straight line: a pause, a rate or a rhythm there is not real; "
+                              "check the tracing")
 
     raw: dict[str, np.ndarray] = {}
     cleaned: dict[str, np.ndarray] = {}

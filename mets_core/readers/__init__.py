@@ -25,7 +25,8 @@ How the package is laid out (wfdb-python style, one job per module):
 * ``limits``       every limit and the checks that raise when one is passed (also the rate bounds
                    ``mets_core.preprocess`` uses);
 * ``channels``     ``Channels`` (what every format module returns) and the shared rules making an ``ECG``:
-                   limits, the one missing-sample rule (``fill_missing``), units, lead-name mapping;
+                   limits, the one missing-sample rule (``fill_missing``; ``filled_stretches``, public: where
+                   it drew a straight line over missing samples), units, lead-name mapping;
 * ``wfdb_adapter`` the only module that touches wfdb's private names (also used by ``mets_core.download``).
 
 A new format is one module with ``read(data, filename, lead_names=None, fs=None) -> Channels`` and one line in
@@ -75,13 +76,14 @@ Rules the readers apply (``limits`` and ``channels``) (so that nothing is guesse
 """
 from __future__ import annotations
 
+from .channels import filled_stretches, leads_left_out_for_gaps
 from .dispatch import UPLOAD_EXTENSIONS, kind, read_ecg
 from .limits import (ACCEPTED_FORMATS, ACCEPTED_LEAD_NAMES, MAX_ABS_MV, MAX_CHANNELS, MAX_DURATION_S,
                      MAX_FILE_BYTES, MAX_FS, MAX_HEADER_BYTES, MAX_MISSING_FRACTION, MAX_SAMPLES_PER_LEAD,
                      MAX_SEGMENTS, MAX_TOTAL_SAMPLES, MAX_UPLOAD_BYTES, MAX_ZIP_ENTRIES, MIN_FS,
                      UV_AMPLITUDE_THRESHOLD)
 
-__all__ = ["read_ecg", "kind", "UPLOAD_EXTENSIONS", "ACCEPTED_FORMATS", "ACCEPTED_LEAD_NAMES", "MAX_ABS_MV",
+__all__ = ["read_ecg", "kind", "filled_stretches", "leads_left_out_for_gaps", "UPLOAD_EXTENSIONS", "ACCEPTED_FORMATS", "ACCEPTED_LEAD_NAMES", "MAX_ABS_MV",
            "MAX_CHANNELS", "MAX_DURATION_S", "MAX_FILE_BYTES", "MAX_FS", "MAX_HEADER_BYTES", "MAX_MISSING_FRACTION",
            "MAX_SAMPLES_PER_LEAD", "MAX_SEGMENTS", "MAX_TOTAL_SAMPLES", "MAX_UPLOAD_BYTES", "MAX_ZIP_ENTRIES",
            "MIN_FS", "UV_AMPLITUDE_THRESHOLD"]

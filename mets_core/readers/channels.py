@@ -62,6 +62,9 @@ def to_ecg(channels: Channels, name: str) -> ECG:
             meta["absent_leads_missing_data"] = " ".join(absent)
         if filled:
             meta["interpolated_samples"] = " ".join(filled)
+        stretches = _filled_stretches(~finite[keep], fs)
+        if stretches:
+            meta[FILLED_STRETCHES] = " ".join(f"{a:.3f}-{b:.3f}" for a, b in stretches)
         signals = signals[keep]
         names = [n for n, k in zip(names, keep) if k]
     try:
@@ -69,6 +72,45 @@ def to_ecg(channels: Channels, name: str) -> ECG:
     except UnnamedLeadsError as e:      # with every channel of the file, which is what lead_names must match
         raise UnnamedLeadsError(f"{where}: {e}. Pass lead_names=[...] to read_ecg to name the channels "
                                 f"(one name per recorded channel, in order)", recorded) from None
+
+
+FILLED_STRETCHES = "filled_stretches_s"   # metadata: "2.000-3.000 ..." (s from the start of what was read)
+FILLED_STRETCH_MIN_S = 0.1                # a shorter run of filled samples changes no beat or interval
+
+
+def _filled_stretches(missing: np.ndarray, fs: float) -> list[tuple[float, float]]:
+    """[(start, end) s] where a kept lead's samples were missing (and are filled) for at least
+    FILLED_STRETCH_MIN_S: a stretch drawn and measured there would be the filling's straight line."""
+    any_missing = np.concatenate([[False], missing.any(axis=0), [False]])
+    edges = np.flatnonzero(np.diff(any_missing.astype(np.int8)))
+    return [(a / fs, b / fs) for a, b in zip(edges[::2], edges[1::2]) if (b - a) / fs >= FILLED_STRETCH_MIN_S]
+
+
+def leads_left_out_for_gaps(metadata: dict) -> dict[str, float]:
+    """{standard lead: share of its samples missing} of the leads the reader left out because more than
+    MAX_MISSING_FRACTION of their samples were missing (``fill_missing``), as the metadata records them."""
+    from ..ecg import standard_lead
+    out = {}
+    for item in str(metadata.get("absent_leads_missing_data", "")).split():
+        name, _, counts = item.rpartition(":")
+        missing, _, total = counts.partition("/")
+        lead = standard_lead(name)
+        if lead and missing.isdigit() and total.isdigit() and int(total):
+            out[lead] = int(missing) / int(total)
+    return out
+
+
+def filled_stretches(metadata: dict) -> list[tuple[float, float]]:
+    """The stretches (start, end) s of an ECG whose missing samples the reader filled by a straight line
+    (``fill_missing``), as its metadata records them; [] when none."""
+    out = []
+    for item in str(metadata.get(FILLED_STRETCHES, "")).split():
+        a, _, b = item.partition("-")
+        try:
+            out.append((float(a), float(b)))
+        except ValueError:
+            continue
+    return out
 
 
 def fill_missing(signals: np.ndarray, max_fraction: float = MAX_MISSING_FRACTION
