@@ -50,6 +50,7 @@ FIDUCIAL_NAMES = {"p_on": "P onset", "qrs_on": "QRS onset", "qrs_off": "QRS end"
 # apart by dash as well as by colour.
 MARK_STYLES = {"P onset": ("#8a4b00", "solid", "brown, solid"), "QRS onset": ("#0b5394", "dot", "blue, dotted"),
                "QRS end": ("#6a1b9a", "dash", "purple, dashed"), "T end": ("#00695c", "dashdot", "green, dash-dot")}
+BAR_RAISED, BAR_LOWERED = "#2b6cb0", "#a0a0a0"   # occlusion bars: the part raised / lowered the score
 SALIENCY_SCALE = [[0.0, "rgba(255,140,0,0)"], [0.25, "rgba(255,140,0,0.12)"], [1.0, "rgba(230,90,0,0.6)"]]
 
 
@@ -501,9 +502,11 @@ def thumbnail(ecg: ECG, lead: str | None = None, seconds: float = 10.0, start_s:
 
 
 def occlusion_bars(labels: list[str], drops: np.ndarray, title: str, height_px: int = 220) -> go.Figure:
-    """Similarity drop when a lead (or a second) is hidden: positive = it raised the score."""
+    """Similarity drop when a lead (or a second) is hidden: positive = it raised the score (BAR_RAISED), else it
+    lowered it or changed nothing (BAR_LOWERED). Not the saliency overlay's orange: that says how much the model
+    looked at a part, not which way it moved the score."""
     drops = np.asarray(drops, dtype=float)
-    colors = ["#c0561c" if (np.isfinite(d) and d > 0) else "#8aa4b1" for d in drops]
+    colors = [BAR_RAISED if (np.isfinite(d) and d > 0) else BAR_LOWERED for d in drops]
     fig = go.Figure(go.Bar(x=labels, y=np.nan_to_num(drops), marker_color=colors,
                            hovertemplate="%{x}: %{y:+.4f}<extra></extra>"))
     fig.update_layout(title=dict(text=title, font=dict(size=13)), height=height_px,

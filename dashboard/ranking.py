@@ -128,9 +128,12 @@ class RankingView:
         return "; ".join(r.prompt for r in self.standing_out) or "no confident match"
 
 
-def build_view(matches) -> RankingView:
+def build_view(matches, typed: list[str] | None = None) -> RankingView:
+    """The view of `matches` (mets_core's ranking); `typed`: the phrases in the order they were typed, the
+    order the phrases not known to the model are listed in (the ranking's order means nothing for them)."""
     rows = [to_row(m) for m in matches]
-    unknown = [r for r in rows if r.known is False]
+    place = {p: k for k, p in enumerate(typed or [])}
+    unknown = sorted((r for r in rows if r.known is False), key=lambda r: place.get(r.prompt, len(place)))
     ranked = [r for r in rows if r.known is not False]
     has_reference = any(r.percentile is not None for r in rows)
     if has_reference:

@@ -296,9 +296,9 @@ def test_long_record_pages_and_is_explained_on_the_page_on_screen(app):
     app.toggle(key="why_overlay").set_value(True).run()
     assert not app.exception and not errors(app), errors(app)
     captions = " ".join(str(c.value) for c in app.caption)
-    assert "explained on the page on screen, 40.0–50.0 s" in captions
+    assert "explained on the page on screen, 0:00:40–0:00:50" in captions
     specs = json.dumps([json.loads(c.proto.spec) for c in app.get("plotly_chart")], ensure_ascii=False)
-    assert "40–41 s" in specs and "bpm" in specs                   # + the heart-rate overview
+    assert "0:00:40–0:00:41" in specs and "bpm" in specs                   # + the heart-rate overview
     goto = next(t for t in app.text_input if t.label == "Go to (h:mm:ss)")
     goto.input("0:01:05").run()
     assert page_span(app) == "65"

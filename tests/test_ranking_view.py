@@ -164,3 +164,10 @@ def test_on_a_page_of_a_long_recording_the_ranking_is_held_against_the_rhythm_th
     assert "disagree" not in _file_labels_beside(percentiles, page=(40.0, 50.0))      # trigeminy there
     assert "The model and the file disagree" in _file_labels_beside(percentiles, page=(10.0, 20.0))   # AF there
     assert "The model and the file disagree" in _file_labels_beside(percentiles)       # the whole recording
+
+
+def test_phrases_the_model_does_not_know_are_listed_in_the_order_typed():
+    """They were listed in the ranking's order, which means nothing for them ("phrase number 44, 36, 46…")."""
+    typed = [f"phrase number {k}" for k in range(1, 6)]
+    matches = [NewMatch(p, 0.1 * k, 0.1, percentile=10.0 * k, known=False) for k, p in enumerate(typed[::-1])]
+    assert [r.prompt for r in build_view(matches, typed).unknown] == typed

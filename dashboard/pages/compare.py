@@ -206,7 +206,7 @@ def compare_page(engine: Engine, recs: dict) -> None:
     phrases = prompts.current()
     if not phrases:
         return
-    va, vb = build_view(engine.rank(first.ecg, phrases)), build_view(engine.rank(second.ecg, phrases))
+    va, vb = (build_view(engine.rank(each.ecg, phrases), phrases) for each in (first, second))
     by_b = {r.prompt: r for r in vb.rows + vb.unknown}
     table = []
     for r in va.rows:

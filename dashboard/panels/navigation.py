@@ -2,6 +2,8 @@
 choice between the page on screen and the whole recording for measurements, ranking and "why"."""
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from .. import plotting, session
@@ -12,8 +14,12 @@ from .common import esc
 def _typed_time(rec: Record) -> None:
     text = st.session_state.get(f"goto_{rec.key}", "").strip()
     try:
-        parts = [float(p) for p in text.split(":")]
-        seconds = sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
+        # h:mm:ss, m:ss or seconds; a leading minus belongs to the whole time ("-0:00:05" is before the start)
+        sign = -1.0 if text.startswith(("-", "−")) else 1.0
+        parts = [float(p) for p in (text[1:] if sign < 0 else text).split(":")]
+        if not 1 <= len(parts) <= 3 or not all(math.isfinite(v) and v >= 0 for v in parts):
+            raise ValueError(text)
+        seconds = sign * sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
     except ValueError:
         st.session_state["nav_error"] = (f"“{text}” is not a time. Type it as h:mm:ss, m:ss or seconds, "
                                          f"e.g. 0:12:30.")

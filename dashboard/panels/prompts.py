@@ -17,7 +17,20 @@ CUSTOM = "custom"
 
 def parse_prompts(text: str) -> tuple[list[str], list[str]]:
     """(prompts, warnings): one prompt per line, blank lines and duplicates dropped, capped."""
-    prompts, seen, warnings = [], set(), []
+    prompts, skipped, shortened, offered = _parse(text)
+    warnings = [f"the line {p!r} has no words and was skipped" for p in skipped]
+    if shortened:
+        warnings.append(f"a prompt longer than {MAX_PROMPT_CHARS} characters was shortened" if shortened == 1 else
+                        f"{shortened} prompts longer than {MAX_PROMPT_CHARS} characters were shortened")
+    if offered > MAX_PROMPTS:
+        warnings.append(f"only the first {MAX_PROMPTS} of {offered} prompts are ranked")
+    return prompts, warnings
+
+
+def _parse(text: str) -> tuple[list[str], list[str], int, int]:
+    """(the prompts kept, the lines skipped for having no words, how many were shortened to MAX_PROMPT_CHARS,
+    how many distinct prompts there were before keeping the first MAX_PROMPTS)."""
+    prompts, seen, skipped, shortened = [], set(), [], 0
     for line in (text or "").splitlines():
         p = " ".join(line.split())
         if not p or p.lower() in seen:
@@ -25,17 +38,16 @@ def parse_prompts(text: str) -> tuple[list[str], list[str]]:
         try:
             clean_phrase(p)
         except ValueError:          # a line of only full stops: nothing to embed
-            warnings.append(f"the line {p!r} has no words and was skipped")
+            skipped.append(p)
             continue
         if len(p) > MAX_PROMPT_CHARS:
             p = p[:MAX_PROMPT_CHARS]
-            warnings.append(f"a prompt longer than {MAX_PROMPT_CHARS} characters was shortened")
+            if p.lower() in seen:
+                continue
+            shortened += len(prompts) < MAX_PROMPTS      # counted among the phrases kept only
         seen.add(p.lower())
         prompts.append(p)
-    if len(prompts) > MAX_PROMPTS:
-        warnings.append(f"only the first {MAX_PROMPTS} of {len(prompts)} prompts are ranked")
-        prompts = prompts[:MAX_PROMPTS]
-    return prompts, warnings
+    return prompts[:MAX_PROMPTS], skipped, shortened, len(prompts)
 
 
 def current() -> list[str]:
@@ -98,6 +110,8 @@ def prompt_controls(presets: dict = PRESETS, template_set: str | None = None,
                          on_change=_load_prompt_set)
         if st.session_state.get("prompts_load_error"):
             st.error(st.session_state["prompts_load_error"])
+    for note in st.session_state.pop("prompts_load_notes", None) or []:     # once, after loading
+        st.warning(note)
     prompts, warnings = parse_prompts(st.session_state.get("prompts_text", ""))
     for w in warnings:
         st.caption(f"Note: {w}")
@@ -127,4 +141,18 @@ def _load_prompt_set() -> None:
             f"“{f.name}” is not a phrase set. Load a file saved with “Download this phrase set”, or a JSON "
             f"list of phrases such as [\"atrial fibrillation\", \"sinus rhythm\"].")
         return
-    replace(parse_prompts("\n".join(prompts))[0])
+    kept, skipped, shortened, offered = _parse("\n".join(prompts))
+    replace(kept)
+    # the box holds only what was kept, so its own notes cannot tell what the file lost: say it here
+    notes = []
+    if offered > MAX_PROMPTS:
+        notes.append(f"“{f.name}” holds {offered} phrases; only the first {MAX_PROMPTS} were loaded (a phrase set "
+                     f"holds at most {MAX_PROMPTS}), {offered - MAX_PROMPTS} left out.")
+    if shortened:
+        notes.append((f"{shortened} phrases" if shortened > 1 else "1 phrase") + f" in “{f.name}” "
+                     + ("were" if shortened > 1 else "was") + f" longer than {MAX_PROMPT_CHARS} characters and "
+                     f"shortened to the first {MAX_PROMPT_CHARS}.")
+    if skipped:
+        notes.append(f"{len(skipped)} line{'s' if len(skipped) > 1 else ''} in “{f.name}” had no words and "
+                     f"{'were' if len(skipped) > 1 else 'was'} left out.")
+    st.session_state["prompts_load_notes"] = notes

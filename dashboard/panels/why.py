@@ -9,7 +9,14 @@ from mets_core.ecg import STANDARD_LEADS
 
 from .. import plotting, session
 from ..engine import Engine
-from ..session import Record
+from ..session import Record, hms
+
+# The bars say which way hiding a part moved the score (plotting.BAR_RAISED, BAR_LOWERED); the overlay on the
+# tracing (orange) says only how much the model looked there.
+BARS_SAY = ("Blue bars: that part raised the score (hiding it lowers it); grey bars: it lowered the score, or "
+            "did not change it.")
+OVERLAY_SAYS = ("Orange shading on the tracing: where the model looked most, darker for more. It shows how much, "
+                "not which way: a dark band may have raised or lowered the score (the bars here say which).")
 
 
 def overlay_prompt() -> str | None:
@@ -37,25 +44,27 @@ def why_panel(engine: Engine, rec: Record, prompts: list[str]) -> None:
     st.selectbox("Prompt to explain", prompts, key="why_prompt",
                  on_change=lambda: st.session_state.get("why_overlay") and _tracing_changes())
     st.toggle("Show on the tracing (saliency overlay)", key="why_overlay", on_change=_tracing_changes)
+    if st.session_state.get("why_overlay"):
+        st.caption(OVERLAY_SAYS)
     if st.session_state.pop("why_redraw_tracing", False):
         st.rerun()          # the overlay is drawn on the tracing, outside this fragment: redraw the page
     asked = st.session_state.get("why_overlay") or st.button("Explain this score", key="why_go")
     prompt = st.session_state["why_prompt"]
     if not (asked or session.has_saliency(rec, prompt)):
         st.caption("Occlusion: the similarity is recomputed with each lead, and each second, hidden. "
-                   "A positive bar means that part of the ECG raised the score.")
+                   "A positive bar means that part of the ECG raised the score. " + BARS_SAY)
         return
     sal = explain(engine, rec, prompt)
     w0, w1 = session.saliency_window(rec)
     if (w0, w1) != (0.0, rec.ecg.duration):
-        st.caption(f"This long recording is explained on the page on screen, {w0:.1f}–{w1:.1f} s "
+        st.caption(f"This long recording is explained on the page on screen, {hms(w0)}–{hms(w1)} "
                    f"(the similarity below is of that page).")
     present = [i for i in range(12) if sal.lead_mask[i]]
-    st.plotly_chart(plotting.occlusion_bars([STANDARD_LEADS[i] for i in present],
-                                            sal.lead_occlusion[present], "Score drop when each lead is hidden"),
+    st.plotly_chart(plotting.occlusion_bars([STANDARD_LEADS[i] for i in present], sal.lead_occlusion[present],
+                          "Score drop when each lead is hidden"),
                     width="stretch", config={"displayModeBar": False}, key="why_leads",
                     alt="How much the score drops when each lead is hidden")
-    seg_labels = [f"{w0 + k * sal.segment_s:g}–{w0 + (k + 1) * sal.segment_s:g} s"
+    seg_labels = [f"{hms(w0 + k * sal.segment_s)}–{hms(w0 + (k + 1) * sal.segment_s)}"
                   for k in range(len(sal.segment_occlusion))]
     st.plotly_chart(plotting.occlusion_bars(seg_labels, sal.segment_occlusion, "Score drop when each second is hidden"),
                     width="stretch", config={"displayModeBar": False}, key="why_secs",
@@ -63,4 +72,6 @@ def why_panel(engine: Engine, rec: Record, prompts: list[str]) -> None:
     top = [STANDARD_LEADS[i] for i in present if np.isfinite(sal.lead_occlusion[i]) and sal.lead_occlusion[i] > 0]
     top = sorted(top, key=lambda lead: -sal.lead_occlusion[STANDARD_LEADS.index(lead)])[:3]
     st.caption(f"Cosine to “{prompt}”: {sal.similarity:+.3f}. "
-               + (f"Leads that raised it most: {', '.join(top)}." if top else "No single lead raised it."))
+               + (f"Leads that raised it most: {', '.join(top)}." if top else "No single lead raised it.")
+               + " " + BARS_SAY)
+
