@@ -122,3 +122,11 @@ def test_why_panel_on_a_long_recording_speaks_h_mm_ss_and_says_what_its_colours_
             assert colour == (plotting.BAR_RAISED if y > 0 else plotting.BAR_LOWERED), (key, y, colour)
     assert "Blue bars: that part raised the score" in captions and "grey bars: it lowered the score" in captions
     assert "Orange shading on the tracing" in captions and "not which way" in captions
+
+
+def test_a_data_folder_that_does_not_exist_is_said_not_ignored(app):
+    """A mistyped data folder silently took PTB-XL's statements and the similar reports' ECGs away."""
+    app.text_input(key="data_dir").input("/nonexistent/folder").run()
+    assert any("“/nonexistent/folder” is not a folder on this server" in str(w.value) for w in app.warning)
+    app.text_input(key="data_dir").input("").run()
+    assert not any("is not a folder" in str(w.value) for w in app.warning)

@@ -130,6 +130,10 @@ def sidebar(weights_dir: Path) -> None:
                       value=st.session_state.get("data_dir") or "",
                       placeholder="$METS_DATA_DIR", help="A folder holding the source databases "
                       "(ludb/, ptbxl/, mitdb/, ...). Read-only.")
+        typed = (st.session_state.get("data_dir") or "").strip()
+        if typed and session.data_dir() is None:     # said, not ignored: the labels and strips it gives are gone
+            st.warning(f"“{typed}” is not a folder on this server: PTB-XL's statements and the similar reports' "
+                       f"ECGs, which come from it, are not shown. Check the path.")
         st.caption(f"Weights: {weights_dir}")
     sb.markdown('<div class="side-foot" data-testid="mets-privacy">Not a medical device. Uploaded ECGs stay in this browser session\'s '
                 'memory and are never stored or logged.</div>', unsafe_allow_html=True)
