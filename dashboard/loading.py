@@ -266,7 +266,7 @@ def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIM
     except Exception as err:
         text = str(err)
         if any(s in text for s in ("resolve", "Connection", "Max retries", "timed out", "Network")):
-            raise ECGReadError("PhysioNet cannot be reached (no internet connection?). Download the record "
+            raise ECGReadError(f"{OFFLINE} (no internet connection?). Download the record "
                                "elsewhere and upload its .hea and .dat files, or use a built-in demo.") from None
         raise ECGReadError(f"could not open {db}/{posixpath.join(rec_dir, rec_name)} on PhysioNet: "
                            f"{type(err).__name__}: {text[:300]}") from None
@@ -279,6 +279,32 @@ def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIM
     ecg.name = f"{db.split('/')[0]}/{posixpath.join(rec_dir, rec_name)}"
     ecg.metadata["source"] = f"PhysioNet {db}"
     return ecg, beat_labels_of(files), labels
+
+
+OFFLINE = "PhysioNet cannot be reached"       # the start of fetch_physionet's message when it is offline
+
+
+def open_from_data_folder(folder: Path | None, database: str, record: str):
+    """(ECG, beat labels or None) of a PhysioNet record from the user's copy of its database in `folder`
+    (<folder>/mitdb/100.hea for mitdb 100; ptb-xl is the folder ptbxl, as `mets download` lays it out), or None
+    when the folder does not hold it: what "Open a PhysioNet record" opens when PhysioNet cannot be reached."""
+    import glob
+
+    from mets_core import read_ecg
+    from mets_core.readers.beat_labels import ANNOTATION_EXTENSIONS, beat_labels_of
+    if folder is None:
+        return None
+    db, rec_dir, rec_name = split_physionet(database, record)
+    found = resolve_source(folder, f"{db.split('/')[0].replace('-', '')}/{posixpath.join(rec_dir, rec_name)}")
+    if found is None:
+        return None
+    header = found[0]
+    ecg = read_ecg(str(header.with_suffix("")), name=rec_name)
+    annotations = [(Path(p).name, Path(p).read_bytes())
+                   for p in glob.glob(glob.escape(str(header.with_suffix(""))) + ".*")
+                   if p.lower().endswith(ANNOTATION_EXTENSIONS)]
+    ecg.metadata["source"] = f"the data folder's copy of {db}"
+    return ecg, beat_labels_of(annotations)
 
 
 def _in_time(timeout_s: float, fn, *args):

@@ -10,6 +10,7 @@ import zipfile
 
 from dashboard_fixtures import errors, loaded, markdown_html, plotly_values, synthetic_csv, upload
 from dashboard import plotting
+from helpers import data_dir_or_none, needs_data
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -130,3 +131,26 @@ def test_a_data_folder_that_does_not_exist_is_said_not_ignored(app):
     assert any("“/nonexistent/folder” is not a folder on this server" in str(w.value) for w in app.warning)
     app.text_input(key="data_dir").input("").run()
     assert not any("is not a folder" in str(w.value) for w in app.warning)
+
+
+@needs_data("qtdb/sel102.hea", "qtdb/sel102.dat")
+def test_offline_a_physionet_record_opens_from_the_data_folders_copy(app, monkeypatch):
+    """Offline, "Open a PhysioNet record" said to download the record elsewhere and upload it although the
+    data folder held it: it now opens that copy, with its beat labels, and says where it came from."""
+    import dashboard.loading as loading
+    from mets_core.ecg import ECGReadError
+
+    def offline(database, record, timeout_s=None):
+        raise ECGReadError(f"{loading.OFFLINE} (no internet connection?). Download the record elsewhere")
+
+    monkeypatch.setattr(loading, "fetch_physionet", offline)
+    monkeypatch.setenv("METS_DATA_DIR", str(data_dir_or_none()))
+    app.text_input(key="pn_db").input("qtdb")
+    app.text_input(key="pn_record").input("sel102")
+    app.button(key="pn_open").click().run(timeout=90)
+    assert not app.exception and not errors(app) and loaded(app), errors(app)
+    html = markdown_html(app)
+    assert "data folder (PhysioNet offline)" in html and "Beat labels in" in html
+    app.text_input(key="pn_record").input("no_such_record")
+    app.button(key="pn_open").click().run(timeout=90)
+    assert any(loading.OFFLINE in e for e in errors(app))          # not in the folder either: said as before

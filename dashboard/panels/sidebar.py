@@ -73,14 +73,24 @@ def _demo(title: str):
 def _open_physionet() -> None:
     from mets_core.ecg import ECGReadError
 
-    from ..loading import fetch_physionet
+    from ..loading import OFFLINE, fetch_physionet, open_from_data_folder
     db, rec = st.session_state.get("pn_db", ""), st.session_state.get("pn_record", "")
     try:
         ecg, beats, labels = fetch_physionet(db, rec)
         session.add_record(ecg, "physionet", beats, labels)
         session.set_load_errors([])
     except (ECGReadError, ValueError) as err:
-        session.set_load_errors([(f"PhysioNet {db}/{rec}".strip("/ "), str(err))])
+        local = None
+        if str(err).startswith(OFFLINE):     # offline: the data folder's copy, when it holds the record
+            try:
+                local = open_from_data_folder(session.data_dir(), db, rec)
+            except (ECGReadError, ValueError, OSError):
+                local = None
+        if local is not None:
+            session.add_record(local[0], "data folder (PhysioNet offline)", local[1])
+            session.set_load_errors([])
+        else:
+            session.set_load_errors([(f"PhysioNet {db}/{rec}".strip("/ "), str(err))])
     except Exception as err:  # noqa: BLE001
         session.set_load_errors([(f"PhysioNet {db}/{rec}", f"failed ({type(err).__name__})")])
 
