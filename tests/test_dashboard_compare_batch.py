@@ -33,6 +33,13 @@ def wfdb_upload(folder: Path, name: str, ecg, comments=(), recorded: dt.datetime
     return [(f"{name}.{ext}", (folder / f"{name}.{ext}").read_bytes()) for ext in ("hea", "dat")]
 
 
+def compare_headings(at) -> list[str]:
+    """Open the Compare page (no error on it) and return the line above each tracing."""
+    go_to(at, "compare")
+    assert not errors(at), errors(at)
+    return tracing_headings(at)
+
+
 def table(at, n: int = 0) -> pd.DataFrame:
     """The page's `n`th table: on Compare, the measurements (0) and the ranking (1); on Batch, the ECGs (0)."""
     return at.dataframe[n].value
@@ -103,9 +110,7 @@ def test_compare_puts_the_earlier_recording_first_whatever_the_upload_order(app,
     earlier, later = serial_pair(tmp_path)
     upload(app, later)                  # the later ECG opened first, as the researcher did
     upload(app, earlier)
-    go_to(app, "compare")
-    assert not errors(app), errors(app)
-    headings = tracing_headings(app)
+    headings = compare_headings(app)
     assert headings[0].startswith("**monday**") and "recorded 1987-07-22 13:40:59" in headings[0]
     assert headings[1].startswith("**tuesday**") and "recorded 1987-07-23 13:03:59" in headings[1]
     assert any("In time order" in c and "later − earlier" in c for c in captions(app))
@@ -147,9 +152,7 @@ def test_compare_orders_ptbxl_patient_306s_serial_ecgs_by_their_dates(app):
     folder = data_dir_or_none() / PTBXL_306
     upload(app, record_files(folder / "00973_lr"))      # recorded 23/07/1987, opened first
     upload(app, record_files(folder / "00961_lr"))      # recorded 22/07/1987
-    go_to(app, "compare")
-    assert not errors(app), errors(app)
-    headings = tracing_headings(app)
+    headings = compare_headings(app)
     assert headings[0].startswith("**00961_lr**") and "recorded 1987-07-22 13:40:59" in headings[0]
     assert headings[1].startswith("**00973_lr**") and "recorded 1987-07-23 13:03:59" in headings[1]
     qt = qt_row(app)
@@ -167,9 +170,7 @@ def test_compare_shows_measures_and_ranks_each_long_recording_on_the_page_open_o
     next(t for t in app.text_input if t.label == "Go to (h:mm:ss)").input("0:02:00").run()
     assert not errors(app), errors(app)
     on_the_reader = {r["prompt"]: r["similarity"] for r in ranking(app)}
-    go_to(app, "compare")
-    assert not errors(app), errors(app)
-    headings = tracing_headings(app)
+    headings = compare_headings(app)
     assert headings[0].startswith("**data_92_4**") and "0:00:00–0:00:10 of 0:06:54" in headings[0]
     assert headings[1].startswith("**data_8_2**") and "0:02:00–0:02:10 of 0:03:35" in headings[1]
     footers = paper_footers(app)
