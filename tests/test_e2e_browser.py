@@ -89,7 +89,7 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
 
         # 3. why: saliency overlay for the top prompt
         page.get_by_text("Show on the tracing (saliency overlay)").click()
-        page.get_by_text("Orange shading").wait_for(timeout=WAIT_MS)
+        page.get_by_text("Orange shading: where the input").wait_for(timeout=WAIT_MS)   # the tracing's note
         wait_idle(page, WAIT_MS)
         assert page.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image").count() >= 1 \
             or page.locator(".js-plotly-plot").first.evaluate(

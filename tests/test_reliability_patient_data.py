@@ -174,7 +174,7 @@ def test_browser_session_writes_and_logs_nothing_and_hides_comments(weights, tmp
         wait_rows(page, RANK_ROW, 3, WAIT_MS)
         wait_idle(page, WAIT_MS)
         page.get_by_text("Show on the tracing (saliency overlay)").click()
-        page.get_by_text("Orange shading").wait_for(timeout=WAIT_MS)
+        page.get_by_text("Orange shading: where the input").wait_for(timeout=WAIT_MS)   # the tracing's note
         wait_idle(page, WAIT_MS)
         assert COMMENT_MARKER not in page.content(), "header comments reached the browser without being asked for"
         page.get_by_text("Recording details from the file").click()
