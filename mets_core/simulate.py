@@ -23,6 +23,7 @@ from .ecg import ECG, STANDARD_LEADS
 # (broad Q and S Gaussians); these give adult-normal intervals.
 _TIMINGS = (-60.0, -10.0, 0.0, 10.0, 90.0)
 _WIDTHS = (0.2, 0.06, 0.07, 0.06, 0.4)
+PR_RATE_BPM = 70.0               # below this rate the P wave keeps the distance to the QRS it has here
 
 # (P, Q, R, S, T) ECGSYN amplitudes shaping each simulated lead, and its QRS peak-to-peak amplitude in mV
 _SHAPES = {
@@ -41,12 +42,24 @@ MIN_DURATION_S = 0.5
 MAX_DURATION_S = 24 * 3600.0
 
 
+def _timings(heart_rate: float) -> tuple[float, ...]:
+    """_TIMINGS for `heart_rate`. ECGSYN places the waves at angles of the beat's cycle, so a slow rate puts the
+    P wave as much further before the QRS as the cycle is longer: the 48 bpm "sinus bradycardia" demo read PR
+    242 ms, a first-degree AV block its title does not name. Below PR_RATE_BPM the P wave's angle shrinks so
+    that it keeps the time before the QRS it has at that rate (ECGSYN's own rate factor, the fourth root of
+    rate / 60, undone)."""
+    if heart_rate >= PR_RATE_BPM:
+        return _TIMINGS
+    angle_per_s = heart_rate / PR_RATE_BPM * (PR_RATE_BPM / heart_rate) ** 0.25
+    return (_TIMINGS[0] * angle_per_s, *_TIMINGS[1:])
+
+
 def _lead(shape: tuple[float, ...], ptp_mv: float, n: int, fs: int, heart_rate: float, seed: int) -> np.ndarray:
     import neurokit2 as nk
     seconds = int(np.ceil(n / fs)) + 1
     # one extra second, dropped: ECGSYN starts with a transient that looks like an artefact
     x = np.asarray(nk.ecg_simulate(duration=seconds, sampling_rate=fs, heart_rate=heart_rate, method="ecgsyn",
-                                   random_state=seed, ai=shape, ti=_TIMINGS, bi=_WIDTHS),
+                                   random_state=seed, ai=shape, ti=_timings(heart_rate), bi=_WIDTHS),
                    dtype=np.float64)[fs:fs + n]
     x = x - np.median(x)          # ECGSYN rescales to [-0.4, 1.2]; put the isoelectric line at 0
     return x * (ptp_mv / max(float(np.ptp(x)), 1e-9))

@@ -33,7 +33,7 @@ def test_limb_leads_obey_einthoven_and_goldberger():
     assert ecg.lead_mask.all() and ecg.leads == list(STANDARD_LEADS)
 
 
-@pytest.mark.parametrize("rate", [60, 75])
+@pytest.mark.parametrize("rate", [48, 60, 75])     # 48: the "sinus bradycardia" demo read PR 242 ms
 def test_measured_rate_and_intervals_are_those_asked_for(rate):
     from mets_core.measure import measure
     m = measure(simulate_ecg(duration_s=10, fs=500, heart_rate=rate, seed=3))
