@@ -24,6 +24,7 @@ from mets_core.ecg import ECG, STANDARD_LEADS
 
 from .loading import channels_words
 from .measured import FIELDS, missing_words, shown_text
+from .panels.common import recorded_words
 from .ranking import disagreement
 from .plotting import LAYOUT_3X4, RHYTHM_LEAD
 
@@ -81,11 +82,13 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     if file_labels is not None and file_labels.sex:
         who.append(file_labels.sex)
     text.text(12, h - 10, f"METS ECG report - {title}", fontsize=13, weight="bold", va="top")
-    text.text(12, h - 16, " · ".join(who + [f"{ecg.fs:g} Hz", f"{int(ecg.lead_mask.sum())} of 12 leads",
+    text.text(12, h - 16, " · ".join(who + [recorded_words(ecg), f"{ecg.fs:g} Hz",
+                                            f"{int(ecg.lead_mask.sum())} of 12 leads",
                                             scope or f"{start_s:.1f}-{min(ecg.duration, start_s + 10):.1f} s"]),
               fontsize=8.5, va="top")
-    text.text(w - 12, h - 10, datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), fontsize=8, va="top",
-              ha="right")
+    # when the page was printed, said as such: beside the recording's own date a bare time read as that
+    text.text(w - 12, h - 10, "printed " + datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), fontsize=8,
+              va="top", ha="right")
     channels = channels_words(ecg.metadata)       # lead names given on the page, channels not drawn
     if channels:
         text.text(12, h - 19.5, channels[:170], fontsize=7, va="top", style="italic")

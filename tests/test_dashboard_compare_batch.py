@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dashboard_fixtures import errors, go_to, ranking, upload
+from dashboard_fixtures import errors, go_to, markdown_html, ranking, upload
 from helpers import data_dir_or_none, needs_data, record_files, st_lengthened_ecg
 
 PTBXL_306 = "ptbxl/records100/00000"     # PTB-XL patient 306: 00961_lr on 22/07/1987, 00973_lr on 23/07/1987
@@ -90,6 +90,42 @@ def test_the_wfdb_reader_keeps_when_the_header_says_the_recording_began(tmp_path
 def test_a_ptbxl_records_date_and_time_are_read_from_its_header(data_dir):
     from mets_core import read_ecg
     assert read_ecg(str(data_dir / PTBXL_306 / "00961_lr.hea")).metadata["recorded_at"] == "1987-07-22T13:40:59"
+
+
+def record_meta(at) -> str:
+    """The Reader header's line of facts about the open ECG (age, sex, when recorded, rate, length, leads)."""
+    return re.search(r'<div class="rec-meta">(.*?)</div>', markdown_html(at), re.S).group(1)
+
+
+def test_the_reader_header_says_when_a_dated_recording_was_made_and_nothing_for_an_undated_one(app, tmp_path):
+    upload(app, wfdb_upload(tmp_path, "dated", st_lengthened_ecg(0.0), recorded=dt.datetime(1987, 7, 22, 13, 40, 59)))
+    assert not errors(app), errors(app)
+    assert "recorded 1987-07-22 13:40:59" in record_meta(app)
+    upload(app, wfdb_upload(tmp_path, "undated", st_lengthened_ecg(0.04)))
+    assert not re.search(r"recorded \d", record_meta(app)) and "Hz" in record_meta(app)
+
+
+def test_batch_lists_when_each_ecg_was_recorded_and_the_csv_keeps_the_column(app, tmp_path, monkeypatch):
+    earlier, later = serial_pair(tmp_path)
+    csvs = downloaded_csv(monkeypatch)
+    upload(app, later)
+    upload(app, earlier)
+    go_to(app, "batch")
+    assert not errors(app), errors(app)
+    rows = table(app).set_index("ECG")
+    assert rows.loc["monday", "recorded"] == "1987-07-22 13:40:59"
+    assert rows.loc["tuesday", "recorded"] == "1987-07-23 13:03:59"
+    assert dict(zip(csvs[-1]["ECG"], csvs[-1]["recorded"])) == {"monday": "1987-07-22 13:40:59",
+                                                               "tuesday": "1987-07-23 13:03:59"}
+
+
+def test_batch_leaves_out_an_empty_recorded_column_but_the_csv_keeps_it(app, tmp_path, monkeypatch):
+    csvs = downloaded_csv(monkeypatch)
+    upload(app, wfdb_upload(tmp_path, "undated", st_lengthened_ecg(0.0)))
+    go_to(app, "batch")
+    assert not errors(app), errors(app)
+    assert "recorded" not in table(app).columns
+    assert list(csvs[-1]["recorded"]) == [""]
 
 
 # --------------------------------------------------------------------------------- Compare: which is first

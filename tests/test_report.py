@@ -275,6 +275,16 @@ def test_a_missing_measurement_is_worded_as_on_the_page():
     assert "PR not applicable" in page and "QT not measurable" in page and "frontal axis -33°" in page
 
 
+def test_the_page_says_when_the_recording_was_made_apart_from_when_it_was_printed():
+    import dataclasses
+    ecg = _ecg()
+    dated = dataclasses.replace(ecg, metadata={**ecg.metadata, "recorded_at": "1987-07-22T13:40:59"})
+    page = _page_text(dated)
+    assert "recorded 1987-07-22 13:40:59" in page
+    assert re.search(r"printed \d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
+    assert "no recording date in the file" in _page_text(ecg)
+
+
 def test_the_model_line_names_the_model_and_its_weights_but_no_folder():
     from dashboard.engine import Engine
     info = {"source": "/srv/hospital/mets/weights", "weights_sha256": "1855af53e4af" + "0" * 52,

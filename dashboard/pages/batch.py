@@ -14,6 +14,7 @@ from dashboard.engine import Engine
 from dashboard.loading import not_opened
 from dashboard.measured import column_name, measured_span, shown_value
 from dashboard.panels import header, prompts
+from dashboard.panels.common import recorded_shown
 from dashboard.ranking import build_view
 
 # the measurements of the table, as the Reader shows them (QTc by Fridericia: the Reader's advice at rates
@@ -23,7 +24,7 @@ READING = "the model's reading"
 # the table's own columns, in reading order: the file's own labels beside the model's reading, then the
 # measurements; the phrases' columns follow them, and what the file is comes last
 FIRST_COLUMNS = ("ECG", "file labels", READING, *(column_name(a) for a in BATCH_FIELDS), "measured on")
-LAST_COLUMNS = ("source", "Hz", "s", "leads")
+LAST_COLUMNS = ("recorded", "source", "Hz", "s", "leads")
 TABLE_COLUMNS = frozenset(FIRST_COLUMNS + LAST_COLUMNS)
 NOT_OPENED = "could not be opened"      # the CSV's column of why a file is not in the table
 LABELS_SHOWN_CHARS = 200                # the table's "file labels" cells, at most (the CSV has them whole)
@@ -67,8 +68,8 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
     rows, phrase_help, unknown = [], {}, []
     progress = st.progress(0.0, text="Ranking…") if len(recs) > 3 else None
     for n, rec in enumerate(recs, 1):
-        row = {"ECG": rec.label, "source": rec.origin, "Hz": rec.ecg.fs, "s": round(rec.ecg.duration, 1),
-               "leads": len(rec.ecg.leads)}
+        row = {"ECG": rec.label, "recorded": recorded_shown(rec.ecg), "source": rec.origin,
+               "Hz": rec.ecg.fs, "s": round(rec.ecg.duration, 1), "leads": len(rec.ecg.leads)}
         try:
             # a long recording as the Reader's whole-recording summary measures it: its first measurable minute
             m = engines.summary_measurements(rec.key, rec.ecg)[0] if rec.is_long else \
@@ -111,10 +112,14 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                f"measurable or not applicable there (no PR in atrial fibrillation): the Reader says why. File "
                f"labels longer than {LABELS_SHOWN_CHARS} characters end in “…” here; the CSV has them whole.")
     shown = df.assign(**{"file labels": df["file labels"].map(shown_labels)})
+    if shown["recorded"].isna().all():        # no file dated: an empty column says nothing (the CSV keeps it)
+        shown = shown.drop(columns="recorded")
     event = st.dataframe(shown, width="stretch", hide_index=True, key="batch_table", on_select="rerun",
                          selection_mode="single-row",
                          column_config={"file labels": st.column_config.TextColumn(width="medium"),
                                         READING: st.column_config.TextColumn(width="medium"),
+                                        "recorded": st.column_config.TextColumn(
+                                            help="When the recording began, as its file says"),
                                         **{p: st.column_config.NumberColumn(p, help=h) for p, h in phrase_help.items()}})
     if unknown:
         st.caption("Not known to the model (not ranked, no column): " + ", ".join(unknown))

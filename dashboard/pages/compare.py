@@ -19,7 +19,7 @@ from dashboard import plotting, session
 from dashboard.engine import Engine
 from dashboard.measured import FIELDS, column_name, missing_words, shown_value
 from dashboard.panels import prompts, tracing
-from dashboard.panels.common import esc, guard
+from dashboard.panels.common import esc, guard, recorded_at, recorded_words
 from dashboard.ranking import build_view
 from mets_core.ecg import ECG
 
@@ -33,20 +33,10 @@ DIFFERENCE_WORDS = {-1: "later − earlier", 1: "earlier − later", None: "seco
 
 # ------------------------------------------------------------------------------- when each was recorded
 
-def recorded_at(rec: session.Record) -> str | None:
-    """When the recording began as its file says (ISO 8601, as mets_core's readers give it), or None."""
-    return rec.ecg.metadata.get("recorded_at") or None
-
-
-def recorded_words(rec: session.Record) -> str:
-    at = recorded_at(rec)
-    return f"recorded {at.replace('T', ' ')}" if at else "no recording date in the file"
-
-
 def _calendar_place(rec: session.Record) -> tuple[date, time | None] | None:
     """(day, time of day or None) of the recording, or None: no date (a time alone has no place in the
     calendar)."""
-    text = recorded_at(rec)
+    text = recorded_at(rec.ecg)
     try:
         stamp = datetime.fromisoformat(text)
     except (TypeError, ValueError):
@@ -81,7 +71,7 @@ def _swap() -> None:
 def order_note(first: session.Record, second: session.Record, order: int | None) -> None:
     """What "first" and "second" are: the recordings in time order, the later one first (said plainly, with a
     button that swaps them), or the user's choice where the files do not tell."""
-    a, b = f"**{esc(first.label)}** ({recorded_words(first)})", f"**{esc(second.label)}** ({recorded_words(second)})"
+    a, b = (f"**{esc(rec.label)}** ({recorded_words(rec.ecg)})" for rec in (first, second))
     if order == -1:
         st.caption(f"In time order: {a} first, {b} second. The differences read later − earlier.")
         return
@@ -161,7 +151,7 @@ def compare_page(engine: Engine, recs: dict) -> None:
     def name(k):                          # the choices: each ECG's name, and its date where the file gives one
         if k not in recs:
             return k
-        return recs[k].label + (f" · {recorded_words(recs[k])}" if recorded_at(recs[k]) else "")
+        return recs[k].label + (f" · {recorded_words(recs[k].ecg)}" if recorded_at(recs[k].ecg) else "")
     c1, c2 = st.columns(2)
     choice = "The earlier recording goes first when both files say when they were recorded."
     a = c1.selectbox("First ECG", keys, index=keys.index(first_key), format_func=name, key=FIRST, help=choice)
@@ -182,7 +172,7 @@ def compare_page(engine: Engine, recs: dict) -> None:
         rec = each.rec
         with place, guard(f"The tracing of {rec.label}"):
             mode = "recorded" if int(rec.ecg.lead_mask.sum()) <= 3 else "12x1"
-            st.markdown(f"**{esc(rec.label)}** · {recorded_words(rec)} · {each.words}")
+            st.markdown(f"**{esc(rec.label)}** · {recorded_words(rec.ecg)} · {each.words}")
             st.plotly_chart(tracing.paper_figure(rec, each.start_s, None, mode, gain, speed, plotting.RHYTHM_LEAD,
                                                  width_px=plotting.DRAWN_WIDTH_PX if stacked else COLUMN_WIDTH_PX),
                             width="stretch", key=f"cmp_paper_{slot}",

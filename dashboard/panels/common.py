@@ -29,6 +29,25 @@ def esc(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+def recorded_at(ecg) -> str | None:
+    """When the recording began as its file says (ISO 8601, as mets_core's readers keep it in the ECG's
+    metadata: "1987-07-22T13:40:59", or a time alone), or None. Shown, never logged: a date can identify a
+    patient."""
+    return ecg.metadata.get("recorded_at") or None
+
+
+def recorded_shown(ecg) -> str | None:
+    """When the recording began as every page shows it ("1987-07-22 13:40:59"), or None."""
+    at = recorded_at(ecg)
+    return at.replace("T", " ") if at else None
+
+
+def recorded_words(ecg) -> str:
+    """"recorded 1987-07-22 13:40:59", or "no recording date in the file" (Reader header, Compare, PDF)."""
+    shown = recorded_shown(ecg)
+    return f"recorded {shown}" if shown else "no recording date in the file"
+
+
 def duration_words(seconds: float) -> str:
     from ..session import hms
     return f"{seconds:.1f} s" if seconds < 60 else f"{hms(seconds)} ({seconds:,.0f} s)"

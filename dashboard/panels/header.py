@@ -11,7 +11,7 @@ from mets_core.ecg import STANDARD_LEADS
 from ..loading import channels_words
 from ..ranking import disagreement, label_row
 from ..session import Record, data_dir
-from .common import duration_words, esc
+from .common import duration_words, esc, recorded_at, recorded_words
 
 
 def file_labels_of(rec: Record):
@@ -52,8 +52,9 @@ def record_header(rec: Record) -> None:
         badges += '<span class="badge synthetic">SYNTHETIC — not a patient</span>'
     badges += f'<span class="badge origin">{esc(rec.origin)}</span>'
     labels = file_labels_of(rec)
-    who = " · ".join(x for x in (f"age {labels.age}" if labels.age else "",
-                                 labels.sex or "") if x) if labels is not None else ""
+    who = " · ".join(x for x in (f"age {labels.age}" if labels is not None and labels.age else None,
+                                 labels.sex if labels is not None else None,
+                                 recorded_words(ecg) if recorded_at(ecg) else None) if x)
     st.markdown(
         f'<div class="rec-head" data-testid="mets-record" data-leads="{n_present}"><div class="rec-title">'
         f'{esc(rec.label)} {badges}</div>'
