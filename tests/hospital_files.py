@@ -41,9 +41,11 @@ def _b64_lines(raw: bytes, width: int = 76) -> str:
 
 def muse_xml(rhythm: dict[str, np.ndarray], fs: int = 500, median: dict[str, np.ndarray] | None = None,
              units_per_bit: float = 4.88, units: str = "MICROVOLTS", sample_exponent: int = 0,
-             declared_counts: dict[str, int] | None = None, doctype: bool = True) -> bytes:
+             declared_counts: dict[str, int] | None = None, doctype: bool = True,
+             acquired: tuple[str, str | None] | None = None) -> bytes:
     """A MUSE RestingECG export: demographics (made up), a Median and a Rhythm waveform; ``rhythm`` values
-    are in ``units`` and are stored as int16 counts of ``units_per_bit``."""
+    are in ``units`` and are stored as int16 counts of ``units_per_bit``. ``acquired``: the texts of
+    TestDemographics' AcquisitionDate (``MM-DD-YYYY``) and AcquisitionTime (``HH:MM:SS``; None: left out)."""
     def waveform(kind: str, leads: dict[str, np.ndarray]) -> str:
         parts = [f"<Waveform><WaveformType>{kind}</WaveformType><WaveformStartTime>0</WaveformStartTime>"
                  f"<NumberofLeads>{len(leads)}</NumberofLeads><SampleType>CONTINUOUS_SAMPLES</SampleType>"
@@ -71,7 +73,10 @@ def muse_xml(rhythm: dict[str, np.ndarray], fs: int = 500, median: dict[str, np.
     body = ("<RestingECG><MuseInfo><MuseVersion>8.0.2.10132</MuseVersion></MuseInfo>"
             "<PatientDemographics><PatientID>TEST0001</PatientID><PatientLastName>M\xfcller</PatientLastName>"
             "<Gender>FEMALE</Gender></PatientDemographics><TestDemographics><DataType>RESTING</DataType>"
-            "<Site>1</Site><AcquisitionDevice>MAC55</AcquisitionDevice></TestDemographics>"
+            "<Site>1</Site><AcquisitionDevice>MAC55</AcquisitionDevice>"
+            + (f"<AcquisitionDate>{acquired[0]}</AcquisitionDate>" if acquired else "")
+            + (f"<AcquisitionTime>{acquired[1]}</AcquisitionTime>" if acquired and acquired[1] is not None else "")
+            + "</TestDemographics>"
             "<RestingECGMeasurements><VentricularRate>72</VentricularRate></RestingECGMeasurements>"
             "<Diagnosis><DiagnosisStatement><StmtText>Normal sinus rhythm</StmtText></DiagnosisStatement></Diagnosis>")
     if median is not None:
@@ -127,9 +132,11 @@ def xli_chunk(samples: np.ndarray) -> bytes:
 
 
 def philips_xml(leads: dict[str, np.ndarray], fs: int = 500, resolution: float = 5.0,
-                compression: str = "XLI", version: str = "1.04", chunk_bytes: bytes | None = None) -> bytes:
+                compression: str = "XLI", version: str = "1.04", chunk_bytes: bytes | None = None,
+                acquired: tuple[str, str | None] | None = None) -> bytes:
     """A Philips Sierra ECG export; ``leads`` are µV (12 standard leads, in order), stored as counts of
-    ``resolution`` µV. With XLI, III/aVR/aVL/aVF are stored as residuals, as the carts do."""
+    ``resolution`` µV. With XLI, III/aVR/aVL/aVF are stored as residuals, as the carts do. ``acquired``: the
+    ``date`` (``YYYY-MM-DD``) and ``time`` (``HH:MM:SS``; None: left out) attributes of <dataacquisition>."""
     names = list(leads)
     counts = {k: np.round(np.asarray(v) / resolution).astype(np.int64) for k, v in leads.items()}
     n = min(v.size for v in counts.values())
@@ -151,7 +158,9 @@ def philips_xml(leads: dict[str, np.ndarray], fs: int = 500, resolution: float =
             f'<documentinfo><documentname>test.xml</documentname><documenttype>SierraECG</documenttype>'
             f'<documentversion>{version}</documentversion></documentinfo>'
             '<patient><generalpatientdata><patientid>TEST0001</patientid></generalpatientdata></patient>'
-            '<dataacquisition><signalcharacteristics><acquisitiontype>STD-12</acquisitiontype>'
+            + ('<dataacquisition' + (f' date="{acquired[0]}"' if acquired else '')
+               + (f' time="{acquired[1]}"' if acquired and acquired[1] is not None else '') + '>')
+            + '<signalcharacteristics><acquisitiontype>STD-12</acquisitiontype>'
             f'<bitspersample>16</bitspersample><signalresolution>{resolution:g}</signalresolution>'
             f'<signaloffset>0</signaloffset><signalsigned>Yes</signalsigned>'
             f'<numberchannelsvalid>{len(names)}</numberchannelsvalid>'
@@ -165,9 +174,11 @@ def philips_xml(leads: dict[str, np.ndarray], fs: int = 500, resolution: float =
 # ---------------------------------------------------------------------------------------------- HL7 aECG
 
 def aecg_xml(leads: dict[str, np.ndarray], fs: float = 500.0, scale_uv: float = 5.0, origin_uv: float = 0.0,
-             scale_unit: str = "uV", increment_unit: str = "s", sets: int = 1) -> bytes:
+             scale_unit: str = "uV", increment_unit: str = "s", sets: int = 1,
+             acquired: str | None = "20240101120000") -> bytes:
     """An FDA HL7 aECG: one RHYTHM series; ``leads`` µV stored as digits of ``scale_uv`` µV;
-    ``sets`` > 1 splits the recording into consecutive sequence sets."""
+    ``sets`` > 1 splits the recording into consecutive sequence sets. ``acquired``: the AnnotatedECG's
+    effectiveTime/low value (HL7 TS; None: no effectiveTime)."""
     inc = 1.0 / fs if increment_unit == "s" else 1000.0 / fs
     n = min(np.asarray(v).size for v in leads.values())
     bounds = np.linspace(0, n, sets + 1).astype(int)
@@ -188,8 +199,9 @@ def aecg_xml(leads: dict[str, np.ndarray], fs: float = 500.0, scale_uv: float = 
             '<AnnotatedECG xmlns="urn:hl7-org:v3" xmlns:voc="urn:hl7-org:v3/voc" '
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" classCode="OBS" moodCode="EVN">'
             '<id root="728989ec-b8db-4d4f-a4ca-6f1fd4e7c4a9"/><code code="93000" codeSystem="2.16.840.1.113883.6.12"/>'
-            '<effectiveTime><low value="20240101120000"/><high value="20240101120010"/></effectiveTime>'
-            '<component><series><id root="1"/><code code="RHYTHM" codeSystem="2.16.840.1.113883.5.4"/>'
+            + (f'<effectiveTime><low value="{acquired}"/><high value="20240101120010"/></effectiveTime>'
+               if acquired is not None else '')
+            + '<component><series><id root="1"/><code code="RHYTHM" codeSystem="2.16.840.1.113883.5.4"/>'
             '<effectiveTime><low value="20240101120000"/></effectiveTime>'
             + "".join(set_xml) + '</series></component></AnnotatedECG>').encode()
 
@@ -197,9 +209,12 @@ def aecg_xml(leads: dict[str, np.ndarray], fs: float = 500.0, scale_uv: float = 
 # ---------------------------------------------------------------------------------------------- EDF / BDF
 
 def edf_bytes(leads: dict[str, np.ndarray], fs: float = 250.0, dimension: str = "uV", bdf: bool = False,
-              extra: dict[str, tuple[np.ndarray, float, str]] | None = None, record_s: float = 1.0) -> bytes:
+              extra: dict[str, tuple[np.ndarray, float, str]] | None = None, record_s: float = 1.0,
+              recorded=None) -> bytes:
     """An EDF (or BDF) written by edfio: ECG channels labelled as given (e.g. 'ECG II'), physical values in
-    ``dimension``; ``extra`` adds other signals (label -> (values, fs, dimension)), as sleep labs record."""
+    ``dimension``; ``extra`` adds other signals (label -> (values, fs, dimension)), as sleep labs record.
+    ``recorded`` (a datetime): the start date (EDF+ ``Startdate dd-MMM-yyyy`` and the header's ``dd.mm.yy``)
+    and time; None: edfio's default, an anonymised ``Startdate X`` with the header's ``01.01.85 00.00.00``."""
     import edfio
     signal_cls, file_cls = (edfio.BdfSignal, edfio.Bdf) if bdf else (edfio.EdfSignal, edfio.Edf)
     digital = (-8388608, 8388607) if bdf else (-32768, 32767)
@@ -215,7 +230,9 @@ def edf_bytes(leads: dict[str, np.ndarray], fs: float = 250.0, dimension: str = 
         signals.append(signal_cls(v, rate, label=label, physical_dimension=dim, physical_range=(-lim, lim),
                                   digital_range=digital))
     buf = io.BytesIO()
-    file_cls(signals, data_record_duration=record_s).write(buf)
+    dated = {} if recorded is None else {"recording": edfio.Recording(startdate=recorded.date()),
+                                         "starttime": recorded.time()}
+    file_cls(signals, data_record_duration=record_s, **dated).write(buf)
     return buf.getvalue()
 
 
@@ -281,16 +298,20 @@ def scp_bytes(leads: dict[str, np.ndarray], version: int = 20, **options) -> byt
 
 def scp_sections(leads: dict[str, np.ndarray], fs: float = 500.0, avm_nv: int = 1000, huffman: bool = False,
                  difference: int = 0, age: int | None = 63, sex: int | None = 2, bimodal: int = 0,
-                 tables: int | None = None, reference_beats: bool = False) -> dict[int, bytes]:
+                 tables: int | None = None, reference_beats: bool = False,
+                 acquired: tuple[int, ...] | None = None) -> dict[int, bytes]:
     """Section bodies of an SCP-ECG file: leads (name -> µV) stored as integers of ``avm_nv`` nV each,
     uncompressed or with the default Huffman table, with no, first or second differences. Section 1 holds a
-    name and patient ID (which a reader must not copy), the age (years) and the sex (1 male, 2 female)."""
+    name and patient ID (which a reader must not copy), the age (years) and the sex (1 male, 2 female);
+    ``acquired`` (year, month, day[, hour, minute, second]) adds tags 25 (date of acquisition) and 26 (time)."""
     counts = [np.round(np.asarray(v, dtype=np.float64) * 1000 / avm_nv).astype(np.int64) for v in leads.values()]
     n = len(counts[0]) if counts else 0
     tags = b"".join(struct.pack("<BH", tag, len(value)) + value for tag, value in [
         (0, b"Doe\x00"), (1, b"Jane\x00"), (2, b"PID-1234567\x00"),
         *([(4, struct.pack("<HB", age, 1))] if age is not None else []),
-        *([(8, bytes([sex]))] if sex is not None else [])]) + b"\xff\x00\x00"
+        *([(8, bytes([sex]))] if sex is not None else []),
+        *([(25, struct.pack("<HBB", *acquired[:3]))] if acquired else []),
+        *([(26, bytes(acquired[3:6]))] if acquired and len(acquired) >= 6 else [])]) + b"\xff\x00\x00"
     section3 = bytes([len(counts), (4 | (len(counts) << 3)) & 0xFF | (1 if reference_beats else 0)]) + b"".join(
         struct.pack("<IIB", 1, n, SCP_LEAD_CODES[name]) for name in leads)
     encoded = []

@@ -2,7 +2,9 @@
 
 The rhythm (full-length) multiplex group is read, not the median beats; channels that are not voltages
 (respiration, pressure) are left out and listed. Units are declared per channel (DICOM's default: uV). No
-patient identifiers are copied into the metadata.
+patient identifiers are copied into the metadata; when the recording began is kept as
+``metadata["recorded_at"]`` (``recorded.py``): AcquisitionDateTime, else AcquisitionDate and AcquisitionTime,
+else ContentDate and ContentTime, else StudyDate and StudyTime - the first that gives a possible date.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 from ..ecg import ECGReadError, standard_lead
 from .channels import Channels, to_mv_factor
 from .limits import ACCEPTED_FORMATS, brief, check_agrees, check_channels, check_fs, check_length, override_names
+from .recorded import compact, compact_time, iso_stamp
 
 
 def _dicom_label(channel) -> str:
@@ -30,6 +33,27 @@ def _dicom_label(channel) -> str:
     if standard_lead(label) is None and channel.get("ChannelLabel"):
         label = clean(channel.ChannelLabel)
     return label
+
+
+def _recorded_at(ds) -> str | None:
+    """When the recording began (``recorded.iso_stamp``): the first of AcquisitionDateTime (DT:
+    ``YYYYMMDDHHMMSS.FFFFFF+HHMM``), AcquisitionDate + AcquisitionTime, ContentDate + ContentTime, StudyDate +
+    StudyTime (DA ``YYYYMMDD``, TM ``HHMMSS.FFFFFF``) that gives a possible date; None when none does."""
+    def value(keyword: str) -> str:
+        try:
+            return str(ds.get(keyword, "") or "")
+        except Exception:            # a damaged element: no date, the ECG still reads
+            return ""
+
+    date, time, offset = compact(value("AcquisitionDateTime"))
+    stamp = iso_stamp(date, time, offset) if date is not None else None
+    for kind in ("Acquisition", "Content", "Study"):
+        if stamp is not None:
+            break
+        date = compact(value(kind + "Date"))[0]
+        if date is not None:
+            stamp = iso_stamp(date, compact_time(value(kind + "Time")))
+    return stamp
 
 
 _LOCK = threading.Lock()
@@ -114,6 +138,9 @@ def _decode(data: bytes, filename: str, lead_names: list[str] | None, fs: float 
         arr[i] *= to_mv_factor(units[i])
     meta = {"source_format": "dicom", "record_name": Path(filename).stem, "files": filename,
             "units": " ".join(units), "dicom_group": labels[index] or str(index)}
+    recorded = _recorded_at(ds)
+    if recorded is not None:
+        meta["recorded_at"] = recorded
     if len(voltage) < n_ch:    # e.g. respiration or blood pressure recorded beside the leads
         meta["non_voltage_channels"] = " ".join(f"{names[i]}({units[i]})" for i in range(n_ch) if i not in voltage)
     return Channels(arr[voltage], [names[i] for i in voltage], rate, meta, where)

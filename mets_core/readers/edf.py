@@ -12,6 +12,15 @@ start time is the time stamp opening the first annotation signal's part of that 
 the gaps between them are missing samples, filled under the one missing-sample rule
 (``channels.fill_missing``); gaps larger than that rule allows, or a span beyond the sample caps, are
 refused before anything of that size is allocated.
+
+When the recording began (edfio's start date, from the EDF+ ``Startdate dd-MMM-yyyy`` subfield when there is
+one, else the header's ``dd.mm.yy``; and its start time) is kept as ``metadata["recorded_at"]``
+(``recorded.py``), except: an anonymised EDF+ date (``Startdate X``) or an unreadable one gives none, and so
+does 1 January 1985, EDF's first possible date, which writers put there when they know no date and
+anonymisers (edfio's ``anonymize``, EDFbrowser) put there in place of the real one - a placeholder that
+nothing in the file tells apart from a real recording (EDF dates from 1992, so a real one is a conversion
+of an older recording, rare). The time is dropped with such a date (an anonymiser may have kept it, but a
+time that cannot be placed on a day is not worth a guess).
 """
 from __future__ import annotations
 
@@ -24,6 +33,7 @@ import numpy as np
 from ..ecg import ECGReadError, standard_lead
 from .channels import Channels, to_mv_factor, with_caller_hints
 from .limits import MAX_MISSING_FRACTION, MAX_TOTAL_SAMPLES, check_channels, check_length
+from .recorded import iso_stamp
 
 _PREFIX = re.compile(r"^\s*(ecg|ekg)[\s._:-]*", re.I)
 _TAL_ONSET = re.compile(rb"([+-]\d+(?:\.\d*)?)\x14\x14")     # the time stamp opening a record's first TAL
@@ -96,12 +106,38 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
         meta["non_ecg_signals"] = " ".join(skipped[:32])
     if other_rate:
         meta["leads_at_other_rates"] = " ".join(other_rate)
+    recorded = _recorded_at(edf)
+    if recorded is not None:
+        meta["recorded_at"] = recorded
     if edf.reserved.strip().upper().endswith("+D"):
         rows = _place_records(rows, _record_onsets(data, edf, bdf, where), fs, float(edf.data_record_duration),
                               meta, where)
     length = min(len(r) for r in rows)
     return with_caller_hints(Channels(np.stack([r[:length] for r in rows]), names, fs, meta, repr(filename)),
                              lead_names, fs_given)
+
+
+PLACEHOLDER_DATE = (1985, 1, 1)      # EDF's "01.01.85": no date known, or an anonymised one
+
+
+def _recorded_at(edf) -> str | None:
+    """edfio's start date and time in ISO 8601, or None: anonymised (``Startdate X``), unreadable, impossible,
+    or the placeholder 1 January 1985. edfio warns with both dates when the EDF+ and the legacy date differ:
+    silenced, as a date is never logged."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            date = edf.startdate
+        except Exception:          # AnonymizedDateError ('Startdate X'), or a damaged or impossible date
+            return None
+        try:
+            time = edf.starttime
+        except Exception:          # a damaged time field: the date alone
+            time = None
+    if (date.year, date.month, date.day) == PLACEHOLDER_DATE:
+        return None
+    return iso_stamp((date.year, date.month, date.day),
+                     (time.hour, time.minute, time.second) if time is not None else None)
 
 
 def _record_onsets(data: bytes, edf, bdf: bool, where: str) -> np.ndarray:

@@ -7,6 +7,8 @@ others are leads: ``code`` MDC_ECG_LEAD_I ... MDC_ECG_LEAD_V6 (ISO/IEEE 11073 na
 SLIST_PQ: ``origin`` and ``scale`` (``value``, ``unit`` uV or mV) and ``digits`` (whitespace-separated
 integers); each sample is origin + scale x digit. Several sequence sets (e.g. one per 10 s) are read as
 consecutive pieces of one recording only when they are sampled alike; otherwise the first is read.
+When the recording began is the AnnotatedECG's ``effectiveTime/low`` (HL7 TS ``YYYYMMDDHHMMSS.fff+ZZZZ``,
+possibly shorter), kept as ``metadata["recorded_at"]`` (``recorded.py``).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from ..ecg import ECGReadError
 from . import xml_safe
 from .channels import Channels, to_mv_factor, with_caller_hints
 from .limits import MAX_TOTAL_SAMPLES
+from .recorded import compact, iso_stamp
 from .xml_safe import number, stack
 
 LEAD_PREFIX = "MDC_ECG_LEAD_"
@@ -45,6 +48,11 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
     meta = {"source_format": "hl7-aecg", "units": "declared per lead (origin and scale units)",
             "aecg_series": (code.get("code") if code is not None else None) or "first series",
             "aecg_sequence_sets": f"{used} of {len(sets)} read"}
+    low = root.find("effectiveTime/low")
+    date, time, offset = compact(low.get("value") if low is not None else None)
+    recorded = iso_stamp(date, time, offset) if date is not None else None
+    if recorded is not None:
+        meta["recorded_at"] = recorded
     return with_caller_hints(Channels(stack(rows), names, fs, meta, repr(filename)),
                              lead_names, fs_given)
 

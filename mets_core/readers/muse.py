@@ -6,18 +6,23 @@ base x 10^exponent), and one ``LeadData`` per lead: ``LeadID``, ``LeadAmplitudeU
 ``LeadAmplitudeUnits`` (MICROVOLTS), ``LeadSampleSize`` (bytes per sample, 2), ``LeadSampleCountTotal``
 and ``WaveFormData`` (base64 of little-endian signed integers). MUSE stores the 8 independent leads
 I, II, V1-V6; III, aVR, aVL and aVF are derived from I and II (Einthoven, Goldberger) unless stored.
-No patient demographics are read.
+No patient demographics are read; when the recording began (``TestDemographics/AcquisitionDate``,
+``MM-DD-YYYY``, and ``AcquisitionTime``, ``HH:MM:SS``) is kept as ``metadata["recorded_at"]`` (``recorded.py``).
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
 from ..ecg import ECGReadError, standard_lead
 from . import xml_safe
 from .channels import Channels, to_mv_factor, with_caller_hints
+from .recorded import compact_time, iso_stamp
 from .xml_safe import b64decode, number, stack
 
 WAVEFORMS = ("Rhythm", "Median")
+_DATE = re.compile(r"(\d{1,2})[-/](\d{1,2})[-/](\d{4})")          # MM-DD-YYYY
 
 
 def read(data: bytes, filename: str, lead_names: list[str] | None = None,
@@ -55,9 +60,22 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
     version = xml_safe.text(root, "MuseInfo/MuseVersion")
     if version:
         meta["muse_version"] = version
+    recorded = _recorded_at(root)
+    if recorded is not None:
+        meta["recorded_at"] = recorded
     derive_limb_leads(rows, names, meta)
     return with_caller_hints(Channels(stack(rows), names, fs, meta, repr(filename)),
                              lead_names, fs_given)
+
+
+def _recorded_at(root) -> str | None:
+    """``TestDemographics/AcquisitionDate`` (MM-DD-YYYY) and ``AcquisitionTime`` (HH:MM:SS) in ISO 8601, or
+    None (no date, or an impossible one)."""
+    date = _DATE.fullmatch(xml_safe.text(root, "TestDemographics/AcquisitionDate") or "")
+    if date is None:
+        return None
+    month, day, year = (int(g) for g in date.groups())
+    return iso_stamp((year, month, day), compact_time(xml_safe.text(root, "TestDemographics/AcquisitionTime")))
 
 
 def _lead_samples(lead, where: str) -> np.ndarray:

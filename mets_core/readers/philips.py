@@ -10,19 +10,25 @@ XLI (Philips' compression) is decoded with the ``sierraecg`` package's LZW decod
 under a cap on the decoded size (a hostile chunk cannot expand without limit). In XLI data, leads III,
 aVR, aVL and aVF are stored as residuals from I and II; they are rebuilt as sierraecg does. For
 uncompressed data that store residuals (III near zero where II - I is not) the same rebuild applies,
-and ``metadata['philips_limb_leads']`` says which case was found.
+and ``metadata['philips_limb_leads']`` says which case was found. When the recording began, the
+``date`` (``YYYY-MM-DD``) and ``time`` (``HH:MM:SS``) attributes of ``<dataacquisition>``, is kept as
+``metadata["recorded_at"]`` (``recorded.py``).
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
 from ..ecg import ECGReadError, standard_lead
 from . import xml_safe
 from .channels import Channels, with_caller_hints
+from .recorded import compact_time, iso_stamp
 from .xml_safe import b64decode, number, stack
 
 MAX_XLI_CHUNKS = 64
 STANDARD_ORDER = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")                  # YYYY-MM-DD
 
 
 def read(data: bytes, filename: str, lead_names: list[str] | None = None,
@@ -59,6 +65,9 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
     version = xml_safe.text(root, "documentinfo/documentversion")
     if version:
         meta["philips_version"] = version
+    recorded = _recorded_at(root.find("dataacquisition"))
+    if recorded is not None:
+        meta["recorded_at"] = recorded
     if method.upper() == "XLI":
         leads = _xli_decode(raw, len(labels), n_samples, where)
         meta["philips_compression"] = "XLI"
@@ -78,6 +87,15 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
     signals = stack([np.asarray(lead[:n_samples], dtype=np.float64) for lead in leads]) * uv_per_bit * 1e-3
     return with_caller_hints(Channels(signals, labels, fs, meta, repr(filename)),
                              lead_names, fs_given)
+
+
+def _recorded_at(acquisition) -> str | None:
+    """The ``date`` (YYYY-MM-DD) and ``time`` (HH:MM:SS) attributes of ``<dataacquisition>`` in ISO 8601, or
+    None (no date, or an impossible one)."""
+    date = _DATE.fullmatch((acquisition.get("date") or "").strip()) if acquisition is not None else None
+    if date is None:
+        return None
+    return iso_stamp(tuple(int(g) for g in date.groups()), compact_time(acquisition.get("time")))
 
 
 def _labels(signal, waves, where: str) -> list[str]:

@@ -7,7 +7,9 @@ protocol version, 6 reserved bytes ("SCPECG" in section 0 from version 2.0). Sec
 
 * 0  pointers: per section its number, length and 1-based byte index in the record;
 * 1  header tags (tag, length, value; 255 ends): only age (tag 4, in years) and sex (tag 8) are kept,
-     as ``comments`` lines ("Age: 63", "Sex: female"); names, IDs and dates are never copied;
+     as ``comments`` lines ("Age: 63", "Sex: female"), and the date and time of acquisition (tag 25: year
+     as 2 bytes, month, day; tag 26: hour, minute, second) as ``metadata["recorded_at"]`` (``recorded.py``);
+     names, IDs and birth dates are never copied;
 * 2  Huffman tables: absent = no Huffman coding; 19999 = the standard's default table;
 * 3  lead definition: number of leads, flags (bit 0: reference beat subtraction), per lead the first and
      last sample number and the lead code (1 I, 2 II, 3-8 V1-V6, 61-64 III aVR aVL aVF, ...);
@@ -30,6 +32,7 @@ from ..ecg import ECGReadError
 from .channels import Channels, with_caller_hints
 from .limits import ACCEPTED_FORMATS, check_channels, check_fs, check_length
 from .muse import derive_limb_leads
+from .recorded import iso_stamp
 
 _SECTION_HEADER = 16
 _DEFAULT_HUFFMAN = 19999            # section 2's "number of tables" meaning the standard's default table
@@ -104,6 +107,9 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
         comments = _age_and_sex(sections[1])
         if comments:
             meta["comments"] = comments
+        recorded = _recorded_at(sections[1])
+        if recorded is not None:
+            meta["recorded_at"] = recorded
     return with_caller_hints(Channels(np.stack(rows), names, fs, meta, where), lead_names, fs_given)
 
 
@@ -276,18 +282,35 @@ def _huffman_decode(chunk: bytes, n: int, where: str, lead: str) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-def _age_and_sex(section1: bytes) -> str:
-    """'Age: 63' / 'Sex: female' lines from the header tags; nothing else of the patient is read."""
-    lines, pos = [], 0
+def _header_tags(section1: bytes):
+    """(tag, value) of section 1's header tags, in order, up to the end tag (255) or a truncated tag."""
+    pos = 0
     while pos + 3 <= len(section1):
         tag, length = section1[pos], struct.unpack_from("<H", section1, pos + 1)[0]
         value = section1[pos + 3:pos + 3 + length]
         if tag == 255 or len(value) < length:
-            break
-        if tag == 4 and length >= 3 and value[2] == 1 and 0 < struct.unpack_from("<H", value)[0] <= 130:
-            lines.append(f"Age: {struct.unpack_from('<H', value)[0]}")        # unit 1 = years
-        elif tag == 8 and length >= 1 and value[0] in _SEX:
-            lines.append(f"Sex: {_SEX[value[0]]}")
+            return
+        yield tag, value
         pos += 3 + length
+
+
+def _age_and_sex(section1: bytes) -> str:
+    """'Age: 63' / 'Sex: female' lines from the header tags; nothing else of the patient is read."""
+    lines = []
+    for tag, value in _header_tags(section1):
+        if tag == 4 and len(value) >= 3 and value[2] == 1 and 0 < struct.unpack_from("<H", value)[0] <= 130:
+            lines.append(f"Age: {struct.unpack_from('<H', value)[0]}")        # unit 1 = years
+        elif tag == 8 and len(value) >= 1 and value[0] in _SEX:
+            lines.append(f"Sex: {_SEX[value[0]]}")
     return "\n".join(lines)
 
+
+def _recorded_at(section1: bytes) -> str | None:
+    """Tag 25 (date of acquisition: year as 2 bytes, month, day) and tag 26 (time of acquisition: hour, minute,
+    second) in ISO 8601, or None (no date tag, or an impossible date)."""
+    tags = {tag: value for tag, value in reversed(list(_header_tags(section1)))}     # the first of each tag
+    date, time = tags.get(25, b""), tags.get(26, b"")
+    if len(date) < 4:
+        return None
+    return iso_stamp((struct.unpack_from("<H", date)[0], date[2], date[3]),
+                     (time[0], time[1], time[2]) if len(time) >= 3 else None)

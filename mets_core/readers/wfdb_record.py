@@ -22,6 +22,7 @@ from . import wfdb_adapter
 from .channels import Channels, to_mv_factor
 from .limits import (ACCEPTED_FORMATS, MAX_CHANNELS, MAX_HEADER_BYTES, MAX_SEGMENTS, brief, check_agrees,
                      check_channels, check_fs, check_length, override_names, stretch_span)
+from .recorded import iso_stamp
 from .wfdb_adapter import UploadFileSystem
 
 _RECORD_LINE_FIELDS = [re.compile(p) for p in (
@@ -201,11 +202,13 @@ def recorded_at(hdr) -> str | None:
     """When the recording began, as its header's record line gives it (WFDB's optional base time and base
     date, ``00961_lr 12 100 1000 13:40:59 22/07/1987``), in ISO 8601: "1987-07-22T13:40:59", or the time alone
     ("13:40:59": WFDB gives no date without a time); None when the header gives neither. (Kept in the ECG's
-    metadata, in memory, like the header's comments: a date can identify a patient, so it is never logged.)"""
+    metadata, in memory, like the header's comments: a date can identify a patient, so it is never logged.)
+    Whole seconds, as every reader keeps it (``recorded.iso_stamp``)."""
     date, time = getattr(hdr, "base_date", None), getattr(hdr, "base_time", None)
     if time is None:
         return None
-    return f"{date.isoformat()}T{time.isoformat()}" if date is not None else time.isoformat()
+    return iso_stamp((date.year, date.month, date.day) if date is not None else None,
+                     (time.hour, time.minute, time.second))
 
 
 def _check_header_size(filename: str, header: bytes) -> None:
