@@ -215,3 +215,31 @@ def test_dicom_acquisition_content_and_study_date_and_time(dicom_file):
         assert dicom(**garbage) is None, garbage
     assert np.isfinite(read_ecg(dicom_with(dicom_file, AcquisitionDateTime="20241315"), name="ecg.dcm").signal).all()
 
+
+
+# ------------------------------------------------------------------------------------------------ WFDB
+
+def _wfdb_files(tmp_path, stamp: str) -> list[tuple[str, bytes]]:
+    """A 2-lead WFDB record whose record line ends with ``stamp`` (base time and date as written)."""
+    import wfdb
+    wfdb.wrsamp("r", fs=500, units=["mV", "mV"], sig_name=["I", "II"], write_dir=str(tmp_path),
+                p_signal=synthetic_signal(2, 2000, 500.0), fmt=["16", "16"])
+    header = (tmp_path / "r.hea").read_text().splitlines()
+    header[0] = " ".join(header[0].split()[:4] + stamp.split())
+    return [("r.hea", ("\n".join(header) + "\n").encode()), ("r.dat", (tmp_path / "r.dat").read_bytes())]
+
+
+@pytest.mark.parametrize("stamp, expected", [
+    ("13:40:59 22/07/1987", "1987-07-22T13:40:59"),
+    ("13:40:59 32/13/1987", "13:40:59"),        # an impossible date: the time alone
+    ("13:40:59 22/07/87", "13:40:59"),          # a two-digit year (WFDB writes four)
+    ("25:61:00 22/07/1987", None),              # an impossible time: no date without a time
+])
+def test_wfdb_impossible_base_date_or_time_is_dropped_and_the_record_reads(tmp_path, stamp, expected):
+    files = _wfdb_files(tmp_path, stamp)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ecg = read_ecg(files)
+    assert not caught
+    assert ecg.leads == ["I", "II"] and ecg.n_samples == 2000
+    assert ecg.metadata.get("recorded_at") == expected

@@ -11,6 +11,7 @@ missing samples.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from pathlib import PurePosixPath
 from types import SimpleNamespace
@@ -44,9 +45,11 @@ class _Mounted:
         self._headers: dict[str, object] = {}
 
     def __enter__(self) -> "_Mounted":
-        # headers decoded the way wfdb decodes local ones (ASCII, undecodable bytes dropped)
-        self.root = UploadFileSystem.mount({k: v.decode("ascii", errors="ignore").encode("ascii")
-                                            if k.lower().endswith(".hea") else v for k, v in self.files.items()})
+        # headers decoded the way wfdb decodes local ones (ASCII, undecodable bytes dropped), without a base
+        # date or time that cannot be (wfdb would refuse the whole record over it)
+        headers = {k: _without_impossible_stamp(v.decode("ascii", errors="ignore")).encode("ascii")
+                   for k, v in self.files.items() if k.lower().endswith(".hea")}
+        self.root = UploadFileSystem.mount({**self.files, **headers})
         return self
 
     def __exit__(self, *exc) -> None:
@@ -209,6 +212,40 @@ def recorded_at(hdr) -> str | None:
         return None
     return iso_stamp((date.year, date.month, date.day) if date is not None else None,
                      (time.hour, time.minute, time.second))
+
+
+def _without_impossible_stamp(header: str) -> str:
+    """The header with its record line's base time and base date removed where they cannot be (a date
+    32/13/1987, a time 25:61:00, a two-digit year): wfdb refuses the whole header over them, and its error
+    quotes the date, which can identify a patient. A bad time takes the date with it (WFDB gives no date
+    without a time); a good time stays. The formats are wfdb's (``wfdb_strptime``: SS, MM:SS or HH:MM:SS, an
+    optional fraction; the date DD/MM/YYYY)."""
+    lines = header.split("\n")
+    at = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), None)
+    if at is None:
+        return header
+    fields = lines[at].split()
+    if len(fields) < 5:          # name, signals, rate, length: no base time
+        return header
+    keep = fields[:4]
+    if _stamp_parses(fields[4], {0: "%S", 1: "%M:%S", 2: "%H:%M:%S"}.get(fields[4].count(":"))):
+        keep.append(fields[4])
+        if len(fields) > 5 and _stamp_parses(fields[5], "%d/%m/%Y"):
+            keep.append(fields[5])
+    if keep == fields[:6]:
+        return header
+    lines[at] = " ".join(keep + fields[6:])
+    return "\n".join(lines)
+
+
+def _stamp_parses(text: str, fmt: str | None) -> bool:
+    if fmt is None:
+        return False
+    try:
+        _dt.datetime.strptime(text, fmt + (".%f" if "." in text and fmt != "%d/%m/%Y" else ""))
+    except ValueError:
+        return False
+    return True
 
 
 def _check_header_size(filename: str, header: bytes) -> None:
