@@ -1,38 +1,51 @@
 """The ranking as a clinician should read it: no Streamlit here, only what is shown and in which words.
 
-A model `Match` has `prompt`, `similarity`, `probability` (softmax among the phrases given) and, with weights
-that carry a reference population, `percentile` (where this ECG's similarity falls among reference ECGs the
-model was not trained on), `known` (the phrase is close to something the model learned), `validation_auc`
-(how well the model separated that statement on validation patients), `expansion` (the statement phrases the
-prompt was scored as) and `statement`. Older weights lack the new fields: they are read with getattr and
-the page says what it cannot tell instead of guessing.
+A model `Match` has `prompt`, `similarity`, `probability` (softmax among the ranked phrases; None for a phrase
+that is not ranked) and, with weights that carry a reference population, `percentile` (where this ECG's
+similarity falls among reference ECGs the model was not trained on), `known` (the phrase is close to something
+the model learned), `validation_auc` (how well the model separated that statement on validation patients),
+`expansion` (the statement phrases the prompt was scored as), `statement` and `negates` (a negated phrase, "no
+atrial fibrillation": the finding it was scored as). Older weights lack the new fields: they are read with
+getattr and the page says what it cannot tell instead of guessing.
 
-Headline order: phrases that *stand out* (known, percentile >= STANDS_OUT_PERCENTILE), else "no confident
-match". Rows are ordered by percentile (similarity where there is none); softmax is a secondary
-"relative among these" number; phrases the model does not know are listed apart, never ranked.
+Headline order: phrases that *stand out* (known, not negated, percentile >= STANDS_OUT_PERCENTILE), else "no
+confident match". Rows are ordered by percentile (similarity where there is none); softmax is a secondary
+"relative among these" number; negated phrases (the model cannot read "no") and phrases the model does not
+know are listed apart, never ranked.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-# one home for the "stands out" percentile and the reliability cut-offs: the engine's knowledge module
-from mets_core.knowledge import AUC_FAIR, AUC_VALIDATED, STANDS_OUT_PERCENTILE
+# one home for the "stands out" percentile, the reliability cut-offs, the ordinals and the words for a negated
+# phrase: the engine's knowledge module
+from mets_core.knowledge import (AUC_FAIR, AUC_VALIDATED, STANDS_OUT_PERCENTILE, negation_words,
+                                 ordinal_suffix)
 
 
 @dataclass(frozen=True)
 class Row:
     prompt: str
     similarity: float
-    probability: float
+    probability: float | None      # None: not ranked (negated, not known), no share of the softmax
     percentile: float | None
     known: bool | None
     auc: float | None
     expansion: tuple[str, ...]
     statement: str | None
+    negates: str | None = None     # a negated phrase: the finding its scores are of
 
     @property
     def stands_out(self) -> bool:
-        return self.known is not False and self.percentile is not None and self.percentile >= STANDS_OUT_PERCENTILE
+        return (self.known is not False and self.negates is None and self.percentile is not None
+                and self.percentile >= STANDS_OUT_PERCENTILE)
+
+    @property
+    def negation_words(self) -> str:
+        """For a negated phrase: what its score is of, in plain words (knowledge.negation_words); else ""."""
+        if self.negates is None:
+            return ""
+        return negation_words(self.prompt, self.negates, self.percentile, self.known)
 
     @property
     def reliability(self) -> tuple[str, str, str]:
@@ -53,13 +66,6 @@ class Row:
             return "no reference"
         p = max(0.0, min(100.0, self.percentile))
         return f"higher than {p:.0f}% of reference ECGs"
-
-
-def ordinal_suffix(n: int) -> str:
-    """'st', 'nd', 'rd' or 'th': 1st, 2nd, 3rd, 11th, 12th, 13th, 21st, 73rd, 100th."""
-    if n % 100 in (11, 12, 13):
-        return "th"
-    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
 def reliability(auc: float | None) -> tuple[str, str, str]:
@@ -83,14 +89,17 @@ def to_row(match) -> Row:
     def num(name):
         v = getattr(match, name, None)
         try:
-            return None if v is None else float(v)
+            v = None if v is None else float(v)
         except (TypeError, ValueError):
             return None
+        return None if v is None or v != v else v       # NaN (a reference of no ECGs) says nothing
     known = getattr(match, "known", None)
     expansion = getattr(match, "expansion", None) or ()
-    return Row(prompt=str(match.prompt), similarity=float(match.similarity), probability=float(match.probability),
+    negates = getattr(match, "negates", None)
+    return Row(prompt=str(match.prompt), similarity=float(match.similarity), probability=num("probability"),
                percentile=num("percentile"), known=None if known is None else bool(known), auc=num("validation_auc"),
-               expansion=tuple(str(e) for e in expansion), statement=getattr(match, "statement", None))
+               expansion=tuple(str(e) for e in expansion), statement=getattr(match, "statement", None),
+               negates=None if negates is None else str(negates))
 
 
 @dataclass
@@ -98,6 +107,7 @@ class RankingView:
     rows: list[Row]            # known (or unknown-to-tell) phrases, best first
     unknown: list[Row]         # phrases the model does not know: listed apart
     has_reference: bool        # the weights give percentiles
+    negated: list[Row] = field(default_factory=list)   # "no atrial fibrillation": listed apart, never ranked
 
     @property
     def standing_out(self) -> list[Row]:
@@ -106,6 +116,9 @@ class RankingView:
     @property
     def headline(self) -> str:
         if not self.rows:
+            if self.negated:
+                return ("No phrase is ranked: the model cannot read “no” or “not”, so negated phrases are listed "
+                        "apart" + (", and the others are not known to the model." if self.unknown else "."))
             return "None of these phrases is known to the model."
         if not self.has_reference:
             return ("These weights carry no reference population, so nothing can be called a confident "
@@ -122,7 +135,8 @@ class RankingView:
     def reading(self) -> str:
         """The headline in a few words, for a table cell: the phrases that stand out, or why none is named."""
         if not self.rows:
-            return "no phrase known to the model"
+            return "no phrase ranked (negated phrases are not read)" if self.negated else \
+                "no phrase known to the model"
         if not self.has_reference:
             return "not judged (weights without reference ECGs)"
         return "; ".join(r.prompt for r in self.standing_out) or "no confident match"
@@ -130,17 +144,20 @@ class RankingView:
 
 def build_view(matches, typed: list[str] | None = None) -> RankingView:
     """The view of `matches` (mets_core's ranking); `typed`: the phrases in the order they were typed, the
-    order the phrases not known to the model are listed in (the ranking's order means nothing for them)."""
+    order the negated phrases and those not known to the model are listed in (the ranking's order means
+    nothing for them)."""
     rows = [to_row(m) for m in matches]
     place = {p: k for k, p in enumerate(typed or [])}
-    unknown = sorted((r for r in rows if r.known is False), key=lambda r: place.get(r.prompt, len(place)))
-    ranked = [r for r in rows if r.known is not False]
+    as_typed = lambda r: place.get(r.prompt, len(place))    # noqa: E731
+    negated = sorted((r for r in rows if r.negates is not None), key=as_typed)
+    unknown = sorted((r for r in rows if r.known is False and r.negates is None), key=as_typed)
+    ranked = [r for r in rows if r.known is not False and r.negates is None]
     has_reference = any(r.percentile is not None for r in rows)
     if has_reference:
         ranked.sort(key=lambda r: (-(r.percentile if r.percentile is not None else -1.0), -r.similarity))
     else:
         ranked.sort(key=lambda r: -r.similarity)
-    return RankingView(ranked, unknown, has_reference)
+    return RankingView(ranked, unknown, has_reference, negated)
 
 
 # words before a ranked phrase that leave it the same statement: "normal sinus rhythm" is "sinus rhythm",

@@ -174,8 +174,8 @@ def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None) -> li
 
 def _ranking_lines(ranking) -> list[tuple[str, dict]]:
     """The ranking column: its headline wrapped, then every ranked row that fits (a long phrase goes on to
-    the next line, never cut), the rest named in one "and N more on screen: ..." line, then the phrases the
-    model does not know."""
+    the next line, never cut), the rest named in one "and N more on screen: ..." line, then the negated phrases
+    (scored as the finding, not ranked) and the phrases the model does not know."""
     def row(r) -> list[tuple[str, dict]]:
         pct = "no ref." if r.percentile_rank is None else "".join(r.percentile_rank) + " pct"
         prompt = textwrap.wrap(r.prompt, RANK_PROMPT_CHARS, subsequent_indent="  ") or [""]
@@ -190,8 +190,15 @@ def _ranking_lines(ranking) -> list[tuple[str, dict]]:
 
     unknown = _lines("not known to the model: " + ", ".join(r.prompt for r in ranking.unknown),
                      RANKING_WIDTH_MM) if ranking.unknown else []
-    return _fitted(_lines(ranking.headline, RANKING_WIDTH_MM, ITALIC), [row(r) for r in rows], unknown, more,
-                   RANKING_WIDTH_MM)
+    # short on paper (the column is narrow), the page's point kept: each is the finding's score, not a ranking
+    negated = getattr(ranking, "negated", [])
+    negated = _lines("negated, not ranked (the model cannot read “no”/“not”; scored as the finding, and a low "
+                     "percentile is not evidence of absence): " + "; ".join(
+                         f"{r.prompt} → {r.negates}" + ("" if r.percentile_rank is None else
+                                                       f" {''.join(r.percentile_rank)} pct") for r in negated),
+                     RANKING_WIDTH_MM) if negated else []
+    return _fitted(_lines(ranking.headline, RANKING_WIDTH_MM, ITALIC), [row(r) for r in rows], negated + unknown,
+                   more, RANKING_WIDTH_MM)
 
 
 def _fitted(head: list, entries: list[list], tail: list, more, width_mm: float) -> list:

@@ -14,7 +14,10 @@ Three questions a clinician's prompt raises, answered here from data (never from
    set between on-topic and off-topic calibration phrases. "banana" is not known.
 3. *How good is the model at it?* `Knowledge.validation_auc(target)`: the AUC measured on the validation
    ECGs when the weights were exported (weights/knowledge.json), for statements and classes with enough
-   positives; None = not validated.
+   positives and negatives (`is_validated`); None = not validated.
+
+And one the model cannot answer: *"no atrial fibrillation"*. `negation(phrase)` recognises a negated phrase and
+the finding it names; the ranking scores the finding, says so (`negation_words`) and never ranks or crowns it.
 
 The percentile (where an ECG's similarity falls among reference ECGs) lives with the embeddings in pipeline.py;
 the reference embeddings are in the weights folder (reference.safetensors).
@@ -35,6 +38,8 @@ REFERENCE_FILE = "reference.safetensors"       # in a weights folder: reference 
 KNOWN_PHRASINGS_FILE = "known_phrasings.safetensors"   # raw embeddings of the known phrasings (a cache)
 STANDS_OUT_PERCENTILE = 90.0                   # a known prompt "stands out" for an ECG at or above this
 MIN_VALIDATION_POSITIVES = 10                  # fewer positive validation ECGs: the AUC is not reported
+MIN_VALIDATION_NEGATIVES = 10                  # nor with fewer negatives (CPSC 2021's "no atrial fibrillation":
+                                               # AUC 0.98 from 77 positives and 5 negatives)
 AUC_VALIDATED = 0.80                           # validation AUC at or above: "validated"
 AUC_FAIR = 0.70                                # at or above: "fair"; below: "weak" (CLI, dashboard, card)
 WEAK_AUC = AUC_FAIR
@@ -163,17 +168,14 @@ class Knowledge:
         if target is None:
             return None
         row = self.weights_data.get("validation", {}).get(target)
-        if not row or row.get("auc") is None or row.get("n_positive", 0) < MIN_VALIDATION_POSITIVES:
-            return None
-        return float(row["auc"])
+        return float(row["auc"]) if row and is_validated(row) else None
 
 
     def summary(self) -> dict | None:
         """What the weights' knowledge.json says, in brief (for `mets info`); None without one."""
         if not self.weights_data:
             return None
-        validated = {t: r for t, r in self.weights_data.get("validation", {}).items()
-                     if r.get("auc") is not None and r.get("n_positive", 0) >= MIN_VALIDATION_POSITIVES}
+        validated = {t: r for t, r in self.weights_data.get("validation", {}).items() if is_validated(r)}
         superclasses = {t: validated[t]["auc"] for t in SUPERCLASS_NAMES if t in validated}
         statements = [r["auc"] for t, r in validated.items() if t in self.statements]
         return {"superclass_auc": superclasses,
@@ -184,6 +186,83 @@ class Knowledge:
                 "known_threshold": self.known_threshold,
                 "reference": self.weights_data.get("reference"),
                 "training_data": self.weights_data.get("training_data")}
+
+
+# ------------------------------------------------------------------------------ negation
+# A contrastive ECG-text model places "no atrial fibrillation" next to "atrial fibrillation": the frozen sentence
+# model barely moves for "no", and the ECG side never learned what absence looks like. (The vocabulary's own
+# "no atrial fibrillation" statement, trained on CPSC 2021's non-AF windows, does not separate AF from other
+# ECGs either: on LUDB's 15 AF records it scored a median 73rd percentile, the same as on 60 other records.)
+# So a negated phrase is scored as the finding it negates, said to be so, and never ranked or crowned.
+#
+# The cues, longest first so that "no evidence of" wins over "no". Each is a whole word (or words) at the start
+# of the phrase, followed by a space: "notched P waves", "nodal rhythm", "non-specific ST changes",
+# "nonspecific ...", "non-Q-wave infarction", "normal ECG", "negative T waves" (negative *for* is the cue) and
+# "incomplete ..." are findings, not negations. "no (acute) change" is a negation too: the model cannot
+# compare with an earlier ECG, and it would score "acute changes".
+NEGATION_PREFIXES = ("no evidence of", "no signs of", "no sign of", "negative for", "absence of", "ruled out",
+                     "rule out", "free of", "without", "absent", "not", "no",
+                     "keine", "keinen", "keiner", "keines", "kein", "ohne", "nicht")     # German
+# the same cues after the finding: "atrial fibrillation absent", "ST elevation ruled out"
+NEGATION_SUFFIXES = ("ruled out", "excluded", "absent")
+_PREFIX = re.compile(r"^\s*(" + "|".join(re.escape(c) for c in NEGATION_PREFIXES) + r")\s+(.*)$",
+                     re.IGNORECASE | re.DOTALL)
+_SUFFIX = re.compile(r"^(.*?)[\s,:;-]+(" + "|".join(re.escape(c) for c in NEGATION_SUFFIXES) + r")[\s.!]*$",
+                     re.IGNORECASE | re.DOTALL)
+_EDGES = " \t\n,;:.!-"        # punctuation around the finding: "no: AF." negates "AF"
+
+
+@dataclass(frozen=True)
+class Negation:
+    """A negated phrase: `cue` in lower case ("no", "without", "ruled out"), `finding` the words it negates (as
+    typed, single-spaced)."""
+    cue: str
+    finding: str
+
+
+def negation(phrase: str) -> Negation | None:
+    """The negation cue and the finding of a negated phrase ("no atrial fibrillation" -> ("no", "atrial
+    fibrillation")); None for any other phrase, or a cue with no finding after it ("no")."""
+    text = str(phrase)
+    for pattern, cue_at, finding_at in ((_PREFIX, 1, 2), (_SUFFIX, 2, 1)):
+        found = pattern.match(text)
+        if found:
+            finding = " ".join(found.group(finding_at).strip(_EDGES).split())
+            if any(ch.isalnum() for ch in finding):
+                return Negation(" ".join(found.group(cue_at).lower().split()), finding)
+    return None
+
+
+def negation_words(prompt: str, finding: str, percentile: float | None, known: bool | None = None) -> str:
+    """What a negated prompt's score is, in plain words (the CLI and the dashboard say it alike):
+    '“no atrial fibrillation”: the model cannot read “no”; it scores the finding “atrial fibrillation” (47th
+    percentile of reference ECGs). A low percentile is not evidence of absence.'"""
+    found = negation(prompt)
+    cue = found.cue if found else "no"
+    said = f"“{prompt}”: the model cannot read “{cue}”; it scores the finding “{finding}”"
+    if known is False:
+        return said + ", which is not known to the model either."
+    if percentile is None:
+        return said + " (no reference ECGs to compare with). A low score is not evidence of absence."
+    n = int(round(max(0.0, min(100.0, percentile))))
+    return (said + f" ({n}{ordinal_suffix(n)} percentile of reference ECGs). A low percentile is not evidence "
+            f"of absence.")
+
+
+def ordinal_suffix(n: int) -> str:
+    """'st', 'nd', 'rd' or 'th': 1st, 2nd, 3rd, 11th, 12th, 13th, 21st, 73rd, 100th."""
+    if n % 100 in (11, 12, 13):
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
+def is_validated(row: dict) -> bool:
+    """Whether a validation row (knowledge.json: auc, n_positive, n_windows) has an AUC worth showing: enough
+    positive and enough negative ECGs (an AUC over a handful of either is noise)."""
+    n_positive = row.get("n_positive", 0)
+    n_negative = row.get("n_windows", 0) - n_positive
+    return row.get("auc") is not None and n_positive >= MIN_VALIDATION_POSITIVES \
+        and n_negative >= MIN_VALIDATION_NEGATIVES
 
 
 def reliability_label(auc: float | None) -> str:

@@ -1,7 +1,7 @@
 """`METS` (the pipeline facade): the user-facing model. ECG(s) and text in, L2-normalised embeddings in one space out.
 
     model = METS.from_pretrained()                   # the repo's weights/ (or $METS_WEIGHTS, or a folder)
-    model.rank(ecg, ["atrial fibrillation", "sinus rhythm"])   # -> [Match(prompt, similarity, probability)]
+    model.rank(ecg, ["atrial fibrillation", "sinus rhythm"])   # -> [Match(prompt, similarity, probability, ...)]
 
 It bundles what a checkpoint needs to be used the way it was trained: the ECGTextModel weights, the frozen
 text encoder's name, the preprocessing settings and the prompt templates (all in config.json).
@@ -31,7 +31,7 @@ from .checkpoint import (WEIGHTS_ENV, CheckpointError, default_weights_dir, load
                          read_config, save_checkpoint)
 from .ecg import ECG
 from .explain import Saliency, explain, record_embedding
-from .knowledge import REFERENCE_FILE, STANDS_OUT_PERCENTILE, Expansion, Knowledge, percentile
+from .knowledge import REFERENCE_FILE, STANDS_OUT_PERCENTILE, Expansion, Knowledge, negation, percentile
 from .model import ECGTextModel, ModelConfig, model_config
 from .preprocess import PreprocessConfig, to_model_input
 from .prompts import (build_prompt_embeddings, clean_phrase, default_templates, ensemble, fill, format_report,
@@ -67,18 +67,22 @@ def load_reference(folder: Path, dim: int) -> dict | None:
 class Match:
     prompt: str          # as given
     similarity: float    # cosine between the ECG and the prompt embedding, in [-1, 1]
-    probability: float   # softmax over the prompts of this call, at the model's temperature: a relative view
+    probability: float | None   # softmax over the ranked prompts of this call (known, not negated), at the
+                                # model's temperature: a relative view; None for a prompt that is not ranked
     percentile: float | None = None      # 0-100: share of reference ECGs (validation ECGs the model was not
                                          # trained on) less similar to this prompt; None: no reference stored
     known: bool | None = None            # the phrase is close to what the model learned (None: undetermined)
     validation_auc: float | None = None  # the model's validation AUC for the statement/class it maps to
     expansion: tuple[str, ...] = ()      # the member statements it was scored as; () = the phrase as typed
     statement: str | None = None         # the statement or class it maps to
+    negates: str | None = None           # a negated prompt ("no atrial fibrillation"): the finding it negates,
+                                         # which every score above is of (knowledge.negation); never ranked
 
     @property
     def stands_out(self) -> bool:
-        """Known and at or above STANDS_OUT_PERCENTILE of the reference ECGs."""
-        return bool(self.known) and self.percentile is not None and self.percentile >= STANDS_OUT_PERCENTILE
+        """Known, not negated, and at or above STANDS_OUT_PERCENTILE of the reference ECGs."""
+        return (bool(self.known) and self.negates is None and self.percentile is not None
+                and self.percentile >= STANDS_OUT_PERCENTILE)
 
 
 class METS:
@@ -408,8 +412,9 @@ class METS:
 
     def percentiles(self, ecg: ECG, prompt_embeddings: np.ndarray, similarities: np.ndarray) -> np.ndarray | None:
         """Where the ECG's similarities fall among the reference ECGs' (0-100), judged against reference ECGs
-        with the same kind of lead set (12-lead vs fewer leads) when there are enough of them."""
-        if self.reference is None:
+        with the same kind of lead set (12-lead vs fewer leads) when there are enough of them. None without
+        reference ECGs (none stored, or a reference of none: nothing to compare with)."""
+        if self.reference is None or not len(self.reference["embeddings"]):
             return None
         ref, n_leads = self.reference["embeddings"], self.reference["n_leads"]
         same = (n_leads == 12) == (int(ecg.lead_mask.sum()) == 12)
@@ -418,30 +423,43 @@ class METS:
         return percentile(similarities, ref @ prompt_embeddings.T)
 
     def rank(self, ecg: ECG, prompts: list[str], kind: str = "diagnostic") -> list[Match]:
-        """Prompts best first: known phrases before unknown ones, then by percentile among the reference
-        ECGs (by similarity when the weights have no reference). Each Match also carries the softmax over
-        exactly these prompts (a relative view), the expansion the prompt was scored as, and the model's
-        validation AUC for what it maps to. Similarities are not diagnoses."""
+        """Prompts best first. Ranked first: the prompts the model knows (or cannot tell), by percentile among
+        the reference ECGs (by similarity when the weights have no reference); each carries the softmax over
+        exactly these ranked prompts (a relative view), the expansion it was scored as, and the model's
+        validation AUC for what it maps to. Then, in the order given and with probability None: negated
+        prompts ("no atrial fibrillation", knowledge.negation), scored as the finding they negate (`negates`)
+        since the model cannot read "no", never standing out; then prompts the model does not know.
+        Similarities are not diagnoses."""
         if isinstance(prompts, str):
             prompts = [prompts]
         if not prompts:
             raise ValueError("rank needs at least one prompt, e.g. [\"sinus rhythm\", \"atrial fibrillation\"]")
+        prompts = [str(p) for p in prompts]
+        negated = [negation(p) for p in prompts]
+        scored = [n.finding if n else p for p, n in zip(prompts, negated)]    # what each score is of
         e = self.embed_ecg(ecg)[0]
-        emb = self.embed_prompts(list(prompts), kind)
+        emb = self.embed_prompts(scored, kind)
         sims = emb @ e
-        logits = self.logit_scale * sims.astype(np.float64)
-        prob = np.exp(logits - logits.max())
-        prob /= prob.sum()
         pct = self.percentiles(ecg, emb, sims)
-        known = self.known(list(prompts))
-        expansions: list[Expansion] = [self.knowledge.expand(p) for p in prompts]
-        key = [(0 if known[i] is not False else 1, -(pct[i] if pct is not None else sims[i]), -sims[i])
-               for i in range(len(prompts))]
+        known = self.known(scored)
+        expansions: list[Expansion] = [self.knowledge.expand(p) for p in scored]
+        # 0: ranked, 1: negated, 2: not known; the two groups apart keep the order given (their scores rank nothing)
+        group = [1 if negated[i] else 2 if known[i] is False else 0 for i in range(len(prompts))]
+        ranked = [i for i, g in enumerate(group) if g == 0]
+        prob: list[float | None] = [None] * len(prompts)
+        if ranked:
+            logits = self.logit_scale * sims[ranked].astype(np.float64)
+            p = np.exp(logits - logits.max())
+            for i, v in zip(ranked, p / p.sum()):
+                prob[i] = float(v)
+        key = [(group[i], -(pct[i] if pct is not None else sims[i]) if group[i] == 0 else 0.0,
+                -sims[i] if group[i] == 0 else i) for i in range(len(prompts))]
         order = sorted(range(len(prompts)), key=key.__getitem__)
-        return [Match(str(prompts[i]), float(sims[i]), float(prob[i]),
+        return [Match(prompts[i], float(sims[i]), prob[i],
                       percentile=None if pct is None else float(pct[i]), known=known[i],
                       validation_auc=self.knowledge.validation_auc(expansions[i].target),
-                      expansion=expansions[i].phrases, statement=expansions[i].name) for i in order]
+                      expansion=expansions[i].phrases, statement=expansions[i].name,
+                      negates=negated[i].finding if negated[i] else None) for i in order]
 
     # -------------------------------------------------------------------------------- saliency
 

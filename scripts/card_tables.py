@@ -13,6 +13,8 @@ import argparse
 import json
 from pathlib import Path
 
+from mets_core.knowledge import MIN_VALIDATION_POSITIVES, is_validated
+
 
 def data_table(k: dict) -> str:
     rows = k.get("training_data") or {}
@@ -31,7 +33,9 @@ def validation_table(k: dict, statements: dict) -> str:
     out = ["| statement or class | validation AUC | positives | judged on (windows, databases) |", "|---|---|---|---|"]
     for target, r in sorted(val.items(), key=lambda kv: (-kv[1]["n_positive"], kv[0])):
         name = statements.get(target, {}).get("canonical", target)
-        flag = "" if r["n_positive"] >= 10 else " (too few positives: not shown as validated)"
+        flag = "" if is_validated(r) else (" (too few positives: not shown as validated)"
+                                           if r["n_positive"] < MIN_VALIDATION_POSITIVES else
+                                           " (too few negatives: not shown as validated)")
         auc = "n/a" if r["auc"] is None else f"{r['auc']:.3f}"
         out.append(f"| {name}{' (class)' if target not in statements else ''} | {auc}{flag} | {r['n_positive']} | "
                    f"{r['n_windows']} ({', '.join(r['sources'])}) |")

@@ -162,7 +162,7 @@ def calibrated_model(model_dir, dataset, tmp_path_factory):
     ref /= np.linalg.norm(ref)
     assert ref @ af < x @ af - 1e-3 and ref @ sr > x @ sr + 1e-3
     knowledge = {"known_threshold": 0.99, "known_phrasings": m.knowledge.known_phrasings(),
-                 "validation": {"afib": {"auc": 0.95, "n_positive": 40}}}
+                 "validation": {"afib": {"auc": 0.95, "n_positive": 40, "n_windows": 400}}}
     known = m.knowledge.known_embeddings(m.text_encoder.encode).astype(np.float16)
     folder = tmp_path_factory.mktemp("calibrated") / "model"
     m.save_pretrained(folder, extra_files={

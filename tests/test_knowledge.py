@@ -104,8 +104,9 @@ def test_rank_reports_percentile_known_expansion_and_keeps_unknown_phrases_last(
         r = ref @ emb[j]
         assert by[p].percentile == pytest.approx(100 * ((r < sims[j]).mean() + 0.5 * (r == sims[j]).mean()), abs=1e-6)
         assert 0.0 <= by[p].percentile <= 100.0
-    # softmax stays available as the relative view
-    assert sum(m.probability for m in ranked) == pytest.approx(1.0)
+    # softmax stays available as the relative view, over the ranked (known) phrases only
+    assert sum(m.probability for m in ranked if m.known is not False) == pytest.approx(1.0)
+    assert by["banana"].probability is None and by["asdfgh qwerty"].probability is None
 
 
 def test_expanded_prompt_is_the_mean_of_its_members(exported):
@@ -118,15 +119,19 @@ def test_expanded_prompt_is_the_mean_of_its_members(exported):
     assert not np.allclose(exported.embed_prompts(["AV block"])[0], exported.embed_prompts(["AV block"], expand=False)[0])
 
 
-def test_validation_auc_is_read_from_the_weights_and_withheld_when_too_few_positives(exported, tmp_path):
+def test_validation_auc_is_read_from_the_weights_and_withheld_when_too_few_positives_or_negatives(exported,
+                                                                                                   tmp_path):
     weights = tmp_path / "w"
     exported.save_pretrained(weights, extra_files={"knowledge.json": json.dumps({
         "known_threshold": 0.5,
-        "validation": {"afib": {"auc": 0.91, "n_positive": 40}, "lbbb": {"auc": 0.99, "n_positive": 3}}})})
+        "validation": {"afib": {"auc": 0.91, "n_positive": 40, "n_windows": 400},
+                       "lbbb": {"auc": 0.99, "n_positive": 3, "n_windows": 400},
+                       "rbbb": {"auc": 0.98, "n_positive": 77, "n_windows": 82}}})})
     m = METS.from_pretrained(weights)
-    by = {x.prompt: x for x in m.rank(_ecg(2), ["AF", "LBBB", "ST/T change"])}
+    by = {x.prompt: x for x in m.rank(_ecg(2), ["AF", "LBBB", "RBBB", "ST/T change"])}
     assert by["AF"].validation_auc == pytest.approx(0.91)
     assert by["LBBB"].validation_auc is None            # 3 positives: not validated
+    assert by["RBBB"].validation_auc is None            # 5 negatives: not validated either
     assert by["ST/T change"].validation_auc is None     # no entry
     assert m.reference is None and by["AF"].percentile is None   # no reference stored: no percentile
 

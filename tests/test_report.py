@@ -162,6 +162,23 @@ def test_phrases_the_model_does_not_know_are_all_named():
     assert "not known to the model: " + ", ".join(unknown) in page
 
 
+def test_negated_phrases_are_named_apart_never_as_ranked_rows():
+    """ "no atrial fibrillation" is scored as "atrial fibrillation" (the model cannot read "no"): the paper names
+    it apart with the finding and its percentile, never as a row with a reliability of its own."""
+    from dashboard.ranking import build_view
+    rows = [SimpleNamespace(prompt="sinus rhythm", similarity=0.3, probability=1.0, percentile=40.0, known=True,
+                            validation_auc=0.9),
+            SimpleNamespace(prompt="no atrial fibrillation", similarity=0.2, probability=None, percentile=97.0,
+                            known=True, validation_auc=0.98, negates="atrial fibrillation")]
+    view = build_view(rows, ["sinus rhythm", "no atrial fibrillation"])
+    lines = _page_lines(ranking=view)
+    assert [line.words.split("  ")[0].strip() for line in lines if line.monospace] == ["sinus rhythm"]
+    page = " ".join(" ".join(line.words for line in lines).split())
+    assert "negated, not ranked (the model cannot read “no”/“not”; scored as the finding, and a low percentile " \
+           "is not evidence of absence): no atrial fibrillation → atrial fibrillation 97th pct" in page
+    assert "Stands out" not in page and "AUC 0.98" not in page
+
+
 # ------------------------------------------------------------------------------------- what the file says
 
 def test_the_files_labels_are_worded_as_on_the_page():

@@ -1,8 +1,10 @@
 """The ranking of the phrases for the stretch on screen, as a clinician should read it (dashboard.ranking
 decides what is shown; this panel draws it). Public contract of the rendered list: each ranked row carries
 data-testid="mets-rank-row", data-rank, data-prompt, data-percentile, data-similarity, data-probability
-and data-stands-out;
-unknown phrases are listed apart under data-testid="mets-unknown"."""
+and data-stands-out (data-probability empty for a row without one);
+negated phrases ("no atrial fibrillation", scored as the finding) are listed apart under
+data-testid="mets-negated", each item with data-prompt and data-negates; unknown phrases under
+data-testid="mets-unknown"."""
 from __future__ import annotations
 
 import streamlit as st
@@ -33,6 +35,7 @@ def ranking_panel(engine: Engine, ecg, prompts: list[str], scope: str = "") -> t
 
 def ranking_html(view, scope: str = "") -> str:
     head_cls = "stands" if view.standing_out else "none"
+    in_softmax = sum(r.probability is not None for r in view.rows)
     rows = []
     for i, r in enumerate(view.rows, 1):
         level, words, why = r.reliability
@@ -49,7 +52,7 @@ def ranking_html(view, scope: str = "") -> str:
         rows.append(
             f'<div class="rank-row{" top" if r.stands_out else ""}" data-testid="mets-rank-row" data-rank="{i}" '
             f'data-prompt="{esc(r.prompt)}" data-stands-out="{str(r.stands_out).lower()}" '
-            f'data-probability="{r.probability:.6f}" '
+            f'data-probability="{"" if r.probability is None else f"{r.probability:.6f}"}" '
             f'data-percentile="{"" if pct is None else f"{pct:.1f}"}" data-similarity="{r.similarity:.6f}"'
             f' role="row"><div class="rank-n" role="cell">{i}</div>'
             f'<div class="rank-phrase" role="rowheader"><span class="rank-prompt">{esc(r.prompt)}</span> {mark}'
@@ -60,15 +63,23 @@ def ranking_html(view, scope: str = "") -> str:
             f'<div class="rank-tick" style="left:{STANDS_OUT_PERCENTILE:.0f}%"></div></div>'
             f'<div class="rank-pct" role="cell">{pct_text}</div>'
             f'<div class="rel rel-{level}" role="cell" title="{esc(why)}">{_REL_ICON[level]} {esc(words)}</div>'
-            f'<div class="rank-p" role="cell" title="softmax probability among only these {len(view.rows) + len(view.unknown)} '
+            f'<div class="rank-p" role="cell" title="softmax probability among only the {in_softmax} ranked '
             f'phrases (cosine similarity {r.similarity:+.3f}); adding or removing a phrase changes it">'
-            f'{100 * r.probability:.0f}%</div></div>')
+            f'{"—" if r.probability is None else f"{100 * r.probability:.0f}%"}</div></div>')
     unknown = ""
     if view.unknown:
         items = "".join(f'<li class="unknown-row" data-prompt="{esc(r.prompt)}">{esc(r.prompt)}</li>' for r in view.unknown)
         unknown = (f'<div class="unknown" data-testid="mets-unknown"><b>Not known to the model</b> — not ranked: '
                    f'nothing the model learned is close to {"this phrase" if len(view.unknown) == 1 else "these phrases"}'
                    f'. Try a clinical term in English (the model reads English phrases).<ul>{items}</ul></div>')
+    negated = ""
+    if view.negated:
+        # apart from the ranking, with no reliability cue of their own: the score is the finding's
+        items = "".join(f'<li class="negated-row" data-prompt="{esc(r.prompt)}" data-negates="{esc(r.negates)}">'
+                        f'{esc(r.negation_words)}</li>' for r in view.negated)
+        negated = (f'<div class="unknown" data-testid="mets-negated"><b>Negated phrases</b> — not ranked, never '
+                   f'“stands out”: the model cannot read negation, so each is scored as the finding it names.'
+                   f'<ul>{items}</ul></div>')
     scope_html = f'<div class="rank-scope">{esc(scope)}</div>' if scope else ""
     return (f'<div class="rank-list" data-testid="mets-ranking">{scope_html}'
             f'<div class="rank-headline {head_cls}" data-testid="mets-headline">{esc(view.headline)}</div>'
@@ -79,8 +90,9 @@ def ranking_html(view, scope: str = "") -> str:
             f'not trained on. The tick marks {STANDS_OUT_PERCENTILE:.0f}%.">compared with reference ECGs</span>'
             f'<span role="columnheader" aria-label="percentile"></span><span role="columnheader" title="How well the model recognised this statement on validation patients '
             f'(area under the ROC curve)">model reliability</span>'
-            f'<span role="columnheader" title="Softmax probability among only the phrases listed here">relative among '
-            f'these</span></div>{"".join(rows)}</div>{unknown}</div>')
+            f'<span role="columnheader" title="Softmax probability among only the ranked phrases (not the negated '
+            f'or unknown ones)">relative among '
+            f'these</span></div>{"".join(rows)}</div>{negated}{unknown}</div>')
 
 
 _REL_ICON = {"good": "✔", "fair": "◐", "weak": "⚠", "none": "–"}

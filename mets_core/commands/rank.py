@@ -1,6 +1,7 @@
-"""`mets rank`: zero-shot, the similarity of each record to each free-text prompt, a softmax over the
+"""`mets rank`: zero-shot, the similarity of each record to each free-text prompt, a softmax over the ranked
 prompts, and where the model's weights carry them, percentiles among reference ECGs and validation AUCs.
-Similarities, not diagnoses."""
+Negated prompts ("no atrial fibrillation": the model cannot read "no", so they are scored as the finding) and
+prompts the model does not know are listed apart, never ranked. Similarities, not diagnoses."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,9 @@ from .options import add_dataset_options, add_model_options
 def register(subparsers) -> None:
     p = subparsers.add_parser("rank", help=COMMANDS["rank"][0],
                               description="Zero-shot: cosine similarity of each record to each prompt, and a "
-                                          "softmax over the prompts. Similarities, not diagnoses.")
+                                          "softmax over the ranked prompts. A negated prompt ('no atrial "
+                                          "fibrillation') is scored as the finding it names and listed apart: "
+                                          "the model cannot read 'no'. Similarities, not diagnoses.")
     p.add_argument("--prompt", "-p", dest="prompts", action="append", default=[], metavar="TEXT",
                    help="one phrase such as 'atrial fibrillation'; repeat the flag for each prompt")
     p.add_argument("--prompts-file", metavar="FILE", default=None,
@@ -52,7 +55,8 @@ def _prompts(args) -> list[str]:
             text = Path(args.prompts_file).read_text(encoding="utf-8")
         except OSError as e:
             raise SystemExit(usage(f"cannot read --prompts-file {args.prompts_file}: {e.strerror or e}"))
-        prompts += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        # '#' starts a comment anywhere on a line: "sinus rhythm  # baseline" is the prompt "sinus rhythm"
+        prompts += [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
     prompts = [p for p in prompts if p.strip()]
     if not prompts:
         raise SystemExit(usage("rank needs prompts: --prompt 'atrial fibrillation' --prompt 'sinus rhythm' "
@@ -61,9 +65,10 @@ def _prompts(args) -> list[str]:
 
 
 def _match_dict(m) -> dict:
-    """A Match as a dict: the fields every version has, and percentile/known/expansion/... when present."""
+    """A Match as a dict: the fields every version has (probability None: not ranked), and
+    percentile/known/expansion/negates/... when present."""
     out = {"prompt": m.prompt, "similarity": m.similarity, "probability": m.probability}
-    for name in ("percentile", "known", "validation_auc", "expansion", "statement"):
+    for name in ("percentile", "known", "validation_auc", "expansion", "statement", "negates"):
         value = getattr(m, name, None)
         if value is not None:
             out[name] = list(value) if isinstance(value, tuple) else value
@@ -71,19 +76,25 @@ def _match_dict(m) -> dict:
 
 
 def _rank_result(matches: list) -> dict:
-    """Known prompts ranked; phrases the model does not know (known=False) listed apart."""
-    ranked = [_match_dict(m) for m in matches if getattr(m, "known", True) is not False]
-    unknown = [_match_dict(m) for m in matches if getattr(m, "known", True) is False]
+    """Known prompts ranked; listed apart: negated prompts ("no atrial fibrillation", scored as the finding they
+    negate) and phrases the model does not know (known=False)."""
+    negated = [_match_dict(m) for m in matches if getattr(m, "negates", None) is not None]
+    rest = [m for m in matches if getattr(m, "negates", None) is None]
+    ranked = [_match_dict(m) for m in rest if getattr(m, "known", True) is not False]
+    unknown = [_match_dict(m) for m in rest if getattr(m, "known", True) is False]
     result = {"matches": ranked}
+    if negated:
+        result["negated"] = negated
     if unknown:
         result["not_known"] = unknown
     return result
 
 
 def _rank_columns(prompts: list[str]) -> list[str]:
-    """The columns of `mets rank --out` (percentile columns stay empty with weights that have no reference)."""
+    """The columns of `mets rank --out` (percentile columns stay empty with weights that have no reference; a
+    negated prompt's columns stay empty: its scores are of another phrase, named in the "negated" column)."""
     cols = ["record", "leads", "error", "stands_out", "top_prompt", "top_similarity", "top_probability",
-            "top_percentile", "not_known"]
+            "top_percentile", "not_known", "negated"]
     for p in prompts:
         cols += [f"similarity[{p}]", f"probability[{p}]", f"percentile[{p}]"]
     return cols
@@ -96,7 +107,8 @@ def _rank_row(record: str, result: dict) -> dict:
     every = result["matches"] + result.get("not_known", [])
     for m in every:
         row[f"similarity[{m['prompt']}]"] = round(m["similarity"], 6)
-        row[f"probability[{m['prompt']}]"] = round(m["probability"], 6)
+        if m.get("probability") is not None:
+            row[f"probability[{m['prompt']}]"] = round(m["probability"], 6)
         if m.get("percentile") is not None:
             row[f"percentile[{m['prompt']}]"] = round(m["percentile"], 2)
     standing = _standing_out(result["matches"])
@@ -104,11 +116,13 @@ def _rank_row(record: str, result: dict) -> dict:
         row["stands_out"] = "; ".join(standing) or "no confident match"
     if result["matches"]:
         top = result["matches"][0]
-        row.update(top_prompt=top["prompt"], top_similarity=round(top["similarity"], 6),
-                   top_probability=round(top["probability"], 6))
+        row.update(top_prompt=top["prompt"], top_similarity=round(top["similarity"], 6))
+        if top.get("probability") is not None:
+            row["top_probability"] = round(top["probability"], 6)
         if top.get("percentile") is not None:
             row["top_percentile"] = round(top["percentile"], 2)
     row["not_known"] = "; ".join(m["prompt"] for m in result.get("not_known", []))
+    row["negated"] = "; ".join(f"{m['prompt']} (scored as {m['negates']})" for m in result.get("negated", []))
     return row
 
 
@@ -140,12 +154,18 @@ def _print_rank(r: dict) -> None:
               "reliability            similarity  relative among these")
         for m in matches:
             pct = f"{m['percentile']:10.1f}  " if m.get("percentile") is not None else (" " * 12 if has_pct else "")
+            prob = f"{m['probability']:19.4f}" if m.get("probability") is not None else f"{'-':>19}"
             line = (f"  {m['prompt']:<{width}}  {pct}{reliability_label(m.get('validation_auc')):<21}  "
-                    f"{m['similarity']:+10.4f}  {m['probability']:19.4f}")
+                    f"{m['similarity']:+10.4f}  {prob}")
             expansion = m.get("expansion") or []
             if expansion and [e.lower() for e in expansion] != [m["prompt"].lower()]:
                 more = f" +{len(expansion) - 3} more" if len(expansion) > 3 else ""
                 line += f"  (scored as: {'; '.join(expansion[:3])}{more})"
             print(line.rstrip())
+    if r.get("negated"):
+        from ..knowledge import negation_words
+        print("  negated (scored as the finding, not ranked):")
+        for m in r["negated"]:
+            print("    " + negation_words(m["prompt"], m["negates"], m.get("percentile"), m.get("known")))
     if r.get("not_known"):
         print("  not known to the model (not ranked): " + ", ".join(m["prompt"] for m in r["not_known"]))
