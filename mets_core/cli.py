@@ -34,6 +34,32 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 DESCRIPTION = "METS zero-shot ECG reading (similarities between ECGs and text, not diagnoses)"
+DISTRIBUTION = "mets-ecg"       # the package name in pyproject.toml, whose metadata holds the version
+
+
+def version() -> str:
+    """The installed package's version (from its metadata), or a note that it is not installed."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
+    try:
+        return installed_version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown (the mets-ecg package is not installed: pip install -e .)"
+
+
+class _VersionAction(argparse.Action):
+    """`mets --version`: looks the version up only when asked (the package metadata scan costs start-up time)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{parser.prog} {version()}")
+        parser.exit()
+
+
+def _add_version(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action=_VersionAction, help="show the version of mets and exit")
 
 
 def _load_table(reference: str) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -68,6 +94,7 @@ def all_commands() -> dict[str, tuple[str, tuple[str, ...]]]:
 def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
     """The full parser (every command module), or one with only ``modules`` registered."""
     parser = argparse.ArgumentParser(prog="mets", description=DESCRIPTION)
+    _add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     every = list(dict.fromkeys(m for _, mods in all_commands().values() for m in mods))
     for mod in (every if modules is None else [m for m in every if m in modules]):
@@ -79,6 +106,7 @@ def _overview_parser() -> argparse.ArgumentParser:
     """Commands and their help from the tables, without importing them."""
     parser = argparse.ArgumentParser(prog="mets", description=DESCRIPTION,
                                      epilog="`mets COMMAND --help` for a command's options")
+    _add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, _) in all_commands().items():
         sub.add_parser(name, help=help_text, add_help=False)

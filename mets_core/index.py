@@ -107,6 +107,9 @@ class ReportIndex:
         from safetensors.numpy import load_file
         directory = Path(directory)
         meta_path, emb_path = directory / INDEX_FILE, directory / EMBEDDINGS_FILE
+        if not directory.is_dir():
+            raise ReportIndexError(f"{directory} does not exist (or is not a folder); give the folder of a report "
+                                   f"index (it holds {INDEX_FILE} and {EMBEDDINGS_FILE})")
         if not meta_path.is_file() or not emb_path.is_file():
             raise ReportIndexError(f"{directory} is not a report index (needs {INDEX_FILE} and {EMBEDDINGS_FILE}); "
                               f"build one with ReportIndex.build(model, reports).save(dir)")

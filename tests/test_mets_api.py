@@ -345,8 +345,11 @@ def test_index_refuses_a_model_with_other_weights(model, text_encoder, tmp_path)
     other.save_pretrained(tmp_path / "other")
     with pytest.raises(ReportIndexError, match="rebuild the index"):
         ReportIndex.load(tmp_path / "idx", model=other)
-    with pytest.raises(ReportIndexError, match="not a report index"):
+    with pytest.raises(ReportIndexError, match="does not exist"):
         ReportIndex.load(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ReportIndexError, match="not a report index"):
+        ReportIndex.load(tmp_path / "empty")
 
 
 def test_top_k_of_50000_matches_a_full_sort():

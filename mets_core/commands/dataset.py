@@ -3,8 +3,10 @@
 `DatasetRun.start` finds the records, opens --out (keeping what --resume finds done) and starts the reader
 processes, all before the model loads, so reading overlaps start-up. `DatasetRun.score` then embeds the
 records in batches, writes one row per record as it goes, shows a progress bar (ECGs/s, time left) and
-prints one error line for a record that cannot be read or scored (the run goes on; exit code 1).
-`DatasetRun.answer` prints the results of a run without --out, as a table or as JSON.
+prints one error line for a record that cannot be found, read or scored (the run goes on; exit code 1; the
+record is a row with its ``error``). `DatasetRun.answer` prints the results of a run without --out, as a table
+or as JSON. Every result says the span of the record it scored (``span``: the whole record and how many
+windows were averaged, or the --start/--end stretch) and every row the model that scored it (``model``).
 """
 from __future__ import annotations
 
@@ -13,14 +15,34 @@ import sys
 import time
 from typing import Callable
 
-from .errors import EXIT_RECORD_ERROR, EXIT_SETUP_ERROR, error, first_line, usage
-from .model_loading import preprocess_settings
+from .errors import EXIT_RECORD_ERROR, EXIT_SETUP_ERROR, error, message, usage
+from .model_loading import model_identity, preprocess_settings
+from .options import read_options
 from .output import RowWriter, check_out
 from .read_ahead import RecordReader, batches
 from .records import expand_records
 
 # score(ECGs, their prepared (windows, masks) or None) -> one result dict per ECG
 Score = Callable[[list, "list | None"], list]
+# the columns every --out file ends with, after the command's own
+SHARED_COLUMNS = ["span", "model"]
+NOT_FOUND = "not found: "      # the error of a record name that matches no file
+
+
+def describe_span(ecg, n_windows: int | None, settings: dict | None, stretch: bool) -> str:
+    """What of the record was scored: "whole record, 1805 s, averaged over 360 windows" or, for a --start/--end
+    stretch, "600-610 s". `settings`: the model's preprocessing (window and stride lengths, the most windows)."""
+    seconds = ecg.duration
+    averaged = ""
+    if n_windows is not None and n_windows > 1:
+        averaged = f", averaged over {n_windows} windows"
+        if settings and n_windows >= settings.get("max_windows", n_windows + 1) and \
+                seconds > settings["window_s"] + settings["stride_s"] * (n_windows - 1):
+            averaged += " spread evenly over it (the most the model takes)"
+    if stretch:
+        start = float(ecg.metadata.get("cropped_from_s") or 0.0)
+        return f"{start:.10g}-{round(start + seconds, 3):.10g} s{averaged}"
+    return f"whole record, {round(seconds, 1):g} s{averaged}"
 
 
 class Progress:
@@ -64,9 +86,12 @@ def _score(score: Score, good: list) -> list[dict]:
 class DatasetRun:
     """The records of one command, its --out writer (or None) and the reader already reading them."""
 
-    def __init__(self, args, records: list[str], status: int, writer: RowWriter | None, reader: RecordReader):
+    def __init__(self, args, records: list[str], status: int, writer: RowWriter | None, reader: RecordReader,
+                 not_found: list[dict] | None = None, model: str | None = None):
         self.args, self.records, self.writer, self.reader = args, records, writer, reader
         self.status = status          # EXIT_RECORD_ERROR once a record could not be found, read or scored
+        self.not_found = not_found or []      # the error rows of names that match no file
+        self.model = model                    # model_identity of --model: what each row names as its model
 
     @classmethod
     def start(cls, args, columns: list[str] | None) -> "DatasetRun | int":
@@ -76,21 +101,31 @@ class DatasetRun:
         suffix = check_out(args.out) if columns is not None else None
         if args.batch_size < 1 or args.workers < 1:
             raise SystemExit(usage("--batch-size and --workers must be at least 1"))
+        if args.start is not None and args.end is not None and args.end <= args.start:
+            raise SystemExit(usage(f"--end {args.end:g} must be after --start {args.start:g} (seconds into each "
+                                   f"record)"))
         records, missing = expand_records(args.records)
         for name, why in missing:
             error(name, why)
-        status = EXIT_RECORD_ERROR if missing else 0
-        if not records:
-            return status or EXIT_RECORD_ERROR
+        not_found = [{"record": name, "error": NOT_FOUND + why} for name, why in missing]
+        model = model_identity(args.model)
         writer = None
         if suffix:
             try:
-                writer = RowWriter(args.out, columns, args.resume)
+                writer = RowWriter(args.out, columns + [c for c in SHARED_COLUMNS if c not in columns], args.resume,
+                                   model)
             except (ValueError, OSError) as err:
                 error(args.out, err)
                 return EXIT_SETUP_ERROR
             records = [r for r in records if r not in writer.done]
-        return cls(args, records, status, writer, RecordReader(records, args.workers, preprocess_settings(args.model)))
+            not_found = [r for r in not_found if r["record"] not in writer.done]
+        status = EXIT_RECORD_ERROR if missing else 0
+        reader = RecordReader(records, args.workers, preprocess_settings(args.model), read_options=read_options(args))
+        run = cls(args, records, status, writer, reader, not_found, model)
+        if not records and missing:
+            # nothing to read: the rows of the names that match nothing, without loading the model
+            return run.answer(run.score(None), lambda r: None) if columns is not None else status
+        return run
 
     def setup_failed(self, what: str, err: BaseException) -> int:
         """The model or index cannot be used: stop reading, close --out, one error line, exit code 2."""
@@ -100,25 +135,43 @@ class DatasetRun:
         error(what, err)
         return EXIT_SETUP_ERROR
 
-    def score(self, score: Score, to_row: Callable[[str, dict], dict] | None = None) -> list[dict]:
-        """Read ahead, score in batches, write rows with `to_row(record, result)` to --out. The results
-        ({"record": ..., **result} or {"record": ..., "error": why}) when there is no --out writer."""
+    def score(self, score: Score | None, to_row: Callable[[str, dict], dict] | None = None) -> list[dict]:
+        """Read ahead, score in batches, write rows with `to_row(record, result)` (and the span and model) to
+        --out. The results ({"record": ..., **result, "span": ..., "model": ...} or {"record": ..., "error":
+        why}) when there is no --out writer. The names that match no file come first, as error rows."""
         results: list[dict] = []
+        to_row = to_row or (lambda record, result: result)
+
+        def keep(out_batch: list[dict]) -> None:
+            for r in out_batch:
+                r["model"] = self.model or ""
+            if self.writer is not None:
+                self.writer.write([{**to_row(r["record"], r), "span": r.get("span", ""), "model": r["model"]}
+                                   for r in out_batch])
+            else:
+                results.extend(out_batch)
+
         with self.reader:
-            progress = Progress(len(self.records), self.args.progress, self.reader.started)
+            progress = Progress(len(self.not_found) + len(self.records), self.args.progress, self.reader.started)
             try:
+                if self.not_found:
+                    keep([dict(r) for r in self.not_found])
+                    progress.update(len(self.not_found), len(self.not_found))
                 for batch in batches(self.reader, self.args.batch_size):
                     out_batch, errors = self._score_batch(score, batch, progress)
-                    if self.writer is not None:
-                        self.writer.write([to_row(r["record"], r) for r in out_batch])
-                    else:
-                        results.extend(out_batch)
+                    keep(out_batch)
                     progress.update(len(batch), errors)
             finally:
                 if self.writer is not None:
                     self.writer.close()
                 progress.close(self.args.out)
         return results
+
+    def _span(self, read) -> str:
+        """The span of a record the reader returned (an ECG, or (ECG, windows, masks))."""
+        ecg, n_windows = (read[0], len(read[1])) if isinstance(read, tuple) else (read, None)
+        return describe_span(ecg, n_windows, self.reader.settings,
+                             self.args.start is not None or self.args.end is not None)
 
     def _score_batch(self, score: Score, batch: list, progress: Progress) -> tuple[list[dict], int]:
         good = [(rec, ecg) for rec, ecg in batch if not isinstance(ecg, BaseException)]
@@ -138,9 +191,11 @@ class DatasetRun:
                 if progress.bar is not None:
                     progress.bar.clear()
                 error(rec, res)
-                res = {"error": first_line(res)}
+                res = {"error": message(rec, res)}
                 errors += 1
                 self.status = EXIT_RECORD_ERROR
+            else:
+                res = {**res, "span": self._span(ecg)}
             out_batch.append({"record": rec, **res})
         return out_batch, errors
 
@@ -154,4 +209,5 @@ class DatasetRun:
                 for r in results:
                     if "error" not in r:
                         print_result(r)
+                        print(f"  scored: {r['span']}")
         return self.status

@@ -1,7 +1,9 @@
 """`mets embed`: the L2-normalised ECG embeddings (the model's shared space) of records, written to one .npz
-(arrays 'embeddings', 'records', 'failed_records') or .parquet file, for your own classifiers."""
+(arrays 'embeddings', 'records', 'spans', 'failed_records', 'model') or .parquet file (columns record,
+embedding, span, model), for your own classifiers."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -20,8 +22,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("embed", help=COMMANDS["embed"][0],
                               description="L2-normalised ECG embeddings (the model's shared space), one row "
                                           "per readable record.")
-    add_dataset_options(p, "output file: .npz (arrays 'embeddings', 'records') or .parquet")
-    add_model_options(p)
+    add_dataset_options(p, "output file: .npz (arrays 'embeddings', 'records', 'spans', 'failed_records', "
+                           "'model') or .parquet")
+    add_model_options(p, json_help="print the summary (file, counts, failed records, model) as JSON on stdout")
     p.set_defaults(func=cmd_embed)
 
 
@@ -29,6 +32,9 @@ def cmd_embed(args) -> int:
     if args.out is None:
         raise SystemExit(usage("embed needs --out FILE (.npz or .parquet)"))
     check_out(args.out, EMBEDDING_SUFFIXES)
+    if args.resume:
+        raise SystemExit(usage("embed writes its file once, at the end: --resume is for rank and retrieve; run "
+                               "embed on the records still missing, with another --out"))
     run = DatasetRun.start(args, None)          # no row writer: the file is written once, at the end
     if isinstance(run, int):
         return run
@@ -42,27 +48,34 @@ def cmd_embed(args) -> int:
         return [{"embedding": e} for e in emb]
 
     results = run.score(score)
-    names = [r["record"] for r in results if "embedding" in r]
+    embedded = [r for r in results if "embedding" in r]
     failed = [r["record"] for r in results if "error" in r]
     out = Path(args.out)
-    matrix = _write(out, names, [r["embedding"] for r in results if "embedding" in r], failed,
-                    model.model.cfg.proj_dim)
-    print(f"mets: {len(names)} embeddings ({matrix.shape[1]}-d) written to {out}; {len(failed)} records failed",
-          file=sys.stderr)
+    matrix = _write(out, embedded, failed, model.model.cfg.proj_dim, run.model or "")
+    if args.json:
+        print(json.dumps({"out": str(out), "embeddings": len(embedded), "dim": int(matrix.shape[1]),
+                          "failed_records": failed, "model": run.model}, indent=2, ensure_ascii=False))
+    else:
+        print(f"mets: {len(embedded)} embeddings ({matrix.shape[1]}-d) written to {out}; {len(failed)} records "
+              f"failed", file=sys.stderr)
     return run.status
 
 
-def _write(out: Path, names: list[str], vectors: list, failed: list[str], dim: int):
-    """The embeddings (n, dim) float32 written to `out` (.npz or .parquet) under a temporary name, then moved."""
+def _write(out: Path, embedded: list[dict], failed: list[str], dim: int, model: str):
+    """The embeddings (n, dim) float32 written to `out` (.npz or .parquet) with their records, spans and the
+    model, under a temporary name, then moved."""
     import numpy as np
-    matrix = np.stack(vectors).astype(np.float32) if vectors else np.empty((0, dim), np.float32)
+    names, spans = [r["record"] for r in embedded], [r["span"] for r in embedded]
+    matrix = np.stack([r["embedding"] for r in embedded]).astype(np.float32) if embedded else \
+        np.empty((0, dim), np.float32)
     tmp = out.with_name(out.name + ".tmp" + out.suffix)
     if out.suffix.lower() == ".npz":
-        np.savez(tmp, embeddings=matrix, records=np.array(names, dtype=str),
-                 failed_records=np.array(failed, dtype=str))
+        np.savez(tmp, embeddings=matrix, records=np.array(names, dtype=str), spans=np.array(spans, dtype=str),
+                 failed_records=np.array(failed, dtype=str), model=np.array(model, dtype=str))
     else:
         import pandas as pd
-        frame = pd.DataFrame({"record": names, "embedding": [v.tolist() for v in matrix]})
+        frame = pd.DataFrame({"record": names, "embedding": [v.tolist() for v in matrix], "span": spans,
+                              "model": [model] * len(names)})
         frame.to_parquet(tmp, index=False)
     os.replace(tmp, out)
     return matrix

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 
@@ -30,13 +31,44 @@ def load_index(model, index_dir: str | None):
     return ReportIndex.load(folder, model=model)
 
 
+def _config(model_dir: str | None) -> tuple[Path, dict]:
+    """(the checkpoint folder, its config.json) without torch; raises OSError/ValueError when unreadable."""
+    from ..checkpoint import default_weights_dir
+    folder = Path(model_dir or default_weights_dir())
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    if not isinstance(config, dict):
+        raise ValueError(f"{folder / 'config.json'} is not a JSON object")
+    return folder, config
+
+
 def preprocess_settings(model_dir: str | None) -> dict | None:
     """The preprocessing the model will want, from its config.json (no torch needed), so that the reader
     processes prepare the windows too; None when it cannot be read (the model load will say why)."""
-    from ..checkpoint import default_weights_dir
     try:
-        config = json.loads((Path(model_dir or default_weights_dir()) / "config.json").read_text(encoding="utf-8"))
+        _, config = _config(model_dir)
         from ..preprocess import PreprocessConfig
         return PreprocessConfig.from_dict(config.get("preprocess")).to_dict()
     except (OSError, ValueError, TypeError, AttributeError):
         return None
+
+
+# how an output row names its model: "FOLDER sha256:0123456789ab", the weights' hash as config.json records it
+# (what loading verifies, and what `mets info` shows)
+MODEL_HASH_CHARS = 12
+
+
+def model_identity(model_dir: str | None) -> str | None:
+    """'FOLDER sha256:HASH' of the checkpoint folder (None: the shipped weights), read without torch; None when
+    its config.json cannot be read (the model load will say why)."""
+    try:
+        folder, config = _config(model_dir)
+    except (OSError, ValueError):
+        return None
+    sha = str(config.get("weights_sha256") or "unknown")
+    return f"{folder.resolve()} sha256:{sha[:MODEL_HASH_CHARS]}"
+
+
+def weights_hash(identity: str | None) -> str | None:
+    """The weights' hash of a `model_identity` string (None when it names none)."""
+    found = re.search(r"sha256:([0-9a-f]+)\s*$", str(identity or ""))
+    return found.group(1) if found else None

@@ -2,7 +2,9 @@
 
 CSV and JSONL rows are appended and flushed per batch, so an interrupted run keeps what it wrote and
 ``--resume`` scores only the records missing there; Parquet rows are written at the end. Every file is
-written under a temporary name and moved into place, so an existing file is never left half-written.
+written under a temporary name and moved into place, so an existing file is never left half-written. Each row
+names the model that made it (``model``: its folder and weights hash), and ``--resume`` refuses a file that
+another model wrote.
 """
 from __future__ import annotations
 
@@ -36,10 +38,11 @@ def check_out(out: str | None, allowed: tuple[str, ...] = OUTPUT_SUFFIXES) -> st
 class RowWriter:
     """CSV or JSONL rows appended and flushed per batch; Parquet rows collected and written at the end."""
 
-    def __init__(self, path: str, columns: list[str], resume: bool):
+    def __init__(self, path: str, columns: list[str], resume: bool, model: str | None = None):
         self.path, self.columns = Path(path), columns
         self.suffix = self.path.suffix.lower()
         self.kept: list[dict] = _existing_rows(self.path, self.suffix, columns) if resume else []
+        _check_same_model(self.path, self.kept, model)
         self.parquet_rows = list(self.kept) if self.suffix == ".parquet" else None
         self.file = None
         if self.suffix == ".csv":
@@ -106,7 +109,9 @@ def _existing_rows(path: Path, suffix: str, columns: list[str]) -> list[dict]:
         complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
         reader = csv.DictReader(complete.splitlines())
         if reader.fieldnames and list(reader.fieldnames) != columns:
-            raise SystemExit(usage(f"--resume: {path} has other columns (other prompts?); use a new --out file"))
+            why = ("was written by an earlier mets, without the model column" if "model" not in reader.fieldnames
+                   else "has other columns (other prompts?)")
+            raise SystemExit(usage(f"--resume: {path} {why}; use a new --out file"))
         rows = [dict(r) for r in reader if None not in r]
     elif suffix == ".jsonl":
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -118,3 +123,17 @@ def _existing_rows(path: Path, suffix: str, columns: list[str]) -> list[dict]:
         import pandas as pd
         rows = pd.read_parquet(path).to_dict("records")
     return [r for r in rows if r.get("record")]
+
+
+def _check_same_model(path: Path, kept: list[dict], model: str | None) -> None:
+    """--resume: a usage error (SystemExit) when the rows kept were made by another model than `model` (its
+    weights hash differs, or the rows do not say), since one file would then mix two models' scores."""
+    from .model_loading import weights_hash
+    if not kept or model is None:
+        return
+    theirs = {m if isinstance(m, str) else "" for m in (r.get("model") for r in kept)}   # parquet: NaN if absent
+    if {weights_hash(m) for m in theirs} == {weights_hash(model)}:
+        return
+    named = sorted(m for m in theirs if m) or ["a model it does not name"]
+    raise SystemExit(usage(f"--resume: {path} was written with {' and '.join(named)}, not with this run's model "
+                           f"({model}); use a new --out file, or resume with the same --model"))

@@ -7,12 +7,12 @@ import threading
 import time
 
 
-def _read_or_error(rec: str, preprocess_settings: dict | None):
-    """read_ecg(rec) -> ECG, or (ECG, windows, masks) prepared for the model with `preprocess_settings`; or the
-    exception (one bad record never stops a run) in a form that crosses processes."""
+def _read_or_error(rec: str, preprocess_settings: dict | None, read_options: dict | None = None):
+    """read_ecg(rec, **read_options) -> ECG, or (ECG, windows, masks) prepared for the model with
+    `preprocess_settings`; or the exception (one bad record never stops a run) in a form that crosses processes."""
     from ..readers import read_ecg
     try:
-        ecg = read_ecg(rec)
+        ecg = read_ecg(rec, **(read_options or {}))
         if preprocess_settings is None:
             return ecg
         from ..preprocess import PreprocessConfig, to_model_input
@@ -35,13 +35,15 @@ class RecordReader:
     for it to import the readers): the first records are read while torch imports. The processes come from
     a fork server that has imported the readers once (never torch, and never a fork of a process holding
     threads). With `preprocess_settings` they also resample, filter and window each ECG (an ECG comes back
-    as (ECG, windows, masks)), so the encoding process never preprocesses and never imports scipy. A reader
+    as (ECG, windows, masks)), so the encoding process never preprocesses and never imports scipy.
+    `read_options` are read_ecg's keyword arguments for every record (lead_names, fs, start_s, end_s). A reader
     process that dies (a hostile file exhausting memory) fails its record; a new pool reads the rest."""
 
     def __init__(self, records: list[str], workers: int, preprocess_settings: dict | None = None,
-                 depth: int = 256):
+                 depth: int = 256, read_options: dict | None = None):
         from collections import deque
         self.settings = preprocess_settings
+        self.read_options = dict(read_options or {})
         self.started = time.perf_counter()
         self.workers, self.depth = max(1, min(workers, len(records))), depth
         self.pending = iter(records)
@@ -78,7 +80,7 @@ class RecordReader:
             rec = next(self.pending, None)
             if rec is None:
                 return
-            self.queue.append((rec, self.pool.submit(_read_or_error, rec, self.settings)))
+            self.queue.append((rec, self.pool.submit(_read_or_error, rec, self.settings, self.read_options)))
 
     def __iter__(self):
         from collections import deque
@@ -92,7 +94,8 @@ class RecordReader:
                 result = RuntimeError("the reader process died while reading it (out of memory?)")
                 self.pool.shutdown(wait=False, cancel_futures=True)
                 self.pool = self._new_pool()
-                self.queue = deque((r, self.pool.submit(_read_or_error, r, self.settings)) for r, _ in self.queue)
+                self.queue = deque((r, self.pool.submit(_read_or_error, r, self.settings, self.read_options))
+                                   for r, _ in self.queue)
             self._fill()
             yield rec, result
 

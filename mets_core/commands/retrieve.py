@@ -1,19 +1,23 @@
-"""`mets retrieve`: the reports of the index nearest to each record (the model folder's index/, or --index)."""
+"""`mets retrieve`: the reports of the index nearest to each record (the model folder's index/, or --index).
+
+A hit whose source is the query record itself (the index holds windows of the open databases, so
+`mets retrieve mitdb/208` finds 208's own windows) is tagged "(this record)" (``this_record`` in JSON)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ..cli import COMMANDS
 from .dataset import DatasetRun
 from .errors import SETUP_ERRORS
 from .model_loading import load_index, load_model
-from .options import add_dataset_options, add_model_options
+from .options import add_dataset_options, add_model_options, at_least_one
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("retrieve", help=COMMANDS["retrieve"][0])
-    p.add_argument("-k", type=int, default=10, help="number of reports (default 10)")
+    p.add_argument("-k", type=at_least_one, default=10, help="number of reports (default 10)")
     p.add_argument("--index", metavar="DIR", default=None, help="index folder (default: MODEL/index)")
     add_dataset_options(p, "write the hits: .csv (one row per record and hit), .jsonl or .parquet")
     add_model_options(p)
@@ -37,8 +41,37 @@ def cmd_retrieve(args) -> int:
                              for h in index.search_embedding(e, k=args.k)]} for e in emb]
 
     jsonl = args.out is not None and Path(args.out).suffix.lower() == ".jsonl"
-    to_row = (lambda rec, r: r) if jsonl else _retrieve_row
-    return run.answer(run.score(score, to_row), _print_hits, ensure_ascii=False)
+    to_row = (lambda rec, r: _tag_own_record(rec, r)) if jsonl else \
+        (lambda rec, r: _retrieve_row(rec, _tag_own_record(rec, r)))
+    results = [_tag_own_record(r["record"], r) for r in run.score(score, to_row)]
+    return run.answer(results, _print_hits, ensure_ascii=False)
+
+
+def _record_key(name: str) -> str:
+    """A record name as index source ids spell it: PTB-XL's '00001_lr' file is ecg_id 1."""
+    return re.sub(r"_(lr|hr)$", "", name.lower()).lstrip("0") or "0"
+
+
+def is_this_record(record: str, source_id: str) -> bool:
+    """Whether an index source id ('mitdb/208:600') is a window of the query `record` (a path such as
+    '.../mitdb/208' or '.../mitdb/208.hea'): the same database (a folder of the path) and record name."""
+    database, _, rest = source_id.partition("/")
+    name = rest.split(":", 1)[0]
+    if not database or not name:
+        return False
+    path = Path(record)
+    folders = {part.lower() for part in path.absolute().parts[:-1]}
+    stem = path.name[: -len(path.suffix)] if path.suffix.lower() in (".hea", ".dat", ".mat", ".npy", ".npz") \
+        else path.name
+    return database.lower() in folders and _record_key(stem) == _record_key(name.rsplit("/", 1)[-1])
+
+
+def _tag_own_record(record: str, result: dict) -> dict:
+    """The result with each hit from the query record itself marked ``this_record``."""
+    for hit in result.get("reports", []):
+        if is_this_record(record, hit["source_id"]):
+            hit["this_record"] = True
+    return result
 
 
 def _retrieve_row(record: str, result: dict) -> dict:
@@ -51,4 +84,5 @@ def _print_hits(r: dict) -> None:
     print(r["record"])
     for h in r["reports"]:
         many = f" and {h['n_ecgs'] - 1} more ECGs ({', '.join(h['sources'])})" if h.get("n_ecgs", 1) > 1 else ""
-        print(f"  {h['similarity']:+.4f}  [{h['source_id']}{many}]  {h['report']}")
+        own = " (this record)" if h.get("this_record") else ""
+        print(f"  {h['similarity']:+.4f}  [{h['source_id']}{many}]{own}  {h['report']}")

@@ -32,7 +32,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     from ..ptbxl.protocols import PROTOCOLS
     p.add_argument("--model", help="METS checkpoint folder (default: the shipped weights/)")
-    p.add_argument("--corpus", help="corpus folder to take the validation patients from")
+    p.add_argument("--corpus", help="corpus folder to take the validation patients from; with --protocol: a copy "
+                                    "of the model's pretraining corpus, to say which test records it trained on "
+                                    "(default: the corpus its checkpoint names, when on this machine)")
     p.add_argument("--data-dir", help="databases folder: the corpus built from it is located (or built) in "
                                       "--corpus-out")
     p.add_argument("--corpus-out", default="corpus", help="where --data-dir's corpus lives or is built "
@@ -61,6 +63,9 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-seed", type=int, default=0, help="with --protocol: sampling seed (default 0)")
     p.add_argument("--n-per-class", type=int, help="with --protocol mets/mitbih: ECGs or beats per class "
                                                    "(default: the paper's 200 / 100)")
+    p.add_argument("--folds", type=int, nargs="+", metavar="FOLD",
+                   help="with --protocol mets/ptbxl-auc: PTB-XL folds to test on instead of the test fold 10 "
+                        "(e.g. 9, the validation fold; a model trained on a fold is no test of it)")
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -122,6 +127,10 @@ def load_models(args: argparse.Namespace) -> dict:
 def evaluate_command(args: argparse.Namespace) -> int:
     if args.protocol:
         return evaluate_protocol_command(args)
+    if args.folds:
+        print("mets evaluate: --folds goes with --protocol mets or ptbxl-auc (PTB-XL folds to test on)",
+              file=sys.stderr)
+        return 2
     from mets_core.checkpoint import CheckpointError
 
     from ..training.data import Corpus, CorpusError
@@ -166,7 +175,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ mets train --recipe
 
 def train_recipe_command(args: argparse.Namespace) -> int:
-    from ..ptbxl.dataset import PTBXLError
+    from ..ptbxl.dataset import PTBXLError, describe_forms
     from ..ptbxl.protocols import locate
     from ..training.config import ConfigError
     from ..training.recipe import RecipeError, train_recipe
@@ -191,7 +200,8 @@ def train_recipe_command(args: argparse.Namespace) -> int:
         print_error("mets train", err)
         return 2
     print(f"trained {result['steps']} steps on {result['n_train']} PTB-XL ECGs (reports "
-          f"{'translated' if result['translate'] else 'as in PTB-XL'}) -> {result['out']}/last")
+          f"{'translated' if result['translate'] else 'as in PTB-XL'}; signals read: "
+          f"{describe_forms(result['forms_read'])}) -> {result['out']}/last")
     return 0
 
 
@@ -209,13 +219,14 @@ def evaluate_protocol_command(args: argparse.Namespace) -> int:
     try:
         models = load_models(args)
         results = {name: run_protocol(args.protocol, model, args.data_dir, seed=args.sample_seed,
-                                      prompts=args.prompts, records=args.records, n_per_class=args.n_per_class)
+                                      prompts=args.prompts, records=args.records, n_per_class=args.n_per_class,
+                                      folds=args.folds, corpus=args.corpus)
                    for name, model in models.items()}
     except (CheckpointError, PTBXLError, FileNotFoundError, ValueError) as err:
         print_error("mets evaluate", err)
         return 2
     payload = {"protocol": args.protocol, "prompts": args.prompts, "sample_seed": args.sample_seed,
-               "n_per_class": args.n_per_class,
+               "n_per_class": args.n_per_class, "folds": args.folds,
                "models": {name: (m.source or "random-init") for name, m in models.items()}, "results": results}
     emit_json(args, payload, format_results(args.protocol, results))
     return 0
