@@ -35,13 +35,15 @@ def test_recipe_holds_the_paper_hyper_parameters():
 def test_smoke_run_one_epoch_on_the_records_present(tmp_path, capsys):
     from mets_core.pipeline import METS
     overrides = tmp_path / "overrides.json"
-    overrides.write_text(json.dumps({"training": {"batch_size": 2, "corpus": str(tmp_path / "corpus"),
+    # the 500 Hz records only: 3 ECGs of folds 1-9, one step (every form would be 2,422 ECGs)
+    overrides.write_text(json.dumps({"data": {"sampling_rate": 500},
+                                     "training": {"batch_size": 2, "corpus": str(tmp_path / "corpus"),
                                                   "text_cache": str(tmp_path / "text_cache"), "progress": False}}))
     code = cli.main(["train", "--recipe", "ptbxl-mets", "--data-dir", DATA, "--epochs", "1",
                      "--out", str(tmp_path / "run"), "--config", str(overrides)])
     assert code == 0, capsys.readouterr().err
     assert "trained 1 steps" in capsys.readouterr().out
-    ds = PTBXL(Path(DATA) / "ptbxl")
+    ds = PTBXL(Path(DATA) / "ptbxl", sampling_rate=500)
     with open(tmp_path / "corpus" / "windows.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     used = {int(r["record"]) for r in rows}

@@ -16,6 +16,7 @@ from mets_core import measure as _measure
 from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.preprocess import filter_ecg, resample
 from mets_core.readers import read_ecg
+from ..ptbxl.dataset import read_zscore_array
 from .sources import RecordSpec
 
 
@@ -24,10 +25,7 @@ def read_record(spec: RecordSpec) -> ECG:
     z-scored form (spec.form "zscore", a (12, n) .npy in standard lead order) whose units are standard
     deviations of each lead; its metadata says so."""
     if spec.form == "zscore":
-        signal = np.load(spec.path, allow_pickle=False).astype(np.float32)
-        signal = np.nan_to_num(signal, nan=0.0, posinf=0.0, neginf=0.0)
-        return ECG(signal=signal, fs=spec.fs, lead_mask=np.abs(signal).max(axis=1) > 0,
-                   name=f"{spec.source}/{spec.record}", metadata={"units": "z-score per lead (not mV)"})
+        return read_zscore_array(spec.path, spec.fs, f"{spec.source}/{spec.record}")
     return read_ecg(spec.path, name=f"{spec.source}/{spec.record}", lead_names=spec.lead_names)
 
 

@@ -1,8 +1,11 @@
 """PTB-XL (Wagner et al. 2020): metadata, reports, the standard folds, labels at every level, records.
 
 Layout read (PhysioNet's, version 1.0.3): `ptbxl_database.csv`, `scp_statements.csv`, and signals in
-`records500/NNNNN/NNNNN_hr.{hea,dat}` and/or `records100/NNNNN/NNNNN_lr.{hea,dat}`. Any subset of the
-records may be present; metadata and reports are used for all rows.
+`records100/NNNNN/NNNNN_lr.{hea,dat}` and/or `records500/NNNNN/NNNNN_hr.{hea,dat}`; besides those, a
+`zscore100/NNNNN/NNNNN.npy` form (band-passed 0.5-40 Hz and z-scored per lead by a third party: not mV) that
+only the development data folder has. Any subset of the records may be present, in any mix of forms;
+metadata and reports are used for all rows. Each record is read in the first of the dataset's `forms`
+(SIGNAL_FORMS order by default) that holds it.
 
 Number formatting: the CSVs may come from a spreadsheet round trip ("1.0" vs "1", "10" vs "10.0",
 "True" vs "1"); every numeric field is parsed leniently, and `scp_codes` (a Python dict literal) with
@@ -29,7 +32,26 @@ TEST_FOLDS = (10,)
 PRETRAINING_FOLDS = TRAIN_FOLDS + VALIDATION_FOLDS          # METS: fold 10 stays unseen
 LEVELS = ("superclass", "subclass", "diagnostic", "form", "rhythm", "all")
 SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
-SAMPLING_RATES = {500: "filename_hr", 100: "filename_lr"}
+# A record's signal forms, in the order a record is looked for: PhysioNet's 100 Hz records (mV, the model's own
+# rate; a user with PTB-XL has all of them and of records500), its 500 Hz records (mV, resampled to the model
+# rate anyway), and the z-scored arrays (not mV) of the development data folder.
+SIGNAL_FORMS = ("records100", "records500", "zscore100")
+FORM_OF_RATE = {100: "records100", 500: "records500"}
+_WFDB_FORMS = {"records100": ("filename_lr", "lr"), "records500": ("filename_hr", "hr")}
+FORM_WORDS = {"records100": "mV, 100 Hz", "records500": "mV, 500 Hz", "zscore100": "z-scored per lead, not mV"}
+
+
+def forms_for_input(normalise: str, forms=SIGNAL_FORMS) -> tuple[str, ...]:
+    """The forms a model whose input step is `normalise` (PreprocessConfig.normalise) may be given. A model
+    that z-scores each lead itself never sees absolute amplitude, so a record z-scored by someone else reaches
+    it nearly as its mV twin does (docs/ptbxl_recipe.md gives the measured agreement); a model fed mV
+    ("none") must not be given z-scored arrays as if they were mV."""
+    return tuple(f for f in forms if normalise == "zscore" or f != "zscore100")
+
+
+def describe_forms(counts: dict[str, int]) -> str:
+    """{"records100": 859, "zscore100": 1560} -> "859 records100 (mV, 100 Hz) + 1560 zscore100 (z-scored ...)"."""
+    return " + ".join(f"{n} {form} ({FORM_WORDS[form]})" for form, n in counts.items() if n) or "none"
 
 
 class PTBXLError(ValueError):
@@ -141,7 +163,9 @@ class PTBXL:
     """One PTB-XL folder. `records` is the metadata table (pandas, index ecg_id) with parsed columns
     `scp` (dict), `strat_fold` (int) and the report text."""
 
-    def __init__(self, data_dir: str | Path, sampling_rate: int | None = None):
+    def __init__(self, data_dir: str | Path, sampling_rate: int | None = None, forms=SIGNAL_FORMS):
+        """`forms`: the signal forms to read, in order of preference (SIGNAL_FORMS); `sampling_rate` 100 or
+        500 instead reads only that rate's mV records (records100/ or records500/)."""
         import pandas as pd
 
         self.root = Path(data_dir).expanduser()
@@ -164,14 +188,22 @@ class PTBXL:
         table["report"] = table["report"].fillna("").astype(str)
         self.records = table.set_index("ecg_id", drop=False).sort_index()
         self.statements = read_statements(statements)
-        self.sampling_rate = sampling_rate or self._detect_sampling_rate()
+        if sampling_rate is not None:
+            if int(sampling_rate) not in FORM_OF_RATE:
+                raise PTBXLError(f"PTB-XL has records at 100 or 500 Hz, not {sampling_rate}; leave the sampling "
+                                 f"rate unset to read whichever form holds each record")
+            forms = (FORM_OF_RATE[int(sampling_rate)],)
+        unknown = [f for f in forms if f not in SIGNAL_FORMS]
+        if unknown or not forms:
+            raise PTBXLError(f"unknown PTB-XL signal forms {unknown or list(forms)}; known: {', '.join(SIGNAL_FORMS)}")
+        self.forms = tuple(forms)
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __repr__(self) -> str:
-        return (f"PTBXL({str(self.root)!r}, {len(self)} records, "
-                f"{len(self.available_ids())} with signals at {self.sampling_rate} Hz)")
+        return (f"PTBXL({str(self.root)!r}, {len(self)} records, with signals: "
+                f"{describe_forms(self.form_counts(self.available_ids()))})")
 
     # ----------------------------------------------------------------------------- folds, labels
 
@@ -214,36 +246,64 @@ class PTBXL:
 
     # ----------------------------------------------------------------------------- signals
 
-    def _detect_sampling_rate(self) -> int:
-        for rate in (500, 100):
-            folder = self.root / ("records500" if rate == 500 else "records100")
-            if folder.is_dir() and any(folder.glob("*/*.hea")):
-                return rate
-        return 500
+    def form_path(self, ecg_id: int, form: str) -> Path:
+        """Where `form` keeps this record: WFDB path without extension (records100/500, what wfdb.rdrecord
+        takes; the CSV's filename_lr/_hr column when filled) or the .npy file (zscore100)."""
+        ecg_id = int(ecg_id)
+        folder = f"{form}/{ecg_id // 1000 * 1000:05d}"
+        if form == "zscore100":
+            return self.root / folder / f"{ecg_id:05d}.npy"
+        column, suffix = _WFDB_FORMS[form]
+        name = str(self.records.at[ecg_id, column]).strip() if column in self.records.columns else ""
+        return self.root / (name or f"{folder}/{ecg_id:05d}_{suffix}")
 
-    def record_path(self, ecg_id: int) -> Path:
-        """Record path without extension (what wfdb.rdrecord takes), at self.sampling_rate."""
-        column = SAMPLING_RATES[self.sampling_rate]
-        name = str(self.records.at[int(ecg_id), column]).strip() if column in self.records.columns else ""
-        if not name:
-            sub = "records500" if self.sampling_rate == 500 else "records100"
-            suffix = "hr" if self.sampling_rate == 500 else "lr"
-            name = f"{sub}/{int(ecg_id) // 1000 * 1000:05d}/{int(ecg_id):05d}_{suffix}"
-        return self.root / name
-
-    def has_signal(self, ecg_id: int) -> bool:
-        path = self.record_path(ecg_id)
+    def _form_present(self, ecg_id: int, form: str) -> bool:
+        path = self.form_path(ecg_id, form)
+        if form == "zscore100":
+            return path.is_file()
         return path.with_suffix(".hea").is_file() and path.with_suffix(".dat").is_file()
 
+    def signal_form(self, ecg_id: int) -> str | None:
+        """The first of self.forms that holds this record's signal; None when none does."""
+        return next((f for f in self.forms if self._form_present(ecg_id, f)), None)
+
+    def has_signal(self, ecg_id: int) -> bool:
+        return self.signal_form(ecg_id) is not None
+
     def available_ids(self, folds: tuple[int, ...] | list[int] | None = None) -> list[int]:
-        """ecg_ids (of the folds) whose signal files are present."""
+        """ecg_ids (of the folds) whose signal is present in one of self.forms."""
         return [i for i in self.ids(folds) if self.has_signal(i)]
 
+    def form_counts(self, ids: list[int]) -> dict[str, int]:
+        """How many of `ids` are read in each form (self.forms order; records without a signal not counted)."""
+        counts = dict.fromkeys(self.forms, 0)
+        for i in ids:
+            form = self.signal_form(i)
+            if form is not None:
+                counts[form] += 1
+        return counts
+
     def read(self, ecg_id: int):
-        """The record as an `ECG` (mV, 12 standard leads)."""
+        """The record as an `ECG` on the 12 standard leads: mV from records100/500, z-score units from
+        zscore100 (its metadata says so; `read_zscore_array`, which the corpus builder reads that form with)."""
         from mets_core.readers import read_ecg
 
-        path = self.record_path(ecg_id)
-        if not self.has_signal(ecg_id):
-            raise PTBXLError(f"no signal for ecg_id {ecg_id}: {path}.hea/.dat not found")
-        return read_ecg(str(path.with_suffix(".hea")), name=f"ptbxl-{int(ecg_id):05d}")
+        form = self.signal_form(ecg_id)
+        name = f"ptbxl-{int(ecg_id):05d}"
+        if form is None:
+            raise PTBXLError(f"no signal for ecg_id {ecg_id} in {self.root} (looked in {', '.join(self.forms)})")
+        path = self.form_path(ecg_id, form)
+        if form != "zscore100":
+            return read_ecg(str(path.with_suffix(".hea")), name=name)
+        return read_zscore_array(path, 100.0, name)
+
+
+def read_zscore_array(path, fs: float, name: str):
+    """A z-scored (12, n) .npy in standard lead order (PTB-XL's zscore100 form) as an `ECG` whose units are
+    standard deviations of each lead, not mV (its metadata says so); non-finite samples become 0, an all-zero
+    lead is absent."""
+    from mets_core.ecg import ECG
+    signal = np.load(path, allow_pickle=False).astype(np.float32)
+    signal = np.nan_to_num(signal, nan=0.0, posinf=0.0, neginf=0.0)
+    return ECG(signal=signal, fs=fs, lead_mask=np.abs(signal).max(axis=1) > 0, name=name,
+               metadata={"units": "z-score per lead (not mV)"})

@@ -19,7 +19,10 @@ The paper's numbers are consistent with F1 = 2PR/(P+R) of the macro precision an
 
 Evaluation metadata (which ECGs, which beats) is sampled from labels alone, before any signal is read, so the
 same seed gives the same test set on any machine; only ECGs whose signals are present are then evaluated and
-`n_evaluated` says how many.
+`n_evaluated` says how many (`forms_read`: in which signal form, dataset.SIGNAL_FORMS; z-scored arrays only
+for a model that z-scores each lead itself). `folds` replaces the protocol's test fold 10, e.g. [9] to run
+a protocol on the validation fold. With few ECGs a score means little: each result carries the 95% (Wilson)
+interval of its accuracy and the classes with fewer than MIN_VALIDATION_POSITIVES ECGs, and the table warns.
 """
 from __future__ import annotations
 
@@ -30,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mets_core.knowledge import MIN_VALIDATION_POSITIVES
 from mets_core.prompts import build_prompt_embeddings
 from ..metrics import macro, roc_auc
-from .dataset import PTBXL, PTBXLError
+from .dataset import PTBXL, PTBXLError, describe_forms, forms_for_input
 
 PROTOCOLS = ("mets", "ptbxl-auc", "mitbih")
 # MIT-BIH records with paced beats; the AAMI convention (and de Chazal's DS1/DS2 split) leaves them out.
@@ -72,11 +76,15 @@ def classification_metrics(y_true: list[str] | np.ndarray, y_pred: list[str] | n
     f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
     present = support > 0                      # macro over classes that occur in the test set
     n = int(confusion.sum())
+    correct = int(tp.sum())
     mp = float(precision[present].mean()) if present.any() else float("nan")
     mr = float(recall[present].mean()) if present.any() else float("nan")
     return {
         "n": n,
-        "accuracy": float(tp.sum() / n) if n else float("nan"),
+        "accuracy": float(correct / n) if n else float("nan"),
+        "accuracy_ci95": wilson_interval(correct, n),
+        "classes_under_min": {c: int(support[i]) for i, c in enumerate(classes)
+                              if support[i] < MIN_VALIDATION_POSITIVES},
         "macro_precision": mp,
         "macro_recall": mr,
         "macro_f1": float(f1[present].mean()) if present.any() else float("nan"),
@@ -86,6 +94,17 @@ def classification_metrics(y_true: list[str] | np.ndarray, y_pred: list[str] | n
         "confusion": confusion.tolist(),
         "classes": list(classes),
     }
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> list[float] | None:
+    """95% Wilson score interval of a proportion k/n ([low, high]; None when n is 0). Unlike k/n +- z*SE it
+    stays inside [0, 1] and is wide when n is small: 2 of 2 correct gives [0.34, 1.00]."""
+    if n <= 0:
+        return None
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [float(max(0.0, centre - half)), float(min(1.0, centre + half))]
 
 
 # ---------------------------------------------------------------------------------------- prompts
@@ -132,27 +151,32 @@ def _read_present(dataset: PTBXL, ids: list[int]) -> tuple[list[int], list]:
 
 
 def run_mets_protocol(model, dataset: PTBXL, seed: int = 0, prompts: str = "paper",
-                      n_per_class: int | None = None) -> dict:
+                      n_per_class: int | None = None, folds: list[int] | None = None,
+                      corpus: str | Path | None = None) -> dict:
     spec = load_protocols()["mets"]
     n_per_class = n_per_class or spec["n_per_class"]
+    folds = list(folds or spec["folds"])
     out = {}
     for task, t in spec["tasks"].items():
         classes = list(t["classes"])
-        drawn = sample_single_label(dataset, t["level"], classes, spec["folds"], n_per_class, seed)
+        drawn = sample_single_label(dataset, t["level"], classes, folds, n_per_class, seed)
         truth = {i: c for c, ids in drawn.items() for i in ids}
         present, ecgs = _read_present(dataset, sorted(truth))
         sims = zero_shot_similarities(model, ecgs, [t["classes"][c] for c in classes], t["kind"], prompts)
         pred = [classes[j] for j in sims.argmax(axis=1)] if len(present) else []
         metrics = classification_metrics([truth[i] for i in present], pred, classes)
-        out[task] = {"n_sampled": {c: len(v) for c, v in drawn.items()}, "n_evaluated": len(present),
-                     "evaluated_ids": present, "pretraining": pretraining_exposure(model, "ptbxl", present),
-                     **metrics}
+        out[task] = {"folds": folds, "n_target": n_per_class * len(classes),
+                     "n_sampled": {c: len(v) for c, v in drawn.items()}, "n_evaluated": len(present),
+                     "evaluated_ids": present, "forms_read": dataset.form_counts(present),
+                     "pretraining": pretraining_exposure(model, "ptbxl", present, corpus), **metrics}
     return out
 
 
-def run_ptbxl_auc(model, dataset: PTBXL, prompts: str = "paper") -> dict:
+def run_ptbxl_auc(model, dataset: PTBXL, prompts: str = "paper", folds: list[int] | None = None,
+                  corpus: str | Path | None = None) -> dict:
     spec = load_protocols()["ptbxl-auc"]
-    ids, ecgs = _read_present(dataset, dataset.ids(spec["folds"]))
+    folds = list(folds or spec["folds"])
+    ids, ecgs = _read_present(dataset, dataset.ids(folds))
     emb = model.embed_ecg(ecgs) if ecgs else None
     out = {}
     for level, kind in spec["levels"].items():
@@ -165,10 +189,14 @@ def run_ptbxl_auc(model, dataset: PTBXL, prompts: str = "paper") -> dict:
             sims = emb @ class_prompt_embeddings(model, phrases, kind, prompts).T
             auc = {c: roc_auc(y[:, j], sims[:, j]) for j, c in enumerate(classes)}
         defined = [c for c in classes if auc[c] is not None]
+        positives = dict(zip(classes, y.sum(axis=0).astype(int).tolist()))
         out[level] = {"n_evaluated": len(ids), "n_classes": len(classes), "n_classes_scored": len(defined),
-                      "macro_auc": macro(auc.values()), "auc": auc}
+                      "macro_auc": macro(auc.values()), "auc": auc, "n_positive": positives,
+                      "n_scored_under_min": sum(positives[c] < MIN_VALIDATION_POSITIVES for c in defined)}
+    out["folds"] = folds
     out["evaluated_ids"] = ids
-    out["pretraining"] = pretraining_exposure(model, "ptbxl", ids)
+    out["forms_read"] = dataset.form_counts(ids)
+    out["pretraining"] = pretraining_exposure(model, "ptbxl", ids, corpus)
     return out
 
 
@@ -249,7 +277,7 @@ def read_beat_window(mitdb_dir: str | Path, beat: Beat, window_s: float):
 
 
 def run_mitbih(model, mitdb_dir: str | Path, records: list[str] | None = None, seed: int = 0,
-               prompts: str = "paper", n_per_class: int | None = None) -> dict:
+               prompts: str = "paper", n_per_class: int | None = None, corpus: str | Path | None = None) -> dict:
     spec = load_protocols()["mitbih"]
     n_per_class = n_per_class or spec["n_per_class"]
     names = mitbih_records(mitdb_dir, records)
@@ -260,8 +288,9 @@ def run_mitbih(model, mitdb_dir: str | Path, records: list[str] | None = None, s
     pred = [classes[j] for j in sims.argmax(axis=1)]
     metrics = classification_metrics([b.label for b in beats], pred, classes)
     counts = {c: sum(b.label == c for b in beats) for c in classes}
-    return {"records": names, "window_s": spec["window_s"], "n_sampled": counts, "n_evaluated": len(beats),
-            "pretraining": pretraining_exposure(model, "mitdb", names), **metrics}
+    return {"records": names, "window_s": spec["window_s"], "n_target": n_per_class * len(classes),
+            "n_sampled": counts, "n_evaluated": len(beats),
+            "pretraining": pretraining_exposure(model, "mitdb", names, corpus), **metrics}
 
 
 # ---------------------------------------------------------------------------------------- exposure
@@ -274,19 +303,37 @@ def _record_key(name: str) -> str:
     return str(int(stem)) if stem.isdigit() else stem
 
 
-def pretraining_exposure(model, source: str, records: list) -> dict:
-    """Were these records in the model's pretraining? Read from the windows.csv of the corpus the checkpoint
-    names (training.corpus). {"status": "seen" | "partly seen" | "unseen" | "unknown", "train": [...],
-    "val": [...], "absent": [...]}: "train" records were trained on, "val" ones only validated on."""
+UNTRAINED = "an untrained (random-init) model"
+
+
+def pretraining_exposure(model, source: str, records: list, corpus: str | Path | None = None) -> dict:
+    """Were these records in the model's pretraining? Read from the windows.csv of `corpus` (a copy of the
+    model's pretraining corpus), else of the corpus the checkpoint names (training.corpus). {"status": "seen" |
+    "partly seen" | "unseen" | "unknown", "train": [...], "val": [...], "absent": [...]}: "train" records were
+    trained on, "val" ones only validated on (they chose the checkpoint: not trained on, yet not untouched).
+    Without the corpus, the weights' knowledge.json still says which databases were in it and how many of
+    their windows were trained on ("training_windows"); a database it does not list was never seen."""
     training = getattr(model, "training", None) or {}
     if not training and getattr(model, "source", None) is None:
-        return {"status": "unseen", "why": "an untrained (random-init) model", "train": [], "val": [], "absent": []}
-    corpus = training.get("corpus")
-    if not corpus:
-        return {"status": "unknown", "why": "the checkpoint does not name its pretraining corpus"}
-    table = Path(corpus) / "windows.csv"
-    if not table.is_file():
-        return {"status": "unknown", "why": f"the pretraining corpus {corpus} is not on this machine"}
+        return {"status": "unseen", "why": UNTRAINED, "train": [], "val": [], "absent": []}
+    named = corpus or training.get("corpus")
+    table = Path(named) / "windows.csv" if named else None
+    if table is None or not table.is_file():
+        why = ("the checkpoint does not name its pretraining corpus" if not named else
+               f"its pretraining corpus {named} is not on this machine")
+        knowledge = getattr(model, "knowledge", None)
+        summary = knowledge.summary() if knowledge is not None else None
+        by_source = (summary or {}).get("training_data") or {}
+        if by_source and source not in by_source:
+            return {"status": "unseen", "why": f"the weights' knowledge.json lists the databases the model trained "
+                                               f"on ({', '.join(sorted(by_source))}); {source} is not one of them",
+                    "train": [], "val": [], "absent": sorted({_record_key(r) for r in records})}
+        out = {"status": "unknown", "why": why, "source": source}
+        if source in by_source:
+            counts = by_source[source]
+            out["training_windows"] = {"train": int(counts.get("train windows", 0)),
+                                       "val": int(counts.get("val windows", 0))}
+        return out
     import csv
 
     split: dict[str, set[str]] = {}
@@ -299,7 +346,7 @@ def pretraining_exposure(model, source: str, records: list) -> dict:
     val = sorted({k for k in keys if k in split and "train" not in split[k]})
     absent = sorted({k for k in keys if k not in split})
     status = "seen" if train and not (val or absent) else "unseen" if not train else "partly seen"
-    return {"status": status, "corpus": str(corpus), "train": train, "val": val, "absent": absent}
+    return {"status": status, "corpus": str(named), "train": train, "val": val, "absent": absent}
 
 
 # ---------------------------------------------------------------------------------------- locate data
@@ -319,13 +366,19 @@ def locate(data_dir: str | Path, what: str) -> Path:
 
 
 def run_protocol(name: str, model, data_dir: str | Path, seed: int = 0, prompts: str = "paper",
-                 records: list[str] | None = None, n_per_class: int | None = None) -> dict:
-    if name == "mets":
-        return run_mets_protocol(model, PTBXL(locate(data_dir, "ptbxl")), seed, prompts, n_per_class)
-    if name == "ptbxl-auc":
-        return run_ptbxl_auc(model, PTBXL(locate(data_dir, "ptbxl")), prompts)
+                 records: list[str] | None = None, n_per_class: int | None = None, folds: list[int] | None = None,
+                 corpus: str | Path | None = None) -> dict:
+    """`folds`: PTB-XL folds to test on instead of the protocol's (fold 10); `corpus`: a copy of the model's
+    pretraining corpus to check the records against (default the one its checkpoint names)."""
+    if name in ("mets", "ptbxl-auc"):
+        dataset = PTBXL(locate(data_dir, "ptbxl"), forms=forms_for_input(model.preprocess_cfg.normalise))
+        if name == "mets":
+            return run_mets_protocol(model, dataset, seed, prompts, n_per_class, folds, corpus)
+        return run_ptbxl_auc(model, dataset, prompts, folds, corpus)
     if name == "mitbih":
-        return run_mitbih(model, locate(data_dir, "mitdb"), records, seed, prompts, n_per_class)
+        if folds:
+            raise ValueError("--folds chooses PTB-XL folds; the mitbih protocol takes --records instead")
+        return run_mitbih(model, locate(data_dir, "mitdb"), records, seed, prompts, n_per_class, corpus)
     raise ValueError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}")
 
 
@@ -342,36 +395,93 @@ def _f(x) -> str:
 
 
 def _exposure(e: dict | None) -> str:
+    """The short verdict printed at the end of a result row (exposure_note gives the why)."""
     if not e or e["status"] == "unknown":
-        return "records in pretraining: unknown"
+        return "records in pretraining: not known (below)"
     if e["status"] == "unseen":
+        if e.get("val"):
+            return f"records not trained on ({len(e['val'])} were its validation records)"
         return "records UNSEEN in pretraining"
     return (f"records SEEN in pretraining ({len(e['train'])} trained on"
             + (f", {len(e['val'])} validation only" if e["val"] else "")
             + (f", {len(e['absent'])} absent" if e["absent"] else "") + ")")
 
 
+def exposure_note(name: str, source: str, e: dict | None) -> str | None:
+    """One line on what is known about a model's pretraining when its record list is not at hand."""
+    if not e or "corpus" in e or e.get("why") == UNTRAINED:       # a record-by-record answer, or nothing to add
+        return None
+    source = e.get("source", source)
+    if e["status"] == "unseen":
+        return f"{name}: {source} records unseen: {e['why']}"
+    line = f"{name}: which {source} records the model trained on is not known: {e.get('why', 'no corpus')}"
+    windows = e.get("training_windows")
+    if windows:
+        line += (f"; its knowledge.json says it trained on {windows['train']} {source} windows and validated on "
+                 f"{windows['val']}")
+    return line + "; pass --corpus DIR (a copy of its pretraining corpus) to check record by record"
+
+
+def small_n_warnings(name: str, task: str, r: dict) -> list[str]:
+    """Warnings for a result too small to mean much: fewer ECGs than the protocol's n, or classes with fewer
+    than MIN_VALIDATION_POSITIVES ECGs (their precision and recall, and the macro averages, are noise)."""
+    n, target = r.get("n_evaluated", 0), r.get("n_target")
+    drawn = sum((r.get("n_sampled") or {}).values())
+    few = r.get("classes_under_min") or {}
+    if not (few or n < drawn or (target and drawn < target)):
+        return []
+    ci = r.get("accuracy_ci95")
+    size = f"n={n}" + (f" of {drawn} drawn, the others have no signal here" if n < drawn else "")
+    acc = f"accuracy {_f(r.get('accuracy'))} ({size}; 95% CI {ci[0]:.2f}-{ci[1]:.2f})" if ci else f"{size}: no score"
+    under = ", ".join(f"{c} {k}" for c, k in few.items())
+    return [f"warning: {name} {task}: {acc}" + (f"; the protocol draws {target}" if target and drawn < target else "")
+            + (f"; classes with fewer than {MIN_VALIDATION_POSITIVES}: {under}" if under else "")
+            + ": this number means little"]
+
+
 def format_results(protocol: str, results: dict[str, dict]) -> str:
     """results: model column name -> protocol output."""
-    lines = []
+    lines, notes = [], []
     if protocol in ("mets", "mitbih"):
-        head = (f"{'model':14s} {'task':11s} {'n':>5s} {'acc':>6s} {'P':>6s} {'R':>6s} {'F1':>6s} {'F1(P,R)':>8s}   "
-                f"paper acc/P/R/F1")
+        head = (f"{'model':14s} {'task':11s} {'n':>5s} {'acc':>6s} {'acc 95% CI':>11s} {'P':>6s} {'R':>6s} {'F1':>6s} "
+                f"{'F1(P,R)':>8s}   paper acc/P/R/F1")
         lines += [head, "-" * len(head)]
         for name, res in results.items():
             tasks = res.items() if protocol == "mets" else [("mitbih", res)]
             for task, r in tasks:
                 paper = "/".join(f"{v:.3f}" for v in PAPER[task])
+                ci = r.get("accuracy_ci95")
+                ci_text = f"{ci[0]:.2f}-{ci[1]:.2f}" if ci else "-"
                 lines.append(f"{name[:14]:14s} {task:11s} {r['n_evaluated']:5d} {_f(r['accuracy']):>6s} "
-                             f"{_f(r['macro_precision']):>6s} {_f(r['macro_recall']):>6s} {_f(r['macro_f1']):>6s} "
-                             f"{_f(r['f1_of_macro_pr']):>8s}   {paper}   {_exposure(r.get('pretraining'))}")
+                             f"{ci_text:>11s} {_f(r['macro_precision']):>6s} {_f(r['macro_recall']):>6s} "
+                             f"{_f(r['macro_f1']):>6s} {_f(r['f1_of_macro_pr']):>8s}   {paper}   "
+                             f"{_exposure(r.get('pretraining'))}")
+                notes += small_n_warnings(name, task, r)
+            first = next(iter(res.values())) if protocol == "mets" else res
+            note = exposure_note(name, "mitdb" if protocol == "mitbih" else "ptbxl", first.get("pretraining"))
+            notes += [note] if note else []
+            if protocol == "mets":
+                forms = list(first["forms_read"])
+                notes.append(f"{name}: PTB-XL folds {first['folds']}; ECGs read per task ({' / '.join(forms)}): "
+                             + ", ".join(f"{task} " + "/".join(str(r["forms_read"][f]) for f in forms)
+                                         for task, r in res.items()))
     else:
-        head = f"{'model':14s} {'level':11s} {'n':>5s} {'classes scored':>15s} {'macro AUC':>10s}"
+        head = (f"{'model':14s} {'level':11s} {'n':>5s} {'classes scored':>15s} {'<%d pos.' % MIN_VALIDATION_POSITIVES:>8s} "
+                f"{'macro AUC':>10s}")
         lines += [head, "-" * len(head)]
         for name, res in results.items():
             for level, r in res.items():
-                if level in ("evaluated_ids", "pretraining"):
+                if not isinstance(r, dict) or "n_classes" not in r:
                     continue
                 lines.append(f"{name[:14]:14s} {level:11s} {r['n_evaluated']:5d} "
-                             f"{r['n_classes_scored']:>7d} of {r['n_classes']:<5d} {_f(r['macro_auc']):>10s}")
-    return "\n".join(lines)
+                             f"{r['n_classes_scored']:>7d} of {r['n_classes']:<5d} {r['n_scored_under_min']:>8d} "
+                             f"{_f(r['macro_auc']):>10s}")
+                if r["n_scored_under_min"]:
+                    notes.append(f"warning: {name} {level}: macro AUC over {r['n_classes_scored']} classes of which "
+                                 f"{r['n_scored_under_min']} have fewer than {MIN_VALIDATION_POSITIVES} positive ECGs "
+                                 f"among n={r['n_evaluated']}: it means little")
+            note = exposure_note(name, "ptbxl", res.get("pretraining"))
+            notes += [note] if note else []
+            notes.append(f"{name}: PTB-XL folds {res['folds']}, ECGs read: {describe_forms(res['forms_read'])}; "
+                         f"{_exposure(res.get('pretraining'))}")
+    return "\n".join(lines + notes)

@@ -17,13 +17,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mets_core.knowledge import MIN_VALIDATION_POSITIVES
+
 from .data import Corpus, CorpusError
 from ..metrics import cosine, macro, roc_auc
 from .validate import embed_windows
 
 EVAL_LABELS_FILE = Path(__file__).with_name("eval_labels.json")
-# An AUC over fewer positive windows than this is reported but flagged, and left out of the "reliable" macro.
-MIN_POSITIVES = 10
+# An AUC over fewer positive windows than this is reported but flagged, and left out of the "reliable" macro
+# (the same bar under which the product shows a statement as "not validated").
+MIN_POSITIVES = MIN_VALIDATION_POSITIVES
 
 
 def load_eval_labels(path: str | Path | None = None, key: str = "labels") -> list[dict]:
@@ -176,12 +179,15 @@ def format_table(results: dict[str, dict]) -> str:
         f"  {'':>12}{num(results[n]['macro_auc'])} {num(results[n]['balanced_top1_accuracy'])}" for n in names))
     lines.append(f"{'macro AUC, labels with >= %d positives' % first['min_positives']:<{label_w + 14}}" + "".join(
         f"  {'':>12}{num(results[n]['macro_auc_min_positives'])}       " for n in names))
-    lines.append(f"{'top-1 accuracy (single-label windows)':<{label_w + 14}}" + "".join(
+    lines.append(f"{'top-1 accuracy (n=%d single-label windows)' % first['n_single_label_windows']:<{label_w + 14}}" + "".join(
         f"  {'':>19}{num(results[n]['top1_accuracy'])}" for n in names))
     lines.append(f"{first['split']} split: {first['n_windows']} windows of {first['n_patients']} patients; "
                  f"{first['n_single_label_windows']} carry exactly one label. Scores are cosine similarities.")
     if any(r["n_positive"] < first["min_positives"] for r in first["labels"].values()):
         lines.append(f"* fewer than {first['min_positives']} positive windows: that AUC is too noisy to compare")
+    if not any(r["n_positive"] >= first["min_positives"] for r in first["labels"].values()):
+        lines.append(f"warning: no label has {first['min_positives']} positive windows among these n="
+                     f"{first['n_windows']}: every score above means little")
     if first["unknown_statements"]:
         lines.append(f"warning: statement ids not in the corpus vocabulary: {', '.join(first['unknown_statements'])}")
     return "\n".join(lines)

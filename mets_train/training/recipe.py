@@ -2,9 +2,12 @@
 
 Two steps, both plain:
 1. `build_ptbxl_corpus`: the PTB-XL records of the pretraining folds (1-9; fold 10 is never read) become a
-   corpus folder in the format `mets train` reads (mets_train/training/data.py): filtered mV signals at the
+   corpus folder in the format `mets train` reads (mets_train/training/data.py): filtered signals at the
    model rate (float16 memmap), lead masks, and one row per ECG with its report (as PTB-XL has it, or
-   translated when the recipe says `translate: true`) and its SCP statements.
+   translated when the recipe says `translate: true`), its SCP statements and its signal form.
+   Each record is read in the first form that holds it (`recipe_forms`: records100, records500, then the
+   z-scored zscore100 arrays, the last only for a model that z-scores each lead itself), so every record
+   with a signal is used; which forms were read, and how many of each, is printed and kept in corpus.json.
 2. `mets_train.training.loop.train` with the recipe's training config (ResNet1d-18, 128-d projection,
    temperature 0.07, lr 1e-3, weight decay 1e-3, batch 32, 50 epochs, pretraining template
    "The report of the ECG is that {text}").
@@ -24,7 +27,7 @@ import numpy as np
 
 from .. import CONFIG_DIR
 from ..corpus import format as corpus_format
-from ..ptbxl.dataset import PTBXL
+from ..ptbxl.dataset import FORM_OF_RATE, PTBXL, SIGNAL_FORMS, describe_forms, forms_for_input
 from ..ptbxl.textcheck import default_cache_dir
 from ..ptbxl.translate import translate_report
 
@@ -58,11 +61,18 @@ def load_recipe(name_or_path: str, overrides: dict | None = None) -> dict:
             else:
                 recipe[section][key] = copy.deepcopy(value)
     data = recipe.get("data", {})
-    unknown = sorted(set(data) - {"pretrain_folds", "validation_folds", "translate", "sampling_rate"}
+    unknown = sorted(set(data) - {"pretrain_folds", "validation_folds", "translate", "sampling_rate", "forms"}
                      - {k for k in data if k.startswith("_")})
     if unknown:
         raise RecipeError(f"unknown recipe data settings {unknown}; known: pretrain_folds, validation_folds, "
-                          f"translate, sampling_rate")
+                          f"translate, sampling_rate, forms")
+    bad_forms = sorted(set(data.get("forms") or ()) - set(SIGNAL_FORMS))
+    if bad_forms:
+        raise RecipeError(f"unknown PTB-XL signal forms {bad_forms} in the recipe's data.forms; known: "
+                          f"{', '.join(SIGNAL_FORMS)}")
+    if data.get("sampling_rate") is not None and data["sampling_rate"] not in FORM_OF_RATE:
+        raise RecipeError(f"data.sampling_rate is {data['sampling_rate']!r}; PTB-XL has 100 or 500 Hz records "
+                          f"(null reads whichever form holds each record)")
     overlap = set(data.get("validation_folds", [])) & set(data.get("pretrain_folds", []))
     if overlap:
         raise RecipeError(f"folds {sorted(overlap)} are both pretraining and validation folds")
@@ -72,10 +82,24 @@ def load_recipe(name_or_path: str, overrides: dict | None = None) -> dict:
     return recipe
 
 
+def recipe_forms(data: dict, normalise: str) -> list[str]:
+    """The PTB-XL signal forms the recipe reads, in order of preference: `data.sampling_rate` 100 or 500 = that
+    rate's mV records only; else `data.forms` (default SIGNAL_FORMS), less the z-scored arrays when the model's
+    input is mV (`preprocess.normalise` "none": dataset.forms_for_input)."""
+    if data.get("sampling_rate") is not None:
+        return [FORM_OF_RATE[data["sampling_rate"]]]
+    forms = list(forms_for_input(normalise, tuple(data.get("forms") or SIGNAL_FORMS)))
+    if not forms:
+        raise RecipeError(f"the recipe's data.forms {data.get('forms')} leaves nothing to read for a model fed mV "
+                          f"(preprocess.normalise 'none'): add records100 or records500")
+    return forms
+
+
 def build_ptbxl_corpus(dataset: PTBXL, out: str | Path, pretrain_folds, validation_folds=(),
                        translate: bool = False, preprocess: dict | None = None, progress: bool = True) -> dict:
     """Write the corpus folder (signals.npy, lead_mask.npy, windows.csv, corpus.json). Only records whose
-    signal files exist are used; returns corpus.json's content (with counts)."""
+    signal exists in one of the dataset's forms are used, each in the first form that holds it; returns
+    corpus.json's content (with counts, `forms_read` among them)."""
     from tqdm import tqdm
 
     from mets_core.preprocess import PreprocessConfig, preprocess as run_preprocess, windows
@@ -88,8 +112,12 @@ def build_ptbxl_corpus(dataset: PTBXL, out: str | Path, pretrain_folds, validati
     wanted = dataset.ids(sorted(split_of))
     ids = [i for i in wanted if dataset.has_signal(i)]
     if not ids:
-        raise RecipeError(f"none of the {len(wanted)} PTB-XL records of folds {sorted(split_of)} has signal files "
-                          f"in {dataset.root} (records{dataset.sampling_rate}/); `mets download ptbxl --to DIR`")
+        raise RecipeError(f"none of the {len(wanted)} PTB-XL records of folds {sorted(split_of)} has a signal "
+                          f"in {dataset.root} (looked in {', '.join(f + '/' for f in dataset.forms)}); "
+                          f"`mets download ptbxl --to DIR` fetches records100/ and records500/")
+    forms_read = dataset.form_counts(ids)
+    print(f"PTB-XL folds {sorted(split_of)}: {len(ids)} of {len(wanted)} ECGs have a signal; read "
+          f"{describe_forms(forms_read)}", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     signals = corpus_format.new_signals(out, len(ids), pre.n_samples, name=corpus_format.SIGNALS_FILE + ".tmp")
     masks = np.zeros((len(ids), 12), dtype=bool)
@@ -105,14 +133,15 @@ def build_ptbxl_corpus(dataset: PTBXL, out: str | Path, pretrain_folds, validati
         statements = sorted(record["scp"])
         rows.append({"idx": k, "source": "ptbxl", "record": f"{ecg_id:05d}", "patient": str(record["patient_id"]),
                      "start_s": 0, "split": split_of[int(record["strat_fold"])], "report": report,
-                     "statements": ";".join(statements), "n_leads": int(mask.sum())})
+                     "statements": ";".join(statements), "n_leads": int(mask.sum()),
+                     "form": "zscore" if dataset.signal_form(ecg_id) == "zscore100" else "mv"})
     signals.flush()
     del signals
     (out / (corpus_format.SIGNALS_FILE + ".tmp")).replace(out / corpus_format.SIGNALS_FILE)
     corpus_format.write_lead_mask(out, masks)
     corpus_format.write_windows(out, rows)
     meta = {"source": "ptbxl", "data_dir": str(dataset.root), "fs": pre.fs, "n_samples": pre.n_samples,
-            "window_s": pre.window_s, "sampling_rate_read": dataset.sampling_rate,
+            "window_s": pre.window_s, "forms": list(dataset.forms), "forms_read": forms_read,
             "pretrain_folds": list(pretrain_folds), "validation_folds": list(validation_folds),
             "translate": bool(translate), "n_windows": len(ids),
             "n_train": sum(r["split"] == "train" for r in rows), "n_val": sum(r["split"] == "val" for r in rows),
@@ -134,17 +163,19 @@ def train_recipe(data_dir: str | Path, recipe: str | dict = "ptbxl-mets", overri
     cfg.setdefault("progress", progress)
     cfg = make_config(cfg)
     corpus_dir = Path(cfg["corpus"])
+    forms = recipe_forms(data, cfg["preprocess"].get("normalise", "zscore"))
     wanted = {"pretrain_folds": list(data["pretrain_folds"]), "validation_folds": list(data.get("validation_folds", [])),
-              "translate": bool(data.get("translate", False)), "fs": cfg["preprocess"].get("fs", 100.0)}
+              "translate": bool(data.get("translate", False)), "forms": forms,
+              "fs": cfg["preprocess"].get("fs", 100.0)}
     meta_path = corpus_dir / corpus_format.META_FILE
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else None
     if meta is None or any(meta.get(k) != v for k, v in wanted.items() if k != "fs") or \
             float(meta.get("fs", -1)) != float(wanted["fs"]):
         if resume and meta is not None:
             raise RecipeError(f"--resume: the corpus in {corpus_dir} was built with other settings ({meta_path})")
-        dataset = PTBXL(data_dir, sampling_rate=data.get("sampling_rate"))
+        dataset = PTBXL(data_dir, forms=forms)
         meta = build_ptbxl_corpus(dataset, corpus_dir, wanted["pretrain_folds"], wanted["validation_folds"],
                                   wanted["translate"], cfg["preprocess"], progress)
     result = train(cfg, resume=resume)
     return {**result, "corpus": str(corpus_dir), "n_train": meta["n_train"], "n_val": meta["n_val"],
-            "translate": meta["translate"]}
+            "translate": meta["translate"], "forms_read": meta["forms_read"]}

@@ -1,0 +1,158 @@
+"""Which PTB-XL signal form the `ptbxl-mets` recipe reads, on tiny fake PTB-XL folders written here.
+
+A record is read in the first form that holds it (records100, records500, then the z-scored zscore100
+arrays, the last only for a model that z-scores each lead itself), so a folder with one 500 Hz record and
+many 100 Hz / z-scored ones is read whole, and a full PTB-XL (every record at both rates) is read at 100 Hz.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mets_train.ptbxl.dataset import PTBXL, PTBXLError
+from mets_train.training.recipe import RecipeError, build_ptbxl_corpus, load_recipe, recipe_forms
+
+PRETRAIN_FOLDS = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+
+# scp_statements.csv rows: code, description, diagnostic, form, rhythm, diagnostic_class, diagnostic_subclass
+STATEMENTS = [
+    ("NORM", "normal ECG", "1", "", "", "NORM", "NORM"),
+    ("IMI", "inferior myocardial infarction", "1", "", "", "MI", "IMI"),
+    ("CLBBB", "complete left bundle branch block", "1", "", "", "CD", "CLBBB"),
+    ("LVH", "left ventricular hypertrophy", "1", "", "", "HYP", "LVH"),
+    ("NDT", "non-diagnostic T abnormalities", "1", "1", "", "STTC", "STTC"),
+    ("PVC", "ventricular premature complex", "", "1", "", "", ""),
+    ("SR", "sinus rhythm", "", "", "1", "", ""),
+    ("AFIB", "atrial fibrillation", "", "", "1", "", ""),
+]
+CODES = ["NORM", "IMI", "CLBBB", "LVH", "NDT"]
+
+
+def _signal(n: int, fs: float, seed: int) -> np.ndarray:
+    """(n, 12) mV: a 1.2 Hz spike train with noise, different per record."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / fs
+    beat = np.exp(-((t % (1 / 1.2)) - 0.3) ** 2 / 0.0005)
+    return (beat[:, None] * rng.uniform(0.3, 1.5, 12) + 0.02 * rng.standard_normal((n, 12))).astype(np.float64)
+
+
+def write_fake_ptbxl(root: Path, records: dict[int, tuple[int, set[str]]], codes: dict[int, str] | None = None) -> Path:
+    """A PTB-XL folder: records = {ecg_id: (strat_fold, forms present)}, forms among records100, records500,
+    zscore100; codes = {ecg_id: SCP code} (default one of CODES by id). Signals are 10 s, 12 leads."""
+    import wfdb
+
+    root.mkdir(parents=True, exist_ok=True)
+    leads = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    with open(root / "scp_statements.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["", "description", "diagnostic", "form", "rhythm", "diagnostic_class", "diagnostic_subclass"])
+        w.writerows(STATEMENTS)
+    with open(root / "ptbxl_database.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["ecg_id", "patient_id", "report", "scp_codes", "strat_fold", "filename_lr", "filename_hr"])
+        for ecg_id, (fold, forms) in sorted(records.items()):
+            code = (codes or {}).get(ecg_id, CODES[ecg_id % len(CODES)])
+            folder = f"{ecg_id // 1000 * 1000:05d}"
+            w.writerow([ecg_id, 100 + ecg_id, f"report of ecg {ecg_id}", repr({code: 100.0, "SR": 0.0}),
+                        f"{fold}.0", f"records100/{folder}/{ecg_id:05d}_lr", f"records500/{folder}/{ecg_id:05d}_hr"])
+            for form, fs, suffix in (("records100", 100, "lr"), ("records500", 500, "hr")):
+                if form in forms:
+                    out = root / form / folder
+                    out.mkdir(parents=True, exist_ok=True)
+                    wfdb.wrsamp(f"{ecg_id:05d}_{suffix}", fs=fs, units=["mV"] * 12, sig_name=leads,
+                                p_signal=_signal(10 * fs, fs, ecg_id), fmt=["16"] * 12, write_dir=str(out))
+            if "zscore100" in forms:
+                x = _signal(1000, 100, ecg_id).T
+                z = (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
+                (root / "zscore100" / folder).mkdir(parents=True, exist_ok=True)
+                np.save(root / "zscore100" / folder / f"{ecg_id:05d}.npy", z.astype(np.float16))
+    return root
+
+
+# like the development data folder: a few 500 Hz records, more at 100 Hz, most only z-scored; fold 10 present
+HERE_LIKE = {1: (1, {"records100", "zscore100"}), 2: (2, {"records100"}), 3: (9, {"records500"}),
+             4: (10, {"records100", "records500"}), 5: (3, {"zscore100"}), 6: (4, {"zscore100"}),
+             7: (5, {"zscore100"}), 8: (10, {"zscore100"})}
+
+
+def _built(tmp_path, folder: Path, normalise: str = "zscore", data: dict | None = None) -> tuple[list[dict], dict]:
+    recipe = load_recipe("ptbxl-mets", {"data": data or {}})
+    dataset = PTBXL(folder, forms=recipe_forms(recipe["data"], normalise))
+    meta = build_ptbxl_corpus(dataset, tmp_path / "corpus", PRETRAIN_FOLDS, progress=False)
+    with open(tmp_path / "corpus" / "windows.csv", newline="") as fh:
+        return list(csv.DictReader(fh)), meta
+
+
+def test_every_record_with_a_signal_is_read_in_its_best_form(tmp_path, capsys):
+    rows, meta = _built(tmp_path, write_fake_ptbxl(tmp_path / "ptbxl", HERE_LIKE))
+    # one 500 Hz record no longer hides the others; fold 10 (ids 4 and 8) is never read
+    assert {int(r["record"]): r["form"] for r in rows} == {1: "mv", 2: "mv", 3: "mv", 5: "zscore", 6: "zscore",
+                                                           7: "zscore"}
+    assert meta["forms_read"] == {"records100": 2, "records500": 1, "zscore100": 3}
+    assert json.loads((tmp_path / "corpus" / "corpus.json").read_text())["forms_read"] == meta["forms_read"]
+    assert "2 records100 (mV, 100 Hz) + 1 records500 (mV, 500 Hz) + 3 zscore100" in capsys.readouterr().err
+    # id 1 is in both forms: its mV record is the one stored (a z-scored array has lead SDs of exactly 1)
+    signals = np.load(tmp_path / "corpus" / "signals.npy", mmap_mode="r")
+    first = next(int(r["idx"]) for r in rows if r["record"] == "00001")
+    assert not np.allclose(np.asarray(signals[first], dtype=np.float32).std(axis=1), 1.0, atol=0.05)
+
+
+def test_full_ptbxl_is_read_at_100_hz(tmp_path):
+    full = {i: (1 + i % 9, {"records100", "records500"}) for i in range(1, 7)}
+    rows, meta = _built(tmp_path, write_fake_ptbxl(tmp_path / "ptbxl", full))
+    assert len(rows) == 6 and meta["forms_read"] == {"records100": 6, "records500": 0, "zscore100": 0}
+
+
+def test_an_mv_input_model_is_never_given_z_scored_arrays(tmp_path):
+    folder = write_fake_ptbxl(tmp_path / "ptbxl", HERE_LIKE)
+    rows, meta = _built(tmp_path, folder, normalise="none")
+    assert {int(r["record"]) for r in rows} == {1, 2, 3} and {r["form"] for r in rows} == {"mv"}
+    assert "zscore100" not in meta["forms"]
+    with pytest.raises(RecipeError, match="nothing to read"):
+        recipe_forms({"forms": ["zscore100"]}, "none")
+
+
+def test_a_chosen_rate_or_forms_are_obeyed(tmp_path):
+    folder = write_fake_ptbxl(tmp_path / "ptbxl", HERE_LIKE)
+    rows, meta = _built(tmp_path, folder, data={"sampling_rate": 500})
+    assert [int(r["record"]) for r in rows] == [3] and meta["forms"] == ["records500"]
+    rows, _ = _built(tmp_path / "b", folder, data={"forms": ["zscore100", "records100"]})
+    assert {int(r["record"]): r["form"] for r in rows}[1] == "zscore"          # the order is the preference
+    with pytest.raises(RecipeError, match="unknown PTB-XL signal forms"):
+        load_recipe("ptbxl-mets", {"data": {"forms": ["records250"]}})
+    with pytest.raises(RecipeError, match="100 or 500 Hz"):
+        load_recipe("ptbxl-mets", {"data": {"sampling_rate": 250}})
+
+
+def test_a_folder_without_signals_says_where_it_looked(tmp_path):
+    folder = write_fake_ptbxl(tmp_path / "ptbxl", {1: (1, set()), 2: (10, {"records100"})})
+    dataset = PTBXL(folder)
+    with pytest.raises(RecipeError, match="looked in records100/, records500/, zscore100/"):
+        build_ptbxl_corpus(dataset, tmp_path / "corpus", PRETRAIN_FOLDS, progress=False)
+    with pytest.raises(PTBXLError, match="no signal for ecg_id 1"):
+        dataset.read(1)
+    ecg = PTBXL(write_fake_ptbxl(tmp_path / "z", {5: (3, {"zscore100"})})).read(5)
+    assert ecg.signal.shape == (12, 1000) and ecg.fs == 100 and "not mV" in ecg.metadata["units"]
+
+
+def test_z_scored_twins_reach_a_z_scoring_model_as_their_mv_records_do(data_dir):
+    """Why the recipe may read zscore100: for the ECGs held in both forms, the model's input step
+    (resample, band-pass, per-lead z-score) makes the z-scored array and the mV record nearly the same."""
+    from mets_core.preprocess import PreprocessConfig, preprocess
+
+    if not (data_dir / "ptbxl" / "zscore100").is_dir():
+        pytest.skip(f"{data_dir}/ptbxl/zscore100 is absent: the z-scored PTB-XL form is not in this data folder")
+    mv, z = PTBXL(data_dir / "ptbxl", forms=("records100",)), PTBXL(data_dir / "ptbxl", forms=("zscore100",))
+    twins = sorted(set(mv.available_ids()) & set(z.available_ids()))
+    assert len(twins) >= 20
+    cfg = PreprocessConfig.from_dict({"fs": 100.0, "window_s": 10.0, "normalise": "zscore"})
+    correlations = []
+    for ecg_id in twins:
+        a, b = preprocess(mv.read(ecg_id), cfg).signal, preprocess(z.read(ecg_id), cfg).signal
+        correlations += [np.corrcoef(a[k], b[k])[0, 1] for k in range(12) if a[k].std() > 0 and b[k].std() > 0]
+    # measured on the 64 twins of the development data: median 0.987, 5th percentile 0.86 (768 leads)
+    assert np.median(correlations) > 0.95 and np.percentile(correlations, 5) > 0.75
