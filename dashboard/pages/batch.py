@@ -1,5 +1,7 @@
 """Batch: every open ECG against the same phrases, in one table sortable by any phrase; a row opens its ECG.
-The uploads that could not be opened are named with why, on the page and in the downloaded CSV."""
+The uploads that could not be opened are named with why, on the page and in the downloaded CSV. The phrases
+with no column (negated ones, which the model cannot read, and those it does not know) are named with why
+under the table and in the CSV's "not ranked" column."""
 from __future__ import annotations
 
 import io
@@ -21,9 +23,11 @@ from dashboard.ranking import build_view
 # below 50 or above 100 bpm, where Bazett misleads)
 BATCH_FIELDS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_fridericia_ms")
 READING = "the model's reading"
+NOT_RANKED = "not ranked"               # the CSV's note of the phrases with no column, and why (not on the page,
+                                        # whose captions say it once for every ECG)
 # the table's own columns, in reading order: the file's own labels beside the model's reading, then the
 # measurements; the phrases' columns follow them, and what the file is comes last
-FIRST_COLUMNS = ("ECG", "file labels", READING, *(column_name(a) for a in BATCH_FIELDS), "measured on")
+FIRST_COLUMNS = ("ECG", "file labels", READING, NOT_RANKED, *(column_name(a) for a in BATCH_FIELDS), "measured on")
 LAST_COLUMNS = ("recorded", "source", "Hz", "s", "leads")
 TABLE_COLUMNS = frozenset(FIRST_COLUMNS + LAST_COLUMNS)
 NOT_OPENED = "could not be opened"      # the CSV's column of why a file is not in the table
@@ -50,6 +54,25 @@ def phrase_column(prompt: str) -> str:
     return f"“{prompt}”" if prompt in TABLE_COLUMNS else prompt
 
 
+def not_ranked_note(view) -> str:
+    """The CSV cell of the phrases this ECG's row has no column for, and why: "no atrial fibrillation (negated:
+    scored as atrial fibrillation); banana (not known to the model)"."""
+    return "; ".join([f"{r.prompt} (negated: scored as {r.negates})" for r in view.negated]
+                     + [f"{r.prompt} (not known to the model)" for r in view.unknown])
+
+
+def negated_caption(negated: list, columns: set[str]) -> str:
+    """Why the negated phrases have no column: each would be scored as the finding it names (a high score
+    means the finding, not its absence); the finding's own column is named where it was typed too."""
+    def finding(r) -> str:
+        if r.known is False:
+            return ", not known to the model either"
+        return ", its column" if phrase_column(r.negates) in columns else ""
+    said = [f"“{r.prompt}” (scored as “{r.negates}”{finding(r)})" for r in negated]
+    return ("Negated phrases, not ranked and no column: the model cannot read negation, so each would be scored as "
+            "the finding it names (a high score would mean the finding, not its absence): " + ", ".join(said))
+
+
 def batch_page(engine: Engine, recs: list[session.Record]) -> None:
 
     st.markdown("### Batch: every loaded ECG against the same prompts")
@@ -65,7 +88,7 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
         st.warning("The model is not available, so only measurements are listed.")
     for rec in recs:                      # measured on worker threads while the rows are ranked
         engines.start_measuring(rec.key, rec.ecg, *((0.0, engines.SUMMARY_S) if rec.is_long else ()))
-    rows, phrase_help, unknown = [], {}, []
+    rows, phrase_help, unknown, negated = [], {}, [], {}
     progress = st.progress(0.0, text="Ranking…") if len(recs) > 3 else None
     for n, rec in enumerate(recs, 1):
         row = {"ECG": rec.label, "recorded": recorded_shown(rec.ecg), "source": rec.origin,
@@ -85,6 +108,7 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
             try:
                 view = build_view(engine.rank(rec.ecg, phrases), phrases)
                 row[READING] = view.reading
+                row[NOT_RANKED] = not_ranked_note(view)
                 for r in view.rows:      # one column per known phrase: sort the table by any of them
                     column = phrase_column(r.prompt)
                     row[column] = round(r.percentile, 1) if r.percentile is not None else round(r.similarity, 4)
@@ -92,6 +116,7 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                         "Percentile: the share of reference ECGs less similar to this phrase than this ECG."
                         if view.has_reference else "Cosine similarity (no reference ECGs in these weights)."))
                 unknown += [r.prompt for r in view.unknown if r.prompt not in unknown]
+                negated.update((r.prompt, r) for r in view.negated if r.prompt not in negated)
             except Exception as err:  # noqa: BLE001
                 row[READING] = f"error: {type(err).__name__}"
         rows.append(row)
@@ -111,7 +136,8 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                f"says which stretch the measurements describe. A measurement shown as “None” was not "
                f"measurable or not applicable there (no PR in atrial fibrillation): the Reader says why. File "
                f"labels longer than {LABELS_SHOWN_CHARS} characters end in “…” here; the CSV has them whole.")
-    shown = df.assign(**{"file labels": df["file labels"].map(shown_labels)})
+    shown = df.assign(**{"file labels": df["file labels"].map(shown_labels)}).drop(columns=NOT_RANKED,
+                                                                                  errors="ignore")
     if shown["recorded"].isna().all():        # no file dated: an empty column says nothing (the CSV keeps it)
         shown = shown.drop(columns="recorded")
     event = st.dataframe(shown, width="stretch", hide_index=True, key="batch_table", on_select="rerun",
@@ -121,6 +147,8 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                                         "recorded": st.column_config.TextColumn(
                                             help="When the recording began, as its file says"),
                                         **{p: st.column_config.NumberColumn(p, help=h) for p, h in phrase_help.items()}})
+    if negated:
+        st.caption(negated_caption(list(negated.values()), set(df.columns)))
     if unknown:
         st.caption("Not known to the model (not ranked, no column): " + ", ".join(unknown))
     chosen = getattr(getattr(event, "selection", None), "rows", None) or []

@@ -20,7 +20,7 @@ from dashboard.engine import Engine
 from dashboard.measured import FIELDS, column_name, missing_words, shown_value
 from dashboard.panels import prompts, tracing
 from dashboard.panels.common import esc, guard, recorded_at, recorded_words
-from dashboard.ranking import build_view
+from dashboard.ranking import RankingView, Row, build_view
 from mets_core.ecg import ECG
 
 COLUMN_WIDTH_PX = 530              # each ECG's column on the wide layout: the paper's height follows it
@@ -29,6 +29,7 @@ FIRST, SECOND = "cmp_a", "cmp_b"    # the keys of the two choices
 # what "difference" means, by the order of the two recordings: the first recorded before the second (-1),
 # after it (1), or the files do not tell (None)
 DIFFERENCE_WORDS = {-1: "later − earlier", 1: "earlier − later", None: "second − first"}
+SCORE_DIGITS = {"percentile": 1, "similarity": 3}   # percentiles to a tenth; similarities need three decimals
 
 
 # ------------------------------------------------------------------------------- when each was recorded
@@ -137,6 +138,43 @@ def per_ecg(words) -> str:
     return "; ".join(f"{rec.label}, {said}" for rec, said in words)
 
 
+# ------------------------------------------------------------------------------- the phrases' scores
+
+def scores(first: Row, second: Row | None) -> tuple[str, float, float | None, float | None]:
+    """(what is compared, the first ECG's score, the second's, second − first) for one phrase: percentiles
+    when both ECGs have one, else cosine similarities; None where the second ECG has no score for it."""
+    kind = "percentile" if first.percentile is not None and second is not None \
+        and second.percentile is not None else "similarity"
+    of = lambda row: row.percentile if kind == "percentile" else row.similarity    # noqa: E731
+    digits = SCORE_DIGITS[kind]
+    if second is None:
+        return kind, round(of(first), digits), None, None
+    return kind, round(of(first), digits), round(of(second), digits), round(of(second) - of(first), digits)
+
+
+def negated_html(first: RankingView, second: RankingView, first_label: str, second_label: str,
+                 difference: str) -> str:
+    """The negated phrases ("no atrial fibrillation"), apart from the ranking as the Reader lists them: for
+    each ECG the Reader's sentence of what the score is (the finding's: the model cannot read "no"), then how
+    the finding's score differs between the two ECGs (none when the model does not know the finding).
+    Public contract: data-testid="mets-compare-negated", each item with data-prompt and data-negates."""
+    by_second = {r.prompt: r for r in second.negated}
+    items = []
+    for r in first.negated:
+        other = by_second.get(r.prompt)
+        if r.known is False or other is None:     # a finding the model does not know: one sentence for both ECGs
+            said = [esc(r.negation_words)]
+        else:
+            kind, _, _, change = scores(r, other)
+            said = [f"<b>{esc(first_label)}</b>: {esc(r.negation_words)}",
+                    f"<b>{esc(second_label)}</b>: {esc(other.negation_words)}",
+                    f"{esc(difference)} in the {kind} of “{esc(r.negates)}”: {change:+.{SCORE_DIGITS[kind]}f}"]
+        items.append(f'<li class="negated-row" data-prompt="{esc(r.prompt)}" data-negates="{esc(r.negates)}">'
+                     + "<br>".join(said) + "</li>")
+    return (f'<div class="unknown" data-testid="mets-compare-negated"><b>Negated phrases</b>, not ranked and '
+            f'not in the table:<ul>{"".join(items)}</ul></div>')
+
+
 # ---------------------------------------------------------------------------------------------- page
 
 def compare_page(engine: Engine, recs: dict) -> None:
@@ -200,22 +238,19 @@ def compare_page(engine: Engine, recs: dict) -> None:
     by_b = {r.prompt: r for r in vb.rows + vb.unknown}
     table = []
     for r in va.rows:
-        other = by_b.get(r.prompt)
-        use_pct = r.percentile is not None and other is not None and other.percentile is not None
-        score_a = r.percentile if use_pct else r.similarity
-        score_b = (other.percentile if use_pct else other.similarity) if other is not None else None
-        digits = 1 if use_pct else 3          # percentiles to a tenth; similarities need three decimals
-        table.append({"phrase": r.prompt, "score": "percentile" if use_pct else "similarity",
-                      ra.label: round(score_a, digits), rb.label + " ": None if score_b is None else round(score_b, digits),
-                      difference: None if score_b is None else round(score_b - score_a, digits),
-                      "reliability": r.reliability[1]})
+        kind, score_a, score_b, change = scores(r, by_b.get(r.prompt))
+        table.append({"phrase": r.prompt, "score": kind, ra.label: score_a, rb.label + " ": score_b,
+                      difference: change, "reliability": r.reliability[1]})
     st.markdown("#### Ranking of the same phrases")
     st.markdown(f'<div data-testid="mets-compare-reading">The model\'s reading (phrases that stand out from the '
                 f'reference ECGs): <b>{esc(ra.label)}</b>: {esc(va.reading)} · <b>{esc(rb.label)}</b>: '
                 f'{esc(vb.reading)}</div>', unsafe_allow_html=True)
-    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="cmp_rank")
+    if table:                             # none when every phrase is negated or not known: said below
+        st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="cmp_rank")
     st.caption("Ranked on: " + per_ecg((each.rec, each.words) for each in (first, second))
                + " (the stretches of the tracings above).")
+    if va.negated:
+        st.markdown(negated_html(va, vb, ra.label, rb.label, difference), unsafe_allow_html=True)
     if va.unknown:
         st.caption("Not known to the model (not ranked): " + ", ".join(r.prompt for r in va.unknown))
 

@@ -135,7 +135,7 @@ def ranking_fragment(engine: engines.Engine, rec: session.Record, scope: session
                 (scope.start_s, min(rec.ecg.duration, scope.start_s + session.PAGE_S))
             header.file_labels_panel(rec, rank_these=prompts.replace, view=result[1] if result else None, page=page)
         with guard("The explanation"):
-            why.why_panel(engine, rec, [m.prompt for m in result[0]] if result else [])
+            why.why_panel(engine, rec, result[1] if result else None)
     return result
 
 

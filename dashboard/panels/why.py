@@ -1,11 +1,16 @@
 """Why a phrase scored as it did: occlusion of each lead and each second (mets_core's saliency), shown as
-bars here and, on request, as shading on the tracing (the page asks `overlay_prompt()` which prompt that is)."""
+bars here and, on request, as shading on the tracing (the page asks `overlay_prompt()` which phrase that is).
+
+The phrases offered are those with a score of their own: the ranked ones, then the negated ones ("no atrial
+fibrillation"), explained as the finding they were scored as (the model cannot read "no"), said so. A phrase
+the model does not know is not offered: there is nothing it learned to explain."""
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
 from mets_core.ecg import STANDARD_LEADS
+from mets_core.knowledge import negation
 
 from .. import plotting, session
 from ..engine import Engine
@@ -19,9 +24,32 @@ OVERLAY_SAYS = ("Orange shading on the tracing: where the model looked most, dar
                 "not which way: a dark band may have raised or lowered the score (the bars here say which).")
 
 
+def explained(prompt: str) -> str:
+    """The phrase whose score "why" explains for a typed one: the finding of a negated phrase ("no atrial
+    fibrillation" -> "atrial fibrillation", which is what the ranking scored: knowledge.negation), else the
+    phrase itself."""
+    found = negation(prompt)
+    return found.finding if found else prompt
+
+
+def explainable(view) -> list[str]:
+    """The typed phrases a score can be explained for (a dashboard.ranking RankingView, or None): the ranked
+    ones, best first, then the negated ones whose finding the model knows, as typed."""
+    if view is None:
+        return []
+    return [r.prompt for r in view.rows] + [r.prompt for r in view.negated if r.known is not False]
+
+
 def overlay_prompt() -> str | None:
-    """The prompt whose saliency the user asked to see on the tracing (None: no overlay)."""
-    return st.session_state.get("why_prompt") if st.session_state.get("why_overlay") else None
+    """The phrase whose saliency the user asked to see on the tracing: the one chosen, or the finding it
+    negates (None: no overlay)."""
+    chosen = st.session_state.get("why_prompt")
+    return explained(chosen) if chosen and st.session_state.get("why_overlay") else None
+
+
+def _label(prompt: str) -> str:
+    finding = explained(prompt)
+    return prompt if finding == prompt else f"{prompt} (explained as “{finding}”)"
 
 
 def explain(engine: Engine, rec: Record, prompt: str):
@@ -33,23 +61,32 @@ def _tracing_changes() -> None:
     st.session_state["why_redraw_tracing"] = True
 
 
-def why_panel(engine: Engine, rec: Record, prompts: list[str]) -> None:
-    """`prompts`: the ranked phrases, best first."""
+def why_panel(engine: Engine, rec: Record, view) -> None:
+    """`view`: the ranking on screen (a dashboard.ranking RankingView; None: nothing ranked)."""
     st.markdown("#### Why this score")
-    if engine.model is None or not prompts:
+    prompts = explainable(view)
+    if engine.model is None or view is None:
         st.caption("Rank some prompts first; then pick one here to see which leads and seconds raised its score.")
+        return
+    if not prompts:
+        st.caption("None of these phrases is known to the model, so there is no score to explain. Type a "
+                   "clinical term in English, e.g. “atrial fibrillation”.")
         return
     if st.session_state.get("why_prompt") not in prompts:
         st.session_state["why_prompt"] = prompts[0]
-    st.selectbox("Prompt to explain", prompts, key="why_prompt",
+    st.selectbox("Prompt to explain", prompts, key="why_prompt", format_func=_label,
                  on_change=lambda: st.session_state.get("why_overlay") and _tracing_changes())
+    chosen = st.session_state["why_prompt"]
+    prompt = explained(chosen)
+    if prompt != chosen:
+        st.caption(f"Explaining “{prompt}”, the finding “{chosen}” negates: the model cannot read "
+                   f"“{negation(chosen).cue}”, so its score for “{chosen}” is the score of “{prompt}”.")
     st.toggle("Show on the tracing (saliency overlay)", key="why_overlay", on_change=_tracing_changes)
     if st.session_state.get("why_overlay"):
         st.caption(OVERLAY_SAYS)
     if st.session_state.pop("why_redraw_tracing", False):
         st.rerun()          # the overlay is drawn on the tracing, outside this fragment: redraw the page
     asked = st.session_state.get("why_overlay") or st.button("Explain this score", key="why_go")
-    prompt = st.session_state["why_prompt"]
     if not (asked or session.has_saliency(rec, prompt)):
         st.caption("Occlusion: the similarity is recomputed with each lead, and each second, hidden. "
                    "A positive bar means that part of the ECG raised the score. " + BARS_SAY)
