@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dashboard_fixtures import errors, go_to, markdown_html, ranking, upload
+from dashboard_fixtures import a_wfdb_upload, errors, go_to, markdown_html, ranking, synthetic_csv, upload
 from helpers import data_dir_or_none, needs_data, record_files, st_lengthened_ecg
 
 PTBXL_306 = "ptbxl/records100/00000"     # PTB-XL patient 306: 00961_lr on 22/07/1987, 00973_lr on 23/07/1987
@@ -280,3 +280,25 @@ def test_batch_measures_a_long_recording_as_the_readers_summary_does(app):
     assert not errors(app), errors(app)
     row = table(app).iloc[0]
     assert row["measured on"].startswith("0:01:00–0:02:00") and 60 <= row["QRS (ms)"] <= 110, dict(row)
+
+
+# ------------------------------------------------------------------ the phrases typed, on every page
+
+def test_typed_prompts_survive_clicks_on_other_pages_and_the_way_back(app):
+    """The phrase box is drawn on the Reader only: Streamlit forgets a widget's value after a run that does not
+    draw it, and the second click on Compare or Batch fell back to the default preset (so did the Reader)."""
+    upload(app, a_wfdb_upload())
+    upload(app, [("second.csv", synthetic_csv())])
+    app.text_area(key="prompts_text").input("my own phrase\natrial fibrillation").run()
+    go_to(app, "compare")
+    for arrangement in ("one above the other", "side by side"):        # two more runs of the page
+        app.radio(key="cmp_arrangement").set_value(arrangement).run()
+        assert not app.exception and not errors(app), errors(app)
+        phrases = set(table(app, 1)["phrase"])
+        assert "atrial fibrillation" in phrases and "sinus rhythm" not in phrases, phrases
+    go_to(app, "batch")
+    app.run()
+    go_to(app, "reader")
+    assert app.text_area(key="prompts_text").value == "my own phrase\natrial fibrillation"
+    assert app.selectbox(key="preset").value == "custom"
+    assert {r["prompt"] for r in ranking(app)} <= {"my own phrase", "atrial fibrillation"}
