@@ -93,6 +93,45 @@ def remove_record(key: str | None) -> None:
         set_current(next(reversed(records()), None) if records() else None)
 
 
+# ------------------------------------------------------------------------ settings kept across pages
+
+# Streamlit forgets a widget's value at the end of a run that does not draw it: the Reader's settings (the
+# paper's gain, speed and layout, the phrases typed, the reports to show ...) are drawn on the Reader only, so a
+# run of Compare or Batch would put them back to their defaults, on the Reader's return and on the pages that
+# read them meanwhile (Compare's paper scale). What such a widget holds is kept under a key of its own, which no
+# widget has (Streamlit forgets only widgets' values), put back before the widget is drawn again, and read from
+# there while the widget is not drawn.
+KEPT_PREFIX = "kept:"
+
+
+def _kept(key: str) -> str:
+    return KEPT_PREFIX + key
+
+
+def restore(key: str, default=None) -> None:
+    """Before the widget `key` is drawn: give it back the value it held when last kept (else `default`, when
+    given). A widget restored so takes its first value from here, never from its own `value=`/`index=` too."""
+    if key not in st.session_state:
+        value = st.session_state.get(_kept(key), default)
+        if value is not None:
+            st.session_state[key] = value
+
+
+def keep(*keys: str) -> None:
+    """After the widgets `keys` are drawn (or in their on_change): keep what they hold for the runs that do
+    not draw them."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[_kept(key)] = st.session_state[key]
+
+
+def setting(key: str, default=None):
+    """What the widget `key` holds, or held when last kept while it is not drawn, else `default`."""
+    if key in st.session_state:
+        return st.session_state[key]
+    return st.session_state.get(_kept(key), default)
+
+
 # ------------------------------------------------------------------------------- messages of a load
 
 def set_load_errors(errors: list[tuple[str, str]]) -> None:
@@ -147,7 +186,7 @@ def pages_ahead(rec: Record, n: int = 2) -> list[float]:
 
 def whole_record_view(rec: Record) -> bool:
     """True when the user chose the whole-recording summary instead of the page on screen."""
-    return bool(st.session_state.get(f"whole_{rec.key}", False))
+    return bool(setting(f"whole_{rec.key}", False))
 
 
 @dataclass(frozen=True)

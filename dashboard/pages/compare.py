@@ -67,6 +67,7 @@ def default_pair(recs: dict[str, session.Record]) -> tuple[str, str]:
 
 def _swap() -> None:
     st.session_state[FIRST], st.session_state[SECOND] = st.session_state[SECOND], st.session_state[FIRST]
+    session.keep(FIRST, SECOND)
 
 
 def order_note(first: session.Record, second: session.Record, order: int | None) -> None:
@@ -184,7 +185,12 @@ def compare_page(engine: Engine, recs: dict) -> None:
         st.info("Open two ECGs (e.g. serial ECGs of one patient) to compare them side by side.")
         return
     keys = list(recs)
-    first_key, second_key = default_pair(recs)
+    # the pair the user chose is kept while other pages are shown (session.keep); until they choose, or once
+    # one of it is closed, the two ECGs opened last
+    for key in (FIRST, SECOND):
+        session.restore(key)
+    if st.session_state.get(FIRST) not in recs or st.session_state.get(SECOND) not in recs:
+        st.session_state[FIRST], st.session_state[SECOND] = default_pair(recs)
 
     def name(k):                          # the choices: each ECG's name, and its date where the file gives one
         if k not in recs:
@@ -192,8 +198,10 @@ def compare_page(engine: Engine, recs: dict) -> None:
         return recs[k].label + (f" · {recorded_words(recs[k].ecg)}" if recorded_at(recs[k].ecg) else "")
     c1, c2 = st.columns(2)
     choice = "The earlier recording goes first when both files say when they were recorded."
-    a = c1.selectbox("First ECG", keys, index=keys.index(first_key), format_func=name, key=FIRST, help=choice)
-    b = c2.selectbox("Second ECG", keys, index=keys.index(second_key), format_func=name, key=SECOND, help=choice)
+    a = c1.selectbox("First ECG", keys, format_func=name, key=FIRST, help=choice, on_change=session.keep,
+                     args=(FIRST, SECOND))
+    b = c2.selectbox("Second ECG", keys, format_func=name, key=SECOND, help=choice, on_change=session.keep,
+                     args=(FIRST, SECOND))
     first, second = compared(recs[a]), compared(recs[b])
     ra, rb = first.rec, second.rec
     order = time_order(ra, rb)
@@ -202,9 +210,11 @@ def compare_page(engine: Engine, recs: dict) -> None:
     for each in (first, second):          # both measured in the measuring processes while the papers are built
         engines.start_measuring(each.rec.key, each.rec.ecg, *each.measured_stretch)
     gain, speed = tracing.paper_scale()
+    session.restore("cmp_arrangement")       # kept while other pages are shown
     stacked = st.radio("Arrangement", ARRANGEMENTS, horizontal=True, key="cmp_arrangement",
                        help="One above the other, each ECG gets the page's whole width: larger, and "
                             "beat for beat in line.") == ARRANGEMENTS[1]
+    session.keep("cmp_arrangement")
     places = (st.container(), st.container()) if stacked else st.columns(2)
     for place, each, slot in zip(places, (first, second), "ab"):
         rec = each.rec

@@ -98,8 +98,10 @@ def median_beats_fragment(m) -> None:
     """Built only while open (a lazy expander): most readers never open it, and it is the page's second
     largest figure."""
     with guard("Median beats"):
+        session.restore("median_beats_open")        # open again after another page, as it was left
         beats = st.expander("Median beats: where the intervals were measured", key="median_beats_open",
                             on_change="rerun")
+        session.keep("median_beats_open")
         if beats.open:
             with beats:
                 measurements.median_beats_panel(m)

@@ -50,11 +50,13 @@ def page_navigation(rec: Record) -> None:
     c4.markdown(f'<div class="page-span" data-testid="mets-page-span" data-start-s="{start:g}">Showing <b>'
                 f'{hms(start)}–{hms(min(ecg.duration, start + PAGE_S))}</b> of {esc(hms(ecg.duration))}</div>',
                 unsafe_allow_html=True)
+    session.restore(f"whole_{rec.key}")      # kept while other pages, or other ECGs, are shown
     c5.toggle("Whole-recording summary", key=f"whole_{rec.key}",
               help="Off: measurements, ranking, “why” and similar reports follow the page on screen. On: the "
                    "ranking, “why” and similar reports describe the whole recording (the ranking averages all 10 s "
                    "windows); the intervals are measured on its first minute that allows it, beside the whole "
                    "recording's heart rate.")
+    session.keep(f"whole_{rec.key}")
     if st.session_state.get("nav_error"):
         st.error(st.session_state["nav_error"])
     note = st.session_state.pop("nav_note", None)

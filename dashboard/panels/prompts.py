@@ -9,6 +9,8 @@ import streamlit as st
 
 from mets_core.prompts import PRESETS, clean_phrase
 
+from .. import session
+
 MAX_PROMPTS = 60
 MAX_PROMPT_CHARS = 200
 DEFAULT_PRESET = "Rhythm"
@@ -50,28 +52,14 @@ def _parse(text: str) -> tuple[list[str], list[str], int, int]:
     return prompts[:MAX_PROMPTS], skipped, shortened, len(prompts)
 
 
-# Streamlit forgets a widget's value at the end of a run that does not draw it: the phrase box and the preset
-# box are drawn on the Reader only, so on Compare or Batch the second run (any click there) would fall back to
-# the default preset, and the Reader would show it on return. What they hold is kept under these keys too
-# (not widget keys), and put back into the widgets before they are drawn again.
-KEPT = {"prompts_text": "prompts_text_kept", "preset": "preset_kept"}
-
-
-def _keep() -> None:
-    for widget, kept in KEPT.items():
-        if widget in st.session_state:
-            st.session_state[kept] = st.session_state[widget]
-
-
-def _restore() -> None:
-    for widget, kept in KEPT.items():
-        if widget not in st.session_state and kept in st.session_state:
-            st.session_state[widget] = st.session_state[kept]
+# The phrase box and the preset box are drawn on the Reader only: their values are kept for the other pages'
+# runs (dashboard.session.keep), and put back when the Reader draws them again.
+BOXES = ("prompts_text", "preset")
 
 
 def current() -> list[str]:
     """The phrases in the box (the default preset before the box was ever shown)."""
-    text = st.session_state.get("prompts_text", st.session_state.get(KEPT["prompts_text"]))
+    text = session.setting("prompts_text")
     if text is None:
         text = "\n".join(PRESETS.get(DEFAULT_PRESET, []))
     return parse_prompts(text)[0]
@@ -83,14 +71,15 @@ def replace(phrases: list[str]) -> None:
     st.session_state["prompts_text"] = text
     st.session_state["custom_prompts"] = text
     st.session_state["preset"] = CUSTOM
-    _keep()
+    session.keep(*BOXES)
 
 
 def prompt_controls(presets: dict = PRESETS, template_set: str | None = None,
                     templates: list[str] | None = None) -> list[str]:
     """The preset box, the phrase box (with the model's active template set, when given) and the save/load
     expander; returns the phrases to rank."""
-    _restore()
+    for box in BOXES:
+        session.restore(box)
     if "prompts_text" not in st.session_state:
         st.session_state["prompts_text"] = "\n".join(presets.get(DEFAULT_PRESET, []))
         st.session_state["preset"] = DEFAULT_PRESET if DEFAULT_PRESET in presets else CUSTOM
@@ -133,7 +122,7 @@ def prompt_controls(presets: dict = PRESETS, template_set: str | None = None,
             st.error(st.session_state["prompts_load_error"])
     for note in st.session_state.pop("prompts_load_notes", None) or []:     # once, after loading
         st.warning(note)
-    _keep()
+    session.keep(*BOXES)
     prompts, warnings = parse_prompts(st.session_state.get("prompts_text", ""))
     for w in warnings:
         st.caption(f"Note: {w}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import plotting
+from .. import plotting, session
 from ..engine import Engine
 from .common import esc, guard
 
@@ -20,7 +20,7 @@ THUMBNAIL_S = 10.0                 # the strip drawn beside each hit
 
 def hits_shown() -> int:
     """How many similar reports the reader chose to see."""
-    return int(st.session_state.get("k_hits", DEFAULT_HITS))
+    return int(session.setting("k_hits", DEFAULT_HITS))
 
 
 SELF_HIT = "this very recording (the model trained on it)"
@@ -54,7 +54,9 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
         return
     c1, c2 = st.columns([1.25, 1], gap="large")
     with c1:
-        k = st.slider("Reports to show", 3, 20, DEFAULT_HITS, key="k_hits")
+        session.restore("k_hits", DEFAULT_HITS)       # kept while other pages are shown (session.keep)
+        k = st.slider("Reports to show", 3, 20, key="k_hits")
+        session.keep("k_hits")
         with guard("Retrieval"):
             hits = engine.search(ecg, k)
             if scope:
@@ -81,8 +83,10 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
                 st.caption("Set a data folder (sidebar: Settings, or $METS_DATA_DIR) holding the source databases "
                            "to see each hit's own ECG.")
     with c2:
+        session.restore("corpus_query")
         query = st.text_input("Search the corpus by text", key="corpus_query",
                               placeholder="e.g. inferior myocardial infarction")
+        session.keep("corpus_query")
         if query.strip():
             with guard("Text search"):
                 hits = engine.search(query.strip()[:500], k)

@@ -12,19 +12,21 @@ from concurrent.futures import ThreadPoolExecutor
 
 import streamlit as st
 
-from .. import plotting
+from .. import plotting, session
 from ..session import PAGE_S, Record
 
 LAYOUTS = {"3×4 + rhythm strip": "3x4", "12×1": "12x1", "recorded leads only": "recorded"}
+# the paper's settings (widget keys) and their first values: kept while other pages are shown (session.keep)
+SETTINGS = {"layout": next(iter(LAYOUTS)), "gain": 10, "speed": 25, "rhythm_lead": plotting.RHYTHM_LEAD}
 
 
 def paper_scale() -> tuple[int, int]:
     """(gain mm/mV, speed mm/s) chosen on the tracing."""
-    return st.session_state.get("gain", 10), st.session_state.get("speed", 25)
+    return session.setting("gain", SETTINGS["gain"]), session.setting("speed", SETTINGS["speed"])
 
 
 def rhythm_lead() -> str:
-    return st.session_state.get("rhythm_lead", plotting.RHYTHM_LEAD)
+    return session.setting("rhythm_lead", SETTINGS["rhythm_lead"])
 
 
 PAPERS_KEPT = 64                   # built figures kept per server (a few hundred kB each)
@@ -75,7 +77,7 @@ def paper_figure(rec: Record, start_s: float, m, mode: str, gain: int, speed: in
 
 def paper_setting() -> tuple[str, int, int, str]:
     """(layout mode, gain, speed, rhythm lead) chosen on the tracing."""
-    return (LAYOUTS.get(st.session_state.get("layout"), "3x4"), *paper_scale(), rhythm_lead())
+    return (LAYOUTS.get(session.setting("layout"), "3x4"), *paper_scale(), rhythm_lead())
 
 
 def read_ahead(rec: Record, starts: list[float], seconds: float, measurements_of) -> None:
@@ -109,6 +111,8 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
     ecg = rec.ecg
     few = int(ecg.lead_mask.sum()) <= 3
     layouts = list(LAYOUTS)
+    for key, first in SETTINGS.items():
+        session.restore(key, first)
     if st.session_state.get("layout_set_for") != rec.key:    # a newly opened ECG: 1-3 leads get their own rows
         st.session_state["layout_set_for"] = rec.key
         if few:
@@ -117,12 +121,13 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
             st.session_state["layout"] = layouts[0]
     c1, c2, c3, c4 = st.columns([2.6, 1.4, 1.2, 1.4])
     layout = c1.radio("Layout", layouts, horizontal=True, key="layout")
-    gain = c2.radio("Gain (mm/mV)", plotting.GAINS, index=1, horizontal=True, key="gain")
-    speed = c3.radio("Speed (mm/s)", plotting.SPEEDS, index=0, horizontal=True, key="speed")
+    gain = c2.radio("Gain (mm/mV)", plotting.GAINS, horizontal=True, key="gain")
+    speed = c3.radio("Speed (mm/s)", plotting.SPEEDS, horizontal=True, key="speed")
     present = list(ecg.leads) or [plotting.RHYTHM_LEAD]
     if st.session_state.get("rhythm_lead") not in present:
         st.session_state["rhythm_lead"] = plotting.RHYTHM_LEAD if plotting.RHYTHM_LEAD in present else present[0]
     rhythm = c4.selectbox("Rhythm strip lead", present, key="rhythm_lead")
+    session.keep(*SETTINGS)
     marks = fiducial_marks(m)
     fig = paper_figure(rec, start_s, m, LAYOUTS.get(layout, "3x4"), gain, speed, rhythm, saliency, saliency_key,
                        saliency_offset_s)

@@ -20,6 +20,7 @@ from ..session import Record, hms
 # tracing (orange) says only how much the model looked there.
 BARS_SAY = ("Blue bars: that part raised the score (hiding it lowers it); grey bars: it lowered the score, or "
             "did not change it.")
+SETTINGS = ("why_prompt", "why_overlay")     # widget keys, kept while other pages are shown (session.keep)
 OVERLAY_SAYS = ("Orange shading on the tracing: where the model looked most, darker for more. It shows how much, "
                 "not which way: a dark band may have raised or lowered the score (the bars here say which).")
 
@@ -43,8 +44,8 @@ def explainable(view) -> list[str]:
 def overlay_prompt() -> str | None:
     """The phrase whose saliency the user asked to see on the tracing: the one chosen, or the finding it
     negates (None: no overlay)."""
-    chosen = st.session_state.get("why_prompt")
-    return explained(chosen) if chosen and st.session_state.get("why_overlay") else None
+    chosen = session.setting("why_prompt")
+    return explained(chosen) if chosen and session.setting("why_overlay") else None
 
 
 def _label(prompt: str) -> str:
@@ -72,6 +73,8 @@ def why_panel(engine: Engine, rec: Record, view) -> None:
         st.caption("None of these phrases is known to the model, so there is no score to explain. Type a "
                    "clinical term in English, e.g. “atrial fibrillation”.")
         return
+    for key in SETTINGS:
+        session.restore(key)
     if st.session_state.get("why_prompt") not in prompts:
         st.session_state["why_prompt"] = prompts[0]
     st.selectbox("Prompt to explain", prompts, key="why_prompt", format_func=_label,
@@ -82,6 +85,7 @@ def why_panel(engine: Engine, rec: Record, view) -> None:
         st.caption(f"Explaining “{prompt}”, the finding “{chosen}” negates: the model cannot read "
                    f"“{negation(chosen).cue}”, so its score for “{chosen}” is the score of “{prompt}”.")
     st.toggle("Show on the tracing (saliency overlay)", key="why_overlay", on_change=_tracing_changes)
+    session.keep(*SETTINGS)
     if st.session_state.get("why_overlay"):
         st.caption(OVERLAY_SAYS)
     if st.session_state.pop("why_redraw_tracing", False):
