@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 # one home for the "stands out" percentile, the reliability cut-offs, the ordinals and the words for a negated
 # phrase: the engine's knowledge module
-from mets_core.knowledge import (AUC_FAIR, AUC_VALIDATED, STANDS_OUT_PERCENTILE, negation_words,
+from mets_core.knowledge import (AUC_FAIR, AUC_VALIDATED, STANDS_OUT_PERCENTILE, exclusive_pairs, negation_words,
                                  ordinal_suffix)
 
 
@@ -114,21 +114,51 @@ class RankingView:
         return [r for r in self.rows if r.stands_out]
 
     @property
+    def negated_findings_standing_out(self) -> list[Row]:
+        """Negated phrases whose finding scores where a typed finding would stand out ("without ST elevation"
+        at the 93rd percentile of ST elevation): never crowned, but the headline must not read as all clear."""
+        crowned = {r.statement or r.prompt.lower() for r in self.standing_out}     # said already, when crowned
+        return [r for r in self.negated if r.known is not False and r.percentile is not None
+                and r.percentile >= STANDS_OUT_PERCENTILE and (r.statement or r.negates.lower()) not in crowned]
+
+    @property
+    def not_told_apart(self) -> list[tuple[str, str]]:
+        """Pairs of phrases that both stand out though one ECG rarely shows both (left and right bundle branch
+        block; knowledge.exclusive_pairs): the model does not tell them apart on this ECG."""
+        out = self.standing_out
+        by_statement = {r.statement: r.prompt for r in reversed(out) if r.statement}
+        return [(by_statement[a], by_statement[b]) for a, b in exclusive_pairs([r.statement for r in out])]
+
+    def _not_told_apart_news(self) -> str:
+        return "".join(f" “{a}” and “{b}” both stand out, but one ECG rarely shows both: the model does not tell "
+                       f"them apart here. Check the tracing." for a, b in self.not_told_apart)
+
+    def _negated_news(self) -> str:
+        high = self.negated_findings_standing_out
+        if not high:
+            return ""
+        said = ", ".join(f"“{r.negates}” (you typed “{r.prompt}”)" for r in high)
+        return (f" But the finding{'s' * (len(high) > 1)} {said} score{'s' * (len(high) == 1)} higher than "
+                f"{STANDS_OUT_PERCENTILE:.0f}% of the reference ECGs: this ECG resembles "
+                f"{'them' if len(high) > 1 else 'it'}.")
+
+    @property
     def headline(self) -> str:
         if not self.rows:
             if self.negated:
                 return ("No phrase is ranked: the model cannot read “no” or “not”, so negated phrases are listed "
-                        "apart" + (", and the others are not known to the model." if self.unknown else "."))
+                        "apart" + (", and the others are not known to the model." if self.unknown else ".")
+                        + self._negated_news())
             return "None of these phrases is known to the model."
         if not self.has_reference:
             return ("These weights carry no reference population, so nothing can be called a confident "
                     "match: the scores below only compare these phrases with each other.")
         out = self.standing_out
         if not out:
-            return (f"No confident match: no phrase scores higher than {STANDS_OUT_PERCENTILE:.0f}% of the "
-                    f"reference ECGs.")
+            return (f"No confident match: no ranked phrase scores higher than {STANDS_OUT_PERCENTILE:.0f}% of the "
+                    f"reference ECGs." + self._negated_news())
         names = ", ".join(f"“{r.prompt}”" for r in out[:3]) + (" …" if len(out) > 3 else "")
-        return f"Stands out from the reference ECGs: {names}."
+        return f"Stands out from the reference ECGs: {names}." + self._not_told_apart_news() + self._negated_news()
 
 
     @property

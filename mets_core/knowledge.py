@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -236,7 +237,9 @@ def negation(phrase: str) -> Negation | None:
 def negation_words(prompt: str, finding: str, percentile: float | None, known: bool | None = None) -> str:
     """What a negated prompt's score is, in plain words (the CLI and the dashboard say it alike):
     '“no atrial fibrillation”: the model cannot read “no”; it scores the finding “atrial fibrillation” (47th
-    percentile of reference ECGs). A low percentile is not evidence of absence.'"""
+    percentile of reference ECGs). A low percentile is not evidence of absence.' At or above
+    STANDS_OUT_PERCENTILE the finding would stand out if typed, which is said instead ('... The finding itself
+    stands out: this ECG resembles “atrial fibrillation”. Check the tracing.')."""
     found = negation(prompt)
     cue = found.cue if found else "no"
     said = f"“{prompt}”: the model cannot read “{cue}”; it scores the finding “{finding}”"
@@ -245,8 +248,26 @@ def negation_words(prompt: str, finding: str, percentile: float | None, known: b
     if percentile is None:
         return said + " (no reference ECGs to compare with). A low score is not evidence of absence."
     n = int(round(max(0.0, min(100.0, percentile))))
-    return (said + f" ({n}{ordinal_suffix(n)} percentile of reference ECGs). A low percentile is not evidence "
-            f"of absence.")
+    said += f" ({n}{ordinal_suffix(n)} percentile of reference ECGs)."
+    if percentile >= STANDS_OUT_PERCENTILE:       # the finding itself would be crowned: say so, it is the news
+        return said + f" The finding itself stands out: this ECG resembles “{finding}”. Check the tracing."
+    return said + " A low percentile is not evidence of absence."
+
+
+@lru_cache(maxsize=1)
+def _exclusive_names() -> frozenset[frozenset[str]]:
+    statements = json.loads(STATEMENTS_PATH.read_text(encoding="utf-8"))["statements"]
+    return frozenset(frozenset((s["canonical"], statements[other]["canonical"]))
+                     for s in statements.values() for other in s.get("excludes", ()))
+
+
+def exclusive_pairs(statements: list[str | None]) -> list[tuple[str, str]]:
+    """The pairs among `statements` (canonical names, as Match.statement gives them) that one ECG rarely shows
+    together (statements.json "excludes": left and right bundle branch block, atrial fibrillation and a sinus
+    rhythm, ...), in the order given. When the model singles out both, it does not tell them apart here."""
+    names = list(dict.fromkeys(s for s in statements if s))
+    pairs = _exclusive_names()
+    return [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if frozenset((a, b)) in pairs]
 
 
 def ordinal_suffix(n: int) -> str:

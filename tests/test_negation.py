@@ -226,12 +226,17 @@ def test_the_view_and_panel_list_negated_phrases_apart():
                        match("no atrial fibrillation", 97.0, None, "atrial fibrillation")], typed)
     assert [r.prompt for r in view.rows] == ["sinus rhythm"] and not view.standing_out
     assert [r.prompt for r in view.negated] == ["no atrial fibrillation", "not bradycardia"]   # as typed
-    assert view.headline.startswith("No confident match")      # 97th percentile of the finding crowns nothing
+    # 97th percentile of the finding crowns nothing, but the headline does not read as all clear
+    assert view.headline.startswith("No confident match")
+    assert "But the finding “atrial fibrillation” (you typed “no atrial fibrillation”) scores higher than 90%" \
+        in view.headline and "bradycardia" not in view.headline
     html = ranking_html(view)
-    negated = html[html.index('data-testid="mets-negated"'):]
+    negated = html[html.index('data-testid="mets-negated"'):].replace("&quot;", '"')
     assert ("“no atrial fibrillation”: the model cannot read “no”; it scores the finding “atrial fibrillation” "
-            "(97th percentile of reference ECGs). A low percentile is not evidence of absence.") in \
-        negated.replace("&quot;", '"')
+            "(97th percentile of reference ECGs). The finding itself stands out: this ECG resembles “atrial "
+            "fibrillation”. Check the tracing.") in negated
+    assert ("“not bradycardia”: the model cannot read “not”; it scores the finding “bradycardia” (9th percentile "
+            "of reference ECGs). A low percentile is not evidence of absence.") in negated
     assert "validated" not in negated                             # no reliability cue of its own
     assert html.count('data-testid="mets-rank-row"') == 1
     # only negated phrases: nothing ranked, and the headline says why

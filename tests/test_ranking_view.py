@@ -47,6 +47,23 @@ def test_no_confident_match_when_nothing_stands_out():
     assert [r.prompt for r in view.rows] == ["sinus rhythm", "ventricular bigeminy"]
 
 
+def test_two_findings_one_ecg_rarely_shows_together_are_said_not_told_apart():
+    def view(lbbb_pct, rbbb_pct):
+        return build_view([NewMatch("LBBB", 0.5, 0.5, percentile=lbbb_pct, statement="left bundle branch block"),
+                           NewMatch("complete RBBB", 0.4, 0.3, percentile=rbbb_pct,
+                                    statement="right bundle branch block"),
+                           NewMatch("conduction disturbance", 0.4, 0.2, percentile=97.0,
+                                    statement="conduction disturbance")])
+    both = view(98.0, 97.0).headline
+    assert ("“LBBB” and “complete RBBB” both stand out, but one ECG rarely shows both: the model does not tell them "
+            "apart here.") in both
+    assert "tell them apart" not in view(98.0, 60.0).headline      # only one of them stands out
+    sinus_and_af = build_view([NewMatch("atrial fibrillation", 0.5, 0.5, percentile=95.0,
+                                        statement="atrial fibrillation"),
+                               NewMatch("sinus rhythm", 0.4, 0.5, percentile=93.0, statement="sinus rhythm")])
+    assert "“atrial fibrillation” and “sinus rhythm” both stand out" in sinus_and_af.headline
+
+
 def test_old_api_crowns_nothing_and_says_why():
     view = build_view([OldMatch("a", 0.1, 0.2), OldMatch("b", 0.3, 0.8)])
     assert [r.prompt for r in view.rows] == ["b", "a"] and not view.unknown

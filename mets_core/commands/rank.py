@@ -146,9 +146,22 @@ def _print_rank(r: dict) -> None:
             # reference ECGs; otherwise no prompt is crowned
             from ..knowledge import STANDS_OUT_PERCENTILE
             out = _standing_out(matches)
+            # a negated phrase is never crowned, but when its finding scores where it would be, the headline
+            # must not read as all clear
+            high = [m["negates"] for m in r.get("negated", []) if m.get("known") is not False
+                    and (m.get("percentile") or 0) >= STANDS_OUT_PERCENTILE]
             print("  stands out: " + ", ".join(out) if out else
-                  f"  no confident match: no prompt is above the {STANDS_OUT_PERCENTILE:g}th percentile of the "
-                  f"reference ECGs")
+                  f"  no confident match: no ranked prompt is above the {STANDS_OUT_PERCENTILE:g}th percentile of "
+                  f"the reference ECGs")
+            from ..knowledge import exclusive_pairs
+            crowned = [m for m in matches if m["prompt"] in out]
+            for a, b in exclusive_pairs([m.get("statement") for m in crowned]):
+                pa = next(m["prompt"] for m in crowned if m.get("statement") == a)
+                pb = next(m["prompt"] for m in crowned if m.get("statement") == b)
+                print(f"  {pa} and {pb} both stand out, but one ECG rarely shows both: the model does not tell "
+                      f"them apart here; check the tracing")
+            if high:
+                print("  the finding of a negated phrase scores above it too: " + ", ".join(high) + " (see below)")
         from ..knowledge import reliability_label
         print(f"  {'prompt':<{width}}  " + ("percentile  " if has_pct else "") +
               "reliability            similarity  relative among these")

@@ -47,6 +47,7 @@ class Statement:
     rate_phrases: list[str] = field(default_factory=list)
     implies: list[str] = field(default_factory=list)
     replaces: list[str] = field(default_factory=list)
+    excludes: list[str] = field(default_factory=list)     # read by mets_core.knowledge; not used in reports
     territory_ids: str | None = None
     label_only: bool = False
 
@@ -86,7 +87,7 @@ class Vocabulary:
         for s in self.statements.values():
             if s.category not in self.categories:
                 problems.append(f"{s.id}: unknown category {s.category!r}")
-            for ref in s.implies + s.replaces:
+            for ref in s.implies + s.replaces + s.excludes:
                 if ref not in self.statements:
                     problems.append(f"{s.id}: refers to unknown statement {ref!r}")
             if not s.label_only and not s.phrases:
