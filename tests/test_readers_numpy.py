@@ -49,3 +49,18 @@ def test_npz_with_signal_fs_leads_units():
         read_ecg(npz_bytes(signal=sig, leads=np.array(["I", "II"])), name="rec.npz")
     with pytest.raises(ECGReadError, match="entries.*'signal'"):
         read_ecg(npz_bytes(data=sig, fs=300), name="rec.npz")
+
+
+def test_z_scored_arrays_are_said_to_be_not_mv_and_left_as_they_are():
+    """A z-scored array (PTB-XL's zscore100 form: each lead mean 0, SD 1) is not mV: read as it is, its units
+    said; an ECG in mV, or one lead of it z-scored only, is not taken for one."""
+    sig = synthetic_signal(12, n=1000).T.astype(np.float64)
+    z = (sig - sig.mean(axis=1, keepdims=True)) / sig.std(axis=1, keepdims=True)
+    ecg = read_ecg(npy_bytes(z.astype(np.float32)), name="z.npy", fs=100)
+    assert ecg.metadata["units"].startswith("standard deviations of each lead") and "not mV" in ecg.metadata["units"]
+    np.testing.assert_allclose(ecg.signal, z, atol=1e-6)
+    in_mv = read_ecg(npy_bytes(sig.astype(np.float32)), name="mv.npy", fs=100)
+    assert in_mv.metadata["units"].startswith("mV (inferred")
+    mixed = sig.copy()
+    mixed[0] = z[0]
+    assert read_ecg(npy_bytes(mixed.astype(np.float32)), name="mixed.npy", fs=100).metadata["units"].startswith("mV")

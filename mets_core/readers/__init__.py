@@ -53,8 +53,10 @@ Rules the readers apply (``limits`` and ``channels``) (so that nothing is guesse
   NPZ files a ``units`` entry. Without any of these the numbers are taken as mV unless their typical peak
   amplitude (median over leads of the 99th percentile of ``|x - median(x)|``) exceeds
   ``UV_AMPLITUDE_THRESHOLD`` (20): no surface ECG reaches 20 mV (QRS complexes are below ~5 mV) while
-  every ECG stored in µV does (QRS complexes are above ~100 µV). Such data are read as µV; the metadata
-  key ``units`` says which rule decided.
+  every ECG stored in µV does (QRS complexes are above ~100 µV). Such data are read as µV. Numbers whose
+  every lead has mean 0 and SD 1 (within 0.02: z-scored data, as PTB-XL's third-party z-scored arrays) are
+  not voltages at all: they are read as they are and said to be relative (``channels.looks_z_scored``). The
+  metadata key ``units`` says which rule decided.
 * Sampling rate. WFDB and DICOM carry it. CSV: the ``fs=`` keyword, a ``# fs=500`` comment, a time
   column (seconds, or ms when the column is named so), or the file name (``rec_500hz.csv``). NumPy:
   ``fs=`` or an ``fs`` entry in the ``.npz``. It is never guessed.

@@ -155,8 +155,31 @@ def infer_uv(signals: np.ndarray) -> bool:
     return bool(amps) and float(np.median(amps)) > UV_AMPLITUDE_THRESHOLD
 
 
+Z_SCORE_TOLERANCE = 0.02      # every lead's mean within this of 0 and its SD within this of 1: z-scored data
+                              # (PTB-XL's z-scored arrays: 0.001 of both; none of 400 LUDB/PTB-XL mV records)
+Z_SCORED_UNITS = ("standard deviations of each lead (inferred: every lead has mean 0 and SD 1, as z-scored data "
+                  "has): not mV, so amplitudes are relative and voltage criteria do not apply")
+
+
+def looks_z_scored(signals: np.ndarray) -> bool:
+    """True if every recorded lead (finite, not flat) has mean 0 and SD 1 within Z_SCORE_TOLERANCE."""
+    judged = 0
+    for row in signals:
+        row = row[np.isfinite(row)].astype(np.float64)
+        if row.size < 2 or np.ptp(row) == 0:
+            continue
+        if abs(row.mean()) > Z_SCORE_TOLERANCE or abs(row.std() - 1.0) > Z_SCORE_TOLERANCE:
+            return False
+        judged += 1
+    return judged > 0
+
+
 def apply_inferred_units(signals: np.ndarray, meta: dict[str, str]) -> np.ndarray:
-    """Unit-less numbers in mV (scaled if ``infer_uv``); ``meta['units']`` says which rule decided."""
+    """Unit-less numbers in mV (scaled if ``infer_uv``), or left as they are when they look z-scored
+    (``looks_z_scored``: not mV at all); ``meta['units']`` says which rule decided."""
+    if looks_z_scored(signals):
+        meta["units"] = Z_SCORED_UNITS
+        return signals
     if infer_uv(signals):
         meta["units"] = f"uV (inferred: typical amplitude above {UV_AMPLITUDE_THRESHOLD:g})"
         with np.errstate(invalid="ignore", over="ignore"):   # non-finite samples are judged after scaling
