@@ -895,6 +895,12 @@ def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs
     out.pr_ms = _one_plausible(pr, "pr")
     if out.pr_ms is None:
         out.notes["pr"] = f"PR {pr:.0f} ms is outside 60-400 ms: not reported"
+    elif out.rr_irregular:
+        # a wave at a steady distance before each QRS of an irregular rhythm passes as a P wave, and in
+        # atrial fibrillation it is not one (LUDB 101: PR 120 ms where the cardiologists mark no P wave);
+        # no measure found here tells the two apart without losing real P waves (docs/measurements.md)
+        out.warnings.append(f"irregular rhythm: PR measured on waves found before {len(rel)} of {searched} "
+                            f"beats; check on the tracing that they are P waves (atrial fibrillation has none)")
 
 
 def _frontal_axis(lead_i, lead_avf, on, off, fs) -> float | None:
