@@ -6,9 +6,11 @@ their width and height in mm, so 1 data unit = 1 mm on paper and the ECG is to s
 record of 1-3 leads: one full-width strip per recorded lead), measurements, the ranking with percentiles and
 reliability, what the file says, the model version and the research-use disclaimer.
 
-The page says what the Reader page says, in its words: nothing is cut silently. What does not fit in a column
-above the tracing is counted ("and 3 more on screen: ..."), and every line is wrapped to its column, measured
-in its font (a label never runs into the next column or off the page).
+The page says what the Reader page says, in its words, but never "on screen" (paper has none): nothing is cut
+silently. Ranked phrases that do not fit as rows are listed with their percentiles in a compact line ("also
+ranked: normal ECG 78th, ..."), what does not fit even there is said to be not printed ("; 3 more not printed"),
+and every line is wrapped to its column, measured in its font (a label never runs into the next column or off
+the page).
 """
 from __future__ import annotations
 
@@ -48,7 +50,9 @@ COLUMN_LINES = int((COLUMN_TOP_MM - 5 - COLUMN_LAST_MM) / LINE_MM) + 1
 LABELS_X_MM, RANKING_X_MM = 112.0, 185.0
 LABELS_WIDTH_MM = RANKING_X_MM - LABELS_X_MM - 6.0   # a gap before the ranking (a screen's hinting widens type)
 RANKING_WIDTH_MM = PAGE_MM[0] - MARGIN_MM - RANKING_X_MM
-MORE_LINES = 3                      # at most for "and N more on screen: <names>": the rows come first
+MORE_LINES = 3                      # at most for "also ranked: <names>" / "not printed: ...": the rows first
+STRIP_RHYTHM = "Rhythm the file marks for this strip"   # the Reader's "... for the page on screen", on paper
+CAVEATS_NOT_PRINTED = "(more caveats, not printed)"
 RANK_PROMPT_CHARS = 34              # the ranking's phrase column (monospace), before percentile and reliability
 MONOSPACE = {"family": "monospace"}
 ITALIC = {"style": "italic"}
@@ -113,7 +117,7 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
         lines = [part for line in lines + list(getattr(m, "warnings", []) or [])
                  for part in textwrap.wrap(line, MEASUREMENT_COLUMN_CHARS, subsequent_indent="  ")]
         if len(lines) > MEASUREMENT_LINES:
-            lines = lines[:MEASUREMENT_LINES - 1] + ["(more caveats on screen)"]
+            lines = lines[:MEASUREMENT_LINES - 1] + [CAVEATS_NOT_PRINTED]
         for k, line in enumerate(lines):     # short lines: the column ends before "What the file says"
             text.text(12, y - 5 - 3.5 * k, line, fontsize=7, va="top")
 
@@ -150,14 +154,14 @@ def _shown(m, attribute: str) -> str:
 def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None) -> list[tuple[str, dict]]:
     """The "What the file says" column: for a recording longer than the strip, the rhythm the file marks on the
     strip first (as the Reader's overview gives it for the page on screen), then the file's labels in the
-    page's words, then whose they are when not the file's own; what does not fit is counted."""
+    page's words, then whose they are when not the file's own; what does not fit is named as not printed."""
     entries, rhythms = [], []
     strip_end = min(ecg.duration, start_s + STRIP_S)
     if beats is not None and (start_s > 0 or strip_end < ecg.duration):
-        from .panels.navigation import PAGE_RHYTHM, page_rhythms      # the Reader's words for the page's rhythm
+        from .panels.navigation import page_rhythms      # the rhythms the Reader gives for the page on screen
         rhythms = page_rhythms(beats, ecg, start_s, strip_end)
         if rhythms:
-            entries.append(f"{PAGE_RHYTHM}: {', '.join(rhythms)}")
+            entries.append(f"{STRIP_RHYTHM}: {', '.join(rhythms)}")
     labels = file_labels.labels if file_labels is not None else []
     origin = file_labels.origin if file_labels is not None else ""
     # as the page says it beside the labels (held against the strip's own rhythms where the file marks them);
@@ -169,13 +173,15 @@ def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None) -> li
     # not the file's own words (PTB-XL's table): whose, in the first words of the page's note
     whose = _lines(f"({origin.split(' (')[0]})", LABELS_WIDTH_MM) if labels and origin else []
     return _fitted([], [_lines(entry, LABELS_WIDTH_MM) for entry in entries], whose,
-                   lambda n: [(f"and {n} more on screen", {})], LABELS_WIDTH_MM)
+                   lambda n: _lines("not printed: " + "; ".join(entries[len(entries) - n:]), LABELS_WIDTH_MM),
+                   LABELS_WIDTH_MM)
 
 
 def _ranking_lines(ranking) -> list[tuple[str, dict]]:
     """The ranking column: its headline wrapped, then every ranked row that fits (a long phrase goes on to
-    the next line, never cut), the rest named in one "and N more on screen: ..." line, then the negated phrases
-    (scored as the finding, not ranked) and the phrases the model does not know."""
+    the next line, never cut), the rest with their percentiles in a compact "also ranked: ..." line (those that
+    do not fit even there counted as not printed), then the negated phrases (scored as the finding, not ranked)
+    and the phrases the model does not know."""
     def row(r) -> list[tuple[str, dict]]:
         pct = "no ref." if r.percentile_rank is None else "".join(r.percentile_rank) + " pct"
         prompt = textwrap.wrap(r.prompt, RANK_PROMPT_CHARS, subsequent_indent="  ") or [""]
@@ -185,8 +191,19 @@ def _ranking_lines(ranking) -> list[tuple[str, dict]]:
     rows = ranking.rows
 
     def more(n: int) -> list[tuple[str, dict]]:
-        return _lines(f"and {n} more on screen: " + ", ".join(r.prompt for r in rows[len(rows) - n:]),
-                      RANKING_WIDTH_MM)
+        """The last `n` rows as "also ranked: normal ECG 78th, ..." in MORE_LINES lines at most: as many as fit,
+        in order, the others counted ("; 4 more not printed")."""
+        said = [f"{r.prompt} " + ("no ref." if r.percentile_rank is None else "".join(r.percentile_rank))
+                for r in rows[len(rows) - n:]]
+
+        def words(k: int) -> str:
+            left = f"{n - k} more not printed" if k < n else ""
+            return ("also ranked: " + ", ".join(said[:k]) + (f"; {left}" if left else "")) if k else \
+                f"{n} more ranked, not printed"
+        fits = 0          # the longest run of them that fits (the lines grow with each one added)
+        while fits < n and len(_lines(words(fits + 1), RANKING_WIDTH_MM)) <= MORE_LINES:
+            fits += 1
+        return _lines(words(fits), RANKING_WIDTH_MM)
 
     unknown = _lines("not known to the model: " + ", ".join(r.prompt for r in ranking.unknown),
                      RANKING_WIDTH_MM) if ranking.unknown else []
@@ -203,8 +220,8 @@ def _ranking_lines(ranking) -> list[tuple[str, dict]]:
 
 def _fitted(head: list, entries: list[list], tail: list, more, width_mm: float) -> list:
     """A column's lines within COLUMN_LINES: `head`, as many of `entries` (each its lines) as fit, in order,
-    then `more(n)` (the lines saying that the last n are on screen only; at most MORE_LINES of them, ended
-    with "…" when cut) when some do not, then `tail`."""
+    then `more(n)` (the lines saying what the last n are, briefly, or that they are not printed; at most
+    MORE_LINES of them, ended with "…" when cut) when some do not, then `tail`."""
     every = head + [line for entry in entries for line in entry] + tail
     if len(every) <= COLUMN_LINES:
         return every

@@ -50,7 +50,7 @@ CSS = """
 .rank-headline {font-size: 1rem; font-weight: 600; padding: .35rem .2rem .45rem .2rem; color: #1d2b33;}
 .rank-headline.none {color: #4a3b00;}
 .rank-head, .rank-row {display: grid;
-  grid-template-columns: 1.6rem minmax(9rem, 1.6fr) 1.3fr 3.6rem minmax(7.5rem, 1fr) 3.4rem;
+  grid-template-columns: 1.6rem minmax(9rem, 1.6fr) 1.3fr 3.6rem minmax(7.5rem, 1fr) 4.6rem;
   align-items: center; gap: .5rem;}
 .rank-head {font-size: .875rem; color: #44555d; border-bottom: 1px solid #e3e9ec; padding-bottom: .2rem;}
 .rank-head span[title] {text-decoration: underline dotted; cursor: help;}
@@ -71,8 +71,8 @@ CSS = """
 .rel-weak {background: #f7d4d4; color: #7d1b1b;} .rel-none {background: #eeeeee; color: #4d4d4d;}
 /* A narrow column (a 13-inch laptop, 200 % zoom): each phrase on a line of its own, its numbers on the next,
    so that the reliability and the "relative" column stay inside the card (they spilled over the next column). */
-@container (max-width: 36rem) {
-  .rank-head, .rank-row {grid-template-columns: 1.6rem minmax(3rem, 1fr) 3.6rem minmax(0, 10rem) 3.4rem;
+@container (max-width: 45rem) {
+  .rank-head, .rank-row {grid-template-columns: 1.6rem minmax(3rem, 1fr) 3.6rem minmax(0, 10rem) 4.6rem;
     row-gap: .1rem;}
   .rank-phrase, .rank-head > span:nth-child(2) {grid-column: 2 / -1;}
   .rank-bar {grid-column: 2;}

@@ -719,7 +719,7 @@ def test_ranking_headline_reliability_and_unknown_phrases_apart(app, monkeypatch
     assert "Not known to the model" in html
     assert "Stands out from the reference ECGs: “atrial fibrillation”" in html
     assert "validated: AUC 0.95" in html and "weak: AUC 0.55" in html
-    assert "relative among these" in html
+    assert "share among these, not a probability" in html      # a share of the softmax, said not to be a probability
     first = html[html.index('data-rank="1"'):html.index('data-rank="2"')]
     assert "atrial fibrillation" in first                          # ordered by percentile
 

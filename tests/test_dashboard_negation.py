@@ -181,7 +181,7 @@ def test_why_explains_a_negated_phrase_as_its_finding_and_never_offers_an_unknow
     assert list(chooser.options) == ["sinus rhythm", "no atrial fibrillation (explained as “atrial fibrillation”)"]
     chooser.set_value("no atrial fibrillation").run()
     assert not shipped_app.exception and not errors(shipped_app), errors(shipped_app)
-    assert any(c.startswith("Explaining “atrial fibrillation”, the finding “no atrial fibrillation” negates: "
+    assert any(c.startswith("Explaining “atrial fibrillation”, the finding that “no atrial fibrillation” negates: "
                             "the model cannot read “no”") for c in captions(shipped_app))
     next(b for b in shipped_app.button if b.label == "Explain this score").click().run()
     assert not shipped_app.exception and not errors(shipped_app), errors(shipped_app)

@@ -346,7 +346,7 @@ def test_pdf_report_carries_the_measurement_caveats_shown_on_screen():
     assert "more caveats" not in page
     m.warnings = [f"caveat number {k}: check this on the median beats" for k in range(12)]
     page = _page_text({"measurements": m})
-    assert "caveat number 0:" in page and "caveat number 11:" not in page and "(more caveats on screen)" in page
+    assert "caveat number 0:" in page and "caveat number 11:" not in page and "(more caveats, not printed)" in page
 
 
 def test_pdf_report_says_which_lead_names_were_given_on_the_page():

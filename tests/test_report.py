@@ -120,27 +120,34 @@ def test_every_ranked_row_that_fits_is_printed():
     assert len([line for line in lines if line.italic and line.x_mm > RANKING_X_MM - 0.5]) == 2
     rows = [line.words for line in lines if line.monospace]
     assert [row.split("  ")[0].strip() for row in rows] == RHYTHM_PRESET
-    assert "more on screen" not in " ".join(line.words for line in lines)
+    assert "also ranked" not in " ".join(line.words for line in lines)
 
 
-def test_rows_that_do_not_fit_are_counted_and_named():
-    """Twelve phrases: the first rows, then the rest by name. Forty: as many rows again, the rest counted and
-    named as far as three lines go (ended with "…")."""
+def test_rows_that_do_not_fit_are_named_with_their_percentiles_or_said_not_printed():
+    """Twelve phrases: the first rows, then the rest by name with their percentiles ("and 6 more on screen:
+    normal ECG, ..." lost them, and paper has no screen). Forty: as many rows again, the rest named with their
+    percentiles as far as three lines go, the others counted as not printed."""
     prompts = [f"finding number {k}" for k in range(12)]
-    lines = _page_lines(ranking=_view(prompts, standing_out=1))
+    view = _view(prompts, standing_out=1)
+    lines = _page_lines(ranking=view)
     printed = [line.words.split("  ")[0].strip() for line in lines if line.monospace]
-    rest = prompts[len(printed):]
+    rest = view.rows[len(printed):]
     assert 5 <= len(printed) < 12 and printed == prompts[:len(printed)]
     page = " ".join(" ".join(line.words for line in lines).split())
-    assert f"and {len(rest)} more on screen: {', '.join(rest)}" in page
+    assert "also ranked: " + ", ".join(f"{r.prompt} {''.join(r.percentile_rank)}" for r in rest) in page
+    assert "on screen" not in page and "not printed" not in page
     assert all(line.right_mm <= PAGE_RIGHT_MM + 0.1 for line in lines), "a line runs off the page"
     assert _column(lines, RANKING_X_MM)[-1].top_mm < 60         # ... and above the tracing
     prompts = [f"finding number {k} of a long list" for k in range(40)]
-    lines = _page_lines(ranking=_view(prompts, standing_out=1))
+    view = _view(prompts, standing_out=1)
+    lines = _page_lines(ranking=view)
     printed = [line.words.split("  ")[0].strip() for line in lines if line.monospace]
     assert len(printed) >= 5 and printed == prompts[:len(printed)]
     page = " ".join(" ".join(line.words for line in lines).split())
-    assert f"and {40 - len(printed)} more on screen: {prompts[len(printed)]}, " in page and page.count(" …") == 1
+    also = re.search(r"also ranked: (.*); (\d+) more not printed", page)
+    named = also.group(1).split(", ")
+    assert named == [f"{r.prompt} {''.join(r.percentile_rank)}" for r in view.rows[len(printed):len(printed) + len(named)]]
+    assert len(printed) + len(named) + int(also.group(2)) == 40 and "on screen" not in page
     assert all(line.right_mm <= PAGE_RIGHT_MM + 0.1 for line in lines) and _column(lines, RANKING_X_MM)[-1].top_mm < 60
 
 
@@ -220,11 +227,10 @@ def test_the_rhythm_the_file_marks_on_the_strip_comes_first():
     labels = FileLabels(rhythm_labels(beats, fs, ecg.n_samples))
     column = [line.words for line in _column(_page_lines(ecg, start_s=40.0, file_labels=labels, beats=beats),
                                              LABELS_X_MM)]
-    assert " ".join(" ".join(column[1:3]).split()) == \
-        "Rhythm the file marks for the page on screen: ventricular trigeminy"
+    assert " ".join(" ".join(column[1:3]).split()) == "Rhythm the file marks for this strip: ventricular trigeminy"
     assert "normal sinus rhythm (0:30 in 1 episode)" in column and "ventricular trigeminy (0:30 in 1 episode)" in column
     first_page = _page_text(ecg, start_s=0.0, file_labels=labels, beats=beats)
-    assert "for the page on screen: normal sinus rhythm" in first_page
+    assert "for this strip: normal sinus rhythm" in first_page and "on screen" not in first_page
     whole = _ecg(seconds=10.0, fs=fs)
     assert "Rhythm the file marks" not in _page_text(whole, file_labels=labels, beats=beats)
 
@@ -242,7 +248,9 @@ def test_long_labels_wrap_inside_their_column_and_what_does_not_fit_is_counted()
     column = [line.words for line in _column(_page_lines(file_labels=many), LABELS_X_MM)[1:]]
     shown = [words for words in column if words.startswith("label number")]
     assert shown == [f"label number {k}" for k in range(len(shown))]
-    assert column[-1] == f"and {15 - len(shown)} more on screen" and len(shown) >= 5
+    not_printed = " ".join(" ".join(column[len(shown):]).split())      # paper has no screen to see them on
+    assert not_printed.startswith(f"not printed: label number {len(shown)}; label number {len(shown) + 1}")
+    assert len(shown) >= 5 and "on screen" not in not_printed
 
 
 # ---------------------------------------------------------------------------------------------- the tracing
@@ -340,7 +348,7 @@ def test_mitbih_201_page_at_12_minutes_is_printed_as_the_reader_shows_it():
     labels.labels += rhythm_labels(beats, ecg.fs, ecg.n_samples)
     column = [line.words for line in _column(_page_lines(ecg, start_s=720.0, file_labels=labels, beats=beats),
                                              LABELS_X_MM)[1:]]
-    assert column[0].startswith("Rhythm the file marks for the page on screen:")
+    assert column[0].startswith("Rhythm the file marks for this strip:")
     assert "atrial fibrillation (10:06 in 3 episodes)" in column
     traces, calibrations = _traces_and_calibrations(build_pdf(ecg, "201", start_s=720.0))
     assert len(traces) == len(calibrations) == 2

@@ -14,7 +14,7 @@ from dashboard import engine as engines
 from dashboard import session
 from dashboard.engine import Engine
 from dashboard.loading import not_opened
-from dashboard.measured import column_name, measured_span, shown_value
+from dashboard.measured import FIELDS, column_name, measured_span, missing_words, shown_value
 from dashboard.panels import header, prompts
 from dashboard.panels.common import recorded_shown
 from dashboard.ranking import build_view
@@ -23,11 +23,14 @@ from dashboard.ranking import build_view
 # below 50 or above 100 bpm, where Bazett misleads)
 BATCH_FIELDS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_fridericia_ms")
 READING = "the model's reading"
+MEASUREMENT_NOTES = "measurement notes"  # the CSV's column of why a measurement is blank (the page shows "—")
+MISSING = "—"                           # the page's cell of a value not given (Streamlit's own is "None")
 NOT_RANKED = "not ranked"               # the CSV's note of the phrases with no column, and why (not on the page,
                                         # whose captions say it once for every ECG)
 # the table's own columns, in reading order: the file's own labels beside the model's reading, then the
 # measurements; the phrases' columns follow them, and what the file is comes last
-FIRST_COLUMNS = ("ECG", "file labels", READING, NOT_RANKED, *(column_name(a) for a in BATCH_FIELDS), "measured on")
+FIRST_COLUMNS = ("ECG", "file labels", READING, NOT_RANKED, *(column_name(a) for a in BATCH_FIELDS), "measured on",
+                 MEASUREMENT_NOTES)
 LAST_COLUMNS = ("recorded", "source", "Hz", "s", "leads")
 TABLE_COLUMNS = frozenset(FIRST_COLUMNS + LAST_COLUMNS)
 NOT_OPENED = "could not be opened"      # the CSV's column of why a file is not in the table
@@ -46,6 +49,17 @@ def not_opened_panel(failed: list[tuple[str, str]]) -> None:
                    f"{'are' if len(failed) > 1 else 'is'} not in the table (the CSV lists "
                    f"{'them' if len(failed) > 1 else 'it'}, with why):\n\n"
                    + "\n".join(f"- {not_opened(what, why)}" for what, why in failed))
+
+
+def measurement_notes(m) -> str:
+    """The CSV cell of why each of the table's measurements of `m` is not given, in the measurement's own words
+    ("PR: no consistent P waves in an irregular rhythm (as in atrial fibrillation): PR not applicable"); ""
+    when all are."""
+    said = []
+    for label, attr, _, note in FIELDS:
+        if attr in BATCH_FIELDS and shown_value(m, attr) is None:
+            said.append(f"{label}: {(getattr(m, 'notes', None) or {}).get(note) or missing_words(m, note)}")
+    return "; ".join(said)
 
 
 def phrase_column(prompt: str) -> str:
@@ -99,6 +113,7 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                 engines.measurements(rec.key, rec.ecg)
             row["measured on"] = measured_span(m, rec.ecg.duration)
             row.update({column_name(attr): shown_value(m, attr) for attr in BATCH_FIELDS})
+            row[MEASUREMENT_NOTES] = measurement_notes(m)
         except Exception:  # noqa: BLE001 - the row stays, without its measurements
             row["measured on"] = "not measurable"
             row.update({column_name(attr): None for attr in BATCH_FIELDS})
@@ -127,21 +142,22 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
     df = pd.DataFrame(rows)
     df = df[[c for c in FIRST_COLUMNS if c in df.columns] + [c for c in df.columns if c not in TABLE_COLUMNS]
             + list(LAST_COLUMNS)]
-    for attr in BATCH_FIELDS:             # whole numbers (not 41.1), None where not measured
+    for attr in BATCH_FIELDS:             # whole numbers (not 41.1), sorted as numbers; empty where not given
         df[column_name(attr)] = df[column_name(attr)].astype("Int64")
     st.caption("Click a column header to sort by it; a phrase's column holds its percentile among the reference "
                "ECGs (hover its header for how reliable the model is for it). Select a row to open that ECG. "
                f"“{READING}” names the phrases that stand out from the reference ECGs, as the Reader does; it "
                f"reads each whole recording (a long one as the average of its 10 s windows), while “measured on” "
-               f"says which stretch the measurements describe. A measurement shown as “None” was not "
-               f"measurable or not applicable there (no PR in atrial fibrillation): the Reader says why. File "
+               f"says which stretch the measurements describe. A measurement shown as “{MISSING}” was not "
+               f"measurable or not applicable there (no PR in atrial fibrillation): the Reader, and the CSV's "
+               f"“{MEASUREMENT_NOTES}”, say why. File "
                f"labels longer than {LABELS_SHOWN_CHARS} characters end in “…” here; the CSV has them whole.")
-    shown = df.assign(**{"file labels": df["file labels"].map(shown_labels)}).drop(columns=NOT_RANKED,
-                                                                                  errors="ignore")
+    shown = df.assign(**{"file labels": df["file labels"].map(shown_labels)}).drop(
+        columns=[NOT_RANKED, MEASUREMENT_NOTES], errors="ignore")
     if shown["recorded"].isna().all():        # no file dated: an empty column says nothing (the CSV keeps it)
         shown = shown.drop(columns="recorded")
     event = st.dataframe(shown, width="stretch", hide_index=True, key="batch_table", on_select="rerun",
-                         selection_mode="single-row",
+                         selection_mode="single-row", placeholder=MISSING,
                          column_config={"file labels": st.column_config.TextColumn(width="medium"),
                                         READING: st.column_config.TextColumn(width="medium"),
                                         "recorded": st.column_config.TextColumn(

@@ -5,7 +5,8 @@ Each ECG is compared on one stretch, the same for its tracing, its measurements 
 short ECG; of a long recording, the 10 s page open on the Reader (its first page when none was opened). When
 both files say when they were recorded, the earlier recording is the first, so that the differences read
 later − earlier; the page says so, and says plainly when the user put them the other way round or when the
-files give no dates (the order is then the user's)."""
+files give no dates (the order is then the user's); when the files' sex or ages show two different patients,
+it says so instead, and the differences read second − first."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from dashboard import engine as engines
 from dashboard import plotting, session
 from dashboard.engine import Engine
 from dashboard.measured import FIELDS, column_name, missing_words, shown_value
-from dashboard.panels import prompts, tracing
+from dashboard.panels import header, prompts, tracing
 from dashboard.panels.common import esc, guard, recorded_at, recorded_words
 from dashboard.ranking import RankingView, Row, build_view
 from mets_core.ecg import ECG
@@ -91,6 +92,27 @@ def order_note(first: session.Record, second: session.Record, order: int | None)
         why = "both files give the same recording time"
     st.caption(f"Which recording came first is not known ({why}): the order is your choice. The differences "
                f"read second − first.")
+
+
+# ---------------------------------------------------------------------------------- one patient or two
+
+def different_patients(first: session.Record, second: session.Record) -> str:
+    """Why the two ECGs cannot be one patient's, in a few words ("sex: male / female"), from what their files
+    give (the age and sex the Reader's header shows: header.file_labels_of): a different sex, or ages whose
+    difference is not the time between the recordings (a year either way allowed, for birthdays); "" when
+    the files do not tell them apart (or give too little to tell)."""
+    a, b = header.file_labels_of(first), header.file_labels_of(second)
+    if a is None or b is None:
+        return ""
+    why = []
+    if a.sex and b.sex and a.sex != b.sex:
+        why.append(f"sex: {a.sex} / {b.sex}")
+    days = _calendar_place(first), _calendar_place(second)
+    if a.age and b.age and None not in days:
+        years_apart = (days[1][0] - days[0][0]).days / 365.25
+        if abs((int(b.age) - int(a.age)) - years_apart) > 1.0:
+            why.append(f"age {a.age} on {days[0][0]}, {b.age} on {days[1][0]}")
+    return "; ".join(why)
 
 
 # ----------------------------------------------------------------------------- the stretch compared
@@ -205,7 +227,13 @@ def compare_page(engine: Engine, recs: dict) -> None:
     first, second = compared(recs[a]), compared(recs[b])
     ra, rb = first.rec, second.rec
     order = time_order(ra, rb)
-    order_note(ra, rb, order)
+    two_patients = different_patients(ra, rb)
+    if two_patients:      # serial ECGs or not, the order in time says nothing of a change in one patient
+        st.warning(f"These look like two different patients ({esc(two_patients)}): the differences are not "
+                   f"changes over time. They read second − first.")
+        order = None
+    else:
+        order_note(ra, rb, order)
     difference = f"difference ({DIFFERENCE_WORDS[order]})"
     for each in (first, second):          # both measured in the measuring processes while the papers are built
         engines.start_measuring(each.rec.key, each.rec.ecg, *each.measured_stretch)

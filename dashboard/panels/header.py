@@ -91,7 +91,8 @@ def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None], view
     (dashboard.ranking.RankingView): a label that is also a ranked phrase gets the model's percentile beside
     it, and the page says so when the model does not single out what the file says but another phrase;
     `page`: (start, end) s of a long recording's page on screen, whose own rhythms (those its annotation file
-    marks there) are what the ranking is held against (not the whole recording's)."""
+    marks there) are what the ranking is held against (not the whole recording's): a rhythm the file marks
+    elsewhere only gets "not on this page" instead of the model's percentile (which is the page's)."""
     labels = file_labels_of(rec)
     st.markdown("#### What the file says")
     if labels is None or not labels.labels:
@@ -100,18 +101,27 @@ def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None], view
         st.markdown(f'<div class="file-labels none" data-testid="mets-file-labels">{esc(words)}</div>',
                     unsafe_allow_html=True)
         return
+    # the rhythms the annotation file marks for the page on screen, and anywhere in the recording (None: no page)
+    on_page, marked = None, []
+    if page is not None and rec.beats is not None:
+        from .navigation import page_rhythms
+        on_page = page_rhythms(rec.beats, rec.ecg, *page)
+        marked = page_rhythms(rec.beats, rec.ecg, 0.0, rec.ecg.duration)
     items = []
     for lab in labels.labels:
         src = lab.source + (f" {lab.code}" if lab.code else "")
         row = label_row(view, lab.text)
-        model = (f'<span class="fl-model"> · model: {"".join(row.percentile_rank)} pct'
-                 f'{", stands out" if row.stands_out else ""}</span>' if row is not None else "")
+        model = ""
+        if row is not None and on_page is not None and lab.text in marked and lab.text not in on_page:
+            # the ranking scores the page on screen; a rhythm marked only elsewhere in the recording would
+            # read as the model confirming it ("normal sinus rhythm ... model: 97th pct" on a page of AF)
+            model = '<span class="fl-model"> · not on this page</span>'
+        elif row is not None:
+            model = (f'<span class="fl-model"> · model: {"".join(row.percentile_rank)} pct'
+                     f'{", stands out" if row.stands_out else ""}</span>')
         items.append(f'<li class="{"" if lab.known else "undecoded"}" title="{esc(src)}">{esc(lab.words)}'
                      f'<span class="src"> · {esc(lab.source)}</span>{model}</li>')
-    compared = [lab.text for lab in labels.labels]
-    if page is not None and rec.beats is not None:
-        from .navigation import page_rhythms
-        compared = page_rhythms(rec.beats, rec.ecg, *page) or compared
+    compared = on_page or [lab.text for lab in labels.labels]
     differ = disagreement(view, compared)
     disagree = (f'<div class="fl-disagree" data-testid="mets-disagree">{esc(differ)}</div>' if differ else "")
     st.markdown(f'<div class="file-labels" data-testid="mets-file-labels"><ul>{"".join(items)}</ul>{disagree}'

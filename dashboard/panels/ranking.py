@@ -7,11 +7,23 @@ data-testid="mets-negated", each item with data-prompt and data-negates; unknown
 data-testid="mets-unknown"."""
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
+
+from mets_core.pipeline import MIN_REFERENCE
 
 from ..engine import Engine
 from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view
 from .common import esc
+
+
+# The softmax column: each phrase's share among the phrases ranked, which reads as a probability ("myocardial
+# infarction 42%" beside a crowned atrial fibrillation at 1%) unless its header says otherwise. Short words: the
+# header sits over a narrow column (styles.CSS, .rank-head).
+SHARE_HEADER = "share among these, not a probability"
+SHARE_HELP = ("Each phrase's share of a softmax over only the ranked phrases (not the negated or unknown ones): "
+              "the shares add up to 100% whatever the ECG shows, and adding or removing a phrase changes them. "
+              "Not the probability that the ECG shows the finding; the percentile is the score to read.")
 
 
 def ranking_panel(engine: Engine, ecg, prompts: list[str], scope: str = "") -> tuple[list, RankingView] | None:
@@ -30,7 +42,32 @@ def ranking_panel(engine: Engine, ecg, prompts: list[str], scope: str = "") -> t
                 'diagnoses. “Stands out” means this ECG is more similar to the phrase than '
                 f'{STANDS_OUT_PERCENTILE:.0f}% of reference ECGs the model never trained on.</div>',
                 unsafe_allow_html=True)
+    few = few_leads_words(ecg, view, getattr(engine.model, "reference", None))
+    if few:
+        st.caption(few)
     return matches, view
+
+
+def few_leads_words(ecg, view: RankingView, reference: dict | None) -> str:
+    """For an ECG of fewer than 12 leads (a Holter's 2, a handheld's 1), what its percentiles and reliability
+    cues were measured against, in one sentence; "" for 12 leads or when the ranking shows neither.
+    `reference`: the model's reference ECGs (METS.reference: "n_leads" of each), or None."""
+    n_leads = int(ecg.lead_mask.sum())
+    if n_leads >= 12:
+        return ""
+    said = []
+    if view.has_reference and reference is not None:
+        # METS.percentiles: reference ECGs of the same kind of lead set (12 vs fewer), when there are enough
+        fewer = int((np.asarray(reference["n_leads"]) != 12).sum())
+        said.append("the percentiles compare it with reference ECGs that also have fewer than 12 leads"
+                    if fewer >= MIN_REFERENCE else
+                    f"the percentiles compare it with reference ECGs of every lead set (only {fewer} have fewer "
+                    f"than 12 leads)")
+    if any(r.auc is not None for r in view.rows):
+        said.append("the reliability cues (AUC) were measured on validation ECGs of all lead sets together, for "
+                    "many statements (infarction, hypertrophy, axis) on 12-lead ECGs only, so they may "
+                    f"overstate how well the model reads {n_leads} lead{'s' if n_leads != 1 else ''}")
+    return f"{n_leads} of 12 leads recorded: " + "; ".join(said) + "." if said else ""
 
 
 def ranking_html(view, scope: str = "") -> str:
@@ -63,8 +100,9 @@ def ranking_html(view, scope: str = "") -> str:
             f'<div class="rank-tick" style="left:{STANDS_OUT_PERCENTILE:.0f}%"></div></div>'
             f'<div class="rank-pct" role="cell">{pct_text}</div>'
             f'<div class="rel rel-{level}" role="cell" title="{esc(why)}">{_REL_ICON[level]} {esc(words)}</div>'
-            f'<div class="rank-p" role="cell" title="softmax probability among only the {in_softmax} ranked '
-            f'phrases (cosine similarity {r.similarity:+.3f}); adding or removing a phrase changes it">'
+            f'<div class="rank-p" role="cell" title="this phrase\'s share among only the {in_softmax} ranked '
+            f'phrases (a softmax; cosine similarity {r.similarity:+.3f}); adding or removing a phrase changes it. '
+            f'Not a probability of the finding">'
             f'{"—" if r.probability is None else f"{100 * r.probability:.0f}%"}</div></div>')
     unknown = ""
     if view.unknown:
@@ -90,9 +128,8 @@ def ranking_html(view, scope: str = "") -> str:
             f'not trained on. The tick marks {STANDS_OUT_PERCENTILE:.0f}%.">compared with reference ECGs</span>'
             f'<span role="columnheader" aria-label="percentile"></span><span role="columnheader" title="How well the model recognised this statement on validation patients '
             f'(area under the ROC curve)">model reliability</span>'
-            f'<span role="columnheader" title="Softmax probability among only the ranked phrases (not the negated '
-            f'or unknown ones)">relative among '
-            f'these</span></div>{"".join(rows)}</div>{negated}{unknown}</div>')
+            f'<span role="columnheader" title="{esc(SHARE_HELP)}">{esc(SHARE_HEADER)}</span></div>'
+            f'{"".join(rows)}</div>{negated}{unknown}</div>')
 
 
 _REL_ICON = {"good": "✔", "fair": "◐", "weak": "⚠", "none": "–"}

@@ -82,7 +82,7 @@ def why_panel(engine: Engine, rec: Record, view) -> None:
     chosen = st.session_state["why_prompt"]
     prompt = explained(chosen)
     if prompt != chosen:
-        st.caption(f"Explaining “{prompt}”, the finding “{chosen}” negates: the model cannot read "
+        st.caption(f"Explaining “{prompt}”, the finding that “{chosen}” negates: the model cannot read "
                    f"“{negation(chosen).cue}”, so its score for “{chosen}” is the score of “{prompt}”.")
     st.toggle("Show on the tracing (saliency overlay)", key="why_overlay", on_change=_tracing_changes)
     session.keep(*SETTINGS)
