@@ -6,7 +6,7 @@ Starts the dashboard (`python -m streamlit run dashboard/app.py`) on 127.0.0.1 w
 (or --weights / $METS_WEIGHTS) and drives Debian chromium through it as a user would:
 
   1_reading_room.png     a 12-lead ECG with the file's own labels beside the ranking, percentiles,
-                         reliability cues and an unknown phrase listed apart
+                         reliability cues, and a negated and an unknown phrase listed apart
   2_median_beats.png     the median beats with their fiducial marks
   3_caliper.png          a caliper readout on the paper
   4_holter_overview.png  a 30-minute Holter record with its heart-rate and beat-label overview
@@ -35,7 +35,7 @@ from e2e_server import (IDLE_JS, RANK_ROW, RECORD, browser, drag_caliper, full_s
 
 WAIT_MS = 180_000
 PROMPTS = ["sinus rhythm", "atrial fibrillation", "left ventricular hypertrophy", "sinus bradycardia",
-           "right bundle branch block", "asdfgh qwerty"]
+           "right bundle branch block", "no atrial fibrillation", "asdfgh qwerty"]
 
 
 def idle(page) -> None:
