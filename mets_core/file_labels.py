@@ -17,6 +17,11 @@ Decoded sources
   (``Age: 47  Sex: M``, QTDB), and MIT-BIH's first comment line ``69 M 1085 1629 x1`` (age, sex, then the
   record's own numbers).
 
+Patient ids (``FileLabels.patient_id``), where the database gives one: PTB-XL's ``patient_id`` column
+(``ptbxl:15709``), PTB-DB's patient number from the record's folder or name (``patient201/s0420_re``,
+``patient201_s0420_re``) or its ``Source: record ptbdb/patient201/...`` line (``ptbdb:patient201``). Never
+made up: a file without one has none. ``same_patient(a, b)`` compares them; they are never shown.
+
 PTB-XL's own WFDB headers carry no labels: its statements, age and sex are in the database's table,
 ``ptbxl_database.csv``. ``ptbxl_labels(ecg, folder)`` reads them from the user's copy of PTB-XL for a record
 named as PTB-XL names them (``00307_lr``, ``00307_hr``), checked against the signal of that record in the copy
@@ -205,10 +210,42 @@ class FileLabels:
     sex: str | None = None
     other_lines: int = 0   # comment lines that are neither labels nor age/sex (shown only on request)
     origin: str = ""       # where the labels come from when not from the file itself (a sentence)
+    # The database's id of the patient ("ptbxl:15709", "ptbdb:patient201"), where the file or the database's
+    # table gives one, else None. It identifies a person: kept in memory only to tell whether two files are one
+    # patient's (same_patient), never shown on a page, printed in the PDF, logged or put in an error message
+    # (repr=False keeps it out of the dataclass's repr, which an error or a log line could carry).
+    patient_id: str | None = field(default=None, repr=False)
 
     @property
     def empty(self) -> bool:
         return not self.labels and self.age is None and self.sex is None
+
+
+def same_patient(a: FileLabels | None, b: FileLabels | None) -> bool | None:
+    """Whether two files are one patient's by the ids their database gives them (``FileLabels.patient_id``);
+    None when either gives none, or they come from different databases (whose ids do not name the same
+    people)."""
+    if a is None or b is None or a.patient_id is None or b.patient_id is None:
+        return None
+    if a.patient_id.partition(":")[0] != b.patient_id.partition(":")[0]:
+        return None
+    return a.patient_id == b.patient_id
+
+
+# PTB-DB's records are <patientNNN>/<sNNNNxxx> (a copy may flatten them to patientNNN_sNNNNxxx): the patient
+# number is in the folder's name, whichever of the record's path, name or "Source: record ..." line gives it
+_PTBDB_PATIENT = re.compile(r"(?:^|[/\\])(patient\d{3})[/\\_]s\d{4}\w{0,4}$", re.I)
+
+
+def ptbdb_patient_id(*names: str) -> str | None:
+    """``ptbdb:patientNNN`` from the first of `names` (a record's path or name, a header's ``Source: record``
+    value) that names a PTB-DB record of a patient's folder; None when none does (PTB's own ``s0010_re``
+    names no patient)."""
+    for name in names:
+        match = _PTBDB_PATIENT.search(str(name or "").strip())
+        if match:
+            return f"ptbdb:{match.group(1).lower()}"
+    return None
 
 
 def decode_snomed(codes: str) -> list[FileLabel]:
@@ -312,6 +349,9 @@ def file_labels(ecg: ECG) -> FileLabels:
                 out.labels.append(lab)
 
     first = next((k for k, ln in enumerate(lines) if ln), None)
+    sources = [ln.split(":", 1)[1].strip().removeprefix("record").strip() for ln in lines
+               if ln.lower().startswith("source:")]
+    out.patient_id = ptbdb_patient_id(ecg.metadata.get("record_name"), ecg.name, *sources)
     for k, line in enumerate(lines):
         if not line:
             continue
@@ -408,7 +448,15 @@ def ptbxl_labels_in(ecg: ECG, rows: dict[int, dict[str, str]], where: str) -> Fi
 
 def _ptbxl_row_labels(row: dict[str, str], origin: str) -> FileLabels:
     return FileLabels(labels=decode_scp(row.get("scp_codes", "")), age=_age(row.get("age", "")),
-                      sex=_sex(row.get("sex", "")), origin=origin)
+                      sex=_sex(row.get("sex", "")), origin=origin, patient_id=_ptbxl_patient(row))
+
+
+def _ptbxl_patient(row: dict[str, str]) -> str | None:
+    """``ptbxl:N`` from a row's patient_id ("15709" or "15709.0"), None when the row gives none."""
+    try:
+        return f"ptbxl:{int(float(row.get('patient_id') or ''))}"
+    except (ValueError, OverflowError):         # blank, "nan", "inf": no id
+        return None
 
 
 def _how_matched(ecg: ECG, header: Path) -> str | None:
@@ -485,7 +533,7 @@ def ptbxl_table_rows(lines) -> dict[int, dict[str, str]]:
     open file or a list of lines). The ids and numbers may be written as "1" or "1.0" (a copy saved by a
     spreadsheet); rows without an id are skipped."""
     import csv
-    wanted = ("scp_codes", "age", "sex", "filename_lr", "filename_hr")
+    wanted = ("scp_codes", "age", "sex", "patient_id", "filename_lr", "filename_hr")
     rows: dict[int, dict[str, str]] = {}
     for rec in csv.DictReader(lines):
         try:

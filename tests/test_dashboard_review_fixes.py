@@ -173,7 +173,8 @@ def test_compare_says_ptbxl_00195_and_00256_are_two_patients(app):
     go_to(app, "compare")
     assert not errors(app), errors(app)
     warning = " ".join(str(w.value) for w in app.warning)
-    assert "These look like two different patients (sex: male / female)" in warning
+    assert "These look like two different patients (the files name different patients; sex: male / female)" \
+        in warning
     assert not any("In time order" in c for c in captions(app))
 
 

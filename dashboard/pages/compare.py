@@ -5,8 +5,9 @@ Each ECG is compared on one stretch, the same for its tracing, its measurements 
 short ECG; of a long recording, the 10 s page open on the Reader (its first page when none was opened). When
 both files say when they were recorded, the earlier recording is the first, so that the differences read
 later − earlier; the page says so, and says plainly when the user put them the other way round or when the
-files give no dates (the order is then the user's); when the files' sex or ages show two different patients,
-it says so instead, and the differences read second − first."""
+files give no dates (the order is then the user's); when the files name two different patients (their
+database's patient ids), or their sex or ages show two, it says so instead, and the differences read
+second − first."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from dashboard.panels import header, prompts, tracing
 from dashboard.panels.common import esc, guard, recorded_at, recorded_words
 from dashboard.ranking import RankingView, Row, build_view
 from mets_core.ecg import ECG
+from mets_core.file_labels import same_patient
 
 COLUMN_WIDTH_PX = 530              # each ECG's column on the wide layout: the paper's height follows it
 ARRANGEMENTS = ("side by side", "one above the other")
@@ -98,13 +100,19 @@ def order_note(first: session.Record, second: session.Record, order: int | None)
 
 def different_patients(first: session.Record, second: session.Record) -> str:
     """Why the two ECGs cannot be one patient's, in a few words ("sex: male / female"), from what their files
-    give (the age and sex the Reader's header shows: header.file_labels_of): a different sex, or ages whose
-    difference is not the time between the recordings (a year either way allowed, for birthdays); "" when
-    the files do not tell them apart (or give too little to tell)."""
+    give (header.file_labels_of): the patient ids their database gives (PTB-XL's table, PTB-DB's patient
+    folders) when both give one, else the age and sex the Reader's header shows: a different sex, or ages
+    whose difference is not the time between the recordings (a year either way allowed, for birthdays); ""
+    when the files do not tell them apart (or give too little to tell). One id is one patient whatever the
+    ages say (the database's table is the authority); different ids are a reason, never the ids themselves
+    (they identify people: not on the page)."""
     a, b = header.file_labels_of(first), header.file_labels_of(second)
     if a is None or b is None:
         return ""
-    why = []
+    one_patient = same_patient(a, b)
+    if one_patient:
+        return ""
+    why = ["the files name different patients"] if one_patient is False else []
     if a.sex and b.sex and a.sex != b.sex:
         why.append(f"sex: {a.sex} / {b.sex}")
     days = _calendar_place(first), _calendar_place(second)
