@@ -51,3 +51,15 @@ def app(weights, monkeypatch):
     monkeypatch.setenv("METS_WEIGHTS", str(weights))
     monkeypatch.setenv("METS_THREADS", "0")     # AppTest runs in pytest's process: leave its threads alone
     return new_app()
+
+
+@pytest.fixture
+def shipped_app(monkeypatch):
+    """The dashboard in AppTest on the shipped weights/ (reference ECGs, the known-phrase threshold: they know
+    "atrial fibrillation" and not "banana"); skipped when weights/ ships no reference ECGs."""
+    from dashboard_fixtures import REPO, new_app
+    if not (REPO / "weights" / "reference.safetensors").is_file():
+        pytest.skip("weights/ ships no reference ECGs")
+    monkeypatch.setenv("METS_WEIGHTS", str(REPO / "weights"))
+    monkeypatch.setenv("METS_THREADS", "0")
+    return new_app()

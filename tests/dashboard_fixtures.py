@@ -10,6 +10,7 @@ a page, press a button by its label) and read what it renders (the ranked rows, 
 the open ECGs, the paper figure, error messages)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -198,3 +199,45 @@ def paper_spec(at) -> dict:
 
 def errors(at) -> list[str]:
     return [str(e.value) for e in at.error]
+
+
+def downloaded_csv(monkeypatch) -> list:
+    """What the Batch page's "Download CSV" would hand over: the bytes given to st.download_button, as a
+    table (filled on each run of the page)."""
+    import io
+
+    import pandas as pd
+    import streamlit as st
+    given, real = [], st.download_button
+
+    def keep(label, data, *args, **kwargs):
+        if kwargs.get("file_name", "").endswith(".csv"):
+            given.append(pd.read_csv(io.BytesIO(data), keep_default_na=False))
+        return real(label, data, *args, **kwargs)
+    monkeypatch.setattr(st, "download_button", keep)
+    return given
+
+
+def wfdb_upload(folder: Path, name: str, ecg, comments=(), recorded: dt.datetime | dt.time | None = None):
+    """`ecg` (its recorded leads) as a WFDB record written by wfdb, the header's record line giving when it was
+    recorded (date and time, or the time alone: WFDB has no date without a time); the files as the browser
+    sends them."""
+    import wfdb
+    when = {}
+    if isinstance(recorded, dt.datetime):
+        when = {"base_date": recorded.date(), "base_time": recorded.time()}
+    elif isinstance(recorded, dt.time):
+        when = {"base_time": recorded}
+    signal = ecg.signal[ecg.lead_mask].T.astype(float)
+    wfdb.wrsamp(name, fs=int(ecg.fs), units=["mV"] * signal.shape[1], sig_name=ecg.leads, p_signal=signal,
+                fmt=["16"] * signal.shape[1], comments=list(comments), write_dir=str(folder), **when)
+    return [(f"{name}.{ext}", (folder / f"{name}.{ext}").read_bytes()) for ext in ("hea", "dat")]
+
+
+def table(at, n: int = 0) :
+    """The page's `n`th table: on Compare, the measurements (0) and the ranking (1); on Batch, the ECGs (0)."""
+    return at.dataframe[n].value
+
+
+def captions(at) -> list[str]:
+    return [str(c.value) for c in at.caption]

@@ -8,9 +8,8 @@ import re
 
 import numpy as np
 import pandas as pd
-from dashboard_fixtures import errors, go_to, upload
+from dashboard_fixtures import captions, errors, go_to, upload, wfdb_upload
 from helpers import data_dir_or_none, needs_data, record_files, st_lengthened_ecg
-from test_dashboard_compare_batch import captions, wfdb_upload
 
 from mets_core import read_ecg
 from mets_core.ecg import ECG
@@ -117,13 +116,18 @@ def test_the_pdf_report_never_prints_the_patient_id():
 
 # -------------------------------------------------------------------------------- the Compare page
 
-@needs_data(f"{PTBXL_100}/00961_lr.hea", f"{PTBXL_100}/00973_lr.hea", "ptbxl/ptbxl_database.csv")
-def test_compare_takes_ptbxl_patient_306s_ecgs_as_one_patients_and_shows_no_id(app):
+def compare_ptbxl(app, *names: str):
+    """Upload the PTB-XL records `names` and open the Compare page (no error on it)."""
     folder = data_dir_or_none() / PTBXL_100
-    for name in ("00961_lr", "00973_lr"):
+    for name in names:
         upload(app, record_files(folder / name))
     go_to(app, "compare")
     assert not errors(app), errors(app)
+
+
+@needs_data(f"{PTBXL_100}/00961_lr.hea", f"{PTBXL_100}/00973_lr.hea", "ptbxl/ptbxl_database.csv")
+def test_compare_takes_ptbxl_patient_306s_ecgs_as_one_patients_and_shows_no_id(app):
+    compare_ptbxl(app, "00961_lr", "00973_lr")
     assert not app.warning
     assert any("In time order" in c and "later − earlier" in c for c in captions(app))
     assert not shows_number(page_text(app), 306)
@@ -131,11 +135,7 @@ def test_compare_takes_ptbxl_patient_306s_ecgs_as_one_patients_and_shows_no_id(a
 
 @needs_data(f"{PTBXL_100}/00195_lr.hea", f"{PTBXL_100}/00256_lr.hea", "ptbxl/ptbxl_database.csv")
 def test_compare_says_ptbxl_00195_and_00256_name_different_patients_without_their_ids(app):
-    folder = data_dir_or_none() / PTBXL_100
-    for name in ("00195_lr", "00256_lr"):
-        upload(app, record_files(folder / name))
-    go_to(app, "compare")
-    assert not errors(app), errors(app)
+    compare_ptbxl(app, "00195_lr", "00256_lr")
     warning = " ".join(str(w.value) for w in app.warning)
     assert f"{TWO_PATIENTS} ({DIFFERENT}; sex: male / female)" in warning
     shown = page_text(app)

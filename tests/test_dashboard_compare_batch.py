@@ -5,32 +5,16 @@ and the uploads that could not be opened. What is checked is what the pages show
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from dashboard_fixtures import a_wfdb_upload, errors, go_to, markdown_html, ranking, synthetic_csv, upload
+from dashboard_fixtures import (a_wfdb_upload, captions, downloaded_csv, errors, go_to, markdown_html, ranking,
+                                synthetic_csv, table, upload, wfdb_upload)
 from helpers import data_dir_or_none, needs_data, record_files, st_lengthened_ecg
 
 PTBXL_306 = "ptbxl/records100/00000"     # PTB-XL patient 306: 00961_lr on 22/07/1987, 00973_lr on 23/07/1987
-
-
-def wfdb_upload(folder: Path, name: str, ecg, comments=(), recorded: dt.datetime | dt.time | None = None):
-    """`ecg` (its recorded leads) as a WFDB record written by wfdb, the header's record line giving when it was
-    recorded (date and time, or the time alone: WFDB has no date without a time); the files as the browser
-    sends them."""
-    import wfdb
-    when = {}
-    if isinstance(recorded, dt.datetime):
-        when = {"base_date": recorded.date(), "base_time": recorded.time()}
-    elif isinstance(recorded, dt.time):
-        when = {"base_time": recorded}
-    signal = ecg.signal[ecg.lead_mask].T.astype(float)
-    wfdb.wrsamp(name, fs=int(ecg.fs), units=["mV"] * signal.shape[1], sig_name=ecg.leads, p_signal=signal,
-                fmt=["16"] * signal.shape[1], comments=list(comments), write_dir=str(folder), **when)
-    return [(f"{name}.{ext}", (folder / f"{name}.{ext}").read_bytes()) for ext in ("hea", "dat")]
 
 
 def compare_headings(at) -> list[str]:
@@ -40,37 +24,14 @@ def compare_headings(at) -> list[str]:
     return tracing_headings(at)
 
 
-def table(at, n: int = 0) -> pd.DataFrame:
-    """The page's `n`th table: on Compare, the measurements (0) and the ranking (1); on Batch, the ECGs (0)."""
-    return at.dataframe[n].value
-
-
 def tracing_headings(at) -> list[str]:
     """The line above each tracing of the Compare page (name, when recorded, the stretch), in page order."""
     return [str(m.value) for m in at.markdown if " · " in str(m.value) and str(m.value).startswith("**")]
 
 
-def captions(at) -> list[str]:
-    return [str(c.value) for c in at.caption]
-
-
 def paper_footers(at) -> list[str]:
     import json
     return [json.loads(c.proto.spec)["layout"]["annotations"][-1]["text"] for c in at.get("plotly_chart")]
-
-
-def downloaded_csv(monkeypatch) -> list:
-    """What the Batch page's "Download CSV" would hand over: the bytes given to st.download_button, as a
-    table (filled on the next run of the page)."""
-    import streamlit as st
-    given, real = [], st.download_button
-
-    def keep(label, data, *args, **kwargs):
-        if kwargs.get("file_name", "").endswith(".csv"):
-            given.append(pd.read_csv(io.BytesIO(data), keep_default_na=False))
-        return real(label, data, *args, **kwargs)
-    monkeypatch.setattr(st, "download_button", keep)
-    return given
 
 
 # ---------------------------------------------------------------------------- when an ECG was recorded

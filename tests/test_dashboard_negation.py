@@ -9,26 +9,14 @@ reference ECGs and the known-phrase threshold) tell known from unknown phrases; 
 (the `app` fixture) has no reference ECGs."""
 from __future__ import annotations
 
-import io
 import re
 
-import pandas as pd
 import pytest
 
-from dashboard_fixtures import REPO, errors, go_to, markdown_html, new_app, open_demo
+from dashboard_fixtures import REPO, downloaded_csv, errors, go_to, markdown_html, open_demo
 
 SHIPPED = REPO / "weights"
 SINUS, BRADYCARDIA = "Synthetic: sinus rhythm, 70 bpm", "Synthetic: sinus bradycardia, 48 bpm"
-
-
-@pytest.fixture
-def shipped_app(monkeypatch):
-    """The dashboard on the shipped weights (they know "atrial fibrillation" and not "banana")."""
-    if not (SHIPPED / "reference.safetensors").is_file():
-        pytest.skip("weights/ ships no reference ECGs")
-    monkeypatch.setenv("METS_WEIGHTS", str(SHIPPED))
-    monkeypatch.setenv("METS_THREADS", "0")
-    return new_app()
 
 
 def type_prompts(at, *phrases: str):
@@ -123,18 +111,6 @@ def test_compare_with_only_negated_phrases_ranks_nothing_and_says_their_similari
 
 
 # ------------------------------------------------------------------------------------------------ Batch
-
-def downloaded_csv(monkeypatch) -> list:
-    """The tables the Batch page hands to "Download CSV" (filled on each run of the page)."""
-    import streamlit as st
-    given, real = [], st.download_button
-
-    def keep(label, data, *args, **kwargs):
-        if kwargs.get("file_name", "").endswith(".csv"):
-            given.append(pd.read_csv(io.BytesIO(data), keep_default_na=False))
-        return real(label, data, *args, **kwargs)
-    monkeypatch.setattr(st, "download_button", keep)
-    return given
 
 
 def test_batch_names_the_negated_and_unknown_phrases_it_gives_no_column(shipped_app, monkeypatch):

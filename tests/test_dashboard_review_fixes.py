@@ -20,10 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dashboard_fixtures import REPO, errors, go_to, markdown_html, open_demo, upload
+from dashboard_fixtures import (REPO, captions, downloaded_csv, errors, go_to, markdown_html, open_demo, table, upload,
+                                wfdb_upload)
 from helpers import data_dir_or_none, needs_data, record_files, st_lengthened_ecg
-from test_dashboard_compare_batch import captions, downloaded_csv, table, wfdb_upload
-from test_dashboard_negation import shipped_app  # noqa: F401  (the fixture: the dashboard on the shipped weights)
 
 
 # ------------------------------------------------------------------- the file's rhythms and the model's tag
