@@ -10,7 +10,8 @@ import pytest
 from mets_core import cli
 from mets_train.ptbxl.protocols import format_results, pretraining_exposure, wilson_interval
 from mets_train.training.evaluate import MIN_POSITIVES, format_table
-from test_ptbxl_recipe_forms import write_fake_ptbxl
+
+from fake_ptbxl import write_fake_ptbxl
 
 # two fold-9 ECGs (normal, inferior MI) and one fold-10 ECG that --folds 9 must not touch
 TWO = {1: (9, {"records100"}), 2: (9, {"zscore100"}), 3: (10, {"records100"})}
