@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 # one home for the "stands out" percentile, the reliability cut-offs, the ordinals and the words for a negated
 # phrase: the engine's knowledge module
-from mets_core.knowledge import (AUC_FAIR, AUC_VALIDATED, STANDS_OUT_PERCENTILE, exclusive_pairs, negation_words,
-                                 ordinal_suffix)
+from mets_core.knowledge import (AUC_FAIR, AUC_VALIDATED, STANDS_OUT_PERCENTILE, exclusive_pairs,
+                                 negated_findings_standing_out, negation_words, ordinal_suffix)
 
 
 @dataclass(frozen=True)
@@ -116,18 +116,18 @@ class RankingView:
     @property
     def negated_findings_standing_out(self) -> list[Row]:
         """Negated phrases whose finding scores where a typed finding would stand out ("without ST elevation"
-        at the 93rd percentile of ST elevation): never crowned, but the headline must not read as all clear."""
-        crowned = {r.statement or r.prompt.lower() for r in self.standing_out}     # said already, when crowned
-        return [r for r in self.negated if r.known is not False and r.percentile is not None
-                and r.percentile >= STANDS_OUT_PERCENTILE and (r.statement or r.negates.lower()) not in crowned]
+        at the 93rd percentile of ST elevation): never crowned, but the headline must not read as all clear
+        (knowledge.negated_findings_standing_out)."""
+        high = dict(negated_findings_standing_out(
+            [(r.prompt, r.negates, r.statement, r.percentile, r.known) for r in self.negated],
+            [(r.prompt, r.statement) for r in self.standing_out]))
+        return [r for r in self.negated if r.prompt in high]
 
     @property
     def not_told_apart(self) -> list[tuple[str, str]]:
         """Pairs of phrases that both stand out though one ECG rarely shows both (left and right bundle branch
         block; knowledge.exclusive_pairs): the model does not tell them apart on this ECG."""
-        out = self.standing_out
-        by_statement = {r.statement: r.prompt for r in reversed(out) if r.statement}
-        return [(by_statement[a], by_statement[b]) for a, b in exclusive_pairs([r.statement for r in out])]
+        return exclusive_pairs([(r.prompt, r.statement) for r in self.standing_out])
 
     def _not_told_apart_news(self) -> str:
         return "".join(f" “{a}” and “{b}” both stand out, but one ECG rarely shows both: the model does not tell "

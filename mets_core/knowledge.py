@@ -261,13 +261,28 @@ def _exclusive_names() -> frozenset[frozenset[str]]:
                      for s in statements.values() for other in s.get("excludes", ()))
 
 
-def exclusive_pairs(statements: list[str | None]) -> list[tuple[str, str]]:
-    """The pairs among `statements` (canonical names, as Match.statement gives them) that one ECG rarely shows
-    together (statements.json "excludes": left and right bundle branch block, atrial fibrillation and a sinus
-    rhythm, ...), in the order given. When the model singles out both, it does not tell them apart here."""
-    names = list(dict.fromkeys(s for s in statements if s))
-    pairs = _exclusive_names()
-    return [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if frozenset((a, b)) in pairs]
+def exclusive_pairs(crowned: list[tuple[str, str | None]]) -> list[tuple[str, str]]:
+    """Among the phrases that stand out, as (prompt, statement) with the statement's canonical name
+    (Match.statement), best first: the pairs of prompts whose statements one ECG rarely shows together
+    (statements.json "excludes": left and right bundle branch block, atrial fibrillation and a sinus rhythm,
+    ...). When the model singles out both, it does not tell them apart here. The dashboard and the CLI say it."""
+    first = {}
+    for prompt, statement in crowned:
+        if statement:
+            first.setdefault(statement, prompt)
+    names, pairs = list(first), _exclusive_names()
+    return [(first[a], first[b]) for i, a in enumerate(names) for b in names[i + 1:] if frozenset((a, b)) in pairs]
+
+
+def negated_findings_standing_out(negated: list[tuple[str, str, str | None, float | None, bool | None]],
+                                  crowned: list[tuple[str, str | None]]) -> list[tuple[str, str]]:
+    """Negated phrases, as (prompt, finding, the finding's statement, its percentile, known), whose finding scores
+    at or above STANDS_OUT_PERCENTILE and is not itself among the crowned (prompt, statement): (prompt, finding)
+    of each. Never crowned, but the headline must not read as all clear (the dashboard and the CLI say it)."""
+    said = {statement or prompt.lower() for prompt, statement in crowned}
+    return [(prompt, finding) for prompt, finding, statement, pct, known in negated
+            if known is not False and pct is not None and pct >= STANDS_OUT_PERCENTILE
+            and (statement or finding.lower()) not in said]
 
 
 def ordinal_suffix(n: int) -> str:

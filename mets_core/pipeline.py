@@ -414,13 +414,20 @@ class METS:
         """Where the ECG's similarities fall among the reference ECGs' (0-100), judged against reference ECGs
         with the same kind of lead set (12-lead vs fewer leads) when there are enough of them. None without
         reference ECGs (none stored, or a reference of none: nothing to compare with)."""
+        chosen = self.reference_for(ecg)
+        if chosen is None:
+            return None
+        return percentile(similarities, self.reference["embeddings"][chosen] @ prompt_embeddings.T)
+
+    def reference_for(self, ecg: ECG) -> np.ndarray | None:
+        """Which reference ECGs the ECG's percentiles are judged against (a boolean mask): those of the same kind
+        of lead set (12-lead vs fewer) when there are at least MIN_REFERENCE of them, else all; None without
+        reference ECGs."""
         if self.reference is None or not len(self.reference["embeddings"]):
             return None
-        ref, n_leads = self.reference["embeddings"], self.reference["n_leads"]
+        n_leads = np.asarray(self.reference["n_leads"])
         same = (n_leads == 12) == (int(ecg.lead_mask.sum()) == 12)
-        if same.sum() >= MIN_REFERENCE:
-            ref = ref[same]
-        return percentile(similarities, ref @ prompt_embeddings.T)
+        return same if same.sum() >= MIN_REFERENCE else np.ones(len(n_leads), dtype=bool)
 
     def rank(self, ecg: ECG, prompts: list[str], kind: str = "diagnostic") -> list[Match]:
         """Prompts best first. Ranked first: the prompts the model knows (or cannot tell), by percentile among

@@ -6,11 +6,27 @@ skipped, with the one reason of ``helpers.skip_reason``, when the variable is un
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from helpers import require_data, wfdb_12lead_upload
+
+
+@pytest.fixture(autouse=True)
+def _main_module_kept():
+    """Streamlit's AppTest runs its script as ``__main__`` and leaves it there; a process the CLI's reader pool
+    starts later (multiprocessing forkserver) re-runs ``__main__`` from its file, which AppTest has deleted, and
+    dies. Each test leaves ``__main__`` as it found it, so the order of the tests does not matter."""
+    main = sys.modules.get("__main__")
+    kept = {k: getattr(main, k) for k in ("__file__", "__spec__") if hasattr(main, k)}
+    yield
+    if sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
+    for k, v in kept.items():
+        if getattr(main, k, None) is not v:
+            setattr(main, k, v)
 
 
 @pytest.fixture(scope="session")

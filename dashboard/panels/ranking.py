@@ -10,8 +10,6 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from mets_core.pipeline import MIN_REFERENCE
-
 from ..engine import Engine
 from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view
 from .common import esc
@@ -42,27 +40,26 @@ def ranking_panel(engine: Engine, ecg, prompts: list[str], scope: str = "") -> t
                 'diagnoses. “Stands out” means this ECG is more similar to the phrase than '
                 f'{STANDS_OUT_PERCENTILE:.0f}% of reference ECGs the model never trained on.</div>',
                 unsafe_allow_html=True)
-    few = few_leads_words(ecg, view, getattr(engine.model, "reference", None))
+    few = few_leads_words(ecg, view, engine.model)
     if few:
         st.caption(few)
     return matches, view
 
 
-def few_leads_words(ecg, view: RankingView, reference: dict | None) -> str:
+def few_leads_words(ecg, view: RankingView, model) -> str:
     """For an ECG of fewer than 12 leads (a Holter's 2, a handheld's 1), what its percentiles and reliability
     cues were measured against, in one sentence; "" for 12 leads or when the ranking shows neither.
-    `reference`: the model's reference ECGs (METS.reference: "n_leads" of each), or None."""
+    `model`: the METS model (its `reference_for` says which reference ECGs the percentiles used), or None."""
     n_leads = int(ecg.lead_mask.sum())
     if n_leads >= 12:
         return ""
     said = []
-    if view.has_reference and reference is not None:
-        # METS.percentiles: reference ECGs of the same kind of lead set (12 vs fewer), when there are enough
-        fewer = int((np.asarray(reference["n_leads"]) != 12).sum())
-        said.append("the percentiles compare it with reference ECGs that also have fewer than 12 leads"
-                    if fewer >= MIN_REFERENCE else
-                    f"the percentiles compare it with reference ECGs of every lead set (only {fewer} have fewer "
-                    f"than 12 leads)")
+    chosen = model.reference_for(ecg) if view.has_reference and model is not None else None
+    if chosen is not None:
+        fewer = int((np.asarray(model.reference["n_leads"]) != 12).sum())
+        said.append(f"the percentiles compare it with reference ECGs of every lead set (only {fewer} have fewer "
+                    f"than 12 leads)" if chosen.all() and fewer < len(chosen) else
+                    "the percentiles compare it with reference ECGs that also have fewer than 12 leads")
     if any(r.auc is not None for r in view.rows):
         said.append("the reliability cues (AUC) were measured on validation ECGs of all lead sets together, for "
                     "many statements (infarction, hypertrophy, axis) on 12-lead ECGs only, so they may "

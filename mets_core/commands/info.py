@@ -57,7 +57,9 @@ def cmd_info(args) -> int:
         print(f"validation    superclass macro AUC {cal['superclass_macro_auc']:.3f} ("
               + ", ".join(f"{k} {v:.3f}" for k, v in sup.items()) + ")")
     if cal.get("statement_macro_auc") is not None:
-        print(f"validation    {cal['statements_validated']} statements with >= 10 positive validation ECGs: "
+        from ..knowledge import MIN_VALIDATION_NEGATIVES, MIN_VALIDATION_POSITIVES
+        print(f"validation    {cal['statements_validated']} statements with >= {MIN_VALIDATION_POSITIVES} positive "
+              f"and >= {MIN_VALIDATION_NEGATIVES} negative validation ECGs: "
               f"macro AUC {cal['statement_macro_auc']:.3f}; weak (AUC < 0.7): {', '.join(cal['weak']) or 'none'}")
     ref = cal.get("reference") or {}
     print(f"reference     {ref.get('n_windows')} validation windows ({ref.get('twelve_lead')} 12-lead) for "

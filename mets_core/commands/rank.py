@@ -148,16 +148,15 @@ def _print_rank(r: dict) -> None:
             out = _standing_out(matches)
             # a negated phrase is never crowned, but when its finding scores where it would be, the headline
             # must not read as all clear
-            high = [m["negates"] for m in r.get("negated", []) if m.get("known") is not False
-                    and (m.get("percentile") or 0) >= STANDS_OUT_PERCENTILE]
+            from ..knowledge import exclusive_pairs, negated_findings_standing_out
+            crowned = [(m["prompt"], m.get("statement")) for m in matches if m["prompt"] in out]
+            high = [finding for _, finding in negated_findings_standing_out(
+                [(m["prompt"], m["negates"], m.get("statement"), m.get("percentile"), m.get("known"))
+                 for m in r.get("negated", [])], crowned)]
             print("  stands out: " + ", ".join(out) if out else
                   f"  no confident match: no ranked prompt is above the {STANDS_OUT_PERCENTILE:g}th percentile of "
                   f"the reference ECGs")
-            from ..knowledge import exclusive_pairs
-            crowned = [m for m in matches if m["prompt"] in out]
-            for a, b in exclusive_pairs([m.get("statement") for m in crowned]):
-                pa = next(m["prompt"] for m in crowned if m.get("statement") == a)
-                pb = next(m["prompt"] for m in crowned if m.get("statement") == b)
+            for pa, pb in exclusive_pairs(crowned):
                 print(f"  {pa} and {pb} both stand out, but one ECG rarely shows both: the model does not tell "
                       f"them apart here; check the tracing")
             if high:
