@@ -140,6 +140,14 @@ def templates_to_config(templates: dict) -> dict:
 PRESETS: dict[str, list[str]] = load_prompts()["presets"]
 
 
+def prompt_lines(text: str) -> list[str]:
+    """The prompts written in a text, one per line, by the one rule the CLI's --prompts-file and the dashboard's
+    phrase box share: '#' starts a comment anywhere on a line ("sinus rhythm  # baseline" is the prompt "sinus
+    rhythm"), whitespace is collapsed, and lines left empty are dropped."""
+    lines = (" ".join(line.split("#", 1)[0].split()) for line in (text or "").splitlines())
+    return [p for p in lines if p]
+
+
 def clean_phrase(phrase: str) -> str:
     """Collapse whitespace and drop a trailing full stop (templates add their own punctuation)."""
     p = re.sub(r"\s+", " ", str(phrase)).strip().rstrip(".").strip()

@@ -57,6 +57,9 @@ def test_editing_prompts_reranks_the_typed_phrases(app):
     assert sims == sorted(sims, reverse=True)       # no reference population: ordered by similarity
     app.text_area(key="prompts_text").input("sinus rhythm\nsinus bradycardia").run()
     assert [r["prompt"] for r in ranking(app)] != [] and rank_rows(app) == 2
+    # '#' starts a note, as in the CLI's --prompts-file: the note is not ranked, the phrase before it is
+    app.text_area(key="prompts_text").input("# rhythm\nsinus rhythm  # baseline\natrial fibrillation").run()
+    assert sorted(r["prompt"] for r in ranking(app)) == ["atrial fibrillation", "sinus rhythm"]
     # the phrase box says which template set the model reads phrases through (the checkpoint's own set)
     from mets_core.prompts import load_prompts
     captions = " ".join(str(c.value) for c in app.caption)
@@ -575,6 +578,9 @@ def test_parse_prompts():
     # a line of only full stops has nothing to embed: skipped with a warning, the other prompts still rank
     prompts, warnings = parse_prompts("atrial fibrillation\n...\n")
     assert prompts == ["atrial fibrillation"] and "no words" in warnings[0]
+    # '#' starts a comment anywhere on a line; a line of only a comment is no prompt and no warning
+    prompts, warnings = parse_prompts("# my set\nsinus rhythm # baseline\n  #\nSinus  rhythm\n")
+    assert prompts == ["sinus rhythm"] and not warnings
 
 
 # --- the reading room: honest ranking, file labels, report, comparison, messages ----------------------------

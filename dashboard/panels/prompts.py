@@ -7,7 +7,7 @@ import json
 
 import streamlit as st
 
-from mets_core.prompts import PRESETS, clean_phrase
+from mets_core.prompts import PRESETS, clean_phrase, prompt_lines
 
 from .. import session
 
@@ -18,7 +18,8 @@ CUSTOM = "custom"
 
 
 def parse_prompts(text: str) -> tuple[list[str], list[str]]:
-    """(prompts, warnings): one prompt per line, blank lines and duplicates dropped, capped."""
+    """(prompts, warnings): one prompt per line ('#' starts a comment), blank lines and duplicates dropped,
+    capped."""
     prompts, skipped, shortened, offered = _parse(text)
     warnings = [f"the line {p!r} has no words and was skipped" for p in skipped]
     if shortened:
@@ -33,9 +34,8 @@ def _parse(text: str) -> tuple[list[str], list[str], int, int]:
     """(the prompts kept, the lines skipped for having no words, how many were shortened to MAX_PROMPT_CHARS,
     how many distinct prompts there were before keeping the first MAX_PROMPTS)."""
     prompts, seen, skipped, shortened = [], set(), [], 0
-    for line in (text or "").splitlines():
-        p = " ".join(line.split())
-        if not p or p.lower() in seen:
+    for p in prompt_lines(text):
+        if p.lower() in seen:
             continue
         try:
             clean_phrase(p)
@@ -104,7 +104,8 @@ def prompt_controls(presets: dict = PRESETS, template_set: str | None = None,
     st.selectbox("Phrase set", options, key="preset", on_change=use_preset,
                  help="A preset replaces the phrases below; what you typed is kept under “custom”.")
     st.text_area("Prompts, one per line: the phrases to compare with the ECG (Ctrl+Enter or click outside to re-rank)", key="prompts_text",
-                 height=160, on_change=edited)
+                 height=160, on_change=edited, help="'#' starts a note that is not ranked: "
+                                                    "“sinus rhythm  # baseline” ranks “sinus rhythm”.")
     if template_set:
         shown = "; ".join(f"“{t.replace('{label}', '…')}”" for t in (templates or []))
         st.caption(f"Phrases are read through the template set **{template_set}**"

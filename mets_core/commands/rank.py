@@ -49,14 +49,14 @@ def cmd_rank(args) -> int:
 
 
 def _prompts(args) -> list[str]:
+    from ..prompts import prompt_lines
     prompts = list(args.prompts or [])
     if args.prompts_file:
         try:
             text = Path(args.prompts_file).read_text(encoding="utf-8")
         except OSError as e:
             raise SystemExit(usage(f"cannot read --prompts-file {args.prompts_file}: {e.strerror or e}"))
-        # '#' starts a comment anywhere on a line: "sinus rhythm  # baseline" is the prompt "sinus rhythm"
-        prompts += [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
+        prompts += prompt_lines(text)
     prompts = [p for p in prompts if p.strip()]
     if not prompts:
         raise SystemExit(usage("rank needs prompts: --prompt 'atrial fibrillation' --prompt 'sinus rhythm' "
