@@ -69,13 +69,16 @@ class ReportIndex:
               cache_dir: str | os.PathLike | None = None) -> "ReportIndex":
         """Embed `reports` with the pretraining template; identical texts become one entry that remembers
         how many ECGs had it, from which databases, and the first one's source id (so a search never returns
-        the same text twice). `cache_dir` keeps the frozen text encoder's outputs (so rebuilding after
-        retraining only re-runs the cheap projection)."""
+        the same text twice). A blank report is no entry (two PTB-XL rows have none; a search would return an
+        empty hit). `cache_dir` keeps the frozen text encoder's outputs (so rebuilding after retraining only
+        re-runs the cheap projection)."""
         reports = [str(r) for r in reports]
         source_ids = [str(s) for s in source_ids] if source_ids is not None else [str(i) for i in range(len(reports))]
         slot: dict[str, int] = {}
         unique, ids, counts, databases = [], [], [], []
         for text, sid in zip(reports, source_ids):
+            if not text.strip():
+                continue
             k = slot.setdefault(text, len(slot))
             if k == len(unique):                     # first ECG with this text
                 unique.append(text)

@@ -61,6 +61,18 @@ def test_render_is_seeded_and_resolves_umbrellas_and_replacements():
     assert len(reports) > 5                                  # several phrasings actually used
 
 
+def test_a_window_where_af_starts_says_atrial_fibrillation_not_both():
+    # CPSC 2021 labels every stretch outside AF "not AF": a window where AF starts or stops holds both labels,
+    # and its report said "afib. no atrial fibrillation." (8 texts in the shipped index before this rule)
+    for seed in range(20):
+        report, labels = VOCAB.render([Finding("afib"), Finding("non_afib_rhythm"), Finding("pac", count=2)],
+                                      np.random.default_rng(seed))
+        assert {"afib", "non_afib_rhythm"} <= set(labels)                   # the labels stay as annotated
+        assert not any(p in report for p in VOCAB.statements["non_afib_rhythm"].phrases), report
+    report, labels = VOCAB.render([Finding("non_afib_rhythm")], np.random.default_rng(0))
+    assert report and labels == ["non_afib_rhythm"]                        # said when AF is not in the window
+
+
 def test_territories_parse_ptb_and_ludb_spellings():
     assert parse_territories("infero-latera", MAPS) == ("inferior", "lateral")
     assert parse_territories("infero-postero-lateral", MAPS) == ("inferior", "posterior", "lateral")
@@ -351,6 +363,8 @@ def test_cpsc2021_af_only_where_annotated(corpus):
         assert ("afib" in labels) == (overlap >= fs), (r["start_s"], overlap)
         if overlap < fs * 9:
             assert "non_afib_rhythm" in labels
+        if "afib" in labels:            # said once: never "afib. no atrial fibrillation."
+            assert "no atrial fibrillation" not in r["report"] and "without atrial fibrillation" not in r["report"]
 
 
 @needs_data

@@ -56,3 +56,20 @@ def test_export_writes_weights_index_calibration_and_keeps_the_card(tmp_path):
     # the prompt sentences' text embeddings travel too (text_cache/): known prompts rank without the text model
     shards = list((out / "text_cache").glob("*.safetensors"))
     assert shards, "export must ship the prompt cache"
+
+
+def test_the_shipped_index_has_no_blank_entry_and_never_says_a_finding_and_its_absence():
+    # Stop 29 rebuilt it: two PTB-XL rows without a report were an empty entry, and CPSC 2021 windows where
+    # atrial fibrillation starts or stops read "afib. no atrial fibrillation." (statements.json "unsaid_with")
+    from pathlib import Path
+
+    from mets_train.corpus.vocabulary import Vocabulary
+    meta = json.loads((Path(__file__).resolve().parents[1] / "weights" / "index" / "index.json").read_text("utf-8"))
+    assert meta["count"] == len(meta["reports"]) and all(r.strip() for r in meta["reports"])
+    vocab = Vocabulary.load()
+    for statement in vocab.statements.values():
+        for other in statement.unsaid_with:
+            own, others = set(statement.phrases), set(vocab.statements[other].phrases)
+            both = [r for r in meta["reports"] if own & set(r.rstrip(".").split(". ")) and
+                    others & set(r.rstrip(".").split(". "))]
+            assert not both, both[:3]

@@ -335,6 +335,9 @@ def test_index_build_search_save_load(model, tmp_path):
     assert loaded.reports == reports and loaded.source_ids == ["a", "b", "c", "d"]
     assert np.allclose(loaded.embeddings, index.embeddings, atol=1e-3)      # float16 on disk
     assert [h.source_id for h in loaded.search(synthetic_ecg(), k=4)] == [h.source_id for h in ecg_hits]
+    # a blank report (two PTB-XL rows have none) is no entry: a search never returns an empty hit
+    with_blank = ReportIndex.build(model, reports[:2] + [" ", ""], ["a", "b", "blank", "empty"])
+    assert with_blank.reports == reports[:2] and with_blank.source_ids == ["a", "b"]
 
 
 def test_index_refuses_a_model_with_other_weights(model, text_encoder, tmp_path):

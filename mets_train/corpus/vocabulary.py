@@ -47,6 +47,7 @@ class Statement:
     rate_phrases: list[str] = field(default_factory=list)
     implies: list[str] = field(default_factory=list)
     replaces: list[str] = field(default_factory=list)
+    unsaid_with: list[str] = field(default_factory=list)  # with any of these in the window: a label, no sentence
     excludes: list[str] = field(default_factory=list)     # read by mets_core.knowledge; not used in reports
     territory_ids: str | None = None
     label_only: bool = False
@@ -87,7 +88,7 @@ class Vocabulary:
         for s in self.statements.values():
             if s.category not in self.categories:
                 problems.append(f"{s.id}: unknown category {s.category!r}")
-            for ref in s.implies + s.replaces + s.excludes:
+            for ref in s.implies + s.replaces + s.unsaid_with + s.excludes:
                 if ref not in self.statements:
                     problems.append(f"{s.id}: refers to unknown statement {ref!r}")
             if not s.label_only and not s.phrases:
@@ -144,7 +145,8 @@ class Vocabulary:
             implied_by_others |= self._closure(self.statements[sid].implies)
         rendered = [f for sid, f in kept.items()
                     if not self.statements[sid].label_only
-                    and not (sid in implied_by_others and not f.territories and f.count is None and f.rate is None)]
+                    and not (sid in implied_by_others and not f.territories and f.count is None and f.rate is None)
+                    and not any(other in kept for other in self.statements[sid].unsaid_with)]
         rendered.sort(key=lambda f: (self.categories.index(self.category(f.id)), self._order[f.id]))
         labels = self._closure(kept)
         for f in kept.values():
