@@ -77,8 +77,9 @@ class Engine:
             return self.model.rank(ecg, prompts)
 
     def search(self, query, k: int):
+        """The k nearest corpus reports, one per record and per wording (ReportIndex.search's `distinct`)."""
         with self.lock:
-            return self.index.search(self.model, query, k)
+            return self.index.search(self.model, query, k, distinct=True)
 
     def saliency(self, ecg: ECG, prompt: str):
         with self.lock:

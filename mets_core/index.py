@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -40,6 +41,21 @@ def _database(source_id: str) -> str:
     return source_id.split("/", 1)[0].split(":", 1)[0]
 
 
+def record_of(source_id: str) -> str:
+    """The record a source id's window is from: 'mitdb/203:1530' -> 'mitdb/203' (PTB-XL's table report and
+    its corpus window, 'ptbxl/443:0', are one record)."""
+    return source_id.rsplit(":", 1)[0] if ":" in source_id else source_id
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def wording_of(report: str) -> str:
+    """A report with its numbers taken out: "normal sinus rhythm at 61 beats per minute." and "... at 65 ..."
+    say the same thing of two ECGs with different rates."""
+    return " ".join(_NUMBER.sub("#", report.lower()).split())
+
+
 class ReportIndex:
     def __init__(self, reports: list[str], embeddings: np.ndarray, source_ids: list[str] | None = None,
                  model: "METS | None" = None, weights_sha256: str | None = None,
@@ -57,6 +73,7 @@ class ReportIndex:
         self.sources = [tuple(x) for x in sources] if sources is not None else [(_database(i),) for i in source_ids]
         self.model = model                    # the METS used by search() when none is passed
         self.weights_sha256 = weights_sha256 if weights_sha256 is not None else getattr(model, "weights_sha256", None)
+        self._wordings: list[str] | None = None    # wording_of each report, made by the first distinct search
 
     def __len__(self) -> int:
         return len(self.reports)
@@ -148,21 +165,48 @@ class ReportIndex:
 
     # ----------------------------------------------------------------------------------- search
 
-    def search_embedding(self, query: np.ndarray, k: int = 10) -> list[Hit]:
-        """Top-k reports for an L2-normalised (d,) query embedding, best first."""
+    def search_embedding(self, query: np.ndarray, k: int = 10, distinct: bool = False) -> list[Hit]:
+        """Top-k reports for an L2-normalised (d,) query embedding, best first.
+
+        `distinct`: each record gives at most one hit (its nearest window), and reports that differ only in
+        their numbers are one hit (the nearest): otherwise ten windows of one Holter, or "sinus rhythm at
+        61 / 62 / 63 bpm", fill the list (the dashboard and `mets retrieve` search so)."""
         sims = self.embeddings @ np.asarray(query, dtype=np.float32).reshape(-1)
         k = max(0, min(int(k), len(sims)))
         if k == 0:
             return []
-        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-        top = top[np.argsort(-sims[top], kind="stable")]
-        return [Hit(self.reports[i], float(sims[i]), self.source_ids[i], self.counts[i], self.sources[i]) for i in top]
+        pool = len(sims) if not distinct else min(len(sims), 50 * k)    # room for the hits left out
+        while True:
+            top = np.argpartition(-sims, pool - 1)[:pool] if pool < len(sims) else np.arange(len(sims))
+            top = top[np.argsort(-sims[top], kind="stable")]
+            chosen = self._distinct(top, k) if distinct else top[:k]
+            if len(chosen) == k or pool == len(sims):
+                break
+            pool = min(len(sims), pool * 4)
+        return [Hit(self.reports[i], float(sims[i]), self.source_ids[i], self.counts[i], self.sources[i])
+                for i in chosen]
 
-    def search(self, *args, k: int = 10, model: "METS | None" = None) -> list[Hit]:
+    def _distinct(self, order: np.ndarray, k: int) -> list[int]:
+        """The first `k` entries of `order` whose record and wording no earlier one had."""
+        if self._wordings is None:
+            self._wordings = [wording_of(r) for r in self.reports]
+        records, wordings, chosen = set(), set(), []
+        for i in order:
+            record, wording = record_of(self.source_ids[i]), self._wordings[i]
+            if record in records or wording in wordings:
+                continue
+            records.add(record)
+            wordings.add(wording)
+            chosen.append(int(i))
+            if len(chosen) == k:
+                break
+        return chosen
+
+    def search(self, *args, k: int = 10, model: "METS | None" = None, distinct: bool = False) -> list[Hit]:
         """search(ecg_or_text, k=10) with the bound model, or search(model, ecg_or_text, k=10).
 
         An ECG goes through embed_ecg; a string is phrased as in pretraining and goes through embed_text.
-        Returns (report, similarity, source_id) tuples, best first."""
+        Returns Hits (report, similarity, source_id, ...), best first; `distinct` as in search_embedding."""
         args = list(args)
         if args and hasattr(args[0], "embed_ecg"):
             model = args.pop(0)
@@ -182,4 +226,4 @@ class ReportIndex:
             q = model.embed_report([query])[0]
         else:
             raise TypeError(f"query must be an ECG or a str, got {type(query).__name__}")
-        return self.search_embedding(q, k)
+        return self.search_embedding(q, k, distinct=distinct)

@@ -69,7 +69,8 @@ def make_test_weights(folder: Path, seed: int = 0) -> Path:
     model.save_pretrained(folder, training={"note": "random init for dashboard tests: scores are meaningless"})
     model = METS.from_pretrained(folder)
     reports, ids = corpus()
-    ReportIndex.build(model, reports, ids).save(folder / "index")
+    # the first text twice (a real corpus has texts many ECGs share): its hit says "and 1 more ECG"
+    ReportIndex.build(model, reports + reports[:1], ids + ["demo/copy"]).save(folder / "index")
     (folder / "MODEL_CARD.md").write_text(
         "# Test checkpoint\n\nRandom initialisation, for tests only. Research use, not a medical device.\n",
         encoding="utf-8")

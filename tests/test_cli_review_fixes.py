@@ -177,6 +177,26 @@ def test_retrieve_tags_the_query_records_own_window(model_dir, data_dir, tmp_pat
         {"mitdb/208:600": True, "mitdb/215:0": False}
 
 
+def test_retrieve_gives_one_hit_per_record_and_wording_unless_all_hits(model_dir, data_dir, tmp_path, capsys):
+    from mets_core.index import ReportIndex
+    from mets_core.pipeline import METS
+    index = tmp_path / "index"
+    texts = ["sinus rhythm at 61 bpm.", "sinus rhythm at 65 bpm.", "afib.", "afib. 2 PVCs.", "afib.", "paced rhythm."]
+    ids = ["ludb/1:0", "ludb/2:0", "mitdb/203:10", "mitdb/203:20", "cinc2017/A1:0", "mitdb/217:0"]
+    ReportIndex.build(METS.from_pretrained(model_dir), texts, ids).save(index)      # 5 entries: "afib." twice
+    record = str(data_dir / "ludb" / "data" / "1")
+    args = ["retrieve", record, "-k", "5", "--index", str(index), "--model", str(model_dir)]
+    assert main(args + ["--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)[0]["reports"]
+    # one of the two sinus wordings (61 / 65 bpm), one of mitdb/203's two windows, and mitdb/217
+    assert len(hits) == 3 and len({h["source_id"].split(":")[0] for h in hits}) == 3
+    assert sum(h["report"].startswith("sinus rhythm at") for h in hits) == 1
+    assert main(args + ["--all-hits", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)[0]["reports"]) == 5
+    assert main(args + ["--all-hits"]) == 0
+    assert "[mitdb/203:10 and 1 more ECG (mitdb, cinc2017)]  afib." in capsys.readouterr().out
+
+
 # ------------------------------------------------------------------------------ 5. the model, --version
 
 def test_rows_name_their_model_and_resume_refuses_another(model_dir, other_model_dir, data_dir, tmp_path, capsys):

@@ -14,6 +14,7 @@ import io
 import json
 import re
 import zipfile
+from html import unescape as html_unescape
 from pathlib import Path
 
 import numpy as np
@@ -179,6 +180,13 @@ def test_retrieval_list_and_free_text_search(app):
     assert f'>{source}</span>' in html
     if ludb_dir() is None:
         assert any(r.split(".")[0] in html for r in FALLBACK_REPORTS)
+    # a text several ECGs share is one hit that says how many more have it, and from which databases
+    from dashboard_fixtures import corpus
+    shared_text = corpus()[0][0]
+    app.text_input(key="corpus_query").input(shared_text).run()
+    first = re.search(r'data-kind="text" data-rank="1".*?class="hit-report">([^<]*)<', markdown_html(app), re.S)
+    assert html_unescape(first.group(1)) == shared_text
+    assert re.search(r'and 1 more ECG \((ludb, demo|demo)\)</span>', first.group(0)), first.group(0)
 
 
 @needs_data("ludb/data/1.hea")

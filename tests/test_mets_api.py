@@ -355,6 +355,26 @@ def test_index_refuses_a_model_with_other_weights(model, text_encoder, tmp_path)
         ReportIndex.load(tmp_path / "empty")
 
 
+def test_distinct_search_gives_one_hit_per_record_and_per_wording():
+    # ten windows of one Holter, or "sinus rhythm at 61 / 65 bpm", would otherwise fill the list
+    reports = ["afib. 2 PVCs.", "afib. rapid ventricular rate.", "sinus rhythm at 61 bpm.", "Sinus rhythm at 65 bpm.",
+               "left bundle branch block.", "sinus rhythm at 61 bpm. 1 PVC.", "paced rhythm."]
+    ids = ["mitdb/203:10", "mitdb/203:20", "ludb/1:0", "ludb/2:0", "ptbxl/7:0", "cinc2017/A1:0", "mitdb/217:0"]
+    order = [0, 1, 2, 3, 4, 5, 6]                 # the query's nearest first: similarity falls down the list
+    emb = np.zeros((len(reports), 8), dtype=np.float32)
+    for rank, i in enumerate(order):
+        emb[i, 0], emb[i, 1 + rank % 7] = 1.0 - 0.1 * rank, 0.5
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    index = ReportIndex(reports, emb, ids)
+    q = np.eye(8, dtype=np.float32)[0]
+    plain = index.search_embedding(q, k=4)
+    assert [h.source_id for h in plain] == ["mitdb/203:10", "mitdb/203:20", "ludb/1:0", "ludb/2:0"]
+    distinct = index.search_embedding(q, k=4, distinct=True)
+    assert [h.source_id for h in distinct] == ["mitdb/203:10", "ludb/1:0", "ptbxl/7:0", "cinc2017/A1:0"]
+    assert [h.source_id for h in index.search_embedding(q, k=10, distinct=True)] == \
+        ["mitdb/203:10", "ludb/1:0", "ptbxl/7:0", "cinc2017/A1:0", "mitdb/217:0"]      # all there is
+
+
 def test_top_k_of_50000_matches_a_full_sort():
     rng = np.random.default_rng(0)
     emb = rng.standard_normal((50_000, 128)).astype(np.float32)

@@ -26,13 +26,20 @@ def hits_shown() -> int:
 SELF_HIT = "this very recording (the model trained on it)"
 
 
-def _hit_html(rank: int, report: str, sim: float, source_id: str, kind: str, self_hit: bool = False) -> str:
+def _hit_html(rank: int, hit, kind: str, self_hit: bool = False) -> str:
+    """One hit: its similarity, the first ECG with its text (database, record:second) and how many more ECGs,
+    of which databases, have exactly this text."""
+    report, sim, source_id = hit[0], hit[1], hit[2]
+    n_ecgs, sources = (hit[3], hit[4]) if len(hit) > 4 else (1, ())
     db, _, rec = str(source_id).partition("/")
     tag = f' <span class="self-hit" data-testid="mets-self-hit">{SELF_HIT}</span>' if self_hit else ""
+    more = (f' <span class="hit-more" title="ECGs of the corpus whose report is exactly this text">and '
+            f'{n_ecgs - 1:,} more ECG{"s" if n_ecgs > 2 else ""} ({esc(", ".join(sources))})</span>'
+            if n_ecgs > 1 else "")
     return (f'<div class="hit-row" data-testid="mets-hit" data-kind="{kind}" data-rank="{rank}"><div class="hit-sim">{sim:+.3f}</div>'
             f'<div class="hit-body"><div class="hit-src"><span class="db" title="the corpus database">'
             f'{esc(db or "corpus")}</span> <span title="its record, and the second its window starts at">'
-            f'{esc(rec or source_id)}</span>{tag}</div><div class="hit-report">{esc(report)}</div></div></div>')
+            f'{esc(rec or source_id)}</span>{more}{tag}</div><div class="hit-report">{esc(report)}</div></div></div>')
 
 
 def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = None, recording=None) -> None:
@@ -62,17 +69,18 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
             if scope:
                 st.markdown(f'<div class="rank-scope">{esc(scope)}</div>', unsafe_allow_html=True)
             st.markdown(f'<div class="hit-cap">Nearest {len(hits)} of {len(engine.index):,} corpus reports to '
-                        f'this ECG (similarity){" · ECG of the hit on the right when your data folder has it" if folder else ""}'
+                        f'this ECG (similarity; one per record, and reports that differ only in their numbers '
+                        f'count once){" · ECG of the hit on the right when your data folder has it" if folder else ""}'
                         f'</div>', unsafe_allow_html=True)
             rows, own = [], 0
             for i, hit in enumerate(hits, 1):
-                report, sim, source_id = hit[0], hit[1], hit[2]      # Hit may carry more fields
+                source_id = hit[2]
                 resolved = resolve_source(folder, source_id) if folder is not None else None
                 strip = _thumbnail(str(resolved[0]), resolved[1], str(source_id)) if resolved else None
                 self_hit = bool(resolved) and is_recording_of(recording if recording is not None else ecg,
                                                               resolved[0]) is True
                 own += self_hit
-                row = _hit_html(i, report, sim, source_id, "ecg", self_hit)
+                row = _hit_html(i, hit, "ecg", self_hit)
                 rows.append(f'<div class="hit-with-ecg">{row}<div class="hit-ecg">{strip}</div></div>'
                             if strip else row)
             st.markdown("".join(rows), unsafe_allow_html=True)      # one element: the list redraws at once
@@ -91,7 +99,7 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
             with guard("Text search"):
                 hits = engine.search(query.strip()[:500], k)
                 st.markdown(f'<div class="hit-cap">Reports nearest to “{esc(query.strip()[:80])}”</div>'
-                            + "".join(_hit_html(i, h[0], h[1], h[2], "text") for i, h in enumerate(hits, 1)),
+                            + "".join(_hit_html(i, h, "text") for i, h in enumerate(hits, 1)),
                             unsafe_allow_html=True)
 
 

@@ -1,7 +1,9 @@
 """`mets retrieve`: the reports of the index nearest to each record (the model folder's index/, or --index).
 
-A hit whose source is the query record itself (the index holds windows of the open databases, so
-`mets retrieve mitdb/208` finds 208's own windows) is tagged "(this record)" (``this_record`` in JSON)."""
+A record gives at most one hit and reports that differ only in their numbers are one hit (``--all-hits``: the
+plain nearest reports; `ReportIndex.search_embedding`'s `distinct`). A hit whose source is the query record
+itself (the index holds windows of the open databases, so `mets retrieve mitdb/208` finds one of 208's own
+windows) is tagged "(this record)" (``this_record`` in JSON)."""
 from __future__ import annotations
 
 import json
@@ -19,6 +21,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("retrieve", help=COMMANDS["retrieve"][0])
     p.add_argument("-k", type=at_least_one, default=10, help="number of reports (default 10)")
     p.add_argument("--index", metavar="DIR", default=None, help="index folder (default: MODEL/index)")
+    p.add_argument("--all-hits", action="store_true",
+                   help="plain nearest reports: by default a record gives at most one hit and reports that "
+                        "differ only in their numbers are one hit")
     add_dataset_options(p, "write the hits: .csv (one row per record and hit), .jsonl or .parquet")
     add_model_options(p)
     p.set_defaults(func=cmd_retrieve)
@@ -38,7 +43,8 @@ def cmd_retrieve(args) -> int:
         emb = model.embed_ecg(ecgs, batch_size=max(args.batch_size, 1), model_input=prepared)
         return [{"reports": [{"report": h.report, "similarity": h.similarity, "source_id": h.source_id,
                              "n_ecgs": getattr(h, "n_ecgs", 1), "sources": list(getattr(h, "sources", ()))}
-                             for h in index.search_embedding(e, k=args.k)]} for e in emb]
+                             for h in index.search_embedding(e, k=args.k, distinct=not args.all_hits)]}
+                for e in emb]
 
     jsonl = args.out is not None and Path(args.out).suffix.lower() == ".jsonl"
     to_row = (lambda rec, r: _tag_own_record(rec, r)) if jsonl else \
@@ -83,6 +89,7 @@ def _retrieve_row(record: str, result: dict) -> dict:
 def _print_hits(r: dict) -> None:
     print(r["record"])
     for h in r["reports"]:
-        many = f" and {h['n_ecgs'] - 1} more ECGs ({', '.join(h['sources'])})" if h.get("n_ecgs", 1) > 1 else ""
+        more = h.get("n_ecgs", 1) - 1
+        many = f" and {more} more ECG{'s' if more > 1 else ''} ({', '.join(h['sources'])})" if more > 0 else ""
         own = " (this record)" if h.get("this_record") else ""
         print(f"  {h['similarity']:+.4f}  [{h['source_id']}{many}]{own}  {h['report']}")
