@@ -541,20 +541,18 @@ def ptbxl_rows(folder: Path, folds, ids=None) -> list[dict]:
     """measure() on the PTB-XL records in mV under `folder` (records100/ at 100 Hz, records500/ at 500 Hz)
     of the given folds (only `ids` when given): per record its id, fold, rate, the statements with
     likelihood >= ``PTBXL_MIN_LIKELIHOOD``, the Measurements and each lead's own QRS limits (ms from R)."""
-    import copy
-
     from mets_train.ptbxl.dataset import PTBXL
     if any(f not in PTBXL_GROUPS["1-8"] + PTBXL_GROUPS["9"] for f in folds):
         raise ValueError("only folds 1-9: fold 10 is the held-back test fold")
-    table = PTBXL(folder, 100)
     rows = []
     for rate in (100, 500):
-        at_rate = copy.copy(table)
-        at_rate.sampling_rate = rate
-        for ecg_id in at_rate.available_ids(tuple(folds)):
+        # one dataset per rate: PTBXL picks its signal folder (records100/ or records500/) when it is made
+        # (a copy with another sampling_rate read the 100 Hz records twice, doubling every count)
+        table = PTBXL(folder, rate)
+        for ecg_id in table.available_ids(tuple(folds)):
             if ids is not None and ecg_id not in ids:
                 continue
-            m = measure(at_rate.read(ecg_id))
+            m = measure(table.read(ecg_id))
             codes = {c for c, p in table.records.at[ecg_id, "scp"].items() if p >= PTBXL_MIN_LIKELIHOOD}
             rows.append({"id": ecg_id, "fold": int(table.records.at[ecg_id, "strat_fold"]), "fs": rate,
                          "codes": codes, "m": m, "leads": _lead_limits_ms(m),

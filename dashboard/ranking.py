@@ -10,7 +10,7 @@ getattr and the page says what it cannot tell instead of guessing.
 
 Headline order: phrases that *stand out* (known, not negated, percentile >= STANDS_OUT_PERCENTILE), else "no
 confident match". Rows are ordered by percentile (similarity where there is none); softmax is a secondary
-"share among these, not a probability" number (panels.ranking.SHARE_HEADER); negated phrases (the model
+"share among these, not a probability" number (mets_core.knowledge.SHARE_HEADER); negated phrases (the model
 cannot read "no") and phrases the model does not know are listed apart, never ranked.
 """
 from __future__ import annotations

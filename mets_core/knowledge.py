@@ -301,6 +301,12 @@ def is_validated(row: dict) -> bool:
         and n_negative >= MIN_VALIDATION_NEGATIVES
 
 
+# The softmax column's header, on the dashboard and in `mets rank`: each phrase's share among the phrases ranked
+# reads as a probability ("myocardial infarction 42%" beside a crowned atrial fibrillation at 1%) unless its
+# header says otherwise. Short words: it sits over a narrow column.
+SHARE_HEADER = "share among these, not a probability"
+
+
 def reliability_label(auc: float | None) -> str:
     """The model's validation AUC for what a prompt maps to, in words: "validated: AUC 0.91", "fair: ...",
     "weak: ...", or "not validated"."""

@@ -71,7 +71,7 @@ def test_a_bad_record_gets_one_error_line_and_the_others_their_answer(model_dir,
 def test_rank_table_output(model_dir, tmp_path, capsys):
     rc = main(["rank", str(write_csv(tmp_path / "a.csv")), "--model", str(model_dir), *flags(PROMPTS[:3])])
     out = capsys.readouterr().out
-    assert rc == 0 and "similarity" in out and "relative among these" in out
+    assert rc == 0 and "similarity" in out and "share among these, not a probability" in out
     assert all(p in out for p in PROMPTS[:3])
 
 

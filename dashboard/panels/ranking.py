@@ -10,15 +10,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from mets_core.knowledge import SHARE_HEADER
+
 from ..engine import Engine
 from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view
 from .common import esc
 
 
-# The softmax column: each phrase's share among the phrases ranked, which reads as a probability ("myocardial
-# infarction 42%" beside a crowned atrial fibrillation at 1%) unless its header says otherwise. Short words: the
-# header sits over a narrow column (styles.CSS, .rank-head).
-SHARE_HEADER = "share among these, not a probability"
 SHARE_HELP = ("Each phrase's share of a softmax over only the ranked phrases (not the negated or unknown ones): "
               "the shares add up to 100% whatever the ECG shows, and adding or removing a phrase changes them. "
               "Not the probability that the ECG shows the finding; the percentile is the score to read.")

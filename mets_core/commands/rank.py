@@ -161,12 +161,13 @@ def _print_rank(r: dict) -> None:
                       f"them apart here; check the tracing")
             if high:
                 print("  the finding of a negated phrase scores above it too: " + ", ".join(high) + " (see below)")
-        from ..knowledge import reliability_label
+        from ..knowledge import SHARE_HEADER, reliability_label
         print(f"  {'prompt':<{width}}  " + ("percentile  " if has_pct else "") +
-              "reliability            similarity  relative among these")
+              f"reliability            similarity  {SHARE_HEADER}")
+        share = len(SHARE_HEADER)
         for m in matches:
             pct = f"{m['percentile']:10.1f}  " if m.get("percentile") is not None else (" " * 12 if has_pct else "")
-            prob = f"{m['probability']:19.4f}" if m.get("probability") is not None else f"{'-':>19}"
+            prob = f"{m['probability']:{share}.4f}" if m.get("probability") is not None else f"{'-':>{share}}"
             line = (f"  {m['prompt']:<{width}}  {pct}{reliability_label(m.get('validation_auc')):<21}  "
                     f"{m['similarity']:+10.4f}  {prob}")
             expansion = m.get("expansion") or []

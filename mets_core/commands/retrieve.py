@@ -24,7 +24,8 @@ def register(subparsers) -> None:
     p.add_argument("--all-hits", action="store_true",
                    help="plain nearest reports: by default a record gives at most one hit and reports that "
                         "differ only in their numbers are one hit")
-    add_dataset_options(p, "write the hits: .csv (one row per record and hit), .jsonl or .parquet")
+    add_dataset_options(p, "write the hits: .csv or .parquet (one row per record, its hits as JSON in the "
+                           "'reports' column), or .jsonl (one line per record)")
     add_model_options(p)
     p.set_defaults(func=cmd_retrieve)
 
