@@ -77,9 +77,10 @@ class Engine:
             return self.model.rank(ecg, prompts)
 
     def search(self, query, k: int):
-        """The k nearest corpus reports, one per record and per wording (ReportIndex.search's `distinct`)."""
+        """The k nearest corpus reports, one per record and per wording, reports near every ECG ranked down
+        (ReportIndex.search's `distinct` and `rank_hubs_down`)."""
         with self.lock:
-            return self.index.search(self.model, query, k, distinct=True)
+            return self.index.search(self.model, query, k, distinct=True, rank_hubs_down=True)
 
     def saliency(self, ecg: ECG, prompt: str):
         with self.lock:

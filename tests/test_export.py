@@ -41,6 +41,9 @@ def test_export_writes_weights_index_calibration_and_keeps_the_card(tmp_path):
     hits = index.search(loaded, "Atrial fibrillation.", k=len(index))
     assert len({h.report for h in hits}) == len(hits) == len(index)        # never the same text twice
     assert all(h.n_ecgs >= 1 and h.sources for h in hits)
+    # each report's hub penalty: its mean cosine to its nearest reference ECGs (the validation windows)
+    assert index.hub_penalty is not None and index.hub_penalty.shape == (len(index),)
+    assert np.all(np.abs(index.hub_penalty) <= 1.0 + 1e-3)
 
     # calibration: the reference population is the validation windows, the threshold a number
     val = Corpus.open(corpus).indices("val")
@@ -64,8 +67,10 @@ def test_the_shipped_index_has_no_blank_entry_and_never_says_a_finding_and_its_a
     from pathlib import Path
 
     from mets_train.corpus.vocabulary import Vocabulary
-    meta = json.loads((Path(__file__).resolve().parents[1] / "weights" / "index" / "index.json").read_text("utf-8"))
+    shipped = Path(__file__).resolve().parents[1] / "weights" / "index"
+    meta = json.loads((shipped / "index.json").read_text("utf-8"))
     assert meta["count"] == len(meta["reports"]) and all(r.strip() for r in meta["reports"])
+    assert ReportIndex.load(shipped).hub_penalty is not None      # reports near every ECG are ranked down
     vocab = Vocabulary.load()
     for statement in vocab.statements.values():
         for other in statement.unsaid_with:

@@ -375,6 +375,32 @@ def test_distinct_search_gives_one_hit_per_record_and_per_wording():
         ["mitdb/203:10", "ludb/1:0", "ptbxl/7:0", "cinc2017/A1:0", "mitdb/217:0"]      # all there is
 
 
+def test_a_report_near_every_reference_ecg_is_ranked_down(tmp_path):
+    # CSLS: 2 cos(ecg, report) - the report's mean cosine to its nearest reference ECGs
+    rng = np.random.default_rng(0)
+    e = np.eye(8, dtype=np.float32)
+    reference = e[0] + 0.2 * rng.standard_normal((40, 8)).astype(np.float32)       # the ECGs, all near e0
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    index = ReportIndex(["hub: near every ECG", "specific", "other"], np.stack([e[0], e[1], e[2]]),
+                        ["a/1:0", "b/1:0", "c/1:0"])
+    query = 1.1 * e[0] + e[1]
+    query /= np.linalg.norm(query)
+    assert [h.report for h in index.search_embedding(query, k=2)] == ["hub: near every ECG", "specific"]
+    assert index.search_embedding(query, k=2, rank_hubs_down=True)[0].report == "hub: near every ECG"  # no penalty yet
+    index.set_reference(reference, k=10)
+    assert index.hub_penalty[0] > 0.9 and abs(index.hub_penalty[1]) < 0.3
+    hits = index.search_embedding(query, k=2, rank_hubs_down=True)
+    assert [h.report for h in hits] == ["specific", "hub: near every ECG"]
+    assert hits[0].similarity == pytest.approx(float(query @ e[1]), abs=1e-6)       # the cosine is what is shown
+    assert [h.report for h in index.search_embedding(query, k=2)] == ["hub: near every ECG", "specific"]
+    index.save(tmp_path / "idx")                                                   # kept with the index
+    loaded = ReportIndex.load(tmp_path / "idx")
+    assert np.allclose(loaded.hub_penalty, index.hub_penalty)
+    assert loaded.search_embedding(query, k=1, rank_hubs_down=True)[0].report == "specific"
+    with pytest.raises(ReportIndexError, match="hub penalties"):
+        ReportIndex(["a"], e[:1], hub_penalty=np.zeros(2))
+
+
 def test_top_k_of_50000_matches_a_full_sort():
     rng = np.random.default_rng(0)
     emb = rng.standard_normal((50_000, 128)).astype(np.float32)

@@ -69,8 +69,9 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
             if scope:
                 st.markdown(f'<div class="rank-scope">{esc(scope)}</div>', unsafe_allow_html=True)
             st.markdown(f'<div class="hit-cap">Nearest {len(hits)} of {len(engine.index):,} corpus reports to '
-                        f'this ECG (similarity; one per record, and reports that differ only in their numbers '
-                        f'count once){" · ECG of the hit on the right when your data folder has it" if folder else ""}'
+                        f'this ECG (similarity; one per record, reports that differ only in their numbers count '
+                        f'once, and reports close to most ECGs are ranked down, so the similarities need not fall '
+                        f'steadily){" · ECG of the hit on the right when your data folder has it" if folder else ""}'
                         f'</div>', unsafe_allow_html=True)
             rows, own = [], 0
             for i, hit in enumerate(hits, 1):

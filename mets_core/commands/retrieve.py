@@ -1,7 +1,8 @@
 """`mets retrieve`: the reports of the index nearest to each record (the model folder's index/, or --index).
 
-A record gives at most one hit and reports that differ only in their numbers are one hit (``--all-hits``: the
-plain nearest reports; `ReportIndex.search_embedding`'s `distinct`). A hit whose source is the query record
+A record gives at most one hit, reports that differ only in their numbers are one hit, and reports near every ECG
+are ranked down (``--all-hits``: the plain nearest reports by cosine; `ReportIndex.search_embedding`'s `distinct`
+and `rank_hubs_down`). A hit whose source is the query record
 itself (the index holds windows of the open databases, so `mets retrieve mitdb/208` finds one of 208's own
 windows) is tagged "(this record)" (``this_record`` in JSON)."""
 from __future__ import annotations
@@ -22,8 +23,8 @@ def register(subparsers) -> None:
     p.add_argument("-k", type=at_least_one, default=10, help="number of reports (default 10)")
     p.add_argument("--index", metavar="DIR", default=None, help="index folder (default: MODEL/index)")
     p.add_argument("--all-hits", action="store_true",
-                   help="plain nearest reports: by default a record gives at most one hit and reports that "
-                        "differ only in their numbers are one hit")
+                   help="the plain nearest reports by cosine: by default a record gives at most one hit, reports "
+                        "that differ only in their numbers are one hit, and reports near every ECG are ranked down")
     add_dataset_options(p, "write the hits: .csv or .parquet (one row per record, its hits as JSON in the "
                            "'reports' column), or .jsonl (one line per record)")
     add_model_options(p)
@@ -44,7 +45,8 @@ def cmd_retrieve(args) -> int:
         emb = model.embed_ecg(ecgs, batch_size=max(args.batch_size, 1), model_input=prepared)
         return [{"reports": [{"report": h.report, "similarity": h.similarity, "source_id": h.source_id,
                              "n_ecgs": getattr(h, "n_ecgs", 1), "sources": list(getattr(h, "sources", ()))}
-                             for h in index.search_embedding(e, k=args.k, distinct=not args.all_hits)]}
+                             for h in index.search_embedding(e, k=args.k, distinct=not args.all_hits,
+                                                             rank_hubs_down=not args.all_hits)]}
                 for e in emb]
 
     jsonl = args.out is not None and Path(args.out).suffix.lower() == ".jsonl"

@@ -102,7 +102,9 @@ def export_model(run_dir: str | Path, corpus_dir: str | Path, out_dir: str | Pat
     if data_dir is not None:
         more, more_ids = ptbxl_reports(data_dir)
         reports, ids = reports + more, ids + more_ids
-    ReportIndex.build(mets, reports, ids, cache_dir=text_cache).save(out_dir / "index")
+    # the reference ECGs also rank down the reports near every ECG (ReportIndex.set_reference)
+    index = ReportIndex.build(mets, reports, ids, cache_dir=text_cache).set_reference(reference["embeddings"])
+    index.save(out_dir / "index")
     return out_dir
 
 

@@ -1,0 +1,191 @@
+"""Similar reports: do a few "hub" reports crowd the lists, and does ranking them down help?
+
+    METS_DATA_DIR=/work/shared/data nice .venv/bin/python benchmarks/retrieval_hubness.py --corpus runs/corpus
+
+A review of `mets retrieve` (stop 29) found one report ("acute myocardial infarction, infero-lateral wall.", a
+PTB-DB window) in 15 of 50 real ECGs' top 10. Such hubs are a known trait of nearest-neighbour search in
+embedding spaces. Cross-domain similarity local scaling (CSLS; Lample et al. 2018) ranks a report r for an ECG
+q by 2 cos(q, r) - m(r), where m(r) is r's mean cosine to its K nearest ECGs of a reference set: a report near
+every ECG is ranked down. The shipped weights carry such a set (reference.safetensors: the corpus's validation
+windows), so this needs no training.
+
+Measured here on the corpus's validation windows as queries (their embeddings are reference.safetensors, in
+corpus order), with cross-fitting: the validation patients are split in two halves, m(r) comes from one half's
+windows and the other half's windows are the queries, and back. Scored on the index entries whose first ECG is
+a corpus window (the statements of that window are its labels; PTB-XL table reports without a signal here have
+none), hits from the query's own record left out, one hit per record and per wording (as the product shows):
+- relevance: mean Jaccard overlap of the query's and the hit's statements over the top 10, and the share of
+  queries whose top 5 holds a hit with the query's rhythm statement (where it has one);
+- crowding: how often the most frequent report appears in a top 10, and how many reports appear at all.
+A floor beside them: the same scores for hits drawn at random from the scored entries.
+
+Result (4 Dec 2026, shipped weights; ~20 s): CSLS with K = 10 chosen (mets_core.index.HUB_NEIGHBOURS). All 2,965
+queries: the query's rhythm in the top 5 0.779 -> 0.841 (better in both halves: 0.794 -> 0.825, 0.763 -> 0.857;
+random hits 0.596), Jaccard@10 0.431 -> 0.428 (halves differ by 0.009), distinct reports shown 967 -> 1294. The
+372 twelve-lead queries: rhythm 0.731 -> 0.774 (random 0.758: most are sinus), Jaccard 0.299 -> 0.299; on the
+whole index the most frequent report reached 22 % of their top 10s, now 13 %, and 698 -> 1178 reports are shown.
+K = 5 scores the same; K = 50 less.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from mets_core.index import ReportIndex, first_distinct, record_of, wording_of  # noqa: E402
+from mets_train.corpus.vocabulary import Vocabulary  # noqa: E402
+
+
+def window_id(row: dict) -> str:
+    return f"{row['source']}/{row['record']}:{float(row['start_s']):g}"
+
+
+def load(corpus: Path, weights: Path):
+    from safetensors.numpy import load_file
+    with open(corpus / "windows.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    val = [r for r in rows if r["split"] == "val"]
+    reference = load_file(str(weights / "reference.safetensors"))["embeddings"].astype(np.float32)
+    if len(val) != len(reference):
+        raise SystemExit(f"{len(val)} validation windows in {corpus} but {len(reference)} reference ECGs in "
+                         f"{weights}: give the corpus the weights were exported from")
+    labels = {window_id(r): frozenset(s for s in r["statements"].split(";") if s) for r in rows}
+    patients = {window_id(r): r["patient"] for r in rows}
+    meta = json.loads((weights / "index" / "index.json").read_text(encoding="utf-8"))
+    index = ReportIndex.load(weights / "index")
+    return val, reference, labels, patients, index, meta
+
+
+def split_patients(val: list[dict]) -> np.ndarray:
+    """0/1 per validation window, by a hash of its patient (both halves hold every database)."""
+    return np.array([zlib.crc32(r["patient"].encode()) % 2 for r in val])
+
+
+def penalty(entries: np.ndarray, ecgs: np.ndarray, k: int) -> np.ndarray:
+    """m(r): each report's mean cosine to its k nearest ECGs."""
+    sims = entries @ ecgs.T
+    part = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
+    return part.mean(axis=1)
+
+
+def top_hits(scores: np.ndarray, entry_ids: list[str], wordings: list[str], same_patient: np.ndarray,
+             k: int, own: str | None = None) -> list[int]:
+    """The product's hits (one per record and per wording, mets_core.index.first_distinct), leaving out the
+    query patient's own reports (and its own record's, `own`)."""
+    order = [i for i in np.argsort(-scores, kind="stable")
+             if not same_patient[i] and record_of(entry_ids[i]) != own]
+    return first_distinct(order, entry_ids, wordings, k)
+
+
+def evaluate(queries, q_rows, q_labels, entry_ids, entry_patients, entry_labels, wordings, scores_of, rhythm_ids,
+             k=10):
+    jacc, rhythm_hit, rhythm_n, counts = [], 0, 0, np.zeros(len(entry_ids), dtype=int)
+    for qi in range(len(queries)):
+        hits = top_hits(scores_of(qi), entry_ids, wordings, entry_patients == q_rows[qi]["patient"], k)
+        counts[hits] += 1
+        ql = q_labels[qi]
+        jacc.append(np.mean([len(ql & entry_labels[h]) / max(1, len(ql | entry_labels[h])) for h in hits]))
+        q_rhythm = ql & rhythm_ids
+        if q_rhythm:
+            rhythm_n += 1
+            rhythm_hit += any(entry_labels[h] & q_rhythm for h in hits[:5])
+    return {"jaccard@10": float(np.mean(jacc)), "rhythm in top 5": rhythm_hit / max(1, rhythm_n),
+            "rhythm queries": rhythm_n, "top share": float(counts.max() / len(queries)),
+            "reports shown": int((counts > 0).sum())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default="runs/corpus", help="the corpus the weights were exported from")
+    parser.add_argument("--weights", default=str(REPO / "weights"))
+    parser.add_argument("--k", type=int, nargs="+", default=[10, 50], help="CSLS neighbourhood sizes to try")
+    args = parser.parse_args()
+    val, reference, labels, patients, index, meta = load(Path(args.corpus), Path(args.weights))
+    vocab = Vocabulary.load()
+    rhythm_ids = frozenset(s for s, st in vocab.statements.items() if st.category == "rhythm")
+
+    keep = [i for i, sid in enumerate(index.source_ids) if sid in labels]
+    entries = index.embeddings[keep]
+    entry_ids = [index.source_ids[i] for i in keep]
+    entry_labels = [labels[s] for s in entry_ids]
+    entry_patients = np.array([patients[s] for s in entry_ids])
+    wordings = [wording_of(index.reports[i]) for i in keep]
+    half = split_patients(val)
+    q_labels_all = [labels[window_id(r)] for r in val]
+    print(f"{len(val)} validation windows as queries (halves {int((half == 0).sum())} / {int((half == 1).sum())}); "
+          f"{len(keep)} of {len(index)} index reports scored (their first ECG is a corpus window)")
+
+    # crowding on the whole index as shipped (labels not needed): the product's top 10 of every query
+    all_ids, all_wordings = list(index.source_ids), [wording_of(r) for r in index.reports]
+    twelve_lead = np.array([r["source"] in TWELVE_LEAD for r in val])
+    for group, chosen in (("all validation windows", np.ones(len(val), dtype=bool)),
+                          ("12-lead windows", twelve_lead)):
+        print(f"\nwhole index, {group}: the 3 most frequent reports' shares of top 10s; reports shown")
+        crowding(index, reference, val, half, chosen, all_ids, all_wordings, args.k)
+
+    for group, chosen in (("all validation windows", np.ones(len(val), dtype=bool)),
+                          ("12-lead windows (PTB-XL, LUDB, PTB-DB)", twelve_lead)):
+        print(f"\n{group}: {int(chosen.sum())} queries")
+        report(val, reference, half, chosen, entries, entry_ids, entry_patients, entry_labels, wordings, q_labels_all,
+               rhythm_ids, args.k)
+
+
+def crowding(index, reference, val, half, chosen, all_ids, all_wordings, ks) -> None:
+    for name, how in [("cosine", None)] + [(f"CSLS, K = {k}", k) for k in ks]:
+        counts = np.zeros(len(all_ids), dtype=int)
+        for h in (0, 1):
+            q = np.flatnonzero((half == h) & chosen)
+            sims = reference[q] @ index.embeddings.T
+            m = 0.0 if how is None else penalty(index.embeddings, reference[half != h], how)
+            for qi, row in zip(range(len(q)), (val[i] for i in q)):
+                counts[top_hits(2 * sims[qi] - m, all_ids, all_wordings, np.zeros(len(all_ids), bool), 10,
+                                own=record_of(window_id(row)))] += 1
+        tops = np.argsort(-counts)[:3]
+        print(f"  {name}: " + "; ".join(f"{counts[t] / chosen.sum():.2f} {index.reports[t][:50]!r}" for t in tops)
+              + f"; {(counts > 0).sum()} reports shown")
+
+
+TWELVE_LEAD = ("ptbxl", "ludb", "ptbdb")
+
+
+def report(val, reference, half, chosen, entries, entry_ids, entry_patients, entry_labels, wordings, q_labels_all,
+           rhythm_ids, ks) -> None:
+    rng = np.random.default_rng(0)
+    results = {}
+    methods = [("cosine", None)] + [(f"CSLS, K = {k}", k) for k in ks] + [("random hits", "random")]
+    for name, how in methods:
+        parts = []
+        for h in (0, 1):
+            q = np.flatnonzero((half == h) & chosen)
+            queries = reference[q]
+            sims = queries @ entries.T
+            if how == "random":
+                scores_of = lambda qi: rng.random(len(entry_ids))                  # noqa: E731
+            elif how is None:
+                scores_of = lambda qi, s=sims: s[qi]                               # noqa: E731
+            else:
+                m = penalty(entries, reference[half != h], how)
+                scores_of = lambda qi, s=sims, m=m: 2 * s[qi] - m                  # noqa: E731
+            parts.append(evaluate(queries, [val[i] for i in q], [q_labels_all[i] for i in q], entry_ids,
+                                  entry_patients, entry_labels, wordings, scores_of, rhythm_ids))
+        results[name] = {key: (parts[0][key] + parts[1][key]) / 2 for key in parts[0]}
+        results[name]["per half"] = parts
+    print(f"| ranking | Jaccard@10 | rhythm in top 5 | most frequent report's share of top 10s | reports shown |")
+    print("|---|---|---|---|---|")
+    for name, r in results.items():
+        a, b = r["per half"]
+        print(f"| {name} | {r['jaccard@10']:.3f} ({a['jaccard@10']:.3f} / {b['jaccard@10']:.3f}) | "
+              f"{r['rhythm in top 5']:.3f} ({a['rhythm in top 5']:.3f} / {b['rhythm in top 5']:.3f}) | "
+              f"{r['top share']:.3f} | {r['reports shown']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
