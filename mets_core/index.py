@@ -222,7 +222,7 @@ class ReportIndex:
         k = max(0, min(int(k), len(sims)))
         if k == 0:
             return []
-        pool = len(sims) if not distinct else min(len(sims), 50 * k)    # room for the hits left out
+        pool = k if not distinct else min(len(sims), 50 * k)    # distinct: room for the hits left out
         while True:
             top = np.argpartition(-order_by, pool - 1)[:pool] if pool < len(sims) else np.arange(len(sims))
             top = top[np.argsort(-order_by[top], kind="stable")]
