@@ -1,8 +1,8 @@
 """Report retrieval: the nearest reports of a corpus to an ECG (or to a text), by cosine similarity.
 
 An index is report texts + their L2-normalised embeddings (made with one METS model) + source ids.
-Saved as `embeddings.safetensors` (float16 or float32) + `index.json` (reports, ids, the weights hash of the
-model that made it); no pickle. Search is one matrix-vector product and an argpartition: top-10 of 50,000
+Saved as `embeddings.safetensors` (float16 or float32; with each report's hub penalty when the index was given
+reference ECGs) + `index.json` (reports, ids, the weights hash of the model that made it); no pickle. Search is one matrix-vector product and an argpartition: top-10 of 50,000
 reports is a few milliseconds.
 """
 from __future__ import annotations
