@@ -82,6 +82,11 @@ class Engine:
         with self.lock:
             return self.index.search(self.model, query, k, distinct=True, rank_hubs_down=True)
 
+    def known(self, phrases: list[str]) -> list[bool | None]:
+        """METS.known: whether each phrase is close to what the model learned (None: the weights cannot say)."""
+        with self.lock:
+            return self.model.known(phrases)
+
     def saliency(self, ecg: ECG, prompt: str):
         with self.lock:
             return self.model.saliency(ecg, prompt)

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 # one home for the "stands out" percentile, the reliability cut-offs, the ordinals and the words for a negated
 # phrase: the engine's knowledge module
-from mets_core.knowledge import (AUC_FAIR, AUC_VALIDATED, STANDS_OUT_PERCENTILE, exclusive_pairs,
-                                 negated_findings_standing_out, negation_words, ordinal_suffix)
+from mets_core.knowledge import (AUC_FAIR, AUC_VALIDATED, STANDS_OUT_PERCENTILE, exclusive_groups,
+                                 negated_findings_standing_out, negation_words, not_told_apart_words,
+                                 ordinal_suffix)
 
 
 @dataclass(frozen=True)
@@ -124,14 +125,13 @@ class RankingView:
         return [r for r in self.negated if r.prompt in high]
 
     @property
-    def not_told_apart(self) -> list[tuple[str, str]]:
-        """Pairs of phrases that both stand out though one ECG rarely shows both (left and right bundle branch
-        block; knowledge.exclusive_pairs): the model does not tell them apart on this ECG."""
-        return exclusive_pairs([(r.prompt, r.statement) for r in self.standing_out])
+    def not_told_apart(self) -> list[list[str]]:
+        """Groups of phrases that stand out though one ECG rarely shows more than one of them (left and right
+        bundle branch block; knowledge.exclusive_groups): the model does not tell them apart on this ECG."""
+        return exclusive_groups([(r.prompt, r.statement) for r in self.standing_out])
 
     def _not_told_apart_news(self) -> str:
-        return "".join(f" “{a}” and “{b}” both stand out, but one ECG rarely shows both: the model does not tell "
-                       f"them apart here. Check the tracing." for a, b in self.not_told_apart)
+        return "".join(" " + not_told_apart_words(group) for group in self.not_told_apart)
 
     def _negated_news(self) -> str:
         high = self.negated_findings_standing_out

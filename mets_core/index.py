@@ -38,7 +38,7 @@ class Hit(NamedTuple):
     report: str
     similarity: float
     source_id: str           # the first ECG with this text (database/record:start_s)
-    n_ecgs: int = 1          # how many ECGs of the indexed corpora have exactly this text
+    n_ecgs: int = 1          # how many 10-s ECGs / strips of the indexed corpora have exactly this text
     sources: tuple[str, ...] = ()   # the databases they come from
 
 

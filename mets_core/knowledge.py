@@ -261,17 +261,41 @@ def _exclusive_names() -> frozenset[frozenset[str]]:
                      for s in statements.values() for other in s.get("excludes", ()))
 
 
-def exclusive_pairs(crowned: list[tuple[str, str | None]]) -> list[tuple[str, str]]:
+def exclusive_groups(crowned: list[tuple[str, str | None]]) -> list[list[str]]:
     """Among the phrases that stand out, as (prompt, statement) with the statement's canonical name
-    (Match.statement), best first: the pairs of prompts whose statements one ECG rarely shows together
-    (statements.json "excludes": left and right bundle branch block, atrial fibrillation and a sinus rhythm,
-    ...). When the model singles out both, it does not tell them apart here. The dashboard and the CLI say it."""
+    (Match.statement), best first: the groups of prompts whose statements one ECG rarely shows together
+    (statements.json "excludes": left and right bundle branch block, a paced rhythm and either, atrial
+    fibrillation and a sinus rhythm, ...), each group best first. When the model singles out several of one
+    group, it does not tell them apart here; `not_told_apart_words` says so, on the dashboard and in the CLI."""
     first = {}
     for prompt, statement in crowned:
         if statement:
             first.setdefault(statement, prompt)
     names, pairs = list(first), _exclusive_names()
-    return [(first[a], first[b]) for i, a in enumerate(names) for b in names[i + 1:] if frozenset((a, b)) in pairs]
+    group_of = {name: {name} for name in names}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if frozenset((a, b)) in pairs and group_of[a] is not group_of[b]:
+                merged = group_of[a] | group_of[b]
+                for name in merged:
+                    group_of[name] = merged
+    groups, seen = [], set()
+    for name in names:
+        group = group_of[name]
+        if len(group) > 1 and id(group) not in seen:
+            seen.add(id(group))
+            groups.append([first[n] for n in names if n in group])
+    return groups
+
+
+def not_told_apart_words(group: list[str]) -> str:
+    """The sentence for one group of `exclusive_groups`."""
+    quoted = [f"“{p}”" for p in group]
+    if len(quoted) == 2:
+        return (f"{quoted[0]} and {quoted[1]} both stand out, but one ECG rarely shows both: the model does not "
+                f"tell them apart here. Check the tracing.")
+    return (f"{', '.join(quoted[:-1])} and {quoted[-1]} all stand out, but one ECG rarely shows more than one of "
+            f"them: the model does not tell them apart here. Check the tracing.")
 
 
 def negated_findings_standing_out(negated: list[tuple[str, str, str | None, float | None, bool | None]],

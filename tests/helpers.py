@@ -294,3 +294,18 @@ def write_cli_model(folder: Path, reports: list[str]) -> Path:
     m.save_pretrained(folder, training={"corpus": "none (random init, for tests)"})
     ReportIndex.build(m, reports, [f"r{i + 1}" for i in range(len(reports))]).save(Path(folder) / "index")
     return Path(folder)
+
+
+def pdf_content_streams(pdf: bytes) -> list[str]:
+    """The text of every deflated stream of a PDF (page contents, glyph procedures), each decompressed from its
+    start to the end of its own deflate data: cutting it at the next "endstream" failed whenever the compressed
+    bytes held that word's line break first (a report printed at 20:02 UTC lost its tracing)."""
+    import re
+    import zlib
+    texts = []
+    for start in re.finditer(rb">>\s*stream\r?\n", pdf):
+        try:
+            texts.append(zlib.decompressobj().decompress(pdf[start.end():]).decode("latin-1"))
+        except zlib.error:
+            continue
+    return texts

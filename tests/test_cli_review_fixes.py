@@ -194,7 +194,7 @@ def test_retrieve_gives_one_hit_per_record_and_wording_unless_all_hits(model_dir
     assert main(args + ["--all-hits", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)[0]["reports"]) == 5
     assert main(args + ["--all-hits"]) == 0
-    assert "[mitdb/203:10 and 1 more ECG (mitdb, cinc2017)]  afib." in capsys.readouterr().out
+    assert "[mitdb/203:10 and 1 more strip (mitdb, cinc2017)]  afib." in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------ 5. the model, --version

@@ -180,13 +180,36 @@ def test_retrieval_list_and_free_text_search(app):
     assert f'>{source}</span>' in html
     if ludb_dir() is None:
         assert any(r.split(".")[0] in html for r in FALLBACK_REPORTS)
-    # a text several ECGs share is one hit that says how many more have it, and from which databases
+    # a text several strips share is one hit that says how many more have it, and from which databases
     from dashboard_fixtures import corpus
     shared_text = corpus()[0][0]
     app.text_input(key="corpus_query").input(shared_text).run()
     first = re.search(r'data-kind="text" data-rank="1".*?class="hit-report">([^<]*)<', markdown_html(app), re.S)
     assert html_unescape(first.group(1)) == shared_text
-    assert re.search(r'and 1 more ECG \((ludb, demo|demo)\)</span>', first.group(0)), first.group(0)
+    assert re.search(r'and 1 more strip \((ludb, demo|demo)\)</span>', first.group(0)), first.group(0)
+
+
+def test_text_search_says_an_unknown_phrase_and_where_in_a_holter_a_hit_lies(shipped_app):
+    app = open_demo(shipped_app)
+    # the ECG's own list: the strips drawn are as many as the caption says (all, or "N of these M")
+    html = markdown_html(app)
+    drawn, shown = html.count('class="hit-with-ecg"'), hit_rows(app)
+    captions = " ".join(str(c.value) for c in app.caption)
+    said = re.search(r"drawn for (\d+) of these (\d+)", captions)
+    if "Set a data folder" in captions:                     # no data folder (METS_DATA_DIR unset): no strips
+        assert drawn == 0 and not said
+    else:
+        assert (int(said.group(1)), int(said.group(2))) == (drawn, shown) if said else drawn == shown, (drawn, shown)
+    app.text_input(key="corpus_query").input("asdfgh qwerty").run()
+    assert not errors(app), errors(app)
+    warned = " ".join(str(w.value) for w in app.warning)
+    assert "“asdfgh qwerty” is not known to the model" in warned and hit_rows(app, "text") == 5
+    assert "does not compare with the list on the left" in markdown_html(app)
+    # a shipped MIT-BIH window's own report: its hit names the record and the time it starts at, as h:mm:ss
+    app.text_input(key="corpus_query").input("afib. a single PVC. poor signal quality.").run()
+    assert not any("not known to the model" in str(w.value) for w in app.warning)
+    first = re.search(r'data-kind="text" data-rank="1".*?class="hit-report">', markdown_html(app), re.S).group(0)
+    assert '>mitdb</span>' in first and ">203 at 0:21:30</span>" in first, first
 
 
 @needs_data("ludb/data/1.hea")

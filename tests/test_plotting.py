@@ -283,14 +283,9 @@ def test_each_fiducial_mark_keeps_its_look_whichever_marks_a_beat_has_and_the_le
 
 def _pdf_paths(pdf: bytes):
     """(line width, [(x0, y0, x1, y1), ...]) of every stroked straight segment in the PDF's content streams."""
-    import re
-    import zlib
+    from helpers import pdf_content_streams
     segments = []
-    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            text = zlib.decompress(raw).decode("latin-1")
-        except zlib.error:
-            continue
+    for text in pdf_content_streams(pdf):
         width, last = None, None
         tokens = text.split()
         for i, tok in enumerate(tokens):

@@ -62,6 +62,15 @@ def test_two_findings_one_ecg_rarely_shows_together_are_said_not_told_apart():
                                         statement="atrial fibrillation"),
                                NewMatch("sinus rhythm", 0.4, 0.5, percentile=93.0, statement="sinus rhythm")])
     assert "“atrial fibrillation” and “sinus rhythm” both stand out" in sinus_and_af.headline
+    # three of one group (LUDB 23, a complete RBBB: LBBB, paced rhythm and RBBB at the 92nd-94th percentile):
+    # one sentence for the group, not one per pair
+    three = build_view([NewMatch("LBBB", 0.5, 0.4, percentile=94.0, statement="left bundle branch block"),
+                        NewMatch("paced rhythm", 0.3, 0.3, percentile=93.0, statement="paced rhythm"),
+                        NewMatch("RBBB", 0.4, 0.3, percentile=92.0, statement="right bundle branch block"),
+                        NewMatch("sinus rhythm", 0.1, 0.0, percentile=27.0, statement="sinus rhythm")]).headline
+    assert three.count("tell them apart") == 1, three
+    assert ("“LBBB”, “paced rhythm” and “RBBB” all stand out, but one ECG rarely shows more than one of them: "
+            "the model does not tell them apart here. Check the tracing.") in three
 
 
 def test_old_api_crowns_nothing_and_says_why():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from dashboard_fixtures import REPO  # noqa: F401  (puts the repo on sys.path for `dashboard`)
-from helpers import require_data
+from helpers import pdf_content_streams, require_data
 from mets_core.ecg import ECG, STANDARD_LEADS
 
 MM = 72.0 / 25.4                 # PDF points (and the SVG's user units) per millimetre
@@ -79,11 +78,8 @@ def _column(lines: list[Line], x_mm: float) -> list[Line]:
 def _strokes(pdf: bytes) -> list[np.ndarray]:
     """The points (in PDF points) of every polyline of the PDF's content streams."""
     strokes = []
-    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            tokens = zlib.decompress(raw).decode("latin-1").split()
-        except zlib.error:
-            continue
+    for text in pdf_content_streams(pdf):
+        tokens = text.split()
         for i, token in enumerate(tokens):
             if token == "m":
                 strokes.append([(float(tokens[i - 2]), float(tokens[i - 1]))])

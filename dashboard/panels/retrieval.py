@@ -26,20 +26,33 @@ def hits_shown() -> int:
 SELF_HIT = "this very recording (the model trained on it)"
 
 
+def _where(source_id: str) -> tuple[str, str]:
+    """(database, record with where in it the strip starts): 'mitdb/203:1290' -> ('mitdb', '203 at 0:21:30'),
+    'ptbxl/5059:0' -> ('ptbxl', '5059')."""
+    db, _, rest = str(source_id).partition("/")
+    record, _, start = rest.rpartition(":") if ":" in rest else (rest, "", "")
+    try:
+        at = float(start) if start else 0.0
+    except ValueError:                     # an index built with other ids: shown as they are
+        return db, rest
+    return db, record + (f" at {plotting.hms(at)}" if at > 0 else "")
+
+
 def _hit_html(rank: int, hit, kind: str, self_hit: bool = False) -> str:
-    """One hit: its similarity, the first ECG with its text (database, record:second) and how many more ECGs,
-    of which databases, have exactly this text."""
+    """One hit: its similarity, the first strip with its text (database, record, where in it) and how many
+    more strips of the corpus, of which databases, have exactly this text."""
     report, sim, source_id = hit[0], hit[1], hit[2]
-    n_ecgs, sources = (hit[3], hit[4]) if len(hit) > 4 else (1, ())
-    db, _, rec = str(source_id).partition("/")
+    n_strips, sources = (hit[3], hit[4]) if len(hit) > 4 else (1, ())
+    db, where = _where(source_id)
     tag = f' <span class="self-hit" data-testid="mets-self-hit">{SELF_HIT}</span>' if self_hit else ""
-    more = (f' <span class="hit-more" title="ECGs of the corpus whose report is exactly this text">and '
-            f'{n_ecgs - 1:,} more ECG{"s" if n_ecgs > 2 else ""} ({esc(", ".join(sources))})</span>'
-            if n_ecgs > 1 else "")
+    more = (f' <span class="hit-more" title="10-second ECGs, or 10-second strips of longer recordings, of the '
+            f'corpus whose report is exactly this text (several can come from one recording or patient)">and '
+            f'{n_strips - 1:,} more strip{"s" if n_strips > 2 else ""} ({esc(", ".join(sources))})</span>'
+            if n_strips > 1 else "")
     return (f'<div class="hit-row" data-testid="mets-hit" data-kind="{kind}" data-rank="{rank}"><div class="hit-sim">{sim:+.3f}</div>'
             f'<div class="hit-body"><div class="hit-src"><span class="db" title="the corpus database">'
-            f'{esc(db or "corpus")}</span> <span title="its record, and the second its window starts at">'
-            f'{esc(rec or source_id)}</span>{more}{tag}</div><div class="hit-report">{esc(report)}</div></div></div>')
+            f'{esc(db or "corpus")}</span> <span title="its record, and where in it the 10-second strip starts">'
+            f'{esc(where or source_id)}</span>{more}{tag}</div><div class="hit-report">{esc(report)}</div></div></div>')
 
 
 def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = None, recording=None) -> None:
@@ -69,11 +82,11 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
             if scope:
                 st.markdown(f'<div class="rank-scope">{esc(scope)}</div>', unsafe_allow_html=True)
             st.markdown(f'<div class="hit-cap">Nearest {len(hits)} of {len(engine.index):,} corpus reports to '
-                        f'this ECG (similarity; one per record, reports that differ only in their numbers count '
-                        f'once, and reports close to most ECGs are ranked down, so the similarities need not fall '
-                        f'steadily){" · ECG of the hit on the right when your data folder has it" if folder else ""}'
-                        f'</div>', unsafe_allow_html=True)
-            rows, own = [], 0
+                        f'this ECG. The number is the cosine similarity (−1 to 1, not a percentage); reports close '
+                        f'to most ECGs are ranked lower, so it need not fall steadily down the list. One hit per '
+                        f'record; reports that differ only in their numbers count once.</div>',
+                        unsafe_allow_html=True)
+            rows, own, strips = [], 0, 0
             for i, hit in enumerate(hits, 1):
                 source_id = hit[2]
                 resolved = resolve_source(folder, source_id) if folder is not None else None
@@ -81,6 +94,7 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
                 self_hit = bool(resolved) and is_recording_of(recording if recording is not None else ecg,
                                                               resolved[0]) is True
                 own += self_hit
+                strips += strip is not None
                 row = _hit_html(i, hit, "ecg", self_hit)
                 rows.append(f'<div class="hit-with-ecg">{row}<div class="hit-ecg">{strip}</div></div>'
                             if strip else row)
@@ -91,15 +105,25 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
             if folder is None:
                 st.caption("Set a data folder (sidebar: Settings, or $METS_DATA_DIR) holding the source databases "
                            "to see each hit's own ECG.")
+            elif strips < len(hits):
+                st.caption(f"The hit's own ECG is drawn for {strips} of these {len(hits)}: the other records are "
+                           f"not in your data folder.")
     with c2:
         session.restore("corpus_query")
         query = st.text_input("Search the corpus by text", key="corpus_query",
-                              placeholder="e.g. inferior myocardial infarction")
+                              placeholder="e.g. inferior myocardial infarction",
+                              help="The reports are in English (PTB-XL's German and Swedish reports translated).")
         session.keep("corpus_query")
         if query.strip():
             with guard("Text search"):
-                hits = engine.search(query.strip()[:500], k)
-                st.markdown(f'<div class="hit-cap">Reports nearest to “{esc(query.strip()[:80])}”</div>'
+                text = query.strip()[:500]
+                hits = engine.search(text, k)
+                if engine.known([text])[0] is False:
+                    st.warning(f"“{text[:80]}” is not known to the model (nothing it learned is close to it): the "
+                               f"nearest reports below mean little.")
+                st.markdown(f'<div class="hit-cap">Reports nearest to “{esc(text[:80])}”. Cosine between two '
+                            f'texts: it runs higher than between an ECG and a text, so it does not compare with '
+                            f'the list on the left.</div>'
                             + "".join(_hit_html(i, h, "text") for i, h in enumerate(hits, 1)),
                             unsafe_allow_html=True)
 

@@ -148,7 +148,7 @@ def _print_rank(r: dict) -> None:
             out = _standing_out(matches)
             # a negated phrase is never crowned, but when its finding scores where it would be, the headline
             # must not read as all clear
-            from ..knowledge import exclusive_pairs, negated_findings_standing_out
+            from ..knowledge import exclusive_groups, negated_findings_standing_out, not_told_apart_words
             crowned = [(m["prompt"], m.get("statement")) for m in matches if m["prompt"] in out]
             high = [finding for _, finding in negated_findings_standing_out(
                 [(m["prompt"], m["negates"], m.get("statement"), m.get("percentile"), m.get("known"))
@@ -156,9 +156,8 @@ def _print_rank(r: dict) -> None:
             print("  stands out: " + ", ".join(out) if out else
                   f"  no confident match: no ranked prompt is above the {STANDS_OUT_PERCENTILE:g}th percentile of "
                   f"the reference ECGs")
-            for pa, pb in exclusive_pairs(crowned):
-                print(f"  {pa} and {pb} both stand out, but one ECG rarely shows both: the model does not tell "
-                      f"them apart here; check the tracing")
+            for group in exclusive_groups(crowned):
+                print("  " + not_told_apart_words(group))
             if high:
                 print("  the finding of a negated phrase scores above it too: " + ", ".join(high) + " (see below)")
         from ..knowledge import SHARE_HEADER, reliability_label

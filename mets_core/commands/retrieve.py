@@ -93,6 +93,7 @@ def _print_hits(r: dict) -> None:
     print(r["record"])
     for h in r["reports"]:
         more = h.get("n_ecgs", 1) - 1
-        many = f" and {more} more ECG{'s' if more > 1 else ''} ({', '.join(h['sources'])})" if more > 0 else ""
+        # n_ecgs counts 10-s strips (PTB-XL ECGs, windows of longer recordings): several can be one recording's
+        many = f" and {more} more strip{'s' if more > 1 else ''} ({', '.join(h['sources'])})" if more > 0 else ""
         own = " (this record)" if h.get("this_record") else ""
         print(f"  {h['similarity']:+.4f}  [{h['source_id']}{many}]{own}  {h['report']}")
