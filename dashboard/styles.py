@@ -79,6 +79,7 @@ CSS = """
   .rank-head > span:nth-child(3) {grid-column: 2 / 4;}      /* over the bar and the percentile: whole words */
   .rank-head {position: relative;}
   .rank-head > span:nth-child(4) {position: absolute; width: 1px; height: 1px; overflow: hidden;}  /* read, not drawn */
+  .rank-head > span:nth-child(6) {grid-column: 3 / -1; text-align: right;}   /* the share's header: a line of its own, not five */
   .rank-head > span {overflow-wrap: normal; word-break: normal;}
   .rel {white-space: normal; justify-self: start;}
 }
