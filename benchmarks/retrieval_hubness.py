@@ -19,11 +19,11 @@ none), hits from the query's own record left out, one hit per record and per wor
 - crowding: how often the most frequent report appears in a top 10, and how many reports appear at all.
 A floor beside them: the same scores for hits drawn at random from the scored entries.
 
-Result (4 Dec 2026, shipped weights; ~20 s): CSLS with K = 10 chosen (mets_core.index.HUB_NEIGHBOURS). All 2,965
+Result (4 Dec 2026, shipped weights, the index of 11,803 reports; ~1 min): CSLS with K = 10 chosen (mets_core.index.HUB_NEIGHBOURS). All 2,965
 queries: the query's rhythm in the top 5 0.779 -> 0.841 (better in both halves: 0.794 -> 0.825, 0.763 -> 0.857;
-random hits 0.596), Jaccard@10 0.431 -> 0.428 (halves differ by 0.009), distinct reports shown 967 -> 1294. The
-372 twelve-lead queries: rhythm 0.731 -> 0.774 (random 0.758: most are sinus), Jaccard 0.299 -> 0.299; on the
-whole index the most frequent report reached 22 % of their top 10s, now 13 %, and 698 -> 1178 reports are shown.
+random hits 0.584), Jaccard@10 0.431 -> 0.428 (halves differ by 0.009), distinct reports shown 976 -> 1302. The
+372 twelve-lead queries: rhythm 0.731 -> 0.774 (random 0.805: most are sinus), Jaccard 0.299 -> 0.299; on the
+whole index the most frequent report reached 22 % of their top 10s, now 13 %, and 695 -> 1170 reports are shown.
 K = 5 scores the same; K = 50 less.
 """
 from __future__ import annotations

@@ -78,3 +78,24 @@ def test_the_shipped_index_has_no_blank_entry_and_never_says_a_finding_and_its_a
             both = [r for r in meta["reports"] if own & set(r.rstrip(".").split(". ")) and
                     others & set(r.rstrip(".").split(". "))]
             assert not both, both[:3]
+
+
+def test_a_ptbxl_report_cut_off_at_its_255_character_field_ends_in_an_ellipsis(tmp_path):
+    # 708 of PTB-XL's reports fill the field and stop mid-word ("... this ma"): the index says so
+    import csv
+
+    from fake_ptbxl import write_fake_ptbxl
+    from mets_train.training.export import PTBXL_REPORT_FIELD, ptbxl_reports
+    root = write_fake_ptbxl(tmp_path / "ptbxl", {1: (1, set()), 2: (2, set())})
+    table = root / "ptbxl_database.csv"
+    rows = list(csv.DictReader(table.open(newline="")))
+    cut = ("sinus rhythm. t waves are inverted in i, avl, v5,6. " * 6)[:PTBXL_REPORT_FIELD]
+    rows[0]["report"] = cut
+    with table.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    reports, ids = ptbxl_reports(tmp_path)
+    assert ids == ["ptbxl/1:0", "ptbxl/2:0"]
+    assert reports[0].endswith("…") and reports[0][:-1] == cut.rstrip(" .,;:")    # English: unchanged but the mark
+    assert reports[1] == "report of ecg 2"                                           # a whole report: as it was

@@ -31,8 +31,13 @@ def source_ids(corpus_dir: Path) -> tuple[list[str], list[str]]:
     return reports, ids
 
 
+# PTB-XL's report field holds 255 characters: 708 of its reports stop there, mid-word ("... this ma")
+PTBXL_REPORT_FIELD = 255
+
+
 def ptbxl_reports(data_dir: str | Path) -> tuple[list[str], list[str]]:
-    """(translated reports, ids `ptbxl/<ecg_id>:0`) of every row of PTB-XL's ptbxl_database.csv under data_dir."""
+    """(translated reports, ids `ptbxl/<ecg_id>:0`) of every row of PTB-XL's ptbxl_database.csv under data_dir;
+    a report that fills the whole field ends in "…", so that a reader sees it was cut off at the source."""
     from ..corpus.sources import find_source_folder
     from ..ptbxl.dataset import PTBXL
     from ..ptbxl.translate import translate_report
@@ -43,8 +48,12 @@ def ptbxl_reports(data_dir: str | Path) -> tuple[list[str], list[str]]:
         raise FileNotFoundError(f"no PTB-XL ptbxl_database.csv under {data_dir} (expected {data_dir}/ptbxl/)")
     dataset = PTBXL(found[0].parent)
     ids = dataset.ids()
-    return ([translate_report(" ".join(str(r).split())) for r in dataset.reports(ids)],
-            [f"ptbxl/{i}:0" for i in ids])
+    reports = []
+    for raw in dataset.reports(ids):
+        text = translate_report(" ".join(str(raw).split()))
+        cut = len(str(raw)) == PTBXL_REPORT_FIELD and text.strip()
+        reports.append(text.rstrip(" .,;:") + "…" if cut else text)
+    return reports, [f"ptbxl/{i}:0" for i in ids]
 
 
 CHECKPOINTS = ("best", "last")      # a run's checkpoint folders, in the order the export prefers them
