@@ -2,9 +2,9 @@
 
 A record gives at most one hit, reports that differ only in their numbers are one hit, and reports near every ECG
 are ranked down (``--all-hits``: the plain nearest reports by cosine; `ReportIndex.search_embedding`'s `distinct`
-and `rank_hubs_down`). A hit whose source is the query record
-itself (the index holds windows of the open databases, so `mets retrieve mitdb/208` finds one of 208's own
-windows) is tagged "(this record)" (``this_record`` in JSON)."""
+and `rank_hubs_down`). A hit whose source is the query record itself (the index holds windows of the open
+databases, so `mets retrieve mitdb/208` finds one of 208's own windows) is tagged "(this record)"
+(``this_record`` in JSON)."""
 from __future__ import annotations
 
 import json
