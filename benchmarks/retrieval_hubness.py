@@ -17,20 +17,24 @@ none), hits from the query's own record left out, one hit per record and per wor
 - relevance: mean Jaccard overlap of the query's and the hit's statements over the top 10, and the share of
   queries whose top 5 holds a hit with the query's rhythm statement (where it has one);
 - crowding: how often the most frequent report appears in a top 10, and how many reports appear at all.
-A floor beside them: the same scores for hits drawn at random from the scored entries.
+Floors beside them: the same scores for hits drawn at random from the scored entries, and for random-init
+models of the shipped architecture (`--random-init` seeds, as `mets evaluate --random-init` makes them).
 
-Result (4 Dec 2026, shipped weights, the index of 11,803 reports; ~1 min): CSLS with K = 10 chosen (mets_core.index.HUB_NEIGHBOURS). All 2,965
+Result (4 Dec 2026, shipped weights, the index of 11,803 reports; ~1 min): CSLS with K = 10 chosen
+(mets_core.index.HUB_NEIGHBOURS). All 2,965
 queries: the query's rhythm in the top 5 0.779 -> 0.841 (better in both halves: 0.794 -> 0.825, 0.763 -> 0.857;
 random hits 0.584), Jaccard@10 0.431 -> 0.428 (halves differ by 0.009), distinct reports shown 976 -> 1302. The
 372 twelve-lead queries: rhythm 0.731 -> 0.774 (random 0.805: most are sinus), Jaccard 0.299 -> 0.299; on the
 whole index the most frequent report reached 22 % of their top 10s, now 13 %, and 695 -> 1170 reports are shown.
-K = 5 scores the same; K = 50 less.
+K = 5 scores the same; K = 50 less. The random-init floor (seeds 0, 1, 2; ~1 min more): Jaccard@10 0.106 / 0.050 /
+0.066 with cosine, 0.104 / 0.050 / 0.066 with CSLS; rhythm in top 5 0.719 / 0.214 / 0.446 and 0.692 / 0.222 / 0.445;
+one report in every top 10 (25-76 reports shown in all). On the 12-lead queries its rhythm score is 0.86-0.88 for
+seeds 0 and 2 (the same sinus report for everyone): that column says nothing there.
 """
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import zlib
 from pathlib import Path
@@ -40,7 +44,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mets_core.index import ReportIndex, first_distinct, record_of, wording_of  # noqa: E402
+from mets_core.index import (HUB_NEIGHBOURS, ReportIndex, first_distinct, hub_penalty, record_of,  # noqa: E402
+                             wording_of)
 from mets_train.corpus.vocabulary import Vocabulary  # noqa: E402
 
 
@@ -59,21 +64,13 @@ def load(corpus: Path, weights: Path):
                          f"{weights}: give the corpus the weights were exported from")
     labels = {window_id(r): frozenset(s for s in r["statements"].split(";") if s) for r in rows}
     patients = {window_id(r): r["patient"] for r in rows}
-    meta = json.loads((weights / "index" / "index.json").read_text(encoding="utf-8"))
     index = ReportIndex.load(weights / "index")
-    return val, reference, labels, patients, index, meta
+    return val, reference, labels, patients, index
 
 
 def split_patients(val: list[dict]) -> np.ndarray:
     """0/1 per validation window, by a hash of its patient (both halves hold every database)."""
     return np.array([zlib.crc32(r["patient"].encode()) % 2 for r in val])
-
-
-def penalty(entries: np.ndarray, ecgs: np.ndarray, k: int) -> np.ndarray:
-    """m(r): each report's mean cosine to its k nearest ECGs."""
-    sims = entries @ ecgs.T
-    part = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
-    return part.mean(axis=1)
 
 
 def top_hits(scores: np.ndarray, entry_ids: list[str], wordings: list[str], same_patient: np.ndarray,
@@ -107,8 +104,10 @@ def main() -> None:
     parser.add_argument("--corpus", default="runs/corpus", help="the corpus the weights were exported from")
     parser.add_argument("--weights", default=str(REPO / "weights"))
     parser.add_argument("--k", type=int, nargs="+", default=[10, 50], help="CSLS neighbourhood sizes to try")
+    parser.add_argument("--random-init", type=int, nargs="*", default=[0, 1, 2], metavar="SEED",
+                        help="also score random-init models of these seeds (the floor; none: skip)")
     args = parser.parse_args()
-    val, reference, labels, patients, index, meta = load(Path(args.corpus), Path(args.weights))
+    val, reference, labels, patients, index = load(Path(args.corpus), Path(args.weights))
     vocab = Vocabulary.load()
     rhythm_ids = frozenset(s for s, st in vocab.statements.items() if st.category == "rhythm")
 
@@ -131,11 +130,36 @@ def main() -> None:
         print(f"\nwhole index, {group}: the 3 most frequent reports' shares of top 10s; reports shown")
         crowding(index, reference, val, half, chosen, all_ids, all_wordings, args.k)
 
+    floors = [random_init_embeddings(Path(args.corpus), Path(args.weights), seed, [index.reports[i] for i in keep])
+              for seed in args.random_init]
     for group, chosen in (("all validation windows", np.ones(len(val), dtype=bool)),
                           ("12-lead windows (PTB-XL, LUDB, PTB-DB)", twelve_lead)):
         print(f"\n{group}: {int(chosen.sum())} queries")
         report(val, reference, half, chosen, entries, entry_ids, entry_patients, entry_labels, wordings, q_labels_all,
                rhythm_ids, args.k)
+        for seed, (queries, texts) in zip(args.random_init, floors):
+            print(f"random-init model, seed {seed} (the same rankings, rows without a header):")
+            report(val, queries, half, chosen, texts, entry_ids, entry_patients, entry_labels, wordings,
+                   q_labels_all, rhythm_ids, [HUB_NEIGHBOURS], floor=False)
+
+
+def random_init_embeddings(corpus_dir: Path, weights: Path, seed: int, reports: list[str]):
+    """(validation windows, reports) embedded by a random-init model of the shipped architecture, as
+    `mets evaluate --random-init` makes it; the frozen text model's outputs come from the corpus's text cache."""
+    import torch
+
+    from mets_core.pipeline import METS
+    from mets_train.training.calibrate import validation_windows
+    from mets_train.training.data import Corpus
+    from mets_train.training.validate import embed_windows
+    cfg = METS.from_pretrained(weights).config()
+    cfg.pop("training", None)
+    model = METS.random_init(cfg, seed=seed)
+    corpus = Corpus.open(corpus_dir)
+    ecgs = embed_windows(model.model, corpus, validation_windows(corpus), model.preprocess_cfg, 256,
+                         torch.device("cpu"), False).numpy()
+    ecgs /= np.linalg.norm(ecgs, axis=1, keepdims=True).clip(min=1e-12)
+    return ecgs, model.embed_report(reports, cache_dir=corpus_dir / "text_cache")
 
 
 def crowding(index, reference, val, half, chosen, all_ids, all_wordings, ks) -> None:
@@ -144,7 +168,7 @@ def crowding(index, reference, val, half, chosen, all_ids, all_wordings, ks) -> 
         for h in (0, 1):
             q = np.flatnonzero((half == h) & chosen)
             sims = reference[q] @ index.embeddings.T
-            m = 0.0 if how is None else penalty(index.embeddings, reference[half != h], how)
+            m = 0.0 if how is None else hub_penalty(index.embeddings, reference[half != h], how)
             for qi, row in zip(range(len(q)), (val[i] for i in q)):
                 counts[top_hits(2 * sims[qi] - m, all_ids, all_wordings, np.zeros(len(all_ids), bool), 10,
                                 own=record_of(window_id(row)))] += 1
@@ -157,10 +181,12 @@ TWELVE_LEAD = ("ptbxl", "ludb", "ptbdb")
 
 
 def report(val, reference, half, chosen, entries, entry_ids, entry_patients, entry_labels, wordings, q_labels_all,
-           rhythm_ids, ks) -> None:
+           rhythm_ids, ks, floor: bool = True) -> None:
+    """The table for one model: `reference` its validation-window embeddings, `entries` its report embeddings;
+    `floor`: with the random-hits row and the table's header."""
     rng = np.random.default_rng(0)
     results = {}
-    methods = [("cosine", None)] + [(f"CSLS, K = {k}", k) for k in ks] + [("random hits", "random")]
+    methods = [("cosine", None)] + [(f"CSLS, K = {k}", k) for k in ks] + ([("random hits", "random")] if floor else [])
     for name, how in methods:
         parts = []
         for h in (0, 1):
@@ -172,14 +198,15 @@ def report(val, reference, half, chosen, entries, entry_ids, entry_patients, ent
             elif how is None:
                 scores_of = lambda qi, s=sims: s[qi]                               # noqa: E731
             else:
-                m = penalty(entries, reference[half != h], how)
+                m = hub_penalty(entries, reference[half != h], how)
                 scores_of = lambda qi, s=sims, m=m: 2 * s[qi] - m                  # noqa: E731
             parts.append(evaluate(queries, [val[i] for i in q], [q_labels_all[i] for i in q], entry_ids,
                                   entry_patients, entry_labels, wordings, scores_of, rhythm_ids))
         results[name] = {key: (parts[0][key] + parts[1][key]) / 2 for key in parts[0]}
         results[name]["per half"] = parts
-    print(f"| ranking | Jaccard@10 | rhythm in top 5 | most frequent report's share of top 10s | reports shown |")
-    print("|---|---|---|---|---|")
+    if floor:
+        print("| ranking | Jaccard@10 | rhythm in top 5 | most frequent report's share of top 10s | reports shown |")
+        print("|---|---|---|---|---|")
     for name, r in results.items():
         a, b = r["per half"]
         print(f"| {name} | {r['jaccard@10']:.3f} ({a['jaccard@10']:.3f} / {b['jaccard@10']:.3f}) | "

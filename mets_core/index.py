@@ -2,7 +2,8 @@
 
 An index is report texts + their L2-normalised embeddings (made with one METS model) + source ids.
 Saved as `embeddings.safetensors` (float16 or float32; with each report's hub penalty when the index was given
-reference ECGs) + `index.json` (reports, ids, the weights hash of the model that made it); no pickle. Search is one matrix-vector product and an argpartition: top-10 of 50,000
+reference ECGs) + `index.json` (reports, ids, the weights hash of the model that made it); no pickle. Search is
+one matrix-vector product and an argpartition: top-10 of 50,000
 reports is a few milliseconds.
 """
 from __future__ import annotations
@@ -59,6 +60,17 @@ def wording_of(report: str) -> str:
     """A report with its numbers taken out: "normal sinus rhythm at 61 beats per minute." and "... at 65 ..."
     say the same thing of two ECGs with different rates."""
     return " ".join(_NUMBER.sub("#", report.lower()).split())
+
+
+def hub_penalty(reports: np.ndarray, ecgs: np.ndarray, k: int = HUB_NEIGHBOURS) -> np.ndarray:
+    """Each report embedding's mean cosine to its `k` nearest ECG embeddings (both L2-normalised, (n, d))."""
+    ecgs = np.asarray(ecgs, dtype=np.float32)
+    k = max(1, min(int(k), len(ecgs)))
+    penalty = np.empty(len(reports), dtype=np.float32)
+    for a in range(0, len(reports), 2048):                  # 2048 x n similarities at a time
+        sims = np.asarray(reports[a:a + 2048], dtype=np.float32) @ ecgs.T
+        penalty[a:a + 2048] = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+    return penalty
 
 
 def first_distinct(order, source_ids: list[str], wordings: list[str], k: int) -> list[int]:
@@ -137,13 +149,7 @@ class ReportIndex:
         """Make each report's hub penalty from reference ECG embeddings (L2-normalised, (n, d)): its mean cosine
         to its `k` nearest reference ECGs. `mets export` uses the model's reference ECGs (its validation
         windows)."""
-        ref = np.asarray(ecg_embeddings, dtype=np.float32)
-        k = max(1, min(int(k), len(ref)))
-        penalty = np.empty(len(self), dtype=np.float32)
-        for a in range(0, len(self), 2048):                 # 2048 x n similarities at a time
-            sims = self.embeddings[a:a + 2048] @ ref.T
-            penalty[a:a + 2048] = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
-        self.hub_penalty = penalty
+        self.hub_penalty = hub_penalty(self.embeddings, ecg_embeddings, k)
         return self
 
     # ------------------------------------------------------------------------------------ files

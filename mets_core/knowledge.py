@@ -271,21 +271,12 @@ def exclusive_groups(crowned: list[tuple[str, str | None]]) -> list[list[str]]:
     for prompt, statement in crowned:
         if statement:
             first.setdefault(statement, prompt)
-    names, pairs = list(first), _exclusive_names()
-    group_of = {name: {name} for name in names}
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            if frozenset((a, b)) in pairs and group_of[a] is not group_of[b]:
-                merged = group_of[a] | group_of[b]
-                for name in merged:
-                    group_of[name] = merged
-    groups, seen = [], set()
-    for name in names:
-        group = group_of[name]
-        if len(group) > 1 and id(group) not in seen:
-            seen.add(id(group))
-            groups.append([first[n] for n in names if n in group])
-    return groups
+    order, pairs, groups = list(first), _exclusive_names(), []     # statements, best first
+    for name in order:          # a statement joins (and merges) the groups holding one it excludes
+        joined = [g for g in groups if any(frozenset((name, other)) in pairs for other in g)]
+        groups = [g for g in groups if g not in joined] + [sorted(sum(joined, [name]), key=order.index)]
+    groups.sort(key=lambda g: order.index(g[0]))
+    return [[first[n] for n in g] for g in groups if len(g) > 1]
 
 
 def not_told_apart_words(group: list[str]) -> str:

@@ -144,11 +144,11 @@ def _print_rank(r: dict) -> None:
         if has_pct:
             # the headline: a prompt "stands out" when it scores at or above STANDS_OUT_PERCENTILE of the
             # reference ECGs; otherwise no prompt is crowned
-            from ..knowledge import STANDS_OUT_PERCENTILE
+            from ..knowledge import (STANDS_OUT_PERCENTILE, exclusive_groups, negated_findings_standing_out,
+                                     not_told_apart_words)
             out = _standing_out(matches)
             # a negated phrase is never crowned, but when its finding scores where it would be, the headline
             # must not read as all clear
-            from ..knowledge import exclusive_groups, negated_findings_standing_out, not_told_apart_words
             crowned = [(m["prompt"], m.get("statement")) for m in matches if m["prompt"] in out]
             high = [finding for _, finding in negated_findings_standing_out(
                 [(m["prompt"], m["negates"], m.get("statement"), m.get("percentile"), m.get("known"))
