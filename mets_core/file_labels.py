@@ -37,6 +37,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -237,11 +238,14 @@ def same_patient(a: FileLabels | None, b: FileLabels | None) -> bool | None:
 _PTBDB_PATIENT = re.compile(r"(?:^|[/\\])(patient\d{3})[/\\_]s\d{4}\w{0,4}$", re.I)
 
 
-def ptbdb_patient_id(*names: str) -> str | None:
-    """``ptbdb:patientNNN`` from the first of `names` (a record's path or name, a header's ``Source: record``
-    value) that names a PTB-DB record of a patient's folder; None when none does (PTB's own ``s0010_re``
-    names no patient)."""
-    for name in names:
+def ptbdb_patient_id(*names: str, comments: Iterable[str] = ()) -> str | None:
+    """``ptbdb:patientNNN`` from the first of `names` (a record's path or name) or of the header `comments`'
+    ``Source: record ptbdb/patientNNN/sNNNN_re`` lines that names a PTB-DB record of a patient's folder; None
+    when none does (PTB's own ``s0010_re`` names no patient). The one rule: the corpus builder groups PTB-DB
+    records into patients with it too."""
+    sources = [ln.split(":", 1)[1].strip().removeprefix("record").strip()
+               for ln in (str(c).strip().lstrip("#%").strip() for c in comments) if ln.lower().startswith("source:")]
+    for name in (*names, *sources):
         match = _PTBDB_PATIENT.search(str(name or "").strip())
         if match:
             return f"ptbdb:{match.group(1).lower()}"
@@ -349,9 +353,7 @@ def file_labels(ecg: ECG) -> FileLabels:
                 out.labels.append(lab)
 
     first = next((k for k, ln in enumerate(lines) if ln), None)
-    sources = [ln.split(":", 1)[1].strip().removeprefix("record").strip() for ln in lines
-               if ln.lower().startswith("source:")]
-    out.patient_id = ptbdb_patient_id(ecg.metadata.get("record_name"), ecg.name, *sources)
+    out.patient_id = ptbdb_patient_id(ecg.metadata.get("record_name"), ecg.name, comments=lines)
     for k, line in enumerate(lines):
         if not line:
             continue

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mets_core import read_ecg
 from mets_core.cli import main as cli_main
+from mets_core.file_labels import file_labels
 from mets_train.corpus import BuildOptions, CorpusBuildError, Finding, Vocabulary, build_corpus
 from mets_train.corpus.annotations import Annotations, window_findings
 from mets_train.corpus.build import _truncate_npy, add_rate, window_starts
@@ -391,6 +393,9 @@ def test_patient_split_has_no_overlap_and_links_patients(corpus):
     assert patient[("mitdb", "201")] == mitdb_patient("202")
     assert patient[("ptbdb", "s0010_re")] == patient[("ptbdb", "s0014lre")]      # PTB patient001
     assert patient[("ptbdb", "patient200_s0405_re")] == "ptbdb:patient200"
+    # the builder's patients are the ones Compare warns by: one rule (file_labels.ptbdb_patient_id)
+    excerpt = read_ecg(Path(DATA_DIR) / "ptbdb" / "patient200_s0405_re.hea")
+    assert file_labels(excerpt).patient_id == patient[("ptbdb", "patient200_s0405_re")]
     assert patient[("challenge2021", "HR06002")] == patient[("ptbxl", "6002")]   # same ECG, same patient
     assert patient[("cpsc2021", "data_101_6")] == "cpsc2021:101"
 

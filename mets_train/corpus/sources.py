@@ -32,6 +32,7 @@ import numpy as np
 import wfdb
 
 from mets_core.ecg import standard_lead
+from mets_core.file_labels import ptbdb_patient_id
 from ..ptbxl.dataset import TEST_FOLDS, VALIDATION_FOLDS
 from .annotations import Annotations, read_annotations
 from .vocabulary import Finding
@@ -228,17 +229,6 @@ def scan_ludb(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> Sou
     return scan
 
 
-def _ptb_patient(path: Path, h: _Header) -> str | None:
-    if re.fullmatch(r"patient\d+", path.parent.name):
-        return path.parent.name
-    if m := re.match(r"(patient\d+)_", path.stem):
-        return m.group(1)
-    for c in h.comments:
-        if m := re.search(r"ptbdb/(patient\d+)/", c):
-            return m.group(1)
-    return None
-
-
 _PTB_FINGERPRINT_KEYS = ("age", "sex", "reason for admission", "acute infarction (localization)",
                          "former infarction (localization)", "additional diagnoses", "infarction date (acute)",
                          "admission date", "medication pre admission", "additional medication")
@@ -268,12 +258,12 @@ def scan_ptbdb(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> So
             for key, targets in m["additional"].items():
                 if key in item:
                     findings += _targets(targets)
-        patient = _ptb_patient(path, h)
+        patient = ptbdb_patient_id(str(path.with_suffix("")), comments=h.comments)
         if patient is None:
             summary = "|".join(f.get(k, "") for k in _PTB_FINGERPRINT_KEYS)
-            patient = "summary-" + hashlib.sha1(summary.encode()).hexdigest()[:10]
+            patient = "ptbdb:summary-" + hashlib.sha1(summary.encode()).hexdigest()[:10]
             notes.append("no PTB patient number in folder, name or header: grouped by identical clinical summary")
-        scan.records.append(_spec("ptbdb", path, f"ptbdb:{patient}", h, findings=findings, notes=notes))
+        scan.records.append(_spec("ptbdb", path, patient, h, findings=findings, notes=notes))
     return scan
 
 
