@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from helpers import data_dir_or_none, needs_data
 from mets_core import cli
 from mets_train.ptbxl.dataset import PTBXL
 from mets_train.ptbxl.protocols import (PACED_RECORDS, beat_window, classification_metrics, load_protocols,
@@ -15,8 +15,7 @@ from mets_train.ptbxl.protocols import (PACED_RECORDS, beat_window, classificati
                                        sample_beats,
                                        sample_single_label)
 
-DATA = os.environ.get("METS_DATA_DIR")
-needs_data = pytest.mark.skipif(not DATA, reason="METS_DATA_DIR is not set (PTB-XL metadata and MIT-BIH needed)")
+DATA = data_dir_or_none("ptbxl", "mitdb")
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +61,7 @@ def test_beat_window_is_centred_and_kept_inside():
         beat_window(10, 360, 1000, 10.0)
 
 
-@needs_data
+@needs_data("ptbxl", "mitdb")
 def test_mets_sampling_is_single_label_balanced_seeded_and_from_fold_10():
     ds = PTBXL(Path(DATA) / "ptbxl")
     spec = load_protocols()["mets"]
@@ -83,7 +82,7 @@ def test_mets_sampling_is_single_label_balanced_seeded_and_from_fold_10():
     assert other != sample_single_label(ds, "superclass", ["NORM", "MI"], [10], 50, seed=0)
 
 
-@needs_data
+@needs_data("ptbxl", "mitdb")
 def test_mitbih_sampling_matches_the_annotation_files():
     import wfdb
     folder = Path(DATA) / "mitdb"
@@ -104,7 +103,7 @@ def test_mitbih_sampling_matches_the_annotation_files():
         assert annotations[b.record][b.sample] == b.symbol == expected[b.label]
 
 
-@needs_data
+@needs_data("ptbxl", "mitdb")
 def test_mitbih_window_holds_the_beat_and_runs_end_to_end(tmp_path, model):
     folder = Path(DATA) / "mitdb"
     beat = sample_beats(folder, ["109"], 1, seed=0)[0]
@@ -115,7 +114,7 @@ def test_mitbih_window_holds_the_beat_and_runs_end_to_end(tmp_path, model):
     assert res["n_evaluated"] == 15 and 0.0 <= res["accuracy"] <= 1.0
     # CLI: table + JSON file
     out = tmp_path / "mitbih.json"
-    code = cli.main(["evaluate", "--protocol", "mitbih", "--data-dir", DATA, "--random-init", "--records", "109",
+    code = cli.main(["evaluate", "--protocol", "mitbih", "--data-dir", str(DATA), "--random-init", "--records", "109",
                      "118", "--n-per-class", "4", "--json", str(out)])
     assert code == 0
     doc = json.loads(out.read_text())
@@ -124,7 +123,7 @@ def test_mitbih_window_holds_the_beat_and_runs_end_to_end(tmp_path, model):
     assert np.array(r["confusion"]).sum() == r["n_evaluated"]
 
 
-@needs_data
+@needs_data("ptbxl", "mitdb")
 def test_ptbxl_protocols_run_on_the_records_present(tmp_path, model):
     ds = PTBXL(Path(DATA) / "ptbxl")
     # on fold 9 (validation), not the protocols' default fold 10: fold 10 is held back, and its two records

@@ -8,6 +8,7 @@ import csv
 import numpy as np
 import pytest
 
+from helpers import require_data
 from mets_train.corpus import BuildOptions, build_corpus
 from mets_train.training.data import Corpus
 from mets_train.training.evaluate import label_sets
@@ -20,8 +21,7 @@ RECORDS = {"ptbxl": {"1", "8", "1030", "6000", "6001", "6004"},
 
 @pytest.fixture(scope="module")
 def corpus(data_dir, tmp_path_factory) -> Corpus:
-    if not (data_dir / "ptbxl" / "zscore100").is_dir():
-        pytest.skip(f"{data_dir}/ptbxl/zscore100 is absent: the z-scored PTB-XL form is not in this data folder")
+    require_data("ptbxl/zscore100")             # the z-scored form: absent from some data folders
     out = tmp_path_factory.mktemp("ptbxl_corpus") / "corpus"
     build_corpus(data_dir, out, BuildOptions(sources=["ptbxl", "challenge2021"], records=RECORDS), verbose=False)
     return Corpus.open(out)

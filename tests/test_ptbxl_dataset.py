@@ -1,17 +1,16 @@
 """PTB-XL metadata: lenient number formats, folds, labels at every level, signals."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from helpers import data_dir_or_none, needs_data
 from mets_train.ptbxl.dataset import (LEVELS, PRETRAINING_FOLDS, PTBXL, PTBXLError, labels_of, parse_scp_codes,
                                      read_statements)
 
-DATA = os.environ.get("METS_DATA_DIR")
-needs_data = pytest.mark.skipif(not DATA, reason="METS_DATA_DIR is not set (PTB-XL metadata needed)")
+DATA = data_dir_or_none("ptbxl")
 
 STATEMENTS = """,description,diagnostic,form,rhythm,diagnostic_class,diagnostic_subclass
 NORM,normal ECG,1.0,,,NORM,NORM
@@ -62,7 +61,7 @@ def test_bad_inputs_are_clear(tmp_path):
         labels_of({"NORM": 1.0}, {}, "nonsense")
 
 
-@needs_data
+@needs_data("ptbxl")
 def test_real_metadata_counts_match_the_ptbxl_paper():
     ds = PTBXL(Path(DATA) / "ptbxl")
     assert len(ds) == 21837
@@ -75,7 +74,7 @@ def test_real_metadata_counts_match_the_ptbxl_paper():
     assert ds.labels("superclass", [1]) == [{"NORM"}] and ds.labels("rhythm", [1]) == [{"SR"}]
 
 
-@needs_data
+@needs_data("ptbxl")
 def test_signals_present_are_read_as_12_lead_ecgs():
     ds = PTBXL(Path(DATA) / "ptbxl", sampling_rate=500)       # the 500 Hz records only (5 in the data folder)
     assert ds.forms == ("records500",)

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from helpers import data_dir_or_none, needs_data
 from mets_core import cli
 from mets_train.ptbxl.dataset import PTBXL
 from mets_core.prompts import load_template_set
 from mets_train.training.recipe import RecipeError, load_recipe
 
-DATA = os.environ.get("METS_DATA_DIR")
+DATA = data_dir_or_none("ptbxl")
 
 
 def test_recipe_holds_the_paper_hyper_parameters():
@@ -31,7 +31,7 @@ def test_recipe_holds_the_paper_hyper_parameters():
         load_recipe("nonsense")
 
 
-@pytest.mark.skipif(not DATA, reason="METS_DATA_DIR is not set (PTB-XL records needed)")
+@needs_data("ptbxl")
 def test_smoke_run_one_epoch_on_the_records_present(tmp_path, capsys):
     from mets_core.pipeline import METS
     overrides = tmp_path / "overrides.json"
@@ -39,7 +39,7 @@ def test_smoke_run_one_epoch_on_the_records_present(tmp_path, capsys):
     overrides.write_text(json.dumps({"data": {"sampling_rate": 500},
                                      "training": {"batch_size": 2, "corpus": str(tmp_path / "corpus"),
                                                   "text_cache": str(tmp_path / "text_cache"), "progress": False}}))
-    code = cli.main(["train", "--recipe", "ptbxl-mets", "--data-dir", DATA, "--epochs", "1",
+    code = cli.main(["train", "--recipe", "ptbxl-mets", "--data-dir", str(DATA), "--epochs", "1",
                      "--out", str(tmp_path / "run"), "--config", str(overrides)])
     assert code == 0, capsys.readouterr().err
     assert "trained 1 steps" in capsys.readouterr().out

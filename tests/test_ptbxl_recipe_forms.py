@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import require_data
 from mets_train.ptbxl.dataset import PTBXL, PTBXLError
 from mets_train.training.recipe import RecipeError, build_ptbxl_corpus, load_recipe, recipe_forms
 
@@ -92,8 +93,7 @@ def test_z_scored_twins_reach_a_z_scoring_model_as_their_mv_records_do(data_dir)
     (resample, band-pass, per-lead z-score) makes the z-scored array and the mV record nearly the same."""
     from mets_core.preprocess import PreprocessConfig, preprocess
 
-    if not (data_dir / "ptbxl" / "zscore100").is_dir():
-        pytest.skip(f"{data_dir}/ptbxl/zscore100 is absent: the z-scored PTB-XL form is not in this data folder")
+    require_data("ptbxl/zscore100")             # the z-scored form: absent from some data folders
     mv, z = PTBXL(data_dir / "ptbxl", forms=("records100",)), PTBXL(data_dir / "ptbxl", forms=("zscore100",))
     twins = sorted(set(mv.available_ids()) & set(z.available_ids()))
     assert len(twins) >= 20

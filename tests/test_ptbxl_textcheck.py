@@ -1,15 +1,15 @@
 """Text-side check: scoring and AUC on hand-made embeddings; prompts from the label taxonomy."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from helpers import data_dir_or_none, needs_data
 from mets_train.ptbxl.textcheck import class_prompts, class_scores, linear_probe_auc, text_side_auc
 
-DATA = os.environ.get("METS_DATA_DIR")
+DATA = data_dir_or_none("ptbxl")
 
 
 def test_scores_and_auc_hand_computed():
@@ -42,7 +42,7 @@ def test_linear_probe_separates_a_linear_label():
     assert macro_auc > 0.97
 
 
-@pytest.mark.skipif(not DATA, reason="METS_DATA_DIR is not set (scp_statements.csv needed)")
+@needs_data("ptbxl")
 def test_prompts_come_from_the_label_taxonomy():
     from mets_train.ptbxl.dataset import PTBXL
     ds = PTBXL(Path(DATA) / "ptbxl")

@@ -1,16 +1,16 @@
 """Report translation: phrases, boilerplate, numbers, language detection, and coverage on real reports."""
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
 import pytest
 
+from helpers import data_dir_or_none, needs_data
 from mets_train.ptbxl.translate import (detect_language, english_vocabulary, load_glossary, measure_coverage,
                                        remove_boilerplate, translate_report, untranslated_tokens)
 
-DATA = os.environ.get("METS_DATA_DIR")
+DATA = data_dir_or_none("ptbxl")
 
 
 @pytest.mark.parametrize("report, english", [
@@ -62,7 +62,7 @@ def test_glossaries_are_phrases_and_english_vocabulary_holds_no_german():
         assert word not in vocabulary
 
 
-@pytest.mark.skipif(not DATA, reason="METS_DATA_DIR is not set (PTB-XL reports needed)")
+@needs_data("ptbxl")
 def test_coverage_on_a_random_sample_of_real_reports():
     import pandas as pd
     reports = pd.read_csv(Path(DATA) / "ptbxl" / "ptbxl_database.csv", dtype=str, keep_default_na=False)["report"]

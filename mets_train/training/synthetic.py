@@ -28,7 +28,6 @@ SYNTHETIC_STATEMENTS: dict[str, tuple[str, tuple[str, ...], float]] = {
 }
 RHYTHMS = ("NSR", "SBRAD", "STACH", "AFIB")
 EXTRAS = ("PVC", "LBBB", "NOISE")
-LIMB = [0, 1, 2, 3, 4, 5]
 
 
 def write_synthetic_corpus(out_dir: str | Path, n_patients: int = 24, windows_per_patient: int = 4,
