@@ -63,6 +63,13 @@ thread: extract ~4 min; cv ~25 min per CNN variant (15 trainings of ~80 s); the 
   written down before any result; neither interval's flag met it (docs/measurements.md).
 The QRS / QT are counted only where the heuristic reports them (its "not measurable" gates stay), so both
 are scored on the same windows.
+
+Private names, on purpose: the experiment studies measure()'s and mets_core.delineate's own steps, so it
+calls them where no public function does the same: ``measure._p_onsets_per_beat`` (the interval lead's DWT P
+onsets beat by beat: the hint of ``cv-p-onset``), and delineate's ``_upsampled``, ``_quietest``, ``_walk``,
+``_walked_limits`` and ``_smooth`` (``features`` and ``uncertainty_signs`` walk the spatial velocity at other
+thresholds than the module's). A change in those steps changes what this experiment measures. QTDB windows
+and annotations are benchmarks/measure_validation.py's (``qtdb_window``, ``annotated_beats``): one rule.
 """
 from __future__ import annotations
 
@@ -180,26 +187,24 @@ def extract(data: Path) -> None:
     names = [h.stem for h in sorted(folder.glob("*.hea")) if (folder / f"{h.stem}.q1c").is_file()]
     index = 0
     for name in names:
-        beats = mv._beats(mv._waves(wfdb.rdann(str(folder / name), "q1c")))
+        beats = mv.annotated_beats(wfdb.rdann(str(folder / name), "q1c"))
         if len(beats) < 3:
             continue
         rec = wfdb.rdrecord(str(folder / name))
         fs = float(rec.fs)
-        first = max(0, beats[0]["qrs_on"] - int(1.0 * fs))
-        if len([b for b in beats if first <= b["qrs_on"] and (b["t_end"] or b["qrs_off"]) < first + int(10 * fs)]) < 2:
+        if len(mv.qtdb_window(beats, fs)[2]) < 2:
             continue                  # not measured by the benchmark either
         tuning = index % 2 == 0       # the benchmark's halves: every other record it measures, in name order
         index += 1
         ecg = mv.qtdb_ecg(rec, name)
-        starts, covered = [], -1
+        # the benchmark's window first, then (tuning records) windows over the later annotated beats, each
+        # at the first beat whose QRS starts more than 9 s after the previous window's start
+        windows, covered = [], -1
         for b in beats:
-            if b["qrs_on"] > covered and len(starts) < (EXTRA_QTDB_WINDOWS if tuning else 1):
-                start = max(0, b["qrs_on"] - int(1.0 * fs))
-                starts.append(start)
-                covered = start + int(9 * fs)
-        for k, start in enumerate(starts):
-            end = start + int(10 * fs)
-            inside = [b for b in beats if start <= b["qrs_on"] and (b["t_end"] or b["qrs_off"]) < end]
+            if b["qrs_on"] > covered and len(windows) < (EXTRA_QTDB_WINDOWS if tuning else 1):
+                windows.append(mv.qtdb_window(beats, fs, b["qrs_on"]))
+                covered = windows[-1][0] + int(9 * fs)
+        for k, (start, end, inside) in enumerate(windows):
             if len(inside) < 2 or (k > 0 and end > ecg.n_samples):
                 continue
             ref = mv.reference_intervals(inside, fs)
@@ -208,7 +213,7 @@ def extract(data: Path) -> None:
             item = _window(ecg, start, min(end, ecg.n_samples) - start, inside, extra)
             if item is not None:
                 _save(item, CACHE / f"qtdb_{name}_{k}.npz")
-        print(name, tuning, len(starts), flush=True)
+        print(name, tuning, len(windows), flush=True)
 
 
 def load() -> list[dict]:
@@ -582,7 +587,7 @@ def features(window: dict) -> np.ndarray:
     pr_floor = d._quietest(sv[max(0, r - int(0.3 * fs)):max(0, r - int(0.06 * fs))], w)
     st_floor = d._quietest(sv[min(n, r + int(0.08 * fs)):min(n, r + int(0.3 * fs))], w)
     quiet = max(2, int(round(d.QRS_QUIET_MS / 1000.0 * fs)))
-    a, b = max(0, r - int(0.15 * fs)), min(n, r + int(0.25 * fs))
+    a, b = d.qrs_search_span(r, n, fs)
     ms = lambda i, fallback: (i - r) * 1000.0 / fs if i is not None else fallback     # noqa: E731
     on = [ms(d._walk(sv, peak_at, -1, a, pr_floor + f * (peak - pr_floor), quiet), heur[0]) for f in ON_SHARES]
     off = [ms(d._walk(sv, peak_at, +1, b - 1, st_floor + f * (peak - st_floor), quiet), heur[1]) for f in OFF_SHARES]
@@ -981,7 +986,8 @@ def uncertainty_signs(beats: dict[str, np.ndarray], r: int, fs: float, rr: float
     low, high = (d._walked_limits(sv, r, fs, a, b, later_lobe=True) for a, b in ((0.015, 0.05), (0.06, 0.20)))
     if low is not None and high is not None:
         # the low threshold's walk may not settle at all within the search window: then its edge
-        first, last = max(0, r - int(0.15 * fs)), min(len(sv), r + int(0.25 * fs)) - 1
+        first, end = d.qrs_search_span(r, len(sv), fs)
+        last = end - 1
         if high[0] is not None:
             out["qrs_onset_gradual"] = (high[0] - (first if low[0] is None else low[0])) * ms
         if high[1] is not None:

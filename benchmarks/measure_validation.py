@@ -95,6 +95,27 @@ def _beats(waves) -> list[dict]:
     return out
 
 
+def annotated_beats(ann) -> list[dict]:
+    """Per annotated QRS of a wfdb wave annotation (LUDB's per-lead files, QTDB's .q1c / .q2c): its onset,
+    peak and offset and the P onset before it and T end after it, when annotated (samples; None if not)."""
+    return _beats(_waves(ann))
+
+
+QTDB_LEAD_IN_S = 1.0            # a QTDB window starts this long before its first annotated QRS ...
+QTDB_WINDOW_S = 10.0            # ... and is this long
+
+
+def qtdb_window(beats: list[dict], fs: float, qrs_on: int | None = None) -> tuple[int, int, list[dict]]:
+    """(start, end, the annotated beats inside) of a QTDB window (samples): ``QTDB_WINDOW_S`` starting
+    ``QTDB_LEAD_IN_S`` before the QRS onset `qrs_on` (default the first annotated beat's: the benchmark's one
+    window per record). Inside: the beats whose QRS starts in the window and whose T end (QRS end, where no
+    T end is annotated) comes before its end."""
+    qrs_on = beats[0]["qrs_on"] if qrs_on is None else qrs_on
+    start = max(0, qrs_on - int(QTDB_LEAD_IN_S * fs))
+    end = start + int(QTDB_WINDOW_S * fs)
+    return start, end, [b for b in beats if start <= b["qrs_on"] and (b["t_end"] or b["qrs_off"]) < end]
+
+
 def reference_intervals(beats: list[dict], fs: float) -> dict:
     """Median intervals (ms) over the beats, the median boundaries relative to the annotated R peak (ms; to
     see which boundary an interval error comes from) and the heart rate (bpm) of consecutive beats."""
@@ -137,7 +158,7 @@ def ludb_annotated_beats(folder: Path, record: int, fs: float) -> tuple[list[dic
     """Per lead II QRS of one LUDB record, its boundaries (samples): lead II's own, the global envelope over
     the 12 leads and the trimmed global envelope (``_envelope``)."""
     import wfdb
-    per_lead = {ld: _beats(_waves(wfdb.rdann(str(folder / str(record)), ld))) for ld in LUDB_LEADS}
+    per_lead = {ld: annotated_beats(wfdb.rdann(str(folder / str(record)), ld)) for ld in LUDB_LEADS}
     lead2 = per_lead["ii"]
     tol = int(0.06 * fs)
     same = [[x for ld in LUDB_LEADS for x in per_lead[ld] if abs(x["peak"] - b["peak"]) <= tol] for b in lead2]
@@ -192,14 +213,12 @@ def qtdb_rows(folder: Path, annotator: str = "q1c", names=None):
             continue
         if not (folder / f"{name}.{annotator}").is_file():
             continue
-        beats = _beats(_waves(wfdb.rdann(str(folder / name), annotator)))
+        beats = annotated_beats(wfdb.rdann(str(folder / name), annotator))
         if len(beats) < 3:
             continue
         rec = wfdb.rdrecord(str(folder / name))
         fs = float(rec.fs)
-        start = max(0, beats[0]["qrs_on"] - int(1.0 * fs))
-        end = start + int(10 * fs)
-        inside = [b for b in beats if start <= b["qrs_on"] and (b["t_end"] or b["qrs_off"]) < end]
+        start, end, inside = qtdb_window(beats, fs)
         if len(inside) < 2:
             continue
         ecg = qtdb_ecg(rec, name)
@@ -207,7 +226,7 @@ def qtdb_rows(folder: Path, annotator: str = "q1c", names=None):
         # the q1c beats are selected beats, not all of them: the rate comes from the record's beat
         # annotations (.atr), present for 73 of the 96 records
         ref["hr"] = _qtdb_rate(folder / name, start, end, fs)
-        rows.append((name, measure(ecg, start_s=start / fs, seconds=10.0), ref, ref, ref))
+        rows.append((name, measure(ecg, start_s=start / fs, seconds=QTDB_WINDOW_S), ref, ref, ref))
     return rows
 
 
@@ -518,8 +537,8 @@ def annotator_table(folder: Path) -> list[str]:
     for q2c in sorted(folder.glob("*.q2c")):
         name = q2c.stem
         fs = float(wfdb.rdheader(str(folder / name)).fs)
-        first = _beats(_waves(wfdb.rdann(str(folder / name), "q1c")))
-        second = _beats(_waves(wfdb.rdann(str(folder / name), "q2c")))
+        first = annotated_beats(wfdb.rdann(str(folder / name), "q1c"))
+        second = annotated_beats(wfdb.rdann(str(folder / name), "q2c"))
         tol = int(0.06 * fs)
         pairs = [(a, b) for a in first for b in second if abs(a["peak"] - b["peak"]) <= tol]
         if not pairs:

@@ -2,7 +2,8 @@
 
 Measuring is mostly Python (neurokit2, pandas, scipy). On a worker thread it held the GIL against the page's
 own script and every other session; in its own process it runs on another core. This module imports only
-mets_core (and dashboard.threads), so a worker starts without Streamlit's page machinery.
+mets_core (and dashboard.threads, and the page length from dashboard.plotting, which imports no Streamlit), so
+a worker starts without Streamlit's page machinery.
 
 A page's worker keeps the last few long recordings it was sent (the parent keeps the same list, in the same
 order, and sends `None` for a recording the worker holds), so paging through a 30-minute 2-lead Holter sends
@@ -55,11 +56,12 @@ def start_process() -> None:
 
 
 def warm_up() -> bool:
-    """Measure once and find the beats of a short recording once (the code paths, caches and memory of both),
-    so that a clinician's first upload, and first long recording, do not pay for it."""
+    """Measure a page once and find the beats of a short recording once (the code paths, caches and memory of
+    both), so that a clinician's first upload, and first long recording, do not pay for it."""
+    from dashboard.plotting import PAGE_S
     from mets_core.measure import heart_rate_trend, measure
     from mets_core.simulate import simulate_ecg
     ecg = simulate_ecg(duration_s=70, fs=250, heart_rate=75, leads=("II", "V1"), seed=0)
-    measure(ecg, seconds=10.0)
+    measure(ecg, seconds=PAGE_S)
     heart_rate_trend(ecg)
     return True

@@ -27,11 +27,14 @@ from mets_core.readers import filled_stretches, leads_left_out_for_gaps
 
 LAYOUT_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 RHYTHM_LEAD = "II"
-SPEEDS = (25, 50)                 # mm/s
-GAINS = (5, 10, 20)               # mm/mV
+PAGE_S = 10.0                     # one page of the tracing, on screen and printed: what a 12-lead ECG prints
+STANDARD_SPEED = 25               # mm/s: the standard paper speed ...
+STANDARD_GAIN = 10                # ... and gain, mm/mV (1 mV = 10 small boxes)
+SPEEDS = (STANDARD_SPEED, 50)     # mm/s
+GAINS = (5, STANDARD_GAIN, 20)    # mm/mV
 PAGE_WIDTH_MM = 280               # what is in view at first; at 50 mm/s pan to see the rest
-LEAD_ROW_MM = 250.0               # a row of 3 x 4 leads spans what a printed 12-lead page does: 10 s at 25 mm/s,
-                                  # 5 s at 50 (1.25 s a lead, as electrocardiographs print it: all 12 in view)
+LEAD_ROW_MM = PAGE_S * STANDARD_SPEED   # a row of 3 x 4 leads spans what a printed 12-lead page does: 250 mm,
+                                  # 5 s at 50 mm/s (1.25 s a lead, as electrocardiographs print it: all 12 in view)
 FOOTER_MM = 6.0                   # a band under the last row for the scale line, clear of the marks
 POINTS_PER_MM = 8                 # display resolution after min/max decimation (~2 points per screen pixel)
 PIXELS_PER_MM = 4.0               # assumed on-screen scale, to size the figure's height
@@ -212,15 +215,15 @@ class Paper:
         return out
 
 
-def paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25, start_s: float = 0.0,
-          rhythm_lead: str = RHYTHM_LEAD) -> Paper:
+def paper(ecg: ECG, layout: str = "3x4", gain: float = STANDARD_GAIN, speed: float = STANDARD_SPEED,
+          start_s: float = 0.0, rhythm_lead: str = RHYTHM_LEAD) -> Paper:
     """The paper for a page of ``ecg`` (see ``ecg_paper`` for the arguments)."""
     if layout not in ("3x4", "12x1", "recorded"):
         raise ValueError("layout must be '3x4', '12x1' or 'recorded'")
     if rhythm_lead not in STANDARD_LEADS:
         rhythm_lead = RHYTHM_LEAD
     start_s = float(min(max(0.0, start_s), max(0.0, ecg.duration - 0.5)))
-    page_s = min(10.0, ecg.duration - start_s)
+    page_s = min(PAGE_S, ecg.duration - start_s)
     cal_w = (0.2 + 2 * 0.08) * speed
     x0 = 2.0 + cal_w + 2.0
     if layout == "3x4":
@@ -347,7 +350,7 @@ def footer_layer(p: Paper, ecg: ECG) -> Layer:
     """Speed, gain, rate and, for a page of a longer recording, which part is shown (h:mm:ss, as the page's
     navigation and Holter reports give it: "of 86400.0 s" is hard to read as a day)."""
     footer = f"{p.speed:g} mm/s   {p.gain:g} mm/mV   {ecg.fs:g} Hz"
-    if p.start_s > 0 or ecg.duration > 10.0:
+    if p.start_s > 0 or ecg.duration > PAGE_S:
         footer += f"   showing {hms(p.start_s)}–{hms(p.start_s + p.page_s)} of {hms(ecg.duration)}"
     shared = [p.row_s(r) for r in range(len(p.rows)) if len(p.rows[r]) > 1]
     if shared and shared[0] < p.page_s:
@@ -450,8 +453,8 @@ def _path(xs, ys) -> str | None:
     return "".join(f"{'M' if s else 'L'}{a:.6g},{b:.6g}" for a, b, s in zip(x[ok], y[ok], starts[ok]))
 
 
-def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25, start_s: float = 0.0,
-              saliency=None, saliency_offset_s: float = 0.0, height_px: int | None = None,
+def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = STANDARD_GAIN, speed: float = STANDARD_SPEED,
+              start_s: float = 0.0, saliency=None, saliency_offset_s: float = 0.0, height_px: int | None = None,
               rhythm_lead: str = RHYTHM_LEAD, marks: dict[str, list[float]] | None = None,
               width_px: int = DRAWN_WIDTH_PX, as_paths: bool = False) -> go.Figure:
     """The ECG on paper. layout "3x4" (+ a rhythm strip of `rhythm_lead`), "12x1", or "recorded" (one full
@@ -473,14 +476,14 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = 10, speed: float = 25
                   as_paths=as_paths)
 
 
-def thumbnail(ecg: ECG, lead: str | None = None, seconds: float = 10.0, start_s: float = 0.0,
+def thumbnail(ecg: ECG, lead: str | None = None, seconds: float = PAGE_S, start_s: float = 0.0,
               height_px: int = 90, title: str = "") -> str:
     """A small static strip of one lead (default II, else the first present) on ECG paper, as inline SVG
     drawn in millimetres of paper (25 mm/s, 10 mm/mV, 5 mm grid) and stretched to the box it is shown in,
     like a preview: a list of similar reports shows several at once, and a picture costs the browser far
     less than as many interactive charts."""
     lead = lead if lead in ecg.leads else (RHYTHM_LEAD if RHYTHM_LEAD in ecg.leads else ecg.leads[0])
-    speed, gain = 25.0, 10.0
+    speed, gain = STANDARD_SPEED, STANDARD_GAIN
     start_s = min(max(0.0, float(start_s)), max(0.0, ecg.duration - 1.0))
     seconds = min(seconds, ecg.duration - start_s)
     seg = _segment(ecg, lead, start_s, start_s + seconds)
@@ -529,7 +532,7 @@ def caliper_readout(x_mm: tuple[float, float], y_mm: tuple[float, float], speed:
 
 # ------------------------------------------------------------------------------------- median beats
 
-def median_beats(m, speed: float = 50.0, gain: float = 10.0, columns: int = 6) -> go.Figure | None:
+def median_beats(m, speed: float = 50.0, gain: float = STANDARD_GAIN, columns: int = 6) -> go.Figure | None:
     """Every lead's median beat on ECG paper (default 50 mm/s to see the boundaries), with the global
     fiducial points the intervals were measured from drawn as labelled vertical lines."""
     beats = getattr(m, "median_beats", None) or {}

@@ -28,12 +28,11 @@ from .loading import channels_words
 from .measured import FIELDS, missing_words, shown_text
 from .panels.common import recorded_words
 from .ranking import disagreement
-from .plotting import LAYOUT_3X4, RHYTHM_LEAD
+# printed at the standard speed and gain whatever the screen shows; the strip is the page on screen
+from .plotting import LAYOUT_3X4, PAGE_S, RHYTHM_LEAD, STANDARD_GAIN, STANDARD_SPEED
 
 PAGE_MM = (297.0, 210.0)            # A4 landscape
 MARGIN_MM = 12.0                    # left and right
-SPEED, GAIN = 25.0, 10.0            # mm/s, mm/mV
-STRIP_S = 10.0                      # the printed strip (250 mm at 25 mm/s): the page on screen
 GRID_ORIGIN_MM = (12.0, 40.0)       # lower-left corner of the ECG grid on the page
 GRID_SIZE_MM = (275.0, 110.0)       # 55 x 22 big boxes
 FEW_LEADS = 3                       # a record of this many leads or fewer: one full-width strip per lead
@@ -129,7 +128,8 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
 
     absent = [lead for lead, recorded in zip(STANDARD_LEADS, ecg.lead_mask) if not recorded]
     _draw_tracing(fig, ecg, start_s, rhythm_lead)
-    text.text(12, 30, f"{SPEED:g} mm/s   {GAIN:g} mm/mV   grid 1 mm / 5 mm   print at 100 % (actual size)"
+    text.text(12, 30, f"{STANDARD_SPEED:g} mm/s   {STANDARD_GAIN:g} mm/mV   grid 1 mm / 5 mm   "
+                      f"print at 100 % (actual size)"
               + (f"   leads not recorded: {', '.join(absent)}" if absent else ""), fontsize=7.5, va="top")
     text.text(12, 20, DISCLAIMER, fontsize=7.5, va="top", wrap=True)
     for k, line in enumerate(_wrap(f"Model: {_without_paths(model_version)}", w - 2 * MARGIN_MM)):
@@ -156,7 +156,7 @@ def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None) -> li
     strip first (as the Reader's overview gives it for the page on screen), then the file's labels in the
     page's words, then whose they are when not the file's own; what does not fit is named as not printed."""
     entries, rhythms = [], []
-    strip_end = min(ecg.duration, start_s + STRIP_S)
+    strip_end = min(ecg.duration, start_s + PAGE_S)
     if beats is not None and (start_s > 0 or strip_end < ecg.duration):
         from .panels.navigation import page_rhythms      # the rhythms the Reader gives for the page on screen
         rhythms = page_rhythms(beats, ecg, start_s, strip_end)
@@ -318,16 +318,17 @@ def _draw_tracing(fig, ecg: ECG, start_s: float, rhythm_lead: str) -> None:
     rows = _tracing_rows(ecg, rhythm_lead)
     pitch = gh / max(len(rows), FEW_LEADS)      # a few strips keep the height of a 3-strip page
     x0 = 10.0
-    page_s = min(STRIP_S, max(0.0, ecg.duration - start_s))
+    page_s = min(PAGE_S, max(0.0, ecg.duration - start_s))
     for r, leads in enumerate(rows):
         centre = gh - (r + 0.5) * pitch
         if any(ecg.lead_mask[STANDARD_LEADS.index(lead)] for lead in leads):
-            ax.plot([1, 2, 2, 7, 7, 8], [centre, centre, centre + GAIN, centre + GAIN, centre, centre],
+            top = centre + STANDARD_GAIN
+            ax.plot([1, 2, 2, 7, 7, 8], [centre, centre, top, top, centre, centre],
                     color="black", linewidth=0.7)                            # 1 mV x 0.2 s calibration
         seg_s = page_s / len(leads)
         for c, lead in enumerate(leads):
             t0 = start_s + c * seg_s
-            xs = x0 + c * seg_s * SPEED
+            xs = x0 + c * seg_s * STANDARD_SPEED
             i = STANDARD_LEADS.index(lead)
             ax.text(xs + 1, centre + 0.38 * pitch, lead, fontsize=7, weight="bold")
             if not ecg.lead_mask[i]:         # where its trace would be, clear of the lead's name
@@ -340,5 +341,6 @@ def _draw_tracing(fig, ecg: ECG, start_s: float, rhythm_lead: str) -> None:
             y = y - np.median(y)
             step = max(1, int(math.floor(ecg.fs / 250.0)))      # 250 points per second are plenty on paper
             t = np.arange(0, len(y), step) / ecg.fs
-            ax.plot(xs + t * SPEED, centre + np.clip(y[::step], -pitch / GAIN, pitch / GAIN) * GAIN,
+            reach = pitch / STANDARD_GAIN        # mV: the trace clipped one row pitch above and below its centre
+            ax.plot(xs + t * STANDARD_SPEED, centre + np.clip(y[::step], -reach, reach) * STANDARD_GAIN,
                     color="black", linewidth=0.45)

@@ -2,7 +2,12 @@
 long recording is on screen, and the messages of the last load.
 
 Records are keyed by `ECG.content_hash()` (the one content hash the engine's caches use too). Uploaded
-bytes are never written to disk or logged; closing the tab drops everything.
+bytes are never written to disk or logged. Closing the tab drops this session's records, not everything:
+the server's caches, in memory and shared by all sessions, keep what was made from them under their content
+hash until it is evicted or the server stops: measurements (dashboard.engine, the last 512 jobs), copies of
+long recordings in the measuring processes (dashboard.measure_worker, the last 4 per process), drawn pages
+(panels/tracing.py, the last 64), heart-rate overviews (panels/navigation.py, the last 16) and METS's
+ECG embeddings (mets_core.cache, the last 512). None of it is written to disk.
 """
 from __future__ import annotations
 
@@ -12,12 +17,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.plotting import hms  # noqa: F401 - the one h:mm:ss format, used as session.hms by the panels
+# the one page length and h:mm:ss format; the pages read them as session.PAGE_S and session.hms too
+from dashboard.plotting import PAGE_S, hms
 from mets_core.ecg import ECG
 
 DATA_ENV = "METS_DATA_DIR"
 MAX_RECORDS = 100                      # ECGs open at once in one browser session
-PAGE_S = 10.0                          # one page of the tracing
 LONG_RECORD_S = 10.5                   # longer recordings are paged
 SALIENCY_MAX_S = 60.0                  # longer records are explained on the 10 s page on screen
 

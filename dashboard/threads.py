@@ -4,7 +4,7 @@ A dashboard serves many small requests at once (one ECG, a few phrases, a search
 each on its own session thread, and its measuring processes run beside it. Libraries that split every small
 operation over all cores then spin their worker threads against each other and against the other sessions.
 Measured on the 2-core reference machine under load: embedding 3 new phrases took ~2 s with torch's 2
-threads, 0.18 s with 1; a corpus search (11,740 reports x 128 dimensions, one matrix-vector product) 8-16 ms
+threads, 0.18 s with 1; a corpus search (11,803 reports x 128 dimensions, one matrix-vector product) 8-16 ms
 with OpenBLAS's 2 threads, 0.1 ms with 1, and the server's CPU per upload fell by ~20 % (benchmarks/load.py
 --clients protocol).
 

@@ -75,6 +75,7 @@ QRS_LEAD_ONSET_OF_FASTEST = 0.5    # ... but its threshold at least this share o
 QRS_LEAD_OFFSET_FRACTION = 0.10    # ... a lead's offset: the same above its ST floor
 QRS_LEAD_ONSET_QUANTILE = 0.1      # ... the global onset: this quantile of the leads' onsets (2nd of 12)
 QRS_LEAD_OFFSET_QUANTILE = 0.9     # ... the global offset: this quantile of their offsets (11th of 12)
+QRS_SEARCH_S = (0.15, 0.25)        # QRS limits searched this long before and after R (s); see qrs_limits
 QRS_STEEP_SHARE = 0.25             # without a quiet stretch: the quietest point beyond this share of the peak
 MIN_T_AMPLITUDE_MV = 0.05          # a lead's T wave smaller than this has no measurable end
 T_SECOND_LOBE_SHARE = 0.5          # a biphasic T's later lobe ends the T wave when at least this tall
@@ -151,9 +152,9 @@ def _quietest(seg: np.ndarray, w: int) -> float:
 
 def qrs_limits(beats: dict[str, np.ndarray], r: int, fs: float) -> tuple[float, float] | None:
     """(onset, offset) of the QRS over all leads, in samples; None when the QRS is not found within
-    150 ms before and 250 ms after R (a paced or bundle-branch-block QRS can end 200 ms after the interval
-    lead's R when that R is early in it: LUDB 45 and 74, paced, had no QRS with 180 ms; now 218 and 202 ms
-    against 190 and 162 annotated)."""
+    ``QRS_SEARCH_S`` of R, 150 ms before and 250 ms after it (a paced or bundle-branch-block QRS can end
+    200 ms after the interval lead's R when that R is early in it: LUDB 45 and 74, paced, had no QRS with
+    180 ms; now 218 and 202 ms against 190 and 162 annotated)."""
     if not beats:
         return None
     sv = spatial_velocity(beats, fs)
@@ -163,7 +164,7 @@ def qrs_limits(beats: dict[str, np.ndarray], r: int, fs: float) -> tuple[float, 
     onset, offset, peak_at, peak = walked
     # no quiet stretch (no isoelectric PR or ST segment, as in synthetic ECGs): the quietest point outside
     # the QRS's steep part instead
-    a, b = max(0, r - int(0.15 * fs)), min(len(sv), r + int(0.25 * fs))
+    a, b = qrs_search_span(r, len(sv), fs)
     onset = _quietest_outside(sv, peak_at, -1, a, peak) if onset is None else onset
     offset = _quietest_outside(sv, peak_at, +1, b - 1, peak) if offset is None else offset
     if onset is None or offset is None:
@@ -174,14 +175,20 @@ def qrs_limits(beats: dict[str, np.ndarray], r: int, fs: float) -> tuple[float, 
     return float(onset), float(offset)
 
 
+def qrs_search_span(r: int, n: int, fs: float) -> tuple[int, int]:
+    """[a, b): the samples of a median beat of `n` samples, R at `r`, where its QRS limits are looked for
+    (``QRS_SEARCH_S`` before and after R, within the beat)."""
+    return max(0, r - int(QRS_SEARCH_S[0] * fs)), min(n, r + int(QRS_SEARCH_S[1] * fs))
+
+
 def _walked_limits(sv: np.ndarray, r: int, fs: float, on_share: float, off_share: float, later_lobe: bool
                    ) -> tuple[int | None, int | None, int, float] | None:
     """(onset or None, offset or None, index of the velocity peak, the peak) of one velocity curve: from
     its peak within 50 ms of R, the walk outwards until it stays below `on_share` / `off_share` of the peak
-    above the PR / ST floor (None: no quiet stretch within 150 ms before / 250 ms after R). None when the
+    above the PR / ST floor (None: no quiet stretch within ``qrs_search_span``). None when the
     curve has no peak."""
     n = len(sv)
-    a, b = max(0, r - int(0.15 * fs)), min(n, r + int(0.25 * fs))
+    a, b = qrs_search_span(r, n, fs)
     peak_at = _peak_near_r(sv, r, fs)
     peak = float(sv[peak_at])
     if peak <= 0:

@@ -58,8 +58,9 @@ How each value is obtained (and why)
   held-out PR bias -7 ms, 95th percentile 28 ms; now -4 and 15).
 - QT = T end - QRS onset. QTc: Bazett (QT/RR^1/2, what ECG machines print; over-corrects at high rates),
   Fridericia (QT/RR^1/3) and Framingham (QT + 154 ms x (1 - RR)), RR in s.
-- Plausibility: each interval is a median over physiologically possible values (PR 60-400 ms, QRS 40-250
-  ms, QT 200-700 ms) and a QT that is not shorter than the RR interval is rejected; a QTc (Fridericia)
+- Plausibility: each interval is a median over physiologically possible values (``PLAUSIBLE_MS``: PR 60-400
+  ms, QRS 40-250 ms, QT 200-700 ms, RR 200-3000 ms) and a QT of ``QT_MAX_RR_SHARE`` (95 %) of the RR interval
+  or more is rejected (its T end ran into the next beat); a QTc (Fridericia)
   under 320 ms is reported with a warning to check the T end; so is one of 500 ms or more, the guideline
   threshold of a high risk of torsades: if real it matters most, and it is where the T end is most often
   wrong (a U wave, or the next P wave on the T wave, taken for the T wave: on LUDB and QTDB 7 of the 20 such
@@ -99,7 +100,7 @@ import numpy as np
 
 from . import delineate
 from .ecg import ECG, STANDARD_LEADS
-from .quality import lead_quality
+from .quality import LABELS, lead_quality
 
 INTERVAL_LEAD_ORDER = ("II", "V5", "I", "V6", "V2", "V1", "V3", "V4", "aVF", "III", "aVL", "aVR")
 MAX_SECONDS = 60.0
@@ -107,6 +108,7 @@ MIN_BEATS = 2
 TEMPLATE_SQI_MIN = 0.66
 MIN_SQI_BEATS = 4
 PLAUSIBLE_MS = {"pr": (60.0, 400.0), "qrs": (40.0, 250.0), "qt": (200.0, 700.0), "rr": (200.0, 3000.0)}
+QT_MAX_RR_SHARE = 0.95             # a QT this share of the RR interval or longer: its T end is not reliable
 PR_SPREAD_MAX_MS = 40.0            # P onset to R: interquartile range over beats above this = no consistent P
 P_WAVE_MAX_S = 0.12               # a P wave is at most this long (limb-lead reversal: its main deflection)
 P_FOUND_MIN_SHARE = 0.6            # share of beats with a P onset found, for a PR to be reported
@@ -270,11 +272,11 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         out.warnings.append(f"lead {lead}, used to find the beats, is noisy: check the beats on the tracing")
 
     rr_all = np.diff(rp) / fs * 1000.0
-    rr = _plausible(rr_all, "rr")
+    rr = plausible_median(rr_all, "rr")
     if rr is None:
-        out.notes["rate"] = "RR intervals outside 200-3000 ms"
+        out.notes["rate"] = f"RR intervals outside {_plausible_range('rr')}"
     else:
-        good = rr_all[(rr_all >= 200) & (rr_all <= 3000)]
+        good = rr_all[_plausible_mask(rr_all, "rr")]
         if len(good) >= 3:
             out.rr_cv = float(np.std(good) / np.mean(good))
             out.rr_irregular = bool(out.rr_cv > RR_IRREGULAR_CV)
@@ -306,16 +308,18 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         out.fiducials_s["qrs_off"] = (off - r_index) / fs
         out.qrs_ms = _one_plausible((off - on) / fs * 1000.0, "qrs")
         if out.qrs_ms is None:
-            out.notes["qrs"] = f"QRS width {(off - on) / fs * 1000:.0f} ms is outside 40-250 ms: not reported"
+            out.notes["qrs"] = (f"QRS width {(off - on) / fs * 1000:.0f} ms is outside {_plausible_range('qrs')}: "
+                                f"not reported")
         if t_end is not None:
             out.fiducials_s["t_end"] = (t_end - r_index) / fs
             qt = (t_end - on) / fs * 1000.0
             out.qt_ms = _one_plausible(qt, "qt")
             if out.qt_ms is None:
-                out.notes["qt"] = f"QT {qt:.0f} ms is outside 200-700 ms: not reported"
-            elif out.rr_ms is not None and out.qt_ms >= 0.95 * out.rr_ms:
-                out.notes["qt"] = (f"QT {out.qt_ms:.0f} ms is not shorter than the RR interval "
-                                   f"({out.rr_ms:.0f} ms): the T end is not reliable")
+                out.notes["qt"] = f"QT {qt:.0f} ms is outside {_plausible_range('qt')}: not reported"
+            elif out.rr_ms is not None and out.qt_ms >= QT_MAX_RR_SHARE * out.rr_ms:
+                out.notes["qt"] = (f"QT {out.qt_ms:.0f} ms is not clearly shorter than the RR interval "
+                                   f"({out.rr_ms:.0f} ms; {QT_MAX_RR_SHARE:.0%} of it or more): the T end is not "
+                                   f"reliable")
                 out.qt_ms = None
         else:
             out.notes["qt"] = "T wave end not found (flat or noisy T)"
@@ -448,9 +452,10 @@ def _baseline_highpass(fs: float) -> np.ndarray:
     return butter(5, 0.5, btype="highpass", output="sos", fs=fs)
 
 
-def _clean_and_rate(nk, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, str, float]:
-    """Cleaned lead, its R peaks, its quality label and template SQI ("Unacceptable" when unusable): one
-    lead rated on its own (the corpus builder's heart rate, mets_train.corpus.signals)."""
+def clean_and_rate_lead(nk, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, str, float]:
+    """One lead rated on its own, as ``measure`` rates the lead it may find the beats on: (the lead cleaned
+    (``clean_lead``), its R peaks (neurokit2's detector), its quality label (one of ``quality.LABELS``;
+    "Unacceptable" when unusable) and its template SQI). ``nk``: the neurokit2 module."""
     c, rp, quality, sqi = _clean_and_find(nk, x, fs)
     return c, rp, quality or _quality_label(c, fs), sqi
 
@@ -504,7 +509,7 @@ def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs:
     if not found:
         return
     out.lead_noise[lead] = ", ".join(found)
-    order = ["Excellent", "Barely acceptable", "Unacceptable"]
+    order = list(LABELS)               # best first
     current = out.lead_quality.get(lead, "Excellent")
     if current in order:
         out.lead_quality[lead] = order[max(order.index(current), level)]
@@ -656,16 +661,30 @@ def _choose_interval_lead(peaks: dict[str, np.ndarray], quality_of) -> str | Non
     return None
 
 
-def _plausible(values_ms: np.ndarray, kind: str) -> float | None:
+def _plausible_mask(values_ms: np.ndarray, kind: str) -> np.ndarray:
+    """Which of the intervals (ms) of `kind` ("pr", "qrs", "qt", "rr") are physiologically possible: finite
+    and within ``PLAUSIBLE_MS[kind]``, both ends included."""
     lo, hi = PLAUSIBLE_MS[kind]
     v = np.asarray(values_ms, dtype=float)
-    v = v[np.isfinite(v) & (v >= lo) & (v <= hi)]
+    return np.isfinite(v) & (v >= lo) & (v <= hi)
+
+
+def _plausible_range(kind: str) -> str:
+    """``PLAUSIBLE_MS[kind]`` in words, for a note: "200-3000 ms"."""
+    lo, hi = PLAUSIBLE_MS[kind]
+    return f"{lo:g}-{hi:g} ms"
+
+
+def plausible_median(values_ms: np.ndarray, kind: str) -> float | None:
+    """The median (ms) of the intervals of `kind` ("pr", "qrs", "qt", "rr") that are physiologically possible
+    (``PLAUSIBLE_MS``); None when fewer than ``MIN_BEATS`` are."""
+    v = np.asarray(values_ms, dtype=float)
+    v = v[_plausible_mask(v, kind)]
     return float(np.median(v)) if len(v) >= MIN_BEATS else None
 
 
 def _one_plausible(value_ms: float, kind: str) -> float | None:
-    lo, hi = PLAUSIBLE_MS[kind]
-    return float(value_ms) if math.isfinite(value_ms) and lo <= value_ms <= hi else None
+    return float(value_ms) if bool(_plausible_mask(value_ms, kind)) else None
 
 
 def _dominant_shape(leads: dict[str, np.ndarray], rp: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
@@ -894,7 +913,7 @@ def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs
     pr = (qrs_on_from_r - p_on) / fs * 1000.0
     out.pr_ms = _one_plausible(pr, "pr")
     if out.pr_ms is None:
-        out.notes["pr"] = f"PR {pr:.0f} ms is outside 60-400 ms: not reported"
+        out.notes["pr"] = f"PR {pr:.0f} ms is outside {_plausible_range('pr')}: not reported"
     elif out.rr_irregular:
         # a wave at a steady distance before each QRS of an irregular rhythm passes as a P wave, and in
         # atrial fibrillation it is not one (LUDB 101: PR 120 ms where the cardiologists mark no P wave);
@@ -1009,6 +1028,5 @@ def heart_rate_trend(ecg: ECG, max_seconds: float = 24 * 3600.0) -> HeartRateTre
         return HeartRateTrend(None, np.zeros(0), np.zeros(0), "no beats found")
     rr = np.diff(rp) / fs
     bpm = 60.0 / rr
-    lo_ms, hi_ms = PLAUSIBLE_MS["rr"]
-    bpm[(rr * 1000 < lo_ms) | (rr * 1000 > hi_ms)] = np.nan
+    bpm[~_plausible_mask(rr * 1000, "rr")] = np.nan
     return HeartRateTrend(", ".join(leads), rp[1:] / fs, bpm)

@@ -21,7 +21,7 @@ from fractions import Fraction
 import numpy as np
 
 from .ecg import ECG, ECGReadError
-from .readers.limits import MAX_FS, MIN_FS  # noqa: F401  (one set of limits: the readers'; re-exported here)
+from .readers.limits import MAX_FS, MIN_FS  # one set of rate limits: the readers' (the model rate is held to them)
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from mets_core.ecg import STANDARD_LEADS
+from mets_core.measure import QUALITY_NOT_RECORDED, QUALITY_WORDS
 
 from .. import plotting
 from ..measured import FIELDS, missing_words, shown_text, why_missing
 from .common import esc
 
 
-QUALITY_SHAPES = {"Excellent": ("●", "good", "q-good"), "Barely acceptable": ("◐", "fair", "q-fair"),
-                  "Unacceptable": ("✕", "unusable", "q-bad"), "Not recorded": ("○", "absent", "q-none")}
+# each quality label's shape and CSS class here; its words are mets_core.measure.QUALITY_WORDS
+QUALITY_SHAPES = {"Excellent": ("●", "q-good"), "Barely acceptable": ("◐", "q-fair"), "Unacceptable": ("✕", "q-bad"),
+                  QUALITY_NOT_RECORDED: ("○", "q-none")}
+QUALITY_LEGEND = " ".join(f"{shape} {QUALITY_WORDS[label]}" for label, (shape, _) in QUALITY_SHAPES.items())
 
 
 def measurements_panel(m, scope: str = "") -> None:
@@ -43,9 +46,10 @@ def measurements_panel(m, scope: str = "") -> None:
         st.markdown("".join(alerts), unsafe_allow_html=True)
     quality_chips = []
     noise = getattr(m, "lead_noise", {}) or {}
+    words = m.quality_words
     for lead in STANDARD_LEADS:
-        q = m.lead_quality.get(lead, "Not recorded")
-        shape, word, cls = QUALITY_SHAPES.get(q, ("?", q, "q-none"))
+        shape, cls = QUALITY_SHAPES.get(m.lead_quality.get(lead, QUALITY_NOT_RECORDED), ("?", "q-none"))
+        word = words.get(lead, QUALITY_WORDS[QUALITY_NOT_RECORDED])
         sqi = m.lead_sqi.get(lead)
         tip = (f"{lead}: {word}" + (f"; {noise[lead]}" if lead in noise else "")
                + (f" (beat-to-beat similarity {sqi:.2f})" if sqi is not None else ""))
@@ -61,7 +65,7 @@ def measurements_panel(m, scope: str = "") -> None:
     st.markdown(
         f'<div class="meas-foot" data-testid="mets-quality">Automated; {esc(where)} — check them on the median beats below. '
         f'Signal quality per lead: {"".join(quality_chips)} '
-        f'<span class="legend">● good ◐ fair ✕ unusable ○ absent</span>'
+        f'<span class="legend">{QUALITY_LEGEND}</span>'
         + (f'<div class="noise">Noise: {esc("; ".join(noisy))}</div>' if noisy else "") + '</div>',
         unsafe_allow_html=True)
 

@@ -9,13 +9,16 @@ from pathlib import Path
 
 import streamlit as st
 
+from mets_core.preprocess import PreprocessConfig
+
 from .. import plotting, session
 from ..engine import Engine
 from .common import esc, guard
 
 
 DEFAULT_HITS = 5
-THUMBNAIL_S = 10.0                 # the strip drawn beside each hit
+# the strip drawn beside each hit: its window of the corpus, one model window (not the page on screen)
+THUMBNAIL_S = PreprocessConfig().window_s
 
 
 def hits_shown() -> int:

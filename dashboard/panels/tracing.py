@@ -13,11 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 import streamlit as st
 
 from .. import plotting, session
-from ..session import PAGE_S, Record
+from ..plotting import PAGE_S
+from ..session import Record
 
 LAYOUTS = {"3×4 + rhythm strip": "3x4", "12×1": "12x1", "recorded leads only": "recorded"}
 # the paper's settings (widget keys) and their first values: kept while other pages are shown (session.keep)
-SETTINGS = {"layout": next(iter(LAYOUTS)), "gain": 10, "speed": 25, "rhythm_lead": plotting.RHYTHM_LEAD}
+SETTINGS = {"layout": next(iter(LAYOUTS)), "gain": plotting.STANDARD_GAIN, "speed": plotting.STANDARD_SPEED,
+            "rhythm_lead": plotting.RHYTHM_LEAD}
 
 
 def paper_scale() -> tuple[int, int]:

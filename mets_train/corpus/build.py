@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from mets_core.ecg import STANDARD_LEADS
+from mets_core.preprocess import PreprocessConfig
 
 from ..ptbxl.translate import translate_report
 from . import format as corpus_format
@@ -55,18 +56,21 @@ class CorpusBuildError(RuntimeError):
     """The corpus cannot be built (no data, output folder in the way, ...). The message says why."""
 
 
+_MODEL_INPUT = PreprocessConfig()       # the model's input: the corpus's rate, window and band-pass by default
+
+
 @dataclass
 class BuildOptions:
-    fs: float = 100.0
-    window_s: float = 10.0
+    fs: float = _MODEL_INPUT.fs
+    window_s: float = _MODEL_INPUT.window_s
     seed: int = 0
     val_fraction: float = 0.2
     max_windows_per_record: int | None = 60
     sources: list[str] | None = None                 # None = every database found
     max_records: int | None = None                   # per source (first N in natural order); for tests
     records: dict[str, set[str]] | None = None       # source -> record names to keep; for tests
-    highpass_hz: float = 0.5
-    lowpass_hz: float = 40.0
+    highpass_hz: float = _MODEL_INPUT.highpass_hz
+    lowpass_hz: float = _MODEL_INPUT.lowpass_hz
 
     @property
     def n_samples(self) -> int:

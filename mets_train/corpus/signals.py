@@ -14,7 +14,7 @@ import numpy as np
 
 from mets_core import measure as _measure
 from mets_core.ecg import ECG, STANDARD_LEADS
-from mets_core.preprocess import filter_ecg, resample
+from mets_core.preprocess import PreprocessConfig, filter_ecg, resample
 from mets_core.readers import read_ecg
 from ..ptbxl.dataset import read_zscore_array
 from .sources import RecordSpec
@@ -37,7 +37,11 @@ def resampled_length(n: int, fs_from: float, fs_to: float) -> int:
     return -(-n * r.numerator // r.denominator)
 
 
-def condition(ecg: ECG, fs: float, highpass_hz: float = 0.5, lowpass_hz: float = 40.0) -> ECG:
+_MODEL_INPUT = PreprocessConfig()       # the band-pass an uploaded ECG gets: the corpus's defaults
+
+
+def condition(ecg: ECG, fs: float, highpass_hz: float = _MODEL_INPUT.highpass_hz,
+              lowpass_hz: float = _MODEL_INPUT.lowpass_hz) -> ECG:
     """Resample to fs and band-pass (zero-phase Butterworth), exactly as `preprocess` does."""
     return filter_ecg(resample(ecg, fs), highpass_hz, lowpass_hz)
 
@@ -52,13 +56,21 @@ def rate_lead(ecg: ECG) -> int:
 
 
 def measure_rate(x: np.ndarray, fs: float) -> float | None:
-    """Heart rate (bpm) of one lead's stretch, the way `measure.measure` gets it (neurokit2 R-peaks,
-    60 000 / median RR of plausible RR intervals), without measure's intervals and axis (20x faster).
-    None when the lead's signal quality is unacceptable or too few beats are found: never guessed."""
+    """Heart rate (bpm) of one lead's stretch: 60 000 / the median of its plausible RR intervals
+    (``measure.plausible_median``), the R peaks found and the lead rated as ``measure.measure`` rates one lead
+    (``measure.clean_and_rate_lead``: neurokit2's detector on that lead alone), without measure's intervals
+    and axis (20x faster). None when the lead's signal quality is unacceptable or too few beats are found:
+    never guessed.
+
+    Not ``measure.measure``'s rate in two ways: that finds the beats on all recorded leads at once, and in an
+    irregular rhythm (RR coefficient of variation above ``measure.RR_IRREGULAR_CV``: atrial fibrillation,
+    bigeminy) it takes the MEAN RR, while this always takes the median, which in a two-peaked RR
+    distribution sits on one peak. Kept so: the shipped corpus's reports (its rate words, brady-/tachycardia)
+    and the model trained on them were made with this rule."""
     import neurokit2 as nk  # slow to import; only the builder needs it
 
-    _, peaks, quality, _ = _measure._clean_and_rate(nk, np.asarray(x, dtype=float), float(fs))
+    _, peaks, quality, _ = _measure.clean_and_rate_lead(nk, np.asarray(x, dtype=float), float(fs))
     if quality == "Unacceptable" or len(peaks) < _measure.MIN_BEATS + 1:
         return None
-    rr = _measure._plausible(np.diff(peaks) / fs * 1000.0, "rr")
+    rr = _measure.plausible_median(np.diff(peaks) / fs * 1000.0, "rr")
     return None if rr is None else 60000.0 / rr
