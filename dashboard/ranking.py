@@ -8,20 +8,21 @@ the model learned), `validation_auc` (how well the model separated that statemen
 atrial fibrillation": the finding it was scored as). Older weights lack the new fields: they are read with
 getattr and the page says what it cannot tell instead of guessing.
 
-Headline order: phrases that *stand out* (known, not negated, percentile >= STANDS_OUT_PERCENTILE), else "no
-confident match". Rows are ordered by percentile (similarity where there is none); softmax is a secondary
-"share among these, not a probability" number (mets_core.knowledge.SHARE_HEADER); negated phrases (the model
-cannot read "no") and phrases the model does not know are listed apart, never ranked.
+Headline order: phrases that *stand out* (mets_core.knowledge.stands_out: known, not negated, percentile >=
+STANDS_OUT_PERCENTILE), else "no confident match"; a phrase that scores there but whose knownness the weights
+cannot tell is named as not judged (knowledge.not_judged). Rows are ordered by percentile (similarity where there
+is none); softmax is a secondary "share among these, not a probability" number (mets_core.knowledge.SHARE_HEADER);
+negated phrases (the model cannot read "no") and phrases the model does not know are listed apart, never ranked.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# one home for the "stands out" percentile, the reliability cut-offs, the ordinals and the words for a negated
-# phrase: the engine's knowledge module
-from mets_core.knowledge import (AUC_FAIR, AUC_VALIDATED, STANDS_OUT_PERCENTILE, exclusive_groups,
-                                 negated_findings_standing_out, negation_words, not_told_apart_words,
-                                 ordinal_suffix)
+# one home for the "stands out" rule, the reliability levels, the percentile as shown, its ordinal and the words
+# for a negated phrase: the engine's knowledge module
+from mets_core.knowledge import (STANDS_OUT_PERCENTILE, exclusive_groups, negated_findings_standing_out,
+                                 negation_words, not_judged, not_judged_words, not_told_apart_words, ordinal_suffix,
+                                 reliability_label, reliability_level, shown_percentile, stands_out)
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,12 @@ class Row:
 
     @property
     def stands_out(self) -> bool:
-        return (self.known is not False and self.negates is None and self.percentile is not None
-                and self.percentile >= STANDS_OUT_PERCENTILE)
+        return stands_out(self.percentile, self.known, self.negates is not None)
+
+    @property
+    def not_judged(self) -> bool:
+        """Scores where it would stand out, but these weights cannot tell whether the model knows it."""
+        return not_judged(self.percentile, self.known, self.negates is not None)
 
     @property
     def negation_words(self) -> str:
@@ -58,32 +63,34 @@ class Row:
         """The percentile as shown, (number, its English ordinal ending): ("73", "rd"); None without one."""
         if self.percentile is None:
             return None
-        n = int(round(max(0.0, min(100.0, self.percentile))))
+        n = shown_percentile(self.percentile)
         return str(n), ordinal_suffix(n)
 
     @property
     def percentile_words(self) -> str:
         if self.percentile is None:
             return "no reference"
-        p = max(0.0, min(100.0, self.percentile))
-        return f"higher than {p:.0f}% of reference ECGs"
+        return f"higher than {shown_percentile(self.percentile)}% of reference ECGs"
+
+
+# knowledge.reliability_level -> the level the page styles (the .rel-* classes of dashboard/styles.py) and
+# the explanation it shows on hover
+_RELIABILITY_SHOWN = {
+    "validated": ("good", "On validation patients the model separated this statement well (AUC {auc:.2f}; 1.0 is "
+                          "perfect, 0.5 is chance)."),
+    "fair": ("fair", "On validation patients the model separated this statement moderately (AUC {auc:.2f}; 1.0 "
+                     "is perfect, 0.5 is chance)."),
+    "weak": ("weak", "On validation patients the model was close to chance for this statement (AUC {auc:.2f}; 1.0 "
+                     "is perfect, 0.5 is chance): do not rely on it."),
+    "not validated": ("none", "The model was not tested on this statement: treat the score with extra caution."),
+}
 
 
 def reliability(auc: float | None) -> tuple[str, str, str]:
-    if auc is None or auc != auc:
-        return ("none", "not validated",
-                "The model was not tested on this statement: treat the score with extra caution.")
-    if auc >= AUC_VALIDATED:
-        return ("good", f"validated: AUC {auc:.2f}",
-                f"On validation patients the model separated this statement well (AUC {auc:.2f}; 1.0 is "
-                f"perfect, 0.5 is chance).")
-    if auc >= AUC_FAIR:
-        return ("fair", f"fair: AUC {auc:.2f}",
-                f"On validation patients the model separated this statement moderately (AUC {auc:.2f}; 1.0 "
-                f"is perfect, 0.5 is chance).")
-    return ("weak", f"weak: AUC {auc:.2f}",
-            f"On validation patients the model was close to chance for this statement (AUC {auc:.2f}; 1.0 is "
-            f"perfect, 0.5 is chance): do not rely on it.")
+    """(level, words, explanation) of a validation AUC: level "good" | "fair" | "weak" | "none" (the page's
+    styles), words as the CLI says them (knowledge.reliability_label)."""
+    level, why = _RELIABILITY_SHOWN[reliability_level(auc)]
+    return level, reliability_label(auc), why.format(auc=auc)
 
 
 def to_row(match) -> Row:
@@ -130,6 +137,10 @@ class RankingView:
         bundle branch block; knowledge.exclusive_groups): the model does not tell them apart on this ECG."""
         return exclusive_groups([(r.prompt, r.statement) for r in self.standing_out])
 
+    def _not_judged_news(self) -> str:
+        words = not_judged_words([r.prompt for r in self.rows if r.not_judged])
+        return " " + words if words else ""
+
     def _not_told_apart_news(self) -> str:
         return "".join(" " + not_told_apart_words(group) for group in self.not_told_apart)
 
@@ -155,11 +166,13 @@ class RankingView:
                     "match: the scores below only compare these phrases with each other.")
         out = self.standing_out
         if not out:
+            if any(r.not_judged for r in self.rows):     # "no ranked phrase scores higher" would be untrue
+                return "No confident match." + self._not_judged_news() + self._negated_news()
             return (f"No confident match: no ranked phrase scores higher than {STANDS_OUT_PERCENTILE:.0f}% of the "
                     f"reference ECGs." + self._negated_news())
         names = ", ".join(f"“{r.prompt}”" for r in out[:3]) + (" …" if len(out) > 3 else "")
-        return f"Stands out from the reference ECGs: {names}." + self._not_told_apart_news() + self._negated_news()
-
+        return (f"Stands out from the reference ECGs: {names}." + self._not_told_apart_news()
+                + self._not_judged_news() + self._negated_news())
 
     @property
     def reading(self) -> str:

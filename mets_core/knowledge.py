@@ -19,8 +19,9 @@ Three questions a clinician's prompt raises, answered here from data (never from
 And one the model cannot answer: *"no atrial fibrillation"*. `negation(phrase)` recognises a negated phrase and
 the finding it names; the ranking scores the finding, says so (`negation_words`) and never ranks or crowns it.
 
-The percentile (where an ECG's similarity falls among reference ECGs) lives with the embeddings in pipeline.py;
-the reference embeddings are in the weights folder (reference.safetensors).
+The percentile (where an ECG's similarity falls among reference ECGs, `percentile`) and whether a phrase *stands
+out* (`stands_out`) are decided here; the reference embeddings are in the weights folder (reference.safetensors,
+read by pipeline.load_reference).
 """
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from .prompts import l2_normalise
 
 TABLES_PATH = Path(__file__).with_name("knowledge.json")
 STATEMENTS_PATH = Path(__file__).with_name("statements.json")   # the statement vocabulary (the trainer reads it too)
@@ -43,7 +46,6 @@ MIN_VALIDATION_NEGATIVES = 10                  # nor with fewer negatives (CPSC 
                                                # AUC 0.98 from 77 positives and 5 negatives)
 AUC_VALIDATED = 0.80                           # validation AUC at or above: "validated"
 AUC_FAIR = 0.70                                # at or above: "fair"; below: "weak" (CLI, dashboard, card)
-WEAK_AUC = AUC_FAIR
 SUPERCLASS_NAMES = ("normal ECG", "myocardial infarction", "ST/T change", "conduction disturbance", "hypertrophy")
 
 
@@ -136,8 +138,7 @@ class Knowledge:
     # ------------------------------------------------------------------------------ known
 
     def known_phrasings(self) -> list[str]:
-        out = dict.fromkeys(self._lookup)
-        return list(out)
+        return list(self._lookup)
 
     @property
     def known_threshold(self) -> float | None:
@@ -145,22 +146,22 @@ class Knowledge:
 
     def known_embeddings(self, encode) -> np.ndarray:
         """Unit raw embeddings of known_phrasings(): the copy stored with the weights when it was made from
-        the same phrasings (saves encoding ~600 phrases at every start), else computed with `encode`."""
+        the same phrasings (saves encoding all of them, 411 with the shipped tables, at every start), else computed
+        with `encode`."""
         if self._known_emb is None:
             stored = self.weights_data.get("_known_embeddings")
             if stored is not None and self.weights_data.get("known_phrasings") == self.known_phrasings():
                 emb = np.asarray(stored, dtype=np.float32)
             else:
                 emb = np.asarray(encode(self.known_phrasings()), dtype=np.float32)
-            self._known_emb = emb / np.linalg.norm(emb, axis=1, keepdims=True).clip(min=1e-12)
+            self._known_emb = l2_normalise(emb)
         return self._known_emb
 
     def nearest_known(self, raw: np.ndarray, encode) -> np.ndarray:
         """Cosine of each raw (frozen, unprojected) phrase embedding to its nearest known phrasing.
         `encode`: texts -> raw embeddings (the model's frozen text encoder)."""
         self.known_embeddings(encode)
-        q = np.asarray(raw, dtype=np.float32)
-        q = q / np.linalg.norm(q, axis=1, keepdims=True).clip(min=1e-12)
+        q = l2_normalise(np.asarray(raw, dtype=np.float32))
         return (q @ self._known_emb.T).max(axis=1)
 
     # ------------------------------------------------------------------------------ validation
@@ -170,7 +171,6 @@ class Knowledge:
             return None
         row = self.weights_data.get("validation", {}).get(target)
         return float(row["auc"]) if row and is_validated(row) else None
-
 
     def summary(self) -> dict | None:
         """What the weights' knowledge.json says, in brief (for `mets info`); None without one."""
@@ -183,7 +183,7 @@ class Knowledge:
                 "superclass_macro_auc": float(np.mean(list(superclasses.values()))) if superclasses else None,
                 "statements_validated": len(statements),
                 "statement_macro_auc": float(np.mean(statements)) if statements else None,
-                "weak": sorted(t for t, r in validated.items() if r["auc"] < WEAK_AUC),
+                "weak": sorted(t for t, r in validated.items() if reliability_level(r["auc"]) == "weak"),
                 "known_threshold": self.known_threshold,
                 "reference": self.weights_data.get("reference"),
                 "training_data": self.weights_data.get("training_data")}
@@ -238,8 +238,9 @@ def negation_words(prompt: str, finding: str, percentile: float | None, known: b
     """What a negated prompt's score is, in plain words (the CLI and the dashboard say it alike):
     '“no atrial fibrillation”: the model cannot read “no”; it scores the finding “atrial fibrillation” (47th
     percentile of reference ECGs). A low percentile is not evidence of absence.' At or above
-    STANDS_OUT_PERCENTILE the finding would stand out if typed, which is said instead ('... The finding itself
-    stands out: this ECG resembles “atrial fibrillation”. Check the tracing.')."""
+    STANDS_OUT_PERCENTILE the finding would stand out if typed (`stands_out`), which is said instead ('... The
+    finding itself stands out: this ECG resembles “atrial fibrillation”. Check the tracing.'); a finding whose
+    knownness these weights cannot tell is said to be not judged (`not_judged`)."""
     found = negation(prompt)
     cue = found.cue if found else "no"
     said = f"“{prompt}”: the model cannot read “{cue}”; it scores the finding “{finding}”"
@@ -247,10 +248,12 @@ def negation_words(prompt: str, finding: str, percentile: float | None, known: b
         return said + ", which is not known to the model either."
     if percentile is None:
         return said + " (no reference ECGs to compare with). A low score is not evidence of absence."
-    n = int(round(max(0.0, min(100.0, percentile))))
-    said += f" ({n}{ordinal_suffix(n)} percentile of reference ECGs)."
-    if percentile >= STANDS_OUT_PERCENTILE:       # the finding itself would be crowned: say so, it is the news
+    said += f" ({percentile_ordinal(percentile)} percentile of reference ECGs)."
+    if stands_out(percentile, known):       # the finding itself would be crowned: say so, it is the news
         return said + f" The finding itself stands out: this ECG resembles “{finding}”. Check the tracing."
+    if not_judged(percentile, known):
+        return said + (f" That is where a phrase stands out, but these weights cannot tell whether the model knows "
+                       f"“{finding}”, so it is not judged. Check the tracing.")
     return said + " A low percentile is not evidence of absence."
 
 
@@ -291,13 +294,12 @@ def not_told_apart_words(group: list[str]) -> str:
 
 def negated_findings_standing_out(negated: list[tuple[str, str, str | None, float | None, bool | None]],
                                   crowned: list[tuple[str, str | None]]) -> list[tuple[str, str]]:
-    """Negated phrases, as (prompt, finding, the finding's statement, its percentile, known), whose finding scores
-    at or above STANDS_OUT_PERCENTILE and is not itself among the crowned (prompt, statement): (prompt, finding)
+    """Negated phrases, as (prompt, finding, the finding's statement, its percentile, known), whose finding would
+    stand out if typed (`stands_out`) and is not itself among the crowned (prompt, statement): (prompt, finding)
     of each. Never crowned, but the headline must not read as all clear (the dashboard and the CLI say it)."""
     said = {statement or prompt.lower() for prompt, statement in crowned}
     return [(prompt, finding) for prompt, finding, statement, pct, known in negated
-            if known is not False and pct is not None and pct >= STANDS_OUT_PERCENTILE
-            and (statement or finding.lower()) not in said]
+            if stands_out(pct, known) and (statement or finding.lower()) not in said]
 
 
 def ordinal_suffix(n: int) -> str:
@@ -305,6 +307,56 @@ def ordinal_suffix(n: int) -> str:
     if n % 100 in (11, 12, 13):
         return "th"
     return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
+def shown_percentile(percentile: float) -> int:
+    """A percentile as it is shown: a whole number 0-100 (the CLI, the dashboard, the report and the ordinal)."""
+    return int(round(max(0.0, min(100.0, float(percentile)))))
+
+
+def percentile_ordinal(percentile: float) -> str:
+    """A percentile as an English ordinal, as shown: 72.6 -> '73rd', 90 -> '90th'."""
+    n = shown_percentile(percentile)
+    return f"{n}{ordinal_suffix(n)}"
+
+
+# ------------------------------------------------------------------------------ standing out
+# The one rule for a phrase that "stands out" (the crown of the headline, on the dashboard, in `mets rank`, its
+# --out column and Match.stands_out). `known` is None when the weights carry reference ECGs but no known-phrase
+# threshold, so whether the model learned anything near a free phrase cannot be told. Such a phrase is not
+# crowned: "stands out" tells a clinician that the model recognises the phrase and this ECG resembles it more
+# than most reference ECGs, and for a phrase the model may never have learned ("banana") the percentile of a
+# meaningless similarity would be presented as a finding. It is still ranked with its percentile shown, and the
+# headline says it was not judged (`not_judged`, `not_judged_words`) rather than reading as all clear. The
+# shipped weights always carry a threshold; a phrase that names a known statement or class is known regardless.
+
+def stands_out(percentile: float | None, known: bool | None, negated: bool = False) -> bool:
+    """Whether a phrase stands out: known to the model (True, not None), not negated (the model cannot read "no"),
+    and at or above STANDS_OUT_PERCENTILE of the reference ECGs."""
+    return bool(known) and not negated and _at_or_above_stands_out(percentile)
+
+
+def not_judged(percentile: float | None, known: bool | None, negated: bool = False) -> bool:
+    """Whether a phrase scores where it would stand out but is not crowned only because these weights cannot tell
+    whether the model knows it (known None)."""
+    return known is None and not negated and _at_or_above_stands_out(percentile)
+
+
+def _at_or_above_stands_out(percentile: float | None) -> bool:
+    return percentile is not None and percentile >= STANDS_OUT_PERCENTILE
+
+
+def not_judged_words(prompts: list[str]) -> str:
+    """The sentence for the phrases of `not_judged` (the dashboard's headline and `mets rank` say it); "" for
+    none."""
+    if not prompts:
+        return ""
+    quoted = ", ".join(f"“{p}”" for p in prompts)
+    one = len(prompts) == 1
+    return (f"{quoted} score{'s' if one else ''} at or above the {percentile_ordinal(STANDS_OUT_PERCENTILE)} "
+            f"percentile of the reference ECGs, but these weights cannot tell whether the model knows "
+            f"{'it' if one else 'them'} (they carry no known-phrase threshold), so {'it is' if one else 'they are'} "
+            f"not called a match.")
 
 
 def is_validated(row: dict) -> bool:
@@ -322,13 +374,33 @@ def is_validated(row: dict) -> bool:
 SHARE_HEADER = "share among these, not a probability"
 
 
+def reliability_level(auc: float | None) -> str:
+    """How far to trust a validation AUC: "validated" (at or above AUC_VALIDATED), "fair" (at or above AUC_FAIR),
+    "weak", or "not validated" (no AUC, or NaN)."""
+    if auc is None or auc != auc:
+        return "not validated"
+    return "validated" if auc >= AUC_VALIDATED else "fair" if auc >= AUC_FAIR else "weak"
+
+
 def reliability_label(auc: float | None) -> str:
     """The model's validation AUC for what a prompt maps to, in words: "validated: AUC 0.91", "fair: ...",
     "weak: ...", or "not validated"."""
-    if auc is None or auc != auc:
-        return "not validated"
-    word = "validated" if auc >= AUC_VALIDATED else "fair" if auc >= AUC_FAIR else "weak"
-    return f"{word}: AUC {auc:.2f}"
+    level = reliability_level(auc)
+    return level if level == "not validated" else f"{level}: AUC {auc:.2f}"
+
+
+# How many of the statements a prompt was scored as are named beside it ("scored as: ..."), on the dashboard and
+# in `mets rank`; the rest are counted ("+5 more"). Six names every member of most classes.
+SCORED_AS_SHOWN = 6
+
+
+def scored_as_words(prompt: str, expansion: list[str] | tuple[str, ...]) -> str:
+    """The statements a prompt was scored as, for display: 'left bundle branch block; ...; +5 more'; "" when
+    it was scored as typed (no expansion, or only the prompt itself)."""
+    if not [e for e in expansion if e.lower() != prompt.lower()]:
+        return ""
+    more = len(expansion) - SCORED_AS_SHOWN
+    return "; ".join(expansion[:SCORED_AS_SHOWN]) + (f" +{more} more" if more > 0 else "")
 
 
 def percentile(similarities: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -31,20 +31,17 @@ from .checkpoint import (WEIGHTS_ENV, CheckpointError, default_weights_dir, load
                          read_config, save_checkpoint)
 from .ecg import ECG
 from .explain import Saliency, explain, record_embedding
-from .knowledge import REFERENCE_FILE, STANDS_OUT_PERCENTILE, Expansion, Knowledge, negation, percentile
+from .knowledge import REFERENCE_FILE, Expansion, Knowledge, negation, percentile, stands_out
 from .model import ECGTextModel, ModelConfig, model_config
 from .preprocess import PreprocessConfig, to_model_input
 from .prompts import (build_prompt_embeddings, clean_phrase, default_templates, ensemble, fill, format_report,
-                      load_template_set, template_set_name, templates_from_config, templates_to_config)
+                      l2_normalise, load_template_set, template_set_name, templates_from_config,
+                      templates_to_config)
 from .text import DEFAULT_TEXT_MODEL, TextEncoder, resolve_text_model, write_shard
 
 __all__ = ["METS", "Match", "Saliency", "default_weights_dir", "load_reference"]
 
 MIN_REFERENCE = 50          # fewer reference ECGs of the upload's lead-set kind: compare with all of them
-
-
-def _unit(z: np.ndarray) -> np.ndarray:
-    return z / np.linalg.norm(z, axis=-1, keepdims=True).clip(min=1e-12)
 
 
 def load_reference(folder: Path, dim: int) -> dict | None:
@@ -60,7 +57,7 @@ def load_reference(folder: Path, dim: int) -> dict | None:
     emb = data.get("embeddings")
     if emb is None or emb.ndim != 2 or emb.shape[1] != dim or "n_leads" not in data:
         raise CheckpointError(f"{path} must hold 'embeddings' (n, {dim}) and 'n_leads' (n,); re-export the weights")
-    return {"embeddings": _unit(emb.astype(np.float32)), "n_leads": data["n_leads"].astype(np.int64)}
+    return {"embeddings": l2_normalise(emb.astype(np.float32)), "n_leads": data["n_leads"].astype(np.int64)}
 
 
 @dataclass(frozen=True)
@@ -80,9 +77,9 @@ class Match:
 
     @property
     def stands_out(self) -> bool:
-        """Known, not negated, and at or above STANDS_OUT_PERCENTILE of the reference ECGs."""
-        return (bool(self.known) and self.negates is None and self.percentile is not None
-                and self.percentile >= STANDS_OUT_PERCENTILE)
+        """Known (not None: undetermined), not negated, and at or above STANDS_OUT_PERCENTILE of the reference
+        ECGs: knowledge.stands_out, the rule the dashboard and the CLI apply too."""
+        return stands_out(self.percentile, self.known, self.negates is not None)
 
 
 class METS:

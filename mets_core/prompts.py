@@ -170,11 +170,6 @@ def fill(template: str, phrase: str) -> str:
     return template.replace("{label}", clean_phrase(phrase))
 
 
-def apply_templates(phrase: str, kind: str = "diagnostic", templates: dict | None = None) -> list[str]:
-    """The ensemble of sentences for one phrase."""
-    return [fill(t, phrase) for t in ensemble(templates or default_templates(), kind)]
-
-
 def format_report(text: str, templates: dict | str | None = None) -> str:
     """A report as the text encoder saw it in pretraining ("The report of the ECG is that ...").
     `templates`: resolved templates, a template set's name, or None (the default set)."""
@@ -183,7 +178,9 @@ def format_report(text: str, templates: dict | str | None = None) -> str:
     return templates["pretraining"].replace("{text}", str(text).strip())
 
 
-def _unit(z: np.ndarray) -> np.ndarray:
+def l2_normalise(z: np.ndarray) -> np.ndarray:
+    """Each vector along the last axis scaled to length 1, as every embedding in the shared space is (prompt
+    embeddings here, reference ECGs, known phrasings, the trainer's calibration); a zero vector stays zero."""
     return z / np.linalg.norm(z, axis=-1, keepdims=True).clip(min=1e-12)
 
 
@@ -209,13 +206,13 @@ def build_prompt_embeddings(encode: Callable[[list[str]], np.ndarray], prompts: 
     flat = [ph for g in groups for member in g for ph in member]
     if not flat:
         return np.empty((0, 0), dtype=np.float32)      # the caller knows its embedding width
-    z = _unit(np.asarray(encode([fill(t, ph) for ph in flat for t in templates]), dtype=np.float32))
-    z = _unit(z.reshape(len(flat), len(templates), -1).mean(axis=1))      # one vector per phrasing
+    z = l2_normalise(np.asarray(encode([fill(t, ph) for ph in flat for t in templates]), dtype=np.float32))
+    z = l2_normalise(z.reshape(len(flat), len(templates), -1).mean(axis=1))      # one vector per phrasing
     out, at = [], 0
     for g in groups:
         members = []
         for member in g:
-            members.append(_unit(z[at:at + len(member)].mean(axis=0)))
+            members.append(l2_normalise(z[at:at + len(member)].mean(axis=0)))
             at += len(member)
-        out.append(_unit(np.mean(members, axis=0)))
+        out.append(l2_normalise(np.mean(members, axis=0)))
     return np.stack(out).astype(np.float32)

@@ -10,7 +10,8 @@ from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.index import Hit, ReportIndex, ReportIndexError
 from mets_core.pipeline import METS, Match
 from mets_core.preprocess import preprocess, to_model_input
-from mets_core.prompts import PRESETS, apply_templates, clean_phrase, default_templates, format_report, load_prompts
+from mets_core.prompts import (PRESETS, clean_phrase, default_templates, ensemble, fill, format_report,
+                               load_prompts)
 from mets_core.text import DEFAULT_TEXT_MODEL, TextEncoder, TextModelError, resolve_text_model
 
 from ludb_pairs import shared_data_dir, ludb_ecg, wfdb_ecg
@@ -87,21 +88,26 @@ def test_text_encoder_mean_pooling_and_caches(text_encoder, tmp_path, monkeypatc
 
 # --------------------------------------------------------------------------------------------- prompts
 
+def templated(phrase: str, templates: dict | None = None) -> list[str]:
+    """A phrase through each template of the diagnostic ensemble, as METS.embed_prompts reads a phrase as typed."""
+    return [fill(t, phrase) for t in ensemble(templates or default_templates(), "diagnostic")]
+
+
 def test_prompts_are_data_with_the_paper_templates():
     p = default_templates()
     assert p["pretraining"] == "The report of the ECG is that {text}"
     assert p["zero_shot"]["diagnostic"] == "The ECG of {label}, a type of diagnostic."
     assert p["zero_shot"]["form"] == "The ECG of {label}, a type of form."
     assert load_prompts()["default_set"] in load_prompts()["template_sets"]
-    assert "The ECG of atrial fibrillation, a type of diagnostic." in apply_templates("atrial fibrillation.")
+    assert "The ECG of atrial fibrillation, a type of diagnostic." in templated("atrial fibrillation.")
     assert set(PRESETS) >= {"Rhythm", "Conduction", "Ischemia / infarction", "Hypertrophy", "Ectopy"}
     assert all(PRESETS.values())
-    assert apply_templates("{0} odd {label}")[0] == "{0} odd {label}"    # user braces stay literal
+    assert fill("The ECG of {label}.", "{0} odd {label}") == "The ECG of {0} odd {label}."   # braces stay literal
     assert format_report("sinus rhythm.") == "The report of the ECG is that sinus rhythm."
     with pytest.raises(ValueError, match="some text"):
         clean_phrase("  . ")
     with pytest.raises(ValueError, match="unknown prompt kind"):
-        apply_templates("x", kind="astrology")
+        ensemble(p, kind="astrology")
 
 
 # ------------------------------------------------------------------------------------------- embedding
@@ -122,13 +128,13 @@ def test_embeddings_are_normalised_and_in_one_space(model):
 def test_prompt_embedding_is_the_normalised_mean_of_its_templates(model):
     # as typed (expand=False; a known statement is otherwise scored as its phrasings, see test_knowledge.py)
     p = model.embed_prompts(["atrial fibrillation"], expand=False)[0]
-    sentences = apply_templates("atrial fibrillation", "diagnostic", model.templates)
+    sentences = templated("atrial fibrillation", model.templates)
     assert len(sentences) >= 3
     mean = model.embed_text(sentences).mean(0)
     assert np.allclose(p, mean / np.linalg.norm(mean), atol=1e-5)
     assert not np.allclose(p, model.embed_prompts(["atrial fibrillation"], kind="rhythm", expand=False)[0])
     free = model.embed_prompts(["irregular narrow complexes"])[0]          # not a known phrase: templates
-    mean = model.embed_text(apply_templates("irregular narrow complexes", "diagnostic", model.templates)).mean(0)
+    mean = model.embed_text(templated("irregular narrow complexes", model.templates)).mean(0)
     assert np.allclose(free, mean / np.linalg.norm(mean), atol=1e-5)
 
 

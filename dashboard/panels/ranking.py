@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from mets_core.knowledge import SHARE_HEADER
+from mets_core.knowledge import SHARE_HEADER, scored_as_words, shown_percentile
 
 from ..engine import Engine
 from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view
@@ -72,13 +72,12 @@ def ranking_html(view, scope: str = "") -> str:
     for i, r in enumerate(view.rows, 1):
         level, words, why = r.reliability
         pct = r.percentile
-        width = max(0.0, min(100.0, pct)) if pct is not None else 0.0
+        width = shown_percentile(pct) if pct is not None else 0
         mark = ('<span class="so-mark" title="stands out from the reference ECGs">▲ stands out</span>'
                 if r.stands_out else "")
-        shown_exp = [e for e in r.expansion if e.lower() != r.prompt.lower()]
+        scored_as = scored_as_words(r.prompt, r.expansion)
         expansion = (f'<div class="rank-exp" title="The phrase was scored as these statements the model '
-                     f'knows">scored as: {esc("; ".join(r.expansion[:6]))}{" …" if len(r.expansion) > 6 else ""}'
-                     f'</div>' if shown_exp else "")
+                     f'knows">scored as: {esc(scored_as)}</div>' if scored_as else "")
         rank = r.percentile_rank
         pct_text = f'{rank[0]}<span class="unit">{rank[1]} pct</span>' if rank else "—"
         rows.append(
@@ -91,7 +90,7 @@ def ranking_html(view, scope: str = "") -> str:
             f'{expansion}</div>'
             f'<div class="rank-bar" role="cell" aria-label="{esc(r.percentile_words)}" '
             f'title="{esc(r.percentile_words)}: percentile of this ECG\'s similarity among reference ECGs the '
-            f'model was not trained on"><div class="rank-fill" style="width:{width:.1f}%"></div>'
+            f'model was not trained on"><div class="rank-fill" style="width:{width}%"></div>'
             f'<div class="rank-tick" style="left:{STANDS_OUT_PERCENTILE:.0f}%"></div></div>'
             f'<div class="rank-pct" role="cell">{pct_text}</div>'
             f'<div class="rel rel-{level}" role="cell" title="{esc(why)}">{_REL_ICON[level]} {esc(words)}</div>'

@@ -99,8 +99,6 @@ class DatasetRun:
         command writes its file itself) and the reader already reading them: all before the model loads. An
         int: the exit code when there is nothing to do or --out cannot be used."""
         suffix = check_out(args.out) if columns is not None else None
-        if args.batch_size < 1 or args.workers < 1:
-            raise SystemExit(usage("--batch-size and --workers must be at least 1"))
         if args.start is not None and args.end is not None and args.end <= args.start:
             raise SystemExit(usage(f"--end {args.end:g} must be after --start {args.start:g} (seconds into each "
                                    f"record)"))
@@ -135,14 +133,18 @@ class DatasetRun:
         error(what, err)
         return EXIT_SETUP_ERROR
 
-    def score(self, score: Score | None, to_row: Callable[[str, dict], dict] | None = None) -> list[dict]:
+    def score(self, score: Score | None, to_row: Callable[[str, dict], dict] | None = None,
+              finish: Callable[[str, dict], dict] | None = None) -> list[dict]:
         """Read ahead, score in batches, write rows with `to_row(record, result)` (and the span and model) to
         --out. The results ({"record": ..., **result, "span": ..., "model": ...} or {"record": ..., "error":
-        why}) when there is no --out writer. The names that match no file come first, as error rows."""
+        why}) when there is no --out writer. The names that match no file come first, as error rows.
+        `finish(record, result) -> result`: applied to every result once, before it is written or returned."""
         results: list[dict] = []
         to_row = to_row or (lambda record, result: result)
 
         def keep(out_batch: list[dict]) -> None:
+            if finish is not None:
+                out_batch = [finish(r["record"], r) for r in out_batch]
             for r in out_batch:
                 r["model"] = self.model or ""
             if self.writer is not None:

@@ -44,7 +44,7 @@ def cmd_embed(args) -> int:
         return run.setup_failed("embed", err)
 
     def score(ecgs, prepared):
-        emb = model.embed_ecg(ecgs, batch_size=max(args.batch_size, 1), model_input=prepared)
+        emb = model.embed_ecg(ecgs, batch_size=args.batch_size, model_input=prepared)
         return [{"embedding": e} for e in emb]
 
     results = run.score(score)

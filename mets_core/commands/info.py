@@ -57,11 +57,17 @@ def cmd_info(args) -> int:
         print(f"validation    superclass macro AUC {cal['superclass_macro_auc']:.3f} ("
               + ", ".join(f"{k} {v:.3f}" for k, v in sup.items()) + ")")
     if cal.get("statement_macro_auc") is not None:
-        from ..knowledge import MIN_VALIDATION_NEGATIVES, MIN_VALIDATION_POSITIVES
+        from ..knowledge import AUC_FAIR, MIN_VALIDATION_NEGATIVES, MIN_VALIDATION_POSITIVES
         print(f"validation    {cal['statements_validated']} statements with >= {MIN_VALIDATION_POSITIVES} positive "
               f"and >= {MIN_VALIDATION_NEGATIVES} negative validation ECGs: "
-              f"macro AUC {cal['statement_macro_auc']:.3f}; weak (AUC < 0.7): {', '.join(cal['weak']) or 'none'}")
+              f"macro AUC {cal['statement_macro_auc']:.3f}; weak (AUC < {AUC_FAIR:g}): "
+              f"{', '.join(cal['weak']) or 'none'}")
     ref = cal.get("reference") or {}
-    print(f"reference     {ref.get('n_windows')} validation windows ({ref.get('twelve_lead')} 12-lead) for "
-          f"percentiles; known-phrase threshold {cal.get('known_threshold'):.3f} (from the weights' knowledge.json)")
+    threshold = cal.get("known_threshold")
+    # weights may carry reference ECGs without a threshold: free phrases are then neither known nor unknown
+    said = ("none (these weights cannot tell whether the model knows a free phrase, so no free phrase stands out)"
+            if threshold is None else f"{threshold:.3f} (from the weights' knowledge.json)")
+    windows = (f"{ref['n_windows']} validation windows ({ref.get('twelve_lead')} 12-lead) for percentiles"
+               if ref.get("n_windows") is not None else "not described in the weights' knowledge.json")
+    print(f"reference     {windows}; known-phrase threshold {said}")
     return 0

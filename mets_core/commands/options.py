@@ -21,8 +21,9 @@ def add_dataset_options(p: argparse.ArgumentParser, out_help: str) -> None:
     p.add_argument("--resume", action="store_true",
                    help="keep the rows already in --out and score only the records missing there (the same "
                         "model only)")
-    p.add_argument("--batch-size", type=int, default=64, metavar="N", help="ECGs per encoder batch (64)")
-    p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
+    p.add_argument("--batch-size", type=at_least_one("--batch-size"), default=64, metavar="N",
+                   help="ECGs per encoder batch (64)")
+    p.add_argument("--workers", type=at_least_one("--workers"), default=min(4, os.cpu_count() or 1), metavar="N",
                    help="processes reading records ahead of the encoder (default: up to 4)")
     p.add_argument("--progress", dest="progress", action="store_true", default=None,
                    help="show a progress bar (default: on a terminal, for more than one record)")
@@ -65,15 +66,17 @@ def nonnegative_number(option: str, allow_zero: bool = True):
     return parse
 
 
-def at_least_one(text: str) -> int:
-    """An argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text}: give a whole number of at least 1")
-    return value
+def at_least_one(option: str):
+    """An argparse type: a whole number >= 1 (the one check of -k, --batch-size and --workers)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{option} {text}: give a whole number of at least 1")
+        return value
+    return parse
 
 
 def read_options(args) -> dict:

@@ -42,7 +42,7 @@ def cmd_rank(args) -> int:
         return run.setup_failed("rank", err)
 
     def score(ecgs, prepared):
-        model.embed_ecg(ecgs, batch_size=max(args.batch_size, 1), model_input=prepared)   # one batched pass
+        model.embed_ecg(ecgs, batch_size=args.batch_size, model_input=prepared)   # one batched pass
         return [{"leads": ecg.leads, **_rank_result(model.rank(ecg, prompts, args.kind))} for ecg in ecgs]
 
     return run.answer(run.score(score, _rank_row), _print_rank)
@@ -127,12 +127,12 @@ def _rank_row(record: str, result: dict) -> dict:
 
 
 def _standing_out(matches: list[dict]) -> list[str] | None:
-    """The known prompts at or above STANDS_OUT_PERCENTILE of the reference ECGs, best first; None when the
-    weights give no percentiles (nothing can stand out from a reference they lack)."""
-    from ..knowledge import STANDS_OUT_PERCENTILE
+    """The prompts that stand out (knowledge.stands_out, the rule of Match.stands_out and the dashboard), best
+    first; None when the weights give no percentiles (nothing can stand out from a reference they lack)."""
+    from ..knowledge import stands_out
     if not any(m.get("percentile") is not None for m in matches):
         return None
-    return [m["prompt"] for m in matches if (m.get("percentile") or 0) >= STANDS_OUT_PERCENTILE]
+    return [m["prompt"] for m in matches if stands_out(m.get("percentile"), m.get("known"), "negates" in m)]
 
 
 def _print_rank(r: dict) -> None:
@@ -145,22 +145,26 @@ def _print_rank(r: dict) -> None:
             # the headline: a prompt "stands out" when it scores at or above STANDS_OUT_PERCENTILE of the
             # reference ECGs; otherwise no prompt is crowned
             from ..knowledge import (STANDS_OUT_PERCENTILE, exclusive_groups, negated_findings_standing_out,
-                                     not_told_apart_words)
+                                     not_judged, not_judged_words, not_told_apart_words, percentile_ordinal)
             out = _standing_out(matches)
+            unjudged = [m["prompt"] for m in matches if not_judged(m.get("percentile"), m.get("known"))]
             # a negated phrase is never crowned, but when its finding scores where it would be, the headline
             # must not read as all clear
             crowned = [(m["prompt"], m.get("statement")) for m in matches if m["prompt"] in out]
             high = [finding for _, finding in negated_findings_standing_out(
                 [(m["prompt"], m["negates"], m.get("statement"), m.get("percentile"), m.get("known"))
                  for m in r.get("negated", [])], crowned)]
-            print("  stands out: " + ", ".join(out) if out else
-                  f"  no confident match: no ranked prompt is above the {STANDS_OUT_PERCENTILE:g}th percentile of "
-                  f"the reference ECGs")
+            at = percentile_ordinal(STANDS_OUT_PERCENTILE)
+            print("  stands out: " + ", ".join(out) if out else "  no confident match" if unjudged else
+                  f"  no confident match: no ranked prompt is at or above the {at} percentile of the reference ECGs")
             for group in exclusive_groups(crowned):
                 print("  " + not_told_apart_words(group))
+            if unjudged:
+                print("  " + not_judged_words(unjudged))
             if high:
-                print("  the finding of a negated phrase scores above it too: " + ", ".join(high) + " (see below)")
-        from ..knowledge import SHARE_HEADER, reliability_label
+                print(f"  the finding of a negated phrase scores at or above the {at} percentile too: "
+                      + ", ".join(high) + " (see below)")
+        from ..knowledge import SHARE_HEADER, reliability_label, scored_as_words
         print(f"  {'prompt':<{width}}  " + ("percentile  " if has_pct else "") +
               f"reliability            similarity  {SHARE_HEADER}")
         share = len(SHARE_HEADER)
@@ -169,10 +173,9 @@ def _print_rank(r: dict) -> None:
             prob = f"{m['probability']:{share}.4f}" if m.get("probability") is not None else f"{'-':>{share}}"
             line = (f"  {m['prompt']:<{width}}  {pct}{reliability_label(m.get('validation_auc')):<21}  "
                     f"{m['similarity']:+10.4f}  {prob}")
-            expansion = m.get("expansion") or []
-            if expansion and [e.lower() for e in expansion] != [m["prompt"].lower()]:
-                more = f" +{len(expansion) - 3} more" if len(expansion) > 3 else ""
-                line += f"  (scored as: {'; '.join(expansion[:3])}{more})"
+            scored_as = scored_as_words(m["prompt"], m.get("expansion") or [])
+            if scored_as:
+                line += f"  (scored as: {scored_as})"
             print(line.rstrip())
     if r.get("negated"):
         from ..knowledge import negation_words

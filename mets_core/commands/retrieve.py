@@ -20,7 +20,7 @@ from .options import add_dataset_options, add_model_options, at_least_one
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("retrieve", help=COMMANDS["retrieve"][0])
-    p.add_argument("-k", type=at_least_one, default=10, help="number of reports (default 10)")
+    p.add_argument("-k", type=at_least_one("-k"), default=10, help="number of reports (default 10)")
     p.add_argument("--index", metavar="DIR", default=None, help="index folder (default: MODEL/index)")
     p.add_argument("--all-hits", action="store_true",
                    help="the plain nearest reports by cosine: by default a record gives at most one hit, reports "
@@ -42,7 +42,7 @@ def cmd_retrieve(args) -> int:
         return run.setup_failed("retrieve", err)
 
     def score(ecgs, prepared):
-        emb = model.embed_ecg(ecgs, batch_size=max(args.batch_size, 1), model_input=prepared)
+        emb = model.embed_ecg(ecgs, batch_size=args.batch_size, model_input=prepared)
         return [{"reports": [{"report": h.report, "similarity": h.similarity, "source_id": h.source_id,
                              "n_ecgs": getattr(h, "n_ecgs", 1), "sources": list(getattr(h, "sources", ()))}
                              for h in index.search_embedding(e, k=args.k, distinct=not args.all_hits,
@@ -50,9 +50,7 @@ def cmd_retrieve(args) -> int:
                 for e in emb]
 
     jsonl = args.out is not None and Path(args.out).suffix.lower() == ".jsonl"
-    to_row = (lambda rec, r: _tag_own_record(rec, r)) if jsonl else \
-        (lambda rec, r: _retrieve_row(rec, _tag_own_record(rec, r)))
-    results = [_tag_own_record(r["record"], r) for r in run.score(score, to_row)]
+    results = run.score(score, None if jsonl else _retrieve_row, finish=_tag_own_record)
     return run.answer(results, _print_hits, ensure_ascii=False)
 
 

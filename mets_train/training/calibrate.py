@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from mets_core.knowledge import choose_threshold
+from mets_core.prompts import l2_normalise
 from .data import Corpus
 from ..metrics import roc_auc
 from .validate import embed_windows
@@ -34,8 +35,8 @@ def calibrate(mets, corpus: Corpus, exclude_forms=(), batch_size: int = 256) -> 
     validation windows."""
     knowledge = mets.knowledge
     idx = validation_windows(corpus, exclude_forms)
-    emb = embed_windows(mets.model, corpus, idx, mets.preprocess_cfg, batch_size, torch.device("cpu"), False).numpy()
-    emb /= np.linalg.norm(emb, axis=1, keepdims=True).clip(min=1e-12)
+    emb = l2_normalise(embed_windows(mets.model, corpus, idx, mets.preprocess_cfg, batch_size, torch.device("cpu"),
+                                     False).numpy())
     n_leads = corpus.lead_mask[idx].sum(axis=1)
 
     # which statements each database labels at all (any split)
