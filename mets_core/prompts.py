@@ -148,6 +148,39 @@ def prompt_lines(text: str) -> list[str]:
     return [p for p in lines if p]
 
 
+def distinct_prompts(lines: Sequence[str], max_prompts: int | None = None,
+                     max_chars: int | None = None) -> tuple[list[str], list[str]]:
+    """(prompts, warnings): the prompts of `lines` (e.g. ``prompt_lines``) as the dashboard's phrase box and
+    ``mets rank`` both keep them: a repeat is dropped whatever its case (the text model is uncased: "Sinus rhythm"
+    scores as "sinus rhythm"), a line without words ("...") is skipped with a warning, and, where the caller
+    caps them (the dashboard's box), a prompt is shortened to `max_chars` and only the first `max_prompts` are
+    kept, each said in a warning."""
+    prompts, seen, skipped, shortened = [], set(), [], 0
+    for p in lines:
+        if p.lower() in seen:
+            continue
+        try:
+            clean_phrase(p)
+        except ValueError:          # a line of only full stops: nothing to embed
+            skipped.append(p)
+            continue
+        if max_chars is not None and len(p) > max_chars:
+            p = p[:max_chars]
+            if p.lower() in seen:
+                continue
+            shortened += max_prompts is None or len(prompts) < max_prompts      # counted among those kept only
+        seen.add(p.lower())
+        prompts.append(p)
+    warnings = [f"the line {p!r} has no words and was skipped" for p in skipped]
+    if shortened:
+        warnings.append(f"a prompt longer than {max_chars} characters was shortened" if shortened == 1 else
+                        f"{shortened} prompts longer than {max_chars} characters were shortened")
+    if max_prompts is not None and len(prompts) > max_prompts:
+        warnings.append(f"only the first {max_prompts} of {len(prompts)} prompts are ranked")
+        prompts = prompts[:max_prompts]
+    return prompts, warnings
+
+
 def clean_phrase(phrase: str) -> str:
     """Collapse whitespace and drop a trailing full stop (templates add their own punctuation)."""
     p = re.sub(r"\s+", " ", str(phrase)).strip().rstrip(".").strip()

@@ -71,6 +71,21 @@ def test_prompts_by_flag_and_file_never_swallow_records(model_dir, dataset, tmp_
                                                              "sinus rhythm"]
 
 
+def test_rank_keeps_prompts_by_the_dashboards_rule(model_dir, dataset, capsys):
+    """A repeat in another case is one prompt (the text model is uncased), a line without words is skipped and
+    said, as the dashboard's phrase box does; no cap on how many (a researcher may rank a whole vocabulary)."""
+    from dashboard.panels.prompts import parse_prompts
+    typed = ["Atrial fibrillation", "atrial fibrillation", "...", "sinus rhythm"]
+    rc = main(["rank", str(dataset / "ecg0.xml"), *[a for p in typed for a in ("-p", p)], "--model", str(model_dir),
+               "--json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    [result] = json.loads(out.out)
+    kept = [m["prompt"] for m in result["matches"] + result.get("unknown", []) + result.get("negated", [])]
+    assert sorted(kept) == sorted(parse_prompts("\n".join(typed))[0]) == ["Atrial fibrillation", "sinus rhythm"]
+    assert "mets: rank: the line '...' has no words and was skipped" in out.err
+
+
 def test_nothing_found_fails_before_the_model_loads(tmp_path, capsys):
     rc = main(["rank", str(tmp_path / "nope.xml"), "-p", "x", "--model", str(tmp_path / "no_model")])
     err = capsys.readouterr().err

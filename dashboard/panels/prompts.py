@@ -7,7 +7,7 @@ import json
 
 import streamlit as st
 
-from mets_core.prompts import PRESETS, clean_phrase, prompt_lines
+from mets_core.prompts import PRESETS, distinct_prompts, prompt_lines
 
 from .. import session
 
@@ -18,38 +18,9 @@ CUSTOM = "custom"
 
 
 def parse_prompts(text: str) -> tuple[list[str], list[str]]:
-    """(prompts, warnings): one prompt per line ('#' starts a comment), blank lines and duplicates dropped,
-    capped."""
-    prompts, skipped, shortened, offered = _parse(text)
-    warnings = [f"the line {p!r} has no words and was skipped" for p in skipped]
-    if shortened:
-        warnings.append(f"a prompt longer than {MAX_PROMPT_CHARS} characters was shortened" if shortened == 1 else
-                        f"{shortened} prompts longer than {MAX_PROMPT_CHARS} characters were shortened")
-    if offered > MAX_PROMPTS:
-        warnings.append(f"only the first {MAX_PROMPTS} of {offered} prompts are ranked")
-    return prompts, warnings
-
-
-def _parse(text: str) -> tuple[list[str], list[str], int, int]:
-    """(the prompts kept, the lines skipped for having no words, how many were shortened to MAX_PROMPT_CHARS,
-    how many distinct prompts there were before keeping the first MAX_PROMPTS)."""
-    prompts, seen, skipped, shortened = [], set(), [], 0
-    for p in prompt_lines(text):
-        if p.lower() in seen:
-            continue
-        try:
-            clean_phrase(p)
-        except ValueError:          # a line of only full stops: nothing to embed
-            skipped.append(p)
-            continue
-        if len(p) > MAX_PROMPT_CHARS:
-            p = p[:MAX_PROMPT_CHARS]
-            if p.lower() in seen:
-                continue
-            shortened += len(prompts) < MAX_PROMPTS      # counted among the phrases kept only
-        seen.add(p.lower())
-        prompts.append(p)
-    return prompts[:MAX_PROMPTS], skipped, shortened, len(prompts)
+    """(prompts, warnings): one prompt per line ('#' starts a comment), blank lines and repeats dropped, at most
+    MAX_PROMPTS of at most MAX_PROMPT_CHARS each (the rule `mets rank` keeps too, without the caps)."""
+    return distinct_prompts(prompt_lines(text), MAX_PROMPTS, MAX_PROMPT_CHARS)
 
 
 # The phrase box and the preset box are drawn on the Reader only: their values are kept for the other pages'

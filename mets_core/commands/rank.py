@@ -4,6 +4,7 @@ Negated prompts ("no atrial fibrillation": the model cannot read "no", so they a
 prompts the model does not know are listed apart, never ranked. Similarities, not diagnoses."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..cli import COMMANDS
@@ -49,7 +50,7 @@ def cmd_rank(args) -> int:
 
 
 def _prompts(args) -> list[str]:
-    from ..prompts import prompt_lines
+    from ..prompts import distinct_prompts, prompt_lines
     prompts = list(args.prompts or [])
     if args.prompts_file:
         try:
@@ -57,11 +58,14 @@ def _prompts(args) -> list[str]:
         except OSError as e:
             raise SystemExit(usage(f"cannot read --prompts-file {args.prompts_file}: {e.strerror or e}"))
         prompts += prompt_lines(text)
-    prompts = [p for p in prompts if p.strip()]
+    # the dashboard's rule, without its caps: a researcher may rank every statement of a vocabulary at once
+    prompts, warnings = distinct_prompts([p.strip() for p in prompts if p.strip()])
+    for warning in warnings:
+        print(f"mets: rank: {warning}", file=sys.stderr)
     if not prompts:
         raise SystemExit(usage("rank needs prompts: --prompt 'atrial fibrillation' --prompt 'sinus rhythm' "
                                "(one flag per prompt) or --prompts-file FILE"))
-    return list(dict.fromkeys(prompts))
+    return prompts
 
 
 def _match_dict(m) -> dict:
