@@ -27,12 +27,17 @@ MEASUREMENT_NOTES = "measurement notes"  # the CSV's column of why a measurement
 MISSING = "—"                           # the page's cell of a value not given (Streamlit's own is "None")
 NOT_RANKED = "not ranked"               # the CSV's note of the phrases with no column, and why (not on the page,
                                         # whose captions say it once for every ECG)
-# the table's own columns, in reading order: the file's own labels beside the model's reading, then the
-# measurements; the phrases' columns follow them, and what the file is comes last
-FIRST_COLUMNS = ("ECG", "file labels", READING, NOT_RANKED, *(column_name(a) for a in BATCH_FIELDS), "measured on",
-                 MEASUREMENT_NOTES)
-LAST_COLUMNS = ("recorded", "source", "Hz", "s", "leads")
-TABLE_COLUMNS = frozenset(FIRST_COLUMNS + LAST_COLUMNS)
+SAMPLING_RATE = "sampling rate (Hz)"
+DURATION = "duration (s)"
+# the table's own columns, in reading order: the ECG and the model's reading, then the phrases' columns (the ones
+# the table is sorted by, in view without scrolling, in the order the phrases were typed), then the file's own
+# labels and the measurements; what the file is comes last
+FIRST_COLUMNS = ("ECG", READING)
+MIDDLE_COLUMNS = ("file labels", NOT_RANKED, *(column_name(a) for a in BATCH_FIELDS), "measured on", MEASUREMENT_NOTES)
+LAST_COLUMNS = ("recorded", "source", SAMPLING_RATE, DURATION, "leads")
+TABLE_COLUMNS = frozenset(FIRST_COLUMNS + MIDDLE_COLUMNS + LAST_COLUMNS)
+PERCENTILE_DIGITS, SIMILARITY_DIGITS = 1, 4  # a phrase's cell: its percentile to a tenth, else its similarity
+MEASURED_ON_PX = 230                    # "0:01:00–0:02:00 of 0:30:05.6" whole (Streamlit's "medium", 200 px, cut it)
 NOT_OPENED = "could not be opened"      # the CSV's column of why a file is not in the table
 LABELS_SHOWN_CHARS = 200                # the table's "file labels" cells, at most (the CSV has them whole)
 
@@ -66,6 +71,15 @@ def phrase_column(prompt: str) -> str:
     """A phrase's column: the phrase, quoted where it is also the name of one of the table's own columns (a
     prompt "ECG" must not overwrite the ECG's name)."""
     return f"“{prompt}”" if prompt in TABLE_COLUMNS else prompt
+
+
+def phrase_columns(columns, phrases: list[str]) -> list[str]:
+    """The phrases' columns among `columns` (those not the table's own), in the order the phrases were typed:
+    the same in every run, whichever ECG comes first and however it ranks them."""
+    typed = {}
+    for n, prompt in enumerate(phrases):
+        typed.setdefault(phrase_column(prompt), n)
+    return sorted((c for c in columns if c not in TABLE_COLUMNS), key=lambda c: typed.get(c, len(typed)))
 
 
 def not_ranked_note(view) -> str:
@@ -102,11 +116,11 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
         st.warning("The model is not available, so only measurements are listed.")
     for rec in recs:                      # measured on worker threads while the rows are ranked
         engines.start_measuring(rec.key, rec.ecg, *((0.0, engines.SUMMARY_S) if rec.is_long else ()))
-    rows, phrase_help, unknown, negated = [], {}, [], {}
+    rows, phrase_help, phrase_digits, unknown, negated = [], {}, {}, [], {}
     progress = st.progress(0.0, text="Ranking…") if len(recs) > 3 else None
     for n, rec in enumerate(recs, 1):
         row = {"ECG": rec.label, "recorded": recorded_shown(rec.ecg), "source": rec.origin,
-               "Hz": rec.ecg.fs, "s": round(rec.ecg.duration, 1), "leads": len(rec.ecg.leads)}
+               SAMPLING_RATE: rec.ecg.fs, DURATION: round(rec.ecg.duration, 1), "leads": len(rec.ecg.leads)}
         try:
             # a long recording as the Reader's whole-recording summary measures it: its first measurable minute
             m = engines.summary_measurements(rec.key, rec.ecg)[0] if rec.is_long else \
@@ -126,7 +140,9 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                 row[NOT_RANKED] = not_ranked_note(view)
                 for r in view.rows:      # one column per known phrase: sort the table by any of them
                     column = phrase_column(r.prompt)
-                    row[column] = round(r.percentile, 1) if r.percentile is not None else round(r.similarity, 4)
+                    digits = PERCENTILE_DIGITS if r.percentile is not None else SIMILARITY_DIGITS
+                    row[column] = round(r.percentile if r.percentile is not None else r.similarity, digits)
+                    phrase_digits[column] = max(digits, phrase_digits.get(column, 0))
                     phrase_help[column] = (f"{r.reliability[1]}. " + (
                         "Percentile: the share of reference ECGs less similar to this phrase than this ECG."
                         if view.has_reference else "Cosine similarity (no reference ECGs in these weights)."))
@@ -140,8 +156,8 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
     if progress is not None:
         progress.empty()
     df = pd.DataFrame(rows)
-    df = df[[c for c in FIRST_COLUMNS if c in df.columns] + [c for c in df.columns if c not in TABLE_COLUMNS]
-            + list(LAST_COLUMNS)]
+    df = df[[c for c in FIRST_COLUMNS if c in df.columns] + phrase_columns(df.columns, phrases)
+            + [c for c in MIDDLE_COLUMNS if c in df.columns] + list(LAST_COLUMNS)]
     for attr in BATCH_FIELDS:             # whole numbers (not 41.1), sorted as numbers; empty where not given
         df[column_name(attr)] = df[column_name(attr)].astype("Int64")
     st.caption("Click a column header to sort by it; a phrase's column holds its percentile among the reference "
@@ -158,11 +174,17 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
         shown = shown.drop(columns="recorded")
     event = st.dataframe(shown, width="stretch", hide_index=True, key="batch_table", on_select="rerun",
                          selection_mode="single-row", placeholder=MISSING,
-                         column_config={"file labels": st.column_config.TextColumn(width="medium"),
+                         column_config={"ECG": st.column_config.TextColumn(pinned=True),   # in view when scrolled
+                                        "file labels": st.column_config.TextColumn(width="medium"),
                                         READING: st.column_config.TextColumn(width="medium"),
+                                        "measured on": st.column_config.TextColumn(width=MEASURED_ON_PX),
                                         "recorded": st.column_config.TextColumn(
                                             help="When the recording began, as its file says"),
-                                        **{p: st.column_config.NumberColumn(p, help=h) for p, h in phrase_help.items()}})
+                                        # each column's values to the same decimals (Streamlit drops a whole
+                                        # number's: "62" beside "61.8")
+                                        **{p: st.column_config.NumberColumn(p, help=h,
+                                                                            format=f"%.{phrase_digits[p]}f")
+                                           for p, h in phrase_help.items()}})
     if negated:
         st.caption(negated_caption(list(negated.values()), set(df.columns)))
     if unknown:

@@ -7,7 +7,9 @@ both files say when they were recorded, the earlier recording is the first, so t
 later − earlier; the page says so, and says plainly when the user put them the other way round or when the
 files give no dates (the order is then the user's); when the files name two different patients (their
 database's patient ids), or their sex or ages show two, it says so instead, and the differences read
-second − first."""
+second − first; else it says whether the ids make them one patient's or the files do not tell (the ids never
+shown). The same ECG chosen twice (the same content hash) is said to be so, and nothing is compared. When the
+lead sets differ, it says what that does to the percentiles, in the Reader's words."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,9 +24,10 @@ from dashboard.engine import Engine
 from dashboard.measured import FIELDS, column_name, missing_words, shown_value
 from dashboard.panels import header, prompts, tracing
 from dashboard.panels.common import esc, guard, recorded_at, recorded_words
+from dashboard.panels.ranking import few_leads_words
 from dashboard.ranking import RankingView, Row, build_view
 from mets_core.ecg import ECG
-from mets_core.file_labels import same_patient
+from mets_core.file_labels import FileLabels, same_patient
 
 COLUMN_WIDTH_PX = 530              # each ECG's column on the wide layout: the paper's height follows it
 ARRANGEMENTS = ("side by side", "one above the other")
@@ -98,15 +101,19 @@ def order_note(first: session.Record, second: session.Record, order: int | None)
 
 # ---------------------------------------------------------------------------------- one patient or two
 
-def different_patients(first: session.Record, second: session.Record) -> str:
+SAME_PATIENT = "Same patient (the files' patient ids match)."
+PATIENT_NOT_SAID = "The files do not say whether these are the same patient."
+
+
+def different_patients(first: session.Record, second: session.Record, a: FileLabels | None,
+                       b: FileLabels | None) -> str:
     """Why the two ECGs cannot be one patient's, in a few words ("sex: male / female"), from what their files
-    give (header.file_labels_of): the patient ids their database gives (PTB-XL's table, PTB-DB's patient
-    folders) when both give one, else the age and sex the Reader's header shows: a different sex, or ages
-    whose difference is not the time between the recordings (a year either way allowed, for birthdays); ""
-    when the files do not tell them apart (or give too little to tell). One id is one patient whatever the
+    give (`a`, `b`: header.file_labels_of): the patient ids their database gives (PTB-XL's table, PTB-DB's
+    patient folders) when both give one, else the age and sex the Reader's header shows: a different sex, or
+    ages whose difference is not the time between the recordings (a year either way allowed, for birthdays);
+    "" when the files do not tell them apart (or give too little to tell). One id is one patient whatever the
     ages say (the database's table is the authority); different ids are a reason, never the ids themselves
     (they identify people: not on the page)."""
-    a, b = header.file_labels_of(first), header.file_labels_of(second)
     if a is None or b is None:
         return ""
     one_patient = same_patient(a, b)
@@ -121,6 +128,20 @@ def different_patients(first: session.Record, second: session.Record) -> str:
         if abs((int(b.age) - int(a.age)) - years_apart) > 1.0:
             why.append(f"age {a.age} on {days[0][0]}, {b.age} on {days[1][0]}")
     return "; ".join(why)
+
+
+def patient_note(first: session.Record, second: session.Record) -> bool:
+    """Whether the two ECGs are one patient's, said on the page: a warning, and True, when their files show two
+    patients (the differences are then not changes over time); else "same patient" when their patient ids
+    match, or that the files do not say. The ids themselves are never shown (they identify people)."""
+    a, b = header.file_labels_of(first), header.file_labels_of(second)
+    two_patients = different_patients(first, second, a, b)
+    if two_patients:      # serial ECGs or not, the order in time says nothing of a change in one patient
+        st.warning(f"These look like two different patients ({esc(two_patients)}): the differences are not "
+                   f"changes over time. They read second − first.")
+        return True
+    st.caption(SAME_PATIENT if same_patient(a, b) else PATIENT_NOT_SAID)
+    return False
 
 
 # ----------------------------------------------------------------------------- the stretch compared
@@ -164,9 +185,46 @@ def compared(rec: session.Record) -> Compared:
     return Compared(rec, start, end)
 
 
+def same_ecg_words(first: Compared, second: Compared) -> str:
+    """What to do when both choices are one ECG (the same samples, under one name or two, or the same page of a
+    long recording): nothing to compare."""
+    two_names = first.rec.label != second.rec.label
+    return ("You chose the same ECG twice" + (f" (**{esc(first.rec.label)}** and **{esc(second.rec.label)}** "
+                                              f"hold the same recording)" if two_names else "")
+            + "; choose another one to compare it with.")
+
+
 def per_ecg(words) -> str:
     """"A, what of A; B, what of B" from (record, words) pairs."""
     return "; ".join(f"{rec.label}, {said}" for rec, said in words)
+
+
+# ---------------------------------------------------------------------------------- one paper scale
+
+def paper_view_mm(fig) -> float:
+    """How many millimetres of paper a paper figure (plotting.ecg_paper) shows across: its whole width, or the
+    part in view at first of a wider one (the rest by panning)."""
+    low, high = fig.layout.xaxis.range
+    return float(high - low)
+
+
+def at_one_scale(fig, view_mm: float, width_px: int) -> dict:
+    """The paper `fig` (built by tracing.paper_figure, shared between sessions: never changed) as a copy drawn
+    `view_mm` mm across, so that in columns of one width both papers get the same pixels per mm: the paper of
+    a recording shorter than 10 s is narrower (plotting.paper sizes it to its duration) and filled its column
+    at a larger scale. Its height is the paper's at the scale of a `width_px` wide column (not the figure's
+    own, which is at least 260 px: a 1-lead paper so drawn in a column wider than that was larger than a
+    12-lead one, whose height bounded it), so whichever of the column's width or the figure's height bounds
+    a paper, it bounds both the same way."""
+    spec = fig.to_dict()
+    layout = spec["layout"]
+    margin = layout["margin"]
+    layout["xaxis"]["range"] = [0.0, view_mm]
+    low, high = layout["yaxis"]["range"]
+    px_per_mm = (width_px - margin["l"] - margin["r"]) / view_mm
+    # not rounded to whole pixels: a 1-lead paper 40 mm tall rounded up is 1 px in 40 larger, a 12-lead's 1 in 250
+    layout["height"] = round((high - low) * px_per_mm, 3) + margin["t"] + margin["b"]
+    return spec
 
 
 # ------------------------------------------------------------------------------- the phrases' scores
@@ -181,6 +239,28 @@ def scores(first: Row, second: Row | None) -> tuple[str, float, float | None, fl
     if second is None:
         return kind, round(of(first), digits), None, None
     return kind, round(of(first), digits), round(of(second), digits), round(of(second) - of(first), digits)
+
+
+def lead_sets_note(first: Compared, second: Compared, first_view: RankingView, second_view: RankingView,
+                   model) -> str:
+    """When the two ECGs were recorded with different lead sets (MIT-BIH's 2 leads against a 12-lead ECG): so
+    it says, whether their percentiles were therefore judged against different reference ECGs (the model's
+    `reference_for`: 12-lead ones for a 12-lead ECG, others for fewer leads), and for an ECG of fewer than 12
+    leads what the Reader says of it (panels.ranking.few_leads_words); "" when the lead sets are the same."""
+    masks = [each.ecg.lead_mask.astype(bool) for each in (first, second)]
+    if (masks[0] == masks[1]).all():
+        return ""
+    counts = "; ".join(f"{esc(each.rec.label)}: {int(mask.sum())} lead{'s' if mask.sum() != 1 else ''}"
+                       for each, mask in zip((first, second), masks))
+    said = f"The two ECGs were recorded with different lead sets ({counts})"
+    if first_view.has_reference and second_view.has_reference and model is not None:
+        references = [model.reference_for(each.ecg) for each in (first, second)]
+        if all(r is not None for r in references) and (references[0] != references[1]).any():
+            said += (": their percentiles were measured against different reference ECGs, so a difference "
+                     "between them is partly the lead set's, not only the ECGs'")
+    few = [f"{esc(each.rec.label)}: {words}" for each, view in ((first, first_view), (second, second_view))
+           if (words := few_leads_words(each.ecg, view, model))]
+    return (said + ". " + " ".join(few)).strip()
 
 
 def negated_html(first: RankingView, second: RankingView, first_label: str, second_label: str,
@@ -234,11 +314,11 @@ def compare_page(engine: Engine, recs: dict) -> None:
                      args=(FIRST, SECOND))
     first, second = compared(recs[a]), compared(recs[b])
     ra, rb = first.rec, second.rec
+    if first.ecg.content_hash() == second.ecg.content_hash():    # the one content hash: same samples, same ECG
+        st.warning(same_ecg_words(first, second))
+        return
     order = time_order(ra, rb)
-    two_patients = different_patients(ra, rb)
-    if two_patients:      # serial ECGs or not, the order in time says nothing of a change in one patient
-        st.warning(f"These look like two different patients ({esc(two_patients)}): the differences are not "
-                   f"changes over time. They read second − first.")
+    if patient_note(ra, rb):
         order = None
     else:
         order_note(ra, rb, order)
@@ -252,16 +332,22 @@ def compare_page(engine: Engine, recs: dict) -> None:
                             "beat for beat in line.") == ARRANGEMENTS[1]
     session.keep("cmp_arrangement")
     places = (st.container(), st.container()) if stacked else st.columns(2)
+    width_px = plotting.DRAWN_WIDTH_PX if stacked else COLUMN_WIDTH_PX
+    built = []                            # (where it goes, the paper, its slot), drawn once both are built
     for place, each, slot in zip(places, (first, second), "ab"):
         rec = each.rec
         with place, guard(f"The tracing of {rec.label}"):
             mode = "recorded" if int(rec.ecg.lead_mask.sum()) <= 3 else "12x1"
             st.markdown(f"**{esc(rec.label)}** · {recorded_words(rec.ecg)} · {each.words}")
-            st.plotly_chart(tracing.paper_figure(rec, each.start_s, None, mode, gain, speed, plotting.RHYTHM_LEAD,
-                                                 width_px=plotting.DRAWN_WIDTH_PX if stacked else COLUMN_WIDTH_PX),
-                            width="stretch", key=f"cmp_paper_{slot}",
-                            config={"displaylogo": False, "scrollZoom": False})
-    st.caption(f"Both on the same paper scale: {speed} mm/s, {gain} mm/mV (change them on the Reader page).")
+            built.append((st.empty(), tracing.paper_figure(rec, each.start_s, None, mode, gain, speed,
+                                                           plotting.RHYTHM_LEAD, width_px=width_px), slot))
+    view_mm = max((paper_view_mm(fig) for _, fig, _ in built), default=0.0)
+    for where, fig, slot in built:
+        where.plotly_chart(at_one_scale(fig, view_mm, width_px), width="stretch", key=f"cmp_paper_{slot}",
+                           config={"displaylogo": False, "scrollZoom": False})
+    shorter = [rec.label for rec, (_, fig, _) in zip((ra, rb), built) if paper_view_mm(fig) < view_mm]
+    st.caption(f"Both on the same paper scale: {speed} mm/s, {gain} mm/mV (change them on the Reader page)"
+               + (f"; the paper of {esc(shorter[0])}, a shorter recording, ends where it does." if shorter else "."))
     ma, mb = (engines.measurements(each.rec.key, each.rec.ecg, *each.measured_stretch) for each in (first, second))
     rows = []
     for _, attr, _, note in FIELDS:       # as the Reader shows them, in whole units, or why there is none
@@ -282,9 +368,10 @@ def compare_page(engine: Engine, recs: dict) -> None:
         return
     va, vb = (build_view(engine.rank(each.ecg, phrases), phrases) for each in (first, second))
     by_b = {r.prompt: r for r in vb.rows + vb.unknown}
-    table = []
+    table, digits = [], 0
     for r in va.rows:
         kind, score_a, score_b, change = scores(r, by_b.get(r.prompt))
+        digits = max(digits, SCORE_DIGITS[kind])
         table.append({"phrase": r.prompt, "score": kind, ra.label: score_a, rb.label + " ": score_b,
                       difference: change, "reliability": r.reliability[1]})
     st.markdown("#### Ranking of the same phrases")
@@ -292,7 +379,16 @@ def compare_page(engine: Engine, recs: dict) -> None:
                 f'reference ECGs): <b>{esc(ra.label)}</b>: {esc(va.reading)} · <b>{esc(rb.label)}</b>: '
                 f'{esc(vb.reading)}</div>', unsafe_allow_html=True)
     if table:                             # none when every phrase is negated or not known: said below
-        st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="cmp_rank")
+        # every score of a column to the same decimals (Streamlit drops a whole number's: "36" beside "6.6"),
+        # the differences signed as the measurements' are
+        shown = f"%.{digits}f"
+        st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="cmp_rank",
+                     column_config={ra.label: st.column_config.NumberColumn(format=shown),
+                                    rb.label + " ": st.column_config.NumberColumn(format=shown),
+                                    difference: st.column_config.NumberColumn(format=f"%+.{digits}f")})
+    lead_sets = lead_sets_note(first, second, va, vb, engine.model)
+    if lead_sets:
+        st.caption(lead_sets)
     st.caption("Ranked on: " + per_ecg((each.rec, each.words) for each in (first, second))
                + " (the stretches of the tracings above).")
     if va.negated:
