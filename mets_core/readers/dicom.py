@@ -57,6 +57,9 @@ def _recorded_at(ds) -> str | None:
 
 
 _LOCK = threading.Lock()
+# (WaveformBitsAllocated, WaveformSampleInterpretation) of plain integer samples; mu-law and A-law (MB, AB) would
+# be handed over undecoded, and other widths are not in the standard
+SAMPLE_TYPES = ((8, "SB"), (8, "UB"), (16, "SS"), (16, "US"), (32, "SL"), (32, "UL"))
 
 
 def read(data: bytes, filename: str, lead_names: list[str] | None = None, fs: float | None = None) -> Channels:
@@ -106,16 +109,23 @@ def _decode(data: bytes, filename: str, lead_names: list[str] | None, fs: float 
         n_samp = int(group.NumberOfWaveformSamples)
         rate = float(group.SamplingFrequency)
         bits = int(group.WaveformBitsAllocated)
+        interpretation = str(group.WaveformSampleInterpretation).strip().upper()
         channels = list(group.ChannelDefinitionSequence)
         n_bytes = len(group.WaveformData)
     except Exception as e:
         raise ECGReadError(f"{where}: waveform group {index} lacks a required element ({brief(e)}); a DICOM ECG needs "
                            f"NumberOfWaveformChannels, NumberOfWaveformSamples, SamplingFrequency, "
-                           f"WaveformBitsAllocated, ChannelDefinitionSequence and WaveformData") from None
+                           f"WaveformBitsAllocated, WaveformSampleInterpretation, ChannelDefinitionSequence and "
+                           f"WaveformData") from None
     check_fs(rate, where)
     check_agrees(fs, rate, where)
     check_length(n_samp, rate, where)
     check_channels(n_ch, n_samp, where)
+    if (bits, interpretation) not in SAMPLE_TYPES:
+        accepted = ", ".join(f"{b} bits {i}" for b, i in SAMPLE_TYPES)
+        raise ECGReadError(f"{where}: its samples are {bits}-bit {interpretation!r} (WaveformBitsAllocated, "
+                           f"WaveformSampleInterpretation), which is not an ECG sample type this reader decodes; "
+                           f"accepted: {accepted} (SB/SS/SL signed, UB/US/UL unsigned integers)")
     if len(channels) != n_ch:
         raise ECGReadError(f"{where}: {n_ch} channels declared but {len(channels)} channel definitions given")
     if n_bytes < n_ch * n_samp * bits // 8:

@@ -3,7 +3,10 @@
 Sleep labs, Holters and research devices record ECG beside other signals (EEG, SpO2, respiration).
 Signals whose label names a standard lead are read - directly (``I``, ``V1``, ``MLII``) or after an
 ``ECG``/``EKG`` prefix (``ECG II``, ``EKG V5``, ``ECG1`` = lead I); a bare ``ECG``/``EKG`` is lead I, as in
-the project's alias table. Their physical dimension must be a voltage (uV, mV, V). Leads sampled at a
+the project's alias table. Their physical dimension must be a voltage (uV, mV, V), and their physical and
+digital minimum and maximum must scale the samples (two different finite numbers each). The header fields
+edfio trusts (number of signals, of data records, record duration, samples per record) are checked before
+it reads the file; a file longer or shorter than its header declares is refused. Leads sampled at a
 rate other than the most common one among the leads are left out and listed.
 
 Discontinuous EDF+D/BDF+D files: edfio hands over the data records one after the other; each record's
@@ -55,6 +58,7 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
     bdf = data[:8] == b"\xffBIOSEMI"
     kind = "BDF" if bdf else "EDF"
     where = f"{kind} file {filename!r}"
+    _check_fixed_header(data, kind, where)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -62,13 +66,16 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
             signals = list(edf.signals)
     except Exception as e:      # edfio raises ValueError/IndexError/... on damaged headers
         text = str(e)
-        raise ECGReadError(f"{where} could not be read: {type(e).__name__}: {text[:200]}; "
-                           f"accepted: EDF, EDF+C, EDF+D, BDF, BDF+C, BDF+D") from None
-    for w in caught:        # edfio reads a file shorter than its header says, with a warning: refuse it
-        m = re.search(r"indicates (\d+) data records, but file contains (\d+)", str(w.message))
-        if m:
+        raise ECGReadError(f"{where} could not be read: {type(e).__name__}: {text[:200]}; {ACCEPTED}") from None
+    for w in caught:    # edfio reads a file whose length disagrees with its header, with a warning: refuse it
+        m = re.search(r"indicates (-?\d+) data records, but file contains (\d+)", str(w.message))
+        if m and int(m.group(2)) < int(m.group(1)):
             raise ECGReadError(f"{where} is truncated: its header declares {m.group(1)} data records but the "
                                f"file holds {m.group(2)}; upload the complete file")
+        if m:
+            raise ECGReadError(f"{where} holds more data records than its header declares ({m.group(2)}, where "
+                               f"the header says {m.group(1)}); the header or the file is damaged: export the "
+                               f"file again")
     if not signals:
         raise ECGReadError(f"{where} holds no signals")
     leads = [(s, lead_of(s.label)) for s in signals]
@@ -92,8 +99,11 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
         if factor is None:
             raise ECGReadError(f"{where}: ECG signal {s.label.strip()!r} has physical dimension {unit!r}, not a "
                                f"voltage; accepted: uV, mV, V")
+        _check_calibration(s, where)
         try:
-            rows.append(np.asarray(s.data, dtype=np.float64) * factor)
+            with warnings.catch_warnings():     # edfio's warnings quote its source path; the checks above say it
+                warnings.simplefilter("ignore")
+                rows.append(np.asarray(s.data, dtype=np.float64) * factor)
         except Exception as e:
             raise ECGReadError(f"{where}: the samples of {s.label.strip()!r} could not be read "
                                f"({type(e).__name__}); the file may be truncated") from None
@@ -115,6 +125,67 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
     length = min(len(r) for r in rows)
     return with_caller_hints(Channels(np.stack([r[:length] for r in rows]), names, fs, meta, repr(filename)),
                              lead_names, fs_given)
+
+
+ACCEPTED = "accepted: EDF, EDF+C, EDF+D, BDF, BDF+C, BDF+D"
+
+
+def _check_fixed_header(data: bytes, kind: str, where: str) -> None:
+    """The header fields edfio relies on without checking them (it fails on them with IndexError,
+    ZeroDivisionError, UnboundLocalError, ...): the number of signals, whose descriptions must fit in the file,
+    the number of data records, the duration of a data record, and each signal's samples per data record."""
+    if len(data) < 256:
+        raise ECGReadError(f"{where} is {len(data)} bytes, shorter than the 256-byte header every {kind} file "
+                           f"opens with; the file is truncated: upload the complete file")
+
+    def field(offset: int, width: int) -> str:
+        return data[offset:offset + width].decode("latin-1").strip()
+
+    signals_text = field(252, 4)
+    if not signals_text.isdigit() or int(signals_text) < 1:
+        raise ECGReadError(f"{where}: its header gives the number of signals as {signals_text!r}; it must be a "
+                           f"whole number of at least 1 ({ACCEPTED})")
+    n_signals = int(signals_text)
+    header_bytes = 256 * (n_signals + 1)
+    if len(data) < header_bytes:
+        raise ECGReadError(f"{where}: its header declares {n_signals} signals, whose descriptions take "
+                           f"{header_bytes:,} bytes, but the file holds {len(data):,}; the file is truncated or its "
+                           f"header damaged: upload the complete file")
+    records_text = field(236, 8)
+    if not (records_text.isdigit() or records_text == "-1"):
+        raise ECGReadError(f"{where}: its header gives the number of data records as {records_text!r}; it must be "
+                           f"a whole number (or -1: unknown) ({ACCEPTED})")
+    duration_text = field(244, 8)
+    try:
+        duration = float(duration_text)
+    except ValueError:
+        duration = float("nan")
+    if not (np.isfinite(duration) and duration > 0):
+        raise ECGReadError(f"{where}: its header gives the duration of a data record as {duration_text!r} s; it "
+                           f"must be a number of seconds above 0 ({ACCEPTED})")
+    base = 256 + 216 * n_signals           # each signal's samples per data record, 8 characters
+    for i in range(n_signals):
+        text = field(base + 8 * i, 8)
+        if not text.isdigit():
+            label = field(256 + 16 * i, 16)
+            raise ECGReadError(f"{where}: its header gives signal {label!r} {text!r} samples per data record; it "
+                               f"must be a whole number ({ACCEPTED})")
+
+
+def _check_calibration(signal, where: str) -> None:
+    """A signal's samples are scaled to its physical dimension by its physical and digital minimum and maximum;
+    equal or unreadable ones leave the scale unknown (edfio would hand over the raw counts)."""
+    label = signal.label.strip()
+    try:
+        physical = (float(signal.physical_min), float(signal.physical_max))
+        digital = (int(signal.digital_min), int(signal.digital_max))
+    except (TypeError, ValueError):
+        physical, digital = (np.nan, np.nan), (0, 0)
+    if not np.isfinite(physical).all() or physical[0] == physical[1] or digital[0] == digital[1]:
+        raise ECGReadError(f"{where}: ECG signal {label!r} has physical minimum/maximum {physical[0]:g}/"
+                           f"{physical[1]:g} and digital minimum/maximum {digital[0]}/{digital[1]}, so its "
+                           f"samples cannot be scaled to {signal.physical_dimension.strip() or 'a voltage'}; each "
+                           f"pair must be two different finite numbers: the header is damaged, export the file again")
 
 
 PLACEHOLDER_DATE = (1985, 1, 1)      # EDF's "01.01.85": no date known, or an anonymised one

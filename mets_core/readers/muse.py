@@ -19,7 +19,8 @@ from ..ecg import ECGReadError, standard_lead
 from . import xml_safe
 from .channels import Channels, to_mv_factor, with_caller_hints
 from .recorded import compact_time, iso_stamp
-from .xml_safe import b64decode, number, stack
+from .limits import MAX_SAMPLES_PER_LEAD
+from .xml_safe import b64decode, integer, number, stack
 
 WAVEFORMS = ("Rhythm", "Median")
 _DATE = re.compile(r"(\d{1,2})[-/](\d{1,2})[-/](\d{4})")          # MM-DD-YYYY
@@ -81,7 +82,7 @@ def _recorded_at(root) -> str | None:
 def _lead_samples(lead, where: str) -> np.ndarray:
     lead_id = xml_safe.text(lead, "LeadID") or "?"
     where = f"{where} lead {lead_id}"
-    size = int(number(xml_safe.text(lead, "LeadSampleSize") or "2", "LeadSampleSize", where))
+    size = integer(xml_safe.text(lead, "LeadSampleSize") or "2", "LeadSampleSize", where, 1, 4)
     if size not in (1, 2, 4):
         raise ECGReadError(f"{where}: LeadSampleSize {size} is not 1, 2 or 4 bytes")
     unit = xml_safe.text(lead, "LeadAmplitudeUnits") or "MICROVOLTS"
@@ -100,7 +101,7 @@ def _lead_samples(lead, where: str) -> np.ndarray:
     samples = np.frombuffer(raw, dtype=f"<i{size}").astype(np.float64)
     declared = xml_safe.text(lead, "LeadSampleCountTotal")
     if declared is not None:
-        n = int(number(declared, "LeadSampleCountTotal", where))
+        n = integer(declared, "LeadSampleCountTotal", where, 1, MAX_SAMPLES_PER_LEAD)
         if samples.size < n:
             raise ECGReadError(f"{where} is truncated: LeadSampleCountTotal is {n} but the data hold "
                                f"{samples.size} samples")

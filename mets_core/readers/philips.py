@@ -23,8 +23,9 @@ import numpy as np
 from ..ecg import ECGReadError, standard_lead
 from . import xml_safe
 from .channels import Channels, with_caller_hints
+from .limits import MAX_CHANNELS, check_channels, check_fs, check_length
 from .recorded import compact_time, iso_stamp
-from .xml_safe import b64decode, number, stack
+from .xml_safe import b64decode, integer, number, stack
 
 MAX_XLI_CHUNKS = 64
 STANDARD_ORDER = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -44,6 +45,7 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
                            f"a Philips resting ECG has dataacquisition/signalcharacteristics and "
                            f"waveforms/parsedwaveforms")
     fs = number(xml_safe.text(signal, "samplingrate") or waves.get("samplespersecond"), "the sampling rate", where)
+    check_fs(fs, where)
     resolution_text = xml_safe.text(signal, "signalresolution") or xml_safe.text(signal, "resolution")
     if resolution_text is None:
         raise ECGReadError(f"{where}: signalcharacteristics has no <signalresolution> (microvolts per bit), so "
@@ -53,9 +55,15 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
         raise ECGReadError(f"{where}: signalresolution is {uv_per_bit:g} microvolts per bit; it must be positive")
     labels = _labels(signal, waves, where)
     duration_ms = number(waves.get("durationperchannel"), "durationperchannel (ms)", where)
-    n_samples = int(round(duration_ms * fs / 1000.0))
+    n_exact = duration_ms * fs / 1000.0
+    if not np.isfinite(n_exact):
+        raise ECGReadError(f"{where}: durationperchannel is {duration_ms:g} ms, which no recording lasts; "
+                           f"the file is damaged")
+    n_samples = int(round(n_exact))
     if n_samples < 2:
         raise ECGReadError(f"{where}: durationperchannel {duration_ms:g} ms at {fs:g} Hz holds no samples")
+    check_length(n_samples, fs, f"{where} (its durationperchannel)")
+    check_channels(len(labels), n_samples, where)
     encoding = (waves.get("dataencoding") or "Base64").strip()
     if encoding.lower() != "base64":
         raise ECGReadError(f"{where}: waveform data encoding {encoding!r} is not supported; accepted: Base64")
@@ -101,9 +109,9 @@ def _recorded_at(acquisition) -> str | None:
 def _labels(signal, waves, where: str) -> list[str]:
     text = (waves.get("leadlabels") or "").split()
     count = waves.get("numberofleads") or xml_safe.text(signal, "numberchannelsallocated")
-    n = int(number(count, "numberofleads", where)) if count is not None else len(text)
-    if not 1 <= n <= 64:
-        raise ECGReadError(f"{where}: numberofleads is {n}; accepted: 1 to 64")
+    n = integer(count, "numberofleads", where, 1, MAX_CHANNELS) if count is not None else len(text)
+    if not 1 <= n <= MAX_CHANNELS:
+        raise ECGReadError(f"{where}: leadlabels names {n} leads; accepted: 1 to {MAX_CHANNELS}")
     if text:
         if len(text) < n:
             raise ECGReadError(f"{where}: leadlabels names {len(text)} leads but numberofleads is {n}")

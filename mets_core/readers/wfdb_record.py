@@ -3,11 +3,14 @@ single- and multi-segment, always decoded by wfdb itself.
 
 Uploaded bytes stay in memory: they are served to ``wfdb.rdrecord`` through the in-memory filesystem of
 ``wfdb_adapter``, never written to disk. Each header of an upload is checked (size, number of lines, the
-numeric fields of its record line) and parsed once; what it declares (rate, length, channels, signal files
-and their sizes) is checked before wfdb decodes the samples. A signal file named by the header but absent is
-refused if it holds a standard lead, and skipped (``metadata["missing_signal_files"]``) if it holds only
-non-standard ones (PTB's ``.xyz`` Frank leads). Null segments (``~``) of multi-segment records are gaps of
-missing samples.
+numeric fields of its record line, each signal line's gain and baseline) and parsed once; what it declares
+(rate, channels, signal files and their sizes, segments that are single-segment records other than itself)
+is checked before wfdb decodes the samples, and the length limit applies to what is decoded: a record too long
+to read whole reads a stretch at a time (``start_s``/``end_s``). A signal file named by the header but absent
+is refused if it holds a standard lead, and skipped (``metadata["missing_signal_files"]``) if it holds only
+non-standard ones (PTB's ``.xyz`` Frank leads). Channels that are not voltages (mmHg, respiration) are left out
+(``metadata["non_voltage_channels"]``), as DICOM's are. Null segments (``~``) of multi-segment records are
+gaps of missing samples.
 """
 from __future__ import annotations
 
@@ -32,6 +35,10 @@ _RECORD_LINE_FIELDS = [re.compile(p) for p in (
     r"\d+(\.\d*)?(e\d+)?(/\d+(\.\d*)?)?(\(-?\d+(\.\d*)?\))?",  # fs [/counter fs [(base counter)]]
     r"\d+",                                                # number of samples
 )]
+# a signal line's third field, ADC gain [(baseline)] [/units], as wfdb parses it correctly (it reads other spellings,
+# such as 'nan', '1E3' or a baseline with '+', into the wrong fields)
+_GAIN_FIELD = re.compile(r"(?P<gain>[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)(\((?P<baseline>-?\d+)\))?(/\S*)?")
+_INT64_MAX = int(np.iinfo(np.int64).max)
 HEADER_FORMAT = ("a WFDB header starts with a record line 'NAME N_SIGNALS FS N_SAMPLES' followed by one line "
                  "per signal")
 
@@ -60,7 +67,7 @@ class _Mounted:
         if record not in self._headers:
             data = self.files[record + ".hea"]
             _check_header_size(record + ".hea", data)
-            _check_record_line(data, record)
+            _check_header_fields(data, record)
             try:
                 self._headers[record] = wfdb_adapter.rdheader(f"{self.root}/{record}")
             except Exception as e:  # wfdb raises bare Exception/IndexError/ValueError on bad headers
@@ -78,8 +85,16 @@ class _Mounted:
                 raise ECGReadError(f"record {record!r}: the header names the segment file {seg + '.hea'!r}, which "
                                    f"is missing; every file of the record is needed (in the same folder, the same "
                                    f"upload, or one .zip)")
+            elif seg == record:
+                raise ECGReadError(f"record {record!r}: the header names the record itself as one of its segments; "
+                                   f"each segment of a multi-segment record is a record of its own (a header with "
+                                   f"signal lines)")
             else:
-                out.append(self.header(seg))
+                segment = self.header(seg)
+                if not isinstance(segment, wfdb_adapter.wfdb().Record):
+                    raise ECGReadError(f"record {record!r}: its segment {seg!r} is itself a multi-segment record; "
+                                       f"each segment must be a single-segment record (a header with signal lines)")
+                out.append(segment)
         return out
 
     def files_named(self, record: str) -> list[str]:
@@ -142,9 +157,18 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
     if hdr.sig_len is None and single:
         hdr.sig_len = _infer_sig_len(files, hdr, where)
     sig_len = int(hdr.sig_len or 0)
-    check_length(sig_len, fs, f"{where} (as declared in its header)")
+    declared = f"{where} (as declared in its header)"
+    if sig_len < 2:
+        check_length(sig_len, fs, declared)
+    first, last = stretch_span(start_s, end_s, fs, sig_len, where)
+    stretch = (first, last) != (0, sig_len)          # only that stretch decoded
+    # wfdb cannot combine a fixed-layout record with null segments: it is read whole, then cut
+    whole = not single and getattr(hdr, "layout", None) == "fixed" and any(s is None for s in segments)
+    n_read = sig_len if whole or not stretch else last - first
+    _check_read_length(n_read, fs, declared if n_read == sig_len else
+                       f"the stretch of {where} from {first / fs:g} s to {last / fs:g} s")
     spf = max([max(s.samps_per_frame or [1]) for s in signal_headers] or [1])
-    check_channels(n_sig, sig_len * spf, where)
+    check_channels(n_sig, n_read * spf, where)
     for seg in signal_headers:
         if len(seg.file_name or []) != int(seg.n_sig or 0):
             raise ECGReadError(f"{where}: the header declares {seg.n_sig} signals but has "
@@ -163,10 +187,8 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
         if needed or len(lost) == n_sig:
             _missing_signal_file((needed or sorted(missing))[0], where)
         channels = [c for c in channels if c not in lost]
-    first, last = stretch_span(start_s, end_s, fs, sig_len, where)
-    stretch = (first, last) != (0, sig_len)          # only that stretch decoded
     try:
-        if not single and getattr(hdr, "layout", None) == "fixed" and any(s is None for s in segments):
+        if whole:
             rec = _rdrecord_fixed_with_gaps(upload.root, hdr, n_sig)
             if stretch:
                 rec.p_signal = rec.p_signal[first:last]
@@ -182,23 +204,41 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
     if lead_names is not None:
         names = [override_names(names, lead_names, n_sig, where)[c] for c in channels]
     signals = rec.p_signal.T.astype(np.float64)
-    units = list(rec.units or ["mV"] * len(names))
-    for i, unit in enumerate(units):
-        factor = to_mv_factor(unit or "mV")
-        if factor is not None and factor != 1.0:
-            signals[i] *= factor
+    units = [str(u or "mV") for u in (rec.units or ["mV"] * len(names))]
+    # channels that are not voltages (blood pressure in mmHg, respiration) are left out, as DICOM's are
+    voltage = [i for i, unit in enumerate(units) if to_mv_factor(unit) is not None]
+    if not voltage:
+        raise ECGReadError(f"{where}: no channel is a voltage (units {', '.join(map(repr, sorted(set(units))))}); "
+                           f"an ECG's channels are in mV, uV or V")
+    non_voltage = " ".join(f"{names[i]}({units[i]})" for i in range(len(units)) if i not in voltage)
+    signals = signals[voltage] * np.array([to_mv_factor(units[i]) for i in voltage])[:, None]
+    names, units = [names[i] for i in voltage], [units[i] for i in voltage]
     fmts = sorted({str(f) for s in signal_headers for f in (s.fmt or [])})
     meta = {"source_format": "wfdb", "record_name": record, "wfdb_format": ",".join(fmts),
             "units": " ".join(str(u) for u in units), "comments": "\n".join(rec.comments or []),
             "files": " ".join(_files_used(record, hdr, signal_headers, files))}
     if missing:
         meta["missing_signal_files"] = " ".join(sorted(missing))
+    if non_voltage:
+        meta["non_voltage_channels"] = non_voltage
     recorded = recorded_at(hdr)
     if recorded is not None:
         meta["recorded_at"] = recorded
     if stretch:
         meta["cropped_from_s"] = f"{first / fs:.3f}"
     return Channels(signals, names, fs, meta, where)
+
+
+def _check_read_length(n_samples: int, fs: float, where: str) -> None:
+    """``check_length`` of what is decoded; a record too long to read whole can still be read a stretch at a
+    time (wfdb decodes only the samples asked for), which its message adds."""
+    try:
+        check_length(n_samples, fs, where)
+    except ECGReadError as e:
+        if n_samples < 2:
+            raise
+        raise ECGReadError(f"{e}, or read a stretch of it at a time (a start and an end time: read_ecg's "
+                           f"start_s and end_s, the mets command's --start and --end)") from None
 
 
 def recorded_at(hdr) -> str | None:
@@ -262,17 +302,46 @@ def _check_header_size(filename: str, header: bytes) -> None:
                            f"most {limit} {'segments' if segmented else 'channels'} are accepted")
 
 
-def _check_record_line(header: bytes, record: str) -> None:
-    """wfdb fills fields it cannot parse with defaults (e.g. 250 Hz); a garbled record line must not
-    silently become a valid record, so its numeric fields are checked to be numbers first."""
+def _check_header_fields(header: bytes, record: str) -> None:
+    """wfdb fills fields it cannot parse with defaults (e.g. 250 Hz), reads '1e3' Hz as 1 Hz, and shifts a
+    signal line's fields when its gain is 'nan'; a garbled header must not silently become a valid record,
+    so the record line's numeric fields (the rate a plain, finite number) and each signal line's gain
+    (finite) and baseline (an integer wfdb can hold) are checked first."""
     lines = [ln.strip() for ln in header.decode("ascii", errors="ignore").splitlines()]
-    line = next((ln for ln in lines if ln and not ln.startswith("#")), "")
+    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    line = lines[0] if lines else ""
     fields = line.split()
     bad = [f for f, pattern in zip(fields, _RECORD_LINE_FIELDS) if not pattern.fullmatch(f)]
     if len(fields) < 2 or bad:
         raise ECGReadError(f"{record + '.hea'!r} is not a valid WFDB header: its record line {line[:80]!r} "
                            f"{'has the malformed field ' + repr(bad[0]) if bad else 'is incomplete'}; "
                            f"{HEADER_FORMAT}")
+    if len(fields) > 2:
+        rate = re.match(r"[\d.]+(e\d+)?", fields[2]).group(0)
+        if "e" in rate:
+            raise ECGReadError(f"{record + '.hea'!r} gives its sampling rate as {rate!r}, with an exponent, which "
+                               f"WFDB readers take as {rate.split('e')[0]} Hz; write the rate as a plain number "
+                               f"(e.g. {float(rate):.0f})")
+        check_fs(float(rate), f"the header of WFDB record {record!r}")
+    if "/" in fields[0]:
+        return                      # a multi-segment header: segment lines, checked when each segment is read
+    for number, signal_line in enumerate(lines[1:], start=1):
+        signal_fields = signal_line.split()
+        if len(signal_fields) < 3:
+            continue                # file and format only: wfdb's default gain (200) and baseline (0)
+        gain = _GAIN_FIELD.fullmatch(signal_fields[2])
+        problem = None
+        if gain is None:
+            problem = "is not a number"
+        elif not np.isfinite(float(gain.group("gain"))):
+            problem = "is not a finite number"
+        elif gain.group("baseline") is not None and abs(int(gain.group("baseline"))) > _INT64_MAX:
+            problem = "has a baseline beyond any sample value"
+        if problem:
+            raise ECGReadError(f"{record + '.hea'!r} is not a valid WFDB header: the gain field "
+                               f"{signal_fields[2][:40]!r} of signal line {number} {problem}; a signal line gives "
+                               f"its gain as GAIN[(BASELINE)][/UNITS], e.g. 200(0)/mV: ADC units per physical "
+                               f"unit, a finite number, and the baseline a whole number of ADC units")
 
 
 def _rdrecord_fixed_with_gaps(root: str, hdr, n_sig: int):
@@ -338,6 +407,10 @@ def _check_signal_files(files: dict[str, bytes], hdr, where: str) -> set[str]:
         if fname != PurePosixPath(fname).name or fname in ("", ".", ".."):
             raise ECGReadError(f"{where}: the header names the signal file {fname!r}; only plain file names "
                                f"in the same folder as the header are accepted")
+        if fname.lower().endswith(".hea"):
+            example = PurePosixPath(fname).stem + ".dat"
+            raise ECGReadError(f"{where}: the header names {fname!r} as a signal file, but that is a header; a "
+                               f"signal line names the record's signal file (e.g. {example!r})")
         if fname not in files:
             missing.add(fname)
             continue

@@ -4,7 +4,9 @@ defusedxml over the standard library's expat: entity declarations (billion laugh
 and external entities or DTDs (XXE, network fetches) are refused before anything is expanded or fetched.
 A DOCTYPE that only names an external DTD (GE MUSE writes ``<!DOCTYPE RestingECG SYSTEM "restecg.dtd">``)
 is allowed: expat never loads it. Namespaces are removed from tag and attribute names so that the
-readers match local names (``{urn:hl7-org:v3}sequence`` -> ``sequence``).
+readers match local names (``{urn:hl7-org:v3}sequence`` -> ``sequence``). A document in UTF-16 with its
+byte-order mark (as Windows tools write) is read like a UTF-8 one: expat decodes it, under the same refusals;
+``root_name`` and ``looks_like_xml`` decode its first bytes to find the root.
 """
 from __future__ import annotations
 
@@ -18,11 +20,29 @@ import numpy as np
 from ..ecg import ECGReadError
 
 _ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+_SNIFF_BYTES = 65536
+
+
+def _head_as_utf8(data: bytes) -> bytes:
+    """The first bytes of a document as UTF-8 where it starts with a UTF-16 byte-order mark (exports from
+    Windows tools; expat reads such documents as they are), else as they are (ASCII-compatible encodings)."""
+    encoding = _UTF16_BOMS.get(data[:2])
+    if encoding is None:
+        return data[:_SNIFF_BYTES]
+    head = data[2:2 + 2 * _SNIFF_BYTES]
+    return head[: len(head) // 2 * 2].decode(encoding, errors="replace").encode("utf-8")
+
+
+def looks_like_xml(data: bytes) -> bool:
+    """True if the document's first non-blank character is '<' (after a UTF-8 or UTF-16 byte-order mark)."""
+    return _head_as_utf8(data[:4096]).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
 def root_name(data: bytes) -> str | None:
-    """The local name of the first element of an XML document (looked up without parsing it)."""
-    body = re.sub(rb"<!--.*?-->", b"", data[:65536], flags=re.S)
+    """The local name of the first element of an XML document (looked up without parsing it); UTF-8 and
+    other ASCII-compatible encodings, and UTF-16 with its byte-order mark."""
+    body = re.sub(rb"<!--.*?-->", b"", _head_as_utf8(data), flags=re.S)
     # <?xml ...?> and <!DOCTYPE ...> never match: the pattern needs a letter right after '<'
     m = _ROOT.search(body)
     return m.group(1).decode("ascii", "replace").split(":")[-1] if m else None
@@ -77,6 +97,17 @@ def number(text: str | None, what: str, where: str) -> float:
     if not np.isfinite(value):
         raise ECGReadError(f"{where}: {what} is {text!r}, which is not a finite number")
     return value
+
+
+def integer(text: str | None, what: str, where: str, low: int, high: int) -> int:
+    """A count written in the file: a whole number from ``low`` to ``high`` (a fraction or an out-of-range
+    count is refused, never truncated or clipped)."""
+    value = number(text, what, where)
+    if not value.is_integer():
+        raise ECGReadError(f"{where}: {what} is {value:g}, not a whole number; the file is damaged")
+    if not low <= value <= high:
+        raise ECGReadError(f"{where}: {what} is {value:g}; accepted: {low:,} to {high:,}")
+    return int(value)
 
 
 def stack(rows: list[np.ndarray]) -> np.ndarray:
