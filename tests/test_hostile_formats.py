@@ -148,7 +148,7 @@ def test_utf16_xml_is_recognised_and_read(sig):
     wide = _utf16(data.decode("iso-8859-1").encode("utf-8"))
     assert wide[:2] == b"\xff\xfe"
     assert xml_safe.root_name(wide) == "RestingECG" and xml_safe.looks_like_xml(wide)
-    np.testing.assert_array_equal(muse.read(wide, "m.xml").signals, muse.read(data, "m.xml").signals)
+    np.testing.assert_array_equal(read_ecg(wide, name="m.xml").signal, read_ecg(data, name="m.xml").signal)
 
 
 def test_utf16_xml_keeps_entity_and_external_reference_refusals():

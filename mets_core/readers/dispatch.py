@@ -127,7 +127,7 @@ def sniff(data: bytes) -> str | None:
         return "edf"
     if scp.looks_like_scp(data):
         return "scp"
-    if data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+    if xml_safe.looks_like_xml(data):               # UTF-8, or UTF-16 with its byte-order mark
         return XML_ROOTS.get(xml_safe.root_name(data) or "")
     return None
 
