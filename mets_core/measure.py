@@ -49,8 +49,12 @@ How each value is obtained (and why)
   0.05 mV has no measurable end. Median beats sampled below 500 Hz (PTB-XL's 100 Hz) are upsampled first,
   so that the intervals do not depend on the sampling rate. That module's docstring gives the details and parameters.
 - P waves: neurokit2 DWT delineation (``ECG_P_Onsets``) of the interval lead, beat by beat, relative to R.
-  PR is reported only when P waves are found in most beats at a consistent distance from the QRS and the
-  rhythm is not irregularly irregular (AF): otherwise "no consistent P waves". The P onset itself is global
+  PR is reported only when P waves are found in most beats at a consistent distance from the QRS, more
+  strictly when the dominant beats' own rhythm is irregular (AF: "not applicable"). That rhythm is judged on
+  the intervals from each dominant beat to the next (``_dominant_rr_cv``), not on every RR: in sinus rhythm
+  with ventricular ectopic beats the RR is irregular and the sinus beats' is not (MIT-BIH 208's couplets,
+  told "no consistent P waves ... (as in atrial fibrillation)" before); there the DWT is given every beat
+  if the dominant beats alone give no consistent P waves. The P onset itself is global
   (``delineate.p_onset``): near the median of those DWT onsets (the hint), each lead's own P onset on its
   median beat (a walk back from its P upstroke until its slope is quiet), and the 2nd earliest of 12
   (quantile 0.1) of the leads with a steep enough P upstroke, as the QRS onset is the 2nd earliest lead's;
@@ -117,6 +121,8 @@ SHORT_QTC_MS = 320.0               # QTc (Fridericia) below this gets a warning 
 LONG_QTC_MS = 500.0                # ... and from this on (the guideline's high-risk threshold, not tuned here)
 WIDE_QRS_MS = 120.0                # a QRS this wide or wider is wide (bundle-branch block, pacing)
 RR_IRREGULAR_CV = 0.10             # RR coefficient of variation above which the rhythm is called irregular
+DOMINANT_RR_MIN_DF = 3             # intervals between dominant beats (less one per group) to judge their own
+                                   # rhythm; fewer: the whole rhythm's irregularity stands for it
 REFRACTORY_S = 0.25                # two QRS complexes closer than this are one (the larger kept)
 BEAT_MIN_SHARE = 0.33             # a QRS energy peak below this share of the typical beat's is no beat (T wave)
 ENERGY_CLIP = 3.0                  # a lead's share of the QRS energy is clipped at this many times its 98th pct
@@ -324,7 +330,10 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         else:
             out.notes["qt"] = "T wave end not found (flat or noisy T)"
         if lead in beats:
-            _p_wave(nk, out, cleaned[lead], aligned, fs, on - r_index, qrs_beats, r_index, typical, rp)
+            # in sinus rhythm with ectopic beats the RR is irregular but the dominant beats' own is not
+            dominant_cv = _dominant_rr_cv(rp, typical, fs) if out.rr_irregular and not typical.all() else None
+            irregular = bool(out.rr_irregular) and (dominant_cv is None or dominant_cv > RR_IRREGULAR_CV)
+            _p_wave(nk, out, cleaned[lead], aligned, fs, on - r_index, qrs_beats, r_index, typical, rp, irregular)
         if "I" in beats and "aVF" in beats:
             out.axis_deg = _frontal_axis(beats["I"], beats["aVF"], on, off, fs)
             if out.axis_deg is None:
@@ -856,17 +865,22 @@ def _dwt_p_onsets_steps(c: np.ndarray, rp: np.ndarray, fs: float) -> np.ndarray:
 
 
 def _p_onsets_per_beat(nk, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float,
-                       typical: np.ndarray, detected: np.ndarray | None = None) -> tuple[list[float], int]:
+                       typical: np.ndarray, detected: np.ndarray | None = None,
+                       every_beat: bool = False) -> tuple[list[float], int]:
     """neurokit2's DWT P onsets (``ECG_P_Onsets``) of one cleaned lead, beat by beat: (for each beat of the
     dominant shape (`typical`) with a P onset 40-450 ms before its QRS onset and after the previous beat, that
     P onset relative to R in samples; the number of such beats searched: those not so near the start that
     their P wave may be cut off). A ventricular ectopic beat has no P wave of its own: in bigeminy, counting
     it made the sinus beats' P waves look absent half the time. `rp`: the beats as lined up with the
     median beat (``_dominant_shape``'s shifts); `detected`: where the beat finder put their R (default
-    `rp`), which is what the DWT expects."""
+    `rp`), which is what the DWT expects; `every_beat`: the DWT is given every beat, not only the dominant
+    ones."""
     detected = rp if detected is None else detected
-    # the DWT looks for each P wave before its R: given the ectopic beats' R too, it looked in their T waves
-    candidates = dwt_p_onsets(nk, c, detected[typical] if typical.sum() >= MIN_BEATS else detected, fs)
+    # the DWT looks for each P wave before its R, in a window it sizes by the rate of the beats it is given:
+    # given the ectopic beats' R too, it looked in their T waves (bigeminy); given the dominant beats only
+    # where runs of ectopic beats stand between them, far before the QRS (MIT-BIH 208: the first is tried first)
+    given = detected if every_beat or typical.sum() < MIN_BEATS else detected[typical]
+    candidates = dwt_p_onsets(nk, c, given, fs)
     candidates = candidates[np.isfinite(candidates)]
     rel, searched = [], 0
     for k, r in enumerate(rp):
@@ -881,16 +895,52 @@ def _p_onsets_per_beat(nk, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from
     return rel, searched
 
 
+def _dominant_rr_cv(rp: np.ndarray, typical: np.ndarray, fs: float) -> float | None:
+    """The RR coefficient of variation of the dominant-shape beats' own rhythm (`typical`, a mask over the
+    beats `rp`): the interval from each dominant beat to the next dominant one, compared with the others
+    that span as many beats of another shape (sinus to sinus; sinus to sinus over one ventricular beat, its
+    compensatory pause making about two sinus cycles; over a couplet), as the root of the pooled variance of
+    each interval's share of its group's mean (one degree of freedom less per group: a group of one tells
+    nothing). In sinus rhythm with ventricular ectopic beats the RR is irregular and these are not (MIT-BIH
+    208: 1.85-1.96 s over each couplet); in atrial fibrillation they are irregular whatever the ectopic beats.
+    None when fewer than ``DOMINANT_RR_MIN_DF`` degrees of freedom are left."""
+    at = np.flatnonzero(typical)
+    spans = np.diff(rp[at]) / fs * 1000.0
+    others_between = np.diff(at) - 1
+    squares, df = 0.0, 0
+    for k in np.unique(others_between):
+        group = spans[others_between == k]
+        group = group[_plausible_mask(group / (k + 1), "rr")]
+        if len(group) >= 2:
+            squares += float(np.sum((group / group.mean() - 1.0) ** 2))
+            df += len(group) - 1
+    return math.sqrt(squares / df) if df >= DOMINANT_RR_MIN_DF else None
+
+
 def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float,
-            beats: dict[str, np.ndarray], r_index: int, typical: np.ndarray, detected: np.ndarray) -> None:
+            beats: dict[str, np.ndarray], r_index: int, typical: np.ndarray, detected: np.ndarray,
+            irregular: bool) -> None:
     """PR only when the P waves are consistent: the interval lead's DWT P onsets, beat by beat, found before
     most beats at a steady distance from R (``_p_onsets_per_beat``). The P onset itself is then global, from the
     median beats of ``beats`` (the leads of acceptable quality), near where the DWT onsets point
-    (``delineate.p_onset``); the DWT onsets' median where that finds none."""
+    (``delineate.p_onset``); the DWT onsets' median where that finds none. `irregular`: the dominant beats'
+    own rhythm is irregular (``_dominant_rr_cv``), where P waves must be found before more of the beats
+    at a steadier distance, and "not applicable" is said when they are not (as in atrial fibrillation)."""
+    def consistency(rel: list[float], searched: int) -> tuple[float, float]:
+        share = len(rel) / max(1, searched)
+        spread = (float(np.subtract(*np.percentile(rel, [75, 25]))) / fs * 1000.0) if len(rel) >= 3 else math.inf
+        return share, spread
+
     rel, searched = _p_onsets_per_beat(nk, c, rp, fs, qrs_on_from_r, typical, detected)
-    share = len(rel) / max(1, searched)
-    spread = (float(np.subtract(*np.percentile(rel, [75, 25]))) / fs * 1000.0) if len(rel) >= 3 else math.inf
-    if out.rr_irregular and (share < P_FOUND_MIN_SHARE or spread > PR_SPREAD_MAX_MS / 2):
+    share, spread = consistency(rel, searched)
+    spread_max = PR_SPREAD_MAX_MS / 2 if irregular else PR_SPREAD_MAX_MS
+    if (share < P_FOUND_MIN_SHARE or spread > spread_max) and out.rr_irregular and not irregular:
+        # sinus rhythm with ectopic beats: the P waves looked for again with every beat given to the DWT
+        again = _p_onsets_per_beat(nk, c, rp, fs, qrs_on_from_r, typical, detected, every_beat=True)
+        share_again, spread_again = consistency(*again)
+        if share_again >= P_FOUND_MIN_SHARE and spread_again <= spread_max:
+            (rel, searched), share, spread = again, share_again, spread_again
+    if irregular and (share < P_FOUND_MIN_SHARE or spread > PR_SPREAD_MAX_MS / 2):
         out.p_waves = False
         out.notes["pr"] = ("no consistent P waves in an irregular rhythm (as in atrial fibrillation): "
                            "PR not applicable")
@@ -914,7 +964,7 @@ def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs
     out.pr_ms = _one_plausible(pr, "pr")
     if out.pr_ms is None:
         out.notes["pr"] = f"PR {pr:.0f} ms is outside {_plausible_range('pr')}: not reported"
-    elif out.rr_irregular:
+    elif irregular:
         # a wave at a steady distance before each QRS of an irregular rhythm passes as a P wave, and in
         # atrial fibrillation it is not one (LUDB 101: PR 120 ms where the cardiologists mark no P wave);
         # no measure found here tells the two apart without losing real P waves (docs/measurements.md)
