@@ -76,6 +76,18 @@ def group_uploads(files: list[tuple[str, bytes]]) -> list[tuple[str, list[tuple[
     return out
 
 
+def reader_failure(err: Exception) -> str:
+    """What to say of an upload whose reader failed with something other than ECGReadError (its refusal in
+    words): running out of memory, or a fault of the reader."""
+    if isinstance(err, MemoryError):
+        return ("is too large to read in the memory the server has free; cut the recording into shorter files "
+                "(or downsample it) and upload those")
+    from mets_core.readers import ACCEPTED_FORMATS
+    return (f"could not be read: the reader failed on this file ({type(err).__name__}), a fault of this program, "
+            f"not necessarily of the file. Accepted: {ACCEPTED_FORMATS}. If it is one of these, export it again "
+            f"from the device, or save it as CSV with a header row of lead names and upload that.")
+
+
 def read_uploads(files: list[tuple[str, bytes]], fs: float | None = None) -> LoadResult:
     """Read every record in an upload; a bad one gives a message and does not stop the others; one whose
     channels bear no lead name waits in ``unnamed`` for the reader to name them."""
@@ -100,8 +112,7 @@ def read_uploads(files: list[tuple[str, bytes]], fs: float | None = None) -> Loa
             result.errors.append((what, str(err)))
             continue
         except Exception as err:   # a reader bug must not take the page down; say what kind of failure
-            result.errors.append((what, f"could not be read ({type(err).__name__}). Accepted: WFDB .hea + "
-                                        f".dat (or .mat), a .zip of one, CSV, NumPy .npy/.npz, DICOM."))
+            result.errors.append((what, reader_failure(err)))
             continue
         result.ecgs.append(ecg)
         result.beats.append(beats)
@@ -170,7 +181,7 @@ def _readable_once_named(upload: Unnamed) -> str | None:
     except ECGReadError as err:
         return str(err)
     except Exception as err:  # noqa: BLE001 - as read_uploads says of a reader's bug
-        return f"could not be read ({type(err).__name__})"
+        return reader_failure(err)
     return None
 
 

@@ -91,9 +91,19 @@ def all_commands() -> dict[str, tuple[str, tuple[str, ...]]]:
     return {**COMMANDS, **plugin_commands()}
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse without abbreviated options: by default it reads `--prompts` as the only option it begins,
+    `--prompts-file`, and a mistyped option silently means another one. Sub-command parsers are of this class
+    too (``add_subparsers`` makes them of the parent's class)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
     """The full parser (every command module), or one with only ``modules`` registered."""
-    parser = argparse.ArgumentParser(prog="mets", description=DESCRIPTION)
+    parser = _Parser(prog="mets", description=DESCRIPTION)
     _add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     every = list(dict.fromkeys(m for _, mods in all_commands().values() for m in mods))
@@ -104,8 +114,7 @@ def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
 
 def _overview_parser() -> argparse.ArgumentParser:
     """Commands and their help from the tables, without importing them."""
-    parser = argparse.ArgumentParser(prog="mets", description=DESCRIPTION,
-                                     epilog="`mets COMMAND --help` for a command's options")
+    parser = _Parser(prog="mets", description=DESCRIPTION, epilog="`mets COMMAND --help` for a command's options")
     _add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, _) in all_commands().items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,7 +43,18 @@ LEAD_ALIASES: dict[str, str] = {
 
 
 def _normalise_name(name: str) -> str:
-    return re.sub(r"[\s._]", "", str(name)).lower()
+    # NFKC first: fullwidth 'Ｖ１' (East Asian keyboards) and other compatibility forms become plain 'V1'
+    return re.sub(r"[\s._]", "", unicodedata.normalize("NFKC", str(name))).lower()
+
+
+def shown_lead_names(names) -> str:
+    """Channel names quoted for a message; a name with letters outside ASCII (Cyrillic 'І' looks exactly like
+    Latin 'I') says which, so the reader can see why it is not taken for a lead."""
+    shown = []
+    for name in map(str, names):
+        odd = [f"U+{ord(ch):04X} {unicodedata.name(ch, '?')}" for ch in dict.fromkeys(name) if not ch.isascii()]
+        shown.append(repr(name) + (f" (not plain ASCII: {', '.join(odd)})" if odd else ""))
+    return ", ".join(shown)
 
 
 def sample_span(start_s: float, end_s: float | None, fs: float, n_samples: int) -> tuple[int, int]:

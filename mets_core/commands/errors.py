@@ -34,8 +34,9 @@ _CLI_HINTS: tuple[tuple[str, str], ...] = (
 )
 # a record's annotation file (LUDB's per-lead .i ... .v6, .atr, .q1c) named alone
 _ANNOTATION_ALONE = re.compile(r"; upload them together \(or in one \.zip\)$")
-# "CSV file 'x.csv' has ...", "WFDB record 'x': ...": the kind of source, then its quoted name
-_KIND_THEN_NAME = r"\b((?:[A-Z][\w-]* )?(?:[\w-]+ )?(?:file|record|header)) {quoted}"
+# "CSV file 'x.csv' has ...", "WFDB record 'x': ...", "GE MUSE XML file 'x.xml' ...", "NumPy archive 'x.npz'
+# entry ...": the kind of source (any number of capitalised words: makers, formats), then its quoted name
+_KIND_THEN_NAME = r"\b((?:the )?(?:[A-Z][\w/+-]* )*(?:[\w-]+ )?(?:file|record|header|archive)) {quoted}"
 
 
 def first_line(err: BaseException | str) -> str:
@@ -64,6 +65,8 @@ def message(what: str, err: BaseException | str) -> str:
             msg = re.sub(kind_then_name,                                                    # "CSV file 'x' has"
                          lambda found: found.group(1) if found.group(1).startswith("the ") else
                          "the " + found.group(1), msg)
+            if msg.startswith(quoted + ": "):                       # "'x.xml': none of" -> "none of"
+                msg = msg[len(quoted) + 2:]
             if msg.startswith(quoted + " "):                        # "'x.npy' is empty" -> "the file is empty"
                 msg = "the file" + msg[len(quoted):]
     return msg

@@ -9,15 +9,19 @@ rate is never guessed.
 """
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import itertools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..ecg import ECGReadError, UnnamedLeadsError, standard_lead
+from ..ecg import ECGReadError, UnnamedLeadsError, shown_lead_names, standard_lead
 from .channels import Channels, apply_inferred_units, to_mv_factor
-from .limits import (ACCEPTED_FORMATS, ACCEPTED_LEAD_NAMES, MAX_FS, MIN_FS, brief, check_channels, check_fs,
+from .limits import (ACCEPTED_FORMATS, ACCEPTED_LEAD_NAMES, MAX_FS, MIN_FS, check_channels, check_fs, check_length,
                      override_names)
 
 _TIME_NAMES = {"time", "t", "second", "seconds", "sec", "secs", "s", "timestamp", "elapsedtime",
@@ -85,19 +89,21 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def _parse_time(cells: list[str], unit: str | None, where: str) -> np.ndarray:
-    """Seconds from a time column: numbers (s, or ms) or h:mm:ss.mmm strings (PhysioNet exports)."""
+def _parse_time(cells: list, where: str, first_row: int = 0) -> np.ndarray:
+    """A time column's values (numbers in its unit, or h:mm:ss.mmm strings in seconds: PhysioNet exports)."""
     out = np.empty(len(cells))
     for i, cell in enumerate(cells):
+        if not isinstance(cell, str):
+            out[i] = float(cell)
+            continue
         cell = _unquote(cell)
         m = _TIME_STRING.match(cell)
         try:
             out[i] = (int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))) if m else float(cell)
         except ValueError:
-            raise ECGReadError(f"{where}: time value {cell!r} (data row {i + 1}) is neither a number nor "
-                               f"h:mm:ss.mmm; accepted: {ACCEPTED_CSV}") from None
-    scale = 1e-3 if (unit or "").lower() in ("ms", "msec") else 1.0
-    return out * scale
+            raise ECGReadError(f"{where}: time value {cell!r} (data row {first_row + i + 1}) is neither a number "
+                               f"nor h:mm:ss.mmm; accepted: {ACCEPTED_CSV}") from None
+    return out
 
 
 def _fs_from_time(t: np.ndarray, where: str) -> float:
@@ -115,25 +121,233 @@ def _fs_from_time(t: np.ndarray, where: str) -> float:
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*([+-]?\d+),(\d+(?:[eE][+-]?\d+)?)\s*$")
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+# a comment line ('#' or '%' first) anywhere in the data: at the start of the text or after a line break
+_COMMENT_LINE = re.compile(rb"(?<![^\r\n])[ \t]*[#%][^\r\n]*")
+# Excel's first line naming the separator ("sep=;"), which it writes for a ';'-separated export
+_EXCEL_SEP = re.compile(r'^\s*"?sep=(?P<d>.)"?\s*$', re.I)
+_READ_CHUNK_ROWS = 1_000_000          # rows parsed at a time: only one chunk's cells are held by the parser
+_NOT_VALID_CSV = ("is not valid CSV: an unclosed quote (\") or an over-long line{near}; close or remove the "
+                  "quote (or split the line) and save the file again; expected " + ACCEPTED_CSV)
 
 
-def _csv_rows(text: str, where: str) -> tuple[list[str], list[list[str]]]:
-    """Comment lines (without '#') and the cells of the other non-empty lines."""
-    lines = text.splitlines()
-    comments = [ln.lstrip()[1:].strip() for ln in lines if ln.lstrip().startswith(("#", "%"))]
-    body = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", "%"))]
-    if not body:
-        raise ECGReadError(f"{where} holds no data rows; expected {ACCEPTED_CSV}")
-    delimiter = max([",", ";", "\t"], key=lambda d: body[0].count(d))
-    if body[0].count(delimiter) == 0:
-        return comments, [ln.split() for ln in body]       # whitespace-separated, or a single column
+# every upper/lower-case spelling of the missing-sample cells: the bulk parser compares cells exactly
+_MISSING_SPELLINGS = sorted({"".join(cased) for token in _MISSING_CELLS
+                             for cased in itertools.product(*[(ch.lower(), ch.upper()) for ch in token])})
+
+
+def _text_encoding(data: bytes) -> str | None:
+    """The encoding of a text file: 'utf-16' (with its BOM: Excel's "Unicode text"), 'utf-8' (a UTF-8 BOM is
+    skipped by the caller), else 'latin-1'; None for binary content (a NUL byte near the start)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    if b"\x00" in data[:4096]:
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:                          # in slices: no second copy of a large file is made to check it
+        for at in range(0, len(data), 1 << 20):
+            decoder.decode(data[at:at + (1 << 20)], final=at + (1 << 20) >= len(data))
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def as_text(data: bytes) -> str | None:
+    """The bytes as text (UTF-16 with its BOM, UTF-8, else Latin-1), or None for binary content (a NUL byte)."""
+    encoding = _text_encoding(data)
+    if encoding is None:
+        return None
+    return data.decode("utf-8-sig" if encoding == "utf-8" else encoding,
+                       errors="replace" if encoding == "utf-16" else "strict")
+
+
+def _split_row(line: str, delimiter: str | None, where: str, near: str = "") -> list[str]:
+    """One line's cells: csv rules with `delimiter`, or whitespace-separated when it is None."""
+    if delimiter is None:
+        return line.split()
     try:
-        rows = list(csv.reader(body, delimiter=delimiter, skipinitialspace=True))
-    except csv.Error as e:
-        raise ECGReadError(f"{where} is not valid CSV ({brief(e)}); expected {ACCEPTED_CSV}") from None
+        row = next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
+    except csv.Error:
+        raise ECGReadError(f"{where} {_NOT_VALID_CSV.format(near=near)}") from None
     if delimiter != ",":       # ';'- or tab-separated: a European export's decimal comma ("-0,2103") is a point
-        rows = [[_DECIMAL_COMMA.sub(r"\1.\2", c) for c in row] for row in rows]
-    return comments, rows
+        row = [_DECIMAL_COMMA.sub(r"\1.\2", c) for c in row]
+    return row
+
+
+@dataclass
+class _Table:
+    """A CSV's text split where the data starts: its comments, delimiter, first rows and the data bytes."""
+    data: bytes                   # UTF-8 or Latin-1 text
+    encoding: str
+    comments: list[tuple[str, int]]   # (text without '#', where its line starts)
+    delimiter: str | None         # None: whitespace-separated
+    head: list[list[str]]         # the cells of the first (at most two) rows that are not comments
+    head_ends: list[int]          # where each of those rows ends in `data` (the next line starts there)
+    head_starts: list[int]        # where each starts
+
+
+def _split_head(data: bytes, encoding: str, where: str) -> _Table:
+    """Leading comments, Excel's 'sep=' line and the first two rows, read without reading the rest."""
+    pos = 3 if data.startswith(codecs.BOM_UTF8) else 0
+    comments: list[tuple[str, int]] = []
+    lines: list[tuple[str, int, int]] = []
+    delimiter: str | None = None
+    explicit = False
+    first = True
+    while pos < len(data) and len(lines) < 2:
+        found = _LINE_BREAK.search(data, pos)
+        end, after = (found.start(), found.end()) if found else (len(data), len(data))
+        line = data[pos:end].decode(encoding)
+        if line.strip():
+            sep = _EXCEL_SEP.match(line) if first else None
+            first = False
+            if sep:
+                delimiter, explicit = sep.group("d"), True
+            elif line.lstrip().startswith(("#", "%")):
+                comments.append((line.lstrip()[1:].strip(), pos))
+            else:
+                lines.append((line, pos, after))
+        pos = after
+    if not lines:
+        raise ECGReadError(f"{where} holds no data rows; expected {ACCEPTED_CSV}")
+    if not explicit:
+        delimiter = max([",", ";", "\t"], key=lambda d: lines[0][0].count(d))
+        if lines[0][0].count(delimiter) == 0:
+            delimiter = None                                # whitespace-separated, or a single column
+    head = [_split_row(line, delimiter, where) for line, _, _ in lines]
+    return _Table(data, encoding, comments, delimiter, head, [b for _, _, b in lines], [a for _, a, _ in lines])
+
+
+def _first_ragged_row(data: bytes, start: int, encoding: str, delimiter: str | None, n_cols: int,
+                      where: str) -> tuple[int, int] | None:
+    """(data row, its number of cells) of the first row without one cell per column, read a line at a time
+    (only for a file the bulk parser found uneven); None if every row has `n_cols` cells."""
+    stream = io.BytesIO(data)
+    stream.seek(start)
+    lines = (ln for ln in io.TextIOWrapper(stream, encoding=encoding, newline=None)
+             if ln.strip() and not ln.lstrip().startswith(("#", "%")))
+    if delimiter is None:
+        rows = (ln.split() for ln in lines)
+    else:
+        rows = csv.reader(lines, delimiter=delimiter, skipinitialspace=True)
+    number = 0
+    try:
+        for number, row in enumerate(rows, 1):
+            if len(row) != n_cols:
+                if any("\n" in cell or "\r" in cell for cell in row):     # a quote opened and never closed
+                    raise ECGReadError(f"{where} {_NOT_VALID_CSV.format(near=f' (data row {number})')}")
+                return number, len(row)
+    except csv.Error:
+        raise ECGReadError(f"{where} {_NOT_VALID_CSV.format(near=f' (after data row {number})')}") from None
+    return None
+
+
+def _refuse_ragged(data: bytes, start: int, table: _Table, n_cols: int, where: str) -> None:
+    ragged = _first_ragged_row(data, start, table.encoding, table.delimiter, n_cols, where)
+    if ragged is not None:
+        row, cells = ragged
+        raise ECGReadError(f"{where}: data row {row} has {cells} cells but the header has {n_cols}; "
+                           f"every row needs one cell per column")
+
+
+def _cell_float(cell, delimiter: str | None) -> float:
+    """A cell the bulk parser could not read, by the rules it uses: a number with a decimal point (or a
+    decimal comma in a ';'- or tab-separated file), inf, or a missing-sample word; no digit separators."""
+    if isinstance(cell, bool):                     # the parser's reading of 'True'/'False': no number
+        raise ValueError(cell)
+    if not isinstance(cell, str):
+        return float(cell)                         # a number, or NaN for an empty cell
+    cell = cell.strip()
+    if delimiter not in (",", None):
+        cell = _DECIMAL_COMMA.sub(r"\1.\2", cell)
+    if cell.lower() in _MISSING_CELLS:
+        return np.nan
+    if "_" in cell:                                # Python reads "1_000" as 1000; a recorder never writes it
+        raise ValueError(cell)
+    return float(cell)
+
+
+def _column(values, first_row: int, delimiter: str | None, where: str) -> np.ndarray:
+    """One lead column of a parsed chunk as float64; the first cell that is not a number is refused."""
+    if values.dtype.kind in "fiu":
+        return values.to_numpy(dtype=np.float64)
+    out = np.empty(len(values))
+    for i, cell in enumerate(values.tolist()):
+        try:
+            out[i] = _cell_float(cell, delimiter)
+        except (TypeError, ValueError):
+            cell = str(cell).strip()
+            comma = " (with a decimal point, e.g. -0.21; a decimal comma is read when the columns are separated " \
+                    "by ';' or tabs)" if _DECIMAL_COMMA.match(cell) else ""
+            raise ECGReadError(f"{where}: data row {first_row + i + 1} holds {cell!r}, which is not a number; lead "
+                               f"columns must hold numbers{comma} (empty or NaN for a missing sample)") from None
+    return out
+
+
+def _count_lines(data: bytes, start: int) -> int:
+    """Lines from `start` on (an upper bound of the rows: blank and comment lines count too), counted
+    without decoding or splitting the text."""
+    breaks = data.count(b"\n", start) + data.count(b"\r", start) - data.count(b"\r\n", start)
+    return breaks + (1 if len(data) > start and not data.endswith((b"\n", b"\r")) else 0)
+
+
+def _parse_data(table: _Table, start: int, n_cols: int, signal_cols: list[int], time_col: int | None,
+                time_unit: str | None, n_max: int, where: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(leads x samples float64, time in s or None) of the rows from `start` on, parsed in bulk a chunk at a
+    time into an array sized once (`n_max` rows at most)."""
+    import pandas as pd
+
+    data, delimiter = table.data, table.delimiter
+    may_comment = data.find(b"#", start) >= 0 or data.find(b"%", start) >= 0      # memchr-fast, no copy
+    if may_comment and _COMMENT_LINE.search(data, start):       # comment lines among the data rows
+        table.comments += [(m.group().decode(table.encoding).lstrip()[1:].strip(), m.start())
+                           for m in _COMMENT_LINE.finditer(data, start)]
+        data, start = _COMMENT_LINE.sub(b"", data[start:]), 0
+    first_line = _LINE_BREAK.split(data[start:start + 4096], 1)[0].decode(table.encoding, "replace")
+    decimal = "," if delimiter in (";", "\t") and any(
+        _DECIMAL_COMMA.match(_unquote(c)) for c in first_line.split(delimiter)) else "."
+    last = n_cols - 1
+    used = sorted({*signal_cols, *([time_col] if time_col is not None else []), last})
+    stream = io.BytesIO(data)
+    stream.seek(start)
+    values = np.empty((len(signal_cols), n_max))
+    times = [] if time_col is not None else None
+    short_rows = False
+    n_rows = 0
+    try:
+        chunks = pd.read_csv(
+            stream, sep=r"\s+" if delimiter is None else delimiter, header=None, names=list(range(n_cols)),
+            usecols=used, skipinitialspace=True, keep_default_na=False,
+            na_values={c: _MISSING_SPELLINGS for c in signal_cols}, decimal=decimal, quotechar='"',
+            encoding=table.encoding, skip_blank_lines=True, chunksize=_READ_CHUNK_ROWS, engine="c")
+        for chunk in chunks:
+            k = len(chunk)
+            if n_rows + k > n_max:              # cannot happen: every row is a line
+                raise ECGReadError(f"{where}: more rows than lines; {_NOT_VALID_CSV.format(near='')}")
+            for j, c in enumerate(signal_cols):
+                values[j, n_rows:n_rows + k] = _column(chunk[c], n_rows, delimiter, where)
+            if times is not None:
+                times.append(_parse_time(chunk[time_col].tolist(), where, n_rows)
+                             if chunk[time_col].dtype.kind not in "fiu" else chunk[time_col].to_numpy(np.float64))
+            short_rows = short_rows or bool(chunk[last].isna().any())
+            n_rows += k
+    except pd.errors.ParserError:          # a row with more cells than the header, or an unclosed quote
+        _refuse_ragged(data, start, table, n_cols, where)
+        raise ECGReadError(f"{where} {_NOT_VALID_CSV.format(near='')}") from None
+    except pd.errors.EmptyDataError:
+        n_rows = 0
+    # the parser pads a row with fewer cells than the header: the count of separators (or, without one,
+    # a missing last cell) says when there may be one, and a second reading finds it
+    if delimiter is not None:
+        short_rows = data.count(delimiter.encode(), start) != (n_cols - 1) * n_rows
+    if short_rows:
+        _refuse_ragged(data, start, table, n_cols, where)
+    time = None
+    if times is not None:
+        time = np.concatenate(times) if times else np.empty(0)
+        if (time_unit or "").lower() in ("ms", "msec"):
+            time = time * 1e-3
+    return values[:, :n_rows], time
 
 
 def _csv_rate(fs: float | None, comments: list[str], time: np.ndarray | None, filename: str, where: str) -> float:
@@ -166,17 +380,33 @@ def _csv_rate(fs: float | None, comments: list[str], time: np.ndarray | None, fi
 
 def read(data: bytes, filename: str, lead_names: list[str] | None = None, fs: float | None = None) -> Channels:
     where = f"CSV file {filename!r}"
-    text = as_text(data)
-    if text is None:
-        raise ECGReadError(f"{filename!r} is not a text CSV file (binary content); accepted: {ACCEPTED_FORMATS}")
-    comments, rows = _csv_rows(text, where)
+    encoding = _text_encoding(data)
+    if encoding is None:
+        raise ECGReadError(f"{filename!r} is not a text CSV file (binary content); if it is a table of numbers, "
+                           f"save it as CSV in UTF-8 (Excel: 'CSV UTF-8'); accepted: {ACCEPTED_FORMATS}")
+    try:
+        if encoding == "utf-16":              # Excel's "Unicode text": read as the UTF-8 it would be
+            data, encoding = data.decode("utf-16", errors="replace").encode("utf-8"), "utf-8"
+        return _read_table(data, encoding, filename, lead_names, fs, where)
+    except MemoryError:
+        raise ECGReadError(f"{where} is too large to read in the memory this computer has free; cut the "
+                           f"recording into shorter files (or downsample it) and read them one at a time") from None
+
+
+def _read_table(data: bytes, encoding: str, filename: str, lead_names: list[str] | None, fs: float | None,
+                where: str) -> Channels:
+    table = _split_head(data, encoding, where)
+    rows = table.head
     header = None if all(_is_number(c) for c in rows[0]) else rows[0]
     data_rows = rows[1:] if header is not None else rows
     units_row = None
     if header is not None and data_rows and all(
             not _unquote(c) or _is_voltage_or_time_unit(_unquote(c)) for c in data_rows[0]) and \
             not all(_is_number(c) for c in data_rows[0]):
-        units_row, data_rows = [_unquote(c) for c in data_rows[0]], data_rows[1:]   # PhysioNet export style
+        units_row = [_unquote(c) for c in data_rows[0]]                   # PhysioNet export style
+    # the data rows start after the header and the units row
+    start = table.head_starts[0] if header is None else table.head_ends[1 if units_row is not None else 0]
+    table.comments = [c for c in table.comments if c[1] < start]
     if header is None and lead_names is None:
         raise ECGReadError(f"{where} has no header row of lead names; add one (e.g. 'time,I,II,V1') or pass "
                            f"lead_names=[...]; accepted: {ACCEPTED_CSV}")
@@ -192,7 +422,7 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None, fs: fl
                  for i in range(n_cols)]
     unknown = [_unquote(header[i]) for i, r in enumerate(roles) if r[0] == "unknown"]
     if unknown:
-        message = (f"{where} has column(s) that are not ECG leads: {', '.join(map(repr, unknown))}; "
+        message = (f"{where} has column(s) that are not ECG leads: {shown_lead_names(unknown)}; "
                    f"accepted: {ACCEPTED_CSV}; or pass lead_names=[...] to name the signal columns")
         if len(unknown) == len(signal_cols):     # no column is a lead: the caller can say which lead each is
             raise UnnamedLeadsError(message, unknown)
@@ -202,27 +432,18 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None, fs: fl
         raise ECGReadError(f"{where} has {len(time_cols)} time columns; give at most one")
     if not signal_cols:
         raise ECGReadError(f"{where} has no lead columns; accepted: {ACCEPTED_CSV}")
-    if len(data_rows) < 2:
-        raise ECGReadError(f"{where} holds {'a single sample' if data_rows else 'no samples'}; an ECG needs "
+    # the limits, from the number of lines, before any row is parsed
+    n_lines = _count_lines(table.data, start)
+    if n_lines >= 2:
+        check_channels(len(signal_cols), n_lines, where)
+        check_length(n_lines, None, where)
+    time_col = time_cols[0] if time_cols else None
+    values, time = _parse_data(table, start, n_cols, signal_cols, time_col,
+                               roles[time_col][1] if time_col is not None else None, n_lines, where)
+    comments = [c for c, _ in table.comments]
+    if values.shape[1] < 2:
+        raise ECGReadError(f"{where} holds {'a single sample' if values.shape[1] else 'no samples'}; an ECG needs "
                            f"at least 2 samples")
-    check_channels(len(signal_cols), len(data_rows), where)
-    values = np.empty((len(signal_cols), len(data_rows)))
-    for r, row in enumerate(data_rows):
-        if len(row) != n_cols:
-            raise ECGReadError(f"{where}: data row {r + 1} has {len(row)} cells but the header has {n_cols}; "
-                               f"every row needs one cell per column")
-        for j, c in enumerate(signal_cols):
-            cell = row[c].strip()
-            try:
-                values[j, r] = np.nan if cell.lower() in _MISSING_CELLS else float(cell)
-            except ValueError:
-                comma = " (with a decimal point, e.g. -0.21; a decimal comma is read when the columns are separated " \
-                        "by ';' or tabs)" if _DECIMAL_COMMA.match(cell) else ""
-                raise ECGReadError(f"{where}: data row {r + 1} holds {cell!r}, which is not a number; lead "
-                                   f"columns must hold numbers{comma} (empty or NaN for a missing sample)") from None
-    time = None
-    if time_cols:
-        time = _parse_time([row[time_cols[0]] for row in data_rows], roles[time_cols[0]][1], where)
     rate = _csv_rate(fs, comments, time, filename, where)
     meta = {"source_format": "csv", "comments": "\n".join(comments), "record_name": Path(filename).stem,
             "files": filename}
@@ -238,15 +459,3 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None, fs: fl
     else:
         values = apply_inferred_units(values, meta)
     return Channels(values, [roles[c][2] for c in signal_cols], rate, meta, where)
-
-
-def as_text(data: bytes) -> str | None:
-    """The bytes as text (UTF-8, else Latin-1), or None for binary content (a NUL byte)."""
-    if b"\x00" in data[:4096]:
-        return None
-    for enc in ("utf-8-sig", "latin-1"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    return None

@@ -20,6 +20,7 @@ MAX_TOTAL_SAMPLES = 80_000_000           # recorded channels x samples (3 leads,
 MAX_SAMPLES_PER_LEAD = 24_000_000        # 24 h at 250 Hz = 21.6 M; 96 MB per recorded float32 row
 MAX_ZIP_ENTRIES = 1000
 MAX_HEADER_BYTES = 1024 * 1024           # a WFDB header is a few kB of text (PTB's, with its clinical notes, 3 kB)
+MAX_NPY_HEADER_BYTES = 10_000            # numpy's own default bound (max_header_size); numpy.save writes ~128 B
 MAX_SEGMENTS = 1000                      # segments of one multi-segment WFDB record
 MAX_MISSING_FRACTION = 0.10              # a lead missing more than this is treated as absent
 UV_AMPLITUDE_THRESHOLD = 20.0            # see mets_core.readers (units rule)
@@ -53,11 +54,19 @@ def check_fs(fs: float, where: str) -> None:
                            f"{MIN_FS:g} Hz to {MAX_FS:g} Hz")
 
 
-def check_length(n_samples: int, fs: float, where: str) -> None:
+def check_length(n_samples: int, fs: float | None, where: str) -> None:
+    """At least 2 samples, and not more per lead than the limits; `fs` None: the rate is not known yet (a
+    CSV's rows are counted before its time column is read), so only the count is checked."""
     if n_samples < 2:
         what = "no samples" if n_samples <= 0 else "a single sample"
         raise ECGReadError(f"{where} holds {what}; an ECG needs at least 2 samples "
                            f"(accepted: {MIN_FS:g}-{MAX_FS:g} Hz, up to {MAX_SAMPLES_PER_LEAD:,} samples per lead)")
+    if fs is None:
+        if n_samples > MAX_SAMPLES_PER_LEAD:
+            raise ECGReadError(f"{where} holds {n_samples:,} rows (samples per lead); at most "
+                               f"{MAX_SAMPLES_PER_LEAD:,} samples per lead are accepted (24 h at 250 Hz): cut or "
+                               f"downsample the record first")
+        return
     if n_samples > MAX_SAMPLES_PER_LEAD or n_samples / fs > MAX_DURATION_S:
         raise ECGReadError(f"{where} is {n_samples / fs / 3600:.2f} h long ({n_samples:,} samples per lead at "
                            f"{fs:g} Hz); at most {MAX_SAMPLES_PER_LEAD:,} samples per lead are accepted (24 h "

@@ -8,13 +8,14 @@ from ``fs=`` or an ``fs`` entry of the ``.npz``; units from a ``units`` entry, e
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
 
 from ..ecg import ECGReadError, STANDARD_LEADS
 from .channels import Channels, apply_inferred_units, to_mv_factor
-from .limits import MAX_TOTAL_SAMPLES, brief, check_fs, check_length, override_names
+from .limits import MAX_NPY_HEADER_BYTES, MAX_TOTAL_SAMPLES, brief, check_fs, check_length, override_names
 from .upload import unzip
 
 ACCEPTED_NUMPY = ("a numeric 2-D array, (leads, samples) or (samples, leads) with at most 12 leads; "
@@ -22,53 +23,87 @@ ACCEPTED_NUMPY = ("a numeric 2-D array, (leads, samples) or (samples, leads) wit
                   "and 'units' ('mV' or 'uV'); files are never unpickled")
 
 
-def _load_npy(data: bytes, where: str) -> np.ndarray:
-    """One .npy array, its header checked against the data size before numpy allocates it."""
+def _npy_header(data: bytes, where: str) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) of one .npy array, from its header alone: checked against the data size and the
+    limits before numpy allocates anything."""
     fp = io.BytesIO(data)
+    not_npy = f"{where} is not a valid .npy array"
     try:
         version = np.lib.format.read_magic(fp)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-        else:
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-    except Exception as e:
-        raise ECGReadError(f"{where} is not a valid .npy array ({brief(e)}); accepted: {ACCEPTED_NUMPY}") from None
+    except ValueError:
+        raise ECGReadError(f"{not_npy} (it does not start as a NumPy file does); accepted: {ACCEPTED_NUMPY}") from None
+    size_bytes = 2 if version == (1, 0) else 4
+    declared = int.from_bytes(data[fp.tell():fp.tell() + size_bytes], "little")
+    if version not in ((1, 0), (2, 0), (3, 0)) or declared > MAX_NPY_HEADER_BYTES:
+        raise ECGReadError(f"{not_npy}: its header (format version {version[0]}.{version[1]}, {declared:,} bytes) "
+                           f"is not one numpy writes (versions 1.0-3.0, at most {MAX_NPY_HEADER_BYTES:,} bytes); "
+                           f"accepted: {ACCEPTED_NUMPY}")
+    try:
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read_header(fp, max_header_size=MAX_NPY_HEADER_BYTES)
+    except Exception:          # numpy quotes the header (a hostile one holds code); say what it should be
+        raise ECGReadError(f"{not_npy}: its header is not a valid NumPy header (a dictionary of 'descr', "
+                           f"'fortran_order' and 'shape', as numpy.save writes it); accepted: "
+                           f"{ACCEPTED_NUMPY}") from None
     if dtype.hasobject or dtype.kind not in "iuf" or dtype.fields is not None:
         raise ECGReadError(f"{where} holds an array of dtype {dtype}; accepted: {ACCEPTED_NUMPY}")
-    n_items = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if any(n < 0 for n in shape):
+        raise ECGReadError(f"{not_npy}: its header declares the shape {shape}, with a negative size; "
+                           f"accepted: {ACCEPTED_NUMPY}")
+    n_items = math.prod(shape)           # Python integers: a product past 2**63 does not wrap to 0
     if n_items * dtype.itemsize > len(data) - fp.tell():
         raise ECGReadError(f"{where} is truncated: its header declares shape {shape} but the data are shorter")
     if n_items > MAX_TOTAL_SAMPLES:
         raise ECGReadError(f"{where} declares {n_items:,} values; at most {MAX_TOTAL_SAMPLES:,} are accepted")
-    fp.seek(0)
+    return shape, dtype
+
+
+def _load_npy(data: bytes, where: str) -> np.ndarray:
+    """One .npy array, its header checked (``_npy_header``) before numpy allocates it."""
+    _npy_header(data, where)
     try:
-        return np.load(fp, allow_pickle=False)
+        return np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as e:
         raise ECGReadError(f"{where} could not be loaded ({brief(e)}); accepted: {ACCEPTED_NUMPY}") from None
 
 
-def _orient(arr: np.ndarray, n_names: int | None, where: str) -> np.ndarray:
-    """(leads, samples) from either orientation."""
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2:
-        raise ECGReadError(f"{where} holds an array of shape {arr.shape}; accepted: {ACCEPTED_NUMPY}")
-    a, b = arr.shape
+def _leads_first(shape: tuple[int, ...], n_names: int | None, where: str) -> bool:
+    """True if an array of `shape` is (leads, samples), False if (samples, leads); refused otherwise."""
+    if len(shape) == 1:
+        return True
+    if len(shape) != 2:
+        raise ECGReadError(f"{where} holds an array of shape {shape}; accepted: {ACCEPTED_NUMPY}")
+    a, b = shape
     if n_names is not None:
         if a == n_names and b != n_names:
-            return arr
+            return True
         if b == n_names and a != n_names:
-            return arr.T
+            return False
         if a == b == n_names:
             raise ECGReadError(f"{where}: the array is {a} x {b}, so it is unclear which axis holds the leads; "
                                f"give more samples than leads")
-        raise ECGReadError(f"{where}: {n_names} lead names given but the array has shape {arr.shape}")
+        raise ECGReadError(f"{where}: {n_names} lead names given but the array has shape {shape}")
     if a <= 12 < b:
-        return arr
+        return True
     if b <= 12 < a:
-        return arr.T
-    raise ECGReadError(f"{where}: an array of shape {arr.shape} is not (leads, samples) or (samples, leads) "
+        return False
+    raise ECGReadError(f"{where}: an array of shape {shape} is not (leads, samples) or (samples, leads) "
                        f"with at most 12 leads and more samples than leads; accepted: {ACCEPTED_NUMPY}")
+
+
+def _checked_layout(data: bytes, n_names: int | None, where: str) -> tuple[bool, int, int]:
+    """(leads first, number of leads, samples per lead) of an .npy array, from its header alone."""
+    shape, _ = _npy_header(data, where)
+    leads_first = _leads_first(shape, n_names, where)
+    if len(shape) == 1:
+        return True, 1, shape[0]
+    return (leads_first, shape[0], shape[1]) if leads_first else (leads_first, shape[1], shape[0])
+
+
+def _as_leads_by_samples(arr: np.ndarray, leads_first: bool) -> np.ndarray:
+    arr = arr[None, :] if arr.ndim == 1 else arr
+    return (arr if leads_first else arr.T).astype(np.float64)
 
 
 def _numpy_names(n_leads: int, lead_names: list[str] | None, where: str, meta: dict[str, str]) -> list[str]:
@@ -94,13 +129,14 @@ def _numpy_fs(fs: float | None, stored: float | None, where: str) -> float:
 
 def read_npy(data: bytes, filename: str, lead_names: list[str] | None = None, fs: float | None = None) -> Channels:
     where = f"NumPy file {filename!r}"
-    arr = _load_npy(data, where)
     meta = {"source_format": "npy", "record_name": Path(filename).stem, "files": filename}
-    signals = _orient(arr, len(lead_names) if lead_names else None, where).astype(np.float64)
-    names = _numpy_names(signals.shape[0], lead_names, where, meta)
+    # names, rate and length from the header, before the array is loaded
+    leads_first, n_leads, n_samples = _checked_layout(data, len(lead_names) if lead_names else None, where)
+    names = _numpy_names(n_leads, lead_names, where, meta)
     rate = _numpy_fs(fs, None, where)
     check_fs(rate, where)
-    check_length(signals.shape[1], rate, where)
+    check_length(n_samples, rate, where)
+    signals = _as_leads_by_samples(_load_npy(data, where), leads_first)
     signals = apply_inferred_units(signals, meta)
     return Channels(signals, names, rate, meta, where)
 
@@ -111,7 +147,8 @@ def read_npz(data: bytes, filename: str, lead_names: list[str] | None = None, fs
     signal_key = next((k for k in ("signal", "signals", "ecg") if k in members), None)
     if signal_key is None:
         raise ECGReadError(f"{where} has entries {sorted(members)}; expected {ACCEPTED_NUMPY}")
-    arr = _load_npy(members[signal_key], f"{where} entry {signal_key!r}")
+    signal_where = f"{where} entry {signal_key!r}"
+    _npy_header(members[signal_key], signal_where)
     meta = {"source_format": "npz", "record_name": Path(filename).stem, "files": filename}
     stored_fs = None
     if "fs" in members:
@@ -123,18 +160,20 @@ def read_npz(data: bytes, filename: str, lead_names: list[str] | None = None, fs
     if "leads" in members:
         try:
             leads_arr = np.load(io.BytesIO(members["leads"]), allow_pickle=False)
-        except Exception as e:
+        except Exception:
             raise ECGReadError(f"{where}: entry 'leads' must be a unicode string array, e.g. "
-                               f"np.array(['I', 'II']) ({brief(e)})") from None
+                               f"np.array(['I', 'II']) (an array of Python objects is never unpickled)") from None
         if leads_arr.dtype.kind not in "US" or leads_arr.ndim != 1:
             raise ECGReadError(f"{where}: entry 'leads' must be a 1-D unicode string array, e.g. np.array(['I', 'II'])")
         stored_names = [x.decode() if isinstance(x, bytes) else str(x) for x in leads_arr.tolist()]
     names_in = lead_names if lead_names is not None else stored_names
-    signals = _orient(arr, len(names_in) if names_in else None, where).astype(np.float64)
-    names = _numpy_names(signals.shape[0], names_in, where, meta)
+    leads_first, n_leads, n_samples = _checked_layout(members[signal_key], len(names_in) if names_in else None,
+                                                      where)
+    names = _numpy_names(n_leads, names_in, where, meta)
     rate = _numpy_fs(fs, stored_fs, where)
     check_fs(rate, where)
-    check_length(signals.shape[1], rate, where)
+    check_length(n_samples, rate, where)
+    signals = _as_leads_by_samples(_load_npy(members[signal_key], signal_where), leads_first)
     if "units" in members:
         try:
             unit = str(np.load(io.BytesIO(members["units"]), allow_pickle=False).reshape(-1)[0])
