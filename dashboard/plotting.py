@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 
 from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.readers import filled_stretches, leads_left_out_for_gaps
+from mets_core.readers.channels import amplitude_basis
 
 LAYOUT_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 RHYTHM_LEAD = "II"
@@ -36,9 +37,15 @@ PAGE_WIDTH_MM = 280               # what is in view at first; at 50 mm/s pan to 
 LEAD_ROW_MM = PAGE_S * STANDARD_SPEED   # a row of 3 x 4 leads spans what a printed 12-lead page does: 250 mm,
                                   # 5 s at 50 mm/s (1.25 s a lead, as electrocardiographs print it: all 12 in view)
 FOOTER_MM = 6.0                   # a band under the last row for the scale line, clear of the marks
+HEADROOM_MV = 5.0                 # at most this far from its baseline a trace gets room on the page (a row's own
+                                  # half pitch, or more where the page has room); past it, drawn clipped and marked
+TRACE_CLEARANCE_MM = 2.0          # between a trace's largest deflection and the edge of its room
+COLUMN_MARK = 0.25                # the marks between the columns of a 3 x 4 row: this many pitches above and
+                                  # below its baseline (on screen and on the PDF)
 POINTS_PER_MM = 8                 # display resolution after min/max decimation (~2 points per screen pixel)
-PIXELS_PER_MM = 4.0               # assumed on-screen scale, to size the figure's height
 DRAWN_WIDTH_PX = 1100             # the paper's width on the reader page (wide layout), to size its height
+MARGIN_PX = 4                     # around the paper in its figure
+MIN_HEIGHT_PX = 120               # room for the tracing's toolbar over a one-row paper
 
 PAPER_BG = "#fffafa"
 MINOR_GRID = "#eebcbc"            # visible 1 mm grid (was 1.3:1 against the paper)
@@ -55,6 +62,43 @@ MARK_STYLES = {"P onset": ("#8a4b00", "solid", "brown, solid"), "QRS onset": ("#
                "QRS end": ("#6a1b9a", "dash", "purple, dashed"), "T end": ("#00695c", "dashdot", "green, dash-dot")}
 BAR_RAISED, BAR_LOWERED = "#2b6cb0", "#a0a0a0"   # occlusion bars: the part raised / lowered the score
 SALIENCY_SCALE = [[0.0, "rgba(255,140,0,0)"], [0.25, "rgba(255,140,0,0.12)"], [1.0, "rgba(230,90,0,0.6)"]]
+
+
+# ------------------------------------------------------------------------------------------ amplitudes
+
+@dataclass(frozen=True)
+class Amplitudes:
+    """What the ECG's numbers are, as the paper must say it: mV as the file states them, mV taken from their
+    size (the file does not say), or not voltages at all (z-scored data: standard deviations of each lead)."""
+    in_mv: bool                   # the paper's mm/mV, its 1 mV pulse and voltage criteria hold (if stated)
+    unit: str                     # "mV", or "SD" (of each lead)
+    warning: str                  # "" when the file states mV; else what a reader must know, in a sentence
+
+
+RELATIVE_AMPLITUDES = ("Amplitudes are in standard deviations of each lead, not mV: voltage criteria do not apply; "
+                       "the paper's mm/mV and the 1 mV pulse do not hold.")
+
+
+def amplitudes(ecg: ECG) -> Amplitudes:
+    """Whether the amplitudes of ``ecg`` are mV, as the Reader, its paper and the PDF say it (the rule:
+    mets_core.readers.channels.amplitude_basis): z-scored data is not mV; units inferred from the numbers' size
+    are mV only if that guess is right; declared units were converted to mV."""
+    basis = amplitude_basis(ecg.metadata)
+    if basis == "z-scored":
+        return Amplitudes(False, "SD", RELATIVE_AMPLITUDES)
+    if basis == "inferred":
+        units = str(ecg.metadata.get("units", ""))
+        read_as = "µV (converted to mV)" if units.lower().startswith("uv") else "mV"
+        why = units.split("(inferred:", 1)[-1].strip(" )")
+        return Amplitudes(True, "mV", f"The file does not state its units: amplitudes are taken as {read_as} from "
+                                      f"their size ({why}); the paper's mm/mV, the 1 mV pulse and voltage criteria "
+                                      f"hold only if that is right.")
+    return Amplitudes(True, "mV", "")
+
+
+def scale_words(gain: float, amps: Amplitudes) -> str:
+    """The gain as the paper's scale line gives it: "10 mm/mV", or "10 mm per SD (not mV)"."""
+    return f"{gain:g} mm/mV" if amps.unit == "mV" else f"{gain:g} mm per SD (not mV)"
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -185,9 +229,11 @@ class Cell:
 
 @dataclass(frozen=True)
 class Paper:
-    """The geometry every layer draws on: rows of leads, millimetres of paper, the page's time span."""
+    """The geometry every layer draws on: rows of leads, millimetres of paper, the page's time span. Each row
+    has room `above[r]` and `below[r]` mm of its baseline: half the pitch, or more where a deflection of the
+    page needs it and the layout allows (``paper``)."""
     rows: list[list[str]]
-    pitch: float                  # mm between row centres
+    pitch: float                  # mm between row centres at the standard spacing
     width: float                  # mm, whole big boxes
     height: float
     x0: float                     # mm where the tracing starts, after the calibration pulse
@@ -196,28 +242,63 @@ class Paper:
     gain: float                   # mm/mV
     speed: float                  # mm/s
     view_w: float                 # mm in view at first (the rest by panning)
+    above: tuple[float, ...] = ()
+    below: tuple[float, ...] = ()
 
     def centre(self, r: int) -> float:
-        return self.height - (r + 0.5) * self.pitch
+        """Row `r`'s baseline (mm from the paper's bottom edge)."""
+        return self.height - sum(self.above[:r + 1]) - sum(self.below[:r])
+
+    def top(self, r: int) -> float:
+        return self.centre(r) + self.above[r]
+
+    def bottom(self, r: int) -> float:
+        return self.centre(r) - self.below[r]
 
     def row_s(self, r: int) -> float:
         """Seconds row `r` spans: the page for a row of one lead; a 3 x 4 row's leads share LEAD_ROW_MM."""
-        return self.page_s if len(self.rows[r]) == 1 else min(self.page_s, LEAD_ROW_MM / self.speed)
+        return row_seconds(len(self.rows[r]), self.page_s, self.speed)
 
     def cells(self, r: int) -> list[Cell]:
-        leads = self.rows[r]
-        seg_s = self.row_s(r) / len(leads)
-        out = []
-        for c, lead in enumerate(leads):
-            t0 = self.start_s + c * seg_s
-            out.append(Cell(r, lead, self.centre(r), self.x0 + (t0 - self.start_s) * self.speed, t0, t0 + seg_s,
-                            seg_s))
-        return out
+        return [Cell(r, lead, self.centre(r), self.x0 + (t0 - self.start_s) * self.speed, t0, t1, t1 - t0)
+                for lead, t0, t1 in row_cells(self.rows[r], self.start_s, self.row_s(r))]
+
+
+def row_seconds(n_leads: int, page_s: float, speed: float) -> float:
+    """Seconds a row of `n_leads` spans: the page for one lead; a 3 x 4 row's leads share LEAD_ROW_MM."""
+    return page_s if n_leads == 1 else min(page_s, LEAD_ROW_MM / speed)
+
+
+def row_cells(leads: list[str], start_s: float, seconds: float) -> list[tuple[str, float, float]]:
+    """(lead, t0, t1) of each lead of a row that shows `seconds` from `start_s`, in equal parts."""
+    part = seconds / len(leads)
+    return [(lead, start_s + c * part, start_s + (c + 1) * part) for c, lead in enumerate(leads)]
+
+
+def deflections(ecg: ECG, leads: list[str], start_s: float, seconds: float) -> tuple[float, float]:
+    """(largest deflection above, below) the baseline, in the units of the ECG, of a row of `leads` showing
+    `seconds` from `start_s`, as the paper draws it (each lead's part centred on its median): how much room the
+    row needs. (0, 0) for a row with nothing recorded."""
+    up = down = 0.0
+    for lead, t0, t1 in row_cells(leads, start_s, seconds):
+        seg = _segment(ecg, lead, t0, t1)
+        if seg is not None and np.isfinite(seg).any():
+            up, down = max(up, float(np.nanmax(seg))), max(down, -float(np.nanmin(seg)))
+    return up, down
+
+
+def room(deflection_mv: float, gain: float, half: float) -> float:
+    """Room (mm) from a baseline for a deflection: half a pitch at least, the deflection and its clearance where
+    it needs more, up to HEADROOM_MV (a larger one is clipped)."""
+    return max(half, min(deflection_mv, HEADROOM_MV) * gain + TRACE_CLEARANCE_MM)
 
 
 def paper(ecg: ECG, layout: str = "3x4", gain: float = STANDARD_GAIN, speed: float = STANDARD_SPEED,
           start_s: float = 0.0, rhythm_lead: str = RHYTHM_LEAD) -> Paper:
-    """The paper for a page of ``ecg`` (see ``ecg_paper`` for the arguments)."""
+    """The paper for a page of ``ecg`` (see ``ecg_paper`` for the arguments). Rows are spaced a standard pitch
+    apart in the 3 x 4 and 12 x 1 layouts (their first row gets more room above, their last more below, for a
+    tall deflection); in "recorded leads only" (a few rows, room to spare) each row gets the room its largest
+    deflections on the page need."""
     if layout not in ("3x4", "12x1", "recorded"):
         raise ValueError("layout must be '3x4', '12x1' or 'recorded'")
     if rhythm_lead not in STANDARD_LEADS:
@@ -235,10 +316,20 @@ def paper(ecg: ECG, layout: str = "3x4", gain: float = STANDARD_GAIN, speed: flo
     else:
         rows = [[lead] for lead in STANDARD_LEADS]
         pitch = max(15.0, 2.0 * gain)
-    width, height = x0 + page_s * speed + 4.0, pitch * len(rows) + FOOTER_MM
+    half = pitch / 2
+    above, below = [half] * len(rows), [half] * len(rows)
+    grown = range(len(rows)) if layout == "recorded" else (0, len(rows) - 1)
+    for r in set(grown):
+        up, down = deflections(ecg, rows[r], start_s, row_seconds(len(rows[r]), page_s, speed))
+        if layout == "recorded" or r == 0:
+            above[r] = room(up, gain, half)
+        if layout == "recorded" or r == len(rows) - 1:
+            below[r] = room(down, gain, half)
+    width, height = x0 + page_s * speed + 4.0, sum(above) + sum(below) + FOOTER_MM
     # round the paper to whole big boxes
     width, height = 5.0 * math.ceil(width / 5.0), 5.0 * math.ceil(height / 5.0)
-    return Paper(rows, pitch, width, height, x0, start_s, page_s, gain, speed, min(width, PAGE_WIDTH_MM))
+    return Paper(rows, pitch, width, height, x0, start_s, page_s, gain, speed, min(width, PAGE_WIDTH_MM),
+                 tuple(above), tuple(below))
 
 
 # ------------------------------------------------------------------------------------------ layers
@@ -264,21 +355,26 @@ def calibration_layer(p: Paper, ecg: ECG) -> Layer:
     for r in range(len(p.rows)):
         for cell in p.cells(r)[1:]:      # the short vertical mark printers put between columns
             xs += [cell.x, cell.x, None]
-            ys += [cell.centre - 0.25 * p.pitch, cell.centre + 0.25 * p.pitch, None]
+            ys += [cell.centre - COLUMN_MARK * p.pitch, cell.centre + COLUMN_MARK * p.pitch, None]
     return [go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=INK, width=1.3), hoverinfo="skip",
                        showlegend=False, name="calibration 1 mV")], []
 
 
 def trace_layer(p: Paper, ecg: ECG) -> Layer:
-    """One trace per row (cursor reads time and mV) and each lead's label, or "not recorded"."""
+    """One trace per row (cursor reads time and amplitude) and each lead's label, or "not recorded"; where a
+    trace goes past HEADROOM_MV from its baseline or past the paper's edge it is drawn clipped there and marked
+    (``clip_marks``), as electrocardiographs mark a clipped complex."""
     factor = _display_factor(ecg.fs, p.speed)
-    traces, annotations = [], []
+    unit = amplitudes(ecg).unit
+    traces, annotations, clipped = [], [], []
     gappy = leads_left_out_for_gaps(ecg.metadata)
+    reach = HEADROOM_MV * p.gain + TRACE_CLEARANCE_MM
     for r, leads in enumerate(p.rows):
         row = _Row()
+        lowest, highest = max(0.0, p.centre(r) - reach), min(p.height, p.centre(r) + reach)
         for cell in p.cells(r):
             seg = _segment(ecg, cell.lead, cell.t0, cell.t1)
-            label_y = cell.centre + 0.4 * p.pitch
+            label_y = p.top(r) - 0.1 * p.pitch
             if seg is None:
                 absent = (f"left out: {gappy[cell.lead]:.0%} of its samples missing" if cell.lead in gappy else
                           "not recorded")
@@ -286,7 +382,9 @@ def trace_layer(p: Paper, ecg: ECG) -> Layer:
                                         showarrow=False, xanchor="left", font=dict(size=14, color=ABSENT)))
                 continue
             idx, vals = decimate_minmax(seg, factor)
-            row.add(cell.x + idx / ecg.fs * p.speed, cell.centre + vals * p.gain)
+            x, y = cell.x + idx / ecg.fs * p.speed, cell.centre + vals * p.gain
+            clipped += clip_marks(x, y, lowest, highest, cell.lead)
+            row.add(x, np.clip(y, lowest, highest))
             row.read_out(cell.t0 + idx / ecg.fs, vals)
             annotations.append(dict(x=cell.x + 1.0, y=label_y, text=f"<b>{cell.lead}</b>", showarrow=False,
                                     xanchor="left", font=dict(size=14, color=LABEL),
@@ -294,9 +392,30 @@ def trace_layer(p: Paper, ecg: ECG) -> Layer:
         rx, ry = row.arrays()
         traces.append(go.Scatter(x=rx, y=ry, mode="lines", line=dict(color=INK, width=1.1),
                                  customdata=row.readout(), showlegend=False, name=" ".join(leads),
-                                 hovertemplate="%{customdata[0]:.3f} s · %{customdata[1]:.2f} mV"
+                                 hovertemplate="%{customdata[0]:.3f} s · %{customdata[1]:.2f} " + unit +
                                                "<extra>" + " ".join(leads) + "</extra>"))
+    if clipped:
+        xs, ys, symbols, leads = zip(*clipped)
+        traces.append(go.Scatter(x=xs, y=ys, mode="markers", name=CLIPPED, showlegend=False,
+                                 marker=dict(symbol=symbols, size=9, color=CLIP_INK),
+                                 text=[f"{lead}: clipped here, the trace goes on past the mark" for lead in leads],
+                                 hovertemplate="%{text}<extra></extra>"))
     return traces, annotations
+
+
+CLIPPED = "clipped"               # the marks where a trace is clipped (name of their trace)
+CLIP_INK = "#b3261e"
+
+
+def clip_marks(x: np.ndarray, y: np.ndarray, lowest: float, highest: float, lead: str) -> list[tuple]:
+    """(x, y, marker symbol, lead) of a mark at each stretch where the trace (x, y in mm) goes past `highest`
+    (▲ on that edge) or below `lowest` (▼)."""
+    marks = []
+    for over, edge, symbol in ((y > highest, highest, "triangle-up"), (y < lowest, lowest, "triangle-down")):
+        runs = np.flatnonzero(np.diff(np.r_[0, over.astype(np.int8), 0]))
+        for a, b in zip(runs[::2], runs[1::2]):
+            marks.append((float(x[(a + b - 1) // 2]), float(edge), symbol, lead))
+    return marks
 
 
 def saliency_layer(p: Paper, saliency, offset_s: float = 0.0) -> Layer:
@@ -313,8 +432,7 @@ def saliency_layer(p: Paper, saliency, offset_s: float = 0.0) -> Layer:
             heat_x += list(cell.x + (np.arange(n_bins) + 0.5) * seg_s / n_bins * p.speed)
             heat_z += imp.tolist()
         if heat_x:
-            centre = p.centre(r)
-            traces.append(go.Heatmap(x=heat_x, y=[centre - p.pitch / 2, centre + p.pitch / 2],
+            traces.append(go.Heatmap(x=heat_x, y=[p.bottom(r), p.top(r)],
                                      z=[heat_z, heat_z], zmin=0, zmax=1, colorscale=SALIENCY_SCALE,
                                      showscale=False, hoverinfo="skip", zsmooth=False))
     return traces, []
@@ -332,8 +450,8 @@ def marks_layer(p: Paper, ecg: ECG, marks: dict[str, list[float]]) -> Layer:
                 for t in times:
                     if cell.t0 <= t < cell.t1:
                         mark_x.setdefault(name, []).extend([cell.x + (t - cell.t0) * p.speed] * 2 + [None])
-                        mark_y.setdefault(name, []).extend([cell.centre - 0.45 * p.pitch,
-                                                            cell.centre - 0.3 * p.pitch, None])
+                        mark_y.setdefault(name, []).extend([p.bottom(r) + 0.05 * p.pitch,
+                                                            p.bottom(r) + 0.2 * p.pitch, None])
     return [go.Scatter(x=xs, y=mark_y[name], mode="lines", name=name, showlegend=False,
                        line=dict(color=MARK_STYLES[name][0], width=1.6, dash=MARK_STYLES[name][1]),
                        hoverinfo="skip")
@@ -348,8 +466,10 @@ def marks_legend(names) -> str:
 
 def footer_layer(p: Paper, ecg: ECG) -> Layer:
     """Speed, gain, rate and, for a page of a longer recording, which part is shown (h:mm:ss, as the page's
-    navigation and Holter reports give it: "of 86400.0 s" is hard to read as a day)."""
-    footer = f"{p.speed:g} mm/s   {p.gain:g} mm/mV   {ecg.fs:g} Hz"
+    navigation and Holter reports give it: "of 86400.0 s" is hard to read as a day); at its left, when the
+    amplitudes are not mV as the file states them (``amplitudes``), a warning."""
+    amps = amplitudes(ecg)
+    footer = f"{p.speed:g} mm/s   {scale_words(p.gain, amps)}   {ecg.fs:g} Hz"
     if p.start_s > 0 or ecg.duration > PAGE_S:
         footer += f"   showing {hms(p.start_s)}–{hms(p.start_s + p.page_s)} of {hms(ecg.duration)}"
     shared = [p.row_s(r) for r in range(len(p.rows)) if len(p.rows[r]) > 1]
@@ -357,8 +477,13 @@ def footer_layer(p: Paper, ecg: ECG) -> Layer:
         footer = f"3 × 4: the first {shared[0]:g} s, {shared[0] / 4:g} s a lead   " + footer
     if p.width > p.view_w + 1:              # said in view: the paper goes on past the right edge
         footer = "drag the paper for the rest of the page ▶   " + footer
-    return [], [dict(x=p.view_w - 1, y=FOOTER_MM / 2, text=footer, showarrow=False, xanchor="right",
-                     yanchor="middle", font=dict(size=14, color=FOOTER_INK))]
+    notes = []
+    if amps.warning:         # on the paper itself, where its scale is read: not only in the page's header
+        notes.append(dict(x=2.0, y=FOOTER_MM / 2, text="⚠ " + ("amplitudes not in mV: the 1 mV pulse is 1 SD"
+                                                              if not amps.in_mv else "units inferred, not stated"),
+                          showarrow=False, xanchor="left", yanchor="middle", font=dict(size=14, color=CLIP_INK)))
+    return [], notes + [dict(x=p.view_w - 1, y=FOOTER_MM / 2, text=footer, showarrow=False, xanchor="right",
+                             yanchor="middle", font=dict(size=14, color=FOOTER_INK))]
 
 
 def caliper_layer(p: Paper) -> Layer:
@@ -385,8 +510,10 @@ def figure(p: Paper, layers: list[Layer], uirevision: str = "", height_px: int |
     layout = dict(
         annotations=[a for _, annotations in layers for a in annotations],
         plot_bgcolor=PAPER_BG, paper_bgcolor=PAPER_BG,
-        margin=dict(l=4, r=4, t=4, b=4),
-        height=height_px or int(min(1800, max(260, p.height * PIXELS_PER_MM * width_px / (view_w * PIXELS_PER_MM)))),
+        margin=dict(l=MARGIN_PX, r=MARGIN_PX, t=MARGIN_PX, b=MARGIN_PX),
+        # sized to its rows (a single lead's paper is short): the page has no blank band under it
+        height=height_px or int(round(min(1800, max(MIN_HEIGHT_PX, p.height * (width_px - 2 * MARGIN_PX) / view_w
+                                                    + 2 * MARGIN_PX)))),
         dragmode="pan", showlegend=False, hovermode="closest", hoverdistance=8,
         hoverlabel=dict(bgcolor="#ffffff", font=dict(size=14, color=INK)),
         xaxis=dict(range=[0, view_w], showgrid=False, zeroline=False, showticklabels=False, fixedrange=False,
@@ -588,12 +715,13 @@ CLOCK_STEPS_S = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
 
 
 def hms(seconds: float) -> str:
-    """Recording time as h:mm:ss (tenths when there are any): how Holter reports give it."""
-    seconds = max(0.0, float(seconds))
-    h, rem = divmod(int(seconds), 3600)
+    """Recording time as h:mm:ss (tenths when there are any): how Holter reports give it. Rounded to the tenth
+    first, then split: 59.96 s is 0:01:00 (split first, its tenth rounded to 10 and the carry was lost)."""
+    tenths = int(round(max(0.0, float(seconds)) * 10))
+    whole, tenth = divmod(tenths, 10)
+    h, rem = divmod(whole, 3600)
     m, s = divmod(rem, 60)
-    frac = seconds - int(seconds)
-    return f"{h}:{m:02d}:{s:02d}" + (f".{int(round(frac * 10)) % 10}" if frac >= 0.05 else "")
+    return f"{h}:{m:02d}:{s:02d}" + (f".{tenth}" if tenth else "")
 
 
 def clock_ticks(duration: float, most: int = 8) -> tuple[list[float], list[str]]:

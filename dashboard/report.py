@@ -3,8 +3,13 @@
 The page is A4 landscape (297 x 210 mm) drawn in millimetres: the axes holding the tracing span exactly
 their width and height in mm, so 1 data unit = 1 mm on paper and the ECG is to scale (25 mm/s, 10 mm/mV,
 1 mm and 5 mm grid) when printed at 100 % ("actual size"). Contents: the 3 x 4 layout + a rhythm strip (a
-record of 1-3 leads: one full-width strip per recorded lead), measurements, the ranking with percentiles and
-reliability, what the file says, the model version and the research-use disclaimer.
+record of 1-3 leads: one full-width strip per recorded lead, each with the room its tallest complex needs; the
+grid's height they do not need goes to the columns above), measurements, the ranking with percentiles and
+reliability, what the file says, the model version and the research-use disclaimer. A trace that must still be
+clipped is marked where it is (▲/▼) and the scale line says so; amplitudes that are not mV
+(``plotting.amplitudes``) are said so under the tracing and in the scale line. The strip is named by its times
+("strip 0:12:30–0:12:40 of 0:30:05.6"), and measurements made elsewhere (the whole-recording summary's minute)
+say where.
 
 The page says what the Reader page says, in its words, but never "on screen" (paper has none): nothing is cut
 silently. Ranked phrases that do not fit as rows are listed with their percentiles in a compact line ("also
@@ -18,6 +23,7 @@ import io
 import math
 import re
 import textwrap
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
@@ -29,24 +35,28 @@ from .measured import FIELDS, missing_words, shown_text
 from .panels.common import recorded_words
 from .ranking import disagreement
 # printed at the standard speed and gain whatever the screen shows; the strip is the page on screen
-from .plotting import LAYOUT_3X4, PAGE_S, RHYTHM_LEAD, STANDARD_GAIN, STANDARD_SPEED
+from .plotting import (COLUMN_MARK, HEADROOM_MV, LAYOUT_3X4, PAGE_S, RHYTHM_LEAD, STANDARD_GAIN, STANDARD_SPEED,
+                       TRACE_CLEARANCE_MM, amplitudes, deflections, hms, room, scale_words)
 
 PAGE_MM = (297.0, 210.0)            # A4 landscape
 MARGIN_MM = 12.0                    # left and right
 GRID_ORIGIN_MM = (12.0, 40.0)       # lower-left corner of the ECG grid on the page
-GRID_SIZE_MM = (275.0, 110.0)       # 55 x 22 big boxes
+GRID_SIZE_MM = (275.0, 110.0)       # 55 x 22 big boxes, at most: a record of few leads takes what its strips need
+GRID_TOP_MM = GRID_ORIGIN_MM[1] + GRID_SIZE_MM[1]
+UNLIMITED_LINES = 1000              # a column's lines when nothing limits them (to see how many it has)
 FEW_LEADS = 3                       # a record of this many leads or fewer: one full-width strip per lead
+STRIP_MM = 30.0                     # a strip's height at least (3 mV at 10 mm/mV), more for a tall deflection
+CLIP_INK = "#b3261e"                # the marks where a trace is clipped
 MM_PER_INCH = 25.4
 MM_PER_PT = MM_PER_INCH / 72.0
-MEASUREMENT_COLUMN_CHARS = 70       # the measurements column (100 mm at 7 pt) ...
-MEASUREMENT_LINES = 9               # ... and its lines above the tracing
 # The columns above the tracing: headings at COLUMN_TOP_MM, then lines of COLUMN_PT type LINE_MM apart, the
-# last one's top at COLUMN_LAST_MM at the lowest (its descenders end above the grid, at 150 mm).
+# last one's top COLUMN_CLEARANCE_MM above the grid at the lowest (its descenders end above it): as many lines as
+# the tracing leaves room for (``column_lines``; 10 above the full grid).
 COLUMN_TOP_MM = PAGE_MM[1] - 24
 COLUMN_PT, LINE_MM = 7.0, 3.0
-COLUMN_LAST_MM = 154.0
-COLUMN_LINES = int((COLUMN_TOP_MM - 5 - COLUMN_LAST_MM) / LINE_MM) + 1
+COLUMN_CLEARANCE_MM = 4.0
 LABELS_X_MM, RANKING_X_MM = 112.0, 185.0
+MEASUREMENT_WIDTH_MM = LABELS_X_MM - MARGIN_MM - 6.0
 LABELS_WIDTH_MM = RANKING_X_MM - LABELS_X_MM - 6.0   # a gap before the ranking (a screen's hinting widens type)
 RANKING_WIDTH_MM = PAGE_MM[0] - MARGIN_MM - RANKING_X_MM
 MORE_LINES = 3                      # at most for "also ranked: <names>" / "not printed: ...": the rows first
@@ -62,11 +72,14 @@ DISCLAIMER = ("Research use only - not a medical device. Scores are similarities
 
 def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ranking=None, file_labels=None,
               model_version: str = "", rhythm_lead: str = RHYTHM_LEAD, scope: str = "", image_format: str = "pdf",
-              dpi: int = 150, beats=None) -> bytes:
+              dpi: int = 150, beats=None, whole: bool = False) -> bytes:
     """The report as PDF bytes. `ranking`: a dashboard.ranking.RankingView (or None); `file_labels`: a
     mets_core.file_labels.FileLabels (or None); `beats`: the file's own beat labels
     (mets_core.readers.beat_labels.Beats, or None), for the rhythm they mark on the strip printed;
-    `model_version`: dashboard.engine.Engine.version (where the weights were loaded from is left out).
+    `model_version`: dashboard.engine.Engine.version (where the weights were loaded from is left out);
+    `scope`: what the ranking describes, in the Reader's words (dashboard.session.Scope.words); `whole`: whether
+    that is the whole recording (the Reader's whole-recording summary, session.Scope.whole), else it is the
+    strip printed, which the page names by its times.
     image_format="png": the same page as a picture (`dpi`), for previews and the documentation's screenshots."""
     from matplotlib.backends.backend_pdf import FigureCanvasPdf
     from matplotlib.figure import Figure
@@ -78,6 +91,19 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     text.set_xlim(0, w)
     text.set_ylim(0, h)
     text.axis("off")
+    amps = amplitudes(ecg)
+
+    def columns(n: int) -> tuple[list, list, list]:
+        """The three columns above the tracing, `n` lines each at most."""
+        return (_measurement_lines(measurements, ecg, start_s, n) if measurements is not None else [],
+                _file_says(ecg, file_labels, beats, start_s, ranking, n),
+                _ranking_lines(ranking, n) if ranking is not None else [])
+    # the columns' lines, as many as they have: a record of a few leads whose strips leave the grid room to
+    # spare gives it to the columns (caveats, ranked rows), not to blank grid
+    wanted = max(len(lines) for lines in columns(UNLIMITED_LINES))
+    tracing = tracing_layout(ecg, start_s, rhythm_lead,
+                             GRID_SIZE_MM[1] - max(0, wanted - column_lines(GRID_TOP_MM)) * LINE_MM)
+    measured, file_says, ranked = columns(column_lines(GRID_ORIGIN_MM[1] + tracing.height))
 
     who = []
     if file_labels is not None and file_labels.age:
@@ -85,10 +111,11 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     if file_labels is not None and file_labels.sex:
         who.append(file_labels.sex)
     text.text(12, h - 10, f"METS ECG report - {title}", fontsize=13, weight="bold", va="top")
+    strip = strip_words(ecg, start_s)
     text.text(12, h - 16, " · ".join(who + [recorded_words(ecg), f"{ecg.fs:g} Hz",
                                             f"{int(ecg.lead_mask.sum())} of 12 leads",
-                                            scope or f"{start_s:.1f}-{min(ecg.duration, start_s + 10):.1f} s"]),
-              fontsize=8.5, va="top")
+                                            scope if whole and scope else strip]),
+              fontsize=8.5, va="top", parse_math=False)
     # when the page was printed, said as such: beside the recording's own date a bare time read as that
     text.text(w - 12, h - 10, "printed " + datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), fontsize=8,
               va="top", ha="right")
@@ -96,40 +123,22 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     if channels:
         text.text(12, h - 19.5, channels[:170], fontsize=7, va="top", style="italic")
 
-    # measurements
-    m = measurements
     y = COLUMN_TOP_MM
     text.text(12, y, "Measurements (automated; verify on the tracing)", fontsize=9, weight="bold", va="top")
-    if m is not None:
-        lines = [f"HR {_shown(m, 'heart_rate_bpm')}   RR {_shown(m, 'rr_ms')}   PR {_shown(m, 'pr_ms')}   "
-                 f"QRS {_shown(m, 'qrs_ms')}   QT {_shown(m, 'qt_ms')}",
-                 f"QTc Bazett {_shown(m, 'qtc_ms')}   Fridericia {_shown(m, 'qtc_fridericia_ms')}   "
-                 f"Framingham {_shown(m, 'qtc_framingham_ms')}",
-                 f"frontal axis {_shown(m, 'axis_deg')}"]
-        if getattr(m, "n_other_shape", 0):
-            lines.append(f"median of {m.n_median_beats} beats; {m.n_other_shape} of another QRS shape "
-                         f"(ectopic or noisy) left out")
-        if getattr(m, "limb_lead_reversal", None):
-            lines.append("Check electrodes: " + m.limb_lead_reversal)
-        # the caveats the screen shows beside the numbers ("QTc ... is long: check the T end ...") go on paper
-        # too, wrapped to the column; what does not fit above the tracing is said to be left out
-        lines = [part for line in lines + list(getattr(m, "warnings", []) or [])
-                 for part in textwrap.wrap(line, MEASUREMENT_COLUMN_CHARS, subsequent_indent="  ")]
-        if len(lines) > MEASUREMENT_LINES:
-            lines = lines[:MEASUREMENT_LINES - 1] + [CAVEATS_NOT_PRINTED]
-        for k, line in enumerate(lines):     # short lines: the column ends before "What the file says"
-            text.text(12, y - 5 - 3.5 * k, line, fontsize=7, va="top")
-
+    _draw_column(text, 12, measured)
     text.text(LABELS_X_MM, y, "What the file says", fontsize=9, weight="bold", va="top")
-    _draw_column(text, LABELS_X_MM, _file_says(ecg, file_labels, beats, start_s, ranking))
+    _draw_column(text, LABELS_X_MM, file_says)
     text.text(RANKING_X_MM, y, "Model ranking (similarity, not diagnosis)", fontsize=9, weight="bold", va="top")
-    if ranking is not None:
-        _draw_column(text, RANKING_X_MM, _ranking_lines(ranking))
+    _draw_column(text, RANKING_X_MM, ranked)
 
     absent = [lead for lead, recorded in zip(STANDARD_LEADS, ecg.lead_mask) if not recorded]
-    _draw_tracing(fig, ecg, start_s, rhythm_lead)
-    text.text(12, 30, f"{STANDARD_SPEED:g} mm/s   {STANDARD_GAIN:g} mm/mV   grid 1 mm / 5 mm   "
-                      f"print at 100 % (actual size)"
+    clipped = _draw_tracing(fig, ecg, start_s, tracing)
+    if amps.warning:               # under the tracing, where its scale is read
+        for k, line in enumerate(_wrap(amps.warning, w - 2 * MARGIN_MM, size=7.5, weight="bold")):
+            text.text(12, 37.5 - 3 * k, line, fontsize=7.5, weight="bold", color=CLIP_INK, va="top")
+    text.text(12, 30, "   ".join([f"{STANDARD_SPEED:g} mm/s", scale_words(STANDARD_GAIN, amps), "grid 1 mm / 5 mm",
+                                  "print at 100 % (actual size)", strip]
+                                 + (["▲▼ trace clipped at the mark"] if clipped else []))
               + (f"   leads not recorded: {', '.join(absent)}" if absent else ""), fontsize=7.5, va="top")
     text.text(12, 20, DISCLAIMER, fontsize=7.5, va="top", wrap=True)
     for k, line in enumerate(_wrap(f"Model: {_without_paths(model_version)}", w - 2 * MARGIN_MM)):
@@ -144,6 +153,52 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     return buf.getvalue()
 
 
+def strip_words(ecg: ECG, start_s: float) -> str:
+    """The stretch the tracing prints, in h:mm:ss as the Reader gives it: "0:00:00–0:00:10", or for a longer
+    recording "strip 0:12:30–0:12:40 of 0:30:05.6"."""
+    end = min(ecg.duration, start_s + PAGE_S)
+    span = f"{hms(start_s)}–{hms(end)}"
+    return span if start_s <= 0 and end >= ecg.duration else f"strip {span} of {hms(ecg.duration)}"
+
+
+def column_lines(grid_top_mm: float) -> int:
+    """How many lines a column above the tracing holds when the grid's top edge is at `grid_top_mm`."""
+    return int((COLUMN_TOP_MM - 5 - (grid_top_mm + COLUMN_CLEARANCE_MM)) / LINE_MM) + 1
+
+
+def _measurement_lines(m, ecg: ECG, start_s: float, n_lines: int) -> list[tuple[str, dict]]:
+    """The measurements column: where they were measured when that is not the strip printed (the whole-
+    recording summary's minute), the numbers, then the caveats the screen shows beside them ("QTc ... is long:
+    check the T end ..."), each wrapped to the column; what does not fit above the tracing is said to be left
+    out."""
+    lines = []
+    strip_end = min(ecg.duration, start_s + PAGE_S)
+    m_end = m.start_s + m.seconds_analysed
+    if ecg.duration > PAGE_S and m.seconds_analysed and (abs(m.start_s - start_s) > 0.05 or
+                                                         abs(m_end - strip_end) > 0.05):
+        lines.append(f"Measured on {hms(m.start_s)}–{hms(m_end)}, not on the strip printed")
+    lines += [f"HR {_shown(m, 'heart_rate_bpm')}   RR {_shown(m, 'rr_ms')}   PR {_shown(m, 'pr_ms')}   "
+              f"QRS {_shown(m, 'qrs_ms')}   QT {_shown(m, 'qt_ms')}",
+              f"QTc Bazett {_shown(m, 'qtc_ms')}   Fridericia {_shown(m, 'qtc_fridericia_ms')}   "
+              f"Framingham {_shown(m, 'qtc_framingham_ms')}",
+              f"frontal axis {_shown(m, 'axis_deg')}"]
+    if getattr(m, "n_other_shape", 0):
+        lines.append(f"median of {m.n_median_beats} beats; {m.n_other_shape} of another QRS shape "
+                     f"(ectopic or noisy) left out")
+    if getattr(m, "limb_lead_reversal", None):
+        lines.append("Check electrodes: " + m.limb_lead_reversal)
+    wrapped = [_lines(line, MEASUREMENT_WIDTH_MM) for line in lines + list(getattr(m, "warnings", []) or [])]
+    every = [line for entry in wrapped for line in entry]
+    if len(every) <= n_lines:
+        return every
+    shown = []
+    for entry in wrapped:                  # whole caveats only, and a line to say the rest are left out
+        if len(shown) + len(entry) > n_lines - 1:
+            break
+        shown += entry
+    return shown + [(CAVEATS_NOT_PRINTED, {})]
+
+
 def _shown(m, attribute: str) -> str:
     """One measurement as the Reader's boxes show it ("412 ms", "-3°"), else their word for its absence: "not
     applicable" (no PR in atrial fibrillation) or "not measurable"."""
@@ -151,7 +206,8 @@ def _shown(m, attribute: str) -> str:
     return shown_text(m, attribute, unit) or missing_words(m, note)
 
 
-def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None) -> list[tuple[str, dict]]:
+def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None,
+               n_lines: int = 10) -> list[tuple[str, dict]]:
     """The "What the file says" column: for a recording longer than the strip, the rhythm the file marks on the
     strip first (as the Reader's overview gives it for the page on screen), then the file's labels in the
     page's words, then whose they are when not the file's own; what does not fit is named as not printed."""
@@ -174,10 +230,10 @@ def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None) -> li
     whose = _lines(f"({origin.split(' (')[0]})", LABELS_WIDTH_MM) if labels and origin else []
     return _fitted([], [_lines(entry, LABELS_WIDTH_MM) for entry in entries], whose,
                    lambda n: _lines("not printed: " + "; ".join(entries[len(entries) - n:]), LABELS_WIDTH_MM),
-                   LABELS_WIDTH_MM)
+                   LABELS_WIDTH_MM, n_lines)
 
 
-def _ranking_lines(ranking) -> list[tuple[str, dict]]:
+def _ranking_lines(ranking, n_lines: int = 10) -> list[tuple[str, dict]]:
     """The ranking column: its headline wrapped, then every ranked row that fits (a long phrase goes on to
     the next line, never cut), the rest with their percentiles in a compact "also ranked: ..." line (those that
     do not fit even there counted as not printed), then the negated phrases (scored as the finding, not ranked)
@@ -215,24 +271,24 @@ def _ranking_lines(ranking) -> list[tuple[str, dict]]:
                                                        f" {''.join(r.percentile_rank)} pct") for r in negated),
                      RANKING_WIDTH_MM) if negated else []
     return _fitted(_lines(ranking.headline, RANKING_WIDTH_MM, ITALIC), [row(r) for r in rows], negated + unknown,
-                   more, RANKING_WIDTH_MM)
+                   more, RANKING_WIDTH_MM, n_lines)
 
 
-def _fitted(head: list, entries: list[list], tail: list, more, width_mm: float) -> list:
-    """A column's lines within COLUMN_LINES: `head`, as many of `entries` (each its lines) as fit, in order,
+def _fitted(head: list, entries: list[list], tail: list, more, width_mm: float, n_lines: int) -> list:
+    """A column's lines within `n_lines`: `head`, as many of `entries` (each its lines) as fit, in order,
     then `more(n)` (the lines saying what the last n are, briefly, or that they are not printed; at most
     MORE_LINES of them, ended with "…" when cut) when some do not, then `tail`."""
     every = head + [line for entry in entries for line in entry] + tail
-    if len(every) <= COLUMN_LINES:
+    if len(every) <= n_lines:
         return every
     for shown in range(len(entries) - 1, -1, -1):
         lines = head + [line for entry in entries[:shown] for line in entry]
-        if len(lines) + 1 + len(tail) > COLUMN_LINES:      # not even a one-line `more`: no need to word it
+        if len(lines) + 1 + len(tail) > n_lines:      # not even a one-line `more`: no need to word it
             continue
         lines += _cut(more(len(entries) - shown), MORE_LINES, width_mm) + tail
-        if len(lines) <= COLUMN_LINES:
+        if len(lines) <= n_lines:
             return lines
-    return _cut(head + _cut(more(len(entries)), MORE_LINES, width_mm) + tail, COLUMN_LINES, width_mm)
+    return _cut(head + _cut(more(len(entries)), MORE_LINES, width_mm) + tail, n_lines, width_mm)
 
 
 def _cut(lines: list[tuple[str, dict]], n: int, width_mm: float) -> list[tuple[str, dict]]:
@@ -256,9 +312,12 @@ def _wrap(words: str, width_mm: float, **font) -> list[str]:
     as many words as fit: measured, not counted, since a "W" is three times as wide as an "i". Lines after the
     first are indented; a word wider than the column is broken (textwrap)."""
     lines: list[str] = []
-    for word in words.split():
+    # runs of spaces kept ("HR 94 bpm   RR 635 ms"), not at a break; other whitespace (a newline) is a space
+    for word in re.sub(r"[^\S ]", " ", words).strip().split(" "):
         if lines and _fits(f"{lines[-1]} {word}", width_mm, font):
             lines[-1] += f" {word}"
+            continue
+        if not word:
             continue
         head = "  " if lines else ""
         chars = len(word)
@@ -269,12 +328,12 @@ def _wrap(words: str, width_mm: float, **font) -> list[str]:
 
 
 def _fits(line: str, width_mm: float, font: dict) -> bool:
-    """Whether `line` in COLUMN_PT type of `font` ends within `width_mm` of where it starts (an indent counts):
-    its advance width, as matplotlib lays the text out."""
+    """Whether `line` in COLUMN_PT type of `font` (or its "size") ends within `width_mm` of where it starts (an
+    indent counts): its advance width, as matplotlib lays the text out."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import text_to_path
-    width_pt = text_to_path.get_text_width_height_descent(line, FontProperties(size=COLUMN_PT, **font),
-                                                           ismath=False)[0]
+    font = {"size": COLUMN_PT, **font}
+    width_pt = text_to_path.get_text_width_height_descent(line, FontProperties(**font), ismath=False)[0]
     return width_pt * MM_PER_PT <= width_mm
 
 
@@ -303,9 +362,54 @@ def _tracing_rows(ecg: ECG, rhythm_lead: str) -> list[list[str]]:
     return [list(r) for r in LAYOUT_3X4] + [[rhythm_lead]]
 
 
-def _draw_tracing(fig, ecg: ECG, start_s: float, rhythm_lead: str) -> None:
+@dataclass(frozen=True)
+class TracingLayout:
+    """Where the tracing's rows lie in its grid (mm from the grid's bottom edge)."""
+    rows: list[list[str]]
+    height: float                 # the grid's height: GRID_SIZE_MM's, or less for a few strips that need less
+    centres: list[float]          # each row's baseline
+    tops: list[float]             # each row's top edge (its lead's name just under it)
+    limits: list[tuple[float, float]]   # each row's trace is clipped (and marked) outside these
+    pitch: float                  # the 3 x 4's row spacing, or a strip's height at least
+
+
+def tracing_layout(ecg: ECG, start_s: float, rhythm_lead: str, most_mm: float = GRID_SIZE_MM[1]) -> TracingLayout:
+    """The 3 x 4 at its standard pitch (a quarter of the grid each row), each trace clipped a pitch from its
+    baseline or at the grid's edge; a record of a few leads, one strip per lead with the room its largest
+    deflections on the strip need (``plotting.room``, as the screen gives it), at least STRIP_MM, in a grid of
+    whole big boxes as high as GRID_SIZE_MM's, or as `most_mm` (the columns above need the rest) unless the
+    strips need more, the room to spare shared out; each trace clipped HEADROOM_MV from its baseline or at the
+    grid's edge."""
+    rows = _tracing_rows(ecg, rhythm_lead)
+    full = GRID_SIZE_MM[1]
+    page_s = min(PAGE_S, max(0.0, ecg.duration - start_s))
+    if len(rows) > FEW_LEADS:
+        pitch = full / len(rows)
+        centres = [full - (r + 0.5) * pitch for r in range(len(rows))]
+        return TracingLayout(rows, full, centres, [c + pitch / 2 for c in centres],
+                             [(max(0.0, c - pitch), min(full, c + pitch)) for c in centres], pitch)
+    pitch, half = STRIP_MM, STRIP_MM / 2
+    extents = [deflections(ecg, leads, start_s, page_s) for leads in rows]
+    above = [room(up, STANDARD_GAIN, half) for up, _ in extents]
+    below = [room(down, STANDARD_GAIN, half) for _, down in extents]
+    needed = sum(above) + sum(below)
+    height = min(full, max(5.0 * math.ceil(needed / 5.0), 5.0 * math.floor(most_mm / 5.0)))
+    squeeze = min(1.0, full / needed)          # more than the grid holds: each row its share, and clipped
+    above, below = [a * squeeze for a in above], [b * squeeze for b in below]
+    spare = (height - needed * squeeze) / len(rows)       # rounding to big boxes: shared out
+    centres, top = [], height
+    for a, b in zip(above, below):
+        centres.append(top - a - spare / 2)
+        top -= a + b + spare
+    reach = HEADROOM_MV * STANDARD_GAIN + TRACE_CLEARANCE_MM
+    return TracingLayout(rows, height, centres, [c + a + spare / 2 for c, a in zip(centres, above)],
+                         [(max(0.0, c - reach), min(height, c + reach)) for c in centres], pitch)
+
+
+def _draw_tracing(fig, ecg: ECG, start_s: float, layout: TracingLayout) -> bool:
+    """The grid and the traces of `layout`; True when some trace had to be clipped (each place marked ▲ or ▼)."""
     w, h = PAGE_MM
-    (gx, gy), (gw, gh) = GRID_ORIGIN_MM, GRID_SIZE_MM
+    (gx, gy), gw, gh = GRID_ORIGIN_MM, GRID_SIZE_MM[0], layout.height
     ax = fig.add_axes((gx / w, gy / h, gw / w, gh / h))      # 1 data unit = 1 mm on the page
     ax.set_xlim(0, gw)
     ax.set_ylim(0, gh)
@@ -315,12 +419,11 @@ def _draw_tracing(fig, ecg: ECG, start_s: float, rhythm_lead: str) -> None:
     ax.hlines(np.arange(0, gh + 1e-6, 1.0), 0, gw, colors="#f1c6c6", linewidths=0.25, gid="minor-h")
     ax.vlines(np.arange(0, gw + 1e-6, 5.0), 0, gh, colors="#dc8c8c", linewidths=0.6, gid="major-v")
     ax.hlines(np.arange(0, gh + 1e-6, 5.0), 0, gw, colors="#dc8c8c", linewidths=0.6, gid="major-h")
-    rows = _tracing_rows(ecg, rhythm_lead)
-    pitch = gh / max(len(rows), FEW_LEADS)      # a few strips keep the height of a 3-strip page
     x0 = 10.0
     page_s = min(PAGE_S, max(0.0, ecg.duration - start_s))
-    for r, leads in enumerate(rows):
-        centre = gh - (r + 0.5) * pitch
+    clipped = False
+    for r, leads in enumerate(layout.rows):
+        centre, (lowest, highest) = layout.centres[r], layout.limits[r]
         if any(ecg.lead_mask[STANDARD_LEADS.index(lead)] for lead in leads):
             top = centre + STANDARD_GAIN
             ax.plot([1, 2, 2, 7, 7, 8], [centre, centre, top, top, centre, centre],
@@ -330,7 +433,10 @@ def _draw_tracing(fig, ecg: ECG, start_s: float, rhythm_lead: str) -> None:
             t0 = start_s + c * seg_s
             xs = x0 + c * seg_s * STANDARD_SPEED
             i = STANDARD_LEADS.index(lead)
-            ax.text(xs + 1, centre + 0.38 * pitch, lead, fontsize=7, weight="bold")
+            if c:            # where one lead ends and the next begins: the short mark electrocardiographs print
+                ax.plot([xs, xs], [centre - COLUMN_MARK * layout.pitch, centre + COLUMN_MARK * layout.pitch],
+                        color="black", linewidth=0.7)
+            ax.text(xs + 1, layout.tops[r] - 0.12 * layout.pitch, lead, fontsize=7, weight="bold")
             if not ecg.lead_mask[i]:         # where its trace would be, clear of the lead's name
                 ax.text(xs + 1, centre, "not recorded", fontsize=6, style="italic", color="#555555", va="center")
                 continue
@@ -340,7 +446,14 @@ def _draw_tracing(fig, ecg: ECG, start_s: float, rhythm_lead: str) -> None:
                 continue
             y = y - np.median(y)
             step = max(1, int(math.floor(ecg.fs / 250.0)))      # 250 points per second are plenty on paper
-            t = np.arange(0, len(y), step) / ecg.fs
-            reach = pitch / STANDARD_GAIN        # mV: the trace clipped one row pitch above and below its centre
-            ax.plot(xs + t * STANDARD_SPEED, centre + np.clip(y[::step], -reach, reach) * STANDARD_GAIN,
-                    color="black", linewidth=0.45)
+            t = xs + np.arange(0, len(y), step) / ecg.fs * STANDARD_SPEED
+            drawn = centre + y[::step] * STANDARD_GAIN
+            ax.plot(t, np.clip(drawn, lowest, highest), color="black", linewidth=0.45)
+            for over, edge, marker in ((drawn > highest, highest, "^"), (drawn < lowest, lowest, "v")):
+                runs = np.flatnonzero(np.diff(np.r_[0, over.astype(np.int8), 0]))
+                if len(runs):
+                    clipped = True
+                    middles = (runs[::2] + runs[1::2] - 1) // 2
+                    ax.plot(t[middles], np.full(len(middles), edge + (1.2 if marker == "^" else -1.2)),
+                            linestyle="none", marker=marker, markersize=3.5, color=CLIP_INK, clip_on=False)
+    return clipped

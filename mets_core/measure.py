@@ -105,6 +105,7 @@ import numpy as np
 from . import delineate
 from .ecg import ECG, STANDARD_LEADS
 from .quality import LABELS, lead_quality
+from .readers.channels import amplitude_basis
 
 INTERVAL_LEAD_ORDER = ("II", "V5", "I", "V6", "V2", "V1", "V3", "V4", "aVF", "III", "aVL", "aVR")
 MAX_SECONDS = 60.0
@@ -272,8 +273,9 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
             out.lead_quality[other], out.lead_sqi[other] = _rate_on_beats(cleaned[other], rated_on, fs)
         else:
             quality_of(other)
+    unit = "SD" if amplitude_basis(ecg.metadata) == "z-scored" else "mV"      # z-scored data is not in mV
     for other in raw:
-        _rate_noise(out, other, raw[other], rp, fs, rated_on, filtered.get(other, (None, None))[1])
+        _rate_noise(out, other, raw[other], rp, fs, rated_on, filtered.get(other, (None, None))[1], unit)
     if out.lead_quality.get(lead) == "Unacceptable":
         out.warnings.append(f"lead {lead}, used to find the beats, is noisy: check the beats on the tracing")
 
@@ -488,10 +490,11 @@ def _rate_on_beats(c: np.ndarray, rp: np.ndarray, fs: float) -> tuple[str, float
 
 
 def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs: float, levels_at: np.ndarray,
-                hf: np.ndarray | None = None) -> None:
+                hf: np.ndarray | None = None, unit: str = "mV") -> None:
     """Muscle (high-frequency) noise outside every QRS of `rp` and baseline wander at the beats `levels_at`
     (the dominant shape's: an ectopic beat's QRS starts where a normal beat's PR segment is) of the raw lead
-    (`hf`: its muscle band, filtered already); downgrade its quality label."""
+    (`hf`: its muscle band, filtered already); downgrade its quality label. `unit`: what the numbers are ("SD"
+    for z-scored data, whose noise is named in its own unit, never as mV)."""
     from scipy.signal import sosfiltfilt
 
     if not _filterable(x, fs):
@@ -505,7 +508,7 @@ def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs:
             keep[max(0, r - half):r + half] = False
         rms = float(np.sqrt(np.mean(hf[keep] ** 2))) if keep.sum() > fs else float(np.sqrt(np.mean(hf ** 2)))
         if rms > MUSCLE_NOISE_MV:
-            found.append(f"muscle noise {rms:.2f} mV")
+            found.append(f"muscle noise {rms:.2f} {unit}")
             level = max(level, 2 if rms > 2 * MUSCLE_NOISE_MV else 1)
     # baseline = the PR segment's level (just before each QRS), so that the waves themselves do not count
     half_w = max(1, int(0.01 * fs))
@@ -513,7 +516,7 @@ def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs:
               for r in levels_at if r - int(0.08 * fs) - half_w >= 0]
     wander = float(np.ptp(levels)) if len(levels) >= 2 else 0.0
     if wander > WANDER_MV:
-        found.append(f"baseline wander {wander:.1f} mV")
+        found.append(f"baseline wander {wander:.1f} {unit}")
         level = max(level, 2 if wander > 2 * WANDER_MV else 1)
     if not found:
         return

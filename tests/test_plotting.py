@@ -417,3 +417,101 @@ def test_every_lead_of_the_3x4_is_in_view_at_either_speed_and_the_scale_line_too
     assert footer.y < mark_y
     assert ("1.25 s a lead" in footer.text) == (speed == 50)
     assert ("drag the paper" in footer.text) == (speed == 50)      # the rhythm strip's 10 s go on past the edge
+
+
+# ---------------------------------------------------- clinical review: time, room, clipping, units, height
+
+@pytest.mark.parametrize("seconds, shown", [(59.96, "0:01:00"), (899.996, "0:15:00"), (1805.5556, "0:30:05.6"),
+                                            (12.34, "0:00:12.3"), (3599.97, "1:00:00")])
+def test_recording_time_rounds_to_the_tenth_before_it_is_split(seconds, shown):
+    """QTDB sel16265 lasts 899.996 s: it read "0:14:59.0" (the tenth rounded to 10, its carry lost)."""
+    assert plotting.hms(seconds) == shown
+
+
+def _spiky(leads, peak_mv, fs=500, seconds=10.0):
+    """A beat a second on each lead: a narrow spike of `peak_mv` above a flat baseline."""
+    t = np.arange(int(fs * seconds)) / fs
+    beat = peak_mv * np.exp(-(((t % 1.0) - 0.5) / 0.008) ** 2)
+    return ECG.from_leads(np.tile(beat, (len(leads), 1)), list(leads), fs, name="spiky")
+
+
+def _baseline(fig, row: int) -> float:
+    """Row `row`'s baseline (mm): where its calibration pulse starts."""
+    cal = _traces(fig, "calibration 1 mV")[0]
+    return float(_split(cal.y)[row][0])
+
+
+@pytest.mark.parametrize("layout, lead, row", [("recorded", "II", 0), ("3x4", "I", 0), ("12x1", "I", 0)])
+def test_a_tall_complex_gets_room_on_the_paper_and_is_drawn_whole(layout, lead, row):
+    """MIT-BIH 208's R waves (2.3 mV) were cut at the paper's top edge: the first row now has room above for the
+    page's largest deflection (a few recorded leads: every row), so the spike is drawn whole, inside the paper."""
+    ecg = _spiky(STANDARD_LEADS if layout != "recorded" else ("II", "V1"), 2.3)
+    fig = plotting.ecg_paper(ecg, layout=layout)
+    trace = next(t for t in fig.data if t.name.split()[0] == lead)
+    top = fig.layout.yaxis.range[1]
+    peak = np.nanmax(_values(trace.y))
+    assert peak - _baseline(fig, row) == pytest.approx(23.0, abs=0.3)      # 2.3 mV at 10 mm/mV, not cut
+    assert peak <= top - 1.0
+    assert not _traces(fig, "clipped")
+
+
+def test_the_3x4_keeps_its_row_pitch_when_the_first_row_gets_room():
+    fig = plotting.ecg_paper(_spiky(STANDARD_LEADS, 2.3))
+    baselines = [_baseline(fig, r) for r in range(4)]
+    assert np.allclose(-np.diff(baselines), 30.0)          # 3 x 10 mm/mV, as before
+
+
+def test_a_trace_past_the_room_there_is_is_clipped_and_the_place_marked():
+    """A 12 mV artefact: drawn up to the edge of what the paper gives it and marked there (▲), as an
+    electrocardiograph marks a clipped complex; the cursor still reads the true amplitude."""
+    fig = plotting.ecg_paper(_spiky(("II", "V1"), 12.0), layout="recorded")
+    trace = next(t for t in fig.data if t.name == "II")
+    y = _values(trace.y)
+    assert y.max() <= fig.layout.yaxis.range[1] and y.min() >= 0
+    marks = _traces(fig, "clipped")[0]
+    assert len(marks.x) == 2 * 10                           # each spike on both leads, once
+    assert set(marks.marker.symbol) == {"triangle-up"}
+    assert np.nanmax(np.array(trace.customdata, float)[:, 1]) == pytest.approx(12.0, abs=0.01)
+
+
+def test_a_single_lead_paper_is_as_high_as_its_row_with_no_blank_band_under_it():
+    """CinC 2017's single lead drew a figure twice as high as its paper: the caliper line sat far below."""
+    ecg = _ecg(leads=("I",), seconds=30.0)
+    fig = plotting.ecg_paper(ecg, layout="recorded")
+    m = fig.layout.margin
+    paper_w_mm = fig.layout.xaxis.range[1] - fig.layout.xaxis.range[0]
+    paper_h_mm = fig.layout.yaxis.range[1] - fig.layout.yaxis.range[0]
+    plot_h_px = fig.layout.height - m.t - m.b
+    assert plot_h_px == pytest.approx(paper_h_mm / paper_w_mm * (plotting.DRAWN_WIDTH_PX - m.l - m.r), abs=2)
+
+
+def _with_units(units: str | None):
+    ecg = _ecg()
+    if units is not None:
+        ecg.metadata["units"] = units
+    return ecg
+
+
+def test_the_paper_says_so_when_its_amplitudes_are_not_mv():
+    """PTB-XL's z-scored arrays (every lead SD 1) were drawn as "10 mm/mV" with a 1 mV pulse and no word on the
+    paper: its scale line now says what the unit is, and a warning sits on the paper itself."""
+    from mets_core.readers.channels import Z_SCORED_UNITS
+    fig = plotting.ecg_paper(_with_units(Z_SCORED_UNITS))
+    words = " ".join(a.text for a in fig.layout.annotations)
+    assert "10 mm per SD (not mV)" in words and "10 mm/mV" not in words and "not in mV" in words
+    assert all(t.hovertemplate.split("<extra>")[0].endswith("SD") for t in fig.data if t.name in ("I aVR V1 V4",))
+    stated = " ".join(a.text for a in plotting.ecg_paper(_with_units("mV mV")).layout.annotations)
+    assert "10 mm/mV" in stated and "⚠" not in stated
+    inferred = " ".join(a.text for a in plotting.ecg_paper(
+        _with_units("mV (inferred: typical amplitude at most 20)")).layout.annotations)
+    assert "10 mm/mV" in inferred and "units inferred, not stated" in inferred
+
+
+def test_whether_amplitudes_are_mv_is_read_from_what_the_reader_recorded():
+    from mets_core.readers.channels import Z_SCORED_UNITS
+    assert plotting.amplitudes(_with_units(Z_SCORED_UNITS)) == plotting.Amplitudes(False, "SD",
+                                                                                  plotting.RELATIVE_AMPLITUDES)
+    assert plotting.amplitudes(_with_units(None)).warning == ""          # built in code: mV, as ECG holds it
+    assert plotting.amplitudes(_with_units("uV (declared)")).warning == ""
+    uv = plotting.amplitudes(_with_units("uV (inferred: typical amplitude above 20)"))
+    assert uv.in_mv and "does not state its units" in uv.warning and "µV" in uv.warning

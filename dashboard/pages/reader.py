@@ -206,7 +206,7 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
                 navigation.overview(rec, trend)
     with guard("The printable report"):
         report.report_download(rec, engine, m, result[1] if result else None, scope.words, scope.start_s,
-                               tracing.rhythm_lead())
+                               tracing.rhythm_lead(), scope.whole)
     if stretch[0] is not None:
         # the pages a reader most likely opens next ("Next ▶", and again): measured, embedded, their similar
         # reports found and their paper built while they read this one. Two ahead, so that paging quickly

@@ -9,6 +9,7 @@ import streamlit as st
 from mets_core.ecg import STANDARD_LEADS
 
 from ..loading import channels_words
+from ..plotting import amplitudes
 from ..ranking import disagreement, label_row
 from ..session import Record, data_dir
 from .common import duration_words, esc, recorded_at, recorded_words
@@ -62,6 +63,9 @@ def record_header(rec: Record) -> None:
         f'{esc(duration_words(ecg.duration))} · '
         f'{n_present} of 12 leads recorded · {ecg.n_samples:,} samples per lead</div>'
         f'<div class="lead-chips">{chips}</div></div>', unsafe_allow_html=True)
+    units_warning = amplitudes(ecg).warning
+    if units_warning:        # above the paper, not in the collapsed details: it changes how the paper is read
+        st.warning(units_warning, icon="⚠️")
     channels_note = channels_words(ecg.metadata)
     if channels_note:
         st.caption(channels_note)

@@ -135,11 +135,11 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
                        saliency_offset_s)
     event = st.plotly_chart(
         fig, width="stretch", key="paper", on_select="rerun", selection_mode="box",
-        alt=f"ECG tracing on paper, {layout}, {speed} mm/s, {gain} mm/mV",
+        alt=f"ECG tracing on paper, {layout}, {speed} mm/s, {plotting.scale_words(gain, plotting.amplitudes(ecg))}",
         config={"displaylogo": False, "scrollZoom": False,
                 "modeBarButtonsToRemove": ["lasso2d", "autoScale2d"],
                 "toImageButtonOptions": {"filename": "ecg"}})
-    caliper(event, speed, gain)
+    caliper(event, speed, gain, plotting.amplitudes(ecg).unit)
     notes = ["Mouse wheel scrolls the page; zoom with the + / − buttons at the top right of the tracing, "
              "drag to pan. Hover a trace to read time and amplitude."]
     on_page = marks and any(start_s <= t < start_s + PAGE_S for times in marks.values() for t in times)
@@ -155,9 +155,9 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
     st.caption(" ".join(notes))
 
 
-def caliper(event, speed: float, gain: float) -> None:
+def caliper(event, speed: float, gain: float, unit: str = "mV") -> None:
     """Calipers: the box tool of the tracing's toolbar; the box's width and height read out as an interval,
-    a rate and an amplitude."""
+    a rate and an amplitude (in `unit`: mV, or SD of each lead for z-scored data)."""
     boxes = []
     try:
         sel = event["selection"] if isinstance(event, dict) else event.selection
@@ -173,4 +173,4 @@ def caliper(event, speed: float, gain: float) -> None:
     r = plotting.caliper_readout(box["x"][:2], box["y"][:2], speed, gain)
     rate = f" · {r['rate_bpm']:.0f} bpm if this is an RR interval" if r["rate_bpm"] else ""
     st.markdown(f'<div class="caliper on" data-testid="mets-caliper"><b>Caliper:</b> {r["interval_ms"]:.0f} ms'
-                f'{rate} · {r["amplitude_mv"]:.2f} mV</div>', unsafe_allow_html=True)
+                f'{rate} · {r["amplitude_mv"]:.2f} {unit}</div>', unsafe_allow_html=True)

@@ -161,6 +161,18 @@ Z_SCORED_UNITS = ("standard deviations of each lead (inferred: every lead has me
                   "has): not mV, so amplitudes are relative and voltage criteria do not apply")
 
 
+def amplitude_basis(metadata: dict) -> str:
+    """What an ECG's numbers are, from the units its reader recorded (``metadata["units"]``, written by
+    ``apply_inferred_units`` or from the file's own units): "z-scored" (standard deviations of each lead, not
+    mV: ``Z_SCORED_UNITS``), "inferred" (taken as mV, or uV scaled to mV, from their size: the file does not say)
+    or "declared" (the file's units, converted to mV; also an ECG built in code, which holds mV). The one rule
+    the paper, the PDF and the measurements' notes follow."""
+    units = str(metadata.get("units", ""))
+    if units == Z_SCORED_UNITS:
+        return "z-scored"
+    return "inferred" if "(inferred" in units else "declared"
+
+
 def looks_z_scored(signals: np.ndarray) -> bool:
     """True if every recorded lead (finite, not flat) has mean 0 and SD 1 within Z_SCORE_TOLERANCE."""
     judged = 0
