@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 
 # one home for the "stands out" rule, the reliability levels, the percentile as shown, its ordinal and the words
 # for a negated phrase: the engine's knowledge module
-from mets_core.knowledge import (STANDS_OUT_PERCENTILE, exclusive_groups, negated_findings_standing_out,
-                                 negation_words, not_judged, not_judged_words, not_told_apart_words, ordinal_suffix,
-                                 reliability_label, reliability_level, shown_percentile, stands_out)
+from mets_core.knowledge import (MIN_REFERENCE_S, STANDS_OUT_PERCENTILE, exclusive_groups,
+                                 negated_findings_standing_out, negation_words, not_judged, not_judged_words,
+                                 not_told_apart_words, ordinal_suffix, reliability_label, reliability_level,
+                                 shown_percentile, stands_out, too_short_words)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class RankingView:
     unknown: list[Row]         # phrases the model does not know: listed apart
     has_reference: bool        # the weights give percentiles
     negated: list[Row] = field(default_factory=list)   # "no atrial fibrillation": listed apart, never ranked
+    too_short_s: float | None = None   # the ECG's length when under knowledge.MIN_REFERENCE_S: no percentiles
 
     @property
     def standing_out(self) -> list[Row]:
@@ -161,6 +163,8 @@ class RankingView:
                         "apart" + (", and the others are not known to the model." if self.unknown else ".")
                         + self._negated_news())
             return "None of these phrases is known to the model."
+        if self.too_short_s is not None:
+            return too_short_words(self.too_short_s) + self._negated_news()
         if not self.has_reference:
             return ("These weights carry no reference population, so nothing can be called a confident "
                     "match: the scores below only compare these phrases with each other.")
@@ -180,15 +184,18 @@ class RankingView:
         if not self.rows:
             return "no phrase ranked (negated phrases are not read)" if self.negated else \
                 "no phrase known to the model"
+        if self.too_short_s is not None:
+            return f"not judged (an ECG of {self.too_short_s:.1f} s; percentiles need {MIN_REFERENCE_S:g} s)"
         if not self.has_reference:
             return "not judged (weights without reference ECGs)"
         return "; ".join(r.prompt for r in self.standing_out) or "no confident match"
 
 
-def build_view(matches, typed: list[str] | None = None) -> RankingView:
+def build_view(matches, typed: list[str] | None = None, duration_s: float | None = None) -> RankingView:
     """The view of `matches` (mets_core's ranking); `typed`: the phrases in the order they were typed, the
     order the negated phrases and those not known to the model are listed in (the ranking's order means
-    nothing for them)."""
+    nothing for them); `duration_s`: the length of the ECG ranked (under knowledge.MIN_REFERENCE_S it gets no
+    percentiles, and the headline says why)."""
     rows = [to_row(m) for m in matches]
     place = {p: k for k, p in enumerate(typed or [])}
     as_typed = lambda r: place.get(r.prompt, len(place))    # noqa: E731
@@ -200,7 +207,8 @@ def build_view(matches, typed: list[str] | None = None) -> RankingView:
         ranked.sort(key=lambda r: (-(r.percentile if r.percentile is not None else -1.0), -r.similarity))
     else:
         ranked.sort(key=lambda r: -r.similarity)
-    return RankingView(ranked, unknown, has_reference, negated)
+    too_short = duration_s if duration_s is not None and duration_s < MIN_REFERENCE_S else None
+    return RankingView(ranked, unknown, has_reference, negated, too_short)
 
 
 # words before a ranked phrase that leave it the same statement: "normal sinus rhythm" is "sinus rhythm",

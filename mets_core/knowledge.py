@@ -41,6 +41,13 @@ WEIGHTS_KNOWLEDGE_FILE = "knowledge.json"      # in a weights folder: validation
 REFERENCE_FILE = "reference.safetensors"       # in a weights folder: reference ECG embeddings
 KNOWN_PHRASINGS_FILE = "known_phrasings.safetensors"   # raw embeddings of the known phrasings (a cache)
 STANDS_OUT_PERCENTILE = 90.0                   # a known prompt "stands out" for an ECG at or above this
+# Percentiles compare an ECG with reference ECGs of the model's 10-s window. A shorter ECG is centred in that
+# window with zeros either side, and its similarities shift against the reference: on the validation windows cut
+# to their middle seconds (benchmarks/short_ecg.py) the AUCs hold, but more phrases stand out per ECG and fewer
+# of them are right (PTB-XL statements at 10 / 9 / 7.5 / 5 / 2.5 s: 2.65 / 3.03 / 4.02 / 4.60 / 2.53 standing out
+# per ECG, 33 / 31 / 25 / 19 / 11 % of them present, against 13 % of all pairs). Below this an ECG gets no
+# percentiles, so nothing is called a match (`too_short_words`).
+MIN_REFERENCE_S = 9.0
 MIN_VALIDATION_POSITIVES = 10                  # fewer positive validation ECGs: the AUC is not reported
 MIN_VALIDATION_NEGATIVES = 10                  # nor with fewer negatives (CPSC 2021's "no atrial fibrillation":
                                                # AUC 0.98 from 77 positives and 5 negatives)
@@ -247,7 +254,7 @@ def negation_words(prompt: str, finding: str, percentile: float | None, known: b
     if known is False:
         return said + ", which is not known to the model either."
     if percentile is None:
-        return said + " (no reference ECGs to compare with). A low score is not evidence of absence."
+        return said + " (no reference percentile for this ECG). A low score is not evidence of absence."
     said += f" ({percentile_ordinal(percentile)} percentile of reference ECGs)."
     if stands_out(percentile, known):       # the finding itself would be crowned: say so, it is the news
         return said + f" The finding itself stands out: this ECG resembles “{finding}”. Check the tracing."
@@ -357,6 +364,14 @@ def not_judged_words(prompts: list[str]) -> str:
             f"percentile of the reference ECGs, but these weights cannot tell whether the model knows "
             f"{'it' if one else 'them'} (they carry no known-phrase threshold), so {'it is' if one else 'they are'} "
             f"not called a match.")
+
+
+def too_short_words(duration_s: float) -> str:
+    """Why an ECG shorter than MIN_REFERENCE_S gets no percentiles (the dashboard's headline and `mets rank`)."""
+    return (f"This ECG is {duration_s:.1f} s long. The model's reference percentiles come from 10-s ECGs and do "
+            f"not hold for one shorter than {MIN_REFERENCE_S:g} s (cut short, validation ECGs get more phrases "
+            f"standing out and fewer of them right), so no phrase is called a match: the scores below only "
+            f"compare these phrases with each other, and the reliability cues are those measured on 10-s ECGs.")
 
 
 def is_validated(row: dict) -> bool:

@@ -31,7 +31,7 @@ from .checkpoint import (WEIGHTS_ENV, CheckpointError, default_weights_dir, load
                          read_config, save_checkpoint)
 from .ecg import ECG
 from .explain import Saliency, explain, record_embedding
-from .knowledge import REFERENCE_FILE, Expansion, Knowledge, negation, percentile, stands_out
+from .knowledge import MIN_REFERENCE_S, REFERENCE_FILE, Expansion, Knowledge, negation, percentile, stands_out
 from .model import ECGTextModel, ModelConfig, model_config
 from .preprocess import PreprocessConfig, to_model_input
 from .prompts import (build_prompt_embeddings, clean_phrase, default_templates, ensemble, fill, format_report,
@@ -410,9 +410,10 @@ class METS:
     def percentiles(self, ecg: ECG, prompt_embeddings: np.ndarray, similarities: np.ndarray) -> np.ndarray | None:
         """Where the ECG's similarities fall among the reference ECGs' (0-100), judged against reference ECGs
         with the same kind of lead set (12-lead vs fewer leads) when there are enough of them. None without
-        reference ECGs (none stored, or a reference of none: nothing to compare with)."""
+        reference ECGs (none stored, or a reference of none: nothing to compare with), and for an ECG shorter
+        than knowledge.MIN_REFERENCE_S (its similarities do not compare with those of the 10-s reference ECGs)."""
         chosen = self.reference_for(ecg)
-        if chosen is None:
+        if chosen is None or ecg.duration < MIN_REFERENCE_S:
             return None
         return percentile(similarities, self.reference["embeddings"][chosen] @ prompt_embeddings.T)
 

@@ -149,7 +149,7 @@ def test_without_reference_ecgs_no_percentile_no_warning_and_order_by_similarity
     view = build_view(ranked, prompts)
     assert not view.has_reference and "no reference population" in view.headline
     assert "No confident match" not in view.headline and view.reading.startswith("not judged")
-    assert "no reference ECGs to compare with" in view.negated[0].negation_words
+    assert "no reference percentile for this ECG" in view.negated[0].negation_words
 
 
 # ------------------------------------------------------------------------------------------------ CLI

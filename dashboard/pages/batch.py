@@ -135,7 +135,7 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
         row["file labels"] = "; ".join(lab.text for lab in labels.labels) if labels is not None else ""
         if engine.model is not None and phrases:
             try:
-                view = build_view(engine.rank(rec.ecg, phrases), phrases)
+                view = build_view(engine.rank(rec.ecg, phrases), phrases, rec.ecg.duration)
                 row[READING] = view.reading
                 row[NOT_RANKED] = not_ranked_note(view)
                 for r in view.rows:      # one column per known phrase: sort the table by any of them

@@ -366,7 +366,7 @@ def compare_page(engine: Engine, recs: dict) -> None:
     phrases = prompts.current()
     if not phrases:
         return
-    va, vb = (build_view(engine.rank(each.ecg, phrases), phrases) for each in (first, second))
+    va, vb = (build_view(engine.rank(each.ecg, phrases), phrases, each.ecg.duration) for each in (first, second))
     by_b = {r.prompt: r for r in vb.rows + vb.unknown}
     table, digits = [], 0
     for r in va.rows:

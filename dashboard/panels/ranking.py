@@ -32,7 +32,7 @@ def ranking_panel(engine: Engine, ecg, prompts: list[str], scope: str = "") -> t
         st.info("Type at least one phrase, e.g. “atrial fibrillation”.")
         return None
     matches = engine.rank(ecg, prompts)
-    view = build_view(matches, prompts)
+    view = build_view(matches, prompts, ecg.duration)
     st.markdown(ranking_html(view, scope), unsafe_allow_html=True)
     st.markdown('<div class="reminder">Scores are similarities between the ECG and each phrase, not '
                 'diagnoses. “Stands out” means this ECG is more similar to the phrase than '

@@ -44,7 +44,8 @@ def cmd_rank(args) -> int:
 
     def score(ecgs, prepared):
         model.embed_ecg(ecgs, batch_size=args.batch_size, model_input=prepared)   # one batched pass
-        return [{"leads": ecg.leads, **_rank_result(model.rank(ecg, prompts, args.kind))} for ecg in ecgs]
+        return [{"leads": ecg.leads, **_too_short(ecg), **_rank_result(model.rank(ecg, prompts, args.kind))}
+                for ecg in ecgs]
 
     return run.answer(run.score(score, _rank_row), _print_rank)
 
@@ -77,6 +78,12 @@ def _match_dict(m) -> dict:
         if value is not None:
             out[name] = list(value) if isinstance(value, tuple) else value
     return out
+
+
+def _too_short(ecg) -> dict:
+    """{"too_short_s": its length} for an ECG too short for percentiles (knowledge.MIN_REFERENCE_S), else {}."""
+    from ..knowledge import MIN_REFERENCE_S
+    return {"too_short_s": round(ecg.duration, 2)} if ecg.duration < MIN_REFERENCE_S else {}
 
 
 def _rank_result(matches: list) -> dict:
@@ -116,7 +123,9 @@ def _rank_row(record: str, result: dict) -> dict:
         if m.get("percentile") is not None:
             row[f"percentile[{m['prompt']}]"] = round(m["percentile"], 2)
     standing = _standing_out(result["matches"])
-    if standing is not None:          # as the printed headline: what stands out, else no prompt is crowned
+    if "too_short_s" in result:
+        row["stands_out"] = f"not judged: an ECG of {result['too_short_s']:g} s is too short for percentiles"
+    elif standing is not None:          # as the printed headline: what stands out, else no prompt is crowned
         row["stands_out"] = "; ".join(standing) or "no confident match"
     if result["matches"]:
         top = result["matches"][0]
@@ -142,6 +151,9 @@ def _standing_out(matches: list[dict]) -> list[str] | None:
 def _print_rank(r: dict) -> None:
     print(f"{r['record']}  (leads: {' '.join(r['leads'])})")
     matches = r["matches"]
+    if "too_short_s" in r:
+        from ..knowledge import too_short_words
+        print("  " + too_short_words(r["too_short_s"]))
     if matches:
         width = max(len(m["prompt"]) for m in matches)
         has_pct = any(m.get("percentile") is not None for m in matches)
