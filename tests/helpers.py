@@ -18,6 +18,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# ---------------------------------------------------------------------------------------- benchmarks
+
+@functools.lru_cache(maxsize=None)
+def benchmark(name: str):
+    """The script benchmarks/NAME.py as a module, loaded once: tests score with its definitions (the LUDB and
+    QTDB references of measure_validation, ...) rather than copies of them."""
+    import importlib.util
+    import sys
+    spec = importlib.util.spec_from_file_location(f"mets_benchmark_{name}",
+                                                  Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module                  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
 # ---------------------------------------------------------------------------------------- data folder
 
 DATA_DIR_UNSET = ("METS_DATA_DIR is not set: it must name the folder of real ECG databases "

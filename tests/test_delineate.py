@@ -6,8 +6,6 @@ lead's P onset (neurokit2's DWT on the interval lead, the hint) starts the P wav
 """
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,11 +14,10 @@ from mets_core import delineate
 from mets_core.ecg import ECG
 from mets_core.measure import measure
 
-from helpers import data_dir_or_none, needs_data
+from helpers import benchmark, data_dir_or_none, needs_data
 
 FS = 500.0
 R = 400                      # R's index in the constructed median beats (1.2 s long)
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _ms(index: float) -> float:
@@ -153,10 +150,7 @@ def test_a_notched_p_wave_starts_with_its_first_hump(monkeypatch):
 def _ludb_measured(record: int):
     """(measure() of a LUDB record, its trimmed global reference (benchmarks/measure_validation.py): ms)."""
     import wfdb
-    spec = importlib.util.spec_from_file_location("mets_measure_validation",
-                                                  REPO / "benchmarks" / "measure_validation.py")
-    validation = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(validation)
+    validation = benchmark("measure_validation")
     folder = data_dir_or_none(f"ludb/data/{record}.hea") / "ludb" / "data"
     rec = wfdb.rdrecord(str(folder / str(record)))
     ref = validation.reference_intervals(validation.ludb_annotated_beats(folder, record, rec.fs)[2], rec.fs)

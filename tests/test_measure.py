@@ -21,10 +21,7 @@ parameters (mets_core/delineate.py) were chosen on even-numbered records; these 
 """
 from __future__ import annotations
 
-import functools
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,23 +30,17 @@ from mets_core import read_ecg
 from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.measure import Measurements, heart_rate_trend, measure
 
-from helpers import bigeminy_ecg, data_dir_or_none, needs_data, st_lengthened_ecg
+from helpers import benchmark, bigeminy_ecg, data_dir_or_none, needs_data, st_lengthened_ecg
 
 DATA = data_dir_or_none("ludb/data/1.hea")
 LUDB = DATA / "ludb" / "data" if DATA else None
 needs_ludb = needs_data("ludb/data/1.hea")
 HELD_OUT = list(range(1, 201, 4))   # 50 odd records; parameters were chosen on even records (and half of QTDB)
-REPO = Path(__file__).resolve().parent.parent
 
 
-@functools.lru_cache(maxsize=1)
 def _validation():
     """benchmarks/measure_validation.py: the LUDB references (one definition, shared with the benchmark)."""
-    spec = importlib.util.spec_from_file_location("mets_measure_validation",
-                                                  REPO / "benchmarks" / "measure_validation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark("measure_validation")
 
 
 def _ludb_ecg(record: int) -> ECG:

@@ -7,14 +7,13 @@ corpus's heart-rate rule (mets_train.corpus.signals, kept as the shipped corpus 
 The rules are changed here (monkeypatch) and their users are expected to follow: a copy would not."""
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import numpy as np
 import pytest
 
 from dashboard_fixtures import REPO  # noqa: F401  (puts the repo on sys.path for `dashboard`)
-from helpers import bigeminy_ecg
+from helpers import benchmark, bigeminy_ecg
 from mets_core import delineate, measure as measure_module
 from mets_core.measure import PLAUSIBLE_MS, QUALITY_NOT_RECORDED, QUALITY_WORDS, measure, plausible_median
 from mets_core.preprocess import PreprocessConfig
@@ -164,11 +163,7 @@ def test_the_corpus_defaults_are_the_model_inputs():
 # ------------------------------------------------------------------------------ the QTDB benchmark window
 
 def _validation():
-    spec = importlib.util.spec_from_file_location("mets_measure_validation",
-                                                  REPO / "benchmarks" / "measure_validation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark("measure_validation")
 
 
 def test_the_qtdb_window_starts_before_its_first_beat_and_keeps_the_whole_beats():
