@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 # for a negated phrase: the engine's knowledge module
 from mets_core.knowledge import (MIN_REFERENCE_S, STANDS_OUT_PERCENTILE, exclusive_groups,
                                  negated_findings_standing_out, negation_words, not_judged, not_judged_words,
-                                 not_told_apart_words, ordinal_suffix, reliability_label, reliability_level,
-                                 shown_percentile, stands_out, too_short_words)
+                                 not_told_apart_words, ordinal_suffix, rate_disagreements, reliability_label,
+                                 reliability_level, shown_percentile, stands_out, too_short_words)
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,11 @@ class RankingView:
         """Groups of phrases that stand out though one ECG rarely shows more than one of them (left and right
         bundle branch block; knowledge.exclusive_groups): the model does not tell them apart on this ECG."""
         return exclusive_groups([(r.prompt, r.statement) for r in self.standing_out])
+
+    def rate_disagreements(self, heart_rate_bpm: float | None) -> list[str]:
+        """For each rate statement that stands out ("sinus tachycardia") though the measured heart rate is
+        outside what it means, the sentence that says so (knowledge.rate_disagreements)."""
+        return rate_disagreements([(r.prompt, r.statement) for r in self.standing_out], heart_rate_bpm)
 
     def _not_judged_news(self) -> str:
         words = not_judged_words([r.prompt for r in self.rows if r.not_judged])

@@ -97,7 +97,8 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
         """The three columns above the tracing, `n` lines each at most."""
         return (_measurement_lines(measurements, ecg, start_s, n) if measurements is not None else [],
                 _file_says(ecg, file_labels, beats, start_s, ranking, n),
-                _ranking_lines(ranking, n) if ranking is not None else [])
+                _ranking_lines(ranking, n, getattr(measurements, "heart_rate_bpm", None)) if ranking is not None
+                else [])
     # the columns' lines, as many as they have: a record of a few leads whose strips leave the grid room to
     # spare gives it to the columns (caveats, ranked rows), not to blank grid
     wanted = max(len(lines) for lines in columns(UNLIMITED_LINES))
@@ -233,8 +234,9 @@ def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None,
                    LABELS_WIDTH_MM, n_lines)
 
 
-def _ranking_lines(ranking, n_lines: int = 10) -> list[tuple[str, dict]]:
-    """The ranking column: its headline wrapped, then every ranked row that fits (a long phrase goes on to
+def _ranking_lines(ranking, n_lines: int = 10, heart_rate_bpm: float | None = None) -> list[tuple[str, dict]]:
+    """The ranking column: its headline wrapped (with what the measured heart rate says of a rate statement that
+    stands out, RankingView.rate_disagreements), then every ranked row that fits (a long phrase goes on to
     the next line, never cut), the rest with their percentiles in a compact "also ranked: ..." line (those that
     do not fit even there counted as not printed), then the negated phrases (scored as the finding, not ranked)
     and the phrases the model does not know."""
@@ -270,7 +272,8 @@ def _ranking_lines(ranking, n_lines: int = 10) -> list[tuple[str, dict]]:
                          f"{r.prompt} → {r.negates}" + ("" if r.percentile_rank is None else
                                                        f" {''.join(r.percentile_rank)} pct") for r in negated),
                      RANKING_WIDTH_MM) if negated else []
-    return _fitted(_lines(ranking.headline, RANKING_WIDTH_MM, ITALIC), [row(r) for r in rows], negated + unknown,
+    headline = " ".join([ranking.headline, *ranking.rate_disagreements(heart_rate_bpm)])
+    return _fitted(_lines(headline, RANKING_WIDTH_MM, ITALIC), [row(r) for r in rows], negated + unknown,
                    more, RANKING_WIDTH_MM, n_lines)
 
 

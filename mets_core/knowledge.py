@@ -26,6 +26,7 @@ read by pipeline.load_reference).
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -262,6 +263,40 @@ def negation_words(prompt: str, finding: str, percentile: float | None, known: b
         return said + (f" That is where a phrase stands out, but these weights cannot tell whether the model knows "
                        f"“{finding}”, so it is not judged. Check the tracing.")
     return said + " A low percentile is not evidence of absence."
+
+
+@lru_cache(maxsize=1)
+def rate_bounds() -> dict[str, tuple[float | None, float | None]]:
+    """The heart rate each rate statement means, by canonical name: {"sinus tachycardia": (100, None)} is above
+    100 bpm, {"bradycardia": (None, 60)} below 60 (statements.json "rate_bpm", on the rate rounded to whole bpm;
+    the corpus builder labels windows by the same bounds)."""
+    statements = json.loads(STATEMENTS_PATH.read_text(encoding="utf-8"))["statements"]
+    return {s["canonical"]: (s["rate_bpm"].get("above"), s["rate_bpm"].get("below"))
+            for s in statements.values() if s.get("rate_bpm")}
+
+
+def rate_disagreements(standing_out: list[tuple[str, str | None]], heart_rate_bpm: float | None) -> list[str]:
+    """For the phrases that stand out, as (prompt, the canonical statement it maps to), those of a rate
+    statement whose meaning the measured heart rate contradicts, in one sentence per meaning ("above 100 bpm");
+    [] when none does or the rate is unknown. The model has no notion of a number: "sinus tachycardia" stood out
+    at 94 bpm (MIT-BIH 208; a review)."""
+    if heart_rate_bpm is None or not math.isfinite(heart_rate_bpm):
+        return []
+    rate, wrong = int(round(heart_rate_bpm)), {}
+    for prompt, statement in standing_out:
+        above, below = rate_bounds().get(statement or "", (None, None))
+        if above is not None and rate <= above:
+            wrong.setdefault(f"above {above:g} bpm", []).append(prompt)
+        elif below is not None and rate >= below:
+            wrong.setdefault(f"below {below:g} bpm", []).append(prompt)
+    out = []
+    for meaning, prompts in wrong.items():
+        one, quoted = len(prompts) == 1, [f"“{p}”" for p in prompts]
+        names = quoted[0] if one else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+        out.append(f"{names} stand{'s' if one else ''} out, but the measured heart rate is {rate} bpm, and "
+                   f"{'it means' if one else 'they mean'} a rate {meaning}: a similarity is not a measurement of "
+                   f"the rate. Check the rate on the tracing.")
+    return out
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,7 @@ from dashboard import engine as engines
 from dashboard import session
 from dashboard.panels import header, measurements, navigation, prompts, ranking, report, retrieval, tracing, why
 from dashboard.panels.common import guard
+from mets_core.knowledge import rate_bounds
 
 
 def empty_state() -> None:
@@ -48,6 +49,13 @@ def measured_stretch(rec: session.Record, scope: session.Scope) -> tuple[float |
     """(start, seconds) the measurements describe (the first the summary tries): the page on screen, the
     first minute of the whole-recording summary, or (None, None) for the whole of a short record."""
     return (0.0, engines.SUMMARY_S) if rec.is_long and scope.whole else session.page_stretch(rec, scope.start_s)
+
+
+def shown_measurements(rec: session.Record, scope: session.Scope):
+    """The measurements the page shows for `scope`: the whole-recording summary's, or the stretch's."""
+    if rec.is_long and scope.whole:
+        return engines.summary_measurements(rec.key, rec.ecg)[0]
+    return engines.measurements(rec.key, rec.ecg, *measured_stretch(rec, scope))
 
 
 def measured_where(rec: session.Record, m, scope: session.Scope, passed=()) -> str:
@@ -131,6 +139,12 @@ def ranking_fragment(engine: engines.Engine, rec: session.Record, scope: session
             phrases = prompts.prompt_controls(template_set=engine.template_set(),
                                               templates=engine.templates("diagnostic"))
             result = ranking.ranking_panel(engine, scope.ecg, phrases, scope.words)
+            if result and any(rate_bounds().get(r.statement or "") for r in result[1].standing_out):
+                # a rate statement stands out: what the measured rate says of it (waits for the measurement,
+                # made in its own process meanwhile; only then)
+                measured = shown_measurements(rec, scope)
+                for words in result[1].rate_disagreements(getattr(measured, "heart_rate_bpm", None)):
+                    st.warning(words, icon="⚠️")
     with right:
         with guard("The file's own labels"):
             page = None if not rec.is_long or scope.whole else \

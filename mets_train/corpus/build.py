@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from mets_core.ecg import STANDARD_LEADS
+from mets_core.knowledge import rate_bounds
 from mets_core.preprocess import PreprocessConfig
 
 from ..ptbxl.translate import translate_report
@@ -46,8 +47,9 @@ from .split import ALL as ALL_WINDOWS, split_patients
 from .vocabulary import Finding, Vocabulary
 
 BUILDER_VERSION = "1.0"
-BRADY_BELOW = 60.0      # bpm
-TACHY_ABOVE = 100.0     # bpm
+# the rate statements' bounds (bpm), statements.json "rate_bpm": the ranking's rate check reads the same
+BRADY_BELOW = rate_bounds()["bradycardia"][1]
+TACHY_ABOVE = rate_bounds()["tachycardia"][0]
 _SINUS = {"sinus_rhythm", "sinus_bradycardia", "sinus_tachycardia", "sinus_arrhythmia"}
 _SINUS_BY_CLASS = {"bradycardia": "sinus_bradycardia", "normal": "sinus_rhythm", "tachycardia": "sinus_tachycardia"}
 

@@ -49,6 +49,8 @@ class Statement:
     replaces: list[str] = field(default_factory=list)
     unsaid_with: list[str] = field(default_factory=list)  # with any of these in the window: a label, no sentence
     excludes: list[str] = field(default_factory=list)     # read by mets_core.knowledge; not used in reports
+    rate_bpm: dict[str, float] | None = None                # {"below": 60} / {"above": 100}: a rate statement's
+                                                             # bounds (knowledge.rate_bounds; the builder's rate_class)
     territory_ids: str | None = None
     label_only: bool = False
 

@@ -1,0 +1,38 @@
+"""A rate statement that stands out while the measured heart rate contradicts it is said to (a clinician's
+review: "sinus tachycardia" at the 99th percentile on MIT-BIH 208 at 94 bpm); the bounds are statements.json's,
+the ones the corpus builder labels windows by."""
+from __future__ import annotations
+
+from dashboard_fixtures import REPO, go_to, markdown_html, upload  # noqa: F401  (REPO: the repo on sys.path)
+from helpers import record_files, require_data
+from mets_core.knowledge import rate_bounds, rate_disagreements
+
+
+def test_the_measured_rate_against_what_each_rate_statement_means():
+    crowned = [("sinus tachycardia", "sinus tachycardia"), ("fast heart rate", "tachycardia"),
+               ("slow sinus rhythm", "sinus bradycardia"), ("atrial fibrillation", "atrial fibrillation")]
+    at_94, slow_at_94 = rate_disagreements(crowned, 94.4)          # one sentence per meaning
+    assert "“slow sinus rhythm” stands out" in slow_at_94 and "below 60 bpm" in slow_at_94
+    assert at_94.startswith("“sinus tachycardia” and “fast heart rate” stand out, but the measured heart rate is "
+                            "94 bpm, and they mean a rate above 100 bpm")
+    assert rate_disagreements(crowned[:2], 100.6) == []                 # 101 bpm: a tachycardia
+    assert rate_disagreements(crowned[:2], 100.4) != []                 # 100 bpm: not (whole bpm, as labelled)
+    [at_60] = rate_disagreements(crowned[2:], 60.0)
+    assert "“slow sinus rhythm” stands out" in at_60 and "it means a rate below 60 bpm" in at_60
+    assert rate_disagreements(crowned[2:], 59.4) == []
+    assert rate_disagreements(crowned, None) == [] and rate_disagreements(crowned, float("nan")) == []
+
+
+def test_the_corpus_labels_windows_by_the_same_bounds():
+    from mets_train.corpus.build import rate_class
+    assert rate_bounds()["bradycardia"] == (None, 60) and rate_bounds()["tachycardia"] == (100, None)
+    assert [rate_class(r) for r in (59, 60, 100, 101)] == ["bradycardia", "normal", "normal", "tachycardia"]
+
+
+def test_the_reader_says_it_under_the_ranking(shipped_app):
+    data = require_data("mitdb/208.hea")
+    upload(shipped_app, record_files(data / "mitdb" / "208"))
+    shipped_app.text_area(key="prompts_text").input("sinus tachycardia\nsinus bradycardia\natrial fibrillation").run()
+    said = [str(w.value) for w in shipped_app.warning]
+    assert any(w.startswith("“sinus tachycardia” stands out, but the measured heart rate is 9") and
+               "above 100 bpm" in w for w in said), said
