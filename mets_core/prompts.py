@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -148,13 +149,34 @@ def prompt_lines(text: str) -> list[str]:
     return [p for p in lines if p]
 
 
+@dataclass(frozen=True)
+class KeptPrompts:
+    """What ``distinct_prompts`` kept of the lines given, and what it did to the rest."""
+    prompts: list[str]             # in the order given
+    skipped: list[str]             # lines without words ("...")
+    shortened: int                 # prompts cut to the caller's max_chars (among those kept)
+    offered: int                   # distinct prompts before the caller's max_prompts
+    max_prompts: int | None = None
+    max_chars: int | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        said = [f"the line {p!r} has no words and was skipped" for p in self.skipped]
+        if self.shortened:
+            said.append(f"a prompt longer than {self.max_chars} characters was shortened" if self.shortened == 1
+                        else f"{self.shortened} prompts longer than {self.max_chars} characters were shortened")
+        if self.max_prompts is not None and self.offered > self.max_prompts:
+            said.append(f"only the first {self.max_prompts} of {self.offered} prompts are ranked")
+        return said
+
+
 def distinct_prompts(lines: Sequence[str], max_prompts: int | None = None,
-                     max_chars: int | None = None) -> tuple[list[str], list[str]]:
-    """(prompts, warnings): the prompts of `lines` (e.g. ``prompt_lines``) as the dashboard's phrase box and
-    ``mets rank`` both keep them: a repeat is dropped whatever its case (the text model is uncased: "Sinus rhythm"
-    scores as "sinus rhythm"), a line without words ("...") is skipped with a warning, and, where the caller
-    caps them (the dashboard's box), a prompt is shortened to `max_chars` and only the first `max_prompts` are
-    kept, each said in a warning."""
+                     max_chars: int | None = None) -> KeptPrompts:
+    """The prompts of `lines` (e.g. ``prompt_lines``) as the dashboard's phrase box, its phrase-set files and
+    ``mets rank`` all keep them: a repeat is dropped whatever its case (the text model is uncased: "Sinus rhythm"
+    scores as "sinus rhythm"), a line without words ("...") is skipped, and, where the caller caps them (the
+    dashboard), a prompt is shortened to `max_chars` and only the first `max_prompts` are kept; the result's
+    ``warnings`` say each."""
     prompts, seen, skipped, shortened = [], set(), [], 0
     for p in lines:
         if p.lower() in seen:
@@ -171,14 +193,8 @@ def distinct_prompts(lines: Sequence[str], max_prompts: int | None = None,
             shortened += max_prompts is None or len(prompts) < max_prompts      # counted among those kept only
         seen.add(p.lower())
         prompts.append(p)
-    warnings = [f"the line {p!r} has no words and was skipped" for p in skipped]
-    if shortened:
-        warnings.append(f"a prompt longer than {max_chars} characters was shortened" if shortened == 1 else
-                        f"{shortened} prompts longer than {max_chars} characters were shortened")
-    if max_prompts is not None and len(prompts) > max_prompts:
-        warnings.append(f"only the first {max_prompts} of {len(prompts)} prompts are ranked")
-        prompts = prompts[:max_prompts]
-    return prompts, warnings
+    kept = prompts if max_prompts is None else prompts[:max_prompts]
+    return KeptPrompts(kept, skipped, shortened, len(prompts), max_prompts, max_chars)
 
 
 def clean_phrase(phrase: str) -> str:

@@ -20,7 +20,8 @@ CUSTOM = "custom"
 def parse_prompts(text: str) -> tuple[list[str], list[str]]:
     """(prompts, warnings): one prompt per line ('#' starts a comment), blank lines and repeats dropped, at most
     MAX_PROMPTS of at most MAX_PROMPT_CHARS each (the rule `mets rank` keeps too, without the caps)."""
-    return distinct_prompts(prompt_lines(text), MAX_PROMPTS, MAX_PROMPT_CHARS)
+    kept = distinct_prompts(prompt_lines(text), MAX_PROMPTS, MAX_PROMPT_CHARS)
+    return kept.prompts, kept.warnings
 
 
 # The phrase box and the preset box are drawn on the Reader only: their values are kept for the other pages'
@@ -124,7 +125,8 @@ def _load_prompt_set() -> None:
             f"“{f.name}” is not a phrase set. Load a file saved with “Download this phrase set”, or a JSON "
             f"list of phrases such as [\"atrial fibrillation\", \"sinus rhythm\"].")
         return
-    kept, skipped, shortened, offered = _parse("\n".join(prompts))
+    got = distinct_prompts(prompt_lines("\n".join(prompts)), MAX_PROMPTS, MAX_PROMPT_CHARS)
+    kept, skipped, shortened, offered = got.prompts, got.skipped, got.shortened, got.offered
     replace(kept)
     # the box holds only what was kept, so its own notes cannot tell what the file lost: say it here
     notes = []

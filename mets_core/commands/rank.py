@@ -60,8 +60,9 @@ def _prompts(args) -> list[str]:
             raise SystemExit(usage(f"cannot read --prompts-file {args.prompts_file}: {e.strerror or e}"))
         prompts += prompt_lines(text)
     # the dashboard's rule, without its caps: a researcher may rank every statement of a vocabulary at once
-    prompts, warnings = distinct_prompts([p.strip() for p in prompts if p.strip()])
-    for warning in warnings:
+    kept = distinct_prompts([p.strip() for p in prompts if p.strip()])
+    prompts = kept.prompts
+    for warning in kept.warnings:
         print(f"mets: rank: {warning}", file=sys.stderr)
     if not prompts:
         raise SystemExit(usage("rank needs prompts: --prompt 'atrial fibrillation' --prompt 'sinus rhythm' "
