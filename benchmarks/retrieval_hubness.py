@@ -44,13 +44,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mets_core.index import (HUB_NEIGHBOURS, ReportIndex, first_distinct, hub_penalty, record_of,  # noqa: E402
-                             wording_of)
+from mets_core.index import (HUB_NEIGHBOURS, INDEX_DIR, ReportIndex, first_distinct,  # noqa: E402
+                             format_source_id, hub_penalty, record_of, wording_of)
 from mets_train.corpus.vocabulary import Vocabulary  # noqa: E402
 
 
 def window_id(row: dict) -> str:
-    return f"{row['source']}/{row['record']}:{float(row['start_s']):g}"
+    """The index's source id of a corpus window (windows.csv row)."""
+    return format_source_id(row["source"], row["record"], float(row["start_s"]))
 
 
 def load(corpus: Path, weights: Path):
@@ -64,7 +65,7 @@ def load(corpus: Path, weights: Path):
                          f"{weights}: give the corpus the weights were exported from")
     labels = {window_id(r): frozenset(s for s in r["statements"].split(";") if s) for r in rows}
     patients = {window_id(r): r["patient"] for r in rows}
-    index = ReportIndex.load(weights / "index")
+    index = ReportIndex.load(weights / INDEX_DIR)
     return val, reference, labels, patients, index
 
 

@@ -23,9 +23,11 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import threads
+from mets_core.cache import LRU
+from mets_core.checkpoint import CONFIG_FILE, WEIGHTS_ENV
 from mets_core.ecg import ECG
+from mets_core.index import INDEX_DIR, INDEX_FILE
 
-WEIGHTS_ENV = "METS_WEIGHTS"
 WARMUP_PROMPTS = ("sinus rhythm",)
 
 
@@ -53,9 +55,8 @@ class Engine:
         if self.model is None:
             return ""
         info = self.model.info()
-        arch = info.get("model") or {}
         auc = (info.get("calibration") or {}).get("superclass_macro_auc")
-        return (f"METS, ECG encoder {arch.get('encoder', 'resnet1d18')} + text encoder {info.get('text_model')} "
+        return (f"METS, ECG encoder {info['model']['encoder']} + text encoder {info.get('text_model')} "
                 f"(frozen), {info.get('embedding_dim')}-d · "
                 + (f"validation superclass macro AUC {auc:.3f}" if isinstance(auc, (int, float)) else "not validated")
                 + f" · weights sha256 {str(info.get('weights_sha256') or '')[:12]}"
@@ -106,33 +107,33 @@ def _mtime(path: Path) -> float:
 
 def get_engine() -> Engine:
     folder = weights_dir()
-    return _load_engine(str(folder), _mtime(folder / "config.json"), _mtime(folder / "index" / "index.json"))
+    return _load_engine(str(folder), _mtime(folder / CONFIG_FILE), _mtime(folder / INDEX_DIR / INDEX_FILE))
 
 
 @st.cache_resource(show_spinner=False, max_entries=1)   # replaced weights: drop the old engine
 def _load_engine(folder: str, config_mtime: float, index_mtime: float) -> Engine:
-    from mets_core.checkpoint import CheckpointError
+    from mets_core.checkpoint import WEIGHTS_FILE, CheckpointError, NoCheckpointError
     from mets_core.pipeline import METS
 
     threads.limit_torch()
     engine = Engine(Path(folder))
-    if not (engine.weights_dir / "config.json").is_file():
-        engine.error = (f"No model weights at {folder}. Put a METS checkpoint there (model.safetensors + "
-                        f"config.json) or set ${WEIGHTS_ENV} to a checkpoint folder, then reload the page.")
-        return engine
     try:
         model = METS.from_pretrained(folder)
         model.embed_prompts(list(WARMUP_PROMPTS))      # the prompt path warm (known phrase: shipped text cache)
         engine.model = model
         # not a daemon: killed inside the text model's native code at interpreter exit, it aborts the process
         threading.Thread(target=_warm_up_model, args=(engine,), daemon=False, name="mets-warm-up").start()
+    except NoCheckpointError:
+        engine.error = (f"No model weights at {folder}. Put a METS checkpoint there ({WEIGHTS_FILE} + "
+                        f"{CONFIG_FILE}) or set ${WEIGHTS_ENV} to a checkpoint folder, then reload the page.")
+        return engine
     except CheckpointError as err:
         engine.error = f"The model weights at {folder} could not be loaded: {err}"
         return engine
     except Exception as err:   # e.g. the text model is not installed
         engine.error = f"The model at {folder} could not be started: {type(err).__name__}: {err}"
         return engine
-    index_dir = engine.weights_dir / "index"
+    index_dir = engine.weights_dir / INDEX_DIR
     if not index_dir.is_dir():
         engine.index_error = (f"These weights ship no report index ({index_dir} is missing), so there is "
                               f"nothing to retrieve from.")
@@ -230,11 +231,12 @@ class _Worker:
     """One measuring process (dashboard.measure_worker) and the long recordings it holds (if it keeps them)."""
 
     def __init__(self, keeps_recordings: bool = True):
-        from collections import OrderedDict
+        from dashboard import measure_worker
         self._keeps = keeps_recordings
         self._pool = None
         self._started = False                   # has the pool started its process
-        self._kept: OrderedDict = OrderedDict()     # the same list, in the same order, as the process keeps
+        # the same recordings (keys only), in the same order, as the process keeps
+        self._kept: LRU[str, bool] = LRU(measure_worker.KEEP_RECORDINGS)
         # re-entrant: a future already done when its callback is added runs `_on_done` inside `submit`
         self._lock = threading.RLock()
 
@@ -263,13 +265,10 @@ class _Worker:
             for attempt in (0, 1):
                 keep = self._keeps and ecg is not None and ecg.duration > LONG_RECORDING_S
                 send = ecg
-                if keep and key in self._kept:
-                    self._kept.move_to_end(key)
+                if keep and self._kept.get(key):
                     send = None
                 elif keep:
-                    self._kept[key] = True
-                    while len(self._kept) > measure_worker.KEEP_RECORDINGS:
-                        self._kept.popitem(last=False)
+                    self._kept.put(key, True)
                 try:
                     future = self._submit(getattr(measure_worker, job), key, send, keep, *args)
                     break
@@ -316,10 +315,9 @@ class _Measurements:
     WHOLE_RECORDING_JOBS = ("trend_job",)
 
     def __init__(self, workers: int = 2):
-        from collections import OrderedDict
         self._workers = [_Worker() for _ in range(max(1, workers))]
         self._whole_recordings = _Worker(keeps_recordings=False)     # each is sent once, for one job
-        self._futures: OrderedDict = OrderedDict()
+        self._futures: LRU[tuple, object] = LRU(self.MAX_ENTRIES)
         self._lock = threading.Lock()
 
     def _worker(self, job: str, key: str) -> _Worker:
@@ -333,10 +331,8 @@ class _Measurements:
         with self._lock:
             future = self._futures.get(k)
             if future is None or (future.done() and future.exception() is not None):   # a failure is retried
-                future = self._futures[k] = self._worker(job, key).submit(job, key, ecg, *args)
-            self._futures.move_to_end(k)
-            while len(self._futures) > self.MAX_ENTRIES:
-                self._futures.popitem(last=False)
+                future = self._worker(job, key).submit(job, key, ecg, *args)
+                self._futures.put(k, future)
         return future
 
     def result(self, job: str, key: str, ecg: ECG, *args, wait_s: float | None = None):

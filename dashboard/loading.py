@@ -215,6 +215,10 @@ _CLINICIAN_WORDS = (
     (r"pass lead_names=\[\.\.\.\]", "name the columns after the leads (I, II, …, V6)"),
     (r"\bthe fs argument\b", "the sampling rate set in the sidebar"),
     (r" \(see mets_core\.ecg\.LEAD_ALIASES\)", ""),
+    # a record too long to read whole (mets_core.readers.wfdb_record): a page cannot read a stretch of a file
+    (r",? or read a stretch of it at a time \([^()]*\bstart_s and end_s\b[^()]*\)",
+     " (shorter files can be uploaded here), or read it a stretch at a time with the mets command's --start and "
+     "--end"),
     # a zip of several records (mets_core.readers.wfdb_record): a browser has no name= to pass
     (r"(\d+) WFDB records \(([^;]*)\); upload one record, or pass its name as name=",
      r"\1 records (\2): upload them as loose files (all of them at once is fine), or one zip per record"),
@@ -387,22 +391,16 @@ def _physionet_ptbxl_rows(url: str) -> dict:
 def resolve_source(data_dir: Path | None, source_id: str) -> tuple[Path, float] | None:
     """(header file, start second) of a corpus record in the user's data folder, or None.
 
-    Source ids are '<database>/<record path>' (e.g. 'ludb/1', 'mitdb/100', 'ptbxl/6000' with PTB-XL's
-    ecg_id), optionally with the window's start as ':<seconds>' or '@<seconds>'. Looked up as
+    Source ids (`mets_core.index.parse_source_id`) are '<database>/<record path>' (e.g. 'ludb/1', 'mitdb/100',
+    'ptbxl/6000' with PTB-XL's ecg_id), optionally with the window's start as ':<seconds>'. Looked up as
     <data>/<database>/<record path>.hea, then by record name anywhere under <data>/<database>/ (PTB-XL ids
     also as the native '06000_hr' / '06000_lr' names)."""
+    from mets_core.index import parse_source_id
     if data_dir is None or not source_id:
         return None
-    sid, start = str(source_id).split("#")[0], 0.0
-    for sep in ("@", ":"):
-        if sep in sid:
-            sid, _, tail = sid.partition(sep)
-            try:
-                start = float(tail)
-            except ValueError:
-                start = 0.0
-            break
-    parts = [p for p in sid.replace("\\", "/").split("/") if p and p not in ("..", ".")]
+    database, record, start = parse_source_id(source_id)
+    start = start or 0.0
+    parts = [p for p in f"{database}/{record}".replace("\\", "/").split("/") if p and p not in ("..", ".")]
     if len(parts) < 2:
         return None
     db = Path(data_dir) / parts[0]

@@ -2,8 +2,8 @@
 
 Measuring is mostly Python (neurokit2, pandas, scipy). On a worker thread it held the GIL against the page's
 own script and every other session; in its own process it runs on another core. This module imports only
-mets_core (and dashboard.threads, and the page length from dashboard.plotting, which imports no Streamlit), so
-a worker starts without Streamlit's page machinery.
+mets_core (mets_core.cache's LRU without torch), dashboard.threads and the page length from dashboard.plotting
+(which imports no Streamlit), so a worker starts without Streamlit's page machinery.
 
 A page's worker keeps the last few long recordings it was sent (the parent keeps the same list, in the same
 order, and sends `None` for a recording the worker holds), so paging through a 30-minute 2-lead Holter sends
@@ -12,10 +12,10 @@ whole recording's beats keeps nothing: each recording is searched once.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
+from mets_core.cache import LRU
 
 KEEP_RECORDINGS = 4
-_kept: OrderedDict = OrderedDict()
+_kept: LRU = LRU(KEEP_RECORDINGS)         # key -> the recording (one process, one thread: no lock)
 
 
 class NotKept(LookupError):
@@ -26,12 +26,9 @@ def _recording(key: str, ecg, keep: bool):
     if ecg is None:
         if key not in _kept:
             raise NotKept(key)
-        _kept.move_to_end(key)
-        return _kept[key]
+        return _kept.get(key)
     if keep:
-        _kept[key] = ecg
-        while len(_kept) > KEEP_RECORDINGS:
-            _kept.popitem(last=False)
+        _kept.put(key, ecg)
     return ecg
 
 

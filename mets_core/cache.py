@@ -15,21 +15,66 @@ When the weights change the ECG and prompt embeddings are stale. They are droppe
 module hook), after any optimizer step in this process (`torch.optim`'s global step hook: a trainer that
 validates with a METS around the model it trains stays correct), and by `clear()`. A hand edit of the
 weights in place must call `METS.clear_caches()`.
+
+`LRU` is the project's one bounded least-recently-used mapping (these caches, and the dashboard's kept
+recordings, measurement futures and built figures). This module imports torch only when a model's cache is
+made, so that the dashboard's measuring processes use `LRU` without it.
 """
 from __future__ import annotations
 
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Hashable
 from pathlib import Path
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
-import torch
-from torch.optim.optimizer import register_optimizer_step_post_hook
+
+if TYPE_CHECKING:
+    import torch
 
 TEXT_CACHE_DIR = "text_cache"     # in a weights folder: shards of raw prompt-sentence embeddings (text.py)
 
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
+
+
+class LRU(Generic[Key, Value]):
+    """At most `size` entries; putting one more forgets the least recently used (a `get` or a `put` uses an
+    entry; `in` does not). No lock of its own: an owner whose threads share it holds its own lock around it."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[Key, Value] = OrderedDict()
+
+    def get(self, key: Key, default: Value | None = None) -> Value | None:
+        if key not in self._entries:
+            return default
+        self._entries.move_to_end(key)
+        return self._entries[key]
+
+    def put(self, key: Key, value: Value) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def pop(self, key: Key, default: Value | None = None) -> Value | None:
+        return self._entries.pop(key, default)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 _optimizer_steps = 0              # optimizer steps taken in this process (any optimizer)
+_step_hook_registered = False
 
 
 def _count_step(optimizer, args, kwargs) -> None:
@@ -37,7 +82,14 @@ def _count_step(optimizer, args, kwargs) -> None:
     _optimizer_steps += 1
 
 
-register_optimizer_step_post_hook(_count_step)
+def _count_optimizer_steps() -> None:
+    """Register `_count_step` with torch.optim once, when the first model cache is made (steps taken before
+    then cannot make a cache stale: each cache compares with the count at its own start)."""
+    global _step_hook_registered
+    if not _step_hook_registered:
+        from torch.optim.optimizer import register_optimizer_step_post_hook
+        register_optimizer_step_post_hook(_count_step)
+        _step_hook_registered = True
 
 
 class EmbeddingCache:
@@ -45,12 +97,22 @@ class EmbeddingCache:
     METS that owns the cache (dashboard sessions are threads sharing one METS)."""
 
     def __init__(self, size: int = 512):
+        _count_optimizer_steps()
         self.lock = threading.RLock()
-        self.size = size
-        self._ecg: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._prompt: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._ecg: LRU[str, np.ndarray] = LRU(size)
+        self._prompt: LRU[tuple, np.ndarray] = LRU(size)
         self._steps_seen = _optimizer_steps
         self.hits = self.misses = 0          # ECG lookups, for `info()`
+
+    @property
+    def size(self) -> int:
+        """How many ECG embeddings, and how many prompt embeddings, are kept (`METS.cache_size`)."""
+        return self._ecg.size
+
+    @size.setter
+    def size(self, value: int) -> None:
+        with self.lock:
+            self._ecg.size = self._prompt.size = int(value)
 
     def watch(self, module: torch.nn.Module) -> None:
         """Drop the caches whenever `module.load_state_dict` replaces the weights. (A weak reference: a
@@ -76,31 +138,23 @@ class EmbeddingCache:
         """The cached embeddings among `keys` (counted as hits; the others as misses)."""
         with self.lock:
             self._fresh()
-            found = {k: self._ecg[k] for k in dict.fromkeys(keys) if k in self._ecg}
-            for k in found:
-                self._ecg.move_to_end(k)
+            found = {k: self._ecg.get(k) for k in dict.fromkeys(keys) if k in self._ecg}
             self.hits += len(found)
             self.misses += len(dict.fromkeys(keys)) - len(found)
             return found
 
     def put_ecg(self, key: str, embedding: np.ndarray) -> None:
         with self.lock:
-            self._put(self._ecg, key, embedding)
+            self._ecg.put(key, embedding)
 
     def prompts(self, keys: list[tuple]) -> dict[tuple, np.ndarray]:
         with self.lock:
             self._fresh()
-            return {k: self._prompt[k] for k in dict.fromkeys(keys) if k in self._prompt}
+            return {k: self._prompt.get(k) for k in dict.fromkeys(keys) if k in self._prompt}
 
     def put_prompt(self, key: tuple, embedding: np.ndarray) -> None:
         with self.lock:
-            self._put(self._prompt, key, embedding)
-
-    def _put(self, cache: OrderedDict, key, value) -> None:
-        cache[key] = value
-        cache.move_to_end(key)
-        while len(cache) > self.size:
-            cache.popitem(last=False)
+            self._prompt.put(key, embedding)
 
     def clear_prompts(self) -> None:
         with self.lock:
@@ -125,9 +179,16 @@ class TextEmbeddingCache:
     def __init__(self, model_name: str, max_length: int, shard_dirs: list[Path] = (), memory_size: int = 20_000):
         self.model_name, self.max_length = model_name, int(max_length)
         self.shard_dirs = [Path(d) for d in shard_dirs]
-        self.memory_size = memory_size
-        self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._memory: LRU[str, np.ndarray] = LRU(memory_size)
         self._shipped: dict[bytes, np.ndarray] | None = None
+
+    @property
+    def memory_size(self) -> int:
+        return self._memory.size
+
+    @memory_size.setter
+    def memory_size(self, value: int) -> None:
+        self._memory.size = int(value)
 
     def _shards(self) -> dict[bytes, np.ndarray]:
         if self._shipped is None:
@@ -142,8 +203,7 @@ class TextEmbeddingCache:
         found: dict[str, np.ndarray] = {}
         for t in dict.fromkeys(texts):
             if t in self._memory:
-                self._memory.move_to_end(t)
-                found[t] = self._memory[t]
+                found[t] = self._memory.get(t)
             else:
                 v = self._shards().get(text_key(self.model_name, self.max_length, t))
                 if v is not None:
@@ -152,7 +212,4 @@ class TextEmbeddingCache:
 
     def put(self, texts: list[str], embeddings: np.ndarray) -> None:
         for t, v in zip(texts, embeddings):
-            self._memory[t] = v
-            self._memory.move_to_end(t)
-        while len(self._memory) > self.memory_size:
-            self._memory.popitem(last=False)
+            self._memory.put(t, v)

@@ -17,8 +17,9 @@ import shutil
 import struct
 import uuid
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:        # torch is not imported here: reading a config (e.g. in a reader process) stays light
     import torch
@@ -32,6 +33,25 @@ FORMAT_VERSION = 1
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, damaged, not safetensors, or does not fit the model."""
+
+
+class NoCheckpointError(CheckpointError):
+    """There is no checkpoint at all: the folder is missing, or holds no config.json (not a damaged one)."""
+
+
+Settings = TypeVar("Settings")
+
+
+def settings_from_dict(cls: type[Settings], d: dict | None, what: str) -> Settings:
+    """The dataclass `cls` (a section of config.json: ModelConfig, PreprocessConfig) from the dict `d` (None: its
+    defaults), refusing a key it does not have: a misspelt setting must not fall back to the default silently.
+    `what` names the settings in that refusal ("unknown model settings ['widht']; known: [...]")."""
+    d = dict(d or {})
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ValueError(f"unknown {what} settings {unknown}; known: {sorted(known)}")
+    return cls(**d)
 
 
 def default_weights_dir() -> Path:
@@ -127,9 +147,9 @@ def read_config(directory: str | os.PathLike) -> dict:
     directory = Path(directory)
     cfg_path = directory / CONFIG_FILE
     if not directory.is_dir():
-        raise CheckpointError(f"checkpoint folder {directory} does not exist")
+        raise NoCheckpointError(f"checkpoint folder {directory} does not exist")
     if not cfg_path.is_file():
-        raise CheckpointError(f"{directory} is not a METS checkpoint: {CONFIG_FILE} is missing "
+        raise NoCheckpointError(f"{directory} is not a METS checkpoint: {CONFIG_FILE} is missing "
                               f"(a checkpoint folder holds {WEIGHTS_FILE} + {CONFIG_FILE})")
     try:
         config = json.loads(cfg_path.read_text(encoding="utf-8"))

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 EMBEDDINGS_FILE = "embeddings.safetensors"
 INDEX_FILE = "index.json"
+INDEX_DIR = "index"          # a weights folder's report index (what `mets export` writes, what loads by default)
 # A report near every ECG ("hub") crowds the similar-report lists. Ranked by CSLS (cross-domain similarity local
 # scaling): 2 cos(ecg, report) - the report's mean cosine to its HUB_NEIGHBOURS nearest reference ECGs. Chosen on
 # the validation windows, cross-fitted by patient halves (benchmarks/retrieval_hubness.py): the query's rhythm
@@ -38,19 +39,48 @@ class ReportIndexError(ValueError):
 class Hit(NamedTuple):
     report: str
     similarity: float
-    source_id: str           # the first ECG with this text (database/record:start_s)
+    source_id: str           # the first ECG with this text (database/record:start_s, `format_source_id`)
     n_ecgs: int = 1          # how many 10-s ECGs / strips of the indexed corpora have exactly this text
     sources: tuple[str, ...] = ()   # the databases they come from
 
 
+class SourceId(NamedTuple):
+    """What a source id names: 'mitdb/208:600' -> ('mitdb', '208', 600.0)."""
+    database: str            # the corpus database: 'mitdb', 'ptbxl'
+    record: str              # the record in it, possibly a path: '208', 'data/7' ('' when the id names none)
+    start_s: float | None    # where in the record its window starts; None when the id gives no number
+
+
+def format_source_id(database: str, record: str, start_s: float) -> str:
+    """The id of a corpus window: ('mitdb', '208', 600.0) -> 'mitdb/208:600' (what `parse_source_id` reads)."""
+    return f"{database}/{record}:{float(start_s):g}"
+
+
+def parse_source_id(source_id: str) -> SourceId:
+    """The parts of an index source id: 'mitdb/208:600' -> ('mitdb', '208', 600.0), 'ptbxl/1:0' -> ('ptbxl',
+    '1', 0.0), 'ludb/data/7' -> ('ludb', 'data/7', None). The start follows the last ':' (or an '@'); a '#' and
+    what follows it are no part of the id; an id without '/' is a database alone ('r1' -> ('r1', '', None))."""
+    sid = str(source_id).split("#", 1)[0]
+    start_s = None
+    if "@" in sid or ":" in sid:
+        sid, _, tail = sid.partition("@") if "@" in sid else sid.rpartition(":")
+        try:
+            start_s = float(tail)
+        except ValueError:               # an index built with other ids: a start that is not a number
+            start_s = None
+    database, _, record = sid.partition("/")
+    return SourceId(database, record, start_s)
+
+
 def _database(source_id: str) -> str:
-    return source_id.split("/", 1)[0].split(":", 1)[0]
+    return parse_source_id(source_id).database
 
 
 def record_of(source_id: str) -> str:
     """The record a source id's window is from: 'mitdb/203:1530' -> 'mitdb/203' (PTB-XL's table report and
     its corpus window, 'ptbxl/443:0', are one record)."""
-    return source_id.rsplit(":", 1)[0] if ":" in source_id else source_id
+    database, record, _ = parse_source_id(source_id)
+    return f"{database}/{record}" if record else database
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")

@@ -76,6 +76,20 @@ class Expansion:
         return tuple(m[1][0] for m in self.members)
 
 
+def _weights_knowledge(path: Path) -> dict:
+    """A weights folder's knowledge.json (what `mets export` wrote), refused in words when it is damaged."""
+    from .checkpoint import CheckpointError
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path} is damaged (not valid JSON: {err}): re-export the weights "
+                              f"(mets export), or copy this file again from where the weights came from") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} is damaged (it holds a JSON {type(data).__name__}, not an object): re-export "
+                              f"the weights (mets export), or copy this file again from where the weights came from")
+    return data
+
+
 class Knowledge:
     def __init__(self, tables: dict, statements: dict, weights_data: dict | None = None):
         self.classes: dict[str, dict] = tables.get("classes", {})
@@ -102,7 +116,7 @@ class Knowledge:
         statements = json.loads(STATEMENTS_PATH.read_text(encoding="utf-8"))["statements"]
         data = None
         if weights_dir is not None and (Path(weights_dir) / WEIGHTS_KNOWLEDGE_FILE).is_file():
-            data = json.loads((Path(weights_dir) / WEIGHTS_KNOWLEDGE_FILE).read_text(encoding="utf-8"))
+            data = _weights_knowledge(Path(weights_dir) / WEIGHTS_KNOWLEDGE_FILE)
             phrasings = Path(weights_dir) / KNOWN_PHRASINGS_FILE
             if phrasings.is_file():
                 from safetensors.numpy import load_file

@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .checkpoint import settings_from_dict
 
 MODEL_CONFIGS_DIR = Path(__file__).with_name("model_configs")
 
@@ -64,12 +66,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "ModelConfig":
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown model settings {unknown}; known: {sorted(known)}")
-        return cls(**d)
+        return settings_from_dict(cls, d, "model")
 
 
 def model_config(name: str) -> dict:

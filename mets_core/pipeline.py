@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from .cache import TEXT_CACHE_DIR, EmbeddingCache, TextEmbeddingCache
-from .checkpoint import (WEIGHTS_ENV, CheckpointError, default_weights_dir, load_checkpoint, load_state_dict_checked,
-                         read_config, save_checkpoint)
+from .checkpoint import (CONFIG_FILE, WEIGHTS_ENV, CheckpointError, NoCheckpointError, default_weights_dir,
+                         load_checkpoint, load_state_dict_checked, read_config, save_checkpoint)
 from .ecg import ECG
 from .explain import Saliency, explain, record_embedding
 from .knowledge import MIN_REFERENCE_S, REFERENCE_FILE, Expansion, Knowledge, negation, percentile, stands_out
@@ -137,17 +137,20 @@ class METS:
                         ) -> "METS":
         """Load a checkpoint folder (None -> `default_weights_dir()`). Never unpickles; verifies the hash."""
         folder = Path(path) if path is not None else default_weights_dir()
-        if path is None and not (folder / "config.json").is_file():
+        try:
+            config = read_config(folder)
+        except NoCheckpointError:
+            if path is not None:
+                raise
             raise CheckpointError(
                 f"no default METS weights at {folder} yet: train a model and save it there "
-                f"(METS.save_pretrained), set ${WEIGHTS_ENV} to a checkpoint folder, or pass one")
-        config = read_config(folder)
+                f"(METS.save_pretrained), set ${WEIGHTS_ENV} to a checkpoint folder, or pass one") from None
         try:
             model = ECGTextModel(ModelConfig.from_dict(config.get("model")))
             pp = PreprocessConfig.from_dict(config.get("preprocess"))
-            _, templates = templates_from_config(config, f"{folder}/config.json")
+            _, templates = templates_from_config(config, str(folder / CONFIG_FILE))
         except (TypeError, ValueError) as err:
-            raise CheckpointError(f"{folder}/config.json describes no valid model: {err}") from err
+            raise CheckpointError(f"{folder / CONFIG_FILE} describes no valid model: {err}") from err
         state_dict, config = load_checkpoint(folder)
         load_state_dict_checked(model, state_dict, where=str(folder))
         return cls(model, pp, text_model=config.get("text_model"), templates=templates,

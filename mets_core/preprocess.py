@@ -15,11 +15,12 @@ Order of operations in `preprocess`, and why:
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 
 import numpy as np
 
+from .checkpoint import settings_from_dict
 from .ecg import ECG, ECGReadError
 from .readers.limits import MAX_FS, MIN_FS  # one set of rate limits: the readers' (the model rate is held to them)
 
@@ -60,12 +61,7 @@ class PreprocessConfig:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "PreprocessConfig":
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown preprocess settings {unknown}; known: {sorted(known)}")
-        return cls(**d)
+        return settings_from_dict(cls, d, "preprocess")
 
 
 # ---------------------------------------------------------------------------------------------- steps

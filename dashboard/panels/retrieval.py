@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from mets_core.index import parse_source_id
 from mets_core.preprocess import PreprocessConfig
 
 from .. import plotting, session
@@ -32,13 +33,8 @@ SELF_HIT = "this very recording (the model trained on it)"
 def _where(source_id: str) -> tuple[str, str]:
     """(database, record with where in it the strip starts): 'mitdb/203:1290' -> ('mitdb', '203 at 0:21:30'),
     'ptbxl/5059:0' -> ('ptbxl', '5059')."""
-    db, _, rest = str(source_id).partition("/")
-    record, _, start = rest.rpartition(":") if ":" in rest else (rest, "", "")
-    try:
-        at = float(start) if start else 0.0
-    except ValueError:                     # an index built with other ids: shown as they are
-        return db, rest
-    return db, record + (f" at {plotting.hms(at)}" if at > 0 else "")
+    db, record, at = parse_source_id(source_id)
+    return db, record + (f" at {plotting.hms(at)}" if (at or 0) > 0 else "")
 
 
 def _hit_html(rank: int, hit, kind: str, self_hit: bool = False) -> str:

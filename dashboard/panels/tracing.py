@@ -7,10 +7,11 @@ with `rhythm_lead()`."""
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 import streamlit as st
+
+from mets_core.cache import LRU
 
 from .. import plotting, session
 from ..plotting import PAGE_S
@@ -32,8 +33,8 @@ def rhythm_lead() -> str:
 
 
 PAPERS_KEPT = 64                   # built figures kept per server (a few hundred kB each)
-_papers: OrderedDict = OrderedDict()
-_papers_lock = threading.Lock()
+_papers: LRU = LRU(PAPERS_KEPT)
+_papers_lock = threading.Lock()           # sessions' threads and the read-ahead thread share the figures
 
 
 def fiducial_marks(m) -> dict[str, list[float]] | None:
@@ -64,16 +65,14 @@ def paper_figure(rec: Record, start_s: float, m, mode: str, gain: int, speed: in
     key = (rec.key, rec.ecg.name, mode, gain, speed, start_s, rhythm, marks_key, saliency_key, saliency_offset_s,
            width_px)
     with _papers_lock:
-        if key in _papers:
-            _papers.move_to_end(key)
-            return _papers[key]
+        kept = _papers.get(key)
+    if kept is not None:
+        return kept
     fig = plotting.ecg_paper(rec.ecg, layout=mode, gain=gain, speed=speed, start_s=start_s, saliency=saliency,
                              saliency_offset_s=saliency_offset_s, rhythm_lead=rhythm, marks=marks, width_px=width_px,
                              as_paths=True)
     with _papers_lock:
-        _papers[key] = fig
-        while len(_papers) > PAPERS_KEPT:
-            _papers.popitem(last=False)
+        _papers.put(key, fig)
     return fig
 
 

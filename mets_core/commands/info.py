@@ -22,11 +22,12 @@ def cmd_info(args) -> int:
     except SETUP_ERRORS as err:
         error("info", err)
         return EXIT_SETUP_ERROR
+    from ..index import INDEX_DIR, INDEX_FILE
     info = model.info()
-    index_dir = Path(model.source) / "index" if model.source else None
+    index_dir = Path(model.source) / INDEX_DIR if model.source else None
     info["index"] = None
-    if index_dir is not None and (index_dir / "index.json").is_file():
-        meta = json.loads((index_dir / "index.json").read_text(encoding="utf-8"))
+    if index_dir is not None and (index_dir / INDEX_FILE).is_file():
+        meta = json.loads((index_dir / INDEX_FILE).read_text(encoding="utf-8"))
         info["index"] = {"path": str(index_dir), "reports": meta.get("count")}
     if args.json:
         print(json.dumps(info, indent=2))
@@ -34,7 +35,7 @@ def cmd_info(args) -> int:
     print(f"model         {info['source']}")
     print(f"weights       sha256 {str(info['weights_sha256'])[:16]}...  {info['parameters']:,} parameters")
     m = info["model"]
-    print(f"ECG encoder   {m.get('encoder', 'resnet1d18')} ({'-'.join(map(str, m['layers']))} blocks, width "
+    print(f"ECG encoder   {m['encoder']} ({'-'.join(map(str, m['layers']))} blocks, width "
           f"{m['width']}), {m['in_leads']} leads")
     pp = info["preprocess"]
     print(f"input         {pp['window_s']:g} s windows at {pp['fs']:g} Hz (stride {pp['stride_s']:g} s), "

@@ -4,10 +4,11 @@
 folder cannot be used; the command turns that into one error line and exit code 2."""
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
+
+from ..checkpoint import CheckpointError, default_weights_dir, read_config
 
 
 def load_model(path: str | None, reader_workers: int | None = None):
@@ -24,21 +25,20 @@ def load_model(path: str | None, reader_workers: int | None = None):
 
 def load_index(model, index_dir: str | None):
     """The report index at `index_dir`, or the model folder's index/ when None."""
-    from ..index import ReportIndex
-    folder = Path(index_dir) if index_dir else (Path(model.source) / "index" if model.source else None)
+    from ..index import INDEX_DIR, ReportIndex
+    folder = Path(index_dir) if index_dir else (Path(model.source) / INDEX_DIR if model.source else None)
     if folder is None:
         raise ValueError("no index folder: pass --index DIR")
     return ReportIndex.load(folder, model=model)
 
 
 def _config(model_dir: str | None) -> tuple[Path, dict]:
-    """(the checkpoint folder, its config.json) without torch; raises OSError/ValueError when unreadable."""
-    from ..checkpoint import default_weights_dir
+    """(the checkpoint folder, its config.json) without torch; raises CONFIG_UNREADABLE when it cannot be read."""
     folder = Path(model_dir or default_weights_dir())
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    if not isinstance(config, dict):
-        raise ValueError(f"{folder / 'config.json'} is not a JSON object")
-    return folder, config
+    return folder, read_config(folder)
+
+
+CONFIG_UNREADABLE = (CheckpointError, OSError)     # what `_config` raises for a missing or unreadable config.json
 
 
 def preprocess_settings(model_dir: str | None) -> dict | None:
@@ -48,7 +48,7 @@ def preprocess_settings(model_dir: str | None) -> dict | None:
         _, config = _config(model_dir)
         from ..preprocess import PreprocessConfig
         return PreprocessConfig.from_dict(config.get("preprocess")).to_dict()
-    except (OSError, ValueError, TypeError, AttributeError):
+    except (*CONFIG_UNREADABLE, ValueError, TypeError, AttributeError):   # or settings it does not take
         return None
 
 
@@ -62,7 +62,7 @@ def model_identity(model_dir: str | None) -> str | None:
     its config.json cannot be read (the model load will say why)."""
     try:
         folder, config = _config(model_dir)
-    except (OSError, ValueError):
+    except CONFIG_UNREADABLE:
         return None
     sha = str(config.get("weights_sha256") or "unknown")
     return f"{folder.resolve()} sha256:{sha[:MODEL_HASH_CHARS]}"

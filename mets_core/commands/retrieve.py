@@ -62,8 +62,8 @@ def _record_key(name: str) -> str:
 def is_this_record(record: str, source_id: str) -> bool:
     """Whether an index source id ('mitdb/208:600') is a window of the query `record` (a path such as
     '.../mitdb/208' or '.../mitdb/208.hea'): the same database (a folder of the path) and record name."""
-    database, _, rest = source_id.partition("/")
-    name = rest.split(":", 1)[0]
+    from ..index import parse_source_id
+    database, name, _ = parse_source_id(source_id)
     if not database or not name:
         return False
     path = Path(record)

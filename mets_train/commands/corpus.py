@@ -16,7 +16,10 @@ def _positive_int_or_none(text: str) -> int | None:
 
 
 def register(subparsers) -> None:
+    from ..corpus.build import BuildOptions
     from ..corpus.sources import SOURCES
+
+    default = BuildOptions()          # the build's own defaults (its rate and window: the model's input)
 
     corpus = subparsers.add_parser("corpus", help="pretraining corpus from the open ECG databases")
     sub = corpus.add_subparsers(dest="corpus_command", required=True)
@@ -27,12 +30,16 @@ def register(subparsers) -> None:
                                    "are skipped.")
     b.add_argument("--data-dir", required=True, help="folder holding ludb/, mitdb/, ptbdb/, ... sub-folders")
     b.add_argument("--out", required=True, help="output folder (new or empty, or an old corpus with --overwrite)")
-    b.add_argument("--fs", type=float, default=100.0, help="corpus sampling rate, Hz (default 100)")
-    b.add_argument("--window-s", type=float, default=10.0, help="window length, s (default 10)")
-    b.add_argument("--seed", type=int, default=0, help="seed for phrasing, window choice and split (default 0)")
-    b.add_argument("--val-fraction", type=float, default=0.2, help="share of patients in validation (default 0.2)")
-    b.add_argument("--max-windows-per-record", type=_positive_int_or_none, default=60,
-                   help="cap per record, spread over the whole record (default 60; 0 = no cap)")
+    b.add_argument("--fs", type=float, default=default.fs, help=f"corpus sampling rate, Hz (default {default.fs:g})")
+    b.add_argument("--window-s", type=float, default=default.window_s,
+                   help=f"window length, s (default {default.window_s:g})")
+    b.add_argument("--seed", type=int, default=default.seed,
+                   help=f"seed for phrasing, window choice and split (default {default.seed})")
+    b.add_argument("--val-fraction", type=float, default=default.val_fraction,
+                   help=f"share of patients in validation (default {default.val_fraction:g})")
+    b.add_argument("--max-windows-per-record", type=_positive_int_or_none, default=default.max_windows_per_record,
+                   help=f"cap per record, spread over the whole record (default {default.max_windows_per_record}; "
+                        f"0 = no cap)")
     b.add_argument("--sources", default=None,
                    help=f"comma-separated subset of: {','.join(SOURCES)} (default: all present)")
     b.add_argument("--max-records", type=int, default=None, help="at most N records per source (for quick builds)")

@@ -17,7 +17,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from mets_core.index import ReportIndex
+from mets_core.checkpoint import CONFIG_FILE
+from mets_core.index import INDEX_DIR, ReportIndex, format_source_id
 from mets_core.pipeline import METS
 
 
@@ -27,7 +28,7 @@ def source_ids(corpus_dir: Path) -> tuple[list[str], list[str]]:
         rows = list(csv.DictReader(fh))
     reports = [r["report"] for r in rows]
     # `database/record:start_s` is the id form the dashboard resolves to a thumbnail of the hit's own ECG
-    ids = [f"{r['source']}/{r['record']}:{float(r['start_s']):g}" for r in rows]
+    ids = [format_source_id(r["source"], r["record"], float(r["start_s"])) for r in rows]
     return reports, ids
 
 
@@ -53,7 +54,7 @@ def ptbxl_reports(data_dir: str | Path) -> tuple[list[str], list[str]]:
         text = translate_report(" ".join(str(raw).split()))
         cut = len(str(raw)) == PTBXL_REPORT_FIELD and text.strip()
         reports.append(text.rstrip(" .,;:") + "…" if cut else text)
-    return reports, [f"ptbxl/{i}:0" for i in ids]
+    return reports, [format_source_id("ptbxl", str(i), 0) for i in ids]
 
 
 CHECKPOINTS = ("best", "last")      # a run's checkpoint folders, in the order the export prefers them
@@ -70,14 +71,14 @@ def choose_checkpoint(run_dir: str | Path, checkpoint: str | None = None) -> str
     if not run_dir.is_dir():
         raise ExportError(f"--run {run_dir}: no such folder; give the folder of a training run (it holds "
                           f"{' and/or '.join(c + '/' for c in CHECKPOINTS)})")
-    present = [c for c in CHECKPOINTS if (run_dir / c / "config.json").is_file()]
+    present = [c for c in CHECKPOINTS if (run_dir / c / CONFIG_FILE).is_file()]
     if checkpoint is not None and checkpoint not in present:
         others = f"it has {', '.join(c + '/' for c in present)} (use --checkpoint {present[0]})" if present else \
             "it holds no checkpoint yet (is the training still at its first epoch?)"
         raise ExportError(f"--run {run_dir} has no {checkpoint}/ checkpoint: {others}")
     if not present:
         raise ExportError(f"--run {run_dir} holds no checkpoint ({' or '.join(c + '/' for c in CHECKPOINTS)} with "
-                          f"a config.json): is it a training run folder, and has it saved a checkpoint yet?")
+                          f"a {CONFIG_FILE}): is it a training run folder, and has it saved a checkpoint yet?")
     return checkpoint or present[0]
 
 
@@ -95,7 +96,7 @@ def export_model(run_dir: str | Path, corpus_dir: str | Path, out_dir: str | Pat
     run_dir, corpus_dir, out_dir = Path(run_dir), Path(corpus_dir), Path(out_dir)
     text_cache = Path(text_cache) if text_cache else corpus_dir / "text_cache"
     mets = METS.from_pretrained(run_dir / choose_checkpoint(run_dir, checkpoint))
-    run_config = run_dir / "config.json"
+    run_config = run_dir / CONFIG_FILE          # the run's resolved config, written by the training loop
     run_cfg = json.loads(run_config.read_text(encoding="utf-8")) if run_config.is_file() else {}
     corpus = Corpus.open(corpus_dir)
     knowledge, reference, known = calibrate(mets, corpus, run_cfg.get("exclude_forms") or ())
@@ -113,7 +114,7 @@ def export_model(run_dir: str | Path, corpus_dir: str | Path, out_dir: str | Pat
         reports, ids = reports + more, ids + more_ids
     # the reference ECGs also rank down the reports near every ECG (ReportIndex.set_reference)
     index = ReportIndex.build(mets, reports, ids, cache_dir=text_cache).set_reference(reference["embeddings"])
-    index.save(out_dir / "index")
+    index.save(out_dir / INDEX_DIR)
     return out_dir
 
 

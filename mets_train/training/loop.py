@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mets_core.checkpoint import CONFIG_FILE
 from mets_core.loss import clip_loss
 from mets_core.model import ECGTextModel, ModelConfig
 from mets_core.preprocess import PreprocessConfig
@@ -240,7 +241,7 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
         step, start_epoch, start_batch, best = pos["step"], pos["epoch"], pos["batch"], doc["best"]
         log.truncate_after(step, start_epoch)
     elif world.is_main:
-        (out / "config.json").write_text(json.dumps(cfg, indent=1), encoding="utf-8")
+        (out / CONFIG_FILE).write_text(json.dumps(cfg, indent=1), encoding="utf-8")
         (out / "metrics.jsonl").unlink(missing_ok=True)   # a fresh run: a log left by a run that never
                                                            # reached its first state is not continued
 
