@@ -209,7 +209,7 @@ class ECG:
             sources.append(f"{std}={raw}")
         if not mask.any():
             raise UnnamedLeadsError(
-                f"none of the lead names {list(map(str, lead_names))} is one of the twelve standard leads; "
+                f"none of the lead names ({shown_lead_names(lead_names)}) is one of the twelve standard leads; "
                 f"accepted names include I II III aVR aVL aVF V1-V6 and spellings such as "
                 f"i, DI, D3, avr, MLII, CM5, ECG (see mets_core.ecg.LEAD_ALIASES)", list(map(str, lead_names)))
         meta = dict(metadata or {})

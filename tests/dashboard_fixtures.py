@@ -170,9 +170,29 @@ def hit_rows(at, kind="ecg") -> int:
     return markdown_html(at).count(f'data-testid="mets-hit" data-kind="{kind}"')
 
 
+def tagged(at, testid: str) -> list[tuple[dict, str]]:
+    """(attributes, inner text with spaces collapsed) of every element of the page's markdown with this
+    data-testid, in page order."""
+    from streamlit_protocol import tagged_elements
+    return [(attrs, text) for m in at.markdown for tid, attrs, text in tagged_elements(str(m.value)) if tid == testid]
+
+
+def hits(at, kind="ecg") -> list[str]:
+    """The text of each similar-report hit of this kind ("ecg": the ECG's own list, "text": the text search),
+    in rank order, each element's text apart: its similarity, database, record (and where in it), how many
+    more strips share it, then the report (and, in the ECG's list, its strip's words)."""
+    from html import unescape
+    out = []
+    for m in at.markdown:
+        for hit in re.split(r'(?=<div [^>]*data-testid="mets-hit")', str(m.value))[1:]:
+            if f'data-kind="{kind}"' in hit.split(">", 1)[0]:
+                out.append(" ".join(unescape(re.sub(r"<[^>]*>", " ", hit)).split()))
+    return out
+
+
 def shown_title(at) -> str:
-    m = re.search(r'data-testid="mets-record"[^>]*><div class="rec-title">([^<]*)', markdown_html(at))
-    return m.group(1).strip() if m else ""
+    titles = tagged(at, "mets-record-title")
+    return titles[0][1] if titles else ""
 
 
 def loaded(at) -> list[str]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dashboard_fixtures import (a_wfdb_upload, captions, downloaded_csv, errors, go_to, markdown_html, ranking,
-                                synthetic_csv, table, upload, wfdb_upload)
+from dashboard_fixtures import (a_wfdb_upload, captions, downloaded_csv, errors, go_to, ranking, synthetic_csv,
+                                table, tagged, upload, wfdb_upload)
 from helpers import data_dir_or_none, needs_data, record_files, st_lengthened_ecg
 
 PTBXL_306 = "ptbxl/records100/00000"     # PTB-XL patient 306: 00961_lr on 22/07/1987, 00973_lr on 23/07/1987
@@ -55,7 +55,8 @@ def test_a_ptbxl_records_date_and_time_are_read_from_its_header(data_dir):
 
 def record_meta(at) -> str:
     """The Reader header's line of facts about the open ECG (age, sex, when recorded, rate, length, leads)."""
-    return re.search(r'<div class="rec-meta">(.*?)</div>', markdown_html(at), re.S).group(1)
+    [(_, facts)] = tagged(at, "mets-record-facts")
+    return facts
 
 
 def test_the_reader_header_says_when_a_dated_recording_was_made_and_nothing_for_an_undated_one(app, tmp_path):

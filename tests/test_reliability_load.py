@@ -15,7 +15,6 @@ import copy
 import importlib.util
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -108,7 +107,8 @@ def test_a_protocol_client_never_reads_a_stale_ranking():
         return "".join(f'<div data-testid="mets-rank-row" data-prompt="{p}" data-similarity="0.1"></div>'
                        for p in prompts)
 
-    record = '<div data-testid="mets-record"><div class="rec-title">{} <span>upload</span></div></div>'
+    record = ('<div data-testid="mets-record"><div><span data-testid="mets-record-title">{}</span> '
+              '<span>upload</span></div></div>')
     page, a, b = Page(), ["sinus rhythm", "atrial flutter"], ["paced rhythm"]
     page.apply(delta((0, 1), record.format("7")), run=1)
     page.apply(delta((0, 2), ranking(a), "ranking"), run=1)

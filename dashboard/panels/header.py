@@ -1,4 +1,6 @@
-"""The record's header (name, rate, duration, leads, age and sex) and the file's own labels."""
+"""The record's header (name, rate, duration, leads, age and sex) and the file's own labels.
+Public contract: data-testid="mets-record" (data-leads: how many leads are recorded) holding
+"mets-record-title" (the ECG's name) and "mets-record-facts" (age, sex, when recorded, rate, length, leads)."""
 from __future__ import annotations
 
 import dataclasses
@@ -58,8 +60,9 @@ def record_header(rec: Record) -> None:
                                  recorded_words(ecg) if recorded_at(ecg) else None) if x)
     st.markdown(
         f'<div class="rec-head" data-testid="mets-record" data-leads="{n_present}"><div class="rec-title">'
-        f'{esc(rec.label)} {badges}</div>'
-        f'<div class="rec-meta">{"<b>" + esc(who) + "</b> · " if who else ""}<b>{ecg.fs:g} Hz</b> · '
+        f'<span data-testid="mets-record-title">{esc(rec.label)}</span> {badges}</div>'
+        f'<div class="rec-meta" data-testid="mets-record-facts">{"<b>" + esc(who) + "</b> · " if who else ""}'
+        f'<b>{ecg.fs:g} Hz</b> · '
         f'{esc(duration_words(ecg.duration))} · '
         f'{n_present} of 12 leads recorded · {ecg.n_samples:,} samples per lead</div>'
         f'<div class="lead-chips">{chips}</div></div>', unsafe_allow_html=True)

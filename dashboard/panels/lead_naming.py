@@ -10,7 +10,7 @@ import streamlit as st
 from mets_core.ecg import STANDARD_LEADS, ECGReadError
 
 from .. import session
-from ..loading import Unnamed, for_clinicians, read_named
+from ..loading import Unnamed, for_clinicians, read_named, reader_failure
 from .common import esc
 
 LEAVE_OUT = "leave out"
@@ -32,7 +32,7 @@ def _open(upload: Unnamed, key: str) -> None:
         st.session_state[f"lead_naming_error_{key}"] = for_clinicians(str(err))
         return
     except Exception as err:  # noqa: BLE001 - a reader bug must not take the page down
-        st.session_state[f"lead_naming_error_{key}"] = f"it could not be read ({type(err).__name__})"
+        st.session_state[f"lead_naming_error_{key}"] = "it " + reader_failure(err)
         return
     session.add_record(ecg, "upload", beats)
     _dismiss(upload)
@@ -57,7 +57,7 @@ def lead_naming_panel() -> None:
                 f'documentation or the file\'s source says which.)</div>', unsafe_allow_html=True)
             error = st.session_state.pop(f"lead_naming_error_{key}", None)
             if error:
-                st.error(f"Not opened: {error}.", icon="⚠️")
+                st.error(f"Not opened: {error.rstrip('.')}.", icon="⚠️")
             columns = st.columns(min(4, n))
             for i, channel in enumerate(upload.channels):
                 columns[i % len(columns)].selectbox(f"Channel {i + 1}: {channel}", [LEAVE_OUT, *STANDARD_LEADS],

@@ -1,5 +1,7 @@
 """Measurements as a clinician checks them: the intervals (with why one is not given), electrode and
-noise alerts, signal quality per lead in words and shapes, and the median beats with their fiducial marks."""
+noise alerts, signal quality per lead in words and shapes, and the median beats with their fiducial marks.
+Public contract: the boxes under data-testid="mets-measurements", each with data-measure (its name, e.g. "QRS")
+and data-shown (what the box shows: the value with its unit, "78 ms", or "not measurable"/"not applicable")."""
 from __future__ import annotations
 
 import streamlit as st
@@ -25,12 +27,14 @@ def measurements_panel(m, scope: str = "") -> None:
     html_cells = []
     for label, value, note, short, flag in cells:
         if value is None:
-            html_cells.append(f'<div class="meas na" title="{esc(note or short)}">'
+            html_cells.append(f'<div class="meas na" data-measure="{esc(label)}" data-shown="{esc(short)}" '
+                              f'title="{esc(note or short)}">'
                               f'<div class="meas-label">{esc(label)}</div>'
                               f'<div class="meas-value">{short}</div>'
                               f'<div class="meas-note">{esc(note or "")}</div></div>')
         else:
-            html_cells.append(f'<div class="meas"><div class="meas-label">{esc(label)}</div>'
+            html_cells.append(f'<div class="meas" data-measure="{esc(label)}" data-shown="{esc(value)}">'
+                              f'<div class="meas-label">{esc(label)}</div>'
                               f'<div class="meas-value">{esc(value)}</div>'
                               + (f'<div class="meas-note">{esc(flag)}</div>' if flag else "") + '</div>')
     scope_html = f'<div class="rank-scope">{esc(scope)}</div>' if scope else ""

@@ -39,12 +39,12 @@ def _on_rate_change() -> None:
 def _open_uploaded(files) -> None:
     """Read uploaded files, open what reads, keep the messages (and the records waiting for lead names) for
     the page, and remember which files could not be opened."""
-    from ..loading import for_clinicians, read_uploads
+    from ..loading import for_clinicians, read_uploads, reader_failure
 
     try:
         result = read_uploads([(f.name, f.getvalue()) for f in files], fs=_settings_rate())
     except Exception as err:  # noqa: BLE001
-        session.set_load_errors([("upload", f"could not be read ({type(err).__name__})")])
+        session.set_load_errors([("upload", reader_failure(err))])
         return
     for ecg, beats in zip(result.ecgs, result.beats):
         session.add_record(ecg, "upload", beats)

@@ -54,23 +54,35 @@ def check_fs(fs: float, where: str) -> None:
                            f"{MIN_FS:g} Hz to {MAX_FS:g} Hz")
 
 
-def check_length(n_samples: int, fs: float | None, where: str) -> None:
+def check_length(n_samples: int, fs: float | None, where: str, hint: str = "") -> None:
     """At least 2 samples, and not more per lead than the limits; `fs` None: the rate is not known yet (a
-    CSV's rows are counted before its time column is read), so only the count is checked."""
+    CSV's rows are counted before its time column is read), so only the count is checked. `hint`: another way
+    out of a record too long, said after "cut or downsample the record first, or " (a WFDB record can be read
+    a stretch at a time)."""
     if n_samples < 2:
         what = "no samples" if n_samples <= 0 else "a single sample"
         raise ECGReadError(f"{where} holds {what}; an ECG needs at least 2 samples "
                            f"(accepted: {MIN_FS:g}-{MAX_FS:g} Hz, up to {MAX_SAMPLES_PER_LEAD:,} samples per lead)")
+    advice = "cut or downsample the record first" + (f", or {hint}" if hint else "")
     if fs is None:
         if n_samples > MAX_SAMPLES_PER_LEAD:
             raise ECGReadError(f"{where} holds {n_samples:,} rows (samples per lead); at most "
-                               f"{MAX_SAMPLES_PER_LEAD:,} samples per lead are accepted (24 h at 250 Hz): cut or "
-                               f"downsample the record first")
+                               f"{MAX_SAMPLES_PER_LEAD:,} samples per lead are accepted (24 h at 250 Hz): {advice}")
         return
     if n_samples > MAX_SAMPLES_PER_LEAD or n_samples / fs > MAX_DURATION_S:
-        raise ECGReadError(f"{where} is {n_samples / fs / 3600:.2f} h long ({n_samples:,} samples per lead at "
+        raise ECGReadError(f"{where} is {_hours(n_samples / fs)} long ({n_samples:,} samples per lead at "
                            f"{fs:g} Hz); at most {MAX_SAMPLES_PER_LEAD:,} samples per lead are accepted (24 h "
-                           f"at 250 Hz): cut or downsample the record first")
+                           f"at 250 Hz): {advice}")
+
+
+LONGEST_HOURS_SAID = 1000     # past this (about 42 days) a length is no recording's: its figure means nothing
+
+
+def _hours(seconds: float) -> str:
+    """A length in hours for a message: '30.50 h'; a declared length no recorder makes (a header's sample count
+    in the quintillions) is said as more than LONGEST_HOURS_SAID, not as an 18-digit figure."""
+    hours = seconds / 3600
+    return f"{hours:.2f} h" if hours <= LONGEST_HOURS_SAID else f"more than {LONGEST_HOURS_SAID:,} h"
 
 
 def stretch_span(start_s: float, end_s: float | None, fs: float, n_samples: int, where: str) -> tuple[int, int]:
