@@ -73,7 +73,7 @@ def _demo(title: str):
 def _open_physionet() -> None:
     from mets_core.ecg import ECGReadError
 
-    from ..loading import OFFLINE, fetch_physionet, open_from_data_folder
+    from ..loading import OFFLINE, fetch_physionet, for_clinicians, open_from_data_folder
     db, rec = st.session_state.get("pn_db", ""), st.session_state.get("pn_record", "")
     try:
         ecg, beats, labels = fetch_physionet(db, rec)
@@ -90,7 +90,7 @@ def _open_physionet() -> None:
             session.add_record(local[0], "data folder (PhysioNet offline)", local[1])
             session.set_load_errors([])
         else:
-            session.set_load_errors([(f"PhysioNet {db}/{rec}".strip("/ "), str(err))])
+            session.set_load_errors([(f"PhysioNet {db}/{rec}".strip("/ "), for_clinicians(str(err)))])
     except Exception as err:  # noqa: BLE001
         session.set_load_errors([(f"PhysioNet {db}/{rec}", f"failed ({type(err).__name__})")])
 

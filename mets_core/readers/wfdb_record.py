@@ -39,6 +39,8 @@ _RECORD_LINE_FIELDS = [re.compile(p) for p in (
 # such as 'nan', '1E3' or a baseline with '+', into the wrong fields)
 _GAIN_FIELD = re.compile(r"(?P<gain>[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)(\((?P<baseline>-?\d+)\))?(/\S*)?")
 _INT64_MAX = int(np.iinfo(np.int64).max)
+STRETCH_HINT = ("read a stretch of it at a time (a start and an end time: read_ecg's start_s and end_s, the mets "
+                "command's --start and --end)")
 HEADER_FORMAT = ("a WFDB header starts with a record line 'NAME N_SIGNALS FS N_SAMPLES' followed by one line "
                  "per signal")
 
@@ -165,8 +167,9 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
     # wfdb cannot combine a fixed-layout record with null segments: it is read whole, then cut
     whole = not single and getattr(hdr, "layout", None) == "fixed" and any(s is None for s in segments)
     n_read = sig_len if whole or not stretch else last - first
-    _check_read_length(n_read, fs, declared if n_read == sig_len else
-                       f"the stretch of {where} from {first / fs:g} s to {last / fs:g} s")
+    # a record too long to read whole can still be read a stretch at a time (wfdb decodes only what is asked)
+    check_length(n_read, fs, declared if n_read == sig_len else
+                 f"the stretch of {where} from {first / fs:g} s to {last / fs:g} s", hint=STRETCH_HINT)
     spf = max([max(s.samps_per_frame or [1]) for s in signal_headers] or [1])
     check_channels(n_sig, n_read * spf, where)
     for seg in signal_headers:
@@ -227,18 +230,6 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
     if stretch:
         meta["cropped_from_s"] = f"{first / fs:.3f}"
     return Channels(signals, names, fs, meta, where)
-
-
-def _check_read_length(n_samples: int, fs: float, where: str) -> None:
-    """``check_length`` of what is decoded; a record too long to read whole can still be read a stretch at a
-    time (wfdb decodes only the samples asked for), which its message adds."""
-    try:
-        check_length(n_samples, fs, where)
-    except ECGReadError as e:
-        if n_samples < 2:
-            raise
-        raise ECGReadError(f"{e}, or read a stretch of it at a time (a start and an end time: read_ecg's "
-                           f"start_s and end_s, the mets command's --start and --end)") from None
 
 
 def recorded_at(hdr) -> str | None:
