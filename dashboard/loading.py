@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import posixpath
+import re
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from mets_core.ecg import ECG, ECGReadError
+from mets_core.readers.wfdb_record import STRETCH_HINT
 
 WFDB_KINDS = {"wfdb-header", "wfdb-signal", "annotation"}      # mets_core.readers.kind of a WFDB record's files
 NEEDS_RATE = {".csv", ".txt", ".tsv", ".npy", ".npz"}     # formats that may not state a sampling rate
@@ -216,7 +218,7 @@ _CLINICIAN_WORDS = (
     (r"\bthe fs argument\b", "the sampling rate set in the sidebar"),
     (r" \(see mets_core\.ecg\.LEAD_ALIASES\)", ""),
     # a record too long to read whole (mets_core.readers.wfdb_record): a page cannot read a stretch of a file
-    (r",? or read a stretch of it at a time \([^()]*\bstart_s and end_s\b[^()]*\)",
+    (", or " + re.escape(STRETCH_HINT),
      " (shorter files can be uploaded here), or read it a stretch at a time with the mets command's --start and "
      "--end"),
     # a zip of several records (mets_core.readers.wfdb_record): a browser has no name= to pass
@@ -238,7 +240,6 @@ def not_opened(what: str, why: str) -> str:
 
 def for_clinicians(message: str) -> str:
     """A reader's error message with programming advice replaced by what to do on this page."""
-    import re
     for pattern, words in _CLINICIAN_WORDS:
         message = re.sub(pattern, words, message)
     return message

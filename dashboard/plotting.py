@@ -287,6 +287,11 @@ def deflections(ecg: ECG, leads: list[str], start_s: float, seconds: float) -> t
     return up, down
 
 
+def headroom_mm(gain: float) -> float:
+    """How far from its baseline a trace is drawn before it is clipped (HEADROOM_MV and the clearance)."""
+    return HEADROOM_MV * gain + TRACE_CLEARANCE_MM
+
+
 def room(deflection_mv: float, gain: float, half: float) -> float:
     """Room (mm) from a baseline for a deflection: half a pitch at least, the deflection and its clearance where
     it needs more, up to HEADROOM_MV (a larger one is clipped)."""
@@ -368,7 +373,7 @@ def trace_layer(p: Paper, ecg: ECG) -> Layer:
     unit = amplitudes(ecg).unit
     traces, annotations, clipped = [], [], []
     gappy = leads_left_out_for_gaps(ecg.metadata)
-    reach = HEADROOM_MV * p.gain + TRACE_CLEARANCE_MM
+    reach = headroom_mm(p.gain)
     for r, leads in enumerate(p.rows):
         row = _Row()
         lowest, highest = max(0.0, p.centre(r) - reach), min(p.height, p.centre(r) + reach)
@@ -412,10 +417,15 @@ def clip_marks(x: np.ndarray, y: np.ndarray, lowest: float, highest: float, lead
     (▲ on that edge) or below `lowest` (▼)."""
     marks = []
     for over, edge, symbol in ((y > highest, highest, "triangle-up"), (y < lowest, lowest, "triangle-down")):
-        runs = np.flatnonzero(np.diff(np.r_[0, over.astype(np.int8), 0]))
-        for a, b in zip(runs[::2], runs[1::2]):
-            marks.append((float(x[(a + b - 1) // 2]), float(edge), symbol, lead))
+        marks += [(float(x[i]), float(edge), symbol, lead) for i in clipped_runs(over)]
     return marks
+
+
+def clipped_runs(over: np.ndarray) -> np.ndarray:
+    """The middle index of each run of True in `over` (samples past an edge): where a clipped stretch is marked
+    (on screen and on the PDF)."""
+    runs = np.flatnonzero(np.diff(np.r_[0, over.astype(np.int8), 0]))
+    return (runs[::2] + runs[1::2] - 1) // 2
 
 
 def saliency_layer(p: Paper, saliency, offset_s: float = 0.0) -> Layer:

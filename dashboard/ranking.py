@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 
 # one home for the "stands out" rule, the reliability levels, the percentile as shown, its ordinal and the words
 # for a negated phrase: the engine's knowledge module
-from mets_core.knowledge import (MIN_REFERENCE_S, STANDS_OUT_PERCENTILE, exclusive_groups,
+from mets_core.knowledge import (STANDS_OUT_PERCENTILE, exclusive_groups,
                                  negated_findings_standing_out, negation_words, not_judged, not_judged_words,
                                  not_told_apart_words, ordinal_suffix, rate_disagreements, reliability_label,
-                                 reliability_level, shown_percentile, stands_out, too_short_words)
+                                 reliability_level, shown_percentile, stands_out, too_short_reading,
+                                 too_short_words)
 
 
 @dataclass(frozen=True)
@@ -190,17 +191,17 @@ class RankingView:
             return "no phrase ranked (negated phrases are not read)" if self.negated else \
                 "no phrase known to the model"
         if self.too_short_s is not None:
-            return f"not judged (an ECG of {self.too_short_s:.1f} s; percentiles need {MIN_REFERENCE_S:g} s)"
+            return too_short_reading(self.too_short_s)
         if not self.has_reference:
             return "not judged (weights without reference ECGs)"
         return "; ".join(r.prompt for r in self.standing_out) or "no confident match"
 
 
-def build_view(matches, typed: list[str] | None = None, duration_s: float | None = None) -> RankingView:
+def build_view(matches, typed: list[str] | None = None, too_short_s: float | None = None) -> RankingView:
     """The view of `matches` (mets_core's ranking); `typed`: the phrases in the order they were typed, the
     order the negated phrases and those not known to the model are listed in (the ranking's order means
-    nothing for them); `duration_s`: the length of the ECG ranked (under knowledge.MIN_REFERENCE_S it gets no
-    percentiles, and the headline says why)."""
+    nothing for them); `too_short_s`: the ECG's length when it is too short for the model's reference
+    percentiles (`short_length`), so that the headline says why nothing is judged."""
     rows = [to_row(m) for m in matches]
     place = {p: k for k, p in enumerate(typed or [])}
     as_typed = lambda r: place.get(r.prompt, len(place))    # noqa: E731
@@ -212,8 +213,13 @@ def build_view(matches, typed: list[str] | None = None, duration_s: float | None
         ranked.sort(key=lambda r: (-(r.percentile if r.percentile is not None else -1.0), -r.similarity))
     else:
         ranked.sort(key=lambda r: -r.similarity)
-    too_short = duration_s if duration_s is not None and duration_s < MIN_REFERENCE_S else None
-    return RankingView(ranked, unknown, has_reference, negated, too_short)
+    return RankingView(ranked, unknown, has_reference, negated, too_short_s)
+
+
+def short_length(model, ecg) -> float | None:
+    """`ecg`'s length when `model` (a METS, or None) judges ECGs against reference ECGs but this one is too short
+    for them (METS.too_short_for_reference), else None: build_view's `too_short_s`."""
+    return ecg.duration if model is not None and model.too_short_for_reference(ecg) else None
 
 
 # words before a ranked phrase that leave it the same statement: "normal sinus rhythm" is "sinus rhythm",

@@ -35,8 +35,8 @@ from .measured import FIELDS, missing_words, shown_text
 from .panels.common import recorded_words
 from .ranking import disagreement
 # printed at the standard speed and gain whatever the screen shows; the strip is the page on screen
-from .plotting import (COLUMN_MARK, HEADROOM_MV, LAYOUT_3X4, PAGE_S, RHYTHM_LEAD, STANDARD_GAIN, STANDARD_SPEED,
-                       TRACE_CLEARANCE_MM, amplitudes, deflections, hms, room, scale_words)
+from .plotting import (CLIP_INK, COLUMN_MARK, LAYOUT_3X4, PAGE_S, RHYTHM_LEAD, STANDARD_GAIN, STANDARD_SPEED,
+                       amplitudes, clipped_runs, deflections, headroom_mm, hms, room, scale_words)
 
 PAGE_MM = (297.0, 210.0)            # A4 landscape
 MARGIN_MM = 12.0                    # left and right
@@ -46,7 +46,6 @@ GRID_TOP_MM = GRID_ORIGIN_MM[1] + GRID_SIZE_MM[1]
 UNLIMITED_LINES = 1000              # a column's lines when nothing limits them (to see how many it has)
 FEW_LEADS = 3                       # a record of this many leads or fewer: one full-width strip per lead
 STRIP_MM = 30.0                     # a strip's height at least (3 mV at 10 mm/mV), more for a tall deflection
-CLIP_INK = "#b3261e"                # the marks where a trace is clipped
 MM_PER_INCH = 25.4
 MM_PER_PT = MM_PER_INCH / 72.0
 # The columns above the tracing: headings at COLUMN_TOP_MM, then lines of COLUMN_PT type LINE_MM apart, the
@@ -97,8 +96,8 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
         """The three columns above the tracing, `n` lines each at most."""
         return (_measurement_lines(measurements, ecg, start_s, n) if measurements is not None else [],
                 _file_says(ecg, file_labels, beats, start_s, ranking, n),
-                _ranking_lines(ranking, n, getattr(measurements, "heart_rate_bpm", None)) if ranking is not None
-                else [])
+                _ranking_lines(ranking, n, None if whole else getattr(measurements, "heart_rate_bpm", None))
+                if ranking is not None else [])
     # the columns' lines, as many as they have: a record of a few leads whose strips leave the grid room to
     # spare gives it to the columns (caveats, ranked rows), not to blank grid
     wanted = max(len(lines) for lines in columns(UNLIMITED_LINES))
@@ -236,7 +235,8 @@ def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None,
 
 def _ranking_lines(ranking, n_lines: int = 10, heart_rate_bpm: float | None = None) -> list[tuple[str, dict]]:
     """The ranking column: its headline wrapped (with what the measured heart rate says of a rate statement that
-    stands out, RankingView.rate_disagreements), then every ranked row that fits (a long phrase goes on to
+    stands out, RankingView.rate_disagreements; not for the whole-recording summary, whose ranking averages every
+    window while its rate is one minute's), then every ranked row that fits (a long phrase goes on to
     the next line, never cut), the rest with their percentiles in a compact "also ranked: ..." line (those that
     do not fit even there counted as not printed), then the negated phrases (scored as the finding, not ranked)
     and the phrases the model does not know."""
@@ -404,7 +404,7 @@ def tracing_layout(ecg: ECG, start_s: float, rhythm_lead: str, most_mm: float = 
     for a, b in zip(above, below):
         centres.append(top - a - spare / 2)
         top -= a + b + spare
-    reach = HEADROOM_MV * STANDARD_GAIN + TRACE_CLEARANCE_MM
+    reach = headroom_mm(STANDARD_GAIN)
     return TracingLayout(rows, height, centres, [c + a + spare / 2 for c, a in zip(centres, above)],
                          [(max(0.0, c - reach), min(height, c + reach)) for c in centres], pitch)
 
@@ -453,10 +453,9 @@ def _draw_tracing(fig, ecg: ECG, start_s: float, layout: TracingLayout) -> bool:
             drawn = centre + y[::step] * STANDARD_GAIN
             ax.plot(t, np.clip(drawn, lowest, highest), color="black", linewidth=0.45)
             for over, edge, marker in ((drawn > highest, highest, "^"), (drawn < lowest, lowest, "v")):
-                runs = np.flatnonzero(np.diff(np.r_[0, over.astype(np.int8), 0]))
-                if len(runs):
+                middles = clipped_runs(over)
+                if len(middles):
                     clipped = True
-                    middles = (runs[::2] + runs[1::2] - 1) // 2
                     ax.plot(t[middles], np.full(len(middles), edge + (1.2 if marker == "^" else -1.2)),
                             linestyle="none", marker=marker, markersize=3.5, color=CLIP_INK, clip_on=False)
     return clipped

@@ -307,9 +307,8 @@ def rate_disagreements(standing_out: list[tuple[str, str | None]], heart_rate_bp
     for meaning, prompts in wrong.items():
         one, quoted = len(prompts) == 1, [f"“{p}”" for p in prompts]
         names = quoted[0] if one else ", ".join(quoted[:-1]) + " and " + quoted[-1]
-        out.append(f"{names} stand{'s' if one else ''} out, but the measured heart rate is {rate} bpm, and "
-                   f"{'it means' if one else 'they mean'} a rate {meaning}: a similarity is not a measurement of "
-                   f"the rate. Check the rate on the tracing.")
+        out.append(f"{names} (a rate {meaning}) stand{'s' if one else ''} out, but the measured heart rate is "
+                   f"{rate} bpm: a similarity is not a measurement of the rate. Check the rate on the tracing.")
     return out
 
 
@@ -415,12 +414,29 @@ def not_judged_words(prompts: list[str]) -> str:
             f"not called a match.")
 
 
+def too_short(duration_s: float) -> bool:
+    """Whether an ECG is too short for the reference percentiles (MIN_REFERENCE_S)."""
+    return duration_s < MIN_REFERENCE_S
+
+
+def _length_shown(duration_s: float) -> str:
+    """A length under MIN_REFERENCE_S as said: rounded down to 0.1 s, so 8.96 s never reads as "9.0 s"."""
+    return f"{math.floor(duration_s * 10) / 10:.1f} s"
+
+
 def too_short_words(duration_s: float) -> str:
     """Why an ECG shorter than MIN_REFERENCE_S gets no percentiles (the dashboard's headline and `mets rank`)."""
-    return (f"This ECG is {duration_s:.1f} s long. The model's reference percentiles come from 10-s ECGs and do "
-            f"not hold for one shorter than {MIN_REFERENCE_S:g} s (cut short, validation ECGs get more phrases "
-            f"standing out and fewer of them right), so no phrase is called a match: the scores below only "
-            f"compare these phrases with each other, and the reliability cues are those measured on 10-s ECGs.")
+    return (f"This ECG is {_length_shown(duration_s)} long. The model's reference percentiles come from 10-s ECGs "
+            f"and do not hold for one shorter than {MIN_REFERENCE_S:g} s (cut short, validation ECGs get more "
+            f"phrases standing out and fewer of them right), so no phrase is called a match: the scores below "
+            f"only compare these phrases with each other, and the reliability cues are those measured on 10-s "
+            f"ECGs.")
+
+
+def too_short_reading(duration_s: float) -> str:
+    """The same in a few words, for a table cell (the Batch page's reading, `mets rank --out`'s stands_out)."""
+    return f"not judged: an ECG of {_length_shown(duration_s)} is too short for percentiles (they need " \
+           f"{MIN_REFERENCE_S:g} s)"
 
 
 def is_validated(row: dict) -> bool:

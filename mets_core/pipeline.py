@@ -31,7 +31,7 @@ from .checkpoint import (CONFIG_FILE, WEIGHTS_ENV, CheckpointError, NoCheckpoint
                          load_checkpoint, load_state_dict_checked, read_config, save_checkpoint)
 from .ecg import ECG
 from .explain import Saliency, explain, record_embedding
-from .knowledge import MIN_REFERENCE_S, REFERENCE_FILE, Expansion, Knowledge, negation, percentile, stands_out
+from .knowledge import REFERENCE_FILE, Expansion, Knowledge, negation, percentile, stands_out, too_short
 from .model import ECGTextModel, ModelConfig, model_config
 from .preprocess import PreprocessConfig, to_model_input
 from .prompts import (build_prompt_embeddings, clean_phrase, default_templates, ensemble, fill, format_report,
@@ -416,9 +416,14 @@ class METS:
         reference ECGs (none stored, or a reference of none: nothing to compare with), and for an ECG shorter
         than knowledge.MIN_REFERENCE_S (its similarities do not compare with those of the 10-s reference ECGs)."""
         chosen = self.reference_for(ecg)
-        if chosen is None or ecg.duration < MIN_REFERENCE_S:
+        if chosen is None or too_short(ecg.duration):
             return None
         return percentile(similarities, self.reference["embeddings"][chosen] @ prompt_embeddings.T)
+
+    def too_short_for_reference(self, ecg: ECG) -> bool:
+        """Whether these weights judge ECGs against reference ECGs but `ecg` is too short for them
+        (knowledge.MIN_REFERENCE_S): its ranking then has no percentiles, and why is worth saying."""
+        return self.reference_for(ecg) is not None and too_short(ecg.duration)
 
     def reference_for(self, ecg: ECG) -> np.ndarray | None:
         """Which reference ECGs the ECG's percentiles are judged against (a boolean mask): those of the same kind

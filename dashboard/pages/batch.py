@@ -17,7 +17,7 @@ from dashboard.loading import not_opened
 from dashboard.measured import FIELDS, column_name, measured_span, missing_words, shown_value
 from dashboard.panels import header, prompts
 from dashboard.panels.common import recorded_shown
-from dashboard.ranking import build_view
+from dashboard.ranking import build_view, short_length
 
 # the measurements of the table, as the Reader shows them (QTc by Fridericia: the Reader's advice at rates
 # below 50 or above 100 bpm, where Bazett misleads)
@@ -135,14 +135,17 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
         row["file labels"] = "; ".join(lab.text for lab in labels.labels) if labels is not None else ""
         if engine.model is not None and phrases:
             try:
-                view = build_view(engine.rank(rec.ecg, phrases), phrases, rec.ecg.duration)
+                view = build_view(engine.rank(rec.ecg, phrases), phrases, short_length(engine.model, rec.ecg))
                 row[READING] = view.reading
                 row[NOT_RANKED] = not_ranked_note(view)
                 for r in view.rows:      # one column per known phrase: sort the table by any of them
                     column = phrase_column(r.prompt)
-                    digits = PERCENTILE_DIGITS if r.percentile is not None else SIMILARITY_DIGITS
-                    row[column] = round(r.percentile if r.percentile is not None else r.similarity, digits)
-                    phrase_digits[column] = max(digits, phrase_digits.get(column, 0))
+                    if view.too_short_s is not None:     # no percentile: an empty cell (the reading says why),
+                        row[column] = None               # not a similarity in a column of percentiles
+                    else:
+                        digits = PERCENTILE_DIGITS if r.percentile is not None else SIMILARITY_DIGITS
+                        row[column] = round(r.percentile if r.percentile is not None else r.similarity, digits)
+                        phrase_digits[column] = max(digits, phrase_digits.get(column, 0))
                     phrase_help[column] = (f"{r.reliability[1]}. " + (
                         "Percentile: the share of reference ECGs less similar to this phrase than this ECG."
                         if view.has_reference else "Cosine similarity (no reference ECGs in these weights)."))
@@ -182,8 +185,8 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                                             help="When the recording began, as its file says"),
                                         # each column's values to the same decimals (Streamlit drops a whole
                                         # number's: "62" beside "61.8")
-                                        **{p: st.column_config.NumberColumn(p, help=h,
-                                                                            format=f"%.{phrase_digits[p]}f")
+                                        **{p: st.column_config.NumberColumn(
+                                            p, help=h, format=f"%.{phrase_digits.get(p, PERCENTILE_DIGITS)}f")
                                            for p, h in phrase_help.items()}})
     if negated:
         st.caption(negated_caption(list(negated.values()), set(df.columns)))

@@ -25,7 +25,7 @@ from dashboard.measured import FIELDS, column_name, missing_words, shown_value
 from dashboard.panels import header, prompts, tracing
 from dashboard.panels.common import esc, guard, recorded_at, recorded_words
 from dashboard.panels.ranking import few_leads_words
-from dashboard.ranking import RankingView, Row, build_view
+from dashboard.ranking import RankingView, Row, build_view, short_length
 from mets_core.ecg import ECG
 from mets_core.file_labels import FileLabels, same_patient
 
@@ -346,8 +346,11 @@ def compare_page(engine: Engine, recs: dict) -> None:
         where.plotly_chart(at_one_scale(fig, view_mm, width_px), width="stretch", key=f"cmp_paper_{slot}",
                            config={"displaylogo": False, "scrollZoom": False})
     shorter = [rec.label for rec, (_, fig, _) in zip((ra, rb), built) if paper_view_mm(fig) < view_mm]
-    st.caption(f"Both on the same paper scale: {speed} mm/s, {gain} mm/mV (change them on the Reader page)"
-               + (f"; the paper of {esc(shorter[0])}, a shorter recording, ends where it does." if shorter else "."))
+    scales = {plotting.scale_words(gain, plotting.amplitudes(each.ecg)) for each in (first, second)}
+    st.caption(f"Both on the same paper scale: {speed} mm/s, {' and '.join(sorted(scales))} (change them on the "
+               f"Reader page)"
+               + (f"; the paper of {esc(shorter[0])}, a shorter recording, ends where it does." if shorter else ".")
+               + (" One ECG's amplitudes are not in mV: their heights do not compare." if len(scales) > 1 else ""))
     ma, mb = (engines.measurements(each.rec.key, each.rec.ecg, *each.measured_stretch) for each in (first, second))
     rows = []
     for _, attr, _, note in FIELDS:       # as the Reader shows them, in whole units, or why there is none
@@ -366,7 +369,8 @@ def compare_page(engine: Engine, recs: dict) -> None:
     phrases = prompts.current()
     if not phrases:
         return
-    va, vb = (build_view(engine.rank(each.ecg, phrases), phrases, each.ecg.duration) for each in (first, second))
+    va, vb = (build_view(engine.rank(each.ecg, phrases), phrases, short_length(engine.model, each.ecg))
+              for each in (first, second))
     by_b = {r.prompt: r for r in vb.rows + vb.unknown}
     table, digits = [], 0
     for r in va.rows:

@@ -51,11 +51,18 @@ def measured_stretch(rec: session.Record, scope: session.Scope) -> tuple[float |
     return (0.0, engines.SUMMARY_S) if rec.is_long and scope.whole else session.page_stretch(rec, scope.start_s)
 
 
-def shown_measurements(rec: session.Record, scope: session.Scope):
-    """The measurements the page shows for `scope`: the whole-recording summary's, or the stretch's."""
-    if rec.is_long and scope.whole:
-        return engines.summary_measurements(rec.key, rec.ecg)[0]
-    return engines.measurements(rec.key, rec.ecg, *measured_stretch(rec, scope))
+def rate_check(rec: session.Record, scope: session.Scope, view) -> None:
+    """Under the ranking, when a rate statement stands out: what the measured heart rate of the same stretch
+    says of it (RankingView.rate_disagreements). It waits for the measurement (made in its own process
+    meanwhile), so it is called only then; not in the whole-recording summary, whose ranking averages every
+    window while its rate is one minute's. A failed measurement leaves it unsaid (the measurements panel says
+    why)."""
+    try:
+        heart_rate = engines.measurements(rec.key, rec.ecg, *measured_stretch(rec, scope)).heart_rate_bpm
+    except Exception:  # noqa: BLE001
+        return
+    for words in view.rate_disagreements(heart_rate):
+        st.warning(words, icon="⚠️")
 
 
 def measured_where(rec: session.Record, m, scope: session.Scope, passed=()) -> str:
@@ -139,12 +146,8 @@ def ranking_fragment(engine: engines.Engine, rec: session.Record, scope: session
             phrases = prompts.prompt_controls(template_set=engine.template_set(),
                                               templates=engine.templates("diagnostic"))
             result = ranking.ranking_panel(engine, scope.ecg, phrases, scope.words)
-            if result and any(rate_bounds().get(r.statement or "") for r in result[1].standing_out):
-                # a rate statement stands out: what the measured rate says of it (waits for the measurement,
-                # made in its own process meanwhile; only then)
-                measured = shown_measurements(rec, scope)
-                for words in result[1].rate_disagreements(getattr(measured, "heart_rate_bpm", None)):
-                    st.warning(words, icon="⚠️")
+            if result and not scope.whole and any(rate_bounds().get(r.statement or "") for r in result[1].standing_out):
+                rate_check(rec, scope, result[1])
     with right:
         with guard("The file's own labels"):
             page = None if not rec.is_long or scope.whole else \

@@ -69,7 +69,7 @@ def measurements_panel(m, scope: str = "") -> None:
     st.markdown(
         f'<div class="meas-foot" data-testid="mets-quality">Automated; {esc(where)} — check them on the median beats below. '
         f'Signal quality per lead: {"".join(quality_chips)} '
-        f'<span class="legend">{QUALITY_LEGEND}</span>'
+        f'<span class="legend" data-testid="mets-quality-legend">{QUALITY_LEGEND}</span>'
         + (f'<div class="noise">Noise: {esc("; ".join(noisy))}</div>' if noisy else "") + '</div>',
         unsafe_allow_html=True)
 

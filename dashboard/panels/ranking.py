@@ -13,7 +13,7 @@ import streamlit as st
 from mets_core.knowledge import SHARE_HEADER, scored_as_words, shown_percentile
 
 from ..engine import Engine
-from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view
+from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view, short_length
 from .common import esc
 
 
@@ -32,7 +32,7 @@ def ranking_panel(engine: Engine, ecg, prompts: list[str], scope: str = "") -> t
         st.info("Type at least one phrase, e.g. “atrial fibrillation”.")
         return None
     matches = engine.rank(ecg, prompts)
-    view = build_view(matches, prompts, ecg.duration)
+    view = build_view(matches, prompts, short_length(engine.model, ecg))
     st.markdown(ranking_html(view, scope), unsafe_allow_html=True)
     st.markdown('<div class="reminder">Scores are similarities between the ECG and each phrase, not '
                 'diagnoses. “Stands out” means this ECG is more similar to the phrase than '

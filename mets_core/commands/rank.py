@@ -44,7 +44,7 @@ def cmd_rank(args) -> int:
 
     def score(ecgs, prepared):
         model.embed_ecg(ecgs, batch_size=args.batch_size, model_input=prepared)   # one batched pass
-        return [{"leads": ecg.leads, **_too_short(ecg), **_rank_result(model.rank(ecg, prompts, args.kind))}
+        return [{"leads": ecg.leads, **_too_short(model, ecg), **_rank_result(model.rank(ecg, prompts, args.kind))}
                 for ecg in ecgs]
 
     return run.answer(run.score(score, _rank_row), _print_rank)
@@ -81,10 +81,10 @@ def _match_dict(m) -> dict:
     return out
 
 
-def _too_short(ecg) -> dict:
-    """{"too_short_s": its length} for an ECG too short for percentiles (knowledge.MIN_REFERENCE_S), else {}."""
-    from ..knowledge import MIN_REFERENCE_S
-    return {"too_short_s": round(ecg.duration, 2)} if ecg.duration < MIN_REFERENCE_S else {}
+def _too_short(model, ecg) -> dict:
+    """{"too_short_s": its length} for an ECG too short for the model's reference percentiles
+    (METS.too_short_for_reference), else {}."""
+    return {"too_short_s": round(ecg.duration, 2)} if model.too_short_for_reference(ecg) else {}
 
 
 def _rank_result(matches: list) -> dict:
@@ -125,7 +125,8 @@ def _rank_row(record: str, result: dict) -> dict:
             row[f"percentile[{m['prompt']}]"] = round(m["percentile"], 2)
     standing = _standing_out(result["matches"])
     if "too_short_s" in result:
-        row["stands_out"] = f"not judged: an ECG of {result['too_short_s']:g} s is too short for percentiles"
+        from ..knowledge import too_short_reading
+        row["stands_out"] = too_short_reading(result["too_short_s"])
     elif standing is not None:          # as the printed headline: what stands out, else no prompt is crowned
         row["stands_out"] = "; ".join(standing) or "no confident match"
     if result["matches"]:
