@@ -86,7 +86,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, required=True)
     ap.add_argument("--weights", type=Path, default=REPO / "weights")
-    ap.add_argument("--seconds", type=float, nargs="+", default=[10.0, 7.5, 5.0, 3.75, 2.5, 1.25])
+    ap.add_argument("--seconds", type=float, nargs="+", default=[10.0, 9.0, 8.0, 7.5, 6.0, 5.0, 2.5])
     ap.add_argument("--random-init", type=int, nargs="*", default=[0, 1, 2], metavar="SEED")
     ap.add_argument("--batch", type=int, default=256)
     args = ap.parse_args(argv)
