@@ -37,3 +37,14 @@ def test_the_reader_says_it_under_the_ranking(shipped_app):
     said = [str(w.value) for w in shipped_app.warning]
     assert any(w.startswith("“sinus tachycardia” (a rate above 100 bpm) stands out, but the measured heart rate "
                             "is 9") for w in said), said
+
+
+def test_compare_says_it_for_the_ecg_it_concerns(shipped_app):
+    data = require_data("mitdb/208.hea", "ptbxl/records100/00000/00761_lr.hea")
+    upload(shipped_app, record_files(data / "ptbxl" / "records100" / "00000" / "00761_lr"))
+    upload(shipped_app, record_files(data / "mitdb" / "208"))
+    shipped_app.text_area(key="prompts_text").input("sinus tachycardia\nsinus rhythm").run()
+    go_to(shipped_app, "compare")
+    said = [str(w.value) for w in shipped_app.warning]
+    assert any(w.startswith("208: “sinus tachycardia” (a rate above 100 bpm) stands out") for w in said), said
+    assert not any(w.startswith("00761_lr:") for w in said), said
