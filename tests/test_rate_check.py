@@ -48,3 +48,16 @@ def test_compare_says_it_for_the_ecg_it_concerns(shipped_app):
     said = [str(w.value) for w in shipped_app.warning]
     assert any(w.startswith("208: “sinus tachycardia” (a rate above 100 bpm) stands out") for w in said), said
     assert not any(w.startswith("00761_lr:") for w in said), said
+
+
+def test_batch_gives_it_a_column_for_ecgs_whose_reading_and_rate_are_of_one_stretch(shipped_app, monkeypatch):
+    from dashboard_fixtures import downloaded_csv, table
+    csvs = downloaded_csv(monkeypatch)
+    data = require_data("ptbxl/records100/00000/00006_lr.hea", "mitdb/208.hea")
+    upload(shipped_app, record_files(data / "ptbxl" / "records100" / "00000" / "00006_lr"))   # 83 bpm
+    upload(shipped_app, record_files(data / "mitdb" / "208"))        # long: its reading averages every window
+    shipped_app.text_area(key="prompts_text").input("sinus tachycardia\nsinus rhythm").run()
+    go_to(shipped_app, "batch")
+    for rows in (table(shipped_app).set_index("ECG"), csvs[-1].set_index("ECG")):
+        assert rows.loc["00006_lr", "rate check"].startswith("“sinus tachycardia” (a rate above 100 bpm) stands out")
+        assert not isinstance(rows.loc["208", "rate check"], str) or not rows.loc["208", "rate check"]

@@ -25,6 +25,8 @@ BATCH_FIELDS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_fridericia_ms
 READING = "the model's reading"
 MEASUREMENT_NOTES = "measurement notes"  # the CSV's column of why a measurement is blank (the page shows "—")
 MISSING = "—"                           # the page's cell of a value not given (Streamlit's own is "None")
+RATE_CHECK = "rate check"               # a rate statement standing out against the measured rate (knowledge.
+                                        # rate_disagreements); only where both describe one stretch (not long ones)
 NOT_RANKED = "not ranked"               # the CSV's note of the phrases with no column, and why (not on the page,
                                         # whose captions say it once for every ECG)
 SAMPLING_RATE = "sampling rate (Hz)"
@@ -33,7 +35,8 @@ DURATION = "duration (s)"
 # the table is sorted by, in view without scrolling, in the order the phrases were typed), then the file's own
 # labels and the measurements; what the file is comes last
 FIRST_COLUMNS = ("ECG", READING)
-MIDDLE_COLUMNS = ("file labels", NOT_RANKED, *(column_name(a) for a in BATCH_FIELDS), "measured on", MEASUREMENT_NOTES)
+MIDDLE_COLUMNS = ("file labels", RATE_CHECK, NOT_RANKED, *(column_name(a) for a in BATCH_FIELDS), "measured on",
+                  MEASUREMENT_NOTES)
 LAST_COLUMNS = ("recorded", "source", SAMPLING_RATE, DURATION, "leads")
 TABLE_COLUMNS = frozenset(FIRST_COLUMNS + MIDDLE_COLUMNS + LAST_COLUMNS)
 PERCENTILE_DIGITS, SIMILARITY_DIGITS = 1, 4  # a phrase's cell: its percentile to a tenth, else its similarity
@@ -121,6 +124,7 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
     for n, rec in enumerate(recs, 1):
         row = {"ECG": rec.label, "recorded": recorded_shown(rec.ecg), "source": rec.origin,
                SAMPLING_RATE: rec.ecg.fs, DURATION: round(rec.ecg.duration, 1), "leads": len(rec.ecg.leads)}
+        m = None
         try:
             # a long recording as the Reader's whole-recording summary measures it: its first measurable minute
             m = engines.summary_measurements(rec.key, rec.ecg)[0] if rec.is_long else \
@@ -137,6 +141,8 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
             try:
                 view = build_view(engine.rank(rec.ecg, phrases), phrases, short_length(engine.model, rec.ecg))
                 row[READING] = view.reading
+                if not rec.is_long:      # a long one's reading averages every window, its rate is one minute's
+                    row[RATE_CHECK] = " ".join(view.rate_disagreements(getattr(m, "heart_rate_bpm", None)))
                 row[NOT_RANKED] = not_ranked_note(view)
                 for r in view.rows:      # one column per known phrase: sort the table by any of them
                     column = phrase_column(r.prompt)
@@ -175,11 +181,14 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
         columns=[NOT_RANKED, MEASUREMENT_NOTES], errors="ignore")
     if shown["recorded"].isna().all():        # no file dated: an empty column says nothing (the CSV keeps it)
         shown = shown.drop(columns="recorded")
+    if RATE_CHECK in shown and not shown[RATE_CHECK].fillna("").astype(bool).any():    # nothing to say: no column
+        shown = shown.drop(columns=RATE_CHECK)
     event = st.dataframe(shown, width="stretch", hide_index=True, key="batch_table", on_select="rerun",
                          selection_mode="single-row", placeholder=MISSING,
                          column_config={"ECG": st.column_config.TextColumn(pinned=True),   # in view when scrolled
                                         "file labels": st.column_config.TextColumn(width="medium"),
                                         READING: st.column_config.TextColumn(width="medium"),
+                                        RATE_CHECK: st.column_config.TextColumn(width="medium"),
                                         "measured on": st.column_config.TextColumn(width=MEASURED_ON_PX),
                                         "recorded": st.column_config.TextColumn(
                                             help="When the recording began, as its file says"),
