@@ -182,14 +182,6 @@ class TextEmbeddingCache:
         self._memory: LRU[str, np.ndarray] = LRU(memory_size)
         self._shipped: dict[bytes, np.ndarray] | None = None
 
-    @property
-    def memory_size(self) -> int:
-        return self._memory.size
-
-    @memory_size.setter
-    def memory_size(self, value: int) -> None:
-        self._memory.size = int(value)
-
     def _shards(self) -> dict[bytes, np.ndarray]:
         if self._shipped is None:
             from .text import read_shards

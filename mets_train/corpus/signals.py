@@ -14,7 +14,7 @@ import numpy as np
 
 from mets_core import measure as _measure
 from mets_core.ecg import ECG, STANDARD_LEADS
-from mets_core.preprocess import PreprocessConfig, filter_ecg, resample
+from mets_core.preprocess import filter_ecg, resample
 from mets_core.readers import read_ecg
 from ..ptbxl.dataset import read_zscore_array
 from .sources import RecordSpec
@@ -37,12 +37,9 @@ def resampled_length(n: int, fs_from: float, fs_to: float) -> int:
     return -(-n * r.numerator // r.denominator)
 
 
-_MODEL_INPUT = PreprocessConfig()       # the band-pass an uploaded ECG gets: the corpus's defaults
-
-
-def condition(ecg: ECG, fs: float, highpass_hz: float = _MODEL_INPUT.highpass_hz,
-              lowpass_hz: float = _MODEL_INPUT.lowpass_hz) -> ECG:
-    """Resample to fs and band-pass (zero-phase Butterworth), exactly as `preprocess` does."""
+def condition(ecg: ECG, fs: float, highpass_hz: float, lowpass_hz: float) -> ECG:
+    """Resample to fs and band-pass (zero-phase Butterworth), exactly as `preprocess` does (the builder passes
+    its BuildOptions, whose defaults are PreprocessConfig's)."""
     return filter_ecg(resample(ecg, fs), highpass_hz, lowpass_hz)
 
 
