@@ -6,8 +6,9 @@ Each TREE is a checkout of the project (default: this one), e.g. a `git worktree
 the code to compare with. One `streamlit run` server per tree and one Chromium tab per server, all at once;
 the tabs upload the same LUDB records (from $METS_DATA_DIR, else synthetic CSVs) in turn, the order of the
 tabs reversed every round (A B, B A, ...), so that a slow spell of the machine falls on every tree alike. Per
-upload, until the page shows the new ECG's title, a ranking and the ECG paper (not for a tree named by
---paperless: one whose page draws none, a part taken out), and Streamlit is idle:
+upload, until the page shows the new ECG's title, a ranking and the new ECG's paper (a paper that still draws
+the last ECG is waited past: not for a tree named by --paperless, one whose page draws none, a part taken
+out), and Streamlit is idle:
 
   main thread   the CPU seconds the tab's main thread spent (Chrome's own timers, CDP Performance.getMetrics:
                 TaskDuration; its JavaScript part, ScriptDuration), the upload and 0.8 s after it (what the
@@ -37,15 +38,17 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv  # noqa: E402
-from e2e_server import (CHROMIUM, CHROMIUM_ARGS, IDLE_JS, IS_PAPER, RANK_ROW, RECORD,  # noqa: E402
+from e2e_server import (CHROMIUM, CHROMIUM_ARGS, IDLE_JS, PAPER_DRAWING, RANK_ROW, RECORD,  # noqa: E402
                         streamlit_server, upload_files)
 
 WAIT_MS = 120_000
 SETTLE_MS = 800
-WHOLE_PAGE_JS = f"""([title, paper]) =>
+# the paper must be this ECG's, not the last one's left standing (a tree that skips the redraw is not faster)
+WHOLE_PAGE_JS = f"""([title, paper, drawn_before]) =>
     [...document.querySelectorAll('{RECORD}')].some(e => e.innerText.startsWith(title))
     && document.querySelectorAll('{RANK_ROW}').length > 0
-    && (!paper || [...document.querySelectorAll('.js-plotly-plot')].some({IS_PAPER})) && ({IDLE_JS[6:]})"""
+    && (!paper || ((drawn) => drawn !== null && drawn !== drawn_before)(({PAPER_DRAWING})()))
+    && ({IDLE_JS[6:]})"""
 
 
 def main_thread_s(cdp) -> tuple[float, float]:
@@ -85,6 +88,7 @@ def run(trees: list[Path], n: int, weights: Path,
             page.wait_for_function(IDLE_JS, timeout=WAIT_MS)
             tabs.append((str(tree), page, cdp, tree not in paperless))
         results = {tree: {"main thread": [], "JavaScript": [], "wall": []} for tree, *_ in tabs}
+        drawn = {tree: None for tree, *_ in tabs}              # each tab's paper as last drawn
         for k, (title, files) in enumerate(ecgs):
             for tree, page, cdp, paper in (tabs if k % 2 == 0 else tabs[::-1]):
                 page.bring_to_front()
@@ -92,8 +96,9 @@ def run(trees: list[Path], n: int, weights: Path,
                 task0, script0 = main_thread_s(cdp)
                 t0 = time.perf_counter()
                 upload_files(page, files)
-                page.wait_for_function(WHOLE_PAGE_JS, arg=[title, paper], timeout=WAIT_MS)
+                page.wait_for_function(WHOLE_PAGE_JS, arg=[title, paper, drawn[tree]], timeout=WAIT_MS)
                 wall = time.perf_counter() - t0
+                drawn[tree] = page.evaluate(PAPER_DRAWING)
                 page.wait_for_timeout(SETTLE_MS)
                 task1, script1 = main_thread_s(cdp)
                 if k == 0:

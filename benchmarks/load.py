@@ -28,8 +28,9 @@ every session acts the moment its previous answer is shown: all 8 hit the server
 With --think S each session first reads for a random 0.5 S - 1.5 S seconds (seeded), as people do. It records
 
   upload -> ranking   from dropping the files until the whole page is there: this ECG's title, a ranking of
-                      the prompts in the box (the previous round's, or the default preset), the ECG paper,
-                      nothing left from the previous run and Streamlit idle (see PAGE_IDLE);
+                      the prompts in the box (the previous round's, or the default preset), this ECG's
+                      paper (not the last one's left standing), nothing left from the previous run and
+                      Streamlit idle (see PAGE_IDLE);
   prompts -> ranking  from typing the new prompts (Ctrl+Enter) until exactly those prompts are ranked, the
                       page as above;
 
@@ -69,7 +70,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv  # noqa: E402
-from e2e_server import CHROMIUM, CHROMIUM_ARGS, IS_PAPER, PROMPTS_BOX, RANK_ROW, RECORD, UPLOAD_INPUT  # noqa: E402
+from e2e_server import CHROMIUM, CHROMIUM_ARGS, PAPER_DRAWING, PROMPTS_BOX, RANK_ROW, RECORD, UPLOAD_INPUT  # noqa: E402
 from reliability_support import CpuMeter, in_process_tree, proc_memory, served  # noqa: E402
 
 WAIT_MS = 240_000
@@ -138,16 +139,19 @@ def prompt_sets(n: int, size: int = 3) -> list[list[str]]:
 # only once a run has lasted 0.5 s and fades out over 0.2 s after it, so a page whose ranking came sooner
 # had counted as done while its paper was still coming
 RANKING_SHOWN, PAGE_DRAWN, PAGE_IDLE = range(3)
-JS_RANKED = ("""([title, want, stage]) => {
+JS_RANKED = ("""([title, want, stage, drawn_before]) => {
     const titles = [...document.querySelectorAll('RECORD')].map(e => e.innerText.trim().split(/\\s+/)[0]);
     if (!titles.includes(title)) return false;
     if (document.querySelector('[data-stale="true"] RANK_ROW')) return false;
-    if (stage >= 1 && (document.querySelector('[data-stale="true"]')
-                       || ![...document.querySelectorAll('.js-plotly-plot')].some(IS_PAPER))) return false;
+    if (stage >= 1) {
+        if (document.querySelector('[data-stale="true"]')) return false;
+        const drawn = (PAPER_DRAWING)();          // this ECG's paper, not the last upload's left standing
+        if (drawn === null || drawn === drawn_before) return false;
+    }
     if (stage >= 2 && document.querySelector('[data-testid="stStatusWidget"]')) return false;
     const rows = [...document.querySelectorAll('RANK_ROW')].map(e => e.dataset.prompt);
     return rows.length === want.length && want.every(p => rows.includes(p));
-}""").replace("RECORD", RECORD).replace("RANK_ROW", RANK_ROW).replace("IS_PAPER", IS_PAPER)
+}""").replace("RECORD", RECORD).replace("RANK_ROW", RANK_ROW).replace("PAPER_DRAWING", PAPER_DRAWING)
 JS_READ = f"""() => [...document.querySelectorAll('{RANK_ROW}')].map(r => [r.dataset.prompt, r.dataset.similarity])"""
 JS_ERRORS = """() => [
     ...[...document.querySelectorAll('[data-testid="stException"]')].map(e => 'exception: ' + e.innerText),
@@ -204,6 +208,7 @@ class BrowserTab:
     def __init__(self, browser, url: str, main_thread: dict | None = None):
         self.browser, self.url, self.main_thread = browser, url, main_thread
         self.context = self.page = self.cdp = self.start = None
+        self.drawn = None                    # the paper as the last upload left it (PAPER_DRAWING)
 
     async def open(self) -> None:
         self.context = await self.browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -218,22 +223,26 @@ class BrowserTab:
         """The concurrent phase starts: the page's main-thread timers count from here."""
         self.start = await _main_thread(self.cdp)
 
-    async def _answer(self, step: str, act, title: str, want: list[str]) -> Answer:
-        """Do `act`, wait through the three stages until the page is idle with the ranking shown; the page's
-        main-thread timers are added up per step (read outside the timed span)."""
+    async def _answer(self, step: str, act, title: str, want: list[str], drawn_before: str | None = None) -> Answer:
+        """Do `act`, wait through the three stages until the page is idle with the ranking shown (and a paper
+        that is not `drawn_before`); the page's main-thread timers are added up per step (read outside the
+        timed span)."""
         before = await _main_thread(self.cdp)
         start, stages = time.perf_counter(), []
         await act()
         for stage in (RANKING_SHOWN, PAGE_DRAWN, PAGE_IDLE):
-            await self.page.wait_for_function(JS_RANKED, arg=[title, want, stage], timeout=WAIT_MS, polling=100)
+            await self.page.wait_for_function(JS_RANKED, arg=[title, want, stage, drawn_before], timeout=WAIT_MS,
+                                              polling=100)
             stages.append(time.perf_counter())
         if self.main_thread is not None:
             _add_main_thread(self.main_thread, step, before, await _main_thread(self.cdp))
         return Answer(start, *stages)
 
     async def upload(self, upload: Upload, want: list[str]) -> Answer:
-        return await self._answer("upload", lambda: self.page.locator(UPLOAD_INPUT).first.set_input_files(
-            upload.payload()), upload.title, want)
+        answer = await self._answer("upload", lambda: self.page.locator(UPLOAD_INPUT).first.set_input_files(
+            upload.payload()), upload.title, want, self.drawn)
+        self.drawn = await self.page.evaluate(PAPER_DRAWING)
+        return answer
 
     async def type_prompts(self, title: str, prompts: list[str]) -> Answer:
         async def act():

@@ -27,6 +27,13 @@ HIT_ROW = '[data-testid="mets-hit"]'
 RECORD = '[data-testid="mets-record"]'
 # the ECG paper among the page's Plotly charts: the one whose y axis is locked to x (boxes stay square)
 IS_PAPER = "e => e.layout && e.layout.yaxis && e.layout.yaxis.scaleanchor === 'x'"
+# what the paper draws, in short (trace sizes, and each drawn path's length and start), or null when no paper
+# is there: two ECGs draw two different papers, so a page that still shows the last ECG's paper (a chart
+# the browser kept instead of redrawing) is told from a redrawn one; cheap enough to poll
+PAPER_DRAWING = ("() => { const e = [...document.querySelectorAll('.js-plotly-plot')].find(IS_PAPER); "
+                 "return e ? JSON.stringify([(e.data || []).map(t => [t.x && t.x.length, t.y && t.y.length]), "
+                 "(e.layout.shapes || []).map(s => s.path ? s.path.length + s.path.slice(0, 48) : '')]) : null; }"
+                 ).replace("IS_PAPER", IS_PAPER)
 # Streamlit is idle: no script running, no stale (greyed) element left
 IDLE_JS = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') "
            "&& !document.querySelector('[data-stale=\"true\"]')")

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv
-from e2e_server import (HIT_ROW, IS_PAPER, RANK_ROW, RECORD, browser, browser_skip_reason, drag_caliper, full_screenshot,
-                        set_prompts, streamlit_server, upload_files, wait_idle, wait_rows)
+from e2e_server import (HIT_ROW, IS_PAPER, PAPER_DRAWING, RANK_ROW, RECORD, browser, browser_skip_reason, drag_caliper,
+                        full_screenshot, set_prompts, streamlit_server, upload_files, wait_idle, wait_rows)
 from e2e_server import paper as ecg_paper
 
 pytestmark = pytest.mark.browser
@@ -97,6 +97,7 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
         full_screenshot(page, ARTIFACTS / "2_saliency.png")
 
         # 4. a corrupt upload: a clear message, the page keeps working
+        first_paper = page.evaluate(PAPER_DRAWING)
         upload_files(page, [{"name": "corrupt.dat", "mimeType": "application/octet-stream",
                              "buffer": b"\x00\xffnot an ECG" * 50}])
         page.get_by_text("could not be opened").wait_for(timeout=WAIT_MS)
@@ -112,6 +113,7 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
         wait_rows(page, RANK_ROW, 3)
         wait_idle(page, WAIT_MS)
         assert page.locator('[data-testid="stAlert"]').filter(has_text="could not be opened").count() == 0
+        assert page.evaluate(PAPER_DRAWING) not in (None, first_paper)     # the paper is redrawn for this ECG
         full_screenshot(page, ARTIFACTS / "4_next_upload.png")
 
         # 6. batch table of both ECGs, and the model card
