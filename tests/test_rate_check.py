@@ -61,3 +61,27 @@ def test_batch_gives_it_a_column_for_ecgs_whose_reading_and_rate_are_of_one_stre
     for rows in (table(shipped_app).set_index("ECG"), csvs[-1].set_index("ECG")):
         assert rows.loc["00006_lr", "rate check"].startswith("“sinus tachycardia” (a rate above 100 bpm) stands out")
         assert not isinstance(rows.loc["208", "rate check"], str) or not rows.loc["208", "rate check"]
+
+
+def test_mets_rank_says_it_where_its_reading_and_the_rate_are_of_one_recording(tmp_path, capsys):
+    """`mets rank` measures only when a rate statement stands out, and only a recording the measurement covers
+    whole: PTB-XL 00006 (83 bpm, "sinus tachycardia" stands out) gets the sentence on screen and in --out;
+    00002 (47 bpm, "sinus bradycardia" stands out, rightly) none; MIT-BIH 208 (30 min: its ranking averages
+    every window) none."""
+    import pandas as pd
+    from mets_core.cli import main
+    data = require_data("ptbxl/records100/00000/00006_lr.hea", "ptbxl/records100/00000/00002_lr.hea", "mitdb/208.hea")
+    ptbxl = data / "ptbxl" / "records100" / "00000"
+    records = [str(ptbxl / "00006_lr"), str(ptbxl / "00002_lr"), str(data / "mitdb" / "208")]
+    flags = ["-p", "sinus tachycardia", "-p", "sinus bradycardia", "-p", "sinus rhythm"]
+    assert main(["rank", *records[:2], *flags]) == 0
+    first, second = capsys.readouterr().out.split(f"{records[1]}  (leads:")         # each record's lines
+    said = "“sinus tachycardia” (a rate above 100 bpm) stands out, but the measured heart rate is 83 bpm"
+    assert said in first and "stands out, but" not in second and "stands out: sinus bradycardia" in second
+    out = tmp_path / "ranked.csv"
+    assert main(["rank", *records, *flags, "--out", str(out)]) == 0
+    rows = pd.read_csv(out, keep_default_na=False).set_index("record")
+    assert rows.loc[records[0], "rate_check"].startswith(said)
+    assert rows.loc[records[0], "stands_out"] == "sinus tachycardia"
+    assert rows.loc[records[1], "rate_check"] == "" and rows.loc[records[1], "stands_out"] == "sinus bradycardia"
+    assert rows.loc[records[2], "rate_check"] == "" and "sinus tachycardia" in rows.loc[records[2], "stands_out"]

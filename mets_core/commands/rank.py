@@ -44,8 +44,11 @@ def cmd_rank(args) -> int:
 
     def score(ecgs, prepared):
         model.embed_ecg(ecgs, batch_size=args.batch_size, model_input=prepared)   # one batched pass
-        return [{"leads": ecg.leads, **_too_short(model, ecg), **_rank_result(model.rank(ecg, prompts, args.kind))}
-                for ecg in ecgs]
+        results = []
+        for ecg in ecgs:
+            result = {"leads": ecg.leads, **_too_short(model, ecg), **_rank_result(model.rank(ecg, prompts, args.kind))}
+            results.append({**result, **_rate_check(ecg, result)})
+        return results
 
     return run.answer(run.score(score, _rank_row), _print_rank)
 
@@ -87,6 +90,27 @@ def _too_short(model, ecg) -> dict:
     return {"too_short_s": round(ecg.duration, 2)} if model.too_short_for_reference(ecg) else {}
 
 
+def _rate_check(ecg, result: dict) -> dict:
+    """{"rate_check": [sentences]} when a rate statement stands out ("sinus tachycardia") and the measured heart
+    rate contradicts it (knowledge.rate_disagreements: the dashboard's words). Measured only then (~0.05 s a
+    10-s ECG), and only when the measurement covers the whole recording (measure.MAX_SECONDS), as the ranking
+    does: a longer one's ranking averages every window, its measurement one stretch. A recording that cannot be
+    measured gets none: the ranking stands."""
+    from ..knowledge import rate_bounds, rate_disagreements
+    from ..measure import MAX_SECONDS, measure
+    standing = _standing_out(result["matches"]) or []
+    rated = [(m["prompt"], m.get("statement")) for m in result["matches"]
+             if m["prompt"] in standing and m.get("statement") in rate_bounds()]
+    if not rated or ecg.duration > MAX_SECONDS:
+        return {}
+    try:
+        heart_rate = measure(ecg).heart_rate_bpm
+    except Exception:  # noqa: BLE001 - not measurable: nothing to check the statement against
+        return {}
+    words = rate_disagreements(rated, heart_rate)
+    return {"rate_check": words} if words else {}
+
+
 def _rank_result(matches: list) -> dict:
     """Known prompts ranked; listed apart: negated prompts ("no atrial fibrillation", scored as the finding they
     negate) and phrases the model does not know (known=False)."""
@@ -105,8 +129,8 @@ def _rank_result(matches: list) -> dict:
 def _rank_columns(prompts: list[str]) -> list[str]:
     """The columns of `mets rank --out` (percentile columns stay empty with weights that have no reference; a
     negated prompt's columns stay empty: its scores are of another phrase, named in the "negated" column)."""
-    cols = ["record", "leads", "error", "stands_out", "top_prompt", "top_similarity", "top_probability",
-            "top_percentile", "not_known", "negated"]
+    cols = ["record", "leads", "error", "stands_out", "rate_check", "top_prompt", "top_similarity",
+            "top_probability", "top_percentile", "not_known", "negated"]
     for p in prompts:
         cols += [f"similarity[{p}]", f"probability[{p}]", f"percentile[{p}]"]
     return cols
@@ -129,6 +153,7 @@ def _rank_row(record: str, result: dict) -> dict:
         row["stands_out"] = too_short_reading(result["too_short_s"])
     elif standing is not None:          # as the printed headline: what stands out, else no prompt is crowned
         row["stands_out"] = "; ".join(standing) or "no confident match"
+    row["rate_check"] = " ".join(result.get("rate_check", []))
     if result["matches"]:
         top = result["matches"][0]
         row.update(top_prompt=top["prompt"], top_similarity=round(top["similarity"], 6))
@@ -177,6 +202,8 @@ def _print_rank(r: dict) -> None:
                   f"  no confident match: no ranked prompt is at or above the {at} percentile of the reference ECGs")
             for group in exclusive_groups(crowned):
                 print("  " + not_told_apart_words(group))
+            for words in r.get("rate_check", []):
+                print("  " + words)
             if unjudged:
                 print("  " + not_judged_words(unjudged))
             if high:
