@@ -183,6 +183,11 @@ class Measurements:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def covers_whole(self, ecg: ECG) -> bool:
+        """Whether these were measured on the whole of `ecg`, the stretch a ranking of the whole recording
+        describes (a measurement stops at MAX_SECONDS): only then can the two be set against each other."""
+        return self.start_s == 0 and self.seconds_analysed >= round(ecg.n_samples / float(ecg.fs), 3)
+
     @property
     def quality_words(self) -> dict[str, str]:
         return {lead: QUALITY_WORDS.get(q, q) for lead, q in self.lead_quality.items()}

@@ -85,3 +85,15 @@ def test_mets_rank_says_it_where_its_reading_and_the_rate_are_of_one_recording(t
     assert rows.loc[records[0], "stands_out"] == "sinus tachycardia"
     assert rows.loc[records[1], "rate_check"] == "" and rows.loc[records[1], "stands_out"] == "sinus bradycardia"
     assert rows.loc[records[2], "rate_check"] == "" and "sinus tachycardia" in rows.loc[records[2], "stands_out"]
+
+
+def test_a_rate_is_set_against_a_ranking_only_when_both_describe_the_whole_recording():
+    """Measurements.covers_whole: the rule by which `mets rank` and Batch set the measured rate against a ranking
+    of the whole recording (a measurement stops at 60 s; a page or a later minute is not the whole)."""
+    from mets_core.measure import measure
+    from mets_core.simulate import simulate_ecg
+    thirty, seventy = simulate_ecg(30.0, fs=250, heart_rate=72), simulate_ecg(70.0, fs=250, heart_rate=72)
+    assert measure(thirty).covers_whole(thirty)
+    assert not measure(thirty, start_s=10.0).covers_whole(thirty)
+    assert not measure(thirty, seconds=10.0).covers_whole(thirty)
+    assert not measure(seventy).covers_whole(seventy)

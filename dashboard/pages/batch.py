@@ -26,7 +26,7 @@ READING = "the model's reading"
 MEASUREMENT_NOTES = "measurement notes"  # the CSV's column of why a measurement is blank (the page shows "—")
 MISSING = "—"                           # the page's cell of a value not given (Streamlit's own is "None")
 RATE_CHECK = "rate check"               # a rate statement standing out against the measured rate (knowledge.
-                                        # rate_disagreements); only where both describe one stretch (not long ones)
+                                        # rate_disagreements); only where both describe the whole recording
 NOT_RANKED = "not ranked"               # the CSV's note of the phrases with no column, and why (not on the page,
                                         # whose captions say it once for every ECG)
 SAMPLING_RATE = "sampling rate (Hz)"
@@ -141,8 +141,8 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
             try:
                 view = build_view(engine.rank(rec.ecg, phrases), phrases, short_length(engine.model, rec.ecg))
                 row[READING] = view.reading
-                if not rec.is_long:      # a long one's reading averages every window, its rate is one minute's
-                    row[RATE_CHECK] = " ".join(view.rate_disagreements(getattr(m, "heart_rate_bpm", None)))
+                if m is not None and m.covers_whole(rec.ecg):   # a longer one's reading averages every window,
+                    row[RATE_CHECK] = " ".join(view.rate_disagreements(m.heart_rate_bpm))   # its rate is a minute's
                 row[NOT_RANKED] = not_ranked_note(view)
                 for r in view.rows:      # one column per known phrase: sort the table by any of them
                     column = phrase_column(r.prompt)

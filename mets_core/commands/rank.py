@@ -93,21 +93,21 @@ def _too_short(model, ecg) -> dict:
 def _rate_check(ecg, result: dict) -> dict:
     """{"rate_check": [sentences]} when a rate statement stands out ("sinus tachycardia") and the measured heart
     rate contradicts it (knowledge.rate_disagreements: the dashboard's words). Measured only then (~0.05 s a
-    10-s ECG), and only when the measurement covers the whole recording (measure.MAX_SECONDS), as the ranking
-    does: a longer one's ranking averages every window, its measurement one stretch. A recording that cannot be
-    measured gets none: the ranking stands."""
+    10-s ECG), and only set against the ranking when the measurement covers the whole recording, as the ranking
+    does (Measurements.covers_whole: a longer one's ranking averages every window, its measurement is of its
+    first minute). A recording that cannot be measured gets none: the ranking stands."""
     from ..knowledge import rate_bounds, rate_disagreements
     from ..measure import MAX_SECONDS, measure
     standing = _standing_out(result["matches"]) or []
     rated = [(m["prompt"], m.get("statement")) for m in result["matches"]
              if m["prompt"] in standing and m.get("statement") in rate_bounds()]
-    if not rated or ecg.duration > MAX_SECONDS:
+    if not rated or ecg.duration > MAX_SECONDS:        # a longer one is never measured whole: not measured at all
         return {}
     try:
-        heart_rate = measure(ecg).heart_rate_bpm
+        m = measure(ecg)
     except Exception:  # noqa: BLE001 - not measurable: nothing to check the statement against
         return {}
-    words = rate_disagreements(rated, heart_rate)
+    words = rate_disagreements(rated, m.heart_rate_bpm) if m.covers_whole(ecg) else []
     return {"rate_check": words} if words else {}
 
 
