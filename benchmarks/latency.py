@@ -141,7 +141,9 @@ def _run(args) -> int:
     emb = rng.standard_normal((50_000, model.model.cfg.proj_dim)).astype(np.float32)
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     index = ReportIndex([f"synthetic report {i}" for i in range(50_000)], emb, model=model)
-    rows.append(("top-10 of 50,000", *timed(lambda: index.search(ecg, k=10), args.repeats)))
+    # plain cosine: the texts differ only in their numbers, which the product's one-hit-per-wording rule merges
+    rows.append(("top-10 of 50,000", *timed(lambda: index.search(ecg, k=10, distinct=False, rank_hubs_down=False),
+                                            args.repeats)))
 
     print(f"model: {which}")
     print(f"record: {name} ({len(ecg.leads)} leads, {ecg.fs:g} Hz, {ecg.duration:g} s)")

@@ -98,6 +98,15 @@ class UnnamedLeadsError(ECGReadError):
 
 @dataclass
 class ECG:
+    """One recording: the twelve standard leads in standard order (`STANDARD_LEADS`) x samples in mV, the
+    sampling rate, which leads were recorded (`lead_mask`; the others are zero rows, never invented), a name
+    and what the file said (`metadata`). Get one with `read_ecg` (any accepted file), `ECG.from_leads` (an
+    array and its lead names) or the constructor (a (12, n) array and its mask).
+
+        ecg = read_ecg("DATA/ludb/data/1.hea")
+        ecg.leads, ecg.fs, ecg.duration          # ['I', ..., 'V6'], 500.0, 10.0
+        ecg.lead("V1")[:5]                       # mV
+    """
     signal: np.ndarray                      # float32, (12, n_samples), mV, standard lead order
     fs: float                               # sampling rate, Hz
     lead_mask: np.ndarray                   # bool, (12,), True where the lead was recorded
@@ -184,7 +193,9 @@ class ECG:
         Leads are mapped through LEAD_ALIASES; leads that are not one of the twelve (Frank X/Y/Z, ...)
         are dropped and listed in metadata["dropped_leads"]. If two recorded leads map to the same
         standard lead, the first wins (its name is kept in metadata["lead_sources"]); the others are dropped
-        too (QTDB's CM5 and CC5 both stand for V5: CC5 is listed in metadata["dropped_leads"]).
+        too (QTDB's CM5 and CC5 both stand for V5: CC5 is listed in metadata["dropped_leads"]). Channels a
+        reader already left out (a WFDB signal file that is missing, named in metadata["dropped_leads"]) stay
+        listed, before those dropped here.
         """
         signals = np.asarray(signals)
         if signals.ndim != 2 or signals.shape[0] != len(lead_names):
@@ -214,6 +225,7 @@ class ECG:
                 f"i, DI, D3, avr, MLII, CM5, ECG (see mets_core.ecg.LEAD_ALIASES)", list(map(str, lead_names)))
         meta = dict(metadata or {})
         meta["lead_sources"] = " ".join(sources)
+        dropped = meta.get("dropped_leads", "").split() + dropped
         if dropped:
             meta["dropped_leads"] = " ".join(dropped)
         return cls(signal=out, fs=float(fs), lead_mask=mask, name=name, metadata=meta)

@@ -120,6 +120,15 @@ def first_distinct(order, source_ids: list[str], wordings: list[str], k: int) ->
 
 
 class ReportIndex:
+    """A corpus of report texts and their embeddings, searched for the reports nearest to an ECG (or a text).
+    Get one with `ReportIndex.load(folder, model)` (the shipped weights/index, or what `mets export` writes) or
+    `ReportIndex.build(model, reports, source_ids)`; `search` ranks as `mets retrieve` and the dashboard do.
+
+        index = ReportIndex.load("weights/index", model=METS.from_pretrained())
+        for hit in index.search(read_ecg("DATA/ludb/data/1.hea"), k=3):
+            print(hit.source_id, round(hit.similarity, 3), hit.report)
+    """
+
     def __init__(self, reports: list[str], embeddings: np.ndarray, source_ids: list[str] | None = None,
                  model: "METS | None" = None, weights_sha256: str | None = None,
                  counts: list[int] | None = None, sources: list[list[str]] | None = None,
@@ -185,6 +194,9 @@ class ReportIndex:
     # ------------------------------------------------------------------------------------ files
 
     def save(self, directory: str | os.PathLike, dtype: str = "float16") -> Path:
+        """Write the index to the folder `directory` (replaced as a whole, atomically): embeddings.safetensors
+        (the embeddings in `dtype`, "float16" halves the size; the hub penalties when set) and index.json (the
+        reports, source ids, counts, databases and the weights' SHA-256). Returns the folder; `load` reads it."""
         from safetensors.numpy import save_file
         if dtype not in ("float16", "float32"):
             raise ValueError("dtype must be 'float16' or 'float32'")
@@ -202,6 +214,9 @@ class ReportIndex:
 
     @classmethod
     def load(cls, directory: str | os.PathLike, model: "METS | None" = None) -> "ReportIndex":
+        """The index `save` wrote to the folder `directory`, bound to `model` when given (refused when the
+        model's weights are not those that built it: `bind`). Never unpickles; a missing or damaged folder
+        raises ReportIndexError saying what is wrong."""
         from safetensors.numpy import load_file
         directory = Path(directory)
         meta_path, emb_path = directory / INDEX_FILE, directory / EMBEDDINGS_FILE
@@ -246,7 +261,8 @@ class ReportIndex:
 
     def search_embedding(self, query: np.ndarray, k: int = 10, distinct: bool = False,
                          rank_hubs_down: bool = False) -> list[Hit]:
-        """Top-k reports for an L2-normalised (d,) query embedding, best first.
+        """Top-k reports for an L2-normalised (d,) query embedding, best first. The building block: by default
+        the plain nearest reports by cosine (`search` defaults to the product's ranking, both options on).
 
         `distinct`: each record gives at most one hit (its nearest window), and reports that differ only in
         their numbers are one hit (the nearest): otherwise ten windows of one Holter, or "sinus rhythm at
@@ -274,13 +290,16 @@ class ReportIndex:
             self._wordings = [wording_of(r) for r in self.reports]
         return first_distinct(order, self.source_ids, self._wordings, k)
 
-    def search(self, *args, k: int = 10, model: "METS | None" = None, distinct: bool = False,
-               rank_hubs_down: bool = False) -> list[Hit]:
+    def search(self, *args, k: int = 10, model: "METS | None" = None, distinct: bool = True,
+               rank_hubs_down: bool = True) -> list[Hit]:
         """search(ecg_or_text, k=10) with the bound model, or search(model, ecg_or_text, k=10).
 
         An ECG goes through embed_ecg; a string is phrased as in pretraining and goes through embed_text.
         Returns Hits (report, similarity, source_id, ...), best first; `distinct` and `rank_hubs_down` as in
-        search_embedding (the hub penalty is about ECGs: a text query is ranked by cosine)."""
+        search_embedding (the hub penalty is about ECGs: a text query is ranked by cosine). Both are on by
+        default, as `mets retrieve` and the dashboard search: one hit per record and per wording, reports near
+        every ECG ranked down; distinct=False, rank_hubs_down=False give the plain nearest reports by cosine
+        (`mets retrieve --all-hits`)."""
         args = list(args)
         if args and hasattr(args[0], "embed_ecg"):
             model = args.pop(0)

@@ -34,8 +34,8 @@ from .explain import Saliency, explain, record_embedding
 from .knowledge import REFERENCE_FILE, Expansion, Knowledge, negation, percentile, stands_out, too_short
 from .model import ECGTextModel, ModelConfig, model_config
 from .preprocess import PreprocessConfig, to_model_input
-from .prompts import (build_prompt_embeddings, clean_phrase, default_templates, ensemble, fill, format_report,
-                      l2_normalise, load_template_set, template_set_name, templates_from_config,
+from .prompts import (build_prompt_embeddings, check_templates, clean_phrase, default_templates, ensemble, fill,
+                      format_report, l2_normalise, load_template_set, template_set_name, templates_from_config,
                       templates_to_config)
 from .text import DEFAULT_TEXT_MODEL, TextEncoder, resolve_text_model, write_shard
 
@@ -62,6 +62,13 @@ def load_reference(folder: Path, dim: int) -> dict | None:
 
 @dataclass(frozen=True)
 class Match:
+    """One prompt of a ranking: what `METS.rank` returns, best first (the fields below). `similarity` is the
+    cosine, `percentile` where it falls among the reference ECGs, `stands_out` the rule the dashboard and the
+    CLI crown a phrase by; none of them is a diagnosis.
+
+        best = model.rank(ecg, ["sinus rhythm", "atrial fibrillation"])[0]
+        best.prompt, best.percentile, best.stands_out
+    """
     prompt: str          # as given
     similarity: float    # cosine between the ECG and the prompt embedding, in [-1, 1]
     probability: float | None   # softmax over the ranked prompts of this call (known, not negated), at the
@@ -83,6 +90,16 @@ class Match:
 
 
 class METS:
+    """The model: ECGs and text in, L2-normalised embeddings in one space out, and the rankings, percentiles
+    and saliency built on them. Get one with `METS.from_pretrained()` (the shipped weights/, $METS_WEIGHTS or
+    a folder) or `METS.random_init()` (untrained: tests, chance-level floors); one instance may be shared by
+    threads.
+
+        model = METS.from_pretrained()
+        ecg = read_ecg("DATA/ludb/data/1.hea")
+        model.rank(ecg, ["sinus rhythm", "atrial fibrillation"])    # [Match, ...] best first
+    """
+
     def __init__(self, model: ECGTextModel, preprocess_cfg: PreprocessConfig | None = None,
                  text_model: str | None = None, templates: dict | None = None,
                  text_encoder: TextEncoder | None = None, text_max_length: int = 128,
@@ -160,6 +177,9 @@ class METS:
                    reference=load_reference(folder, model.cfg.proj_dim))
 
     def config(self) -> dict:
+        """What config.json holds for these weights (what `save_pretrained` writes and `random_init` accepts):
+        the network ("model"), the preprocessing ("preprocess"), the text model and its max length, the
+        template set (with the templates themselves when they are "custom") and the training summary."""
         return {"model": self.model.cfg.to_dict(), "preprocess": self.preprocess_cfg.to_dict(),
                 "text_model": self.text_model, "text_max_length": self.text_max_length,
                 **templates_to_config(self.templates), "training": self.training}
@@ -180,6 +200,8 @@ class METS:
 
     @templates.setter
     def templates(self, value: dict) -> None:
+        # checked here, not at the first rank: the rule a checkpoint's own templates are held to (prompts.py)
+        check_templates(value, "METS.templates")
         # prompt embeddings are cached per phrase and depend on the templates: new templates, fresh cache
         self._templates = value
         self._template_set = template_set_name(value)
@@ -412,9 +434,24 @@ class METS:
 
     def percentiles(self, ecg: ECG, prompt_embeddings: np.ndarray, similarities: np.ndarray) -> np.ndarray | None:
         """Where the ECG's similarities fall among the reference ECGs' (0-100), judged against reference ECGs
-        with the same kind of lead set (12-lead vs fewer leads) when there are enough of them. None without
-        reference ECGs (none stored, or a reference of none: nothing to compare with), and for an ECG shorter
-        than knowledge.MIN_REFERENCE_S (its similarities do not compare with those of the 10-s reference ECGs)."""
+        with the same kind of lead set (12-lead vs fewer leads) when there are enough of them.
+
+        prompt_embeddings: (m, d), e.g. `embed_prompts(phrases)`; similarities: the ECG's to those m prompts,
+        (m,) or (1, m) (`embed_ecg(ecg) @ prompt_embeddings.T`); returns (m,). None without reference ECGs
+        (none stored, or a reference of none: nothing to compare with), and for an ECG shorter than
+        knowledge.MIN_REFERENCE_S (its similarities do not compare with those of the 10-s reference ECGs)."""
+        prompt_embeddings = np.asarray(prompt_embeddings, dtype=np.float32)
+        similarities = np.asarray(similarities)
+        dim = self.model.cfg.proj_dim
+        if prompt_embeddings.ndim != 2 or prompt_embeddings.shape[1] != dim:
+            raise ValueError(f"percentiles needs prompt_embeddings of shape (m, {dim}), one row per prompt (as "
+                             f"embed_prompts gives them); got shape {prompt_embeddings.shape}")
+        m = len(prompt_embeddings)
+        if similarities.shape == (1, m):        # one ECG's row of embed_ecg(ecg) @ prompt_embeddings.T
+            similarities = similarities[0]
+        if similarities.shape != (m,):
+            raise ValueError(f"percentiles needs one ECG's similarities to the {m} prompts, shape ({m},) or "
+                             f"(1, {m}) (embed_ecg(ecg) @ prompt_embeddings.T); got shape {similarities.shape}")
         chosen = self.reference_for(ecg)
         if chosen is None or too_short(ecg.duration):
             return None
@@ -489,6 +526,9 @@ class METS:
     # ------------------------------------------------------------------------------------ info
 
     def info(self) -> dict:
+        """What these weights are, as `mets info` prints it: where they were loaded from and their SHA-256, the
+        number of parameters, the embedding size, the softmax temperature, the text model and template set,
+        the model and preprocessing settings, the training summary and the calibration (knowledge.json)."""
         n_params = sum(p.numel() for p in self.model.parameters())
         return {"source": self.source, "weights_sha256": self.weights_sha256,
                 "parameters": n_params, "embedding_dim": self.model.cfg.proj_dim,

@@ -101,15 +101,20 @@ def template_set_name(templates: dict) -> str:
     return next((n for n in template_set_names() if load_template_set(n) == templates), CUSTOM)
 
 
-def _check_templates(templates: dict, where: str) -> dict:
+def check_templates(templates: dict, where: str) -> dict:
+    """`templates` if they hold a pretraining template (with {text}) and, per label kind (at least
+    "diagnostic"), a non-empty ensemble of templates (each with {label}); else a ValueError saying so, prefixed
+    with `where` (a checkpoint's config, METS.templates). The one rule for templates however they arrive."""
     try:
-        ok = "{text}" in templates["pretraining"] and all(
-            "{label}" in t for ens in templates["ensembles"].values() for t in ens) and "diagnostic" in templates["ensembles"]
+        ensembles = templates["ensembles"]
+        ok = "{text}" in templates["pretraining"] and "diagnostic" in ensembles and all(
+            ens and all("{label}" in t for t in ens) for ens in ensembles.values())
     except (KeyError, TypeError, AttributeError):
         ok = False
     if not ok:
         raise ValueError(f"{where}: 'templates' must hold 'pretraining' (with {{text}}) and 'ensembles' per label "
-                         f"kind (with {{label}}, at least 'diagnostic'); or name a set with 'template_set'")
+                         f"kind (at least one template each, with {{label}}; at least 'diagnostic'); or name a "
+                         f"set with 'template_set'")
     return templates
 
 
@@ -120,7 +125,7 @@ def templates_from_config(config: dict, where: str = "config") -> tuple[str, dic
     name = config.get("template_set")
     if name is not None:
         if name == CUSTOM:
-            return CUSTOM, _check_templates(config.get("templates"), where)
+            return CUSTOM, check_templates(config.get("templates"), where)
         try:
             return name, load_template_set(name)
         except ValueError as err:
@@ -128,7 +133,7 @@ def templates_from_config(config: dict, where: str = "config") -> tuple[str, dic
     literal = config.get("templates")
     if literal is None:
         return default_template_set(), default_templates()
-    literal = _check_templates(literal, where)
+    literal = check_templates(literal, where)
     return template_set_name(literal), literal
 
 

@@ -7,10 +7,11 @@ numeric fields of its record line, each signal line's gain and baseline) and par
 (rate, channels, signal files and their sizes, segments that are single-segment records other than itself)
 is checked before wfdb decodes the samples, and the length limit applies to what is decoded: a record too long
 to read whole reads a stretch at a time (``start_s``/``end_s``). A signal file named by the header but absent
-is refused if it holds a standard lead, and skipped (``metadata["missing_signal_files"]``) if it holds only
-non-standard ones (PTB's ``.xyz`` Frank leads). Channels that are not voltages (mmHg, respiration) are left out
-(``metadata["non_voltage_channels"]``), as DICOM's are. Null segments (``~``) of multi-segment records are
-gaps of missing samples.
+is refused if it holds a standard lead, and skipped (``metadata["missing_signal_files"]``, its channels in
+``metadata["dropped_leads"]``) if it holds only non-standard ones (PTB's ``.xyz`` Frank leads). Channels that
+are not voltages (mmHg, respiration) are left out (``metadata["non_voltage_channels"]``), as DICOM's are. Null
+segments (``~``) of multi-segment records are gaps of missing samples. When the record line gives no base
+date, PTB-DB's header comment ``# ECG date: DD/MM/YYYY`` dates the recording (``metadata["recorded_at"]``).
 """
 from __future__ import annotations
 
@@ -179,6 +180,7 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
                                f"signal after its record line")
     missing = set().union(*(_check_signal_files(files, seg, where) for seg in signal_headers))
     channels = list(range(n_sig))
+    unread: list[str] = []              # the declared channels of a missing signal file, by name
     if missing:
         # A missing file that holds only non-standard channels (PTB's .xyz Frank leads) is skipped and
         # noted; one that holds a standard lead is an upload mistake and refused.
@@ -190,6 +192,7 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
         if needed or len(lost) == n_sig:
             _missing_signal_file((needed or sorted(missing))[0], where)
         channels = [c for c in channels if c not in lost]
+        unread = [names[c] or f"channel{c + 1}" for c in lost]     # one word each: the key is a list
     try:
         if whole:
             rec = _rdrecord_fixed_with_gaps(upload.root, hdr, n_sig)
@@ -222,6 +225,9 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
             "files": " ".join(_files_used(record, hdr, signal_headers, files))}
     if missing:
         meta["missing_signal_files"] = " ".join(sorted(missing))
+        # listed where every channel left out is (ECG.from_leads adds those it drops), so that the page's
+        # "dropped leads" shows them as it does a record's Frank leads read and left out
+        meta["dropped_leads"] = " ".join(unread)
     if non_voltage:
         meta["non_voltage_channels"] = non_voltage
     recorded = recorded_at(hdr)
@@ -235,14 +241,31 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
 def recorded_at(hdr) -> str | None:
     """When the recording began, as its header's record line gives it (WFDB's optional base time and base
     date, ``00961_lr 12 100 1000 13:40:59 22/07/1987``), in ISO 8601: "1987-07-22T13:40:59", or the time alone
-    ("13:40:59": WFDB gives no date without a time); None when the header gives neither. (Kept in the ECG's
-    metadata, in memory, like the header's comments: a date can identify a patient, so it is never logged.)
-    Whole seconds, as every reader keeps it (``recorded.iso_stamp``)."""
+    ("13:40:59": WFDB gives no date without a time); without a base date, the date of a header comment
+    ``ECG date: 17/10/1990`` (PTB-DB's, day/month/year: "1990-10-17", with the base time if any); None when the
+    header gives none. (Kept in the ECG's metadata, in memory, like the header's comments: a date can identify
+    a patient, so it is never logged.) Whole seconds, as every reader keeps it (``recorded.iso_stamp``)."""
     date, time = getattr(hdr, "base_date", None), getattr(hdr, "base_time", None)
-    if time is None:
+    day = (date.year, date.month, date.day) if date is not None else _comment_date(getattr(hdr, "comments", None) or [])
+    if time is None and day is None:
         return None
-    return iso_stamp((date.year, date.month, date.day) if date is not None else None,
-                     (time.hour, time.minute, time.second))
+    return iso_stamp(day, (time.hour, time.minute, time.second) if time is not None else None)
+
+
+# PTB-DB's headers date the ECG in a comment, day first: in its headers here the first number runs to 31,
+# the second never past 12 (17/10/1990). "n/a", another layout or a date that cannot be (31/02) is no date
+_ECG_DATE_COMMENT = re.compile(r"\s*ECG date:\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", re.IGNORECASE)
+
+
+def _comment_date(comments: list[str]) -> tuple[int, int, int] | None:
+    """(year, month, day) of the first ``ECG date: DD/MM/YYYY`` comment, or None (none, or a date that cannot
+    be: a base time beside it is then kept alone)."""
+    for line in comments:
+        m = _ECG_DATE_COMMENT.fullmatch(str(line))
+        if m:
+            date = int(m.group(3)), int(m.group(2)), int(m.group(1))
+            return date if iso_stamp(date) is not None else None
+    return None
 
 
 def _without_impossible_stamp(header: str) -> str:
