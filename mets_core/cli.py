@@ -11,6 +11,8 @@ importing any command module (several import torch); a command imports only the 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from functools import lru_cache
 from importlib import import_module
@@ -136,7 +138,42 @@ def main(argv: list[str] | None = None) -> int:
         _overview_parser().parse_args(argv)     # prints help, or the usage error; exits
         return 2                                # pragma: no cover - parse_args exits above
     args = build_parser(list(table[command][1])).parse_args(argv)
-    return int(args.func(args) or 0)
+    from .commands.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
+    previous = signal.signal(signal.SIGTERM, _interrupt) if _in_main_thread() else None
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # the reader of our output went away (`mets info | head -2`): stop quietly. Python would flush stdout
+        # again at exit and fail once more, so stdout is pointed at devnull first (the recipe of the signal
+        # module's documentation); 128 + SIGPIPE, as a shell reports a process that SIGPIPE ended
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt as err:
+        # a command that writes rows says what it kept (commands/dataset.py) and exits itself; the others stop
+        # here with one line instead of a traceback
+        print("mets: interrupted", file=sys.stderr)
+        return getattr(err, "exit_code", EXIT_INTERRUPTED)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is (rows kept, reader processes ended), exiting 128 + its number."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.exit_code = 128 + signum
+
+
+def _interrupt(signum, frame) -> None:
+    raise Interrupted(signum)
+
+
+def _in_main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

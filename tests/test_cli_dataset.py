@@ -117,7 +117,7 @@ def test_rank_out_csv_with_errors_and_resume(model_dir, dataset, tmp_path, capsy
     err = capsys.readouterr().err
     rows = read_csv(out)
     assert len(rows) == 6 and sum(bool(r["error"]) for r in rows) == 1
-    assert "broken.xml" in err and "6 records (1 errors) written" in err
+    assert "broken.xml" in err and "6 records (1 error) written" in err
     good = [r for r in rows if not r["error"]]
     assert all(r["top_prompt"] in ("sinus rhythm", "atrial fibrillation") for r in good)
     for r in good:

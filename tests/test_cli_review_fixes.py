@@ -119,7 +119,7 @@ def test_a_missing_record_is_an_error_row_counted_in_the_summary(model_dir, data
     err = capsys.readouterr().err
     rows = {r["record"]: r for r in read_csv(out)}
     assert rows[missing]["error"] == "not found: no such file or folder" and rows[good]["error"] == ""
-    assert "2 records (1 errors) written" in err
+    assert "2 records (1 error) written" in err
 
     assert main(["rank", good, missing, *PROMPTS, "--model", str(model_dir), "--json"]) == 1
     results = json.loads(capsys.readouterr().out)

@@ -12,7 +12,9 @@ and its ``cmd_*(args) -> exit code``; what they share lives in small modules:
 * ``dataset``        a dataset run: start reading, score in batches, write rows, progress, the answer.
 
 Exit codes: 0 all records answered; 1 some record could not be found or read (each one is one stderr line
-and never stops the run); 2 the model, index or output file cannot be used, or a usage error. Scores are
+and never stops the run); 2 the model, index or output file cannot be used, or a usage error; 130 interrupted
+(Ctrl-C; 143 for SIGTERM: the rows written so far are kept, one line says how many and that --resume goes on);
+141 the reader of the output went away (`mets info | head -2`: no traceback, nothing more written). Scores are
 similarities, not diagnoses.
 
 Nothing here is imported by ``mets --help``: `mets_core.cli` names the module of each command, and every

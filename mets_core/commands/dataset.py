@@ -15,7 +15,8 @@ import sys
 import time
 from typing import Callable
 
-from .errors import EXIT_RECORD_ERROR, EXIT_SETUP_ERROR, error, message, usage
+from .errors import (EXIT_INTERRUPTED, EXIT_RECORD_ERROR, EXIT_SETUP_ERROR, SETUP_ERRORS, error, message,
+                     usage)
 from .model_loading import model_identity, preprocess_settings
 from .options import read_options
 from .output import RowWriter, check_out
@@ -27,6 +28,11 @@ Score = Callable[[list, "list | None"], list]
 # the columns every --out file ends with, after the command's own
 SHARED_COLUMNS = ["span", "model"]
 NOT_FOUND = "not found: "      # the error of a record name that matches no file
+
+
+def plural(n: int, noun: str) -> str:
+    """'1 record', '2 records', '0 errors'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def describe_span(ecg, n_windows: int | None, settings: dict | None, stretch: bool) -> str:
@@ -72,7 +78,8 @@ class Progress:
         if out is not None:
             seconds = time.perf_counter() - self.start
             rate = self.done / seconds if seconds > 0 else float("nan")
-            print(f"mets: {self.done} records ({self.errors} errors) written to {out} in {seconds:.1f} s, "
+            print(f"mets: {plural(self.done, 'record')} ({plural(self.errors, 'error')}) written to {out} in "
+                  f"{seconds:.1f} s, "
                   f"{rate:.1f} ECGs/s", file=sys.stderr)
 
 
@@ -126,10 +133,14 @@ class DatasetRun:
         return run
 
     def setup_failed(self, what: str, err: BaseException) -> int:
-        """The model or index cannot be used: stop reading, close --out, one error line, exit code 2."""
-        self.reader.close()
+        """Loading the model or index failed: stop reading (the reader processes ended, not awaited) and close
+        --out. A setup error (errors.SETUP_ERRORS: the model or index cannot be used) is one error line and exit
+        code 2; anything else (Ctrl-C while torch imports) is raised again."""
+        self.reader.close(terminate=True)
         if self.writer is not None:
             self.writer.close()
+        if not isinstance(err, SETUP_ERRORS):
+            raise err
         error(what, err)
         return EXIT_SETUP_ERROR
 
@@ -153,21 +164,35 @@ class DatasetRun:
             else:
                 results.extend(out_batch)
 
-        with self.reader:
-            progress = Progress(len(self.not_found) + len(self.records), self.args.progress, self.reader.started)
-            try:
-                if self.not_found:
-                    keep([dict(r) for r in self.not_found])
-                    progress.update(len(self.not_found), len(self.not_found))
-                for batch in batches(self.reader, self.args.batch_size):
-                    out_batch, errors = self._score_batch(score, batch, progress)
-                    keep(out_batch)
-                    progress.update(len(batch), errors)
-            finally:
-                if self.writer is not None:
-                    self.writer.close()
-                progress.close(self.args.out)
+        progress = Progress(len(self.not_found) + len(self.records), self.args.progress, self.reader.started)
+        try:
+            with self.reader:          # an exception (an interrupt) ends the reader processes, unwaited
+                try:
+                    if self.not_found:
+                        keep([dict(r) for r in self.not_found])
+                        progress.update(len(self.not_found), len(self.not_found))
+                    for batch in batches(self.reader, self.args.batch_size):
+                        out_batch, errors = self._score_batch(score, batch, progress)
+                        keep(out_batch)
+                        progress.update(len(batch), errors)
+                finally:
+                    if self.writer is not None:
+                        self.writer.close()
+        except KeyboardInterrupt as err:
+            if progress.bar is not None:
+                progress.bar.close()
+            print(f"mets: {self.interrupted_words(progress.done)}", file=sys.stderr)
+            raise SystemExit(getattr(err, "exit_code", EXIT_INTERRUPTED)) from None
+        progress.close(self.args.out)
         return results
+
+    def interrupted_words(self, done: int) -> str:
+        """What an interrupted run kept, and how to go on."""
+        if self.writer is None:
+            return "interrupted; nothing was written (without --out the results are printed at the end)"
+        kept = len(self.writer.kept) + done
+        return (f"interrupted; {plural(kept, 'record')} written to {self.args.out}; rerun the same command with "
+                f"--resume to score the rest")
 
     def _span(self, read) -> str:
         """The span of a record the reader returned (an ECG, or (ECG, windows, masks))."""

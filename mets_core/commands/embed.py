@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..cli import COMMANDS
 from .dataset import DatasetRun
-from .errors import SETUP_ERRORS, usage
+from .errors import usage
 from .model_loading import load_model
 from .options import add_dataset_options, add_model_options
 from .output import check_out
@@ -40,7 +40,7 @@ def cmd_embed(args) -> int:
         return run
     try:
         model = load_model(args.model, run.reader.workers)
-    except SETUP_ERRORS as err:
+    except BaseException as err:     # a setup error: one line, exit 2; an interrupt: raised again
         return run.setup_failed("embed", err)
 
     def score(ecgs, prepared):

@@ -7,11 +7,14 @@ dashboard's "upload them together"); `message` is the one place that says the sa
 from __future__ import annotations
 
 import re
+import signal
 import sys
 from pathlib import Path
 
 EXIT_RECORD_ERROR = 1      # a record could not be found or read (the others were answered)
 EXIT_SETUP_ERROR = 2       # the model, index or output file cannot be used; a usage error
+EXIT_INTERRUPTED = 128 + signal.SIGINT                     # Ctrl-C, as a shell reports it (SIGTERM: 128 + 15)
+EXIT_BROKEN_PIPE = 128 + getattr(signal, "SIGPIPE", 13)    # the reader of the output went away (`| head`)
 # what loading a model or an index raises when the folder cannot be used (CheckpointError, ReportIndexError,
 # TextModelError are ValueErrors or RuntimeErrors; a missing or unreadable file is an OSError)
 SETUP_ERRORS = (ValueError, OSError, RuntimeError)

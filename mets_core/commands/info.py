@@ -62,7 +62,7 @@ def cmd_info(args) -> int:
         print(f"validation    {cal['statements_validated']} statements with >= {MIN_VALIDATION_POSITIVES} positive "
               f"and >= {MIN_VALIDATION_NEGATIVES} negative validation ECGs: "
               f"macro AUC {cal['statement_macro_auc']:.3f}; weak (AUC < {AUC_FAIR:g}): "
-              f"{', '.join(cal['weak']) or 'none'}")
+              f"{_weak_words(model.knowledge, cal['weak']) or 'none'}")
     ref = cal.get("reference") or {}
     threshold = cal.get("known_threshold")
     # weights may carry reference ECGs without a threshold: free phrases are then neither known nor unknown
@@ -72,3 +72,11 @@ def cmd_info(args) -> int:
                if ref.get("n_windows") is not None else "not described in the weights' knowledge.json")
     print(f"reference     {windows}; known-phrase threshold {said}")
     return 0
+
+
+def _weak_words(knowledge, targets: list[str]) -> str:
+    """The weak statements as the model card names them: "abnormal QRS (0.58), ..." (a statement's display name
+    from knowledge.py; a label such as "atrial enlargement" is its own name), with its validation AUC."""
+    validation = knowledge.weights_data.get("validation", {})
+    return ", ".join(f"{knowledge.statements.get(t, {}).get('canonical', t)} ({validation[t]['auc']:.2f})"
+                     for t in targets)

@@ -16,7 +16,9 @@ def add_model_options(p: argparse.ArgumentParser, json_help: str = "print JSON i
 
 def add_dataset_options(p: argparse.ArgumentParser, out_help: str) -> None:
     p.add_argument("records", nargs="+", metavar="RECORD",
-                   help="ECG file, WFDB record name, folder, glob ('data/**/*.hea') or @LIST file")
+                   help="ECG file, WFDB record name, folder, glob ('data/**/*.hea') or @LIST file. Answers come in "
+                        "this order (a folder's records sorted by name), after one error row for each name that "
+                        "matches no file: the same order in --json and in --out")
     p.add_argument("--out", "-o", metavar="FILE", default=None, help=out_help)
     p.add_argument("--resume", action="store_true",
                    help="keep the rows already in --out and score only the records missing there (the same "

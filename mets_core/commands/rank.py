@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..cli import COMMANDS
 from .dataset import DatasetRun
-from .errors import SETUP_ERRORS, usage
+from .errors import usage
 from .model_loading import load_model
 from .options import add_dataset_options, add_model_options
 
@@ -39,7 +39,7 @@ def cmd_rank(args) -> int:
     try:
         model = load_model(args.model, run.reader.workers)
         model.embed_prompts(prompts, args.kind)       # fail early on a bad prompt or text model
-    except SETUP_ERRORS as err:
+    except BaseException as err:     # a setup error: one line, exit 2; an interrupt: raised again
         return run.setup_failed("rank", err)
 
     def score(ecgs, prepared):
@@ -47,7 +47,9 @@ def cmd_rank(args) -> int:
         results = []
         for ecg in ecgs:
             result = {"leads": ecg.leads, **_too_short(model, ecg), **_rank_result(model.rank(ecg, prompts, args.kind))}
-            results.append({**result, **_rate_check(ecg, result)})
+            result = {**result, **_measurement_check(ecg, result), **_not_told_apart(model, ecg, result, args.kind)}
+            said = _stands_out_words(result)
+            results.append({**result, **({"stands_out": said} if said is not None else {})})
         return results
 
     return run.answer(run.score(score, _rank_row), _print_rank)
@@ -90,25 +92,46 @@ def _too_short(model, ecg) -> dict:
     return {"too_short_s": round(ecg.duration, 2)} if model.too_short_for_reference(ecg) else {}
 
 
-def _rate_check(ecg, result: dict) -> dict:
-    """{"rate_check": [sentences]} when a rate statement stands out ("sinus tachycardia") and the measured heart
-    rate contradicts it (knowledge.rate_disagreements: the dashboard's words). Measured only then (~0.05 s a
-    10-s ECG), and only set against the ranking when the measurement covers the whole recording, as the ranking
-    does (Measurements.covers_whole: a longer one's ranking averages every window, its measurement is of its
-    first minute). A recording that cannot be measured gets none: the ranking stands."""
-    from ..knowledge import rate_bounds, rate_disagreements
-    from ..measure import MAX_SECONDS, measure
+def _crowned(result: dict) -> list[tuple[str, str | None]]:
+    """(prompt, statement) of the prompts that stand out, best first."""
     standing = _standing_out(result["matches"]) or []
-    rated = [(m["prompt"], m.get("statement")) for m in result["matches"]
-             if m["prompt"] in standing and m.get("statement") in rate_bounds()]
-    if not rated or ecg.duration > MAX_SECONDS:        # a longer one is never measured whole: not measured at all
+    return [(m["prompt"], m.get("statement")) for m in result["matches"] if m["prompt"] in standing]
+
+
+def _measurement_check(ecg, result: dict) -> dict:
+    """{"measurement_check": [sentences]} when a statement a measurement can contradict stands out (a rate, a
+    sinus rhythm: knowledge.checked_by_measurement) and the measurement does (knowledge.measurement_disagreements:
+    the dashboard's words). Measured only then (~0.05 s a 10-s ECG), and only set against the ranking when the
+    measurement covers the whole recording, as the ranking does (Measurements.covers_whole: a longer one's
+    ranking averages every window, its measurement is of its first minute). A recording that cannot be measured
+    gets none: the ranking stands."""
+    from ..knowledge import checked_by_measurement, measurement_disagreements
+    from ..measure import MAX_SECONDS, measure
+    checked = [(prompt, statement) for prompt, statement in _crowned(result) if checked_by_measurement(statement)]
+    if not checked or ecg.duration > MAX_SECONDS:      # a longer one is never measured whole: not measured at all
         return {}
     try:
         m = measure(ecg)
     except Exception:  # noqa: BLE001 - not measurable: nothing to check the statement against
         return {}
-    words = rate_disagreements(rated, m.heart_rate_bpm) if m.covers_whole(ecg) else []
-    return {"rate_check": words} if words else {}
+    words = measurement_disagreements(checked, m) if m.covers_whole(ecg) else []
+    return {"measurement_check": words} if words else {}
+
+
+def _not_told_apart(model, ecg, result: dict, kind: str) -> dict:
+    """{"not_told_apart": [sentences]} when phrases that stand out are of statements the model does not tell
+    apart (knowledge.exclusive_groups: LBBB, RBBB, paced rhythm, ...): one sentence per group of those typed,
+    and one for those not typed that stand out on this ECG too, scored here (knowledge.rivals_to_score /
+    rivals_words: the dashboard's words)."""
+    from ..knowledge import exclusive_groups, not_told_apart_words, rivals_to_score, rivals_words
+    crowned = _crowned(result)
+    said = [not_told_apart_words(group) for group in exclusive_groups(crowned)]
+    typed = {m.get("statement") for m in result["matches"] + result.get("negated", [])}
+    rivals = rivals_to_score([statement for _, statement in crowned], typed)
+    if rivals:
+        scored = model.rank(ecg, rivals, kind)
+        said += rivals_words(crowned, [(m.prompt, m.percentile, m.known) for m in scored])
+    return {"not_told_apart": said} if said else {}
 
 
 def _rank_result(matches: list) -> dict:
@@ -117,7 +140,9 @@ def _rank_result(matches: list) -> dict:
     negated = [_match_dict(m) for m in matches if getattr(m, "negates", None) is not None]
     rest = [m for m in matches if getattr(m, "negates", None) is None]
     ranked = [_match_dict(m) for m in rest if getattr(m, "known", True) is not False]
-    unknown = [_match_dict(m) for m in rest if getattr(m, "known", True) is False]
+    # a phrase the model does not know gets no number anywhere (JSON, --out, the table): its similarity and
+    # percentile would read as a judgement the model cannot make
+    unknown = [{"prompt": m.prompt, "known": False} for m in rest if getattr(m, "known", True) is False]
     result = {"matches": ranked}
     if negated:
         result["negated"] = negated
@@ -127,10 +152,19 @@ def _rank_result(matches: list) -> dict:
 
 
 def _rank_columns(prompts: list[str]) -> list[str]:
-    """The columns of `mets rank --out` (percentile columns stay empty with weights that have no reference; a
-    negated prompt's columns stay empty: its scores are of another phrase, named in the "negated" column)."""
-    cols = ["record", "leads", "error", "stands_out", "rate_check", "top_prompt", "top_similarity",
-            "top_probability", "top_percentile", "not_known", "negated"]
+    """The columns of `mets rank --out`, saying what the printed table and --json say:
+    stands_out          what stands out (as the table's headline; --json's "stands_out"), "no confident match",
+                        or why the record is too short to say; empty with weights that have no reference ECGs
+    not_told_apart      phrases standing out that the model does not tell from each other, or from statements
+                        not typed that stand out too (paced rhythm and bundle branch blocks), in words
+    measurement_check   a rate or sinus-rhythm statement standing out against the measurement, in words
+    similarity[P], probability[P], percentile[P]   per prompt P: a ranked prompt has all three (percentile empty
+                        with weights that have no reference ECGs); a negated prompt ("no atrial fibrillation")
+                        has the similarity and percentile of the finding it was scored as (named in "negated")
+                        and no probability (it is not ranked); a prompt the model does not know (listed in
+                        "not_known") has none: its numbers would read as a judgement the model cannot make."""
+    cols = ["record", "leads", "error", "stands_out", "not_told_apart", "measurement_check", "top_prompt",
+            "top_similarity", "top_probability", "top_percentile", "not_known", "negated"]
     for p in prompts:
         cols += [f"similarity[{p}]", f"probability[{p}]", f"percentile[{p}]"]
     return cols
@@ -140,20 +174,15 @@ def _rank_row(record: str, result: dict) -> dict:
     row = {"record": record, "leads": " ".join(result.get("leads", [])), "error": result.get("error", "")}
     if "error" in result:
         return row
-    every = result["matches"] + result.get("not_known", [])
-    for m in every:
+    for m in result["matches"] + result.get("negated", []):       # not_known prompts: no numbers
         row[f"similarity[{m['prompt']}]"] = round(m["similarity"], 6)
         if m.get("probability") is not None:
             row[f"probability[{m['prompt']}]"] = round(m["probability"], 6)
         if m.get("percentile") is not None:
             row[f"percentile[{m['prompt']}]"] = round(m["percentile"], 2)
-    standing = _standing_out(result["matches"])
-    if "too_short_s" in result:
-        from ..knowledge import too_short_reading
-        row["stands_out"] = too_short_reading(result["too_short_s"])
-    elif standing is not None:          # as the printed headline: what stands out, else no prompt is crowned
-        row["stands_out"] = "; ".join(standing) or "no confident match"
-    row["rate_check"] = " ".join(result.get("rate_check", []))
+    row["stands_out"] = result.get("stands_out", "")
+    row["not_told_apart"] = " ".join(result.get("not_told_apart", []))
+    row["measurement_check"] = " ".join(result.get("measurement_check", []))
     if result["matches"]:
         top = result["matches"][0]
         row.update(top_prompt=top["prompt"], top_similarity=round(top["similarity"], 6))
@@ -164,6 +193,17 @@ def _rank_row(record: str, result: dict) -> dict:
     row["not_known"] = "; ".join(m["prompt"] for m in result.get("not_known", []))
     row["negated"] = "; ".join(f"{m['prompt']} (scored as {m['negates']})" for m in result.get("negated", []))
     return row
+
+
+def _stands_out_words(result: dict) -> str | None:
+    """What stands out, in the words of the printed headline, for --json and --out: the prompts, best first,
+    joined by "; ", or "no confident match", or why the ECG is too short to say; None when the weights give
+    no percentiles (nothing can stand out from a reference they lack)."""
+    if "too_short_s" in result:
+        from ..knowledge import too_short_reading
+        return too_short_reading(result["too_short_s"])
+    standing = _standing_out(result["matches"])
+    return None if standing is None else "; ".join(standing) or "no confident match"
 
 
 def _standing_out(matches: list[dict]) -> list[str] | None:
@@ -187,8 +227,8 @@ def _print_rank(r: dict) -> None:
         if has_pct:
             # the headline: a prompt "stands out" when it scores at or above STANDS_OUT_PERCENTILE of the
             # reference ECGs; otherwise no prompt is crowned
-            from ..knowledge import (STANDS_OUT_PERCENTILE, exclusive_groups, negated_findings_standing_out,
-                                     not_judged, not_judged_words, not_told_apart_words, percentile_ordinal)
+            from ..knowledge import (STANDS_OUT_PERCENTILE, negated_findings_standing_out, not_judged,
+                                     not_judged_words, percentile_ordinal)
             out = _standing_out(matches)
             unjudged = [m["prompt"] for m in matches if not_judged(m.get("percentile"), m.get("known"))]
             # a negated phrase is never crowned, but when its finding scores where it would be, the headline
@@ -200,9 +240,7 @@ def _print_rank(r: dict) -> None:
             at = percentile_ordinal(STANDS_OUT_PERCENTILE)
             print("  stands out: " + ", ".join(out) if out else "  no confident match" if unjudged else
                   f"  no confident match: no ranked prompt is at or above the {at} percentile of the reference ECGs")
-            for group in exclusive_groups(crowned):
-                print("  " + not_told_apart_words(group))
-            for words in r.get("rate_check", []):
+            for words in r.get("not_told_apart", []) + r.get("measurement_check", []):
                 print("  " + words)
             if unjudged:
                 print("  " + not_judged_words(unjudged))

@@ -3,8 +3,15 @@ order while the model loads and encodes, and `batches` groups what they return f
 from __future__ import annotations
 
 import pickle
+import signal
 import threading
 import time
+
+
+def _ignore_interrupts() -> None:
+    """In each reader process: Ctrl-C reaches the whole process group, and the parent alone decides what an
+    interrupt means (it keeps the rows written and ends these processes: RecordReader.close)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _read_or_error(rec: str, preprocess_settings: dict | None, read_options: dict | None = None):
@@ -24,6 +31,24 @@ def _read_or_error(rec: str, preprocess_settings: dict | None, read_options: dic
             return err
         except Exception:        # an exception type that cannot be pickled: its message is what we show
             return RuntimeError(str(err).strip() or type(err).__name__)
+
+
+def start_fork_server() -> None:
+    """Start the fork server that makes the reader processes (it imports the readers once), here, in the main
+    thread, with Ctrl-C ignored: the server and every process it forks inherit that, so a Ctrl-C (which reaches
+    the whole process group) never interrupts them mid-import with a traceback of their own. The parent alone
+    handles it (RecordReader.close ends the readers)."""
+    import multiprocessing
+    from multiprocessing import forkserver
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["mets_core.readers", "mets_core.preprocess", "scipy.signal"])
+    if threading.current_thread() is not threading.main_thread():
+        return                  # signal handlers are the main thread's: the pool starts it, as before
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class RecordReader:
@@ -52,6 +77,7 @@ class RecordReader:
         self._start_error: BaseException | None = None
         self._starting = threading.Thread(target=self._start, name="mets-read-start", daemon=True)
         if records:
+            start_fork_server()
             self._starting.start()
 
     def _start(self) -> None:
@@ -72,8 +98,8 @@ class RecordReader:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["mets_core.readers", "mets_core.preprocess", "scipy.signal"])
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_ignore_interrupts)
+
 
     def _fill(self) -> None:
         while self.pool is not None and len(self.queue) < self.depth:
@@ -99,18 +125,29 @@ class RecordReader:
             self._fill()
             yield rec, result
 
-    def close(self) -> None:
+    def close(self, terminate: bool = False) -> None:
+        """Stop reading. `terminate`: end the reader processes now (an interrupt, or the consumer failed)
+        instead of letting them finish the record in hand; waiting on them then could wait for ever."""
         if self._starting.ident is not None:
             self._starting.join()
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        if self.pool is None:
+            return
+        pool, self.pool = self.pool, None
+        if terminate:
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.join(timeout=5)
+        else:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> "RecordReader":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(terminate=exc_type is not None)
 
 
 def batches(reader: RecordReader, batch_size: int):

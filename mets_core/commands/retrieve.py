@@ -13,13 +13,17 @@ from pathlib import Path
 
 from ..cli import COMMANDS
 from .dataset import DatasetRun
-from .errors import SETUP_ERRORS
 from .model_loading import load_index, load_model
 from .options import add_dataset_options, add_model_options, at_least_one
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("retrieve", help=COMMANDS["retrieve"][0])
+    p = subparsers.add_parser("retrieve", help=COMMANDS["retrieve"][0],
+                              description="The reports of the model's report index (its index/ folder, or "
+                                          "--index) nearest to each record's ECG, by cosine similarity in the "
+                                          "shared space: what reports of similar ECGs said, not a diagnosis. A "
+                                          "hit from the record itself (the index holds windows of the open "
+                                          "databases) is marked '(this record)'.")
     p.add_argument("-k", type=at_least_one("-k"), default=10, help="number of reports (default 10)")
     p.add_argument("--index", metavar="DIR", default=None, help="index folder (default: MODEL/index)")
     p.add_argument("--all-hits", action="store_true",
@@ -38,7 +42,7 @@ def cmd_retrieve(args) -> int:
     try:
         model = load_model(args.model, run.reader.workers)
         index = load_index(model, args.index)
-    except SETUP_ERRORS as err:
+    except BaseException as err:     # a setup error: one line, exit 2; an interrupt: raised again
         return run.setup_failed("retrieve", err)
 
     def score(ecgs, prepared):

@@ -12,5 +12,5 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "evaluate": ("zero-shot evaluation on a corpus's validation patients", ("mets_train.commands.train",)),
     "ptbxl": ("PTB-XL tools: report translation, text-side check", ("mets_train.commands.ptbxl",)),
     "corpus": ("pretraining corpus from the open ECG databases", ("mets_train.commands.corpus",)),
-    "export": ("export a training run as a model folder with its report index", ("mets_train.training.export",)),
+    "export": ("export a training run as a model folder with its report index", ("mets_train.commands.export",)),
 }

@@ -22,7 +22,8 @@ def register(subparsers) -> None:
     default = BuildOptions()          # the build's own defaults (its rate and window: the model's input)
 
     corpus = subparsers.add_parser("corpus", help="pretraining corpus from the open ECG databases")
-    sub = corpus.add_subparsers(dest="corpus_command", required=True)
+    sub = corpus.add_subparsers(dest="corpus_command", metavar="COMMAND")
+    corpus.set_defaults(func=lambda args: choose_one("mets corpus", sub))
     b = sub.add_parser("build", help="cut every record into windows with machine-style reports",
                        description="Build the pretraining corpus (signals.npy, lead_mask.npy, windows.csv, "
                                    "corpus.json, CORPUS_CARD.md) from the databases found in --data-dir. "
@@ -62,6 +63,32 @@ def _parse_records(text: str | None) -> dict[str, set[str]] | None:
     return out
 
 
+def choose_one(command: str, sub) -> int:
+    """A command of sub-commands named alone: say which there are (argparse would say "required:
+    corpus_command")."""
+    print(f"{command}: choose one of: {', '.join(sub.choices)} (`{command} --help` says what each does)",
+          file=sys.stderr)
+    return 2
+
+
+def _no_database_here(data_dir: str, sources: list[str] | None) -> str | None:
+    """Why --data-dir holds none of the databases looked for (with where they are when it names one of them,
+    `--data-dir DATA/ludb`), or None when it holds one."""
+    from pathlib import Path
+
+    from ..corpus.sources import SOURCES, find_source_folder
+    wanted = sources or list(SOURCES)
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        return f"--data-dir {data_dir}: no such folder; give the folder holding ludb/, mitdb/, ... sub-folders"
+    if any(find_source_folder(folder, s) for s in wanted if s in SOURCES):
+        return None
+    hint = "give the folder that holds ludb/, mitdb/, ptbdb/, ... (`mets download` fetches them)"
+    if any(find_source_folder(folder.parent, s) for s in wanted if s in SOURCES):
+        hint = f"point --data-dir at the folder holding ludb/, mitdb/, ...: --data-dir {folder.parent}"
+    return f"--data-dir {data_dir} holds none of the databases looked for ({', '.join(wanted)}); {hint}"
+
+
 def run_build(args) -> int:
     from ..corpus.build import BuildOptions, CorpusBuildError, build_corpus
 
@@ -70,6 +97,9 @@ def run_build(args) -> int:
         sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else None
         if records and sources is None:
             sources = sorted(records)
+        missing = _no_database_here(args.data_dir, sources)
+        if missing:
+            raise CorpusBuildError(missing)
         opts = BuildOptions(fs=args.fs, window_s=args.window_s, seed=args.seed, val_fraction=args.val_fraction,
                             max_windows_per_record=args.max_windows_per_record, sources=sources,
                             max_records=args.max_records, records=records)

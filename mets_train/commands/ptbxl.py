@@ -102,8 +102,11 @@ def cmd_text_check(args) -> int:
 def register(subparsers) -> None:
     from ..ptbxl.textcheck import REPORT_VARIANTS
 
+    from .corpus import choose_one
+
     p = subparsers.add_parser("ptbxl", help="PTB-XL tools: report translation, text-side check")
-    sub = p.add_subparsers(dest="ptbxl_command", required=True)
+    sub = p.add_subparsers(dest="ptbxl_command", metavar="COMMAND")
+    p.set_defaults(func=lambda args: choose_one("mets ptbxl", sub))
     t = sub.add_parser("translate-report", help="translate the German/Swedish reports and measure coverage",
                        description="Translate every report with the curated glossaries; print the share of "
                                    "German/Swedish reports left with no untranslated token, and random pairs.")

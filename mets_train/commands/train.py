@@ -35,6 +35,11 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", help="corpus folder to take the validation patients from; with --protocol: a copy "
                                     "of the model's pretraining corpus, to say which test records it trained on "
                                     "(default: the corpus its checkpoint names, when on this machine)")
+    p.add_argument("--pretraining-corpus", metavar="DIR",
+                   help="without --protocol: a copy of the model's pretraining corpus, to count the windows of "
+                        "--corpus's split the model trained on (default: the corpus its checkpoint names, when on "
+                        "this machine); a corpus built with other sources, records or seed splits patients "
+                        "differently")
     p.add_argument("--data-dir", help="databases folder: the corpus built from it is located (or built) in "
                                       "--corpus-out")
     p.add_argument("--corpus-out", default="corpus", help="where --data-dir's corpus lives or is built "
@@ -63,9 +68,27 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-seed", type=int, default=0, help="with --protocol: sampling seed (default 0)")
     p.add_argument("--n-per-class", type=int, help="with --protocol mets/mitbih: ECGs or beats per class "
                                                    "(default: the paper's 200 / 100)")
-    p.add_argument("--folds", type=int, nargs="+", metavar="FOLD",
-                   help="with --protocol mets/ptbxl-auc: PTB-XL folds to test on instead of the test fold 10 "
-                        "(e.g. 9, the validation fold; a model trained on a fold is no test of it)")
+    p.add_argument("--folds", type=ptbxl_fold, nargs="+", metavar="FOLD",
+                   help=f"with --protocol mets/ptbxl-auc: the PTB-XL folds ({PTBXL_FOLDS[0]}-{PTBXL_FOLDS[-1]}) to "
+                        f"test on. Without it: fold {TEST_FOLD}, PTB-XL's test fold; --folds 9 is the validation "
+                        f"fold (a model that trained or chose its checkpoint on a fold is no test of it)")
+
+
+PTBXL_FOLDS = tuple(range(1, 11))     # PTB-XL's strat_fold: 1-8 train, 9 validation, 10 test
+TEST_FOLD = PTBXL_FOLDS[-1]
+VALIDATION_FOLD = 9
+
+
+def ptbxl_fold(text: str) -> int:
+    """An argparse type: one of PTB-XL's folds."""
+    try:
+        fold = int(text)
+    except ValueError:
+        fold = None
+    if fold not in PTBXL_FOLDS:
+        raise argparse.ArgumentTypeError(f"{text}: PTB-XL's folds are {PTBXL_FOLDS[0]}-{PTBXL_FOLDS[-1]} "
+                                         f"({VALIDATION_FOLD} validation, {TEST_FOLD} test)")
+    return fold
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -88,10 +111,24 @@ def train_command(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError, FileNotFoundError) as err:
         print(f"mets train: {err}", file=sys.stderr)
         return 2
-    best = result["best"]
-    print(f"trained {result['steps']} steps -> {result['out']}"
-          + (f"; best validation macro AUC {best['macro_auc']} at epoch {best['epoch']}" if best else ""))
+    print(f"trained {result['steps']} steps -> {result['out']}" + (f"; {best_words(result['best'])}" if result["best"]
+                                                                   else ""))
     return 0
+
+
+def best_words(best: dict) -> str:
+    """The kept checkpoint, as the model card says it: chosen by its selection score (the mean macro AUC of
+    the label sets), rounded, at an epoch counted from 1 (the epoch lines and the card count so; the run's
+    JSON files keep the loop's index, from 0)."""
+    from ..training.loop import shown_epoch
+    sets = ", ".join(f"{k} {v:.3f}" for k, v in (best.get("sets") or {}).items() if v is not None)
+    if sets:
+        chosen = f"selection score {best['score']:.3f} (the mean validation macro AUC of the label sets {sets})"
+    elif best.get("loss") is not None and best["score"] == -best["loss"]:     # no label to score: the loss chose
+        chosen = f"the lowest validation loss, {best['loss']:.3f}"
+    else:
+        chosen = f"selection score {best['score']:.3f} (validation macro AUC)"
+    return f"best/ is epoch {shown_epoch(best['epoch'])}, {chosen}"
 
 
 def locate_corpus(data_dir: str, corpus_dir: str) -> Path:
@@ -158,8 +195,11 @@ def evaluate_command(args: argparse.Namespace) -> int:
     results = {}
     for name, per_set in by_model.items():
         first = per_set[sets[0]]
+        exposure = split_exposure(models[name], corpus, args.split, args.pretraining_corpus)
         results[name] = {**first, "label_set": sets[0],
-                         "sets": {k: v for k, v in per_set.items()}}
+                         "sets": {k: v for k, v in per_set.items()}, "pretraining": exposure}
+        if exposure.get("warning"):
+            print(f"mets evaluate: {name}: warning: {exposure['warning']}", file=sys.stderr)
     if args.json == "-":
         print(json.dumps(results, indent=1))
         return 0
@@ -170,6 +210,58 @@ def evaluate_command(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
         print(f"wrote {args.json}")
     return 0
+
+
+def split_exposure(model, corpus, split: str, pretraining_corpus: str | None) -> dict:
+    """Did `model` train on the windows of `corpus`'s `split`? Its records are looked up in the model's
+    pretraining corpus (`pretraining_corpus`, else the one its checkpoint names: protocols.pretraining_exposure,
+    the protocols' rule). The weights themselves keep no list of their validation records, only counts per
+    database (knowledge.json training_data). {"windows", "trained_on" (None: not known), "by_source",
+    "warning"}: the warning says how many windows it trained on, or that this cannot be told and why."""
+    import csv
+    from collections import Counter
+
+    from ..ptbxl.protocols import UNTRAINED, _record_key, pretraining_exposure
+    with open(corpus.path / "windows.csv", newline="", encoding="utf-8") as fh:
+        rows = [(r["source"], r["record"]) for r in csv.DictReader(fh) if r.get("split") == split]
+    windows = Counter(rows)
+    out: dict = {"split": split, "windows": len(rows), "trained_on": 0, "by_source": {}}
+    unknown: dict[str, dict] = {}
+    for source in sorted({src for src, _ in windows}):
+        records = sorted({rec for src, rec in windows if src == source})
+        e = pretraining_exposure(model, source, records, pretraining_corpus)
+        if e.get("why") == UNTRAINED:
+            return {**out, "why": UNTRAINED}
+        n = sum(c for (src, _), c in windows.items() if src == source)
+        if e["status"] == "unknown":
+            unknown[source] = {"windows": n, "model_validated_on": (e.get("training_windows") or {}).get("val")}
+            out["why"] = e["why"]
+            continue
+        trained = set(e.get("train") or ())
+        k = sum(c for (src, rec), c in windows.items() if src == source and _record_key(rec) in trained)
+        out["by_source"][source] = {"windows": n, "trained_on": k}
+        out["trained_on"] += k
+        out["corpus"] = e.get("corpus", out.get("corpus"))
+    if unknown:
+        out["trained_on"] = None
+        out["unknown"] = unknown
+        theirs = ", ".join(f"{s} {u['model_validated_on']}" for s, u in unknown.items()
+                           if u["model_validated_on"] is not None)
+        ours = ", ".join(f"{s} {u['windows']}" for s, u in unknown.items())
+        out["warning"] = (f"which of these {len(rows)} {split} windows the model trained on is not known "
+                          f"({out['why']}). A corpus built with other sources, records or seed puts other patients "
+                          f"in validation, so some may be windows it trained on and their AUCs flattering"
+                          + (f" (its validation held {theirs} windows; this {split} split holds {ours})" if theirs
+                             else "")
+                          + ". Pass --pretraining-corpus DIR (a copy of its pretraining corpus) to count them, or "
+                            "evaluate on that corpus")
+    elif out["trained_on"]:
+        per = ", ".join(f"{s} {v['trained_on']}" for s, v in out["by_source"].items() if v["trained_on"])
+        out["warning"] = (f"the model trained on {out['trained_on']} of these {len(rows)} {split} windows ({per}; "
+                          f"its pretraining corpus: {out.get('corpus')}): this corpus splits patients otherwise, so "
+                          f"these AUCs are not zero-shot validation numbers. Evaluate on the model's own corpus "
+                          f"(--corpus {out.get('corpus')}) or leave those records out")
+    return out
 
 
 # ------------------------------------------------------------------------------ mets train --recipe
@@ -225,11 +317,44 @@ def evaluate_protocol_command(args: argparse.Namespace) -> int:
     except (CheckpointError, PTBXLError, FileNotFoundError, ValueError) as err:
         print_error("mets evaluate", err)
         return 2
+    nothing = nothing_scored(args, results)
+    if nothing:
+        print_error("mets evaluate", nothing)
+        return 1
     payload = {"protocol": args.protocol, "prompts": args.prompts, "sample_seed": args.sample_seed,
                "n_per_class": args.n_per_class, "folds": args.folds,
                "models": {name: (m.source or "random-init") for name, m in models.items()}, "results": results}
     emit_json(args, payload, format_results(args.protocol, results))
     return 0
+
+
+# fewer ECGs (or beats) than this in every task of a protocol: nothing was scored (an accuracy of 1 ECG is no number)
+MIN_SCORED = 2
+
+
+def nothing_scored(args: argparse.Namespace, results: dict) -> str | None:
+    """Why the protocol scored nothing (every task with fewer than MIN_SCORED ECGs, every AUC undefined), in the
+    user's words with what to do; None when something was scored."""
+    def scored(result: dict) -> bool:
+        if args.protocol == "ptbxl-auc":
+            return any(isinstance(v, dict) and v.get("n_classes_scored") for v in result.values())
+        return any(isinstance(v, dict) and v.get("n_evaluated", 0) >= MIN_SCORED for v in result.values())
+
+    if any(scored(r) for r in results.values()):
+        return None
+    found = sorted({i for r in results.values() for v in r.values() if isinstance(v, dict)
+                    for i in v.get("evaluated_ids") or []} | {i for r in results.values()
+                                                              for i in r.get("evaluated_ids") or []})
+    if args.protocol == "mitbih":
+        return (f"no beats to score in the MIT-BIH records of {args.data_dir} (records: "
+                f"{' '.join(args.records) if args.records else 'all with .atr'}); check --records and --data-dir")
+    folds = args.folds or [TEST_FOLD]
+    named = ", ".join(map(str, folds))
+    had = (f"only {len(found)} ECG{'s' * (len(found) != 1)} of fold{'s' * (len(folds) > 1)} {named} "
+           f"({', '.join(map(str, found))}), too few to score") if found else f"no fold-{named} signals"
+    hint = (f"pass --folds {VALIDATION_FOLD} (the validation fold) to evaluate on what is here" if TEST_FOLD in folds
+            else "pass other --folds, or point --data-dir at a PTB-XL copy holding them")
+    return f"{had} in {args.data_dir}: nothing can be scored; {hint}"
 
 
 def register(subparsers) -> None:

@@ -4,10 +4,16 @@ What one run writes into its folder (config "out"):
   metrics.jsonl   one JSON object per line: {"kind": "train", step, epoch, loss, lr, samples_per_s, ...} every
                   `log_every` steps, {"kind": "val", epoch, step, loss, R@1, R@5, macro_auc, auc{...}} per epoch
   state/          resumable training state every `checkpoint_every` steps and at each epoch end (state.py)
-  best/           METS checkpoint (model.safetensors + config.json) with the best validation macro AUC
+  best/           METS checkpoint (model.safetensors + config.json) with the best selection score: the mean
+                  validation macro AUC of the clinician label sets (`select_on`; without any, the loss), not the
+                  macro AUC over all statements
   last/           METS checkpoint at the end of training
   ranks/rank<r>.json  each rank's final weights digest (DDP ranks must agree)
   config.json     the resolved run config
+
+Epochs: the JSON files (metrics.jsonl, state/, config.json's training.best) keep the loop's index, from 0; what
+is printed (the epoch lines, early stop, `mets train`'s closing line) and the model card count from 1
+(`shown_epoch`).
 
 The ECG encoder, both projections and the temperature train; the text model is frozen and its embeddings of
 all corpus reports are computed once (cached on disk), so a step costs only the ECG encoder.
@@ -42,6 +48,11 @@ from .validate import autocast, validate
 RESUME_FIXED = ("corpus", "seed", "model", "preprocess", "text_model", "template_set", "optimizer",
                 "batch_size", "bf16", "soft_targets", "lead_dropout", "report_column", "source_weights",
                 "exclude_forms", "augment", "select_on")
+
+
+def shown_epoch(epoch: int) -> int:
+    """An epoch as people count it (from 1), for what is printed; the loop and its files count from 0."""
+    return epoch + 1
 
 
 def lr_at(step: int, total_steps: int, lr: float, warmup_steps: int, min_lr_ratio: float) -> float:
@@ -172,9 +183,6 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     if not resume and existing is not None:
         raise ConfigError(f"{out} already holds a training state; pass --resume to continue it, or choose "
                           f"another output folder")
-    if world.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-    world.barrier()
 
     pre = PreprocessConfig.from_dict(cfg["preprocess"])
     corpus = Corpus.open(cfg["corpus"], cfg["report_column"])
@@ -224,6 +232,11 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     if cfg["max_steps"]:
         total_steps = min(total_steps, cfg["max_steps"])
 
+    # the run folder is made only now that the corpus, the text model and the batches are known good: a run
+    # that cannot start leaves nothing behind
+    if world.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    world.barrier()
     opt = cfg["optimizer"]
     log = MetricsLog(out / "metrics.jsonl", world.is_main)
     step, start_epoch, start_batch, best = 0, 0, 0, None
@@ -313,7 +326,7 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
             log.write(last_val)
             fmt = lambda v: "n/a" if v is None else f"{v:.4f}"
             sets = "  ".join(f"{k} {fmt(v['macro_auc'])}" for k, v in val["sets"].items())
-            bar.write(f"epoch {epoch}: val loss {fmt(val['loss'])}  R@1 {fmt(val['R@1'])}  R@5 {fmt(val['R@5'])}  "
+            bar.write(f"epoch {shown_epoch(epoch)}: val loss {fmt(val['loss'])}  R@1 {fmt(val['R@1'])}  R@5 {fmt(val['R@5'])}  "
                       f"macro AUC {fmt(val['macro_auc'])}  {sets}")
             # selection: the mean macro AUC of the clinician label sets (else of all statements); a validation
             # set without any two-class label falls back to the loss
@@ -328,7 +341,7 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
                                                                  "validation macro AUC"}))
             elif cfg["patience"] and epoch - best["epoch"] >= cfg["patience"]:
                 bar.write(f"early stop: no better validation score for {cfg['patience']} epochs "
-                          f"(best epoch {best['epoch']})")
+                          f"(best epoch {shown_epoch(best['epoch'])})")
                 done = True
         if cfg["patience"]:                 # rank 0 decided; every rank stops together
             done = world.mean(float(done)) > 0
