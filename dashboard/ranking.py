@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 # one home for the "stands out" rule, the reliability levels, the percentile as shown, its ordinal and the words
 # for a negated phrase: the engine's knowledge module
-from mets_core.knowledge import (STANDS_OUT_PERCENTILE, exclusive_groups,
-                                 negated_findings_standing_out, negation_words, not_judged, not_judged_words,
-                                 not_told_apart_words, ordinal_suffix, rate_disagreements, reliability_label,
-                                 reliability_level, shown_percentile, stands_out, too_short_reading,
-                                 too_short_words)
+from mets_core.knowledge import (STANDS_OUT_PERCENTILE, checked_by_measurement, consistent, exclusive_groups,
+                                 measurement_disagreements, negated_findings_standing_out, negation_words,
+                                 not_judged, not_judged_words, not_told_apart_words, ordinal_suffix,
+                                 rate_disagreements, reliability_label, reliability_level, rivals_to_score,
+                                 rivals_words, shown_percentile, stands_out, too_short_reading, too_short_words)
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,9 @@ class RankingView:
     has_reference: bool        # the weights give percentiles
     negated: list[Row] = field(default_factory=list)   # "no atrial fibrillation": listed apart, never ranked
     too_short_s: float | None = None   # the ECG's length when under knowledge.MIN_REFERENCE_S: no percentiles
+    # the statements one ECG rarely shows with a phrase that stands out (knowledge.exclusive_rivals), not typed,
+    # scored on the same ECG by their canonical names (build_view's `score`): never ranked, only said of
+    rivals: list[Row] = field(default_factory=list)
 
     @property
     def standing_out(self) -> list[Row]:
@@ -140,9 +143,29 @@ class RankingView:
         bundle branch block; knowledge.exclusive_groups): the model does not tell them apart on this ECG."""
         return exclusive_groups([(r.prompt, r.statement) for r in self.standing_out])
 
+    @property
+    def unscored_rivals(self) -> list[str]:
+        """The canonical names of the statements one ECG rarely shows with a phrase that stands out ("paced
+        rhythm": left and right bundle branch block) that no typed phrase was scored as
+        (knowledge.rivals_to_score): build_view scores them."""
+        return rivals_to_score([r.statement for r in self.standing_out],
+                               {r.statement for r in self.rows + self.negated + self.unknown})
+
+    @property
+    def needs_measurement(self) -> bool:
+        """Whether a phrase stands out that a measurement of the same stretch can contradict (a rate statement, a
+        sinus rhythm: knowledge.checked_by_measurement): measure only then."""
+        return any(checked_by_measurement(r.statement) for r in self.standing_out)
+
+    def measurement_disagreements(self, measured) -> list[str]:
+        """What the measurements of the same stretch (a measure.Measurements, or None) say against the phrases
+        that stand out, one sentence each: a rate statement outside the measured rate ("sinus tachycardia" at 94
+        bpm), a sinus rhythm in an irregular rhythm without P waves (knowledge.measurement_disagreements)."""
+        return measurement_disagreements([(r.prompt, r.statement) for r in self.standing_out], measured)
+
     def rate_disagreements(self, heart_rate_bpm: float | None) -> list[str]:
-        """For each rate statement that stands out ("sinus tachycardia") though the measured heart rate is
-        outside what it means, the sentence that says so (knowledge.rate_disagreements)."""
+        """The rate part of `measurement_disagreements`, from a heart rate alone (knowledge.rate_disagreements;
+        scripts/rate_checks.py counts these)."""
         return rate_disagreements([(r.prompt, r.statement) for r in self.standing_out], heart_rate_bpm)
 
     def _not_judged_news(self) -> str:
@@ -150,7 +173,12 @@ class RankingView:
         return " " + words if words else ""
 
     def _not_told_apart_news(self) -> str:
-        return "".join(" " + not_told_apart_words(group) for group in self.not_told_apart)
+        """Typed phrases the model does not tell apart (`not_told_apart`), then untyped statements it does not
+        tell apart from a phrase that stands out (`rivals`, knowledge.rivals_words)."""
+        rivals = rivals_words([(r.prompt, r.statement) for r in self.standing_out],
+                              [(v.statement, v.percentile, v.known) for v in self.rivals])
+        return "".join(" " + words for words in
+                       [*(not_told_apart_words(group) for group in self.not_told_apart), *rivals])
 
     def _negated_news(self) -> str:
         high = self.negated_findings_standing_out
@@ -197,11 +225,15 @@ class RankingView:
         return "; ".join(r.prompt for r in self.standing_out) or "no confident match"
 
 
-def build_view(matches, typed: list[str] | None = None, too_short_s: float | None = None) -> RankingView:
+def build_view(matches, typed: list[str] | None = None, too_short_s: float | None = None,
+               score=None) -> RankingView:
     """The view of `matches` (mets_core's ranking); `typed`: the phrases in the order they were typed, the
     order the negated phrases and those not known to the model are listed in (the ranking's order means
     nothing for them); `too_short_s`: the ECG's length when it is too short for the model's reference
-    percentiles (`short_length`), so that the headline says why nothing is judged."""
+    percentiles (`short_length`), so that the headline says why nothing is judged; `score`: phrases -> their
+    matches on the same ECG (`lambda phrases: model.rank(ecg, phrases)`), to score the statements one ECG rarely
+    shows with a phrase that stands out (RankingView.unscored_rivals; "paced rhythm" and the bundle branch
+    blocks), so that the headline says when they stand out too though nobody typed them."""
     rows = [to_row(m) for m in matches]
     place = {p: k for k, p in enumerate(typed or [])}
     as_typed = lambda r: place.get(r.prompt, len(place))    # noqa: E731
@@ -213,7 +245,10 @@ def build_view(matches, typed: list[str] | None = None, too_short_s: float | Non
         ranked.sort(key=lambda r: (-(r.percentile if r.percentile is not None else -1.0), -r.similarity))
     else:
         ranked.sort(key=lambda r: -r.similarity)
-    return RankingView(ranked, unknown, has_reference, negated, too_short_s)
+    view = RankingView(ranked, unknown, has_reference, negated, too_short_s)
+    if score is not None and view.unscored_rivals:
+        view.rivals = [to_row(m) for m in score(view.unscored_rivals)]
+    return view
 
 
 def short_length(model, ecg) -> float | None:
@@ -244,11 +279,16 @@ def label_row(view: RankingView | None, label_text: str) -> Row | None:
 
 def disagreement(view: RankingView | None, label_texts: list[str]) -> str:
     """When the model singles out none of the file's labels (`label_texts`: for a page of a long recording,
-    the rhythms the file marks for that page) that were ranked, but another phrase: a sentence saying so, in
-    plain words; else "" (a clinician should know the two differ)."""
+    the rhythms the file marks for that page) that were ranked, nor a phrase that means one of them (or that one
+    of them means: "sinus bradycardia" for the label "sinus rhythm"), but another phrase: a sentence saying so,
+    in plain words; else "" (a clinician should know the two differ)."""
     matched = [row for row in (label_row(view, text) for text in label_texts) if row is not None]
-    others = [r.prompt for r in view.rows if r.stands_out] if view is not None else []
-    if not matched or not others or any(r.stands_out for r in matched):
+    crowned = view.standing_out if view is not None else []
+    others = [r.prompt for r in crowned]
+    # a label agrees when it stands out, or a phrase that stands out means it too, or the other way round
+    # (knowledge.consistent: "sinus bradycardia" is a "sinus rhythm")
+    if not matched or not others or any(r.stands_out or any(consistent(r.statement, c.statement) for c in crowned)
+                                        for r in matched):
         return ""
     said = ", ".join(f"“{r.prompt}” ({''.join(r.percentile_rank)} pct)" for r in dict.fromkeys(matched))
     crowned = ", ".join(f"“{p}”" for p in others)

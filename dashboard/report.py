@@ -96,7 +96,7 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
         """The three columns above the tracing, `n` lines each at most."""
         return (_measurement_lines(measurements, ecg, start_s, n) if measurements is not None else [],
                 _file_says(ecg, file_labels, beats, start_s, ranking, n),
-                _ranking_lines(ranking, n, None if whole else getattr(measurements, "heart_rate_bpm", None))
+                _ranking_lines(ranking, n, None if whole else measurements)
                 if ranking is not None else [])
     # the columns' lines, as many as they have: a record of a few leads whose strips leave the grid room to
     # spare gives it to the columns (caveats, ranked rows), not to blank grid
@@ -233,11 +233,12 @@ def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None,
                    LABELS_WIDTH_MM, n_lines)
 
 
-def _ranking_lines(ranking, n_lines: int = 10, heart_rate_bpm: float | None = None) -> list[tuple[str, dict]]:
-    """The ranking column: its headline wrapped (with what the measured heart rate says of a rate statement that
-    stands out, RankingView.rate_disagreements; not for the whole-recording summary, whose ranking averages every
-    window while its rate is one minute's), then every ranked row that fits (a long phrase goes on to
-    the next line, never cut), the rest with their percentiles in a compact "also ranked: ..." line (those that
+def _ranking_lines(ranking, n_lines: int = 10, measured=None) -> list[tuple[str, dict]]:
+    """The ranking column: its headline wrapped (with what the measurements of the strip, `measured`, say against
+    a phrase that stands out, RankingView.measurement_disagreements: a rate statement outside the measured rate,
+    a sinus rhythm in an irregular rhythm without P waves; not for the whole-recording summary, whose ranking
+    averages every window while its measurements are one minute's), then every ranked row that fits (a long
+    phrase goes on to the next line, never cut), the rest with their percentiles in a compact "also ranked: ..." line (those that
     do not fit even there counted as not printed), then the negated phrases (scored as the finding, not ranked)
     and the phrases the model does not know."""
     def row(r) -> list[tuple[str, dict]]:
@@ -272,7 +273,7 @@ def _ranking_lines(ranking, n_lines: int = 10, heart_rate_bpm: float | None = No
                          f"{r.prompt} → {r.negates}" + ("" if r.percentile_rank is None else
                                                        f" {''.join(r.percentile_rank)} pct") for r in negated),
                      RANKING_WIDTH_MM) if negated else []
-    headline = " ".join([ranking.headline, *ranking.rate_disagreements(heart_rate_bpm)])
+    headline = " ".join([ranking.headline, *ranking.measurement_disagreements(measured)])
     return _fitted(_lines(headline, RANKING_WIDTH_MM, ITALIC), [row(r) for r in rows], negated + unknown,
                    more, RANKING_WIDTH_MM, n_lines)
 

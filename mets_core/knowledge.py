@@ -280,43 +280,150 @@ def negation_words(prompt: str, finding: str, percentile: float | None, known: b
 
 
 @lru_cache(maxsize=1)
+def _vocabulary() -> dict:
+    """statements.json, read once (the statements and the sections about them)."""
+    return json.loads(STATEMENTS_PATH.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
 def rate_bounds() -> dict[str, tuple[float | None, float | None]]:
     """The heart rate each rate statement means, by canonical name: {"sinus tachycardia": (100, None)} is above
     100 bpm, {"bradycardia": (None, 60)} below 60 (statements.json "rate_bpm", on the rate rounded to whole bpm;
     the corpus builder labels windows by the same bounds)."""
-    statements = json.loads(STATEMENTS_PATH.read_text(encoding="utf-8"))["statements"]
+    statements = _vocabulary()["statements"]
     return {s["canonical"]: (s["rate_bpm"].get("above"), s["rate_bpm"].get("below"))
             for s in statements.values() if s.get("rate_bpm")}
 
 
+@lru_cache(maxsize=1)
+def needs_p_waves() -> frozenset[str]:
+    """The canonical names of the statements that mean a sinus rhythm, which has a P wave before every QRS
+    (statements.json "needs_p_waves": sinus rhythm, sinus bradycardia, sinus tachycardia, sinus arrhythmia)."""
+    data = _vocabulary()
+    unknown = [sid for sid in data.get("needs_p_waves", []) if sid not in data["statements"]]
+    if unknown:
+        raise ValueError(f"statements.json: needs_p_waves names unknown statements {unknown}")
+    return frozenset(data["statements"][sid]["canonical"] for sid in data.get("needs_p_waves", []))
+
+
+def checked_by_measurement(statement: str | None) -> bool:
+    """Whether a measurement can contradict the statement (by canonical name) when it stands out: a rate
+    statement (`rate_bounds`) or one that means a sinus rhythm (`needs_p_waves`). Measure only then."""
+    return bool(statement) and (statement in rate_bounds() or statement in needs_p_waves())
+
+
+# A measured heart rate within this many bpm of a rate statement's bound does not contradict it: the bound is a
+# convention (60 and 100 bpm), the measurement has its own error (a few bpm against the reference annotations,
+# docs/measurements.md), and a clinician would not call "sinus bradycardia" at 60 bpm (59.6 measured: PTB-DB
+# patient233 s0459) or "sinus tachycardia" at 99 bpm wrong. Warned from 63 and up for "below 60", 97 and down
+# for "above 100" (whole bpm, as the rate is said).
+RATE_MARGIN_BPM = 2
+
+
+def _names(prompts: list[str]) -> tuple[str, bool]:
+    """“a”, “a” and “b”, “a”, “b” and “c”; and whether it is one."""
+    quoted = [f"“{p}”" for p in prompts]
+    return (quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]), len(quoted) == 1
+
+
 def rate_disagreements(standing_out: list[tuple[str, str | None]], heart_rate_bpm: float | None) -> list[str]:
     """For the phrases that stand out, as (prompt, the canonical statement it maps to), those of a rate
-    statement whose meaning the measured heart rate contradicts, in one sentence per meaning ("above 100 bpm");
-    [] when none does or the rate is unknown. The model has no notion of a number: "sinus tachycardia" stood out
-    at 94 bpm (MIT-BIH 208; a review)."""
+    statement whose meaning the measured heart rate clearly contradicts (by more than RATE_MARGIN_BPM), in one
+    sentence per meaning ("above 100 bpm"); [] when none does or the rate is unknown. The model has no notion of
+    a number: "sinus tachycardia" stood out at 94 bpm (MIT-BIH 208; a review)."""
     if heart_rate_bpm is None or not math.isfinite(heart_rate_bpm):
         return []
     rate, wrong = int(round(heart_rate_bpm)), {}
     for prompt, statement in standing_out:
         above, below = rate_bounds().get(statement or "", (None, None))
-        if above is not None and rate <= above:
+        if above is not None and rate < above - RATE_MARGIN_BPM:
             wrong.setdefault(f"above {above:g} bpm", []).append(prompt)
-        elif below is not None and rate >= below:
+        elif below is not None and rate > below + RATE_MARGIN_BPM:
             wrong.setdefault(f"below {below:g} bpm", []).append(prompt)
     out = []
     for meaning, prompts in wrong.items():
-        one, quoted = len(prompts) == 1, [f"“{p}”" for p in prompts]
-        names = quoted[0] if one else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+        names, one = _names(prompts)
         out.append(f"{names} (a rate {meaning}) stand{'s' if one else ''} out, but the measured heart rate is "
                    f"{rate} bpm: a similarity is not a measurement of the rate. Check the rate on the tracing.")
     return out
 
 
+def rhythm_disagreements(standing_out: list[tuple[str, str | None]], rr_irregular: bool | None,
+                         p_waves: bool | None) -> list[str]:
+    """For the phrases that stand out, as (prompt, canonical statement), those that mean a sinus rhythm
+    (`needs_p_waves`) while the measurement finds an irregular rhythm without consistent P waves (atrial
+    fibrillation's picture), in one sentence; [] otherwise, or when either is not measured. "sinus tachycardia"
+    stood out (93rd percentile, validated) on a CPSC 2021 page of atrial fibrillation at 140 bpm (a review)."""
+    if rr_irregular is not True or p_waves is not False:
+        return []
+    sinus = [prompt for prompt, statement in standing_out if statement in needs_p_waves()]
+    if not sinus:
+        return []
+    names, one = _names(sinus)
+    return [f"{names} stand{'s' if one else ''} out, but the measurements find an irregular rhythm without "
+            f"consistent P waves (as in atrial fibrillation): a similarity is not a rhythm analysis. Check the "
+            f"rhythm on the tracing."]
+
+
+def measurement_disagreements(standing_out: list[tuple[str, str | None]], measured) -> list[str]:
+    """What a measurement of the same stretch says against the phrases that stand out, as (prompt, canonical
+    statement): `rate_disagreements`, then `rhythm_disagreements`. `measured`: a measure.Measurements (its
+    heart_rate_bpm, rr_irregular and p_waves are read), or None (nothing is said)."""
+    if measured is None:
+        return []
+    return (rate_disagreements(standing_out, getattr(measured, "heart_rate_bpm", None))
+            + rhythm_disagreements(standing_out, getattr(measured, "rr_irregular", None),
+                                   getattr(measured, "p_waves", None)))
+
+
 @lru_cache(maxsize=1)
 def _exclusive_names() -> frozenset[frozenset[str]]:
-    statements = json.loads(STATEMENTS_PATH.read_text(encoding="utf-8"))["statements"]
+    statements = _vocabulary()["statements"]
     return frozenset(frozenset((s["canonical"], statements[other]["canonical"]))
                      for s in statements.values() for other in s.get("excludes", ()))
+
+
+def exclusive_rivals(statement: str | None) -> list[str]:
+    """The canonical names of the statements one ECG rarely shows with `statement` (statements.json "excludes",
+    either way round), in the vocabulary's order: "paced rhythm" -> left and right bundle branch block."""
+    if not statement:
+        return []
+    pairs = _exclusive_names()
+    return [s["canonical"] for s in _vocabulary()["statements"].values()
+            if frozenset((statement, s["canonical"])) in pairs and s["canonical"] != statement]
+
+
+@lru_cache(maxsize=1)
+def _implied() -> dict[str, frozenset[str]]:
+    """canonical name -> the canonical names it implies, itself included: its "implies" and "replaces" (a sinus
+    bradycardia is a sinus rhythm, and a bradycardia), followed on."""
+    statements = _vocabulary()["statements"]
+    direct = {sid: [*s.get("implies", ()), *s.get("replaces", ())] for sid, s in statements.items()}
+    out = {}
+    for sid in statements:
+        seen, todo = {sid}, list(direct[sid])
+        while todo:
+            other = todo.pop()
+            if other not in seen:
+                seen.add(other)
+                todo += direct[other]
+        out[statements[sid]["canonical"]] = frozenset(statements[o]["canonical"] for o in seen)
+    return out
+
+
+def implies(statement: str | None, other: str | None) -> bool:
+    """Whether a finding of `statement` is one of `other` too (canonical names; statements.json "implies" and
+    "replaces", followed on): "sinus bradycardia" implies "sinus rhythm" and "bradycardia"; a statement implies
+    itself. False for a name that is not a statement (a class, a free phrase) unless the two are the same."""
+    if not statement or not other:
+        return False
+    return statement == other or other in _implied().get(statement, ())
+
+
+def consistent(statement: str | None, other: str | None) -> bool:
+    """Whether two statements can both describe one finding: one implies the other ("sinus bradycardia" and
+    "sinus rhythm", either way round)."""
+    return implies(statement, other) or implies(other, statement)
 
 
 def exclusive_groups(crowned: list[tuple[str, str | None]]) -> list[list[str]]:
@@ -345,6 +452,48 @@ def not_told_apart_words(group: list[str]) -> str:
                 f"tell them apart here. Check the tracing.")
     return (f"{', '.join(quoted[:-1])} and {quoted[-1]} all stand out, but one ECG rarely shows more than one of "
             f"them: the model does not tell them apart here. Check the tracing.")
+
+
+def rivals_to_score(crowned: list[str | None], scored: set[str | None]) -> list[str]:
+    """The canonical names of the statements one ECG rarely shows with a crowned statement (`exclusive_rivals`;
+    `crowned`: the statements of the phrases that stand out, best first) that no phrase was scored as (`scored`:
+    the typed phrases' statements): score them on the same ECG for `rivals_words`."""
+    return list(dict.fromkeys(name for statement in crowned for name in exclusive_rivals(statement)
+                              if name not in scored))
+
+
+def rivals_words(crowned: list[tuple[str, str | None]],
+                 rivals: list[tuple[str, float | None, bool | None]]) -> list[str]:
+    """For each phrase that stands out, as (prompt, statement), best first: when statements one ECG rarely shows
+    with it (`exclusive_rivals`), scored on the same ECG though not typed (`rivals`: (canonical name, percentile,
+    known), from `rivals_to_score`), stand out too (`stands_out`), one sentence naming them, each rival once:
+    '“paced rhythm” stands out, but so do left bundle branch block (93rd) and right bundle branch block (98th),
+    which the model does not tell apart from it: look for pacing spikes and the QRS shape on the tracing.'
+    (statements.json "told_apart_by" says what to look for; without it: 'check the tracing.'). The dashboard's
+    headline says it beside `not_told_apart_words`."""
+    high = [(name, pct) for name, pct, known in rivals if stands_out(pct, known)]
+    out, said = [], set()
+    for prompt, statement in crowned:
+        names = exclusive_rivals(statement)
+        these = [(name, pct) for name, pct in high if name in names and name not in said]
+        if not these:
+            continue
+        said.update(name for name, _ in these)
+        listed = [f"{name} ({percentile_ordinal(pct)})" for name, pct in these]
+        look = _told_apart_by(statement, [name for name, _ in these])
+        out.append(f"“{prompt}” stands out, but so {'does' if len(listed) == 1 else 'do'} "
+                   f"{listed[0] if len(listed) == 1 else ', '.join(listed[:-1]) + ' and ' + listed[-1]}, which the "
+                   f"model does not tell apart from it: "
+                   + (f"look for {look} on the tracing." if look else "check the tracing."))
+    return out
+
+
+def _told_apart_by(statement: str, rivals: list[str]) -> str | None:
+    """What tells `statement` from its rivals on a tracing (statements.json "told_apart_by", by statement id):
+    the statement's own words, else the first rival's; None when neither has any."""
+    by_id = _vocabulary().get("told_apart_by", {})
+    by_name = {s["canonical"]: by_id[sid] for sid, s in _vocabulary()["statements"].items() if sid in by_id}
+    return next((by_name[n] for n in [statement, *rivals] if n in by_name), None)
 
 
 def negated_findings_standing_out(negated: list[tuple[str, str, str | None, float | None, bool | None]],

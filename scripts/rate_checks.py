@@ -5,7 +5,8 @@ model reads shapes, not numbers; the Reader, Compare, Batch and the PDF say so w
 
 For the first N PTB-XL records of the data folder's records100/ (ids in order), ranks the four rate statements
 and sinus rhythm as the Reader does, measures the heart rate as the Reader does, and prints each record where
-`RankingView.rate_disagreements` has something to say, then the count. A count of what the page says, not a
+`RankingView.rate_disagreements` has something to say (the rate half of the page's measurement check;
+within `knowledge.RATE_MARGIN_BPM` of a bound it says nothing), then the count. A count of what the page says, not a
 score: most of these records are training ECGs.
 """
 from __future__ import annotations

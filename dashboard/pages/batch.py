@@ -25,8 +25,9 @@ BATCH_FIELDS = ("heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_fridericia_ms
 READING = "the model's reading"
 MEASUREMENT_NOTES = "measurement notes"  # the CSV's column of why a measurement is blank (the page shows "—")
 MISSING = "—"                           # the page's cell of a value not given (Streamlit's own is "None")
-RATE_CHECK = "rate check"               # a rate statement standing out against the measured rate (knowledge.
-                                        # rate_disagreements); only where both describe the whole recording
+MEASUREMENT_CHECK = "measurement check"  # a rate or sinus statement standing out against the measurements
+                                        # (knowledge.measurement_disagreements); only where both describe the
+                                        # whole recording
 NOT_RANKED = "not ranked"               # the CSV's note of the phrases with no column, and why (not on the page,
                                         # whose captions say it once for every ECG)
 SAMPLING_RATE = "sampling rate (Hz)"
@@ -35,7 +36,7 @@ DURATION = "duration (s)"
 # the table is sorted by, in view without scrolling, in the order the phrases were typed), then the file's own
 # labels and the measurements; what the file is comes last
 FIRST_COLUMNS = ("ECG", READING)
-MIDDLE_COLUMNS = ("file labels", RATE_CHECK, NOT_RANKED, *(column_name(a) for a in BATCH_FIELDS), "measured on",
+MIDDLE_COLUMNS = ("file labels", MEASUREMENT_CHECK, NOT_RANKED, *(column_name(a) for a in BATCH_FIELDS), "measured on",
                   MEASUREMENT_NOTES)
 LAST_COLUMNS = ("recorded", "source", SAMPLING_RATE, DURATION, "leads")
 TABLE_COLUMNS = frozenset(FIRST_COLUMNS + MIDDLE_COLUMNS + LAST_COLUMNS)
@@ -142,7 +143,7 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                 view = build_view(engine.rank(rec.ecg, phrases), phrases, short_length(engine.model, rec.ecg))
                 row[READING] = view.reading
                 if m is not None and m.covers_whole(rec.ecg):   # a longer one's reading averages every window,
-                    row[RATE_CHECK] = " ".join(view.rate_disagreements(m.heart_rate_bpm))   # its rate is a minute's
+                    row[MEASUREMENT_CHECK] = " ".join(view.measurement_disagreements(m))   # its measurements a minute's
                 row[NOT_RANKED] = not_ranked_note(view)
                 for r in view.rows:      # one column per known phrase: sort the table by any of them
                     column = phrase_column(r.prompt)
@@ -181,14 +182,14 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
         columns=[NOT_RANKED, MEASUREMENT_NOTES], errors="ignore")
     if shown["recorded"].isna().all():        # no file dated: an empty column says nothing (the CSV keeps it)
         shown = shown.drop(columns="recorded")
-    if RATE_CHECK in shown and not shown[RATE_CHECK].fillna("").astype(bool).any():    # nothing to say: no column
-        shown = shown.drop(columns=RATE_CHECK)
+    if MEASUREMENT_CHECK in shown and not shown[MEASUREMENT_CHECK].fillna("").astype(bool).any():    # nothing to say: no column
+        shown = shown.drop(columns=MEASUREMENT_CHECK)
     event = st.dataframe(shown, width="stretch", hide_index=True, key="batch_table", on_select="rerun",
                          selection_mode="single-row", placeholder=MISSING,
                          column_config={"ECG": st.column_config.TextColumn(pinned=True),   # in view when scrolled
                                         "file labels": st.column_config.TextColumn(width="medium"),
                                         READING: st.column_config.TextColumn(width="medium"),
-                                        RATE_CHECK: st.column_config.TextColumn(width="medium"),
+                                        MEASUREMENT_CHECK: st.column_config.TextColumn(width="medium"),
                                         "measured on": st.column_config.TextColumn(width=MEASURED_ON_PX),
                                         "recorded": st.column_config.TextColumn(
                                             help="When the recording began, as its file says"),

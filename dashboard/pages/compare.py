@@ -382,8 +382,8 @@ def compare_page(engine: Engine, recs: dict) -> None:
     st.markdown(f'<div data-testid="mets-compare-reading">The model\'s reading (phrases that stand out from the '
                 f'reference ECGs): <b>{esc(ra.label)}</b>: {esc(va.reading)} · <b>{esc(rb.label)}</b>: '
                 f'{esc(vb.reading)}</div>', unsafe_allow_html=True)
-    for each, view, m in ((first, va, ma), (second, vb, mb)):     # a rate statement against the measured rate
-        for words in view.rate_disagreements(getattr(m, "heart_rate_bpm", None)):
+    for each, view, m in ((first, va, ma), (second, vb, mb)):     # what stands out against what is measured
+        for words in view.measurement_disagreements(m):
             st.warning(f"{each.rec.label}: {words}", icon="⚠️")
     if table:                             # none when every phrase is negated or not known: said below
         # every score of a column to the same decimals (Streamlit drops a whole number's: "36" beside "6.6"),

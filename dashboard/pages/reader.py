@@ -17,7 +17,6 @@ from dashboard import engine as engines
 from dashboard import session
 from dashboard.panels import header, measurements, navigation, prompts, ranking, report, retrieval, tracing, why
 from dashboard.panels.common import guard
-from mets_core.knowledge import rate_bounds
 
 
 def empty_state() -> None:
@@ -51,17 +50,18 @@ def measured_stretch(rec: session.Record, scope: session.Scope) -> tuple[float |
     return (0.0, engines.SUMMARY_S) if rec.is_long and scope.whole else session.page_stretch(rec, scope.start_s)
 
 
-def rate_check(rec: session.Record, scope: session.Scope, view) -> None:
-    """Under the ranking, when a rate statement stands out: what the measured heart rate of the same stretch
-    says of it (RankingView.rate_disagreements). It waits for the measurement (made in its own process
-    meanwhile), so it is called only then; not in the whole-recording summary, whose ranking averages every
-    window while its rate is one minute's. A failed measurement leaves it unsaid (the measurements panel says
-    why)."""
+def measurement_check(rec: session.Record, scope: session.Scope, view) -> None:
+    """Under the ranking, when a phrase stands out that a measurement can contradict (a rate statement, a sinus
+    rhythm: RankingView.needs_measurement): what the measurements of the same stretch say against it
+    (RankingView.measurement_disagreements: the rate, an irregular rhythm without P waves). It waits for the
+    measurement (made in its own process meanwhile), so it is called only then; not in the whole-recording
+    summary, whose ranking averages every window while its measurements are one minute's. A failed measurement
+    leaves it unsaid (the measurements panel says why)."""
     try:
-        heart_rate = engines.measurements(rec.key, rec.ecg, *measured_stretch(rec, scope)).heart_rate_bpm
+        measured = engines.measurements(rec.key, rec.ecg, *measured_stretch(rec, scope))
     except Exception:  # noqa: BLE001
         return
-    for words in view.rate_disagreements(heart_rate):
+    for words in view.measurement_disagreements(measured):
         st.warning(words, icon="⚠️")
 
 
@@ -146,8 +146,8 @@ def ranking_fragment(engine: engines.Engine, rec: session.Record, scope: session
             phrases = prompts.prompt_controls(template_set=engine.template_set(),
                                               templates=engine.templates("diagnostic"))
             result = ranking.ranking_panel(engine, scope.ecg, phrases, scope.words)
-            if result and not scope.whole and any(rate_bounds().get(r.statement or "") for r in result[1].standing_out):
-                rate_check(rec, scope, result[1])
+            if result and not scope.whole and result[1].needs_measurement:
+                measurement_check(rec, scope, result[1])
     with right:
         with guard("The file's own labels"):
             page = None if not rec.is_long or scope.whole else \

@@ -4,13 +4,17 @@ data-testid="mets-rank-row", data-rank, data-prompt, data-percentile, data-simil
 and data-stands-out (data-probability empty for a row without one);
 negated phrases ("no atrial fibrillation", scored as the finding) are listed apart under
 data-testid="mets-negated", each item with data-prompt and data-negates; unknown phrases under
-data-testid="mets-unknown"."""
+data-testid="mets-unknown".
+
+Nothing is said only on hover: every column's explanation is in the legend under the table (a <details>, "What
+the columns mean", reachable by keyboard and touch), and each row's details (its percentile in words, what its
+reliability level means, what its share is among) are also in text read out by screen readers (class "sr")."""
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from mets_core.knowledge import SHARE_HEADER, scored_as_words, shown_percentile
+from mets_core.knowledge import AUC_FAIR, AUC_VALIDATED, SHARE_HEADER, scored_as_words, shown_percentile
 
 from ..engine import Engine
 from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view, short_length
@@ -20,6 +24,18 @@ from .common import esc
 SHARE_HELP = ("Each phrase's share of a softmax over only the ranked phrases (not the negated or unknown ones): "
               "the shares add up to 100% whatever the ECG shows, and adding or removing a phrase changes them. "
               "Not the probability that the ECG shows the finding; the percentile is the score to read.")
+# the columns' explanations: on hover (title) and, the same words, in the legend "What the columns mean"
+PERCENTILE_HEADER = "compared with reference ECGs"
+PERCENTILE_HELP = (f"Where this ECG's similarity to the phrase falls among reference ECGs the model was not trained "
+                   f"on (its percentile). The tick marks {STANDS_OUT_PERCENTILE:.0f}%: at or above it, a phrase the "
+                   f"model knows “stands out”.")
+RELIABILITY_HEADER = "model reliability"
+RELIABILITY_HELP = ("How well the model recognised this statement on validation patients (area under the ROC "
+                    "curve, AUC: 1.0 is perfect, 0.5 is chance)")
+RELIABILITY_LEVELS = (f"✔ validated: AUC {AUC_VALIDATED:.2f} or more; ◐ fair: {AUC_FAIR:.2f} or more; ⚠ weak: "
+                      f"below, close to chance, do not rely on it; – not validated: the model was not tested on "
+                      f"this statement, treat the score with extra caution.")
+SCORED_AS_HELP = "The phrase was scored as these statements the model knows"
 
 
 def ranking_panel(engine: Engine, ecg, prompts: list[str], scope: str = "") -> tuple[list, RankingView] | None:
@@ -32,7 +48,10 @@ def ranking_panel(engine: Engine, ecg, prompts: list[str], scope: str = "") -> t
         st.info("Type at least one phrase, e.g. “atrial fibrillation”.")
         return None
     matches = engine.rank(ecg, prompts)
-    view = build_view(matches, prompts, short_length(engine.model, ecg))
+    # statements one ECG rarely shows with a phrase that stands out are scored too ("paced rhythm": the bundle
+    # branch blocks), so that the headline says when the model does not tell them apart though nobody typed them
+    view = build_view(matches, prompts, short_length(engine.model, ecg),
+                      score=lambda phrases: engine.rank(ecg, phrases))
     st.markdown(ranking_html(view, scope), unsafe_allow_html=True)
     st.markdown('<div class="reminder">Scores are similarities between the ECG and each phrase, not '
                 'diagnoses. “Stands out” means this ECG is more similar to the phrase than '
@@ -76,8 +95,11 @@ def ranking_html(view, scope: str = "") -> str:
         mark = ('<span class="so-mark" title="stands out from the reference ECGs">▲ stands out</span>'
                 if r.stands_out else "")
         scored_as = scored_as_words(r.prompt, r.expansion)
-        expansion = (f'<div class="rank-exp" title="The phrase was scored as these statements the model '
-                     f'knows">scored as: {esc(scored_as)}</div>' if scored_as else "")
+        expansion = (f'<div class="rank-exp" title="{esc(SCORED_AS_HELP)}">scored as: {esc(scored_as)}</div>'
+                     if scored_as else "")
+        share_words = (f"this phrase's share among only the {in_softmax} ranked phrases (a softmax; cosine "
+                       f"similarity {r.similarity:+.3f}); adding or removing a phrase changes it. Not a probability "
+                       f"of the finding")
         rank = r.percentile_rank
         pct_text = f'{rank[0]}<span class="unit">{rank[1]} pct</span>' if rank else "—"
         rows.append(
@@ -93,11 +115,11 @@ def ranking_html(view, scope: str = "") -> str:
             f'model was not trained on"><div class="rank-fill" style="width:{width}%"></div>'
             f'<div class="rank-tick" style="left:{STANDS_OUT_PERCENTILE:.0f}%"></div></div>'
             f'<div class="rank-pct" role="cell">{pct_text}</div>'
-            f'<div class="rel rel-{level}" role="cell" title="{esc(why)}">{_REL_ICON[level]} {esc(words)}</div>'
-            f'<div class="rank-p" role="cell" title="this phrase\'s share among only the {in_softmax} ranked '
-            f'phrases (a softmax; cosine similarity {r.similarity:+.3f}); adding or removing a phrase changes it. '
-            f'Not a probability of the finding">'
-            f'{"—" if r.probability is None else f"{100 * r.probability:.0f}%"}</div></div>')
+            f'<div class="rel rel-{level}" role="cell" title="{esc(why)}">{_REL_ICON[level]} {esc(words)}'
+            f'<span class="sr">. {esc(why)}</span></div>'
+            f'<div class="rank-p" role="cell" title="{esc(share_words)}">'
+            f'{"—" if r.probability is None else f"{100 * r.probability:.0f}%"}'
+            f'<span class="sr">: {esc(share_words)}</span></div></div>')
     unknown = ""
     if view.unknown:
         items = "".join(f'<li class="unknown-row" data-prompt="{esc(r.prompt)}">{esc(r.prompt)}</li>' for r in view.unknown)
@@ -118,12 +140,25 @@ def ranking_html(view, scope: str = "") -> str:
             f'<div role="table" aria-label="The phrases ranked for this ECG">'
             f'<div class="rank-head" role="row"><span role="columnheader">#</span>'
             f'<span role="columnheader">phrase</span>'
-            f'<span role="columnheader" title="Where this ECG\'s similarity to the phrase falls among reference ECGs the model was '
-            f'not trained on. The tick marks {STANDS_OUT_PERCENTILE:.0f}%.">compared with reference ECGs</span>'
-            f'<span role="columnheader" aria-label="percentile"></span><span role="columnheader" title="How well the model recognised this statement on validation patients '
-            f'(area under the ROC curve)">model reliability</span>'
+            f'<span role="columnheader" title="{esc(PERCENTILE_HELP)}">{esc(PERCENTILE_HEADER)}</span>'
+            f'<span role="columnheader" aria-label="percentile"></span>'
+            f'<span role="columnheader" title="{esc(RELIABILITY_HELP)}">{esc(RELIABILITY_HEADER)}</span>'
             f'<span role="columnheader" title="{esc(SHARE_HELP)}">{esc(SHARE_HEADER)}</span></div>'
-            f'{"".join(rows)}</div>{negated}{unknown}</div>')
+            f'{"".join(rows)}</div>{legend_html(view)}{negated}{unknown}</div>')
+
+
+def legend_html(view) -> str:
+    """What the columns mean, in the words their headers give on hover, for those who cannot hover (keyboard,
+    touch, screen readers): a <details> under the table, closed (the table stays the view)."""
+    if not view.rows:
+        return ""
+    items = [(PERCENTILE_HEADER, PERCENTILE_HELP), (RELIABILITY_HEADER, f"{RELIABILITY_HELP}. {RELIABILITY_LEVELS}"),
+             (SHARE_HEADER, SHARE_HELP)]
+    if any(scored_as_words(r.prompt, r.expansion) for r in view.rows):
+        items.append(("scored as", SCORED_AS_HELP + "."))
+    said = "".join(f"<li><b>{esc(name)}</b>: {esc(words)}</li>" for name, words in items)
+    return (f'<details class="rank-legend" data-testid="mets-rank-legend"><summary>What the columns mean</summary>'
+            f'<ul>{said}</ul></details>')
 
 
 _REL_ICON = {"good": "✔", "fair": "◐", "weak": "⚠", "none": "–"}
