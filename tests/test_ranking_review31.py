@@ -211,3 +211,19 @@ def test_what_the_columns_mean_is_reachable_without_hovering():
     rows = re.findall(r'<div class="rank-row[^"]*" data-testid="mets-rank-row" data-rank="\d" data-prompt="([^"]*)"'
                       r'[^>]*data-similarity="[-\d.]+"', page)
     assert rows == ["atrial fibrillation", "conduction disturbance"]
+
+
+def test_a_batch_row_that_cannot_be_ranked_says_so_in_words(shipped_app, monkeypatch):
+    """A ranking that fails (an internal error) leaves the row, its reading saying so in words with what to do;
+    not a bare exception name (a server left running across an update showed "error: AttributeError")."""
+    from dashboard.engine import Engine
+    from dashboard_fixtures import table
+    data = require_data("ptbxl/records100/00000/00006_lr.hea")
+    upload(shipped_app, record_files(data / "ptbxl" / "records100" / "00000" / "00006_lr"))
+
+    def broken(self, ecg, prompts):
+        raise AttributeError("a stale module")
+    monkeypatch.setattr(Engine, "rank", broken)
+    go_to(shipped_app, "batch")
+    reading = table(shipped_app).set_index("ECG").loc["00006_lr", "the model's reading"]
+    assert reading.startswith("not ranked: something went wrong (AttributeError)") and "Reload the page" in reading

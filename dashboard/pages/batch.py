@@ -158,8 +158,9 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                         if view.has_reference else "Cosine similarity (no reference ECGs in these weights)."))
                 unknown += [r.prompt for r in view.unknown if r.prompt not in unknown]
                 negated.update((r.prompt, r) for r in view.negated if r.prompt not in negated)
-            except Exception as err:  # noqa: BLE001
-                row[READING] = f"error: {type(err).__name__}"
+            except Exception as err:  # noqa: BLE001 - the row stays, saying so; its phrase cells stay empty
+                row[READING] = (f"not ranked: something went wrong ({type(err).__name__}); its phrase columns are "
+                                f"empty. Reload the page, or open this ECG in the Reader")
         rows.append(row)
         if progress is not None:
             progress.progress(n / len(recs), text=f"Ranking… {n}/{len(recs)}")
