@@ -112,6 +112,14 @@ def delineate(beats: dict[str, np.ndarray], r: int, fs: float, rr: float
     return limits[0] / k, limits[1] / k, (end / k if end is not None else None)
 
 
+def upsampled_qrs_limits(beats: dict[str, np.ndarray], r: int, fs: float) -> tuple[float, float] | None:
+    """``qrs_limits`` on beats upsampled first, as ``delineate`` does (samples at ``fs``): for one beat's
+    QRS on the tracing too (measure() finds where the beat after a median beat's one begins)."""
+    beats, k = _upsampled(beats, fs)
+    limits = qrs_limits(beats, r * k, fs * k)
+    return None if limits is None else (limits[0] / k, limits[1] / k)
+
+
 def _upsampled(beats: dict[str, np.ndarray], fs: float) -> tuple[dict[str, np.ndarray], int]:
     """(the beats at ``fs`` x k >= ``DELINEATION_FS``, k): upsampled by an integer factor (polyphase), k = 1
     when already fast enough."""
