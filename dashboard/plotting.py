@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 
 from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.readers import filled_stretches, leads_left_out_for_gaps
-from mets_core.readers.channels import amplitude_basis
+from mets_core.readers.channels import amplitude_basis, amplitude_unit
 
 LAYOUT_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 RHYTHM_LEAD = "II"
@@ -45,7 +45,11 @@ COLUMN_MARK = 0.25                # the marks between the columns of a 3 x 4 row
 POINTS_PER_MM = 8                 # display resolution after min/max decimation (~2 points per screen pixel)
 DRAWN_WIDTH_PX = 1100             # the paper's width on the reader page (wide layout), to size its height
 MARGIN_PX = 4                     # around the paper in its figure
-MIN_HEIGHT_PX = 120               # room for the tracing's toolbar over a one-row paper
+TOOLBAR_PX = 40                   # a strip above the paper for Plotly's toolbar (26 px): over the paper it hid
+                                  # lead V4 (V1 on a phone), whose label rises above the paper on a phone
+MIN_HEIGHT_PX = 120               # a one-row paper's figure: its toolbar and its footer both fit
+CHART_TEXT = dict(size=14, color="#44555d")   # the charts' own words (ticks, axis titles): 7:1 on white, not
+                                              # the 3.7:1, 12 px grey of Streamlit's chart theme
 
 PAPER_BG = "#fffafa"
 MINOR_GRID = "#eebcbc"            # visible 1 mm grid (was 1.3:1 against the paper)
@@ -69,14 +73,25 @@ SALIENCY_SCALE = [[0.0, "rgba(255,140,0,0)"], [0.25, "rgba(255,140,0,0.12)"], [1
 @dataclass(frozen=True)
 class Amplitudes:
     """What the ECG's numbers are, as the paper must say it: mV as the file states them, mV taken from their
-    size (the file does not say), or not voltages at all (z-scored data: standard deviations of each lead)."""
+    size (the file does not say), or not voltages at all (z-scored data: standard deviations of each lead; data
+    scaled lead by lead to one peak-to-peak size)."""
     in_mv: bool                   # the paper's mm/mV, its 1 mV pulse and voltage criteria hold (if stated)
-    unit: str                     # "mV", or "SD" (of each lead)
+    unit: str                     # readouts' unit: "mV", "SD" (of each lead) or "× lead range" (amplitude_unit)
     warning: str                  # "" when the file states mV; else what a reader must know, in a sentence
 
+    @property
+    def per(self) -> str:
+        """The unit as the gain is read: "mV" (10 mm/mV), "SD", "lead range" (10 mm per lead range)."""
+        return self.unit.removeprefix("× ")
 
-RELATIVE_AMPLITUDES = ("Amplitudes are in standard deviations of each lead, not mV: voltage criteria do not apply; "
-                       "the paper's mm/mV and the 1 mV pulse do not hold.")
+
+RELATIVE_AMPLITUDES = {
+    "z-scored": ("Amplitudes are in standard deviations of each lead, not mV: voltage criteria do not apply; "
+                 "the paper's mm/mV and the 1 mV pulse do not hold."),
+    "range-scaled": ("Every lead was scaled to the same peak-to-peak size before it reached this page (whatever the "
+                     "file says): amplitudes are relative to each lead's own range, not mV. Leads cannot be compared "
+                     "in size, voltage criteria do not apply, and the paper's mm/mV and the 1 mV pulse do not hold."),
+}
 
 
 def amplitudes(ecg: ECG) -> Amplitudes:
@@ -84,8 +99,8 @@ def amplitudes(ecg: ECG) -> Amplitudes:
     mets_core.readers.channels.amplitude_basis): z-scored data is not mV; units inferred from the numbers' size
     are mV only if that guess is right; declared units were converted to mV."""
     basis = amplitude_basis(ecg.metadata)
-    if basis == "z-scored":
-        return Amplitudes(False, "SD", RELATIVE_AMPLITUDES)
+    if basis in RELATIVE_AMPLITUDES:
+        return Amplitudes(False, amplitude_unit(ecg.metadata), RELATIVE_AMPLITUDES[basis])
     if basis == "inferred":
         units = str(ecg.metadata.get("units", ""))
         read_as = "µV (converted to mV)" if units.lower().startswith("uv") else "mV"
@@ -98,7 +113,7 @@ def amplitudes(ecg: ECG) -> Amplitudes:
 
 def scale_words(gain: float, amps: Amplitudes) -> str:
     """The gain as the paper's scale line gives it: "10 mm/mV", or "10 mm per SD (not mV)"."""
-    return f"{gain:g} mm/mV" if amps.unit == "mV" else f"{gain:g} mm per SD (not mV)"
+    return f"{gain:g} mm/mV" if amps.in_mv else f"{gain:g} mm per {amps.per} (not mV)"
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -489,7 +504,7 @@ def footer_layer(p: Paper, ecg: ECG) -> Layer:
         footer = "drag the paper for the rest of the page ▶   " + footer
     notes = []
     if amps.warning:         # on the paper itself, where its scale is read: not only in the page's header
-        notes.append(dict(x=2.0, y=FOOTER_MM / 2, text="⚠ " + ("amplitudes not in mV: the 1 mV pulse is 1 SD"
+        notes.append(dict(x=2.0, y=FOOTER_MM / 2, text="⚠ " + (f"amplitudes not in mV: the 1 mV pulse is 1 {amps.per}"
                                                               if not amps.in_mv else "units inferred, not stated"),
                           showarrow=False, xanchor="left", yanchor="middle", font=dict(size=14, color=CLIP_INK)))
     return [], notes + [dict(x=p.view_w - 1, y=FOOTER_MM / 2, text=footer, showarrow=False, xanchor="right",
@@ -520,10 +535,11 @@ def figure(p: Paper, layers: list[Layer], uirevision: str = "", height_px: int |
     layout = dict(
         annotations=[a for _, annotations in layers for a in annotations],
         plot_bgcolor=PAPER_BG, paper_bgcolor=PAPER_BG,
-        margin=dict(l=MARGIN_PX, r=MARGIN_PX, t=MARGIN_PX, b=MARGIN_PX),
-        # sized to its rows (a single lead's paper is short): the page has no blank band under it
+        margin=dict(l=MARGIN_PX, r=MARGIN_PX, t=TOOLBAR_PX, b=MARGIN_PX),
+        # sized to its rows (a single lead's paper is short) at `width_px`; the page sizes it to the width it
+        # is drawn at (``height_follows_width``)
         height=height_px or int(round(min(1800, max(MIN_HEIGHT_PX, p.height * (width_px - 2 * MARGIN_PX) / view_w
-                                                    + 2 * MARGIN_PX)))),
+                                                    + TOOLBAR_PX + MARGIN_PX)))),
         dragmode="pan", showlegend=False, hovermode="closest", hoverdistance=8,
         hoverlabel=dict(bgcolor="#ffffff", font=dict(size=14, color=INK)),
         xaxis=dict(range=[0, view_w], showgrid=False, zeroline=False, showticklabels=False, fixedrange=False,
@@ -535,6 +551,24 @@ def figure(p: Paper, layers: list[Layer], uirevision: str = "", height_px: int |
     if shapes:
         layout["shapes"] = shapes
     return go.Figure({"data": [t.to_plotly_json() for t in traces], "layout": layout})
+
+
+def height_follows_width(fig, key: str) -> str:
+    """CSS (a <style> element) that makes the chart drawn by ``st.plotly_chart(fig, key=key)`` as tall as the
+    paper `fig` (a figure of ``figure``, or a dict of one) is at the width the browser gives it, so that its
+    millimetres stay square with no blank band under it (Streamlit's chart takes the height its element has:
+    a figure sized for a 1,100 px column left 140-365 px of blank page under a narrower one). A box drawn on
+    the paper (the calipers) therefore stays a box of paper."""
+    layout = fig["layout"] if isinstance(fig, dict) else fig.to_plotly_json()["layout"]
+    (x0, x1), (y0, y1) = layout["xaxis"]["range"], layout["yaxis"]["range"]
+    margin = layout["margin"]
+    across, down = margin["l"] + margin["r"], margin["t"] + margin["b"]
+    chart = f".st-key-{key}"
+    # measured on Streamlit's full-screen frame where there is one: full screen, the paper takes the screen's width
+    return (f"<style>{chart}, {chart} [data-testid='stFullScreenFrame'] {{container-type: inline-size;}} "
+            f"{chart} [data-testid='stPlotlyChart'] "
+            f"{{height: clamp({MIN_HEIGHT_PX}px, calc((100cqw - {across}px) * {(y1 - y0) / (x1 - x0):.6f} + "
+            f"{down}px), 1800px) !important;}}</style>")
 
 
 def segments_as_paths(fig: go.Figure, min_segments: int = 8) -> go.Figure:
@@ -649,10 +683,12 @@ def occlusion_bars(labels: list[str], drops: np.ndarray, title: str, height_px: 
     colors = [BAR_RAISED if (np.isfinite(d) and d > 0) else BAR_LOWERED for d in drops]
     fig = go.Figure(go.Bar(x=labels, y=np.nan_to_num(drops), marker_color=colors,
                            hovertemplate="%{x}: %{y:+.4f}<extra></extra>"))
-    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=height_px,
-                      margin=dict(l=40, r=10, t=34, b=30), plot_bgcolor="#ffffff", paper_bgcolor="#ffffff",
-                      yaxis=dict(title="cosine drop", zeroline=True, zerolinecolor="#999", gridcolor="#eee"),
-                      xaxis=dict(type="category"))
+    fig.update_layout(title=dict(text=title, font=dict(size=15, color="#1d2b33")), height=height_px,
+                      margin=dict(l=64, r=10, t=34, b=30), plot_bgcolor="#ffffff", paper_bgcolor="#ffffff",
+                      font=CHART_TEXT, hoverlabel=dict(font=CHART_TEXT),
+                      yaxis=dict(title=dict(text="score drop", font=CHART_TEXT), tickfont=CHART_TEXT, zeroline=True,
+                                 zerolinecolor="#999", gridcolor="#eee"),
+                      xaxis=dict(type="category", tickfont=CHART_TEXT))
     return fig
 
 
@@ -709,7 +745,7 @@ def median_beats(m, speed: float = 50.0, gain: float = STANDARD_GAIN, columns: i
     fig.update_layout(
         annotations=ann, plot_bgcolor=PAPER_BG, paper_bgcolor=PAPER_BG, margin=dict(l=4, r=4, t=4, b=4),
         height=int(min(900, max(200, height * 4.2 * DRAWN_WIDTH_PX / (width * 4.2) + 40))), hovermode="closest",
-        legend=dict(orientation="h", y=-0.02, yanchor="top", font=dict(size=14)), dragmode=False,
+        legend=dict(orientation="h", y=-0.02, yanchor="top", font=CHART_TEXT), dragmode=False,
         xaxis=dict(range=[0, width], visible=False, fixedrange=True, constrain="domain"),
         yaxis=dict(range=[0, height], visible=False, fixedrange=True, scaleanchor="x", scaleratio=1,
                    constrain="domain"))
@@ -782,16 +818,17 @@ def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, duration: float, bi
     tick_s, tick_text = clock_ticks(duration)
     fig.update_layout(height=260 if marked else 180, margin=OVERVIEW_MARGIN, plot_bgcolor="#ffffff",
                       paper_bgcolor="#ffffff", showlegend=False, clickmode="event+select", dragmode=False,
-                      font=dict(size=14, color="#1d2b33"),
-                      xaxis=dict(title=dict(text="recording time (h:mm:ss)", standoff=6), range=[0, duration],
-                                 gridcolor="#e3e8eb",
+                      font=CHART_TEXT,
+                      xaxis=dict(title=dict(text="recording time (h:mm:ss)", standoff=6, font=CHART_TEXT),
+                                 range=[0, duration], gridcolor="#e3e8eb", tickfont=CHART_TEXT,
                                  fixedrange=True, automargin=False, tickmode="array",
                                  tickvals=tick_s, ticktext=tick_text),
-                      yaxis=dict(title=dict(text="bpm", standoff=4), gridcolor="#e3e8eb", fixedrange=True,
+                      yaxis=dict(title=dict(text="bpm", standoff=4, font=CHART_TEXT), tickfont=CHART_TEXT,
+                                 gridcolor="#e3e8eb", fixedrange=True,
                                  automargin=False, domain=[0.0, 0.6] if marked else [0.0, 1.0]))
     if marked:
         fig.update_layout(yaxis2=dict(domain=[0.64, 1.0], range=[0.5, 0.98], fixedrange=True, showgrid=False,
                                       automargin=False,
                                       tickmode="array", tickvals=[BEAT_MARKS[c][2] for c in BEAT_MARKS],
-                                      ticktext=list(BEAT_MARKS), tickfont=dict(size=13)))
+                                      ticktext=list(BEAT_MARKS), tickfont=CHART_TEXT))
     return fig

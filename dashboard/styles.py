@@ -3,18 +3,22 @@
 CSS = """
 <style>
 /* Accessibility: every text >= 14 px (0.875rem), text contrast >= 4.5:1 on its background (WCAG AA). */
-.block-container {padding-top: 1.2rem; padding-bottom: 2rem; max-width: 1500px;}
+/* The page starts below Streamlit's header (3.75rem, opaque whenever the sidebar is folded: a tablet, a phone,
+   200 % zoom), or the disclaimer's first lines lay under it. */
+.block-container {padding-top: 4.1rem; padding-bottom: 2rem; max-width: 1500px;}
 [data-testid="stSidebar"] .block-container {padding-top: 1rem;}
 .brand {font-size: 1.45rem; font-weight: 700; color: #1a5f78; letter-spacing: .02em;}
 .brand span {font-weight: 400; color: #1d2b33;}
 .brand-sub {font-size: .875rem; color: #4a5a62; margin-bottom: .6rem;}
 .side-foot {font-size: .875rem; color: #4a5a62; margin-top: 1.2rem; line-height: 1.35;}
-.topbar {display: flex; justify-content: flex-end; margin: -0.4rem 0 .4rem 0;}
+.topbar {display: flex; justify-content: flex-end; margin: 0 0 .4rem 0;}
 .disclaimer {font-size: .875rem; color: #6b4200; background: #fff4dc; border: 1px solid #f1d9a6;
   padding: .2rem .6rem; border-radius: 4px;}
 .sr {position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);}
 .rec-head {margin-bottom: .35rem;}
-.rec-title {font-size: 1.35rem; font-weight: 650; color: #1d2b33;}
+h2.rec-title {font-size: 1.35rem; font-weight: 650; color: #1d2b33; padding: 0; margin: 0; line-height: 1.4;}
+/* The sidebar's own headings (h2: the page's title is its h1) look like the small labels they were. */
+[data-testid="stSidebar"] h2 {font-size: 1rem; font-weight: 650; padding: .4rem 0 .1rem 0; margin: 0;}
 .rec-meta {color: #3c4d56; font-size: .95rem; margin: .1rem 0 .3rem 0;}
 .badge {font-size: .875rem; font-weight: 600; padding: .1rem .45rem; border-radius: 3px; margin-left: .4rem;
   vertical-align: middle; letter-spacing: .03em;}
@@ -83,9 +87,17 @@ CSS = """
   .rank-head > span {overflow-wrap: normal; word-break: normal;}
   .rel {white-space: normal; justify-self: start;}
 }
-/* Where the keyboard is: a ring on every button and link (Streamlit's own is a faint background). */
-button:focus-visible, a:focus-visible, [role="button"]:focus-visible, summary:focus-visible {
-  outline: 3px solid #0b5394 !important; outline-offset: 2px;}
+/* Where the keyboard is: a ring on every button and link, and around a radio, checkbox or switch whose
+   (visually hidden) input has the keyboard's focus: Streamlit's own is a faint background (1.19:1). */
+button:focus-visible, a:focus-visible, [role="button"]:focus-visible, summary:focus-visible,
+label:has(input[type="radio"]:focus-visible), label:has(input[type="checkbox"]:focus-visible) {
+  outline: 3px solid #0b5394 !important; outline-offset: 2px; border-radius: 4px;}
+/* An unchecked radio's ring, an unchecked checkbox's box and a switch turned off, drawn to be seen (>= 3:1,
+   WCAG 1.4.11): Streamlit draws them at 20 % of the text colour, 1.5-1.7:1 on the page. */
+[data-testid="stRadioOption"]:not(:has(input:checked)) > div > div:first-child {border-color: #66757d !important;}
+label:has(> span > input[type="checkbox"]:not([role="switch"]):not(:checked)) > div:nth-child(2) {
+  border-color: #66757d !important;}
+label:has(> span > input[role="switch"]:not(:checked)) > div:nth-child(2) {background-color: #66757d !important;}
 .unknown {margin-top: .5rem; font-size: .95rem; color: #3c4d56; border-top: 1px dashed #b9ccd4; padding-top: .35rem;}
 .unknown ul {margin: .2rem 0 0 1.2rem;}
 .reminder {margin-top: .5rem; font-size: .875rem; color: #4f3b00; background: #fff8e6; border-left: 3px solid
@@ -128,9 +140,21 @@ button:focus-visible, a:focus-visible, [role="button"]:focus-visible, summary:fo
 .glance {border-collapse: collapse; margin: .2rem 0 1rem 0; font-size: .95rem;}
 .glance th {text-align: left; color: #44555d; font-weight: 600; padding: .2rem 1.2rem .2rem 0;}
 .glance td {color: #1d2b33; padding: .2rem 0; font-variant-numeric: tabular-nums;}
+/* Streamlit fades captions (opacity .6): #44555d became rgb(141,151,156), 2.9:1 on the page; at full opacity 7:1. */
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {font-size: .875rem !important;
-  color: #44555d !important;}
-h4 {margin-top: .6rem !important;}
+  color: #44555d !important; opacity: 1 !important;}
+/* Quotes (the model card's key caveat): Streamlit's faded grey was 4:1; dark text on a teal rule instead. */
+blockquote {color: #1d2b33 !important; border-left: 4px solid #1a5f78 !important; background: #f2f6f8;
+  padding: .35rem .8rem !important; opacity: 1 !important;}
+blockquote * {color: inherit !important;}
+.config {border-collapse: collapse; font-size: .875rem; font-variant-numeric: tabular-nums;}
+.config th {text-align: left; color: #44555d; font-weight: 600; padding: .15rem 1.2rem .15rem 0; vertical-align: top;}
+.config td {color: #1d2b33; padding: .15rem 0; overflow-wrap: anywhere;}
+.config td.none {font-style: italic; color: #44555d;}
+/* Headings: the page's title h1, the ECG's name h2, its sections h3 (drawn at the size h4 had). */
+[data-testid="stMain"] h1 {font-size: 1.6rem;}
+[data-testid="stMain"] h3 {font-size: 1.5rem;}
+h3, h4 {margin-top: .6rem !important;}
 /* A still page: no fades (stale elements still dim, at once) and no shimmer on the placeholders of
    what is being drawn. Each frame of those was painted and composited by the reading computer (without a
    GPU, on its CPU): ~0.1-0.15 s of browser CPU per upload in benchmarks/load.py, for motion that tells the

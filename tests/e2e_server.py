@@ -38,6 +38,60 @@ PAPER_DRAWING = ("() => { const e = [...document.querySelectorAll('.js-plotly-pl
 IDLE_JS = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') "
            "&& !document.querySelector('[data-stale=\"true\"]')")
 
+# Each visible element's text against what is behind it, as the eye sees it: its colour's alpha and every
+# opacity above it (Streamlit fades captions to 60 %) blend it into the background. Returns {sel, part (the
+# dashboard's part it is in, data-testid="mets-...", else Streamlit's element: "stCaptionContainer",
+# "stWidgetLabel" ...), text, px, ratio} per visible element of `selectors` with text.
+CONTRAST_JS = """
+(selectors) => {
+  const lum = (rgb) => { const c = rgb.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+                         return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; };
+  const parse = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const background = (el) => { for (let e = el; e; e = e.parentElement) { const p = parse(getComputedStyle(e).backgroundColor);
+                               if (p.length >= 3 && (p.length < 4 || p[3] > 0.5)) return p.slice(0, 3); } return [255, 255, 255]; };
+  const opacity = (el) => { let o = 1; for (let e = el; e; e = e.parentElement) o *= parseFloat(getComputedStyle(e).opacity); return o; };
+  const out = [];
+  for (const sel of selectors) for (const el of document.querySelectorAll(sel)) {
+    if (!el.innerText || !el.innerText.trim() || el.offsetParent === null) continue;
+    const st = getComputedStyle(el); const c = parse(st.color); const bg = background(el);
+    const alpha = (c.length > 3 ? c[3] : 1) * opacity(el);
+    const fg = [0, 1, 2].map(i => alpha * c[i] + (1 - alpha) * bg[i]);
+    const a = lum(fg), b = lum(bg);
+    const part = el.closest('[data-testid^="mets-"]') || el.closest('[data-testid]:not([data-testid="stMarkdownContainer"])');
+    out.push({sel, part: part ? part.dataset.testid : '', text: el.innerText.slice(0, 30), px: parseFloat(st.fontSize),
+              ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)});
+  }
+  return out;
+}
+"""
+
+
+def contrast(rgb_a: str, rgb_b: str) -> float:
+    """WCAG contrast ratio of two CSS colours given as "rgb(r, g, b)" (the alpha, if any, ignored)."""
+    import re
+
+    def lum(css: str) -> float:
+        c = [float(v) / 255 for v in re.findall(r"[\d.]+", css)[:3]]
+        c = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+    a, b = lum(rgb_a), lum(rgb_b)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def holter_files(folder: Path) -> list[str]:
+    """A 60 s two-lead WFDB record with its beat labels (.atr: five V beats from 20 s on), written to `folder`:
+    a long recording that pages, with the heart-rate overview and its beat marks."""
+    import numpy as np
+    import wfdb
+
+    from mets_core.simulate import simulate_ecg
+    ecg = simulate_ecg(duration_s=60, fs=250, heart_rate=60, leads=["II", "V5"], seed=1)
+    wfdb.wrsamp("holter", fs=250, units=["mV", "mV"], sig_name=["II", "V5"],
+                p_signal=ecg.signal[ecg.lead_mask].T.astype(np.float64), fmt=["16", "16"], write_dir=str(folder))
+    beat_s = np.arange(0.5, 59.5, 1.0)
+    wfdb.wrann("holter", "atr", (beat_s * 250).astype(int), symbol=["V" if 20 <= t < 25 else "N" for t in beat_s],
+               write_dir=str(folder))
+    return [str(folder / f"holter.{ext}") for ext in ("hea", "dat", "atr")]
 
 
 def browser_skip_reason() -> str | None:

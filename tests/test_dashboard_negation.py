@@ -161,8 +161,8 @@ def test_why_explains_a_negated_phrase_as_its_finding_and_never_offers_an_unknow
                             "the model cannot read “no”") for c in captions(shipped_app))
     next(b for b in shipped_app.button if b.label == "Explain this score").click().run()
     assert not shipped_app.exception and not errors(shipped_app), errors(shipped_app)
-    cosine = next(c for c in captions(shipped_app) if c.startswith("Cosine to "))
-    said = re.match(r"Cosine to “(.*?)”: ([+-]\d\.\d{3})\.", cosine)
+    cosine = next(c for c in captions(shipped_app) if c.startswith("Similarity to "))
+    said = re.match(r"Similarity to “(.*?)”: ([+-]\d\.\d{3}) ", cosine)
     assert said and said.group(1) == "atrial fibrillation", cosine
     finding = library_ranking(SHIPPED, SINUS, phrases)["no atrial fibrillation"]
     assert float(said.group(2)) == pytest.approx(finding.similarity, abs=1.5e-3)     # the score the ranking gave

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv
-from e2e_server import (HIT_ROW, IS_PAPER, PAPER_DRAWING, RANK_ROW, RECORD, browser, browser_skip_reason, drag_caliper,
-                        full_screenshot, set_prompts, streamlit_server, upload_files, wait_idle, wait_rows)
+from e2e_server import (CONTRAST_JS, HIT_ROW, IS_PAPER, PAPER_DRAWING, RANK_ROW, RECORD, browser, browser_skip_reason,
+                        drag_caliper, full_screenshot, holter_files, set_prompts, streamlit_server, upload_files,
+                        wait_idle, wait_rows)
 from e2e_server import paper as ecg_paper
 
 pytestmark = pytest.mark.browser
@@ -127,30 +128,14 @@ def test_upload_rank_retrieve_explain_and_recover_from_a_corrupt_file(server, tm
         assert "Traceback" not in page.content()
 
 
-_CONTRAST_JS = """
-(selectors) => {
-  const lum = (rgb) => { const c = rgb.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
-                         return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; };
-  const parse = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
-  const background = (el) => { for (let e = el; e; e = e.parentElement) { const p = parse(getComputedStyle(e).backgroundColor);
-                               if (p.length >= 3 && (p.length < 4 || p[3] > 0.5)) return p.slice(0, 3); } return [255, 255, 255]; };
-  const out = [];
-  for (const sel of selectors) for (const el of document.querySelectorAll(sel)) {
-    if (!el.innerText || !el.innerText.trim() || el.offsetParent === null) continue;
-    const st = getComputedStyle(el); const fg = parse(st.color).slice(0, 3); const bg = background(el);
-    const a = lum(fg), b = lum(bg);
-    const part = el.closest('[data-testid^="mets-"]').dataset.testid;
-    out.push({sel, part, text: el.innerText.slice(0, 30), px: parseFloat(st.fontSize),
-              ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)});
-  }
-  return out;
-}
-"""
 SCROLL_JS = ("() => Math.max(window.scrollY, ...[...document.querySelectorAll('*')]"
              ".filter(e => e.scrollHeight > e.clientHeight + 50 && getComputedStyle(e).overflowY !== 'visible')"
              ".map(e => e.scrollTop))")
 # every text the dashboard writes itself: whatever is inside its data-testid="mets-..." parts
 OUR_TEXT = ['[data-testid^="mets-"]', '[data-testid^="mets-"] *']
+# and Streamlit's own text on the page: captions (faded to 60 % by Streamlit) and the widgets' labels
+CAPTIONS_AND_LABELS = ['[data-testid="stCaptionContainer"]', '[data-testid="stCaptionContainer"] *',
+                       '[data-testid="stWidgetLabel"] p', '[data-testid="stRadioOption"] p']
 OUR_PARTS = {"mets-record", "mets-ranking", "mets-rank-row", "mets-headline", "mets-measurements", "mets-quality",
              "mets-file-labels", "mets-hit", "mets-caliper", "mets-disclaimer", "mets-brand-sub", "mets-privacy"}
 
@@ -169,12 +154,14 @@ def _open_one_ecg(page, server) -> None:
 
 
 def test_accessible_text_and_the_wheel_scrolls_the_page(server):
-    """Every text of ours is >= 14 px with contrast >= 4.5:1 (computed on the rendered page), and the mouse
+    """Every text of ours, and Streamlit's captions and widget labels, is >= 14 px with contrast >= 4.5:1
+    (computed on the rendered page, opacity included), and the mouse
     wheel over the tracing scrolls the page instead of zooming the paper."""
     with browser() as page:
         _open_one_ecg(page, server)
-        found = page.evaluate(_CONTRAST_JS, OUR_TEXT)
+        found = page.evaluate(CONTRAST_JS, OUR_TEXT + CAPTIONS_AND_LABELS)
         assert OUR_PARTS <= {f["part"] for f in found}, OUR_PARTS - {f["part"] for f in found}
+        assert {"stCaptionContainer", "stWidgetLabel"} <= {f["part"] for f in found}
         small = [f for f in found if f["px"] < 14 - 0.01]
         faint = [f for f in found if f["ratio"] < 4.5]
         assert not small, small[:5]
@@ -261,21 +248,6 @@ def test_the_page_keeps_still_while_it_updates(server):
         assert page.evaluate("() => [...window.metsMotion]") == []
 
 
-def _holter_files(folder: Path) -> list[str]:
-    """A 60 s two-lead WFDB record with its beat labels (.atr: five V beats from 20 s on)."""
-    import numpy as np
-    import wfdb
-
-    from mets_core.simulate import simulate_ecg
-    ecg = simulate_ecg(duration_s=60, fs=250, heart_rate=60, leads=["II", "V5"], seed=1)
-    wfdb.wrsamp("holter", fs=250, units=["mV", "mV"], sig_name=["II", "V5"],
-                p_signal=ecg.signal[ecg.lead_mask].T.astype(np.float64), fmt=["16", "16"], write_dir=str(folder))
-    beat_s = np.arange(0.5, 59.5, 1.0)
-    wfdb.wrann("holter", "atr", (beat_s * 250).astype(int), symbol=["V" if 20 <= t < 25 else "N" for t in beat_s],
-               write_dir=str(folder))
-    return [str(folder / f"holter.{ext}") for ext in ("hea", "dat", "atr")]
-
-
 def test_calipers_median_beats_report_long_record_and_comparison(server, tmp_path):
     """The reading room in a browser: the box tool reads an interval, the median beats open, the PDF
     downloads, a long record pages with its beat labels, and two ECGs compare side by side."""
@@ -297,7 +269,7 @@ def test_calipers_median_beats_report_long_record_and_comparison(server, tmp_pat
         pdf = Path(download.value.path()).read_bytes()
         assert pdf.startswith(b"%PDF") and download.value.suggested_filename == "mets_report.pdf"
 
-        upload_files(page, _holter_files(tmp_path))                               # a long record, paged
+        upload_files(page, holter_files(tmp_path))                               # a long record, paged
         _wait_title(page, "holter")
         labels = page.locator('[data-testid="mets-beat-labels"]')
         labels.wait_for(timeout=WAIT_MS)

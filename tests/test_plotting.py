@@ -509,9 +509,21 @@ def test_the_paper_says_so_when_its_amplitudes_are_not_mv():
 
 def test_whether_amplitudes_are_mv_is_read_from_what_the_reader_recorded():
     from mets_core.readers.channels import Z_SCORED_UNITS
-    assert plotting.amplitudes(_with_units(Z_SCORED_UNITS)) == plotting.Amplitudes(False, "SD",
-                                                                                  plotting.RELATIVE_AMPLITUDES)
+    assert plotting.amplitudes(_with_units(Z_SCORED_UNITS)) == plotting.Amplitudes(
+        False, "SD", plotting.RELATIVE_AMPLITUDES["z-scored"])
     assert plotting.amplitudes(_with_units(None)).warning == ""          # built in code: mV, as ECG holds it
     assert plotting.amplitudes(_with_units("uV (declared)")).warning == ""
     uv = plotting.amplitudes(_with_units("uV (inferred: typical amplitude above 20)"))
     assert uv.in_mv and "does not state its units" in uv.warning and "µV" in uv.warning
+
+
+def test_leads_scaled_to_one_size_are_drawn_and_read_as_relative_not_mv():
+    """This project's LUDB copy has every lead scaled to a peak-to-peak of 1 "mV" (mets_core.readers.channels.
+    looks_range_scaled): the paper, its gain and its readouts say "lead range", never mV."""
+    from mets_core.readers.channels import RANGE_SCALED_UNITS
+    amps = plotting.amplitudes(_with_units(RANGE_SCALED_UNITS))
+    assert not amps.in_mv and amps.unit == "× lead range" and "peak-to-peak" in amps.warning
+    fig = plotting.ecg_paper(_with_units(RANGE_SCALED_UNITS))
+    words = " ".join(a.text for a in fig.layout.annotations)
+    assert "10 mm per lead range (not mV)" in words and "10 mm/mV" not in words
+    assert "the 1 mV pulse is 1 lead range" in words

@@ -107,7 +107,7 @@ def negated_caption(negated: list, columns: set[str]) -> str:
 
 def batch_page(engine: Engine, recs: list[session.Record]) -> None:
 
-    st.markdown("### Batch: every loaded ECG against the same prompts")
+    st.markdown("# Batch: every loaded ECG against the same prompts")
     failed = session.failed_uploads()          # the last upload's files that could not be opened, with why
     not_opened_panel(failed)
     if not recs:

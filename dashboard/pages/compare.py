@@ -290,7 +290,7 @@ def negated_html(first: RankingView, second: RankingView, first_label: str, seco
 
 def compare_page(engine: Engine, recs: dict) -> None:
 
-    st.markdown("### Compare two ECGs")
+    st.markdown("# Compare two ECGs")
     if len(recs) < 2:
         st.info("Open two ECGs (e.g. serial ECGs of one patient) to compare them side by side.")
         return
@@ -339,13 +339,17 @@ def compare_page(engine: Engine, recs: dict) -> None:
         with place, guard(f"The tracing of {rec.label}"):
             mode = "recorded" if int(rec.ecg.lead_mask.sum()) <= 3 else "12x1"
             st.markdown(f"**{esc(rec.label)}** · {recorded_words(rec.ecg)} · {each.words}")
+            alt = (f"ECG tracing on paper of {rec.label}, {mode}, {speed} mm/s, "
+                   f"{plotting.scale_words(gain, plotting.amplitudes(rec.ecg))}")
             built.append((st.empty(), tracing.paper_figure(rec, each.start_s, None, mode, gain, speed,
-                                                           plotting.RHYTHM_LEAD, width_px=width_px), slot))
-    view_mm = max((paper_view_mm(fig) for _, fig, _ in built), default=0.0)
-    for where, fig, slot in built:
-        where.plotly_chart(at_one_scale(fig, view_mm, width_px), width="stretch", key=f"cmp_paper_{slot}",
+                                                           plotting.RHYTHM_LEAD, width_px=width_px), slot, alt))
+    view_mm = max((paper_view_mm(fig) for _, fig, _, _ in built), default=0.0)
+    for where, fig, slot, alt in built:
+        spec = at_one_scale(fig, view_mm, width_px)
+        st.html(plotting.height_follows_width(spec, f"cmp_paper_{slot}"))      # square boxes, no band under
+        where.plotly_chart(spec, width="stretch", key=f"cmp_paper_{slot}", alt=alt,
                            config={"displaylogo": False, "scrollZoom": False})
-    shorter = [rec.label for rec, (_, fig, _) in zip((ra, rb), built) if paper_view_mm(fig) < view_mm]
+    shorter = [rec.label for rec, (_, fig, _, _) in zip((ra, rb), built) if paper_view_mm(fig) < view_mm]
     scales = {plotting.scale_words(gain, plotting.amplitudes(each.ecg)) for each in (first, second)}
     st.caption(f"Both on the same paper scale: {speed} mm/s, {' and '.join(sorted(scales))} (change them on the "
                f"Reader page)"
@@ -359,7 +363,7 @@ def compare_page(engine: Engine, recs: dict) -> None:
                      ra.label: missing_words(ma, note) if va is None else str(va),
                      rb.label + " ": missing_words(mb, note) if vb is None else str(vb),
                      difference: "—" if va is None or vb is None else f"{vb - va:+d}"})
-    st.markdown("#### Measurements")
+    st.markdown("### Measurements")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="cmp_meas")
     # the stretch each measurement says it describes (the one asked for, unless it says otherwise)
     st.caption("Measured on: " + per_ecg((rec, span_words(rec, m.start_s, m.start_s + m.seconds_analysed))
@@ -378,7 +382,7 @@ def compare_page(engine: Engine, recs: dict) -> None:
         digits = max(digits, SCORE_DIGITS[kind])
         table.append({"phrase": r.prompt, "score": kind, ra.label: score_a, rb.label + " ": score_b,
                       difference: change, "reliability": r.reliability[1]})
-    st.markdown("#### Ranking of the same phrases")
+    st.markdown("### Ranking of the same phrases")
     st.markdown(f'<div data-testid="mets-compare-reading">The model\'s reading (phrases that stand out from the '
                 f'reference ECGs): <b>{esc(ra.label)}</b>: {esc(va.reading)} · <b>{esc(rb.label)}</b>: '
                 f'{esc(vb.reading)}</div>', unsafe_allow_html=True)

@@ -132,8 +132,9 @@ def overview_pending(rec: session.Record) -> None:
         done = True
     if done:
         st.rerun()
-    st.caption(f"Finding the beats of the whole recording ({session.hms(rec.ecg.duration)}) for the heart-rate "
-               f"overview; the page on screen is measured and ranked already.")
+    st.markdown(f'<div role="status" aria-live="polite" class="meas-note">Finding the beats of the whole recording '
+                f'({session.hms(rec.ecg.duration)}) for the heart-rate overview; the page on screen is measured and '
+                f'ranked already.</div>', unsafe_allow_html=True)
 
 
 @st.fragment
@@ -141,7 +142,7 @@ def ranking_fragment(engine: engines.Engine, rec: session.Record, scope: session
     left, right = st.columns([1.35, 1], gap="large")
     result = None
     with left:
-        st.markdown("#### How well the ECG matches each phrase")
+        st.markdown("### How well the ECG matches each phrase")
         with guard("Ranking"):
             phrases = prompts.prompt_controls(template_set=engine.template_set(),
                                               templates=engine.templates("diagnostic"))
@@ -165,6 +166,7 @@ def retrieval_fragment(engine: engines.Engine, scope: session.Scope, recording) 
 
 
 def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
+    st.markdown('<h1 class="sr">Reader</h1>', unsafe_allow_html=True)      # the page's heading, for screen readers
     if rec is None:
         empty_state()
         return

@@ -59,8 +59,8 @@ def record_header(rec: Record) -> None:
                                  labels.sex if labels is not None else None,
                                  recorded_words(ecg) if recorded_at(ecg) else None) if x)
     st.markdown(
-        f'<div class="rec-head" data-testid="mets-record" data-leads="{n_present}"><div class="rec-title">'
-        f'<span data-testid="mets-record-title">{esc(rec.label)}</span> {badges}</div>'
+        f'<div class="rec-head" data-testid="mets-record" data-leads="{n_present}"><h2 class="rec-title">'
+        f'<span data-testid="mets-record-title">{esc(rec.label)}</span> {badges}</h2>'
         f'<div class="rec-meta" data-testid="mets-record-facts">{"<b>" + esc(who) + "</b> · " if who else ""}'
         f'<b>{ecg.fs:g} Hz</b> · '
         f'{esc(duration_words(ecg.duration))} · '
@@ -101,7 +101,7 @@ def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None], view
     marks there) are what the ranking is held against (not the whole recording's): a rhythm the file marks
     elsewhere only gets "not on this page" instead of the model's percentile (which is the page's)."""
     labels = file_labels_of(rec)
-    st.markdown("#### What the file says")
+    st.markdown("### What the file says")
     if labels is None or not labels.labels:
         words = (labels.origin if labels is not None and labels.origin else
                  "This file carries no diagnosis labels the reader recognises.")

@@ -80,8 +80,8 @@ def prompt_controls(presets: dict = PRESETS, template_set: str | None = None,
                                                     "“sinus rhythm  # baseline” ranks “sinus rhythm”.")
     if template_set:
         shown = "; ".join(f"“{t.replace('{label}', '…')}”" for t in (templates or []))
-        st.caption(f"Phrases are read through the template set **{template_set}**"
-                   + (f": {shown}, averaged" if shown else "")
+        st.caption((f"Each phrase is put into these sentences and the results averaged: {shown} (template set "
+                    f"**{template_set}**)" if shown else f"Phrases are read through the template set **{template_set}**")
                    + ". A statement or class the model knows is scored as its known phrasings.")
     with st.expander("Save or load a phrase set"):
         text = st.session_state.get("prompts_text", "")

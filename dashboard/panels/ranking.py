@@ -21,7 +21,8 @@ from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view, short_leng
 from .common import esc
 
 
-SHARE_HELP = ("Each phrase's share of a softmax over only the ranked phrases (not the negated or unknown ones): "
+SHARE_HELP = ("Each phrase's share of the total among only the ranked phrases (not the negated or unknown "
+              "ones; a softmax): "
               "the shares add up to 100% whatever the ECG shows, and adding or removing a phrase changes them. "
               "Not the probability that the ECG shows the finding; the percentile is the score to read.")
 # the columns' explanations: on hover (title) and, the same words, in the legend "What the columns mean"
@@ -30,8 +31,8 @@ PERCENTILE_HELP = (f"Where this ECG's similarity to the phrase falls among refer
                    f"on (its percentile). The tick marks {STANDS_OUT_PERCENTILE:.0f}%: at or above it, a phrase the "
                    f"model knows “stands out”.")
 RELIABILITY_HEADER = "model reliability"
-RELIABILITY_HELP = ("How well the model recognised this statement on validation patients (area under the ROC "
-                    "curve, AUC: 1.0 is perfect, 0.5 is chance)")
+RELIABILITY_HELP = ("How well the model told ECGs with this finding from others on validation patients (AUC, the "
+                    "area under the ROC curve: 1.0 is perfect, 0.5 is chance)")
 RELIABILITY_LEVELS = (f"✔ validated: AUC {AUC_VALIDATED:.2f} or more; ◐ fair: {AUC_FAIR:.2f} or more; ⚠ weak: "
                       f"below, close to chance, do not rely on it; – not validated: the model was not tested on "
                       f"this statement, treat the score with extra caution.")

@@ -102,7 +102,7 @@ def sidebar(weights_dir: Path) -> None:
     sb.markdown('<div class="brand" data-testid="mets-brand">METS <span>ECG reader</span></div>'
                 '<div class="brand-sub" data-testid="mets-brand-sub">zero-shot ECG–text similarity · research use only</div>',
                 unsafe_allow_html=True)
-    sb.markdown("##### Open an ECG")
+    sb.markdown("## Open an ECG")
     sb.file_uploader(
         "Upload ECG files", accept_multiple_files=True, key="uploader", on_change=_on_upload,
         help="WFDB: drop the .hea together with its .dat (or Challenge .mat); several records at once are "
@@ -121,7 +121,7 @@ def sidebar(weights_dir: Path) -> None:
 
     recs = session.records()
     if recs:
-        sb.markdown("##### Loaded ECGs")
+        sb.markdown("## Loaded ECGs")
         current = session.current_record()
         if current is not None:      # follow the newest load (a widget's own state would keep the old one)
             st.session_state["current_select"] = current.key

@@ -120,9 +120,12 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
             st.session_state["layout"] = "recorded leads only"
         elif st.session_state.get("layout") == "recorded leads only":
             st.session_state["layout"] = layouts[0]
+    amps = plotting.amplitudes(ecg)
     c1, c2, c3, c4 = st.columns([2.6, 1.4, 1.2, 1.4])
     layout = c1.radio("Layout", layouts, horizontal=True, key="layout")
-    gain = c2.radio("Gain (mm/mV)", plotting.GAINS, horizontal=True, key="gain")
+    # z-scored or range-scaled data is not mV: the control says so, as the paper's footer does
+    gain = c2.radio("Gain (mm/mV)" if amps.in_mv else f"Gain (mm per {amps.per})", plotting.GAINS, horizontal=True,
+                    key="gain")
     speed = c3.radio("Speed (mm/s)", plotting.SPEEDS, horizontal=True, key="speed")
     present = list(ecg.leads) or [plotting.RHYTHM_LEAD]
     if st.session_state.get("rhythm_lead") not in present:
@@ -132,13 +135,14 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
     marks = fiducial_marks(m)
     fig = paper_figure(rec, start_s, m, LAYOUTS.get(layout, "3x4"), gain, speed, rhythm, saliency, saliency_key,
                        saliency_offset_s)
+    st.html(plotting.height_follows_width(fig, "paper"))
     event = st.plotly_chart(
         fig, width="stretch", key="paper", on_select="rerun", selection_mode="box",
         alt=f"ECG tracing on paper, {layout}, {speed} mm/s, {plotting.scale_words(gain, plotting.amplitudes(ecg))}",
         config={"displaylogo": False, "scrollZoom": False,
                 "modeBarButtonsToRemove": ["lasso2d", "autoScale2d"],
                 "toImageButtonOptions": {"filename": "ecg"}})
-    caliper(event, speed, gain, plotting.amplitudes(ecg).unit)
+    caliper(event, speed, gain, amps.unit)
     notes = ["Mouse wheel scrolls the page; zoom with the + / − buttons at the top right of the tracing, "
              "drag to pan. Hover a trace to read time and amplitude."]
     on_page = marks and any(start_s <= t < start_s + PAGE_S for times in marks.values() for t in times)
@@ -156,20 +160,22 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
 
 def caliper(event, speed: float, gain: float, unit: str = "mV") -> None:
     """Calipers: the box tool of the tracing's toolbar; the box's width and height read out as an interval,
-    a rate and an amplitude (in `unit`: mV, or SD of each lead for z-scored data)."""
+    a rate and an amplitude (in `unit`: mV, SD of each lead for z-scored data, × lead range for range-scaled)."""
     boxes = []
     try:
         sel = event["selection"] if isinstance(event, dict) else event.selection
         boxes = sel["box"] if isinstance(sel, dict) else sel.box
     except Exception:  # noqa: BLE001 - no selection yet
         boxes = []
+    # one element, updated in place (React keeps the node: same tag, same place), announced when it changes
+    live = 'data-testid="mets-caliper" role="status" aria-live="polite"'
     if not boxes:
-        st.markdown('<div class="caliper" data-testid="mets-caliper">Calipers: pick the box tool (⬚ “Box '
+        st.markdown(f'<div class="caliper" {live}>Calipers: pick the box tool (⬚ “Box '
                     'Select”) above the tracing and drag across an interval or a wave.</div>',
                     unsafe_allow_html=True)
         return
     box = boxes[-1]
     r = plotting.caliper_readout(box["x"][:2], box["y"][:2], speed, gain)
     rate = f" · {r['rate_bpm']:.0f} bpm if this is an RR interval" if r["rate_bpm"] else ""
-    st.markdown(f'<div class="caliper on" data-testid="mets-caliper"><b>Caliper:</b> {r["interval_ms"]:.0f} ms'
+    st.markdown(f'<div class="caliper on" {live}><b>Caliper:</b> {r["interval_ms"]:.0f} ms'
                 f'{rate} · {r["amplitude_mv"]:.2f} {unit}</div>', unsafe_allow_html=True)

@@ -64,7 +64,7 @@ def _tracing_changes() -> None:
 
 def why_panel(engine: Engine, rec: Record, view) -> None:
     """`view`: the ranking on screen (a dashboard.ranking RankingView; None: nothing ranked)."""
-    st.markdown("#### Why this score")
+    st.markdown("### Why this score")
     prompts = explainable(view)
     if engine.model is None or view is None:
         st.caption("Rank some prompts first; then pick one here to see which leads and seconds raised its score.")
@@ -92,8 +92,9 @@ def why_panel(engine: Engine, rec: Record, view) -> None:
         st.rerun()          # the overlay is drawn on the tracing, outside this fragment: redraw the page
     asked = st.session_state.get("why_overlay") or st.button("Explain this score", key="why_go")
     if not (asked or session.has_saliency(rec, prompt)):
-        st.caption("Occlusion: the similarity is recomputed with each lead, and each second, hidden. "
-                   "A positive bar means that part of the ECG raised the score. " + BARS_SAY)
+        st.caption("How it is worked out: the score is computed again with each lead, and then each second, "
+                   "hidden in turn (occlusion). A positive bar means that part of the ECG raised the score. "
+                   + BARS_SAY)
         return
     sal = explain(engine, rec, prompt)
     w0, w1 = session.saliency_window(rec)
@@ -112,7 +113,7 @@ def why_panel(engine: Engine, rec: Record, view) -> None:
                     alt="How much the score drops when each second is hidden")
     top = [STANDARD_LEADS[i] for i in present if np.isfinite(sal.lead_occlusion[i]) and sal.lead_occlusion[i] > 0]
     top = sorted(top, key=lambda lead: -sal.lead_occlusion[STANDARD_LEADS.index(lead)])[:3]
-    st.caption(f"Cosine to “{prompt}”: {sal.similarity:+.3f}. "
+    st.caption(f"Similarity to “{prompt}”: {sal.similarity:+.3f} (cosine, −1 to 1). "
                + (f"Leads that raised it most: {', '.join(top)}." if top else "No single lead raised it.")
                + " " + BARS_SAY)
 

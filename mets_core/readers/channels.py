@@ -67,6 +67,8 @@ def to_ecg(channels: Channels, name: str) -> ECG:
             meta[FILLED_STRETCHES] = " ".join(f"{a:.3f}-{b:.3f}" for a, b in stretches)
         signals = signals[keep]
         names = [n for n, k in zip(names, keep) if k]
+    if amplitude_basis(meta) in ("declared", "inferred") and looks_range_scaled(signals):
+        meta["units"] = RANGE_SCALED_UNITS      # whatever the file says: not voltages (LUDB's copy here says mV)
     try:
         return ECG.from_leads(signals.astype(np.float32), names, fs, name=name, metadata=meta)
     except UnnamedLeadsError as e:      # with every channel of the file, which is what lead_names must match
@@ -203,16 +205,43 @@ Z_SCORED_UNITS = ("standard deviations of each lead (inferred: every lead has me
                   "has): not mV, so amplitudes are relative and voltage criteria do not apply")
 
 
+RANGE_SCALE_TOLERANCE = 0.01  # every recorded lead's peak-to-peak within 1 % of the others': each lead was scaled
+                              # to one size (this project's LUDB copy: all 200 records exactly equal; the 859
+                              # PTB-XL mV records: the closest 76 % apart)
+MIN_LEADS_FOR_RANGE = 3       # two leads of one size can happen; three or more do not
+RANGE_SCALED_UNITS = ("scaled per lead (inferred: every lead has the same peak-to-peak size, whatever the file "
+                      "says): not mV, so amplitudes are relative and voltage criteria do not apply")
+AMPLITUDE_UNITS = {"z-scored": "SD", "range-scaled": "× lead range"}   # else mV
+
+
 def amplitude_basis(metadata: dict) -> str:
     """What an ECG's numbers are, from the units its reader recorded (``metadata["units"]``, written by
-    ``apply_inferred_units`` or from the file's own units): "z-scored" (standard deviations of each lead, not
-    mV: ``Z_SCORED_UNITS``), "inferred" (taken as mV, or uV scaled to mV, from their size: the file does not say)
+    ``apply_inferred_units``, ``to_ecg`` or from the file's own units): "z-scored" (standard deviations of each
+    lead, not mV: ``Z_SCORED_UNITS``), "range-scaled" (each lead scaled to the same peak-to-peak size, not mV:
+    ``RANGE_SCALED_UNITS``), "inferred" (taken as mV, or uV scaled to mV, from their size: the file does not say)
     or "declared" (the file's units, converted to mV; also an ECG built in code, which holds mV). The one rule
     the paper, the PDF and the measurements' notes follow."""
     units = str(metadata.get("units", ""))
     if units == Z_SCORED_UNITS:
         return "z-scored"
+    if units == RANGE_SCALED_UNITS:
+        return "range-scaled"
     return "inferred" if "(inferred" in units else "declared"
+
+
+def amplitude_unit(metadata: dict) -> str:
+    """The unit an ECG's amplitudes are read out in (``amplitude_basis``): "mV", "SD" (z-scored) or "× lead
+    range" (each lead scaled to one size)."""
+    return AMPLITUDE_UNITS.get(amplitude_basis(metadata), "mV")
+
+
+def looks_range_scaled(signals: np.ndarray) -> bool:
+    """True if at least MIN_LEADS_FOR_RANGE leads vary and all of them have the same peak-to-peak size (within
+    RANGE_SCALE_TOLERANCE): numbers scaled lead by lead (to a range of 1, say), not voltages. `signals`: finite."""
+    ranges = signals.max(axis=1) - signals.min(axis=1) if signals.size else np.zeros(0)
+    ranges = ranges[ranges > 0]
+    return (len(ranges) >= MIN_LEADS_FOR_RANGE
+            and float(ranges.max()) <= float(ranges.min()) * (1 + RANGE_SCALE_TOLERANCE))
 
 
 def looks_z_scored(signals: np.ndarray) -> bool:
