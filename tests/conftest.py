@@ -46,11 +46,14 @@ def rec1(tmp_path_factory) -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def ludb_leads(data_dir):
-    """Leads I, II, V1 of LUDB record 1 (mV, 500 Hz), as float32 -- real values for round trips."""
+    """Leads I, II, V1 of LUDB record 1 (500 Hz), as float32 -- real values for round trips. The LUDB copy
+    beside the project has every lead scaled to a peak-to-peak of exactly 1 (channels.looks_range_scaled):
+    given each its own size here (0.6, 1.4, 0.9 mV peak to peak), as a recording in mV has them."""
     import numpy as np
     import wfdb
     rec = wfdb.rdrecord(str(data_dir / "ludb" / "data" / "1"), channels=[0, 1, 6])
-    return rec.p_signal.T.astype(np.float32).astype(np.float64)
+    sizes = np.array([[0.6], [1.4], [0.9]])
+    return (rec.p_signal.T * sizes).astype(np.float32).astype(np.float64)
 
 
 @pytest.fixture(scope="module")

@@ -419,7 +419,7 @@ def test_same_seed_gives_byte_identical_corpus(corpus, tmp_path):
 def test_bad_arguments_get_clear_errors(corpus, tmp_path, capsys):
     out, _, _ = corpus
     assert cli_main(["corpus", "build", "--data-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "no such folder" in capsys.readouterr().err
     assert cli_main(["corpus", "build", "--data-dir", DATA_DIR, "--out", str(out), "--records", "ludb:1"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert cli_main(["corpus", "build", "--data-dir", DATA_DIR, "--out", str(tmp_path / "o"),

@@ -176,7 +176,8 @@ def test_cli_lists_negated_prompts_apart_and_reads_inline_comments(shipped, tmp_
         {m["prompt"] for m in result["matches"]} == {"sinus rhythm", "atrial fibrillation"}
     assert [m["prompt"] for m in result["negated"]] == ["no atrial fibrillation"]
     assert result["negated"][0]["negates"] == "atrial fibrillation" and result["negated"][0]["probability"] is None
-    assert [m["prompt"] for m in result["not_known"]] == ["banana"] and result["not_known"][0]["probability"] is None
+    # a phrase the model does not know gets no numbers at all (they would read as a judgement it cannot make)
+    assert result["not_known"] == [{"prompt": "banana", "known": False}]
     assert sum(m["probability"] for m in result["matches"]) == pytest.approx(1.0, abs=1e-6)
 
     assert main(["rank", str(record), "--model", str(SHIPPED), "--prompts-file", str(prompts)]) == 0
@@ -191,8 +192,9 @@ def test_cli_lists_negated_prompts_apart_and_reads_inline_comments(shipped, tmp_
                  "--out", str(out)]) == 0
     [row] = list(csv.DictReader(out.open()))
     assert row["negated"] == "no atrial fibrillation (scored as atrial fibrillation)"
-    assert row["similarity[no atrial fibrillation]"] == "" and row["probability[no atrial fibrillation]"] == ""
-    assert row["probability[banana]"] == "" and row["similarity[banana]"] != ""
+    # a negated phrase: the similarity of the finding it was scored as (as the printed table), never a share
+    assert row["similarity[no atrial fibrillation]"] != "" and row["probability[no atrial fibrillation]"] == ""
+    assert row["probability[banana]"] == "" and row["similarity[banana]"] == ""
     assert float(row["probability[sinus rhythm]"]) + float(row["probability[atrial fibrillation]"]) == \
         pytest.approx(1.0, abs=1e-5)
     assert "no atrial fibrillation" not in row["stands_out"]
@@ -251,7 +253,7 @@ def test_a_ranked_row_without_probability_shows_a_dash():
     from dashboard.ranking import build_view
     view = build_view([SimpleNamespace(prompt="sinus rhythm", similarity=0.2, probability=None, percentile=50.0)])
     html = ranking_html(view)
-    assert 'data-probability=""' in html and ">—</div>" in html
+    assert 'data-probability=""' in html and ">—<" in html
 
 
 def test_the_reader_lists_a_typed_negation_apart(app):

@@ -55,8 +55,10 @@ Rules the readers apply (``limits`` and ``channels``) (so that nothing is guesse
   ``UV_AMPLITUDE_THRESHOLD`` (20): no surface ECG reaches 20 mV (QRS complexes are below ~5 mV) while
   every ECG stored in µV does (QRS complexes are above ~100 µV). Such data are read as µV. Numbers whose
   every lead has mean 0 and SD 1 (within 0.02: z-scored data, as PTB-XL's third-party z-scored arrays) are
-  not voltages at all: they are read as they are and said to be relative (``channels.looks_z_scored``). The
-  metadata key ``units`` says which rule decided.
+  not voltages at all: they are read as they are and said to be relative (``channels.looks_z_scored``). So
+  are numbers of any format, whatever units it states, whose three or more leads all have the same
+  peak-to-peak size (within 1 %: scaled lead by lead, as the LUDB copy beside this project, every lead exactly
+  1 "mV"; ``channels.looks_range_scaled``). The metadata key ``units`` says which rule decided.
 * Sampling rate. WFDB and DICOM carry it. CSV: the ``fs=`` keyword, a ``# fs=500`` comment, a time
   column (seconds, or ms when the column is named so), or the file name (``rec_500hz.csv``). NumPy:
   ``fs=`` or an ``fs`` entry in the ``.npz``. It is never guessed.

@@ -81,6 +81,8 @@ def _no_database_here(data_dir: str, sources: list[str] | None) -> str | None:
     folder = Path(data_dir)
     if not folder.is_dir():
         return f"--data-dir {data_dir}: no such folder; give the folder holding ludb/, mitdb/, ... sub-folders"
+    if not any(s in SOURCES for s in wanted):      # unknown names only: the corpus builder names them
+        return None
     if any(find_source_folder(folder, s) for s in wanted if s in SOURCES):
         return None
     hint = "give the folder that holds ludb/, mitdb/, ptbdb/, ... (`mets download` fetches them)"
