@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -127,7 +128,10 @@ def _timed(page, action, js: str, arg=None) -> float:
     return time.perf_counter() - t0
 
 
-def _radio(page, group: str, option: str) -> None:
+GAIN = re.compile(r"^Gain \(mm")        # "Gain (mm/mV)", or "Gain (mm per lead range)" for data not in mV
+
+
+def _radio(page, group, option: str) -> None:
     page.get_by_role("radiogroup", name=group).get_by_text(option, exact=True).click()
 
 
@@ -192,8 +196,8 @@ def main() -> None:
             for k in range(args.repeats):
                 for gain in ("20", "10"):
                     results["gain change -> paper redrawn"].append(_timed(
-                        page, lambda: _radio(page, "Gain (mm/mV)", gain),
-                        f"() => ({PAPER_SAYS_JS})('{gain} mm/mV') && " + IDLE_JS[6:]))
+                        page, lambda: _radio(page, GAIN, gain),       # mm/mV, or mm per SD / lead range
+                        f"() => ({PAPER_SAYS_JS})(' {gain} mm') && " + IDLE_JS[6:]))
                 for speed in ("50", "25"):
                     results["speed change -> paper redrawn"].append(_timed(
                         page, lambda: _radio(page, "Speed (mm/s)", speed),

@@ -320,10 +320,14 @@ def checked_by_measurement(statement: str | None) -> bool:
 RATE_MARGIN_BPM = 2
 
 
+def _listed(items: list[str]) -> str:
+    """a; a and b; a, b and c: the one way a sentence here lists things."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _names(prompts: list[str]) -> tuple[str, bool]:
     """“a”, “a” and “b”, “a”, “b” and “c”; and whether it is one."""
-    quoted = [f"“{p}”" for p in prompts]
-    return (quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]), len(quoted) == 1
+    return _listed([f"“{p}”" for p in prompts]), len(prompts) == 1
 
 
 def rate_disagreements(standing_out: list[tuple[str, str | None]], heart_rate_bpm: float | None) -> list[str]:
@@ -348,13 +352,14 @@ def rate_disagreements(standing_out: list[tuple[str, str | None]], heart_rate_bp
     return out
 
 
-def rhythm_disagreements(standing_out: list[tuple[str, str | None]], rr_irregular: bool | None,
-                         p_waves: bool | None) -> list[str]:
+def rhythm_disagreements(standing_out: list[tuple[str, str | None]], af_like: bool | None) -> list[str]:
     """For the phrases that stand out, as (prompt, canonical statement), those that mean a sinus rhythm
-    (`needs_p_waves`) while the measurement finds an irregular rhythm without consistent P waves (atrial
-    fibrillation's picture), in one sentence; [] otherwise, or when either is not measured. "sinus tachycardia"
-    stood out (93rd percentile, validated) on a CPSC 2021 page of atrial fibrillation at 140 bpm (a review)."""
-    if rr_irregular is not True or p_waves is not False:
+    (`needs_p_waves`) while the measurement finds an irregular rhythm without consistent P waves (`af_like`:
+    atrial fibrillation's picture, the measurements' "PR not applicable"; not its other reasons for no PR, P
+    waves before too few beats or at varying distances, which a sinus rhythm with ectopic beats can show), in
+    one sentence; [] otherwise, or when not judged. "sinus tachycardia" stood out (95th percentile, validated) on
+    a CPSC 2021 page of atrial fibrillation at 148 bpm (a review)."""
+    if af_like is not True:
         return []
     sinus = [prompt for prompt, statement in standing_out if statement in needs_p_waves()]
     if not sinus:
@@ -368,12 +373,11 @@ def rhythm_disagreements(standing_out: list[tuple[str, str | None]], rr_irregula
 def measurement_disagreements(standing_out: list[tuple[str, str | None]], measured) -> list[str]:
     """What a measurement of the same stretch says against the phrases that stand out, as (prompt, canonical
     statement): `rate_disagreements`, then `rhythm_disagreements`. `measured`: a measure.Measurements (its
-    heart_rate_bpm, rr_irregular and p_waves are read), or None (nothing is said)."""
+    heart_rate_bpm and af_like are read), or None (nothing is said)."""
     if measured is None:
         return []
     return (rate_disagreements(standing_out, getattr(measured, "heart_rate_bpm", None))
-            + rhythm_disagreements(standing_out, getattr(measured, "rr_irregular", None),
-                                   getattr(measured, "p_waves", None)))
+            + rhythm_disagreements(standing_out, getattr(measured, "af_like", None)))
 
 
 @lru_cache(maxsize=1)
@@ -450,7 +454,7 @@ def not_told_apart_words(group: list[str]) -> str:
     if len(quoted) == 2:
         return (f"{quoted[0]} and {quoted[1]} both stand out, but one ECG rarely shows both: the model does not "
                 f"tell them apart here. Check the tracing.")
-    return (f"{', '.join(quoted[:-1])} and {quoted[-1]} all stand out, but one ECG rarely shows more than one of "
+    return (f"{_listed(quoted)} all stand out, but one ECG rarely shows more than one of "
             f"them: the model does not tell them apart here. Check the tracing.")
 
 
@@ -482,7 +486,7 @@ def rivals_words(crowned: list[tuple[str, str | None]],
         listed = [f"{name} ({percentile_ordinal(pct)})" for name, pct in these]
         look = _told_apart_by(statement, [name for name, _ in these])
         out.append(f"“{prompt}” stands out, but so {'does' if len(listed) == 1 else 'do'} "
-                   f"{listed[0] if len(listed) == 1 else ', '.join(listed[:-1]) + ' and ' + listed[-1]}, which the "
+                   f"{_listed(listed)}, which the "
                    f"model does not tell apart from it: "
                    + (f"look for {look} on the tracing." if look else "check the tracing."))
     return out

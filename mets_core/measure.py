@@ -74,7 +74,7 @@ How each value is obtained (and why)
   where the dominant beats' rhythm is regular but the whole is not (ectopic beats) and the median beats
   follow RRs more than 20 % off the mean RR (bigeminy: they follow the pause, the mean RR is half coupling
   interval, half pause, and no one RR corrects the QT). Below ``COARSE_FS`` (PTB-XL's 100 Hz) a note gives
-  the boundaries' measured error at 100 Hz (``COARSE_ERROR_MS``). A QTc (Fridericia)
+  the boundaries' measured error at 100 Hz (``COARSE_QRS_ERROR_MS``). A QTc (Fridericia)
   under 320 ms is reported with a warning to check the T end; so is one of 500 ms or more, the guideline
   threshold of a high risk of torsades: if real it matters most, and it is where the T end is most often
   wrong (a U wave, or the next P wave on the T wave, taken for the T wave: on LUDB and QTDB 7 of the 20 such
@@ -137,8 +137,8 @@ COARSE_FS = 150.0                  # sampled below this (PTB-XL's 100 Hz) the wa
 # ... by this much: the 95th percentile of the absolute error (ms) against LUDB's cardiologists (all 200
 # records, trimmed global reference) with LUDB resampled to 100 Hz, `benchmarks/measure_validation.py
 # --ludb-only --ludb-rate 100`; beside it, the same at LUDB's own 500 Hz (the command without --ludb-rate)
-COARSE_ERROR_MS = {"qrs": 28.2, "qt": 42.0}
-FINE_ERROR_MS = {"qrs": 26.2, "qt": 37.9}
+COARSE_QRS_ERROR_MS = 28.2                # (QT: 42.0 and 37.9 ms)
+FINE_QRS_ERROR_MS = 26.2
 # ... and PTB-XL's 100 Hz ECGs whose statements mean a narrow QRS measured >= WIDE_QRS_MS (false wide):
 # `benchmarks/measure_validation.py --ptbxl --folds 1-8`, 50 of 477
 COARSE_FALSE_WIDE = (50, 477)
@@ -183,6 +183,8 @@ class Measurements:
     rr_cv: float | None = None                 # RR standard deviation / mean
     rr_irregular: bool | None = None
     p_waves: bool | None = None                # consistent P waves before the QRS
+    af_like: bool | None = None                # an irregular rhythm without consistent P waves (atrial
+                                               # fibrillation's picture: PR not applicable); None: not judged
     interval_lead: str | None = None          # the lead the beats' R peaks are placed on
     n_beats: int = 0                           # beats detected (on all leads)
     n_median_beats: int = 0                    # beats that went into the median beats
@@ -338,12 +340,12 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     qrs_beats = {ld: v for ld, v in beats.items() if ld in usable}
     if fs < COARSE_FS:
         wide, narrow = COARSE_FALSE_WIDE
-        out.notes["sampling"] = (
-            f"sampled at {fs:.0f} Hz: the QRS and QT boundaries are coarse (1 in 20 off by more than "
-            f"{COARSE_ERROR_MS['qrs']:.0f} ms (QRS) and {COARSE_ERROR_MS['qt']:.0f} ms (QT) on LUDB's ECGs resampled "
-            f"to 100 Hz, {FINE_ERROR_MS['qrs']:.0f} and {FINE_ERROR_MS['qt']:.0f} ms at their own 500 Hz; {wide} of "
-            f"{narrow} PTB-XL 100 Hz ECGs with a narrow QRS measured {WIDE_QRS_MS:.0f} ms or wider): check them on "
-            f"the median beats")
+        # a warning, not a note: every view of the measurements shows warnings (the Reader, the PDF, Compare)
+        out.warnings.append(
+            f"Sampled at {fs:.0f} Hz: QRS and QT limits are less precise; {wide} of {narrow} PTB-XL ECGs at 100 Hz "
+            f"with a narrow QRS measured {WIDE_QRS_MS:.0f} ms or wider (1 in 20 QRS off by more than "
+            f"{COARSE_QRS_ERROR_MS:.0f} ms on LUDB resampled to 100 Hz, {FINE_QRS_ERROR_MS:.0f} ms at 500 Hz). "
+            f"Check them on the median beats.")
     rr_samples = (out.rr_ms or 1000.0) / 1000.0 * fs
     limits = delineate.delineate(qrs_beats, r_index, fs, rr_samples) if qrs_beats else None
     if limits is None:
@@ -1079,7 +1081,8 @@ def _p_wave(nk, out: Measurements, c: np.ndarray, rp: np.ndarray, fs: float, qrs
         share_again, spread_again = consistency(*again)
         if share_again >= P_FOUND_MIN_SHARE and spread_again <= spread_max:
             (rel, searched), share, spread = again, share_again, spread_again
-    if strict and (share < P_FOUND_MIN_SHARE or spread > PR_SPREAD_MAX_MS / 2):
+    out.af_like = bool(strict and (share < P_FOUND_MIN_SHARE or spread > PR_SPREAD_MAX_MS / 2))
+    if out.af_like:
         out.p_waves = False
         out.notes["pr"] = ("no consistent P waves in an irregular rhythm (as in atrial fibrillation): "
                            "PR not applicable")

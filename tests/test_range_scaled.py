@@ -1,6 +1,6 @@
 """Numbers scaled lead by lead to one peak-to-peak size are not voltages, whatever the file says: this project's
-LUDB copy (../shared/data) has every lead of every record at a range of exactly 1 "mV" (header gains 1206-1716
-per mV where LUDB's own are 1000), which drew every lead the same height on the paper as if in mV. They are read
+LUDB copy (../shared/data) has every lead of every record at a range of exactly 1 "mV" (header gains 238-10,592
+per mV, by lead and record, where LUDB's own are 1000), which drew every lead the same height on the paper as if in mV. They are read
 as relative amplitudes, as z-scored data is (mets_core.readers.channels.looks_range_scaled)."""
 from __future__ import annotations
 
@@ -49,3 +49,11 @@ def test_two_leads_of_one_size_are_not_judged(tmp_path):
 def test_the_data_folders_ludb_copy_is_scaled_per_lead_and_the_others_are_mv(record, basis):
     data = require_data(record + ".hea")
     assert amplitude_basis(read_ecg(data / record).metadata) == basis
+
+
+def test_leads_clipped_at_the_rails_are_not_called_scaled(tmp_path):
+    """Electrodes off: every lead sits at the recorder's full scale, so every lead spans the same range; that
+    is a recording problem, not numbers scaled lead by lead."""
+    raw = _leads()
+    railed = np.clip(raw * 50, -2.0, 2.0)                  # each lead driven into +-2 mV for long stretches
+    assert amplitude_basis(read_ecg(_wfdb(tmp_path / "railed", railed, LEADS)).metadata) == "declared"

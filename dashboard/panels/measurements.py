@@ -44,8 +44,7 @@ def measurements_panel(m, scope: str = "") -> None:
     if getattr(m, "limb_lead_reversal", None):
         alerts.append(f'<div class="alert" data-testid="mets-reversal">⚠ <b>Check the electrodes:</b> '
                       f'{esc(m.limb_lead_reversal)}.</div>')
-    sampling = (getattr(m, "notes", None) or {}).get("sampling")      # a coarse rate: how far to trust the boundaries
-    for w in [*(getattr(m, "warnings", []) or []), *([sampling[0].upper() + sampling[1:]] if sampling else [])]:
+    for w in getattr(m, "warnings", []) or []:
         alerts.append(f'<div class="caveat"><b>Note:</b> {esc(w)}</div>')   # words, not an icon font
     if alerts:
         st.markdown("".join(alerts), unsafe_allow_html=True)

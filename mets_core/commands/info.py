@@ -75,8 +75,8 @@ def cmd_info(args) -> int:
 
 
 def _weak_words(knowledge, targets: list[str]) -> str:
-    """The weak statements as the model card names them: "abnormal QRS (0.58), ..." (a statement's display name
+    """The weak statements as the model card names them: "abnormal QRS (0.578), ..." (a statement's display name
     from knowledge.py; a label such as "atrial enlargement" is its own name), with its validation AUC."""
     validation = knowledge.weights_data.get("validation", {})
-    return ", ".join(f"{knowledge.statements.get(t, {}).get('canonical', t)} ({validation[t]['auc']:.2f})"
+    return ", ".join(f"{knowledge.statements.get(t, {}).get('canonical', t)} ({validation[t]['auc']:.3f})"
                      for t in targets)

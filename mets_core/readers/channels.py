@@ -235,10 +235,20 @@ def amplitude_unit(metadata: dict) -> str:
     return AMPLITUDE_UNITS.get(amplitude_basis(metadata), "mV")
 
 
+RAIL_SHARE = 0.005            # a lead at its extremes this often sits on the recorder's rails (clipped)
+
+
 def looks_range_scaled(signals: np.ndarray) -> bool:
     """True if at least MIN_LEADS_FOR_RANGE leads vary and all of them have the same peak-to-peak size (within
-    RANGE_SCALE_TOLERANCE): numbers scaled lead by lead (to a range of 1, say), not voltages. `signals`: finite."""
-    ranges = signals.max(axis=1) - signals.min(axis=1) if signals.size else np.zeros(0)
+    RANGE_SCALE_TOLERANCE): numbers scaled lead by lead (to a range of 1, say), not voltages. Leads clipped at
+    the recorder's rails (electrodes off: every lead spans the same full scale) are not judged. `signals`:
+    finite."""
+    if not signals.size:
+        return False
+    high, low = signals.max(axis=1), signals.min(axis=1)
+    at_rails = ((signals == high[:, None]).sum(axis=1) + (signals == low[:, None]).sum(axis=1)
+                > RAIL_SHARE * signals.shape[1])
+    ranges = (high - low)[~at_rails]
     ranges = ranges[ranges > 0]
     return (len(ranges) >= MIN_LEADS_FOR_RANGE
             and float(ranges.max()) <= float(ranges.min()) * (1 + RANGE_SCALE_TOLERANCE))
