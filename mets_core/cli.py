@@ -153,10 +153,30 @@ def main(argv: list[str] | None = None) -> int:
         # a command that writes rows says what it kept (commands/dataset.py) and exits itself; the others stop
         # here with one line instead of a traceback
         print("mets: interrupted", file=sys.stderr)
-        return getattr(err, "exit_code", EXIT_INTERRUPTED)
+        return _stopped(getattr(err, "exit_code", EXIT_INTERRUPTED), whole_process=argv is None)
+    except SystemExit as done:
+        if done.code in INTERRUPT_CODES:                     # commands/dataset.py said what it kept
+            return _stopped(done.code, whole_process=argv is None)
+        raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+INTERRUPT_CODES = (128 + signal.SIGINT, 128 + signal.SIGTERM)
+
+
+def _stopped(code: int, whole_process: bool) -> int:
+    """The exit status of an interrupted command. When this is the `mets` process itself (`main()` without
+    argv: the console script, `python -m mets_core.cli`), it ends now, its output flushed: Python's own exit
+    waits on the reader pool's threads, and a reader process terminated mid-record can leave one of them
+    blocked for ever (seen once in about ten interrupts under load: tests/test_cli_review31.py). The rows
+    written are closed by then (commands/dataset.py). Called in-process with argv (tests), it only returns."""
+    if whole_process:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 class Interrupted(KeyboardInterrupt):
