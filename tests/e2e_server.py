@@ -104,6 +104,27 @@ def browser_skip_reason() -> str | None:
         return "the playwright Python package is not installed (pip install -e '.[test]')"
     return None
 
+ARTIFACTS = Path(os.environ.get("METS_SCREENSHOTS") or REPO / "artifacts" / "e2e")   # screenshots, server logs
+
+
+def served_test_weights(tmp_path_factory, tag: str, card: str | None = None):
+    """A module fixture's body (``yield from``): the dashboard served on a random-init checkpoint made here
+    (with `card` as its MODEL_CARD.md when given), its log in ARTIFACTS/streamlit_{tag}.log; yields its URL.
+    Skips the module when there is no browser to drive."""
+    import pytest
+    from dashboard_fixtures import make_test_weights
+    reason = browser_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    weights = make_test_weights(tmp_path_factory.mktemp(f"{tag}_weights"))
+    if card is not None:
+        (weights / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with streamlit_server(weights, data_dir=os.environ.get("METS_DATA_DIR"),
+                          log_path=ARTIFACTS / f"streamlit_{tag}.log") as (url, _):
+        yield url
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

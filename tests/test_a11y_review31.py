@@ -9,18 +9,15 @@ The app runs on a random-init checkpoint made by the test (scores are meaningles
 from __future__ import annotations
 
 import io
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv
-from e2e_server import (CONTRAST_JS, RANK_ROW, RECORD, browser, browser_skip_reason, contrast, drag_caliper,
-                        full_screenshot, holter_files, streamlit_server, upload_files, wait_idle)
+from dashboard_fixtures import ludb_dir, synthetic_csv
+from e2e_server import (ARTIFACTS, CONTRAST_JS, RANK_ROW, RECORD, browser, contrast, drag_caliper, full_screenshot,
+                        holter_files, served_test_weights, upload_files, wait_idle)
 from e2e_server import paper as ecg_paper
 
-ARTIFACTS = Path(os.environ.get("METS_SCREENSHOTS") or Path(__file__).resolve().parent.parent / "artifacts" / "e2e")
 WAIT_MS = 120_000
 CAPTIONS_LABELS_QUOTES = ['[data-testid="stCaptionContainer"]', '[data-testid="stCaptionContainer"] *',
                           '[data-testid="stWidgetLabel"] p', '[data-testid="stRadioOption"] p',
@@ -31,15 +28,7 @@ CARD = ("# Test model card\n\n> **Research use only. Not a medical device.** Sco
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    reason = browser_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    weights = make_test_weights(tmp_path_factory.mktemp("a11y_weights"))
-    (weights / "MODEL_CARD.md").write_text(CARD, encoding="utf-8")      # a card with a quote, as shipped ones have
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with streamlit_server(weights, data_dir=os.environ.get("METS_DATA_DIR"),
-                          log_path=ARTIFACTS / "streamlit_a11y.log") as (url, _):
-        yield url
+    yield from served_test_weights(tmp_path_factory, "a11y", card=CARD)     # a card with a quote, as shipped
 
 
 def _open(page, server, files=None) -> None:

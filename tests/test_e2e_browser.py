@@ -12,19 +12,17 @@ scores are meaningless, the plumbing is real.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from dashboard_fixtures import ludb_dir, make_test_weights, synthetic_csv
-from e2e_server import (CONTRAST_JS, HIT_ROW, IS_PAPER, PAPER_DRAWING, RANK_ROW, RECORD, browser, browser_skip_reason,
-                        drag_caliper, full_screenshot, holter_files, set_prompts, streamlit_server, upload_files,
+from dashboard_fixtures import ludb_dir, synthetic_csv
+from e2e_server import (ARTIFACTS, CONTRAST_JS, HIT_ROW, IS_PAPER, PAPER_DRAWING, RANK_ROW, RECORD, browser,
+                        drag_caliper, full_screenshot, holter_files, served_test_weights, set_prompts, upload_files,
                         wait_idle, wait_rows)
 from e2e_server import paper as ecg_paper
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(os.environ.get("METS_SCREENSHOTS") or Path(__file__).resolve().parent.parent / "artifacts" / "e2e")
 WAIT_MS = 120_000
 
 
@@ -32,14 +30,7 @@ WAIT_MS = 120_000
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    reason = browser_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    weights = make_test_weights(tmp_path_factory.mktemp("e2e_weights"))
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with streamlit_server(weights, data_dir=os.environ.get("METS_DATA_DIR"),
-                          log_path=ARTIFACTS / "streamlit.log") as (url, _):
-        yield url
+    yield from served_test_weights(tmp_path_factory, "e2e")
 
 
 def _shown_prompts(page) -> list[str]:
