@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 # one home for the "stands out" rule, the reliability levels, the percentile as shown, its ordinal and the words
 # for a negated phrase: the engine's knowledge module
-from mets_core.knowledge import (STANDS_OUT_PERCENTILE, checked_by_measurement, consistent, exclusive_groups,
+from mets_core.knowledge import (AUC_FAIR, AUC_VALIDATED, MIN_VALIDATION_NEGATIVES, MIN_VALIDATION_POSITIVES,
+                                 STANDS_OUT_PERCENTILE, checked_by_measurement, consistent, exclusive_groups,
                                  measurement_disagreements, negated_findings_standing_out, negation_words,
                                  not_judged, not_judged_words, not_told_apart_words, ordinal_suffix,
                                  rate_disagreements, reliability_label, reliability_level, rivals_to_score,
@@ -77,15 +78,29 @@ class Row:
 
 # knowledge.reliability_level -> the level the page styles (the .rel-* classes of dashboard/styles.py) and
 # the explanation it shows on hover
+NOT_VALIDATED = (f"fewer than {MIN_VALIDATION_POSITIVES} validation ECGs with it or {MIN_VALIDATION_NEGATIVES} "
+                 f"without it, or none")            # no AUC worth showing (knowledge.is_validated)
 _RELIABILITY_SHOWN = {
     "validated": ("good", "On validation patients the model separated this statement well (AUC {auc:.2f}; 1.0 is "
                           "perfect, 0.5 is chance)."),
     "fair": ("fair", "On validation patients the model separated this statement moderately (AUC {auc:.2f}; 1.0 "
                      "is perfect, 0.5 is chance)."),
-    "weak": ("weak", "On validation patients the model was close to chance for this statement (AUC {auc:.2f}; 1.0 "
-                     "is perfect, 0.5 is chance): do not rely on it."),
-    "not validated": ("none", "The model was not tested on this statement: treat the score with extra caution."),
+    "weak": ("weak", "On validation patients the model separated this statement poorly (AUC {auc:.2f}; 1.0 is "
+                     "perfect, 0.5 is chance): do not rely on it."),
+    "not validated": ("none", f"The model was not validated on this statement ({NOT_VALIDATED}): treat the score "
+                              f"with extra caution."),
 }
+# each level's range in words, for the ranking's legend ("What the columns mean"), from the same thresholds
+RELIABILITY_RANGES = {"validated": f"AUC {AUC_VALIDATED:.2f} or more",
+                      "fair": f"AUC {AUC_FAIR:.2f} to {AUC_VALIDATED:.2f}",
+                      "weak": f"AUC below {AUC_FAIR:.2f}, do not rely on it",
+                      "not validated": NOT_VALIDATED}
+
+
+def reliability_legend(icons: dict[str, str]) -> str:
+    """The reliability levels in one sentence, each with its page icon (`icons`: level class -> mark)."""
+    return "; ".join(f"{icons[shown[0]]} {level}: {RELIABILITY_RANGES[level]}"
+                     for level, shown in _RELIABILITY_SHOWN.items()) + "."
 
 
 def reliability(auc: float | None) -> tuple[str, str, str]:

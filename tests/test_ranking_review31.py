@@ -206,7 +206,7 @@ def test_what_the_columns_mean_is_reachable_without_hovering():
     # each row's details in text a screen reader reads (not only a title attribute)
     hidden = [html.unescape(t) for t in re.findall(r'<span class="sr">(.*?)</span>', page)]
     assert any("separated this statement well (AUC 0.95" in t for t in hidden), hidden
-    assert any("not tested on this statement" in t for t in hidden), hidden
+    assert any("not validated on this statement" in t for t in hidden), hidden
     assert sum("share among only the 2 ranked phrases" in t for t in hidden) == 2, hidden
     # the contract the browser tests and benchmarks read
     rows = re.findall(r'<div class="rank-row[^"]*" data-testid="mets-rank-row" data-rank="\d" data-prompt="([^"]*)"'

@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from mets_core.knowledge import AUC_FAIR, AUC_VALIDATED, SHARE_HEADER, scored_as_words, shown_percentile
+from mets_core.knowledge import SHARE_HEADER, scored_as_words, shown_percentile
 
 from ..engine import Engine
-from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view, short_length
+from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view, reliability_legend, short_length
 from .common import esc
 
 
@@ -33,9 +33,6 @@ PERCENTILE_HELP = (f"Where this ECG's similarity to the phrase falls among refer
 RELIABILITY_HEADER = "model reliability"
 RELIABILITY_HELP = ("How well the model told ECGs with this finding from others on validation patients (AUC, the "
                     "area under the ROC curve: 1.0 is perfect, 0.5 is chance)")
-RELIABILITY_LEVELS = (f"✔ validated: AUC {AUC_VALIDATED:.2f} or more; ◐ fair: {AUC_FAIR:.2f} or more; ⚠ weak: "
-                      f"below, close to chance, do not rely on it; – not validated: the model was not tested on "
-                      f"this statement, treat the score with extra caution.")
 SCORED_AS_HELP = "The phrase was scored as these statements the model knows"
 
 
@@ -153,7 +150,7 @@ def legend_html(view) -> str:
     touch, screen readers): a <details> under the table, closed (the table stays the view)."""
     if not view.rows:
         return ""
-    items = [(PERCENTILE_HEADER, PERCENTILE_HELP), (RELIABILITY_HEADER, f"{RELIABILITY_HELP}. {RELIABILITY_LEVELS}"),
+    items = [(PERCENTILE_HEADER, PERCENTILE_HELP), (RELIABILITY_HEADER, f"{RELIABILITY_HELP}. {reliability_legend(_REL_ICON)}"),
              (SHARE_HEADER, SHARE_HELP)]
     if any(scored_as_words(r.prompt, r.expansion) for r in view.rows):
         items.append(("scored as", SCORED_AS_HELP + "."))
