@@ -198,6 +198,20 @@ def upload_files(page, paths_or_payloads) -> None:
     page.locator(UPLOAD_INPUT).first.set_input_files(paths_or_payloads)
 
 
+def open_one_ecg(page, url: str, files=None, timeout_ms: int = 120_000) -> None:
+    """Open the app at `url` and upload `files`, by default one 12-lead ECG (LUDB record 1 when the data folder
+    has it, else a synthetic CSV); return once its ranking is on the page and Streamlit is idle."""
+    from dashboard_fixtures import ludb_dir, synthetic_csv
+    ludb = ludb_dir()
+    files = files or ([str(ludb / "1.hea"), str(ludb / "1.dat")] if ludb is not None else
+                      [{"name": "synthetic.csv", "mimeType": "text/csv", "buffer": synthetic_csv()}])
+    page.goto(url)
+    page.get_by_text("Open an ECG to begin").wait_for(timeout=timeout_ms)
+    upload_files(page, files)
+    page.locator(RANK_ROW).first.wait_for(timeout=timeout_ms)
+    wait_idle(page, timeout_ms)
+
+
 def set_prompts(page, prompts: list[str]) -> None:
     box = page.locator(PROMPTS_BOX).first
     box.fill("\n".join(prompts))

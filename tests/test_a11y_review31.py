@@ -13,9 +13,9 @@ import io
 import numpy as np
 import pytest
 
-from dashboard_fixtures import ludb_dir, synthetic_csv
-from e2e_server import (ARTIFACTS, CONTRAST_JS, RANK_ROW, RECORD, browser, contrast, drag_caliper, full_screenshot,
-                        holter_files, served_test_weights, upload_files, wait_idle)
+from dashboard_fixtures import synthetic_csv
+from e2e_server import (ARTIFACTS, CONTRAST_JS, RECORD, browser, contrast, drag_caliper, full_screenshot,
+                        holter_files, open_one_ecg, served_test_weights, upload_files, wait_idle)
 from e2e_server import paper as ecg_paper
 
 WAIT_MS = 120_000
@@ -31,18 +31,6 @@ def server(tmp_path_factory):
     yield from served_test_weights(tmp_path_factory, "a11y", card=CARD)     # a card with a quote, as shipped
 
 
-def _open(page, server, files=None) -> None:
-    """The app with one 12-lead ECG (LUDB record 1 when the data folder has it, else a synthetic CSV) open."""
-    ludb = ludb_dir()
-    files = files or ([str(ludb / "1.hea"), str(ludb / "1.dat")] if ludb is not None else
-                      [{"name": "synthetic.csv", "mimeType": "text/csv", "buffer": synthetic_csv()}])
-    page.goto(server)
-    page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
-    upload_files(page, files)
-    page.locator(RANK_ROW).first.wait_for(timeout=WAIT_MS)
-    wait_idle(page, WAIT_MS)
-
-
 def _faint_or_small(page) -> tuple[list, set]:
     found = page.evaluate(CONTRAST_JS, CAPTIONS_LABELS_QUOTES)
     bad = [f for f in found if f["ratio"] < 4.5 or f["px"] < 14 - 0.01]
@@ -54,7 +42,7 @@ def test_captions_labels_and_quotes_are_readable_on_every_page(server):
     st.json's colours (3.1-4.5:1, an 11 px "null"). On the Reader, Compare, Batch and the model card, every
     caption, widget label, quote and configuration cell is >= 14 px at >= 4.5:1, opacity included."""
     with browser(1280, 720) as page:
-        _open(page, server)
+        open_one_ecg(page, server)
         upload_files(page, [{"name": "second.csv", "mimeType": "text/csv", "buffer": synthetic_csv(seconds=8)}])
         page.wait_for_function("(sel) => document.querySelector(sel).innerText.startsWith('second')", arg=RECORD,
                                timeout=WAIT_MS)
@@ -106,7 +94,7 @@ def test_keyboard_focus_and_unchecked_controls_are_visible(server):
     own was a background of 1.19:1); an unchecked radio's ring and a switch turned off are drawn at >= 3:1
     (they were 1.5-1.7:1)."""
     with browser(1280, 720) as page:
-        _open(page, server)
+        open_one_ecg(page, server)
         page.get_by_text("Recording details from the file").click()
         controls = {"a layout radio": 'input[type="radio"][tabindex="0"]',
                     "the saliency switch": 'input[role="switch"][aria-label^="Show on the tracing"]',
@@ -156,7 +144,7 @@ def test_the_paper_is_as_tall_as_its_width_makes_it_and_its_toolbar_hides_no_lea
     ends where the paper does; Plotly's toolbar sits above the paper instead of over lead V4 (V1 on a phone);
     the calipers' readout is a polite live region, the same element before and after a measurement."""
     with browser(width, height) as page:
-        _open(page, server)
+        open_one_ecg(page, server)
         chart = ecg_paper(page)
         chart.scroll_into_view_if_needed()
         chart.hover()
@@ -197,7 +185,7 @@ def test_the_charts_text_is_dark_and_large_enough(server, tmp_path):
     and V/S/F/Q labels were Streamlit's 12-13 px #808495 (3.7:1): now >= 13 px at >= 4.5:1 on white; the
     bars' axis says "score drop", not "cosine drop"."""
     with browser(1280, 900) as page:
-        _open(page, server)
+        open_one_ecg(page, server)
         page.get_by_role("button", name="Explain this score").click()
         page.locator('[aria-label="How much the score drops when each lead is hidden"] .main-svg').first\
             .wait_for(timeout=WAIT_MS)
@@ -221,7 +209,7 @@ def test_headings_the_ecg_is_a_title_and_its_sections_below_it(server):
     """The ECG's name was a styled div and the sidebar's headings h5 before the page's: now the name is an h2,
     the Reader's own sections (the file's labels, the explanation) h3, the sidebar's headings h2."""
     with browser(1280, 720) as page:
-        _open(page, server)
+        open_one_ecg(page, server)
         heads = page.evaluate("() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].map(h => "
                               "[h.tagName, h.innerText.trim(), !!h.closest('[data-testid=\"stSidebar\"]')])")
         level = {text: tag for tag, text, _ in heads}

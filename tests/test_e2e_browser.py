@@ -18,7 +18,7 @@ import pytest
 
 from dashboard_fixtures import ludb_dir, synthetic_csv
 from e2e_server import (ARTIFACTS, CONTRAST_JS, HIT_ROW, IS_PAPER, PAPER_DRAWING, RANK_ROW, RECORD, browser,
-                        drag_caliper, full_screenshot, holter_files, served_test_weights, set_prompts, upload_files,
+                        drag_caliper, full_screenshot, holter_files, open_one_ecg, served_test_weights, set_prompts, upload_files,
                         wait_idle, wait_rows)
 from e2e_server import paper as ecg_paper
 
@@ -131,25 +131,12 @@ OUR_PARTS = {"mets-record", "mets-ranking", "mets-rank-row", "mets-headline", "m
              "mets-file-labels", "mets-hit", "mets-caliper", "mets-disclaimer", "mets-brand-sub", "mets-privacy"}
 
 
-def _open_one_ecg(page, server) -> None:
-    """Open the app and upload one 12-lead ECG (LUDB record 1 when the data folder has it, else a synthetic
-    CSV); return once its ranking is on the page."""
-    ludb = ludb_dir()
-    files = ([str(ludb / "1.hea"), str(ludb / "1.dat")] if ludb is not None else
-             [{"name": "synthetic.csv", "mimeType": "text/csv", "buffer": synthetic_csv()}])
-    page.goto(server)
-    page.get_by_text("Open an ECG to begin").wait_for(timeout=WAIT_MS)
-    upload_files(page, files)
-    page.locator(RANK_ROW).first.wait_for(timeout=WAIT_MS)
-    wait_idle(page, WAIT_MS)
-
-
 def test_accessible_text_and_the_wheel_scrolls_the_page(server):
     """Every text of ours, and Streamlit's captions and widget labels, is >= 14 px with contrast >= 4.5:1
     (computed on the rendered page, opacity included), and the mouse
     wheel over the tracing scrolls the page instead of zooming the paper."""
     with browser() as page:
-        _open_one_ecg(page, server)
+        open_one_ecg(page, server)
         found = page.evaluate(CONTRAST_JS, OUR_TEXT + CAPTIONS_AND_LABELS)
         assert OUR_PARTS <= {f["part"] for f in found}, OUR_PARTS - {f["part"] for f in found}
         assert {"stCaptionContainer", "stWidgetLabel"} <= {f["part"] for f in found}
@@ -188,7 +175,7 @@ def test_on_a_laptop_and_at_200_percent_the_ranking_stays_in_its_card_and_charts
     1280 px and at 200 % zoom, where the sidebar also covered 40 % of the page; charts and the ranking had no
     accessible names or table roles for a screen reader."""
     with browser(width, height) as page:
-        _open_one_ecg(page, server)
+        open_one_ecg(page, server)
         ecg_paper(page)
         assert page.evaluate(_SPILLED_JS) == []
         sidebar_shown = page.locator('[data-testid="stSidebar"]').evaluate(
@@ -228,7 +215,7 @@ def test_the_page_keeps_still_while_it_updates(server):
     """No fades and no shimmering placeholders while a new ECG is read and drawn: each frame of them is
     painted on the reading computer's CPU (see dashboard/styles.py); spinners may turn."""
     with browser() as page:
-        _open_one_ecg(page, server)
+        open_one_ecg(page, server)
         page.evaluate(_WATCH_MOTION_JS)
         upload_files(page, [{"name": "second.csv", "mimeType": "text/csv", "buffer": synthetic_csv()}])
         _wait_title(page, "second")
@@ -243,7 +230,7 @@ def test_calipers_median_beats_report_long_record_and_comparison(server, tmp_pat
     """The reading room in a browser: the box tool reads an interval, the median beats open, the PDF
     downloads, a long record pages with its beat labels, and two ECGs compare side by side."""
     with browser() as page:
-        _open_one_ecg(page, server)
+        open_one_ecg(page, server)
 
         paper = ecg_paper(page)                                   # calipers: Plotly's box tool on the paper
         drag_caliper(page, paper, timeout_ms=WAIT_MS)
