@@ -72,6 +72,14 @@ def parse_source_id(source_id: str) -> SourceId:
     return SourceId(database, record, start_s)
 
 
+def record_key(name: str) -> str:
+    """A record's name as source ids spell it: its file name without PTB-XL's _lr / _hr and, for a number, its
+    leading zeros ('records500/06000/06000_hr' -> '6000', '00001_lr' -> '1', '101' -> '101', 'S0010_re' ->
+    's0010_re'): the one way `mets retrieve` and the trainer's exposure check match a record to the corpus."""
+    stem = re.sub(r"_(lr|hr)$", "", Path(str(name)).name.lower())
+    return (stem.lstrip("0") or "0") if stem.isdigit() else stem
+
+
 def _database(source_id: str) -> str:
     return parse_source_id(source_id).database
 

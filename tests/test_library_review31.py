@@ -177,3 +177,11 @@ def test_ptbdb_ecg_date_comment_dates_the_recording():
         edited = re.sub(rb"# ECG date: [^\r\n]*", written, timed)
         ecg = read_ecg([("patient200_s0405_re.hea", edited), ("patient200_s0405_re.dat", signal)])
         assert ecg.metadata.get("recorded_at") == kept
+
+
+def test_one_reading_of_a_record_name_for_retrieval_and_the_exposure_check():
+    """mets_core.index.record_key: `mets retrieve` (its own record's windows) and `mets evaluate`'s exposure
+    check (mets_train.ptbxl.protocols) match records to the corpus by it; they held two versions of it."""
+    from mets_core.index import record_key
+    assert [record_key(n) for n in ("records500/06000/06000_hr", "00001_lr", "101", "S0010_re", "000")] == \
+        ["6000", "1", "101", "s0010_re", "0"]

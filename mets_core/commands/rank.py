@@ -233,10 +233,9 @@ def _print_rank(r: dict) -> None:
             unjudged = [m["prompt"] for m in matches if not_judged(m.get("percentile"), m.get("known"))]
             # a negated phrase is never crowned, but when its finding scores where it would be, the headline
             # must not read as all clear
-            crowned = [(m["prompt"], m.get("statement")) for m in matches if m["prompt"] in out]
             high = [finding for _, finding in negated_findings_standing_out(
                 [(m["prompt"], m["negates"], m.get("statement"), m.get("percentile"), m.get("known"))
-                 for m in r.get("negated", [])], crowned)]
+                 for m in r.get("negated", [])], _crowned(r))]
             at = percentile_ordinal(STANDS_OUT_PERCENTILE)
             print("  stands out: " + ", ".join(out) if out else "  no confident match" if unjudged else
                   f"  no confident match: no ranked prompt is at or above the {at} percentile of the reference ECGs")

@@ -8,7 +8,6 @@ databases, so `mets retrieve mitdb/208` finds one of 208's own windows) is tagge
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from ..cli import COMMANDS
@@ -58,15 +57,10 @@ def cmd_retrieve(args) -> int:
     return run.answer(results, _print_hits, ensure_ascii=False)
 
 
-def _record_key(name: str) -> str:
-    """A record name as index source ids spell it: PTB-XL's '00001_lr' file is ecg_id 1."""
-    return re.sub(r"_(lr|hr)$", "", name.lower()).lstrip("0") or "0"
-
-
 def is_this_record(record: str, source_id: str) -> bool:
     """Whether an index source id ('mitdb/208:600') is a window of the query `record` (a path such as
     '.../mitdb/208' or '.../mitdb/208.hea'): the same database (a folder of the path) and record name."""
-    from ..index import parse_source_id
+    from ..index import parse_source_id, record_key
     database, name, _ = parse_source_id(source_id)
     if not database or not name:
         return False
@@ -74,7 +68,7 @@ def is_this_record(record: str, source_id: str) -> bool:
     folders = {part.lower() for part in path.absolute().parts[:-1]}
     stem = path.name[: -len(path.suffix)] if path.suffix.lower() in (".hea", ".dat", ".mat", ".npy", ".npz") \
         else path.name
-    return database.lower() in folders and _record_key(stem) == _record_key(name.rsplit("/", 1)[-1])
+    return database.lower() in folders and record_key(stem) == record_key(name.rsplit("/", 1)[-1])
 
 
 def _tag_own_record(record: str, result: dict) -> dict:

@@ -221,7 +221,8 @@ def split_exposure(model, corpus, split: str, pretraining_corpus: str | None) ->
     import csv
     from collections import Counter
 
-    from ..ptbxl.protocols import UNTRAINED, _record_key, pretraining_exposure
+    from mets_core.index import record_key
+    from ..ptbxl.protocols import UNTRAINED, pretraining_exposure
     with open(corpus.path / "windows.csv", newline="", encoding="utf-8") as fh:
         rows = [(r["source"], r["record"]) for r in csv.DictReader(fh) if r.get("split") == split]
     windows = Counter(rows)
@@ -238,7 +239,7 @@ def split_exposure(model, corpus, split: str, pretraining_corpus: str | None) ->
             out["why"] = e["why"]
             continue
         trained = set(e.get("train") or ())
-        k = sum(c for (src, rec), c in windows.items() if src == source and _record_key(rec) in trained)
+        k = sum(c for (src, rec), c in windows.items() if src == source and record_key(rec) in trained)
         out["by_source"][source] = {"windows": n, "trained_on": k}
         out["trained_on"] += k
         out["corpus"] = e.get("corpus", out.get("corpus"))

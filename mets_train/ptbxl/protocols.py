@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mets_core.index import record_key
 from mets_core.knowledge import MIN_VALIDATION_POSITIVES
 from mets_core.prompts import build_prompt_embeddings
 from ..metrics import macro, roc_auc
@@ -295,14 +296,6 @@ def run_mitbih(model, mitdb_dir: str | Path, records: list[str] | None = None, s
 
 # ---------------------------------------------------------------------------------------- exposure
 
-def _record_key(name: str) -> str:
-    """'06000_hr', 'records500/06000/06000_hr', '6000' -> '6000'; '101' -> '101'."""
-    stem = Path(str(name)).name
-    for suffix in ("_hr", "_lr"):
-        stem = stem[:-len(suffix)] if stem.endswith(suffix) else stem
-    return str(int(stem)) if stem.isdigit() else stem
-
-
 UNTRAINED = "an untrained (random-init) model"
 
 
@@ -327,7 +320,7 @@ def pretraining_exposure(model, source: str, records: list, corpus: str | Path |
         if by_source and source not in by_source:
             return {"status": "unseen", "why": f"the weights' knowledge.json lists the databases the model trained "
                                                f"on ({', '.join(sorted(by_source))}); {source} is not one of them",
-                    "train": [], "val": [], "absent": sorted({_record_key(r) for r in records})}
+                    "train": [], "val": [], "absent": sorted({record_key(r) for r in records})}
         out = {"status": "unknown", "why": why, "source": source}
         if source in by_source:
             counts = by_source[source]
@@ -340,8 +333,8 @@ def pretraining_exposure(model, source: str, records: list, corpus: str | Path |
     with open(table, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             if row.get("source") == source:
-                split.setdefault(_record_key(row["record"]), set()).add(row.get("split", "train"))
-    keys = [_record_key(r) for r in records]
+                split.setdefault(record_key(row["record"]), set()).add(row.get("split", "train"))
+    keys = [record_key(r) for r in records]
     train = sorted({k for k in keys if "train" in split.get(k, ())})
     val = sorted({k for k in keys if k in split and "train" not in split[k]})
     absent = sorted({k for k in keys if k not in split})
