@@ -25,7 +25,8 @@ from mets_core.knowledge import (AUC_FAIR, AUC_VALIDATED, MIN_VALIDATION_NEGATIV
                                  measurement_disagreements, negated_findings_standing_out, negation_words,
                                  not_judged, not_judged_words, not_told_apart_words, ordinal_suffix,
                                  rate_disagreements, reliability_label, reliability_level, rivals_to_score,
-                                 rivals_words, shown_percentile, stands_out, too_short_reading, too_short_words)
+                                 rivals_words, shown_percentile, stands_out, stood_out_words, too_short_reading,
+                                 too_short_words)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Row:
     expansion: tuple[str, ...]
     statement: str | None
     negates: str | None = None     # a negated phrase: the finding its scores are of
+    stood_out: tuple[float, float] | None = None   # on validation ECGs with / without it (Knowledge.stood_out)
 
     @property
     def stands_out(self) -> bool:
@@ -59,7 +61,7 @@ class Row:
     @property
     def reliability(self) -> tuple[str, str, str]:
         """(level, words, explanation): level is "good" | "fair" | "weak" | "none"."""
-        return reliability(self.auc)
+        return reliability(self.auc, self.stood_out)
 
     @property
     def percentile_rank(self) -> tuple[str, str] | None:
@@ -103,11 +105,12 @@ def reliability_legend(icons: dict[str, str]) -> str:
                      for level, shown in _RELIABILITY_SHOWN.items()) + "."
 
 
-def reliability(auc: float | None) -> tuple[str, str, str]:
+def reliability(auc: float | None, stood_out: tuple[float, float] | None = None) -> tuple[str, str, str]:
     """(level, words, explanation) of a validation AUC: level "good" | "fair" | "weak" | "none" (the page's
-    styles), words as the CLI says them (knowledge.reliability_label)."""
+    styles), words as the CLI says them (knowledge.reliability_label); the explanation ends with how often the
+    phrase stood out on validation ECGs with and without it, when the weights recorded it."""
     level, why = _RELIABILITY_SHOWN[reliability_level(auc)]
-    return level, reliability_label(auc), why.format(auc=auc)
+    return level, reliability_label(auc), " ".join(filter(None, [why.format(auc=auc), stood_out_words(stood_out)]))
 
 
 def to_row(match) -> Row:
@@ -124,7 +127,16 @@ def to_row(match) -> Row:
     return Row(prompt=str(match.prompt), similarity=float(match.similarity), probability=num("probability"),
                percentile=num("percentile"), known=None if known is None else bool(known), auc=num("validation_auc"),
                expansion=tuple(str(e) for e in expansion), statement=getattr(match, "statement", None),
-               negates=None if negates is None else str(negates))
+               negates=None if negates is None else str(negates), stood_out=_two_shares(getattr(match, "stood_out", None)))
+
+
+def _two_shares(value) -> tuple[float, float] | None:
+    """Match.stood_out as two floats; None for older weights or anything else."""
+    try:
+        with_it, without_it = (float(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    return with_it, without_it
 
 
 @dataclass

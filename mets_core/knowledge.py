@@ -14,7 +14,8 @@ Three questions a clinician's prompt raises, answered here from data (never from
    set between on-topic and off-topic calibration phrases. "banana" is not known.
 3. *How good is the model at it?* `Knowledge.validation_auc(target)`: the AUC measured on the validation
    ECGs when the weights were exported (weights/knowledge.json), for statements and classes with enough
-   positives and negatives (`is_validated`); None = not validated.
+   positives and negatives (`is_validated`); None = not validated. `Knowledge.stood_out(target)`: what the crown
+   meant on those ECGs, the share of those with the statement and of those without it on which it stood out.
 
 And one the model cannot answer: *"no atrial fibrillation"*. `negation(phrase)` recognises a negated phrase and
 the finding it names; the ranking scores the finding, says so (`negation_words`) and never ranks or crowns it.
@@ -193,6 +194,19 @@ class Knowledge:
             return None
         row = self.weights_data.get("validation", {}).get(target)
         return float(row["auc"]) if row and is_validated(row) else None
+
+    def stood_out(self, target: str | None) -> tuple[float, float] | None:
+        """(share of the validation ECGs with the statement, share of those without it) on which its prompt stood
+        out, for a validated statement (`is_validated`) whose weights recorded them; else None. Unlike the AUC
+        these read as the crown does: a common finding's prompt stands out on a minority of the ECGs with it
+        (only one reference ECG in ten stands out), a rare one's on a share of those without it."""
+        if target is None:
+            return None
+        row = self.weights_data.get("validation", {}).get(target)
+        if not row or not is_validated(row) or row.get("stood_out_with") is None \
+                or row.get("stood_out_without") is None:
+            return None
+        return float(row["stood_out_with"]), float(row["stood_out_without"])
 
     def summary(self) -> dict | None:
         """What the weights' knowledge.json says, in brief (for `mets info`); None without one."""
@@ -620,6 +634,32 @@ def reliability_label(auc: float | None) -> str:
     "weak: ...", or "not validated"."""
     level = reliability_level(auc)
     return level if level == "not validated" else f"{level}: AUC {auc:.2f}"
+
+
+def _share_words(share: float) -> str:
+    """0.36 -> '36%'; a share that rounds to 0 but is not 0 -> 'under 1%' (never a false 'never')."""
+    return "under 1%" if 0 < share < 0.005 else f"{100 * share:.0f}%"
+
+
+# `mets rank`'s column for Knowledge.stood_out: the validation ECGs with the finding, then those without it
+STOOD_OUT_HEADER = "stood out: with / without"
+
+
+def stood_out_cell(stood_out) -> str:
+    """Knowledge.stood_out for a table cell: '36% / 2%'; '-' without it."""
+    if not stood_out or len(stood_out) != 2 or any(v is None for v in stood_out):
+        return "-"
+    return f"{_share_words(float(stood_out[0]))} / {_share_words(float(stood_out[1]))}"
+
+
+def stood_out_words(stood_out: tuple[float, float] | None) -> str:
+    """Knowledge.stood_out in a sentence: 'On validation ECGs it stood out on 36% of those with it and 2% of those
+    without it.'; "" without the two shares (older weights, a statement not validated)."""
+    if stood_out is None:
+        return ""
+    with_it, without_it = stood_out
+    return (f"On validation ECGs it stood out on {_share_words(with_it)} of those with it and "
+            f"{_share_words(without_it)} of those without it.")
 
 
 # How many of the statements a prompt was scored as are named beside it ("scored as: ..."), on the dashboard and

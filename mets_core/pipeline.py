@@ -39,9 +39,18 @@ from .prompts import (build_prompt_embeddings, check_templates, clean_phrase, de
                       templates_to_config)
 from .text import DEFAULT_TEXT_MODEL, TextEncoder, resolve_text_model, write_shard
 
-__all__ = ["METS", "Match", "Saliency", "default_weights_dir", "load_reference"]
+__all__ = ["METS", "Match", "Saliency", "default_weights_dir", "load_reference", "same_kind_reference"]
 
 MIN_REFERENCE = 50          # fewer reference ECGs of the upload's lead-set kind: compare with all of them
+
+
+def same_kind_reference(reference_n_leads: np.ndarray, n_leads: int) -> np.ndarray:
+    """Which reference ECGs (their lead counts `reference_n_leads`) an ECG of `n_leads` leads is judged against
+    (a boolean mask): those of the same kind of lead set (12-lead vs fewer) when there are at least
+    MIN_REFERENCE of them, else all. A 2-lead Holter's similarities do not compare with 12-lead ECGs'."""
+    reference_n_leads = np.asarray(reference_n_leads)
+    same = (reference_n_leads == 12) == (int(n_leads) == 12)
+    return same if same.sum() >= MIN_REFERENCE else np.ones(len(reference_n_leads), dtype=bool)
 
 
 def load_reference(folder: Path, dim: int) -> dict | None:
@@ -77,6 +86,8 @@ class Match:
                                          # trained on) less similar to this prompt; None: no reference stored
     known: bool | None = None            # the phrase is close to what the model learned (None: undetermined)
     validation_auc: float | None = None  # the model's validation AUC for the statement/class it maps to
+    stood_out: tuple[float, float] | None = None   # on validation ECGs, the share of those with that statement
+                                         # and of those without it on which it stood out (Knowledge.stood_out)
     expansion: tuple[str, ...] = ()      # the member statements it was scored as; () = the phrase as typed
     statement: str | None = None         # the statement or class it maps to
     negates: str | None = None           # a negated prompt ("no atrial fibrillation"): the finding it negates,
@@ -468,9 +479,7 @@ class METS:
         reference ECGs."""
         if self.reference is None or not len(self.reference["embeddings"]):
             return None
-        n_leads = np.asarray(self.reference["n_leads"])
-        same = (n_leads == 12) == (int(ecg.lead_mask.sum()) == 12)
-        return same if same.sum() >= MIN_REFERENCE else np.ones(len(n_leads), dtype=bool)
+        return same_kind_reference(self.reference["n_leads"], int(ecg.lead_mask.sum()))
 
     def rank(self, ecg: ECG, prompts: list[str], kind: str = "diagnostic") -> list[Match]:
         """Prompts best first. Ranked first: the prompts the model knows (or cannot tell), by percentile among
@@ -508,6 +517,7 @@ class METS:
         return [Match(prompts[i], float(sims[i]), prob[i],
                       percentile=None if pct is None else float(pct[i]), known=known[i],
                       validation_auc=self.knowledge.validation_auc(expansions[i].target),
+                      stood_out=self.knowledge.stood_out(expansions[i].target),
                       expansion=expansions[i].phrases, statement=expansions[i].name,
                       negates=negated[i].finding if negated[i] else None) for i in order]
 

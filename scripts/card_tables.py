@@ -3,7 +3,8 @@
     python scripts/card_tables.py --weights weights [--evaluate NAME=eval.json ...]
 
 - training data by source, split, lead set and signal form, and the reference population (knowledge.json);
-- per-statement and per-class validation AUC with positives (knowledge.json, written by `mets export`);
+- per-statement and per-class validation AUC with positives, and the shares of the validation ECGs with and
+  without each on which its prompt stood out (knowledge.json, written by `mets export`);
 - the label-set comparison of several `mets evaluate --json` results side by side (e.g. old vs new model,
   with and without knowledge expansion, random-init floor).
 """
@@ -13,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from mets_core.knowledge import MIN_VALIDATION_POSITIVES, is_validated
+from mets_core.knowledge import MIN_VALIDATION_POSITIVES, STOOD_OUT_HEADER, is_validated, stood_out_cell
 
 
 def data_table(k: dict) -> str:
@@ -30,7 +31,8 @@ def data_table(k: dict) -> str:
 
 def validation_table(k: dict, statements: dict) -> str:
     val = k.get("validation") or {}
-    out = ["| statement or class | validation AUC | positives | judged on (windows, databases) |", "|---|---|---|---|"]
+    out = [f"| statement or class | validation AUC | positives | judged on (windows, databases) | {STOOD_OUT_HEADER} |",
+           "|---|---|---|---|---|"]
     for target, r in sorted(val.items(), key=lambda kv: (-kv[1]["n_positive"], kv[0])):
         name = statements.get(target, {}).get("canonical", target)
         flag = "" if is_validated(r) else (" (too few positives: not shown as validated)"
@@ -38,7 +40,8 @@ def validation_table(k: dict, statements: dict) -> str:
                                            " (too few negatives: not shown as validated)")
         auc = "n/a" if r["auc"] is None else f"{r['auc']:.3f}"
         out.append(f"| {name}{' (class)' if target not in statements else ''} | {auc}{flag} | {r['n_positive']} | "
-                   f"{r['n_windows']} ({', '.join(r['sources'])}) |")
+                   f"{r['n_windows']} ({', '.join(r['sources'])}) | "
+                   f"{stood_out_cell((r.get('stood_out_with'), r.get('stood_out_without')))} |")
     return "\n".join(out)
 
 

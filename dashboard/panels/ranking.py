@@ -32,7 +32,10 @@ PERCENTILE_HELP = (f"Where this ECG's similarity to the phrase falls among refer
                    f"model knows “stands out”.")
 RELIABILITY_HEADER = "model reliability"
 RELIABILITY_HELP = ("How well the model told ECGs with this finding from others on validation patients (AUC, the "
-                    "area under the ROC curve: 1.0 is perfect, 0.5 is chance)")
+                    "area under the ROC curve: 1.0 is perfect, 0.5 is chance). Each row's note also says on what "
+                    "share of those validation ECGs with the finding, and of those without it, the phrase stood out: "
+                    "only one ECG in ten stands out for any phrase, so a common finding is missed on many ECGs that "
+                    "have it, and a rare one stands out on some that do not")
 SCORED_AS_HELP = "The phrase was scored as these statements the model knows"
 
 

@@ -79,7 +79,7 @@ def _match_dict(m) -> dict:
     """A Match as a dict: the fields every version has (probability None: not ranked), and
     percentile/known/expansion/negates/... when present."""
     out = {"prompt": m.prompt, "similarity": m.similarity, "probability": m.probability}
-    for name in ("percentile", "known", "validation_auc", "expansion", "statement", "negates"):
+    for name in ("percentile", "known", "validation_auc", "stood_out", "expansion", "statement", "negates"):
         value = getattr(m, name, None)
         if value is not None:
             out[name] = list(value) if isinstance(value, tuple) else value
@@ -246,14 +246,16 @@ def _print_rank(r: dict) -> None:
             if high:
                 print(f"  the finding of a negated phrase scores at or above the {at} percentile too: "
                       + ", ".join(high) + " (see below)")
-        from ..knowledge import SHARE_HEADER, reliability_label, scored_as_words
+        from ..knowledge import (SHARE_HEADER, STOOD_OUT_HEADER, reliability_label, scored_as_words,
+                                 stood_out_cell)
         print(f"  {'prompt':<{width}}  " + ("percentile  " if has_pct else "") +
-              f"reliability            similarity  {SHARE_HEADER}")
+              f"reliability            {STOOD_OUT_HEADER}  similarity  {SHARE_HEADER}")
         share = len(SHARE_HEADER)
         for m in matches:
             pct = f"{m['percentile']:10.1f}  " if m.get("percentile") is not None else (" " * 12 if has_pct else "")
             prob = f"{m['probability']:{share}.4f}" if m.get("probability") is not None else f"{'-':>{share}}"
             line = (f"  {m['prompt']:<{width}}  {pct}{reliability_label(m.get('validation_auc')):<21}  "
+                    f"{stood_out_cell(m.get('stood_out')):>{len(STOOD_OUT_HEADER)}}  "
                     f"{m['similarity']:+10.4f}  {prob}")
             scored_as = scored_as_words(m["prompt"], m.get("expansion") or [])
             if scored_as:

@@ -1,13 +1,20 @@
 """What a weights folder needs besides the weights for honest scores (written by `mets export`):
 
   knowledge.json         per statement and class of mets_core/knowledge.json: the validation AUC of its
-                         (expanded) prompt, positives and windows it was judged on; the known-phrase threshold
+                         (expanded) prompt, positives and windows it was judged on, and how often its prompt
+                         *stood out* (knowledge.stands_out) on those with it and on those without it; the
+                         known-phrase threshold
   reference.safetensors  the validation windows' ECG embeddings (float16) and lead counts: the reference
                          population for percentiles (ECGs the model was not trained on)
 
 Each statement is judged on the validation windows of the databases that label it at all (a database that
 never states "ST depression" cannot supply its negatives). Classes use their 'truth' ids (PTB-XL's
 diagnostic class for the five superclasses).
+
+"Stood out" is the dashboard's own crown: a window's percentile among the *other* validation windows of its kind
+of lead set (the reference population an upload is judged against, `pipeline.same_kind_reference`) at or above
+knowledge.STANDS_OUT_PERCENTILE. An AUC says how well the scores separate; these two shares say what the crown
+itself means: a top-10 % rule misses most ECGs of a common finding, and marks some ECGs without a rare one.
 """
 from __future__ import annotations
 
@@ -16,7 +23,8 @@ from collections import Counter
 import numpy as np
 import torch
 
-from mets_core.knowledge import choose_threshold
+from mets_core.knowledge import choose_threshold, percentile, stands_out
+from mets_core.pipeline import same_kind_reference
 from mets_core.prompts import l2_normalise
 from .data import Corpus
 from ..metrics import roc_auc
@@ -38,25 +46,8 @@ def calibrate(mets, corpus: Corpus, exclude_forms=(), batch_size: int = 256) -> 
     emb = l2_normalise(embed_windows(mets.model, corpus, idx, mets.preprocess_cfg, batch_size, torch.device("cpu"),
                                      False).numpy())
     n_leads = corpus.lead_mask[idx].sum(axis=1)
-
-    # which statements each database labels at all (any split)
-    labelled: dict[str, set] = {}
-    for i in range(len(corpus)):
-        labelled.setdefault(str(corpus.sources[i]), set()).update(corpus.statements[i])
-    targets = knowledge.targets()
-    names = [t if t in knowledge.classes else knowledge.statements[t]["canonical"] for t in targets]
-    sims = emb @ mets.embed_prompts(names).T
+    validation = validation_rows(mets, corpus, idx, emb)
     sources = corpus.sources[idx]
-    validation = {}
-    for j, target in enumerate(targets):
-        truth = set(knowledge.truth(target))
-        srcs = sorted(s for s, ids in labelled.items() if ids & truth)
-        judged = np.isin(sources, srcs)
-        y = np.array([bool(truth & set(corpus.statements[i])) for i in idx[judged]], dtype=bool)
-        if not y.any():
-            continue
-        validation[target] = {"auc": roc_auc(y, sims[judged, j]), "n_positive": int(y.sum()),
-                              "n_windows": int(judged.sum()), "sources": srcs}
 
     # the known-phrase threshold, between on-topic and off-topic calibration phrases
     enc = mets.text_encoder
@@ -80,6 +71,49 @@ def calibrate(mets, corpus: Corpus, exclude_forms=(), batch_size: int = 256) -> 
     data["known_phrasings"] = knowledge.known_phrasings()
     reference = {"embeddings": emb.astype(np.float16), "n_leads": n_leads.astype(np.int16)}
     return data, reference, {"embeddings": knowledge.known_embeddings(enc.encode).astype(np.float16)}
+
+
+def validation_rows(mets, corpus: Corpus, idx: np.ndarray, emb: np.ndarray) -> dict:
+    """knowledge.json's "validation": per statement and class, from the validation windows `idx` of the corpus and
+    their ECG embeddings `emb` (n, d; the reference population): its AUC, positives, windows judged, databases, and
+    the shares of those with it and without it on which its prompt stood out."""
+    knowledge = mets.knowledge
+    n_leads = corpus.lead_mask[idx].sum(axis=1)
+    # which statements each database labels at all (any split)
+    labelled: dict[str, set] = {}
+    for i in range(len(corpus)):
+        labelled.setdefault(str(corpus.sources[i]), set()).update(corpus.statements[i])
+    targets = knowledge.targets()
+    names = [t if t in knowledge.classes else knowledge.statements[t]["canonical"] for t in targets]
+    sims = np.asarray(emb, dtype=np.float32) @ mets.embed_prompts(names).T
+    crowned = _stood_out(sims, n_leads)
+    sources = corpus.sources[idx]
+    validation = {}
+    for j, target in enumerate(targets):
+        truth = set(knowledge.truth(target))
+        srcs = sorted(s for s, ids in labelled.items() if ids & truth)
+        judged = np.isin(sources, srcs)
+        y = np.array([bool(truth & set(corpus.statements[i])) for i in idx[judged]], dtype=bool)
+        if not y.any():
+            continue
+        up = crowned[judged, j]
+        validation[target] = {"auc": roc_auc(y, sims[judged, j]), "n_positive": int(y.sum()),
+                              "n_windows": int(judged.sum()), "sources": srcs,
+                              "stood_out_with": float(up[y].mean()),
+                              "stood_out_without": float(up[~y].mean()) if (~y).any() else None}
+    return validation
+
+
+def _stood_out(sims: np.ndarray, n_leads: np.ndarray) -> np.ndarray:
+    """(n, m) similarities of the validation windows to m prompts -> (n, m) bool: whether each prompt stood out
+    for each window, judged as an upload is (knowledge.percentile among the reference windows of its kind), the
+    window itself left out of its own reference."""
+    out = np.zeros(sims.shape, dtype=bool)
+    for i in range(len(sims)):
+        others = same_kind_reference(n_leads, int(n_leads[i])).copy()
+        others[i] = False
+        out[i] = [stands_out(p, known=True) for p in percentile(sims[i], sims[others])]
+    return out
 
 
 def _training_data(corpus: Corpus, exclude_forms=()) -> dict:

@@ -1,0 +1,74 @@
+"""Add what "stands out" meant on the validation ECGs to a weights folder's knowledge.json, without re-exporting:
+
+    python scripts/stood_out.py --weights weights --corpus runs/corpus [--write]
+
+`mets export` writes these shares itself (mets_train/training/calibrate.py, `validation_rows`): per statement and
+class, the share of the validation ECGs with it and of those without it on which its prompt stood out. Weights
+exported before that lack them. Their reference.safetensors holds the very validation windows' embeddings (the
+population an upload is judged against), so the shares are computed from it here, with the export's own function,
+and nothing else in the folder changes (a re-export on another machine differs in the last bit of some float16
+embeddings). Checks first that the corpus's validation windows are the reference's (count, databases) and that
+the AUCs come out as stored; prints the shares; --write replaces knowledge.json's validation rows' shares only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from mets_core.knowledge import stood_out_cell
+from mets_core.pipeline import METS
+from mets_train.training.calibrate import validation_rows, validation_windows
+from mets_train.training.data import Corpus
+
+# float16 reference embeddings against the export's float32 ones: an AUC may move by this much, or by one swapped
+# (positive, negative) pair where there are few (CPSC/LUDB's 6 acute infarctions: 1 / (6 x 57) = 0.0029)
+AUC_TOLERANCE = 1e-3
+
+
+def _auc_tolerance(row: dict) -> float:
+    return max(AUC_TOLERANCE, 1.0 / max(1, row["n_positive"] * (row["n_windows"] - row["n_positive"])))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--weights", default="weights")
+    ap.add_argument("--corpus", required=True, help="the corpus the weights were exported with")
+    ap.add_argument("--write", action="store_true", help="write the shares into the weights' knowledge.json")
+    args = ap.parse_args()
+    path = Path(args.weights) / "knowledge.json"
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    mets = METS.from_pretrained(args.weights)
+    corpus = Corpus.open(args.corpus)
+    idx = validation_windows(corpus)
+    by_source = dict(sorted(Counter(map(str, corpus.sources[idx])).items()))
+    if len(idx) != len(mets.reference["embeddings"]) or by_source != stored["reference"]["by_source"]:
+        raise SystemExit(f"the corpus's validation windows ({len(idx)}, {by_source}) are not the weights' reference "
+                         f"({stored['reference']['n_windows']}, {stored['reference']['by_source']}): "
+                         f"give the corpus these weights were exported with")
+    rows = validation_rows(mets, corpus, idx, mets.reference["embeddings"])
+    if set(rows) != set(stored["validation"]):
+        raise SystemExit("the statements differ from the stored ones: re-export instead (mets export)")
+    off = {t: abs(rows[t]["auc"] - r["auc"]) / _auc_tolerance(r) for t, r in stored["validation"].items()}
+    worst = max(off, key=off.get)
+    print(f"AUCs against those stored: largest difference {abs(rows[worst]['auc'] - stored['validation'][worst]['auc']):.2e}"
+          f" ({worst}; {off[worst]:.2f} of its tolerance)")
+    if off[worst] > 1.0:
+        raise SystemExit("the AUCs differ from the stored ones: re-export instead (mets export)")
+    for target, row in sorted(rows.items(), key=lambda kv: -kv[1]["n_positive"]):
+        print(f"  {target:45s} AUC {row['auc']:.3f}  positives {row['n_positive']:4d}  stood out, with / without: "
+              f"{stood_out_cell((row['stood_out_with'], row['stood_out_without']))}")
+    if args.write:
+        for target, row in stored["validation"].items():
+            row["stood_out_with"], row["stood_out_without"] = rows[target]["stood_out_with"], \
+                rows[target]["stood_out_without"]
+        path.write_text(json.dumps(stored, indent=1), encoding="utf-8")
+        print(f"written: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
