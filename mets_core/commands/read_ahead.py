@@ -133,7 +133,10 @@ class RecordReader:
         if self.pool is None:
             return
         pool, self.pool = self.pool, None
-        if terminate:
+        if terminate and hasattr(pool, "terminate_workers"):      # Python 3.14 on: the executor's own way
+            pool.terminate_workers()
+        elif terminate:
+            # before 3.14 the executor has no public way to end its workers: its table of them
             processes = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
             for process in processes:
