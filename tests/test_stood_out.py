@@ -132,3 +132,20 @@ def test_the_card_table_is_the_scripts_output():
                              capture_output=True, text=True, timeout=120).stdout
     table = printed[printed.index("| statement or class |"):].split("\n\n")[0].strip()
     assert table in card
+
+
+def test_a_crowned_row_says_in_sight_what_its_crown_meant(shipped):
+    from dashboard.panels.ranking import ranking_html
+    from dashboard.ranking import build_view
+    ecg = simulate_ecg(duration_s=10, heart_rate=55, seed=3)
+    prompts = ["sinus bradycardia", "paced rhythm", "atrial fibrillation"]
+    matches = shipped.rank(ecg, prompts)
+    view = build_view(matches, prompts)
+    html = ranking_html(view)
+    crowned = [r for r in view.rows if r.stands_out and r.stood_out]
+    assert crowned, [(r.prompt, r.percentile) for r in view.rows]     # this simulated sinus ECG at 55 bpm
+    for r in view.rows:
+        row = html.split(f'data-prompt="{r.prompt}"')[1].split('data-testid="mets-rank-row"')[0]
+        assert ('data-testid="mets-stood-out"' in row) == (r in crowned), r.prompt
+        if r in crowned:
+            assert stood_out_words(r.stood_out) in row

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from mets_core.knowledge import SHARE_HEADER, scored_as_words, shown_percentile
+from mets_core.knowledge import SHARE_HEADER, scored_as_words, shown_percentile, stood_out_words
 
 from ..engine import Engine
 from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view, reliability_legend, short_length
@@ -98,6 +98,9 @@ def ranking_html(view, scope: str = "") -> str:
         scored_as = scored_as_words(r.prompt, r.expansion)
         expansion = (f'<div class="rank-exp" title="{esc(SCORED_AS_HELP)}">scored as: {esc(scored_as)}</div>'
                      if scored_as else "")
+        # a crowned phrase says, in sight, what its crown meant on validation ECGs (it misses some, marks others)
+        if r.stands_out and r.stood_out:
+            expansion += f'<div class="rank-exp" data-testid="mets-stood-out">{esc(stood_out_words(r.stood_out))}</div>'
         share_words = (f"this phrase's share among only the {in_softmax} ranked phrases (a softmax; cosine "
                        f"similarity {r.similarity:+.3f}); adding or removing a phrase changes it. Not a probability "
                        f"of the finding")
