@@ -125,6 +125,7 @@ def _overview_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    whole_process = argv is None        # the `mets` process itself, not a call with argv (tests): see _stopped
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     table = all_commands()
@@ -153,10 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         # a command that writes rows says what it kept (commands/dataset.py) and exits itself; the others stop
         # here with one line instead of a traceback
         print("mets: interrupted", file=sys.stderr)
-        return _stopped(getattr(err, "exit_code", EXIT_INTERRUPTED), whole_process=argv is None)
+        return _stopped(getattr(err, "exit_code", EXIT_INTERRUPTED), whole_process=whole_process)
     except SystemExit as done:
         if done.code in INTERRUPT_CODES:                     # commands/dataset.py said what it kept
-            return _stopped(done.code, whole_process=argv is None)
+            return _stopped(done.code, whole_process=whole_process)
         raise
     finally:
         if previous is not None:

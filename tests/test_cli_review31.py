@@ -262,3 +262,23 @@ def test_rank_says_what_the_dashboard_says_of_rivals_and_measurements(tmp_path, 
     printed = {r["record"]: r for r in json.loads(capsys.readouterr().out)}
     assert " ".join(printed[records[0]]["not_told_apart"]) == rivals
     assert " ".join(printed[records[1]]["measurement_check"]) == rows[records[1]]["measurement_check"]
+
+
+def test_an_interrupted_mets_process_ends_itself_whatever_threads_are_left():
+    """Python's own exit waits on every non-daemon thread, and a reader pool's thread can wait for ever on a
+    reader terminated mid-record (seen under load about once in four interrupts). The `mets` process (main()
+    without argv) therefore ends itself once it has said what it kept. Review 32 found that rule never applied:
+    main() replaced its argv before asking whether it was None. Here a thread that would hold Python's exit for
+    ten minutes stands in for the stuck pool thread, deterministically."""
+    script = ("import sys, threading, time\n"
+              "import mets_core.commands.info as info\n"
+              "def interrupted(args):\n"
+              "    raise KeyboardInterrupt\n"
+              "info.cmd_info = interrupted\n"
+              "threading.Thread(target=time.sleep, args=(600,)).start()\n"
+              "from mets_core.cli import main\n"
+              "sys.argv = ['mets', 'info']\n"
+              "sys.exit(main())\n")
+    # a process that waited on that thread would outlive the timeout: TimeoutExpired, the test fails
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130 and done.stderr.strip() == "mets: interrupted", done.stderr

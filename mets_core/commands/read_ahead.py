@@ -33,13 +33,23 @@ def _read_or_error(rec: str, preprocess_settings: dict | None, read_options: dic
             return RuntimeError(str(err).strip() or type(err).__name__)
 
 
+QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
 def start_fork_server() -> None:
     """Start the fork server that makes the reader processes (it imports the readers once), here, in the main
     thread, with Ctrl-C ignored: the server and every process it forks inherit that, so a Ctrl-C (which reaches
     the whole process group) never interrupts them mid-import with a traceback of their own. The parent alone
     handles it (RecordReader.close ends the readers)."""
     import multiprocessing
+    import os
     from multiprocessing import forkserver
+    # an interrupted `mets` process ends itself without Python's clean-up (cli._stopped), and the resource
+    # tracker (started with the fork server, from this environment) then frees the pool's semaphores itself:
+    # its warning that it does so would follow the one line an interrupt prints
+    said = os.environ.get("PYTHONWARNINGS", "")
+    if QUIET_TRACKER not in said.split(","):
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [said, QUIET_TRACKER]))
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["mets_core.readers", "mets_core.preprocess", "scipy.signal"])
     if threading.current_thread() is not threading.main_thread():
