@@ -235,8 +235,10 @@ class METS:
         """Loaded on first use (about a second), so ECG-only work never pays for it."""
         enc = self._text_encoder
         if enc is None:
-            # built outside the lock: loading takes seconds, and ranking known prompts (shipped text cache)
-            # or ECG-only work must not wait for it. Two first callers may both build one; the first is kept.
+            # built outside the lock when asked for directly, as the dashboard's warm-up does at start: loading
+            # takes seconds, and ranking known prompts (shipped text cache) or ECG-only work must not wait for
+            # it. A sentence no cache holds reaches it from `_raw_text`, under the lock, which then holds other
+            # callers for that load: hence the warm-up. Two first callers may both build one; the first is kept.
             enc = TextEncoder(self.text_model, max_length=self.text_max_length)
             self._check_text_dim(enc)
             with self._lock:

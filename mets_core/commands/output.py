@@ -73,8 +73,8 @@ class RowWriter:
         for r in rows:
             if self.suffix == ".csv":
                 self.csv.writerow({k: _cell(v) for k, v in r.items()})
-            else:
-                self.file.write(json.dumps(r, ensure_ascii=False) + "\n")
+            else:          # every column in every row, as CSV and Parquet have: --resume can then check them
+                self.file.write(json.dumps({c: r.get(c) for c in self.columns}, ensure_ascii=False) + "\n")
         self.file.flush()
 
     def close(self) -> None:
@@ -108,21 +108,34 @@ def _existing_rows(path: Path, suffix: str, columns: list[str]) -> list[dict]:
             text = f.read()
         complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
         reader = csv.DictReader(complete.splitlines())
-        if reader.fieldnames and list(reader.fieldnames) != columns:
-            why = ("was written by an earlier mets, without the model column" if "model" not in reader.fieldnames
-                   else "has other columns (other prompts?)")
-            raise SystemExit(usage(f"--resume: {path} {why}; use a new --out file"))
+        _same_columns(path, list(reader.fieldnames or columns), columns)
         rows = [dict(r) for r in reader if None not in r]
     elif suffix == ".jsonl":
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if isinstance(row, dict):
+                _same_columns(path, list(row), columns)
+                rows.append(row)
     else:
         import pandas as pd
-        rows = pd.read_parquet(path).to_dict("records")
+        frame = pd.read_parquet(path)
+        _same_columns(path, list(frame.columns), columns)
+        rows = frame.to_dict("records")
     return [r for r in rows if r.get("record")]
+
+
+def _same_columns(path: Path, found: list[str], columns: list[str]) -> None:
+    """--resume: a usage error (SystemExit) when the earlier rows have other columns than this run's (other
+    prompts, another command, an earlier mets): the records they hold count as done and would never be scored
+    with this run's prompts, leaving one file of two prompt sets. The same in every --out format."""
+    if list(found) == list(columns):
+        return
+    why = ("was written by an earlier mets, without the model column" if "model" not in found
+           else "has other columns (other prompts?)")
+    raise SystemExit(usage(f"--resume: {path} {why}; use a new --out file"))
 
 
 def _check_same_model(path: Path, kept: list[dict], model: str | None) -> None:

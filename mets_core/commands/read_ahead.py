@@ -34,6 +34,7 @@ def _read_or_error(rec: str, preprocess_settings: dict | None, read_options: dic
 
 
 QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+DIED_READING = "the reader process died while reading it (out of memory?)"
 
 
 def start_fork_server() -> None:
@@ -72,7 +73,9 @@ class RecordReader:
     threads). With `preprocess_settings` they also resample, filter and window each ECG (an ECG comes back
     as (ECG, windows, masks)), so the encoding process never preprocesses and never imports scipy.
     `read_options` are read_ecg's keyword arguments for every record (lead_names, fs, start_s, end_s). A reader
-    process that dies (a hostile file exhausting memory) fails its record; a new pool reads the rest."""
+    process that dies (a hostile file exhausting memory) fails its record, once that record has killed a
+    process of its own too (`_read_alone`: another record in flight beside it is not blamed); a new pool
+    reads the rest."""
 
     def __init__(self, records: list[str], workers: int, preprocess_settings: dict | None = None,
                  depth: int = 256, read_options: dict | None = None):
@@ -104,11 +107,25 @@ class RecordReader:
             err, self._start_error = self._start_error, None
             raise err
 
-    def _new_pool(self):
+    def _new_pool(self, workers: int | None = None):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         ctx = multiprocessing.get_context("forkserver")
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_ignore_interrupts)
+        return ProcessPoolExecutor(max_workers=workers or self.workers, mp_context=ctx,
+                                   initializer=_ignore_interrupts)
+
+    def _read_alone(self, rec: str):
+        """The record read by a process of its own: after a reader process died, the record at the head of the
+        queue may only have been in flight beside the one that killed it, and is blamed only if it kills a
+        process again when read alone."""
+        from concurrent.futures.process import BrokenProcessPool
+        pool = self._new_pool(workers=1)
+        try:
+            return pool.submit(_read_or_error, rec, self.settings, self.read_options).result()
+        except BrokenProcessPool:
+            return RuntimeError(DIED_READING)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
     def _fill(self) -> None:
@@ -127,8 +144,8 @@ class RecordReader:
             try:
                 result = fut.result()
             except BrokenProcessPool:
-                result = RuntimeError("the reader process died while reading it (out of memory?)")
                 self.pool.shutdown(wait=False, cancel_futures=True)
+                result = self._read_alone(rec)
                 self.pool = self._new_pool()
                 self.queue = deque((r, self.pool.submit(_read_or_error, r, self.settings, self.read_options))
                                    for r, _ in self.queue)

@@ -77,10 +77,17 @@ def expand_records(specs: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
             found.append(str(path))
         elif _has_glob(name) and base is None:
             matches = sorted(glob.glob(name, recursive=True))
+            before = len(found)
+            for m in matches:       # a folder it matches is searched as a folder named is ('records500/0*')
+                if Path(m).is_file():
+                    one(m, None)
+                elif Path(m).is_dir():
+                    found.extend(_records_in_folder(Path(m)))
             if not matches:
                 missing.append((name, "the pattern matches no file"))
-            for m in matches:
-                one(m, None) if Path(m).is_file() else None
+            elif len(found) == before:
+                missing.append((name, f"the pattern matches no ECG record (only folders without "
+                                      f"{', '.join(RECORD_SUFFIXES)} files)"))
         else:
             hint = ("; if this is a prompt, give each prompt its own --prompt flag"
                     if " " in name or (not path.suffix and os.sep not in name) else "")

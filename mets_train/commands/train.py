@@ -161,8 +161,21 @@ def load_models(args: argparse.Namespace) -> dict:
     return models
 
 
+# `mets evaluate` options of the corpus evaluation that a protocol (its own records, labels and prompts) ignores
+CORPUS_ONLY_OPTIONS = {"labels": "--labels", "no_expand": "--no-expand", "exclude_forms": "--exclude-forms",
+                       "pretraining_corpus": "--pretraining-corpus"}
+
+
 def evaluate_command(args: argparse.Namespace) -> int:
     if args.protocol:
+        given = [flag for name, flag in CORPUS_ONLY_OPTIONS.items() if getattr(args, name, None)]
+        given += ["--split"] if args.split != "val" else []
+        if given:
+            # it would be ignored, and the result read as if it applied
+            print(f"mets evaluate: {', '.join(given)} {'goes' if len(given) == 1 else 'go'} with the corpus "
+                  f"evaluation (no --protocol); --protocol {args.protocol} scores its own records and labels: "
+                  f"drop {'it' if len(given) == 1 else 'them'}", file=sys.stderr)
+            return 2
         return evaluate_protocol_command(args)
     if args.folds:
         print("mets evaluate: --folds goes with --protocol mets or ptbxl-auc (PTB-XL folds to test on)",

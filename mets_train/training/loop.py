@@ -50,6 +50,18 @@ RESUME_FIXED = ("corpus", "seed", "model", "preprocess", "text_model", "template
                 "exclude_forms", "augment", "select_on")
 
 
+def selected_by(val: dict) -> str:
+    """What chose a validation's selection score (validate.py "select_score"), in words for the checkpoint's
+    summary: the label sets that had a score, else all statements' macro AUC, else (no two-class label) the
+    loss. It said "the label sets" whatever had chosen."""
+    scored = [name for name, v in val["sets"].items() if v["macro_auc"] is not None]
+    if scored:
+        return "validation macro AUC of the label sets " + ", ".join(scored)
+    if val["select_score"] is not None:
+        return "validation macro AUC of all statements (no label set could be scored)"
+    return "the lowest validation loss (no two-class label to score)"
+
+
 def shown_epoch(epoch: int) -> int:
     """An epoch as people count it (from 1), for what is printed; the loop and its files count from 0."""
     return epoch + 1
@@ -336,9 +348,7 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
                         "sets": {k: v["macro_auc"] for k, v in val["sets"].items()},
                         "loss": val["loss"], "R@1": val["R@1"], "R@5": val["R@5"]}
                 save_model(out / "best", model, cfg, encoder.name, templates,
-                           summary({"best": best, "selected_by": "validation macro AUC of the label sets "
-                                                                 + ", ".join(val["sets"]) if val["sets"] else
-                                                                 "validation macro AUC"}))
+                           summary({"best": best, "selected_by": selected_by(val)}))
             elif cfg["patience"] and epoch - best["epoch"] >= cfg["patience"]:
                 bar.write(f"early stop: no better validation score for {cfg['patience']} epochs "
                           f"(best epoch {shown_epoch(best['epoch'])})")
