@@ -778,6 +778,11 @@ def clock_ticks(duration: float, most: int = 8) -> tuple[list[float], list[str]]
     return vals, [hms(v) for v in vals]
 
 
+def overview_bin_s(duration: float) -> float:
+    """The heart-rate overview's bin: 2 s, or longer so that a recording has at most 600 points."""
+    return max(2.0, duration / 600.0)
+
+
 def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, duration: float, bin_s: float | None = None,
                         labels: dict[str, np.ndarray] | None = None) -> go.Figure:
     """Heart rate over the whole recording (median per bin); clicking a point selects its time (the
@@ -789,7 +794,7 @@ def heart_rate_overview(beat_s: np.ndarray, bpm: np.ndarray, duration: float, bi
     browser does not redraw its ~1,000 marks on every "Next ▶"; the dashboard marks the page below it,
     in a strip aligned to the plot area (OVERVIEW_MARGIN)."""
     beat_s, bpm = np.asarray(beat_s, float), np.asarray(bpm, float)
-    bin_s = bin_s or max(2.0, duration / 600.0)
+    bin_s = bin_s or overview_bin_s(duration)
     edges = np.arange(0.0, duration + bin_s, bin_s)
     n_bins = len(edges) - 1
     ok = np.isfinite(bpm)

@@ -60,8 +60,13 @@ def add_record(ecg: ECG, origin: str, beats=None, source_labels=None) -> Record:
     key = ecg.content_hash()
     if key in recs:
         if (ecg.name or "ECG") == recs[key].ecg.name or origin != "upload":
+            # the same record again, now perhaps with its annotation file (.hea + .dat first, then the .atr):
+            # what it brings is kept, never what the open one already has
+            same = recs[key]
+            same.beats = same.beats if same.beats is not None else beats
+            same.source_labels = same.source_labels if same.source_labels is not None else source_labels
             set_current(key)
-            return recs[key]
+            return same
         # the same signal under another name (e.g. a copy of a file): its own entry, its own name
         n = 2
         while f"{key}-{n}" in recs:
@@ -92,8 +97,14 @@ def set_current(key: str | None) -> None:
 
 
 def remove_record(key: str | None) -> None:
+    """Close an ECG, and forget what this session kept of it (its page, whole-recording switch, time box, the
+    overview point last jumped to: every state key ending in _<its key>), so that opening it again starts
+    afresh."""
     records().pop(key, None)
     st.session_state.get("saliency", {}).pop(key, None)
+    if key:
+        for name in [k for k in st.session_state if isinstance(k, str) and k.endswith(f"_{key}")]:
+            del st.session_state[name]
     if st.session_state.get("current") == key:
         set_current(next(reversed(records()), None) if records() else None)
 
@@ -239,7 +250,9 @@ def saliency(engine, rec: Record, prompt: str):
     """The engine's saliency of `prompt` for the record (or its page on screen); kept for this session."""
     start, end = saliency_window(rec)
     cache = st.session_state.setdefault("saliency", {}).setdefault(rec.key, {})
-    key = (prompt, start, engine.model.weights_sha256)   # replaced weights explain afresh
+    # the whole stretch: a 30-s recording's first page and its whole-recording view both start at 0 s;
+    # replaced weights explain afresh
+    key = (prompt, start, end, engine.model.weights_sha256)
     if key not in cache:
         ecg = rec.ecg if (start, end) == (0.0, rec.ecg.duration) else rec.ecg.crop(start, end)
         cache[key] = engine.saliency(ecg, prompt)
@@ -247,6 +260,8 @@ def saliency(engine, rec: Record, prompt: str):
 
 
 def has_saliency(rec: Record, prompt: str) -> bool:
+    """Whether `prompt` was explained for this record, on any stretch: "Why" then follows the page shown
+    without being asked again."""
     return any(k[0] == prompt for k in st.session_state.get("saliency", {}).get(rec.key, {}))
 
 

@@ -394,15 +394,22 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         if lead in beats:
             _p_wave(nk, out, cleaned[lead], aligned, fs, on - r_index, qrs_beats, r_index, typical, rp, irregular,
                     irregular and _regular_but_premature(rr_all))
-        if "I" in beats and "aVF" in beats:
+        absent = [ld for ld in ("I", "aVF") if not ecg.lead_mask[STANDARD_LEADS.index(ld)]]
+        if absent:           # a 2-lead Holter has neither: not a matter of quality
+            out.notes["axis"] = f"needs leads I and aVF: {' and '.join(absent)} not recorded"
+        elif unit != "mV":
+            # the axis is the ratio of I's and aVF's voltages, which leads scaled one by one have lost (PTB-XL
+            # 00272: -12 degrees in mV, -38, a left axis deviation, z-scored)
+            out.notes["axis"] = (f"needs the leads' relative voltages: this recording's leads were scaled one by "
+                                 f"one (read in {unit})")
+        elif "I" in qrs_beats and "aVF" in qrs_beats:       # of acceptable quality (a noisy I gave 66-120)
             out.axis_deg = _frontal_axis(beats["I"], beats["aVF"], on, off, fs)
             if out.axis_deg is None:
                 out.notes["axis"] = "net QRS area not measurable in I and aVF"
-        else:                # a 2-lead Holter has neither: not a matter of quality
-            absent = [ld for ld in ("I", "aVF") if not ecg.lead_mask[STANDARD_LEADS.index(ld)]]
-            out.notes["axis"] = (f"needs leads I and aVF: {' and '.join(absent)} not recorded" if absent else
-                                 "needs leads I and aVF of acceptable quality")
-        out.limb_lead_reversal = _limb_reversal(beats, on, off, r_index, fs, out.fiducials_s.get("p_on"))
+        else:
+            out.notes["axis"] = "needs leads I and aVF of acceptable quality"
+        out.limb_lead_reversal = _limb_reversal(beats, on, off, r_index, fs, out.fiducials_s.get("p_on"),
+                                                usable_i="I" in qrs_beats, in_mv=unit == "mV")
     for key, value, why in (("qrs", out.qrs_ms, "QRS limits not found"),
                             ("qt", out.qt_ms, "T wave end not found (flat or noisy T)")):
         if value is None:
@@ -1153,9 +1160,13 @@ def _net(beat: np.ndarray, a: int, b: int, base_at: int, fs: float) -> float:
     return float(np.sum(beat[a:b + 1] - base)) / fs
 
 
-def _limb_reversal(beats: dict, on: float, off: float, r: int, fs: float, p_on_s: float | None) -> str | None:
+def _limb_reversal(beats: dict, on: float, off: float, r: int, fs: float, p_on_s: float | None,
+                   usable_i: bool = True, in_mv: bool = True) -> str | None:
+    """An electrode-swap warning from the median beats, or None. The signs of lead I's P wave and QRS only
+    where lead I is of acceptable quality (`usable_i`: a noisy I is no sign of reversed arms); the near-flat
+    limb lead (a leg electrode on an arm) only in mV (`in_mv`): leads scaled one by one are all one size."""
     on, off = int(on), int(off)
-    if "I" in beats and p_on_s is not None:
+    if "I" in beats and usable_i and p_on_s is not None:
         # the P wave decides: a negative QRS in I alone is common with pacing or right axis deviation
         # the P wave itself: from its onset for at most P_WAVE_MAX_S, ending 20 ms before the QRS (from a
         # global, early P onset the stretch up to the QRS also held the PR segment's drift: LUDB 17)
@@ -1167,7 +1178,7 @@ def _limb_reversal(beats: dict, on: float, off: float, r: int, fs: float, p_on_s
             return ("P wave and QRS are negative in lead I: left and right arm electrodes may be swapped "
                     "(or dextrocardia); check the electrodes")
     amps = {ld: float(np.ptp(beats[ld][on:off + 1])) for ld in ("I", "II", "III") if ld in beats}
-    if len(amps) == 3:
+    if len(amps) == 3 and in_mv:
         for ld, amp in amps.items():
             others = [v for k, v in amps.items() if k != ld]
             if amp < 0.15 * min(others) and min(others) > 0.3:

@@ -92,3 +92,38 @@ def test_simulated_av_dissociation_keeps_no_pr_and_the_same_p_waves_conducted_ge
     conducted = measure(_dissociated_ecg(None))
     assert conducted.pr_ms is not None, conducted.notes.get("pr")
     assert 180 <= conducted.pr_ms <= 260, conducted.pr_ms
+
+
+# ------------------------------------------------------------------ the frontal axis and the electrode checks
+# (review 32, by reading the code: the axis took every recorded lead's median beat, whatever its quality, so its
+# note "needs leads I and aVF of acceptable quality" could never be said; and leads scaled one by one gave an
+# axis as if in mV)
+
+def _clean_12_lead(seed: int = 4) -> ECG:
+    from mets_core.simulate import simulate_ecg
+    return simulate_ecg(duration_s=10, fs=500, heart_rate=70, seed=seed)
+
+
+def test_no_axis_and_no_arm_reversal_from_a_noisy_lead_i():
+    ecg = _clean_12_lead()
+    assert measure(ecg).axis_deg is not None
+    signal = ecg.signal.copy()
+    signal[0] = np.random.default_rng(1).normal(scale=0.3, size=signal.shape[1])     # lead I: noise only
+    noisy = ECG(signal=signal, fs=ecg.fs, lead_mask=ecg.lead_mask, name="lead I noise")
+    m = measure(noisy)
+    assert m.lead_quality["I"] == "Unacceptable"
+    assert m.axis_deg is None and m.notes["axis"] == "needs leads I and aVF of acceptable quality"
+    assert m.limb_lead_reversal is None
+
+
+@pytest.mark.parametrize("unit", ["SD", "× lead range"])
+def test_no_axis_from_leads_scaled_one_by_one(unit):
+    from mets_core.readers.channels import RANGE_SCALED_UNITS, Z_SCORED_UNITS
+    ecg = _clean_12_lead()
+    scaled = (ecg.signal - ecg.signal.mean(axis=1, keepdims=True)) / ecg.signal.std(axis=1, keepdims=True)
+    units = Z_SCORED_UNITS if unit == "SD" else RANGE_SCALED_UNITS
+    m = measure(ECG(signal=scaled, fs=ecg.fs, lead_mask=ecg.lead_mask, name="scaled", metadata={"units": units}))
+    assert m.axis_deg is None
+    assert m.notes["axis"] == f"needs the leads' relative voltages: this recording's leads were scaled one by one " \
+                              f"(read in {unit})"
+    assert m.heart_rate_bpm is not None and m.qrs_ms is not None      # the intervals do not need voltages

@@ -21,8 +21,9 @@ def _typed_time(rec: Record) -> None:
             raise ValueError(text)
         seconds = sign * sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
     except ValueError:
-        st.session_state["nav_error"] = (f"“{text}” is not a time. Type it as h:mm:ss, m:ss or seconds, "
-                                         f"e.g. 0:12:30.")
+        # the ECG it was typed for: another ECG's navigation does not show it
+        st.session_state["nav_error"] = (rec.key, f"“{text}” is not a time. Type it as h:mm:ss, m:ss or seconds, "
+                                                  f"e.g. 0:12:30.")
         return
     st.session_state["nav_error"] = None
     session.set_page_start(rec, seconds)
@@ -38,6 +39,7 @@ def page_navigation(rec: Record) -> None:
     start = session.page_start(rec)
 
     def step(delta):
+        clear_message()                  # a page turned: the time typed wrong before is no longer the news
         session.set_page_start(rec, session.page_start(rec) + delta)
 
     c1, c2, c3, c4, c5 = st.columns([1.35, 1.1, 1.6, 2.4, 2.8])     # "◀ Previous" whole on a 13-inch laptop
@@ -57,8 +59,9 @@ def page_navigation(rec: Record) -> None:
                    "windows); the intervals are measured on its first minute that allows it, beside the whole "
                    "recording's heart rate.")
     session.keep(f"whole_{rec.key}")
-    if st.session_state.get("nav_error"):
-        st.error(st.session_state["nav_error"])
+    wrong = st.session_state.get("nav_error")
+    if wrong and wrong[0] == rec.key:
+        st.error(wrong[1])
     note = st.session_state.pop("nav_note", None)
     if note:
         st.info(note)
@@ -84,12 +87,13 @@ def overview(rec: Record, trend) -> None:
         target = max(0.0, t - PAGE_S / 2)
         if abs(target - st.session_state.get(f"jumped_{rec.key}", -1.0)) > 1e-6:
             st.session_state[f"jumped_{rec.key}"] = target
+            clear_message()
             session.set_page_start(rec, target)
             st.rerun()
     leads = str(trend.lead)
     st.caption(f"Heart rate over the whole recording (beats found on {'leads' if ',' in leads else 'lead'} "
                f"{leads}; median per "
-               f"{max(2.0, ecg.duration / 600.0):.0f} s); the bar under it marks the page on screen. Click a "
+               f"{plotting.overview_bin_s(ecg.duration):.3g} s); the bar under it marks the page on screen. Click a "
                f"point to open that moment.")
     if rec.beats is not None:
         beat_labels(rec.beats, rec.ecg, start, min(ecg.duration, start + PAGE_S))
