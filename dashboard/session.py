@@ -59,7 +59,7 @@ def add_record(ecg: ECG, origin: str, beats=None, source_labels=None) -> Record:
     recs = records()
     key = ecg.content_hash()
     if key in recs:
-        if (ecg.name or "ECG") == recs[key].ecg.name or origin != "upload":
+        if (ecg.name or "ECG") == (recs[key].ecg.name or "ECG") or origin != "upload":
             # the same record again, now perhaps with its annotation file (.hea + .dat first, then the .atr):
             # what it brings is kept, never what the open one already has
             same = recs[key]
@@ -75,7 +75,7 @@ def add_record(ecg: ECG, origin: str, beats=None, source_labels=None) -> Record:
     labels = {r.label for r in recs.values()}
     label, n = ecg.name or "ECG", 2
     while label in labels:
-        label, n = f"{ecg.name} ({n})", n + 1
+        label, n = f"{ecg.name or 'ECG'} ({n})", n + 1
     rec = Record(key, ecg, origin, label, beats, source_labels)
     recs[key] = rec
     while len(recs) > MAX_RECORDS:          # memory bound per session: the oldest ECG is closed
