@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 # one home for the "stands out" rule, the reliability levels, the percentile as shown, its ordinal and the words
 # for a negated phrase: the engine's knowledge module
 from mets_core.knowledge import (AUC_FAIR, AUC_VALIDATED, MIN_VALIDATION_NEGATIVES, MIN_VALIDATION_POSITIVES,
-                                 STANDS_OUT_PERCENTILE, checked_by_measurement, consistent, exclusive_groups,
+                                 STANDS_OUT_PERCENTILE, StoodOut, checked_by_measurement, consistent, exclusive_groups,
                                  measurement_disagreements, negated_findings_standing_out, negation_words,
                                  not_judged, not_judged_words, not_told_apart_words, ordinal_suffix,
                                  rate_disagreements, reliability_label, reliability_level, rivals_to_score,
@@ -40,7 +40,7 @@ class Row:
     expansion: tuple[str, ...]
     statement: str | None
     negates: str | None = None     # a negated phrase: the finding its scores are of
-    stood_out: tuple[float, float] | None = None   # on validation ECGs with / without it (Knowledge.stood_out)
+    stood_out: StoodOut | None = None   # for validation patients with / without it (Knowledge.stood_out)
 
     @property
     def stands_out(self) -> bool:
@@ -61,7 +61,7 @@ class Row:
     @property
     def reliability(self) -> tuple[str, str, str]:
         """(level, words, explanation): level is "good" | "fair" | "weak" | "none"."""
-        return reliability(self.auc, self.stood_out)
+        return reliability(self.auc, self.stood_out, self.statement or self.prompt)
 
     @property
     def percentile_rank(self) -> tuple[str, str] | None:
@@ -105,12 +105,13 @@ def reliability_legend(icons: dict[str, str]) -> str:
                      for level, shown in _RELIABILITY_SHOWN.items()) + "."
 
 
-def reliability(auc: float | None, stood_out: tuple[float, float] | None = None) -> tuple[str, str, str]:
+def reliability(auc: float | None, stood_out: StoodOut | None = None, finding: str = "") -> tuple[str, str, str]:
     """(level, words, explanation) of a validation AUC: level "good" | "fair" | "weak" | "none" (the page's
     styles), words as the CLI says them (knowledge.reliability_label); the explanation ends with how often the
-    phrase stood out on validation ECGs with and without it, when the weights recorded it."""
+    phrase stood out for validation patients with `finding` and without it, when the weights recorded it."""
     level, why = _RELIABILITY_SHOWN[reliability_level(auc)]
-    return level, reliability_label(auc), " ".join(filter(None, [why.format(auc=auc), stood_out_words(stood_out)]))
+    return level, reliability_label(auc), " ".join(filter(None, [why.format(auc=auc),
+                                                                 stood_out_words(stood_out, finding)]))
 
 
 def to_row(match) -> Row:
@@ -127,16 +128,13 @@ def to_row(match) -> Row:
     return Row(prompt=str(match.prompt), similarity=float(match.similarity), probability=num("probability"),
                percentile=num("percentile"), known=None if known is None else bool(known), auc=num("validation_auc"),
                expansion=tuple(str(e) for e in expansion), statement=getattr(match, "statement", None),
-               negates=None if negates is None else str(negates), stood_out=_two_shares(getattr(match, "stood_out", None)))
+               negates=None if negates is None else str(negates), stood_out=_stood_out(match))
 
 
-def _two_shares(value) -> tuple[float, float] | None:
-    """Match.stood_out as two floats; None for older weights or anything else."""
-    try:
-        with_it, without_it = (float(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    return with_it, without_it
+def _stood_out(match) -> StoodOut | None:
+    """Match.stood_out; None from an older mets_core's Match."""
+    value = getattr(match, "stood_out", None)
+    return value if isinstance(value, StoodOut) else None
 
 
 @dataclass

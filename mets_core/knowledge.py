@@ -195,18 +195,20 @@ class Knowledge:
         row = self.weights_data.get("validation", {}).get(target)
         return float(row["auc"]) if row and is_validated(row) else None
 
-    def stood_out(self, target: str | None) -> tuple[float, float] | None:
-        """(share of the validation ECGs with the statement, share of those without it) on which its prompt stood
-        out, for a validated statement (`is_validated`) whose weights recorded them; else None. Unlike the AUC
-        these read as the crown does: a common finding's prompt stands out on a minority of the ECGs with it
-        (only one reference ECG in ten stands out), a rare one's on a share of those without it."""
+    def stood_out(self, target: str | None, twelve_lead: bool = True) -> "StoodOut | None":
+        """How often the statement's prompt stood out for the validation patients with it and for those without
+        it, on ECGs of the kind of lead set given (12-lead, or fewer leads: each is judged against its own kind);
+        None where the weights recorded too few patients of that kind (or none: older weights). Unlike the AUC
+        these read as the crown does: a common finding's prompt stands out for a minority of the patients with it
+        (only one reference ECG in ten stands out), a rare one's for some of those without it."""
         if target is None:
             return None
-        row = self.weights_data.get("validation", {}).get(target)
-        if not row or not is_validated(row) or row.get("stood_out_with") is None \
-                or row.get("stood_out_without") is None:
+        row = self.weights_data.get("validation", {}).get(target) or {}
+        kind = "12-lead" if twelve_lead else "fewer leads"
+        shares = (row.get("stood_out") or {}).get(kind)
+        if not shares:
             return None
-        return float(row["stood_out_with"]), float(row["stood_out_without"])
+        return StoodOut.from_weights(shares, kind)
 
     def summary(self) -> dict | None:
         """What the weights' knowledge.json says, in brief (for `mets info`); None without one."""
@@ -636,30 +638,54 @@ def reliability_label(auc: float | None) -> str:
     return level if level == "not validated" else f"{level}: AUC {auc:.2f}"
 
 
+@dataclass(frozen=True)
+class StoodOut:
+    """Knowledge.stood_out: the share of the validation patients with a statement, and of those without it, for
+    whom its prompt stood out (each patient's windows averaged: one patient counts once), how many patients each
+    share is of, and the kind of lead set ("12-lead" or "fewer leads")."""
+    with_it: float
+    without_it: float
+    patients_with: int
+    patients_without: int
+    kind: str
+
+    @classmethod
+    def from_weights(cls, shares: dict, kind: str) -> "StoodOut":
+        """From knowledge.json's "stood_out" entry of one kind of lead set (calibrate.stood_out_shares)."""
+        return cls(float(shares["with"]), float(shares["without"]), int(shares["patients_with"]),
+                   int(shares["patients_without"]), kind)
+
+
 def _share_words(share: float) -> str:
-    """0.36 -> '36%'; a share that rounds to 0 but is not 0 -> 'under 1%' (never a false 'never')."""
-    return "under 1%" if 0 < share < 0.005 else f"{100 * share:.0f}%"
+    """0.36 -> '36%'; never a false 'never' or 'always': 'under 1%' and 'over 99%' where the rounding would say so."""
+    if 0 < share < 0.005:
+        return "under 1%"
+    if 0.995 <= share < 1:
+        return "over 99%"
+    return f"{100 * share:.0f}%"
 
 
-# `mets rank`'s column for Knowledge.stood_out: the validation ECGs with the finding, then those without it
-STOOD_OUT_HEADER = "stood out: with / without"
+# `mets rank`'s column for Knowledge.stood_out: the validation patients with the finding, then those without it
+STOOD_OUT_HEADER = "stood out for validation patients: with / without"
+ONE_IN = round(100 / (100 - STANDS_OUT_PERCENTILE))     # "one reference ECG in ten" stands out for any phrase
 
 
-def stood_out_cell(stood_out) -> str:
-    """Knowledge.stood_out for a table cell: '36% / 2%'; '-' without it."""
-    if not stood_out or len(stood_out) != 2 or any(v is None for v in stood_out):
+def stood_out_cell(stood_out: "StoodOut | None") -> str:
+    """Knowledge.stood_out for a table cell: '62% of 13 / 7% of 1240'; '-' without it."""
+    if stood_out is None:
         return "-"
-    return f"{_share_words(float(stood_out[0]))} / {_share_words(float(stood_out[1]))}"
+    return (f"{_share_words(stood_out.with_it)} of {stood_out.patients_with} / "
+            f"{_share_words(stood_out.without_it)} of {stood_out.patients_without}")
 
 
-def stood_out_words(stood_out: tuple[float, float] | None) -> str:
-    """Knowledge.stood_out in a sentence: 'On validation ECGs it stood out on 36% of those with it and 2% of those
-    without it.'; "" without the two shares (older weights, a statement not validated)."""
+def stood_out_words(stood_out: "StoodOut | None", finding: str) -> str:
+    """Knowledge.stood_out in a sentence: 'On 12-lead validation ECGs it stood out for 62% of 13 patients with sinus
+    bradycardia and for 7% of 1,240 patients without it.'; "" without it (older weights, too few patients)."""
     if stood_out is None:
         return ""
-    with_it, without_it = stood_out
-    return (f"On validation ECGs it stood out on {_share_words(with_it)} of those with it and "
-            f"{_share_words(without_it)} of those without it.")
+    return (f"On {stood_out.kind} validation ECGs it stood out for {_share_words(stood_out.with_it)} of "
+            f"{stood_out.patients_with:,} patients with {finding} and for {_share_words(stood_out.without_it)} of "
+            f"{stood_out.patients_without:,} patients without it.")
 
 
 # How many of the statements a prompt was scored as are named beside it ("scored as: ..."), on the dashboard and

@@ -31,7 +31,8 @@ from .checkpoint import (CONFIG_FILE, WEIGHTS_ENV, CheckpointError, NoCheckpoint
                          load_checkpoint, load_state_dict_checked, read_config, save_checkpoint)
 from .ecg import ECG
 from .explain import Saliency, explain, record_embedding
-from .knowledge import REFERENCE_FILE, Expansion, Knowledge, negation, percentile, stands_out, too_short
+from .knowledge import (REFERENCE_FILE, Expansion, Knowledge, StoodOut, negation, percentile, stands_out,
+                        too_short)
 from .model import ECGTextModel, ModelConfig, model_config
 from .preprocess import PreprocessConfig, to_model_input
 from .prompts import (build_prompt_embeddings, check_templates, clean_phrase, default_templates, ensemble, fill,
@@ -86,8 +87,9 @@ class Match:
                                          # trained on) less similar to this prompt; None: no reference stored
     known: bool | None = None            # the phrase is close to what the model learned (None: undetermined)
     validation_auc: float | None = None  # the model's validation AUC for the statement/class it maps to
-    stood_out: tuple[float, float] | None = None   # on validation ECGs, the share of those with that statement
-                                         # and of those without it on which it stood out (Knowledge.stood_out)
+    stood_out: "StoodOut | None" = None  # how often it stood out for validation patients with that statement
+                                         # and without it, on ECGs of this one's kind of lead set
+                                         # (Knowledge.stood_out)
     expansion: tuple[str, ...] = ()      # the member statements it was scored as; () = the phrase as typed
     statement: str | None = None         # the statement or class it maps to
     negates: str | None = None           # a negated prompt ("no atrial fibrillation"): the finding it negates,
@@ -502,6 +504,7 @@ class METS:
         emb = self.embed_prompts(scored, kind)
         sims = emb @ e
         pct = self.percentiles(ecg, emb, sims)
+        twelve_lead = int(ecg.lead_mask.sum()) == 12      # the kind of lead set its percentiles are judged among
         known = self.known(scored)
         expansions: list[Expansion] = [self.knowledge.expand(p) for p in scored]
         # 0: ranked, 1: negated, 2: not known; the two groups apart keep the order given (their scores rank nothing)
@@ -519,7 +522,7 @@ class METS:
         return [Match(prompts[i], float(sims[i]), prob[i],
                       percentile=None if pct is None else float(pct[i]), known=known[i],
                       validation_auc=self.knowledge.validation_auc(expansions[i].target),
-                      stood_out=self.knowledge.stood_out(expansions[i].target),
+                      stood_out=self.knowledge.stood_out(expansions[i].target, twelve_lead),
                       expansion=expansions[i].phrases, statement=expansions[i].name,
                       negates=negated[i].finding if negated[i] else None) for i in order]
 

@@ -3,8 +3,8 @@
     python scripts/card_tables.py --weights weights [--evaluate NAME=eval.json ...]
 
 - training data by source, split, lead set and signal form, and the reference population (knowledge.json);
-- per-statement and per-class validation AUC with positives, and the shares of the validation ECGs with and
-  without each on which its prompt stood out (knowledge.json, written by `mets export`);
+- per-statement and per-class validation AUC with positives, and per kind of lead set the shares of the validation
+  patients with and without each for whom its prompt stood out (knowledge.json, written by `mets export`);
 - the label-set comparison of several `mets evaluate --json` results side by side (e.g. old vs new model,
   with and without knowledge expansion, random-init floor).
 """
@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from mets_core.knowledge import MIN_VALIDATION_POSITIVES, STOOD_OUT_HEADER, is_validated, stood_out_cell
+from mets_core.knowledge import MIN_VALIDATION_POSITIVES, STOOD_OUT_HEADER, StoodOut, is_validated, stood_out_cell
 
 
 def data_table(k: dict) -> str:
@@ -31,8 +31,8 @@ def data_table(k: dict) -> str:
 
 def validation_table(k: dict, statements: dict) -> str:
     val = k.get("validation") or {}
-    out = [f"| statement or class | validation AUC | positives | judged on (windows, databases) | {STOOD_OUT_HEADER} |",
-           "|---|---|---|---|---|"]
+    out = ["| statement or class | validation AUC | positive windows | judged on (windows, databases) | "
+           + " | ".join(f"{STOOD_OUT_HEADER}, {kind}" for kind in STOOD_OUT_KINDS) + " |", "|---|---|---|---|---|---|"]
     for target, r in sorted(val.items(), key=lambda kv: (-kv[1]["n_positive"], kv[0])):
         name = statements.get(target, {}).get("canonical", target)
         flag = "" if is_validated(r) else (" (too few positives: not shown as validated)"
@@ -41,8 +41,16 @@ def validation_table(k: dict, statements: dict) -> str:
         auc = "n/a" if r["auc"] is None else f"{r['auc']:.3f}"
         out.append(f"| {name}{' (class)' if target not in statements else ''} | {auc}{flag} | {r['n_positive']} | "
                    f"{r['n_windows']} ({', '.join(r['sources'])}) | "
-                   f"{stood_out_cell((r.get('stood_out_with'), r.get('stood_out_without')))} |")
+                   + " | ".join(stood_out_cell(_stood_out(r, kind)) for kind in STOOD_OUT_KINDS) + " |")
     return "\n".join(out)
+
+
+STOOD_OUT_KINDS = ("12-lead", "fewer leads")
+
+
+def _stood_out(row: dict, kind: str) -> StoodOut | None:
+    shares = (row.get("stood_out") or {}).get(kind)
+    return StoodOut.from_weights(shares, kind) if shares else None
 
 
 def compare_table(results: dict[str, dict]) -> str:

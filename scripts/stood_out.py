@@ -3,7 +3,8 @@
     python scripts/stood_out.py --weights weights --corpus runs/corpus [--write]
 
 `mets export` writes these shares itself (mets_train/training/calibrate.py, `validation_rows`): per statement and
-class, the share of the validation ECGs with it and of those without it on which its prompt stood out. Weights
+class and per kind of lead set, the share of the validation patients with it and of those without it for whom its
+prompt stood out. Weights
 exported before that lack them. Their reference.safetensors holds the very validation windows' embeddings (the
 population an upload is judged against), so the shares are computed from it here, with the export's own function,
 and nothing else in the folder changes (a re-export on another machine differs in the last bit of some float16
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mets_core.knowledge import stood_out_cell
+from mets_core.knowledge import StoodOut, stood_out_cell
 from mets_core.pipeline import METS
 from mets_train.training.calibrate import validation_rows, validation_windows
 from mets_train.training.data import Corpus
@@ -59,12 +60,15 @@ def main() -> int:
     if off[worst] > 1.0:
         raise SystemExit("the AUCs differ from the stored ones: re-export instead (mets export)")
     for target, row in sorted(rows.items(), key=lambda kv: -kv[1]["n_positive"]):
-        print(f"  {target:45s} AUC {row['auc']:.3f}  positives {row['n_positive']:4d}  stood out, with / without: "
-              f"{stood_out_cell((row['stood_out_with'], row['stood_out_without']))}")
+        print(f"  {target:45s} AUC {row['auc']:.3f}  positive windows {row['n_positive']:4d}  stood out for "
+              f"patients with / without: " + "; ".join(
+                  f"{kind} {stood_out_cell(StoodOut.from_weights(shares, kind))}"
+                  for kind, shares in row["stood_out"].items()))
     if args.write:
         for target, row in stored["validation"].items():
-            row["stood_out_with"], row["stood_out_without"] = rows[target]["stood_out_with"], \
-                rows[target]["stood_out_without"]
+            for old in ("stood_out_with", "stood_out_without"):      # the first form of the shares (windows)
+                row.pop(old, None)
+            row["stood_out"] = rows[target]["stood_out"]
         path.write_text(json.dumps(stored, indent=1), encoding="utf-8")
         print(f"written: {path}")
     return 0

@@ -37,7 +37,7 @@ def test_resume_refuses_rows_of_other_prompts_in_every_format(tmp_path, capsys, 
     with pytest.raises(SystemExit) as stop:
         main(["rank", str(first), str(second), "-p", "atrial fibrillation", *common, "--resume"])
     assert stop.value.code == 2
-    assert "has other columns (other prompts?); use a new --out file" in capsys.readouterr().err
+    assert "has other columns (other prompts, or an earlier mets?); use a new --out file" in capsys.readouterr().err
     # the same prompts resume: only the second record is scored
     assert main(["rank", str(first), str(second), "-p", "sinus rhythm", *common, "--resume"]) == 0
     capsys.readouterr()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from mets_core.knowledge import SHARE_HEADER, scored_as_words, shown_percentile, stood_out_words
+from mets_core.knowledge import ONE_IN, SHARE_HEADER, scored_as_words, shown_percentile, stood_out_words
 
 from ..engine import Engine
 from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view, reliability_legend, short_length
@@ -32,10 +32,11 @@ PERCENTILE_HELP = (f"Where this ECG's similarity to the phrase falls among refer
                    f"model knows “stands out”.")
 RELIABILITY_HEADER = "model reliability"
 RELIABILITY_HELP = ("How well the model told ECGs with this finding from others on validation patients (AUC, the "
-                    "area under the ROC curve: 1.0 is perfect, 0.5 is chance). Each row's note also says on what "
-                    "share of those validation ECGs with the finding, and of those without it, the phrase stood out: "
-                    "only one ECG in ten stands out for any phrase, so a common finding is missed on many ECGs that "
-                    "have it, and a rare one stands out on some that do not")
+                    "area under the ROC curve: 1.0 is perfect, 0.5 is chance). Each row's note also says for what "
+                    "share of the validation patients with the finding, and of those without it, the phrase stood out "
+                    f"on ECGs of this one's kind (12-lead, or fewer leads): only one reference ECG in {ONE_IN} stands "
+                    "out for any phrase, so a common finding is missed in many patients who have it, and a rare one "
+                    "stands out for some who do not")
 SCORED_AS_HELP = "The phrase was scored as these statements the model knows"
 
 
@@ -100,7 +101,8 @@ def ranking_html(view, scope: str = "") -> str:
                      if scored_as else "")
         # a crowned phrase says, in sight, what its crown meant on validation ECGs (it misses some, marks others)
         if r.stands_out and r.stood_out:
-            expansion += f'<div class="rank-exp" data-testid="mets-stood-out">{esc(stood_out_words(r.stood_out))}</div>'
+            expansion += (f'<div class="rank-exp" data-testid="mets-stood-out">'
+                          f'{esc(stood_out_words(r.stood_out, r.statement or r.prompt))}</div>')
         share_words = (f"this phrase's share among only the {in_softmax} ranked phrases (a softmax; cosine "
                        f"similarity {r.similarity:+.3f}); adding or removing a phrase changes it. Not a probability "
                        f"of the finding")

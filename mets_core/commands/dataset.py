@@ -181,16 +181,17 @@ class DatasetRun:
         except KeyboardInterrupt as err:
             if progress.bar is not None:
                 progress.bar.close()
-            print(f"mets: {self.interrupted_words(progress.done)}", file=sys.stderr)
+            print(f"mets: {self.interrupted_words()}", file=sys.stderr)
             raise SystemExit(getattr(err, "exit_code", EXIT_INTERRUPTED)) from None
         progress.close(self.args.out)
         return results
 
-    def interrupted_words(self, done: int) -> str:
+    def interrupted_words(self) -> str:
         """What an interrupted run kept, and how to go on."""
         if self.writer is None:
             return "interrupted; nothing was written (without --out the results are printed at the end)"
-        kept = len(self.writer.kept) + done
+        # counted by the writer, not the progress bar: an interrupt can land between a batch's rows and its count
+        kept = len(self.writer.kept) + self.writer.written
         return (f"interrupted; {plural(kept, 'record')} written to {self.args.out}; rerun the same command with "
                 f"--resume to score the rest")
 

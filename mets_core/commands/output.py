@@ -44,6 +44,7 @@ class RowWriter:
         self.kept: list[dict] = _existing_rows(self.path, self.suffix, columns) if resume else []
         _check_same_model(self.path, self.kept, model)
         self.parquet_rows = list(self.kept) if self.suffix == ".parquet" else None
+        self.written = 0                       # rows this run wrote (the kept ones not counted)
         self.file = None
         if self.suffix == ".csv":
             import csv
@@ -69,12 +70,14 @@ class RowWriter:
     def write(self, rows: list[dict]) -> None:
         if self.parquet_rows is not None:
             self.parquet_rows.extend(rows)
+            self.written += len(rows)          # written at close, which an interrupt reaches too
             return
         for r in rows:
             if self.suffix == ".csv":
                 self.csv.writerow({k: _cell(v) for k, v in r.items()})
             else:          # every column in every row, as CSV and Parquet have: --resume can then check them
                 self.file.write(json.dumps({c: r.get(c) for c in self.columns}, ensure_ascii=False) + "\n")
+            self.written += 1                  # counted row by row: an interrupt can land between two rows
         self.file.flush()
 
     def close(self) -> None:
@@ -134,7 +137,7 @@ def _same_columns(path: Path, found: list[str], columns: list[str]) -> None:
     if list(found) == list(columns):
         return
     why = ("was written by an earlier mets, without the model column" if "model" not in found
-           else "has other columns (other prompts?)")
+           else "has other columns (other prompts, or an earlier mets?)")
     raise SystemExit(usage(f"--resume: {path} {why}; use a new --out file"))
 
 

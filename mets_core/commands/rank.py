@@ -4,6 +4,7 @@ Negated prompts ("no atrial fibrillation": the model cannot read "no", so they a
 prompts the model does not know are listed apart, never ranked. Similarities, not diagnoses."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -82,7 +83,8 @@ def _match_dict(m) -> dict:
     for name in ("percentile", "known", "validation_auc", "stood_out", "expansion", "statement", "negates"):
         value = getattr(m, name, None)
         if value is not None:
-            out[name] = list(value) if isinstance(value, tuple) else value
+            out[name] = list(value) if isinstance(value, tuple) else \
+                dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
     return out
 
 
@@ -246,7 +248,7 @@ def _print_rank(r: dict) -> None:
             if high:
                 print(f"  the finding of a negated phrase scores at or above the {at} percentile too: "
                       + ", ".join(high) + " (see below)")
-        from ..knowledge import (SHARE_HEADER, STOOD_OUT_HEADER, reliability_label, scored_as_words,
+        from ..knowledge import (SHARE_HEADER, STOOD_OUT_HEADER, StoodOut, reliability_label, scored_as_words,
                                  stood_out_cell)
         print(f"  {'prompt':<{width}}  " + ("percentile  " if has_pct else "") +
               f"reliability            {STOOD_OUT_HEADER}  similarity  {SHARE_HEADER}")
@@ -255,7 +257,7 @@ def _print_rank(r: dict) -> None:
             pct = f"{m['percentile']:10.1f}  " if m.get("percentile") is not None else (" " * 12 if has_pct else "")
             prob = f"{m['probability']:{share}.4f}" if m.get("probability") is not None else f"{'-':>{share}}"
             line = (f"  {m['prompt']:<{width}}  {pct}{reliability_label(m.get('validation_auc')):<21}  "
-                    f"{stood_out_cell(m.get('stood_out')):>{len(STOOD_OUT_HEADER)}}  "
+                    f"{stood_out_cell(StoodOut(**m['stood_out']) if m.get('stood_out') else None):>{len(STOOD_OUT_HEADER)}}  "
                     f"{m['similarity']:+10.4f}  {prob}")
             scored_as = scored_as_words(m["prompt"], m.get("expansion") or [])
             if scored_as:

@@ -1,9 +1,9 @@
 """What a weights folder needs besides the weights for honest scores (written by `mets export`):
 
   knowledge.json         per statement and class of mets_core/knowledge.json: the validation AUC of its
-                         (expanded) prompt, positives and windows it was judged on, and how often its prompt
-                         *stood out* (knowledge.stands_out) on those with it and on those without it; the
-                         known-phrase threshold
+                         (expanded) prompt, positives and windows it was judged on, and per kind of lead set
+                         how often its prompt *stood out* (knowledge.stands_out) for the validation patients
+                         with it and for those without it; the known-phrase threshold
   reference.safetensors  the validation windows' ECG embeddings (float16) and lead counts: the reference
                          population for percentiles (ECGs the model was not trained on)
 
@@ -11,10 +11,12 @@ Each statement is judged on the validation windows of the databases that label i
 never states "ST depression" cannot supply its negatives). Classes use their 'truth' ids (PTB-XL's
 diagnostic class for the five superclasses).
 
-"Stood out" is the dashboard's own crown: a window's percentile among the *other* validation windows of its kind
-of lead set (the reference population an upload is judged against, `pipeline.same_kind_reference`) at or above
-knowledge.STANDS_OUT_PERCENTILE. An AUC says how well the scores separate; these two shares say what the crown
-itself means: a top-10 % rule misses most ECGs of a common finding, and marks some ECGs without a rare one.
+"Stood out" is the dashboard's own crown: a window's percentile among the validation windows of its kind of lead
+set (the reference population an upload is judged against, `pipeline.same_kind_reference`), its own patient left
+out, at or above knowledge.STANDS_OUT_PERCENTILE. An AUC says how well the scores separate; the shares say what
+the crown itself means, per kind of lead set (a 12-lead upload is judged against 12-lead windows) and per patient
+(the windows are 10-s stretches, and a few Holters hold most of some statements' windows): a top-10 % rule misses
+many patients with a common finding, and marks some without a rare one.
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from collections import Counter
 import numpy as np
 import torch
 
-from mets_core.knowledge import choose_threshold, percentile, stands_out
+from mets_core.knowledge import (MIN_VALIDATION_NEGATIVES, MIN_VALIDATION_POSITIVES, choose_threshold,
+                                 percentile, stands_out)
 from mets_core.pipeline import same_kind_reference
 from mets_core.prompts import l2_normalise
 from .data import Corpus
@@ -76,9 +79,11 @@ def calibrate(mets, corpus: Corpus, exclude_forms=(), batch_size: int = 256) -> 
 def validation_rows(mets, corpus: Corpus, idx: np.ndarray, emb: np.ndarray) -> dict:
     """knowledge.json's "validation": per statement and class, from the validation windows `idx` of the corpus and
     their ECG embeddings `emb` (n, d; the reference population): its AUC, positives, windows judged, databases, and
-    the shares of those with it and without it on which its prompt stood out."""
+    "stood_out": per kind of lead set, how often its prompt stood out for the validation patients with it and for
+    those without it (`stood_out_shares`)."""
     knowledge = mets.knowledge
     n_leads = corpus.lead_mask[idx].sum(axis=1)
+    patients = np.asarray(corpus.patients)[idx]
     # which statements each database labels at all (any split)
     labelled: dict[str, set] = {}
     for i in range(len(corpus)):
@@ -86,7 +91,7 @@ def validation_rows(mets, corpus: Corpus, idx: np.ndarray, emb: np.ndarray) -> d
     targets = knowledge.targets()
     names = [t if t in knowledge.classes else knowledge.statements[t]["canonical"] for t in targets]
     sims = np.asarray(emb, dtype=np.float32) @ mets.embed_prompts(names).T
-    crowned = _stood_out(sims, n_leads)
+    crowned = stood_out_matrix(sims, n_leads, patients)
     sources = corpus.sources[idx]
     validation = {}
     for j, target in enumerate(targets):
@@ -96,24 +101,44 @@ def validation_rows(mets, corpus: Corpus, idx: np.ndarray, emb: np.ndarray) -> d
         y = np.array([bool(truth & set(corpus.statements[i])) for i in idx[judged]], dtype=bool)
         if not y.any():
             continue
-        up = crowned[judged, j]
+        twelve = n_leads[judged] == 12
+        kinds = {kind: stood_out_shares(crowned[judged, j][sel], y[sel], patients[judged][sel])
+                 for kind, sel in (("12-lead", twelve), ("fewer leads", ~twelve))}
         validation[target] = {"auc": roc_auc(y, sims[judged, j]), "n_positive": int(y.sum()),
                               "n_windows": int(judged.sum()), "sources": srcs,
-                              "stood_out_with": float(up[y].mean()),
-                              "stood_out_without": float(up[~y].mean()) if (~y).any() else None}
+                              "stood_out": {kind: v for kind, v in kinds.items() if v is not None}}
     return validation
 
 
-def _stood_out(sims: np.ndarray, n_leads: np.ndarray) -> np.ndarray:
+def stood_out_matrix(sims: np.ndarray, n_leads: np.ndarray, patients: np.ndarray) -> np.ndarray:
     """(n, m) similarities of the validation windows to m prompts -> (n, m) bool: whether each prompt stood out
-    for each window, judged as an upload is (knowledge.percentile among the reference windows of its kind), the
-    window itself left out of its own reference."""
+    for each window, judged as an upload is (knowledge.percentile among the reference windows of its kind of lead
+    set, `pipeline.same_kind_reference`), with the window's own patient left out of its reference (an upload's
+    patient is never in it; a Holter's other windows, or the same recording in two databases, would be)."""
+    patients = np.asarray(patients)
     out = np.zeros(sims.shape, dtype=bool)
     for i in range(len(sims)):
-        others = same_kind_reference(n_leads, int(n_leads[i])).copy()
-        others[i] = False
+        others = same_kind_reference(n_leads, int(n_leads[i])) & (patients != patients[i])
         out[i] = [stands_out(p, known=True) for p in percentile(sims[i], sims[others])]
     return out
+
+
+def stood_out_shares(crowned: np.ndarray, truth: np.ndarray, patients: np.ndarray) -> dict | None:
+    """How often a prompt stood out (`crowned`, per window) for the patients with the statement (`truth`) and for
+    those without it, each patient counted once (the share of their windows, averaged over patients: a 30-minute
+    Holter's 60 windows are one patient, not 60 ECGs): {"with", "without", "patients_with", "patients_without"};
+    None with fewer than MIN_VALIDATION_POSITIVES patients with it or MIN_VALIDATION_NEGATIVES without it."""
+    patients = np.asarray(patients)
+
+    def per_patient(sel: np.ndarray) -> tuple[float, int]:
+        shares = [float(crowned[sel & (patients == p)].mean()) for p in np.unique(patients[sel])]
+        return (float(np.mean(shares)) if shares else 0.0), len(shares)
+
+    with_it, n_with = per_patient(truth)
+    without_it, n_without = per_patient(~truth)
+    if n_with < MIN_VALIDATION_POSITIVES or n_without < MIN_VALIDATION_NEGATIVES:
+        return None
+    return {"with": with_it, "without": without_it, "patients_with": n_with, "patients_without": n_without}
 
 
 def _training_data(corpus: Corpus, exclude_forms=()) -> dict:
