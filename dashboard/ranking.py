@@ -80,7 +80,7 @@ class Row:
 
 # knowledge.reliability_level -> the level the page styles (the .rel-* classes of dashboard/styles.py) and
 # the explanation it shows on hover
-NOT_VALIDATED = (f"fewer than {MIN_VALIDATION_POSITIVES} validation ECGs with it or {MIN_VALIDATION_NEGATIVES} "
+NOT_VALIDATED = (f"fewer than {MIN_VALIDATION_POSITIVES} validation patients with it or {MIN_VALIDATION_NEGATIVES} "
                  f"without it, or none")            # no AUC worth showing (knowledge.is_validated)
 _RELIABILITY_SHOWN = {
     "validated": ("good", "On validation patients the model separated this statement well (AUC {auc:.2f}; 1.0 is "

@@ -50,7 +50,7 @@ STANDS_OUT_PERCENTILE = 90.0                   # a known prompt "stands out" for
 # per ECG, 33 / 31 / 25 / 19 / 11 % of them present, against 13 % of all pairs). Below this an ECG gets no
 # percentiles, so nothing is called a match (`too_short_words`).
 MIN_REFERENCE_S = 9.0
-MIN_VALIDATION_POSITIVES = 10                  # fewer positive validation ECGs: the AUC is not reported
+MIN_VALIDATION_POSITIVES = 10                  # fewer positive validation windows or patients: no AUC shown
 MIN_VALIDATION_NEGATIVES = 10                  # nor with fewer negatives (CPSC 2021's "no atrial fibrillation":
                                                # AUC 0.98 from 77 positives and 5 negatives)
 AUC_VALIDATED = 0.80                           # validation AUC at or above: "validated"
@@ -609,12 +609,16 @@ def too_short_reading(duration_s: float) -> str:
 
 
 def is_validated(row: dict) -> bool:
-    """Whether a validation row (knowledge.json: auc, n_positive, n_windows) has an AUC worth showing: enough
-    positive and enough negative ECGs (an AUC over a handful of either is noise)."""
+    """Whether a validation row (knowledge.json: auc, n_positive, n_windows, and patients_positive /
+    patients_negative where the export counted them) has an AUC worth showing: enough positive and enough negative
+    windows and, where counted, as many patients (an AUC over a handful of either is noise, and the windows are
+    10-s stretches: paced rhythm's 122 positive windows are 5 patients)."""
     n_positive = row.get("n_positive", 0)
     n_negative = row.get("n_windows", 0) - n_positive
+    enough_patients = row.get("patients_positive", MIN_VALIDATION_POSITIVES) >= MIN_VALIDATION_POSITIVES \
+        and row.get("patients_negative", MIN_VALIDATION_NEGATIVES) >= MIN_VALIDATION_NEGATIVES
     return row.get("auc") is not None and n_positive >= MIN_VALIDATION_POSITIVES \
-        and n_negative >= MIN_VALIDATION_NEGATIVES
+        and n_negative >= MIN_VALIDATION_NEGATIVES and enough_patients
 
 
 # The softmax column's header, on the dashboard and in `mets rank`: each phrase's share among the phrases ranked

@@ -37,6 +37,9 @@ def validation_table(k: dict, statements: dict) -> str:
         name = statements.get(target, {}).get("canonical", target)
         flag = "" if is_validated(r) else (" (too few positives: not shown as validated)"
                                            if r["n_positive"] < MIN_VALIDATION_POSITIVES else
+                                           f" ({r['patients_positive']} patients with it: not shown as validated)"
+                                           if r.get("patients_positive", MIN_VALIDATION_POSITIVES)
+                                           < MIN_VALIDATION_POSITIVES else
                                            " (too few negatives: not shown as validated)")
         auc = "n/a" if r["auc"] is None else f"{r['auc']:.3f}"
         out.append(f"| {name}{' (class)' if target not in statements else ''} | {auc}{flag} | {r['n_positive']} | "

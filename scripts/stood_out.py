@@ -1,15 +1,17 @@
-"""Add what "stands out" meant on the validation ECGs to a weights folder's knowledge.json, without re-exporting:
+"""Add per-patient validation figures to a weights folder's knowledge.json, without re-exporting:
 
     python scripts/stood_out.py --weights weights --corpus runs/corpus [--write]
 
-`mets export` writes these shares itself (mets_train/training/calibrate.py, `validation_rows`): per statement and
-class and per kind of lead set, the share of the validation patients with it and of those without it for whom its
-prompt stood out. Weights
-exported before that lack them. Their reference.safetensors holds the very validation windows' embeddings (the
-population an upload is judged against), so the shares are computed from it here, with the export's own function,
-and nothing else in the folder changes (a re-export on another machine differs in the last bit of some float16
-embeddings). Checks first that the corpus's validation windows are the reference's (count, databases) and that
-the AUCs come out as stored; prints the shares; --write replaces knowledge.json's validation rows' shares only.
+The figures: how many validation patients each statement's AUC was judged on (knowledge.is_validated needs 10
+with it and 10 without: the windows are 10-s stretches, many of one Holter), and what "stands out" meant for them:
+per statement and class and per kind of lead set, the share of the validation patients with it and of those
+without it for whom its prompt stood out. `mets export` writes them itself (mets_train/training/calibrate.py,
+`validation_rows`); weights exported before that lack them. Their reference.safetensors holds the very validation
+windows' embeddings (the population an upload is judged against), so the figures are computed from it here, with
+the export's own function, and nothing else in the folder changes (a re-export on another machine differs in the
+last bit of some float16 embeddings). Checks first that the corpus's validation windows are the reference's
+(count, databases) and that the AUCs come out as stored; prints the figures; --write adds them to knowledge.json's
+validation rows and changes nothing else.
 """
 from __future__ import annotations
 
@@ -69,6 +71,8 @@ def main() -> int:
             for old in ("stood_out_with", "stood_out_without"):      # the first form of the shares (windows)
                 row.pop(old, None)
             row["stood_out"] = rows[target]["stood_out"]
+            row["patients_positive"] = rows[target]["patients_positive"]
+            row["patients_negative"] = rows[target]["patients_negative"]
         path.write_text(json.dumps(stored, indent=1), encoding="utf-8")
         print(f"written: {path}")
     return 0

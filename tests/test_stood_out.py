@@ -178,3 +178,17 @@ def test_a_crowned_row_says_in_sight_what_its_crown_meant(shipped):
         assert ('data-testid="mets-stood-out"' in row) == (r in crowned), r.prompt
         if r in crowned:
             assert esc(stood_out_words(r.stood_out, r.statement or r.prompt)) in row
+
+
+def test_an_auc_of_few_patients_is_not_shown_as_validated(shipped):
+    from mets_core.knowledge import is_validated
+    row = {"auc": 0.99, "n_positive": 122, "n_windows": 1850}
+    assert is_validated(row)                                           # counted in windows only (older weights)
+    assert not is_validated({**row, "patients_positive": 5, "patients_negative": 355})
+    assert is_validated({**row, "patients_positive": 10, "patients_negative": 10})
+    # the shipped weights: paced rhythm's 122 positive windows are 5 patients (MIT-BIH 102 twice, as QTDB sel102)
+    paced = _validation(SHIPPED)["paced_rhythm"]
+    assert paced["n_positive"] >= 100 and paced["patients_positive"] < 10
+    [match] = shipped.rank(simulate_ecg(duration_s=10, heart_rate=70, seed=1), ["paced rhythm"])
+    assert match.validation_auc is None
+    assert to_row(match).reliability[1] == "not validated"

@@ -59,8 +59,9 @@ def cmd_info(args) -> int:
               + ", ".join(f"{k} {v:.3f}" for k, v in sup.items()) + ")")
     if cal.get("statement_macro_auc") is not None:
         from ..knowledge import AUC_FAIR, MIN_VALIDATION_NEGATIVES, MIN_VALIDATION_POSITIVES
-        print(f"validation    {cal['statements_validated']} statements with >= {MIN_VALIDATION_POSITIVES} positive "
-              f"and >= {MIN_VALIDATION_NEGATIVES} negative validation ECGs: "
+        print(f"validation    {cal['statements_validated']} statements validated (>= {MIN_VALIDATION_POSITIVES} "
+              f"validation patients with it and >= {MIN_VALIDATION_NEGATIVES} without, where the weights count "
+              f"patients; else 10-s windows): "
               f"macro AUC {cal['statement_macro_auc']:.3f}; weak (AUC < {AUC_FAIR:g}): "
               f"{_weak_words(model.knowledge, cal['weak']) or 'none'}")
     ref = cal.get("reference") or {}

@@ -104,8 +104,12 @@ def validation_rows(mets, corpus: Corpus, idx: np.ndarray, emb: np.ndarray) -> d
         twelve = n_leads[judged] == 12
         kinds = {kind: stood_out_shares(crowned[judged, j][sel], y[sel], patients[judged][sel])
                  for kind, sel in (("12-lead", twelve), ("fewer leads", ~twelve))}
+        # the windows are 10-s stretches, many of one Holter: the AUC is shown as validated only with enough
+        # patients with and without the statement (knowledge.is_validated)
         validation[target] = {"auc": roc_auc(y, sims[judged, j]), "n_positive": int(y.sum()),
                               "n_windows": int(judged.sum()), "sources": srcs,
+                              "patients_positive": len(set(patients[judged][y])),
+                              "patients_negative": len(set(patients[judged][~y])),
                               "stood_out": {kind: v for kind, v in kinds.items() if v is not None}}
     return validation
 
