@@ -93,7 +93,7 @@ def overview(rec: Record, trend) -> None:
     leads = str(trend.lead)
     st.caption(f"Heart rate over the whole recording (beats found on {'leads' if ',' in leads else 'lead'} "
                f"{leads}; median per "
-               f"{plotting.overview_bin_s(ecg.duration):.3g} s); the bar under it marks the page on screen. Click a "
+               f"{plotting.overview_bin_s(ecg.duration):.2g} s); the bar under it marks the page on screen. Click a "
                f"point to open that moment.")
     if rec.beats is not None:
         beat_labels(rec.beats, rec.ecg, start, min(ecg.duration, start + PAGE_S))
