@@ -203,12 +203,8 @@ class Knowledge:
         (only one reference ECG in ten stands out), a rare one's for some of those without it."""
         if target is None:
             return None
-        row = self.weights_data.get("validation", {}).get(target) or {}
-        kind = "12-lead" if twelve_lead else "fewer leads"
-        shares = (row.get("stood_out") or {}).get(kind)
-        if not shares:
-            return None
-        return StoodOut.from_weights(shares, kind)
+        return StoodOut.of_row(self.weights_data.get("validation", {}).get(target),
+                               "12-lead" if twelve_lead else "fewer leads")
 
     def summary(self) -> dict | None:
         """What the weights' knowledge.json says, in brief (for `mets info`); None without one."""
@@ -658,6 +654,12 @@ class StoodOut:
         """From knowledge.json's "stood_out" entry of one kind of lead set (calibrate.stood_out_shares)."""
         return cls(float(shares["with"]), float(shares["without"]), int(shares["patients_with"]),
                    int(shares["patients_without"]), kind)
+
+    @classmethod
+    def of_row(cls, row: dict | None, kind: str) -> "StoodOut | None":
+        """A knowledge.json validation row's shares for `kind` ("12-lead" or "fewer leads"); None without them."""
+        shares = ((row or {}).get("stood_out") or {}).get(kind)
+        return cls.from_weights(shares, kind) if shares else None
 
 
 def _share_words(share: float) -> str:

@@ -44,16 +44,11 @@ def validation_table(k: dict, statements: dict) -> str:
         auc = "n/a" if r["auc"] is None else f"{r['auc']:.3f}"
         out.append(f"| {name}{' (class)' if target not in statements else ''} | {auc}{flag} | {r['n_positive']} | "
                    f"{r['n_windows']} ({', '.join(r['sources'])}) | "
-                   + " | ".join(stood_out_cell(_stood_out(r, kind)) for kind in STOOD_OUT_KINDS) + " |")
+                   + " | ".join(stood_out_cell(StoodOut.of_row(r, kind)) for kind in STOOD_OUT_KINDS) + " |")
     return "\n".join(out)
 
 
 STOOD_OUT_KINDS = ("12-lead", "fewer leads")
-
-
-def _stood_out(row: dict, kind: str) -> StoodOut | None:
-    shares = (row.get("stood_out") or {}).get(kind)
-    return StoodOut.from_weights(shares, kind) if shares else None
 
 
 def compare_table(results: dict[str, dict]) -> str:

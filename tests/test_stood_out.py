@@ -73,8 +73,12 @@ def test_a_match_carries_the_shares_of_its_kind_of_lead_set(shipped):
         "12-lead", pytest.approx(expected["with"]), expected["patients_with"], expected["patients_without"])
     assert by_prompt["paced rhythm"].stood_out is None         # 122 windows, 5 patients: too few to say
     assert by_prompt["atrial flutter"].stood_out is None and by_prompt["banana split"].stood_out is None
-    fewer = {m.prompt: m for m in shipped.rank(two, prompts)}["sinus bradycardia"].stood_out
-    assert fewer is None or fewer.kind == "fewer leads"
+    # a 2-lead ECG gets the fewer-lead shares (atrial fibrillation has both kinds; sinus bradycardia only 12-lead)
+    on_two = {m.prompt: m.stood_out for m in shipped.rank(two, ["atrial fibrillation", "sinus bradycardia"])}
+    fewer = rows["afib"]["stood_out"]["fewer leads"]
+    assert (on_two["atrial fibrillation"].kind, on_two["atrial fibrillation"].patients_with) == (
+        "fewer leads", fewer["patients_with"])
+    assert "fewer leads" not in rows["sinus_bradycardia"]["stood_out"] and on_two["sinus bradycardia"] is None
     # the dashboard's reliability note ends with them, in words, naming the finding
     note = to_row(by_prompt["sinus bradycardia"]).reliability[2]
     assert note.endswith(stood_out_words(got, "sinus bradycardia"))
