@@ -114,15 +114,15 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
     layouts = list(LAYOUTS)
     for key, first in SETTINGS.items():
         session.restore(key, first)
-    if st.session_state.get("layout_set_for") != rec.key:    # a newly opened ECG: 1-3 leads get their own rows
-        st.session_state["layout_set_for"] = rec.key
-        if few:
-            st.session_state["layout"] = "recorded leads only"
-        elif st.session_state.get("layout") == "recorded leads only":
-            st.session_state["layout"] = layouts[0]
+    if st.session_state.get("layout_set_for") != rec.key:    # a newly opened ECG: 1-3 leads get their own rows;
+        st.session_state["layout_set_for"] = rec.key         # more get the layout last chosen for such an ECG
+        st.session_state["layout"] = "recorded leads only" if few else \
+            st.session_state.get("layout_of_many_leads", layouts[0])
     amps = plotting.amplitudes(ecg)
     c1, c2, c3, c4 = st.columns([2.6, 1.4, 1.2, 1.4])
     layout = c1.radio("Layout", layouts, horizontal=True, key="layout")
+    if not few:
+        st.session_state["layout_of_many_leads"] = layout
     # z-scored or range-scaled data is not mV: the control says so, as the paper's footer does
     gain = c2.radio("Gain (mm/mV)" if amps.in_mv else f"Gain (mm per {amps.per})", plotting.GAINS, horizontal=True,
                     key="gain")
