@@ -122,6 +122,9 @@ class DatasetRun:
             except (ValueError, OSError) as err:
                 error(args.out, err)
                 return EXIT_SETUP_ERROR
+            if writer.retried:
+                print(f"mets: --resume: {plural(writer.retried, 'record')} written as errors before, tried again",
+                      file=sys.stderr)
             records = [r for r in records if r not in writer.done]
             not_found = [r for r in not_found if r["record"] not in writer.done]
         status = EXIT_RECORD_ERROR if missing else 0

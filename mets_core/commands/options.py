@@ -21,8 +21,8 @@ def add_dataset_options(p: argparse.ArgumentParser, out_help: str) -> None:
                         "matches no file: the same order in --json and in --out")
     p.add_argument("--out", "-o", metavar="FILE", default=None, help=out_help)
     p.add_argument("--resume", action="store_true",
-                   help="keep the rows already in --out and score only the records missing there (the same "
-                        "model only)")
+                   help="keep the rows already in --out and score only the records missing there or written "
+                        "as errors (the same model only)")
     p.add_argument("--batch-size", type=at_least_one("--batch-size"), default=64, metavar="N",
                    help="ECGs per encoder batch (64)")
     p.add_argument("--workers", type=at_least_one("--workers"), default=min(4, os.cpu_count() or 1), metavar="N",

@@ -1,7 +1,8 @@
 """--out files: one row per record (errors included, as rows with an ``error``), .csv, .jsonl or .parquet.
 
 CSV and JSONL rows are appended and flushed per batch, so an interrupted run keeps what it wrote and
-``--resume`` scores only the records missing there; Parquet rows are written at the end. Every file is
+``--resume`` scores only the records missing there or written as errors (a file fixed or found since is tried
+again; the old error rows are dropped); Parquet rows are written at the end. Every file is
 written under a temporary name and moved into place, so an existing file is never left half-written. Each row
 names the model that made it (``model``: its folder and weights hash), and ``--resume`` refuses a file that
 another model wrote.
@@ -41,8 +42,10 @@ class RowWriter:
     def __init__(self, path: str, columns: list[str], resume: bool, model: str | None = None):
         self.path, self.columns = Path(path), columns
         self.suffix = self.path.suffix.lower()
-        self.kept: list[dict] = _existing_rows(self.path, self.suffix, columns) if resume else []
-        _check_same_model(self.path, self.kept, model)
+        earlier = _existing_rows(self.path, self.suffix, columns) if resume else []
+        _check_same_model(self.path, earlier, model)
+        self.kept: list[dict] = [r for r in earlier if not failed(r)]
+        self.retried = len(earlier) - len(self.kept)     # error rows of the earlier run: their records run again
         self.parquet_rows = list(self.kept) if self.suffix == ".parquet" else None
         self.written = 0                       # rows this run wrote (the kept ones not counted)
         self.file = None
@@ -90,6 +93,12 @@ class RowWriter:
             tmp = self.path.with_name(self.path.name + ".tmp")
             frame.to_parquet(tmp, index=False)
             os.replace(tmp, self.path)
+
+
+def failed(row: dict) -> bool:
+    """An error row (its ``error`` a non-empty text; a successful row's is empty, or NaN from Parquet)."""
+    error = row.get("error")
+    return isinstance(error, str) and error != ""
 
 
 def _cell(value):
