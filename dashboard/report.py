@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from mets_core.ecg import ECG, STANDARD_LEADS
+from mets_core.knowledge import stood_out_brief
 
 from .loading import channels_words
 from .measured import FIELDS, missing_words, shown_text
@@ -63,6 +64,7 @@ STRIP_RHYTHM = "Rhythm the file marks for this strip"   # the Reader's "... for 
 CAVEATS_NOT_PRINTED = "(more caveats, not printed)"
 RANK_PROMPT_CHARS = 34              # the ranking's phrase column (monospace), before percentile and reliability
 MONOSPACE = {"family": "monospace"}
+ROW_INDENT_MM = 3.5                 # two monospace spaces of COLUMN_PT type (~3 mm), and a little to spare
 ITALIC = {"style": "italic"}
 DISCLAIMER = ("Research use only - not a medical device. Scores are similarities between the ECG and each "
               "phrase under the model, not diagnoses. Every finding must be checked on the tracing by a "
@@ -244,8 +246,13 @@ def _ranking_lines(ranking, n_lines: int = 10, measured=None) -> list[tuple[str,
     def row(r) -> list[tuple[str, dict]]:
         pct = "no ref." if r.percentile_rank is None else "".join(r.percentile_rank) + " pct"
         prompt = textwrap.wrap(r.prompt, RANK_PROMPT_CHARS, subsequent_indent="  ") or [""]
+        # under a phrase that stands out, how often it stood out for validation patients with and without it
+        # (the Reader's line under a crowned row): the crown alone is a top-10 % rule
+        stood_out = [("  " + line, font) for line, font in
+                     _lines(stood_out_brief(r.stood_out), RANKING_WIDTH_MM - ROW_INDENT_MM, MONOSPACE)] \
+            if r.stands_out and r.stood_out is not None else []
         return [(f"{prompt[0]:{RANK_PROMPT_CHARS}s}  {pct:>8s}  {r.reliability[1]}", MONOSPACE)] + \
-            [(part, MONOSPACE) for part in prompt[1:]]
+            [(part, MONOSPACE) for part in prompt[1:]] + stood_out
 
     rows = ranking.rows
 

@@ -684,6 +684,15 @@ def stood_out_cell(stood_out: "StoodOut | None") -> str:
             f"{_share_words(stood_out.without_it)} of {stood_out.patients_without}")
 
 
+def stood_out_brief(stood_out: "StoodOut | None") -> str:
+    """Knowledge.stood_out in one short line (the printed report's ranking column): 'validation: stood out for 62% of
+    13 with it, 9% of 322 without' (patients); "" without it."""
+    if stood_out is None:
+        return ""
+    return (f"validation: stood out for {_share_words(stood_out.with_it)} of {stood_out.patients_with:,} with it, "
+            f"{_share_words(stood_out.without_it)} of {stood_out.patients_without:,} without")
+
+
 def stood_out_words(stood_out: "StoodOut | None", finding: str) -> str:
     """Knowledge.stood_out in a sentence: 'On 12-lead validation ECGs it stood out for 62% of 13 patients with sinus
     bradycardia and for 7% of 1,240 patients without it.'; "" without it (older weights, too few patients)."""

@@ -468,3 +468,21 @@ def test_amplitudes_that_are_not_mv_are_said_so_on_the_paper():
     assert "Amplitudes are in standard deviations of each lead, not mV" in page
     assert "10 mm per SD (not mV)" in page and "10 mm/mV" not in page
     assert "standard deviations" not in _page_text() and "10 mm/mV" in _page_text()
+
+
+def test_a_phrase_that_stands_out_says_how_often_it_stood_out_for_validation_patients():
+    """The Reader's line under a crowned phrase, on paper too: the crown is a top-10 % rule, so the share of the
+    validation patients with and without the finding for whom it stood out is printed under the row (and only
+    under a row that stands out)."""
+    from dashboard.ranking import build_view
+    from mets_core.knowledge import StoodOut
+    so = StoodOut(0.62, 0.09, 13, 322, "12-lead")
+    view = build_view([SimpleNamespace(prompt=p, similarity=0.3, probability=0.5, percentile=pct, known=True,
+                                       validation_auc=0.9, stood_out=so)
+                       for p, pct in (("sinus bradycardia", 98.0), ("atrial fibrillation", 40.0))])
+    lines = [line for line in _page_lines(ranking=view) if line.monospace]
+    words = [line.words for line in lines]
+    under = words.index(next(w for w in words if w.startswith("sinus bradycardia"))) + 1
+    assert words[under].strip() == "validation: stood out for 62% of 13 with it, 9% of 322 without"
+    assert lines[under].right_mm <= PAGE_RIGHT_MM + 0.1                      # inside its column
+    assert sum("stood out for" in w for w in words) == 1                    # not under the row that does not
