@@ -97,7 +97,7 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     def columns(n: int) -> tuple[list, list, list]:
         """The three columns above the tracing, `n` lines each at most."""
         return (_measurement_lines(measurements, ecg, start_s, n) if measurements is not None else [],
-                _file_says(ecg, file_labels, beats, start_s, ranking, n),
+                _file_says(ecg, file_labels, beats, start_s, ranking, n, whole),
                 _ranking_lines(ranking, n, None if whole else measurements)
                 if ranking is not None else [])
     # the columns' lines, as many as they have: a record of a few leads whose strips leave the grid room to
@@ -209,10 +209,12 @@ def _shown(m, attribute: str) -> str:
 
 
 def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None,
-               n_lines: int = 10) -> list[tuple[str, dict]]:
+               n_lines: int = 10, whole: bool = False) -> list[tuple[str, dict]]:
     """The "What the file says" column: for a recording longer than the strip, the rhythm the file marks on the
     strip first (as the Reader's overview gives it for the page on screen), then the file's labels in the
-    page's words, then whose they are when not the file's own; what does not fit is named as not printed."""
+    page's words, then whose they are when not the file's own; what does not fit is named as not printed.
+    `whole`: the ranking is the whole recording's (the Reader's whole-recording summary), so it is held against
+    the file's labels, as the Reader holds it, not against the strip's rhythms."""
     entries, rhythms = [], []
     strip_end = min(ecg.duration, start_s + PAGE_S)
     if beats is not None and (start_s > 0 or strip_end < ecg.duration):
@@ -224,7 +226,7 @@ def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None,
     origin = file_labels.origin if file_labels is not None else ""
     # as the page says it beside the labels (held against the strip's own rhythms where the file marks them);
     # first: never cut as "and N more"
-    differ = disagreement(ranking, rhythms or [lab.text for lab in labels])
+    differ = disagreement(ranking, (rhythms if not whole else []) or [lab.text for lab in labels])
     entries += ([differ] if differ else []) + [lab.words for lab in labels]
     if not labels:
         entries.append(origin or "no diagnosis labels in the file")

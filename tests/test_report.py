@@ -232,6 +232,26 @@ def test_the_rhythm_the_file_marks_on_the_strip_comes_first():
     assert "Rhythm the file marks" not in _page_text(whole, file_labels=labels, beats=beats)
 
 
+def test_the_whole_recording_ranking_is_held_against_the_files_labels_not_the_strips_rhythm():
+    """The whole-recording summary ranks every window, so the page (as the Reader does) holds it against the
+    file's labels, not against the rhythm the file marks on the 10 s strip printed: a trigeminy that stands
+    out over the whole recording agrees with the file, though the strip printed is sinus rhythm. The strip's
+    own ranking is still held against the strip's rhythm."""
+    from dashboard.ranking import build_view
+    from mets_core.file_labels import FileLabels, rhythm_labels
+    from mets_core.readers.beat_labels import Beats
+    fs = 500
+    ecg = _ecg(seconds=60.0, fs=fs)
+    beats = Beats(np.arange(0, 60 * fs, fs), ("N",) * 60, "test.atr", ((0, "(N"), (30 * fs, "(T")))
+    labels = FileLabels(rhythm_labels(beats, fs, ecg.n_samples))
+    view = build_view([SimpleNamespace(prompt=p, similarity=0.3, probability=0.5, percentile=pct, known=True,
+                                       validation_auc=0.9)
+                       for p, pct in (("ventricular trigeminy", 99.0), ("normal sinus rhythm", 40.0))])
+    said = dict(start_s=0.0, file_labels=labels, beats=beats, ranking=view)
+    assert "The model and the file disagree" not in _page_text(ecg, whole=True, scope="whole recording", **said)
+    assert "The model and the file disagree" in _page_text(ecg, **said)
+
+
 def test_long_labels_wrap_inside_their_column_and_what_does_not_fit_is_counted():
     from mets_core.file_labels import FileLabel, FileLabels
     long = "Non-specific repolarization abnormalities: posterior wall, inferior wall and lateral wall"
