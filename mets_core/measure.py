@@ -99,7 +99,8 @@ How each value is obtained (and why)
   RMS of the raw signal minus its 35 Hz low-pass outside the QRS complexes; baseline wander = range of the
   raw signal's level in the PR segment (80 ms before R) over the beats. Above
   ``MUSCLE_NOISE_MV``/``WANDER_MV`` an "Excellent" lead becomes "Barely acceptable", above twice that
-  "Unacceptable". "Not recorded" for absent leads.
+  "Unacceptable"; these limits are voltages, so leads scaled one by one (z-scored, range-scaled) are not held
+  to them (a warning says so). "Not recorded" for absent leads.
 
 Long recordings are measured on their first ``MAX_SECONDS`` seconds (stated in the notes); the dashboard
 measures the page on screen by passing that stretch.
@@ -312,9 +313,18 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
             out.lead_quality[other], out.lead_sqi[other] = _rate_on_beats(cleaned[other], rated_on, fs)
         else:
             quality_of(other)
-    unit = amplitude_unit(ecg.metadata)      # z-scored or range-scaled data is not in mV: noise named in its unit
-    for other in raw:
-        _rate_noise(out, other, raw[other], rp, fs, rated_on, filtered.get(other, (None, None))[1], unit)
+    unit = amplitude_unit(ecg.metadata)      # z-scored or range-scaled data is not in mV
+    if unit == "mV":
+        for other in raw:
+            _rate_noise(out, other, raw[other], rp, fs, rated_on, filtered.get(other, (None, None))[1])
+    else:
+        # the noise limits are voltages: held to numbers of another unit they called clean leads "Unacceptable"
+        # (a lead's SD is a few tenths of a mV, so its wander in SD reads several times larger) and left them out
+        # of the median beats: z-scored, every 4th LUDB record had 263 of its 600 leads "Unacceptable" (0 in mV)
+        # and a QRS > 10 ms off its mV value in 14 of 50 (now 1)
+        out.warnings.append(f"muscle noise and baseline wander not judged: this recording's leads were scaled one "
+                            f"by one (read in {unit}), and their limits are in mV; lead quality is from each lead's "
+                            f"spectrum and beat-to-beat likeness only")
     if out.lead_quality.get(lead) == "Unacceptable":
         out.warnings.append(f"lead {lead}, used to find the beats, is noisy: check the beats on the tracing")
 
@@ -566,11 +576,11 @@ def _rate_on_beats(c: np.ndarray, rp: np.ndarray, fs: float) -> tuple[str, float
 
 
 def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs: float, levels_at: np.ndarray,
-                hf: np.ndarray | None = None, unit: str = "mV") -> None:
+                hf: np.ndarray | None = None) -> None:
     """Muscle (high-frequency) noise outside every QRS of `rp` and baseline wander at the beats `levels_at`
     (the dominant shape's: an ectopic beat's QRS starts where a normal beat's PR segment is) of the raw lead
-    (`hf`: its muscle band, filtered already); downgrade its quality label. `unit`: what the numbers are ("SD"
-    for z-scored data, whose noise is named in its own unit, never as mV)."""
+    (`hf`: its muscle band, filtered already); downgrade its quality label. In mV only (the limits are
+    voltages)."""
     from scipy.signal import sosfiltfilt
 
     if not _filterable(x, fs):
@@ -584,7 +594,7 @@ def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs:
             keep[max(0, r - half):r + half] = False
         rms = float(np.sqrt(np.mean(hf[keep] ** 2))) if keep.sum() > fs else float(np.sqrt(np.mean(hf ** 2)))
         if rms > MUSCLE_NOISE_MV:
-            found.append(f"muscle noise {rms:.2f} {unit}")
+            found.append(f"muscle noise {rms:.2f} mV")
             level = max(level, 2 if rms > 2 * MUSCLE_NOISE_MV else 1)
     # baseline = the PR segment's level (just before each QRS), so that the waves themselves do not count
     half_w = max(1, int(0.01 * fs))
@@ -592,7 +602,7 @@ def _rate_noise(out: Measurements, lead: str, x: np.ndarray, rp: np.ndarray, fs:
               for r in levels_at if r - int(0.08 * fs) - half_w >= 0]
     wander = float(np.ptp(levels)) if len(levels) >= 2 else 0.0
     if wander > WANDER_MV:
-        found.append(f"baseline wander {wander:.1f} {unit}")
+        found.append(f"baseline wander {wander:.1f} mV")
         level = max(level, 2 if wander > 2 * WANDER_MV else 1)
     if not found:
         return

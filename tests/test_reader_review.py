@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from dashboard_fixtures import button, markdown_html, paper_spec, upload
-from helpers import csv_bytes, npy_bytes, synthetic_signal
+from helpers import csv_bytes, data_dir_or_none, needs_data, npy_bytes, synthetic_signal
 
 
 def _warnings(app) -> str:
@@ -77,15 +77,42 @@ def test_the_whole_recording_report_names_its_strip_and_where_it_was_measured(ap
     assert f"Measured on {where.group(1)}–{where.group(2)}, not on the strip printed" in page
 
 
-def test_noise_of_z_scored_data_is_named_in_its_own_unit_never_mv():
+def test_noise_of_z_scored_data_is_never_named_or_judged_in_mv():
     """The review: a z-scored upload's noise note read "III: baseline wander 0.6 mV" (the numbers are standard
-    deviations of each lead). The same rule as the paper's (readers.channels.amplitude_basis) names it in SD."""
+    deviations of each lead). Then (review 33) it was named in SD but still held to the mV limits, which called
+    a clean simulated ECG's leads "Unacceptable": the limits are voltages, so z-scored leads (the paper's rule,
+    readers.channels.amplitude_basis) are not held to them, and a warning says so."""
     from mets_core import read_ecg
     from mets_core.measure import measure
     from mets_core.simulate import simulate_ecg
+
+    def z_scored(ecg):
+        z = (ecg.signal - ecg.signal.mean(axis=1, keepdims=True)) / ecg.signal.std(axis=1, keepdims=True)
+        return read_ecg(npy_bytes(z.astype(np.float32)), name="z.npy", fs=ecg.fs)
     wandering = simulate_ecg(duration_s=10, fs=250, wander_mv=1.5, seed=4)
-    z = (wandering.signal - wandering.signal.mean(axis=1, keepdims=True)) / wandering.signal.std(axis=1, keepdims=True)
-    as_mv = measure(wandering).lead_noise
-    as_sd = measure(read_ecg(npy_bytes(z.astype(np.float32)), name="z.npy", fs=250)).lead_noise
-    assert any(" mV" in note for note in as_mv.values())            # the same wander, in mV, is named so
-    assert as_sd and all(" mV" not in note and " SD" in note for note in as_sd.values())
+    assert any(" mV" in note for note in measure(wandering).lead_noise.values())   # in mV, named so
+    for ecg in (wandering, simulate_ecg(duration_s=10, fs=250, seed=4)):
+        as_sd = measure(z_scored(ecg))
+        assert not as_sd.lead_noise
+        assert any("baseline wander not judged" in w and "read in SD" in w for w in as_sd.warnings)
+    clean = measure(z_scored(simulate_ecg(duration_s=10, fs=250, seed=4)))
+    assert "Unacceptable" not in clean.lead_quality.values(), clean.lead_quality
+
+
+@needs_data("ludb/data")
+def test_z_scored_ludb_records_get_the_lead_quality_and_intervals_of_their_mv_originals():
+    """Every 10th LUDB record, z-scored lead by lead: the same quality label on every lead as in mV (before,
+    the mV noise limits called 0.44 of the z-scored leads "Unacceptable"), and a QRS within 10 ms of the mV
+    one in all but at most 2 of the 20 (the global boundaries weight leads by their amplitude, which z-scoring
+    changes)."""
+    from mets_core import read_ecg
+    from mets_core.measure import measure
+    qrs_off = 0
+    for i in range(1, 201, 10):
+        ecg = read_ecg(str(data_dir_or_none() / "ludb" / "data" / f"{i}.hea"))
+        z = (ecg.signal - ecg.signal.mean(axis=1, keepdims=True)) / ecg.signal.std(axis=1, keepdims=True)
+        as_mv = measure(ecg)
+        as_sd = measure(read_ecg(npy_bytes(z.astype(np.float32)), name="z.npy", fs=ecg.fs, lead_names=list(ecg.leads)))
+        assert as_sd.lead_quality == as_mv.lead_quality, i
+        qrs_off += as_mv.qrs_ms is None or as_sd.qrs_ms is None or abs(as_mv.qrs_ms - as_sd.qrs_ms) > 10
+    assert qrs_off <= 2
