@@ -65,12 +65,18 @@ def _split_unit(column: str) -> tuple[str, str | None]:
     return column, None
 
 
+def _column_key(base: str) -> str:
+    """A header cell's name as the name sets above spell it ('Time_ms' -> 'timems')."""
+    return re.sub(r"[\s._-]", "", base).lower()
+
+
 def _classify(column: str) -> tuple[str, str | None, str]:
-    """(role, unit, base name) of a CSV header cell; role is 'time', 'index', 'lead' or 'unknown'."""
+    """(role, unit, base name) of a CSV header cell; role is 'time', 'index', 'lead' or 'unknown'; unit is the
+    one the cell declares, None when it declares none (a units row under the header may then give it)."""
     base, unit = _split_unit(column)
-    key = re.sub(r"[\s._-]", "", base).lower()
+    key = _column_key(base)
     if key in _TIME_NAMES:
-        return "time", unit or ("ms" if key in _MS_TIME_NAMES else "s"), base
+        return "time", unit, base
     if key in _INDEX_NAMES:
         return "index", unit, base
     if standard_lead(base) is not None:
@@ -438,8 +444,11 @@ def _read_table(data: bytes, encoding: str, filename: str, lead_names: list[str]
         check_channels(len(signal_cols), n_lines, where)
         check_length(n_lines, None, where)
     time_col = time_cols[0] if time_cols else None
-    values, time = _parse_data(table, start, n_cols, signal_cols, time_col,
-                               roles[time_col][1] if time_col is not None else None, n_lines, where)
+    time_unit = None
+    if time_col is not None:         # declared (in the header cell or the units row), else by the column's name
+        _, declared, base = roles[time_col]
+        time_unit = declared or ("ms" if _column_key(base) in _MS_TIME_NAMES else "s")
+    values, time = _parse_data(table, start, n_cols, signal_cols, time_col, time_unit, n_lines, where)
     comments = [c for c, _ in table.comments]
     if values.shape[1] < 2:
         raise ECGReadError(f"{where} holds {'a single sample' if values.shape[1] else 'no samples'}; an ECG needs "

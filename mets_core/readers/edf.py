@@ -2,11 +2,15 @@
 
 Sleep labs, Holters and research devices record ECG beside other signals (EEG, SpO2, respiration).
 Signals whose label names a standard lead are read - directly (``I``, ``V1``, ``MLII``) or after an
-``ECG``/``EKG`` prefix (``ECG II``, ``EKG V5``, ``ECG1`` = lead I); a bare ``ECG``/``EKG`` is lead I, as in
-the project's alias table. Their physical dimension must be a voltage (uV, mV, V), and their physical and
-digital minimum and maximum must scale the samples (two different finite numbers each). The header fields
-edfio trusts (number of signals, of data records, record duration, samples per record) are checked before
-it reads the file; a file longer or shorter than its header declares is refused. Leads sampled at a
+``ECG``/``EKG`` prefix (``ECG II``, ``EKG V5``); a bare ``ECG``/``EKG`` is lead I, as in the project's alias
+table. ``ECG1``, ``ECG 2``, ``EKG3`` number a Holter's channels, not leads (they are CM5, V1, a modified aVF,
+... as the recorder was set up): they are ECG channels without a lead name, left out (and listed) as other
+formats leave QTDB's ``ECG1``/``ECG2`` out; when no channel names a lead the file asks for ``lead_names``
+(``UnnamedLeadsError``), one per ECG channel in order (those named as leads and those numbered). The ECG
+channels' physical dimension must be a voltage (uV, mV, V), and their physical and digital minimum and
+maximum must scale the samples (two different finite numbers each). The header fields edfio trusts (number
+of signals, of data records, record duration, samples per record) are checked before it reads the file; a
+file longer or shorter than its header declares is refused. Leads sampled at a
 rate other than the most common one among the leads are left out and listed.
 
 Discontinuous EDF+D/BDF+D files: edfio hands over the data records one after the other; each record's
@@ -43,13 +47,19 @@ _TAL_ONSET = re.compile(rb"([+-]\d+(?:\.\d*)?)\x14\x14")     # the time stamp op
 
 
 def lead_of(label: str) -> str | None:
-    """The standard lead an EDF signal label stands for, or None."""
+    """The standard lead an EDF signal label stands for, or None ('ECG1': a channel number, no lead)."""
     label = label.strip()
     std = standard_lead(label)
     if std is None and _PREFIX.match(label):
         rest = _PREFIX.sub("", label)
-        std = standard_lead(rest) if rest else "I"
+        std = "I" if not rest else None if rest.isdigit() else standard_lead(rest)
     return std
+
+
+def is_ecg_channel(label: str) -> bool:
+    """True if an EDF signal is an ECG channel: its label names a lead, or says ECG/EKG ('ECG1', a
+    Holter's numbered channel)."""
+    return lead_of(label) is not None or _PREFIX.match(label.strip()) is not None
 
 
 def read(data: bytes, filename: str, lead_names: list[str] | None = None,
@@ -78,8 +88,9 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
                                f"file again")
     if not signals:
         raise ECGReadError(f"{where} holds no signals")
-    leads = [(s, lead_of(s.label)) for s in signals]
-    leads = [(s, std) for s, std in leads if std is not None]
+    # the ECG channels, each under its lead (a numbered one, 'ECG1', under its own label: ECG.from_leads leaves
+    # it out and lists it, or asks for lead_names when no channel names a lead)
+    leads = [(s, lead_of(s.label) or s.label.strip()) for s in signals if is_ecg_channel(s.label)]
     if not leads:
         labels = ", ".join(repr(s.label.strip()) for s in signals[:12])
         raise ECGReadError(f"{where} has no ECG lead among its signals ({labels}); accepted labels name a "
@@ -111,7 +122,7 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
         units.append(unit)
     meta = {"source_format": kind.lower(), "units": " ".join(sorted(set(units))) + " (declared)",
             "edf_labels": " ".join(f"{std}={s.label.strip()!r}" for s, std in leads)}
-    skipped = [s.label.strip() for s in signals if lead_of(s.label) is None]
+    skipped = [s.label.strip() for s in signals if not is_ecg_channel(s.label)]
     if skipped:
         meta["non_ecg_signals"] = " ".join(skipped[:32])
     if other_rate:

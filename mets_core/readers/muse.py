@@ -19,7 +19,7 @@ from ..ecg import ECGReadError, standard_lead
 from . import xml_safe
 from .channels import Channels, to_mv_factor, with_caller_hints
 from .recorded import compact_time, iso_stamp
-from .limits import MAX_SAMPLES_PER_LEAD
+from .limits import MAX_SAMPLES_PER_LEAD, override_names
 from .xml_safe import b64decode, integer, number, stack
 
 WAVEFORMS = ("Rhythm", "Median")
@@ -64,9 +64,10 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
     recorded = _recorded_at(root)
     if recorded is not None:
         meta["recorded_at"] = recorded
+    # the caller's names are for the stored leads: the limb leads are derived from them after
+    names = override_names(names, lead_names, len(names), repr(filename))
     derive_limb_leads(rows, names, meta)
-    return with_caller_hints(Channels(stack(rows), names, fs, meta, repr(filename)),
-                             lead_names, fs_given)
+    return with_caller_hints(Channels(stack(rows), names, fs, meta, repr(filename)), None, fs_given)
 
 
 def _recorded_at(root) -> str | None:

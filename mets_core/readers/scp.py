@@ -30,7 +30,7 @@ import numpy as np
 
 from ..ecg import ECGReadError
 from .channels import Channels, with_caller_hints
-from .limits import ACCEPTED_FORMATS, check_channels, check_fs, check_length
+from .limits import ACCEPTED_FORMATS, check_channels, check_fs, check_length, override_names
 from .muse import derive_limb_leads
 from .recorded import iso_stamp
 
@@ -102,6 +102,8 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
         names[names.index("-aVR")] = "aVR"
     meta = {"source_format": "scp-ecg", "scp_version": f"{version // 10}.{version % 10}",
             "scp_encoding": encoding, "units": f"{avm_nv} nV per unit (declared)"}
+    # the caller's names are for the stored leads: the limb leads are derived from them after
+    names = override_names(names, lead_names, len(names), where)
     derive_limb_leads(rows, names, meta)
     if 1 in sections:
         comments = _age_and_sex(sections[1])
@@ -110,7 +112,7 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
         recorded = _recorded_at(sections[1])
         if recorded is not None:
             meta["recorded_at"] = recorded
-    return with_caller_hints(Channels(np.stack(rows), names, fs, meta, where), lead_names, fs_given)
+    return with_caller_hints(Channels(np.stack(rows), names, fs, meta, where), None, fs_given)
 
 
 def _sections(data: bytes, where: str) -> dict[int, bytes]:

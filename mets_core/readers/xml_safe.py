@@ -50,17 +50,7 @@ def root_name(data: bytes) -> str | None:
 
 def parse(data: bytes, where: str, root: str | None = None) -> _stdlib_et.Element:
     """The document's root element, namespaces removed; ``root``: the local name it must have."""
-    import defusedxml.ElementTree as safe_et
-    from defusedxml import DefusedXmlException
-    try:
-        document = safe_et.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as e:
-        raise ECGReadError(f"{where} declares XML entities or external references ({type(e).__name__}), which "
-                           f"are refused for safety; ECG XML exports do not need them") from None
-    except _stdlib_et.ParseError as e:
-        raise ECGReadError(f"{where} is not well-formed XML ({e}); the file may be truncated or damaged") from None
-    except (ValueError, RecursionError) as e:
-        raise ECGReadError(f"{where} could not be parsed as XML ({type(e).__name__})") from None
+    document = _parse_safely(data, where)
     for el in document.iter():
         if isinstance(el.tag, str) and "}" in el.tag:
             el.tag = el.tag.rsplit("}", 1)[1]
@@ -69,6 +59,58 @@ def parse(data: bytes, where: str, root: str | None = None) -> _stdlib_et.Elemen
     if root is not None and document.tag != root:
         raise ECGReadError(f"{where}: the root element is <{document.tag}>, not <{root}>")
     return document
+
+
+def _parse_safely(source: bytes | str, where: str) -> _stdlib_et.Element:
+    import defusedxml.ElementTree as safe_et
+    from defusedxml import DefusedXmlException
+    try:
+        return safe_et.fromstring(source, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as e:
+        raise ECGReadError(f"{where} declares XML entities or external references ({type(e).__name__}), which "
+                           f"are refused for safety; ECG XML exports do not need them") from None
+    except _stdlib_et.ParseError as e:
+        raise ECGReadError(f"{where} is not well-formed XML ({e}); the file may be truncated or damaged") from None
+    except (ValueError, RecursionError) as e:
+        # expat decodes UTF-8, UTF-16 and single-byte encodings itself, but refuses every multi-byte one
+        # (Shift_JIS, GB2312, EUC-KR, Big5: exports of carts set up in East Asian languages) with a ValueError:
+        # Python's codec decodes the document, and the text is parsed under the same refusals
+        text = _declared_text(source, where) if isinstance(e, ValueError) and isinstance(source, bytes) else None
+        if text is not None:
+            return _parse_safely(text, where)
+        raise ECGReadError(f"{where} could not be parsed as XML ({type(e).__name__})") from None
+    except LookupError:               # expat asks Python's codecs for an encoding it does not know itself
+        raise _unknown_encoding(where, _declared_name(source)) from None
+
+
+# the encoding an XML declaration names: <?xml version="1.0" encoding="Shift_JIS"?>
+_DECLARED_ENCODING = re.compile(rb"""\A\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([A-Za-z][\w.:-]*)["']""")
+
+
+def _declared_name(source: bytes | str) -> str | None:
+    """The encoding the document's XML declaration names, or None."""
+    declared = _DECLARED_ENCODING.match(source if isinstance(source, bytes) else source.encode("utf-8", "replace"))
+    return declared.group(1).decode("ascii") if declared else None
+
+
+def _unknown_encoding(where: str, name: str | None) -> ECGReadError:
+    return ECGReadError(f"{where} declares a text encoding ({name!r}) this reader does not know; export the file "
+                        f"again, saved as UTF-8")
+
+
+def _declared_text(data: bytes, where: str) -> str | None:
+    """The document decoded by the encoding its XML declaration names; None when it names none."""
+    name = _declared_name(data)
+    if name is None:
+        return None
+    try:
+        return data.decode(name)
+    except LookupError:
+        raise _unknown_encoding(where, name) from None
+    except UnicodeDecodeError as e:
+        raise ECGReadError(f"{where} is not in the text encoding it declares ({name}): byte {e.start:,} cannot "
+                           f"be decoded as {name}; the file is damaged, or was converted without changing its "
+                           f"declaration: export it again, saved as UTF-8") from None
 
 
 def text(el, path: str) -> str | None:
