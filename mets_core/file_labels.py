@@ -203,6 +203,20 @@ class FileLabel:
         return self.text + (f" ({self.likelihood:.0f}% likely)" if self.likelihood else
                             f" ({self.detail})" if self.detail else "")
 
+    @property
+    def phrase(self) -> str:
+        """The label as a phrase to rank: a header's "Key: value" line by its value alone where the key only says
+        what kind of statement follows ("Rhythm: Sinus bradycardia") or the value names a finding by itself
+        ("Electric axis of the heart: left axis deviation"); else whole, since such a value says only where or
+        which kind ("STEMI: septal", PTB-DB's "Acute infarction (localization): infero-latera": "septal" alone
+        is no finding, and the STEMI was lost)."""
+        key, colon, value = self.text.partition(":")
+        key, value = key.strip().lower(), value.strip()
+        if self.source != "header text" or not colon or not value:
+            return self.text
+        names_kind = key in DIAGNOSIS_KEYS and key not in QUALIFYING_KEYS
+        return value if names_kind or value.lower() in finding_names() else self.text
+
 
 @dataclass
 class FileLabels:
@@ -323,11 +337,16 @@ DIAGNOSIS_LINE_WORDS = 8         # longer free text is prose (MIT-BIH's notes), 
 
 
 @functools.lru_cache(maxsize=1)
+def finding_names() -> frozenset[str]:
+    """The names (lower case) of the diagnoses this module names: SNOMED_CT's, SCP_ECG's, the rhythm annotations'."""
+    from .readers.beat_labels import RHYTHM_WORDS
+    return frozenset(name.lower() for name in (*SNOMED_CT.values(), *SCP_ECG.values(), *RHYTHM_WORDS.values()))
+
+
+@functools.lru_cache(maxsize=1)
 def diagnosis_words() -> frozenset[str]:
     """Every word (lower case) of the diagnoses this module names, and EXTRA_DIAGNOSIS_WORDS."""
-    from .readers.beat_labels import RHYTHM_WORDS
-    names = [*SNOMED_CT.values(), *SCP_ECG.values(), *RHYTHM_WORDS.values()]
-    return frozenset(w.lower() for name in names for w in re.findall(r"[A-Za-z]+", name)) | EXTRA_DIAGNOSIS_WORDS
+    return frozenset(w for name in finding_names() for w in re.findall(r"[a-z]+", name)) | EXTRA_DIAGNOSIS_WORDS
 
 
 def is_diagnosis_line(line: str) -> bool:

@@ -227,6 +227,16 @@ def at_one_scale(fig, view_mm: float, width_px: int) -> dict:
     return spec
 
 
+# ------------------------------------------------------------------------------------ the measurements
+
+def measurement_change(first: int, second: int, unit: str) -> int:
+    """second − first of one measurement as shown. An angle (the frontal axis, in °, from −180 to 180) changes
+    the shorter way round the circle: from 175° to −175° is +10°, not −350°."""
+    if unit == "°":
+        return (second - first + 180) % 360 - 180
+    return second - first
+
+
 # ------------------------------------------------------------------------------- the phrases' scores
 
 def scores(first: Row, second: Row | None) -> tuple[str, float, float | None, float | None]:
@@ -357,12 +367,12 @@ def compare_page(engine: Engine, recs: dict) -> None:
                + (" One ECG's amplitudes are not in mV: their heights do not compare." if len(scales) > 1 else ""))
     ma, mb = (engines.measurements(each.rec.key, each.rec.ecg, *each.measured_stretch) for each in (first, second))
     rows = []
-    for _, attr, _, note in FIELDS:       # as the Reader shows them, in whole units, or why there is none
+    for _, attr, unit, note in FIELDS:    # as the Reader shows them, in whole units, or why there is none
         va, vb = shown_value(ma, attr), shown_value(mb, attr)
         rows.append({"measurement": column_name(attr),
                      ra.label: missing_words(ma, note) if va is None else str(va),
                      rb.label + " ": missing_words(mb, note) if vb is None else str(vb),
-                     difference: "—" if va is None or vb is None else f"{vb - va:+d}"})
+                     difference: "—" if va is None or vb is None else f"{measurement_change(va, vb, unit):+d}"})
     st.markdown("### Measurements")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="cmp_meas")
     # the stretch each measurement says it describes (the one asked for, unless it says otherwise)

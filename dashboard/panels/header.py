@@ -135,7 +135,7 @@ def file_labels_panel(rec: Record, rank_these: Callable[[list[str]], None], view
                 f'<div class="fl-note">{esc(labels.origin or "As written in the file (codes decoded into words).")}'
                 f' Not checked by this tool.</div></div>', unsafe_allow_html=True)
     phrases = [lab.text for lab in labels.labels if lab.known and lab.source != "header text"] or \
-              [lab.text.split(":")[-1].strip() for lab in labels.labels if lab.source == "header text"]
+              [lab.phrase for lab in labels.labels if lab.source == "header text"]
     phrases = list(dict.fromkeys(p for p in phrases if p))
     if phrases:
         st.button("Rank the file's own labels", key=f"rank_file_labels_{rec.key}", on_click=rank_these,
