@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 # one home for the "stands out" rule, the reliability levels, the percentile as shown, its ordinal and the words
 # for a negated phrase: the engine's knowledge module
+from mets_core.file_labels import label_phrase
 from mets_core.knowledge import (AUC_FAIR, AUC_VALIDATED, MIN_VALIDATION_NEGATIVES, MIN_VALIDATION_POSITIVES,
                                  STANDS_OUT_PERCENTILE, StoodOut, checked_by_measurement, consistent, exclusive_groups,
                                  measurement_disagreements, negated_findings_standing_out, negation_words,
@@ -288,12 +289,13 @@ SAME_STATEMENT_QUALIFIERS = ("normal", "paroxysmal", "persistent", "permanent")
 
 
 def label_row(view: RankingView | None, label_text: str) -> Row | None:
-    """The ranked row of one of the file's labels (its words after a "key:", "Rhythm: Sinus bradycardia"),
-    when the label is also a phrase ranked against reference ECGs, or that phrase with a qualifier that
-    leaves it the same statement (SAME_STATEMENT_QUALIFIERS); else None."""
+    """The ranked row of one of the file's labels (as the phrase "Rank the file's own labels" ranks,
+    file_labels.label_phrase: "Rhythm: Sinus bradycardia" by its value, "STEMI: septal" whole), when the label
+    is also a phrase ranked against reference ECGs, or that phrase with a qualifier that leaves it the same
+    statement (SAME_STATEMENT_QUALIFIERS); else None."""
     if view is None:
         return None
-    text = " ".join(label_text.split(":")[-1].lower().split())
+    text = " ".join(label_phrase(label_text).lower().split())
     for r in view.rows:
         prompt = " ".join(r.prompt.lower().split())
         if r.percentile_rank is not None and (text == prompt or any(

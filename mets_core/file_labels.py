@@ -205,17 +205,22 @@ class FileLabel:
 
     @property
     def phrase(self) -> str:
-        """The label as a phrase to rank: a header's "Key: value" line by its value alone where the key only says
-        what kind of statement follows ("Rhythm: Sinus bradycardia") or the value names a finding by itself
-        ("Electric axis of the heart: left axis deviation"); else whole, since such a value says only where or
-        which kind ("STEMI: septal", PTB-DB's "Acute infarction (localization): infero-latera": "septal" alone
-        is no finding, and the STEMI was lost)."""
-        key, colon, value = self.text.partition(":")
-        key, value = key.strip().lower(), value.strip()
-        if self.source != "header text" or not colon or not value:
-            return self.text
-        names_kind = key in DIAGNOSIS_KEYS and key not in QUALIFYING_KEYS
-        return value if names_kind or value.lower() in finding_names() else self.text
+        """The label as a phrase to rank (label_phrase for a header's "Key: value" line; else its text)."""
+        return label_phrase(self.text) if self.source == "header text" else self.text
+
+
+def label_phrase(text: str) -> str:
+    """A header's "Key: value" label as a phrase: its value alone where the key only says what kind of statement
+    follows ("Rhythm: Sinus bradycardia") or the value names a finding by itself ("Electric axis of the heart:
+    left axis deviation"); else whole, since such a value says only where or which kind ("STEMI: septal",
+    PTB-DB's "Acute infarction (localization): infero-latera": "septal" alone is no finding, and the STEMI was
+    lost). Text without a key is itself."""
+    key, colon, value = text.partition(":")
+    key, value = key.strip().lower(), value.strip()
+    if not colon or not value:
+        return text
+    names_kind = key in DIAGNOSIS_KEYS and key not in QUALIFYING_KEYS
+    return value if names_kind or value.lower() in finding_names() else text
 
 
 @dataclass

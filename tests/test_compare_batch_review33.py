@@ -89,3 +89,20 @@ def test_ranking_the_files_own_labels_keeps_what_a_value_after_a_colon_is_of(app
     for whole in ("stemi: septal", "stemi: anterior wall", "electric axis of the heart: horizontal",
                   "sinus rhythm", "left axis deviation", "left ventricular hypertrophy"):
         assert whole in typed, typed
+
+
+def test_a_header_label_is_matched_to_the_phrase_its_button_ranks_never_to_its_qualifier_alone():
+    """The file's label "STEMI: septal" is ranked whole by "Rank the file's own labels"; beside the label the
+    page shows that phrase's percentile, not that of a phrase "septal" typed on its own (which matched it,
+    the key cut off); "Rhythm: Sinus bradycardia" is still matched by its value."""
+    from types import SimpleNamespace
+
+    from dashboard.ranking import build_view, label_row
+    view = build_view([SimpleNamespace(prompt=p, similarity=0.3, probability=0.5, percentile=pct, known=True,
+                                       validation_auc=0.9)
+                       for p, pct in (("septal", 97.0), ("STEMI: septal", 60.0), ("sinus bradycardia", 80.0))])
+    assert label_row(view, "STEMI: septal").prompt == "STEMI: septal"
+    assert label_row(view, "Rhythm: Sinus bradycardia").prompt == "sinus bradycardia"
+    only_qualifier = build_view([SimpleNamespace(prompt="septal", similarity=0.3, probability=1.0, percentile=97.0,
+                                                 known=True, validation_auc=0.9)])
+    assert label_row(only_qualifier, "STEMI: septal") is None
