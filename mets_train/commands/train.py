@@ -48,7 +48,8 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--random-init", action="store_true",
                    help="also evaluate a random-init model of the same architecture (the chance floor)")
     p.add_argument("--labels", help="label -> statement mapping (default mets_train/training/eval_labels.json)")
-    p.add_argument("--split", default="val", choices=["val", "train"],
+    # default None, not "val": a --split typed beside --protocol is refused even when it says "val"
+    p.add_argument("--split", choices=["val", "train"],
                    help="corpus split (default val; train is for debugging only, never a zero-shot result)")
     p.add_argument("--json", nargs="?", const="-", metavar="FILE",
                    help="write the results as JSON to FILE (or to stdout instead of the table when no FILE)")
@@ -60,12 +61,12 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--protocol", choices=PROTOCOLS,
                    help="mets: the paper's balanced 5x200 PTB-XL fold-10 sets; ptbxl-auc: fold-10 macro "
                         "AUC per level; mitbih: 5 beat classes x 100 (needs --data-dir)")
-    p.add_argument("--prompts", choices=["paper", "ensemble"], default="paper",
+    p.add_argument("--prompts", choices=["paper", "ensemble"],
                    help="with --protocol: the paper's single template (default) or the template ensemble")
     p.add_argument("--records", nargs="+", metavar="REC",
                    help="with --protocol mitbih: records to draw beats from (default: all with .atr, "
                         "paced 102 104 107 217 excluded)")
-    p.add_argument("--sample-seed", type=int, default=0, help="with --protocol: sampling seed (default 0)")
+    p.add_argument("--sample-seed", type=int, help="with --protocol mets/mitbih: sampling seed (default 0)")
     p.add_argument("--n-per-class", type=int, help="with --protocol mets/mitbih: ECGs or beats per class "
                                                    "(default: the paper's 200 / 100)")
     p.add_argument("--folds", type=ptbxl_fold, nargs="+", metavar="FOLD",
@@ -163,13 +164,38 @@ def load_models(args: argparse.Namespace) -> dict:
 
 # `mets evaluate` options of the corpus evaluation that a protocol (its own records, labels and prompts) ignores
 CORPUS_ONLY_OPTIONS = {"labels": "--labels", "no_expand": "--no-expand", "exclude_forms": "--exclude-forms",
-                       "pretraining_corpus": "--pretraining-corpus"}
+                       "pretraining_corpus": "--pretraining-corpus", "split": "--split"}
+# `mets evaluate` options of the protocols, and the protocols that read each (None: every protocol; the others
+# ignore it). Their argparse defaults are None, so an option typed with its default value is still seen as given.
+PROTOCOL_OPTIONS = {"folds": ("--folds", ("mets", "ptbxl-auc")), "records": ("--records", ("mitbih",)),
+                    "n_per_class": ("--n-per-class", ("mets", "mitbih")),
+                    "sample_seed": ("--sample-seed", ("mets", "mitbih")), "prompts": ("--prompts", None)}
+DEFAULT_PROMPTS, DEFAULT_SAMPLE_SEED = "paper", 0
+
+
+def misplaced_protocol_options(args: argparse.Namespace) -> str | None:
+    """Why protocol options given to `mets evaluate` would be ignored (without --protocol, or with a protocol that
+    does not read them), in the user's words with what to do; None when every one given is read."""
+    given = [(flag, protocols) for name, (flag, protocols) in PROTOCOL_OPTIONS.items()
+             if getattr(args, name, None) is not None
+             and (args.protocol is None if protocols is None else args.protocol not in protocols)]
+    if not given:
+        return None
+    goes = "; ".join(f"{flag} goes with --protocol" + (f" {' or '.join(protocols)}" if protocols else "")
+                     for flag, protocols in given)
+    them = "it" if len(given) == 1 else "them"
+    if args.protocol:
+        return f"{goes}: --protocol {args.protocol} does not read {them}; drop {them}"
+    return f"{goes}: the corpus evaluation (no --protocol) does not read {them}; drop {them} or add --protocol"
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
+    misplaced = misplaced_protocol_options(args)
+    if misplaced:
+        print(f"mets evaluate: {misplaced}", file=sys.stderr)
+        return 2
     if args.protocol:
         given = [flag for name, flag in CORPUS_ONLY_OPTIONS.items() if getattr(args, name, None)]
-        given += ["--split"] if args.split != "val" else []
         if given:
             # it would be ignored, and the result read as if it applied
             print(f"mets evaluate: {', '.join(given)} {'goes' if len(given) == 1 else 'go'} with the corpus "
@@ -177,10 +203,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
                   f"drop {'it' if len(given) == 1 else 'them'}", file=sys.stderr)
             return 2
         return evaluate_protocol_command(args)
-    if args.folds:
-        print("mets evaluate: --folds goes with --protocol mets or ptbxl-auc (PTB-XL folds to test on)",
-              file=sys.stderr)
-        return 2
+    split = args.split or "val"
     from mets_core.checkpoint import CheckpointError
 
     from ..training.data import Corpus, CorpusError
@@ -197,7 +220,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         corpus = Corpus.open(corpus_dir)
         labels = load_eval_labels(args.labels)
         models = load_models(args)
-        by_model = {name: evaluate_label_sets(m, corpus, labels, split=args.split, expand=not args.no_expand,
+        by_model = {name: evaluate_label_sets(m, corpus, labels, split=split, expand=not args.no_expand,
                                               exclude_forms=args.exclude_forms or ())
                     for name, m in models.items()}
     except (CorpusError, CheckpointError, ValueError, FileNotFoundError) as err:
@@ -208,7 +231,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     results = {}
     for name, per_set in by_model.items():
         first = per_set[sets[0]]
-        exposure = split_exposure(models[name], corpus, args.split, args.pretraining_corpus)
+        exposure = split_exposure(models[name], corpus, split, args.pretraining_corpus)
         results[name] = {**first, "label_set": sets[0],
                          "sets": {k: v for k, v in per_set.items()}, "pretraining": exposure}
         if exposure.get("warning"):
@@ -299,7 +322,13 @@ def train_recipe_command(args: argparse.Namespace) -> int:
         except (OSError, json.JSONDecodeError) as err:
             print_error("mets train", f"--config {args.config}: {err}")
             return 2
-        overrides = {"data": extra.get("data", {}), "training": {**extra.get("training", {}), **training}}
+        if not isinstance(extra, dict):
+            print_error("mets train", f"--config {args.config}: with --recipe it holds the recipe's overrides, a JSON "
+                                      f"object {{\"data\": {{...}}, \"training\": {{...}}}}")
+            return 2
+        # every section of the file goes to load_recipe, which refuses what it does not know (a training setting
+        # put at the top level was silently dropped here)
+        overrides = {**extra, "training": {**(extra.get("training") or {}), **training}}
     try:
         result = train_recipe(locate(args.data_dir, "ptbxl"), args.recipe, overrides, resume=args.resume)
     except (RecipeError, ConfigError, PTBXLError, ValueError, FileNotFoundError) as err:
@@ -322,10 +351,12 @@ def evaluate_protocol_command(args: argparse.Namespace) -> int:
     if not args.data_dir:
         print(f"mets evaluate: --protocol {args.protocol} needs --data-dir DIR", file=sys.stderr)
         return 2
+    prompts = args.prompts or DEFAULT_PROMPTS
+    sample_seed = DEFAULT_SAMPLE_SEED if args.sample_seed is None else args.sample_seed
     try:
         models = load_models(args)
-        results = {name: run_protocol(args.protocol, model, args.data_dir, seed=args.sample_seed,
-                                      prompts=args.prompts, records=args.records, n_per_class=args.n_per_class,
+        results = {name: run_protocol(args.protocol, model, args.data_dir, seed=sample_seed,
+                                      prompts=prompts, records=args.records, n_per_class=args.n_per_class,
                                       folds=args.folds, corpus=args.corpus)
                    for name, model in models.items()}
     except (CheckpointError, PTBXLError, FileNotFoundError, ValueError) as err:
@@ -335,7 +366,7 @@ def evaluate_protocol_command(args: argparse.Namespace) -> int:
     if nothing:
         print_error("mets evaluate", nothing)
         return 1
-    payload = {"protocol": args.protocol, "prompts": args.prompts, "sample_seed": args.sample_seed,
+    payload = {"protocol": args.protocol, "prompts": prompts, "sample_seed": sample_seed,
                "n_per_class": args.n_per_class, "folds": args.folds,
                "models": {name: (m.source or "random-init") for name, m in models.items()}, "results": results}
     emit_json(args, payload, format_results(args.protocol, results))

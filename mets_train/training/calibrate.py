@@ -29,7 +29,7 @@ from mets_core.knowledge import (MIN_VALIDATION_NEGATIVES, MIN_VALIDATION_POSITI
                                  percentile, stands_out)
 from mets_core.pipeline import same_kind_reference
 from mets_core.prompts import l2_normalise
-from .data import Corpus
+from .data import Corpus, CorpusError
 from ..metrics import roc_auc
 from .validate import embed_windows
 
@@ -46,6 +46,15 @@ def calibrate(mets, corpus: Corpus, exclude_forms=(), batch_size: int = 256) -> 
     validation windows."""
     knowledge = mets.knowledge
     idx = validation_windows(corpus, exclude_forms)
+    if len(idx) == 0:
+        # without them the reference is empty (no percentile), no statement gets an AUC and the report index's
+        # hub penalties are means of nothing (NaN), which leaves its search unordered
+        left_out = f" once signal forms {', '.join(exclude_forms)} are left out (the run's exclude_forms)" \
+            if exclude_forms else ""
+        raise CorpusError(f"corpus {corpus.path} has no validation windows{left_out}: the export calibrates the model "
+                          f"on them (validation AUCs, the reference ECGs of the percentiles, the report index's "
+                          f"ranking). Give --corpus a corpus with validation patients the model did not train on "
+                          f"(for a PTB-XL recipe run: train it with data.validation_folds [9] and pretrain_folds 1-8)")
     emb = l2_normalise(embed_windows(mets.model, corpus, idx, mets.preprocess_cfg, batch_size, torch.device("cpu"),
                                      False).numpy())
     n_leads = corpus.lead_mask[idx].sum(axis=1)

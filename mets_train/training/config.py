@@ -118,6 +118,12 @@ def make_config(overrides: dict | None = None) -> dict:
             load_template_set(cfg["template_set"])
         except ValueError as err:
             raise ConfigError(f"template_set: {err}") from None
+    if cfg["select_on"] is not None:
+        from .evaluate import LABEL_SETS
+        names = cfg["select_on"]
+        if not isinstance(names, list) or not names or any(n not in LABEL_SETS for n in names):
+            raise ConfigError(f"select_on must be null (every label set present) or a list of label sets among "
+                              f"{', '.join(LABEL_SETS)}, got {names!r}")
     if cfg["device"] not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {cfg['device']!r}")
     return cfg

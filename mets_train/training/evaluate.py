@@ -147,6 +147,11 @@ def evaluate_label_sets(mets, corpus: Corpus, labels: list[dict] | None = None, 
         else np.ones(len(idx), dtype=bool)
     if len(idx) == 0:
         raise CorpusError(f"corpus {corpus.path} has no {split!r} windows to evaluate on")
+    if not keep.any():
+        forms = sorted(set(corpus.forms[idx]))
+        raise CorpusError(f"every {split!r} window of corpus {corpus.path} is of a signal form left out "
+                          f"({', '.join(forms)}; --exclude-forms {' '.join(exclude_forms)}): nothing to evaluate on; "
+                          f"leave out fewer forms")
     corpus.check_matches(mets.preprocess_cfg)
     emb = embed_windows(mets.model, corpus, idx, mets.preprocess_cfg, batch_size, torch.device("cpu"), bf16=False).numpy()
     out = {}

@@ -199,6 +199,25 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     pre = PreprocessConfig.from_dict(cfg["preprocess"])
     corpus = Corpus.open(cfg["corpus"], cfg["report_column"])
     corpus.check_matches(pre)
+
+    train_idx, val_idx = corpus.indices("train"), corpus.indices("val")
+    if cfg["exclude_forms"] and corpus.forms is not None:
+        keep = ~np.isin(corpus.forms, list(cfg["exclude_forms"]))
+        train_idx, val_idx = train_idx[keep[train_idx]], val_idx[keep[val_idx]]
+    if len(train_idx) == 0:
+        raise ConfigError(f"corpus {corpus.path} has no training windows")
+    # the clinician label sets that select the best epoch (the ones `mets evaluate` reports), their phrases
+    # scored as the product scores them (METS.embed_prompts: knowledge expansion, templates); checked on every
+    # rank before the reports are embedded, so a select_on the corpus cannot serve stops the run at once
+    present = label_sets(corpus, val_idx) if len(val_idx) else {}
+    absent = [name for name in cfg["select_on"] or () if name not in present]
+    if absent:
+        raise ConfigError(f"select_on names {', '.join(absent)}, but the validation windows of corpus {corpus.path} "
+                          f"hold {'only the label sets ' + ', '.join(present) if present else 'no label set'}: "
+                          f"choose among those (or null for every set present)")
+    val_sets = {name: sets for name, sets in present.items()
+                if world.is_main and (cfg["select_on"] is None or name in cfg["select_on"])}
+
     templates = load_template_set(cfg["template_set"])
     variants = corpus.report_variants or [corpus.reports]
     texts, text_ids = unique_texts([t for v in variants for t in v])
@@ -207,21 +226,8 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     cache_dir = Path(cfg["text_cache"] or Path(cfg["corpus"]) / "text_cache")
     encoder, text_raw_np = report_embeddings(texts, templates, cfg["text_model"], cache_dir, world)
     text_raw = torch.from_numpy(text_raw_np).to(world.device)
-
-    train_idx, val_idx = corpus.indices("train"), corpus.indices("val")
-    if cfg["exclude_forms"] and corpus.forms is not None:
-        keep = ~np.isin(corpus.forms, list(cfg["exclude_forms"]))
-        train_idx, val_idx = train_idx[keep[train_idx]], val_idx[keep[val_idx]]
-    if len(train_idx) == 0:
-        raise ConfigError(f"corpus {corpus.path} has no training windows")
     # zero-shot prompts for the validation AUC: each statement's canonical phrase through the templates
     statement_ids = sorted(corpus.statement_phrases)
-    val_sets: dict = {}
-    if world.is_main and len(val_idx):
-        # the clinician label sets that select the best epoch (the ones `mets evaluate` reports), their
-        # phrases scored as the product scores them (METS.embed_prompts: knowledge expansion, templates)
-        val_sets = {name: (labels, window_mask) for name, (labels, window_mask) in label_sets(corpus, val_idx).items()
-                    if cfg["select_on"] is None or name in cfg["select_on"]}
 
     torch.manual_seed(cfg["seed"])
     model_cfg = ModelConfig.from_dict({**cfg["model"], "text_dim": encoder.hidden_size})

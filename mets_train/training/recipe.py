@@ -52,8 +52,13 @@ def load_recipe(name_or_path: str, overrides: dict | None = None) -> dict:
     except json.JSONDecodeError as err:
         raise RecipeError(f"recipe {path} is not valid JSON: {err}") from None
     for section, values in (overrides or {}).items():
+        if section.startswith("_"):          # "_comment" and friends
+            continue
         if section not in ("data", "training"):
-            raise RecipeError(f"recipe overrides take 'data' and 'training', got {section!r}")
+            raise RecipeError(f"recipe overrides take 'data' and 'training', got {section!r}: put each setting under "
+                              f"the section it belongs to, e.g. {{\"training\": {{{json.dumps(section)}: ...}}}}")
+        if not isinstance(values, dict):
+            raise RecipeError(f"recipe overrides: {section!r} must be an object of settings, got {values!r}")
         recipe.setdefault(section, {})
         for key, value in values.items():
             if isinstance(value, dict) and isinstance(recipe[section].get(key), dict):
