@@ -133,3 +133,25 @@ def test_recipe_overrides_refuse_a_setting_outside_its_section(tmp_path, capsys)
     assert "a JSON object" in capsys.readouterr().err
     # notes in the file are allowed, as in a training config
     assert load_recipe("ptbxl-mets", {"_comment": "why", "training": {"epochs": 2}})["training"]["epochs"] == 2
+
+
+def test_a_recipe_corpus_carries_the_superclass_ids_its_validation_scores(tmp_path):
+    """A PTB-XL recipe corpus stored raw SCP codes only, while the ptbxl_superclass label set scores the
+    superclass ids (class_norm, class_mi, ...): every superclass had 0 positives, so a recipe run's validation
+    printed "ptbxl_superclass n/a" every epoch. Now each window also carries its superclasses' ids."""
+    from fake_ptbxl import write_fake_ptbxl
+
+    from mets_train.ptbxl.dataset import PTBXL
+    from mets_train.training.data import Corpus
+    from mets_train.training.evaluate import label_sets
+    from mets_train.training.recipe import STATEMENT_IDS, build_ptbxl_corpus
+    root = write_fake_ptbxl(tmp_path / "ptbxl", {i: (1 if i <= 5 else 9, {"records100"}) for i in range(1, 11)})
+    meta = build_ptbxl_corpus(PTBXL(root, forms=["records100"]), tmp_path / "corpus", [1], [9], progress=False)
+    assert meta["statement_ids"] == STATEMENT_IDS
+    corpus = Corpus.open(tmp_path / "corpus")
+    val = corpus.indices("val")
+    labels, on = label_sets(corpus, val)["ptbxl_superclass"]
+    positives = {lab["label"]: sum(bool(set(lab["statements"]) & set(corpus.statements[i])) for i in val[on])
+                 for lab in labels}
+    assert all(n >= 1 for n in positives.values()), positives          # the 5 windows cover the 5 classes
+    assert all("SR" in corpus.statements[i] for i in val)             # the SCP codes are kept too

@@ -4,7 +4,8 @@ Two steps, both plain:
 1. `build_ptbxl_corpus`: the PTB-XL records of the pretraining folds (1-9; fold 10 is never read) become a
    corpus folder in the format `mets train` reads (mets_train/training/data.py): filtered signals at the
    model rate (float16 memmap), lead masks, and one row per ECG with its report (as PTB-XL has it, or
-   translated when the recipe says `translate: true`), its SCP statements and its signal form.
+   translated when the recipe says `translate: true`), its SCP statements with the ids of their diagnostic
+   superclasses (what `mets evaluate`'s ptbxl_superclass set scores) and its signal form.
    Each record is read in the first form that holds it (`recipe_forms`: records100, records500, then the
    z-scored zscore100 arrays, the last only for a model that z-scores each lead itself), so every record
    with a signal is used; which forms were read, and how many of each, is printed and kept in corpus.json.
@@ -27,7 +28,8 @@ import numpy as np
 
 from .. import CONFIG_DIR
 from ..corpus import format as corpus_format
-from ..ptbxl.dataset import FORM_OF_RATE, PTBXL, SIGNAL_FORMS, describe_forms, forms_for_input
+from ..corpus.sources import load_label_maps
+from ..ptbxl.dataset import FORM_OF_RATE, PTBXL, SIGNAL_FORMS, describe_forms, forms_for_input, labels_of
 from ..ptbxl.textcheck import default_cache_dir
 from ..ptbxl.translate import translate_report
 
@@ -100,6 +102,11 @@ def recipe_forms(data: dict, normalise: str) -> list[str]:
     return forms
 
 
+# what a window's statements are: its SCP codes and its diagnostic superclasses' ids (a corpus built before the
+# superclass ids lacks this, and is built again rather than reused)
+STATEMENT_IDS = "scp codes and superclass ids"
+
+
 def build_ptbxl_corpus(dataset: PTBXL, out: str | Path, pretrain_folds, validation_folds=(),
                        translate: bool = False, preprocess: dict | None = None, progress: bool = True) -> dict:
     """Write the corpus folder (signals.npy, lead_mask.npy, windows.csv, corpus.json). Only records whose
@@ -127,6 +134,10 @@ def build_ptbxl_corpus(dataset: PTBXL, out: str | Path, pretrain_folds, validati
     signals = corpus_format.new_signals(out, len(ids), pre.n_samples, name=corpus_format.SIGNALS_FILE + ".tmp")
     masks = np.zeros((len(ids), 12), dtype=bool)
     rows = []
+    # each record's diagnostic superclasses too, as the ids the evaluation's ptbxl_superclass set scores
+    # (class_norm, class_mi, ...: label_maps.json's scp_class, as the main corpus build writes them); without
+    # them a recipe run's validation had no positive for any superclass ("n/a" every epoch)
+    class_ids = load_label_maps()["scp_class"]
     for k, ecg_id in enumerate(tqdm(ids, desc="PTB-XL corpus", unit="ECG", disable=not progress, file=sys.stderr)):
         ecg = run_preprocess(dataset.read(ecg_id), stored)
         x, mask = windows(ecg, stored)
@@ -135,7 +146,8 @@ def build_ptbxl_corpus(dataset: PTBXL, out: str | Path, pretrain_folds, validati
         record = dataset.records.loc[ecg_id]
         raw = " ".join(str(record["report"]).split())
         report = translate_report(raw) if translate else raw
-        statements = sorted(record["scp"])
+        superclasses = labels_of(record["scp"], dataset.statements, "superclass")
+        statements = sorted({*record["scp"], *(cid for sc in superclasses for cid in class_ids.get(sc, []))})
         rows.append({"idx": k, "source": "ptbxl", "record": f"{ecg_id:05d}", "patient": str(record["patient_id"]),
                      "start_s": 0, "split": split_of[int(record["strat_fold"])], "report": report,
                      "statements": ";".join(statements), "n_leads": int(mask.sum()),
@@ -148,7 +160,7 @@ def build_ptbxl_corpus(dataset: PTBXL, out: str | Path, pretrain_folds, validati
     meta = {"source": "ptbxl", "data_dir": str(dataset.root), "fs": pre.fs, "n_samples": pre.n_samples,
             "window_s": pre.window_s, "forms": list(dataset.forms), "forms_read": forms_read,
             "pretrain_folds": list(pretrain_folds), "validation_folds": list(validation_folds),
-            "translate": bool(translate), "n_windows": len(ids),
+            "translate": bool(translate), "statement_ids": STATEMENT_IDS, "n_windows": len(ids),
             "n_train": sum(r["split"] == "train" for r in rows), "n_val": sum(r["split"] == "val" for r in rows),
             "statements": {code: st.description for code, st in sorted(dataset.statements.items())}}
     corpus_format.write_meta(out, meta)
@@ -170,7 +182,7 @@ def train_recipe(data_dir: str | Path, recipe: str | dict = "ptbxl-mets", overri
     corpus_dir = Path(cfg["corpus"])
     forms = recipe_forms(data, cfg["preprocess"].get("normalise", "zscore"))
     wanted = {"pretrain_folds": list(data["pretrain_folds"]), "validation_folds": list(data.get("validation_folds", [])),
-              "translate": bool(data.get("translate", False)), "forms": forms,
+              "translate": bool(data.get("translate", False)), "forms": forms, "statement_ids": STATEMENT_IDS,
               "fs": cfg["preprocess"].get("fs", 100.0)}
     meta_path = corpus_dir / corpus_format.META_FILE
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else None
