@@ -245,6 +245,9 @@ _PREFIX = re.compile(r"^\s*(" + "|".join(re.escape(c) for c in NEGATION_PREFIXES
 _SUFFIX = re.compile(r"^(.*?)[\s,:;-]+(" + "|".join(re.escape(c) for c in NEGATION_SUFFIXES) + r")[\s.!]*$",
                      re.IGNORECASE | re.DOTALL)
 _EDGES = " \t\n,;:.!-"        # punctuation around the finding: "no: AF." negates "AF"
+# A cue after the finding that is itself negated is a report's hedge, not a negation: "MI not excluded", "ischaemia
+# cannot be ruled out", "STEMI can't be excluded" say the finding may be there (scored as typed, never as "MI not").
+_NEGATED_SUFFIX_CUE = re.compile(r"(?:\bnot|\bnever|n't|\bcannot)(?:\s+(?:be|been))?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,8 @@ def negation(phrase: str) -> Negation | None:
         found = pattern.match(text)
         if found:
             finding = " ".join(found.group(finding_at).strip(_EDGES).split())
+            if pattern is _SUFFIX and _NEGATED_SUFFIX_CUE.search(finding):
+                return None                 # "MI not excluded": the finding is possible, not negated
             if any(ch.isalnum() for ch in finding):
                 return Negation(" ".join(found.group(cue_at).lower().split()), finding)
     return None

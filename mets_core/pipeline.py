@@ -34,7 +34,7 @@ from .explain import Saliency, explain, record_embedding
 from .knowledge import (REFERENCE_FILE, Expansion, Knowledge, StoodOut, negation, percentile, stands_out,
                         too_short)
 from .model import ECGTextModel, ModelConfig, model_config
-from .preprocess import PreprocessConfig, to_model_input
+from .preprocess import PreprocessConfig, model_lead_mask, to_model_input
 from .prompts import (build_prompt_embeddings, check_templates, clean_phrase, default_templates, ensemble, fill,
                       format_report, l2_normalise, load_template_set, template_set_name, templates_from_config,
                       templates_to_config)
@@ -480,10 +480,11 @@ class METS:
     def reference_for(self, ecg: ECG) -> np.ndarray | None:
         """Which reference ECGs the ECG's percentiles are judged against (a boolean mask): those of the same kind
         of lead set (12-lead vs fewer) when there are at least MIN_REFERENCE of them, else all; None without
-        reference ECGs."""
+        reference ECGs. The leads counted are those the model embeds (preprocess.model_lead_mask: a lead missing
+        too often is left out of the embedding and of this count)."""
         if self.reference is None or not len(self.reference["embeddings"]):
             return None
-        return same_kind_reference(self.reference["n_leads"], int(ecg.lead_mask.sum()))
+        return same_kind_reference(self.reference["n_leads"], int(model_lead_mask(ecg).sum()))
 
     def rank(self, ecg: ECG, prompts: list[str], kind: str = "diagnostic") -> list[Match]:
         """Prompts best first. Ranked first: the prompts the model knows (or cannot tell), by percentile among
@@ -504,7 +505,7 @@ class METS:
         emb = self.embed_prompts(scored, kind)
         sims = emb @ e
         pct = self.percentiles(ecg, emb, sims)
-        twelve_lead = int(ecg.lead_mask.sum()) == 12      # the kind of lead set its percentiles are judged among
+        twelve_lead = int(model_lead_mask(ecg).sum()) == 12   # the kind of lead set its percentiles are judged among
         known = self.known(scored)
         expansions: list[Expansion] = [self.knowledge.expand(p) for p in scored]
         # 0: ranked, 1: negated, 2: not known; the two groups apart keep the order given (their scores rank nothing)

@@ -82,6 +82,15 @@ def fill_gaps(ecg: ECG) -> ECG:
     return replace(ecg, signal=x, lead_mask=mask, metadata=dict(ecg.metadata))
 
 
+def model_lead_mask(ecg: ECG) -> np.ndarray:
+    """The leads the model sees of `ecg` (bool (12,)): its `lead_mask` less any lead `fill_gaps` finds missing
+    (NaN/inf) too often. What an ECG is judged by as a kind of lead set (12-lead or fewer, pipeline.METS.reference_for)
+    must be what it was embedded with: a hand-built 12-lead ECG whose V6 is all NaN is embedded as 11 leads."""
+    if all(np.isfinite(ecg.signal[i]).all() for i in np.flatnonzero(ecg.lead_mask)):   # a row at a time, no copy
+        return ecg.lead_mask.copy()
+    return fill_gaps(ecg).lead_mask.copy()
+
+
 def resample(ecg: ECG, fs: float) -> ECG:
     """Resample to `fs` Hz with a polyphase filter (rational approximation of fs / ecg.fs).
 

@@ -178,25 +178,30 @@ class KeptPrompts:
 def distinct_prompts(lines: Sequence[str], max_prompts: int | None = None,
                      max_chars: int | None = None) -> KeptPrompts:
     """The prompts of `lines` (e.g. ``prompt_lines``) as the dashboard's phrase box, its phrase-set files and
-    ``mets rank`` all keep them: a repeat is dropped whatever its case (the text model is uncased: "Sinus rhythm"
-    scores as "sinus rhythm"), a line without words ("...") is skipped, and, where the caller caps them (the
-    dashboard), a prompt is shortened to `max_chars` and only the first `max_prompts` are kept; the result's
-    ``warnings`` say each."""
+    ``mets rank`` all keep them: a repeat of what is embedded (``clean_phrase``) is dropped whatever its case (the
+    text model is uncased: "Sinus rhythm." scores as "sinus rhythm", and so does "sinus  rhythm"), a line without
+    words ("...") is skipped, and, where the caller caps them (the dashboard), a prompt is shortened to `max_chars`
+    and only the first `max_prompts` are kept; the result's ``warnings`` say each."""
     prompts, seen, skipped, shortened = [], set(), [], 0
     for p in lines:
-        if p.lower() in seen:
-            continue
         try:
-            clean_phrase(p)
+            embedded = clean_phrase(p).lower()
         except ValueError:          # a line of only full stops: nothing to embed
             skipped.append(p)
             continue
+        if embedded in seen:
+            continue
         if max_chars is not None and len(p) > max_chars:
             p = p[:max_chars]
-            if p.lower() in seen:
+            try:
+                embedded = clean_phrase(p).lower()
+            except ValueError:      # cut to punctuation alone
+                skipped.append(p)
+                continue
+            if embedded in seen:
                 continue
             shortened += max_prompts is None or len(prompts) < max_prompts      # counted among those kept only
-        seen.add(p.lower())
+        seen.add(embedded)
         prompts.append(p)
     kept = prompts if max_prompts is None else prompts[:max_prompts]
     return KeptPrompts(kept, skipped, shortened, len(prompts), max_prompts, max_chars)
