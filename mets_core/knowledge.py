@@ -535,8 +535,12 @@ def ordinal_suffix(n: int) -> str:
 
 
 def shown_percentile(percentile: float) -> int:
-    """A percentile as it is shown: a whole number 0-100 (the CLI, the dashboard, the report and the ordinal)."""
-    return int(round(max(0.0, min(100.0, float(percentile)))))
+    """A percentile as it is shown: a whole number 0-100 (the CLI, the dashboard, the report and the ordinal).
+    One below STANDS_OUT_PERCENTILE is never rounded up to it: 89.6 read "90th pct, higher than 90% of reference
+    ECGs" on a row not crowned, under "no ranked phrase scores higher than 90%"."""
+    value = max(0.0, min(100.0, float(percentile)))
+    shown = int(round(value))
+    return min(shown, math.ceil(STANDS_OUT_PERCENTILE) - 1) if value < STANDS_OUT_PERCENTILE else shown
 
 
 def percentile_ordinal(percentile: float) -> str:

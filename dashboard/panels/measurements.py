@@ -62,12 +62,18 @@ def measurements_panel(m, scope: str = "") -> None:
     other = getattr(m, "n_other_shape", 0)
     left_out = (f" ({other} beat{'s' if other > 1 else ''} of another QRS shape left out: ectopic, or distorted "
                 f"by noise)" if other else "")
-    where = (f"beats found in lead {m.interval_lead}; intervals from the median of "
-             f"{getattr(m, 'n_median_beats', 0) or m.n_beats} beats{left_out} over all good leads, "
-             f"{m.seconds_analysed:g} s" if m.interval_lead else "no lead was good enough to measure")
+    n_median = getattr(m, "n_median_beats", 0)
+    if not m.interval_lead:
+        where = "no lead was good enough to measure"
+    elif not n_median:      # beats found, too few whole ones for a median beat: no interval was measured on one
+        where = (f"beats found in lead {m.interval_lead}, but no median beat to measure the intervals on, "
+                 f"{m.seconds_analysed:g} s")
+    else:
+        where = (f"beats found in lead {m.interval_lead}; intervals from the median of {n_median} beats{left_out} "
+                 f"over all good leads, {m.seconds_analysed:g} s — check them on the median beats below")
     noisy = [f"{lead}: {v}" for lead, v in noise.items()]
     st.markdown(
-        f'<div class="meas-foot" data-testid="mets-quality">Automated; {esc(where)} — check them on the median beats below. '
+        f'<div class="meas-foot" data-testid="mets-quality">Automated; {esc(where)}. '
         f'Signal quality per lead: {"".join(quality_chips)} '
         f'<span class="legend" data-testid="mets-quality-legend">{QUALITY_LEGEND}</span>'
         + (f'<div class="noise">Noise: {esc("; ".join(noisy))}</div>' if noisy else "") + '</div>',

@@ -15,6 +15,7 @@ MAX_PROMPTS = 60
 MAX_PROMPT_CHARS = 200
 DEFAULT_PRESET = "Rhythm"
 CUSTOM = "custom"
+EXAMPLE_SET = '["atrial fibrillation", "sinus rhythm"]'      # a phrase set as a JSON list, in the load messages
 
 
 def parse_prompts(text: str) -> tuple[list[str], list[str]]:
@@ -116,17 +117,24 @@ def _load_prompt_set() -> None:
     if f is None:
         return
     try:
-        data = json.loads(f.getvalue()[:1_000_000].decode("utf-8"))
+        # "utf-8-sig": a phrase set saved by Windows Notepad (UTF-8 with a byte order mark) is a phrase set too
+        data = json.loads(f.getvalue()[:1_000_000].decode("utf-8-sig"))
         prompts = data["prompts"] if isinstance(data, dict) else data
         if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
             raise ValueError
     except Exception:  # noqa: BLE001
         st.session_state["prompts_load_error"] = (
             f"“{f.name}” is not a phrase set. Load a file saved with “Download this phrase set”, or a JSON "
-            f"list of phrases such as [\"atrial fibrillation\", \"sinus rhythm\"].")
+            f"list of phrases such as {EXAMPLE_SET}.")
         return
     got = distinct_prompts(prompt_lines("\n".join(prompts)), MAX_PROMPTS, MAX_PROMPT_CHARS)
     kept, skipped, shortened, offered = got.prompts, got.skipped, got.shortened, got.offered
+    if not kept:        # an empty set would empty the box, and the phrases typed there could not be had back
+        said = (f" (its {len(skipped)} line{'s' if len(skipped) > 1 else ''} had no words)" if skipped else "")
+        st.session_state["prompts_load_error"] = (
+            f"“{f.name}” holds no phrase to rank{said}, so the phrases in the box are kept. Load a phrase set "
+            f"with at least one phrase, such as {EXAMPLE_SET}.")
+        return
     replace(kept)
     # the box holds only what was kept, so its own notes cannot tell what the file lost: say it here
     notes = []
