@@ -116,3 +116,13 @@ def test_a_row_below_the_stands_out_line_never_reads_as_at_it():
     row = view.rows[0]
     assert not row.stands_out
     assert "".join(row.percentile_rank) == "89th" and row.percentile_words == "higher than 89% of reference ECGs"
+
+
+def test_a_text_search_without_words_says_so_instead_of_failing(app):
+    """A search for "..." showed "Text search failed (ValueError: ...)", a programmer's message: it now says
+    the text has no words and what to type."""
+    from dashboard_fixtures import a_wfdb_upload, errors, upload
+    upload(app, a_wfdb_upload())
+    app.text_input(key="corpus_query").input("...").run()
+    assert not errors(app), errors(app)
+    assert any("has no words to search for" in str(i.value) for i in app.info)

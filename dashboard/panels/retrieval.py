@@ -11,6 +11,7 @@ import streamlit as st
 
 from mets_core.index import parse_source_id
 from mets_core.preprocess import PreprocessConfig
+from mets_core.prompts import clean_phrase
 
 from .. import plotting, session
 from ..engine import Engine
@@ -113,7 +114,15 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
                               placeholder="e.g. inferior myocardial infarction",
                               help="The reports are in English (PTB-XL's German and Swedish reports translated).")
         session.keep("corpus_query")
-        if query.strip():
+        try:
+            clean_phrase(query)
+            has_words = True
+        except ValueError:             # "...": nothing to embed (prompts.clean_phrase, the one rule)
+            has_words = False
+            if query.strip():
+                st.info(f"“{query.strip()[:80]}” has no words to search for: type a phrase, e.g. inferior "
+                        f"myocardial infarction.")
+        if has_words:
             with guard("Text search"):
                 text = query.strip()[:500]
                 hits = engine.search(text, k)
