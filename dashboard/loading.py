@@ -32,6 +32,17 @@ class Unnamed:
     channels: list[str]               # the file's channel names, in order
     fs: float | None                  # the sampling rate it was read with (CSV/NumPy without one)
 
+    @functools.cached_property
+    def digest(self) -> str:
+        """Its files' names and contents, hashed (once): two uploads of one name (files of two folders) are
+        told apart."""
+        import hashlib
+        h = hashlib.sha256()
+        for filename, data in self.members:
+            h.update(f"{len(filename)}:{filename}:{len(data)}:".encode())
+            h.update(data)
+        return h.hexdigest()
+
 
 @dataclass
 class LoadResult:
@@ -279,6 +290,10 @@ def fetch_physionet(database: str, record: str, timeout_s: float = PHYSIONET_TIM
                            f"or download the record and upload its .hea and .dat files") from None
     except ECGReadError:
         raise
+    except FileNotFoundError:      # wfdb's answer to PhysioNet's 404 for the header (or the database's page)
+        raise ECGReadError(f"PhysioNet has no record {posixpath.join(rec_dir, rec_name)} in {db}. Check the "
+                           f"database and the record as PhysioNet's page of the database names them (e.g. "
+                           f"database ludb/1.0.1/data with record 1, or mitdb with record 100).") from None
     except Exception as err:
         text = str(err)
         if any(s in text for s in ("resolve", "Connection", "Max retries", "timed out", "Network")):

@@ -57,21 +57,23 @@ def add_record(ecg: ECG, origin: str, beats=None, source_labels=None) -> Record:
     annotation file's beat labels (mets_core.readers.beat_labels.Beats), if any; `source_labels`: what its
     database says of it beside the file (mets_core.file_labels.FileLabels), if anything."""
     recs = records()
-    key = ecg.content_hash()
-    if key in recs:
-        if (ecg.name or "ECG") == (recs[key].ecg.name or "ECG") or origin != "upload":
-            # the same record again, now perhaps with its annotation file (.hea + .dat first, then the .atr):
-            # what it brings is kept, never what the open one already has
-            same = recs[key]
-            same.beats = same.beats if same.beats is not None else beats
-            same.source_labels = same.source_labels if same.source_labels is not None else source_labels
-            set_current(key)
-            return same
-        # the same signal under another name (e.g. a copy of a file): its own entry, its own name
-        n = 2
-        while f"{key}-{n}" in recs:
-            n += 1
-        key = f"{key}-{n}"
+    signal = ecg.content_hash()
+    # every entry of this signal: its own and those of copies under other names ("-2", "-3", ...), so that a
+    # copy dropped again is shown again, not opened a second time
+    opened = [k for k in recs if k == signal or k.startswith(f"{signal}-")]
+    same = next((recs[k] for k in opened
+                 if (ecg.name or "ECG") == (recs[k].ecg.name or "ECG") or origin != "upload"), None)
+    if same is not None:
+        # the same record again, now perhaps with its annotation file (.hea + .dat first, then the .atr):
+        # what it brings is kept, never what the open one already has
+        same.beats = same.beats if same.beats is not None else beats
+        same.source_labels = same.source_labels if same.source_labels is not None else source_labels
+        set_current(same.key)
+        return same
+    # the same signal under another name (e.g. a copy of a file): its own entry, its own name
+    key, n = signal, 2
+    while key in recs:
+        key, n = f"{signal}-{n}", n + 1
     labels = {r.label for r in recs.values()}
     label, n = ecg.name or "ECG", 2
     while label in labels:

@@ -3,8 +3,6 @@
 which the page then shows with it (the file does not say them)."""
 from __future__ import annotations
 
-import hashlib
-
 import streamlit as st
 
 from mets_core.ecg import STANDARD_LEADS, ECGReadError
@@ -17,7 +15,8 @@ LEAVE_OUT = "leave out"
 
 
 def _key(upload: Unnamed) -> str:
-    return hashlib.sha256(upload.what.encode()).hexdigest()[:12]
+    """Its box's widget keys: from its files' contents too, so that two files of one name each get a box."""
+    return upload.digest[:12]
 
 
 def _chosen(upload: Unnamed, key: str) -> list[str | None]:

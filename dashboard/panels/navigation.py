@@ -21,11 +21,11 @@ def _typed_time(rec: Record) -> None:
             raise ValueError(text)
         seconds = sign * sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
     except ValueError:
-        # the ECG it was typed for: another ECG's navigation does not show it
-        st.session_state["nav_error"] = (rec.key, f"“{text}” is not a time. Type it as h:mm:ss, m:ss or seconds, "
-                                                  f"e.g. 0:12:30.")
+        # kept under the ECG it was typed for (another ECG's navigation does not show it; closing it forgets it)
+        st.session_state[_error_key(rec)] = (f"“{text}” is not a time. Type it as h:mm:ss, m:ss or seconds, "
+                                             f"e.g. 0:12:30.")
         return
-    st.session_state["nav_error"] = None
+    st.session_state.pop(_error_key(rec), None)
     session.set_page_start(rec, seconds)
     st.session_state[f"goto_{rec.key}"] = ""         # the box shows where the page is (its placeholder) again
     if seconds < 0 or seconds > rec.ecg.duration:
@@ -59,9 +59,9 @@ def page_navigation(rec: Record) -> None:
                    "windows); the intervals are measured on its first minute that allows it, beside the whole "
                    "recording's heart rate.")
     session.keep(f"whole_{rec.key}")
-    wrong = st.session_state.get("nav_error")
-    if wrong and wrong[0] == rec.key:
-        st.error(wrong[1])
+    wrong = st.session_state.get(_error_key(rec))
+    if wrong:
+        st.error(wrong)
     note = st.session_state.pop("nav_note", None)
     if note:
         st.info(note)
@@ -145,6 +145,15 @@ def beat_labels(beats, ecg, start_s: float, end_s: float) -> None:
                 f'beats; click one to open that moment.{rhythm}</div>', unsafe_allow_html=True)
 
 
+NAV_ERROR = "nav_error_"
+
+
+def _error_key(rec: Record) -> str:
+    """Where the wrong time typed for `rec` is kept: ending in _<its key>, as session.remove_record forgets."""
+    return f"{NAV_ERROR}{rec.key}"
+
+
 def clear_message() -> None:
     """A navigation message belongs to the page it was shown on."""
-    st.session_state.pop("nav_error", None)
+    for name in [k for k in st.session_state if isinstance(k, str) and k.startswith(NAV_ERROR)]:
+        del st.session_state[name]

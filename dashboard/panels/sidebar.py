@@ -33,12 +33,14 @@ def _on_rate_change() -> None:
     failed = st.session_state.get("uploads_failed") or set()
     files = [f for f in st.session_state.get("uploader") or [] if f.file_id in failed]
     if files:
-        _open_uploaded(files)
+        _open_uploaded(files, read_again=True)
 
 
-def _open_uploaded(files) -> None:
+def _open_uploaded(files, read_again: bool = False) -> None:
     """Read uploaded files, open what reads, keep the messages (and the records waiting for lead names) for
-    the page, and remember which files could not be opened."""
+    the page, and remember which files could not be opened: those of earlier uploads too, which the uploader
+    still lists (the rate set later reads them all again). A new upload replaces the records left waiting
+    for lead names; files read again with a new rate add theirs to them."""
     from ..loading import for_clinicians, read_uploads, reader_failure
 
     try:
@@ -51,9 +53,11 @@ def _open_uploaded(files) -> None:
     errors = [(what, for_clinicians(msg)) for what, msg in result.errors]
     session.set_load_errors(errors)
     session.set_failed_uploads(errors)
-    session.set_unnamed(result.unnamed)
+    session.set_unnamed((session.unnamed() if read_again else []) + result.unnamed)
     not_opened = {name for what, _ in result.errors for name in what.split(" + ")}
-    st.session_state["uploads_failed"] = {f.file_id for f in files if f.name in not_opened}
+    read = {f.file_id for f in files}
+    earlier = set(st.session_state.get("uploads_failed") or set()) - read
+    st.session_state["uploads_failed"] = earlier | {f.file_id for f in files if f.name in not_opened}
 
 
 def open_demo(title: str) -> None:
