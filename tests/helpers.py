@@ -325,3 +325,13 @@ def pdf_content_streams(pdf: bytes) -> list[str]:
         except zlib.error:
             continue
     return texts
+
+
+@pytest.fixture
+def restore_torch_threads():
+    """For modules whose tiny training configs set threads=1 (``pytestmark = pytest.mark.usefixtures(...)``):
+    torch's thread count as it was, after each test."""
+    import torch
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)

@@ -52,3 +52,17 @@ def physionet_mirror(root: Path):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@contextlib.contextmanager
+def physionet_is(root: Path):
+    """PhysioNet, for wfdb and the app, is a mirror of `root` on 127.0.0.1 while the block runs (wfdb's database
+    index URL set to it, and back after); yields its request log."""
+    from mets_core.readers.wfdb_adapter import database_index_url, set_database_index_url
+    before = database_index_url()
+    with physionet_mirror(root) as (base, requests):
+        set_database_index_url(base)
+        try:
+            yield requests
+        finally:
+            set_database_index_url(before)

@@ -9,7 +9,6 @@ the page's public contract (data-testid="mets-rank-row" with data-prompt/-simila
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import re
@@ -22,6 +21,7 @@ from dashboard_fixtures import (FALLBACK_REPORTS, a_wfdb_upload, button, downloa
                                 hits, loaded, ludb_dir, markdown_html, new_app, open_demo, paper_spec, rank_rows,
                                 ranking, shown_title, synthetic_csv, tagged, upload)
 from helpers import bigeminy_ecg, csv_bytes, data_dir_or_none, needs_data, st_lengthened_ecg
+from physionet_mirror import physionet_is
 
 # ------------------------------------------------------------------------------------------------ tests
 
@@ -702,21 +702,6 @@ def _ptbxl_mirror(root: Path) -> None:
         "307,1234.0,63.0,0,\"{'AFIB': 100.0, 'LVH': 50.0}\",8,records100/00000/00307_lr,records500/00000/00307_hr\n")
 
 
-@contextlib.contextmanager
-def _physionet_is(root: Path):
-    """PhysioNet, for the app, is a mirror of `root` on 127.0.0.1 while the block runs; yields its request log."""
-    from physionet_mirror import physionet_mirror
-
-    from mets_core.readers.wfdb_adapter import database_index_url, set_database_index_url
-    before = database_index_url()
-    with physionet_mirror(root) as (base, requests):
-        set_database_index_url(base)
-        try:
-            yield requests
-        finally:
-            set_database_index_url(before)
-
-
 def _open_physionet(at, database: str, record: str) -> str:
     """Open a PhysioNet record from the sidebar; the page's text afterwards (HTML entities decoded)."""
     import html
@@ -733,7 +718,7 @@ def test_a_ptbxl_record_from_physionet_shows_ptbxls_statements(app, tmp_path):
     from; the table is fetched once per server; a record the table does not list shows none, and without the
     table the record still opens, and the panel says that the table could not be fetched."""
     _ptbxl_mirror(tmp_path)
-    with _physionet_is(tmp_path) as requests:
+    with physionet_is(tmp_path) as requests:
         page = _open_physionet(app, "ptb-xl/1.0.3", "records100/00000/00307_lr")
         assert "atrial fibrillation" in page and "left ventricular hypertrophy (50% likely)" in page, page[:3000]
         assert "From PTB-XL's table, ecg_id 307 (ptbxl_database.csv of PhysioNet's ptb-xl/1.0.3" in page
@@ -743,7 +728,7 @@ def test_a_ptbxl_record_from_physionet_shows_ptbxls_statements(app, tmp_path):
     tables = [path for _, path, _ in requests if path.endswith("ptbxl_database.csv")]
     assert tables == ["/files/ptb-xl/1.0.3/ptbxl_database.csv"], requests
     (tmp_path / "files" / "ptb-xl" / "1.0.3" / "ptbxl_database.csv").unlink()
-    with _physionet_is(tmp_path):
+    with physionet_is(tmp_path):
         page = _open_physionet(new_app(), "ptb-xl/1.0.3", "records100/00000/00307_lr")
     assert "ecg_id 307" not in page
     assert "its table of statements (ptbxl_database.csv) could not be fetched from PhysioNet's ptb-xl/1.0.3" in page

@@ -102,22 +102,16 @@ def test_two_files_of_one_name_each_get_a_box_to_name_their_channels(app):
 def _physionet_with_mitdb_100(root):
     """PhysioNet, for the app, is a mirror on 127.0.0.1 holding mitdb/1.0.0/100 (synthetic, two channels)."""
     import wfdb
-    from physionet_mirror import physionet_mirror
+    from physionet_mirror import physionet_is
 
-    from mets_core.readers.wfdb_adapter import database_index_url, set_database_index_url
     from mets_core.simulate import simulate_ecg
     folder = root / "files" / "mitdb" / "1.0.0"
     folder.mkdir(parents=True)
     ecg = simulate_ecg(duration_s=10, fs=360, heart_rate=70, seed=0, leads=("II", "V1"))
     wfdb.wrsamp("100", fs=360, units=["mV"] * 2, sig_name=["MLII", "V1"], fmt=["16"] * 2,
                 p_signal=ecg.signal[ecg.lead_mask].T.astype(float), write_dir=str(folder))
-    before = database_index_url()
-    with physionet_mirror(root) as (base, _):
-        set_database_index_url(base)
-        try:
-            yield
-        finally:
-            set_database_index_url(before)
+    with physionet_is(root):
+        yield
 
 
 def _open_physionet(at, database: str, record: str) -> None:

@@ -7,23 +7,18 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from mets_core.cli import main
 from mets_core.pipeline import METS
 from mets_train.training import ConfigError, make_config, train
 from mets_train.training.recipe import load_recipe
 from mets_train.training.synthetic import write_synthetic_corpus
+from helpers import restore_torch_threads  # noqa: F401  (a fixture, used by pytestmark)
 
+# the tiny configs set threads=1: each test leaves torch as it found it
+pytestmark = pytest.mark.usefixtures("restore_torch_threads")
 TINY = {"model": {"width": 8, "proj_dim": 16}, "batch_size": 8, "epochs": 1, "max_steps": 1, "threads": 1,
         "progress": False}
-
-
-@pytest.fixture(autouse=True)
-def _restore_torch_threads():
-    n = torch.get_num_threads()          # the tiny config sets threads=1; leave the session as it was
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

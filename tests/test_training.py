@@ -26,8 +26,11 @@ from mets_train.training.loop import build_optimizer, lr_at
 from mets_train.metrics import retrieval_recall, roc_auc
 from mets_train.training.state import load_training_state, optimizer_from_flat, optimizer_to_flat, save_training_state
 from mets_train.training.synthetic import write_synthetic_corpus
+from helpers import restore_torch_threads  # noqa: F401  (a fixture, used by pytestmark)
 
 REPO = Path(__file__).resolve().parent.parent
+# the tiny configs set threads=1: each test leaves torch as it found it
+pytestmark = pytest.mark.usefixtures("restore_torch_threads")
 TINY = {"model": {"width": 8, "proj_dim": 16}, "batch_size": 8, "epochs": 2, "checkpoint_every": 5,
         "log_every": 1, "optimizer": {"warmup_steps": 3}, "threads": 1, "progress": False, "val_batch_size": 64}
 
@@ -35,13 +38,6 @@ TINY = {"model": {"width": 8, "proj_dim": 16}, "batch_size": 8, "epochs": 2, "ch
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory) -> Path:
     return write_synthetic_corpus(tmp_path_factory.mktemp("corpus") / "fake")
-
-
-@pytest.fixture(autouse=True)
-def _restore_torch_threads():
-    n = torch.get_num_threads()          # the tiny configs set threads=1; leave the session as it was
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")
