@@ -163,6 +163,12 @@ def _calibration(x0: float, baseline: float, gain: float, speed: float) -> tuple
             [baseline, baseline, top, top, baseline, baseline, None])
 
 
+def absent_words(gappy: dict[str, float], lead: str) -> str:
+    """Why `lead` is not drawn, as the paper says it (on screen and on the PDF): "not recorded", or "left out: 23%
+    of its samples missing" for a lead the reader left out for its gaps (`gappy`: leads_left_out_for_gaps)."""
+    return f"left out: {gappy[lead]:.0%} of its samples missing" if lead in gappy else "not recorded"
+
+
 class _Row:
     """Accumulates one row's segments into a single trace (NaN between segments breaks the line)."""
 
@@ -190,7 +196,10 @@ class _Row:
         return np.round(np.concatenate(self.x), 2), np.round(np.concatenate(self.y), 3)
 
 
-def _segment(ecg: ECG, lead: str, t0: float, t1: float) -> np.ndarray | None:
+def segment(ecg: ECG, lead: str, t0: float, t1: float) -> np.ndarray | None:
+    """Samples of `lead` from `t0` to `t1` s as the paper draws them (on screen and on the PDF): centred on their
+    median, NaN where the reader filled missing samples by a straight line (a gap, never a drawn line); None
+    when the lead is not drawn."""
     i = STANDARD_LEADS.index(lead)
     if not ecg.lead_mask[i]:
         return None
@@ -296,7 +305,7 @@ def deflections(ecg: ECG, leads: list[str], start_s: float, seconds: float) -> t
     row needs. (0, 0) for a row with nothing recorded."""
     up = down = 0.0
     for lead, t0, t1 in row_cells(leads, start_s, seconds):
-        seg = _segment(ecg, lead, t0, t1)
+        seg = segment(ecg, lead, t0, t1)
         if seg is not None and np.isfinite(seg).any():
             up, down = max(up, float(np.nanmax(seg))), max(down, -float(np.nanmin(seg)))
     return up, down
@@ -393,12 +402,11 @@ def trace_layer(p: Paper, ecg: ECG) -> Layer:
         row = _Row()
         lowest, highest = max(0.0, p.centre(r) - reach), min(p.height, p.centre(r) + reach)
         for cell in p.cells(r):
-            seg = _segment(ecg, cell.lead, cell.t0, cell.t1)
+            seg = segment(ecg, cell.lead, cell.t0, cell.t1)
             label_y = p.top(r) - 0.1 * p.pitch
             if seg is None:
-                absent = (f"left out: {gappy[cell.lead]:.0%} of its samples missing" if cell.lead in gappy else
-                          "not recorded")
-                annotations.append(dict(x=cell.x + 1.5, y=label_y, text=f"<i>{cell.lead} — {absent}</i>",
+                annotations.append(dict(x=cell.x + 1.5, y=label_y,
+                                        text=f"<i>{cell.lead} — {absent_words(gappy, cell.lead)}</i>",
                                         showarrow=False, xanchor="left", font=dict(size=14, color=ABSENT)))
                 continue
             idx, vals = decimate_minmax(seg, factor)
@@ -457,8 +465,10 @@ def saliency_layer(p: Paper, saliency, offset_s: float = 0.0) -> Layer:
             heat_x += list(cell.x + (np.arange(n_bins) + 0.5) * seg_s / n_bins * p.speed)
             heat_z += imp.tolist()
         if heat_x:
+            # one band whose edges are the row's (two values for one row of z are edges: two rows of z made
+            # them the centres of two bands, and the shading spilt half a row onto the rows above and below)
             traces.append(go.Heatmap(x=heat_x, y=[p.bottom(r), p.top(r)],
-                                     z=[heat_z, heat_z], zmin=0, zmax=1, colorscale=SALIENCY_SCALE,
+                                     z=[heat_z], zmin=0, zmax=1, colorscale=SALIENCY_SCALE,
                                      showscale=False, hoverinfo="skip", zsmooth=False))
     return traces, []
 
@@ -469,7 +479,7 @@ def marks_layer(p: Paper, ecg: ECG, marks: dict[str, list[float]]) -> Layer:
     mark_y: dict[str, list] = {}
     for r in range(len(p.rows)):
         for cell in p.cells(r):
-            if _segment(ecg, cell.lead, cell.t0, cell.t1) is None:
+            if segment(ecg, cell.lead, cell.t0, cell.t1) is None:
                 continue
             for name, times in marks.items():
                 for t in times:
@@ -657,7 +667,7 @@ def thumbnail(ecg: ECG, lead: str | None = None, seconds: float = PAGE_S, start_
     speed, gain = STANDARD_SPEED, STANDARD_GAIN
     start_s = min(max(0.0, float(start_s)), max(0.0, ecg.duration - 1.0))
     seconds = min(seconds, ecg.duration - start_s)
-    seg = _segment(ecg, lead, start_s, start_s + seconds)
+    seg = segment(ecg, lead, start_s, start_s + seconds)
     width, height = 5.0 * math.ceil(seconds * speed / 5.0), 25.0
     idx, vals = decimate_minmax(seg, max(1, int(ecg.fs / speed * 2 / 3)))
     x = idx / ecg.fs * speed

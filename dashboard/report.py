@@ -30,6 +30,7 @@ import numpy as np
 
 from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.knowledge import stood_out_brief
+from mets_core.readers import leads_left_out_for_gaps
 
 from .loading import channels_words
 from .measured import FIELDS, missing_words, shown_text
@@ -37,7 +38,8 @@ from .panels.common import recorded_words
 from .ranking import disagreement
 # printed at the standard speed and gain whatever the screen shows; the strip is the page on screen
 from .plotting import (CLIP_INK, COLUMN_MARK, LAYOUT_3X4, PAGE_S, RHYTHM_LEAD, STANDARD_GAIN, STANDARD_SPEED,
-                       amplitudes, clipped_runs, deflections, headroom_mm, hms, room, scale_words)
+                       absent_words, amplitudes, clipped_runs, decimate_minmax, deflections, headroom_mm, hms, room,
+                       scale_words, segment)
 
 PAGE_MM = (297.0, 210.0)            # A4 landscape
 MARGIN_MM = 12.0                    # left and right
@@ -47,6 +49,9 @@ GRID_TOP_MM = GRID_ORIGIN_MM[1] + GRID_SIZE_MM[1]
 UNLIMITED_LINES = 1000              # a column's lines when nothing limits them (to see how many it has)
 FEW_LEADS = 3                       # a record of this many leads or fewer: one full-width strip per lead
 STRIP_MM = 30.0                     # a strip's height at least (3 mV at 10 mm/mV), more for a tall deflection
+TITLE_PT, SMALLEST_TITLE_PT = 13.0, 8.5
+TITLE_WIDTH_MM = PAGE_MM[0] - 2 * MARGIN_MM - 50.0   # the title's room, left of the "printed ..." stamp (~43 mm)
+PDF_POINTS_PER_S = 250              # points of a trace per second of paper (10 a mm at 25 mm/s): plenty in print
 MM_PER_INCH = 25.4
 MM_PER_PT = MM_PER_INCH / 72.0
 # The columns above the tracing: headings at COLUMN_TOP_MM, then lines of COLUMN_PT type LINE_MM apart, the
@@ -112,7 +117,8 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
         who.append(f"age {file_labels.age}")
     if file_labels is not None and file_labels.sex:
         who.append(file_labels.sex)
-    text.text(12, h - 10, f"METS ECG report - {title}", fontsize=13, weight="bold", va="top")
+    heading, size = _title(f"METS ECG report - {title}")
+    text.text(12, h - 10, heading, fontsize=size, weight="bold", va="top", parse_math=False)
     strip = strip_words(ecg, start_s)
     text.text(12, h - 16, " · ".join(who + [recorded_words(ecg), f"{ecg.fs:g} Hz",
                                             f"{int(ecg.lead_mask.sum())} of 12 leads",
@@ -133,7 +139,10 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     text.text(RANKING_X_MM, y, "Model ranking (similarity, not diagnosis)", fontsize=9, weight="bold", va="top")
     _draw_column(text, RANKING_X_MM, ranked)
 
-    absent = [lead for lead, recorded in zip(STANDARD_LEADS, ecg.lead_mask) if not recorded]
+    gappy = leads_left_out_for_gaps(ecg.metadata)
+    absent = [lead for lead, recorded in zip(STANDARD_LEADS, ecg.lead_mask) if not recorded and lead not in gappy]
+    left_out = [f"{lead} ({share:.0%} of its samples missing)" for lead, share in gappy.items()
+                if not ecg.lead_mask[STANDARD_LEADS.index(lead)]]
     clipped = _draw_tracing(fig, ecg, start_s, tracing)
     if amps.warning:               # under the tracing, where its scale is read
         for k, line in enumerate(_wrap(amps.warning, w - 2 * MARGIN_MM, size=7.5, weight="bold")):
@@ -141,7 +150,8 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     text.text(12, 30, "   ".join([f"{STANDARD_SPEED:g} mm/s", scale_words(STANDARD_GAIN, amps), "grid 1 mm / 5 mm",
                                   "print at 100 % (actual size)", strip]
                                  + (["▲▼ trace clipped at the mark"] if clipped else []))
-              + (f"   leads not recorded: {', '.join(absent)}" if absent else ""), fontsize=7.5, va="top")
+              + (f"   leads not recorded: {', '.join(absent)}" if absent else "")
+              + (f"   left out: {', '.join(left_out)}" if left_out else ""), fontsize=7.5, va="top")
     text.text(12, 20, DISCLAIMER, fontsize=7.5, va="top", wrap=True)
     for k, line in enumerate(_wrap(f"Model: {_without_paths(model_version)}", w - 2 * MARGIN_MM)):
         text.text(12, 12 - 3 * k, line, fontsize=COLUMN_PT, va="top", parse_math=False)
@@ -153,6 +163,20 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
         FigureCanvasAgg(fig)
         fig.savefig(buf, format=image_format, dpi=dpi, facecolor="white")
     return buf.getvalue()
+
+
+def _title(words: str) -> tuple[str, float]:
+    """The page's title and its size in points: TITLE_PT, smaller for a long name so that it ends before the
+    "printed ..." stamp (a long file name ran under it, and off the page), and at SMALLEST_TITLE_PT ended with
+    "…" where even that does not fit."""
+    bold = {"weight": "bold"}
+    for size in np.arange(TITLE_PT, SMALLEST_TITLE_PT - 1e-6, -0.5):
+        if _fits(words, TITLE_WIDTH_MM, {**bold, "size": size}):
+            return words, float(size)
+    font = {**bold, "size": SMALLEST_TITLE_PT}
+    while len(words) > 1 and not _fits(words + "…", TITLE_WIDTH_MM, font):
+        words = words[:-1]
+    return words.rstrip() + "…", SMALLEST_TITLE_PT
 
 
 def strip_words(ecg: ECG, start_s: float) -> str:
@@ -434,6 +458,10 @@ def _draw_tracing(fig, ecg: ECG, start_s: float, layout: TracingLayout) -> bool:
     ax.hlines(np.arange(0, gh + 1e-6, 5.0), 0, gw, colors="#dc8c8c", linewidths=0.6, gid="major-h")
     x0 = 10.0
     page_s = min(PAGE_S, max(0.0, ecg.duration - start_s))
+    gappy = leads_left_out_for_gaps(ecg.metadata)
+    # min/max of each bucket of samples, as the screen draws it: a stride (every 2nd sample at 500 Hz, 4th at
+    # 1 kHz) dropped a pacing spike of a sample or two and shaved the tallest R waves
+    factor = max(1, int(math.floor(2 * ecg.fs / PDF_POINTS_PER_S)))
     clipped = False
     for r, leads in enumerate(layout.rows):
         centre, (lowest, highest) = layout.centres[r], layout.limits[r]
@@ -451,16 +479,17 @@ def _draw_tracing(fig, ecg: ECG, start_s: float, layout: TracingLayout) -> bool:
                         color="black", linewidth=0.7)
             ax.text(xs + 1, layout.tops[r] - 0.12 * layout.pitch, lead, fontsize=7, weight="bold")
             if not ecg.lead_mask[i]:         # where its trace would be, clear of the lead's name
-                ax.text(xs + 1, centre, "not recorded", fontsize=6, style="italic", color="#555555", va="center")
+                ax.text(xs + 1, centre, absent_words(gappy, lead), fontsize=6, style="italic", color="#555555",
+                        va="center")
                 continue
-            a, b = int(round(t0 * ecg.fs)), int(round((t0 + seg_s) * ecg.fs))
-            y = np.nan_to_num(np.asarray(ecg.signal[i, a:b], dtype=float))
-            if len(y) == 0:
+            # as the screen draws it: samples the reader filled by a straight line are left blank (NaN breaks
+            # the line), not printed as if recorded
+            y = segment(ecg, lead, t0, t0 + seg_s)
+            if y is None:
                 continue
-            y = y - np.median(y)
-            step = max(1, int(math.floor(ecg.fs / 250.0)))      # 250 points per second are plenty on paper
-            t = xs + np.arange(0, len(y), step) / ecg.fs * STANDARD_SPEED
-            drawn = centre + y[::step] * STANDARD_GAIN
+            idx, vals = decimate_minmax(y, factor)
+            t = xs + idx / ecg.fs * STANDARD_SPEED
+            drawn = centre + vals.astype(float) * STANDARD_GAIN
             ax.plot(t, np.clip(drawn, lowest, highest), color="black", linewidth=0.45)
             for over, edge, marker in ((drawn > highest, highest, "^"), (drawn < lowest, lowest, "v")):
                 middles = clipped_runs(over)
