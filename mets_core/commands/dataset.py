@@ -106,6 +106,9 @@ class DatasetRun:
         command writes its file itself) and the reader already reading them: all before the model loads. An
         int: the exit code when there is nothing to do or --out cannot be used."""
         suffix = check_out(args.out) if columns is not None else None
+        if args.resume and args.out is None:          # else every record is scored again, and printed
+            raise SystemExit(usage("--resume goes on with the --out file of an earlier run: add --out FILE, the "
+                                   "same file"))
         if args.start is not None and args.end is not None and args.end <= args.start:
             raise SystemExit(usage(f"--end {args.end:g} must be after --start {args.start:g} (seconds into each "
                                    f"record)"))
@@ -136,12 +139,12 @@ class DatasetRun:
         return run
 
     def setup_failed(self, what: str, err: BaseException) -> int:
-        """Loading the model or index failed: stop reading (the reader processes ended, not awaited) and close
-        --out. A setup error (errors.SETUP_ERRORS: the model or index cannot be used) is one error line and exit
-        code 2; anything else (Ctrl-C while torch imports) is raised again."""
+        """Loading the model or index failed: stop reading (the reader processes ended, not awaited) and leave
+        --out as it was. A setup error (errors.SETUP_ERRORS: the model or index cannot be used) is one error line
+        and exit code 2; anything else (Ctrl-C while torch imports) is raised again."""
         self.reader.close(terminate=True)
         if self.writer is not None:
-            self.writer.close()
+            self.writer.abandon()
         if not isinstance(err, SETUP_ERRORS):
             raise err
         error(what, err)
@@ -191,6 +194,9 @@ class DatasetRun:
 
     def interrupted_words(self) -> str:
         """What an interrupted run kept, and how to go on."""
+        if self.writer is None and self.args.out is not None:        # embed: its file is written at the end
+            return (f"interrupted; nothing was written to {self.args.out} (it is written once, at the end: a file "
+                    f"already there is left as it was); run the command again to write it")
         if self.writer is None:
             return "interrupted; nothing was written (without --out the results are printed at the end)"
         # counted by the writer, not the progress bar: an interrupt can land between a batch's rows and its count

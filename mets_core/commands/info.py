@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 from ..cli import COMMANDS
-from .errors import EXIT_SETUP_ERROR, SETUP_ERRORS, error
-from .model_loading import load_model
+from .errors import EXIT_SETUP_ERROR, SETUP_ERRORS, error, first_line
+from .model_loading import load_index, load_model
 from .options import add_model_options
 
 
@@ -22,13 +22,8 @@ def cmd_info(args) -> int:
     except SETUP_ERRORS as err:
         error("info", err)
         return EXIT_SETUP_ERROR
-    from ..index import INDEX_DIR, INDEX_FILE
     info = model.info()
-    index_dir = Path(model.source) / INDEX_DIR if model.source else None
-    info["index"] = None
-    if index_dir is not None and (index_dir / INDEX_FILE).is_file():
-        meta = json.loads((index_dir / INDEX_FILE).read_text(encoding="utf-8"))
-        info["index"] = {"path": str(index_dir), "reports": meta.get("count")}
+    info["index"] = _index(model)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -45,8 +40,13 @@ def cmd_info(args) -> int:
     training = info["training"] or {}
     print("training      " + (", ".join(f"{k}={v}" for k, v in training.items() if not isinstance(v, (dict, list)))
                               or "no training summary in this checkpoint"))
-    print("index         " + (f"{info['index']['reports']} reports at {info['index']['path']}"
-                              if info["index"] else "none"))
+    index = info["index"]
+    if index is None:
+        print("index         none")
+    elif index["reports"] is None:
+        print(f"index         {index['path']} cannot be used by mets retrieve: {index['unusable']}")
+    else:
+        print(f"index         {index['reports']} reports at {index['path']}")
     cal = info.get("calibration")
     if not cal:
         print("calibration   none: no percentiles, known-phrase check or validation AUCs with these weights")
@@ -73,6 +73,21 @@ def cmd_info(args) -> int:
                if ref.get("n_windows") is not None else "not described in the weights' knowledge.json")
     print(f"reference     {windows}; known-phrase threshold {said}")
     return 0
+
+
+def _index(model) -> dict | None:
+    """The model folder's report index as `mets retrieve` finds it (model_loading.load_index, which checks that
+    these weights built it): {"path", "reports"}; {"path", "reports": None, "unusable": why} when the folder is
+    there but retrieve would refuse it (damaged, or built with other weights); None without one."""
+    from ..index import INDEX_DIR
+    folder = Path(model.source) / INDEX_DIR if model.source else None
+    if folder is None or not folder.exists():
+        return None
+    try:
+        return {"path": str(folder), "reports": len(load_index(model, None))}
+    except SETUP_ERRORS as err:
+        # "FOLDER: damaged index (...)": the folder is named once, at the front of the line
+        return {"path": str(folder), "reports": None, "unusable": first_line(err).removeprefix(f"{folder}: ")}
 
 
 def _weak_words(knowledge, targets: list[str]) -> str:

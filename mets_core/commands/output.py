@@ -3,7 +3,8 @@
 CSV and JSONL rows are appended and flushed per batch, so an interrupted run keeps what it wrote and
 ``--resume`` scores only the records missing there or written as errors (a file fixed or found since is tried
 again; the old error rows are dropped); Parquet rows are written at the end. Every file is
-written under a temporary name and moved into place, so an existing file is never left half-written. Each row
+written under a temporary name and moved into place, so an existing file is never left half-written, and a run
+that cannot start (its model, index or prompts cannot be used) leaves it as it was. Each row
 names the model that made it (``model``: its folder and weights hash), and ``--resume`` refuses a file that
 another model wrote.
 """
@@ -49,28 +50,37 @@ class RowWriter:
         self.parquet_rows = list(self.kept) if self.suffix == ".parquet" else None
         self.written = 0                       # rows this run wrote (the kept ones not counted)
         self.file = None
+        # the rows kept are written under a temporary name now (a folder that cannot be written is said before
+        # the model loads) and moved into place at the first rows or at close: the writer is made before the
+        # model loads, and a model or index that cannot be used must not cost the user an earlier run's file
+        self.tmp = self.path.with_name(self.path.name + ".tmp") if self.suffix in (".csv", ".jsonl") else None
         if self.suffix == ".csv":
             import csv
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "w", newline="", encoding="utf-8") as f:     # complete rows only, then append
+            with open(self.tmp, "w", newline="", encoding="utf-8") as f:     # complete rows only, then append
                 w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
                 w.writeheader()
                 w.writerows(self.kept)
-            os.replace(tmp, self.path)
-            self.file = open(self.path, "a", newline="", encoding="utf-8")
-            self.csv = csv.DictWriter(self.file, fieldnames=columns, extrasaction="ignore")
         elif self.suffix == ".jsonl":
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "w", encoding="utf-8") as f:
+            with open(self.tmp, "w", encoding="utf-8") as f:
                 f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in self.kept)
-            os.replace(tmp, self.path)
-            self.file = open(self.path, "a", encoding="utf-8")
+
+    def _open(self) -> None:
+        """The kept rows moved into place, and the file opened to append this run's rows (CSV, JSONL)."""
+        if self.tmp is None:
+            return
+        os.replace(self.tmp, self.path)
+        self.tmp = None
+        self.file = open(self.path, "a", newline="" if self.suffix == ".csv" else None, encoding="utf-8")
+        if self.suffix == ".csv":
+            import csv
+            self.csv = csv.DictWriter(self.file, fieldnames=self.columns, extrasaction="ignore")
 
     @property
     def done(self) -> set[str]:
         return {str(r.get("record")) for r in self.kept}
 
     def write(self, rows: list[dict]) -> None:
+        self._open()
         if self.parquet_rows is not None:
             self.parquet_rows.extend(rows)
             self.written += len(rows)          # written at close, which an interrupt reaches too
@@ -84,6 +94,7 @@ class RowWriter:
         self.file.flush()
 
     def close(self) -> None:
+        self._open()
         if self.file is not None:
             self.file.close()
         if self.parquet_rows is not None:
@@ -93,6 +104,14 @@ class RowWriter:
             tmp = self.path.with_name(self.path.name + ".tmp")
             frame.to_parquet(tmp, index=False)
             os.replace(tmp, self.path)
+
+    def abandon(self) -> None:
+        """Stop before any row was written (the model, index or prompts cannot be used, or Ctrl-C while the
+        model loads): an earlier file at --out is left as it was."""
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+            self.tmp = None
+        self.parquet_rows = None
 
 
 def failed(row: dict) -> bool:

@@ -77,9 +77,12 @@ def expand_records(specs: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
             found.append(str(path))
         elif _has_glob(name) and base is None:
             matches = sorted(glob.glob(name, recursive=True))
+            # 'data/**/*.hea' matches the segment headers of a multi-segment record too: as in a folder, the
+            # record is read once, by its own header (a segment matched without its record's header is read)
+            segments = _segment_headers([Path(m) for m in matches if Path(m).suffix.lower() == ".hea"])
             before = len(found)
             for m in matches:       # a folder it matches is searched as a folder named is ('records500/0*')
-                if Path(m).is_file():
+                if Path(m).is_file() and Path(m) not in segments:
                     one(m, None)
                 elif Path(m).is_dir():
                     found.extend(_records_in_folder(Path(m)))
