@@ -206,3 +206,16 @@ def test_resume_without_out_is_a_usage_error_that_says_what_to_add(records, caps
     assert stop.value.code == 2
     assert capsys.readouterr().err.strip() == ("mets: --resume goes on with the --out file of an earlier run: add "
                                                "--out FILE, the same file")
+
+
+def test_json_beside_out_is_a_usage_error_not_silently_ignored(tmp_path, capsys):
+    """`mets rank ... --out r.csv --json` printed nothing on stdout (the rows went to the file) and said nothing of
+    --json: now a usage error that says where the results go and how to have JSON (a .jsonl --out)."""
+    from mets_core.cli import main
+    for command in (["rank", str(tmp_path / "x.xml"), "-p", "sinus rhythm"], ["retrieve", str(tmp_path / "x.xml")]):
+        with pytest.raises(SystemExit) as stop:
+            main([*command, "--out", str(tmp_path / "r.csv"), "--json"])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err
+        assert "--json prints the results on stdout" in err and ".jsonl" in err
+        assert not (tmp_path / "r.csv").exists()

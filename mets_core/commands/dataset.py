@@ -106,6 +106,9 @@ class DatasetRun:
         command writes its file itself) and the reader already reading them: all before the model loads. An
         int: the exit code when there is nothing to do or --out cannot be used."""
         suffix = check_out(args.out) if columns is not None else None
+        if columns is not None and args.out is not None and args.json:    # rank, retrieve: --json would print nothing
+            raise SystemExit(usage(f"--json prints the results on stdout, and with --out they go to {args.out}: drop "
+                                   f"one (an --out file ending in .jsonl holds them as JSON, one record a line)"))
         if args.resume and args.out is None:          # else every record is scored again, and printed
             raise SystemExit(usage("--resume goes on with the --out file of an earlier run: add --out FILE, the "
                                    "same file"))
