@@ -335,3 +335,16 @@ def restore_torch_threads():
     n = torch.get_num_threads()
     yield
     torch.set_num_threads(n)
+
+
+def pdf_strokes(pdf: bytes) -> list[np.ndarray]:
+    """The points (in PDF points) of every polyline of the PDF's content streams: a new one at each move-to."""
+    strokes = []
+    for text in pdf_content_streams(pdf):
+        tokens = text.split()
+        for i, token in enumerate(tokens):
+            if token == "m":
+                strokes.append([(float(tokens[i - 2]), float(tokens[i - 1]))])
+            elif token == "l" and strokes:
+                strokes[-1].append((float(tokens[i - 2]), float(tokens[i - 1])))
+    return [np.array(points) for points in strokes]

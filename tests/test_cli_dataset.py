@@ -135,7 +135,7 @@ def test_rank_out_csv_with_errors_and_resume(model_dir, dataset, tmp_path, capsy
     resumed = read_csv(out)
     assert len(resumed) == 6 and len({r["record"] for r in resumed}) == 6
     marked = next(r for r in resumed if r["record"] == rows[i]["record"])
-    assert marked["top_prompt"] == "MARK"         # kept rows are not scored again (error rows are: tests/test_cli_review33.py)
+    assert marked["top_prompt"] == "MARK"         # kept rows are not scored again (error rows are: test_cli_review33)
     assert {r["record"] for r in resumed} == {r["record"] for r in rows}
 
 

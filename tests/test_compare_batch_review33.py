@@ -9,6 +9,7 @@ a clinician sees them: what the page shows, never private names.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from dashboard_fixtures import button, errors, go_to, ranking, synthetic_csv, table, upload, wfdb_upload
 
 AXIS_ROW = "Frontal axis (°)"
@@ -46,24 +47,18 @@ def difference_cell(row: dict) -> str:
 
 # ------------------------------------------------------------------------------ Compare: the frontal axis
 
-def test_compare_gives_the_change_of_the_axis_the_short_way_round_the_circle(app, tmp_path):
-    """175° then −175° (both extreme right axis, 10° apart across ±180°): the difference read −350°."""
-    upload(app, wfdb_upload(tmp_path, "before", ecg_with_axis(175)))
-    upload(app, wfdb_upload(tmp_path, "after", ecg_with_axis(-175)))
+@pytest.mark.parametrize("before, after, change", [
+    (175, -175, "+10"),      # both extreme right axis, 10° apart across ±180°: the difference read −350°
+    (60, -30, "-90"),        # an ordinary change, as it is
+])
+def test_compare_gives_the_change_of_the_axis_the_short_way_round_the_circle(app, tmp_path, before, after, change):
+    upload(app, wfdb_upload(tmp_path, "before", ecg_with_axis(before)))
+    upload(app, wfdb_upload(tmp_path, "after", ecg_with_axis(after)))
     go_to(app, "compare")
     assert not errors(app), errors(app)
     row = measurement_row(app, AXIS_ROW)
-    assert (row["before"], row["after "]) == ("175", "-175"), row          # as measured, either side of ±180°
-    assert difference_cell(row) == "+10", row
-
-
-def test_compare_still_gives_an_ordinary_change_of_the_axis_as_it_is(app, tmp_path):
-    upload(app, wfdb_upload(tmp_path, "before", ecg_with_axis(60)))
-    upload(app, wfdb_upload(tmp_path, "after", ecg_with_axis(-30)))
-    go_to(app, "compare")
-    assert not errors(app), errors(app)
-    row = measurement_row(app, AXIS_ROW)
-    assert (row["before"], row["after "], difference_cell(row)) == ("60", "-30", "-90"), row
+    assert (row["before"], row["after "]) == (str(before), str(after)), row      # as measured, either side of ±180°
+    assert difference_cell(row) == change, row
     assert difference_cell(measurement_row(app, "Heart rate (bpm)")) == "+0"          # other rows unchanged
 
 

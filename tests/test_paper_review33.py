@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from dashboard_fixtures import REPO  # noqa: F401  (puts the repo on sys.path for `dashboard`)
-from helpers import csv_bytes, pdf_content_streams
+from helpers import csv_bytes, pdf_strokes
 from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.readers import filled_stretches, read_ecg
 from mets_core.simulate import simulate_ecg
@@ -23,22 +23,9 @@ MM = 72.0 / 25.4                 # PDF points per millimetre
 TRACE_START_MM = 12.0 + 10.0     # the grid's left edge on the page, then the calibration pulse's room
 
 
-def _strokes(pdf: bytes) -> list[np.ndarray]:
-    """The points (mm on the page) of every polyline of the PDF: a new one at each move-to."""
-    strokes = []
-    for text in pdf_content_streams(pdf):
-        tokens = text.split()
-        for i, token in enumerate(tokens):
-            if token == "m":
-                strokes.append([(float(tokens[i - 2]), float(tokens[i - 1]))])
-            elif token == "l" and strokes:
-                strokes[-1].append((float(tokens[i - 2]), float(tokens[i - 1])))
-    return [np.array(points) / MM for points in strokes]
-
-
 def _strip_traces(pdf: bytes) -> list[np.ndarray]:
     """The ECG lines of a record of few leads (one full-width strip each): strokes of many points."""
-    return [points for points in _strokes(pdf) if len(points) > 20]
+    return [points for points in (p / MM for p in pdf_strokes(pdf)) if len(points) > 20]
 
 
 # ------------------------------------------------------------------------------------------ missing samples

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dashboard_fixtures import REPO  # noqa: F401  (puts the repo on sys.path for `dashboard`)
-from helpers import pdf_content_streams, require_data
+from helpers import pdf_strokes, require_data
 from mets_core.ecg import ECG, STANDARD_LEADS
 
 MM = 72.0 / 25.4                 # PDF points (and the SVG's user units) per millimetre
@@ -76,22 +76,9 @@ def _column(lines: list[Line], x_mm: float) -> list[Line]:
     return [line for line in lines if abs(line.x_mm - x_mm) < 0.5 and line.top_mm < 60]
 
 
-def _strokes(pdf: bytes) -> list[np.ndarray]:
-    """The points (in PDF points) of every polyline of the PDF's content streams."""
-    strokes = []
-    for text in pdf_content_streams(pdf):
-        tokens = text.split()
-        for i, token in enumerate(tokens):
-            if token == "m":
-                strokes.append([(float(tokens[i - 2]), float(tokens[i - 1]))])
-            elif token == "l" and strokes:
-                strokes[-1].append((float(tokens[i - 2]), float(tokens[i - 1])))
-    return [np.array(points) for points in strokes]
-
-
 def _traces_and_calibrations(pdf: bytes) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The tracing's ECG lines (many points) and its calibration pulses (the 6-point 1 mV x 0.2 s steps)."""
-    strokes = _strokes(pdf)
+    strokes = pdf_strokes(pdf)
     traces = [points for points in strokes if len(points) > 20]
     calibrations = [points for points in strokes if len(points) == 6
                     and np.isclose(np.ptp(points[:, 1]), 10 * MM, atol=0.01)
@@ -441,7 +428,7 @@ def _spiky(leads, peak_mv: float, fs: int = 500) -> ECG:
 
 def _grid_top(pdf: bytes) -> float:
     """The grid's top edge (PDF points): its highest full-width line."""
-    strokes = _strokes(pdf)
+    strokes = pdf_strokes(pdf)
     return max(points[:, 1].max() for points in strokes if len(points) == 2 and np.ptp(points[:, 0]) > 270 * MM)
 
 
@@ -472,7 +459,7 @@ def test_the_3x4_marks_where_one_lead_ends_and_the_next_begins():
     screen draws): three on each of the three rows, none on the rhythm strip."""
     from dashboard.report import build_pdf
     from dashboard.report import GRID_ORIGIN_MM
-    strokes = _strokes(build_pdf(_ecg(), "test ECG"))
+    strokes = pdf_strokes(build_pdf(_ecg(), "test ECG"))
     x0 = (GRID_ORIGIN_MM[0] + 10.0) * MM
     ticks = [points for points in strokes if len(points) == 2 and np.ptp(points[:, 0]) < 0.01
              and 3 * MM < np.ptp(points[:, 1]) < 20 * MM]

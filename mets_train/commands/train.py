@@ -170,7 +170,6 @@ CORPUS_ONLY_OPTIONS = {"labels": "--labels", "no_expand": "--no-expand", "exclud
 PROTOCOL_OPTIONS = {"folds": ("--folds", ("mets", "ptbxl-auc")), "records": ("--records", ("mitbih",)),
                     "n_per_class": ("--n-per-class", ("mets", "mitbih")),
                     "sample_seed": ("--sample-seed", ("mets", "mitbih")), "prompts": ("--prompts", None)}
-DEFAULT_PROMPTS, DEFAULT_SAMPLE_SEED = "paper", 0
 
 
 def misplaced_protocol_options(args: argparse.Namespace) -> str | None:
@@ -346,7 +345,7 @@ def evaluate_protocol_command(args: argparse.Namespace) -> int:
     from mets_core.checkpoint import CheckpointError
 
     from ..ptbxl.dataset import PTBXLError
-    from ..ptbxl.protocols import format_results, run_protocol
+    from ..ptbxl.protocols import DEFAULT_PROMPTS, DEFAULT_SAMPLE_SEED, format_results, run_protocol
 
     if not args.data_dir:
         print(f"mets evaluate: --protocol {args.protocol} needs --data-dir DIR", file=sys.stderr)

@@ -40,6 +40,7 @@ from ..metrics import macro, roc_auc
 from .dataset import PTBXL, PTBXLError, describe_forms, forms_for_input
 
 PROTOCOLS = ("mets", "ptbxl-auc", "mitbih")
+DEFAULT_PROMPTS, DEFAULT_SAMPLE_SEED = "paper", 0      # the paper's single template; the sampling seed
 # MIT-BIH records with paced beats; the AAMI convention (and de Chazal's DS1/DS2 split) leaves them out.
 PACED_RECORDS = ("102", "104", "107", "217")
 
@@ -358,9 +359,9 @@ def locate(data_dir: str | Path, what: str) -> Path:
         f"no {hint} in {root} or {root / sub}; `mets download {what} --to {root}` fetches it")
 
 
-def run_protocol(name: str, model, data_dir: str | Path, seed: int = 0, prompts: str = "paper",
-                 records: list[str] | None = None, n_per_class: int | None = None, folds: list[int] | None = None,
-                 corpus: str | Path | None = None) -> dict:
+def run_protocol(name: str, model, data_dir: str | Path, seed: int = DEFAULT_SAMPLE_SEED,
+                 prompts: str = DEFAULT_PROMPTS, records: list[str] | None = None, n_per_class: int | None = None,
+                 folds: list[int] | None = None, corpus: str | Path | None = None) -> dict:
     """`folds`: PTB-XL folds to test on instead of the protocol's (fold 10); `corpus`: a copy of the model's
     pretraining corpus to check the records against (default the one its checkpoint names)."""
     if name in ("mets", "ptbxl-auc"):
