@@ -254,6 +254,27 @@ def drag_caliper(page, chart, x_frac: float = 0.3, y_frac: float = 0.8, dx_frac:
     page.get_by_text("Caliper:").wait_for(timeout=timeout_ms)
 
 
+def click_overview(page, t_s: float, timeout_ms: int = 120_000) -> None:
+    """Click the heart-rate overview's point nearest `t_s` (s into the recording), as a user opening that moment
+    would (the point's place from the chart's own axes), and return once the page has answered."""
+    x, y = page.evaluate("""(t) => {
+        const gd = [...document.querySelectorAll('.js-plotly-plot')]
+            .find(e => e.closest('[class*="st-key-hr_overview"]'));
+        const trace = gd._fullData[0], xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        let i = 0;
+        trace.x.forEach((x, j) => { if (Math.abs(x - t) < Math.abs(trace.x[i] - t)) i = j; });
+        const box = gd.getBoundingClientRect();
+        return [box.left + xa._offset + xa.l2p(trace.x[i]), box.top + ya._offset + ya.l2p(trace.y[i])]; }""", t_s)
+    page.mouse.click(x, y)
+    page.wait_for_timeout(500)
+    wait_idle(page, timeout_ms)
+
+
+def page_start(page) -> str:
+    """Where the page on screen starts (s, as the page writes it)."""
+    return page.locator('[data-testid="mets-page-span"]').get_attribute("data-start-s")
+
+
 def rank_count(page) -> int:
     return page.locator(RANK_ROW).count()
 

@@ -18,8 +18,8 @@ import pytest
 
 from dashboard_fixtures import ludb_dir, synthetic_csv
 from e2e_server import (ARTIFACTS, CONTRAST_JS, HIT_ROW, IS_PAPER, PAPER_DRAWING, RANK_ROW, RECORD, browser,
-                        drag_caliper, full_screenshot, holter_files, open_one_ecg, served_test_weights, set_prompts, upload_files,
-                        wait_idle, wait_rows)
+                        click_overview, drag_caliper, full_screenshot, holter_files, open_one_ecg, page_start,
+                        served_test_weights, set_prompts, upload_files, wait_idle, wait_rows)
 from e2e_server import paper as ecg_paper
 
 pytestmark = pytest.mark.browser
@@ -257,6 +257,14 @@ def test_calipers_median_beats_report_long_record_and_comparison(server, tmp_pat
         page.locator('[data-testid="mets-page-span"][data-start-s="10"]').wait_for(timeout=WAIT_MS)
         wait_idle(page, WAIT_MS)
         full_screenshot(page, ARTIFACTS / "8_long_record.png")
+        # a point of the overview opens that moment, and again after paging away (it once stayed put)
+        click_overview(page, 45.0, WAIT_MS)
+        assert page_start(page) == "40"
+        page.get_by_role("button", name="◀ Previous").click()
+        page.locator('[data-testid="mets-page-span"][data-start-s="30"]').wait_for(timeout=WAIT_MS)
+        wait_idle(page, WAIT_MS)
+        click_overview(page, 45.0, WAIT_MS)
+        assert page_start(page) == "40"
 
         page.get_by_role("link", name="Compare").click()                        # two ECGs side by side
         page.get_by_text("Ranking of the same phrases").wait_for(timeout=WAIT_MS)

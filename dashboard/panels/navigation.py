@@ -76,20 +76,20 @@ def overview(rec: Record, trend) -> None:
         st.caption("Heart-rate overview unavailable: no beats could be found.")
         return
     fig = _overview(rec.key, rec.beats.source if rec.beats is not None else None, rec, trend)
-    event = st.plotly_chart(fig, width="stretch", key=f"hr_overview_{rec.key}", on_select="rerun",
+    # each click jumps once, then the chart starts afresh (a new key: no selection kept), so that the same
+    # point clicked again after paging away jumps again (a selection kept would not change)
+    jumps = st.session_state.get(_jumps_key(rec), 0)
+    event = st.plotly_chart(fig, width="stretch", key=f"hr_overview_{jumps}_{rec.key}", on_select="rerun",
                             alt="Heart rate over the whole recording: click a point to open that page",
                             selection_mode="points", config={"displayModeBar": False, "scrollZoom": False})
     page_strip(start, min(ecg.duration, start + PAGE_S), ecg.duration)
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
         getattr(getattr(event, "selection", None), "points", []) or []
     if points:
-        t = float(points[0].get("x", start))
-        target = max(0.0, t - PAGE_S / 2)
-        if abs(target - st.session_state.get(f"jumped_{rec.key}", -1.0)) > 1e-6:
-            st.session_state[f"jumped_{rec.key}"] = target
-            clear_message()
-            session.set_page_start(rec, target)
-            st.rerun()
+        st.session_state[_jumps_key(rec)] = jumps + 1
+        clear_message()
+        session.set_page_start(rec, max(0.0, float(points[0].get("x", start)) - PAGE_S / 2))
+        st.rerun()
     leads = str(trend.lead)
     st.caption(f"Heart rate over the whole recording (beats found on {'leads' if ',' in leads else 'lead'} "
                f"{leads}; median per "
@@ -146,6 +146,11 @@ def beat_labels(beats, ecg, start_s: float, end_s: float) -> None:
 
 
 NAV_ERROR = "nav_error_"
+
+
+def _jumps_key(rec: Record) -> str:
+    """How many times the overview of `rec` was clicked: ending in _<its key>, as session.remove_record forgets."""
+    return f"overview_jumps_{rec.key}"
 
 
 def _error_key(rec: Record) -> str:
