@@ -65,6 +65,7 @@ MEASUREMENT_WIDTH_MM = LABELS_X_MM - MARGIN_MM - 6.0
 LABELS_WIDTH_MM = RANKING_X_MM - LABELS_X_MM - 6.0   # a gap before the ranking (a screen's hinting widens type)
 RANKING_WIDTH_MM = PAGE_MM[0] - MARGIN_MM - RANKING_X_MM
 MORE_LINES = 3                      # at most for "also ranked: <names>" / "not printed: ...": the rows first
+SCALE_LINES = 3                     # the scale line under the tracing, wrapped: at most this many, above the disclaimer
 STRIP_RHYTHM = "Rhythm the file marks for this strip"   # the Reader's "... for the page on screen", on paper
 CAVEATS_NOT_PRINTED = "(more caveats, not printed)"
 RANK_PROMPT_CHARS = 34              # the ranking's phrase column (monospace), before percentile and reliability
@@ -128,8 +129,9 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     text.text(w - 12, h - 10, "printed " + datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), fontsize=8,
               va="top", ha="right")
     channels = channels_words(ecg.metadata)       # lead names given on the page, channels not drawn
-    if channels:
-        text.text(12, h - 19.5, channels[:170], fontsize=7, va="top", style="italic")
+    if channels:                                  # the file's channel names: words, never mathtext ("$")
+        text.text(12, h - 19.5, _cut_to_fit(channels, w - 2 * MARGIN_MM, {"size": 7, **ITALIC}), fontsize=7,
+                  va="top", parse_math=False, **ITALIC)
 
     y = COLUMN_TOP_MM
     text.text(12, y, "Measurements (automated; verify on the tracing)", fontsize=9, weight="bold", va="top")
@@ -147,11 +149,13 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     if amps.warning:               # under the tracing, where its scale is read
         for k, line in enumerate(_wrap(amps.warning, w - 2 * MARGIN_MM, size=7.5, weight="bold")):
             text.text(12, 37.5 - 3 * k, line, fontsize=7.5, weight="bold", color=CLIP_INK, va="top")
-    text.text(12, 30, "   ".join([f"{STANDARD_SPEED:g} mm/s", scale_words(STANDARD_GAIN, amps), "grid 1 mm / 5 mm",
-                                  "print at 100 % (actual size)", strip]
-                                 + (["▲▼ trace clipped at the mark"] if clipped else []))
-              + (f"   leads not recorded: {', '.join(absent)}" if absent else "")
-              + (f"   left out: {', '.join(left_out)}" if left_out else ""), fontsize=7.5, va="top")
+    scale = ("   ".join([f"{STANDARD_SPEED:g} mm/s", scale_words(STANDARD_GAIN, amps), "grid 1 mm / 5 mm",
+                            "print at 100 % (actual size)", strip] + (["▲▼ trace clipped at the mark"] if clipped else []))
+             + (f"   leads not recorded: {', '.join(absent)}" if absent else "")
+             + (f"   left out: {', '.join(left_out)}" if left_out else ""))
+    # wrapped to the page, above the disclaimer (a long strip time beside 11 absent leads ran past the margin)
+    for k, line in enumerate(_wrap(scale, w - 2 * MARGIN_MM, size=7.5)[:SCALE_LINES]):
+        text.text(12, 30 - 3 * k, line, fontsize=7.5, va="top", parse_math=False)
     text.text(12, 20, DISCLAIMER, fontsize=7.5, va="top", wrap=True)
     for k, line in enumerate(_wrap(f"Model: {_without_paths(model_version)}", w - 2 * MARGIN_MM)):
         text.text(12, 12 - 3 * k, line, fontsize=COLUMN_PT, va="top", parse_math=False)
@@ -173,10 +177,19 @@ def _title(words: str) -> tuple[str, float]:
     for size in np.arange(TITLE_PT, SMALLEST_TITLE_PT - 1e-6, -0.5):
         if _fits(words, TITLE_WIDTH_MM, {**bold, "size": size}):
             return words, float(size)
-    font = {**bold, "size": SMALLEST_TITLE_PT}
-    while len(words) > 1 and not _fits(words + "…", TITLE_WIDTH_MM, font):
-        words = words[:-1]
-    return words.rstrip() + "…", SMALLEST_TITLE_PT
+    return _cut_to_fit(words, TITLE_WIDTH_MM, {**bold, "size": SMALLEST_TITLE_PT}), SMALLEST_TITLE_PT
+
+
+def _cut_to_fit(words: str, width_mm: float, font: dict) -> str:
+    """`words` as they are where they fit `width_mm` in `font`, else their longest start that fits ended with
+    "…" (found by halving: each try lays the text out)."""
+    if _fits(words, width_mm, font):
+        return words
+    fits, too_long = 0, len(words)
+    while too_long - fits > 1:
+        mid = (fits + too_long) // 2
+        fits, too_long = (mid, too_long) if _fits(words[:mid].rstrip() + "…", width_mm, font) else (fits, mid)
+    return words[:fits].rstrip() + "…"
 
 
 def strip_words(ecg: ECG, start_s: float) -> str:
@@ -415,8 +428,8 @@ def tracing_layout(ecg: ECG, start_s: float, rhythm_lead: str, most_mm: float = 
     baseline or at the grid's edge; a record of a few leads, one strip per lead with the room its largest
     deflections on the strip need (``plotting.room``, as the screen gives it), at least STRIP_MM, in a grid of
     whole big boxes as high as GRID_SIZE_MM's, or as `most_mm` (the columns above need the rest) unless the
-    strips need more, the room to spare shared out; each trace clipped HEADROOM_MV from its baseline or at the
-    grid's edge."""
+    strips need more, the room to spare shared out; each trace clipped HEADROOM_MV from its baseline, at its
+    row's edge where the strips need more than the grid holds, or at the grid's edge."""
     rows = _tracing_rows(ecg, rhythm_lead)
     full = GRID_SIZE_MM[1]
     page_s = min(PAGE_S, max(0.0, ecg.duration - start_s))
@@ -438,9 +451,12 @@ def tracing_layout(ecg: ECG, start_s: float, rhythm_lead: str, most_mm: float = 
     for a, b in zip(above, below):
         centres.append(top - a - spare / 2)
         top -= a + b + spare
+    # clipped HEADROOM_MV from the baseline, or at the row's own edge where the rows were squeezed (a trace
+    # drawn on into the next row reads as that row's)
     reach = headroom_mm(STANDARD_GAIN)
-    return TracingLayout(rows, height, centres, [c + a + spare / 2 for c, a in zip(centres, above)],
-                         [(max(0.0, c - reach), min(height, c + reach)) for c in centres], pitch)
+    limits = [(max(0.0, c - min(reach, b + spare / 2)), min(height, c + min(reach, a + spare / 2)))
+              for c, a, b in zip(centres, above, below)]
+    return TracingLayout(rows, height, centres, [c + a + spare / 2 for c, a in zip(centres, above)], limits, pitch)
 
 
 def _draw_tracing(fig, ecg: ECG, start_s: float, layout: TracingLayout) -> bool:
