@@ -160,6 +160,7 @@ DOMINANT_RR_MIN_DF = 3             # intervals between dominant beats (less one 
 REFRACTORY_S = 0.25                # two QRS complexes closer than this are one (the larger kept)
 BEAT_MIN_SHARE = 0.33             # a QRS energy peak below this share of the typical beat's is no beat (T wave)
 ENERGY_CLIP = 3.0                  # a lead's share of the QRS energy is clipped at this many times its 98th pct
+ENERGY_FLAT = 1e-6                 # ... and where its scaled slope is below this, it records nothing (flat)
 PACED_AV_S = 0.30                  # a spike at most this long before the next QRS is no beat (atrial pacing) ...
 SPIKE_WIDTH_MS = 10.0              # ... a spike: the leads' raw slope above half its maximum for at most this long
 SPIKE_SHARE = 0.35                 # ... and this share of the slope within +-5 ms of its maximum (a QRS: ~0.2)
@@ -310,7 +311,11 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     rated_on = aligned[typical] if typical.sum() >= MIN_SQI_BEATS else rp
     for other in cleaned:
         if other != lead and np.ptp(cleaned[other]) > 1e-6:
-            out.lead_quality[other], out.lead_sqi[other] = _rate_on_beats(cleaned[other], rated_on, fs)
+            out.lead_quality[other], sqi = _rate_on_beats(cleaned[other], rated_on, fs)
+            if sqi is None:
+                out.lead_sqi.pop(other, None)       # not judged (its own detector's 0 is not this lead's SQI)
+            else:
+                out.lead_sqi[other] = sqi
         else:
             quality_of(other)
     unit = amplitude_unit(ecg.metadata)      # z-scored or range-scaled data is not in mV
@@ -326,7 +331,13 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
                             f"by one (read in {unit}), and their limits are in mV; lead quality is from each lead's "
                             f"spectrum and beat-to-beat likeness only")
     if out.lead_quality.get(lead) == "Unacceptable":
-        out.warnings.append(f"lead {lead}, used to find the beats, is noisy: check the beats on the tracing")
+        if any(q not in ("Unacceptable", QUALITY_NOT_RECORDED) for q in out.lead_quality.values()):
+            out.warnings.append(f"lead {lead}, used to find the beats, is noisy: check the beats on the tracing")
+        else:
+            # the intervals below fall back on this lead alone (``usable``): stated bare, they read as measured
+            # on leads of acceptable quality (a simulated ECG with 0.2 mV of noise: QRS 68 ms against 94)
+            out.warnings.append(f"every lead is noisy: the beats and the intervals were measured on lead {lead} "
+                                f"alone, which is rated unusable; check them on the tracing and the median beats")
 
     rr_all = np.diff(rp) / fs * 1000.0
     rr = plausible_median(rr_all, "rr")
@@ -349,6 +360,10 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
             out.notes[key] = "too few whole beats for a median beat"
         return _rounded(out)
     out.n_median_beats = len(chosen)
+    if len(chosen) < MIN_SQI_BEATS:
+        # a median of 2-3 beats keeps their noise (a clean simulated 3 s ECG: QRS 114 ms against 94 at 10 s)
+        out.warnings.append(f"the median beats are of only {len(chosen)} beats: the intervals may be tens of ms "
+                            f"off; check them on the tracing")
     picked = np.flatnonzero(np.isin(aligned, chosen))        # the median beats' indices among the beats
     # in sinus rhythm with ectopic beats the RR is irregular but the dominant beats' own is not
     dominant_cv = _dominant_rr_cv(rp, typical, fs) if out.rr_irregular and not typical.all() else None
@@ -568,7 +583,13 @@ def _quality_label(c: np.ndarray, fs: float) -> str:
             return "Unacceptable"
 
 
-def _rate_on_beats(c: np.ndarray, rp: np.ndarray, fs: float) -> tuple[str, float]:
+def _rate_on_beats(c: np.ndarray, rp: np.ndarray, fs: float) -> tuple[str, float | None]:
+    """(quality label, template SQI) of a lead on the beats `rp` found on all leads. Fewer than
+    ``MIN_SQI_BEATS`` whole beats (a recording of 3 s, or a slow rate): the SQI is not judged (None) and
+    the spectral label stands; as a 0 it called every clean lead of a 3 s recording "Unacceptable". (A
+    lead's own detector's few peaks, in ``_clean_and_find``, are still held to it: there they may be noise.)"""
+    if len(_sqi_beats(c, rp, fs)) < MIN_SQI_BEATS:
+        return _quality_label(c, fs), None
     sqi = _template_sqi(c, rp, fs)
     if sqi < TEMPLATE_SQI_MIN:          # unusable whatever the spectral label would say: not asked
         return "Unacceptable", round(sqi, 3)
@@ -620,10 +641,16 @@ def _muscle_lowpass(fs: float) -> np.ndarray:
     return butter(4, min(35.0, 0.45 * fs) / (fs / 2), btype="low", output="sos")
 
 
+def _sqi_beats(c: np.ndarray, rp: np.ndarray, fs: float) -> np.ndarray:
+    """(beats, samples): the stretches of `c` from 0.2 s before to 0.4 s after each R of `rp` that lie whole
+    in it, which the template SQI compares."""
+    before, after = int(0.2 * fs), int(0.4 * fs)
+    return np.array([c[r - before:r + after] for r in rp if r - before >= 0 and r + after <= len(c)])
+
+
 def _template_sqi(c: np.ndarray, rp: np.ndarray, fs: float) -> float:
     """Mean correlation of each beat with the average beat (Orphanidou et al. 2015)."""
-    before, after = int(0.2 * fs), int(0.4 * fs)
-    beats = np.array([c[r - before:r + after] for r in rp if r - before >= 0 and r + after <= len(c)])
+    beats = _sqi_beats(c, rp, fs)
     if len(beats) < MIN_SQI_BEATS:   # a couple of random noise peaks can correlate by chance
         return 0.0
     template = beats.mean(axis=0)
@@ -643,7 +670,8 @@ def qrs_energy(leads: dict[str, np.ndarray], fs: float) -> np.ndarray:
     the QRS has its energy and P, T and flutter waves have little), each lead scaled by its own 98th
     percentile and clipped at ``ENERGY_CLIP`` (one lead's electrode pop cannot make a beat), smoothed over
     40 ms. Each lead weighs inversely to its noise floor (the median of its smoothed scaled slope: beats
-    take ~10 % of the time, so the median is the level between them): in a plain mean a lead full of muscle
+    take ~10 % of the time, so the median is the level between them; taken where the lead is not flat,
+    ``ENERGY_FLAT``): in a plain mean a lead full of muscle
     noise had the same say as a clean one, and on 2-lead Holter records its noise bursts passed for beats
     (MIT-BIH, 26 whole records: 1,583 extra beats of 59,782 with the plain mean, 924 weighted; missed
     132 and 147)."""
@@ -659,7 +687,12 @@ def qrs_energy(leads: dict[str, np.ndarray], fs: float) -> np.ndarray:
         if scale > 0:
             part = np.convolve(np.minimum(slope / scale, ENERGY_CLIP), box, mode="same")
             parts.append(part)
-            weights.append(1.0 / max(float(np.median(part)), 1e-3))
+            # the floor where the lead records: a stretch with no signal at all (an electrode off, samples
+            # missing filled by a straight line) has no noise, and a lead flat for half the page had a floor
+            # of 0 and 10 times the weight of every other lead, so that only its own beats counted (LUDB 1
+            # with II flat after 4 s: 3 beats of 7, and every other lead rated "Unacceptable" on them)
+            moving = part[part > ENERGY_FLAT]
+            weights.append(1.0 / max(float(np.median(moving)) if len(moving) else 0.0, 1e-3))
     if not parts:
         return np.zeros(len(next(iter(leads.values()))))
     return np.average(np.asarray(parts), axis=0, weights=weights)
