@@ -5,13 +5,15 @@
 DIR defaults to $METS_DATA_DIR/ludb/data (12-lead, 10 s, 500 Hz: the shape of a PTB-XL record). Prints:
 - `mets --help` and a usage error (median wall time of subprocess runs);
 - one 12-lead record ranked end to end (`mets rank REC -p ...`, a fresh process, model load included) with
-  known prompts (their sentences ship with the weights: the text model is never loaded; target <= 3 s), and
+  known prompts (their sentences ship with the weights: the text model is never loaded; target <= 3 s; also
+  as a multiple of `mets --help`, the floor of any fresh `mets` process, measured in the same run), and
   with prompts the weights do not know (the text model loads on that miss: the cold first call), and with a rate
   statement that stands out (the record is then measured in the mets process, to check it against the rate);
 - N records with `mets rank ... --out results.csv` (fresh process): its wall time, and its throughput past
   start-up, (N - 1) / (wall of N records - wall of one record), since reading now overlaps the model load;
 - in this process, on the same records: bare sequential read_ecg and one batched embed_ecg pass
-  (the throughput a perfect pipeline on these cores could reach), and the ratio CLI / bare;
+  (the throughput a perfect pipeline on these cores could reach; after one untimed pass of the same, so that
+  the encoder's first call at each batch shape is not counted), and the ratio CLI / bare;
 - the PTB-XL-sized job (21,837 records) estimated from the CLI's rate plus its start-up.
 """
 from __future__ import annotations
@@ -39,35 +41,58 @@ PTBXL_RECORDS = 21_837
 ONE_RECORD_TARGET_S = 3.0
 
 
-def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+def timed(cmd: list[str], expect_rc: int = 0) -> tuple[float, subprocess.CompletedProcess]:
+    """(wall seconds, the finished process) of one run of `cmd`; a run that ends otherwise than `expect_rc`
+    stops the benchmark with its message (a command that failed at once is no speed to report)."""
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    return time.perf_counter() - t, proc
+    wall = time.perf_counter() - t
+    if proc.returncode != expect_rc:
+        sys.exit(f"`{' '.join(cmd[2:])}` ended with exit status {proc.returncode} (expected {expect_rc}), so its "
+                 f"time means nothing; its message:\n{proc.stderr.strip()[-2000:]}")
+    return wall, proc
+
+
+def rate_past_startup(records: int, wall_all: float, wall_one: float) -> float | None:
+    """Records per second past start-up: (records - 1) / (wall of all records - wall of one record); None when
+    that cannot be measured (fewer than 2 records, or the run of all no slower than the run of one)."""
+    if records < 2 or wall_all <= wall_one:
+        return None
+    return (records - 1) / (wall_all - wall_one)
 
 
 def cpu_seconds(cmd: list[str]) -> float:
     """User + system CPU of the `mets` process itself (its reader processes are not its waited-for children):
     on a busy machine a steadier view of the one-record path than wall time, which waits for free cores."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(cmd, capture_output=True, cwd=ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        sys.exit(f"`{' '.join(cmd[2:])}` ended with exit status {proc.returncode}: {proc.stderr.strip()[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=None)
-    ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--data", default=None,
+                    help="a folder of 12-lead WFDB records (default: $METS_DATA_DIR/ludb/data)")
+    ap.add_argument("--n", type=int, default=100, help="records in the --out run (at least 2; default 100)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per single-record measure (default 3)")
     args = ap.parse_args()
-    data = Path(args.data or Path(os.environ.get("METS_DATA_DIR", "../shared/data")) / "ludb" / "data")
+    if args.n < 2 or args.repeat < 1:
+        ap.error("--n must be at least 2 (the rate past start-up compares N records with one) and --repeat at "
+                 "least 1")
+    if args.data is None and not os.environ.get("METS_DATA_DIR"):
+        sys.exit("give --data DIR (a folder of 12-lead WFDB records) or set METS_DATA_DIR")
+    # absolute: the `mets` processes run in the repository root, wherever this was started from
+    data = Path(args.data or Path(os.environ["METS_DATA_DIR"]) / "ludb" / "data").resolve()
     records = sorted(str(p) for p in data.glob("*.hea"))[: args.n]
-    if not records:
-        sys.exit(f"no .hea records in {data}; pass --data DIR")
+    if len(records) < 2:
+        sys.exit(f"{len(records)} .hea records in {data}: need at least 2; pass --data DIR")
     flags = [a for p in PROMPTS for a in ("-p", p)]
 
     help_s = statistics.median(timed(METS + ["--help"])[0] for _ in range(args.repeat))
-    usage_s = statistics.median(timed(METS + ["rank"])[0] for _ in range(args.repeat))
+    usage_s = statistics.median(timed(METS + ["rank"], expect_rc=2)[0] for _ in range(args.repeat))
     one = statistics.median(timed(METS + ["rank", records[0], *flags])[0] for _ in range(args.repeat))
     new_flags = [a for i, p in enumerate(NEW_PROMPTS) for a in ("-p", f"{p} {time.time_ns() + i}")]
     cold = timed(METS + ["rank", records[0], *new_flags])[0]
@@ -80,7 +105,8 @@ def main() -> None:
     print(f"mets --help                 {help_s:6.2f} s (median of {args.repeat})")
     print(f"mets rank (usage error)     {usage_s:6.2f} s")
     print(f"one 12-lead record, e2e     {one:6.2f} s (median of {args.repeat}; known prompts, model load included; "
-          f"target {ONE_RECORD_TARGET_S:g} s: ratio {one / ONE_RECORD_TARGET_S:.2f})")
+          f"target {ONE_RECORD_TARGET_S:g} s: ratio {one / ONE_RECORD_TARGET_S:.2f}; "
+          f"{one / help_s:.1f} x `mets --help`)")
     print(f"  CPU of the mets process   {cpu:6.2f} s (median; the encoding process's own work on that path)")
     print(f"  same, new prompts         {cold:6.2f} s (prompts the weights do not ship: the text model loads)")
     print(f"  same, a rate statement    {rate:6.2f} s (median; {', '.join(RATE_PROMPTS)}: "
@@ -92,20 +118,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "results.csv"
         wall, proc = timed(METS + ["rank", *records, *flags, "--out", str(out), "--no-progress"])
-        if proc.returncode != 0:
-            sys.exit(proc.stderr)
         m = re.search(r"in ([\d.]+) s, ([\d.]+) ECGs/s", proc.stderr)
         rows = out.read_text().count("\n") - 1
-    cli_rate = (len(records) - 1) / max(wall - one, 1e-9)
+    cli_rate = rate_past_startup(len(records), wall, one)
     startup = one
-    print(f"{len(records)} records --out csv     {wall:6.2f} s wall ({rows} rows; the command says: {m.group(0)}); "
-          f"past start-up: {cli_rate:.1f} ECGs/s")
+    print(f"{len(records)} records --out csv     {wall:6.2f} s wall ({rows} rows; the command says: "
+          f"{m.group(0) if m else 'no time (its summary line changed?)'}); past start-up: "
+          + (f"{cli_rate:.1f} ECGs/s" if cli_rate else "not measurable (the run of all records was no slower "
+             "than the run of one: give more records with --n)"))
 
     sys.path.insert(0, str(ROOT))
     from mets_core import read_ecg
     from mets_core.pipeline import METS as Model
     model = Model.from_pretrained()
-    model.embed_ecg([read_ecg(records[0])])                 # warm-up (first forward pass; imports scipy)
+    # warm-up, untimed: the same records read and encoded once, so that the encoder's first call at each batch
+    # shape (seconds on a busy machine) and the first reads are not counted
+    model.embed_ecg([read_ecg(r) for r in records], batch_size=64)
     model.clear_caches()
     t = time.perf_counter()
     ecgs = [read_ecg(r) for r in records]
@@ -117,6 +145,8 @@ def main() -> None:
     print(f"bare read (sequential)      {read_s / len(ecgs) * 1000:6.1f} ms/ECG")
     print(f"bare batched encode         {encode_s / len(ecgs) * 1000:6.1f} ms/ECG (preprocess + encoder, batch 64)")
     print(f"bare read + encode          {bare:6.1f} ECGs/s")
+    if cli_rate is None:
+        return
     print(f"CLI / bare throughput       {cli_rate / bare:6.2f}")
     est = startup + PTBXL_RECORDS / cli_rate
     print(f"PTB-XL-sized job estimate   {est / 60:6.1f} min ({PTBXL_RECORDS:,} records at {cli_rate:.1f} ECGs/s "

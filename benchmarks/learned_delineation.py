@@ -170,6 +170,9 @@ def extract(data: Path) -> None:
     import wfdb
 
     CACHE.mkdir(parents=True, exist_ok=True)
+    # a window measure() no longer delineates is not saved: its file from an earlier extract must not stay
+    for old in CACHE.glob("*.npz"):
+        old.unlink()
     from mets_core.ecg import ECG
     folder = data / "ludb" / "data"
     for r in range(1, 201):
@@ -217,8 +220,12 @@ def extract(data: Path) -> None:
 
 
 def load() -> list[dict]:
+    """The windows ``extract`` cached; stops with what to do when there are none."""
     out = []
-    for path in sorted(CACHE.glob("*.npz")):
+    paths = sorted(CACHE.glob("*.npz"))
+    if not paths:
+        raise SystemExit(f"no extracted windows in {CACHE}: run the `extract` step first (with METS_DATA_DIR set)")
+    for path in paths:
         with np.load(path, allow_pickle=False) as z:
             out.append({"meta": json.loads(str(z["meta"])), "mask": z["mask"], "median": z["median"],
                         "beats": z["beats"], "targets": z["targets"]})

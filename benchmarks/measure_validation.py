@@ -773,25 +773,34 @@ def rhythm_table(rows) -> list[str]:
     return lines + ["", "AF or flutter windows with a PR:"] + (wrong or ["none"])
 
 
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
+    """The command line; one of the "instead" modes at most, --folds only with --ptbxl."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ludb-only", action="store_true")
     parser.add_argument("--worst", type=int, default=0, help="print the N worst windows per interval")
     parser.add_argument("--ludb-rate", type=int, default=None,
                         help="resample LUDB to this rate (Hz) before measuring, e.g. 100 as in PTB-XL")
-    parser.add_argument("--trend", action="store_true",
+    modes = parser.add_mutually_exclusive_group()     # each of these measures something else instead
+    modes.add_argument("--trend", action="store_true",
                         help="score the whole-record beat finder on MIT-BIH instead (see the module docstring)")
-    parser.add_argument("--ectopy", action="store_true",
+    modes.add_argument("--ectopy", action="store_true",
                         help="the median beat's purity where beats of two shapes mix (MIT-BIH, QTDB beat labels)")
-    parser.add_argument("--annotators", action="store_true",
+    modes.add_argument("--annotators", action="store_true",
                         help="QTDB's two cardiologists against each other instead (see the module docstring)")
-    parser.add_argument("--ptbxl", action="store_true",
+    modes.add_argument("--ptbxl", action="store_true",
                         help="the QRS against PTB-XL's statements instead (see the module docstring)")
-    parser.add_argument("--rhythm", action="store_true",
+    modes.add_argument("--rhythm", action="store_true",
                         help="PR reported or withheld by the databases' stated rhythm instead (AF, flutter, sinus)")
     parser.add_argument("--folds", choices=sorted(PTBXL_GROUPS), default=None,
                         help="with --ptbxl: only folds 1-8 or only fold 9 (default both)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.folds and not args.ptbxl:
+        parser.error("--folds chooses PTB-XL folds: give it with --ptbxl")
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     data = os.environ.get("METS_DATA_DIR")
     if not data:
         sys.exit("set METS_DATA_DIR to a folder with ludb/data (and qtdb/, mitdb/)")

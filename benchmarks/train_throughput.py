@@ -32,7 +32,7 @@ from mets_train.training.synthetic import write_synthetic_corpus        # noqa: 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])   # the first paragraph: one sentence
     ap.add_argument("--corpus", default="corpus")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--steps", type=int, default=20, help="timed steps per round and mode")
@@ -42,6 +42,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--num-workers", type=int, default=0)
     args = ap.parse_args()
+    if args.steps < 1 or args.rounds < 1 or args.batch_size < 1:
+        ap.error("--steps, --rounds and --batch-size must be at least 1")
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = make_config({"batch_size": args.batch_size, "num_workers": args.num_workers, "bf16": not args.no_bf16,
