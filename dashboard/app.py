@@ -45,8 +45,8 @@ def frame() -> None:
     if st.session_state.get("last_page") != page.title:       # a message belongs to the page it was shown on
         st.session_state["last_page"] = page.title
         navigation.clear_message()
-    for what, message in session.take_load_errors():
-        st.error(loading.not_opened(what, message), icon="⚠️")
+    for message in loading.not_opened_messages(session.take_load_errors()):
+        st.error(message, icon="⚠️")
     with guard("Naming an upload's channels"):
         lead_naming.lead_naming_panel()
     page.run()

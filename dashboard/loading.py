@@ -249,6 +249,35 @@ def not_opened(what: str, why: str) -> str:
     return f"**{what}** could not be opened. {why}"
 
 
+NAMES_SHOWN = 3        # a reason shared by many uploads names this many of them, then how many more
+
+
+def not_opened_messages(errors: list[tuple[str, str]]) -> list[str]:
+    """The last load's messages as the page shows them (``not_opened``'s sentences): one per reason, so that
+    uploads failing alike (a folder of NumPy files that state no rate) make one message that names them and says
+    how many, instead of a box each that pushes the ECG off the screen. Two reasons are alike when they differ
+    only in the upload's name."""
+    alike: dict[str, list[tuple[str, str]]] = {}
+    for what, why in errors:
+        reason = why
+        for name in sorted({what, *what.split(" + ")}, key=len, reverse=True):
+            reason = reason.replace(name, "\0")
+        alike.setdefault(reason, []).append((what, why))
+    messages = []
+    for same in alike.values():
+        what, why = same[0]
+        if len(same) > 1:
+            names = [w for w, _ in same]
+            more = len(names) - NAMES_SHOWN
+            what = (f"{len(names)} uploads ({', '.join(names[:NAMES_SHOWN])}"
+                    f"{f' and {more} more' if more > 0 else ''})")
+            why = why.rstrip()
+            why += ("" if why.endswith((".", "!", "?")) else ".") + \
+                f" The same holds for {'both' if len(names) == 2 else f'all {len(names)}'}."
+        messages.append(not_opened(what, why))
+    return messages
+
+
 def for_clinicians(message: str) -> str:
     """A reader's error message with programming advice replaced by what to do on this page."""
     for pattern, words in _CLINICIAN_WORDS:
