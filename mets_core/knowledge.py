@@ -240,8 +240,16 @@ NEGATION_PREFIXES = ("no evidence of", "no signs of", "no sign of", "negative fo
                      "keine", "keinen", "keiner", "keines", "kein", "ohne", "nicht")     # German
 # the same cues after the finding: "atrial fibrillation absent", "ST elevation ruled out"
 NEGATION_SUFFIXES = ("ruled out", "excluded", "absent")
+# "non" before a finding negates it ("non atrial fibrillation", CPSC 2021's label of every record without AF;
+# "non-AF rhythm"), except in the findings named with it: "non-specific ST changes", "non-Q-wave infarction",
+# "non-ST elevation MI", "non-STEMI", "non-sustained VT", "non-conducted P waves", "non-diagnostic", "non-paroxysmal",
+# "non-ischaemic cardiomyopathy"
+NON_FINDINGS = ("specific", "q", "st", "stemi", "sustained", "conducted", "diagnostic", "paroxysmal", "ischemic",
+                "ischaemic", "infarct", "dipper", "compensatory", "respiratory")
 _PREFIX = re.compile(r"^\s*(" + "|".join(re.escape(c) for c in NEGATION_PREFIXES) + r")\s+(.*)$",
                      re.IGNORECASE | re.DOTALL)
+_NON = re.compile(r"^\s*(non)(?:\s+|\s*-\s*)(?!(?:" + "|".join(NON_FINDINGS) + r")(?![a-z]))(.*)$",
+                  re.IGNORECASE | re.DOTALL)
 _SUFFIX = re.compile(r"^(.*?)[\s,:;-]+(" + "|".join(re.escape(c) for c in NEGATION_SUFFIXES) + r")[\s.!]*$",
                      re.IGNORECASE | re.DOTALL)
 _EDGES = " \t\n,;:.!-"        # punctuation around the finding: "no: AF." negates "AF"
@@ -262,7 +270,7 @@ def negation(phrase: str) -> Negation | None:
     """The negation cue and the finding of a negated phrase ("no atrial fibrillation" -> ("no", "atrial
     fibrillation")); None for any other phrase, or a cue with no finding after it ("no")."""
     text = str(phrase)
-    for pattern, cue_at, finding_at in ((_PREFIX, 1, 2), (_SUFFIX, 2, 1)):
+    for pattern, cue_at, finding_at in ((_PREFIX, 1, 2), (_NON, 1, 2), (_SUFFIX, 2, 1)):
         found = pattern.match(text)
         if found:
             finding = " ".join(found.group(finding_at).strip(_EDGES).split())

@@ -44,10 +44,18 @@ NEGATED = [      # typed -> (cue, finding)
     ("myocardial infarction: excluded", "excluded", "myocardial infarction"),
     ("kein Vorhofflimmern", "kein", "Vorhofflimmern"),
     ("ohne ST-Hebung", "ohne", "ST-Hebung"),
+    # CPSC 2021's label of every record without AF ("Rank the file's own labels" types it): it was ranked, and
+    # crowned, as if the model read "non"
+    ("non atrial fibrillation", "non", "atrial fibrillation"),
+    ("non-atrial fibrillation", "non", "atrial fibrillation"),
+    ("non atrial fibrillation rhythm", "non", "atrial fibrillation rhythm"),
+    ("Non-AF rhythm", "non", "AF rhythm"),
 ]
 NOT_NEGATED = [  # medical terms that look like negations, and findings
     "non-specific ST changes", "nonspecific T wave changes", "non specific intraventricular conduction delay",
-    "non-Q-wave myocardial infarction", "non atrial fibrillation rhythm", "incomplete right bundle branch block",
+    "non-Q-wave myocardial infarction", "non-ST elevation myocardial infarction", "non-STEMI",
+    "non-sustained ventricular tachycardia", "non-conducted P waves", "non-ischaemic cardiomyopathy",
+    "nondiagnostic", "incomplete right bundle branch block",
     "notched P waves", "nodal rhythm", "normal ECG", "negative T waves", "abnormal rhythm, not atrial fibrillation",
     "sinus rhythm", "atrial fibrillation", "no", "not", "absent", "no-reflow", "",
 ]
