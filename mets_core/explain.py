@@ -29,6 +29,25 @@ class Saliency:
     segment_occlusion: np.ndarray    # (n_segments,): similarity drop when all leads are zeroed in a segment
     segment_s: float                 # segment length in seconds (1 s; longer for records over 60 s)
 
+    def segment_spans_s(self) -> list[tuple[float, float]]:
+        """(start, end) seconds, from the start of the ECG explained, of each segment of `segment_occlusion`; the
+        last one ends where the ECG ends (a 2.5 s ECG's third second is 2-2.5 s, not 2-3 s)."""
+        return [(a / self.fs, b / self.fs)
+                for a, b in segment_spans(self.gradient_x_input.shape[1], self.fs, self.segment_s)]
+
+
+def segment_length_s(n: int, fs: float) -> float:
+    """The occlusion segment for a preprocessed record of `n` samples at `fs` Hz: 1 s, longer for records over
+    60 s (at most 60 segments)."""
+    return max(1.0, float(np.ceil(n / fs / 60.0)))
+
+
+def segment_spans(n: int, fs: float, segment_s: float) -> list[tuple[int, int]]:
+    """(start, end) samples of each occlusion segment of a preprocessed record of `n` samples: the one split
+    that `explain` hides and `Saliency.segment_spans_s` names."""
+    seg_len = int(round(segment_s * fs))
+    return [(a, min(n, a + seg_len)) for a in range(0, n, seg_len)]
+
 
 def record_embedding(window_embeddings: torch.Tensor) -> torch.Tensor:
     """(n_windows, d) unnormalised window embeddings -> (d,): the normalised mean of the normalised windows,
@@ -57,10 +76,9 @@ def explain(network, cfg: PreprocessConfig, ecg: ECG, prompt: str, prompt_embedd
     base = float(sim.detach())
 
     lead_occ = np.full(12, np.nan, dtype=np.float32)
-    seg_s = max(1.0, float(np.ceil(n / fs / 60.0)))
-    seg_len = int(round(seg_s * fs))
-    n_seg = int(np.ceil(n / seg_len))
-    seg_occ = np.zeros(n_seg, dtype=np.float32)
+    seg_s = segment_length_s(n, fs)
+    spans = segment_spans(n, fs, seg_s)
+    seg_occ = np.zeros(len(spans), dtype=np.float32)
     if occlusion:
         W, zb = w.detach().numpy(), z.detach()       # the gradient pass's windows and their embeddings
         variants: list[tuple[str, int, list[int], np.ndarray]] = []   # (what, which, windows, data)
@@ -68,8 +86,7 @@ def explain(network, cfg: PreprocessConfig, ecg: ECG, prompt: str, prompt_embedd
             Wv = W.copy()
             Wv[:, i] = 0.0
             variants.append(("lead", int(i), list(range(len(W))), Wv))
-        for j in range(n_seg):
-            a, b = j * seg_len, min(n, (j + 1) * seg_len)
+        for j, (a, b) in enumerate(spans):
             ks, parts = [], []
             for k, (s, e, d) in enumerate(layout):
                 lo, hi = max(a, s), min(b, e)

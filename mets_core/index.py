@@ -173,11 +173,13 @@ class ReportIndex:
         how many ECGs had it, from which databases, and the first one's source id (so a search never returns
         the same text twice). A blank report is no entry (two PTB-XL rows have none; a search would return an
         empty hit). `cache_dir` keeps the frozen text encoder's outputs (so rebuilding after retraining only
-        re-runs the cheap projection)."""
+        re-runs the cheap projection). An ECG is counted once however often its text comes: PTB-XL's table report
+        of an ECG and that ECG's corpus window have one source id ('ptbxl/7:0') and often one text."""
         reports = [str(r) for r in reports]
         source_ids = [str(s) for s in source_ids] if source_ids is not None else [str(i) for i in range(len(reports))]
         slot: dict[str, int] = {}
         unique, ids, counts, databases = [], [], [], []
+        counted: set[tuple[int, str]] = set()      # (text, source id) pairs already counted
         for text, sid in zip(reports, source_ids):
             if not text.strip():
                 continue
@@ -187,6 +189,9 @@ class ReportIndex:
                 ids.append(sid)
                 counts.append(0)
                 databases.append({})
+            if (k, sid) in counted:
+                continue
+            counted.add((k, sid))
             counts[k] += 1
             databases[k][_database(sid)] = None
         return cls(unique, model.embed_report(unique, cache_dir=cache_dir), ids, model=model, counts=counts,

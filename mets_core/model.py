@@ -61,6 +61,10 @@ class ModelConfig:
         if len(self.layers) != 4 or min(self.layers) < 1 or self.width < 1:
             raise ValueError(f"layers must be 4 positive block counts and width positive, got {self}")
 
+    def words(self) -> str:
+        """The ECG encoder in words (`mets info`, the dashboard's model card): "resnet1d18 (2-2-2-2 blocks, width 64)"."""
+        return f"{self.encoder} ({'-'.join(map(str, self.layers))} blocks, width {self.width})"
+
     def to_dict(self) -> dict:
         return asdict(self)
 

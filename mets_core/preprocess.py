@@ -56,6 +56,17 @@ class PreprocessConfig:
     def stride_samples(self) -> int:
         return max(1, int(round(self.fs * self.stride_s)))
 
+    def words(self) -> str:
+        """What the ECG encoder reads, in words (`mets info`, the dashboard's model card): "10 s windows at 100 Hz
+        (stride 5 s), band-pass 0.5-40 Hz, z-scored per lead (absolute amplitude is not seen)"."""
+        band = (f"band-pass {self.highpass_hz:g}-{self.lowpass_hz:g} Hz" if self.highpass_hz and self.lowpass_hz
+                else f"high-pass {self.highpass_hz:g} Hz" if self.highpass_hz
+                else f"low-pass {self.lowpass_hz:g} Hz" if self.lowpass_hz else "not filtered")
+        notch = f", notch {self.notch_hz:g} Hz" if self.notch_hz else ""
+        scaled = ("z-scored per lead (absolute amplitude is not seen)" if self.normalise == "zscore"
+                  else f"in mV, clipped at ±{self.clip:g} mV")
+        return f"{self.window_s:g} s windows at {self.fs:g} Hz (stride {self.stride_s:g} s), {band}{notch}, {scaled}"
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -214,20 +214,21 @@ def test_text_search_says_an_unknown_phrase_and_where_in_a_holter_a_hit_lies(shi
 
 @needs_data("ludb/data/1.hea")
 def test_a_similar_report_from_the_very_recording_uploaded_is_said_to_be_one(app):
-    """The corpus is what the model trained on: a hit from the uploaded recording itself (the data folder's
-    copy holds the same samples) is the model remembering it, and the page says so on that hit only."""
+    """A hit from the uploaded recording itself (the data folder's copy holds the same samples) is its own report
+    found again, not a second opinion, and the page says so on that hit only."""
+    from dashboard.panels.retrieval import SELF_HIT
     ludb = ludb_dir()
     for record in range(1, 6):
         upload(app, [(f"{record}.hea", (ludb / f"{record}.hea").read_bytes()),
                      (f"{record}.dat", (ludb / f"{record}.dat").read_bytes())])
         app.slider(key="k_hits").set_value(20).run()         # 20 of the test corpus's 24 LUDB reports
         html = markdown_html(app)
-        shown = {hit.split()[2]: "this very recording (the model trained on it)" in hit for hit in hits(app)}
+        shown = {hit.split()[2]: SELF_HIT in hit for hit in hits(app)}
         if str(record) in shown:
             break
     assert not errors(app), errors(app)
     assert shown[str(record)] and sum(shown.values()) == 1, shown       # its own report, and no other
-    assert "this very recording (the model trained on it)" in html
+    assert SELF_HIT in html
     assert any("1 of these is from this very recording" in str(c.value) for c in app.caption)
 
 

@@ -8,6 +8,9 @@ import streamlit as st
 from dashboard import engine as engines
 from dashboard.engine import Engine
 from dashboard.panels.common import esc
+from mets_core.model import ModelConfig
+from mets_core.preprocess import PreprocessConfig
+
 
 def model_card_page(engine: Engine) -> None:
     st.markdown('<div class="banner-warn"><b>Research use only. Not a medical device.</b> METS compares an '
@@ -16,14 +19,15 @@ def model_card_page(engine: Engine) -> None:
                 unsafe_allow_html=True)
     if engine.model is not None:
         info = engine.model.info()
-        pp = info.get("preprocess", {})
+        pp, arch = info.get("preprocess", {}), info.get("model", {})
         glance = {
             "Weights": str(info.get("source") or engine.weights_dir),
             "Weights SHA-256": str(info.get("weights_sha256") or "")[:16] + "…",
+            "ECG encoder": ModelConfig.from_dict(arch).words(),            # as `mets info` gives them
             "Text encoder (frozen)": str(info.get("text_model")),
             "Embedding size": str(info.get("embedding_dim")),
             "Temperature": f"{info.get('temperature', float('nan')):.4f}",
-            "Model input": f"{pp.get('fs', '?')} Hz, {pp.get('window_s', '?')} s windows, any subset of 12 leads",
+            "Model input": f"{PreprocessConfig.from_dict(pp).words()}, any subset of the 12 leads",
             "Parameters": f"{info.get('parameters', 0):,}",
             "Report index": (f"{len(engine.index):,} reports" if engine.index is not None
                              else (engine.index_error or "none")),
@@ -42,8 +46,7 @@ def model_card_page(engine: Engine) -> None:
             # a table of dark text, not st.json: its syntax colours were 3.1-4.5:1 and its "null" 11 px
             rows = "".join(f'<tr><th scope="row">{esc(name)}</th>'
                            + ('<td class="none">none</td>' if value is None else f"<td>{esc(value)}</td>") + "</tr>"
-                           for name, value in config_rows({k: v for k, v in engine.model.info().items()
-                                                           if k != "model"}))
+                           for name, value in config_rows(engine.model.info()))
             st.markdown(f'<table class="config" data-testid="mets-config">{rows}</table>', unsafe_allow_html=True)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from mets_core.index import parse_source_id
+from mets_core.index import parse_source_id, record_key
 from mets_core.preprocess import PreprocessConfig
 from mets_core.prompts import clean_phrase
 
@@ -28,7 +28,39 @@ def hits_shown() -> int:
     return int(session.setting("k_hits", DEFAULT_HITS))
 
 
-SELF_HIT = "this very recording (the model trained on it)"
+# The index holds the reports of the ECGs the model trained on, of those it was validated on, and all of PTB-XL's:
+# a hit from the recording itself is its own report found again, not a second opinion, and which of these three it
+# is the index does not say.
+SELF_HIT = "this very recording (its own report; the model may have trained on it)"
+OTHER_STRETCH = "another stretch of this very recording (the model may have trained on it)"
+
+
+def _own_recording(recording, folder: Path, source_id: str, resolved) -> bool:
+    """Whether the hit `source_id` is a window of `recording`: the folder's copy of the hit's record holds the same
+    samples, or the folder holds the recording under its own name (PTB-XL's 00001_lr, whose hit 'ptbxl/1' finds
+    the 500 Hz 00001_hr first) and that record is the hit's (`record_key`, the one way a name meets the corpus)."""
+    from mets_core.file_labels import is_recording_of
+
+    from ..loading import resolve_source
+    if resolved and is_recording_of(recording, resolved[0]) is True:
+        return True
+    database, record, _ = parse_source_id(source_id)
+    name = str(recording.name or "")
+    if not record or not name or record_key(name) != record_key(record.rsplit("/", 1)[-1]):
+        return False
+    mine = resolve_source(folder, f"{database}/{name}")
+    return bool(mine) and (not resolved or mine[0] != resolved[0]) and is_recording_of(recording, mine[0]) is True
+
+
+def _on_screen(ecg, recording, source_id: str) -> bool:
+    """Whether a hit from `recording` is of the stretch `ecg` on screen (a page of it, or all of it): its
+    window covers at least half of that stretch. A Holter's other windows are reports of other pages."""
+    if ecg is recording or "cropped_from_s" not in ecg.metadata:
+        return True
+    page_start = float(ecg.metadata["cropped_from_s"])
+    hit_start = parse_source_id(source_id).start_s or 0.0
+    overlap = min(page_start + ecg.duration, hit_start + THUMBNAIL_S) - max(page_start, hit_start)
+    return overlap >= 0.5 * ecg.duration
 
 
 def _where(source_id: str) -> tuple[str, str]:
@@ -38,13 +70,14 @@ def _where(source_id: str) -> tuple[str, str]:
     return db, record + (f" at {plotting.hms(at)}" if (at or 0) > 0 else "")
 
 
-def _hit_html(rank: int, hit, kind: str, self_hit: bool = False) -> str:
+def _hit_html(rank: int, hit, kind: str, own: str = "") -> str:
     """One hit: its similarity, the first strip with its text (database, record, where in it) and how many
-    more strips of the corpus, of which databases, have exactly this text."""
+    more strips of the corpus, of which databases, have exactly this text; `own`: SELF_HIT or OTHER_STRETCH when
+    the hit is from the recording on screen."""
     report, sim, source_id = hit[0], hit[1], hit[2]
     n_strips, sources = (hit[3], hit[4]) if len(hit) > 4 else (1, ())
     db, where = _where(source_id)
-    tag = f' <span class="self-hit" data-testid="mets-self-hit">{SELF_HIT}</span>' if self_hit else ""
+    tag = f' <span class="self-hit" data-testid="mets-self-hit">{own}</span>' if own else ""
     more = (f' <span class="hit-more" title="10-second ECGs, or 10-second strips of longer recordings, of the '
             f'corpus whose report is exactly this text (several can come from one recording or patient)">and '
             f'{n_strips - 1:,} more strip{"s" if n_strips > 2 else ""} ({esc(", ".join(sources))})</span>'
@@ -58,11 +91,8 @@ def _hit_html(rank: int, hit, kind: str, self_hit: bool = False) -> str:
 def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = None, recording=None) -> None:
     """The corpus reports nearest to `ecg` (the stretch on screen), and a free-text search of the corpus;
     `folder`: the user's data folder, where each hit's own ECG is looked up; `recording`: the whole ECG the
-    stretch is from (default `ecg`). A hit from that very recording (the folder's copy of its record holds the
-    same samples) is said to be one: the corpus is what the model trained on, so such a hit is the model
-    remembering, not a second opinion."""
-    from mets_core.file_labels import is_recording_of
-
+    stretch is from (default `ecg`). A hit from that very recording (`_own_recording`) is said to be one, and
+    whether it is the stretch on screen or another of a long recording: its own report, not a second opinion."""
     from ..loading import resolve_source
 
     st.markdown("#### Similar reports from the pretraining corpus")
@@ -86,22 +116,31 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
                         f'to most ECGs are ranked lower, so it need not fall steadily down the list. One hit per '
                         f'record; reports that differ only in their numbers count once.</div>',
                         unsafe_allow_html=True)
-            rows, own, strips = [], 0, 0
+            recording = ecg if recording is None else recording
+            rows, own, elsewhere, strips = [], 0, 0, 0
             for i, hit in enumerate(hits, 1):
                 source_id = hit[2]
                 resolved = resolve_source(folder, source_id) if folder is not None else None
                 strip = _thumbnail(str(resolved[0]), resolved[1], str(source_id)) if resolved else None
-                self_hit = bool(resolved) and is_recording_of(recording if recording is not None else ecg,
-                                                              resolved[0]) is True
-                own += self_hit
+                tag = ""
+                if folder is not None and _own_recording(recording, folder, source_id, resolved):
+                    tag = SELF_HIT if _on_screen(ecg, recording, source_id) else OTHER_STRETCH
+                own += tag == SELF_HIT
+                elsewhere += tag == OTHER_STRETCH
                 strips += strip is not None
-                row = _hit_html(i, hit, "ecg", self_hit)
+                row = _hit_html(i, hit, "ecg", tag)
                 rows.append(f'<div class="hit-with-ecg">{row}<div class="hit-ecg">{strip}</div></div>'
                             if strip else row)
             st.markdown("".join(rows), unsafe_allow_html=True)      # one element: the list redraws at once
             if own:
-                st.caption(f"{own} of these {'are' if own > 1 else 'is'} from {SELF_HIT}: its report was "
-                           f"found again, which says nothing about the ECG's likeness to other patients'.")
+                st.caption(f"{own} of these {'are' if own > 1 else 'is'} from this very recording: its own report "
+                           f"was found again (the index holds the reports of the ECGs the model trained and was "
+                           f"validated on), which says nothing about the ECG's likeness to other patients'.")
+            if elsewhere:
+                many = elsewhere > 1
+                st.caption(f"{elsewhere} of these {'are reports' if many else 'is the report'} of another stretch of "
+                           f"this recording than the one on screen: {'they describe' if many else 'it describes'} "
+                           f"that stretch (its time is given), not this one.")
             if folder is None:
                 st.caption("Set a data folder (sidebar: Settings, or $METS_DATA_DIR) holding the source databases "
                            "to see each hit's own ECG.")
@@ -112,7 +151,8 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
         session.restore("corpus_query")
         query = st.text_input("Search the corpus by text", key="corpus_query",
                               placeholder="e.g. inferior myocardial infarction",
-                              help="The reports are in English (PTB-XL's German and Swedish reports translated).")
+                              help="The reports are in English: PTB-XL's German and Swedish reports translated by the "
+                                   "project's glossaries (a few words they do not know are left as written).")
         session.keep("corpus_query")
         try:
             clean_phrase(query)

@@ -106,11 +106,13 @@ def why_panel(engine: Engine, rec: Record, view) -> None:
                           "Score drop when each lead is hidden"),
                     width="stretch", config={"displayModeBar": False}, key="why_leads",
                     alt="How much the score drops when each lead is hidden")
-    seg_labels = [f"{hms(w0 + k * sal.segment_s)}–{hms(w0 + (k + 1) * sal.segment_s)}"
-                  for k in range(len(sal.segment_occlusion))]
-    st.plotly_chart(plotting.occlusion_bars(seg_labels, sal.segment_occlusion, "Score drop when each second is hidden"),
+    # recording time: the stretch explained starts at w0; the last segment ends where that stretch does
+    seg_labels = [f"{hms(w0 + a)}–{hms(w0 + b)}" for a, b in sal.segment_spans_s()]
+    each = "second" if sal.segment_s == 1.0 else f"{sal.segment_s:g}-second stretch"
+    st.plotly_chart(plotting.occlusion_bars(seg_labels, sal.segment_occlusion,
+                                            f"Score drop when each {each} is hidden"),
                     width="stretch", config={"displayModeBar": False}, key="why_secs",
-                    alt="How much the score drops when each second is hidden")
+                    alt=f"How much the score drops when each {each} is hidden")
     top = [STANDARD_LEADS[i] for i in present if np.isfinite(sal.lead_occlusion[i]) and sal.lead_occlusion[i] > 0]
     top = sorted(top, key=lambda lead: -sal.lead_occlusion[STANDARD_LEADS.index(lead)])[:3]
     st.caption(f"Similarity to “{prompt}”: {sal.similarity:+.3f} (cosine, −1 to 1). "

@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 
 from ..cli import COMMANDS
+from ..model import ModelConfig
+from ..preprocess import PreprocessConfig
 from .errors import EXIT_SETUP_ERROR, SETUP_ERRORS, error, first_line
 from .model_loading import load_index, load_model
 from .options import add_model_options
@@ -29,12 +31,9 @@ def cmd_info(args) -> int:
         return 0
     print(f"model         {info['source']}")
     print(f"weights       sha256 {str(info['weights_sha256'])[:16]}...  {info['parameters']:,} parameters")
-    m = info["model"]
-    print(f"ECG encoder   {m['encoder']} ({'-'.join(map(str, m['layers']))} blocks, width "
-          f"{m['width']}), {m['in_leads']} leads")
-    pp = info["preprocess"]
-    print(f"input         {pp['window_s']:g} s windows at {pp['fs']:g} Hz (stride {pp['stride_s']:g} s), "
-          f"band-pass {pp['highpass_hz']:g}-{pp['lowpass_hz']:g} Hz, normalise {pp['normalise']}")
+    arch = ModelConfig.from_dict(info["model"])
+    print(f"ECG encoder   {arch.words()}, {arch.in_leads} leads")
+    print(f"input         {PreprocessConfig.from_dict(info['preprocess']).words()}")
     print(f"text encoder  {info['text_model']} (frozen) -> {info['embedding_dim']}-d shared space, "
           f"temperature {info['temperature']:.4f}")
     training = info["training"] or {}
