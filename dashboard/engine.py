@@ -1,8 +1,9 @@
 """The server-wide model and report index, and every call into them (one per server, shared by sessions).
 
 - The engine (METS model + report index) is loaded once per server with `st.cache_resource`, keyed by the
-  weights folder and the modification times of its config and index (new weights in place -> reloaded; a
-  failure is remembered as a message, not raised, so the rest of the page keeps working).
+  weights folder and the modification times and sizes of its config, weights and index files (new weights in
+  place -> reloaded; a failure is remembered as a message, not raised, so the rest of the page keeps working,
+  until one of those files changes).
 - ECG embeddings and prompt embeddings are cached inside `METS` (by `ECG.content_hash()` and by phrase), so
   editing prompts re-ranks without re-embedding the ECG. Model calls hold one lock: Streamlit serves
   sessions from threads and the model's caches are shared.
@@ -16,6 +17,7 @@ import gc
 import os
 import sys
 import threading
+import time
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,20 +100,33 @@ def weights_dir() -> Path:
     return default_weights_dir()
 
 
-def _mtime(path: Path) -> float:
+def _stamp(path: Path) -> tuple[int, int]:
+    """(modification time in ns, size) of a file; (0, 0) when it is missing."""
     try:
-        return path.stat().st_mtime
+        info = path.stat()
+        return info.st_mtime_ns, info.st_size
     except OSError:
-        return 0.0
+        return 0, 0
+
+
+def _weights_stamp(folder: Path) -> tuple:
+    """What tells one checkpoint (and its index) in `folder` from another: every file a load reads the weights
+    and the index from. The weights file counts, not only the config: a checkpoint copied over the old one file
+    by file (config.json first) was loaded half-copied, refused (its weights_sha256 did not match yet), and that
+    refusal was kept until the server restarted, the config's time no longer changing."""
+    from mets_core.checkpoint import WEIGHTS_FILE
+    from mets_core.index import EMBEDDINGS_FILE
+    return tuple(_stamp(folder / name) for name in (CONFIG_FILE, WEIGHTS_FILE, Path(INDEX_DIR) / INDEX_FILE,
+                                                      Path(INDEX_DIR) / EMBEDDINGS_FILE))
 
 
 def get_engine() -> Engine:
     folder = weights_dir()
-    return _load_engine(str(folder), _mtime(folder / CONFIG_FILE), _mtime(folder / INDEX_DIR / INDEX_FILE))
+    return _load_engine(str(folder), _weights_stamp(folder))
 
 
 @st.cache_resource(show_spinner=False, max_entries=1)   # replaced weights: drop the old engine
-def _load_engine(folder: str, config_mtime: float, index_mtime: float) -> Engine:
+def _load_engine(folder: str, stamp: tuple) -> Engine:
     from mets_core.checkpoint import WEIGHTS_FILE, CheckpointError, NoCheckpointError
     from mets_core.pipeline import METS
 
@@ -227,6 +242,31 @@ def _plain_main():
         sys.modules["__main__"] = main
 
 
+class MeasuringStopped(RuntimeError):
+    """A measurement did not come back: its process died (twice: it is restarted once) or stopped working."""
+
+
+# not "reload the page": a reload starts a new session, without the ECGs this one has open
+MEASURED_AGAIN = ("It is measured again when the page is next drawn (open another page and come back); the "
+                  "tracing, ranking and similar reports do not depend on it.")
+
+
+STALLED_S = 120.0    # a measuring process that finishes no job for this long while jobs wait is stopped: the
+                     # longest job, a minute of a 12-lead at 10 kHz, took 17 s on a loaded 2-core machine
+
+
+def _kill_processes(pool) -> None:
+    """Kill the processes of a ProcessPoolExecutor: its futures then fail with BrokenProcessPool, as when a
+    process dies. Python 3.14 has `kill_workers`; before it the processes are only in `_processes`."""
+    kill = getattr(pool, "kill_workers", None)
+    if kill is not None:
+        kill()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):      # gone already
+            process.kill()
+
+
 class _Worker:
     """One measuring process (dashboard.measure_worker) and the long recordings it holds (if it keeps them)."""
 
@@ -237,23 +277,36 @@ class _Worker:
         self._started = False                   # has the pool started its process
         # the same recordings (keys only), in the same order, as the process keeps
         self._kept: LRU[str, bool] = LRU(measure_worker.KEEP_RECORDINGS)
+        # the jobs sent to the process and not finished, in the order it runs them (one process: the first runs)
+        self._waiting: dict[object, None] = {}
+        self._progress_at = time.monotonic()    # when the process last finished a job (or was given one, idle)
         # re-entrant: a future already done when its callback is added runs `_on_done` inside `submit`
         self._lock = threading.RLock()
 
-    def _submit(self, fn, *args):
-        if self._pool is None:
-            from concurrent.futures import ProcessPoolExecutor
+    def _new_pool(self) -> None:
+        from concurrent.futures import ProcessPoolExecutor
 
-            from dashboard import measure_worker
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=_process_context(),
-                                             initializer=measure_worker.start_process)
-            self._kept.clear()
-            self._started = False
+        from dashboard import measure_worker
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=_process_context(),
+                                         initializer=measure_worker.start_process)
+        self._kept.clear()                      # a new process holds nothing
+        self._started = False
+        self._progress_at = time.monotonic()
+
+    def _submit(self, key: str | None, fn, *args):
+        if self._pool is None:
+            self._new_pool()
+        pool = self._pool
         if self._started:
-            return self._pool.submit(fn, *args)
-        with _plain_main():                     # the first submit starts the process
-            future = self._pool.submit(fn, *args)
-        self._started = True
+            future = pool.submit(fn, *args)
+        else:
+            with _plain_main():                     # the first submit starts the process
+                future = pool.submit(fn, *args)
+            self._started = True
+        if not self._waiting:
+            self._progress_at = time.monotonic()
+        self._waiting[future] = None
+        future.add_done_callback(lambda f: self._on_done(f, pool, key))
         return future
 
     def submit(self, job, key: str, ecg: ECG | None = None, *args):
@@ -263,43 +316,65 @@ class _Worker:
         from dashboard import measure_worker
         with self._lock:
             for attempt in (0, 1):
+                if self._pool is None:
+                    self._new_pool()            # first: what the new process holds decides what is sent
                 keep = self._keeps and ecg is not None and ecg.duration > LONG_RECORDING_S
-                send = ecg
-                if keep and self._kept.get(key):
-                    send = None
-                elif keep:
-                    self._kept.put(key, True)
+                send = None if keep and self._kept.get(key) else ecg
                 try:
-                    future = self._submit(getattr(measure_worker, job), key, send, keep, *args)
-                    break
+                    future = self._submit(key, getattr(measure_worker, job), key, send, keep, *args)
                 except BrokenProcessPool:      # the process died (e.g. out of memory): start a new one
-                    self._pool = None
+                    self._drop(self._pool)
                     if attempt:
                         raise
-            future.add_done_callback(lambda f: self._on_done(f, key))
-            return future
+                    continue
+                if keep:
+                    self._kept.put(key, True)
+                return future
 
-    def _on_done(self, future, key: str) -> None:
+    def _drop(self, pool) -> None:
+        """Forget a broken pool (the next job starts a new process); not a newer one already started."""
+        if pool is not None and pool is self._pool:
+            self._pool = None                    # a broken pool's own thread ends its processes
+
+    def _on_done(self, future, pool, key: str | None) -> None:
         from concurrent.futures.process import BrokenProcessPool
 
         from dashboard.measure_worker import NotKept
         err = future.exception() if not future.cancelled() else None
-        if isinstance(err, (NotKept, BrokenProcessPool)):
-            with self._lock:
+        with self._lock:
+            self._waiting.pop(future, None)
+            self._progress_at = time.monotonic()
+            if isinstance(err, (NotKept, BrokenProcessPool)) and pool is self._pool and key is not None:
                 self._kept.pop(key, None)        # sent again next time
-                if isinstance(err, BrokenProcessPool):
-                    self._pool = None
+            if isinstance(err, BrokenProcessPool):
+                self._drop(pool)                 # a late failure of an older process leaves the new one alone
+
+    def stop_if_stalled(self):
+        """If the process has finished nothing for STALLED_S while jobs wait (stuck, or stopped): kill it, so
+        that its jobs fail as if it had died and the next job starts a new one; the future of the job it was
+        running, else None."""
+        with self._lock:
+            if self._pool is None or not self._waiting or time.monotonic() - self._progress_at < STALLED_S:
+                return None
+            running = next(iter(self._waiting))
+            _kill_processes(self._pool)
+            return running
 
     def warm_up(self):
         from dashboard import measure_worker
         with self._lock:
-            return self._submit(measure_worker.warm_up)
+            return self._submit(None, measure_worker.warm_up)
 
     def close(self) -> None:
         with self._lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
+
+
+def _failed(future) -> bool:
+    """A finished job that gave no result (an error, or cancelled when its process was shut down)."""
+    return future.done() and (future.cancelled() or future.exception() is not None)
 
 
 class _Measurements:
@@ -309,10 +384,15 @@ class _Measurements:
     retrieves. Each recording always goes to the same process (by its hash), which keeps it if it is long.
     The beats of whole recordings (the overview) are found in a process of their own (started and warmed with
     the others): a day-long Holter takes ~9 s, and queued in the same process it held up the measuring of
-    every page read meanwhile ("Next ▶" then took 7.6 s instead of 0.5 s)."""
+    every page read meanwhile ("Next ▶" then took 7.6 s instead of 0.5 s).
+
+    A process that dies (out of memory, killed) fails the jobs it had; each is sent once more to a new process
+    before its page is told. A page that waits without a limit checks every POLL_S that its process still
+    finishes jobs, and stops one that has finished none for STALLED_S (`_Worker.stop_if_stalled`)."""
 
     MAX_ENTRIES = 512
     WHOLE_RECORDING_JOBS = ("trend_job",)
+    POLL_S = 1.0
 
     def __init__(self, workers: int = 2):
         self._workers = [_Worker() for _ in range(max(1, workers))]
@@ -330,23 +410,42 @@ class _Measurements:
         k = (job, key, *args)
         with self._lock:
             future = self._futures.get(k)
-            if future is None or (future.done() and future.exception() is not None):   # a failure is retried
+            if future is None or _failed(future):      # a failure is retried
                 future = self._worker(job, key).submit(job, key, ecg, *args)
                 self._futures.put(k, future)
         return future
 
+    def _wait(self, job: str, key: str, future):
+        """The future's result, waiting as long as its process keeps finishing jobs."""
+        from concurrent.futures import TimeoutError as NotYet
+        while True:
+            try:
+                return future.result(self.POLL_S)
+            except NotYet:
+                if self._worker(job, key).stop_if_stalled() is future:
+                    raise MeasuringStopped(
+                        f"Measuring this ECG had not finished after {STALLED_S:.0f} s, so it was stopped. "
+                        f"{MEASURED_AGAIN}") from None
+
     def result(self, job: str, key: str, ecg: ECG, *args, wait_s: float | None = None):
         """The job's result; with `wait_s`, None if it is not done within that many seconds (it runs on)."""
         from concurrent.futures import TimeoutError as NotYet
+        from concurrent.futures.process import BrokenProcessPool
 
         from dashboard.measure_worker import NotKept
-        try:
+        for attempt in (0, 1, 2):
+            future = self.start(job, key, ecg, *args)
             try:
-                return self.start(job, key, ecg, *args).result(wait_s)
-            except NotKept:          # the process was restarted meanwhile: once more, sending the recording
-                return self.start(job, key, ecg, *args).result(wait_s)
-        except NotYet:
-            return None
+                return future.result(wait_s) if wait_s is not None else self._wait(job, key, future)
+            except NotYet:
+                return None
+            # NotKept: the process was restarted meanwhile, send the recording again; BrokenProcessPool: the
+            # process died (perhaps over another page's job), measure in a new one
+            except (NotKept, BrokenProcessPool) as err:
+                if attempt == 2:
+                    raise MeasuringStopped(
+                        f"The process measuring this ECG stopped before it finished, also when started afresh (it "
+                        f"may have run out of memory). {MEASURED_AGAIN}") from err
 
     def warm_up(self) -> None:
         for worker in [*self._workers, self._whole_recordings]:
@@ -386,7 +485,7 @@ def start_measuring(key: str, ecg: ECG, start_s: float | None = None, seconds: f
     """Begin measuring the ECG whose content hash is `key` (all of it, or `seconds` from `start_s`); True if
     it is measured already (read ahead, or opened before)."""
     future = _MEASUREMENTS.start("measure_job", key, ecg, start_s, seconds)
-    return future.done() and future.exception() is None
+    return future.done() and not _failed(future)
 
 
 def measurements(key: str, ecg: ECG, start_s: float | None = None, seconds: float | None = None):

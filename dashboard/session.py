@@ -100,10 +100,14 @@ def set_current(key: str | None) -> None:
 
 def remove_record(key: str | None) -> None:
     """Close an ECG, and forget what this session kept of it (its page, whole-recording switch, time box, the
-    overview point last jumped to: every state key ending in _<its key>), so that opening it again starts
+    overview's clicks: every state key ending in _<its key>), so that opening it again starts
     afresh."""
     records().pop(key, None)
-    st.session_state.get("saliency", {}).pop(key, None)
+    explanations = st.session_state.get("saliency")          # keyed (record, prompt, stretch, weights)
+    for k in explanations.keys() if explanations is not None else ():
+        if k[0] == key:
+            explanations.pop(k)
+    st.session_state["explained"] = {k for k in st.session_state.get("explained", ()) if k[0] != key}
     if key:
         for name in [k for k in st.session_state if isinstance(k, str) and k.endswith(f"_{key}")]:
             del st.session_state[name]
@@ -248,23 +252,33 @@ def saliency_window(rec: Record) -> tuple[float, float]:
     return start, min(rec.ecg.duration, start + PAGE_S)
 
 
+SALIENCIES_KEPT = 24      # explanations kept per session: "why" follows the page shown, and paging a day-long
+                          # Holter with it on kept all 8,640 pages' (each 12 leads x 1,000 samples at the model's
+                          # 100 Hz, 48-96 kB: 0.4-0.8 GB in one session)
+
+
 def saliency(engine, rec: Record, prompt: str):
-    """The engine's saliency of `prompt` for the record (or its page on screen); kept for this session."""
+    """The engine's saliency of `prompt` for the record (or its page on screen); the last SALIENCIES_KEPT kept
+    for this session."""
+    from mets_core.cache import LRU
     start, end = saliency_window(rec)
-    cache = st.session_state.setdefault("saliency", {}).setdefault(rec.key, {})
+    kept = st.session_state.setdefault("saliency", LRU(SALIENCIES_KEPT))
     # the whole stretch: a 30-s recording's first page and its whole-recording view both start at 0 s;
     # replaced weights explain afresh
-    key = (prompt, start, end, engine.model.weights_sha256)
-    if key not in cache:
+    key = (rec.key, prompt, start, end, engine.model.weights_sha256)
+    found = kept.get(key)
+    if found is None:
         ecg = rec.ecg if (start, end) == (0.0, rec.ecg.duration) else rec.ecg.crop(start, end)
-        cache[key] = engine.saliency(ecg, prompt)
-    return cache[key]
+        found = engine.saliency(ecg, prompt)
+        kept.put(key, found)
+    st.session_state.setdefault("explained", set()).add((rec.key, prompt))
+    return found
 
 
 def has_saliency(rec: Record, prompt: str) -> bool:
-    """Whether `prompt` was explained for this record, on any stretch: "Why" then follows the page shown
-    without being asked again."""
-    return any(k[0] == prompt for k in st.session_state.get("saliency", {}).get(rec.key, {}))
+    """Whether `prompt` was explained for this record, on any stretch (kept or not): "Why" then follows the
+    page shown without being asked again."""
+    return (rec.key, prompt) in st.session_state.get("explained", ())
 
 
 def data_dir() -> Path | None:

@@ -66,6 +66,10 @@ class LRU(Generic[Key, Value]):
     def clear(self) -> None:
         self._entries.clear()
 
+    def keys(self) -> list[Key]:
+        """The keys, least recently used first (a copy: the mapping may change while they are read)."""
+        return list(self._entries)
+
     def __contains__(self, key: object) -> bool:
         return key in self._entries
 
