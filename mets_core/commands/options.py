@@ -8,9 +8,11 @@ import math
 import os
 
 
+MODEL_HELP = "checkpoint folder (default: the shipped weights/, or $METS_WEIGHTS)"
+
+
 def add_model_options(p: argparse.ArgumentParser, json_help: str = "print JSON instead of a table") -> None:
-    p.add_argument("--model", metavar="DIR", default=None,
-                   help="checkpoint folder (default: the shipped weights/, or $METS_WEIGHTS)")
+    p.add_argument("--model", metavar="DIR", default=None, help=MODEL_HELP)
     p.add_argument("--json", action="store_true", help=json_help)
 
 

@@ -31,7 +31,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     from ..ptbxl.protocols import PROTOCOLS
-    p.add_argument("--model", help="METS checkpoint folder (default: the shipped weights/)")
+    from mets_core.commands.options import MODEL_HELP
+    p.add_argument("--model", help=MODEL_HELP)          # METS.from_pretrained(None) honours $METS_WEIGHTS
     p.add_argument("--corpus", help="corpus folder to take the validation patients from; with --protocol: a copy "
                                     "of the model's pretraining corpus, to say which test records it trained on "
                                     "(default: the corpus its checkpoint names, when on this machine)")
