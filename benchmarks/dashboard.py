@@ -14,20 +14,24 @@ Measured from the user's action until the page shows its answer and Streamlit is
   next page (long record)         "Next ▶" on a long recording until the paper, the measurements and the
                                   ranking show the next 10 s;
   30-min record upload            a Holter record (MIT-BIH, 2 leads, with its beat labels; a different one
-                                  each time) until its first page is shown whole (no target of its own).
+                                  each time) until its first page is shown whole (no target of its own);
+                                  at most 5 (LONG_RECORDS) whatever --repeats, as the output says: a
+                                  record uploaded again would be found in the server's caches.
 
 Targets (issue 10): cold start <= 8 s, upload <= 1.5 s, every control <= 0.5 s. The floor, measured in the
 same run, is the round trip of the lightest full page (opening the model card from the empty start page):
 each measure is also printed as a ratio to it, so a loaded machine shows as a high floor, not a slow app.
 
 Weights: --weights, else $METS_WEIGHTS, else the repository's weights/ if it holds a checkpoint, else a
-random-init checkpoint + small index made here (same architecture and text encoder, so the same cost).
+random-init checkpoint + small index made here (same architecture and text encoder, so the same cost), in a
+temporary folder deleted at the end.
 Uploads: LUDB WFDB pairs (.hea + .dat) from $METS_DATA_DIR, else synthetic CSVs; the long record is MIT-BIH
 208 (30 min, with its beat labels) from $METS_DATA_DIR, else a synthetic 5-minute 2-lead CSV.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import statistics
@@ -65,16 +69,20 @@ FULL_PAGE_JS = f"""([title, rows]) => {{
 }}"""
 
 
-def _weights(arg: str | None) -> Path:
+@contextlib.contextmanager
+def weights_folder(arg: str | None):
+    """Yields the weights to serve: `arg`, else $METS_WEIGHTS, else the repository's weights/ if it holds a
+    checkpoint, else a random-init checkpoint + index made in a temporary folder, deleted on leaving."""
     if arg:
-        return Path(arg)
-    if os.environ.get("METS_WEIGHTS"):
-        return Path(os.environ["METS_WEIGHTS"])
-    if (REPO / "weights" / "config.json").is_file():
-        return REPO / "weights"
-    folder = Path(tempfile.mkdtemp(prefix="mets_bench_weights_"))
-    print(f"(no trained weights: using a random-init checkpoint + index in {folder})")
-    return make_test_weights(folder)
+        yield Path(arg)
+    elif os.environ.get("METS_WEIGHTS"):
+        yield Path(os.environ["METS_WEIGHTS"])
+    elif (REPO / "weights" / "config.json").is_file():
+        yield REPO / "weights"
+    else:
+        with tempfile.TemporaryDirectory(prefix="mets_bench_weights_") as tmp:
+            print(f"(no trained weights: using a random-init checkpoint + index made in {tmp}, deleted after)")
+            yield make_test_weights(Path(tmp))
 
 
 def _uploads(n: int) -> list:
@@ -88,10 +96,11 @@ def _uploads(n: int) -> list:
 LONG_RECORDS = ("201", "203", "207", "209", "208")     # MIT-BIH, 30 min, with beat labels; 208 last
 
 
-def _long_records(n: int) -> list[tuple[list, str]]:
-    """(files, title) of n different long records, the last one paged through: MIT-BIH records (30 min, with
-    their beat labels, 208 last) from $METS_DATA_DIR, else synthetic 5-minute 2-lead CSVs. Different ones,
-    so that no upload finds the one before it in the server's caches."""
+def long_records(n: int) -> list[tuple[list, str]]:
+    """(files, title) of up to n different long records, the last one paged through: MIT-BIH records (30 min,
+    with their beat labels, 208 last) from $METS_DATA_DIR, at most the ones of LONG_RECORDS it holds (fewer
+    than n when n is more), else n synthetic 5-minute 2-lead CSVs. Different ones, so that no upload finds the
+    one before it in the server's caches."""
     data = os.environ.get("METS_DATA_DIR")
     mit = Path(data) / "mitdb" if data else None
     names = [r for r in LONG_RECORDS if mit is not None and (mit / f"{r}.hea").is_file()]
@@ -106,6 +115,16 @@ def _long_records(n: int) -> list[tuple[list, str]]:
         out.append(([{"name": f"long{seed}.csv", "mimeType": "text/csv",
                       "buffer": ("time,II,V5\n" + rows + "\n").encode()}], f"long{seed}"))
     return out
+
+
+def fewer_long_records_note(repeats: int, titles: list[str]) -> str | None:
+    """What the output says when fewer long records were uploaded (`titles`) than --repeats asked for."""
+    if len(titles) >= repeats:
+        return None
+    return (f"{LONG_UPLOAD}: {len(titles)} different record{'s' * (len(titles) != 1)} ({', '.join(titles)}), "
+            f"not --repeats {repeats}: "
+            f"the ones of MIT-BIH {', '.join(LONG_RECORDS)} in $METS_DATA_DIR/mitdb; one uploaded again would "
+            "come from the server's caches")
 
 
 def _title_of(files) -> str:
@@ -135,27 +154,66 @@ def _radio(page, group, option: str) -> None:
     page.get_by_role("radiogroup", name=group).get_by_text(option, exact=True).click()
 
 
-def main() -> None:
+DROP_CACHES = Path("/proc/sys/vm/drop_caches")
+
+
+def drop_caches_refusal() -> str | None:
+    """Why --drop-caches cannot empty the OS file cache here (None when it can)."""
+    if os.geteuid() != 0:
+        return (f"--drop-caches empties the OS file cache by writing {DROP_CACHES}, which needs root: "
+                "run the benchmark as root (e.g. sudo), or leave --drop-caches out")
+    if not os.access(DROP_CACHES, os.W_OK):
+        return (f"--drop-caches cannot write {DROP_CACHES} (read-only here, as in most containers): run it on "
+                "the machine itself as root, or leave --drop-caches out")
+    return None
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The command line, checked before anything is loaded or started (a usage error, exit status 2)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5,
+                    help="timed repeats of each measure (at least 1); the 30-min uploads are at most "
+                         f"{len(LONG_RECORDS)} different records")
     ap.add_argument("--drop-caches", action="store_true",
                     help="empty the OS file cache before the cold start (needs root), as on a machine just booted")
-    args = ap.parse_args()
-    weights = _weights(args.weights)
+    args = ap.parse_args(argv)
+    if args.repeats < 1:
+        ap.error(f"--repeats must be at least 1 (got {args.repeats}): each measure is a median of its repeats")
+    if args.drop_caches and (why := drop_caches_refusal()):
+        ap.error(why)
+    return args
+
+
+def drop_caches() -> None:
+    subprocess.run(["sync"], check=True)
+    try:
+        DROP_CACHES.write_text("3\n")
+    except OSError as e:
+        sys.exit(f"dashboard.py: --drop-caches could not write {DROP_CACHES} ({e.strerror}): run it as root on "
+                 "the machine itself, or leave --drop-caches out")
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    with weights_folder(args.weights) as weights:
+        run(args, weights)
+
+
+def run(args: argparse.Namespace, weights: Path) -> None:
     from dashboard.plotting import hms           # the paper's footer says which page, in h:mm:ss
     from mets_core.prompts import PRESETS
     n_default = len(PRESETS["Rhythm"])
     results: dict[str, list[float]] = {k: [] for k in [FLOOR, *TARGETS, LONG_UPLOAD]}
     extra: dict[str, float] = {}
+    notes: list[str] = []
 
     # the browser is started (and has drawn a page) before the server: a clinician's browser is already open,
     # and Chromium's own cold start (seconds on a machine whose disk cache is empty) is not the dashboard's
     with browser() as page:
         page.goto("about:blank")
         if args.drop_caches:
-            subprocess.run(["sync"], check=True)
-            Path("/proc/sys/vm/drop_caches").write_text("3\n")
+            drop_caches()
         t_launch = time.perf_counter()
         with streamlit_server(weights, data_dir=os.environ.get("METS_DATA_DIR")) as (url, t_health):
             page.goto(url)
@@ -209,7 +267,10 @@ def main() -> None:
                             && (e.layout.annotations || []).filter(a => String(a.text).startsWith('<b>')).length
                             === {leads}) && """ + IDLE_JS[6:]))
 
-            for long_files, long_title in _long_records(args.repeats):
+            longs = long_records(args.repeats)
+            if note := fewer_long_records_note(args.repeats, [title for _, title in longs]):
+                notes.append(note)
+            for long_files, long_title in longs:
                 results[LONG_UPLOAD].append(_timed(page, lambda: upload_files(page, long_files), FULL_PAGE_JS,
                                                    [long_title, 3]))
             for k in range(args.repeats):
@@ -231,6 +292,8 @@ def main() -> None:
               f"{med / floor:8.1f}  {len(values)}  {verdict}")
     for name, value in extra.items():
         print(f"  {name:44s} {value:7.2f}s")
+    for note in notes:
+        print(f"note: {note}")
 
 
 if __name__ == "__main__":

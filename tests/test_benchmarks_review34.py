@@ -2,27 +2,15 @@
 (fast; no benchmark is run here)."""
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-
-
-def _script(name: str):
-    """benchmarks/NAME.py as a module (the folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from helpers import benchmark
 
 @pytest.fixture(scope="module")
 def latency():
-    return _script("latency")
+    return benchmark("latency")
 
 
 def test_latency_setup_runs_untimed_before_the_warm_up_and_every_repeat(latency):
@@ -57,7 +45,7 @@ def test_latency_synthetic_report_words_are_distinct_and_have_no_digits(latency)
 
 
 def test_cli_speed_rate_past_start_up():
-    cli_speed = _script("cli_speed")
+    cli_speed = benchmark("cli_speed")
     assert cli_speed.rate_past_startup(5, 12.0, 4.0) == pytest.approx(0.5)       # 4 records in 8 s
     assert cli_speed.rate_past_startup(1, 12.0, 4.0) is None                     # nothing past the first
     assert cli_speed.rate_past_startup(5, 4.0, 4.5) is None                      # noise, not a rate
@@ -65,7 +53,7 @@ def test_cli_speed_rate_past_start_up():
 
 @pytest.mark.parametrize("argv", [["--n", "1"], ["--repeat", "0"]])
 def test_cli_speed_refuses_counts_it_cannot_measure_with(argv, monkeypatch, capsys):
-    cli_speed = _script("cli_speed")
+    cli_speed = benchmark("cli_speed")
     monkeypatch.setattr(sys, "argv", ["cli_speed.py", *argv])
     with pytest.raises(SystemExit) as stop:
         cli_speed.main()
@@ -73,7 +61,7 @@ def test_cli_speed_refuses_counts_it_cannot_measure_with(argv, monkeypatch, caps
 
 
 def test_retrieval_scores_are_pooled_over_the_halves_not_averaged():
-    hubness = _script("retrieval_hubness")
+    hubness = benchmark("retrieval_hubness")
     # half A: 1 query, Jaccard 1.0, its rhythm found, report 0 shown; half B: 3 queries, Jaccard 0.2 each,
     # 1 of 2 rhythm queries found, reports 0 and 1 shown
     a = {"queries": 1, "jaccard sum": 1.0, "rhythm hits": 1, "rhythm queries": 1, "counts": np.array([1, 0, 0])}
@@ -88,7 +76,7 @@ def test_retrieval_scores_are_pooled_over_the_halves_not_averaged():
 
 @pytest.fixture(scope="module")
 def measure_validation():
-    return _script("measure_validation")
+    return benchmark("measure_validation")
 
 
 @pytest.mark.parametrize("argv", [["--trend", "--rhythm"], ["--folds", "9"], ["--annotators", "--folds", "1-8"]])
@@ -104,7 +92,7 @@ def test_measure_validation_takes_folds_with_ptbxl(measure_validation):
 
 
 def test_train_throughput_help_says_its_whole_first_paragraph(monkeypatch, capsys):
-    train_throughput = _script("train_throughput")
+    train_throughput = benchmark("train_throughput")
     monkeypatch.setattr(sys, "argv", ["train_throughput.py", "--help"])
     with pytest.raises(SystemExit):
         train_throughput.main()
@@ -112,7 +100,7 @@ def test_train_throughput_help_says_its_whole_first_paragraph(monkeypatch, capsy
 
 
 def test_train_throughput_refuses_no_steps(monkeypatch, capsys):
-    train_throughput = _script("train_throughput")
+    train_throughput = benchmark("train_throughput")
     monkeypatch.setattr(sys, "argv", ["train_throughput.py", "--steps", "0"])
     with pytest.raises(SystemExit) as stop:
         train_throughput.main()
@@ -120,7 +108,7 @@ def test_train_throughput_refuses_no_steps(monkeypatch, capsys):
 
 
 def test_learned_delineation_says_to_extract_first(tmp_path, monkeypatch):
-    learned = _script("learned_delineation")
+    learned = benchmark("learned_delineation")
     monkeypatch.setattr(learned, "CACHE", tmp_path / "empty")
     with pytest.raises(SystemExit, match="run the `extract` step first"):
         learned.load()

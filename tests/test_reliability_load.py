@@ -12,23 +12,13 @@ the figures are printed and correctness is asserted; speed and memory are report
 from __future__ import annotations
 
 import copy
-import importlib.util
 import os
-import sys
 
 import pytest
 
-from reliability_support import REPO
+from helpers import benchmark
 
 SESSIONS, ROUNDS = 8, 2
-
-
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location("mets_load_benchmark", REPO / "benchmarks" / "load.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module                  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module", params=[pytest.param("browser", marks=pytest.mark.browser), "protocol",
@@ -41,7 +31,7 @@ def load_run(request, weights, tmp_path_factory):
             pytest.skip(f"{CHROMIUM} is missing: install Debian chromium (apt-get install chromium); never "
                         f"`playwright install`")
         pytest.importorskip("playwright", reason="the playwright Python package is not installed")
-    bench = _load_benchmark()
+    bench = benchmark("load")
     res = bench.run_load(weights, sessions=SESSIONS, rounds=ROUNDS, time_limit_s=720,
                          data_dir=os.environ.get("METS_DATA_DIR"),
                          log_path=tmp_path_factory.mktemp("load_log") / "server.log", clients=clients)
@@ -94,7 +84,7 @@ def test_a_protocol_client_never_reads_a_stale_ranking():
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     from streamlit_protocol import Page
 
-    bench = _load_benchmark()
+    bench = benchmark("load")
 
     def delta(path, body, fragment=""):
         msg = ForwardMsg()
@@ -130,7 +120,7 @@ def test_a_failing_session_releases_the_others_acting_in_step():
     import asyncio
     import time
 
-    bench = _load_benchmark()
+    bench = benchmark("load")
 
     class Tab:
         kind = "protocol"
@@ -173,7 +163,7 @@ def test_a_failing_session_releases_the_browser_tab_waiting_for_its_place():
     action): a protocol client that fails before sending must release it, not leave it waiting."""
     import asyncio
 
-    bench = _load_benchmark()
+    bench = benchmark("load")
 
     async def run():
         places = bench.Places(others=1, rounds=1)
@@ -190,6 +180,6 @@ def test_a_failing_session_releases_the_browser_tab_waiting_for_its_place():
 
 def test_the_browser_tab_takes_every_place_over_the_rounds():
     """With N sessions and N rounds the browser tab acts after 0, 1, ... N - 1 of the others."""
-    bench = _load_benchmark()
+    bench = benchmark("load")
     assert [bench.Places(others=7, rounds=8).place(r) for r in range(8)] == list(range(8))
     assert [bench.Places(others=7, rounds=4).place(r) for r in range(4)] == [0, 2, 4, 6]
