@@ -150,6 +150,12 @@ class RankingView:
     rivals: list[Row] = field(default_factory=list)
 
     @property
+    def sharing(self) -> int:
+        """How many rows share the softmax (have a share): under two, a share compares with nothing (one phrase's
+        is 100% whatever the ECG shows)."""
+        return sum(r.probability is not None for r in self.rows)
+
+    @property
     def standing_out(self) -> list[Row]:
         return [r for r in self.rows if r.stands_out]
 

@@ -204,7 +204,7 @@ class Knowledge:
         if target is None:
             return None
         return StoodOut.of_row(self.weights_data.get("validation", {}).get(target),
-                               "12-lead" if twelve_lead else "fewer leads")
+                               TWELVE_LEAD if twelve_lead else FEWER_LEADS)
 
     def summary(self) -> dict | None:
         """What the weights' knowledge.json says, in brief (for `mets info`); None without one."""
@@ -655,11 +655,16 @@ def reliability_label(auc: float | None) -> str:
     return level if level == "not validated" else f"{level}: AUC {auc:.2f}"
 
 
+# the kinds of lead set knowledge.json's "stood_out" shares are kept for (calibrate.stood_out_shares), by name
+TWELVE_LEAD = "12-lead"
+FEWER_LEADS = "fewer leads"
+
+
 @dataclass(frozen=True)
 class StoodOut:
     """Knowledge.stood_out: the share of the validation patients with a statement, and of those without it, for
     whom its prompt stood out (each patient's windows averaged: one patient counts once), how many patients each
-    share is of, and the kind of lead set ("12-lead" or "fewer leads")."""
+    share is of, and the kind of lead set (TWELVE_LEAD or FEWER_LEADS)."""
     with_it: float
     without_it: float
     patients_with: int
@@ -674,9 +679,15 @@ class StoodOut:
 
     @classmethod
     def of_row(cls, row: dict | None, kind: str) -> "StoodOut | None":
-        """A knowledge.json validation row's shares for `kind` ("12-lead" or "fewer leads"); None without them."""
+        """A knowledge.json validation row's shares for `kind` (TWELVE_LEAD or FEWER_LEADS); None without them."""
         shares = ((row or {}).get("stood_out") or {}).get(kind)
         return cls.from_weights(shares, kind) if shares else None
+
+    @property
+    def validation_ecgs(self) -> str:
+        """The validation ECGs these shares are of, in words: '12-lead validation ECGs', 'validation ECGs with
+        fewer leads' ("fewer leads" names the set, it does not qualify ECGs as "12-lead" does)."""
+        return f"{self.kind} validation ECGs" if self.kind == TWELVE_LEAD else f"validation ECGs with {self.kind}"
 
 
 def _share_words(share: float) -> str:
@@ -712,10 +723,11 @@ def stood_out_brief(stood_out: "StoodOut | None") -> str:
 
 def stood_out_words(stood_out: "StoodOut | None", finding: str) -> str:
     """Knowledge.stood_out in a sentence: 'On 12-lead validation ECGs it stood out for 62% of 13 patients with sinus
-    bradycardia and for 7% of 1,240 patients without it.'; "" without it (older weights, too few patients)."""
+    bradycardia and for 7% of 1,240 patients without it.' ('On validation ECGs with fewer leads ...' for a recording
+    of fewer leads); "" without it (older weights, too few patients)."""
     if stood_out is None:
         return ""
-    return (f"On {stood_out.kind} validation ECGs it stood out for {_share_words(stood_out.with_it)} of "
+    return (f"On {stood_out.validation_ecgs} it stood out for {_share_words(stood_out.with_it)} of "
             f"{stood_out.patients_with:,} patients with {finding} and for {_share_words(stood_out.without_it)} of "
             f"{stood_out.patients_without:,} patients without it.")
 

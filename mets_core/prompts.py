@@ -154,6 +154,10 @@ def prompt_lines(text: str) -> list[str]:
     return [p for p in lines if p]
 
 
+REPEATS_NAMED = 3          # the repeats a warning names, the rest counted: a pasted list may repeat dozens
+REPEAT_REASON = "case, spacing and a final full stop do not change what is scored"     # why a repeat is one
+
+
 @dataclass(frozen=True)
 class KeptPrompts:
     """What ``distinct_prompts`` kept of the lines given, and what it did to the rest."""
@@ -163,10 +167,17 @@ class KeptPrompts:
     offered: int                   # distinct prompts before the caller's max_prompts
     max_prompts: int | None = None
     max_chars: int | None = None
+    repeats: tuple[str, ...] = ()  # lines dropped as repeats of a prompt kept ("Sinus rhythm." after "sinus rhythm")
 
     @property
     def warnings(self) -> list[str]:
         said = [f"the line {p!r} has no words and was skipped" for p in self.skipped]
+        if self.repeats:
+            n, forms = len(self.repeats), list(dict.fromkeys(self.repeats))     # each form typed named once
+            more = len(forms) - REPEATS_NAMED
+            named = ", ".join(map(repr, forms[:REPEATS_NAMED])) + (f" and {more} more" if more > 0 else "")
+            said.append(("a repeated prompt was" if n == 1 else f"{n} repeated prompts were")
+                        + f" dropped ({named}): {REPEAT_REASON}")
         if self.shortened:
             said.append(f"a prompt longer than {self.max_chars} characters was shortened" if self.shortened == 1
                         else f"{self.shortened} prompts longer than {self.max_chars} characters were shortened")
@@ -182,7 +193,7 @@ def distinct_prompts(lines: Sequence[str], max_prompts: int | None = None,
     text model is uncased: "Sinus rhythm." scores as "sinus rhythm", and so does "sinus  rhythm"), a line without
     words ("...") is skipped, and, where the caller caps them (the dashboard), a prompt is shortened to `max_chars`
     and only the first `max_prompts` are kept; the result's ``warnings`` say each."""
-    prompts, seen, skipped, shortened = [], set(), [], 0
+    prompts, seen, skipped, repeats, shortened = [], set(), [], [], 0
     for p in lines:
         try:
             embedded = clean_phrase(p).lower()
@@ -190,21 +201,23 @@ def distinct_prompts(lines: Sequence[str], max_prompts: int | None = None,
             skipped.append(p)
             continue
         if embedded in seen:
+            repeats.append(p)
             continue
         if max_chars is not None and len(p) > max_chars:
-            p = p[:max_chars]
+            whole, p = p, p[:max_chars]
             try:
                 embedded = clean_phrase(p).lower()
             except ValueError:      # cut to punctuation alone
                 skipped.append(p)
                 continue
             if embedded in seen:
+                repeats.append(whole)
                 continue
             shortened += max_prompts is None or len(prompts) < max_prompts      # counted among those kept only
         seen.add(embedded)
         prompts.append(p)
     kept = prompts if max_prompts is None else prompts[:max_prompts]
-    return KeptPrompts(kept, skipped, shortened, len(prompts), max_prompts, max_chars)
+    return KeptPrompts(kept, skipped, shortened, len(prompts), max_prompts, max_chars, tuple(repeats))
 
 
 def clean_phrase(phrase: str) -> str:

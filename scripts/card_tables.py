@@ -14,7 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
-from mets_core.knowledge import MIN_VALIDATION_POSITIVES, STOOD_OUT_HEADER, StoodOut, is_validated, stood_out_cell
+from mets_core.knowledge import (FEWER_LEADS, MIN_VALIDATION_POSITIVES, STOOD_OUT_HEADER, TWELVE_LEAD, StoodOut,
+                                 is_validated, stood_out_cell)
 
 
 def data_table(k: dict) -> str:
@@ -48,7 +49,7 @@ def validation_table(k: dict, statements: dict) -> str:
     return "\n".join(out)
 
 
-STOOD_OUT_KINDS = ("12-lead", "fewer leads")
+STOOD_OUT_KINDS = (TWELVE_LEAD, FEWER_LEADS)
 
 
 def compare_table(results: dict[str, dict]) -> str:

@@ -628,7 +628,7 @@ def test_resolve_source_finds_corpus_records(tmp_path):
 def test_parse_prompts():
     from dashboard.panels.prompts import MAX_PROMPTS, parse_prompts
     prompts, warnings = parse_prompts("  sinus   rhythm \n\nSinus rhythm\natrial fibrillation\n")
-    assert prompts == ["sinus rhythm", "atrial fibrillation"] and not warnings
+    assert prompts == ["sinus rhythm", "atrial fibrillation"] and len(warnings) == 1 and "'Sinus rhythm'" in warnings[0]
     prompts, warnings = parse_prompts("\n".join(f"p{i}" for i in range(MAX_PROMPTS + 5)))
     assert len(prompts) == MAX_PROMPTS and warnings
     assert np.isclose(len(parse_prompts("x" * 1000)[0][0]), 200)
@@ -637,7 +637,7 @@ def test_parse_prompts():
     assert prompts == ["atrial fibrillation"] and "no words" in warnings[0]
     # '#' starts a comment anywhere on a line; a line of only a comment is no prompt and no warning
     prompts, warnings = parse_prompts("# my set\nsinus rhythm # baseline\n  #\nSinus  rhythm\n")
-    assert prompts == ["sinus rhythm"] and not warnings
+    assert prompts == ["sinus rhythm"] and len(warnings) == 1 and "repeated" in warnings[0]   # the repeat, said
 
 
 # --- the reading room: honest ranking, file labels, report, comparison, messages ----------------------------

@@ -7,7 +7,7 @@ import json
 
 import streamlit as st
 
-from mets_core.prompts import PRESETS, distinct_prompts, prompt_lines
+from mets_core.prompts import PRESETS, REPEAT_REASON, distinct_prompts, prompt_lines
 
 from .. import session
 
@@ -19,8 +19,9 @@ EXAMPLE_SET = '["atrial fibrillation", "sinus rhythm"]'      # a phrase set as a
 
 
 def parse_prompts(text: str) -> tuple[list[str], list[str]]:
-    """(prompts, warnings): one prompt per line ('#' starts a comment), blank lines and repeats dropped, at most
-    MAX_PROMPTS of at most MAX_PROMPT_CHARS each (the rule `mets rank` keeps too, without the caps)."""
+    """(prompts, warnings): one prompt per line ('#' starts a comment), blank lines and repeats dropped (repeats
+    with a warning), at most MAX_PROMPTS of at most MAX_PROMPT_CHARS each (the rule `mets rank` keeps too, without
+    the caps)."""
     kept = distinct_prompts(prompt_lines(text), MAX_PROMPTS, MAX_PROMPT_CHARS)
     return kept.prompts, kept.warnings
 
@@ -148,4 +149,8 @@ def _load_prompt_set() -> None:
     if skipped:
         notes.append(f"{len(skipped)} line{'s' if len(skipped) > 1 else ''} in “{f.name}” had no words and "
                      f"{'were' if len(skipped) > 1 else 'was'} left out.")
+    if got.repeats:
+        many = len(got.repeats) > 1
+        notes.append(f"{len(got.repeats)} phrase{'s' if many else ''} in “{f.name}” repeated "
+                     f"{'ones' if many else 'one'} above ({REPEAT_REASON}) and {'were' if many else 'was'} left out.")
     st.session_state["prompts_load_notes"] = notes

@@ -25,6 +25,10 @@ SHARE_HELP = ("Each phrase's share of the total among only the ranked phrases (n
               "ones; a softmax): "
               "the shares add up to 100% whatever the ECG shows, and adding or removing a phrase changes them. "
               "Not the probability that the ECG shows the finding; the percentile is the score to read.")
+# the share column of a ranking of one phrase: its share is 100% whatever the ECG shows, so none is shown
+ONE_SHARE_SHOWN = "no comparison"
+ONE_SHARE_WORDS = ("only one phrase is ranked, so its share would be 100% whatever the ECG shows: there is no other "
+                   "phrase to compare it with. Rank two or more phrases to see their shares")
 # the columns' explanations: on hover (title) and, the same words, in the legend "What the columns mean"
 PERCENTILE_HEADER = "compared with reference ECGs"
 PERCENTILE_HELP = (f"Where this ECG's similarity to the phrase falls among reference ECGs the model was not trained "
@@ -88,7 +92,7 @@ def few_leads_words(ecg, view: RankingView, model) -> str:
 
 def ranking_html(view, scope: str = "") -> str:
     head_cls = "stands" if view.standing_out else "none"
-    in_softmax = sum(r.probability is not None for r in view.rows)
+    in_softmax = view.sharing
     rows = []
     for i, r in enumerate(view.rows, 1):
         level, words, why = r.reliability
@@ -103,9 +107,13 @@ def ranking_html(view, scope: str = "") -> str:
         if r.stands_out and r.stood_out:
             expansion += (f'<div class="rank-exp" data-testid="mets-stood-out">'
                           f'{esc(stood_out_words(r.stood_out, r.statement or r.prompt))}</div>')
-        share_words = (f"this phrase's share among only the {in_softmax} ranked phrases (a softmax; cosine "
-                       f"similarity {r.similarity:+.3f}); adding or removing a phrase changes it. Not a probability "
-                       f"of the finding")
+        if r.probability is not None and in_softmax < 2:
+            share_shown, share_words = ONE_SHARE_SHOWN, ONE_SHARE_WORDS
+        else:
+            share_shown = "—" if r.probability is None else f"{100 * r.probability:.0f}%"
+            share_words = (f"this phrase's share among only the {in_softmax} ranked phrases (a softmax; cosine "
+                           f"similarity {r.similarity:+.3f}); adding or removing a phrase changes it. Not a "
+                           f"probability of the finding")
         rank = r.percentile_rank
         pct_text = f'{rank[0]}<span class="unit">{rank[1]} pct</span>' if rank else "—"
         rows.append(
@@ -123,8 +131,7 @@ def ranking_html(view, scope: str = "") -> str:
             f'<div class="rank-pct" role="cell">{pct_text}</div>'
             f'<div class="rel rel-{level}" role="cell" title="{esc(why)}">{_REL_ICON[level]} {esc(words)}'
             f'<span class="sr">. {esc(why)}</span></div>'
-            f'<div class="rank-p" role="cell" title="{esc(share_words)}">'
-            f'{"—" if r.probability is None else f"{100 * r.probability:.0f}%"}'
+            f'<div class="rank-p" role="cell" title="{esc(share_words)}">{esc(share_shown)}'
             f'<span class="sr">: {esc(share_words)}</span></div></div>')
     unknown = ""
     if view.unknown:

@@ -62,6 +62,21 @@ def _tracing_changes() -> None:
     st.session_state["why_redraw_tracing"] = True
 
 
+def _picked_key(rec: Record) -> str:
+    """Where the phrase the user picked to explain on `rec` is kept: ending in _<its key>, as
+    session.remove_record forgets. Unpicked, the list's choice is each ECG's own top phrase: a pick made on one
+    ECG is not carried to the next (another ranking, where it may be near the bottom), and it comes back with
+    its ECG while that ECG's list still offers it."""
+    return f"why_picked_{rec.key}"
+
+
+def _picked(rec: Record) -> None:
+    """The user chose a phrase to explain on this ECG (the selectbox's on_change: never the page's own choice)."""
+    st.session_state[_picked_key(rec)] = st.session_state.get("why_prompt")
+    if st.session_state.get("why_overlay"):
+        _tracing_changes()
+
+
 def why_panel(engine: Engine, rec: Record, view) -> None:
     """`view`: the ranking on screen (a dashboard.ranking RankingView; None: nothing ranked)."""
     st.markdown("### Why this score")
@@ -75,10 +90,13 @@ def why_panel(engine: Engine, rec: Record, view) -> None:
         return
     for key in SETTINGS:
         session.restore(key)
-    if st.session_state.get("why_prompt") not in prompts:
-        st.session_state["why_prompt"] = prompts[0]
-    st.selectbox("Prompt to explain", prompts, key="why_prompt", format_func=_label,
-                 on_change=lambda: st.session_state.get("why_overlay") and _tracing_changes())
+    picked = st.session_state.get(_picked_key(rec))
+    shown = picked if picked in prompts else prompts[0]       # else this ECG's top phrase, not another ECG's
+    if st.session_state.get("why_prompt") != shown:
+        st.session_state["why_prompt"] = shown
+        if st.session_state.get("why_overlay"):
+            _tracing_changes()          # the tracing, drawn before this panel, shaded for the phrase chosen before
+    st.selectbox("Prompt to explain", prompts, key="why_prompt", format_func=_label, on_change=_picked, args=(rec,))
     chosen = st.session_state["why_prompt"]
     prompt = explained(chosen)
     if prompt != chosen:

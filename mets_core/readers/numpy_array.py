@@ -31,13 +31,13 @@ def _npy_header(data: bytes, where: str) -> tuple[tuple[int, ...], np.dtype]:
     try:
         version = np.lib.format.read_magic(fp)
     except ValueError:
-        raise ECGReadError(f"{not_npy} (it does not start as a NumPy file does); accepted: {ACCEPTED_NUMPY}") from None
+        raise ECGReadError(f"{not_npy} (it does not start as a NumPy file does); accepted: {ACCEPTED_NUMPY}.") from None
     size_bytes = 2 if version == (1, 0) else 4
     declared = int.from_bytes(data[fp.tell():fp.tell() + size_bytes], "little")
     if version not in ((1, 0), (2, 0), (3, 0)) or declared > MAX_NPY_HEADER_BYTES:
         raise ECGReadError(f"{not_npy}: its header (format version {version[0]}.{version[1]}, {declared:,} bytes) "
                            f"is not one numpy writes (versions 1.0-3.0, at most {MAX_NPY_HEADER_BYTES:,} bytes); "
-                           f"accepted: {ACCEPTED_NUMPY}")
+                           f"accepted: {ACCEPTED_NUMPY}.")
     try:
         read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                        else np.lib.format.read_array_header_2_0)
@@ -45,17 +45,17 @@ def _npy_header(data: bytes, where: str) -> tuple[tuple[int, ...], np.dtype]:
     except Exception:          # numpy quotes the header (a hostile one holds code); say what it should be
         raise ECGReadError(f"{not_npy}: its header is not a valid NumPy header (a dictionary of 'descr', "
                            f"'fortran_order' and 'shape', as numpy.save writes it); accepted: "
-                           f"{ACCEPTED_NUMPY}") from None
+                           f"{ACCEPTED_NUMPY}.") from None
     if dtype.hasobject or dtype.kind not in "iuf" or dtype.fields is not None:
-        raise ECGReadError(f"{where} holds an array of dtype {dtype}; accepted: {ACCEPTED_NUMPY}")
+        raise ECGReadError(f"{where} holds an array of dtype {dtype}; accepted: {ACCEPTED_NUMPY}.")
     if any(n < 0 for n in shape):
         raise ECGReadError(f"{not_npy}: its header declares the shape {shape}, with a negative size; "
-                           f"accepted: {ACCEPTED_NUMPY}")
+                           f"accepted: {ACCEPTED_NUMPY}.")
     n_items = math.prod(shape)           # Python integers: a product past 2**63 does not wrap to 0
     if n_items * dtype.itemsize > len(data) - fp.tell():
-        raise ECGReadError(f"{where} is truncated: its header declares shape {shape} but the data are shorter")
+        raise ECGReadError(f"{where} is truncated: its header declares shape {shape} but the data are shorter.")
     if n_items > MAX_TOTAL_SAMPLES:
-        raise ECGReadError(f"{where} declares {n_items:,} values; at most {MAX_TOTAL_SAMPLES:,} are accepted")
+        raise ECGReadError(f"{where} declares {n_items:,} values; at most {MAX_TOTAL_SAMPLES:,} are accepted.")
     return shape, dtype
 
 
@@ -65,7 +65,7 @@ def _load_npy(data: bytes, where: str) -> np.ndarray:
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as e:
-        raise ECGReadError(f"{where} could not be loaded ({brief(e)}); accepted: {ACCEPTED_NUMPY}") from None
+        raise ECGReadError(f"{where} could not be loaded ({brief(e)}); accepted: {ACCEPTED_NUMPY}.") from None
 
 
 def _leads_first(shape: tuple[int, ...], n_names: int | None, where: str) -> bool:
@@ -73,7 +73,7 @@ def _leads_first(shape: tuple[int, ...], n_names: int | None, where: str) -> boo
     if len(shape) == 1:
         return True
     if len(shape) != 2:
-        raise ECGReadError(f"{where} holds an array of shape {shape}; accepted: {ACCEPTED_NUMPY}")
+        raise ECGReadError(f"{where} holds an array of shape {shape}; accepted: {ACCEPTED_NUMPY}.")
     a, b = shape
     if n_names is not None:
         if a == n_names and b != n_names:
@@ -82,14 +82,14 @@ def _leads_first(shape: tuple[int, ...], n_names: int | None, where: str) -> boo
             return False
         if a == b == n_names:
             raise ECGReadError(f"{where}: the array is {a} x {b}, so it is unclear which axis holds the leads; "
-                               f"give more samples than leads")
-        raise ECGReadError(f"{where}: {n_names} lead names given but the array has shape {shape}")
+                               f"give more samples than leads.")
+        raise ECGReadError(f"{where}: {n_names} lead names given but the array has shape {shape}.")
     if a <= 12 < b:
         return True
     if b <= 12 < a:
         return False
     raise ECGReadError(f"{where}: an array of shape {shape} is not (leads, samples) or (samples, leads) "
-                       f"with at most 12 leads and more samples than leads; accepted: {ACCEPTED_NUMPY}")
+                       f"with at most 12 leads and more samples than leads; accepted: {ACCEPTED_NUMPY}.")
 
 
 def _checked_layout(data: bytes, n_names: int | None, where: str) -> tuple[bool, int, int]:
@@ -114,16 +114,16 @@ def _numpy_names(n_leads: int, lead_names: list[str] | None, where: str, meta: d
         return list(STANDARD_LEADS)
     raise ECGReadError(f"{where} holds {n_leads} leads without names; pass lead_names=[...] (one per lead, in "
                        f"order), or store a 'leads' entry in an .npz; only 12 unnamed leads are taken in the "
-                       f"standard order I II III aVR aVL aVF V1-V6")
+                       f"standard order I II III aVR aVL aVF V1-V6.")
 
 
 def _numpy_fs(fs: float | None, stored: float | None, where: str) -> float:
     if fs is not None and stored is not None and abs(fs - stored) > 0.01 * stored:
-        raise ECGReadError(f"{where} stores fs={stored:g} Hz but the fs argument says {fs:g} Hz; make them agree")
+        raise ECGReadError(f"{where} stores fs={stored:g} Hz but the fs argument says {fs:g} Hz; make them agree.")
     rate = fs if fs is not None else stored
     if rate is None:
         raise ECGReadError(f"{where} does not say its sampling rate; pass fs=500 (Hz) to read_ecg, or store an "
-                           f"'fs' entry in an .npz")
+                           f"'fs' entry in an .npz.")
     return float(rate)
 
 
@@ -146,7 +146,7 @@ def read_npz(data: bytes, filename: str, lead_names: list[str] | None = None, fs
     members = {Path(k).stem: v for k, v in unzip(data, filename).items() if k.endswith(".npy")}
     signal_key = next((k for k in ("signal", "signals", "ecg") if k in members), None)
     if signal_key is None:
-        raise ECGReadError(f"{where} has entries {sorted(members)}; expected {ACCEPTED_NUMPY}")
+        raise ECGReadError(f"{where} has entries {sorted(members)}; expected {ACCEPTED_NUMPY}.")
     signal_where = f"{where} entry {signal_key!r}"
     _npy_header(members[signal_key], signal_where)
     meta = {"source_format": "npz", "record_name": Path(filename).stem, "files": filename}
@@ -154,7 +154,7 @@ def read_npz(data: bytes, filename: str, lead_names: list[str] | None = None, fs
     if "fs" in members:
         fs_arr = _load_npy(members["fs"], f"{where} entry 'fs'")
         if fs_arr.size != 1:
-            raise ECGReadError(f"{where}: entry 'fs' must be a single number of Hz, got shape {fs_arr.shape}")
+            raise ECGReadError(f"{where}: entry 'fs' must be a single number of Hz, got shape {fs_arr.shape}.")
         stored_fs = float(fs_arr.reshape(-1)[0])
     stored_names = None
     if "leads" in members:
@@ -162,9 +162,10 @@ def read_npz(data: bytes, filename: str, lead_names: list[str] | None = None, fs
             leads_arr = np.load(io.BytesIO(members["leads"]), allow_pickle=False)
         except Exception:
             raise ECGReadError(f"{where}: entry 'leads' must be a unicode string array, e.g. "
-                               f"np.array(['I', 'II']) (an array of Python objects is never unpickled)") from None
+                               f"np.array(['I', 'II']) (an array of Python objects is never unpickled).") from None
         if leads_arr.dtype.kind not in "US" or leads_arr.ndim != 1:
-            raise ECGReadError(f"{where}: entry 'leads' must be a 1-D unicode string array, e.g. np.array(['I', 'II'])")
+            raise ECGReadError(f"{where}: entry 'leads' must be a 1-D unicode string array, e.g. "
+                               f"np.array(['I', 'II']).")
         stored_names = [x.decode() if isinstance(x, bytes) else str(x) for x in leads_arr.tolist()]
     names_in = lead_names if lead_names is not None else stored_names
     leads_first, n_leads, n_samples = _checked_layout(members[signal_key], len(names_in) if names_in else None,
@@ -181,7 +182,7 @@ def read_npz(data: bytes, filename: str, lead_names: list[str] | None = None, fs
             unit = None
         factor = to_mv_factor(unit)
         if factor is None:
-            raise ECGReadError(f"{where}: entry 'units' must be 'mV', 'uV' or 'V', got {unit!r}")
+            raise ECGReadError(f"{where}: entry 'units' must be 'mV', 'uV' or 'V', got {unit!r}.")
         signals = signals * factor
         meta["units"] = f"{unit} (declared)"
     else:

@@ -25,8 +25,8 @@ from collections import Counter
 import numpy as np
 import torch
 
-from mets_core.knowledge import (MIN_VALIDATION_NEGATIVES, MIN_VALIDATION_POSITIVES, choose_threshold,
-                                 percentile, stands_out)
+from mets_core.knowledge import (FEWER_LEADS, MIN_VALIDATION_NEGATIVES, MIN_VALIDATION_POSITIVES, TWELVE_LEAD,
+                                 choose_threshold, percentile, stands_out)
 from mets_core.pipeline import same_kind_reference
 from mets_core.prompts import l2_normalise
 from .data import Corpus, CorpusError
@@ -112,7 +112,7 @@ def validation_rows(mets, corpus: Corpus, idx: np.ndarray, emb: np.ndarray) -> d
             continue
         twelve = n_leads[judged] == 12
         kinds = {kind: stood_out_shares(crowned[judged, j][sel], y[sel], patients[judged][sel])
-                 for kind, sel in (("12-lead", twelve), ("fewer leads", ~twelve))}
+                 for kind, sel in ((TWELVE_LEAD, twelve), (FEWER_LEADS, ~twelve))}
         # the windows are 10-s stretches, many of one Holter: the AUC is shown as validated only with enough
         # patients with and without the statement (knowledge.is_validated)
         validation[target] = {"auc": roc_auc(y, sims[judged, j]), "n_positive": int(y.sum()),
