@@ -42,6 +42,7 @@ LAST_COLUMNS = ("recorded", "source", SAMPLING_RATE, DURATION, "leads")
 TABLE_COLUMNS = frozenset(FIRST_COLUMNS + MIDDLE_COLUMNS + LAST_COLUMNS)
 PERCENTILE_DIGITS, SIMILARITY_DIGITS = 1, 4  # a phrase's cell: its percentile to a tenth, else its similarity
 MEASURED_ON_PX = 230                    # "0:01:00–0:02:00 of 0:30:05.6" whole (Streamlit's "medium", 200 px, cut it)
+RECORDED_PX = 150                       # "2000-05-01 11:05:48" whole (Streamlit's narrowest cut the time off)
 NOT_OPENED = "could not be opened"      # the CSV's column of why a file is not in the table
 LABELS_SHOWN_CHARS = 200                # the table's "file labels" cells, at most (the CSV has them whole)
 
@@ -193,7 +194,7 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                                         MEASUREMENT_CHECK: st.column_config.TextColumn(width="medium"),
                                         "measured on": st.column_config.TextColumn(width=MEASURED_ON_PX),
                                         "recorded": st.column_config.TextColumn(
-                                            help="When the recording began, as its file says"),
+                                            width=RECORDED_PX, help="When the recording began, as its file says"),
                                         # each column's values to the same decimals (Streamlit drops a whole
                                         # number's: "62" beside "61.8")
                                         **{p: st.column_config.NumberColumn(

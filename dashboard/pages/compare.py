@@ -21,7 +21,7 @@ import streamlit as st
 from dashboard import engine as engines
 from dashboard import plotting, session
 from dashboard.engine import Engine
-from dashboard.measured import FIELDS, column_name, missing_words, shown_value
+from dashboard.measured import FIELDS, column_name, missing_words, shown_value, why_missing
 from dashboard.panels import header, prompts, tracing
 from dashboard.panels.common import esc, guard, recorded_at, recorded_words
 from dashboard.panels.ranking import few_leads_words
@@ -237,6 +237,17 @@ def measurement_change(first: int, second: int, unit: str) -> int:
     return second - first
 
 
+def not_given_words(m) -> str:
+    """Why `m` gives no value for some of the table's measurements, each reason once with the measurements it
+    blanks, in the Reader's words ("signal quality unacceptable in every recorded lead (...): Heart rate, RR,
+    PR, ..."): the table's cells say only "not measurable" or "not applicable"; "" when every value is given."""
+    blanked: dict[str, list[str]] = {}
+    for label, attr, _, note in FIELDS:
+        if shown_value(m, attr) is None:
+            blanked.setdefault(why_missing(m, note) or missing_words(m, note), []).append(label)
+    return "; ".join(f"{why}: {', '.join(labels)}" for why, labels in blanked.items())
+
+
 # ------------------------------------------------------------------------------- the phrases' scores
 
 def scores(first: Row, second: Row | None) -> tuple[str, float, float | None, float | None]:
@@ -360,11 +371,15 @@ def compare_page(engine: Engine, recs: dict) -> None:
         where.plotly_chart(spec, width="stretch", key=f"cmp_paper_{slot}", alt=alt,
                            config={"displaylogo": False, "scrollZoom": False})
     shorter = [rec.label for rec, (_, fig, _, _) in zip((ra, rb), built) if paper_view_mm(fig) < view_mm]
-    scales = {plotting.scale_words(gain, plotting.amplitudes(each.ecg)) for each in (first, second)}
-    st.caption(f"Both on the same paper scale: {speed} mm/s, {' and '.join(sorted(scales))} (change them on the "
-               f"Reader page)"
-               + (f"; the paper of {esc(shorter[0])}, a shorter recording, ends where it does." if shorter else ".")
-               + (" One ECG's amplitudes are not in mV: their heights do not compare." if len(scales) > 1 else ""))
+    scales = [plotting.scale_words(gain, plotting.amplitudes(each.ecg)) for each in (first, second)]
+    ends = f"; the paper of {esc(shorter[0])}, a shorter recording, ends where it does" if shorter else ""
+    if scales[0] == scales[1]:
+        st.caption(f"Both on the same paper scale: {speed} mm/s, {scales[0]} (change them on the Reader page){ends}.")
+    else:                # a z-scored array beside an mV record: one time scale, two height scales, said for each
+        st.caption(f"Both at {speed} mm/s{ends}; heights: "
+                   + ", ".join(f"**{esc(rec.label)}** at {scale}" for rec, scale in zip((ra, rb), scales))
+                   + " (change them on the Reader page). One ECG's amplitudes are not in mV: their heights do "
+                     "not compare.")
     ma, mb = (engines.measurements(each.rec.key, each.rec.ecg, *each.measured_stretch) for each in (first, second))
     rows = []
     for _, attr, unit, note in FIELDS:    # as the Reader shows them, in whole units, or why there is none
@@ -378,6 +393,10 @@ def compare_page(engine: Engine, recs: dict) -> None:
     # the stretch each measurement says it describes (the one asked for, unless it says otherwise)
     st.caption("Measured on: " + per_ecg((rec, span_words(rec, m.start_s, m.start_s + m.seconds_analysed))
                                          for rec, m in ((ra, ma), (rb, mb))) + ".")
+    not_given = [f"**{esc(rec.label)}**: {esc(words)}" for rec, m in ((ra, ma), (rb, mb))
+                 if (words := not_given_words(m))]
+    if not_given:        # the cells say "not measurable"; the Reader says why, and so does this page
+        st.caption("Not given, and why: " + " · ".join(not_given) + ".")
     if engine.model is None:
         return
     phrases = prompts.current()
