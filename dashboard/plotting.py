@@ -499,10 +499,27 @@ def marks_legend(names) -> str:
     return ", ".join(f"{name} ({MARK_STYLES[name][2]})" for name in MARK_STYLES if name in set(names))
 
 
-def footer_layer(p: Paper, ecg: ECG) -> Layer:
+FOOTER_PX = 14                    # the footer's type
+FOOTER_CHAR_PX = 8.5              # ... its widest average advance per character (DejaVu Sans; the page's fonts are
+                                  # narrower): what a footer line may hold is reckoned with it
+
+
+def footer_warning(amps: "Amplitudes", footer: str, room_px: float) -> str:
+    """The warning at the footer's left when the amplitudes are not mV as the file states them (``amplitudes``):
+    the longest of its forms that fits beside `footer` in `room_px`, else its shortest (a paper in a narrow
+    column, e.g. Compare's, ran the whole one into the footer)."""
+    if not amps.warning:
+        return ""
+    forms = ([f"⚠ amplitudes not in mV: the 1 mV pulse is 1 {amps.per}", f"⚠ pulse = 1 {amps.per}", "⚠ not mV"]
+             if not amps.in_mv else ["⚠ units inferred, not stated", "⚠ units inferred"])
+    return next((f for f in forms if (len(f) + len(footer) + 3) * FOOTER_CHAR_PX <= room_px), forms[-1])
+
+
+def footer_layer(p: Paper, ecg: ECG, width_px: int = DRAWN_WIDTH_PX) -> Layer:
     """Speed, gain, rate and, for a page of a longer recording, which part is shown (h:mm:ss, as the page's
     navigation and Holter reports give it: "of 86400.0 s" is hard to read as a day); at its left, when the
-    amplitudes are not mV as the file states them (``amplitudes``), a warning."""
+    amplitudes are not mV as the file states them (``amplitudes``), a warning (``footer_warning``: shorter on a
+    paper drawn `width_px` wide that has no room for it whole)."""
     amps = amplitudes(ecg)
     footer = f"{p.speed:g} mm/s   {scale_words(p.gain, amps)}   {ecg.fs:g} Hz"
     if p.start_s > 0 or ecg.duration > PAGE_S:
@@ -513,12 +530,13 @@ def footer_layer(p: Paper, ecg: ECG) -> Layer:
     if p.width > p.view_w + 1:              # said in view: the paper goes on past the right edge
         footer = "drag the paper for the rest of the page ▶   " + footer
     notes = []
-    if amps.warning:         # on the paper itself, where its scale is read: not only in the page's header
-        notes.append(dict(x=2.0, y=FOOTER_MM / 2, text="⚠ " + (f"amplitudes not in mV: the 1 mV pulse is 1 {amps.per}"
-                                                              if not amps.in_mv else "units inferred, not stated"),
-                          showarrow=False, xanchor="left", yanchor="middle", font=dict(size=14, color=CLIP_INK)))
+    # the two stand from 2 mm to the view's right edge less 1 mm, of a view drawn across the figure's width
+    warning = footer_warning(amps, footer, (width_px - 2 * MARGIN_PX) * (p.view_w - 3.0) / p.view_w)
+    if warning:              # on the paper itself, where its scale is read: not only in the page's header
+        notes.append(dict(x=2.0, y=FOOTER_MM / 2, text=warning, showarrow=False, xanchor="left", yanchor="middle",
+                          font=dict(size=FOOTER_PX, color=CLIP_INK)))
     return [], notes + [dict(x=p.view_w - 1, y=FOOTER_MM / 2, text=footer, showarrow=False, xanchor="right",
-                             yanchor="middle", font=dict(size=14, color=FOOTER_INK))]
+                             yanchor="middle", font=dict(size=FOOTER_PX, color=FOOTER_INK))]
 
 
 def caliper_layer(p: Paper) -> Layer:
@@ -652,7 +670,7 @@ def ecg_paper(ecg: ECG, layout: str = "3x4", gain: float = STANDARD_GAIN, speed:
     layers = [saliency_layer(p, saliency, saliency_offset_s)] if saliency is not None else []
     traces, labels = trace_layer(p, ecg)
     layers += [grid_layer(p), calibration_layer(p, ecg), (traces, []), marks_layer(p, ecg, marks or {}),
-               ([], labels), footer_layer(p, ecg), caliper_layer(p)]
+               ([], labels), footer_layer(p, ecg, width_px), caliper_layer(p)]
     return figure(p, layers, uirevision=f"{layout}-{gain}-{speed}", height_px=height_px, width_px=width_px,
                   as_paths=as_paths)
 
