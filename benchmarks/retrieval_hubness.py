@@ -21,19 +21,20 @@ Each score is over all the queries of both halves together (pooled), each half's
 Floors beside them: the same scores for hits drawn at random from the scored entries, and for random-init
 models of the shipped architecture (`--random-init` seeds, as `mets evaluate --random-init` makes them).
 
-Result (4 Dec 2026, shipped weights, the index of 11,803 reports; ~1 min): CSLS with K = 10 chosen
-(mets_core.index.HUB_NEIGHBOURS). All 2,965
-queries: the query's rhythm in the top 5 0.779 -> 0.841 (better in both halves: 0.794 -> 0.825, 0.763 -> 0.857;
-random hits 0.584), Jaccard@10 0.431 -> 0.428 (halves differ by 0.009), distinct reports shown 976 -> 1302. The
-372 twelve-lead queries: rhythm 0.731 -> 0.774 (random 0.805: most are sinus), Jaccard 0.299 -> 0.299; on the
-whole index the most frequent report reached 22 % of their top 10s, now 13 %, and 695 -> 1170 reports are shown.
-K = 5 scores the same; K = 50 less. The random-init floor (seeds 0, 1, 2; ~1 min more): Jaccard@10 0.106 / 0.050 /
-0.066 with cosine, 0.104 / 0.050 / 0.066 with CSLS; rhythm in top 5 0.719 / 0.214 / 0.446 and 0.692 / 0.222 / 0.445;
-one report in every top 10 (25-76 reports shown in all). On the 12-lead queries its rhythm score is 0.86-0.88 for
-seeds 0 and 2 (the same sinus report for everyone): that column says nothing there.
-(Until stop 34 the table's scores over all queries were the plain mean of the two halves' scores, and its
-"reports shown" the mean of the halves' counts, not the reports shown to any query: the table figures above
-(the whole-index crowding lines were always pooled) come from that; a rerun gives the pooled ones.)
+Result (5 Dec 2026, stop 34: shipped weights, the index of 11,803 reports, scores pooled over both halves' queries;
+~5 min with the floors): CSLS with K = 10 (mets_core.index.HUB_NEIGHBOURS). All 2,965 queries: the query's rhythm
+in the top 5 0.776 -> 0.844 (better in both halves: 0.794 -> 0.825, 0.763 -> 0.857; random hits 0.578), Jaccard@10
+0.431 -> 0.427 (halves 0.436 / 0.427 -> 0.432 / 0.423), reports shown in any top 10 1,240 -> 1,760; K = 50 0.833
+and 0.426. The 372 twelve-lead queries: rhythm 0.732 -> 0.774 (random 0.807: most are sinus), Jaccard 0.300 ->
+0.300, reports shown 468 -> 709; on the whole index the most frequent report reached 22 % of their top 10s, now
+13 %, and 695 -> 1,170 reports are shown. The random-init floor (seeds 0, 1, 2): Jaccard@10 0.105 / 0.050 / 0.065
+with cosine, 0.103 / 0.050 / 0.064 with CSLS; rhythm in top 5 0.714 / 0.215 / 0.438 and 0.685 / 0.233 / 0.437;
+one report in (nearly) every top 10 (27-93 reports shown in all). On the 12-lead queries its rhythm score is
+0.85-0.88 for seeds 0 and 2 (the same sinus report for everyone): that column says nothing there. (Until stop 34
+the scores over all queries were the plain mean of the two halves' and "reports shown" the mean of the halves'
+counts: 0.779 -> 0.841, 976 -> 1,302 there.)
+`METS_DATA_DIR=DATA .venv/bin/python benchmarks/retrieval_hubness.py --corpus CORPUS` (CORPUS: the corpus the
+weights were exported from).
 """
 from __future__ import annotations
 
