@@ -48,7 +48,10 @@ How each value is obtained (and why)
   QT ends with the last lead's T wave, that one outlying lead does not decide). A T wave smaller than
   0.05 mV has no measurable end. Median beats sampled below 500 Hz (PTB-XL's 100 Hz) are upsampled first,
   so that the intervals do not depend on the sampling rate. That module's docstring gives the details and parameters.
-- P waves: neurokit2 DWT delineation (``ECG_P_Onsets``) of the interval lead, beat by beat, relative to R.
+- P waves: neurokit2 DWT delineation (``ECG_P_Onsets``) of the interval lead, beat by beat, relative to R
+  (``_p_wave_lead``: another lead where the interval lead fails the template SQI on the beats found across
+  all leads; the lead turned over where its median beat's P wave is clearly negative, as the DWT finds
+  upright P waves only: LUDB 1 with lead II inverted read PR 329 ms against 138).
   PR is reported only when P waves are found in most beats at a consistent distance from the QRS, more
   strictly when the dominant beats' own rhythm is irregular (AF: "not applicable"). That rhythm is judged on
   the intervals from each dominant beat to the next (``_dominant_rr_cv``), not on every RR: in sinus rhythm
@@ -142,6 +145,8 @@ P_LOCKED_REGULAR_MIN = 8.0         # a regular rhythm whose P onsets scatter bea
 # A02899, regular, no P wave; 5 would give it and A00680 a PR), complete heart block 1.0-1.7 (LUDB 34, 74),
 # sinus 1.3-26 (docs/measurements.md, review 32).
 DWT_ANALYSIS_FS = 2000             # neurokit2's DWT delineation works at this rate (its default)
+P_NEGATIVE_RATIO = 3.0             # a P wave is negative when, before the QRS, the median beat dips this many times
+P_NEGATIVE_MIN_SHARE = 0.05        # further than it rises, and by at least this share of its QRS (``_p_wave_lead``)
 SHORT_QTC_MS = 320.0               # QTc (Fridericia) below this gets a warning ...
 LONG_QTC_MS = 500.0                # ... and from this on (the guideline's high-risk threshold, not tuned here)
 COARSE_FS = 150.0                  # sampled below this (PTB-XL's 100 Hz) the wave boundaries are coarse ...
@@ -310,7 +315,15 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     # waves as beats (V2-V3), which would wrongly call it unusable.
     rated_on = aligned[typical] if typical.sum() >= MIN_SQI_BEATS else rp
     for other in cleaned:
-        if other != lead and np.ptp(cleaned[other]) > 1e-6:
+        if other == lead:
+            # chosen on its own detector's peaks, it is held to the template SQI on these beats too: a simulated
+            # lead II flat after 4 s of 10 stayed "Excellent" on its first 4 s of beats, and its P waves were
+            # looked for before all 11 ("P waves found before only 50 %")
+            if len(_sqi_beats(cleaned[lead], rated_on, fs)) >= MIN_SQI_BEATS:
+                sqi = _template_sqi(cleaned[lead], rated_on, fs)
+                if sqi < TEMPLATE_SQI_MIN:
+                    out.lead_quality[lead], out.lead_sqi[lead] = "Unacceptable", round(sqi, 3)
+        elif np.ptp(cleaned[other]) > 1e-6:
             out.lead_quality[other], sqi = _rate_on_beats(cleaned[other], rated_on, fs)
             if sqi is None:
                 out.lead_sqi.pop(other, None)       # not judged (its own detector's 0 is not this lead's SQI)
@@ -384,7 +397,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     rr_samples = (out.rr_ms or 1000.0) / 1000.0 * fs
     limits = delineate.delineate(qrs_beats, r_index, fs, rr_samples) if qrs_beats else None
     if limits is None:
-        for key in ("qrs", "qt", "qtc", "axis"):
+        for key in ("pr", "qrs", "qt", "qtc", "axis"):         # the PR ends at the QRS onset: no reason was given
             out.notes[key] = "QRS limits not found on the median beats"
     else:
         on, off, t_end = limits
@@ -416,9 +429,15 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
                 out.qt_ms = None
         else:
             out.notes["qt"] = "T wave end not found (flat or noisy T)"
-        if lead in beats:
-            _p_wave(nk, out, cleaned[lead], aligned, fs, on - r_index, qrs_beats, r_index, typical, rp, irregular,
-                    irregular and _regular_but_premature(rr_all))
+        p_lead, p_signal, p_detected, p_turned = _p_wave_lead(cleaned, beats, lead, usable, rp, aligned, r_index,
+                                                              on - r_index, off - r_index, fs)
+        _p_wave(nk, out, p_signal, aligned, fs, on - r_index, qrs_beats, r_index, typical, p_detected,
+                irregular, irregular and _regular_but_premature(rr_all))
+        if out.pr_ms is not None and p_turned:
+            # the PR stands on the P waves turned upright; the reader should know the lead looked upside down
+            out.warnings.append(f"the P waves and the QRS are negative in lead {p_lead}, where the PR was measured: "
+                                f"the lead may be recorded inverted (or its electrodes swapped); the P waves were "
+                                f"read turned upright, check them on the tracing")
         absent = [ld for ld in ("I", "aVF") if not ecg.lead_mask[STANDARD_LEADS.index(ld)]]
         if absent:           # a 2-lead Holter has neither: not a matter of quality
             out.notes["axis"] = f"needs leads I and aVF: {' and '.join(absent)} not recorded"
@@ -1016,6 +1035,49 @@ def _dwt_p_onsets_steps(c: np.ndarray, rp: np.ndarray, fs: float) -> np.ndarray:
     if len(onsets) and onsets[-1] >= len(c):
         onsets[-1] = np.nan
     return onsets[(onsets > 0) | np.isnan(onsets)]
+
+
+def _p_wave_lead(cleaned: dict[str, np.ndarray], beats: dict[str, np.ndarray], lead: str, usable: list[str],
+                 rp: np.ndarray, aligned: np.ndarray, r_index: int, qrs_on_from_r: float, qrs_off_from_r: float,
+                 fs: float) -> tuple[str, np.ndarray, np.ndarray, bool]:
+    """The lead whose P waves the DWT looks for: (its name, its cleaned signal with the P wave made upright,
+    the beats' R on it for the DWT, whether it was turned over). neurokit2's DWT finds upright P waves only:
+    given lead II inverted it took other waves for them (LUDB 1: PR 329 ms against 138), or found none (a
+    simulated lead I: "P waves found before only 0 %").
+
+    The lead: the interval lead where it is of acceptable quality on the beats found across all leads
+    (`usable`), else the first such lead of ``INTERVAL_LEAD_ORDER``. It is turned over when it reads as
+    recorded upside down: its QRS's largest deflection is downward and its median beat (`beats`), over the
+    300 ms up to 20 ms before the QRS onset and against its level there, dips at least ``P_NEGATIVE_RATIO``
+    times further than it rises and by at least ``P_NEGATIVE_MIN_SHARE`` of the QRS's range; an upright,
+    biphasic or too small P wave, or a negative one before an upright QRS, is given as recorded. (Typical
+    atrial flutter's waves are negative in II before an upright QRS: turned over, the DWT took them for P
+    waves and PTB-XL 20 and 23, flutter with 2:1 conduction, got a PR of 154-156 ms.) Thresholds chosen on
+    LUDB's even records (the interval leads that dip most dip at most 0.04 of their QRS, or under 3 times their
+    rise)
+    and on the inverted leads of LUDB 1, CinC 2017 A00051 and the simulated ECG (dips 5.7 times the rise or
+    more, 0.10 of the QRS or more). The DWT sizes its P search by where R is: the interval lead's R (`rp`) as
+    its detector placed them, and on any other signal each beat's highest point within the QRS limits
+    (`aligned`: the beats lined up with the median beat; its detector had put R on the inverted lead's
+    highest point, 60 ms before the QRS of LUDB 1 with II inverted)."""
+    p_lead = lead if lead in usable else next((ld for ld in INTERVAL_LEAD_ORDER if ld in usable), lead)
+    beat = np.asarray(beats[p_lead], dtype=float)
+    on, off = r_index + int(round(qrs_on_from_r)), r_index + int(round(qrs_off_from_r))
+    a, b = max(0, on - int(0.3 * fs)), on - int(0.02 * fs)
+    turned = False
+    if b - a >= 2 and off > on:
+        before, qrs = beat[a:b] - beat[b], beat[on:off + 1] - beat[on]
+        rise, dip = float(before.max()), float(-before.min())
+        turned = (dip > 0 and dip >= P_NEGATIVE_RATIO * rise and dip >= P_NEGATIVE_MIN_SHARE * np.ptp(qrs)
+                    and -qrs.min() > qrs.max())
+    signal = -cleaned[p_lead] if turned else cleaned[p_lead]
+    if p_lead == lead and not turned:
+        return p_lead, signal, rp, turned
+    start, stop = int(round(qrs_on_from_r)), int(round(qrs_off_from_r))
+    r_on_lead = np.array([c0 + start + int(np.argmax(signal[c0 + start:c0 + stop + 1]))
+                          if c0 + start >= 0 and c0 + stop < len(signal) else r
+                          for c0, r in zip(aligned, rp)], dtype=int)
+    return p_lead, signal, r_on_lead, turned
 
 
 def _p_onsets_per_beat(nk, c: np.ndarray, rp: np.ndarray, fs: float, qrs_on_from_r: float,
