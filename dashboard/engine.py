@@ -110,14 +110,16 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 
 def _weights_stamp(folder: Path) -> tuple:
-    """What tells one checkpoint (and its index) in `folder` from another: every file a load reads the weights
-    and the index from. The weights file counts, not only the config: a checkpoint copied over the old one file
+    """What tells one checkpoint (and its index) in `folder` from another: every file a load reads the weights,
+    the index and the knowledge (percentile reference, validation AUCs) from. The weights file counts, not only the config: a checkpoint copied over the old one file
     by file (config.json first) was loaded half-copied, refused (its weights_sha256 did not match yet), and that
     refusal was kept until the server restarted, the config's time no longer changing."""
     from mets_core.checkpoint import WEIGHTS_FILE
     from mets_core.index import EMBEDDINGS_FILE
+    from mets_core.knowledge import KNOWN_PHRASINGS_FILE, REFERENCE_FILE, WEIGHTS_KNOWLEDGE_FILE
     return tuple(_stamp(folder / name) for name in (CONFIG_FILE, WEIGHTS_FILE, Path(INDEX_DIR) / INDEX_FILE,
-                                                      Path(INDEX_DIR) / EMBEDDINGS_FILE))
+                                                      Path(INDEX_DIR) / EMBEDDINGS_FILE, WEIGHTS_KNOWLEDGE_FILE,
+                                                      REFERENCE_FILE, KNOWN_PHRASINGS_FILE))
 
 
 def get_engine() -> Engine:

@@ -244,11 +244,15 @@ _CLINICIAN_WORDS = (
 )
 
 
+def _sentence(words: str) -> str:
+    """`words` ended with a full stop where they end without one (a reader's message may not)."""
+    words = words.rstrip()
+    return words if words.endswith((".", "!", "?")) else words + "."
+
+
 def not_opened(what: str, why: str) -> str:
-    """The page's sentence (Markdown) for an upload that could not be opened: its name, then why (a full stop
-    put at its end where the reader's message has none)."""
-    why = why.rstrip()
-    return f"**{what}** could not be opened. {why}{'' if why.endswith(('.', '!', '?')) else '.'}"
+    """The page's sentence (Markdown) for an upload that could not be opened: its name, then why."""
+    return f"**{what}** could not be opened. {_sentence(why)}"
 
 
 NAMES_SHOWN = 3        # a reason shared by many uploads names this many of them, then how many more
@@ -273,9 +277,7 @@ def not_opened_messages(errors: list[tuple[str, str]]) -> list[str]:
             more = len(names) - NAMES_SHOWN
             what = (f"{len(names)} uploads ({', '.join(names[:NAMES_SHOWN])}"
                     f"{f' and {more} more' if more > 0 else ''})")
-            why = why.rstrip()
-            why += ("" if why.endswith((".", "!", "?")) else ".") + \
-                f" The same holds for {'both' if len(names) == 2 else f'all {len(names)}'}"
+            why = _sentence(why) + f" The same holds for {'both' if len(names) == 2 else f'all {len(names)}'}"
         messages.append(not_opened(what, why))
     return messages
 

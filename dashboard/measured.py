@@ -35,6 +35,13 @@ def missing_words(m, note_key: str) -> str:
     return "not applicable" if "not applicable" in note else "not measurable"
 
 
+def not_given(m, attributes=None) -> list[tuple[str, str]]:
+    """(label, note key) of each of ``FIELDS`` (those of `attributes`, when given) that `m` gives no value for:
+    the one list the pages word their reasons from (Batch's CSV per measurement, Compare per reason)."""
+    return [(label, note) for label, attr, _, note in FIELDS
+            if (attributes is None or attr in attributes) and shown_value(m, attr) is None]
+
+
 def why_missing(m, note_key: str) -> str:
     """`m.notes[note_key]` for the line under "not applicable": without its own closing words ("...: PR not
     applicable"), which the box says already."""

@@ -154,7 +154,8 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
              + (f"   leads not recorded: {', '.join(absent)}" if absent else "")
              + (f"   left out: {', '.join(left_out)}" if left_out else ""))
     # wrapped to the page, above the disclaimer (a long strip time beside 11 absent leads ran past the margin)
-    for k, line in enumerate(_wrap(scale, w - 2 * MARGIN_MM, size=7.5)[:SCALE_LINES]):
+    for k, (line, _) in enumerate(_cut(_lines(scale, w - 2 * MARGIN_MM, {"size": 7.5}), SCALE_LINES,
+                                        w - 2 * MARGIN_MM)):
         text.text(12, 30 - 3 * k, line, fontsize=7.5, va="top", parse_math=False)
     text.text(12, 20, DISCLAIMER, fontsize=7.5, va="top", wrap=True)
     for k, line in enumerate(_wrap(f"Model: {_without_paths(model_version)}", w - 2 * MARGIN_MM)):

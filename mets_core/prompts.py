@@ -155,6 +155,7 @@ def prompt_lines(text: str) -> list[str]:
 
 
 REPEATS_NAMED = 3          # the repeats a warning names, the rest counted: a pasted list may repeat dozens
+REPEAT_CHARS_NAMED = 40    # ... each named by at most this many characters and "…" (a long line typed twice)
 REPEAT_REASON = "case, spacing and a final full stop do not change what is scored"     # why a repeat is one
 
 
@@ -175,7 +176,8 @@ class KeptPrompts:
         if self.repeats:
             n, forms = len(self.repeats), list(dict.fromkeys(self.repeats))     # each form typed named once
             more = len(forms) - REPEATS_NAMED
-            named = ", ".join(map(repr, forms[:REPEATS_NAMED])) + (f" and {more} more" if more > 0 else "")
+            named = ", ".join(repr(f if len(f) <= REPEAT_CHARS_NAMED else f[:REPEAT_CHARS_NAMED] + "…")
+                              for f in forms[:REPEATS_NAMED]) + (f" and {more} more" if more > 0 else "")
             said.append(("a repeated prompt was" if n == 1 else f"{n} repeated prompts were")
                         + f" dropped ({named}): {REPEAT_REASON}")
         if self.shortened:

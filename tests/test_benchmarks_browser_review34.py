@@ -44,7 +44,9 @@ def fake_server():
     child = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
     proc = subprocess.Popen([sys.executable, "-c", child, "streamlit", "run", "app.py",
                              "--server.port", str(port)], start_new_session=True)
-    time.sleep(0.5)                                     # its child started
+    deadline = time.monotonic() + 30                    # until its child has started (a loaded machine is slow)
+    while not _children(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
     try:
         yield proc, port
     finally:

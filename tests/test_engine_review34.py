@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -68,7 +67,9 @@ def test_ecgs_whose_measuring_process_died_are_measured_in_a_new_one():
     batch = _ecgs(4, first_seed=10)
     for ecg in batch:                                      # as the Batch page asks: all first, then each
         engines.start_measuring(ecg.content_hash(), ecg)
-    for pid in _measuring_processes():
+    pids = _measuring_processes()
+    assert pids, "no measuring process found to kill"
+    for pid in pids:
         os.kill(pid, signal.SIGKILL)
     measured = [engines.measurements(ecg.content_hash(), ecg) for ecg in batch]
     assert all(m.heart_rate_bpm is not None for m in measured)
@@ -86,12 +87,10 @@ def test_a_measuring_process_that_stops_answering_is_stopped_and_replaced(monkey
         os.kill(pid, signal.SIGSTOP)                       # alive, but answering nothing
     try:
         ecg = _ecgs(1, first_seed=20)[0]
-        began = time.monotonic()
         out = _within(30, lambda: engines.measurements(ecg.content_hash(), ecg))
         assert "error" in out, "measured by a stopped process?"
         words = str(out["error"])
         assert "had not finished after 2 s" in words and "measured again" in words, words
-        assert time.monotonic() - began < 15
         again = _within(60, lambda: engines.measurements(ecg.content_hash(), ecg))
         assert again.get("value") is not None and again["value"].heart_rate_bpm is not None, again
         assert not set(stopped) & set(_measuring_processes())          # the stopped one is gone
@@ -135,6 +134,12 @@ def _explain_every_page(pages: int) -> None:
     from mets_core.explain import Saliency
     from mets_core.simulate import simulate_ecg
 
+    import gc
+
+    def alive() -> int:          # Saliency objects alive anywhere in the process (other tests' too: counted before)
+        gc.collect()
+        return sum(isinstance(o, Saliency) for o in gc.get_objects())
+    before = alive()
     rec = session.add_record(simulate_ecg(duration_s=pages * session.PAGE_S, fs=100, leads=("II", "V1"), seed=5),
                              "upload")
     engine = engines.get_engine()
@@ -142,9 +147,7 @@ def _explain_every_page(pages: int) -> None:
         session.set_page_start(rec, k * session.PAGE_S)
         session.saliency(engine, rec, "sinus rhythm")
 
-    import gc
-    gc.collect()
-    st.markdown(f"held {sum(isinstance(o, Saliency) for o in gc.get_objects())}")   # alive anywhere in the server
+    st.markdown(f"held {alive() - before}")
     st.markdown(f"follows {session.has_saliency(rec, 'sinus rhythm')}")
 
 

@@ -14,7 +14,7 @@ from dashboard import engine as engines
 from dashboard import session
 from dashboard.engine import Engine
 from dashboard.loading import not_opened
-from dashboard.measured import FIELDS, column_name, measured_span, missing_words, shown_value
+from dashboard.measured import column_name, measured_span, missing_words, not_given, shown_value
 from dashboard.panels import header, prompts
 from dashboard.panels.common import recorded_shown
 from dashboard.ranking import build_view, short_length
@@ -65,11 +65,8 @@ def measurement_notes(m) -> str:
     """The CSV cell of why each of the table's measurements of `m` is not given, in the measurement's own words
     ("PR: no consistent P waves in an irregular rhythm (as in atrial fibrillation): PR not applicable"); ""
     when all are."""
-    said = []
-    for label, attr, _, note in FIELDS:
-        if attr in BATCH_FIELDS and shown_value(m, attr) is None:
-            said.append(f"{label}: {(getattr(m, 'notes', None) or {}).get(note) or missing_words(m, note)}")
-    return "; ".join(said)
+    return "; ".join(f"{label}: {(getattr(m, 'notes', None) or {}).get(note) or missing_words(m, note)}"
+                     for label, note in not_given(m, BATCH_FIELDS))
 
 
 def phrase_column(prompt: str) -> str:

@@ -21,7 +21,7 @@ import streamlit as st
 from dashboard import engine as engines
 from dashboard import plotting, session
 from dashboard.engine import Engine
-from dashboard.measured import FIELDS, column_name, missing_words, shown_value, why_missing
+from dashboard.measured import FIELDS, column_name, missing_words, not_given, shown_value, why_missing
 from dashboard.panels import header, prompts, tracing
 from dashboard.panels.common import esc, guard, recorded_at, recorded_words
 from dashboard.panels.ranking import few_leads_words
@@ -242,9 +242,8 @@ def not_given_words(m) -> str:
     blanks, in the Reader's words ("signal quality unacceptable in every recorded lead (...): Heart rate, RR,
     PR, ..."): the table's cells say only "not measurable" or "not applicable"; "" when every value is given."""
     blanked: dict[str, list[str]] = {}
-    for label, attr, _, note in FIELDS:
-        if shown_value(m, attr) is None:
-            blanked.setdefault(why_missing(m, note) or missing_words(m, note), []).append(label)
+    for label, note in not_given(m):
+        blanked.setdefault(why_missing(m, note) or missing_words(m, note), []).append(label)
     return "; ".join(f"{why}: {', '.join(labels)}" for why, labels in blanked.items())
 
 

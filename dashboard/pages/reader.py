@@ -99,7 +99,7 @@ def whole_record_rate(rec: session.Record) -> str:
 @st.fragment
 def tracing_fragment(engine: engines.Engine, rec: session.Record, start_s: float, m) -> None:
     with guard("The tracing"):
-        sal, sal_key, prompt = None, (), why.overlay_prompt()
+        sal, sal_key, prompt = None, (), why.overlay_prompt(rec)
         if prompt and engine.model is not None:
             with guard("The saliency overlay"):
                 sal = why.explain(engine, rec, prompt)
@@ -236,7 +236,7 @@ def reader_page(engine: engines.Engine, rec: session.Record | None) -> None:
             engines.start_measuring(rec.key, rec.ecg, start, session.PAGE_S)
         retrieval.read_ahead(engine, [session.page_ecg(rec, start) for start in ahead],
                              retrieval.hits_shown(), session.data_dir())
-        if not why.overlay_prompt():           # their paper too, with its marks once they are measured
+        if not why.overlay_prompt(rec):           # their paper too, with its marks once they are measured
             tracing.read_ahead(rec, ahead, session.PAGE_S,
                                lambda start, seconds: engines.measurements(rec.key, rec.ecg, start, seconds))
 

@@ -14,10 +14,13 @@ DISCLAIMER = ("Research use only — not a medical device. Scores are similariti
 
 @contextmanager
 def guard(what: str):
-    """Show a failure of one panel as a message in the page; never let a traceback reach the browser."""
+    """Show a failure of one panel as a message in the page; never let a traceback reach the browser. A
+    failure whose message is written for the page's reader (a reader's, or a measuring process stopped) is
+    shown as it is; any other is named as a failure."""
+    from dashboard.engine import MeasuringStopped
     try:
         yield
-    except ECGReadError as err:
+    except (ECGReadError, MeasuringStopped) as err:
         st.error(f"{what}: {err}")
     except Exception as err:  # noqa: BLE001 - the page must survive any panel's failure
         detail = str(err).splitlines()[0][:300] if str(err) else ""

@@ -135,7 +135,8 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
             if own:
                 st.caption(f"{own} of these {'are' if own > 1 else 'is'} from this very recording: its own report "
                            f"was found again (the index holds the reports of the ECGs the model trained and was "
-                           f"validated on), which says nothing about the ECG's likeness to other patients'.")
+                           f"validated on, and every PTB-XL report, its test fold's too), which says nothing about "
+                           f"the ECG's likeness to other patients'.")
             if elsewhere:
                 many = elsewhere > 1
                 st.caption(f"{elsewhere} of these {'are reports' if many else 'is the report'} of another stretch of "

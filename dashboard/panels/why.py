@@ -41,11 +41,18 @@ def explainable(view) -> list[str]:
     return [r.prompt for r in view.rows] + [r.prompt for r in view.negated if r.known is not False]
 
 
-def overlay_prompt() -> str | None:
-    """The phrase whose saliency the user asked to see on the tracing: the one chosen, or the finding it
-    negates (None: no overlay)."""
+CHOSEN_FOR = "why_prompt_for"      # the record whose list "why_prompt" was last chosen from
+
+
+def overlay_prompt(rec: Record) -> str | None:
+    """The phrase whose saliency the user asked to see on the tracing of `rec`: the one chosen, or the finding it
+    negates (None: no overlay). None too while the choice is still another ECG's: the tracing is drawn before
+    the panel chooses for a newly opened ECG (its own top phrase), which then redraws it; the last ECG's phrase
+    was explained on it first, for nothing."""
     chosen = session.setting("why_prompt")
-    return explained(chosen) if chosen and session.setting("why_overlay") else None
+    if not chosen or not session.setting("why_overlay") or st.session_state.get(CHOSEN_FOR) != rec.key:
+        return None
+    return explained(chosen)
 
 
 def _label(prompt: str) -> str:
@@ -92,8 +99,8 @@ def why_panel(engine: Engine, rec: Record, view) -> None:
         session.restore(key)
     picked = st.session_state.get(_picked_key(rec))
     shown = picked if picked in prompts else prompts[0]       # else this ECG's top phrase, not another ECG's
-    if st.session_state.get("why_prompt") != shown:
-        st.session_state["why_prompt"] = shown
+    if st.session_state.get("why_prompt") != shown or st.session_state.get(CHOSEN_FOR) != rec.key:
+        st.session_state["why_prompt"], st.session_state[CHOSEN_FOR] = shown, rec.key
         if st.session_state.get("why_overlay"):
             _tracing_changes()          # the tracing, drawn before this panel, shaded for the phrase chosen before
     st.selectbox("Prompt to explain", prompts, key="why_prompt", format_func=_label, on_change=_picked, args=(rec,))
