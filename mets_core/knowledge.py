@@ -638,6 +638,10 @@ def is_validated(row: dict) -> bool:
 # reads as a probability ("myocardial infarction 42%" beside a crowned atrial fibrillation at 1%) unless its
 # header says otherwise. Short words: it sits over a narrow column.
 SHARE_HEADER = "share among these, not a probability"
+# a ranking of one phrase: its share is 100% whatever the ECG shows, so none is shown (the dashboard, `mets rank`)
+ONE_SHARE_SHOWN = "no comparison"
+ONE_SHARE_WORDS = ("only one phrase is ranked, so its share would be 100% whatever the ECG shows: there is no other "
+                   "phrase to compare it with. Rank two or more phrases to see their shares")
 
 
 def reliability_level(auc: float | None) -> str:

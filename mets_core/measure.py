@@ -130,6 +130,10 @@ MAX_SECONDS = 60.0
 MIN_BEATS = 2
 TEMPLATE_SQI_MIN = 0.66
 MIN_SQI_BEATS = 4
+NO_BEAT_SQI = 0.4                  # the beats found correlate with their mean below this in every lead: none repeats,
+                                   # nothing is measured (white noise 0.24-0.31 on the interval lead where beats were
+                                   # found at all; real interval leads 0.66 or more on LUDB, PTB-XL, MIT-BIH, CinC 2017
+                                   # N and A)
 PLAUSIBLE_MS = {"pr": (60.0, 400.0), "qrs": (40.0, 250.0), "qt": (200.0, 700.0), "rr": (200.0, 3000.0)}
 QT_MAX_RR_SHARE = 0.95             # a QT this share of the RR interval or longer: its T end is not reliable
 PR_SPREAD_MAX_MS = 40.0            # P onset to R: interquartile range over beats above this = no consistent P
@@ -314,6 +318,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     # of the dominant shape: beats of two shapes are no sign of noise). A lead's own detector can count tall T
     # waves as beats (V2-V3), which would wrongly call it unusable.
     rated_on = aligned[typical] if typical.sum() >= MIN_SQI_BEATS else rp
+    common_sqi = []                  # each lead's template SQI on these beats, where there are enough of them
     for other in cleaned:
         if other == lead:
             # chosen on its own detector's peaks, it is held to the template SQI on these beats too: a simulated
@@ -323,14 +328,24 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
                 sqi = _template_sqi(cleaned[lead], rated_on, fs)
                 if sqi < TEMPLATE_SQI_MIN:
                     out.lead_quality[lead], out.lead_sqi[lead] = "Unacceptable", round(sqi, 3)
+                common_sqi.append(sqi)
         elif np.ptp(cleaned[other]) > 1e-6:
             out.lead_quality[other], sqi = _rate_on_beats(cleaned[other], rated_on, fs)
             if sqi is None:
                 out.lead_sqi.pop(other, None)       # not judged (its own detector's 0 is not this lead's SQI)
             else:
                 out.lead_sqi[other] = sqi
+                common_sqi.append(sqi)
         else:
             quality_of(other)
+    if common_sqi and max(common_sqi) < NO_BEAT_SQI:
+        # beats "found" in noise, alike in no lead: a rate and intervals of white noise were given (HR 189, QRS
+        # 128 ms) beside "every lead is noisy"
+        why = "no repeating beat: the beats found do not resemble one another (noise, or no organised rhythm)"
+        for key in ("rate", "pr", "qrs", "qt", "qtc", "axis"):
+            out.notes[key] = why
+        out.n_beats, out.interval_lead = 0, None
+        return _rounded(out)
     unit = amplitude_unit(ecg.metadata)      # z-scored or range-scaled data is not in mV
     if unit == "mV":
         for other in raw:

@@ -7,6 +7,7 @@ recording.
   those few beats, was called unusable.
 - When every lead is unusable the intervals fall back on the lead the beats were found on; they were stated
   with only "check the beats", as if measured on leads of acceptable quality.
+- Beats "found" in white noise were measured as a heart rhythm (HR 189, QRS 128 ms).
 - With fewer beats than the template SQI needs (a 3 s recording), a clean lead's SQI counted as 0 and the
   lead as "Unacceptable"; measured now, its intervals from a median of 2-3 beats are said to be uncertain.
 Real records need METS_DATA_DIR (skipped otherwise)."""
@@ -85,3 +86,13 @@ def test_clean_leads_of_a_3_s_recording_are_not_called_unusable():
     assert m.qrs_ms is not None, m.notes.get("qrs")
     # ... and a median of so few beats is said to be uncertain (here 114 ms against 94 on 10 s of it)
     assert m.n_median_beats < 4 and any("median beats are of only" in w for w in m.warnings), m.warnings
+
+
+def test_white_noise_is_not_measured_as_a_heart_rhythm():
+    """12 leads of white noise (0.5 mV, 500 Hz) in which the beat finder "found" beats: they were measured (HR 189,
+    QRS 128 ms; other seeds HR 174-181) beside "every lead is noisy". No beat repeats there: nothing is measured."""
+    for seed in (3, 8, 11):
+        signal = (np.random.default_rng(seed).standard_normal((12, 5000)) * 0.5).astype(np.float32)
+        m = measure(ECG(signal=signal, fs=500, lead_mask=np.ones(12, dtype=bool), name="noise"))
+        assert m.heart_rate_bpm is None and m.qrs_ms is None and m.pr_ms is None, (seed, m.heart_rate_bpm)
+        assert "no repeating beat" in m.notes["rate"], m.notes

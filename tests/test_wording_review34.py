@@ -146,6 +146,15 @@ def test_mets_rank_notes_the_repeats(capsys):
     assert "mets: rank:" in err and "'Sinus rhythm'" in err and "dropped" in err, err
 
 
+def test_mets_rank_shows_no_share_for_one_ranked_prompt(capsys):
+    """The table printed 1.0000 under "share among these" for a single prompt, as the page showed 100%."""
+    from mets_core.cli import main
+    record = require_data("ludb/data/1.hea") / "ludb" / "data" / "1"
+    assert main(["rank", str(record), "--model", str(WEIGHTS), "-p", "sinus rhythm"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("sinus rhythm"))
+    assert row.rstrip().endswith("no comparison") and "1.0000" not in row, row
+
+
 # ------------------------------------------------------------------- 4. "why" follows each ECG's own top phrase
 
 @needs_data("ludb/data/1.hea", "ludb/data/3.hea")

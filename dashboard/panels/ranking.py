@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from mets_core.knowledge import ONE_IN, SHARE_HEADER, scored_as_words, shown_percentile, stood_out_words
+from mets_core.knowledge import (ONE_IN, ONE_SHARE_SHOWN, ONE_SHARE_WORDS, SHARE_HEADER, scored_as_words,
+                                 shown_percentile, stood_out_words)
 
 from ..engine import Engine
 from ..ranking import STANDS_OUT_PERCENTILE, RankingView, build_view, reliability_legend, short_length
@@ -25,10 +26,6 @@ SHARE_HELP = ("Each phrase's share of the total among only the ranked phrases (n
               "ones; a softmax): "
               "the shares add up to 100% whatever the ECG shows, and adding or removing a phrase changes them. "
               "Not the probability that the ECG shows the finding; the percentile is the score to read.")
-# the share column of a ranking of one phrase: its share is 100% whatever the ECG shows, so none is shown
-ONE_SHARE_SHOWN = "no comparison"
-ONE_SHARE_WORDS = ("only one phrase is ranked, so its share would be 100% whatever the ECG shows: there is no other "
-                   "phrase to compare it with. Rank two or more phrases to see their shares")
 # the columns' explanations: on hover (title) and, the same words, in the legend "What the columns mean"
 PERCENTILE_HEADER = "compared with reference ECGs"
 PERCENTILE_HELP = (f"Where this ECG's similarity to the phrase falls among reference ECGs the model was not trained "

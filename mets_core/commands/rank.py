@@ -248,14 +248,16 @@ def _print_rank(r: dict) -> None:
             if high:
                 print(f"  the finding of a negated phrase scores at or above the {at} percentile too: "
                       + ", ".join(high) + " (see below)")
-        from ..knowledge import (SHARE_HEADER, STOOD_OUT_HEADER, StoodOut, reliability_label, scored_as_words,
-                                 stood_out_cell)
+        from ..knowledge import (ONE_SHARE_SHOWN, SHARE_HEADER, STOOD_OUT_HEADER, StoodOut, reliability_label,
+                                 scored_as_words, stood_out_cell)
         print(f"  {'prompt':<{width}}  " + ("percentile  " if has_pct else "") +
               f"reliability            {STOOD_OUT_HEADER}  similarity  {SHARE_HEADER}")
         share = len(SHARE_HEADER)
+        sharing = sum(m.get("probability") is not None for m in matches)     # one: 100% whatever the ECG shows
         for m in matches:
             pct = f"{m['percentile']:10.1f}  " if m.get("percentile") is not None else (" " * 12 if has_pct else "")
-            prob = f"{m['probability']:{share}.4f}" if m.get("probability") is not None else f"{'-':>{share}}"
+            prob = (f"{'-':>{share}}" if m.get("probability") is None else f"{ONE_SHARE_SHOWN:>{share}}"
+                    if sharing < 2 else f"{m['probability']:{share}.4f}")
             line = (f"  {m['prompt']:<{width}}  {pct}{reliability_label(m.get('validation_auc')):<21}  "
                     f"{stood_out_cell(StoodOut(**m['stood_out']) if m.get('stood_out') else None):>{len(STOOD_OUT_HEADER)}}  "
                     f"{m['similarity']:+10.4f}  {prob}")
