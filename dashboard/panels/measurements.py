@@ -10,7 +10,7 @@ from mets_core.ecg import STANDARD_LEADS
 from mets_core.measure import QUALITY_NOT_RECORDED, QUALITY_WORDS
 
 from .. import plotting
-from ..measured import FIELDS, missing_words, shown_text, why_missing
+from ..measured import FIELDS, missing_words, not_given, shown_text, why_missing
 from .common import esc
 
 
@@ -18,6 +18,8 @@ from .common import esc
 QUALITY_SHAPES = {"Excellent": ("●", "q-good"), "Barely acceptable": ("◐", "q-fair"), "Unacceptable": ("✕", "q-bad"),
                   QUALITY_NOT_RECORDED: ("○", "q-none")}
 QUALITY_LEGEND = " ".join(f"{shape} {QUALITY_WORDS[label]}" for label, (shape, _) in QUALITY_SHAPES.items())
+# the intervals measured on the median beat (the heart rate and RR come from the beats, not from it)
+MEDIAN_BEAT_INTERVALS = ("pr_ms", "qrs_ms", "qt_ms")
 
 
 def measurements_panel(m, scope: str = "") -> None:
@@ -68,6 +70,10 @@ def measurements_panel(m, scope: str = "") -> None:
     elif not n_median:      # beats found, too few whole ones for a median beat: no interval was measured on one
         where = (f"beats found in lead {m.interval_lead}, but no median beat to measure the intervals on, "
                  f"{m.seconds_analysed:g} s")
+    elif len(not_given(m, MEDIAN_BEAT_INTERVALS)) == len(MEDIAN_BEAT_INTERVALS):
+        # a median beat was built but no interval was found on it (a noisy page): nothing to "check below"
+        where = (f"beats found in lead {m.interval_lead}; no interval could be measured on the median of "
+                 f"{n_median} beats{left_out} (each box says why), {m.seconds_analysed:g} s")
     else:
         where = (f"beats found in lead {m.interval_lead}; intervals from the median of {n_median} beats{left_out} "
                  f"over all good leads, {m.seconds_analysed:g} s — check them on the median beats below")

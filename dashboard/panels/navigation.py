@@ -56,8 +56,8 @@ def page_navigation(rec: Record) -> None:
     c5.toggle("Whole-recording summary", key=f"whole_{rec.key}",
               help="Off: measurements, ranking, “why” and similar reports follow the page on screen. On: the "
                    "ranking, “why” and similar reports describe the whole recording (the ranking averages all 10 s "
-                   "windows); the intervals are measured on its first minute that allows it, beside the whole "
-                   "recording's heart rate.")
+                   "windows); the intervals, and the heart-rate box, are measured on its first minute that allows it, "
+                   "beside the whole recording's mean, slowest and fastest heart rate in words.")
     session.keep(f"whole_{rec.key}")
     wrong = st.session_state.get(_error_key(rec))
     if wrong:
