@@ -191,9 +191,16 @@ def page_start(rec: Record) -> float:
     return float(st.session_state.get(f"start_{rec.key}", 0.0)) if rec.is_long else 0.0
 
 
+PAGE_START_STEP_S = 0.1     # a page starts on a tenth of a second, or exactly a page before the recording's end
+
+
 def _page_start_within(rec: Record, start: float) -> float:
+    """`start` within the recording, to a tenth of a second; within a tenth of the last page's start, that start
+    (a 362.45-s recording: "Previous" from its last page went to 342.4 s, "Next" then to 352.4 s, a last page
+    that left the final 0.05 s out and whose "Next" moved 0.05 s)."""
     top = max(0.0, rec.ecg.duration - PAGE_S)
-    return float(min(max(0.0, round(start, 1)), top))
+    start = max(0.0, round(start, 1))
+    return float(top if start > top - PAGE_START_STEP_S + 1e-9 else start)
 
 
 def set_page_start(rec: Record, start: float) -> None:

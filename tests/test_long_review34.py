@@ -48,3 +48,26 @@ def test_the_whole_recording_switch_says_the_heart_rate_box_is_its_minutes(app):
     upload(app, [("holter.csv", csv_bytes(["time", "II", "V5"], [np.arange(x.shape[1]) / 250, x[0], x[1]]))])
     switch = next(t for t in app.toggle if t.label == "Whole-recording summary")
     assert "heart-rate box" in switch.help and "first minute" in switch.help, switch.help
+
+
+def test_the_last_page_of_a_recording_of_odd_length_is_one_page_however_it_is_reached(app):
+    """A 362.45-s recording (CPSC 2021 data_92_19's length): its last page starts at 352.45 s. "Previous" from it
+    went to 342.4 s (a tenth of a second), "Next" then to 352.4 s: another last page, 0.05 s short of the end,
+    measured differently, whose "Next" was still enabled and moved 0.05 s."""
+    import numpy as np
+    fs, n = 100, 36245
+    t = np.arange(n) / fs
+    x = np.sin(2 * np.pi * 1.2 * t) ** 21                     # narrow peaks at 72 bpm: any shape will do
+    upload(app, [("odd.csv", csv_bytes(["time", "II", "V5"], [t, x, 0.5 * x]))])
+    key = next(b.key for b in app.button if b.key and b.key.startswith("next_")).removeprefix("next_")
+    app.text_input(key=f"goto_{key}").set_value("6:00").run()
+
+    def start() -> float:
+        return float(next(m for m in app.markdown if 'data-testid="mets-page-span"' in str(m.value)).value
+                     .split('data-start-s="')[1].split('"')[0])
+    last = start()
+    assert abs(last - 352.45) < 1e-6 and app.button(key=f"next_{key}").disabled
+    app.button(key=f"prev_{key}").click().run()
+    assert start() < last
+    app.button(key=f"next_{key}").click().run()
+    assert start() == last and app.button(key=f"next_{key}").disabled
