@@ -59,8 +59,9 @@ Rules the readers apply (``limits`` and ``channels``) (so that nothing is guesse
   are numbers of any format, whatever units it states, whose three or more leads all have the same
   peak-to-peak size (within 1 %: scaled lead by lead, as the LUDB copy beside this project, every lead exactly
   1 "mV"; ``channels.looks_range_scaled``). The metadata key ``units`` says which rule decided.
-* Sampling rate. WFDB and DICOM carry it. CSV: the ``fs=`` keyword, a ``# fs=500`` comment, a time
-  column (seconds, or ms when the column is named so), or the file name (``rec_500hz.csv``). NumPy:
+* Sampling rate. WFDB and DICOM carry it. CSV: the ``fs=`` keyword, a ``# fs=500`` comment (or a device's
+  ``Sample Rate,512 hertz`` line above its table), a time column (seconds, or ms when the column is named so;
+  clock or date-and-time stamps), or the file name (``rec_500hz.csv``). NumPy:
   ``fs=`` or an ``fs`` entry in the ``.npz``. It is never guessed.
 * Missing samples (NaN/inf, or WFDB's invalid-sample code). A lead with no finite sample, or with more
   than ``MAX_MISSING_FRACTION`` of its samples missing, is treated as absent (masked); shorter gaps are

@@ -4,13 +4,18 @@ column, mV or µV.
 Units: a column may carry a unit suffix (``II (uV)``, ``V1_mV``, ``I [µV]``), a ``# units=uV`` comment, or a
 units row under the header (PhysioNet's export); without any, the rule of ``channels.apply_inferred_units``
 decides. Sampling rate: the ``fs=`` argument, a ``# fs=500`` comment, a time column (seconds, or ms when
-the column is named so), or the file name (``rec_500hz.csv``); sources that disagree are an error, and the
-rate is never guessed.
+the column is named so; h:mm:ss.mmm or ISO date-and-time stamps), or the file name (``rec_500hz.csv``);
+sources that disagree are an error, and the rate is never guessed.
+
+A device's export may open with 'key,value' lines before its table (Apple Watch's: ``Sample Rate,512 hertz``,
+``Lead,Lead I``, ``Unit,µV``; see ``_table_start``): they give the rate, the units and a single column's lead
+as the comments do, and are not kept in the metadata (the patient's name and date of birth are there).
 """
 from __future__ import annotations
 
 import codecs
 import csv
+import datetime as _dt
 import io
 import itertools
 import re
@@ -24,7 +29,7 @@ from .channels import Channels, apply_inferred_units, to_mv_factor
 from .limits import (ACCEPTED_FORMATS, ACCEPTED_LEAD_NAMES, MAX_FS, MIN_FS, check_channels, check_fs, check_length,
                      override_names)
 
-_TIME_NAMES = {"time", "t", "second", "seconds", "sec", "secs", "s", "timestamp", "elapsedtime",
+_TIME_NAMES = {"time", "t", "second", "seconds", "sec", "secs", "s", "timestamp", "elapsedtime", "zeit",
                "times", "ms", "msec", "millisecond", "milliseconds", "timems", "tms"}
 _MS_TIME_NAMES = {"ms", "msec", "millisecond", "milliseconds", "timems", "tms"}
 _INDEX_NAMES = {"sample", "samples", "index", "idx", "n", "#", "samplenumber", "sampleindex", "samplenr",
@@ -37,13 +42,22 @@ _FS_COMMENT = re.compile(r"\b(?:fs|sampling[\s_-]*(?:rate|frequency)|sample[\s_-
 _UNITS_COMMENT = re.compile(r"\bunits?\s*[=:]\s*(?P<u>[a-zµμ]+)", re.I)
 _FS_FILENAME = re.compile(r"(?:^|[^a-z0-9])(?:fs[_-]?(?P<a>\d+(?:\.\d+)?)|(?P<b>\d+(?:\.\d+)?)[_-]?hz)"
                           r"(?:$|[^a-z0-9])", re.I)
-_TIME_STRING = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)$")
+# h:mm:ss.mmm (PhysioNet's exports), the fraction after a point or, in a European export, a comma
+_TIME_STRING = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:[.,]\d*)?)$")
+# an ISO 8601 date and time stamp on every row (phone and wearable exports: '2024-01-31T10:00:00.125', a
+# space for the 'T', an optional zone, which is the same on every row and left aside)
+_DATE_TIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}:\d{1,2}:\d{1,2}(?:[.,]\d*)?)"
+                        r"(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?$", re.I)
+# a device's export opens with a few 'key,value' lines before its table (Apple Watch's: name, date of birth,
+# 'Sample Rate,512 hertz', 'Lead,Lead I', 'Unit,µV'); the table is looked for among this many leading lines
+MAX_PREAMBLE_LINES = 64
+_LEAD_LINE = re.compile(r"^\s*lead\s*[=:]\s*(?P<lead>.+?)\s*$", re.I)
 _MISSING_CELLS = {"", "nan", "na", "n/a", "-", "null"}
 
 ACCEPTED_CSV = (
     "a header row of lead names (" + ACCEPTED_LEAD_NAMES + "), optionally with a unit suffix such as "
     "'II (uV)' or 'V1_mV'; an optional time column (time, t, seconds, s in seconds; ms, time_ms, "
-    "'time (ms)' in milliseconds) or sample index column (sample, index)")
+    "'time (ms)' in milliseconds; or h:mm:ss.mmm / date-and-time stamps) or sample index column (sample, index)")
 
 
 def _unquote(cell: str) -> str:
@@ -86,7 +100,7 @@ def _classify(column: str) -> tuple[str, str | None, str]:
 
 def _is_number(cell: str) -> bool:
     cell = _unquote(cell)
-    if cell.lower() in _MISSING_CELLS or _TIME_STRING.match(cell):
+    if cell.lower() in _MISSING_CELLS or _TIME_STRING.match(cell) or _DATE_TIME.match(cell):
         return True
     try:
         float(cell)
@@ -103,13 +117,27 @@ def _parse_time(cells: list, where: str, first_row: int = 0) -> np.ndarray:
             out[i] = float(cell)
             continue
         cell = _unquote(cell)
-        m = _TIME_STRING.match(cell)
         try:
-            out[i] = (int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))) if m else float(cell)
+            out[i] = _time_seconds(cell)
         except ValueError:
-            raise ECGReadError(f"{where}: time value {cell!r} (data row {first_row + i + 1}) is neither a number "
-                               f"nor h:mm:ss.mmm; accepted: {ACCEPTED_CSV}") from None
+            raise ECGReadError(f"{where}: time value {cell!r} (data row {first_row + i + 1}) is not a number, "
+                               f"h:mm:ss.mmm or a date and time such as 2024-01-31 10:00:00.125; correct it, or "
+                               f"drop the time column and pass fs= (Hz); accepted: {ACCEPTED_CSV}") from None
     return out
+
+
+def _time_seconds(cell: str) -> float:
+    """One time cell in seconds: a number, h:mm:ss.mmm, or an ISO date and time (seconds since 0001-01-01, so
+    that a recording running past midnight keeps counting)."""
+    stamp = _DATE_TIME.match(cell)
+    days = 0
+    if stamp:
+        days = _dt.date(int(stamp.group(1)), int(stamp.group(2)), int(stamp.group(3))).toordinal()
+        cell = stamp.group(4)
+    m = _TIME_STRING.match(cell)
+    if not m:
+        return float(cell)
+    return days * 86400 + int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3).replace(",", "."))
 
 
 def _fs_from_time(t: np.ndarray, where: str) -> float:
@@ -190,17 +218,65 @@ class _Table:
     head: list[list[str]]         # the cells of the first (at most two) rows that are not comments
     head_ends: list[int]          # where each of those rows ends in `data` (the next line starts there)
     head_starts: list[int]        # where each starts
+    preamble: list[str]           # the 'key: value' lines before the table (``_table_start``)
+
+
+def _guess_delimiter(line: str) -> str | None:
+    """The separator of a line: the most frequent of ',', ';' and tab; None (whitespace) when it has none."""
+    delimiter = max([",", ";", "\t"], key=line.count)
+    return delimiter if line.count(delimiter) else None
+
+
+def _is_units_row(cells: list[str]) -> bool:
+    """A row of units under the header (PhysioNet's export: 'seconds','mV','mV')."""
+    return (all(not _unquote(c) or _is_voltage_or_time_unit(_unquote(c)) for c in cells)
+            and not all(_is_number(c) for c in cells))
+
+
+def _table_start(lines: list[str], delimiter: str | None, where: str) -> int:
+    """Which of the first lines opens the table (its header, or its first row of numbers); the lines before it
+    are a device's 'key,value' preamble. It is the first line that is a row of numbers, or that is followed by
+    one with as many cells (a units row may lie between): a header. A first line naming a lead or a time
+    column is the header whatever follows (a ragged first row is then refused as such); without any such
+    line the first is the header, as it always was."""
+    def cells(i: int, d: str | None) -> list[str]:
+        return _split_row(lines[i], d, where)
+
+    for i in range(min(len(lines), MAX_PREAMBLE_LINES + 1)):
+        d = delimiter if delimiter is not None else _guess_delimiter(lines[i])
+        row = cells(i, d)
+        if all(_is_number(c) for c in row):
+            return i
+        if i == 0 and any(_classify(c)[0] in ("lead", "time") for c in row if _unquote(c)):
+            return 0
+        below = [cells(j, d) for j in range(i + 1, min(i + 3, len(lines)))]
+        below = below[:next((k for k, r in enumerate(below) if len(r) != len(row)), len(below))]
+        if below and all(_is_number(c) for c in below[0]):
+            return i
+        if len(below) == 2 and _is_units_row(below[0]) and all(_is_number(c) for c in below[1]):
+            return i
+    return 0
+
+
+def _preamble_text(line: str) -> str:
+    """A preamble line as 'key: value' (so that 'Sample Rate,512 hertz' reads as the '# fs' comments do)."""
+    d = _guess_delimiter(line)
+    if d is None:
+        return line.strip()
+    key, *rest = next(csv.reader([line], delimiter=d, skipinitialspace=True), [""])
+    return f"{key.strip()}: {', '.join(c.strip() for c in rest)}"
 
 
 def _split_head(data: bytes, encoding: str, where: str) -> _Table:
-    """Leading comments, Excel's 'sep=' line and the first two rows, read without reading the rest."""
+    """Leading comments, Excel's 'sep=' line, a device's preamble lines and the first two rows of the table,
+    read without reading the rest."""
     pos = 3 if data.startswith(codecs.BOM_UTF8) else 0
     comments: list[tuple[str, int]] = []
     lines: list[tuple[str, int, int]] = []
     delimiter: str | None = None
     explicit = False
     first = True
-    while pos < len(data) and len(lines) < 2:
+    while pos < len(data) and len(lines) < MAX_PREAMBLE_LINES + 3:
         found = _LINE_BREAK.search(data, pos)
         end, after = (found.start(), found.end()) if found else (len(data), len(data))
         line = data[pos:end].decode(encoding)
@@ -216,12 +292,14 @@ def _split_head(data: bytes, encoding: str, where: str) -> _Table:
         pos = after
     if not lines:
         raise ECGReadError(f"{where} holds no data rows; expected {ACCEPTED_CSV}")
+    start = _table_start([line for line, _, _ in lines], delimiter if explicit else None, where)
+    preamble = [_preamble_text(line) for line, _, _ in lines[:start]]
+    lines = lines[start:start + 2]
     if not explicit:
-        delimiter = max([",", ";", "\t"], key=lambda d: lines[0][0].count(d))
-        if lines[0][0].count(delimiter) == 0:
-            delimiter = None                                # whitespace-separated, or a single column
+        delimiter = _guess_delimiter(lines[0][0])        # None: whitespace-separated, or a single column
     head = [_split_row(line, delimiter, where) for line, _, _ in lines]
-    return _Table(data, encoding, comments, delimiter, head, [b for _, _, b in lines], [a for _, a, _ in lines])
+    return _Table(data, encoding, comments, delimiter, head, [b for _, _, b in lines], [a for _, a, _ in lines],
+                  preamble)
 
 
 def _first_ragged_row(data: bytes, start: int, encoding: str, delimiter: str | None, n_cols: int,
@@ -356,7 +434,8 @@ def _parse_data(table: _Table, start: int, n_cols: int, signal_cols: list[int], 
     return values[:, :n_rows], time
 
 
-def _csv_rate(fs: float | None, comments: list[str], time: np.ndarray | None, filename: str, where: str) -> float:
+def _csv_rate(fs: float | None, comments: list[str], preamble: list[str], time: np.ndarray | None, filename: str,
+              where: str) -> float:
     """The sampling rate from every source the CSV offers; sources that disagree are an error."""
     sources: dict[str, float] = {}
     if fs is not None:
@@ -364,6 +443,9 @@ def _csv_rate(fs: float | None, comments: list[str], time: np.ndarray | None, fi
     fs_comment = next((m for c in comments if (m := _FS_COMMENT.search(c))), None)
     if fs_comment:
         sources["the '# fs=' comment"] = float(fs_comment.group("fs"))
+    fs_line = next((m for c in preamble if (m := _FS_COMMENT.search(c))), None)
+    if fs_line:
+        sources[f"the line {fs_line.string!r} above the table"] = float(fs_line.group("fs"))
     if time is not None:
         sources["the time column"] = _fs_from_time(time, where)
     from_name = _FS_FILENAME.search(Path(filename).stem)
@@ -406,13 +488,17 @@ def _read_table(data: bytes, encoding: str, filename: str, lead_names: list[str]
     header = None if all(_is_number(c) for c in rows[0]) else rows[0]
     data_rows = rows[1:] if header is not None else rows
     units_row = None
-    if header is not None and data_rows and all(
-            not _unquote(c) or _is_voltage_or_time_unit(_unquote(c)) for c in data_rows[0]) and \
-            not all(_is_number(c) for c in data_rows[0]):
+    if header is not None and data_rows and _is_units_row(data_rows[0]):
         units_row = [_unquote(c) for c in data_rows[0]]                   # PhysioNet export style
     # the data rows start after the header and the units row
     start = table.head_starts[0] if header is None else table.head_ends[1 if units_row is not None else 0]
     table.comments = [c for c in table.comments if c[1] < start]
+    # the opening lines say what the comments do (rate, units, a single column's lead) but are not kept: a
+    # device writes the patient's name and date of birth there
+    stated = [c for c, _ in table.comments] + table.preamble
+    if header is None and lead_names is None and len(rows[0]) == 1:
+        said = next((m.group("lead") for c in stated if (m := _LEAD_LINE.match(c))), None)
+        lead_names = [said] if said and standard_lead(said) is not None else None
     if header is None and lead_names is None:
         raise ECGReadError(f"{where} has no header row of lead names; add one (e.g. 'time,I,II,V1') or pass "
                            f"lead_names=[...]; accepted: {ACCEPTED_CSV}")
@@ -453,10 +539,10 @@ def _read_table(data: bytes, encoding: str, filename: str, lead_names: list[str]
     if values.shape[1] < 2:
         raise ECGReadError(f"{where} holds {'a single sample' if values.shape[1] else 'no samples'}; an ECG needs "
                            f"at least 2 samples")
-    rate = _csv_rate(fs, comments, time, filename, where)
+    rate = _csv_rate(fs, comments, table.preamble, time, filename, where)
     meta = {"source_format": "csv", "comments": "\n".join(comments), "record_name": Path(filename).stem,
             "files": filename}
-    comment_unit = next((m.group("u") for c in comments if (m := _UNITS_COMMENT.search(c))), None)
+    comment_unit = next((m.group("u") for c in comments + table.preamble if (m := _UNITS_COMMENT.search(c))), None)
     col_units = [roles[c][1] or comment_unit for c in signal_cols]
     if any(u is not None for u in col_units):
         for j, unit in enumerate(col_units):
