@@ -38,7 +38,7 @@ LEAD_ALIASES: dict[str, str] = {
     "v5": "V5", "cm5": "V5", "cc5": "V5", "ml5": "V5", "mv5": "V5", "leadv5": "V5",
     "v6": "V6", "cm6": "V6", "mv6": "V6", "leadv6": "V6",
     # single-lead handheld devices (AliveCor, CinC 2017 "ECG") record lead I
-    "ecg": "I",
+    "ecg": "I", "ekg": "I",
 }
 
 
@@ -74,9 +74,20 @@ def _rebuilt(recorded: np.ndarray, n_samples: int, fs: float, lead_mask: np.ndar
     return ECG(signal=signal, fs=fs, lead_mask=lead_mask, name=name, metadata=metadata)
 
 
+# before a lead's name, a device's "ECG"/"EKG" ("ECG II", "EKG-V1", an EDF's "ECG:II") and a hyphen after "Lead"
+# ("Lead-II") say nothing; "ECG1", "ECG2" are a Holter's channel numbers, no lead
+_DEVICE_PREFIX = re.compile(r"^(?:ecg|ekg)[-:]?(?=[a-z])")
+_LEAD_WORD = re.compile(r"^lead-")
+
+
 def standard_lead(name: str) -> str | None:
     """The standard lead a recorded lead name stands for, or None if it is not one of the twelve."""
-    return LEAD_ALIASES.get(_normalise_name(name))
+    key = _normalise_name(name)
+    std = LEAD_ALIASES.get(key)
+    if std is None:
+        key = _LEAD_WORD.sub("lead", _DEVICE_PREFIX.sub("", key))
+        std = LEAD_ALIASES.get(key)
+    return std
 
 
 class ECGReadError(ValueError):

@@ -82,3 +82,27 @@ def test_a_german_zeit_column_is_the_time_and_a_bad_stamp_says_what_to_do():
     bad = "timestamp,II\n2024-01-31 10:00:00.000,0.1\n2024-02-30 10:00:00.002,0.2\n"     # 30 February
     with pytest.raises(ECGReadError, match=r"drop the time column and pass fs="):
         read_ecg(bad.encode(), "phone_export.csv")
+
+
+@pytest.mark.parametrize("names, leads", [
+    (["Lead-II", "Lead-V5"], ["II", "V5"]),
+    (["ECG II", "EKG-V1"], ["II", "V1"]),
+    (["ECG:aVF", "ECG_V6"], ["aVF", "V6"]),
+])
+def test_a_device_prefix_or_a_hyphen_before_a_lead_name_still_names_the_lead(names, leads):
+    """A CSV whose columns say 'Lead-II' or 'ECG II' was refused as having no lead (an EDF's 'ECG II' was read:
+    the rule lived in the EDF reader only); 'ECG1', 'ECG2' stay channel numbers (the page asks which lead)."""
+    fs = 250
+    x = _beats(10 * fs, fs)
+    text = ",".join(["time", *names]) + "\n" + "\n".join(f"{i / fs:.4f},{v:.4f},{0.5 * v:.4f}" for i, v in enumerate(x))
+    ecg = read_ecg(text.encode(), name="export.csv")
+    assert ecg.leads == leads and ecg.fs == fs
+
+
+def test_a_holters_numbered_channels_are_still_no_leads():
+    from mets_core.ecg import UnnamedLeadsError
+    fs = 250
+    x = _beats(10 * fs, fs)
+    text = "time,ECG1,ECG2\n" + "\n".join(f"{i / fs:.4f},{v:.4f},{0.5 * v:.4f}" for i, v in enumerate(x))
+    with pytest.raises(UnnamedLeadsError):
+        read_ecg(text.encode(), name="holter.csv")

@@ -47,13 +47,9 @@ _TAL_ONSET = re.compile(rb"([+-]\d+(?:\.\d*)?)\x14\x14")     # the time stamp op
 
 
 def lead_of(label: str) -> str | None:
-    """The standard lead an EDF signal label stands for, or None ('ECG1': a channel number, no lead)."""
-    label = label.strip()
-    std = standard_lead(label)
-    if std is None and _PREFIX.match(label):
-        rest = _PREFIX.sub("", label)
-        std = "I" if not rest else None if rest.isdigit() else standard_lead(rest)
-    return std
+    """The standard lead an EDF signal label stands for, or None ('ECG1': a channel number, no lead): the rule
+    every reader follows (``standard_lead``: 'ECG II', 'EKG-V1', a lone 'ECG' of a one-lead device)."""
+    return standard_lead(label.strip())
 
 
 def is_ecg_channel(label: str) -> bool:
