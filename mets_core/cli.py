@@ -102,6 +102,15 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(self, args=None, namespace=None):
+        # a command's parser refuses what it does not take itself: argparse hands the leftovers up to `mets`,
+        # whose error showed the list of commands instead of the usage of the command that was typed
+        # (`mets info weights/` said "usage: mets [-h] [--version] COMMAND ...")
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras and self.prog != "mets":
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
 
 def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
     """The full parser (every command module), or one with only ``modules`` registered."""

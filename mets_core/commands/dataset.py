@@ -21,7 +21,7 @@ from .model_loading import model_identity, preprocess_settings
 from .options import read_options
 from .output import RowWriter, check_out
 from .read_ahead import RecordReader, batches
-from .records import expand_records
+from .records import expand_records, record_identity
 
 # score(ECGs, their prepared (windows, masks) or None) -> one result dict per ECG
 Score = Callable[[list, "list | None"], list]
@@ -131,7 +131,8 @@ class DatasetRun:
             if writer.retried:
                 print(f"mets: --resume: {plural(writer.retried, 'record')} written as errors before, tried again",
                       file=sys.stderr)
-            records = [r for r in records if r not in writer.done]
+            done = {record_identity(r) for r in writer.done}     # however the earlier run named them
+            records = [r for r in records if record_identity(r) not in done]
             not_found = [r for r in not_found if r["record"] not in writer.done]
         status = EXIT_RECORD_ERROR if missing else 0
         reader = RecordReader(records, args.workers, preprocess_settings(args.model), read_options=read_options(args))

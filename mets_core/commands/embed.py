@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..cli import COMMANDS
-from .dataset import DatasetRun
+from .dataset import DatasetRun, plural
 from .errors import usage
 from .model_loading import load_model
 from .options import add_dataset_options, add_model_options
@@ -56,8 +56,8 @@ def cmd_embed(args) -> int:
         print(json.dumps({"out": str(out), "embeddings": len(embedded), "dim": int(matrix.shape[1]),
                           "failed_records": failed, "model": run.model}, indent=2, ensure_ascii=False))
     else:
-        print(f"mets: {len(embedded)} embeddings ({matrix.shape[1]}-d) written to {out}; {len(failed)} records "
-              f"failed", file=sys.stderr)
+        print(f"mets: {plural(len(embedded), 'embedding')} ({matrix.shape[1]}-d) written to {out}; "
+              f"{plural(len(failed), 'record')} failed", file=sys.stderr)
     return run.status
 
 

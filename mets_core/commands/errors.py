@@ -34,6 +34,8 @@ _CLI_HINTS: tuple[tuple[str, str], ...] = (
     (r"\blead_names has (\d+) names\b", r"--lead-names has \1 names"),
     (r"\bthe fs argument\b", "--fs"),
     (r"leave fs out for formats", "leave --fs out for formats"),
+    # the list of accepted spellings lives in the Python module: a command-line user cannot look a name up there
+    (r" \(see mets_core\.ecg\.LEAD_ALIASES\)", ""),
 )
 # a record's annotation file (LUDB's per-lead .i ... .v6, .atr, .q1c) named alone
 _ANNOTATION_ALONE = re.compile(r"; upload them together \(or in one \.zip\)$")

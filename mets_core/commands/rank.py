@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..cli import COMMANDS
+from ..prompts import KINDS
 from .dataset import DatasetRun
 from .errors import usage
 from .model_loading import load_model
@@ -25,7 +26,9 @@ def register(subparsers) -> None:
                    help="one phrase such as 'atrial fibrillation'; repeat the flag for each prompt")
     p.add_argument("--prompts-file", metavar="FILE", default=None,
                    help="prompts, one per line ('#' starts a comment)")
-    p.add_argument("--kind", default="diagnostic", help="template ensemble: diagnostic, form or rhythm")
+    # checked here, before the records are read and the model loads (a typo was said after loading, as a list)
+    p.add_argument("--kind", default=KINDS[0], choices=KINDS,
+                   help=f"template ensemble: {', '.join(KINDS[:-1])} or {KINDS[-1]} (default {KINDS[0]})")
     add_dataset_options(p, "write one row per record: .csv, .jsonl or .parquet (scores, percentiles, top "
                            "prompt, errors)")
     add_model_options(p)
@@ -70,6 +73,9 @@ def _prompts(args) -> list[str]:
     prompts = kept.prompts
     for warning in kept.warnings:
         print(f"mets: rank: {warning}", file=sys.stderr)
+    if not prompts and args.prompts_file:          # the file was read: it is what holds nothing to rank
+        raise SystemExit(usage(f"--prompts-file {args.prompts_file} holds no prompts: write one per line ('#' "
+                               f"starts a comment), or give them with --prompt"))
     if not prompts:
         raise SystemExit(usage("rank needs prompts: --prompt 'atrial fibrillation' --prompt 'sinus rhythm' "
                                "(one flag per prompt) or --prompts-file FILE"))

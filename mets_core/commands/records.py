@@ -15,6 +15,16 @@ from pathlib import Path
 RECORD_SUFFIXES = (".hea", ".xml", ".edf", ".bdf", ".scp", ".dcm", ".npz")
 
 
+def record_identity(name: str) -> str:
+    """The file a record name stands for, as one string: a WFDB record named without its suffix ('ludb/1') and by
+    its header ('ludb/1.hea'), relatively or not, are the same record. Records are told apart by this, not by how
+    they were named, both among the RECORD arguments and against the rows --resume keeps."""
+    path = Path(name)
+    if not path.is_file() and path.with_name(path.name + ".hea").is_file():
+        path = path.with_name(path.name + ".hea")
+    return str(path.resolve())
+
+
 def _has_glob(text: str) -> bool:
     return any(c in text for c in "*?[")
 
@@ -109,4 +119,7 @@ def expand_records(specs: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
                 one(n, list_dir)
         else:
             one(spec)
-    return list(dict.fromkeys(found)), missing
+    first_names: dict[str, str] = {}       # a record named twice is read once, by the name it was first given
+    for name in found:
+        first_names.setdefault(record_identity(name), name)
+    return list(first_names.values()), missing

@@ -52,8 +52,9 @@ def cmd_retrieve(args) -> int:
                                                              rank_hubs_down=not args.all_hits)]}
                 for e in emb]
 
-    jsonl = args.out is not None and Path(args.out).suffix.lower() == ".jsonl"
-    results = run.score(score, None if jsonl else _retrieve_row, finish=_tag_own_record)
+    hits_as_text = args.out is not None and Path(args.out).suffix.lower() != ".jsonl"
+    results = run.score(score, lambda record, result: _retrieve_row(record, result, hits_as_text),
+                        finish=_tag_own_record)
     return run.answer(results, _print_hits, ensure_ascii=False)
 
 
@@ -79,10 +80,14 @@ def _tag_own_record(record: str, result: dict) -> dict:
     return result
 
 
-def _retrieve_row(record: str, result: dict) -> dict:
-    """A .csv or .parquet row: the hits as one JSON cell (a .jsonl line is the result itself)."""
-    return {"record": record, "error": result.get("error", ""),
-            "reports": json.dumps(result.get("reports", []), ensure_ascii=False)}
+def _retrieve_row(record: str, result: dict, hits_as_text: bool) -> dict:
+    """An --out row, the same in every format: ``error`` empty for a record answered, ``reports`` empty (no
+    value) for a record that was not, since an empty list would read as "answered, no hits". The hits are one
+    JSON cell in .csv and .parquet (`hits_as_text`), a list in a .jsonl line."""
+    if "error" in result:
+        return {"record": record, "error": result["error"], "reports": None}
+    hits = result.get("reports", [])
+    return {"record": record, "error": "", "reports": json.dumps(hits, ensure_ascii=False) if hits_as_text else hits}
 
 
 def _print_hits(r: dict) -> None:

@@ -25,6 +25,24 @@ def _jsonable(value):
     return value
 
 
+def json_out_file(text: str) -> str:
+    """An argparse type: the FILE of --json FILE, checked before the command runs (an evaluation can take
+    minutes, and its results were lost to a traceback when the file could not be written at the end)."""
+    import argparse
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name in it, e.g. {path / 'results.json'}")
+    if not path.resolve().parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: the folder {path.parent} does not exist; create it or write "
+                                         f"the file elsewhere")
+    return text
+
+
+def add_json_option(parser, help: str) -> None:
+    """--json [FILE]: JSON to FILE, or on stdout instead of the table when no FILE (`emit_json`)."""
+    parser.add_argument("--json", nargs="?", const="-", metavar="FILE", type=json_out_file, help=help)
+
+
 def emit_json(args, payload, table: str) -> None:
     """The `mets evaluate --json [FILE]` convention: bare --json prints JSON instead of the table."""
     text = json.dumps(_jsonable(payload), indent=1)
@@ -113,7 +131,7 @@ def register(subparsers) -> None:
     t.add_argument("--data-dir", required=True, help="PTB-XL folder (or a folder holding ptbxl/)")
     t.add_argument("--examples", type=int, default=20, help="random before/after pairs to show (default 20)")
     t.add_argument("--seed", type=int, default=0, help="seed of the random pairs (default 0)")
-    t.add_argument("--json", nargs="?", const="-", metavar="FILE", help="JSON to FILE (or stdout)")
+    add_json_option(t, "JSON to FILE (or stdout)")
     t.set_defaults(func=cmd_translate_report)
 
     c = sub.add_parser("text-check", help="text-encoder-only superclass AUC over all reports",
@@ -125,5 +143,5 @@ def register(subparsers) -> None:
     c.add_argument("--reports", nargs="+", default=list(REPORT_VARIANTS), choices=["original", "translated", "cleaned"],
                    help="report variants (default: original cleaned translated)")
     c.add_argument("--cache-dir", help="embedding cache (default $METS_CACHE/text or ~/.cache/mets/text)")
-    c.add_argument("--json", nargs="?", const="-", metavar="FILE", help="JSON to FILE (or stdout)")
+    add_json_option(c, "JSON to FILE (or stdout)")
     c.set_defaults(func=cmd_text_check)

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from .ptbxl import emit_json, print_error
+from .ptbxl import add_json_option, emit_json, print_error
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,8 +52,7 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     # default None, not "val": a --split typed beside --protocol is refused even when it says "val"
     p.add_argument("--split", choices=["val", "train"],
                    help="corpus split (default val; train is for debugging only, never a zero-shot result)")
-    p.add_argument("--json", nargs="?", const="-", metavar="FILE",
-                   help="write the results as JSON to FILE (or to stdout instead of the table when no FILE)")
+    add_json_option(p, "write the results as JSON to FILE (or to stdout instead of the table when no FILE)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random-init model")
     p.add_argument("--no-expand", action="store_true",
                    help="score every label phrase through the templates as typed (no knowledge expansion)")
@@ -236,15 +235,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
                          "sets": {k: v for k, v in per_set.items()}, "pretraining": exposure}
         if exposure.get("warning"):
             print(f"mets evaluate: {name}: warning: {exposure['warning']}", file=sys.stderr)
-    if args.json == "-":
-        print(json.dumps(results, indent=1))
-        return 0
-    for set_name in sets:
-        print(f"== {set_name} ==")
-        print(format_table({name: by_model[name][set_name] for name in by_model}))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
-        print(f"wrote {args.json}")
+    emit_json(args, results, "\n".join(f"== {set_name} ==\n" + format_table({name: by_model[name][set_name]
+                                                                             for name in by_model})
+                                       for set_name in sets))
     return 0
 
 
