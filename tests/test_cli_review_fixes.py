@@ -68,7 +68,7 @@ def test_a_npy_file_needs_lead_names_and_fs_and_the_errors_say_the_options(model
     assert main(["embed", str(npy), "--model", str(model_dir), "--out", str(tmp_path / "e.npz"),
                  "--lead-names", "II,V5"]) == 1
     line = error_line(capsys.readouterr().err, npy)
-    assert "add --fs 500" in line and "read_ecg" not in line
+    assert "add --fs HZ, its sampling rate" in line and "read_ecg" not in line
     assert main(["embed", str(npy), "--model", str(model_dir), "--out", str(tmp_path / "e.npz"),
                  "--lead-names", "II,V5", "--fs", "250"]) == 0
     capsys.readouterr()

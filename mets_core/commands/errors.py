@@ -28,8 +28,9 @@ _CLI_HINTS: tuple[tuple[str, str], ...] = (
     (r"pass lead_names=\[\.\.\.\] \(one per lead, in order\)", LEAD_NAMES),
     (r"or pass lead_names=\[\.\.\.\] to name the signal columns", "or " + LEAD_NAMES),
     (r"or pass lead_names=\[\.\.\.\]", "or " + LEAD_NAMES),
-    (r"pass fs=500 \(Hz\) to read_ecg", "add --fs 500 (its sampling rate in Hz)"),
-    (r"or pass fs=500 to read_ecg", "or add --fs 500 (its sampling rate in Hz)"),
+    # the rate is the file's own: an example number is a rate a user may paste (PTB-XL's arrays are 100 Hz)
+    (r"pass fs=500 \(Hz\) to read_ecg", "add --fs HZ, its sampling rate (e.g. --fs 500)"),
+    (r"or pass fs=500 to read_ecg", "or add --fs HZ, its sampling rate (e.g. --fs 500)"),
     (r"and pass fs=$", "and add --fs HZ (its sampling rate)"),
     (r"\blead_names has (\d+) names\b", r"--lead-names has \1 names"),
     (r"\bthe fs argument\b", "--fs"),
