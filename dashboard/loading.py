@@ -14,7 +14,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from mets_core.ecg import ECG, ECGReadError
+from mets_core.ecg import API_POINTER, ECG, ECGReadError
 from mets_core.readers.wfdb_record import STRETCH_HINT
 
 WFDB_KINDS = {"wfdb-header", "wfdb-signal", "annotation"}      # mets_core.readers.kind of a WFDB record's files
@@ -227,7 +227,7 @@ _CLINICIAN_WORDS = (
                                                                 "II, …, V6)"),
     (r"pass lead_names=\[\.\.\.\]", "name the columns after the leads (I, II, …, V6)"),
     (r"\bthe fs argument\b", "the sampling rate set in the sidebar"),
-    (r" \(see mets_core\.ecg\.LEAD_ALIASES\)", ""),
+    (API_POINTER.pattern, ""),
     # a record too long to read whole (mets_core.readers.wfdb_record): a page cannot read a stretch of a file
     (", or " + re.escape(STRETCH_HINT),
      " (shorter files can be uploaded here), or read it a stretch at a time with the mets command's --start and "

@@ -42,6 +42,12 @@ LEAD_ALIASES: dict[str, str] = {
 }
 
 
+# where a Python caller finds every accepted spelling; the dashboard and the CLI leave it out of what they say
+# (``API_POINTER``: a user cannot look a module's name up)
+LEAD_ALIASES_POINTER = "see mets_core.ecg.LEAD_ALIASES"
+API_POINTER = re.compile(r" \(" + re.escape(LEAD_ALIASES_POINTER) + r"\)")
+
+
 def _normalise_name(name: str) -> str:
     # NFKC first: fullwidth 'Ｖ１' (East Asian keyboards) and other compatibility forms become plain 'V1'
     return re.sub(r"[\s._]", "", unicodedata.normalize("NFKC", str(name))).lower()
@@ -233,7 +239,7 @@ class ECG:
             raise UnnamedLeadsError(
                 f"none of the lead names ({shown_lead_names(lead_names)}) is one of the twelve standard leads; "
                 f"accepted names include I II III aVR aVL aVF V1-V6 and spellings such as "
-                f"i, DI, D3, avr, MLII, CM5, ECG (see mets_core.ecg.LEAD_ALIASES)", list(map(str, lead_names)))
+                f"i, DI, D3, avr, MLII, CM5, ECG ({LEAD_ALIASES_POINTER})", list(map(str, lead_names)))
         meta = dict(metadata or {})
         meta["lead_sources"] = " ".join(sources)
         dropped = meta.get("dropped_leads", "").split() + dropped

@@ -295,8 +295,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         for ld in cleaned:               # (all rated already while choosing; kept explicit)
             quality_of(ld)
         why = "signal quality unacceptable in every recorded lead (noise, flat line or too few beats)"
-        for key in ("rate", "pr", "qrs", "qt", "qtc", "axis"):
-            out.notes[key] = why
+        _nothing_measured(out, why)
         return out
     # the beats from all recorded leads at once (a small R or a tall T in one lead misleads its own
     # detector, and may get that lead called unusable), placed on the interval lead's R peaks
@@ -342,8 +341,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         # beats "found" in noise, alike in no lead: a rate and intervals of white noise were given (HR 189, QRS
         # 128 ms) beside "every lead is noisy"
         why = "no repeating beat: the beats found do not resemble one another (noise, or no organised rhythm)"
-        for key in ("rate", "pr", "qrs", "qt", "qtc", "axis"):
-            out.notes[key] = why
+        _nothing_measured(out, why)
         out.n_beats, out.interval_lead = 0, None
         return _rounded(out)
     unit = amplitude_unit(ecg.metadata)      # z-scored or range-scaled data is not in mV
@@ -815,6 +813,12 @@ def _place_beats(beats: np.ndarray, own: np.ndarray, c: np.ndarray, fs: float) -
         seg = c[a:b] * sign if sign else np.abs(c[a:b])
         placed[i] = a + int(np.argmax(seg))
     return np.unique(np.asarray(placed, dtype=int))
+
+
+def _nothing_measured(out: Measurements, why: str) -> None:
+    """Every value of `out` left out, each for the one reason `why`."""
+    for key in ("rate", "pr", "qrs", "qt", "qtc", "axis"):
+        out.notes[key] = why
 
 
 def _choose_interval_lead(peaks: dict[str, np.ndarray], quality_of) -> str | None:

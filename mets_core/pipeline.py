@@ -447,7 +447,8 @@ class METS:
                 out[i] = bool(v >= threshold)
         return out
 
-    def percentiles(self, ecg: ECG, prompt_embeddings: np.ndarray, similarities: np.ndarray) -> np.ndarray | None:
+    def percentiles(self, ecg: ECG, prompt_embeddings: np.ndarray, similarities: np.ndarray,
+                    n_leads: int | None = None) -> np.ndarray | None:
         """Where the ECG's similarities fall among the reference ECGs' (0-100), judged against reference ECGs
         with the same kind of lead set (12-lead vs fewer leads) when there are enough of them.
 
@@ -467,7 +468,7 @@ class METS:
         if similarities.shape != (m,):
             raise ValueError(f"percentiles needs one ECG's similarities to the {m} prompts, shape ({m},) or "
                              f"(1, {m}) (embed_ecg(ecg) @ prompt_embeddings.T); got shape {similarities.shape}")
-        chosen = self.reference_for(ecg)
+        chosen = self.reference_for(ecg, n_leads)
         if chosen is None or too_short(ecg.duration):
             return None
         return percentile(similarities, self.reference["embeddings"][chosen] @ prompt_embeddings.T)
@@ -477,14 +478,15 @@ class METS:
         (knowledge.MIN_REFERENCE_S): its ranking then has no percentiles, and why is worth saying."""
         return self.reference_for(ecg) is not None and too_short(ecg.duration)
 
-    def reference_for(self, ecg: ECG) -> np.ndarray | None:
+    def reference_for(self, ecg: ECG, n_leads: int | None = None) -> np.ndarray | None:
         """Which reference ECGs the ECG's percentiles are judged against (a boolean mask): those of the same kind
         of lead set (12-lead vs fewer) when there are at least MIN_REFERENCE of them, else all; None without
         reference ECGs. The leads counted are those the model embeds (preprocess.model_lead_mask: a lead missing
-        too often is left out of the embedding and of this count)."""
+        too often is left out of the embedding and of this count; `n_leads`: that count, where the caller has it)."""
         if self.reference is None or not len(self.reference["embeddings"]):
             return None
-        return same_kind_reference(self.reference["n_leads"], int(model_lead_mask(ecg).sum()))
+        return same_kind_reference(self.reference["n_leads"],
+                                   int(model_lead_mask(ecg).sum()) if n_leads is None else n_leads)
 
     def rank(self, ecg: ECG, prompts: list[str], kind: str = "diagnostic") -> list[Match]:
         """Prompts best first. Ranked first: the prompts the model knows (or cannot tell), by percentile among
@@ -504,8 +506,9 @@ class METS:
         e = self.embed_ecg(ecg)[0]
         emb = self.embed_prompts(scored, kind)
         sims = emb @ e
-        pct = self.percentiles(ecg, emb, sims)
-        twelve_lead = int(model_lead_mask(ecg).sum()) == 12   # the kind of lead set its percentiles are judged among
+        n_leads = int(model_lead_mask(ecg).sum())     # the leads embedded: once (it fills gaps on a long record)
+        pct = self.percentiles(ecg, emb, sims, n_leads)
+        twelve_lead = n_leads == 12               # the kind of lead set its percentiles are judged among
         known = self.known(scored)
         expansions: list[Expansion] = [self.knowledge.expand(p) for p in scored]
         # 0: ranked, 1: negated, 2: not known; the two groups apart keep the order given (their scores rank nothing)

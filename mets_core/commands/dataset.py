@@ -133,7 +133,7 @@ class DatasetRun:
                       file=sys.stderr)
             done = {record_identity(r) for r in writer.done}     # however the earlier run named them
             records = [r for r in records if record_identity(r) not in done]
-            not_found = [r for r in not_found if r["record"] not in writer.done]
+            not_found = [r for r in not_found if record_identity(r["record"]) not in done]
         status = EXIT_RECORD_ERROR if missing else 0
         reader = RecordReader(records, args.workers, preprocess_settings(args.model), read_options=read_options(args))
         run = cls(args, records, status, writer, reader, not_found, model)

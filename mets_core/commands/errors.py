@@ -2,7 +2,7 @@
 
 The readers phrase their hints for the Python API ("pass lead_names=[...] to read_ecg", "pass fs=500", the
 dashboard's "upload them together"); `message` is the one place that says the same on the command line
-("add --lead-names II,V5", "add --fs 500", "name the record instead").
+("add --lead-names II,V5", "add --fs HZ, its sampling rate", "name the record instead").
 """
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import re
 import signal
 import sys
 from pathlib import Path
+
+from ..ecg import API_POINTER
 
 EXIT_RECORD_ERROR = 1      # a record could not be found or read (the others were answered)
 EXIT_SETUP_ERROR = 2       # the model, index or output file cannot be used; a usage error
@@ -35,8 +37,7 @@ _CLI_HINTS: tuple[tuple[str, str], ...] = (
     (r"\blead_names has (\d+) names\b", r"--lead-names has \1 names"),
     (r"\bthe fs argument\b", "--fs"),
     (r"leave fs out for formats", "leave --fs out for formats"),
-    # the list of accepted spellings lives in the Python module: a command-line user cannot look a name up there
-    (r" \(see mets_core\.ecg\.LEAD_ALIASES\)", ""),
+    (API_POINTER.pattern, ""),        # a command-line user cannot look a Python module's name up
 )
 # a record's annotation file (LUDB's per-lead .i ... .v6, .atr, .q1c) named alone
 _ANNOTATION_ALONE = re.compile(r"; upload them together \(or in one \.zip\)$")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ecg import ECGReadError, sample_span
+from ..ecg import LEAD_ALIASES_POINTER, ECGReadError, sample_span
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024     # per file and per upload (also the cap on a zip's unpacked size)
 MAX_FILE_BYTES = 256 * 1024 * 1024       # per file and per record read from a path (24 h x 3 leads x 250 Hz x 2 B)
@@ -32,7 +32,7 @@ ACCEPTED_FORMATS = (
     "GE MUSE / Philips / HL7 aECG XML (.xml), EDF/EDF+/BDF (.edf/.bdf), SCP-ECG (.scp)")
 ACCEPTED_LEAD_NAMES = (
     "I II III aVR aVL aVF V1-V6 and spellings such as i, DI, D3, avr, AVR, MLII, CM5, ECG "
-    "(see mets_core.ecg.LEAD_ALIASES)")
+    f"({LEAD_ALIASES_POINTER})")
 
 
 def brief(error: Exception) -> str:
