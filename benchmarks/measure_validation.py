@@ -2,6 +2,7 @@
 
     METS_DATA_DIR=../shared/data .venv/bin/python benchmarks/measure_validation.py [--ludb-only] [--worst N]
         [--ludb-rate 100] [--trend] [--ectopy] [--annotators] [--ptbxl [--folds 1-8|9]] [--rhythm]
+        [--polarity] [--no-beat]
 
 - LUDB (all 200 records, 10 s, 12 leads, 500 Hz): every P, QRS and T wave is annotated in every lead.
   References: *global* (per beat the earliest onset and the latest offset over the 12 leads' annotations, as
@@ -39,6 +40,10 @@ both): per record, each one's median PR/QRS/QT over the beats both annotated, an
 for the tables: no method can agree with one annotator better than the annotators agree with each other.
 --rhythm: instead, the PR reported or withheld by each database's stated rhythm (sinus, atrial fibrillation,
 flutter): LUDB, PTB-XL folds 1-9, CinC 2017, MIT-BIH rhythm episodes; the AF or flutter windows given a PR.
+--polarity: instead, the PR of LUDB's tuning half (even records) measured with the interval lead turned
+upside down, against the same record upright: within 15 ms, further off, or lost (about 2 minutes).
+--no-beat: instead, what the "no repeating beat" rule stops: 20 seeds of 12-lead white noise (it must stop
+them), all 200 LUDB records and CinC 2017's first 150 records of each class (normal, AF, other, noisy).
 --ptbxl: instead, the QRS duration against PTB-XL's cardiologists' statements, which imply a range without
 marking any boundary: complete bundle-branch block (CLBBB, CRBBB) means QRS >= 120 ms; normal (NORM),
 incomplete bundle-branch block (IRBBB, ILBBB) and left anterior fascicular block (LAFB) mean < 120 ms.
@@ -66,7 +71,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mets_core import delineate  # noqa: E402
-from mets_core.ecg import ECG, ECGReadError  # noqa: E402
+from mets_core.ecg import ECG, STANDARD_LEADS, ECGReadError  # noqa: E402
 from mets_core.measure import LONG_QTC_MS, WIDE_QRS_MS, measure  # noqa: E402
 
 LUDB_LEADS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
@@ -773,6 +778,82 @@ def rhythm_table(rows) -> list[str]:
     return lines + ["", "AF or flutter windows with a PR:"] + (wrong or ["none"])
 
 
+PR_AGREES_MS = 15.0       # an inverted lead's PR counts as the upright one's within about a P onset's scatter
+
+
+def lead_inverted(ecg: ECG, lead: str) -> ECG:
+    """`ecg` with `lead` multiplied by -1 (a lead wired or stored upside down), the other leads as they are."""
+    names = [ld for ld, recorded in zip(STANDARD_LEADS, ecg.lead_mask) if recorded]
+    signal = np.array(ecg.signal, dtype=float)[np.asarray(ecg.lead_mask, dtype=bool)]
+    signal[names.index(lead)] *= -1.0
+    return ECG.from_leads(signal, names, ecg.fs, name=ecg.name)
+
+
+def polarity_table(folder: Path) -> list[str]:
+    """The PR on the tuning half of LUDB (even records) with the interval lead turned upside down, against the
+    same record upright (docs/measurements.md, review 34: neurokit2's DWT finds upright P waves only)."""
+    agree, differ, lost, compared = 0, [], [], 0
+    for r in range(2, 201, 2):
+        ecg = ludb_ecg(folder, r)[1]
+        upright = measure(ecg)
+        if upright.pr_ms is None or upright.interval_lead is None:
+            continue
+        compared += 1
+        inverted = measure(lead_inverted(ecg, upright.interval_lead))
+        if inverted.pr_ms is None:
+            lost.append(str(r))
+        elif abs(inverted.pr_ms - upright.pr_ms) <= PR_AGREES_MS:
+            agree += 1
+        else:
+            differ.append(f"{r} ({inverted.pr_ms:.0f} vs {upright.pr_ms:.0f} ms)")
+    return [f"LUDB tuning half, interval lead inverted: {compared} records with an upright PR",
+            f"  PR within {PR_AGREES_MS:.0f} ms of the upright one: {agree} of {compared}",
+            f"  PR further off: {len(differ)}" + (f": {', '.join(differ)}" if differ else ""),
+            f"  no PR when inverted: {len(lost)}" + (f": {', '.join(lost)}" if lost else "")]
+
+
+NO_BEAT_SEEDS = 20          # white-noise recordings (12 leads, 0.5 mV, 500 Hz, 10 s), one per seed
+NO_BEAT_CINC = 150          # CinC 2017 records per class (normal, AF, other rhythm, noisy), first by name
+
+
+def _no_beat(m) -> bool:
+    return m.heart_rate_bpm is None and "no repeating beat" in m.notes.get("rate", "")
+
+
+def no_beat_table(data: Path) -> list[str]:
+    """What the 'no repeating beat' rule (measure.NO_BEAT_SQI) stops: white noise, which must be stopped,
+    and real recordings (all 200 LUDB records; CinC 2017's first records of each class), which must not be,
+    except where the database itself calls the recording noisy."""
+    import csv
+
+    import wfdb
+    rng_rows = []
+    for seed in range(NO_BEAT_SEEDS):
+        noise = np.random.default_rng(seed).normal(0.0, 0.5, (12, 5000))
+        rng_rows.append(measure(ECG.from_leads(noise, list(STANDARD_LEADS), 500.0)))
+    out = [f"white noise, {NO_BEAT_SEEDS} seeds: 'no repeating beat' {sum(map(_no_beat, rng_rows))}, "
+           f"a rate given {sum(m.heart_rate_bpm is not None for m in rng_rows)}, "
+           f"a QRS given {sum(m.qrs_ms is not None for m in rng_rows)}"]
+    folder = data / "ludb" / "data"
+    stopped = [str(r) for r in range(1, 201) if _no_beat(measure(ludb_ecg(folder, r)[1]))]
+    out.append(f"LUDB, 200 records: stopped {len(stopped)}" + (f" ({', '.join(stopped)})" if stopped else ""))
+    cinc = data / "cinc2017"
+    labels = {}
+    for ref in cinc.rglob("REFERENCE*.csv"):
+        labels.update({row[0]: row[1] for row in csv.reader(ref.read_text().splitlines()) if len(row) >= 2})
+    headers = {hea.stem: hea for hea in cinc.rglob("*.hea")}
+    for label, words in (("N", "normal"), ("A", "AF"), ("O", "other rhythm"), ("~", "noisy")):
+        names = [n for n, lab in sorted(labels.items()) if lab == label and n in headers][:NO_BEAT_CINC]
+        stopped = []
+        for name in names:
+            rec = wfdb.rdrecord(str(headers[name].with_suffix("")))
+            if _no_beat(measure(ECG.from_leads(rec.p_signal.T[:1], ["I"], float(rec.fs)))):
+                stopped.append(name)
+        out.append(f"CinC 2017 {words}, {len(names)} records: stopped {len(stopped)}"
+                   + (f" ({', '.join(stopped)})" if stopped else ""))
+    return out
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     """The command line; one of the "instead" modes at most, --folds only with --ptbxl."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -791,6 +872,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="the QRS against PTB-XL's statements instead (see the module docstring)")
     modes.add_argument("--rhythm", action="store_true",
                         help="PR reported or withheld by the databases' stated rhythm instead (AF, flutter, sinus)")
+    modes.add_argument("--polarity", action="store_true",
+                        help="the PR of LUDB's tuning half with the interval lead inverted, against upright")
+    modes.add_argument("--no-beat", action="store_true",
+                        help="what the 'no repeating beat' rule stops: white noise, LUDB, CinC 2017 by class")
     parser.add_argument("--folds", choices=sorted(PTBXL_GROUPS), default=None,
                         help="with --ptbxl: only folds 1-8 or only fold 9 (default both)")
     args = parser.parse_args(argv)
@@ -823,6 +908,12 @@ def main(argv=None) -> None:
         return
     if args.rhythm:
         print("\n".join(rhythm_table(rhythm_rows(Path(data)))))
+        return
+    if args.polarity:
+        print("\n".join(polarity_table(Path(data) / "ludb" / "data")))
+        return
+    if args.no_beat:
+        print("\n".join(no_beat_table(Path(data))))
         return
     if args.ptbxl:
         folds = PTBXL_GROUPS[args.folds] if args.folds else PTBXL_GROUPS["1-8"] + PTBXL_GROUPS["9"]
