@@ -163,10 +163,25 @@ def _calibration(x0: float, baseline: float, gain: float, speed: float) -> tuple
             [baseline, baseline, top, top, baseline, baseline, None])
 
 
+NOT_RECORDED = "not recorded"     # a lead the file does not have (one left out for its gaps is said otherwise)
+
+
 def absent_words(gappy: dict[str, float], lead: str) -> str:
     """Why `lead` is not drawn, as the paper says it (on screen and on the PDF): "not recorded", or "left out: 23%
     of its samples missing" for a lead the reader left out for its gaps (`gappy`: leads_left_out_for_gaps)."""
-    return f"left out: {gappy[lead]:.0%} of its samples missing" if lead in gappy else "not recorded"
+    return f"left out: {gappy[lead]:.0%} of its samples missing" if lead in gappy else NOT_RECORDED
+
+
+def leads_not_drawn(ecg: ECG) -> dict[str, str]:
+    """{lead: why it is not drawn (``absent_words``)} of each standard lead `ecg` lacks, in the standard order:
+    the leads left out for their gaps found once for a whole paper (its cells and its scale line)."""
+    gappy = leads_left_out_for_gaps(ecg.metadata)
+    return {lead: absent_words(gappy, lead) for lead, recorded in zip(STANDARD_LEADS, ecg.lead_mask) if not recorded}
+
+
+def absent_label(lead: str, why: str) -> str:
+    """A lead not drawn, named with why (``leads_not_drawn``): "II — left out: 23% of its samples missing"."""
+    return f"{lead} — {why}"
 
 
 class _Row:
@@ -396,7 +411,7 @@ def trace_layer(p: Paper, ecg: ECG) -> Layer:
     factor = _display_factor(ecg.fs, p.speed)
     unit = amplitudes(ecg).unit
     traces, annotations, clipped = [], [], []
-    gappy = leads_left_out_for_gaps(ecg.metadata)
+    not_drawn = leads_not_drawn(ecg)
     reach = headroom_mm(p.gain)
     for r, leads in enumerate(p.rows):
         row = _Row()
@@ -405,8 +420,8 @@ def trace_layer(p: Paper, ecg: ECG) -> Layer:
             seg = segment(ecg, cell.lead, cell.t0, cell.t1)
             label_y = p.top(r) - 0.1 * p.pitch
             if seg is None:
-                annotations.append(dict(x=cell.x + 1.5, y=label_y,
-                                        text=f"<i>{cell.lead} — {absent_words(gappy, cell.lead)}</i>",
+                why = not_drawn.get(cell.lead, NOT_RECORDED)
+                annotations.append(dict(x=cell.x + 1.5, y=label_y, text=f"<i>{absent_label(cell.lead, why)}</i>",
                                         showarrow=False, xanchor="left", font=dict(size=14, color=ABSENT)))
                 continue
             idx, vals = decimate_minmax(seg, factor)

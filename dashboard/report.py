@@ -19,6 +19,7 @@ the page).
 """
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -30,16 +31,15 @@ import numpy as np
 
 from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.knowledge import stood_out_brief
-from mets_core.readers import leads_left_out_for_gaps
 
 from .loading import channels_words
 from .measured import FIELDS, missing_words, shown_text
 from .panels.common import recorded_words
 from .ranking import disagreement
 # printed at the standard speed and gain whatever the screen shows; the strip is the page on screen
-from .plotting import (CLIP_INK, COLUMN_MARK, LAYOUT_3X4, PAGE_S, RHYTHM_LEAD, STANDARD_GAIN, STANDARD_SPEED,
-                       absent_words, amplitudes, clipped_runs, decimate_minmax, deflections, headroom_mm, hms, room,
-                       scale_words, segment)
+from .plotting import (CLIP_INK, COLUMN_MARK, LAYOUT_3X4, NOT_RECORDED, PAGE_S, RHYTHM_LEAD, STANDARD_GAIN,
+                       STANDARD_SPEED, absent_label, amplitudes, clipped_runs, decimate_minmax, deflections,
+                       headroom_mm, hms, leads_not_drawn, room, scale_words, segment)
 
 PAGE_MM = (297.0, 210.0)            # A4 landscape
 MARGIN_MM = 12.0                    # left and right
@@ -60,6 +60,8 @@ MM_PER_PT = MM_PER_INCH / 72.0
 COLUMN_TOP_MM = PAGE_MM[1] - 24
 COLUMN_PT, LINE_MM = 7.0, 3.0
 COLUMN_CLEARANCE_MM = 4.0
+CHANNELS_PT, CHANNEL_LINES = 7.0, 2    # the line under the heading (channels not drawn, samples missing): a second
+                                       # line lowers the columns by LINE_MM
 LABELS_X_MM, RANKING_X_MM = 112.0, 185.0
 MEASUREMENT_WIDTH_MM = LABELS_X_MM - MARGIN_MM - 6.0
 LABELS_WIDTH_MM = RANKING_X_MM - LABELS_X_MM - 6.0   # a gap before the ranking (a screen's hinting widens type)
@@ -68,6 +70,9 @@ MORE_LINES = 3                      # at most for "also ranked: <names>" / "not 
 SCALE_LINES = 3                     # the scale line under the tracing, wrapped: at most this many, above the disclaimer
 STRIP_RHYTHM = "Rhythm the file marks for this strip"   # the Reader's "... for the page on screen", on paper
 CAVEATS_NOT_PRINTED = "(more caveats, not printed)"
+# a column with nothing given to it says so: a blank column under its heading read as "nothing found"
+NOT_MEASURED = "not measured automatically: measure on the tracing"
+NOT_RANKED = "no phrase ranked (none typed, or the model not available)"
 RANK_PROMPT_CHARS = 34              # the ranking's phrase column (monospace), before percentile and reliability
 MONOSPACE = {"family": "monospace"}
 ROW_INDENT_MM = 3.5                 # two monospace spaces of COLUMN_PT type (~3 mm), and a little to spare
@@ -94,24 +99,33 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     w, h = PAGE_MM
     fig = Figure(figsize=(w / MM_PER_INCH, h / MM_PER_INCH))
     FigureCanvasPdf(fig)
-    text = fig.add_axes((0, 0, 1, 1))
-    text.set_xlim(0, w)
-    text.set_ylim(0, h)
-    text.axis("off")
+    axes = fig.add_axes((0, 0, 1, 1))
+    axes.set_xlim(0, w)
+    axes.set_ylim(0, h)
+    axes.axis("off")
+    text = _PrintedText(axes)
     amps = amplitudes(ecg)
+
+    # lead names given on the page, channels not drawn, samples missing: wrapped (cut to one line, a gap's "a pause
+    # or a rhythm there is not real" was lost), the columns lower by the lines it takes beyond the first
+    channels = channels_words(ecg.metadata)
+    channel_lines = _cut(_lines(channels, w - 2 * MARGIN_MM, {"size": CHANNELS_PT, **ITALIC}), CHANNEL_LINES,
+                         w - 2 * MARGIN_MM) if channels else []
+    top = COLUMN_TOP_MM - LINE_MM * max(0, len(channel_lines) - 1)
 
     def columns(n: int) -> tuple[list, list, list]:
         """The three columns above the tracing, `n` lines each at most."""
-        return (_measurement_lines(measurements, ecg, start_s, n) if measurements is not None else [],
+        return (_measurement_lines(measurements, ecg, start_s, n) if measurements is not None else
+                _lines(NOT_MEASURED, MEASUREMENT_WIDTH_MM),
                 _file_says(ecg, file_labels, beats, start_s, ranking, n, whole),
                 _ranking_lines(ranking, n, None if whole else measurements)
-                if ranking is not None else [])
+                if ranking is not None else _lines(NOT_RANKED, RANKING_WIDTH_MM))
     # the columns' lines, as many as they have: a record of a few leads whose strips leave the grid room to
     # spare gives it to the columns (caveats, ranked rows), not to blank grid
     wanted = max(len(lines) for lines in columns(UNLIMITED_LINES))
     tracing = tracing_layout(ecg, start_s, rhythm_lead,
-                             GRID_SIZE_MM[1] - max(0, wanted - column_lines(GRID_TOP_MM)) * LINE_MM)
-    measured, file_says, ranked = columns(column_lines(GRID_ORIGIN_MM[1] + tracing.height))
+                             GRID_SIZE_MM[1] - max(0, wanted - column_lines(GRID_TOP_MM, top)) * LINE_MM)
+    measured, file_says, ranked = columns(column_lines(GRID_ORIGIN_MM[1] + tracing.height, top))
 
     who = []
     if file_labels is not None and file_labels.age:
@@ -128,31 +142,28 @@ def build_pdf(ecg: ECG, title: str, start_s: float = 0.0, measurements=None, ran
     # when the page was printed, said as such: beside the recording's own date a bare time read as that
     text.text(w - 12, h - 10, "printed " + datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), fontsize=8,
               va="top", ha="right")
-    channels = channels_words(ecg.metadata)       # lead names given on the page, channels not drawn
-    if channels:                                  # the file's channel names: words, never mathtext ("$")
-        text.text(12, h - 19.5, _cut_to_fit(channels, w - 2 * MARGIN_MM, {"size": 7, **ITALIC}), fontsize=7,
-                  va="top", parse_math=False, **ITALIC)
+    for k, (line, _) in enumerate(channel_lines):     # the file's channel names: words, never mathtext ("$")
+        text.text(12, h - 19.5 - LINE_MM * k, line, fontsize=CHANNELS_PT, va="top", parse_math=False, **ITALIC)
 
-    y = COLUMN_TOP_MM
-    text.text(12, y, "Measurements (automated; verify on the tracing)", fontsize=9, weight="bold", va="top")
-    _draw_column(text, 12, measured)
-    text.text(LABELS_X_MM, y, "What the file says", fontsize=9, weight="bold", va="top")
-    _draw_column(text, LABELS_X_MM, file_says)
-    text.text(RANKING_X_MM, y, "Model ranking (similarity, not diagnosis)", fontsize=9, weight="bold", va="top")
-    _draw_column(text, RANKING_X_MM, ranked)
+    text.text(12, top, "Measurements (automated; verify on the tracing)", fontsize=9, weight="bold", va="top")
+    _draw_column(text, 12, measured, top)
+    text.text(LABELS_X_MM, top, "What the file says", fontsize=9, weight="bold", va="top")
+    _draw_column(text, LABELS_X_MM, file_says, top)
+    text.text(RANKING_X_MM, top, "Model ranking (similarity, not diagnosis)", fontsize=9, weight="bold", va="top")
+    _draw_column(text, RANKING_X_MM, ranked, top)
 
-    gappy = leads_left_out_for_gaps(ecg.metadata)
-    absent = [lead for lead, recorded in zip(STANDARD_LEADS, ecg.lead_mask) if not recorded and lead not in gappy]
-    left_out = [f"{lead} ({share:.0%} of its samples missing)" for lead, share in gappy.items()
-                if not ecg.lead_mask[STANDARD_LEADS.index(lead)]]
-    clipped = _draw_tracing(fig, ecg, start_s, tracing)
+    # the leads not drawn and why, found once and said in the screen's words: in their cells and the scale line
+    not_drawn = leads_not_drawn(ecg)
+    absent = [lead for lead, why in not_drawn.items() if why == NOT_RECORDED]
+    left_out = [absent_label(lead, why) for lead, why in not_drawn.items() if why != NOT_RECORDED]
+    clipped = _draw_tracing(fig, ecg, start_s, tracing, not_drawn)
     if amps.warning:               # under the tracing, where its scale is read
         for k, line in enumerate(_wrap(amps.warning, w - 2 * MARGIN_MM, size=7.5, weight="bold")):
             text.text(12, 37.5 - 3 * k, line, fontsize=7.5, weight="bold", color=CLIP_INK, va="top")
     scale = ("   ".join([f"{STANDARD_SPEED:g} mm/s", scale_words(STANDARD_GAIN, amps), "grid 1 mm / 5 mm",
                             "print at 100 % (actual size)", strip] + (["▲▼ trace clipped at the mark"] if clipped else []))
-             + (f"   leads not recorded: {', '.join(absent)}" if absent else "")
-             + (f"   left out: {', '.join(left_out)}" if left_out else ""))
+             + (f"   leads {NOT_RECORDED}: {', '.join(absent)}" if absent else "")
+             + "".join(f"   {words}" for words in left_out))
     # wrapped to the page, above the disclaimer (a long strip time beside 11 absent leads ran past the margin)
     for k, (line, _) in enumerate(_cut(_lines(scale, w - 2 * MARGIN_MM, {"size": 7.5}), SCALE_LINES,
                                         w - 2 * MARGIN_MM)):
@@ -201,9 +212,10 @@ def strip_words(ecg: ECG, start_s: float) -> str:
     return span if start_s <= 0 and end >= ecg.duration else f"strip {span} of {hms(ecg.duration)}"
 
 
-def column_lines(grid_top_mm: float) -> int:
-    """How many lines a column above the tracing holds when the grid's top edge is at `grid_top_mm`."""
-    return int((COLUMN_TOP_MM - 5 - (grid_top_mm + COLUMN_CLEARANCE_MM)) / LINE_MM) + 1
+def column_lines(grid_top_mm: float, top_mm: float = COLUMN_TOP_MM) -> int:
+    """How many lines a column above the tracing holds when the grid's top edge is at `grid_top_mm` and the
+    column's heading at `top_mm`."""
+    return int((top_mm - 5 - (grid_top_mm + COLUMN_CLEARANCE_MM)) / LINE_MM) + 1
 
 
 def _measurement_lines(m, ecg: ECG, start_s: float, n_lines: int) -> list[tuple[str, dict]]:
@@ -270,9 +282,18 @@ def _file_says(ecg: ECG, file_labels, beats, start_s: float, ranking=None,
         entries.append(origin or "no diagnosis labels in the file")
     # not the file's own words (PTB-XL's table): whose, in the first words of the page's note
     whose = _lines(f"({origin.split(' (')[0]})", LABELS_WIDTH_MM) if labels and origin else []
-    return _fitted([], [_lines(entry, LABELS_WIDTH_MM) for entry in entries], whose,
-                   lambda n: _lines("not printed: " + "; ".join(entries[len(entries) - n:]), LABELS_WIDTH_MM),
-                   LABELS_WIDTH_MM, n_lines)
+
+    def more(n: int) -> list[tuple[str, dict]]:
+        """The last `n` entries as "not printed: <label>; <label>; 3 more", as many named as fit (listed whole
+        and cut with "…", a long label lost the count of those after it)."""
+        said = entries[len(entries) - n:]
+
+        def words(k: int) -> str:
+            return ("not printed: " + "; ".join(said[:k]) + (f"; {n - k} more" if k < n else "")) if k else \
+                f"{n} more not printed"
+        return _named_then_counted(n, words, LABELS_WIDTH_MM)
+    return _fitted([], [_lines(entry, LABELS_WIDTH_MM) for entry in entries], whose, more, LABELS_WIDTH_MM,
+                   n_lines)
 
 
 def _ranking_lines(ranking, n_lines: int = 10, measured=None) -> list[tuple[str, dict]]:
@@ -306,10 +327,7 @@ def _ranking_lines(ranking, n_lines: int = 10, measured=None) -> list[tuple[str,
             left = f"{n - k} more not printed" if k < n else ""
             return ("also ranked: " + ", ".join(said[:k]) + (f"; {left}" if left else "")) if k else \
                 f"{n} more ranked, not printed"
-        fits = 0          # the longest run of them that fits (the lines grow with each one added)
-        while fits < n and len(_lines(words(fits + 1), RANKING_WIDTH_MM)) <= MORE_LINES:
-            fits += 1
-        return _lines(words(fits), RANKING_WIDTH_MM)
+        return _named_then_counted(n, words, RANKING_WIDTH_MM)
 
     unknown = _lines("not known to the model: " + ", ".join(r.prompt for r in ranking.unknown),
                      RANKING_WIDTH_MM) if ranking.unknown else []
@@ -323,6 +341,15 @@ def _ranking_lines(ranking, n_lines: int = 10, measured=None) -> list[tuple[str,
     headline = " ".join([ranking.headline, *ranking.measurement_disagreements(measured)])
     return _fitted(_lines(headline, RANKING_WIDTH_MM, ITALIC), [row(r) for r in rows], negated + unknown,
                    more, RANKING_WIDTH_MM, n_lines)
+
+
+def _named_then_counted(n: int, words, width_mm: float) -> list[tuple[str, dict]]:
+    """`words(k)` (the first k of `n` entries named, the others counted) wrapped to `width_mm`, for the longest
+    run k that fits MORE_LINES lines (the lines grow with each one added)."""
+    fits = 0
+    while fits < n and len(_lines(words(fits + 1), width_mm)) <= MORE_LINES:
+        fits += 1
+    return _lines(words(fits), width_mm)
 
 
 def _fitted(head: list, entries: list[list], tail: list, more, width_mm: float, n_lines: int) -> list:
@@ -378,20 +405,52 @@ def _wrap(words: str, width_mm: float, **font) -> list[str]:
     return lines or [""]
 
 
+REPLACEMENT_CHARACTER = "\ufffd"      # �: the page's font has it; "a character that could not be printed"
+
+
+@functools.lru_cache(maxsize=1)
+def _printable_codes() -> frozenset[int]:
+    """The characters the page's fonts draw in each of the styles the page uses (regular, bold, italic; the
+    ranking's monospace, plain and bold)."""
+    from matplotlib.font_manager import FontProperties, findfont
+    from matplotlib.ft2font import FT2Font
+    return frozenset.intersection(*(frozenset(FT2Font(findfont(FontProperties(**font))).get_charmap())
+                                    for font in ({}, {"weight": "bold"}, ITALIC, MONOSPACE,
+                                                 {**MONOSPACE, "weight": "bold"})))
+
+
+def printable(words: str) -> str:
+    """`words` with each character the page's font cannot draw replaced by REPLACEMENT_CHARACTER. matplotlib
+    would print an empty box and warn on the server's log for each, naming the character: of a file name, a
+    typed phrase or a file's label, that is patient data in a log (a name in Chinese script, review 35)."""
+    codes = _printable_codes()
+    return "".join(c if c.isspace() or ord(c) in codes else REPLACEMENT_CHARACTER for c in words)
+
+
+class _PrintedText:
+    """The page's text layer: every string drawn on it made `printable` first (one place for all of them)."""
+
+    def __init__(self, axes) -> None:
+        self._axes = axes
+
+    def text(self, x: float, y: float, words: str, **style):
+        return self._axes.text(x, y, printable(words), **style)
+
+
 def _fits(line: str, width_mm: float, font: dict) -> bool:
     """Whether `line` in COLUMN_PT type of `font` (or its "size") ends within `width_mm` of where it starts (an
     indent counts): its advance width, as matplotlib lays the text out."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import text_to_path
     font = {"size": COLUMN_PT, **font}
-    width_pt = text_to_path.get_text_width_height_descent(line, FontProperties(**font), ismath=False)[0]
+    width_pt = text_to_path.get_text_width_height_descent(printable(line), FontProperties(**font),
+                                                          ismath=False)[0]
     return width_pt * MM_PER_PT <= width_mm
 
 
-def _draw_column(text, x: float, lines: list[tuple[str, dict]]) -> None:
+def _draw_column(text, x: float, lines: list[tuple[str, dict]], top_mm: float) -> None:
     for k, (line, font) in enumerate(lines):     # typed phrases and file labels are words, never mathtext
-        text.text(x, COLUMN_TOP_MM - 5 - LINE_MM * k, line, fontsize=COLUMN_PT, va="top", parse_math=False,
-                  **font)
+        text.text(x, top_mm - 5 - LINE_MM * k, line, fontsize=COLUMN_PT, va="top", parse_math=False, **font)
 
 
 def _without_paths(model_version: str) -> str:
@@ -460,8 +519,9 @@ def tracing_layout(ecg: ECG, start_s: float, rhythm_lead: str, most_mm: float = 
     return TracingLayout(rows, height, centres, [c + a + spare / 2 for c, a in zip(centres, above)], limits, pitch)
 
 
-def _draw_tracing(fig, ecg: ECG, start_s: float, layout: TracingLayout) -> bool:
-    """The grid and the traces of `layout`; True when some trace had to be clipped (each place marked ▲ or ▼)."""
+def _draw_tracing(fig, ecg: ECG, start_s: float, layout: TracingLayout, not_drawn: dict[str, str]) -> bool:
+    """The grid and the traces of `layout`, each lead of `not_drawn` (``plotting.leads_not_drawn``) said so in
+    its cell; True when some trace had to be clipped (each place marked ▲ or ▼)."""
     w, h = PAGE_MM
     (gx, gy), gw, gh = GRID_ORIGIN_MM, GRID_SIZE_MM[0], layout.height
     ax = fig.add_axes((gx / w, gy / h, gw / w, gh / h))      # 1 data unit = 1 mm on the page
@@ -475,7 +535,6 @@ def _draw_tracing(fig, ecg: ECG, start_s: float, layout: TracingLayout) -> bool:
     ax.hlines(np.arange(0, gh + 1e-6, 5.0), 0, gw, colors="#dc8c8c", linewidths=0.6, gid="major-h")
     x0 = 10.0
     page_s = min(PAGE_S, max(0.0, ecg.duration - start_s))
-    gappy = leads_left_out_for_gaps(ecg.metadata)
     # min/max of each bucket of samples, as the screen draws it: a stride (every 2nd sample at 500 Hz, 4th at
     # 1 kHz) dropped a pacing spike of a sample or two and shaved the tallest R waves
     factor = max(1, int(math.floor(2 * ecg.fs / PDF_POINTS_PER_S)))
@@ -496,7 +555,7 @@ def _draw_tracing(fig, ecg: ECG, start_s: float, layout: TracingLayout) -> bool:
                         color="black", linewidth=0.7)
             ax.text(xs + 1, layout.tops[r] - 0.12 * layout.pitch, lead, fontsize=7, weight="bold")
             if not ecg.lead_mask[i]:         # where its trace would be, clear of the lead's name
-                ax.text(xs + 1, centre, absent_words(gappy, lead), fontsize=6, style="italic", color="#555555",
+                ax.text(xs + 1, centre, not_drawn[lead], fontsize=6, style="italic", color="#555555",
                         va="center")
                 continue
             # as the screen draws it: samples the reader filled by a straight line are left blank (NaN breaks
