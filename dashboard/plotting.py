@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 
 from mets_core.ecg import ECG, STANDARD_LEADS
 from mets_core.readers import filled_stretches, leads_left_out_for_gaps
-from mets_core.readers.channels import amplitude_basis, amplitude_unit
+from mets_core.readers.channels import UNCALIBRATED, amplitude_basis, amplitude_unit
 
 LAYOUT_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 RHYTHM_LEAD = "II"
@@ -105,9 +105,11 @@ def amplitudes(ecg: ECG) -> Amplitudes:
         units = str(ecg.metadata.get("units", ""))
         read_as = "µV (converted to mV)" if units.lower().startswith("uv") else "mV"
         why = units.split("(inferred:", 1)[-1].strip(" )")
-        return Amplitudes(True, "mV", f"The file does not state its units: amplitudes are taken as {read_as} from "
-                                      f"their size ({why}); the paper's mm/mV, the 1 mV pulse and voltage criteria "
-                                      f"hold only if that is right.")
+        # a file that names its units but marks their scale unknown (WFDB's gain 0) is not one without units
+        said = (f"The file does not give its amplitudes' scale: they are taken as mV ({why})" if UNCALIBRATED in why
+                else f"The file does not state its units: amplitudes are taken as {read_as} from their size ({why})")
+        return Amplitudes(True, "mV", f"{said}; the paper's mm/mV, the 1 mV pulse and voltage criteria hold only "
+                                      f"if that is right.")
     return Amplitudes(True, "mV", "")
 
 

@@ -39,6 +39,10 @@ LEAD_ALIASES: dict[str, str] = {
     "v6": "V6", "cm6": "V6", "mv6": "V6", "leadv6": "V6",
     # single-lead handheld devices (AliveCor, CinC 2017 "ECG") record lead I
     "ecg": "I", "ekg": "I",
+    # Einthoven's limb leads as the electrode pair they measure, the positive electrode first (an EDF's
+    # "ECG LA-RA", "ECG LL-RA"): I = LA-RA, II = LL-RA, III = LL-LA. A pair the other way round ("RA-LA") is
+    # that lead inverted, which is no standard lead: it stays an unknown channel, never taken for the lead
+    "la-ra": "I", "ll-ra": "II", "ll-la": "III",
 }
 
 
@@ -81,9 +85,11 @@ def _rebuilt(recorded: np.ndarray, n_samples: int, fs: float, lead_mask: np.ndar
 
 
 # before a lead's name, a device's "ECG"/"EKG" ("ECG II", "EKG-V1", an EDF's "ECG:II") and a hyphen after "Lead"
-# ("Lead-II") say nothing; "ECG1", "ECG2" are a Holter's channel numbers, no lead
+# ("Lead-II") say nothing; "ECG1", "ECG2" are a Holter's channel numbers, no lead. "Lead" in the languages of
+# European carts' exports (German "Ableitung II", French "Dérivation I", Spanish "Derivación aVF", Italian
+# "Derivazione V1", Portuguese "Derivação III") is read as "Lead" is
 _DEVICE_PREFIX = re.compile(r"^(?:ecg|ekg)[-:]?(?=[a-z])")
-_LEAD_WORD = re.compile(r"^lead-")
+_LEAD_WORD = re.compile(r"^(?:lead|ableitung|d[eé]rivation|derivaci[oó]n|derivazione|deriva[cç][aã]o)-?")
 
 
 def standard_lead(name: str) -> str | None:
@@ -94,6 +100,14 @@ def standard_lead(name: str) -> str | None:
         key = _LEAD_WORD.sub("lead", _DEVICE_PREFIX.sub("", key))
         std = LEAD_ALIASES.get(key)
     return std
+
+
+def listed_name(name) -> str:
+    """A channel's name as one entry of the space-separated lists of an ECG's metadata (``lead_sources``,
+    ``dropped_leads``, the readers' notes of missing samples): its spaces become underscores, which name no other
+    lead (``_normalise_name`` drops them); read as two entries, "ECG RA-LA" (lead I inverted) was a channel "ECG",
+    taken for a second lead I."""
+    return "_".join(str(name).split()) or "(unnamed)"
 
 
 class ECGReadError(ValueError):
@@ -157,16 +171,27 @@ class ECG:
         return self.n_samples / self.fs
 
     def content_hash(self) -> str:
-        """SHA-256 (hex) of what the model sees: samples, rate and lead mask; the name and metadata are not part of it.
+        """SHA-256 (hex) of what is computed from the ECG: samples, rate and lead mask, and the two things its
+        metadata says that change how they are measured and drawn: what its numbers are (mV, or scaled lead by
+        lead: ``readers.channels.amplitude_basis``) and where the reader filled missing samples
+        (``readers.channels.filled_stretches``). The name and the rest of the metadata (the file's own lead
+        names, its comments) are not part of it.
 
-        The one content hash of the project: the engine's caches and the dashboard's record store both key
-        on it, so the same signal is recognised whatever file it came from.
+        The one content hash of the project: the engine's caches, the dashboard's record store and its
+        measurements all key on it, so the same signal is recognised whatever file it came from; the same
+        samples once z-scored (SD) and once declared mV are two ECGs (their measurements differ), as are the
+        same samples with and without a stretch filled over missing ones.
         """
+        from .readers.channels import FILLED_STRETCHES, amplitude_basis
         h = hashlib.sha256()
         for i in np.flatnonzero(self.lead_mask):    # recorded leads only: the model zeroes the others
             h.update(np.ascontiguousarray(self.signal[i], dtype=np.float32).data)   # a row at a time, no copy
         h.update(np.asarray(self.lead_mask, dtype=bool).tobytes())
         h.update(f"{float(self.fs)!r}|{self.signal.shape}".encode())
+        read_as = amplitude_basis(self.metadata)
+        filled = str(self.metadata.get(FILLED_STRETCHES, ""))
+        if read_as != "declared" or filled:         # an ECG of mV without gaps keeps the hash it always had
+            h.update(f"|{read_as}|{filled}".encode())
         return h.hexdigest()
 
     def __reduce__(self):
@@ -226,15 +251,15 @@ class ECG:
         for row, raw in zip(signals, lead_names):
             std = standard_lead(raw)
             if std is None:
-                dropped.append(str(raw))
+                dropped.append(listed_name(raw))
                 continue
             i = STANDARD_LEADS.index(std)
             if mask[i]:
-                dropped.append(str(raw))
+                dropped.append(listed_name(raw))
                 continue
             out[i] = row
             mask[i] = True
-            sources.append(f"{std}={raw}")
+            sources.append(f"{std}={listed_name(raw)}")
         if not mask.any():
             raise UnnamedLeadsError(
                 f"none of the lead names ({shown_lead_names(lead_names)}) is one of the twelve standard leads; "

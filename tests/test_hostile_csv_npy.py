@@ -221,7 +221,7 @@ def test_a_long_npy_is_refused_from_its_header_before_loading(tmp_path):
                 result["unnamed"] = str(err)
             read_ecg({str(path)!r}, fs=250, lead_names=["II"])
     ''', headroom_mb=200)
-    assert "holds 1 leads without names" in result["unnamed"], result
+    assert "holds 1 lead without a name" in result["unnamed"], result
     assert result.get("error") == "ECGReadError" and f"{n:,} samples per lead" in result["message"], result
 
 

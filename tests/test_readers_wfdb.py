@@ -134,7 +134,7 @@ def test_unknown_lead_names_need_lead_names(data_dir):
     ref = wfdb.rdrecord(str(header.with_suffix("")))
     np.testing.assert_array_equal(ecg.lead("II"), ref.p_signal[:, 0].astype(np.float32))
     np.testing.assert_array_equal(ecg.lead("V5"), ref.p_signal[:, 1].astype(np.float32))
-    with pytest.raises(ECGReadError, match="lead_names has 1 names but .* 2 channels"):
+    with pytest.raises(ECGReadError, match="lead_names has 1 name but .* 2 channels"):
         read_ecg(header, lead_names=["II"])
     with pytest.raises(ECGReadError, match=r"(?s)'V1-V2', 'V4-V5'.*lead_names"):
         read_ecg(data_dir / "qtdb" / "sele0509")     # bipolar chest leads between two electrodes: not standard

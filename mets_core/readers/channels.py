@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ecg import ECG, ECGReadError, UnnamedLeadsError
+from ..ecg import ECG, ECGReadError, UnnamedLeadsError, listed_name
 from .limits import (MAX_ABS_MV, MAX_MISSING_FRACTION, UV_AMPLITUDE_THRESHOLD, check_agrees, check_channels,
                      check_fs, check_length, override_names)
 
@@ -56,8 +56,8 @@ def to_ecg(channels: Channels, name: str) -> ECG:
             raise ECGReadError(f"{where} has no usable lead: every lead is missing (NaN/inf) in more than "
                                f"{MAX_MISSING_FRACTION:.0%} of its samples; accepted: finite numbers, "
                                f"with short gaps (they are interpolated)")
-        absent = [f"{lead}:{note}" for lead, note, k in zip(names, notes, keep) if note and not k]
-        filled = [f"{lead}:{note}" for lead, note, k in zip(names, notes, keep) if note and k]
+        absent = [f"{listed_name(lead)}:{note}" for lead, note, k in zip(names, notes, keep) if note and not k]
+        filled = [f"{listed_name(lead)}:{note}" for lead, note, k in zip(names, notes, keep) if note and k]
         if absent:
             meta["absent_leads_missing_data"] = " ".join(absent)
         if filled:
@@ -212,6 +212,8 @@ MIN_LEADS_FOR_RANGE = 3       # two leads of one size can happen; three or more 
 RANGE_SCALED_UNITS = ("scaled per lead (inferred: every lead has the same peak-to-peak size, whatever the file "
                       "says): not mV, so amplitudes are relative and voltage criteria do not apply")
 AMPLITUDE_UNITS = {"z-scored": "SD", "range-scaled": "× lead range"}   # else mV
+UNCALIBRATED = "uncalibrated"  # in an "(inferred: ...)" note: the file gives units but marks the scale unknown
+                              # (a WFDB gain of 0), not units guessed from the numbers' size
 
 
 def amplitude_basis(metadata: dict) -> str:

@@ -37,8 +37,9 @@ _INDEX_NAMES = {"sample", "samples", "index", "idx", "n", "#", "samplenumber", "
 _TIME_UNITS = {"s", "sec", "seconds", "ms", "msec", "hh:mm:ss.mmm", "hh:mm:ss", "mm:ss.mmm"}
 _UNIT_SUFFIX = re.compile(r"^(?P<base>.*?)[\s_-]*(?:[(\[]\s*(?P<u1>[^)\]]*?)\s*[)\]]|_(?P<u2>mv|uv|µv|μv|ms))$",
                           re.I)
+# the number whole: '1e3' or '62,5' read up to the 'e' or the comma was a rate of 1 or 62 Hz (see _stated_rate)
 _FS_COMMENT = re.compile(r"\b(?:fs|sampling[\s_-]*(?:rate|frequency)|sample[\s_-]*rate)\s*[=:]?\s*"
-                         r"(?P<fs>\d+(?:\.\d+)?)", re.I)
+                         r"(?P<fs>\d+(?:[.,]\d+)*(?:e[+-]?\d+)?)\s*(?P<khz>k(?:hz|ilohertz)\b)?", re.I)
 _UNITS_COMMENT = re.compile(r"\bunits?\s*[=:]\s*(?P<u>[a-zµμ]+)", re.I)
 _FS_FILENAME = re.compile(r"(?:^|[^a-z0-9])(?:fs[_-]?(?P<a>\d+(?:\.\d+)?)|(?P<b>\d+(?:\.\d+)?)[_-]?hz)"
                           r"(?:$|[^a-z0-9])", re.I)
@@ -109,8 +110,26 @@ def _is_number(cell: str) -> bool:
         return False
 
 
+_TIME_BLOCK_ROWS = 100_000      # time cells laid out as one byte per character at a time (2.3 MB of ISO stamps)
+_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
+_MAX_FIELD_DIGITS = 15          # a field of more digits is left to the cell-by-cell reading (exact below 2**53)
+
+
 def _parse_time(cells: list, where: str, first_row: int = 0) -> np.ndarray:
-    """A time column's values (numbers in its unit, or h:mm:ss.mmm strings in seconds: PhysioNet exports)."""
+    """A time column's values (numbers in its unit, or h:mm:ss.mmm strings in seconds: PhysioNet exports; or
+    ISO date-and-time stamps: seconds since 0001-01-01). A 24-hour Holter has ~20 M stamps: they are read a block
+    at a time, all cells of one layout at once (``_clock_cells``); a block they do not fit is read cell by cell
+    (``_time_cells``), which gives the same seconds and says which cell is wrong."""
+    out = np.empty(len(cells))
+    for a in range(0, len(cells), _TIME_BLOCK_ROWS):
+        block = cells[a:a + _TIME_BLOCK_ROWS]
+        seconds = _clock_cells(block)
+        out[a:a + len(block)] = seconds if seconds is not None else _time_cells(block, where, first_row + a)
+    return out
+
+
+def _time_cells(cells: list, where: str, first_row: int) -> np.ndarray:
+    """``_parse_time`` one cell at a time."""
     out = np.empty(len(cells))
     for i, cell in enumerate(cells):
         if not isinstance(cell, str):
@@ -123,6 +142,81 @@ def _parse_time(cells: list, where: str, first_row: int = 0) -> np.ndarray:
             raise ECGReadError(f"{where}: time value {cell!r} (data row {first_row + i + 1}) is not a number, "
                                f"h:mm:ss.mmm or a date and time such as 2024-01-31 10:00:00.125; correct it, or "
                                f"drop the time column and pass fs= (Hz); accepted: {ACCEPTED_CSV}") from None
+    return out
+
+
+def _clock_layout(cell: str) -> list[tuple[int, int]] | None:
+    """Where the digits of each field of a clock or date-and-time cell lie, as ``_time_seconds`` reads it:
+    [(start, end) of year, month, day, hours, minutes, whole seconds, fraction], the date's and the hours' None
+    when the cell has none; None when the cell is no such stamp (a number: left to the cell-by-cell reading)."""
+    inner = _unquote(cell)
+    if not inner.isascii() or not inner[:1].isdigit():
+        return None
+    at = cell.index(inner)                     # the quotes and spaces around it are the same in every cell
+    stamp = _DATE_TIME.match(inner)
+    date = [stamp.span(1), stamp.span(2), stamp.span(3)] if stamp else [None] * 3
+    clock_at = stamp.start(4) if stamp else 0
+    clock = _TIME_STRING.match(stamp.group(4) if stamp else inner)
+    if clock is None:
+        return None
+    a, b = clock.span(3)                       # whole seconds, then the fraction after '.' or ','
+    point = next((k for k in range(a, b) if not inner[clock_at + k].isdigit()), b)
+    spans = date + [clock.span(1) if clock.group(1) is not None else None, clock.span(2), (a, point),
+                    (min(point + 1, b), b)]
+    return [None if span is None else (at + span[0] + (clock_at if i >= 3 else 0),
+                                       at + span[1] + (clock_at if i >= 3 else 0)) for i, span in enumerate(spans)]
+
+
+def _clock_cells(cells: list) -> np.ndarray | None:
+    """Seconds of time cells that are clock or date-and-time stamps, read all at once: the cells of one length
+    laid out as rows of bytes, each length's first cell read by ``_time_seconds``'s patterns and the others held
+    to it (a digit where it has one, the same character elsewhere), their fields summed as whole numbers as
+    ``_time_seconds`` sums them (the same seconds to the last bit). None when a cell does not fit (a number, an
+    impossible date, another layout): those are read one by one."""
+    try:
+        lengths = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells))
+        raw = np.array(cells, dtype="S")       # ASCII, one byte per character
+    except (TypeError, UnicodeEncodeError, ValueError):
+        return None                            # a number among the cells, or characters beyond ASCII
+    if not raw.size or raw.dtype.itemsize == 0:
+        return None
+    chars = raw.view(np.uint8).reshape(len(cells), raw.dtype.itemsize)
+    out = np.empty(len(cells))
+    for length in np.unique(lengths):
+        rows = np.flatnonzero(lengths == length)
+        first = cells[rows[0]]
+        spans = _clock_layout(first)
+        if spans is None or any(s is not None and s[1] - s[0] > _MAX_FIELD_DIGITS for s in spans):
+            return None
+        template = np.frombuffer(first.encode("ascii"), dtype=np.uint8)
+        digit = (template >= ord("0")) & (template <= ord("9"))
+        block = chars[rows, :length]
+        if not (block[:, ~digit] == template[~digit]).all() or ((block[:, digit] - ord("0")) > 9).any():
+            return None
+
+        def field(span):
+            if span is None or span[0] == span[1]:
+                return np.zeros(len(rows), dtype=np.int64)
+            digits = block[:, span[0]:span[1]].astype(np.int64) - ord("0")
+            return digits @ (10 ** np.arange(span[1] - span[0] - 1, -1, -1, dtype=np.int64))
+
+        year, month, day, hours, minutes, whole, fraction = spans
+        days = np.zeros(len(rows), dtype=np.int64)
+        if year is not None:
+            y, m, d = field(year), field(month), field(day)
+            if (y < 1).any() or (m < 1).any() or (m > 12).any() or (d < 1).any():
+                return None
+            months = ((y - 1970) * 12 + m - 1).astype("datetime64[M]")
+            first_day = months.astype("datetime64[D]").astype(np.int64)
+            if (d > (months + 1).astype("datetime64[D]").astype(np.int64) - first_day).any():
+                return None                    # 31 February: the one-by-one reading says which cell
+            days = first_day + d - 1 + _EPOCH_ORDINAL         # date.toordinal(), as _time_seconds counts
+        places = fraction[1] - fraction[0]
+        if (whole[1] - whole[0]) + places > _MAX_FIELD_DIGITS:
+            return None
+        # the seconds field as float() reads 'SS.fff': its digits over a power of ten, rounded once
+        seconds = (field(whole) * 10 ** places + field(fraction)) / 10.0 ** places
+        out[rows] = (days * 86400 + field(hours) * 3600 + field(minutes) * 60).astype(np.float64) + seconds
     return out
 
 
@@ -434,6 +528,18 @@ def _parse_data(table: _Table, start: int, n_cols: int, signal_cols: list[int], 
     return values[:, :n_rows], time
 
 
+def _stated_rate(found: re.Match, source: str, where: str) -> float:
+    """The rate (Hz) a comment or a line above the table states: a plain number ('500', '62.5', '1e3'), in kHz
+    when it says so; one with a comma ('62,5' or '1,000': a decimal comma or a thousands separator) is not
+    guessed."""
+    text = found.group("fs")
+    if "," in text or text.count(".") > 1:
+        raise ECGReadError(f"{where}: {source} gives the sampling rate as {text!r}, which reads as more than one "
+                           f"number (a decimal comma, or digits grouped in thousands); write it as a plain number "
+                           f"of Hz with a decimal point, e.g. fs=500 or fs=62.5")
+    return float(text) * (1000.0 if found.group("khz") else 1.0)
+
+
 def _csv_rate(fs: float | None, comments: list[str], preamble: list[str], time: np.ndarray | None, filename: str,
               where: str) -> float:
     """The sampling rate from every source the CSV offers; sources that disagree are an error."""
@@ -442,10 +548,11 @@ def _csv_rate(fs: float | None, comments: list[str], preamble: list[str], time: 
         sources["the fs argument"] = fs
     fs_comment = next((m for c in comments if (m := _FS_COMMENT.search(c))), None)
     if fs_comment:
-        sources["the '# fs=' comment"] = float(fs_comment.group("fs"))
+        sources["the '# fs=' comment"] = _stated_rate(fs_comment, "the '# fs=' comment", where)
     fs_line = next((m for c in preamble if (m := _FS_COMMENT.search(c))), None)
     if fs_line:
-        sources[f"the line {fs_line.string!r} above the table"] = float(fs_line.group("fs"))
+        said = f"the line {fs_line.string!r} above the table"
+        sources[said] = _stated_rate(fs_line, said, where)
     if time is not None:
         sources["the time column"] = _fs_from_time(time, where)
     from_name = _FS_FILENAME.search(Path(filename).stem)

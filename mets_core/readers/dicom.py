@@ -18,7 +18,8 @@ import numpy as np
 
 from ..ecg import ECGReadError, standard_lead
 from .channels import Channels, to_mv_factor
-from .limits import ACCEPTED_FORMATS, brief, check_agrees, check_channels, check_fs, check_length, override_names
+from .limits import (ACCEPTED_FORMATS, brief, check_agrees, check_channels, check_fs, check_length, counted,
+                     override_names)
 from .recorded import compact, compact_time, iso_stamp
 
 
@@ -127,9 +128,9 @@ def _decode(data: bytes, filename: str, lead_names: list[str] | None, fs: float 
                            f"WaveformSampleInterpretation), which is not an ECG sample type this reader decodes; "
                            f"accepted: {accepted} (SB/SS/SL signed, UB/US/UL unsigned integers)")
     if len(channels) != n_ch:
-        raise ECGReadError(f"{where}: {n_ch} channels declared but {len(channels)} channel definitions given")
+        raise ECGReadError(f"{where}: {counted(n_ch, 'channel')} declared but {counted(len(channels), 'channel definition')} given")
     if n_bytes < n_ch * n_samp * bits // 8:
-        raise ECGReadError(f"{where}: waveform data are truncated ({n_bytes} bytes for {n_ch} channels x "
+        raise ECGReadError(f"{where}: waveform data are truncated ({n_bytes} bytes for {counted(n_ch, 'channel')} x "
                            f"{n_samp} samples of {bits} bits)")
     try:
         arr = multiplex_array(ds, index, as_raw=False).T.astype(np.float64)    # (channels, samples)

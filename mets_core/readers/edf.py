@@ -39,7 +39,7 @@ import numpy as np
 
 from ..ecg import ECGReadError, standard_lead
 from .channels import Channels, to_mv_factor, with_caller_hints
-from .limits import MAX_MISSING_FRACTION, MAX_TOTAL_SAMPLES, check_channels, check_length
+from .limits import MAX_MISSING_FRACTION, MAX_TOTAL_SAMPLES, check_channels, check_length, counted
 from .recorded import iso_stamp
 
 _PREFIX = re.compile(r"^\s*(ecg|ekg)[\s._:-]*", re.I)
@@ -97,7 +97,7 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
     leads = [(s, std) for s, std in leads if s.sampling_frequency == fs]
     n = int(round(fs * edf.duration))
     if n * len(leads) > MAX_TOTAL_SAMPLES:
-        raise ECGReadError(f"{where} holds {len(leads)} leads x {n:,} samples; at most {MAX_TOTAL_SAMPLES:,} samples "
+        raise ECGReadError(f"{where} holds {counted(len(leads), 'lead')} x {n:,} samples; at most {MAX_TOTAL_SAMPLES:,} samples "
                            f"in all are accepted")
     rows, names, units = [], [], []
     for s, std in leads:

@@ -35,6 +35,12 @@ ACCEPTED_LEAD_NAMES = (
     f"({LEAD_ALIASES_POINTER})")
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 channel', '3 channels', '0 leads': a count for a reader's message (``plural``: where adding 's' is
+    not it, e.g. 'entries')."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def brief(error: Exception) -> str:
     """A library's error, shortened for our message (it may quote file content at length)."""
     text = str(error)
@@ -119,6 +125,6 @@ def override_names(names: list[str], lead_names: list[str] | None, n_channels: i
     if lead_names is None:
         return names
     if len(lead_names) != n_channels:
-        raise ECGReadError(f"lead_names has {len(lead_names)} names but {where} has {n_channels} channels; "
-                           f"give one name per channel, in order")
+        raise ECGReadError(f"lead_names has {counted(len(lead_names), 'name')} but {where} has "
+                           f"{counted(n_channels, 'channel')}; give one name per channel, in order")
     return lead_names

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 
-from ..ecg import ECGReadError, STANDARD_LEADS
+from ..ecg import ECGReadError, STANDARD_LEADS, UnnamedLeadsError
 from .channels import Channels, apply_inferred_units, to_mv_factor
-from .limits import MAX_NPY_HEADER_BYTES, MAX_TOTAL_SAMPLES, brief, check_fs, check_length, override_names
+from .limits import MAX_NPY_HEADER_BYTES, MAX_TOTAL_SAMPLES, brief, check_fs, check_length, counted, override_names
 from .upload import unzip
 
 ACCEPTED_NUMPY = ("a numeric 2-D array, (leads, samples) or (samples, leads) with at most 12 leads; "
@@ -68,8 +69,18 @@ def _load_npy(data: bytes, where: str) -> np.ndarray:
         raise ECGReadError(f"{where} could not be loaded ({brief(e)}); accepted: {ACCEPTED_NUMPY}.") from None
 
 
-def _leads_first(shape: tuple[int, ...], n_names: int | None, where: str) -> bool:
-    """True if an array of `shape` is (leads, samples), False if (samples, leads); refused otherwise."""
+def _shape_words(shape: tuple[int, ...]) -> str:
+    """An array's shape for a message: 'a 12 x 5,000 array', 'a list of 5,000 numbers', 'a single number'."""
+    if not shape:
+        return "a single number"
+    if len(shape) == 1:
+        return f"a list of {counted(shape[0], 'number')}"
+    return "a " + " x ".join(f"{n:,}" for n in shape) + " array"
+
+
+def _leads_first(shape: tuple[int, ...], n_names: int | None, where: str, names_from: str = "") -> bool:
+    """True if an array of `shape` is (leads, samples), False if (samples, leads); refused otherwise.
+    `names_from`: where `n_names` names came from, when not from the caller (" in its 'leads' entry")."""
     if len(shape) == 1:
         return True
     if len(shape) != 2:
@@ -83,7 +94,10 @@ def _leads_first(shape: tuple[int, ...], n_names: int | None, where: str) -> boo
         if a == b == n_names:
             raise ECGReadError(f"{where}: the array is {a} x {b}, so it is unclear which axis holds the leads; "
                                f"give more samples than leads.")
-        raise ECGReadError(f"{where}: {n_names} lead names given but the array has shape {shape}.")
+        leads = min(a, b)             # an ECG has far more samples than leads
+        raise ECGReadError(f"{where}: {counted(n_names, 'lead name')} given{names_from}, but its ECG array "
+                           f"({a:,} x {b:,}) holds {counted(leads, 'lead')} of {max(a, b):,} samples; give one "
+                           f"name per lead, in order: {counted(leads, 'name')}{names_from}.")
     if a <= 12 < b:
         return True
     if b <= 12 < a:
@@ -92,10 +106,10 @@ def _leads_first(shape: tuple[int, ...], n_names: int | None, where: str) -> boo
                        f"with at most 12 leads and more samples than leads; accepted: {ACCEPTED_NUMPY}.")
 
 
-def _checked_layout(data: bytes, n_names: int | None, where: str) -> tuple[bool, int, int]:
+def _checked_layout(data: bytes, n_names: int | None, where: str, names_from: str = "") -> tuple[bool, int, int]:
     """(leads first, number of leads, samples per lead) of an .npy array, from its header alone."""
     shape, _ = _npy_header(data, where)
-    leads_first = _leads_first(shape, n_names, where)
+    leads_first = _leads_first(shape, n_names, where, names_from)
     if len(shape) == 1:
         return True, 1, shape[0]
     return (leads_first, shape[0], shape[1]) if leads_first else (leads_first, shape[1], shape[0])
@@ -112,9 +126,13 @@ def _numpy_names(n_leads: int, lead_names: list[str] | None, where: str, meta: d
     if n_leads == len(STANDARD_LEADS):
         meta["lead_order"] = "assumed standard order I II III aVR aVL aVF V1-V6 (no names in the file)"
         return list(STANDARD_LEADS)
-    raise ECGReadError(f"{where} holds {n_leads} leads without names; pass lead_names=[...] (one per lead, in "
-                       f"order), or store a 'leads' entry in an .npz; only 12 unnamed leads are taken in the "
-                       f"standard order I II III aVR aVL aVF V1-V6.")
+    # the caller can say which lead each row is (the dashboard asks, the command line takes --lead-names):
+    # the channels are named by their place, as a WFDB channel without a name is
+    unnamed = "lead without a name" if n_leads == 1 else "leads without names"
+    raise UnnamedLeadsError(f"{where} holds {n_leads} {unnamed}; pass lead_names=[...] (one per lead, in "
+                            f"order), or store a 'leads' entry in an .npz; only 12 unnamed leads are taken in the "
+                            f"standard order I II III aVR aVL aVF V1-V6.",
+                            [f"channel{i + 1}" for i in range(n_leads)])
 
 
 def _numpy_fs(fs: float | None, stored: float | None, where: str) -> float:
@@ -125,6 +143,41 @@ def _numpy_fs(fs: float | None, stored: float | None, where: str) -> float:
         raise ECGReadError(f"{where} does not say its sampling rate; pass fs=500 (Hz) to read_ecg, or store an "
                            f"'fs' entry in an .npz.")
     return float(rate)
+
+
+# numpy.savez names the arrays passed without a keyword arr_0, arr_1, ...
+_UNNAMED_ENTRY = re.compile(r"arr_\d+")
+SAVE_NAMED = ("save the archive again with the ECG under the name 'signal' (leads x samples, or samples x leads), "
+              "its sampling rate under 'fs' (Hz) and, optionally, its lead names under 'leads' and its units under "
+              "'units' ('mV' or 'uV')")
+
+
+def _no_signal_entry(members: dict[str, bytes], where: str) -> str:
+    """What an .npz without a 'signal' entry holds (each array by its shape) and how to save it so that it reads."""
+    if not members:
+        return f"{where} holds no arrays; {SAVE_NAMED}."
+
+    def described(name: str) -> str:
+        try:
+            shape, _ = _npy_header(members[name], where)
+        except ECGReadError:
+            return "not an array of numbers"
+        return _shape_words(shape)
+
+    names = sorted(members, key=lambda k: (len(k), k))
+    if len(names) == 1 and _UNNAMED_ENTRY.fullmatch(names[0]):
+        return (f"{where} holds one array, saved without a name ({described(names[0])}), where the ECG is looked "
+                f"for under the name 'signal'; {SAVE_NAMED}.")
+    if all(_UNNAMED_ENTRY.fullmatch(k) for k in names):
+        arrays = "; ".join(f"the {_ORDINALS[i]} is {described(k)}" for i, k in enumerate(names[:len(_ORDINALS)]))
+        more = ", ..." if len(names) > len(_ORDINALS) else ""
+        return (f"{where} holds {len(names)} arrays saved without names ({arrays}{more}), so which one is the ECG "
+                f"is not known; {SAVE_NAMED}.")
+    arrays = ", ".join(f"{k!r} ({described(k)})" for k in names[:6]) + (", ..." if len(names) > 6 else "")
+    return f"{where} has entries {arrays}, but none named 'signal'; {SAVE_NAMED}."
+
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 
 
 def read_npy(data: bytes, filename: str, lead_names: list[str] | None = None, fs: float | None = None) -> Channels:
@@ -146,13 +199,17 @@ def read_npz(data: bytes, filename: str, lead_names: list[str] | None = None, fs
     members = {Path(k).stem: v for k, v in unzip(data, filename).items() if k.endswith(".npy")}
     signal_key = next((k for k in ("signal", "signals", "ecg") if k in members), None)
     if signal_key is None:
-        raise ECGReadError(f"{where} has entries {sorted(members)}; expected {ACCEPTED_NUMPY}.")
+        raise ECGReadError(_no_signal_entry(members, where))
     signal_where = f"{where} entry {signal_key!r}"
     _npy_header(members[signal_key], signal_where)
     meta = {"source_format": "npz", "record_name": Path(filename).stem, "files": filename}
     stored_fs = None
     if "fs" in members:
-        fs_arr = _load_npy(members["fs"], f"{where} entry 'fs'")
+        try:
+            fs_arr = _load_npy(members["fs"], f"{where} entry 'fs'")
+        except ECGReadError:          # text ('500'), or not an array numpy.save wrote
+            raise ECGReadError(f"{where}: entry 'fs' must be a single number of Hz, e.g. 500, saved as a number "
+                               f"(not as text).") from None
         if fs_arr.size != 1:
             raise ECGReadError(f"{where}: entry 'fs' must be a single number of Hz, got shape {fs_arr.shape}.")
         stored_fs = float(fs_arr.reshape(-1)[0])
@@ -168,8 +225,9 @@ def read_npz(data: bytes, filename: str, lead_names: list[str] | None = None, fs
                                f"np.array(['I', 'II']).")
         stored_names = [x.decode() if isinstance(x, bytes) else str(x) for x in leads_arr.tolist()]
     names_in = lead_names if lead_names is not None else stored_names
+    from_archive = " in its 'leads' entry" if lead_names is None and stored_names is not None else ""
     leads_first, n_leads, n_samples = _checked_layout(members[signal_key], len(names_in) if names_in else None,
-                                                      where)
+                                                      where, from_archive)
     names = _numpy_names(n_leads, names_in, where, meta)
     rate = _numpy_fs(fs, stored_fs, where)
     check_fs(rate, where)

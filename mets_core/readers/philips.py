@@ -23,7 +23,7 @@ import numpy as np
 from ..ecg import ECGReadError, standard_lead
 from . import xml_safe
 from .channels import Channels, with_caller_hints
-from .limits import MAX_CHANNELS, check_channels, check_fs, check_length
+from .limits import MAX_CHANNELS, check_channels, check_fs, check_length, counted
 from .recorded import compact_time, iso_stamp
 from .xml_safe import b64decode, integer, number, stack
 
@@ -83,7 +83,7 @@ def read(data: bytes, filename: str, lead_names: list[str] | None = None,
     elif method.lower() in ("", "uncompressed", "none"):
         if len(raw) < 2 * n_samples * len(labels):
             raise ECGReadError(f"{where}: the waveform data are truncated ({len(raw)} bytes for "
-                               f"{len(labels)} leads x {n_samples} samples of 2 bytes)")
+                               f"{counted(len(labels), 'lead')} x {n_samples} samples of 2 bytes)")
         flat = np.frombuffer(raw[: 2 * n_samples * len(labels)], dtype="<i2").astype(np.int64)
         leads = list(flat.reshape(len(labels), n_samples))
         residual = _looks_residual(leads, labels)
@@ -111,10 +111,10 @@ def _labels(signal, waves, where: str) -> list[str]:
     count = waves.get("numberofleads") or xml_safe.text(signal, "numberchannelsallocated")
     n = integer(count, "numberofleads", where, 1, MAX_CHANNELS) if count is not None else len(text)
     if not 1 <= n <= MAX_CHANNELS:
-        raise ECGReadError(f"{where}: leadlabels names {n} leads; accepted: 1 to {MAX_CHANNELS}")
+        raise ECGReadError(f"{where}: leadlabels names {counted(n, 'lead')}; accepted: 1 to {MAX_CHANNELS}")
     if text:
         if len(text) < n:
-            raise ECGReadError(f"{where}: leadlabels names {len(text)} leads but numberofleads is {n}")
+            raise ECGReadError(f"{where}: leadlabels names {counted(len(text), 'lead')} but numberofleads is {n}")
         return text[:n]
     acquisition = (xml_safe.text(signal, "acquisitiontype") or "").upper()
     if acquisition in ("STD-12", "10-WIRE") and n >= 12:   # the cart's standard order, as sierraecg assumes
@@ -164,7 +164,7 @@ def _xli_decode(raw: bytes, n_leads: int, n_samples: int, where: str) -> list[np
         raise ECGReadError(f"{where}: the XLI-compressed data could not be decoded ({type(e).__name__}); "
                            f"the file is damaged") from None
     if len(leads) < n_leads:
-        raise ECGReadError(f"{where}: the XLI data hold {len(leads)} leads but {n_leads} are declared; "
+        raise ECGReadError(f"{where}: the XLI data hold {counted(len(leads), 'lead')} but {n_leads} are declared; "
                            f"the file is truncated")
     if min(len(lead) for lead in leads) < n_samples:
         short = min(len(lead) for lead in leads)

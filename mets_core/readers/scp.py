@@ -30,7 +30,7 @@ import numpy as np
 
 from ..ecg import ECGReadError
 from .channels import Channels, with_caller_hints
-from .limits import ACCEPTED_FORMATS, check_channels, check_fs, check_length, override_names
+from .limits import ACCEPTED_FORMATS, check_channels, check_fs, check_length, counted, override_names
 from .muse import derive_limb_leads
 from .recorded import iso_stamp
 
@@ -169,7 +169,7 @@ def _lead_definition(section3: bytes, where: str) -> tuple[list[tuple[int, int, 
     n_leads, flags = section3[0], section3[1]
     check_channels(n_leads, 0, where)                      # at least one lead, at most MAX_CHANNELS
     if 2 + 9 * n_leads > len(section3):
-        raise ECGReadError(f"{where}: section 3 declares {n_leads} leads but holds the definitions of "
+        raise ECGReadError(f"{where}: section 3 declares {counted(n_leads, 'lead')} but holds the definitions of "
                            f"{(len(section3) - 2) // 9}")
     leads = [struct.unpack_from("<IIB", section3, 2 + 9 * i) for i in range(n_leads)]
     for first, last, code in leads:
@@ -184,7 +184,7 @@ def _rhythm(section6: bytes, leads: list[tuple[int, int, int]], huffman: bool,
     """(leads x samples in mV over the samples every lead covers, rate in Hz, how it was encoded, nV per unit)."""
     n_leads = len(leads)
     if len(section6) < 6 + 2 * n_leads:
-        raise ECGReadError(f"{where}: its rhythm section (6) is too short for the byte counts of {n_leads} leads")
+        raise ECGReadError(f"{where}: its rhythm section (6) is too short for the byte counts of {counted(n_leads, 'lead')}")
     avm_nv, interval_us, difference, bimodal = struct.unpack_from("<HHBB", section6)
     if bimodal:
         raise ECGReadError(f"{where} is compressed with bimodal compression (section 6), which this reader does "

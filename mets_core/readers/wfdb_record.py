@@ -22,11 +22,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..ecg import ECGReadError, standard_lead
+from ..ecg import ECGReadError, listed_name, standard_lead
 from . import wfdb_adapter
-from .channels import Channels, to_mv_factor
+from .channels import UNCALIBRATED, Channels, to_mv_factor
 from .limits import (ACCEPTED_FORMATS, MAX_CHANNELS, MAX_HEADER_BYTES, MAX_SEGMENTS, brief, check_agrees,
-                     check_channels, check_fs, check_length, override_names, stretch_span)
+                     check_channels, check_fs, check_length, counted, override_names, stretch_span)
 from .recorded import iso_stamp
 from .wfdb_adapter import UploadFileSystem
 
@@ -175,8 +175,8 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
     check_channels(n_sig, n_read * spf, where)
     for seg in signal_headers:
         if len(seg.file_name or []) != int(seg.n_sig or 0):
-            raise ECGReadError(f"{where}: the header declares {seg.n_sig} signals but has "
-                               f"{len(seg.file_name or [])} signal lines; a WFDB header needs one line per "
+            raise ECGReadError(f"{where}: the header declares {counted(int(seg.n_sig or 0), 'signal')} but has "
+                               f"{counted(len(seg.file_name or []), 'signal line')}; a WFDB header needs one line per "
                                f"signal after its record line")
     missing = set().union(*(_check_signal_files(files, seg, where) for seg in signal_headers))
     channels = list(range(n_sig))
@@ -192,7 +192,7 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
         if needed or len(lost) == n_sig:
             _missing_signal_file((needed or sorted(missing))[0], where)
         channels = [c for c in channels if c not in lost]
-        unread = [names[c] or f"channel{c + 1}" for c in lost]     # one word each: the key is a list
+        unread = [listed_name(names[c] or f"channel{c + 1}") for c in lost]     # one word each: the key is a list
     try:
         if whole:
             rec = _rdrecord_fixed_with_gaps(upload.root, hdr, n_sig)
@@ -206,7 +206,13 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
                            f"{ACCEPTED_FORMATS}") from None
     if rec.p_signal is None or rec.p_signal.ndim != 2 or rec.p_signal.shape[1] == 0:
         raise ECGReadError(f"{where} holds no signals")
-    names = [str(n) if n is not None else "" for n in (rec.sig_name or [""] * rec.p_signal.shape[1])]
+    # a signal line without a description names no channel: it is called by its place, as the dashboard and
+    # the command line then show it when they ask which lead it is
+    names = [str(n) if n else f"channel{c + 1}"
+             for c, n in zip(channels, rec.sig_name or [None] * rec.p_signal.shape[1])]
+    # the channels read at WFDB's default gain, by the names the header gives them (lead_names may rename them)
+    uncalibrated = [name if marked else None for name, marked in
+                    zip(names, _uncalibrated_channels(files, record, hdr, signal_headers, channels, names))]
     if lead_names is not None:
         names = [override_names(names, lead_names, n_sig, where)[c] for c in channels]
     signals = rec.p_signal.T.astype(np.float64)
@@ -218,10 +224,12 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
                            f"an ECG's channels are in mV, uV or V")
     non_voltage = " ".join(f"{names[i]}({units[i]})" for i in range(len(units)) if i not in voltage)
     signals = signals[voltage] * np.array([to_mv_factor(units[i]) for i in voltage])[:, None]
+    uncalibrated = [uncalibrated[i] for i in voltage if uncalibrated[i] is not None]
     names, units = [names[i] for i in voltage], [units[i] for i in voltage]
     fmts = sorted({str(f) for s in signal_headers for f in (s.fmt or [])})
     meta = {"source_format": "wfdb", "record_name": record, "wfdb_format": ",".join(fmts),
-            "units": " ".join(str(u) for u in units), "comments": "\n".join(rec.comments or []),
+            "units": " ".join(str(u) for u in units) + _uncalibrated_words(uncalibrated, units),
+            "comments": "\n".join(rec.comments or []),
             "files": " ".join(_files_used(record, hdr, signal_headers, files))}
     if missing:
         meta["missing_signal_files"] = " ".join(sorted(missing))
@@ -236,6 +244,51 @@ def _read_record(upload: _Mounted, record: str, lead_names: list[str] | None, fs
     if stretch:
         meta["cropped_from_s"] = f"{first / fs:.3f}"
     return Channels(signals, names, fs, meta, where)
+
+
+DEFAULT_ADC_GAIN = 200.0     # ADC units per physical unit that WFDB (and wfdb) read an uncalibrated signal at
+
+
+def _uncalibrated_lines(header: bytes) -> set[int]:
+    """The signal lines (0 for the first) of a single-segment header whose ADC gain is 0 or not given: WFDB's
+    mark of a signal whose amplitude is uncalibrated, which wfdb reads at DEFAULT_ADC_GAIN without a word (its
+    parse of the header says 200 for them as for a calibrated one: the header's own text tells them apart)."""
+    lines = [ln.strip() for ln in header.decode("ascii", errors="ignore").splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    if not lines or "/" in lines[0].split()[0]:
+        return set()                # a multi-segment header: its segments' headers say it
+    out = set()
+    for number, line in enumerate(lines[1:]):
+        fields = line.split()
+        gain = _GAIN_FIELD.fullmatch(fields[2]) if len(fields) >= 3 else None
+        if len(fields) < 3 or (gain is not None and float(gain.group("gain")) == 0):
+            out.add(number)
+    return out
+
+
+def _uncalibrated_channels(files: dict[str, bytes], record: str, hdr, signal_headers, channels: list[int],
+                           names: list[str]) -> list[bool]:
+    """For each channel read (`channels`, named `names` by the file), whether its header marks it uncalibrated
+    (``_uncalibrated_lines``); a multi-segment record's channel is, when a segment's header marks it so."""
+    if signal_headers == [hdr]:
+        marked = _uncalibrated_lines(files[record + ".hea"])
+        return [c in marked for c in channels]
+    marked_names = set()
+    for seg in signal_headers:
+        lines = _uncalibrated_lines(files.get(f"{seg.record_name}.hea", b""))
+        marked_names.update(str(n) for i, n in enumerate(seg.sig_name or []) if i in lines)
+    return [name in marked_names for name in names]
+
+
+def _uncalibrated_words(uncalibrated: list[str], units: list[str]) -> str:
+    """What metadata["units"] adds for channels read at WFDB's default gain: marked "(inferred: ...)", so that
+    the page and the report say the amplitudes are not known to be mV (``channels.amplitude_basis``)."""
+    if not uncalibrated:
+        return ""
+    unit = " or ".join(dict.fromkeys(units))
+    which = ", ".join(uncalibrated)
+    return (f" (inferred: the header marks {which} {UNCALIBRATED}, with an ADC gain of 0 or none, so they are read "
+            f"at WFDB's default of {DEFAULT_ADC_GAIN:g} units per {unit}: their true size is not known)")
 
 
 def recorded_at(hdr) -> str | None:
