@@ -11,6 +11,7 @@ importing any command module (several import torch); a command imports only the 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -111,6 +112,26 @@ class _Parser(argparse.ArgumentParser):
             self.error(f"unrecognized arguments: {' '.join(extras)}")
         return namespace, extras
 
+    def add_subparsers(self, **kwargs):
+        # `mets COMMAND --help` opens with what the command does: a command (an engine's or a plug-in's) registered
+        # with its one-line help only had none (`mets evaluate --help` went from the usage to the options)
+        action = super().add_subparsers(**kwargs)
+        add_parser = action.add_parser
+
+        def add_described(name, **options):
+            if options.get("help") and not options.get("description"):
+                options["description"] = as_sentence(options["help"])
+            return add_parser(name, **options)
+
+        action.add_parser = add_described
+        return action
+
+
+def as_sentence(text: str) -> str:
+    """A one-line help ("zero-shot evaluation on ...") as a description: capitalised, ending with a full stop."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?", ")")) else ".")
+
 
 def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
     """The full parser (every command module), or one with only ``modules`` registered."""
@@ -153,12 +174,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:
-        # the reader of our output went away (`mets info | head -2`): stop quietly. Python would flush stdout
-        # again at exit and fail once more, so stdout is pointed at devnull first (the recipe of the signal
-        # module's documentation); 128 + SIGPIPE, as a shell reports a process that SIGPIPE ended
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # the reader of our output went away (`mets info | head -2`): stop quietly; 128 + SIGPIPE, as a shell
+        # reports a process that SIGPIPE ended
+        _stdout_to_devnull()
         return EXIT_BROKEN_PIPE
+    except OSError as err:
+        # the disk filled up under `mets rank DATA/ --json > results.json` (or --out): one line, not a traceback
+        if err.errno not in DISK_FULL:
+            raise
+        _stdout_to_devnull()
+        print(f"mets: {args.command}: the disk is full ({err.strerror}); free some space and run the command "
+              f"again", file=sys.stderr)
+        from .commands.errors import EXIT_SETUP_ERROR
+        return EXIT_SETUP_ERROR
     except KeyboardInterrupt as err:
         # a command that writes rows says what it kept (commands/dataset.py) and exits itself; the others stop
         # here with one line instead of a traceback
@@ -174,6 +202,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 INTERRUPT_CODES = (128 + signal.SIGINT, 128 + signal.SIGTERM)
+DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}      # no space left; the user's quota reached
+
+
+def _stdout_to_devnull() -> None:
+    """Python flushes stdout again at exit, and would fail once more on a reader gone or a full disk: stdout is
+    pointed at devnull first (the recipe of the signal module's documentation)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _stopped(code: int, whole_process: bool) -> int:

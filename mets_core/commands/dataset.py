@@ -21,7 +21,7 @@ from .model_loading import model_identity, preprocess_settings
 from .options import read_options
 from .output import RowWriter, check_out
 from .read_ahead import RecordReader, batches
-from .records import expand_records, record_identity
+from .records import expand_records, record_identity, row_name
 
 # score(ECGs, their prepared (windows, masks) or None) -> one result dict per ECG
 Score = Callable[[list, "list | None"], list]
@@ -101,10 +101,11 @@ class DatasetRun:
         self.model = model                    # model_identity of --model: what each row names as its model
 
     @classmethod
-    def start(cls, args, columns: list[str] | None) -> "DatasetRun | int":
-        """Records found (less those --resume finds done), the --out writer (`columns`: its columns; None: the
-        command writes its file itself) and the reader already reading them: all before the model loads. An
-        int: the exit code when there is nothing to do or --out cannot be used."""
+    def start(cls, args, columns: list[str] | None, numbers: tuple[str, ...] = ()) -> "DatasetRun | int":
+        """Records found (less those --resume finds done), the --out writer (`columns`: its columns, `numbers`
+        those of them that hold numbers, the others text; None: the command writes its file itself) and the
+        reader already reading them: all before the model loads. An int: the exit code when there is nothing to
+        do or --out cannot be used."""
         suffix = check_out(args.out) if columns is not None else None
         if columns is not None and args.out is not None and args.json:    # rank, retrieve: --json would print nothing
             raise SystemExit(usage(f"--json prints the results on stdout, and with --out they go to {args.out}: drop "
@@ -116,6 +117,10 @@ class DatasetRun:
             raise SystemExit(usage(f"--end {args.end:g} must be after --start {args.start:g} (seconds into each "
                                    f"record)"))
         records, missing = expand_records(args.records)
+        if args.out is not None and record_identity(args.out) in {record_identity(r) for r in records}:
+            # `mets embed ecg.npz --out ecg.npz`, `mets rank DATA/ --out DATA/some_ecg.npz`: the ECG was replaced
+            raise SystemExit(usage(f"--out {args.out} is one of the ECG records to read, and writing the results "
+                                   f"would replace it: give --out another file name"))
         for name, why in missing:
             error(name, why)
         not_found = [{"record": name, "error": NOT_FOUND + why} for name, why in missing]
@@ -124,7 +129,7 @@ class DatasetRun:
         if suffix:
             try:
                 writer = RowWriter(args.out, columns + [c for c in SHARED_COLUMNS if c not in columns], args.resume,
-                                   model)
+                                   model, numbers)
             except (ValueError, OSError) as err:
                 error(args.out, err)
                 return EXIT_SETUP_ERROR
@@ -134,6 +139,11 @@ class DatasetRun:
             done = {record_identity(r) for r in writer.done}     # however the earlier run named them
             records = [r for r in records if record_identity(r) not in done]
             not_found = [r for r in not_found if record_identity(r["record"]) not in done]
+            if not records and not not_found:      # every record is there: the model is not loaded for nothing
+                writer.abandon()
+                print(f"mets: --resume: every record named is already in {args.out}; nothing left to score",
+                      file=sys.stderr)
+                return EXIT_RECORD_ERROR if missing else 0
         status = EXIT_RECORD_ERROR if missing else 0
         reader = RecordReader(records, args.workers, preprocess_settings(args.model), read_options=read_options(args))
         run = cls(args, records, status, writer, reader, not_found, model)
@@ -163,14 +173,16 @@ class DatasetRun:
         results: list[dict] = []
         to_row = to_row or (lambda record, result: result)
 
-        def keep(out_batch: list[dict]) -> None:
+        def keep(out_batch: list[dict], found: bool = True) -> None:
             if finish is not None:
                 out_batch = [finish(r["record"], r) for r in out_batch]
             for r in out_batch:
                 r["model"] = self.model or ""
             if self.writer is not None:
-                self.writer.write([{**to_row(r["record"], r), "span": r.get("span", ""), "model": r["model"]}
-                                   for r in out_batch])
+                # a record found is named by its full path (row_name); a name that matches no file (a pattern, a
+                # list file's line) as it was given
+                self.writer.write([{**to_row(r["record"], r), **({"record": row_name(r["record"])} if found else {}),
+                                    "span": r.get("span", ""), "model": r["model"]} for r in out_batch])
             else:
                 results.extend(out_batch)
 
@@ -179,7 +191,7 @@ class DatasetRun:
             with self.reader:          # an exception (an interrupt) ends the reader processes, unwaited
                 try:
                     if self.not_found:
-                        keep([dict(r) for r in self.not_found])
+                        keep([dict(r) for r in self.not_found], found=False)
                         progress.update(len(self.not_found), len(self.not_found))
                     for batch in batches(self.reader, self.args.batch_size):
                         out_batch, errors = self._score_batch(score, batch, progress)

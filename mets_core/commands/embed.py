@@ -10,10 +10,10 @@ from pathlib import Path
 
 from ..cli import COMMANDS
 from .dataset import DatasetRun, plural
-from .errors import usage
+from .errors import EXIT_SETUP_ERROR, error, usage
 from .model_loading import load_model
 from .options import add_dataset_options, add_model_options
-from .output import check_out
+from .output import check_out, write_parquet
 
 EMBEDDING_SUFFIXES = (".npz", ".parquet")
 
@@ -36,7 +36,8 @@ def cmd_embed(args) -> int:
         raise SystemExit(usage("embed writes its file once, at the end: --resume is for rank and retrieve; run "
                                "embed on the records still missing, with another --out"))
     run = DatasetRun.start(args, None)          # no row writer: the file is written once, at the end
-    if isinstance(run, int):
+    if isinstance(run, int):       # no name matched a record (each said on its own line): the model is not loaded
+        print(f"mets: nothing was written to {args.out}: none of the records named was found", file=sys.stderr)
         return run
     try:
         model = load_model(args.model, run.reader.workers)
@@ -51,7 +52,12 @@ def cmd_embed(args) -> int:
     embedded = [r for r in results if "embedding" in r]
     failed = [r["record"] for r in results if "error" in r]
     out = Path(args.out)
-    matrix = _write(out, embedded, failed, model.model.cfg.proj_dim, run.model or "")
+    try:
+        matrix = _write(out, embedded, failed, model.model.cfg.proj_dim, run.model or "")
+    except OSError as err:      # checked before the run (check_out); the disk filled up or went away since
+        error(str(out), f"the embeddings could not be written ({err.strerror or err}); free some space or "
+                        f"write them elsewhere, and run the command again")
+        return EXIT_SETUP_ERROR
     if args.json:
         print(json.dumps({"out": str(out), "embeddings": len(embedded), "dim": int(matrix.shape[1]),
                           "failed_records": failed, "model": run.model}, indent=2, ensure_ascii=False))
@@ -68,14 +74,20 @@ def _write(out: Path, embedded: list[dict], failed: list[str], dim: int, model: 
     names, spans = [r["record"] for r in embedded], [r["span"] for r in embedded]
     matrix = np.stack([r["embedding"] for r in embedded]).astype(np.float32) if embedded else \
         np.empty((0, dim), np.float32)
-    tmp = out.with_name(out.name + ".tmp" + out.suffix)
-    if out.suffix.lower() == ".npz":
+    if out.suffix.lower() != ".npz":
+        import pyarrow as pa
+        # typed: with every record failed, every column was written as numbers (pandas' guess for no rows)
+        write_parquet(out, {"record": pa.string(), "embedding": pa.list_(pa.float64()), "span": pa.string(),
+                            "model": pa.string()},
+                      [{"record": n, "embedding": v.tolist(), "span": sp, "model": model}
+                       for n, v, sp in zip(names, matrix, spans)])
+        return matrix
+    tmp = out.with_name(out.name + ".tmp" + out.suffix)       # np.savez adds .npz to a name without it
+    try:
         np.savez(tmp, embeddings=matrix, records=np.array(names, dtype=str), spans=np.array(spans, dtype=str),
                  failed_records=np.array(failed, dtype=str), model=np.array(model, dtype=str))
-    else:
-        import pandas as pd
-        frame = pd.DataFrame({"record": names, "embedding": [v.tolist() for v in matrix], "span": spans,
-                              "model": [model] * len(names)})
-        frame.to_parquet(tmp, index=False)
-    os.replace(tmp, out)
+        os.replace(tmp, out)
+    except BaseException:       # a full disk, Ctrl-C: no half-written file left beside the one asked for
+        tmp.unlink(missing_ok=True)
+        raise
     return matrix

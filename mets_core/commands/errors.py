@@ -11,6 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
+from ..checkpoint import WEIGHTS_ENV
 from ..ecg import API_POINTER
 
 EXIT_RECORD_ERROR = 1      # a record could not be found or read (the others were answered)
@@ -34,10 +35,14 @@ _CLI_HINTS: tuple[tuple[str, str], ...] = (
     (r"pass fs=500 \(Hz\) to read_ecg", "add --fs HZ, its sampling rate (e.g. --fs 500)"),
     (r"or pass fs=500 to read_ecg", "or add --fs HZ, its sampling rate (e.g. --fs 500)"),
     (r"and pass fs=$", "and add --fs HZ (its sampling rate)"),
-    (r"\blead_names has (\d+) names\b", r"--lead-names has \1 names"),
+    (r"\blead_names has (\d+ names?)\b", r"--lead-names has \1"),
     (r"\bthe fs argument\b", "--fs"),
     (r"leave fs out for formats", "leave --fs out for formats"),
     (API_POINTER.pattern, ""),        # a command-line user cannot look a Python module's name up
+    # no weights where the default points (pipeline.METS.from_pretrained): the command line's ways to name them
+    (r"train a model and save it there \(METS\.save_pretrained\), set \$" + WEIGHTS_ENV +
+     r" to a checkpoint folder, or pass one", f"give a checkpoint folder with --model DIR, or set ${WEIGHTS_ENV} to "
+                                             f"one (`mets train` makes one)"),
 )
 # a record's annotation file (LUDB's per-lead .i ... .v6, .atr, .q1c) named alone
 _ANNOTATION_ALONE = re.compile(r"; upload them together \(or in one \.zip\)$")

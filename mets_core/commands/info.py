@@ -13,7 +13,12 @@ from .options import add_model_options
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("info", help=COMMANDS["info"][0])
+    p = subparsers.add_parser("info", help=COMMANDS["info"][0],
+                              description="What a model folder holds: its weights (hash, size), ECG encoder and "
+                                          "the input it takes (window, sampling rate, filtering), its frozen text "
+                                          "encoder, what it was trained on, its validation AUCs, the reference "
+                                          "ECGs its percentiles come from and its report index (mets retrieve). "
+                                          "Read from the folder, no ECG needed.")
     add_model_options(p)
     p.set_defaults(func=cmd_info)
 

@@ -6,7 +6,8 @@ again; the old error rows are dropped); Parquet rows are written at the end. Eve
 written under a temporary name and moved into place, so an existing file is never left half-written, and a run
 that cannot start (its model, index or prompts cannot be used) leaves it as it was. Each row
 names the model that made it (``model``: its folder and weights hash), and ``--resume`` refuses a file that
-another model wrote.
+another model wrote. A record found is named by its full path (``records.row_name``), so ``--resume`` knows it
+from any working folder; Parquet columns are typed (text, or numbers where the command says: ``write_parquet``).
 """
 from __future__ import annotations
 
@@ -21,27 +22,52 @@ OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
 
 def check_out(out: str | None, allowed: tuple[str, ...] = OUTPUT_SUFFIXES) -> str | None:
     """The suffix of --out FILE (None without --out), after checking that it can be written: a usage error
-    (SystemExit) for another suffix, a missing folder, or .parquet without pyarrow."""
+    (SystemExit) for another suffix, .parquet without pyarrow, or a file that cannot be written there
+    (`out_file_problem`)."""
     if out is None:
         return None
     suffix = Path(out).suffix.lower()
-    if suffix not in allowed:
+    if suffix not in allowed and not Path(out).is_dir():     # a folder: said as such below
         raise SystemExit(usage(f"--out {out}: the file name must end in {', '.join(allowed)}"))
     if suffix == ".parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
             raise SystemExit(usage("writing .parquet needs pyarrow (pip install pyarrow); or use .csv/.jsonl"))
-    if not Path(out).resolve().parent.is_dir():
-        raise SystemExit(usage(f"--out {out}: the folder {Path(out).parent} does not exist"))
+    problem = out_file_problem(out, "results" + (suffix if suffix in allowed else allowed[0]))
+    if problem:
+        raise SystemExit(usage(f"--out {problem}"))
     return suffix
+
+
+def out_file_problem(text: str, example: str) -> str | None:
+    """Why an output file named `text` cannot be written, in a sentence that starts with its name (None when it
+    can): it names a folder, its folder does not exist, or nothing can be written there. The one check of every
+    output file a command writes (--out; `mets evaluate --json FILE`), made before the command runs: a long run's
+    results were lost at the end when the file could not be written. `example`: a file name to suggest."""
+    import tempfile
+    path = Path(text)
+    if path.is_dir():
+        return f"{text} is a folder; give a file name in it, e.g. {path / example}"
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        return f"{text}: the folder {path.parent} does not exist; create it or write the file elsewhere"
+    try:      # a file made and removed at once: permissions, a read-only disk or a system folder (/proc) refuse it
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".tmp"):
+            pass
+    except OSError:
+        return (f"{text}: no file can be written in the folder {path.parent} (no permission, or a read-only "
+                f"disk); write the file elsewhere")
+    return None
 
 
 class RowWriter:
     """CSV or JSONL rows appended and flushed per batch; Parquet rows collected and written at the end."""
 
-    def __init__(self, path: str, columns: list[str], resume: bool, model: str | None = None):
+    def __init__(self, path: str, columns: list[str], resume: bool, model: str | None = None,
+                 numbers: tuple[str, ...] = ()):
         self.path, self.columns = Path(path), columns
+        self.numbers = frozenset(numbers)      # the columns holding numbers; the others hold text
         self.suffix = self.path.suffix.lower()
         earlier = _existing_rows(self.path, self.suffix, columns) if resume else []
         _check_same_model(self.path, earlier, model)
@@ -98,12 +124,10 @@ class RowWriter:
         if self.file is not None:
             self.file.close()
         if self.parquet_rows is not None:
-            import pandas as pd
-            frame = pd.DataFrame([{c: _cell(r.get(c)) for c in self.columns} for r in self.parquet_rows],
-                                 columns=self.columns)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, self.path)
+            import pyarrow as pa
+            write_parquet(self.path, {c: pa.float64() if c in self.numbers else pa.string() for c in self.columns},
+                          [{c: _parquet_cell(r.get(c), c in self.numbers) for c in self.columns}
+                           for r in self.parquet_rows])
 
     def abandon(self) -> None:
         """Stop before any row was written (the model, index or prompts cannot be used, or Ctrl-C while the
@@ -112,6 +136,23 @@ class RowWriter:
             self.tmp.unlink(missing_ok=True)
             self.tmp = None
         self.parquet_rows = None
+
+
+def write_parquet(path: Path, types: dict, rows: list[dict]) -> None:
+    """`rows` written to the Parquet file `path` with each column's type (a pyarrow type) said, not guessed from
+    its values: a column with no value in any row (every record an error, weights without reference ECGs) was
+    written as Parquet's "null" type, which a reader of text or numbers does not take (nor concatenates with
+    another run's file). Written under a temporary name, then moved into place."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    table = pa.Table.from_pylist(rows, schema=pa.schema(list(types.items())))
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:        # a full disk, Ctrl-C: no half-written file left beside the one asked for
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def failed(row: dict) -> bool:
@@ -128,21 +169,37 @@ def _cell(value):
     return value
 
 
+def _parquet_cell(value, number: bool):
+    """A value of a Parquet column of numbers (a float) or of text, None for no value (None, or NaN as an
+    earlier Parquet file reads back through pandas)."""
+    value = _cell(value)
+    if value is None or isinstance(value, float) and value != value or type(value).__name__ == "NAType":
+        return None
+    return float(value) if number else str(value)
+
+
 def _existing_rows(path: Path, suffix: str, columns: list[str]) -> list[dict]:
     """Complete rows of an earlier run (a partly written last line is dropped and redone)."""
     if not path.is_file():
         return []
     rows: list[dict] = []
+    # what mets writes, read back: another file at --out (a Latin-1 table, an ECG) was said in Python's words
+    # ("'utf-8' codec can't decode byte 0xe9 in position 13", "Parquet magic bytes not found in footer")
+    not_ours = f"--resume: {path} does not hold the rows of an earlier mets run"
+    if suffix in (".csv", ".jsonl"):
+        data = path.read_bytes()
+        try:          # its complete lines: a last line cut mid-character by a full disk is redone, not refused
+            text = data[: data.rfind(b"\n") + 1].decode("utf-8")
+        except UnicodeDecodeError:
+            raise SystemExit(usage(f"{not_ours} (it is not UTF-8 text); give --out the file that run wrote, or a "
+                                   f"new file")) from None
     if suffix == ".csv":
         import csv
-        with open(path, newline="", encoding="utf-8") as f:
-            text = f.read()
-        complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
-        reader = csv.DictReader(complete.splitlines())
+        reader = csv.DictReader(text.splitlines())
         _same_columns(path, list(reader.fieldnames or columns), columns)
         rows = [dict(r) for r in reader if None not in r]
     elif suffix == ".jsonl":
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in text.splitlines():
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
@@ -152,7 +209,11 @@ def _existing_rows(path: Path, suffix: str, columns: list[str]) -> list[dict]:
                 rows.append(row)
     else:
         import pandas as pd
-        frame = pd.read_parquet(path)
+        try:
+            frame = pd.read_parquet(path)
+        except ValueError:          # pyarrow's ArrowInvalid: not a Parquet file, or a damaged one
+            raise SystemExit(usage(f"{not_ours} (it is not a Parquet file it can read); give --out the file that "
+                                   f"run wrote, or a new file")) from None
         _same_columns(path, list(frame.columns), columns)
         rows = frame.to_dict("records")
     return [r for r in rows if r.get("record")]

@@ -37,7 +37,7 @@ def register(subparsers) -> None:
 
 def cmd_rank(args) -> int:
     prompts = _prompts(args)
-    run = DatasetRun.start(args, _rank_columns(prompts))
+    run = DatasetRun.start(args, _rank_columns(prompts), _rank_number_columns(prompts))
     if isinstance(run, int):
         return run
     try:
@@ -63,10 +63,17 @@ def _prompts(args) -> list[str]:
     from ..prompts import distinct_prompts, prompt_lines
     prompts = list(args.prompts or [])
     if args.prompts_file:
+        from ..readers.csv_table import as_text
         try:
-            text = Path(args.prompts_file).read_text(encoding="utf-8")
+            data = Path(args.prompts_file).read_bytes()
         except OSError as e:
             raise SystemExit(usage(f"cannot read --prompts-file {args.prompts_file}: {e.strerror or e}"))
+        # as the readers take a text file: Windows' UTF-16 ("Unicode") and Latin-1 as well as UTF-8 (a UTF-8 file
+        # with a byte order mark lost its first prompt, or its first comment, to the mark)
+        text = as_text(data)
+        if text is None:
+            raise SystemExit(usage(f"--prompts-file {args.prompts_file} is not a text file (an ECG or another "
+                                   f"binary file?): write the prompts in a text file, one per line"))
         prompts += prompt_lines(text)
     # the dashboard's rule, without its caps: a researcher may rank every statement of a vocabulary at once
     kept = distinct_prompts([p.strip() for p in prompts if p.strip()])
@@ -171,11 +178,22 @@ def _rank_columns(prompts: list[str]) -> list[str]:
                         has the similarity and percentile of the finding it was scored as (named in "negated")
                         and no probability (it is not ranked); a prompt the model does not know (listed in
                         "not_known") has none: its numbers would read as a judgement the model cannot make."""
-    cols = ["record", "leads", "error", "stands_out", "not_told_apart", "measurement_check", "top_prompt",
-            "top_similarity", "top_probability", "top_percentile", "not_known", "negated"]
-    for p in prompts:
-        cols += [f"similarity[{p}]", f"probability[{p}]", f"percentile[{p}]"]
-    return cols
+    return (["record", "leads", "error", "stands_out", "not_told_apart", "measurement_check", "top_prompt",
+             *TOP_NUMBERS, "not_known", "negated"] + _prompt_columns(prompts))
+
+
+# the columns of numbers: the top prompt's, and each prompt's (the others hold text)
+TOP_NUMBERS = ("top_similarity", "top_probability", "top_percentile")
+PROMPT_NUMBERS = ("similarity", "probability", "percentile")
+
+
+def _prompt_columns(prompts: list[str]) -> list[str]:
+    return [f"{number}[{p}]" for p in prompts for number in PROMPT_NUMBERS]
+
+
+def _rank_number_columns(prompts: list[str]) -> tuple[str, ...]:
+    """The columns of `_rank_columns` that hold numbers."""
+    return (*TOP_NUMBERS, *_prompt_columns(prompts))
 
 
 def _rank_row(record: str, result: dict) -> dict:

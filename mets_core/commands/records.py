@@ -1,9 +1,9 @@
 """RECORD arguments -> the record files to read, checked before any model loads.
 
 A record is named as a file, a WFDB record name (``ludb/data/1``), a folder (searched recursively for
-``RECORD_SUFFIXES``), a glob pattern (``'data/**/*.xml'``) or a list file (``@records.txt``, or a PhysioNet
-``RECORDS`` file: one record per line, relative to the list's folder). A name that matches nothing is one
-error line; the others go on.
+``RECORD_SUFFIXES``; the .npz files `mets embed` wrote are not records), a glob pattern (``'data/**/*.xml'``)
+or a list file (``@records.txt``, or a PhysioNet ``RECORDS`` file: one record per line, relative to the list's
+folder). A name that matches nothing is one error line; the others go on.
 """
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ def record_identity(name: str) -> str:
     if not path.is_file() and path.with_name(path.name + ".hea").is_file():
         path = path.with_name(path.name + ".hea")
     return str(path.resolve())
+
+
+def row_name(name: str) -> str:
+    """How an --out row names a record found: by its full path, written as it was named ('data/1' run in /work is
+    '/work/data/1'), so that --resume knows the record from any working folder (`record_identity`): a relative
+    name was only the same record when the next run started in the same folder."""
+    return os.path.abspath(name)
 
 
 def _has_glob(text: str) -> bool:
@@ -48,12 +55,26 @@ def _segment_headers(folder_headers: list[Path]) -> set[Path]:
     return segments
 
 
+def _written_by_embed(path: Path) -> bool:
+    """Whether a .npz is the output of `mets embed` (its arrays 'embeddings' and 'records'), not an ECG: written
+    into the data folder (`mets embed DATA/ --out DATA/emb.npz`), it was read as a record by the next run over
+    the folder and failed with a hint to save it again as an ECG."""
+    import zipfile
+    if path.suffix.lower() != ".npz":
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return {"embeddings.npy", "records.npy"} <= set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False          # read as a record: its reader says what is wrong with it
+
+
 def _records_in_folder(folder: Path) -> list[str]:
     found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in RECORD_SUFFIXES and p.is_file()
                    and not p.name.startswith("."))
     headers = [p for p in found if p.suffix.lower() == ".hea"]
     skip = _segment_headers(headers)
-    return [str(p) for p in found if p not in skip]
+    return [str(p) for p in found if p not in skip and not _written_by_embed(p)]
 
 
 def _read_list(spec: str) -> tuple[Path, list[str]]:

@@ -29,12 +29,11 @@ def json_out_file(text: str) -> str:
     """An argparse type: the FILE of --json FILE, checked before the command runs (an evaluation can take
     minutes, and its results were lost to a traceback when the file could not be written at the end)."""
     import argparse
-    path = Path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name in it, e.g. {path / 'results.json'}")
-    if not path.resolve().parent.is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: the folder {path.parent} does not exist; create it or write "
-                                         f"the file elsewhere")
+
+    from mets_core.commands.output import out_file_problem
+    problem = out_file_problem(text, "results.json")
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 
