@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import types
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,7 +255,25 @@ MEASURED_AGAIN = ("It is measured again when the page is next drawn (open anothe
 
 
 STALLED_S = 120.0    # a measuring process that finishes no job for this long while jobs wait is stopped: the
-                     # longest job, a minute of a 12-lead at 10 kHz, took 17 s on a loaded 2-core machine
+                     # longest job, a minute of a 12-lead at 10 kHz, took 17 s on a loaded 2-core machine (the
+                     # longest whole-recording search, a 24 h 2-lead Holter, the most an upload holds: ~10 s)
+
+# what each job is, and what follows its stop, in the words of "... had not finished after 120 s, so it was
+# stopped. ...". The overview is not searched again: its page asks for it again at once (the page's note
+# reruns the page when the search ends, failed or not), and a search that stalled once held the overviews of
+# every session for another STALLED_S each time.
+STALLED_WORDS = {
+    "measure_job": ("Measuring this ECG", MEASURED_AGAIN),
+    "trend_job": ("Finding the beats of the whole recording",     # under "The heart-rate overview: "
+                  "It is not tried again for this recording until the dashboard is restarted; the pages, their "
+                  "measurements, ranking and similar reports do not depend on it."),
+}
+
+
+def stalled(job: str) -> "MeasuringStopped":
+    """What a page is told when `job` (a measure_worker job) was stopped for finishing nothing for STALLED_S."""
+    what, then = STALLED_WORDS[job]
+    return MeasuringStopped(f"{what} had not finished after {STALLED_S:.0f} s, so it was stopped. {then}")
 
 
 def _kill_processes(pool) -> None:
@@ -379,6 +398,11 @@ def _failed(future) -> bool:
     return future.done() and (future.cancelled() or future.exception() is not None)
 
 
+def _stopped_for_good(future) -> bool:
+    """A whole-recording job stopped for stalling (``_Measurements._stop_if_stalled``): not sent again."""
+    return future.done() and not future.cancelled() and isinstance(future.exception(), MeasuringStopped)
+
+
 class _Measurements:
     """mets_core.measure and heart_rate_trend results shared by all sessions, keyed by content hash (and
     stretch), computed in measuring processes: a page asks for them early (`start`) and takes them when it
@@ -389,8 +413,9 @@ class _Measurements:
     every page read meanwhile ("Next ▶" then took 7.6 s instead of 0.5 s).
 
     A process that dies (out of memory, killed) fails the jobs it had; each is sent once more to a new process
-    before its page is told. A page that waits without a limit checks every POLL_S that its process still
-    finishes jobs, and stops one that has finished none for STALLED_S (`_Worker.stop_if_stalled`)."""
+    before its page is told. A page that waits checks that its process still finishes jobs (without a limit:
+    every POLL_S; with one, a moment at a time as the overview's note asks: at each ask), and stops one that
+    has finished none for STALLED_S (`_stop_if_stalled`); a stopped whole recording is not searched again."""
 
     MAX_ENTRIES = 512
     WHOLE_RECORDING_JOBS = ("trend_job",)
@@ -400,6 +425,7 @@ class _Measurements:
         self._workers = [_Worker() for _ in range(max(1, workers))]
         self._whole_recordings = _Worker(keeps_recordings=False)     # each is sent once, for one job
         self._futures: LRU[tuple, object] = LRU(self.MAX_ENTRIES)
+        self._job_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # future -> its key in _futures
         self._lock = threading.Lock()
 
     def _worker(self, job: str, key: str) -> _Worker:
@@ -412,10 +438,29 @@ class _Measurements:
         k = (job, key, *args)
         with self._lock:
             future = self._futures.get(k)
-            if future is None or _failed(future):      # a failure is retried
+            if future is None or (_failed(future) and not _stopped_for_good(future)):     # a failure is retried
                 future = self._worker(job, key).submit(job, key, ecg, *args)
                 self._futures.put(k, future)
+                self._job_of[future] = k
         return future
+
+    def _stop_if_stalled(self, job: str, key: str, future) -> None:
+        """The one stall check of every wait, with or without a limit: stop the process of (`job`, `key`) if it
+        has finished nothing for STALLED_S (``_Worker.stop_if_stalled``), and raise ``stalled`` if it was
+        running `future`. A whole-recording job it was running, whoever asked, is remembered as stopped."""
+        running = self._worker(job, key).stop_if_stalled()
+        if running is None:
+            return
+        k = self._job_of.get(running)
+        if k is not None and k[0] in self.WHOLE_RECORDING_JOBS:
+            from concurrent.futures import Future
+            kept = Future()
+            kept.set_exception(stalled(k[0]))
+            with self._lock:
+                if self._futures.get(k) is running:
+                    self._futures.put(k, kept)
+        if running is future:
+            raise stalled(job)
 
     def _wait(self, job: str, key: str, future):
         """The future's result, waiting as long as its process keeps finishing jobs."""
@@ -424,10 +469,7 @@ class _Measurements:
             try:
                 return future.result(self.POLL_S)
             except NotYet:
-                if self._worker(job, key).stop_if_stalled() is future:
-                    raise MeasuringStopped(
-                        f"Measuring this ECG had not finished after {STALLED_S:.0f} s, so it was stopped. "
-                        f"{MEASURED_AGAIN}") from None
+                self._stop_if_stalled(job, key, future)
 
     def result(self, job: str, key: str, ecg: ECG, *args, wait_s: float | None = None):
         """The job's result; with `wait_s`, None if it is not done within that many seconds (it runs on)."""
@@ -437,9 +479,14 @@ class _Measurements:
         from dashboard.measure_worker import NotKept
         for attempt in (0, 1, 2):
             future = self.start(job, key, ecg, *args)
+            if _stopped_for_good(future):
+                raise stalled(job)               # a new exception each time: a raised one keeps its traceback
             try:
                 return future.result(wait_s) if wait_s is not None else self._wait(job, key, future)
             except NotYet:
+                # a page that waits a moment at a time (the overview's note, every second) is the only one
+                # waiting on its process: the stall check is its too
+                self._stop_if_stalled(job, key, future)
                 return None
             # NotKept: the process was restarted meanwhile, send the recording again; BrokenProcessPool: the
             # process died (perhaps over another page's job), measure in a new one

@@ -105,6 +105,14 @@ How each value is obtained (and why)
   "Unacceptable"; these limits are voltages, so leads scaled one by one (z-scored, range-scaled) are not held
   to them (a warning says so). "Not recorded" for absent leads.
 
+- Odd inputs: samples that are not numbers (an ECG built in code) are filled as the readers fill them
+  (``readers.channels.fill_missing``; a lead missing too many is not measured), and said; amplitudes of µV
+  read as mV (the readers' units rule, ``readers.channels.infer_uv``) are said, and not held to the noise
+  limits in mV; a stretch without a beat longer than the longest plausible RR (a pause, or no signal) is said
+  (``_beatless``); a QRS of ``QRS_MAX_RR_SHARE`` of the RR or more gets a warning; a lead too short for the
+  template SQI's beats (``_too_short_to_judge``: a 3 s recording) is rated by its spectrum alone; a stretch
+  with no samples is refused (ValueError).
+
 Long recordings are measured on their first ``MAX_SECONDS`` seconds (stated in the notes); the dashboard
 measures the page on screen by passing that stretch.
 The delineation parameters were chosen on even-numbered LUDB records and every other QTDB record;
@@ -123,7 +131,8 @@ import numpy as np
 from . import delineate
 from .ecg import ECG, STANDARD_LEADS
 from .quality import LABELS, lead_quality
-from .readers.channels import amplitude_unit
+from .readers.channels import amplitude_unit, infer_uv
+from .readers.limits import MAX_MISSING_FRACTION, UV_AMPLITUDE_THRESHOLD
 
 INTERVAL_LEAD_ORDER = ("II", "V5", "I", "V6", "V2", "V1", "V3", "V4", "aVF", "III", "aVL", "aVR")
 MAX_SECONDS = 60.0
@@ -136,6 +145,8 @@ NO_BEAT_SQI = 0.4                  # the beats found correlate with their mean b
                                    # N and A)
 PLAUSIBLE_MS = {"pr": (60.0, 400.0), "qrs": (40.0, 250.0), "qt": (200.0, 700.0), "rr": (200.0, 3000.0)}
 QT_MAX_RR_SHARE = 0.95             # a QT this share of the RR interval or longer: its T end is not reliable
+QRS_MAX_RR_SHARE = 0.5             # a QRS this share of the RR or longer leaves the ST-T no room: a warning (LUDB's
+                                   # largest is 0.31, 140 ms at 132 bpm; ECGSYN at 180-200 bpm gave 0.6-0.67)
 PR_SPREAD_MAX_MS = 40.0            # P onset to R: interquartile range over beats above this = no consistent P
 P_WAVE_MAX_S = 0.12               # a P wave is at most this long (limb-lead reversal: its main deflection)
 P_FOUND_MIN_SHARE = 0.6            # share of beats with a P onset found, for a PR to be reported
@@ -258,18 +269,14 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     fs = float(ecg.fs)
     a = int(max(0.0, min(float(start_s), ecg.duration)) * fs)
     n = min(ecg.n_samples - a, int(seconds * fs))
+    if n <= 0:           # a caller's mistake, said as ECG.crop says it (numpy's words were "zero-size array")
+        raise ValueError(f"cannot measure {seconds:g} s from {start_s:g} s of a {ecg.duration:g} s recording: the "
+                         f"stretch holds no samples")
     out = Measurements(seconds_analysed=round(n / fs, 3), start_s=round(a / fs, 3))
     if ecg.n_samples > n and a == 0:
         out.notes["length"] = f"measured on the first {n / fs:.0f} s of {ecg.duration:.0f} s"
     elif ecg.n_samples > n:
         out.notes["length"] = f"measured on {a / fs:.1f}-{(a + n) / fs:.1f} s of {ecg.duration:.0f} s"
-    from .readers.channels import filled_stretches
-    gaps = [(g0, g1) for g0, g1 in filled_stretches(ecg.metadata) if g0 < (a + n) / fs and g1 > a / fs]
-    if gaps:             # the reader's straight line over missing samples reads as a pause, or a beat lost
-        out.warnings.append("samples missing at " + ", ".join(f"{g0:.1f}-{g1:.1f} s" for g0, g1 in gaps)
-                            + " were filled by a straight line: a pause, a rate or a rhythm there is not real; "
-                              "check the tracing")
-
     raw: dict[str, np.ndarray] = {}
     cleaned: dict[str, np.ndarray] = {}
     peaks: dict[str, np.ndarray] = {}
@@ -278,10 +285,23 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
             raw[lead] = np.asarray(ecg.signal[i, a:a + n], dtype=float)
         else:
             out.lead_quality[lead] = QUALITY_NOT_RECORDED
+    from .readers.channels import filled_stretches
+    gaps = [(g0, g1) for g0, g1 in filled_stretches(ecg.metadata) if g0 < (a + n) / fs and g1 > a / fs]
+    filled, left_out = _fill_missing(raw, fs)
+    gaps += [(a / fs + g0, a / fs + g1) for g0, g1 in filled]
+    if gaps:             # the reader's straight line over missing samples reads as a pause, or a beat lost
+        out.warnings.append("samples missing at " + ", ".join(f"{g0:.1f}-{g1:.1f} s" for g0, g1 in gaps)
+                            + " were filled by a straight line: a pause, a rate or a rhythm there is not real; "
+                              "check the tracing")
+    if left_out:
+        out.warnings.append(f"lead{'s' if len(left_out) > 1 else ''} {', '.join(left_out)}: more than "
+                            f"{MAX_MISSING_FRACTION:.0%} of the samples are missing (not numbers): not measured")
     filtered = _filtered_together(raw, fs)
     for lead, x in raw.items():
-        cleaned[lead], peaks[lead], out.lead_quality[lead], out.lead_sqi[lead] = _clean_and_find(
+        cleaned[lead], peaks[lead], out.lead_quality[lead], sqi = _clean_and_find(
             nk, x, fs, filtered.get(lead, (None, None))[0])
+        if sqi is not None:                 # None: not judged (too short), which is no SQI of 0
+            out.lead_sqi[lead] = sqi
 
     # neurokit2's quality rating is the slowest step of measuring (~55 %). Every lead but the interval lead
     # is rated again below, on the common beats, so rate here only as far as choosing the interval lead needs.
@@ -296,6 +316,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
             quality_of(ld)
         why = "signal quality unacceptable in every recorded lead (noise, flat line or too few beats)"
         _nothing_measured(out, why)
+        _axis_leads_absent(out, ecg)
         return out
     # the beats from all recorded leads at once (a small R or a tall T in one lead misleads its own
     # detector, and may get that lead called unusable), placed on the interval lead's R peaks
@@ -342,10 +363,19 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         # 128 ms) beside "every lead is noisy"
         why = "no repeating beat: the beats found do not resemble one another (noise, or no organised rhythm)"
         _nothing_measured(out, why)
+        _axis_leads_absent(out, ecg)
         out.n_beats, out.interval_lead = 0, None
         return _rounded(out)
     unit = amplitude_unit(ecg.metadata)      # z-scored or range-scaled data is not in mV
-    if unit == "mV":
+    # µV read as mV (a file that declares mV, or a wrong gain: the readers convert declared units as they are
+    # given): held to the noise limits in mV, every clean lead was "Unacceptable" and "every lead is noisy"
+    uv_sized = unit == "mV" and infer_uv(np.stack(list(raw.values())))
+    if uv_sized:
+        out.warnings.append(f"the amplitudes are a thousand times an ECG's (typical peaks above "
+                            f"{UV_AMPLITUDE_THRESHOLD:g} mV, which no ECG reaches), as µV read as mV: check the "
+                            f"file's units or gain; muscle noise and baseline wander not judged (their limits are "
+                            f"in mV), and the amplitudes here are not mV")
+    elif unit == "mV":
         for other in raw:
             _rate_noise(out, other, raw[other], rp, fs, rated_on, filtered.get(other, (None, None))[1])
     else:
@@ -378,12 +408,21 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         # distribution (AF, bigeminy) can sit on either peak
         out.rr_ms = float(np.mean(good)) if out.rr_irregular else rr
         out.heart_rate_bpm = 60000.0 / out.rr_ms
+    quiet = _beatless(rp, n, fs, a / fs, gaps)
+    if quiet:
+        # left out of the rate as implausible without a word, a flat line in every lead for 5 s (asystole, or
+        # no signal) read as a page at 69 bpm
+        out.warnings.append("no beat for " + ", ".join(f"{t1 - t0:.1f} s ({t0:.1f}-{t1:.1f} s)" for t0, t1 in quiet)
+                            + f", longer than any RR interval the rate counts ({PLAUSIBLE_MS['rr'][1] / 1000:g} s): a "
+                              f"pause, or a stretch without signal (a flat line, an electrode off); the rate is "
+                              f"that of the other beats; check the tracing")
 
     usable = [ld for ld in cleaned if out.lead_quality.get(ld) != "Unacceptable"] or [lead]
     beats, r_index, chosen = _median_beats(cleaned, rp, fs, out.rr_irregular, typical, shift)  # all leads
     if not beats:
         for key in ("pr", "qrs", "qt", "qtc", "axis"):
             out.notes[key] = "too few whole beats for a median beat"
+        _axis_leads_absent(out, ecg)
         return _rounded(out)
     out.n_median_beats = len(chosen)
     if len(chosen) < MIN_SQI_BEATS:
@@ -412,6 +451,7 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
     if limits is None:
         for key in ("pr", "qrs", "qt", "qtc", "axis"):         # the PR ends at the QRS onset: no reason was given
             out.notes[key] = "QRS limits not found on the median beats"
+        _axis_leads_absent(out, ecg)
     else:
         on, off, t_end = limits
         out.fiducials_s["qrs_on"] = (on - r_index) / fs
@@ -451,22 +491,20 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
             out.warnings.append(f"the P waves and the QRS are negative in lead {p_lead}, where the PR was measured: "
                                 f"the lead may be recorded inverted (or its electrodes swapped); the P waves were "
                                 f"read turned upright, check them on the tracing")
-        absent = [ld for ld in ("I", "aVF") if not ecg.lead_mask[STANDARD_LEADS.index(ld)]]
-        if absent:           # a 2-lead Holter has neither: not a matter of quality
-            out.notes["axis"] = f"needs leads I and aVF: {' and '.join(absent)} not recorded"
-        elif unit != "mV":
-            # the axis is the ratio of I's and aVF's voltages, which leads scaled one by one have lost (PTB-XL
-            # 00272: -12 degrees in mV, -38, a left axis deviation, z-scored)
-            out.notes["axis"] = (f"needs the leads' relative voltages: this recording's leads were scaled one by "
-                                 f"one (read in {unit})")
-        elif "I" in qrs_beats and "aVF" in qrs_beats:       # of acceptable quality (a noisy I gave 66-120)
-            out.axis_deg = _frontal_axis(beats["I"], beats["aVF"], on, off, fs)
-            if out.axis_deg is None:
-                out.notes["axis"] = "net QRS area not measurable in I and aVF"
-        else:
-            out.notes["axis"] = "needs leads I and aVF of acceptable quality"
+        if not _axis_leads_absent(out, ecg):          # (which says so)
+            if unit != "mV":
+                # the axis is the ratio of I's and aVF's voltages, which leads scaled one by one have lost (PTB-XL
+                # 00272: -12 degrees in mV, -38, a left axis deviation, z-scored)
+                out.notes["axis"] = (f"needs the leads' relative voltages: this recording's leads were scaled one by "
+                                     f"one (read in {unit})")
+            elif "I" in qrs_beats and "aVF" in qrs_beats:       # of acceptable quality (a noisy I gave 66-120)
+                out.axis_deg = _frontal_axis(beats["I"], beats["aVF"], on, off, fs)
+                if out.axis_deg is None:
+                    out.notes["axis"] = "net QRS area not measurable in I and aVF"
+            else:
+                out.notes["axis"] = "needs leads I and aVF of acceptable quality"
         out.limb_lead_reversal = _limb_reversal(beats, on, off, r_index, fs, out.fiducials_s.get("p_on"),
-                                                usable_i="I" in qrs_beats, in_mv=unit == "mV")
+                                                usable_i="I" in qrs_beats, in_mv=unit == "mV" and not uv_sized)
     for key, value, why in (("qrs", out.qrs_ms, "QRS limits not found"),
                             ("qt", out.qt_ms, "T wave end not found (flat or noisy T)")):
         if value is None:
@@ -508,6 +546,12 @@ def measure(ecg: ECG, start_s: float = 0.0, seconds: float = MAX_SECONDS) -> Mea
         out.notes["qtc"] = "needs a measurable QT"
     if out.qrs_ms is not None and out.qrs_ms >= WIDE_QRS_MS and len(qrs_beats) < 3:
         out.warnings.append("wide QRS measured in fewer than 3 leads: check it on the median beats")
+    if out.qrs_ms is not None and out.rr_ms is not None and out.qrs_ms >= QRS_MAX_RR_SHARE * out.rr_ms:
+        # at a fast rate the QRS limits can run into the P and T waves, which crowd it (a ventricular rhythm's QRS
+        # can be that wide, so it is reported, with the reason to look)
+        out.warnings.append(f"the QRS ({out.qrs_ms:.0f} ms) takes {out.qrs_ms / out.rr_ms:.0%} of the RR interval "
+                            f"({out.rr_ms:.0f} ms), leaving the ST segment and T wave little room: at this rate its "
+                            f"limits may have run into the P or T waves; check them on the median beats")
     return _rounded(out)
 
 
@@ -529,6 +573,24 @@ def _rounded(out: Measurements) -> Measurements:
         out.rr_cv = round(out.rr_cv, 3)
     out.fiducials_s = {k: round(float(v), 4) for k, v in out.fiducials_s.items()}
     return out
+
+
+def _fill_missing(raw: dict[str, np.ndarray], fs: float) -> tuple[list[tuple[float, float]], list[str]]:
+    """Samples that are not numbers (NaN, inf) filled in `raw`, in place, by the readers' one rule for missing
+    samples (``readers.channels.fill_missing``: a straight line over short gaps); an ECG built in code may hold
+    them (the readers fill them as they read), and a lead with a gap was unusable, every lead with one left
+    nothing measured "for signal quality". (The stretches filled (s from the stretch's start), the leads
+    missing too many samples: left as they are, not measured.)"""
+    from .readers.channels import fill_missing, missing_stretches
+    spoiled = [ld for ld, x in raw.items() if not np.isfinite(x).all()]
+    if not spoiled:
+        return [], []
+    rows = np.stack([raw[ld] for ld in spoiled])
+    rows_filled, keep, _ = fill_missing(rows)
+    for ld, row, kept in zip(spoiled, rows_filled, keep):
+        if kept:
+            raw[ld] = row
+    return missing_stretches(~np.isfinite(rows[keep]), fs), [ld for ld, kept in zip(spoiled, keep) if not kept]
 
 
 def _filterable(x: np.ndarray, fs: float) -> bool:
@@ -558,9 +620,10 @@ def _filtered_together(raw: dict[str, np.ndarray], fs: float) -> dict[str, tuple
 
 
 def _clean_and_find(nk, x: np.ndarray, fs: float, c: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, np.ndarray, str | None, float]:
+                    ) -> tuple[np.ndarray, np.ndarray, str | None, float | None]:
     """Cleaned lead (`c`: cleaned already), its R peaks, "Unacceptable" when unusable (else None: to be rated by
-    `_quality_label` when needed) and its template SQI."""
+    `_quality_label` when needed) and its template SQI (None: not judged, the lead too short for it:
+    ``_too_short_to_judge``)."""
     none = np.zeros(0, dtype=int)
     if not _filterable(x, fs):
         return np.zeros_like(x), none, "Unacceptable", 0.0
@@ -574,8 +637,26 @@ def _clean_and_find(nk, x: np.ndarray, fs: float, c: np.ndarray | None = None
             return np.zeros_like(x), none, "Unacceptable", 0.0
     if len(rp) < MIN_BEATS + 1:
         return c, rp, "Unacceptable", 0.0
+    if len(_sqi_beats(c, rp, fs)) < MIN_SQI_BEATS and _too_short_to_judge(rp, len(c), fs):
+        return c, rp, None, None
     sqi = _template_sqi(c, rp, fs)
     return c, rp, ("Unacceptable" if sqi < TEMPLATE_SQI_MIN else None), round(sqi, 3)
+
+
+def _too_short_to_judge(rp: np.ndarray, n: int, fs: float) -> bool:
+    """Whether a lead of `n` samples whose detector found the R peaks `rp` is too short for the template SQI's
+    ``MIN_SQI_BEATS`` whole beats, rather than missing beats: its peaks keep a steady rhythm (every RR within
+    ``PREMATURE_SHARE`` of their median) that fills the lead (no more than one RR before the first and after
+    the last), and at that rhythm the lead holds fewer whole beats at some phase. A clean 3-3.5 s recording
+    at 70 bpm holds 3, and its every lead was "Unacceptable" (nothing measured); on a 10 s lead only a rate
+    under 30 bpm does, and peaks in noise keep no steady rhythm."""
+    rr = np.diff(rp)
+    if len(rr) < MIN_BEATS:
+        return False
+    med = float(np.median(rr))
+    whole = int(0.2 * fs) + int(0.4 * fs)            # a beat's stretch in the template SQI (``_sqi_beats``)
+    return bool(np.all(np.abs(rr - med) <= PREMATURE_SHARE * med) and rp[0] <= med and n - rp[-1] <= med
+                and n - whole < MIN_SQI_BEATS * med)
 
 
 def clean_lead(x: np.ndarray, fs: float) -> np.ndarray:
@@ -596,10 +677,11 @@ def _baseline_highpass(fs: float) -> np.ndarray:
     return butter(5, 0.5, btype="highpass", output="sos", fs=fs)
 
 
-def clean_and_rate_lead(nk, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, str, float]:
+def clean_and_rate_lead(nk, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, str, float | None]:
     """One lead rated on its own, as ``measure`` rates the lead it may find the beats on: (the lead cleaned
     (``clean_lead``), its R peaks (neurokit2's detector), its quality label (one of ``quality.LABELS``;
-    "Unacceptable" when unusable) and its template SQI). ``nk``: the neurokit2 module."""
+    "Unacceptable" when unusable) and its template SQI (None: the lead too short to judge it)). ``nk``: the
+    neurokit2 module."""
     c, rp, quality, sqi = _clean_and_find(nk, x, fs)
     return c, rp, quality or _quality_label(c, fs), sqi
 
@@ -813,6 +895,32 @@ def _place_beats(beats: np.ndarray, own: np.ndarray, c: np.ndarray, fs: float) -
         seg = c[a:b] * sign if sign else np.abs(c[a:b])
         placed[i] = a + int(np.argmax(seg))
     return np.unique(np.asarray(placed, dtype=int))
+
+
+def _beatless(rp: np.ndarray, n: int, fs: float, start_s: float, explained: list[tuple[float, float]]
+              ) -> list[tuple[float, float]]:
+    """The stretches (s from the recording's start; the stretch measured, of `n` samples, starts at `start_s`)
+    without a beat of `rp` for longer than the longest plausible RR (``PLAUSIBLE_MS``): between two beats, or
+    before the first or after the last; not those that meet a stretch in `explained` (samples missing, filled:
+    said already)."""
+    longest = PLAUSIBLE_MS["rr"][1] / 1000.0 * fs
+    edges = np.concatenate([[0], np.asarray(rp, dtype=int), [n]])
+    out = []
+    for s0, s1 in zip(edges[:-1], edges[1:]):
+        t0, t1 = start_s + s0 / fs, start_s + s1 / fs
+        if s1 - s0 > longest and not any(g0 < t1 and g1 > t0 for g0, g1 in explained):
+            out.append((t0, t1))
+    return out
+
+
+def _axis_leads_absent(out: Measurements, ecg: ECG) -> bool:
+    """Whether lead I or aVF, which the axis needs, is not recorded; if so, that is the axis's note, whatever
+    else kept it from being measured: a 2-lead Holter's pages were told "QRS limits not found" on one page and
+    "needs leads I and aVF" on the next, when no page of it has an axis."""
+    absent = [ld for ld in ("I", "aVF") if not ecg.lead_mask[STANDARD_LEADS.index(ld)]]
+    if absent:           # a 2-lead Holter has neither: not a matter of quality
+        out.notes["axis"] = f"needs leads I and aVF: {' and '.join(absent)} not recorded"
+    return bool(absent)
 
 
 def _nothing_measured(out: Measurements, why: str) -> None:

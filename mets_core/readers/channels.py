@@ -62,7 +62,7 @@ def to_ecg(channels: Channels, name: str) -> ECG:
             meta["absent_leads_missing_data"] = " ".join(absent)
         if filled:
             meta["interpolated_samples"] = " ".join(filled)
-        stretches = _filled_stretches(~finite[keep], fs)
+        stretches = missing_stretches(~finite[keep], fs)
         if stretches:
             meta[FILLED_STRETCHES] = " ".join(f"{a:.3f}-{b:.3f}" for a, b in stretches)
         signals = signals[keep]
@@ -80,7 +80,7 @@ FILLED_STRETCHES = "filled_stretches_s"   # metadata: "2.000-3.000 ..." (s from 
 FILLED_STRETCH_MIN_S = 0.1                # a shorter run of filled samples changes no beat or interval
 
 
-def _filled_stretches(missing: np.ndarray, fs: float) -> list[tuple[float, float]]:
+def missing_stretches(missing: np.ndarray, fs: float) -> list[tuple[float, float]]:
     """[(start, end) s] where a kept lead's samples were missing (and are filled) for at least
     FILLED_STRETCH_MIN_S: a stretch drawn and measured there would be the filling's straight line."""
     any_missing = np.concatenate([[False], missing.any(axis=0), [False]])
