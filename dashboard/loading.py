@@ -171,11 +171,10 @@ def channels_words(metadata: dict) -> str:
         words.append(f"Not drawn: {', '.join(others)} ({why}).")
     from mets_core.readers import filled_stretches, leads_left_out_for_gaps
 
-    from .plotting import hms
+    from .plotting import absent_label, absent_words, hms
     gappy = leads_left_out_for_gaps(metadata)
-    if gappy:
-        words.append("Not drawn: " + ", ".join(f"{lead} ({share:.0%} of its samples missing)"
-                                               for lead, share in gappy.items()) + ".")
+    if gappy:            # in the paper's own words for such a lead (its cell, the PDF's scale line)
+        words.append("Not drawn: " + "; ".join(absent_label(lead, absent_words(gappy, lead)) for lead in gappy) + ".")
     gaps = filled_stretches(metadata)
     if gaps:
         words.append("Samples missing at " + ", ".join(f"{hms(a)}–{hms(b)}" for a, b in gaps)

@@ -240,7 +240,8 @@ class RankingView:
                 return "No confident match." + self._not_judged_news() + self._negated_news()
             return (f"No confident match: no ranked phrase scores higher than {STANDS_OUT_PERCENTILE:.0f}% of the "
                     f"reference ECGs." + self._negated_news())
-        names = ", ".join(f"“{r.prompt}”" for r in out[:3]) + (" …" if len(out) > 3 else "")
+        # the others counted, not "…" (which ended the sentence in "…."): how many more stand out is news
+        names = ", ".join(f"“{r.prompt}”" for r in out[:3]) + (f" and {len(out) - 3} more" if len(out) > 3 else "")
         return (f"Stands out from the reference ECGs: {names}." + self._not_told_apart_news()
                 + self._not_judged_news() + self._negated_news())
 

@@ -147,6 +147,12 @@ def keep(*keys: str) -> None:
             st.session_state[_kept(key)] = st.session_state[key]
 
 
+def kept(key: str, default=None):
+    """What the widget `key` held when it was last kept (a choice the user made, on a page not drawn now, or
+    drawn), else `default`."""
+    return st.session_state.get(_kept(key), default)
+
+
 def setting(key: str, default=None):
     """What the widget `key` holds, or held when last kept while it is not drawn, else `default`."""
     if key in st.session_state:

@@ -221,7 +221,7 @@ def test_batch_names_the_files_that_could_not_be_opened_on_the_page_and_in_the_c
     go_to(app, "batch")
     assert len(table(app)) == 2
     warning = " ".join(str(w.value) for w in app.warning)
-    assert "2 files could not be opened" in warning
+    assert "2 uploads could not be opened" in warning       # 3 files: one upload is a header and its signals
     for said in on_the_reader:                  # each file's name and the Reader's own words
         assert said in warning
     assert "truncated.hea + truncated.dat" in warning and "alone.hea" in warning

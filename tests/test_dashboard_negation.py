@@ -106,7 +106,8 @@ def test_compare_with_only_negated_phrases_ranks_nothing_and_says_their_similari
         said = item(negated, prompt)
         assert f'data-negates="{finding}"' in said and "no reference percentile for this ECG" in said
         assert readers_words(first[prompt]) in said and readers_words(second[prompt]) in said
-        change = round(second[prompt].similarity - first[prompt].similarity, 3)
+        # the difference of the similarities as shown (3 decimals), as a reader subtracts them
+        change = round(round(second[prompt].similarity, 3) - round(first[prompt].similarity, 3), 3)
         assert f"difference (second − first) in the similarity of “{finding}”: {change:+.3f}" in said
 
 

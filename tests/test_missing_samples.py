@@ -65,5 +65,5 @@ def test_the_page_says_where_samples_are_missing(app):
     upload(app, [("gappy.csv", _gappy_csv())])
     html, captions = markdown_html(app), " ".join(str(c.value) for c in app.caption)
     assert "Samples missing at 0:00:02–0:00:03: left blank on the paper" in captions
-    assert "II (23% of its samples missing)" in captions
+    assert "II — left out: 23% of its samples missing" in captions
     assert "samples missing at 2.0-3.0 s were filled by a straight line" in html     # the measurements' caveat

@@ -55,7 +55,9 @@ def shown_labels(text: str) -> str:
 
 def not_opened_panel(failed: list[tuple[str, str]]) -> None:
     if failed:
-        st.warning(f"**{len(failed)} file{'s' if len(failed) > 1 else ''} could not be opened** and "
+        # counted as the Reader counts them (loading.not_opened_messages): a record's header and its signals are one
+        # ("truncated.hea + truncated.dat"), and 3 files were counted as 2 "files"
+        st.warning(f"**{len(failed)} upload{'s' if len(failed) > 1 else ''} could not be opened** and "
                    f"{'are' if len(failed) > 1 else 'is'} not in the table (the CSV lists "
                    f"{'them' if len(failed) > 1 else 'it'}, with why):\n\n"
                    + "\n".join(f"- {not_opened(what, why)}" for what, why in failed))

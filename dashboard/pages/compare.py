@@ -237,6 +237,25 @@ def measurement_change(first: int, second: int, unit: str) -> int:
     return second - first
 
 
+NOT_MEASURED = "not measured"      # a cell of an ECG whose measuring failed (the message above the table says why)
+
+
+def measured(each: Compared):
+    """The measurements of the stretch compared, or None when measuring it failed: said where it is called (the
+    panel guard's words), and the comparison goes on without them (a measuring process that stopped took the
+    whole page with it, the ranking of the phrases too)."""
+    with guard(f"The measurements of {each.rec.label}"):
+        return engines.measurements(each.rec.key, each.rec.ecg, *each.measured_stretch)
+    return None
+
+
+def value_words(m, value: int | None, note: str) -> str:
+    """A measurement's cell: its value, why there is none (the Reader's words), or NOT_MEASURED."""
+    if value is not None:
+        return str(value)
+    return NOT_MEASURED if m is None else missing_words(m, note)
+
+
 def not_given_words(m) -> str:
     """Why `m` gives no value for some of the table's measurements, each reason once with the measurements it
     blanks, in the Reader's words ("signal quality unacceptable in every recorded lead (...): Heart rate, RR,
@@ -251,14 +270,17 @@ def not_given_words(m) -> str:
 
 def scores(first: Row, second: Row | None) -> tuple[str, float, float | None, float | None]:
     """(what is compared, the first ECG's score, the second's, second − first) for one phrase: percentiles
-    when both ECGs have one, else cosine similarities; None where the second ECG has no score for it."""
+    when both ECGs have one, else cosine similarities; None where the second ECG has no score for it. The
+    difference is of the scores as shown (rounded), so that it is what a reader gets by subtracting the two
+    cells (30.6 and 25.4 were shown beside a difference of −5.3, from the unrounded percentiles)."""
     kind = "percentile" if first.percentile is not None and second is not None \
         and second.percentile is not None else "similarity"
     of = lambda row: row.percentile if kind == "percentile" else row.similarity    # noqa: E731
     digits = SCORE_DIGITS[kind]
     if second is None:
         return kind, round(of(first), digits), None, None
-    return kind, round(of(first), digits), round(of(second), digits), round(of(second) - of(first), digits)
+    a, b = round(of(first), digits), round(of(second), digits)
+    return kind, a, b, round(b - a, digits)
 
 
 def lead_sets_note(first: Compared, second: Compared, first_view: RankingView, second_view: RankingView,
@@ -316,10 +338,12 @@ def compare_page(engine: Engine, recs: dict) -> None:
         return
     keys = list(recs)
     # the pair the user chose is kept while other pages are shown (session.keep); until they choose, or once
-    # one of it is closed, the two ECGs opened last
+    # one of it is closed, the two ECGs opened last, on every run: an ECG opened from this page's sidebar is
+    # compared at once (the boxes held on to the pair they were first given)
     for key in (FIRST, SECOND):
         session.restore(key)
-    if st.session_state.get(FIRST) not in recs or st.session_state.get(SECOND) not in recs:
+    if not all(session.kept(key) in recs for key in (FIRST, SECOND)) \
+            or st.session_state.get(FIRST) not in recs or st.session_state.get(SECOND) not in recs:
         st.session_state[FIRST], st.session_state[SECOND] = default_pair(recs)
 
     def name(k):                          # the choices: each ECG's name, and its date where the file gives one
@@ -379,21 +403,23 @@ def compare_page(engine: Engine, recs: dict) -> None:
                    + ", ".join(f"**{esc(rec.label)}** at {scale}" for rec, scale in zip((ra, rb), scales))
                    + " (change them on the Reader page). One ECG's amplitudes are not in mV: their heights do "
                      "not compare.")
-    ma, mb = (engines.measurements(each.rec.key, each.rec.ecg, *each.measured_stretch) for each in (first, second))
+    st.markdown("### Measurements")
+    ma, mb = (measured(each) for each in (first, second))
     rows = []
     for _, attr, unit, note in FIELDS:    # as the Reader shows them, in whole units, or why there is none
         va, vb = shown_value(ma, attr), shown_value(mb, attr)
         rows.append({"measurement": column_name(attr),
-                     ra.label: missing_words(ma, note) if va is None else str(va),
-                     rb.label + " ": missing_words(mb, note) if vb is None else str(vb),
+                     ra.label: value_words(ma, va, note),
+                     rb.label + " ": value_words(mb, vb, note),
                      difference: "—" if va is None or vb is None else f"{measurement_change(va, vb, unit):+d}"})
-    st.markdown("### Measurements")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="cmp_meas")
     # the stretch each measurement says it describes (the one asked for, unless it says otherwise)
-    st.caption("Measured on: " + per_ecg((rec, span_words(rec, m.start_s, m.start_s + m.seconds_analysed))
-                                         for rec, m in ((ra, ma), (rb, mb))) + ".")
+    spans = [(rec, span_words(rec, m.start_s, m.start_s + m.seconds_analysed))
+             for rec, m in ((ra, ma), (rb, mb)) if m is not None]
+    if spans:
+        st.caption("Measured on: " + per_ecg(spans) + ".")
     not_given = [f"**{esc(rec.label)}**: {esc(words)}" for rec, m in ((ra, ma), (rb, mb))
-                 if (words := not_given_words(m))]
+                 if m is not None and (words := not_given_words(m))]
     if not_given:        # the cells say "not measurable"; the Reader says why, and so does this page
         st.caption("Not given, and why: " + " · ".join(not_given) + ".")
     if engine.model is None:

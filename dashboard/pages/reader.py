@@ -68,9 +68,12 @@ def measurement_check(rec: session.Record, scope: session.Scope, view) -> None:
 def measured_where(rec: session.Record, m, scope: session.Scope, passed=()) -> str:
     if not rec.is_long:
         return ""
-    where = f"Measured on {session.hms(m.start_s)}–{session.hms(m.start_s + m.seconds_analysed)}"
+    span = f"{session.hms(m.start_s)}–{session.hms(m.start_s + m.seconds_analysed)}"
+    where = f"Measured on {span}"
     if not scope.whole:
         return where + " (the page on screen)"
+    if m.covers_whole(rec.ecg):     # a recording shorter than the minute the summary measures: all of it
+        return f"Measured on the whole recording, {span}" + whole_record_rate(rec)
     skipped = "; ".join(f"{session.hms(p.start_s)}–{session.hms(p.start_s + p.seconds_analysed)}: "
                         f"{p.notes.get('qrs', 'QRS not measurable')}" for p in passed)
     return (where + " (the whole-recording summary measures the intervals on the first minute"
@@ -89,7 +92,7 @@ def whole_record_rate(rec: session.Record) -> str:
         return ""
     starts, rates = trend.by_minute()
     text = f". The whole recording: mean {trend.mean_bpm:.0f} bpm over its {len(trend.beat_s) + 1:,} beats"
-    if len(rates):
+    if len(rates) > 1:          # one minute is both the slowest and the fastest: nothing to say
         slow, fast = int(np.argmin(rates)), int(np.argmax(rates))
         text += (f"; by the minute (median rate), slowest {rates[slow]:.0f} bpm at {session.hms(starts[slow])}, "
                  f"fastest {rates[fast]:.0f} bpm at {session.hms(starts[fast])}")

@@ -39,9 +39,23 @@ def current() -> list[str]:
     return parse_prompts(text)[0]
 
 
+# The phrases the reader typed, kept when a set replaced them (the file's labels, a loaded phrase set): the one
+# "custom" place held the new set, and the phrases typed were gone for good. A button puts them back.
+TYPED_BEFORE = "prompts_typed_before"
+REPLACED = "prompts_replaced_with"         # the last set `replace` put in the box
+
+
 def replace(phrases: list[str]) -> None:
-    """Put `phrases` in the box (as a custom set); e.g. the file's own labels."""
+    """Put `phrases` in the box (as a custom set); e.g. the file's own labels. The phrases the reader typed (in the
+    box, or kept under "custom" while a preset is shown) can be put back (`prompt_controls`' button)."""
     text = "\n".join(dict.fromkeys(p for p in phrases if p))
+    box = session.setting("prompts_text") or ""
+    typed = box if not _is_a_preset(box, PRESETS) else st.session_state.get("custom_prompts") or ""
+    # a set put in before (labels, then a phrase set) was not typed: what was typed before it stays the one offered
+    if typed != st.session_state.get(REPLACED) and parse_prompts(typed)[0] \
+            and parse_prompts(typed)[0] != parse_prompts(text)[0]:
+        st.session_state[TYPED_BEFORE] = typed
+    st.session_state[REPLACED] = text
     st.session_state["prompts_text"] = text
     st.session_state["custom_prompts"] = text
     st.session_state["preset"] = CUSTOM
@@ -74,12 +88,26 @@ def prompt_controls(presets: dict = PRESETS, template_set: str | None = None,
         st.session_state["preset"] = _is_a_preset(text, presets) or CUSTOM
         if st.session_state["preset"] == CUSTOM:
             st.session_state["custom_prompts"] = text
+            st.session_state.pop(TYPED_BEFORE, None)      # typed anew: what is typed now is the reader's set
+
+    def put_back():
+        text = st.session_state.pop(TYPED_BEFORE, None)
+        if text:
+            st.session_state["prompts_text"] = text
+            st.session_state["preset"] = _is_a_preset(text, presets) or CUSTOM
+            if st.session_state["preset"] == CUSTOM:
+                st.session_state["custom_prompts"] = text
 
     st.selectbox("Phrase set", options, key="preset", on_change=use_preset,
                  help="A preset replaces the phrases below; what you typed is kept under “custom”.")
     st.text_area("Prompts, one per line: the phrases to compare with the ECG (Ctrl+Enter or click outside to re-rank)", key="prompts_text",
                  height=160, on_change=edited, help="'#' starts a note that is not ranked: "
                                                     "“sinus rhythm  # baseline” ranks “sinus rhythm”.")
+    typed = parse_prompts(st.session_state.get(TYPED_BEFORE) or "")[0]
+    if typed:
+        st.button(f"Put back the {len(typed)} phrase{'s' if len(typed) != 1 else ''} you typed", key="prompts_put_back",
+                  on_click=put_back, help="The phrases in the box before they were replaced: "
+                                          + "; ".join(typed[:5]) + (" …" if len(typed) > 5 else ""))
     if template_set:
         shown = "; ".join(f"“{t.replace('{label}', '…')}”" for t in (templates or []))
         st.caption((f"Each phrase is put into these sentences and the results averaged: {shown} (template set "

@@ -145,9 +145,11 @@ def retrieval_panel(engine: Engine, ecg, scope: str = "", folder: Path | None = 
             if folder is None:
                 st.caption("Set a data folder (sidebar: Settings, or $METS_DATA_DIR) holding the source databases "
                            "to see each hit's own ECG.")
-            elif strips < len(hits):
-                st.caption(f"The hit's own ECG is drawn for {strips} of these {len(hits)}: the other records are "
-                           f"not in your data folder.")
+            elif strips < len(hits):        # none drawn: not "the other records", there are no others
+                others = ("the other records are" if strips else
+                          "its record is" if len(hits) == 1 else "their records are")
+                st.caption(f"The hit's own ECG is drawn for {strips} of these {len(hits)}: {others} not in your "
+                           f"data folder.")
     with c2:
         session.restore("corpus_query")
         query = st.text_input("Search the corpus by text", key="corpus_query",

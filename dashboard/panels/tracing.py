@@ -32,6 +32,15 @@ def rhythm_lead() -> str:
     return session.setting("rhythm_lead", SETTINGS["rhythm_lead"])
 
 
+# The strip's lead the reader chose, apart from the box's value: an ECG without that lead (a 1-lead handheld's I)
+# puts one of its own in the box, and the 12-lead ECG opened again then kept lead I instead of the reader's V1.
+RHYTHM_CHOSEN = "rhythm_lead_chosen"
+
+
+def _rhythm_chosen() -> None:
+    st.session_state[RHYTHM_CHOSEN] = st.session_state.get("rhythm_lead")
+
+
 PAPERS_KEPT = 64                   # built figures kept per server (a few hundred kB each)
 _papers: LRU = LRU(PAPERS_KEPT)
 _papers_lock = threading.Lock()           # sessions' threads and the read-ahead thread share the figures
@@ -128,9 +137,12 @@ def tracing_panel(rec: Record, start_s: float, m=None, saliency=None, saliency_k
                     key="gain")
     speed = c3.radio("Speed (mm/s)", plotting.SPEEDS, horizontal=True, key="speed")
     present = list(ecg.leads) or [plotting.RHYTHM_LEAD]
-    if st.session_state.get("rhythm_lead") not in present:
+    chosen = st.session_state.get(RHYTHM_CHOSEN)
+    if chosen in present:               # the reader's own choice, back on an ECG that has the lead
+        st.session_state["rhythm_lead"] = chosen
+    elif st.session_state.get("rhythm_lead") not in present:
         st.session_state["rhythm_lead"] = plotting.RHYTHM_LEAD if plotting.RHYTHM_LEAD in present else present[0]
-    rhythm = c4.selectbox("Rhythm strip lead", present, key="rhythm_lead")
+    rhythm = c4.selectbox("Rhythm strip lead", present, key="rhythm_lead", on_change=_rhythm_chosen)
     session.keep(*SETTINGS)
     marks = fiducial_marks(m)
     fig = paper_figure(rec, start_s, m, LAYOUTS.get(layout, "3x4"), gain, speed, rhythm, saliency, saliency_key,
