@@ -12,9 +12,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import shutil
 import struct
+import types
+import typing
 import uuid
 from collections.abc import Iterator
 from dataclasses import fields
@@ -45,13 +48,69 @@ Settings = TypeVar("Settings")
 def settings_from_dict(cls: type[Settings], d: dict | None, what: str) -> Settings:
     """The dataclass `cls` (a section of config.json: ModelConfig, PreprocessConfig) from the dict `d` (None: its
     defaults), refusing a key it does not have: a misspelt setting must not fall back to the default silently.
-    `what` names the settings in that refusal ("unknown model settings ['widht']; known: [...]")."""
+    `what` names the settings in that refusal ("unknown model settings ['widht']; known: [...]"). Each value must
+    be of its setting's type (a whole number, a number, text, a list of whole numbers; null where the setting
+    allows none): a hand-edited "width": "64" is named here, not met later as a comparison of text with a number."""
+    if d is not None and not isinstance(d, dict):
+        raise ValueError(f"the {what} settings must be a JSON object of names and values, got {_shown(d)}")
     d = dict(d or {})
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(d) - known)
     if unknown:
         raise ValueError(f"unknown {what} settings {unknown}; known: {sorted(known)}")
+    hints = typing.get_type_hints(cls)
+    for name, value in d.items():
+        try:
+            d[name] = _as_setting(value, hints[name])
+        except (TypeError, ValueError):
+            raise ValueError(f"the {what} setting {name!r} must be {_setting_words(hints[name])}, "
+                             f"got {_shown(value)}") from None
     return cls(**d)
+
+
+def _shown(value) -> str:
+    """A config value as config.json spells it ("64" in quotes is text), shortened."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _optional(hint) -> tuple[bool, object]:
+    """(whether `hint` allows None, the type it names besides None)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return len(args) < len(typing.get_args(hint)), args[0]
+    return False, hint
+
+
+def _as_setting(value, hint):
+    """`value` as a setting of type `hint` (int, float, str, list[int], any of them or None) takes it: a whole
+    number written 64.0 is 64; anything else of the wrong type raises TypeError."""
+    optional, hint = _optional(hint)
+    if value is None and optional:
+        return None
+    if typing.get_origin(hint) is list:
+        if not isinstance(value, list):
+            raise TypeError
+        return [_as_setting(v, typing.get_args(hint)[0]) for v in value]
+    if hint in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise TypeError
+        if hint is int:
+            if not float(value).is_integer():
+                raise TypeError
+            return int(value)
+        return value
+    if not isinstance(value, hint):
+        raise TypeError
+    return value
+
+
+def _setting_words(hint) -> str:
+    optional, hint = _optional(hint)
+    words = ("a list of " + {int: "whole numbers", float: "numbers"}.get(typing.get_args(hint)[0], "values")
+             if typing.get_origin(hint) is list else {int: "a whole number", float: "a number", str: "text"}.get(
+                 hint, getattr(hint, "__name__", str(hint))))
+    return words + (" or null" if optional else "")
 
 
 def default_weights_dir() -> Path:
@@ -144,8 +203,13 @@ def _check_safetensors_header(path: Path) -> None:
 
 
 def read_config(directory: str | os.PathLike) -> dict:
+    """config.json of the checkpoint folder `directory`, checked by `check_config`; raises NoCheckpointError when
+    there is no checkpoint there at all, CheckpointError when the folder or its config cannot be used."""
     directory = Path(directory)
     cfg_path = directory / CONFIG_FILE
+    if directory.is_file():         # the config.json or model.safetensors itself named, not its folder
+        raise NoCheckpointError(f"{directory} is a file, not a checkpoint folder: give the folder that holds "
+                              f"{WEIGHTS_FILE} and {CONFIG_FILE} ({directory.parent})")
     if not directory.is_dir():
         raise NoCheckpointError(f"checkpoint folder {directory} does not exist")
     if not cfg_path.is_file():
@@ -155,9 +219,42 @@ def read_config(directory: str | os.PathLike) -> dict:
         config = json.loads(cfg_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{cfg_path} is not valid JSON: {err}") from err
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{cfg_path} must hold a JSON object")
+    check_config(config, str(cfg_path))
     return config
+
+
+# what a checkpoint's config.json holds besides the model and preprocess settings: key -> (type, in words);
+# checked on reading, so that a hand-edited value is named there and not met later as a crash of its user
+_CONFIG_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "text_model": (str, "text: a Hugging Face id or a folder"),
+    "text_max_length": (int, "a whole number of tokens, at least 1"),
+    "template_set": (str, "text: the name of a template set"),
+    "training": (dict, "a JSON object (the training summary)"),
+    "weights_sha256": (str, "text: the SHA-256 of the weights file"),
+}
+
+
+def check_config(config, where: str) -> None:
+    """Refuse a METS config (what config.json holds, or a dict given to `METS.random_init`) that is not a JSON
+    object, is the config of another kind of model (a Hugging Face model folder's), or holds a field of
+    `_CONFIG_FIELDS` of the wrong type (null stands for the default). `where` names it in the message. The
+    model and preprocess settings are checked where they are read (`settings_from_dict`)."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{where} must hold a JSON object")
+    fmt = config.get("format")
+    other = (f"format {_shown(fmt)}" if fmt is not None and fmt != FORMAT else
+             f"a Hugging Face {config.get('model_type') or 'model'} config"
+             if fmt is None and ("model_type" in config or "architectures" in config) else None)
+    if other:
+        raise CheckpointError(f"{where} is not the config of METS weights ({other}): give the folder of a METS "
+                              f"checkpoint ({WEIGHTS_FILE} + {CONFIG_FILE} as METS saves them); a text model is "
+                              f"named inside it (text_model)")
+    for key, (kind_of, words) in _CONFIG_FIELDS.items():
+        value = config.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kind_of) or isinstance(value, bool) or (kind_of is int and value < 1):
+            raise CheckpointError(f"{where}: {key} must be {words}, got {_shown(value)}")
 
 
 def load_checkpoint(directory: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:

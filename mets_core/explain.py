@@ -1,9 +1,11 @@
 """Saliency: why an ECG is similar to a prompt, on the preprocessed grid the encoder saw.
 
-One gradient pass over all windows of the record gives gradient x input and the window embeddings; the
-occlusion variants (one lead zeroed, or all leads zeroed during one segment) re-encode only the windows
-they change and reuse the others' embeddings from that same pass. Zero is what the encoder also sees for
-an absent lead. Cost for a 10 s record: one forward + backward, then 12 + n_segments window forwards.
+The window embeddings of the record, then the gradient of the similarity carried back through the network,
+give gradient x input; the occlusion variants (one lead zeroed, or all leads zeroed during one segment)
+re-encode only the windows they change and reuse the others' embeddings. Every pass takes at most
+`batch_size` windows at a time, so the memory does not grow with the record's length. Zero is what the
+encoder also sees for an absent lead. Cost for a 10 s record: two forwards + a backward of its window, then
+12 + n_segments window forwards.
 """
 from __future__ import annotations
 
@@ -58,20 +60,40 @@ def record_embedding(window_embeddings: torch.Tensor) -> torch.Tensor:
 def explain(network, cfg: PreprocessConfig, ecg: ECG, prompt: str, prompt_embedding: np.ndarray,
             occlusion: bool = True, batch_size: int = 64) -> Saliency:
     """Attribution of cosine(record embedding, `prompt_embedding`) to the preprocessed input of `ecg`.
-    `network`: an ECGTextModel in eval mode (the caller holds the lock and restores the mode)."""
+    `network`: an ECGTextModel in eval mode (the caller holds the lock and restores the mode). At most
+    `batch_size` windows go through the network at a time, with the gradient too: the memory a saliency takes
+    does not grow with the length of the record (a 30-min Holter's 360 windows at once took 2 GB)."""
     pp = preprocess(ecg, cfg)
     n, fs, T = pp.n_samples, cfg.fs, cfg.n_samples
     layout = window_layout(n, cfg)
     p = torch.from_numpy(np.asarray(prompt_embedding, dtype=np.float32))
     mask = torch.from_numpy(pp.lead_mask)
+    batches = [layout[b:b + batch_size] for b in range(0, len(layout), batch_size)]
 
-    sig = torch.from_numpy(pp.signal.copy()).requires_grad_(True)
+    def windows_of(span: torch.Tensor, lo: int, part: list[tuple[int, int, int]]) -> torch.Tensor:
+        """The windows `part` of the layout, cut from `span` (the signal from sample `lo` on)."""
+        return torch.stack([F.pad(span[:, s - lo:e - lo], (d, T - d - (e - s))) for s, e, d in part])
+
+    # the window embeddings, then d similarity / d each window embedding (the record embedding is their
+    # normalised mean), then that carried back through the network one batch of windows at a time
+    signal = torch.from_numpy(pp.signal.copy())
+    with torch.inference_mode():
+        zb = torch.cat([network.encode_ecg(windows_of(signal, 0, part), mask.expand(len(part), -1))
+                        for part in batches])
+    z = zb.clone().requires_grad_(True)
     with torch.enable_grad():
-        w = torch.stack([F.pad(sig[:, s:e], (d, T - d - (e - s))) for s, e, d in layout])
-        z = network.encode_ecg(w, mask.expand(len(layout), -1))
         sim = record_embedding(z) @ p
-        (grad,) = torch.autograd.grad(sim, sig)   # not .backward(): leaves the weights' .grad alone
-    gxi = (grad * sig).detach().numpy()
+        (dz,) = torch.autograd.grad(sim, z)   # not .backward(): leaves the weights' .grad alone
+        grad = torch.zeros_like(signal)
+        done = 0
+        for part in batches:
+            lo, hi = min(s for s, _, _ in part), max(e for _, e, _ in part)
+            span = signal[:, lo:hi].clone().requires_grad_(True)
+            zp = network.encode_ecg(windows_of(span, lo, part), mask.expand(len(part), -1))
+            (g,) = torch.autograd.grad(zp, span, grad_outputs=dz[done:done + len(part)])
+            grad[:, lo:hi] += g
+            done += len(part)
+    gxi = (grad * signal).numpy()
     gxi[~pp.lead_mask] = 0.0
     base = float(sim.detach())
 
@@ -80,32 +102,37 @@ def explain(network, cfg: PreprocessConfig, ecg: ECG, prompt: str, prompt_embedd
     spans = segment_spans(n, fs, seg_s)
     seg_occ = np.zeros(len(spans), dtype=np.float32)
     if occlusion:
-        W, zb = w.detach().numpy(), z.detach()       # the gradient pass's windows and their embeddings
-        variants: list[tuple[str, int, list[int], np.ndarray]] = []   # (what, which, windows, data)
-        for i in np.flatnonzero(pp.lead_mask):
-            Wv = W.copy()
-            Wv[:, i] = 0.0
-            variants.append(("lead", int(i), list(range(len(W))), Wv))
+        W = windows_of(signal, 0, layout).numpy()     # the windows the gradient pass saw
+        # (what, which, the windows it changes): one lead zeroed in every window, or every lead zeroed during
+        # one segment in the windows that cover it; made a batch at a time, not all at once (a 1-hour 12-lead
+        # record would be 9,000 windows, 0.4 GB)
+        variants: list[tuple[str, int, list[int]]] = [("lead", int(i), list(range(len(W))))
+                                                       for i in np.flatnonzero(pp.lead_mask)]
         for j, (a, b) in enumerate(spans):
-            ks, parts = [], []
-            for k, (s, e, d) in enumerate(layout):
-                lo, hi = max(a, s), min(b, e)
-                if lo < hi:
-                    wk = W[k].copy()
-                    wk[:, lo - s + d:hi - s + d] = 0.0
-                    ks.append(k)
-                    parts.append(wk)
-            variants.append(("segment", j, ks, np.stack(parts)))
-        x = torch.from_numpy(np.concatenate([v[3] for v in variants]))
+            variants.append(("segment", j, [k for k, (s, e, _) in enumerate(layout) if max(a, s) < min(b, e)]))
+
+        def changed(v: int, k: int) -> np.ndarray:
+            what, which, _ = variants[v]
+            wk = W[k].copy()
+            if what == "lead":
+                wk[which] = 0.0
+            else:
+                a, b = spans[which]
+                s, e, d = layout[k]
+                wk[:, max(a, s) - s + d:min(b, e) - s + d] = 0.0
+            return wk
+
+        zv = [zb.clone() for _ in variants]
+        todo = [(v, k) for v, (_, _, ks) in enumerate(variants) for k in ks]
         with torch.inference_mode():
-            znew = torch.cat([network.encode_ecg(x[b:b + batch_size], mask.expand(len(x[b:b + batch_size]), -1))
-                              for b in range(0, len(x), batch_size)])
-        start = 0
-        for what, which, ks, _ in variants:
-            zv = zb.clone()
-            zv[ks] = znew[start:start + len(ks)]
-            start += len(ks)
-            drop = base - float(record_embedding(zv) @ p)
+            for b in range(0, len(todo), batch_size):
+                part = todo[b:b + batch_size]
+                znew = network.encode_ecg(torch.from_numpy(np.stack([changed(v, k) for v, k in part])),
+                                          mask.expand(len(part), -1))
+                for (v, k), zk in zip(part, znew):
+                    zv[v][k] = zk
+        for (what, which, _), zvv in zip(variants, zv):
+            drop = base - float(record_embedding(zvv) @ p)
             if what == "lead":
                 lead_occ[which] = drop
             else:

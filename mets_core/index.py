@@ -9,6 +9,7 @@ reports is a few milliseconds.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -128,6 +129,37 @@ def first_distinct(order, source_ids: list[str], wordings: list[str], k: int) ->
     return chosen
 
 
+def _damage(meta, tensors: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with an index folder's index.json (`meta`) and embeddings (`tensors`), in words; None when
+    they fit together: a hand-edited or half-copied index is named on loading, not met as a crash of a search."""
+    if not isinstance(meta, dict):
+        return f"{INDEX_FILE} holds a JSON {type(meta).__name__.replace('str', 'string')}, not an object"
+    emb = tensors["embeddings"]
+    if emb.ndim != 2 or not np.issubdtype(emb.dtype, np.floating):
+        return f"the embeddings are {emb.dtype} of shape {emb.shape}, not one row of numbers per report"
+    if not all(np.isfinite(t).all() for t in tensors.values() if np.issubdtype(t.dtype, np.floating)):
+        return "the embeddings hold values that are not numbers (NaN or infinite)"
+    n = len(emb)
+
+    def texts(value) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    lists = {"reports": (texts, "texts"), "source_ids": (texts, "texts"),
+             "counts": (lambda v: isinstance(v, list) and all(isinstance(c, int) and not isinstance(c, bool) and c >= 1
+                                                               for c in v), "whole numbers of ECGs"),
+             "sources": (lambda v: isinstance(v, list) and all(texts(x) for x in v), "lists of database names")}
+    for key, (fits, words) in lists.items():
+        value = meta.get(key)
+        if value is None and key != "reports":       # an index written before the field: its default
+            continue
+        if not fits(value):
+            return f"{key} must be a list of {words}"
+        if len(value) != n:
+            return f"{n} embeddings for {len(value)} {key}"
+    if not isinstance(meta.get("weights_sha256"), (str, type(None))):
+        return "weights_sha256 must be the text of a SHA-256"
+    return None
+
+
 class ReportIndex:
     """A corpus of report texts and their embeddings, searched for the reports nearest to an ECG (or a text).
     Get one with `ReportIndex.load(folder, model)` (the shipped weights/index, or what `mets export` writes) or
@@ -160,6 +192,9 @@ class ReportIndex:
         self.hub_penalty = None if hub_penalty is None else np.asarray(hub_penalty, dtype=np.float32).reshape(-1)
         if self.hub_penalty is not None and len(self.hub_penalty) != len(reports):
             raise ReportIndexError(f"{len(self.hub_penalty)} hub penalties for {len(reports)} reports")
+        if len(self.counts) != len(reports) or len(self.sources) != len(reports):
+            raise ReportIndexError(f"an index needs one count and one list of databases per report: {len(reports)} "
+                                   f"reports, {len(self.counts)} counts, {len(self.sources)} lists of databases")
 
     def __len__(self) -> int:
         return len(self.reports)
@@ -175,8 +210,9 @@ class ReportIndex:
         the same text twice). A blank report is no entry (two PTB-XL rows have none; a search would return an
         empty hit). `cache_dir` keeps the frozen text encoder's outputs (so rebuilding after retraining only
         re-runs the cheap projection). An ECG is counted once however often its text comes: PTB-XL's table report
-        of an ECG and that ECG's corpus window have one source id ('ptbxl/7:0') and often one text."""
-        reports = [str(r) for r in reports]
+        of an ECG and that ECG's corpus window have one source id ('ptbxl/7:0') and often one text. A missing
+        report (None, or NaN as a table gives it) is no entry either, never the text "None" or "nan"."""
+        reports = ["" if r is None or isinstance(r, float) and math.isnan(r) else str(r) for r in reports]
         source_ids = [str(s) for s in source_ids] if source_ids is not None else [str(i) for i in range(len(reports))]
         slot: dict[str, int] = {}
         unique, ids, counts, databases = [], [], [], []
@@ -250,8 +286,10 @@ class ReportIndex:
             emb = tensors["embeddings"]
         except Exception as err:
             raise ReportIndexError(f"{directory}: damaged index ({type(err).__name__}: {err})") from err
-        if emb.shape[0] != len(meta.get("reports", [])):
-            raise ReportIndexError(f"{directory}: {emb.shape[0]} embeddings for {len(meta.get('reports', []))} reports")
+        problem = _damage(meta, tensors)
+        if problem:
+            raise ReportIndexError(f"{directory}: damaged index ({problem}); export the model again (mets export) "
+                                   f"or copy the index again from where it came from")
         index = cls(meta["reports"], emb, meta.get("source_ids"), weights_sha256=meta.get("weights_sha256"),
                     counts=meta.get("counts"), sources=meta.get("sources"), hub_penalty=tensors.get("hub_penalty"))
         if model is not None:
@@ -330,6 +368,8 @@ class ReportIndex:
         if isinstance(query, ECG):
             q = model.embed_ecg(query)[0]
         elif isinstance(query, str):
+            if not query.strip():        # a blank text is near some reports too: it would return them as hits
+                raise ValueError("a text query must contain some text, e.g. 'atrial fibrillation'")
             q, rank_hubs_down = model.embed_report([query])[0], False
         else:
             raise TypeError(f"query must be an ECG or a str, got {type(query).__name__}")

@@ -60,6 +60,12 @@ class ModelConfig:
         self.layers = list(ENCODERS[self.encoder][1] if self.layers is None else self.layers)
         if len(self.layers) != 4 or min(self.layers) < 1 or self.width < 1:
             raise ValueError(f"layers must be 4 positive block counts and width positive, got {self}")
+        # a size of 0 builds a network that embeds every ECG alike; a temperature of 0 divides by it
+        small = [k for k in ("in_leads", "stem_kernel", "kernel_size", "proj_dim", "text_dim", "temperature_init",
+                             "max_logit_scale") if getattr(self, k) <= 0]
+        if small:
+            raise ValueError(f"the model settings {', '.join(small)} must be positive, got "
+                             f"{', '.join(str(getattr(self, k)) for k in small)}")
 
     def words(self) -> str:
         """The ECG encoder in words (`mets info`, the dashboard's model card): "resnet1d18 (2-2-2-2 blocks, width 64)"."""

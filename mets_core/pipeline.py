@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,17 +28,17 @@ import torch
 import torch.nn.functional as F
 
 from .cache import TEXT_CACHE_DIR, EmbeddingCache, TextEmbeddingCache
-from .checkpoint import (CONFIG_FILE, WEIGHTS_ENV, CheckpointError, NoCheckpointError, default_weights_dir,
-                         load_checkpoint, load_state_dict_checked, read_config, save_checkpoint)
+from .checkpoint import (CONFIG_FILE, WEIGHTS_ENV, CheckpointError, NoCheckpointError, check_config,
+                         default_weights_dir, load_checkpoint, load_state_dict_checked, read_config, save_checkpoint)
 from .ecg import ECG
 from .explain import Saliency, explain, record_embedding
 from .knowledge import (REFERENCE_FILE, Expansion, Knowledge, StoodOut, negation, percentile, stands_out,
                         too_short)
 from .model import ECGTextModel, ModelConfig, model_config
 from .preprocess import PreprocessConfig, model_lead_mask, to_model_input
-from .prompts import (build_prompt_embeddings, check_templates, clean_phrase, default_templates, ensemble, fill,
-                      format_report, l2_normalise, load_template_set, template_set_name, templates_from_config,
-                      templates_to_config)
+from .prompts import (build_prompt_embeddings, check_templates, clean_phrase, default_templates, distinct_prompts,
+                      ensemble, fill, format_report, l2_normalise, load_template_set, template_set_name,
+                      templates_from_config, templates_to_config)
 from .text import DEFAULT_TEXT_MODEL, TextEncoder, resolve_text_model, write_shard
 
 __all__ = ["METS", "Match", "Saliency", "default_weights_dir", "load_reference", "same_kind_reference"]
@@ -64,10 +65,36 @@ def load_reference(folder: Path, dim: int) -> dict | None:
         data = load_file(str(path))
     except Exception as err:  # noqa: BLE001 - a damaged optional file must say so, not crash
         raise CheckpointError(f"{path} is not a readable safetensors file ({err}); re-export the weights") from None
-    emb = data.get("embeddings")
-    if emb is None or emb.ndim != 2 or emb.shape[1] != dim or "n_leads" not in data:
-        raise CheckpointError(f"{path} must hold 'embeddings' (n, {dim}) and 'n_leads' (n,); re-export the weights")
+    emb, n_leads = data.get("embeddings"), data.get("n_leads")
+    # one lead count per reference ECG, and numbers only: else every percentile is 0 or a ranking crashes
+    if emb is None or emb.ndim != 2 or emb.shape[1] != dim or n_leads is None or n_leads.shape != (len(emb),) \
+            or not np.isfinite(emb.astype(np.float32)).all():
+        raise CheckpointError(f"{path} must hold 'embeddings' (n, {dim}) and 'n_leads' (n,), numbers only; "
+                              f"re-export the weights")
     return {"embeddings": l2_normalise(emb.astype(np.float32)), "n_leads": data["n_leads"].astype(np.int64)}
+
+
+def texts_given(values, what: str, example: str) -> list[str]:
+    """`values` (a list, tuple or other iterable of texts) as a list, each checked to be text: a missing value
+    of a table (None, NaN) or a number would otherwise be embedded as the words "None" or "nan" and scored like
+    any phrase. A single string is refused too (it would be read as a list of its characters). `what` names one
+    entry ("prompt", "text", "report") and `example` shows one in the message."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"give the {what}s as a list, e.g. [{example!r}], not a single {what}")
+    values = list(values)
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            raise TypeError(f"each {what} must be text, e.g. {example!r}; {what} {i + 1} of {len(values)} is "
+                            f"{v!r}" + (" (a missing value?)" if v is None or isinstance(v, float) and math.isnan(v)
+                                        else ""))
+    return values
+
+
+def windows_per_batch(batch_size) -> int:
+    """`batch_size` of `embed_ecg` and `saliency` (how many windows go through the network at a time), checked."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of windows, at least 1; got {batch_size!r}")
+    return batch_size
 
 
 @dataclass(frozen=True)
@@ -154,12 +181,13 @@ class METS:
         elif config is not None and not isinstance(config, dict):
             config = json.loads(Path(config).read_text(encoding="utf-8"))
         config = config or {}
+        check_config(config, "the model configuration")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = ECGTextModel(ModelConfig.from_dict(config.get("model")))
         return cls(model, PreprocessConfig.from_dict(config.get("preprocess")),
                    text_model=config.get("text_model"), templates=templates_from_config(config)[1],
-                   text_encoder=text_encoder, text_max_length=config.get("text_max_length", 128),
+                   text_encoder=text_encoder, text_max_length=config.get("text_max_length") or 128,
                    training=config.get("training"))
 
     @classmethod
@@ -184,7 +212,7 @@ class METS:
         state_dict, config = load_checkpoint(folder)
         load_state_dict_checked(model, state_dict, where=str(folder))
         return cls(model, pp, text_model=config.get("text_model"), templates=templates,
-                   text_encoder=text_encoder, text_max_length=config.get("text_max_length", 128),
+                   text_encoder=text_encoder, text_max_length=config.get("text_max_length") or 128,
                    training=config.get("training"), source=str(folder),
                    weights_sha256=config.get("weights_sha256"), knowledge=Knowledge.load(folder),
                    reference=load_reference(folder, model.cfg.proj_dim))
@@ -338,6 +366,7 @@ class METS:
         made of it with this model's `preprocess_cfg` elsewhere (e.g. in a reader process), so they are not
         preprocessed again here."""
         ecgs = [ecg_or_list] if isinstance(ecg_or_list, ECG) else list(ecg_or_list)
+        windows_per_batch(batch_size)
         for e in ecgs:
             if not isinstance(e, ECG):
                 raise TypeError(f"embed_ecg expects mets_core.ECG objects (see mets_core.read_ecg), "
@@ -387,8 +416,7 @@ class METS:
     def embed_text(self, texts: list[str], cache_dir: str | os.PathLike | None = None) -> np.ndarray:
         """Raw texts (no template) -> float32 (m, d), L2-normalised. `cache_dir`: persist the frozen text
         encoder's outputs there (for fixed corpora)."""
-        if isinstance(texts, str):
-            raise TypeError("embed_text expects a list of strings, e.g. [\"sinus rhythm\"]")
+        texts = texts_given(texts, "text", "sinus rhythm. left axis deviation.")
         if not texts:
             return np.empty((0, self.model.cfg.proj_dim), dtype=np.float32)
         if cache_dir is None:
@@ -399,6 +427,7 @@ class METS:
 
     def embed_report(self, reports: list[str], cache_dir: str | os.PathLike | None = None) -> np.ndarray:
         """Reports phrased as in pretraining ("The report of the ECG is that ...") -> (m, d)."""
+        reports = texts_given(reports, "report", "sinus rhythm. left axis deviation.")
         return self.embed_text([format_report(r, self.templates) for r in reports], cache_dir=cache_dir)
 
     def embed_prompts(self, phrases: list[str], kind: str = "diagnostic", expand: bool = True) -> np.ndarray:
@@ -406,8 +435,7 @@ class METS:
         normalised mean of its member statements' embeddings, each the mean of that statement's phrasings;
         any other phrase (or every phrase with expand=False) goes through the template ensemble of `kind`:
         the normalised mean of the normalised template embeddings. Cached per (phrase, kind, expand)."""
-        if isinstance(phrases, str):
-            raise TypeError("embed_prompts expects a list of phrases, e.g. [\"atrial fibrillation\"]")
+        phrases = texts_given(phrases, "prompt", "atrial fibrillation")
         keys = [(clean_phrase(p), kind, bool(expand)) for p in phrases]
         with self._lock:
             found = self.cache.prompts(keys)
@@ -436,6 +464,7 @@ class METS:
         """Whether each phrase is close to what the model learned: a phrase that names a known statement or
         class is; a free phrase is when its nearest known phrasing (frozen text model) reaches the threshold
         stored with the weights; None when the weights carry no threshold."""
+        phrases = texts_given(phrases, "prompt", "atrial fibrillation")
         out: list[bool | None] = [True if self.knowledge.expand(p).target else None for p in phrases]
         free = [i for i, v in enumerate(out) if v is None]
         threshold = self.knowledge.known_threshold
@@ -495,12 +524,15 @@ class METS:
         validation AUC for what it maps to. Then, in the order given and with probability None: negated
         prompts ("no atrial fibrillation", knowledge.negation), scored as the finding they negate (`negates`)
         since the model cannot read "no", never standing out; then prompts the model does not know.
-        Similarities are not diagnoses."""
-        if isinstance(prompts, str):
-            prompts = [prompts]
+        A prompt given twice, as the text model reads it ("Sinus rhythm." is "sinus rhythm"), is ranked once
+        (the first spelling), as the dashboard and `mets rank` keep prompts (prompts.distinct_prompts): two rows
+        of one score would share its softmax. Similarities are not diagnoses."""
+        prompts = texts_given([prompts] if isinstance(prompts, str) else prompts, "prompt", "atrial fibrillation")
         if not prompts:
             raise ValueError("rank needs at least one prompt, e.g. [\"sinus rhythm\", \"atrial fibrillation\"]")
-        prompts = [str(p) for p in prompts]
+        for p in prompts:
+            clean_phrase(p)           # a prompt without words is refused, not skipped as a phrase box's line is
+        prompts = distinct_prompts(prompts).prompts
         negated = [negation(p) for p in prompts]
         scored = [n.finding if n else p for p, n in zip(prompts, negated)]    # what each score is of
         e = self.embed_ecg(ecg)[0]
@@ -537,10 +569,12 @@ class METS:
         """Attribution of similarity(ECG, prompt) to the preprocessed input (explain.py): gradient x input
         over the whole record (all its windows, aggregated as in embed_ecg); occlusion: the similarity drop
         when one lead, or all leads during one segment, are set to zero (the value the encoder sees for an
-        absent lead). Cost: one gradient pass, then 12 + n_segments window forwards for a 10 s record."""
+        absent lead). Cost: one gradient pass, then 12 + n_segments window forwards for a 10 s record.
+        `batch_size`: at most this many windows go through the network at a time, the gradient pass too, so
+        the memory a long record's saliency takes does not grow with its length."""
         p = self.embed_prompts([prompt], kind)[0]
         with self._lock, self._eval():
-            return explain(self.model, self.preprocess_cfg, ecg, prompt, p, occlusion, batch_size)
+            return explain(self.model, self.preprocess_cfg, ecg, prompt, p, occlusion, windows_per_batch(batch_size))
 
     # ------------------------------------------------------------------------------------ info
 

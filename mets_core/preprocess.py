@@ -46,6 +46,11 @@ class PreprocessConfig:
             raise ValueError("window_s and stride_s must be positive")
         if self.max_windows < 1:
             raise ValueError("max_windows must be at least 1")
+        # clip 0 would make every ECG the same zeros; a negative cut-off or notch filters nothing meaningful
+        if self.clip <= 0 or self.highpass_hz < 0 or self.lowpass_hz < 0 or (self.notch_hz or 0) < 0:
+            raise ValueError(f"clip must be positive and highpass_hz, lowpass_hz and notch_hz not negative, got "
+                             f"clip {self.clip!r}, highpass_hz {self.highpass_hz!r}, lowpass_hz {self.lowpass_hz!r}, "
+                             f"notch_hz {self.notch_hz!r}")
 
     @property
     def n_samples(self) -> int:
