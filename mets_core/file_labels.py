@@ -88,14 +88,14 @@ SNOMED_CT: dict[str, str] = {
     "195042002": "second degree AV block",
     "54016002": "second degree AV block, Mobitz I (Wenckebach)",
     "28189009": "second degree AV block, Mobitz II",
-    "27885002": "third degree (complete) AV block",
+    "27885002": "third degree AV block",
     "74390002": "Wolff-Parkinson-White pattern",
     "164947007": "prolonged PR interval",
     "49578007": "short PR interval",
     "284470004": "premature atrial contractions",
     "63593006": "supraventricular premature beats",
     "427172004": "premature ventricular contractions",
-    "17338001": "ventricular premature beats",
+    "17338001": "premature ventricular contractions",     # the Challenges score it as 427172004: one finding
     "164884008": "ventricular ectopic beats",
     "11157007": "ventricular bigeminy",
     "251180001": "ventricular trigeminy",
@@ -132,6 +132,45 @@ SNOMED_CT: dict[str, str] = {
     "164937009": "U wave abnormality",
     "251199001": "counterclockwise rotation",
     "251198002": "clockwise rotation",
+    # the rest of the Challenge's unscored diagnoses (its dx_mapping_unscored.csv): shown as raw codes before,
+    # abnormal QRS alone on 3,389 of its PTB-XL records
+    "164951009": "abnormal QRS",
+    "251200008": "indeterminate cardiac axis",
+    "428417006": "early repolarization",
+    "195126007": "atrial hypertrophy",
+    "253352002": "left atrial abnormality",
+    "253339007": "right atrial abnormality",
+    "266249003": "ventricular hypertrophy",
+    "370365005": "left ventricular strain",
+    "413844008": "chronic myocardial ischaemia",
+    "704997005": "inferior ST segment depression",
+    "251259000": "high T wave voltage",
+    "164921003": "R wave abnormality",
+    "77867006": "short QT interval",
+    "82226007": "diffuse intraventricular block",
+    "204384007": "congenital incomplete AV block",
+    "65778007": "sinoatrial block",
+    "29320008": "AV junctional rhythm",
+    "49260003": "idioventricular rhythm",
+    "111288001": "ventricular flutter",
+    "195060002": "ventricular pre-excitation",
+    "195101003": "wandering atrial pacemaker",
+    "251266004": "ventricular pacing",
+    "13640000": "fusion beats",
+    "251164006": "junctional premature complexes",
+    "251170000": "blocked premature atrial contractions",
+    "251182009": "paired ventricular premature complexes",
+    "251168009": "supraventricular bigeminy",
+    "282825002": "paroxysmal atrial fibrillation",
+    "426749004": "chronic atrial fibrillation",
+    "314208002": "rapid atrial fibrillation",
+    "74615001": "brady-tachy syndrome",
+    "698247007": "cardiac dysrhythmia",
+    "251139008": "arm leads possibly reversed",
+    "53741008": "coronary heart disease",
+    "84114007": "heart failure",
+    "368009": "heart valve disorder",
+    "266257000": "transient ischaemic attack",
 }
 
 # The 71 SCP-ECG statements of PTB-XL (scp_statements.csv), in plain words.
@@ -154,7 +193,7 @@ SCP_ECG: dict[str, str] = {
     "ILBBB": "incomplete left bundle branch block", "CLBBB": "complete left bundle branch block",
     "IVCD": "non-specific intraventricular conduction delay", "WPW": "Wolff-Parkinson-White pattern",
     "1AVB": "first degree AV block", "2AVB": "second degree AV block",
-    "3AVB": "third degree (complete) AV block", "LPR": "prolonged PR interval",
+    "3AVB": "third degree AV block", "LPR": "prolonged PR interval",
     "ISC_": "non-specific ischaemic changes", "ISCAL": "ischaemia in anterolateral leads",
     "ISCIN": "ischaemia in inferior leads", "ISCIL": "ischaemia in inferolateral leads",
     "ISCAS": "ischaemia in anteroseptal leads", "ISCLA": "ischaemia in lateral leads",
@@ -163,7 +202,8 @@ SCP_ECG: dict[str, str] = {
     "INJIN": "subendocardial injury in inferior leads", "INJLA": "subendocardial injury in lateral leads",
     "INJIL": "subendocardial injury in inferolateral leads",
     "NDT": "non-diagnostic T wave abnormalities", "NST_": "non-specific ST changes",
-    "DIG": "digitalis effect", "LNGQT": "prolonged QT interval", "ANEUR": "ST-T changes of ventricular aneurysm",
+    "DIG": "digitalis effect", "LNGQT": "prolonged QT interval",
+    "ANEUR": "ST-T changes compatible with ventricular aneurysm",
     "EL": "electrolyte disturbance or drug effect", "ABQRS": "abnormal QRS", "PVC": "premature ventricular contractions",
     "STD_": "non-specific ST depression", "QWAVE": "Q waves present", "LOWT": "low amplitude T waves",
     "NT_": "non-specific T wave changes", "PAC": "premature atrial contractions",
@@ -177,6 +217,10 @@ DIAGNOSIS_KEYS = ("reason for admission", "acute infarction (localization)", "fo
                   "additional diagnoses", "diagnosis", "diagnoses", "diagnose", "interpretation", "rhythm",
                   "statement", "statements", "report", "findings")
 QUALIFYING_KEYS = ("acute infarction (localization)", "former infarction (localization)")
+# keys whose value lists several diagnoses, one label each (PTB-DB's "Additional diagnoses: Atrial fibrillation,
+# Hypertropic cardiomyopathy": as one label it was ranked as one phrase, and never matched a ranked "atrial
+# fibrillation"). Other keys' commas are a diagnosis's own ("Atrial flutter, typical").
+LIST_KEYS = ("additional diagnoses",)
 NOT_GIVEN = {"", "n/a", "na", "nan", "none", "unknown", "no", "-", "?"}
 
 _AGE_AND_SEX = re.compile(r"^age\s*:\s*(\S+)\s+sex\s*:\s*(\S+)\s*$", re.I)
@@ -312,13 +356,40 @@ def _plain(text: str) -> str:
     return " ".join(text.split()).strip(" .;")
 
 
+def _listed_items(text: str) -> list[str]:
+    """The items of a comma-separated list, a comma in brackets kept ("Coronary artery disease (PTCA, Stent)")."""
+    items, depth, start = [], 0, 0
+    for k, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)          # an unmatched ")" does not hide the commas after it
+        elif ch == "," and depth == 0:
+            items.append(text[start:k])
+            start = k + 1
+    return [*items, text[start:]]
+
+
 def _sex(value: str) -> str | None:
+    """A header's sex in words; None when not said. A number is not read: PTB-XL's table codes 1 as female, ISO
+    5218 (and other tables) as male, so a header's "Sex: 1" says nothing certain (PTB-XL's own: `_ptbxl_sex`)."""
     v = value.strip().lower()
-    if v in ("m", "male", "man", "0"):
+    if v in ("m", "male", "man"):
         return "male"
-    if v in ("f", "female", "woman", "w", "1"):
+    if v in ("f", "female", "woman", "w"):
         return "female"
     return None
+
+
+PTBXL_SEX = {0: "male", 1: "female"}       # PTB-XL's table: "sex ... 0 male, 1 female"
+
+
+def _ptbxl_sex(value: str) -> str | None:
+    """The sex of a row of PTB-XL's table, written "1" or "1.0" (a copy saved by a spreadsheet); None otherwise."""
+    try:
+        return PTBXL_SEX.get(int(float(value)))
+    except (ValueError, OverflowError):         # blank, "nan", "inf"
+        return None
 
 
 def _age(value: str) -> str | None:
@@ -337,7 +408,7 @@ IDENTIFYING_KEYS = frozenset({"patient", "name", "dob", "birth", "date of birth"
 # Words of diagnoses beyond those of the decoders' own names (SNOMED_CT, SCP_ECG, the rhythm annotations'):
 # those of QTDB's and CPSC 2021's diagnosis lines. Not medications, procedures or recorders.
 EXTRA_DIAGNOSIS_WORDS = frozenset("""coronary artery disease hypertension valvular paroxysmal persistent permanent
-    non serum potassium imbalance cardiomyopathy heart failure""".split())
+    non serum potassium imbalance cardiomyopathy heart failure subject lbbb rbbb or episodes""".split())
 DIAGNOSIS_LINE_WORDS = 8         # longer free text is prose (MIT-BIH's notes), only counted
 
 
@@ -366,7 +437,8 @@ def is_diagnosis_line(line: str) -> bool:
 def file_labels(ecg: ECG) -> FileLabels:
     """The file's own labels, age and sex (see the module docstring for what is decoded)."""
     out = FileLabels()
-    lines = [ln.strip().lstrip("#%").strip() for ln in str(ecg.metadata.get("comments", "")).splitlines()]
+    # each line single-spaced first: a run of spaces made the key's pattern backtrack (2,000 spaces: 5 s a call)
+    lines = [" ".join(ln.split()).lstrip("#%").strip() for ln in str(ecg.metadata.get("comments", "")).splitlines()]
     in_diagnoses = False
     seen: set[tuple[str, str]] = set()
 
@@ -418,7 +490,9 @@ def file_labels(ecg: ECG) -> FileLabels:
             if value.lower().strip(" .") not in NOT_GIVEN:     # "Former infarction: no" says nothing
                 # a value that is no diagnosis alone (PTB-DB's "infero-latera") keeps what it is the value of
                 text = f"{match.group(1).strip()}: {value}" if key in QUALIFYING_KEYS else value
-                add([FileLabel(_plain(text), "header text")])
+                items = _listed_items(text) if key in LIST_KEYS else [text]
+                add([FileLabel(_plain(item), "header text") for item in items
+                     if _plain(item) and _plain(item).lower() not in NOT_GIVEN])
             continue
         if key in ("rx", "hx", "sx") and value.lower() in NOT_GIVEN:
             continue                                   # the Challenges' empty placeholders
@@ -474,7 +548,7 @@ def ptbxl_labels_in(ecg: ECG, rows: dict[int, dict[str, str]], where: str) -> Fi
 
 def _ptbxl_row_labels(row: dict[str, str], origin: str) -> FileLabels:
     return FileLabels(labels=decode_scp(row.get("scp_codes", "")), age=_age(row.get("age", "")),
-                      sex=_sex(row.get("sex", "")), origin=origin, patient_id=_ptbxl_patient(row))
+                      sex=_ptbxl_sex(row.get("sex", "")), origin=origin, patient_id=_ptbxl_patient(row))
 
 
 def _ptbxl_patient(row: dict[str, str]) -> str | None:

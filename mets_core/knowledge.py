@@ -63,6 +63,36 @@ def normalise_phrase(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", " ", str(text).lower()).strip()
 
 
+# Other ways of writing a statement's words, which the tables (knowledge.json synonyms, statements.json phrasings)
+# need not list one by one: "AVB" for "AV block"; a degree in Roman numerals or numbered ("I degree AV block" and
+# "III degree AV-block" are LUDB's own labels; "3rd degree AVB"); British spelling ("repolarisation", "ischaemic");
+# and a plural ("T wave inversions"). Scored as free phrases, these got no validation AUC and another score than
+# the statement they name. Tried only when the phrase as typed names nothing; never added to the known phrasings
+# (the weights store those phrasings' embeddings).
+_DEGREES = {"i": "first", "ii": "second", "iii": "third", "1st": "first", "2nd": "second", "3rd": "third"}
+_DEGREE = re.compile(r"\b(iii|ii|i|1st|2nd|3rd) degree\b")
+_SPELLING = ((re.compile(r"\bavb\b"), "av block"), (re.compile(r"ischaemi"), "ischemi"),
+             (re.compile(r"isation\b"), "ization"))
+PLURAL_MIN_LETTERS = 4       # "pvcs" is "pvc"; "sas" (3 letters) is not taken for "sa", sinus arrhythmia
+
+
+def written_forms(key: str) -> list[str]:
+    """The other ways of writing a normalised phrase (normalise_phrase) to look it up by, most like it first."""
+    form = _DEGREE.sub(lambda m: f"{_DEGREES[m.group(1)]} degree", key)
+    for pattern, words in _SPELLING:
+        form = pattern.sub(words, form)
+    forms = [form] if form != key else []
+    for base in (key, form):
+        head, _, last = base.rpartition(" ")
+        if not last.isalpha():
+            continue
+        if last.endswith("s") and not last.endswith("ss") and len(last) >= PLURAL_MIN_LETTERS:
+            forms.append(f"{head} {last[:-1]}".strip())
+        elif not last.endswith("s") and len(last) >= PLURAL_MIN_LETTERS - 1:
+            forms.append(f"{base}s")
+    return list(dict.fromkeys(f for f in forms if f != key))
+
+
 @dataclass(frozen=True)
 class Expansion:
     """How a prompt is scored. target: a statement id or class name (None: the phrase as typed);
@@ -134,7 +164,10 @@ class Knowledge:
         return tuple(dict.fromkeys([st["canonical"], *st.get("phrases", [])]))
 
     def expand(self, phrase: str) -> Expansion:
-        target = self._lookup.get(normalise_phrase(phrase))
+        key = normalise_phrase(phrase)
+        target = self._lookup.get(key)
+        if target is None:                       # "1st degree AVB", "T wave inversions" (written_forms)
+            target = next((self._lookup[f] for f in written_forms(key) if f in self._lookup), None)
         if target is None:
             return Expansion(None, None)
         if target in self.classes:
@@ -230,32 +263,57 @@ class Knowledge:
 # ECGs either: on LUDB's 15 AF records it scored a median 73rd percentile, the same as on 60 other records.)
 # So a negated phrase is scored as the finding it negates, said to be so, and never ranked or crowned.
 #
-# The cues, longest first so that "no evidence of" wins over "no". Each is a whole word (or words) at the start
-# of the phrase, followed by a space: "notched P waves", "nodal rhythm", "non-specific ST changes",
+# The cues (tried longest first, so that "no evidence of" wins over "no"). Each is a whole word (or words) at the
+# start of the phrase, followed by a space: "notched P waves", "nodal rhythm", "non-specific ST changes",
 # "nonspecific ...", "non-Q-wave infarction", "normal ECG", "negative T waves" (negative *for* is the cue) and
 # "incomplete ..." are findings, not negations. "no (acute) change" is a negation too: the model cannot
 # compare with an earlier ECG, and it would score "acute changes".
-NEGATION_PREFIXES = ("no evidence of", "no signs of", "no sign of", "negative for", "absence of", "ruled out",
-                     "rule out", "free of", "without", "absent", "not", "no",
-                     "keine", "keinen", "keiner", "keines", "kein", "ohne", "nicht")     # German
-# the same cues after the finding: "atrial fibrillation absent", "ST elevation ruled out"
-NEGATION_SUFFIXES = ("ruled out", "excluded", "absent")
+NEGATION_PREFIXES = ("no evidence of", "no evidence for", "no signs of", "no sign of", "negative for", "absence of",
+                     "ruled out", "rule out", "free of", "without evidence of", "without evidence for",
+                     "without signs of", "without", "absent", "not", "there is no", "there are no", "there was no",
+                     "there were no", "there's no", "there\u2019s no", "no",
+                     "kein hinweis auf", "keine hinweise auf", "kein anhalt für", "ohne hinweis auf",   # German
+                     "keine", "keinen", "keiner", "keines", "kein", "ohne", "nicht")
+# the same cues after the finding: "atrial fibrillation absent", "ST elevation ruled out", "AF not present"; a verb
+# before them is not the finding's ("AF is absent" negates "AF", "ST elevation has been ruled out" "ST elevation")
+NEGATION_SUFFIXES = ("ruled out", "excluded", "absent", "not present", "not seen", "not found", "not detected",
+                     "not observed", "not identified", "not evident",
+                     "ausgeschlossen", "nicht nachweisbar", "nicht vorhanden")                        # German
+# a finding answered "no" as a structured report answers it: "Atrial fibrillation: no", "LBBB - none" (only after a
+# colon, an equals sign or a dash: "T waves: negative" says the T waves are inverted, and is not among them)
+NEGATION_ANSWERS = ("no", "none", "nein", "kein", "keine", "keines")
 # "non" before a finding negates it ("non atrial fibrillation", CPSC 2021's label of every record without AF;
 # "non-AF rhythm"), except in the findings named with it: "non-specific ST changes", "non-Q-wave infarction",
 # "non-ST elevation MI", "non-STEMI", "non-sustained VT", "non-conducted P waves", "non-diagnostic", "non-paroxysmal",
 # "non-ischaemic cardiomyopathy"
 NON_FINDINGS = ("specific", "q", "st", "stemi", "sustained", "conducted", "diagnostic", "paroxysmal", "ischemic",
                 "ischaemic", "infarct", "dipper", "compensatory", "respiratory")
-_PREFIX = re.compile(r"^\s*(" + "|".join(re.escape(c) for c in NEGATION_PREFIXES) + r")\s+(.*)$",
-                     re.IGNORECASE | re.DOTALL)
+# "no-" run into a finding negates it too ("no-AF"), except in the angiographer's "no-reflow" and "no-flow"
+NO_HYPHEN_FINDINGS = ("reflow", "flow")
+
+
+def _alternatives(cues) -> str:
+    """Cues as a regex alternation, longest first: "no evidence of" must win over "no"."""
+    return "|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True))
+
+
+_PREFIX = re.compile(r"^\s*(" + _alternatives(NEGATION_PREFIXES) + r")\s+(.*)$", re.IGNORECASE | re.DOTALL)
 _NON = re.compile(r"^\s*(non)(?:\s+|\s*-\s*)(?!(?:" + "|".join(NON_FINDINGS) + r")(?![a-z]))(.*)$",
                   re.IGNORECASE | re.DOTALL)
-_SUFFIX = re.compile(r"^(.*?)[\s,:;-]+(" + "|".join(re.escape(c) for c in NEGATION_SUFFIXES) + r")[\s.!]*$",
-                     re.IGNORECASE | re.DOTALL)
+_NO_HYPHEN = re.compile(r"^\s*(no)\s*-\s*(?!(?:" + "|".join(NO_HYPHEN_FINDINGS) + r")(?![a-z]))(.*)$",
+                        re.IGNORECASE | re.DOTALL)
+# A cue at the end of the phrase (trailing "." and "!" taken off first), after a separator. Searched for as a cue
+# that ends the text, never as "anything, separators, cue": that form backtracked over every run of separators, and
+# a pasted line of 16,000 ", " took 17 s (`mets rank` does not cut its prompts' length).
+_SUFFIX = re.compile(r"(?<=[\s,:;-])(" + _alternatives(NEGATION_SUFFIXES) + r")\Z", re.IGNORECASE)
+_ANSWER = re.compile(r"(?<=[\s:=-])(" + _alternatives(NEGATION_ANSWERS) + r")\Z", re.IGNORECASE)
 _EDGES = " \t\n,;:.!-"        # punctuation around the finding: "no: AF." negates "AF"
 # A cue after the finding that is itself negated is a report's hedge, not a negation: "MI not excluded", "ischaemia
 # cannot be ruled out", "STEMI can't be excluded" say the finding may be there (scored as typed, never as "MI not").
 _NEGATED_SUFFIX_CUE = re.compile(r"(?:\bnot|\bnever|n't|\bcannot)(?:\s+(?:be|been))?$", re.IGNORECASE)
+# the words of the verb between a finding and the cue after it: "AF is absent", "ST elevation has been ruled out"
+VERB_BEFORE_CUE = frozenset({"is", "are", "was", "were", "has", "have", "had", "been",
+                             "ist", "sind", "wurde", "wurden"})
 
 
 @dataclass(frozen=True)
@@ -270,15 +328,33 @@ def negation(phrase: str) -> Negation | None:
     """The negation cue and the finding of a negated phrase ("no atrial fibrillation" -> ("no", "atrial
     fibrillation")); None for any other phrase, or a cue with no finding after it ("no")."""
     text = str(phrase)
-    for pattern, cue_at, finding_at in ((_PREFIX, 1, 2), (_NON, 1, 2), (_SUFFIX, 2, 1)):
+    for pattern in (_PREFIX, _NON, _NO_HYPHEN):
         found = pattern.match(text)
         if found:
-            finding = " ".join(found.group(finding_at).strip(_EDGES).split())
-            if pattern is _SUFFIX and _NEGATED_SUFFIX_CUE.search(finding):
-                return None                 # "MI not excluded": the finding is possible, not negated
-            if any(ch.isalnum() for ch in finding):
-                return Negation(" ".join(found.group(cue_at).lower().split()), finding)
+            said = _said(found.group(1), found.group(2))
+            if said:
+                return said
+    end = text.rstrip(" \t\n.!")
+    found = _ANSWER.search(end)
+    if found and end[:found.start()].rstrip()[-1:] in (":", "=", "-"):      # "AF: no", not "sinus rhythm no"
+        return _said(found.group(1), end[:found.start()])
+    found = _SUFFIX.search(end)
+    if found:
+        finding = " ".join(end[:found.start()].strip(_EDGES).split())
+        if _NEGATED_SUFFIX_CUE.search(finding):
+            return None                     # "MI not excluded": the finding is possible, not negated
+        words = finding.split()
+        while words and words[-1].lower() in VERB_BEFORE_CUE:
+            words.pop()
+        return _said(found.group(1), " ".join(words))
     return None
+
+
+def _said(cue: str, finding: str) -> Negation | None:
+    """A Negation of `cue` (lower case, single-spaced) and `finding` (without the punctuation around it,
+    single-spaced); None when the finding has no letter or digit."""
+    finding = " ".join(finding.strip(_EDGES).split())
+    return Negation(" ".join(cue.lower().split()), finding) if any(ch.isalnum() for ch in finding) else None
 
 
 def negation_words(prompt: str, finding: str, percentile: float | None, known: bool | None = None) -> str:
