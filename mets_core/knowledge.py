@@ -618,11 +618,16 @@ def ordinal_suffix(n: int) -> str:
     return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
-def shown_percentile(percentile: float) -> int:
-    """A percentile as it is shown: a whole number 0-100 (the CLI, the dashboard, the report and the ordinal).
-    One below STANDS_OUT_PERCENTILE is never rounded up to it: 89.6 read "90th pct, higher than 90% of reference
-    ECGs" on a row not crowned, under "no ranked phrase scores higher than 90%"."""
+def shown_percentile(percentile: float, digits: int = 0):
+    """A percentile as it is shown: a whole number 0-100 (the CLI, the dashboard, the report and the ordinal), or
+    with `digits` decimals (Compare's and Batch's tables: a float). One below STANDS_OUT_PERCENTILE is never
+    rounded up to it: 89.6 read "90th pct, higher than 90% of reference ECGs" on a row not crowned, under "no
+    ranked phrase scores higher than 90%" (and 89.96 read "90.0" in Compare's table)."""
     value = max(0.0, min(100.0, float(percentile)))
+    if digits:
+        step = 10.0 ** -digits
+        below = math.ceil(STANDS_OUT_PERCENTILE / step) * step - step
+        return round(min(round(value, digits), below) if value < STANDS_OUT_PERCENTILE else value, digits)
     shown = int(round(value))
     return min(shown, math.ceil(STANDS_OUT_PERCENTILE) - 1) if value < STANDS_OUT_PERCENTILE else shown
 

@@ -179,3 +179,17 @@ def test_a_headline_of_more_than_three_phrases_counts_the_others():
                                        known=True, validation_auc=0.9) for k, p in enumerate(phrases)])
     assert "“sinus rhythm”, “left axis deviation”, “atrial fibrillation” and 2 more." in view.headline, view.headline
     assert "…" not in view.headline
+
+
+def test_a_percentile_below_the_standing_out_line_is_never_shown_at_it_in_the_tables():
+    """Compare's and Batch's tables show percentiles to one decimal: 89.96 read "90.0" on a row that does not stand
+    out (the whole-number display already kept it at 89); the differences are of the cells shown."""
+    from types import SimpleNamespace
+
+    from dashboard.pages.compare import scores
+    from mets_core.knowledge import STANDS_OUT_PERCENTILE, shown_percentile
+    assert shown_percentile(89.96, 1) == 89.9 and shown_percentile(89.96) == 89
+    assert shown_percentile(90.0, 1) == 90.0 and shown_percentile(95.55, 1) in (95.5, 95.6)
+    row = lambda p: SimpleNamespace(percentile=p, similarity=0.3)      # noqa: E731
+    kind, a, b, change = scores(row(89.96), row(92.04))
+    assert (kind, a, b, change) == ("percentile", 89.9, 92.0, 2.1) and a < STANDS_OUT_PERCENTILE

@@ -18,6 +18,7 @@ from dashboard.measured import column_name, measured_span, missing_words, not_gi
 from dashboard.panels import header, prompts
 from dashboard.panels.common import recorded_shown
 from dashboard.ranking import build_view, short_length
+from mets_core.knowledge import shown_percentile
 
 # the measurements of the table, as the Reader shows them (QTc by Fridericia: the Reader's advice at rates
 # below 50 or above 100 bpm, where Bazett misleads)
@@ -151,7 +152,8 @@ def batch_page(engine: Engine, recs: list[session.Record]) -> None:
                         row[column] = None               # not a similarity in a column of percentiles
                     else:
                         digits = PERCENTILE_DIGITS if r.percentile is not None else SIMILARITY_DIGITS
-                        row[column] = round(r.percentile if r.percentile is not None else r.similarity, digits)
+                        row[column] = (shown_percentile(r.percentile, digits) if r.percentile is not None
+                                       else round(r.similarity, digits))
                         phrase_digits[column] = max(digits, phrase_digits.get(column, 0))
                     phrase_help[column] = (f"{r.reliability[1]}. " + (
                         "Percentile: the share of reference ECGs less similar to this phrase than this ECG."

@@ -28,6 +28,7 @@ from dashboard.panels.ranking import few_leads_words
 from dashboard.ranking import RankingView, Row, build_view, short_length
 from mets_core.ecg import ECG
 from mets_core.file_labels import FileLabels, same_patient
+from mets_core.knowledge import shown_percentile
 
 COLUMN_WIDTH_PX = 530              # each ECG's column on the wide layout: the paper's height follows it
 ARRANGEMENTS = ("side by side", "one above the other")
@@ -270,16 +271,19 @@ def not_given_words(m) -> str:
 
 def scores(first: Row, second: Row | None) -> tuple[str, float, float | None, float | None]:
     """(what is compared, the first ECG's score, the second's, second − first) for one phrase: percentiles
-    when both ECGs have one, else cosine similarities; None where the second ECG has no score for it. The
-    difference is of the scores as shown (rounded), so that it is what a reader gets by subtracting the two
-    cells (30.6 and 25.4 were shown beside a difference of −5.3, from the unrounded percentiles)."""
+    when both ECGs have one, else cosine similarities; None where the second ECG has no score for it. Scores
+    as shown (a percentile below the standing-out line never rounded up to it: knowledge.shown_percentile), and
+    the difference is of those, so that it is what a reader gets by subtracting the two cells (30.6 and 25.4
+    were shown beside a difference of −5.3, from the unrounded percentiles)."""
     kind = "percentile" if first.percentile is not None and second is not None \
         and second.percentile is not None else "similarity"
-    of = lambda row: row.percentile if kind == "percentile" else row.similarity    # noqa: E731
     digits = SCORE_DIGITS[kind]
+
+    def shown(row: Row) -> float:
+        return shown_percentile(row.percentile, digits) if kind == "percentile" else round(row.similarity, digits)
     if second is None:
-        return kind, round(of(first), digits), None, None
-    a, b = round(of(first), digits), round(of(second), digits)
+        return kind, shown(first), None, None
+    a, b = shown(first), shown(second)
     return kind, a, b, round(b - a, digits)
 
 
