@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from dashboard_fixtures import button, captions, errors, go_to, markdown_html, shown_title, table, upload
-from test_engine_review34 import _measuring_processes, needs_proc
+from test_engine_review34 import measuring_stopped, needs_proc
 
 
 def _files(base: Path, *exts: str) -> list[tuple[str, bytes]]:
@@ -117,9 +117,6 @@ def test_compare_goes_on_when_measuring_one_ecg_stops(app, data_dir, monkeypatch
     """The measuring process stops answering while Compare waits for one ECG's measurements: that ECG's numbers
     are said to be missing, and why, and the rest of the comparison (the ranking of the same phrases) is there;
     it was "Something went wrong on this page (MeasuringStopped)" and nothing after the tracings."""
-    import os
-    import signal
-
     from dashboard import engine as engines
     monkeypatch.setattr(engines, "STALLED_S", 2.0, raising=False)
     from dashboard_fixtures import wfdb_upload
@@ -128,11 +125,7 @@ def test_compare_goes_on_when_measuring_one_ecg_stops(app, data_dir, monkeypatch
     # shows and so measures: the first is measured on Compare only
     fresh = wfdb_upload(tmp_path, "fresh", simulate_ecg(duration_s=10, fs=250, heart_rate=64, seed=3501))
     upload(app, fresh + _files(data_dir / "ludb" / "data" / "2", "hea", "dat"))
-    stopped = _measuring_processes()
-    assert stopped, "no measuring process found to stop"
-    for pid in stopped:
-        os.kill(pid, signal.SIGSTOP)                       # alive, but answering nothing
-    try:
+    with measuring_stopped():
         go_to(app, "compare")
         said = " ".join(errors(app))
         assert "Something went wrong" not in said and "MeasuringStopped" not in said, said
@@ -141,12 +134,6 @@ def test_compare_goes_on_when_measuring_one_ecg_stops(app, data_dir, monkeypatch
         assert set(measured["fresh"]) == {"not measured"}
         assert "not measured" not in set(measured["2 "])            # the other ECG's numbers are there
         assert len(table(app, 1)) == 8                              # the ranking of the Rhythm preset
-    finally:
-        for pid in stopped:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def test_compares_differences_are_those_of_the_scores_shown(shipped_app):

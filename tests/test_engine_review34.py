@@ -12,6 +12,8 @@ then fixed; each test fails on the code before:
 """
 from __future__ import annotations
 
+import contextlib
+
 import os
 import shutil
 import signal
@@ -37,6 +39,24 @@ def _measuring_processes() -> list[int]:
             parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
     children = {pid for pid, parent in parents.items() if parent == os.getpid()}
     return sorted(pid for pid, parent in parents.items() if parent in children)
+
+
+@contextlib.contextmanager
+def measuring_stopped():
+    """The measuring processes stopped for the block (SIGSTOP: alive, but answering nothing), killed after it
+    (the server replaces them); yields their ids."""
+    stopped = _measuring_processes()
+    assert stopped, "no measuring process found to stop"
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield stopped
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _ecgs(n: int, first_seed: int) -> list:
@@ -82,10 +102,7 @@ def test_a_measuring_process_that_stops_answering_is_stopped_and_replaced(monkey
     monkeypatch.setattr(engines, "STALLED_S", 2.0, raising=False)
     warm = _ecgs(1, first_seed=2)[0]
     engines.measurements(warm.content_hash(), warm)
-    stopped = _measuring_processes()
-    for pid in stopped:
-        os.kill(pid, signal.SIGSTOP)                       # alive, but answering nothing
-    try:
+    with measuring_stopped() as stopped:
         ecg = _ecgs(1, first_seed=20)[0]
         out = _within(30, lambda: engines.measurements(ecg.content_hash(), ecg))
         assert "error" in out, "measured by a stopped process?"
@@ -94,12 +111,6 @@ def test_a_measuring_process_that_stops_answering_is_stopped_and_replaced(monkey
         again = _within(60, lambda: engines.measurements(ecg.content_hash(), ecg))
         assert again.get("value") is not None and again["value"].heart_rate_bpm is not None, again
         assert not set(stopped) & set(_measuring_processes())          # the stopped one is gone
-    finally:
-        for pid in stopped:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def test_a_checkpoint_copied_file_by_file_is_loaded_once_it_is_complete(tmp_path, monkeypatch):

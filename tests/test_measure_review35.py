@@ -22,9 +22,6 @@ Real records need METS_DATA_DIR (skipped otherwise).
 """
 from __future__ import annotations
 
-import os
-import signal
-
 import numpy as np
 import pytest
 
@@ -34,7 +31,7 @@ from mets_core.readers.dispatch import read_ecg
 from mets_core.simulate import simulate_ecg
 
 from helpers import require_data
-from test_engine_review34 import _measuring_processes, needs_proc
+from test_engine_review34 import measuring_stopped, needs_proc
 
 
 @needs_proc
@@ -46,32 +43,24 @@ def test_a_stalled_heart_rate_overview_is_stopped_and_said(monkeypatch):
     monkeypatch.setattr(engines, "STALLED_S", 2.0, raising=False)
     warm = simulate_ecg(duration_s=70, fs=250, leads=("II", "V1"), seed=5)
     assert engines.heart_rate_trend(warm.content_hash(), warm, wait_s=60.0) is not None   # its process is up
-    stopped = _measuring_processes()
-    assert stopped, "no measuring process found to stop"
-    for pid in stopped:
-        os.kill(pid, signal.SIGSTOP)                       # alive, but answering nothing
     try:
-        ecg = simulate_ecg(duration_s=80, fs=250, leads=("II", "V1"), seed=6)
-        key = ecg.content_hash()
-        engines.start_trend(key, ecg)
-        told = None
-        for _ in range(40):                                # as the page's note asks, again and again
-            try:
-                assert engines.heart_rate_trend(key, ecg, wait_s=0.5) is None
-            except engines.MeasuringStopped as err:
-                told = str(err)
-                break
-        assert told is not None, "the overview still waited on a process that answers nothing"
-        assert "had not finished after 2 s" in told and "whole recording" in told, told
-        with pytest.raises(engines.MeasuringStopped, match="whole recording"):     # the page drawn again
+        with measuring_stopped():
+            ecg = simulate_ecg(duration_s=80, fs=250, leads=("II", "V1"), seed=6)
+            key = ecg.content_hash()
             engines.start_trend(key, ecg)
-            engines.heart_rate_trend(key, ecg, wait_s=2.0)
+            told = None
+            for _ in range(40):                                # as the page's note asks, again and again
+                try:
+                    assert engines.heart_rate_trend(key, ecg, wait_s=0.5) is None
+                except engines.MeasuringStopped as err:
+                    told = str(err)
+                    break
+            assert told is not None, "the overview still waited on a process that answers nothing"
+            assert "had not finished after 2 s" in told and "whole recording" in told, told
+            with pytest.raises(engines.MeasuringStopped, match="whole recording"):     # the page drawn again
+                engines.start_trend(key, ecg)
+                engines.heart_rate_trend(key, ecg, wait_s=2.0)
     finally:
-        for pid in stopped:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         for seed in (7, 8):        # the pages' processes, killed above, replaced while the tests run
             page = simulate_ecg(duration_s=10, fs=250, seed=seed)
             engines.measurements(page.content_hash(), page)
