@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from mets_core.text import TextModelError
+
 from .ptbxl import add_json_option, emit_json, print_error
 
 
@@ -56,7 +58,8 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random-init model")
     p.add_argument("--no-expand", action="store_true",
                    help="score every label phrase through the templates as typed (no knowledge expansion)")
-    p.add_argument("--exclude-forms", nargs="+", choices=["mv", "zscore"],
+    from ..corpus.format import WINDOW_FORMS
+    p.add_argument("--exclude-forms", nargs="+", choices=WINDOW_FORMS,
                    help="leave windows of these signal forms out (zscore: judge on the mV ECGs only)")
     p.add_argument("--protocol", choices=PROTOCOLS,
                    help="mets: the paper's balanced 5x200 PTB-XL fold-10 sets; ptbxl-auc: fold-10 macro "
@@ -109,12 +112,30 @@ def train_command(args: argparse.Namespace) -> int:
         return 2
     try:
         result = train(cfg, resume=args.resume)
-    except (ConfigError, ValueError, FileNotFoundError) as err:
+    except TRAIN_ERRORS as err:
         print(f"mets train: {err}", file=sys.stderr)
         return 2
-    print(f"trained {result['steps']} steps -> {result['out']}" + (f"; {best_words(result['best'])}" if result["best"]
-                                                                   else ""))
+    print(finished_words(result) or f"trained {result['steps']} steps -> {result['out']}"
+          + (f"; {best_words(result['best'])}" if result["best"] else "")
+          + (f"; {result['no_best']}" if result.get("no_best") else ""))
     return 0
+
+
+# what `mets train` says in one line instead of a traceback: a bad config, corpus, recipe or data folder (ValueErrors:
+# ConfigError, CorpusError, RecipeError, PTBXLError), a missing file, a text model that cannot be loaded (the
+# paper's ClinicalBERT without hub access)
+TRAIN_ERRORS = (ValueError, FileNotFoundError, TextModelError)
+
+
+def finished_words(result: dict) -> str | None:
+    """What --resume of a run that had already finished did (nothing), and how to train it longer."""
+    if not result.get("already_finished"):
+        return None
+    longer = ("it stopped early (no better validation score for 'patience' epochs): to train on, resume it with "
+              "patience null in its config" if result.get("stopped_early") else
+              "to train longer, resume it with a larger --epochs or --max-steps")
+    return (f"{result['out']} had already finished ({result['steps']} steps): nothing more to train; its model is "
+            f"{Path(result['out']) / 'last'}; {longer}")
 
 
 def best_words(best: dict) -> str:
@@ -152,7 +173,10 @@ def load_models(args: argparse.Namespace) -> dict:
         trained = METS.from_pretrained(args.model)
         models["model"] = trained
         cfg = trained.config()
-    except CheckpointError:
+    except CheckpointError as err:
+        hint = run_folder_hint(args.model)
+        if hint:
+            raise CheckpointError(hint) from err
         if args.model is not None or not args.random_init:
             raise
         cfg = {}            # no shipped weights yet: the floor alone, default architecture
@@ -160,6 +184,21 @@ def load_models(args: argparse.Namespace) -> dict:
         cfg.pop("training", None)
         models["random-init"] = METS.random_init(cfg, seed=args.seed)
     return models
+
+
+def run_folder_hint(model: str | None) -> str | None:
+    """--model named a training run's folder (or its state/) instead of one of its checkpoints: which to give."""
+    from ..training.export import CHECKPOINTS
+    if model is None:
+        return None
+    folder = Path(model)
+    run = folder.parent if folder.name == "state" else folder
+    present = [c for c in CHECKPOINTS if (run / c / "model.safetensors").is_file()]
+    if not present:
+        return None
+    what = "the resumable training state of a run" if run is not folder else "a training run's folder"
+    return (f"--model {model} is {what}, not a model checkpoint: give one of its checkpoints, "
+            + " or ".join(f"--model {run / c}" for c in present))
 
 
 # `mets evaluate` options of the corpus evaluation that a protocol (its own records, labels and prompts) ignores
@@ -222,7 +261,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         by_model = {name: evaluate_label_sets(m, corpus, labels, split=split, expand=not args.no_expand,
                                               exclude_forms=args.exclude_forms or ())
                     for name, m in models.items()}
-    except (CorpusError, CheckpointError, ValueError, FileNotFoundError) as err:
+    except (CorpusError, CheckpointError, ValueError, FileNotFoundError, TextModelError) as err:
         print(f"mets evaluate: {err}", file=sys.stderr)
         return 2
     # one result per model; with PTB-XL in the corpus, its label sets sit beside the open-database one
@@ -297,10 +336,9 @@ def split_exposure(model, corpus, split: str, pretraining_corpus: str | None) ->
 # ------------------------------------------------------------------------------ mets train --recipe
 
 def train_recipe_command(args: argparse.Namespace) -> int:
-    from ..ptbxl.dataset import PTBXLError, describe_forms
+    from ..ptbxl.dataset import describe_forms
     from ..ptbxl.protocols import locate
-    from ..training.config import ConfigError
-    from ..training.recipe import RecipeError, train_recipe
+    from ..training.recipe import train_recipe
 
     if not args.data_dir:
         print("mets train: --recipe needs --data-dir DIR (a PTB-XL folder, or a folder holding ptbxl/)",
@@ -321,15 +359,22 @@ def train_recipe_command(args: argparse.Namespace) -> int:
             return 2
         # every section of the file goes to load_recipe, which refuses what it does not know (a training setting
         # put at the top level was silently dropped here)
-        overrides = {**extra, "training": {**(extra.get("training") or {}), **training}}
+        given = extra.get("training") or {}
+        # a "training" that is not an object goes to load_recipe as it is, which says so (merging it crashed)
+        overrides = {**extra, "training": {**given, **training} if isinstance(given, dict) else given}
     try:
         result = train_recipe(locate(args.data_dir, "ptbxl"), args.recipe, overrides, resume=args.resume)
-    except (RecipeError, ConfigError, PTBXLError, ValueError, FileNotFoundError) as err:
+    except TRAIN_ERRORS as err:
         print_error("mets train", err)
         return 2
+    finished = finished_words(result)
+    if finished:
+        print(finished)
+        return 0
     print(f"trained {result['steps']} steps on {result['n_train']} PTB-XL ECGs (reports "
           f"{'translated' if result['translate'] else 'as in PTB-XL'}; signals read: "
-          f"{describe_forms(result['forms_read'])}) -> {result['out']}/last")
+          f"{describe_forms(result['forms_read'])}) -> {result['out']}/last"
+          + (f"; {result['no_best']}" if result.get("no_best") else ""))
     return 0
 
 
@@ -339,7 +384,7 @@ def evaluate_protocol_command(args: argparse.Namespace) -> int:
     from mets_core.checkpoint import CheckpointError
 
     from ..ptbxl.dataset import PTBXLError
-    from ..ptbxl.protocols import DEFAULT_PROMPTS, DEFAULT_SAMPLE_SEED, format_results, run_protocol
+    from ..ptbxl.protocols import DEFAULT_PROMPTS, DEFAULT_SAMPLE_SEED, HeldBackTestFold, format_results, run_protocol
 
     if not args.data_dir:
         print(f"mets evaluate: --protocol {args.protocol} needs --data-dir DIR", file=sys.stderr)
@@ -352,7 +397,10 @@ def evaluate_protocol_command(args: argparse.Namespace) -> int:
                                       prompts=prompts, records=args.records, n_per_class=args.n_per_class,
                                       folds=args.folds, corpus=args.corpus)
                    for name, model in models.items()}
-    except (CheckpointError, PTBXLError, FileNotFoundError, ValueError) as err:
+    except HeldBackTestFold as err:         # nothing read: said as "nothing scored" is, with what to do
+        print_error("mets evaluate", held_back_words(args, err))
+        return 1
+    except (CheckpointError, PTBXLError, FileNotFoundError, ValueError, TextModelError) as err:
         print_error("mets evaluate", err)
         return 2
     nothing = nothing_scored(args, results)
@@ -368,6 +416,14 @@ def evaluate_protocol_command(args: argparse.Namespace) -> int:
 
 # fewer ECGs (or beats) than this in every task of a protocol: nothing was scored (an accuracy of 1 ECG is no number)
 MIN_SCORED = 2
+
+
+def held_back_words(args: argparse.Namespace, err) -> str:
+    """The test fold of --data-dir is held back or incomplete (protocols.HeldBackTestFold): in command-line words."""
+    return (f"only {err.present} of the {err.total} ECGs of fold {TEST_FOLD} (PTB-XL's test fold) have a signal in "
+            f"{args.data_dir}: a held-back or incomplete copy, so none was read and nothing can be scored; pass "
+            f"--folds {VALIDATION_FOLD} (the validation fold) to evaluate on what is here, or complete the copy "
+            f"(`mets download ptbxl --to DIR` continues an interrupted download)")
 
 
 def nothing_scored(args: argparse.Namespace, results: dict) -> str | None:

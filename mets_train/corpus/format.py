@@ -34,6 +34,7 @@ WINDOW_COLUMNS = ("idx", "source", "record", "patient", "start_s", "split", "rep
 REQUIRED_COLUMNS = ("idx", "patient", "split", "report", "statements")
 REPORT_COLUMNS = ("report", "report_original", "report_statements")
 SPLITS = ("train", "val")
+WINDOW_FORMS = ("mv", "zscore")       # the form column's values
 
 
 class CorpusFormatError(ValueError):

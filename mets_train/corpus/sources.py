@@ -33,7 +33,7 @@ import wfdb
 
 from mets_core.ecg import standard_lead
 from mets_core.file_labels import ptbdb_patient_id
-from ..ptbxl.dataset import TEST_FOLDS, VALIDATION_FOLDS
+from ..ptbxl.dataset import FOLDS as PTBXL_FOLDS, TEST_FOLDS, VALIDATION_FOLDS
 from .annotations import Annotations, read_annotations
 from .vocabulary import Finding
 
@@ -390,9 +390,28 @@ def ptbxl_column(ctx: dict, column: str) -> dict[int, int]:
     return ctx[key]
 
 
+def ptbxl_ecg_ids(ctx: dict) -> set[int]:
+    """The ecg_ids of ptbxl_database.csv (whatever their other cells hold; cached in ctx)."""
+    if "ptbxl_ecg_ids" not in ctx:
+        table = _ptbxl_table(ctx["data_dir"])
+        ids = set()
+        for row in (table[1] if table else []):
+            try:
+                ids.add(_int(row["ecg_id"]))
+            except (KeyError, ValueError):
+                continue
+        ctx["ptbxl_ecg_ids"] = ids
+    return ctx["ptbxl_ecg_ids"]
+
+
+# why a PTB-XL row (or a copy of its ECG) whose fold cannot be read stays out: it may be a test-fold ECG
+UNKNOWN_FOLD = "strat_fold missing or not one of PTB-XL's folds 1-10: not read (it could be a fold-10 test ECG)"
+
+
 def ptbxl_side(fold: int | None) -> str | None:
-    """PTB-XL's patient-wise strat_fold -> corpus side: 1-8 train, 9 val, 10 (the test fold) never read."""
-    if fold is None:
+    """PTB-XL's patient-wise strat_fold -> corpus side: 1-8 train, 9 val, 10 "test" (never read); None for a
+    fold that is missing or not one of PTB-XL's (a damaged row), which is never read either."""
+    if fold not in PTBXL_FOLDS:
         return None
     return "test" if fold in TEST_FOLDS else "val" if fold in VALIDATION_FOLDS else "train"
 
@@ -410,15 +429,18 @@ def scan_challenge2021(folder: Path, maps: dict, ctx: dict, only=None, limit=Non
                 notes.append(f"SNOMED code {code} not in the vocabulary map, ignored")
         m = re.fullmatch(r"HR(\d+)", path.stem)
         side = None
-        if m and int(m.group(1)) in linked:
-            patient = f"ptbxl:{linked[int(m.group(1))]}"
-            notes.append(f"same ECG as PTB-XL ecg_id {int(m.group(1))}: patient linked to PTB-XL")
+        patient = f"challenge2021:{path.stem}"
+        if m and int(m.group(1)) in ptbxl_ecg_ids(ctx):
+            # a copy of a PTB-XL ECG takes its fold, whether or not its patient can be linked; a copy of a
+            # test-fold ECG, or of one whose fold cannot be read, stays out like the original
             side = ptbxl_side(ptbxl_column(ctx, "strat_fold").get(int(m.group(1))))
-            if side == "test":          # a copy of a PTB-XL test-fold ECG stays out like the original
-                scan.skipped.append((path.stem, "copy of a PTB-XL fold-10 (test) ECG: not read"))
+            if side in ("test", None):
+                scan.skipped.append((path.stem, "copy of a PTB-XL fold-10 (test) ECG: not read" if side else
+                                     f"copy of PTB-XL ecg_id {int(m.group(1))}, whose {UNKNOWN_FOLD}"))
                 continue
-        else:
-            patient = f"challenge2021:{path.stem}"
+            if int(m.group(1)) in linked:
+                patient = f"ptbxl:{linked[int(m.group(1))]}"
+                notes.append(f"same ECG as PTB-XL ecg_id {int(m.group(1))}: patient linked to PTB-XL")
         scan.records.append(_spec("challenge2021", path, patient, h, findings=findings, notes=notes, split=side))
     return scan
 
@@ -459,7 +481,11 @@ def scan_ptbxl(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> So
         return scan
     root, rows = table
     classes = _scp_classes(root)
-    candidates, test_fold = [], 0
+    if not classes:             # its superclass ids were left out without a word: every window lacked them
+        scan.notes.append(f"no readable scp_statements.csv beside {root / 'ptbxl_database.csv'}: the diagnostic "
+                          f"superclasses (NORM MI STTC CD HYP) are not added, so validation cannot score them; "
+                          f"`mets download ptbxl --to DIR` fetches the file")
+    candidates, test_fold, unknown_fold = [], 0, []
     for row in rows:
         found = _ptbxl_signal(root, row)
         if found is None:
@@ -468,18 +494,26 @@ def scan_ptbxl(folder: Path, maps: dict, ctx: dict, only=None, limit=None) -> So
             fold = _int(row["strat_fold"])
         except (KeyError, ValueError):
             fold = None
-        if ptbxl_side(fold) == "test":
+        side = ptbxl_side(fold)
+        if side == "test":
             test_fold += 1
             continue
-        candidates.append((*found, row, ptbxl_side(fold)))
+        if side is None:            # a damaged row: it could be a test-fold ECG, so its signal is never read
+            unknown_fold.append(found[0].stem)
+            continue
+        candidates.append((*found, row, side))
     candidates.sort(key=lambda c: _int(c[2]["ecg_id"]))
     if only is not None:
         candidates = [c for c in candidates if c[0].stem in only or str(_int(c[2]["ecg_id"])) in only]
+        unknown_fold = [r for r in unknown_fold if r in only or r.split("_")[0].lstrip("0") in only]
     if limit:
         candidates = candidates[:limit]
+    scan.skipped += [(r, UNKNOWN_FOLD) for r in unknown_fold]
     forms = {f: sum(c[1] == f for c in candidates) for f in ("mv", "zscore")}
     scan.notes.append(f"{len(rows)} rows in ptbxl_database.csv; {len(candidates)} with signals in folds 1-9 "
-                      f"({forms['mv']} in mV, {forms['zscore']} z-scored); {test_fold} of the test fold 10 not read")
+                      f"({forms['mv']} in mV, {forms['zscore']} z-scored); {test_fold} of the test fold 10 not read"
+                      + (f"; {len(unknown_fold)} with a signal but no readable strat_fold not read (see skipped)"
+                         if unknown_fold else ""))
     for path, form, row, side in candidates:
         if form == "mv":
             try:

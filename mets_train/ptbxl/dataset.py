@@ -30,6 +30,7 @@ TRAIN_FOLDS = (1, 2, 3, 4, 5, 6, 7, 8)
 VALIDATION_FOLDS = (9,)
 TEST_FOLDS = (10,)
 PRETRAINING_FOLDS = TRAIN_FOLDS + VALIDATION_FOLDS          # METS: fold 10 stays unseen
+FOLDS = PRETRAINING_FOLDS + TEST_FOLDS                      # strat_fold's values
 LEVELS = ("superclass", "subclass", "diagnostic", "form", "rhythm", "all")
 SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 # A record's signal forms, in the order a record is looked for: PhysioNet's 100 Hz records (mV, the model's own
@@ -81,6 +82,29 @@ def _as_int(value) -> int:
     if math.isnan(number) or number != int(number):
         raise ValueError(f"expected a whole number, got {value!r}")
     return int(number)
+
+
+def _as_fold(value) -> int:
+    fold = _as_int(value)
+    if fold not in FOLDS:
+        raise ValueError(f"expected one of PTB-XL's folds {FOLDS[0]}-{FOLDS[-1]}, got {value!r}")
+    return fold
+
+
+def _parse_column(table, column: str, parse, database: Path) -> list:
+    """`parse` applied to every cell of a column of ptbxl_database.csv; a cell it cannot read stops the load
+    with its line, ecg_id and what to do (the parser alone said "expected a whole number, got ''", of no
+    file, row or column)."""
+    out = []
+    for i, value in enumerate(table[column]):
+        try:
+            out.append(parse(value))
+        except (ValueError, PTBXLError) as err:
+            ecg_id = str(table["ecg_id"].iloc[i]).strip()
+            raise PTBXLError(f"{database}, line {i + 2} (ecg_id {ecg_id or '(empty)'}): {column} cannot be read "
+                             f"({err}). The file is damaged: mend that cell, or fetch the file again from PhysioNet "
+                             f"(`mets download ptbxl --to DIR` replaces a file whose checksum is wrong)") from None
+    return out
 
 
 def _flag(value) -> bool:
@@ -181,10 +205,11 @@ class PTBXL:
         for column in ("ecg_id", "patient_id", "report", "scp_codes", "strat_fold"):
             if column not in table.columns:
                 raise PTBXLError(f"{database} has no {column!r} column; is it PTB-XL's ptbxl_database.csv?")
-        table["ecg_id"] = table["ecg_id"].map(_as_int)
-        table["patient_id"] = table["patient_id"].map(lambda v: _as_int(v) if str(v).strip() else -1)
-        table["strat_fold"] = table["strat_fold"].map(_as_int)
-        table["scp"] = table["scp_codes"].map(parse_scp_codes)
+        table["ecg_id"] = _parse_column(table, "ecg_id", _as_int, database)
+        table["patient_id"] = _parse_column(table, "patient_id", lambda v: _as_int(v) if str(v).strip() else -1,
+                                            database)
+        table["strat_fold"] = _parse_column(table, "strat_fold", _as_fold, database)
+        table["scp"] = _parse_column(table, "scp_codes", parse_scp_codes, database)
         table["report"] = table["report"].fillna("").astype(str)
         self.records = table.set_index("ecg_id", drop=False).sort_index()
         self.statements = read_statements(statements)

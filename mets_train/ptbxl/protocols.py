@@ -37,7 +37,7 @@ from mets_core.index import record_key
 from mets_core.knowledge import MIN_VALIDATION_POSITIVES
 from mets_core.prompts import build_prompt_embeddings
 from ..metrics import macro, roc_auc
-from .dataset import PTBXL, PTBXLError, describe_forms, forms_for_input
+from .dataset import PTBXL, TEST_FOLDS, PTBXLError, describe_forms, forms_for_input
 
 PROTOCOLS = ("mets", "ptbxl-auc", "mitbih")
 DEFAULT_PROMPTS, DEFAULT_SAMPLE_SEED = "paper", 0      # the paper's single template; the sampling seed
@@ -147,6 +147,30 @@ def sample_single_label(dataset: PTBXL, level: str, classes: list[str], folds, n
     return out
 
 
+class HeldBackTestFold(PTBXLError):
+    """PTB-XL's test fold is asked for, but the folder holds the signals of only some of its ECGs (a copy whose
+    test fold is held back, or an incomplete download): none of them is read. `present` of `total` have one."""
+
+    def __init__(self, root: Path, present: int, total: int):
+        self.root, self.present, self.total = root, present, total
+        super().__init__(f"only {present} of the {total} ECGs of PTB-XL's test fold {TEST_FOLDS[0]} have a signal in "
+                         f"{root} (a held-back or incomplete copy): none is read; evaluate on folds=[9] (the "
+                         f"validation fold), or complete the copy")
+
+
+def check_test_fold(dataset: PTBXL, folds) -> None:
+    """Refuse the test fold unless every one of its ECGs has a signal, before any signal is read. A folder
+    whose test fold is held back may still hold a few of its ECGs (the development folder has 2 of fold 10 at
+    500 Hz): scoring those read ECGs the project never reads, and gave a "macro AUC" of 2 ECGs."""
+    test = [f for f in folds if f in TEST_FOLDS]
+    if not test:
+        return
+    ids = dataset.ids(test)
+    present = sum(dataset.has_signal(i) for i in ids)
+    if present < len(ids):
+        raise HeldBackTestFold(dataset.root, present, len(ids))
+
+
 def _read_present(dataset: PTBXL, ids: list[int]) -> tuple[list[int], list]:
     present = [i for i in ids if dataset.has_signal(i)]
     return present, [dataset.read(i) for i in present]
@@ -158,6 +182,7 @@ def run_mets_protocol(model, dataset: PTBXL, seed: int = 0, prompts: str = "pape
     spec = load_protocols()["mets"]
     n_per_class = n_per_class or spec["n_per_class"]
     folds = list(folds or spec["folds"])
+    check_test_fold(dataset, folds)
     out = {}
     for task, t in spec["tasks"].items():
         classes = list(t["classes"])
@@ -178,6 +203,7 @@ def run_ptbxl_auc(model, dataset: PTBXL, prompts: str = "paper", folds: list[int
                   corpus: str | Path | None = None) -> dict:
     spec = load_protocols()["ptbxl-auc"]
     folds = list(folds or spec["folds"])
+    check_test_fold(dataset, folds)
     ids, ecgs = _read_present(dataset, dataset.ids(folds))
     emb = model.embed_ecg(ecgs) if ecgs else None
     out = {}

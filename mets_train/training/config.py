@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 
 DEFAULTS: dict = {
@@ -48,8 +49,79 @@ DEFAULTS: dict = {
 }
 
 
+OPTIMIZERS = ("adamw", "adam")
+LEAD_DROPOUT_KINDS = ("single", "pair", "limb")     # data.drop_leads: one lead, two leads, the six limb leads
+
+
 class ConfigError(ValueError):
     """A training config is malformed; the message names the key and what is accepted."""
+
+
+def _shown(value) -> str:
+    """A value as it is written in the JSON file (a quoted "false" is text, not false)."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_types(cfg: dict) -> None:
+    """Every setting of the wrong type or range is refused by name: a quoted "false" trained with bf16 on, a
+    form name mistyped (["mV"]) or given as text ("zscore") left every window in, and a number given as text
+    stopped the run with a traceback deep in torch."""
+    def need(ok: bool, key: str, value, what: str) -> None:
+        if not ok:
+            raise ConfigError(f"{key} must be {what}, got {_shown(value)}")
+
+    for key in ("bf16", "soft_targets", "progress"):
+        need(isinstance(cfg[key], bool), key, cfg[key], "true or false (without quotes)")
+    need(_whole(cfg["seed"]) and cfg["seed"] >= 0, "seed", cfg["seed"], "a whole number >= 0")
+    for key in ("batch_size", "epochs", "checkpoint_every", "log_every", "val_batch_size"):
+        need(_whole(cfg[key]) and cfg[key] >= 1, key, cfg[key], "a positive integer")
+    for key in ("max_steps", "patience", "threads"):
+        need(cfg[key] is None or (_whole(cfg[key]) and cfg[key] >= 1), key, cfg[key], "a positive integer or null")
+    need(_whole(cfg["num_workers"]) and cfg["num_workers"] >= 0, "num_workers", cfg["num_workers"],
+         "a whole number >= 0 (0 = load batches in the main process)")
+    for key in ("corpus", "out"):
+        need(isinstance(cfg[key], str) and bool(cfg[key].strip()), key, cfg[key], "a folder (text)")
+    for key, what in (("text_model", "a model name or folder"), ("text_cache", "a folder"),
+                      ("template_set", "a template set's name")):
+        need(cfg[key] is None or (isinstance(cfg[key], str) and bool(cfg[key].strip())), key, cfg[key],
+             f"{what} (text), or null for the default")
+    opt = cfg["optimizer"]
+    need(opt["name"] in OPTIMIZERS, "optimizer.name", opt["name"], " or ".join(OPTIMIZERS))
+    need(_number(opt["lr"]) and opt["lr"] > 0, "optimizer.lr", opt["lr"], "a number > 0")
+    need(_number(opt["weight_decay"]) and opt["weight_decay"] >= 0, "optimizer.weight_decay", opt["weight_decay"],
+         "a number >= 0")
+    need(isinstance(opt["betas"], list) and len(opt["betas"]) == 2
+         and all(_number(b) and 0 <= b < 1 for b in opt["betas"]), "optimizer.betas", opt["betas"],
+         "two numbers within [0, 1), e.g. [0.9, 0.999]")
+    need(_number(opt["eps"]) and opt["eps"] > 0, "optimizer.eps", opt["eps"], "a number > 0")
+    need(_whole(opt["warmup_steps"]) and opt["warmup_steps"] >= 0, "optimizer.warmup_steps", opt["warmup_steps"],
+         "a whole number >= 0")
+    need(_number(opt["min_lr_ratio"]) and 0 <= opt["min_lr_ratio"] <= 1, "optimizer.min_lr_ratio",
+         opt["min_lr_ratio"], "a number within [0, 1]")
+    need(opt["grad_clip"] is None or (_number(opt["grad_clip"]) and opt["grad_clip"] >= 0), "optimizer.grad_clip",
+         opt["grad_clip"], "a number >= 0, or null for no clipping")
+    drop = cfg["lead_dropout"]
+    need(_number(drop["p"]) and 0 <= drop["p"] <= 1, "lead_dropout.p", drop["p"], "a number within 0..1")
+    need(isinstance(drop["kinds"], list) and all(k in LEAD_DROPOUT_KINDS for k in drop["kinds"]),
+         "lead_dropout.kinds", drop["kinds"], f"a list among {', '.join(LEAD_DROPOUT_KINDS)}")
+    from ..corpus.format import WINDOW_FORMS
+    need(isinstance(cfg["exclude_forms"], list) and all(f in WINDOW_FORMS for f in cfg["exclude_forms"]),
+         "exclude_forms", cfg["exclude_forms"], f"a list among {', '.join(WINDOW_FORMS)} (e.g. [\"zscore\"])")
+    for key, value in cfg["augment"].items():
+        bound = 1 if key == "scale" else math.inf          # a scale over 1 would flip some windows upside down
+        need(_number(value) and 0 <= value <= bound, f"augment.{key}", value,
+             "a number within [0, 1]" if key == "scale" else "a number >= 0 (0 = off)")
 
 
 def _merge(base: dict, over: dict, where: str) -> dict:
@@ -60,7 +132,7 @@ def _merge(base: dict, over: dict, where: str) -> dict:
         if key not in base:
             raise ConfigError(f"unknown training setting {where}{key!r}; known: {sorted(k for k in base)}")
         if key == "source_weights":      # free keys: source names
-            if not isinstance(value, dict) or not all(isinstance(v, (int, float)) and v >= 0 for v in value.values()):
+            if not isinstance(value, dict) or not all(_number(v) and v >= 0 for v in value.values()):
                 raise ConfigError(f"source_weights must map source names to numbers >= 0, got {value!r}")
             out[key] = dict(value)
         elif isinstance(base[key], dict) and key not in ("model", "preprocess"):
@@ -98,20 +170,12 @@ def _legacy_report_template(overrides: dict) -> dict:
 def make_config(overrides: dict | None = None) -> dict:
     """DEFAULTS with `overrides` merged in (nested objects merge key by key), validated."""
     cfg = _merge(DEFAULTS, _legacy_report_template(overrides or {}), "")
-    for key in ("batch_size", "epochs", "checkpoint_every", "log_every", "val_batch_size"):
-        if not isinstance(cfg[key], int) or cfg[key] < 1:
-            raise ConfigError(f"{key} must be a positive integer, got {cfg[key]!r}")
-    if cfg["max_steps"] is not None and (not isinstance(cfg["max_steps"], int) or cfg["max_steps"] < 1):
-        raise ConfigError(f"max_steps must be a positive integer or null, got {cfg['max_steps']!r}")
-    if not 0.0 <= float(cfg["lead_dropout"]["p"]) <= 1.0:
-        raise ConfigError(f"lead_dropout.p must be within 0..1, got {cfg['lead_dropout']['p']!r}")
+    _check_types(cfg)
     columns = [cfg["report_column"]] if isinstance(cfg["report_column"], str) else cfg["report_column"]
     if not isinstance(columns, list) or not columns or \
             any(c not in ("report", "report_original", "report_statements") for c in columns):
         raise ConfigError(f"report_column must be report, report_original or report_statements (or a list of "
                           f"them: one drawn per window and epoch), got {cfg['report_column']!r}")
-    if cfg["patience"] is not None and (not isinstance(cfg["patience"], int) or cfg["patience"] < 1):
-        raise ConfigError(f"patience must be a positive integer or null, got {cfg['patience']!r}")
     if cfg["template_set"] is not None:
         from mets_core.prompts import load_template_set
         try:

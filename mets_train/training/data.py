@@ -22,6 +22,7 @@ import torch
 from mets_core.ecg import STANDARD_LEADS
 from mets_core.preprocess import PreprocessConfig
 
+from .config import LEAD_DROPOUT_KINDS
 from ..corpus.format import (LEAD_MASK_FILE, META_FILE, REPORT_COLUMNS, REQUIRED_COLUMNS, SIGNALS_FILE, SPLITS,
                              WINDOW_COLUMNS, WINDOWS_FILE, missing_files)
 
@@ -62,8 +63,12 @@ class Corpus:
             raise CorpusError(f"{path} is not a corpus folder: missing {', '.join(missing)} "
                               f"(build one with `mets corpus build --data-dir DIR --out {path}`)")
         meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
-        signals = np.load(path / SIGNALS_FILE, mmap_mode="r")
-        lead_mask = np.load(path / LEAD_MASK_FILE).astype(bool)
+        # a recipe's corpus (`mets train --recipe`) is rebuilt by the recipe once its corpus.json is gone
+        again = (f"remove {path / META_FILE} and run the recipe again: it rebuilds the corpus"
+                 if "pretrain_folds" in meta else
+                 f"build it again (`mets corpus build --data-dir DIR --out {path} --overwrite`)")
+        signals = _load_array(path, SIGNALS_FILE, again, mmap_mode="r")
+        lead_mask = _load_array(path, LEAD_MASK_FILE, again).astype(bool)
         with open(path / WINDOWS_FILE, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
             absent = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
@@ -112,12 +117,29 @@ class Corpus:
     def indices(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.split == split)
 
-    def check_matches(self, pre: PreprocessConfig) -> None:
-        """The model's input geometry must be the corpus's: the corpus is not resampled at training time."""
+    def check_matches(self, pre: PreprocessConfig, trained: bool = False) -> None:
+        """The model's input geometry must be the corpus's: the corpus is not resampled at training time.
+        `trained`: `pre` is a trained model's (evaluation), whose input cannot change; else a training config's."""
         if abs(self.fs - pre.fs) > 1e-6 or self.n_samples != pre.n_samples:
-            raise CorpusError(f"corpus {self.path} has fs={self.fs:g} Hz and T={self.n_samples} samples, but the "
-                              f"preprocess config asks for fs={pre.fs:g} Hz, T={pre.n_samples}: rebuild the corpus "
-                              f"or change the config")
+            wants = (f"the model reads fs={pre.fs:g} Hz, T={pre.n_samples}: evaluate it on a corpus built at its "
+                     f"input (`mets corpus build --data-dir DIR --out NEW --fs {pre.fs:g} --window-s "
+                     f"{pre.window_s:g}`)" if trained else
+                     f"the preprocess config asks for fs={pre.fs:g} Hz, T={pre.n_samples}: rebuild the corpus or "
+                     f"change the config")
+            raise CorpusError(f"corpus {self.path} has fs={self.fs:g} Hz and T={self.n_samples} samples, but {wants}")
+
+
+def _load_array(folder: Path, name: str, again: str, mmap_mode: str | None = None) -> np.ndarray:
+    """A corpus array, never unpickled; a file cut short or not an array is a CorpusError saying how to rebuild
+    (`again`). numpy said "mmap length is greater than file size", or advised loading the file unsafely."""
+    try:
+        return np.load(folder / name, mmap_mode=mmap_mode, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        why = ("not a plain NumPy array: it holds Python objects, and reading them would need unpickling, which "
+               "is never done" if "pickle" in str(err)
+               else f"cut short or not a NumPy array file: {err}")
+        raise CorpusError(f"{folder / name} cannot be read ({why}): the corpus is damaged or its build was "
+                          f"interrupted; {again}") from None
 
 
 def unique_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
@@ -177,7 +199,7 @@ def drop_leads(mask: np.ndarray, p: float, kinds: list[str], rng: np.random.Gene
             if len(keep) == 0:
                 keep = present
         else:
-            raise ValueError(f"unknown lead-dropout kind {kind!r}; known: single, pair, limb")
+            raise ValueError(f"unknown lead-dropout kind {kind!r}; known: {', '.join(LEAD_DROPOUT_KINDS)}")
         out[i] = False
         out[i, keep] = True
     return out

@@ -88,7 +88,7 @@ def evaluate_zero_shot(mets, corpus: Corpus, labels: list[dict] | None = None, s
     as the dashboard does; False = every phrase through the templates as typed."""
     labels = labels or load_eval_labels()
     pre = mets.preprocess_cfg
-    corpus.check_matches(pre)
+    corpus.check_matches(pre, trained=True)
     idx = corpus.indices(split)
     if len(idx) == 0:
         raise CorpusError(f"corpus {corpus.path} has no {split!r} windows to evaluate on")
@@ -152,7 +152,7 @@ def evaluate_label_sets(mets, corpus: Corpus, labels: list[dict] | None = None, 
         raise CorpusError(f"every {split!r} window of corpus {corpus.path} is of a signal form left out "
                           f"({', '.join(forms)}; --exclude-forms {' '.join(exclude_forms)}): nothing to evaluate on; "
                           f"leave out fewer forms")
-    corpus.check_matches(mets.preprocess_cfg)
+    corpus.check_matches(mets.preprocess_cfg, trained=True)
     emb = embed_windows(mets.model, corpus, idx, mets.preprocess_cfg, batch_size, torch.device("cpu"), bf16=False).numpy()
     out = {}
     for name, (set_labels, mask) in label_sets(corpus, idx[keep], labels).items():

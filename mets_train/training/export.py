@@ -123,12 +123,13 @@ def export_command(args) -> int:
     one `mets: export: ...` line and exit code 2."""
     from mets_core.checkpoint import CheckpointError
     from mets_core.commands.errors import EXIT_SETUP_ERROR, error
+    from mets_core.text import TextModelError
 
     from .data import CorpusError
     try:
         chosen = choose_checkpoint(args.run, args.checkpoint)
         out = export_model(args.run, args.corpus, args.out, args.card, chosen, args.data_dir, args.text_cache)
-    except (ExportError, CheckpointError, CorpusError, OSError, ValueError) as err:
+    except (ExportError, CheckpointError, CorpusError, OSError, ValueError, TextModelError) as err:
         error("export", err)
         return EXIT_SETUP_ERROR
     why = "" if args.checkpoint else (" (the run's best validation checkpoint)" if chosen == "best" else

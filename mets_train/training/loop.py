@@ -36,7 +36,7 @@ from mets_core.loss import clip_loss
 from mets_core.model import ECGTextModel, ModelConfig
 from mets_core.preprocess import PreprocessConfig
 from mets_core.prompts import format_report, load_template_set
-from .config import ConfigError, make_config
+from .config import OPTIMIZERS, ConfigError, make_config
 from .data import Corpus, TrainBatches, batches_from, unique_texts
 from .evaluate import label_sets
 from .distributed import World, init_world
@@ -48,6 +48,30 @@ from .validate import autocast, validate
 RESUME_FIXED = ("corpus", "seed", "model", "preprocess", "text_model", "template_set", "optimizer",
                 "batch_size", "bf16", "soft_targets", "lead_dropout", "report_column", "source_weights",
                 "exclude_forms", "augment", "select_on")
+
+
+def setting_changes(before, now, key: str) -> list[str]:
+    """What differs between a setting's value in the interrupted run and now, key by key inside objects:
+    ["batch_size 2, now 4", "model.width 8, now 16"]."""
+    if isinstance(before, dict) and isinstance(now, dict):
+        return [c for k in sorted(set(before) | set(now))
+                for c in setting_changes(before.get(k), now.get(k), f"{key}.{k}")]
+    return [] if before == now else [f"{key} {json.dumps(before)}, now {json.dumps(now)}"]
+
+
+def resume_problem(out: Path, doc: dict, cfg: dict, world_size: int) -> str | None:
+    """Why the run in `out` (its state.json `doc`) cannot be continued with `cfg`, in words with what to do;
+    None when it can. Read before any weight is loaded: a state of another architecture does not fit the model."""
+    changed = [k for k in RESUME_FIXED if doc["config"].get(k) != cfg.get(k)]
+    if changed:
+        changes = [c for k in changed for c in setting_changes(doc["config"].get(k), cfg.get(k), k)]
+        return (f"cannot resume {out}: settings {changed} differ from the interrupted run's ({'; '.join(changes)}); "
+                f"resume it with the settings it was started with ({out / CONFIG_FILE}), or start a new run in "
+                f"another --out folder")
+    if doc["world_size"] != world_size:
+        return (f"cannot resume {out}: it ran on {doc['world_size']} processes, now {world_size}; resume it with "
+                f"{doc['world_size']}")
+    return None
 
 
 def selected_by(val: dict) -> str:
@@ -108,8 +132,8 @@ def build_optimizer(model: torch.nn.Module, opt: dict) -> torch.optim.Optimizer:
     conv/linear weights only (not on biases, norms or the temperature)."""
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
-    if opt.get("name", "adamw") not in ("adamw", "adam"):
-        raise ConfigError(f"optimizer.name must be adamw or adam, got {opt.get('name')!r}")
+    if opt.get("name", "adamw") not in OPTIMIZERS:
+        raise ConfigError(f"optimizer.name must be {' or '.join(OPTIMIZERS)}, got {opt.get('name')!r}")
     cls = torch.optim.Adam if opt.get("name") == "adam" else torch.optim.AdamW
     return cls([{"params": decay, "weight_decay": opt["weight_decay"]},
                 {"params": no_decay, "weight_decay": 0.0}],
@@ -191,7 +215,8 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     state_dir = out / "state"
     existing = find_training_state(state_dir)
     if resume and existing is None:
-        raise ConfigError(f"--resume: no training state in {state_dir} to resume from")
+        raise ConfigError(f"--resume: no training state in {state_dir} to resume from (the run never saved one): "
+                          f"start it again without --resume")
     if not resume and existing is not None:
         raise ConfigError(f"{out} already holds a training state; pass --resume to continue it, or choose "
                           f"another output folder")
@@ -257,20 +282,24 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
     world.barrier()
     opt = cfg["optimizer"]
     log = MetricsLog(out / "metrics.jsonl", world.is_main)
-    step, start_epoch, start_batch, best = 0, 0, 0, None
+    step, start_epoch, start_batch, best, last_val, stopped_early = 0, 0, 0, None, None, False
+    finished = False           # resumed a run with nothing left to train
     if resume:
+        problem = resume_problem(out, json.loads((existing / "state.json").read_text(encoding="utf-8")), cfg,
+                                 world.world_size)
+        if problem:
+            raise ConfigError(problem)
         doc = load_training_state(existing, model, optimizer)
-        changed = [k for k in RESUME_FIXED if doc["config"].get(k) != cfg.get(k)]
-        if changed:
-            raise ConfigError(f"cannot resume {out}: settings {changed} differ from the interrupted run's")
-        if doc["world_size"] != world.world_size:
-            raise ConfigError(f"cannot resume {out}: it ran on {doc['world_size']} processes, now {world.world_size}")
-        if doc["scheduler"]["total_steps"] != total_steps:
-            print(f"note: the schedule's horizon changed from {doc['scheduler']['total_steps']} to {total_steps} "
-                  f"steps (epochs/max_steps changed): the run continues on the new cosine", file=sys.stderr)
         pos = doc["position"]
         step, start_epoch, start_batch, best = pos["step"], pos["epoch"], pos["batch"], doc["best"]
-        log.truncate_after(step, start_epoch)
+        # kept in the state since review 35 (older states: None, as before)
+        last_val, stopped_early = doc.get("last_val"), bool(doc.get("stopped_early")) and bool(cfg["patience"])
+        finished = step >= total_steps or start_epoch >= cfg["epochs"] or stopped_early
+        if doc["scheduler"]["total_steps"] != total_steps and not finished:
+            print(f"note: the schedule's horizon changed from {doc['scheduler']['total_steps']} to {total_steps} "
+                  f"steps (epochs/max_steps changed): the run continues on the new cosine", file=sys.stderr)
+        if not finished:       # a finished run's log is whole: its last validation line stays
+            log.truncate_after(step, start_epoch)
     elif world.is_main:
         (out / CONFIG_FILE).write_text(json.dumps(cfg, indent=1), encoding="utf-8")
         (out / "metrics.jsonl").unlink(missing_ok=True)   # a fresh run: a log left by a run that never
@@ -287,8 +316,8 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
             scheduler = {"kind": "linear warmup + cosine", "step": step, "total_steps": total_steps,
                          "next_lr": lr_at(step, total_steps, opt["lr"], opt["warmup_steps"], opt["min_lr_ratio"])}
             save_training_state(state_dir, model, optimizer, {"step": step, "epoch": epoch, "batch": batch},
-                                {"best": best, "config": cfg, "world_size": world.world_size,
-                                 "scheduler": scheduler})
+                                {"best": best, "last_val": last_val, "stopped_early": stopped_early, "config": cfg,
+                                 "world_size": world.world_size, "scheduler": scheduler})
 
     def summary(extra: dict) -> dict:
         return {"steps": step, "corpus": str(corpus.path), "train_windows": int(len(train_idx)),
@@ -297,7 +326,8 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
 
     bar = tqdm(total=total_steps, initial=step, disable=not (world.is_main and cfg["progress"]),
                desc="train", unit="step", dynamic_ncols=True)
-    last_val, done = None, step >= total_steps
+    done = finished or step >= total_steps
+    no_best = None             # why validation could choose no best/ (nothing to score)
     t_log, n_log, data_wait = time.perf_counter(), 0, 0.0
     for epoch in range(start_epoch, cfg["epochs"]):
         if done:
@@ -348,8 +378,14 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
                       f"macro AUC {fmt(val['macro_auc'])}  {sets}")
             # selection: the mean macro AUC of the clinician label sets (else of all statements); a validation
             # set without any two-class label falls back to the loss
-            score = val["select_score"] if val["select_score"] is not None else -(val["loss"] or 0.0)
-            if best is None or score > best["score"]:
+            score = val["select_score"] if val["select_score"] is not None else \
+                None if val["loss"] is None else -val["loss"]
+            if score is None:
+                # nothing chose: a best/ of the first epoch would claim a selection that never happened
+                if no_best is None:
+                    no_best = no_selection_words(len(val_idx))
+                    bar.write(f"note: {no_best}")
+            elif best is None or score > best["score"]:
                 best = {"score": score, "epoch": epoch, "step": step, "macro_auc": val["macro_auc"],
                         "sets": {k: v["macro_auc"] for k, v in val["sets"].items()},
                         "loss": val["loss"], "R@1": val["R@1"], "R@5": val["R@5"]}
@@ -358,7 +394,7 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
             elif cfg["patience"] and epoch - best["epoch"] >= cfg["patience"]:
                 bar.write(f"early stop: no better validation score for {cfg['patience']} epochs "
                           f"(best epoch {shown_epoch(best['epoch'])})")
-                done = True
+                done = stopped_early = True
         if cfg["patience"]:                 # rank 0 decided; every rank stops together
             done = world.mean(float(done)) > 0
         if batch_no >= len(dataset):
@@ -377,4 +413,12 @@ def _train(cfg: dict, resume: bool, world: World, on_step) -> dict:
         json.dumps({"rank": world.rank, "world_size": world.world_size, "step": step, "weights_sha256": digest}),
         encoding="utf-8")
     world.barrier()
-    return {"steps": step, "best": best, "last_val": last_val, "out": str(out), "weights_sha256": digest}
+    return {"steps": step, "best": best, "last_val": last_val, "out": str(out), "weights_sha256": digest,
+            "already_finished": finished, "stopped_early": stopped_early, "no_best": no_best}
+
+
+def no_selection_words(n_val: int) -> str:
+    """Why a run keeps no best/: its validation windows gave neither a macro AUC nor a loss to choose by."""
+    return (f"its {n_val} validation window{'s' * (n_val != 1)} gave nothing to choose a checkpoint by (no label "
+            f"with both positive and negative windows, and fewer than 2 windows for the loss): no best/ is kept, "
+            f"last/ is the model; give the corpus more validation patients to choose by")

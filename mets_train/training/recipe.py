@@ -29,7 +29,8 @@ import numpy as np
 from .. import CONFIG_DIR
 from ..corpus import format as corpus_format
 from ..corpus.sources import load_label_maps
-from ..ptbxl.dataset import FORM_OF_RATE, PTBXL, SIGNAL_FORMS, describe_forms, forms_for_input, labels_of
+from ..ptbxl.dataset import (FOLDS, FORM_OF_RATE, PRETRAINING_FOLDS, PTBXL, SIGNAL_FORMS, TEST_FOLDS, describe_forms,
+                             forms_for_input, labels_of)
 from ..ptbxl.textcheck import default_cache_dir
 from ..ptbxl.translate import translate_report
 
@@ -73,6 +74,17 @@ def load_recipe(name_or_path: str, overrides: dict | None = None) -> dict:
     if unknown:
         raise RecipeError(f"unknown recipe data settings {unknown}; known: pretrain_folds, validation_folds, "
                           f"translate, sampling_rate, forms")
+    for key in ("pretrain_folds", "validation_folds"):
+        folds = data.get(key, [])
+        if not isinstance(folds, list) or not all(isinstance(f, int) and not isinstance(f, bool) and f in FOLDS
+                                                  for f in folds) or (key == "pretrain_folds" and not folds):
+            raise RecipeError(f"data.{key} must be a list of PTB-XL folds among {FOLDS[0]}-{FOLDS[-1]}"
+                              + (" (at least one)" if key == "pretrain_folds" else "") + f", got {json.dumps(folds)}")
+    if not isinstance(data.get("translate", False), bool):
+        raise RecipeError(f"data.translate must be true or false (without quotes), got {json.dumps(data['translate'])}")
+    if data.get("forms") is not None and not isinstance(data["forms"], list):
+        raise RecipeError(f"data.forms must be a list of PTB-XL signal forms among {', '.join(SIGNAL_FORMS)}, got "
+                          f"{json.dumps(data['forms'])}")
     bad_forms = sorted(set(data.get("forms") or ()) - set(SIGNAL_FORMS))
     if bad_forms:
         raise RecipeError(f"unknown PTB-XL signal forms {bad_forms} in the recipe's data.forms; known: "
@@ -83,9 +95,13 @@ def load_recipe(name_or_path: str, overrides: dict | None = None) -> dict:
     overlap = set(data.get("validation_folds", [])) & set(data.get("pretrain_folds", []))
     if overlap:
         raise RecipeError(f"folds {sorted(overlap)} are both pretraining and validation folds")
-    if 10 in set(data.get("pretrain_folds", [])) | set(data.get("validation_folds", [])):
-        print("mets train: warning: fold 10 is in the recipe's data; the evaluation protocols test on fold 10",
-              file=sys.stderr)
+    test = sorted(set(TEST_FOLDS) & (set(data.get("pretrain_folds", [])) | set(data.get("validation_folds", []))))
+    if test:
+        # it was a warning, and the test fold's signals were read into the corpus: every protocol result on
+        # them would then be on ECGs the model trained on (or chose its checkpoint on)
+        raise RecipeError(f"fold {', '.join(map(str, test))} is PTB-XL's test fold, which the evaluation protocols "
+                          f"test on: the recipe never reads it; pretrain and validate on folds among "
+                          f"{PRETRAINING_FOLDS[0]}-{PRETRAINING_FOLDS[-1]}")
     return recipe
 
 
@@ -157,7 +173,7 @@ def build_ptbxl_corpus(dataset: PTBXL, out: str | Path, pretrain_folds, validati
     (out / (corpus_format.SIGNALS_FILE + ".tmp")).replace(out / corpus_format.SIGNALS_FILE)
     corpus_format.write_lead_mask(out, masks)
     corpus_format.write_windows(out, rows)
-    meta = {"source": "ptbxl", "data_dir": str(dataset.root), "fs": pre.fs, "n_samples": pre.n_samples,
+    meta = {"source": "ptbxl", "data_dir": str(dataset.root.resolve()), "fs": pre.fs, "n_samples": pre.n_samples,
             "window_s": pre.window_s, "forms": list(dataset.forms), "forms_read": forms_read,
             "pretrain_folds": list(pretrain_folds), "validation_folds": list(validation_folds),
             "translate": bool(translate), "statement_ids": STATEMENT_IDS, "n_windows": len(ids),
@@ -165,6 +181,19 @@ def build_ptbxl_corpus(dataset: PTBXL, out: str | Path, pretrain_folds, validati
             "statements": {code: st.description for code, st in sorted(dataset.statements.items())}}
     corpus_format.write_meta(out, meta)
     return meta
+
+
+def corpus_changes(meta: dict, wanted: dict) -> list[str]:
+    """What differs between a recipe corpus's corpus.json and what the recipe would build now, in words
+    ("translate: built false, now true"); empty when the corpus can be reused."""
+    def same(key: str, built) -> bool:
+        if key == "fs":
+            return built is not None and float(built) == float(wanted["fs"])
+        if key == "data_dir":
+            return built is not None and Path(built).expanduser().resolve() == Path(wanted["data_dir"])
+        return built == wanted[key]
+    return [f"{key}: built {json.dumps(meta.get(key))}, now {json.dumps(wanted[key])}"
+            for key in wanted if not same(key, meta.get(key))]
 
 
 def train_recipe(data_dir: str | Path, recipe: str | dict = "ptbxl-mets", overrides: dict | None = None,
@@ -181,16 +210,22 @@ def train_recipe(data_dir: str | Path, recipe: str | dict = "ptbxl-mets", overri
     cfg = make_config(cfg)
     corpus_dir = Path(cfg["corpus"])
     forms = recipe_forms(data, cfg["preprocess"].get("normalise", "zscore"))
+    dataset = PTBXL(data_dir, forms=forms)
+    folds = list(data["pretrain_folds"]) + list(data.get("validation_folds", []))
     wanted = {"pretrain_folds": list(data["pretrain_folds"]), "validation_folds": list(data.get("validation_folds", [])),
               "translate": bool(data.get("translate", False)), "forms": forms, "statement_ids": STATEMENT_IDS,
+              # the data folder, and what it holds: a corpus built from another folder, or from this one before
+              # its download was complete, was reused as if it were this folder's
+              "data_dir": str(dataset.root.resolve()), "forms_read": dataset.form_counts(dataset.ids(sorted(folds))),
               "fs": cfg["preprocess"].get("fs", 100.0)}
     meta_path = corpus_dir / corpus_format.META_FILE
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else None
-    if meta is None or any(meta.get(k) != v for k, v in wanted.items() if k != "fs") or \
-            float(meta.get("fs", -1)) != float(wanted["fs"]):
+    changed = None if meta is None else corpus_changes(meta, wanted)
+    if meta is None or changed:
         if resume and meta is not None:
-            raise RecipeError(f"--resume: the corpus in {corpus_dir} was built with other settings ({meta_path})")
-        dataset = PTBXL(data_dir, forms=forms)
+            raise RecipeError(f"--resume: the corpus in {corpus_dir} was built with other settings or data "
+                              f"({'; '.join(changed)}), so the interrupted run cannot continue on it: resume with the "
+                              f"settings and --data-dir it was started with, or start a new run in another --out")
         meta = build_ptbxl_corpus(dataset, corpus_dir, wanted["pretrain_folds"], wanted["validation_folds"],
                                   wanted["translate"], cfg["preprocess"], progress)
     result = train(cfg, resume=resume)
