@@ -21,15 +21,11 @@ from mets_train.training.synthetic import write_synthetic_corpus
 from helpers import restore_torch_threads  # noqa: F401  (a fixture, used by pytestmark)
 
 from fake_ptbxl import write_fake_ptbxl
+from test_train_review33 import TINY as REVIEW33_TINY
+from test_train_review33 import corpus_dir  # noqa: F401  (a fixture: the synthetic corpus)
 
 pytestmark = pytest.mark.usefixtures("restore_torch_threads")
-TINY = {"model": {"width": 8, "proj_dim": 16}, "batch_size": 4, "epochs": 1, "max_steps": 1, "threads": 1,
-        "progress": False}
-
-
-@pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory) -> Path:
-    return write_synthetic_corpus(tmp_path_factory.mktemp("corpus") / "fake", n_patients=6, windows_per_patient=2)
+TINY = {**REVIEW33_TINY, "batch_size": 4}          # review 33's tiny run, in batches of 4
 
 
 @pytest.fixture(scope="module")
